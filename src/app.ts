@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { authenticate } from './auth/tokens.ts';
+import type { Deps } from './context.ts';
+import { AccordError } from './errors.ts';
+import { contractsRouter } from './http/contracts.ts';
+import { healthRouter } from './http/health.ts';
+import { ACCORD_OPENAPI } from './http/openapi.ts';
+import { tokensRouter } from './http/tokens.ts';
+import type { AppEnv } from './http/types.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the Accord HTTP application over injected dependencies. */
+export function createApp(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    await next();
+  });
+
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.bodyLimit,
+      onError: () => {
+        throw new AccordError('payload_too_large', `The body exceeds the limit of ${deps.config.bodyLimit} bytes`);
+      },
+    }),
+  );
+
+  app.use('/v1/*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new AccordError('unauthorized', 'Send a bearer token: Authorization: Bearer <token>');
+    const principal = authenticate(deps, match[1]!);
+    if (!principal) throw new AccordError('unauthorized', 'The bearer token is unknown or revoked');
+    c.set('principal', principal);
+    await next();
+  });
+
+  app.route('/', healthRouter(deps));
+  app.get('/openapi.json', (c) => c.json(ACCORD_OPENAPI));
+  app.route('/v1/contracts', contractsRouter(deps));
+  app.route('/v1/tokens', tokensRouter(deps));
+
+  app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));
+
+  app.onError((error, c) => {
+    let accordError: AccordError;
+    if (error instanceof AccordError) accordError = error;
+    else if (error instanceof HTTPException && error.status < 500) accordError = new AccordError(error.status === 413 ? 'payload_too_large' : 'bad_request', error.message);
+    else {
+      deps.logger.error({ err: error, requestId: c.get('requestId'), path: c.req.path }, 'unhandled error');
+      accordError = new AccordError('internal', 'An unexpected error occurred; quote the requestId when reporting it');
+    }
+    return problemResponse(c, accordError);
+  });
+
+  return app;
+}
+
+/** Renders an AccordError as an application/problem+json response. */
+function problemResponse(c: Context<AppEnv>, error: AccordError): Response {
+  const problem = error.toProblem({ instance: c.req.path, requestId: c.get('requestId') });
+  const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
+  if (error.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="accord"';
+  return c.body(JSON.stringify(problem), error.status as 400, headers);
+}

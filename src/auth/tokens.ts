@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, count, eq, isNull } from 'drizzle-orm';
+import type { Deps } from '../context.ts';
+import { checkIds } from '../contracts/ids.ts';
+import { tokens } from '../db/index.ts';
+import { AccordError, type FieldError } from '../errors.ts';
+import { ROLES, type Principal, type Role } from './principal.ts';
+
+/** What listing shows of a token: never the secret or its hash. */
+export interface TokenView {
+  id: string;
+  name: string;
+  role: Role;
+  partner: string | null;
+  createdAt: string;
+  createdBy: string;
+  revokedAt: string | null;
+}
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+function toView(row: typeof tokens.$inferSelect): TokenView {
+  const { id, name, role, partner, createdAt, createdBy, revokedAt } = row;
+  return { id, name, role: role as Role, partner, createdAt, createdBy, revokedAt };
+}
+
+/** Checks a token request; returns findings (empty when valid). */
+function checkTokenInput(input: { role?: unknown; partner?: unknown; name?: unknown }): FieldError[] {
+  const errors: FieldError[] = [];
+  if (typeof input.role !== 'string' || !(ROLES as readonly string[]).includes(input.role)) {
+    errors.push({ location: '/role', message: `must be one of ${ROLES.join(', ')}` });
+  }
+  if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100 || /[\n\r<>]/.test(input.name)) {
+    errors.push({ location: '/name', message: 'must be a non-empty name of at most 100 characters without <, > or line breaks' });
+  }
+  if (input.role === 'partner') {
+    if (typeof input.partner !== 'string') errors.push({ location: '/partner', message: 'partner tokens must name their partner' });
+    else errors.push(...checkIds({ '/partner': input.partner }));
+  } else if (input.partner !== undefined && input.partner !== null) {
+    errors.push({ location: '/partner', message: 'only partner tokens are bound to a partner' });
+  }
+  return errors;
+}
+
+/**
+ * Creates a token and returns its secret, which is shown this once and stored only as a hash.
+ * @param secret an externally supplied secret (ACCORD_ADMIN_TOKEN); generated when absent
+ */
+export function createToken(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  createdBy: string,
+  input: { role?: unknown; partner?: unknown; name?: unknown },
+  secret = `acc_${randomBytes(32).toString('base64url')}`,
+): TokenView & { token: string } {
+  const errors = checkTokenInput(input);
+  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid token request', { errors });
+  if (secret.length < 24) throw new AccordError('bad_request', 'A token must be at least 24 characters long');
+  const row = deps.db
+    .insert(tokens)
+    .values({
+      id: `tok_${randomBytes(8).toString('hex')}`,
+      name: (input.name as string).trim(),
+      role: input.role as Role,
+      partner: input.role === 'partner' ? (input.partner as string) : null,
+      secretHash: hashSecret(secret),
+      createdAt: deps.clock().toISOString(),
+      createdBy,
+      revokedAt: null,
+    })
+    .returning()
+    .get();
+  return { ...toView(row), token: secret };
+}
+
+/** All tokens, newest first, without secrets. */
+export function listTokens(deps: Pick<Deps, 'db'>): TokenView[] {
+  return deps.db
+    .select()
+    .from(tokens)
+    .all()
+    .map(toView)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+}
+
+/** Revokes a token; refuses to revoke the last active admin token (that would lock everyone out). */
+export function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string): TokenView {
+  return deps.db.transaction((tx) => {
+    const row = tx.select().from(tokens).where(eq(tokens.id, id)).get();
+    if (!row) throw new AccordError('not_found', `No token ${id}`);
+    if (row.revokedAt) return toView(row);
+    if (row.role === 'admin') {
+      const admins = tx.select({ n: count() }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).get()!.n;
+      if (admins <= 1) throw new AccordError('conflict', 'This is the last active admin token; create another admin token before revoking it');
+    }
+    return toView(tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get()!);
+  });
+}
+
+/** Resolves a bearer secret to its principal, or undefined when unknown or revoked. */
+export function authenticate(deps: Pick<Deps, 'db'>, secret: string): Principal | undefined {
+  const row = deps.db.select().from(tokens).where(eq(tokens.secretHash, hashSecret(secret))).get();
+  if (!row || row.revokedAt) return undefined;
+  return { tokenId: row.id, name: row.name, role: row.role as Role, partner: row.partner };
+}
+
+/**
+ * On first start (no tokens at all) installs an admin token: `configured` if given, else a
+ * generated one. Returns the secret to print once, or undefined when tokens already exist or
+ * the configured secret was used.
+ */
+export function ensureAdminToken(deps: Pick<Deps, 'db' | 'clock'>, configured: string | undefined): { token: string; generated: boolean } | undefined {
+  const existing = deps.db.select({ n: count() }).from(tokens).get()!.n;
+  if (existing > 0) return undefined;
+  const created = createToken(deps, 'accord-system', { role: 'admin', name: 'initial admin' }, configured);
+  return { token: created.token, generated: configured === undefined };
+}

@@ -1,0 +1,49 @@
+import type { Config } from '../config.ts';
+
+/** A failure the CLI reports with an exit code: 1 refused by the server, 3 anything else. */
+export class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 3,
+  ) {
+    super(message);
+  }
+}
+
+/** Sends one request to the Accord server named by ACCORD_URL with ACCORD_TOKEN. */
+export async function callServer(
+  config: Config,
+  method: string,
+  path: string,
+  body?: { text: string; contentType: string },
+): Promise<{ status: number; json: unknown }> {
+  if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3);
+  let response: Response;
+  try {
+    response = await fetch(`${config.url}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${config.token}`, ...(body ? { 'Content-Type': body.contentType } : {}) },
+      ...(body ? { body: body.text } : {}),
+    });
+  } catch (error) {
+    throw new CliFailure(`Cannot reach Accord at ${config.url} (${(error as Error).cause ?? (error as Error).message}); is the server running and ACCORD_URL right?`, 3);
+  }
+  const text = await response.text();
+  let json: unknown = text;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  if (response.status >= 400) throw new CliFailure(describeProblem(response.status, json), response.status >= 500 ? 3 : 1);
+  return { status: response.status, json };
+}
+
+/** One readable paragraph from a problem+json body. */
+export function describeProblem(status: number, body: unknown): string {
+  if (typeof body !== 'object' || body === null) return `HTTP ${status}: ${String(body)}`;
+  const p = body as { title?: string; detail?: string; errors?: Array<{ location: string; message: string }> };
+  const lines = [`HTTP ${status} ${p.title ?? ''}: ${p.detail ?? ''}`.trim()];
+  for (const e of p.errors ?? []) lines.push(`  ${e.location || '(document)'}: ${e.message}`);
+  return lines.join('\n');
+}

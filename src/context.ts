@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/index.ts';
+import type { GitRegistry } from './registry/git-registry.ts';
+
+/** Current time; tests inject a fixed or stepping clock. */
+export type Clock = () => Date;
+
+/** Everything a domain function may touch, passed down explicitly. */
+export interface Deps {
+  db: Db;
+  registry: GitRegistry;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+}

@@ -1,0 +1,40 @@
+import semver from 'semver';
+import { AccordError, type FieldError } from '../errors.ts';
+
+/** Partner, API and flow ids: lowercase letters, digits and dashes, 1–63 characters. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Ids that would collide with registry paths Accord uses itself. */
+const RESERVED = new Set(['control-matrix']);
+
+/** Returns findings for each invalid id (empty when all are fine). */
+export function checkIds(ids: Record<string, string | undefined>): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [name, value] of Object.entries(ids)) {
+    if (value === undefined || !ID_PATTERN.test(value)) {
+      errors.push({ location: name, message: `must match ${ID_PATTERN.source}` });
+    } else if (RESERVED.has(value)) {
+      errors.push({ location: name, message: `"${value}" is reserved` });
+    }
+  }
+  return errors;
+}
+
+/** Throws 400 unless every id matches the id pattern. */
+export function assertIds(ids: Record<string, string | undefined>): void {
+  const errors = checkIds(ids);
+  if (errors.length > 0) throw new AccordError('bad_request', `Invalid ${errors.map((e) => e.location).join(', ')}`, { errors });
+}
+
+/** True for a strict semantic version such as 1.2.3 or 2.0.0-rc.1 (no leading "v"). */
+export function isSemver(version: unknown): version is string {
+  return typeof version === 'string' && version.length <= 128 && semver.valid(version) === version;
+}
+
+/** Sorts items by their semver field, lowest first, parsing each version once. */
+export function sortBySemver<T>(items: T[], version: (item: T) => string): T[] {
+  return items
+    .map((item) => ({ item, parsed: new semver.SemVer(version(item)) }))
+    .sort((a, b) => a.parsed.compare(b.parsed))
+    .map((x) => x.item);
+}

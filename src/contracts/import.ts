@@ -1,0 +1,69 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { sortBySemver } from './ids.ts';
+import { registerContractVersion, type RegisterResult } from './register.ts';
+
+/** A contract document found in a folder of the registry layout. */
+export interface ContractFile {
+  partner: string;
+  api: string;
+  version: string;
+  file: string;
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/**
+ * Finds `contracts/<partner>/<api>/<version>/openapi.yaml` (or `.json`) under `dir`, which may
+ * be the folder holding `contracts/` or the `contracts/` folder itself. Versions of each API
+ * come in semver order so that imports replay history in order.
+ */
+export async function findContractFiles(dir: string): Promise<ContractFile[]> {
+  const root = (await subdirs(dir)).includes('contracts') ? path.join(dir, 'contracts') : dir;
+  const found: ContractFile[] = [];
+  for (const partner of await subdirs(root)) {
+    for (const api of await subdirs(path.join(root, partner))) {
+      const versions: ContractFile[] = [];
+      for (const version of await subdirs(path.join(root, partner, api))) {
+        for (const name of ['openapi.yaml', 'openapi.yml', 'openapi.json']) {
+          const file = path.join(root, partner, api, version, name);
+          if (await fs.stat(file).then((s) => s.isFile(), () => false)) {
+            versions.push({ partner, api, version, file });
+            break;
+          }
+        }
+      }
+      const valid = versions.filter((v) => /^\d+\.\d+\.\d+/.test(v.version));
+      found.push(...sortBySemver(valid, (v) => v.version));
+    }
+  }
+  return found;
+}
+
+/**
+ * Registers every contract under `dir` in-process (used to seed an empty registry).
+ * Importing the same folder twice changes nothing.
+ */
+export async function importContracts(deps: Deps, principal: Principal, dir: string, options: { state?: 'draft' | 'released' } = {}): Promise<RegisterResult[]> {
+  const files = await findContractFiles(dir);
+  const results: RegisterResult[] = [];
+  for (const f of files) {
+    const body = await fs.readFile(f.file, 'utf8');
+    results.push(
+      await registerContractVersion(deps, principal, {
+        partner: f.partner,
+        api: f.api,
+        version: f.version,
+        body,
+        format: f.file.endsWith('.json') ? 'json' : 'yaml',
+        ...(options.state ? { state: options.state } : {}),
+      }),
+    );
+  }
+  return results;
+}

@@ -1,0 +1,106 @@
+import { and, eq } from 'drizzle-orm';
+import type { Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { contractVersions } from '../db/index.ts';
+import { AccordError } from '../errors.ts';
+import type { HistoryEntry } from '../registry/git-registry.ts';
+import { sortBySemver } from './ids.ts';
+
+export type ContractVersionRow = typeof contractVersions.$inferSelect;
+
+/** What the API shows of a contract version. */
+export interface ContractVersionView {
+  partner: string;
+  api: string;
+  version: string;
+  state: string;
+  sha256: string;
+  commit: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** States every valid token may read; earlier states are visible to staff and the owning partner only. */
+const PUBLISHED_STATES = new Set(['released', 'deprecated', 'retired']);
+
+/** Whether `principal` may see this version at all. */
+export function canSee(principal: Principal, row: Pick<ContractVersionRow, 'partner' | 'state'>): boolean {
+  return principal.role !== 'partner' || row.partner === principal.partner || PUBLISHED_STATES.has(row.state);
+}
+
+/** Registry path of a contract version's document. */
+export function contractPath(partner: string, api: string, version: string): string {
+  return `contracts/${partner}/${api}/${version}/openapi.yaml`;
+}
+
+/** Annotated tag of a contract version. */
+export function contractTag(partner: string, api: string, version: string): string {
+  return `${partner}/${api}/v${version}`;
+}
+
+export function toView(row: ContractVersionRow): ContractVersionView {
+  const { partner, api, version, state, sha256, commit, createdAt, createdBy } = row;
+  return { partner, api, version, state, sha256, commit, createdAt, createdBy };
+}
+
+/** Every API with its newest visible version and how many versions the caller can see. */
+export function listContracts(deps: Deps, principal: Principal): Array<{ partner: string; api: string; latestVersion: string; versionCount: number }> {
+  const rows = deps.db
+    .select({ partner: contractVersions.partner, api: contractVersions.api, version: contractVersions.version, state: contractVersions.state })
+    .from(contractVersions)
+    .all()
+    .filter((row) => canSee(principal, row));
+  const byApi = new Map<string, typeof rows>();
+  for (const row of rows) {
+    const key = `${row.partner}/${row.api}`;
+    byApi.set(key, [...(byApi.get(key) ?? []), row]);
+  }
+  return [...byApi.values()]
+    .map((versions) => {
+      const sorted = sortBySemver(versions, (v) => v.version);
+      const latest = sorted[sorted.length - 1]!;
+      return { partner: latest.partner, api: latest.api, latestVersion: latest.version, versionCount: sorted.length };
+    })
+    .sort((a, b) => a.partner.localeCompare(b.partner) || a.api.localeCompare(b.api));
+}
+
+/** Visible versions of one API in semver order (404 when the caller can see none). */
+export function listVersions(deps: Deps, principal: Principal, partner: string, api: string): ContractVersionRow[] {
+  const rows = deps.db
+    .select()
+    .from(contractVersions)
+    .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api)))
+    .all()
+    .filter((row) => canSee(principal, row));
+  if (rows.length === 0) throw new AccordError('not_found', `No contract ${partner}/${api}`);
+  return sortBySemver(rows, (r) => r.version);
+}
+
+/** One version's index row, or undefined. */
+export function findVersion(deps: Deps, partner: string, api: string, version: string): ContractVersionRow | undefined {
+  return deps.db
+    .select()
+    .from(contractVersions)
+    .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version)))
+    .get();
+}
+
+/** One visible version (404 otherwise: callers cannot tell hidden from absent). */
+export function getVersion(deps: Deps, principal: Principal, partner: string, api: string, version: string): ContractVersionRow {
+  const row = findVersion(deps, partner, api, version);
+  if (!row || !canSee(principal, row)) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
+  return row;
+}
+
+/** The canonical YAML of a visible version, as committed. */
+export async function getDocument(deps: Deps, principal: Principal, partner: string, api: string, version: string): Promise<{ row: ContractVersionRow; yaml: string }> {
+  const row = getVersion(deps, principal, partner, api, version);
+  return { row, yaml: await deps.registry.read(contractPath(partner, api, version)) };
+}
+
+/** Git commits that touched an API, newest first, limited to the versions the caller can see. */
+export async function contractHistory(deps: Deps, principal: Principal, partner: string, api: string): Promise<HistoryEntry[]> {
+  const visible = new Set(listVersions(deps, principal, partner, api).map((r) => r.commit));
+  const all = await deps.registry.history(`contracts/${partner}/${api}/`);
+  return principal.role === 'partner' && principal.partner !== partner ? all.filter((c) => visible.has(c.sha)) : all;
+}

@@ -1,0 +1,2 @@
+export { openDb, type Db } from './client.ts';
+export * from './schema/index.ts';

@@ -1,0 +1,20 @@
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** Index of contract versions registered in the Git registry; a row exists only once its commit does. */
+export const contractVersions = sqliteTable(
+  'contract_versions',
+  {
+    partner: text('partner').notNull(),
+    api: text('api').notNull(),
+    version: text('version').notNull(),
+    /** draft | approved | released | deprecated | retired */
+    state: text('state').notNull(),
+    sha256: text('sha256').notNull(),
+    commit: text('commit').notNull(),
+    tag: text('tag').notNull().unique(),
+    sizeBytes: integer('size_bytes').notNull(),
+    createdAt: text('created_at').notNull(),
+    createdBy: text('created_by').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.partner, t.api, t.version] }), index('contract_versions_state').on(t.state)],
+);

@@ -1,0 +1,2 @@
+export * from './contract-versions.ts';
+export * from './tokens.ts';

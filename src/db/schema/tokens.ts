@@ -1,0 +1,19 @@
+import { index, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** API tokens. Only the SHA-256 of the secret is stored. */
+export const tokens = sqliteTable(
+  'tokens',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** admin | author | approver | ci | partner */
+    role: text('role').notNull(),
+    /** Set only for partner tokens: the one partner the token speaks for. */
+    partner: text('partner'),
+    secretHash: text('secret_hash').notNull().unique(),
+    createdAt: text('created_at').notNull(),
+    createdBy: text('created_by').notNull(),
+    revokedAt: text('revoked_at'),
+  },
+  (t) => [index('tokens_role').on(t.role)],
+);

@@ -1,0 +1,85 @@
+/** The closed list of error codes and the HTTP status each maps to. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  not_acceptable: 406,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  invalid_document: 422,
+  internal: 500,
+  unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+const TITLES: Record<ErrorCode, string> = {
+  bad_request: 'Bad request',
+  unauthorized: 'Authentication required',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  not_acceptable: 'Not acceptable',
+  conflict: 'Conflict',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  invalid_document: 'Invalid document',
+  internal: 'Internal server error',
+  unavailable: 'Service unavailable',
+};
+
+/** One validation finding: where (JSON pointer or parameter name) and what. */
+export interface FieldError {
+  location: string;
+  message: string;
+  rule?: string;
+}
+
+/** RFC 9457 problem details with Accord's extension members. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  code: ErrorCode;
+  requestId?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+/** Accord's one error type: a code from the closed list, a human detail and optional findings. */
+export class AccordError extends Error {
+  readonly code: ErrorCode;
+  readonly errors: FieldError[] | undefined;
+  /** Extra members merged into the problem body (e.g. the existing version on a conflict). */
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail: string, options: { errors?: FieldError[]; extra?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(detail, { cause: options.cause });
+    this.name = 'AccordError';
+    this.code = code;
+    this.errors = options.errors;
+    this.extra = options.extra;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  /** Renders the error as an RFC 9457 body. */
+  toProblem(context: { instance?: string; requestId?: string } = {}): Problem {
+    return {
+      type: `urn:accord:problem:${this.code}`,
+      title: TITLES[this.code],
+      status: this.status,
+      detail: this.message,
+      ...(context.instance ? { instance: context.instance } : {}),
+      code: this.code,
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+      ...(this.errors ? { errors: this.errors } : {}),
+      ...this.extra,
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import { Hono } from 'hono';
+import { requireRole } from '../auth/principal.ts';
+import { createToken, listTokens, revokeToken } from '../auth/tokens.ts';
+import type { Deps } from '../context.ts';
+import { jsonBody, principalOf, type AppEnv } from './types.ts';
+
+/** Routes under /v1/tokens (admin only). */
+export function tokensRouter(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    requireRole(principalOf(c), ['admin'], 'manage tokens');
+    await next();
+  });
+  app.post('/', async (c) => {
+    const created = createToken(deps, principalOf(c).name, await jsonBody(c));
+    deps.logger.info({ tokenId: created.id, role: created.role, by: principalOf(c).name }, 'token created');
+    return c.json(created, 201);
+  });
+  app.get('/', (c) => c.json(listTokens(deps)));
+  app.delete('/:id', (c) => {
+    const revoked = revokeToken(deps, c.req.param('id'));
+    deps.logger.info({ tokenId: revoked.id, by: principalOf(c).name }, 'token revoked');
+    return c.body(null, 204);
+  });
+  return app;
+}

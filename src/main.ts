@@ -1,0 +1,214 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { serve } from '@hono/node-server';
+import { createToken } from './auth/tokens.ts';
+import { CliFailure, callServer } from './cli/client.ts';
+import { loadConfig, type Config } from './config.ts';
+import { findContractFiles } from './contracts/import.ts';
+import { openDb } from './db/index.ts';
+import { AccordError } from './errors.ts';
+import { openService } from './service.ts';
+
+/** Where the CLI writes; tests may pass their own. */
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const USAGE = `accord — governance and contract registry for payer-to-payer API networks
+
+Usage:
+  accord serve                                    start the HTTP service
+  accord token create --role R [--partner P] [--name N]
+                                                  create a token in the local data dir (shown once)
+  accord import <dir>                             register every contracts/<partner>/<api>/<version>/openapi.yaml
+                                                  under <dir> through the running server
+  accord contract register <file> --partner P --api A [--version V]
+                                                  register one contract version through the running server
+  accord <command> --help                         help for one command
+
+Environment: ACCORD_URL and ACCORD_TOKEN for commands that talk to the server; ACCORD_DATA_DIR,
+HOST, PORT and the rest for the service (see README).
+Exit codes: 0 done, 1 refused by the server (bad input, conflict, forbidden), 3 error (usage,
+configuration, server unreachable or failing).`;
+
+const HELP: Record<string, string> = {
+  serve: `accord serve
+
+Starts Accord on HOST:PORT (default 127.0.0.1:8080) with data under ACCORD_DATA_DIR (default ./data).
+On first start it creates the database, the Git registry and an admin token (printed once, or
+ACCORD_ADMIN_TOKEN), and imports the reference network from ACCORD_SEED_DIR.`,
+  'token create': `accord token create --role <admin|author|approver|ci|partner> [--partner <id>] [--name <name>]
+
+Creates a token directly in the local data dir (ACCORD_DATA_DIR) and prints the secret once.
+Use it on the server host to bootstrap or recover access. --partner is required for --role partner.`,
+  import: `accord import <dir>
+
+Registers every contracts/<partner>/<api>/<version>/openapi.yaml (or .json) under <dir>, in
+semver order, through the server at ACCORD_URL with ACCORD_TOKEN (role author or admin).
+Versions already registered with identical content are left as they are.`,
+  'contract register': `accord contract register <file> --partner <id> --api <id> [--version <semver>]
+
+Registers one OpenAPI 3.0/3.1 document (YAML or JSON, by file extension) through the server at
+ACCORD_URL with ACCORD_TOKEN. The version defaults to the document's info.version.`,
+};
+
+function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (error) {
+    throw new CliFailure(`${(error as Error).message}\nRun with --help for usage.`, 3);
+  }
+}
+
+function contentTypeOf(file: string): string {
+  return /\.json$/i.test(file) ? 'application/json' : 'application/yaml';
+}
+
+async function readFile(file: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliFailure(`Cannot read ${file}: ${(error as Error).message}`, 3);
+  }
+}
+
+async function serveCommand(config: Config, io: Io): Promise<number> {
+  const service = await openService(config);
+  const server = serve({ fetch: service.app.fetch, hostname: config.host, port: config.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  }).catch((error) => {
+    throw new CliFailure(`Cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, 3);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  io.out(`Accord listening on http://${config.host}:${port}  (data: ${config.dataDir})`);
+  if (service.seeded > 0) io.out(`Seeded the reference network: ${service.seeded} contract versions.`);
+  if (service.initialAdminToken) {
+    io.out('');
+    io.out('Initial admin token (shown once; store it now):');
+    io.out(`  ${service.initialAdminToken}`);
+    io.out('');
+  }
+  const stop = () => {
+    server.close();
+    service.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return new Promise<number>(() => undefined);
+}
+
+async function tokenCreate(config: Config, io: Io, argv: string[]): Promise<number> {
+  const { values } = parse(argv, { role: { type: 'string' }, partner: { type: 'string' }, name: { type: 'string' } });
+  if (values.help) return help(io, 'token create');
+  if (!values.role) throw new CliFailure('--role is required (admin, author, approver, ci or partner)', 3);
+  const db = openDb(path.join(config.dataDir, 'accord.db'));
+  try {
+    const role = values.role as string;
+    const created = createToken(
+      { db, clock: () => new Date() },
+      'accord-cli',
+      { role, partner: values.partner, name: (values.name as string | undefined) ?? `${role}${values.partner ? ` ${values.partner}` : ''} (cli)` },
+    );
+    io.out(`Created ${created.role} token ${created.id} "${created.name}"${created.partner ? ` for partner ${created.partner}` : ''}.`);
+    io.out('Secret (shown once):');
+    io.out(created.token);
+    return 0;
+  } finally {
+    db.$client.close();
+  }
+}
+
+async function importCommand(config: Config, io: Io, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {});
+  if (values.help) return help(io, 'import');
+  const dir = positionals[0];
+  if (!dir || positionals.length > 1) throw new CliFailure('Usage: accord import <dir>', 3);
+  const files = await findContractFiles(path.resolve(dir));
+  if (files.length === 0) throw new CliFailure(`No contracts/<partner>/<api>/<version>/openapi.yaml under ${dir}`, 3);
+  let created = 0;
+  for (const f of files) {
+    const query = `?version=${encodeURIComponent(f.version)}`;
+    const result = await callServer(config, 'POST', `/v1/contracts/${f.partner}/${f.api}/versions${query}`, {
+      text: await readFile(f.file),
+      contentType: contentTypeOf(f.file),
+    });
+    if (result.status === 201) created++;
+    io.out(`${result.status === 201 ? 'registered' : 'unchanged '} ${f.partner}/${f.api}@${f.version}`);
+  }
+  io.out(`${created} registered, ${files.length - created} unchanged.`);
+  return 0;
+}
+
+async function contractRegister(config: Config, io: Io, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) return help(io, 'contract register');
+  const file = positionals[0];
+  if (!file || positionals.length > 1 || !values.partner || !values.api) {
+    throw new CliFailure('Usage: accord contract register <file> --partner <id> --api <id> [--version <semver>]', 3);
+  }
+  const query = values.version ? `?version=${encodeURIComponent(values.version as string)}` : '';
+  const result = await callServer(config, 'POST', `/v1/contracts/${encodeURIComponent(values.partner as string)}/${encodeURIComponent(values.api as string)}/versions${query}`, {
+    text: await readFile(file),
+    contentType: contentTypeOf(file),
+  });
+  const v = result.json as { partner: string; api: string; version: string; state: string; sha256: string; commit: string };
+  if (values.json) io.out(JSON.stringify(v, null, 2));
+  else io.out(`${result.status === 201 ? 'Registered' : 'Already registered (identical)'} ${v.partner}/${v.api}@${v.version} [${v.state}] commit ${v.commit.slice(0, 12)} sha256 ${v.sha256}`);
+  return 0;
+}
+
+function help(io: Io, command?: string): number {
+  io.out(command ? HELP[command]! : USAGE);
+  return 0;
+}
+
+/**
+ * Runs the CLI and returns the exit code.
+ * @param argv arguments after the program name
+ */
+export async function main(argv: string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (!command || command === '--help' || command === '-h' || command === 'help') return help(io);
+    let config: Config;
+    try {
+      config = loadConfig();
+    } catch (error) {
+      throw new CliFailure(`configuration: ${(error as Error).message}`, 3);
+    }
+    switch (command) {
+      case 'serve':
+        if (rest.includes('--help')) return help(io, 'serve');
+        if (rest.length > 0) throw new CliFailure(`serve takes no arguments (got ${rest.join(' ')}); configure it with environment variables`, 3);
+        return await serveCommand(config, io);
+      case 'token':
+        if (rest[0] === 'create') return await tokenCreate(config, io, rest.slice(1));
+        throw new CliFailure('Usage: accord token create --role R [--partner P] [--name N]', 3);
+      case 'import':
+        return await importCommand(config, io, rest);
+      case 'contract':
+        if (rest[0] === 'register') return await contractRegister(config, io, rest.slice(1));
+        throw new CliFailure('Usage: accord contract register <file> --partner P --api A [--version V]', 3);
+      default:
+        throw new CliFailure(`Unknown command "${command}"\n\n${USAGE}`, 3);
+    }
+  } catch (error) {
+    if (error instanceof CliFailure) {
+      io.err(`accord: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof AccordError) {
+      io.err(`accord: ${error.message}${error.errors ? `\n${error.errors.map((e) => `  ${e.location}: ${e.message}`).join('\n')}` : ''}`);
+      return error.status < 500 ? 1 : 3;
+    }
+    io.err(`accord: unexpected error: ${(error as Error).stack ?? String(error)}`);
+    return 3;
+  }
+}

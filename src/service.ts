@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { count } from 'drizzle-orm';
+import pino, { type Logger } from 'pino';
+import { createApp } from './app.ts';
+import { SYSTEM } from './auth/principal.ts';
+import { ensureAdminToken } from './auth/tokens.ts';
+import type { Config } from './config.ts';
+import type { Clock, Deps } from './context.ts';
+import { importContracts } from './contracts/import.ts';
+import { contractVersions, openDb } from './db/index.ts';
+import { GitRegistry } from './registry/git-registry.ts';
+
+/** A started service: its dependencies and what start-up produced. */
+export interface Service {
+  deps: Deps;
+  app: ReturnType<typeof createApp>;
+  /** The admin token created on first start (shown once), if one was generated. */
+  initialAdminToken: string | undefined;
+  seeded: number;
+  close(): void;
+}
+
+/**
+ * Opens storage under the data dir (migrations, WAL, Git registry with crash recovery),
+ * installs the first admin token and seeds an empty registry with the reference network.
+ */
+export async function openService(config: Config, options: { clock?: Clock; logger?: Logger; dbFile?: string } = {}): Promise<Service> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const clock = options.clock ?? (() => new Date());
+  const db = openDb(options.dbFile ?? path.join(config.dataDir, 'accord.db'));
+  const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = ?').pluck();
+  const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get(tag) !== undefined);
+  const deps: Deps = { db, registry, clock, logger, config };
+
+  const admin = ensureAdminToken(deps, config.adminToken);
+  let seeded = 0;
+  const empty = db.select({ n: count() }).from(contractVersions).get()!.n === 0;
+  if (empty && config.seedDir) {
+    const results = await importContracts(deps, SYSTEM, config.seedDir, { state: 'released' });
+    seeded = results.filter((r) => r.created).length;
+    logger.info({ seeded, from: config.seedDir }, 'seeded the reference network');
+  }
+  return {
+    deps,
+    app: createApp(deps),
+    initialAdminToken: admin?.generated ? admin.token : undefined,
+    seeded,
+    close: () => db.$client.close(),
+  };
+}

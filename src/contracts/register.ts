@@ -51,7 +51,8 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
       });
     }
     const tag = contractTag(partner, api, version);
-    const now = deps.clock().toISOString();
+    const at = deps.clock();
+    const now = at.toISOString();
     const row = await tx.publish(
       {
         path: contractPath(partner, api, version),
@@ -60,6 +61,7 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
         message: `Register contract ${partner}/${api} ${version}\n\nsha256: ${digest}\nregistered-by: ${principal.name} (${principal.role})`,
         tagMessage: `Contract ${partner}/${api} ${version} (sha256 ${digest})`,
         author: gitAuthor(principal),
+        at,
       },
       (commit) =>
         deps.db

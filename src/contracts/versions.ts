@@ -95,7 +95,7 @@ export function getVersion(deps: Deps, principal: Principal, partner: string, ap
 /** The canonical YAML of a visible version, as committed. */
 export async function getDocument(deps: Deps, principal: Principal, partner: string, api: string, version: string): Promise<{ row: ContractVersionRow; yaml: string }> {
   const row = getVersion(deps, principal, partner, api, version);
-  return { row, yaml: await deps.registry.read(contractPath(partner, api, version)) };
+  return { row, yaml: await deps.registry.read(row.commit, contractPath(partner, api, version)) };
 }
 
 /** Git commits that touched an API, newest first, limited to the versions the caller can see. */

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import YAML from 'yaml';
 import { formatOfContentType } from '../contracts/document.ts';
 import { registerContractVersion } from '../contracts/register.ts';
 import { contractHistory, getDocument, getVersion, listContracts, listVersions, toView } from '../contracts/versions.ts';
 import type { Deps } from '../context.ts';
+import { parseYaml } from '../lib/yaml.ts';
 import { negotiate, principalOf, type AppEnv } from './types.ts';
 
 const DOCUMENT_TYPES = ['application/yaml', 'application/json', 'text/yaml'] as const;
@@ -56,7 +56,7 @@ export function contractsRouter(deps: Deps): Hono<AppEnv> {
     c.header('Vary', 'Accept');
     c.header('Cache-Control', 'private, max-age=0, must-revalidate');
     if (matchesEtag(c.req.header('if-none-match'), etag)) return c.body(null, 304);
-    if (type === 'application/json') return c.body(JSON.stringify(YAML.parse(yaml), null, 2), 200, { 'Content-Type': 'application/json' });
+    if (type === 'application/json') return c.body(JSON.stringify(parseYaml(yaml, { maxAliases: 0 }), null, 2), 200, { 'Content-Type': 'application/json' });
     return c.body(yaml, 200, { 'Content-Type': `${type}; charset=utf-8` });
   });
 

@@ -27,6 +27,8 @@ export interface PublishRequest {
   tag: string;
   tagMessage: string;
   author: GitAuthor;
+  /** Author, committer and tagger time. */
+  at: Date;
 }
 
 /** Operations available while the registry lock is held. */
@@ -38,67 +40,85 @@ export interface RegistryTransaction {
   publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T>;
 }
 
+const BRANCH = 'refs/heads/main';
+const COMMITTER = 'Accord registry <registry@accord.invalid>';
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
+function fastImportData(text: string): string {
+  return `data ${Buffer.byteLength(text)}\n${text}\n`;
+}
+
+function gitTime(at: Date): string {
+  return `${Math.floor(at.getTime() / 1000)} +0000`;
+}
+
 /**
- * The Git repository behind the registry. Every write goes through `transaction`, which
- * serialises callers so that git never meets its own index.lock.
+ * The bare Git repository behind the registry. Each publication is one `git fast-import` run
+ * that writes the blob, the commit on main and the annotated tag together. Writes go through
+ * `transaction`, which serialises callers so that git never meets its own lock.
  */
 export class GitRegistry {
   readonly dir: string;
   private readonly git: SimpleGit;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The tip of main; only publish and recovery move it, under the lock. */
+  private head = '';
+  /** stdin for the next fast-import run (simple-git asks for it per command). */
+  private stdin: string | undefined;
 
   private constructor(dir: string) {
     this.dir = dir;
-    this.git = simpleGit({ baseDir: dir, maxConcurrentProcesses: 4 });
+    this.git = simpleGit({
+      baseDir: dir,
+      maxConcurrentProcesses: 4,
+      input: (commands: readonly string[]) => (commands.includes('fast-import') ? this.stdin : undefined),
+    });
   }
 
   /**
    * Opens the repository at `dir`, creating it (with an initial commit) if needed, and undoes
-   * whatever a crash may have left half-done: a stale lock, uncommitted files, and a last
-   * commit whose tag the index does not know (`isIndexed(tag)` false).
+   * what a crash may have left half-done: a newest commit whose tag the index does not know
+   * (`isIndexed(tag)` false).
    */
   static async open(dir: string, isIndexed: (tag: string) => boolean = () => true): Promise<GitRegistry> {
     await fs.mkdir(dir, { recursive: true });
     const registry = new GitRegistry(dir);
-    await registry.init();
+    const exists = await fs.stat(path.join(dir, 'HEAD')).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      await registry.git.raw(['init', '--bare', '--initial-branch=main']);
+      registry.head = await registry.fastImport(
+        `commit ${BRANCH}\nmark :1\ncommitter ${COMMITTER} ${gitTime(new Date())}\n${fastImportData('Initialise Accord registry')}\nget-mark :1\n`,
+      );
+    }
     await registry.recover(isIndexed);
     return registry;
   }
 
-  private async init(): Promise<void> {
-    const exists = await fs
-      .stat(path.join(this.dir, '.git'))
-      .then(() => true)
-      .catch(() => false);
-    if (!exists) await this.git.raw(['init', '--quiet', '--initial-branch=main']);
-    // Repository-local identity and settings, so commits work on machines without global git config.
-    for (const [key, value] of [
-      ['user.name', 'Accord registry'],
-      ['user.email', 'registry@accord.invalid'],
-      ['commit.gpgsign', 'false'],
-      ['tag.gpgsign', 'false'],
-      ['gc.auto', '0'],
-    ] as const) {
-      await this.git.raw(['config', key, value]);
+  /** Runs one fast-import stream and returns what it printed (the marks asked for). */
+  private async fastImport(stream: string): Promise<string> {
+    this.stdin = stream;
+    try {
+      return (await this.git.raw(['fast-import', '--quiet'])).trim();
+    } finally {
+      this.stdin = undefined;
     }
-    if (!exists) await this.git.raw(['commit', '--allow-empty', '--quiet', '-m', 'Initialise Accord registry']);
   }
 
   private async recover(isIndexed: (tag: string) => boolean): Promise<void> {
-    await fs.rm(path.join(this.dir, '.git', 'index.lock'), { force: true });
-    await this.git.raw(['reset', '--hard', '--quiet', 'HEAD']);
-    await this.git.raw(['clean', '-fdq']);
-    // A crash between commit and index insert can only leave the newest commit unindexed.
+    // A crash between fast-import and the index insert can only leave the newest commit unindexed.
     for (;;) {
-      const tags = (await this.git.raw(['tag', '--points-at', 'HEAD'])).split('\n').filter(Boolean);
+      const decorations = await this.git.raw(['log', '-1', '--decorate=full', '--format=%H %D', BRANCH]);
+      const tags = [...decorations.matchAll(/tag: refs\/tags\/([^,\s]+)/g)].map((m) => m[1]!);
       const orphans = tags.filter((t) => !isIndexed(t));
       if (orphans.length === 0) break;
       for (const t of orphans) await this.git.raw(['tag', '-d', t]);
-      if (tags.length === orphans.length) await this.git.raw(['reset', '--hard', '--quiet', 'HEAD~1']);
+      if (tags.length === orphans.length) await this.git.raw(['update-ref', BRANCH, `${BRANCH}~1`]);
     }
+    this.head = (await this.git.raw(['rev-parse', BRANCH])).trim();
   }
 
   /** Runs `fn` with the registry lock held; callers queue in order. */
@@ -109,38 +129,35 @@ export class GitRegistry {
   }
 
   private async publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T> {
-    const file = path.join(this.dir, ...request.path.split('/'));
-    const previous = (await this.git.raw(['rev-parse', 'HEAD'])).trim();
-    let tagged = false;
+    const previous = this.head;
+    const time = gitTime(request.at);
+    const author = `${request.author.name} <${request.author.email}>`;
     try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, request.content);
-      await this.git.raw(['add', '--', request.path]);
-      await this.git.raw([
-        'commit',
-        '--quiet',
-        '--no-verify',
-        `--author=${request.author.name} <${request.author.email}>`,
-        '-m',
-        request.message,
-        '--',
-        request.path,
-      ]);
-      const commit = (await this.git.raw(['rev-parse', 'HEAD'])).trim();
-      await this.git.raw(['tag', '-a', request.tag, '-m', request.tagMessage, commit]);
-      tagged = true;
-      return await index(commit);
+      const commit = await this.fastImport(
+        [
+          `blob\nmark :1\n${fastImportData(request.content)}`,
+          `commit ${BRANCH}\nmark :2\nauthor ${author} ${time}\ncommitter ${COMMITTER} ${time}\n${fastImportData(request.message)}`,
+          `from ${previous}\nM 100644 :1 ${request.path}\n\n`,
+          `tag ${request.tag}\nfrom :2\ntagger ${COMMITTER} ${time}\n${fastImportData(request.tagMessage)}`,
+          'get-mark :2\n',
+        ].join(''),
+      );
+      const result = await index(commit);
+      this.head = commit;
+      return result;
     } catch (error) {
-      if (tagged) await this.git.raw(['tag', '-d', request.tag]).catch(() => undefined);
-      await this.git.raw(['reset', '--hard', '--quiet', previous]).catch(() => undefined);
-      await fs.rm(file, { force: true });
+      // fast-import may have moved the refs before failing, or index() failed after it: undo both.
+      await this.git.raw(['tag', '-d', request.tag]).catch(() => undefined);
+      await this.git.raw(['update-ref', BRANCH, previous]).catch(() => undefined);
+      // Drop the now unreachable blob, trees and commit so no orphan objects remain.
+      await this.git.raw(['prune', '--expire=now']).catch(() => undefined);
       throw error;
     }
   }
 
-  /** Commits that touched `prefix` (a folder path inside the repository), newest first. */
+  /** Commits on main that touched `prefix` (a folder path inside the repository), newest first. */
   async history(prefix: string): Promise<HistoryEntry[]> {
-    const out = await this.git.raw(['log', `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%B${RECORD}`, '--', prefix]);
+    const out = await this.git.raw(['log', `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%B${RECORD}`, BRANCH, '--', prefix]);
     return out
       .split(RECORD)
       .map((r) => r.trim())
@@ -151,33 +168,17 @@ export class GitRegistry {
       });
   }
 
-  /** Reads a committed file from the working tree (written only under the lock, never rewritten). */
-  async read(relPath: string): Promise<string> {
+  /** Reads a file as committed in `commit`. */
+  async read(commit: string, relPath: string): Promise<string> {
     try {
-      return await fs.readFile(path.join(this.dir, ...relPath.split('/')), 'utf8');
+      return await this.git.raw(['cat-file', 'blob', `${commit}:${relPath}`]);
     } catch (error) {
-      throw new AccordError('not_found', `${relPath} is not in the registry`, { cause: error });
+      throw new AccordError('not_found', `${relPath} is not in the registry at ${commit}`, { cause: error });
     }
-  }
-
-  /** All tags, or those under a prefix such as `contracts/`. */
-  async tags(pattern?: string): Promise<string[]> {
-    const out = await this.git.raw(['tag', '--list', ...(pattern ? [pattern] : [])]);
-    return out.split('\n').filter(Boolean);
-  }
-
-  /** The commit a tag points at. */
-  async tagCommit(tag: string): Promise<string> {
-    return (await this.git.raw(['rev-list', '-n', '1', tag])).trim();
   }
 
   /** Cheap liveness probe for /readyz. */
   async ping(): Promise<void> {
-    await this.git.raw(['rev-parse', '--verify', 'HEAD']);
-  }
-
-  /** Runs `git fsck` and returns its output; throws if git reports corruption. */
-  async fsck(): Promise<string> {
-    return this.git.raw(['fsck', '--full', '--strict']);
+    await this.git.raw(['rev-parse', '--verify', BRANCH]);
   }
 }

@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { expect } from 'vitest';
+import type { Role } from '../src/auth/principal.ts';
+import { createToken } from '../src/auth/tokens.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { openService, type Service } from '../src/service.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+export const NORTHWIND_1_0 = path.join(REPO_ROOT, 'contracts/northwind-health/p2p-exchange/1.0.0/openapi.yaml');
+
+/** A fixed clock that advances one second per call, so timestamps are deterministic. */
+export function steppingClock(start = '2026-11-27T12:00:00.000Z'): () => Date {
+  let t = Date.parse(start);
+  return () => new Date((t += 1000));
+}
+
+export interface TestService extends Service {
+  dir: string;
+  config: Config;
+  /** In-process request with a bearer token (admin unless given). */
+  call(method: string, url: string, options?: { token?: string | null; body?: string; type?: string; headers?: Record<string, string> }): Promise<Response>;
+  /** Creates a token of the role and returns its secret. */
+  token(role: Role, partner?: string): string;
+  /** Git, run in the (bare) registry repository. */
+  git(...args: string[]): string;
+  /** Asserts the SQLite index and the Git tags list exactly the same versions. */
+  expectIndexMatchesTags(): void;
+  cleanup(): void;
+}
+
+/**
+ * Opens a real service on a temp data dir: real SQLite file with the real migrations, real Git
+ * repository. No seeding unless `seed` is set.
+ */
+export async function startTestService(options: { seed?: boolean; env?: Record<string, string>; dir?: string } = {}): Promise<TestService> {
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'accord-test-'));
+  const config = loadConfig({
+    ACCORD_DATA_DIR: dir,
+    ACCORD_ADMIN_TOKEN: ADMIN_TOKEN,
+    ACCORD_SEED_DIR: options.seed ? REPO_ROOT : '',
+    ACCORD_LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const service = await openService(config, { clock: steppingClock(), logger: pino({ level: 'silent' }) });
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: path.join(dir, 'registry'), encoding: 'utf8' });
+  return {
+    ...service,
+    dir,
+    config,
+    call(method, url, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      const token = o.token === undefined ? ADMIN_TOKEN : o.token;
+      if (token !== null) headers.Authorization = `Bearer ${token}`;
+      if (o.type) headers['Content-Type'] = o.type;
+      return Promise.resolve(service.app.request(url, { method, headers, ...(o.body !== undefined ? { body: o.body } : {}) }));
+    },
+    token(role, partner) {
+      return createToken(service.deps, 'test', { role, partner, name: `${role}${partner ? `-${partner}` : ''}-${Math.random().toString(36).slice(2, 8)}` }).token;
+    },
+    git,
+    expectIndexMatchesTags() {
+      const tags = git('tag', '--list').split('\n').filter(Boolean).sort();
+      const rows = service.deps.db.$client.prepare('SELECT tag, "commit" FROM contract_versions ORDER BY tag').all() as Array<{ tag: string; commit: string }>;
+      expect(rows.map((r) => r.tag).sort()).toEqual(tags);
+      for (const row of rows) expect(git('rev-list', '-n', '1', row.tag).trim()).toBe(row.commit);
+    },
+    cleanup() {
+      service.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A minimal valid OpenAPI 3.1 document as YAML. */
+export function minimalSpec(version = '1.0.0', extraPaths = ''): string {
+  return `openapi: 3.1.0
+info:
+  title: Test API
+  version: ${version}
+paths:
+  /members/{id}:
+    get:
+      operationId: getMember
+      parameters:
+        - name: id
+          in: path
+          required: true
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ok
+${extraPaths}`;
+}

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES, type Role } from '../src/auth/principal.ts';
+import { ACCORD_OPENAPI } from '../src/http/openapi.ts';
+import { minimalSpec, startTestService, type TestService } from './harness.ts';
+
+/**
+ * The shared security suite: every operation Accord's OpenAPI document marks as secured is
+ * called without a token, with a malformed, unknown and revoked token, and with every role
+ * the document does not allow. Adding a route to the document adds it here.
+ */
+
+interface SecuredOperation {
+  method: string;
+  path: string;
+  roles: Role[];
+  hasBody: boolean;
+}
+
+const SAMPLE_PARAMS: Record<string, string> = { partner: 'acme', api: 'member-api', version: '1.0.0', id: 'tok_0000000000000000' };
+
+function securedOperations(): SecuredOperation[] {
+  const ops: SecuredOperation[] = [];
+  for (const [template, item] of Object.entries(ACCORD_OPENAPI.paths)) {
+    for (const [method, op] of Object.entries(item as Record<string, any>)) {
+      if (method === 'parameters' || !op.security?.length) continue;
+      ops.push({ method: method.toUpperCase(), path: template.replace(/\{(\w+)\}/g, (_, n) => SAMPLE_PARAMS[n]!), roles: op['x-accord-roles'], hasBody: !!op.requestBody });
+    }
+  }
+  return ops;
+}
+
+describe('security suite (every secured route)', () => {
+  let s: TestService;
+  const tokens = {} as Record<Role, string>;
+  let revoked: string;
+
+  beforeAll(async () => {
+    s = await startTestService();
+    for (const role of ROLES) tokens[role] = role === 'partner' ? s.token('partner', 'other-payer') : s.token(role);
+    revoked = s.token('author');
+    const id = s.deps.db.$client.prepare("SELECT id FROM tokens WHERE role = 'author' ORDER BY created_at DESC LIMIT 1").pluck().get() as string;
+    expect((await s.call('DELETE', `/v1/tokens/${id}`)).status).toBe(204);
+  });
+  afterAll(() => s.cleanup());
+
+  const operations = securedOperations();
+
+  it('covers every secured operation in the document', () => {
+    expect(operations.length).toBeGreaterThanOrEqual(8);
+  });
+
+  for (const op of operations) {
+    describe(`${op.method} ${op.path}`, () => {
+      const send = (token: string | null, raw?: string) =>
+        s.call(op.method, op.path, { token, ...(op.hasBody ? { body: '{}', type: 'application/json' } : {}), ...(raw ? { headers: { Authorization: raw } } : {}) });
+
+      it('answers 401 problem+json with WWW-Authenticate without a token', async () => {
+        const res = await send(null);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      });
+
+      it('answers 401 for a malformed, unknown or revoked token', async () => {
+        expect((await send(null, 'Basic YWRtaW46YWRtaW4=')).status).toBe(401);
+        expect((await send('acc_not-a-real-token-at-all-000000')).status).toBe(401);
+        expect((await send(revoked)).status).toBe(401);
+      });
+
+      const forbidden = ROLES.filter((r) => !op.roles.includes(r));
+      if (forbidden.length > 0) {
+        it(`answers 403 for ${forbidden.join(', ')}`, async () => {
+          for (const role of forbidden) {
+            const res = await send(tokens[role]);
+            expect(res.status, role).toBe(403);
+            expect((await res.json()).code).toBe('forbidden');
+          }
+        });
+      }
+    });
+  }
+});
+
+describe('partner isolation', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ seed: true });
+    expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions?version=3.0.0-draft.1', { body: minimalSpec(), type: 'application/yaml' })).status).toBe(201);
+  });
+  afterAll(() => s.cleanup());
+
+  it("a partner reads its own drafts but never another partner's", async () => {
+    const own = s.token('partner', 'northwind-health');
+    const other = s.token('partner', 'bluestem-mutual');
+    const draft = '/v1/contracts/northwind-health/p2p-exchange/versions/3.0.0-draft.1';
+    expect((await s.call('GET', draft, { token: own })).status).toBe(200);
+    expect((await s.call('GET', `${draft}/document`, { token: own })).status).toBe(200);
+    for (const url of [draft, `${draft}/document`]) {
+      const res = await s.call('GET', url, { token: other });
+      expect(res.status).toBe(404);
+    }
+    const otherList = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions', { token: other })).json();
+    expect(otherList.map((v: { version: string }) => v.version)).toEqual(['1.0.0', '1.1.0', '2.0.0']);
+    const ownList = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions', { token: own })).json();
+    expect(ownList.map((v: { version: string }) => v.version)).toEqual(['1.0.0', '1.1.0', '2.0.0', '3.0.0-draft.1']);
+    const summary = await (await s.call('GET', '/v1/contracts', { token: other })).json();
+    expect(summary.find((c: { partner: string }) => c.partner === 'northwind-health')).toEqual({ partner: 'northwind-health', api: 'p2p-exchange', latestVersion: '2.0.0', versionCount: 3 });
+    const history = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/history', { token: other })).json();
+    expect(history.some((h: { message: string }) => h.message.includes('3.0.0-draft.1'))).toBe(false);
+    const ownHistory = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/history', { token: own })).json();
+    expect(ownHistory[0].message).toContain('3.0.0-draft.1');
+  });
+
+  it('any valid token reads released material; only authors and admins register', async () => {
+    for (const role of ['approver', 'ci'] as const) {
+      expect((await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.1.0/document', { token: s.token(role) })).status).toBe(200);
+    }
+    const partner = s.token('partner', 'northwind-health');
+    const res = await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions?version=9.0.0', { token: partner, body: minimalSpec(), type: 'application/yaml' });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe("Accord's own OpenAPI document", () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService();
+  });
+  afterAll(() => s.cleanup());
+
+  it('describes every route the app serves', () => {
+    const documented = new Set<string>();
+    for (const [template, item] of Object.entries(ACCORD_OPENAPI.paths)) {
+      for (const method of Object.keys(item)) if (method !== 'parameters') documented.add(`${method.toUpperCase()} ${template}`);
+    }
+    const served = s.app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1')}`);
+    expect(served.length).toBeGreaterThan(5);
+    for (const route of served) expect(documented, `${route} is served but not documented`).toContain(route);
+    for (const route of documented) expect(served, `${route} is documented but not served`).toContain(route);
+  });
+
+  it('is served at /openapi.json and is valid OpenAPI 3.1', async () => {
+    const res = await s.call('GET', '/openapi.json', { token: null });
+    expect(res.status).toBe(200);
+    const doc = await res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    const { validateOpenApi } = await import('../src/contracts/document.ts');
+    await expect(validateOpenApi(doc)).resolves.toBeTruthy();
+  });
+});

@@ -2,6 +2,7 @@ CREATE TABLE `contract_versions` (
 	`partner` text NOT NULL,
 	`api` text NOT NULL,
 	`version` text NOT NULL,
+	`version_key` text NOT NULL,
 	`state` text NOT NULL,
 	`sha256` text NOT NULL,
 	`commit` text NOT NULL,
@@ -13,6 +14,7 @@ CREATE TABLE `contract_versions` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `contract_versions_tag_unique` ON `contract_versions` (`tag`);--> statement-breakpoint
+CREATE INDEX `contract_versions_order` ON `contract_versions` (`partner`,`api`,`version_key`);--> statement-breakpoint
 CREATE INDEX `contract_versions_state` ON `contract_versions` (`state`);--> statement-breakpoint
 CREATE TABLE `tokens` (
 	`id` text PRIMARY KEY NOT NULL,

@@ -26,9 +26,26 @@ export function assertIds(ids: Record<string, string | undefined>): void {
   if (errors.length > 0) throw new AccordError('bad_request', `Invalid ${errors.map((e) => e.location).join(', ')}`, { errors });
 }
 
-/** True for a strict semantic version such as 1.2.3 or 2.0.0-rc.1 (no leading "v"). */
+/**
+ * True for a strict semantic version such as 1.2.3 or 2.0.0-rc.1: no leading "v", and no build
+ * metadata (two versions differing only in it would have equal precedence).
+ */
 export function isSemver(version: unknown): version is string {
   return typeof version === 'string' && version.length <= 128 && semver.valid(version) === version;
+}
+
+/**
+ * A string whose byte order is semver precedence (so SQLite can ORDER BY it): numbers
+ * zero-padded, a release sorting after all of its pre-releases, numeric pre-release
+ * identifiers before alphanumeric ones, fewer identifiers first. Build metadata is ignored,
+ * as semver precedence ignores it.
+ */
+export function versionKey(version: string): string {
+  const v = new semver.SemVer(version);
+  const pad = (n: number) => String(n).padStart(16, '0');
+  const main = `${pad(v.major)}.${pad(v.minor)}.${pad(v.patch)}`;
+  if (v.prerelease.length === 0) return `${main}\x7f`;
+  return `${main}\x02${v.prerelease.map((id) => (typeof id === 'number' ? `0${pad(id)}` : `1${id}`)).join('\x01')}`;
 }
 
 /** Sorts items by their semver field, lowest first, parsing each version once. */

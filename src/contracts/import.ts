@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
-import { sortBySemver } from './ids.ts';
+import { isSemver, sortBySemver } from './ids.ts';
 import { registerContractVersion, type RegisterResult } from './register.ts';
 
 /** A contract document found in a folder of the registry layout. */
@@ -38,8 +38,8 @@ export async function findContractFiles(dir: string): Promise<ContractFile[]> {
           }
         }
       }
-      const valid = versions.filter((v) => /^\d+\.\d+\.\d+/.test(v.version));
-      found.push(...sortBySemver(valid, (v) => v.version));
+      // Non-semver folders come last and are refused by registration with a clear error.
+      found.push(...sortBySemver(versions.filter((v) => isSemver(v.version)), (v) => v.version), ...versions.filter((v) => !isSemver(v.version)));
     }
   }
   return found;

@@ -3,7 +3,7 @@ import type { Deps } from '../context.ts';
 import { contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { canonicalYaml, parseText, sha256, validateOpenApi, type DocumentFormat } from './document.ts';
-import { assertIds, isSemver } from './ids.ts';
+import { assertIds, isSemver, versionKey } from './ids.ts';
 import { contractPath, contractTag, findVersion, toView, type ContractVersionView } from './versions.ts';
 
 export interface RegisterInput {
@@ -70,6 +70,7 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
             partner,
             api,
             version,
+            versionKey: versionKey(version),
             state: input.state ?? 'draft',
             sha256: digest,
             commit,

@@ -1,10 +1,9 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import type { HistoryEntry } from '../registry/git-registry.ts';
-import { sortBySemver } from './ids.ts';
 
 export type ContractVersionRow = typeof contractVersions.$inferSelect;
 
@@ -48,32 +47,42 @@ export function listContracts(deps: Deps, principal: Principal): Array<{ partner
   const rows = deps.db
     .select({ partner: contractVersions.partner, api: contractVersions.api, version: contractVersions.version, state: contractVersions.state })
     .from(contractVersions)
-    .all()
-    .filter((row) => canSee(principal, row));
-  const byApi = new Map<string, typeof rows>();
+    .orderBy(asc(contractVersions.partner), asc(contractVersions.api), asc(contractVersions.versionKey), asc(contractVersions.version))
+    .all();
+  const out: Array<{ partner: string; api: string; latestVersion: string; versionCount: number }> = [];
   for (const row of rows) {
-    const key = `${row.partner}/${row.api}`;
-    byApi.set(key, [...(byApi.get(key) ?? []), row]);
+    if (!canSee(principal, row)) continue;
+    const last = out[out.length - 1];
+    if (last && last.partner === row.partner && last.api === row.api) {
+      last.latestVersion = row.version;
+      last.versionCount++;
+    } else {
+      out.push({ partner: row.partner, api: row.api, latestVersion: row.version, versionCount: 1 });
+    }
   }
-  return [...byApi.values()]
-    .map((versions) => {
-      const sorted = sortBySemver(versions, (v) => v.version);
-      const latest = sorted[sorted.length - 1]!;
-      return { partner: latest.partner, api: latest.api, latestVersion: latest.version, versionCount: sorted.length };
-    })
-    .sort((a, b) => a.partner.localeCompare(b.partner) || a.api.localeCompare(b.api));
+  return out;
 }
 
 /** Visible versions of one API in semver order (404 when the caller can see none). */
-export function listVersions(deps: Deps, principal: Principal, partner: string, api: string): ContractVersionRow[] {
+export function listVersions(deps: Deps, principal: Principal, partner: string, api: string): ContractVersionView[] {
   const rows = deps.db
-    .select()
+    .select({
+      partner: contractVersions.partner,
+      api: contractVersions.api,
+      version: contractVersions.version,
+      state: contractVersions.state,
+      sha256: contractVersions.sha256,
+      commit: contractVersions.commit,
+      createdAt: contractVersions.createdAt,
+      createdBy: contractVersions.createdBy,
+    })
     .from(contractVersions)
     .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api)))
+    .orderBy(asc(contractVersions.versionKey), asc(contractVersions.version))
     .all()
     .filter((row) => canSee(principal, row));
   if (rows.length === 0) throw new AccordError('not_found', `No contract ${partner}/${api}`);
-  return sortBySemver(rows, (r) => r.version);
+  return rows;
 }
 
 /** One version's index row, or undefined. */

@@ -39,7 +39,7 @@ export function contractsRouter(deps: Deps): Hono<AppEnv> {
 
   app.get('/:partner/:api/versions', (c) => {
     const { partner, api } = c.req.param();
-    return c.json(listVersions(deps, principalOf(c), partner, api).map(toView));
+    return c.json(listVersions(deps, principalOf(c), partner, api));
   });
 
   app.get('/:partner/:api/versions/:version', (c) => {

@@ -7,6 +7,8 @@ export const contractVersions = sqliteTable(
     partner: text('partner').notNull(),
     api: text('api').notNull(),
     version: text('version').notNull(),
+    /** Byte-comparable form of the version: ORDER BY version_key is semver precedence. */
+    versionKey: text('version_key').notNull(),
     /** draft | approved | released | deprecated | retired */
     state: text('state').notNull(),
     sha256: text('sha256').notNull(),
@@ -16,5 +18,9 @@ export const contractVersions = sqliteTable(
     createdAt: text('created_at').notNull(),
     createdBy: text('created_by').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.partner, t.api, t.version] }), index('contract_versions_state').on(t.state)],
+  (t) => [
+    primaryKey({ columns: [t.partner, t.api, t.version] }),
+    index('contract_versions_order').on(t.partner, t.api, t.versionKey),
+    index('contract_versions_state').on(t.state),
+  ],
 );

@@ -1,0 +1,17 @@
+/**
+ * `npm run bench`: every benchmark, printing one line per measurement. Run by hand, never as a
+ * timed unit test.
+ */
+import { benchListVersions, benchRegister } from './registry.ts';
+
+const suites: Array<[string, () => Promise<string[]>]> = [
+  ['registry: register', benchRegister],
+  ['registry: list versions', benchListVersions],
+];
+
+const only = process.argv[2];
+for (const [name, run] of suites) {
+  if (only && !name.includes(only)) continue;
+  const lines = await run();
+  for (const line of lines) console.log(`${name} | ${line}`);
+}

@@ -1,0 +1,176 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, minimalSpec, NORTHWIND_1_0, REPO_ROOT, startTestService, type TestService } from './harness.ts';
+
+const BIN = path.join(REPO_ROOT, 'bin/accord.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in a child process. */
+function accord(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, cwd: os.tmpdir() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('accord CLI', () => {
+  let s: TestService;
+  let server: ServerType;
+  let env: Record<string, string>;
+  let work: string;
+
+  beforeAll(async () => {
+    s = await startTestService();
+    server = serve({ fetch: s.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    env = { ACCORD_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ACCORD_TOKEN: ADMIN_TOKEN };
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-cli-'));
+  });
+  afterAll(() => {
+    server.close();
+    s.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('prints help for the program and each command', async () => {
+    const top = await accord(['--help']);
+    expect(top.code).toBe(0);
+    for (const command of ['serve', 'token create', 'import', 'contract register']) expect(top.stdout).toContain(`accord ${command}`);
+    for (const args of [['serve', '--help'], ['token', 'create', '--help'], ['import', '--help'], ['contract', 'register', '--help']]) {
+      const run = await accord(args);
+      expect(run.code, args.join(' ')).toBe(0);
+      expect(run.stdout).toContain(`accord ${args.filter((a) => a !== '--help').join(' ')}`);
+    }
+  });
+
+  it('registers a contract through the server, then says when it is already registered', async () => {
+    const first = await accord(['contract', 'register', NORTHWIND_1_0, '--partner', 'acme', '--api', 'member-api'], env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^Registered acme\/member-api@1\.0\.0 \[draft\] commit [0-9a-f]{12} sha256 [0-9a-f]{64}\n$/);
+    const again = await accord(['contract', 'register', NORTHWIND_1_0, '--partner', 'acme', '--api', 'member-api', '--json'], env);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ partner: 'acme', api: 'member-api', version: '1.0.0' });
+    expect(s.git('tag', '--list').trim()).toBe('acme/member-api/v1.0.0');
+  });
+
+  it('exits 1 with the problem when the server refuses, 3 on usage and connection errors', async () => {
+    const changed = path.join(work, 'changed.yaml');
+    fs.writeFileSync(changed, minimalSpec('1.0.0'));
+    const conflict = await accord(['contract', 'register', changed, '--partner', 'acme', '--api', 'member-api'], env);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toContain('HTTP 409');
+
+    const invalid = path.join(work, 'invalid.yaml');
+    fs.writeFileSync(invalid, 'openapi: 3.1.0\ninfo: {title: x, version: 1.0.0}\npaths:\n  /a:\n    get: {responses: 17}\n');
+    const refused = await accord(['contract', 'register', invalid, '--partner', 'acme', '--api', 'other-api'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/HTTP 422[\s\S]*\/paths\/~1a\/get/);
+
+    const forbidden = await accord(['contract', 'register', changed, '--partner', 'acme', '--api', 'x'], { ...env, ACCORD_TOKEN: s.token('approver') });
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toContain('HTTP 403');
+
+    expect((await accord(['contract', 'register', '--partner', 'acme', '--api', 'x'], env)).code).toBe(3);
+    expect((await accord(['contract', 'register', path.join(work, 'missing.yaml'), '--partner', 'acme', '--api', 'x'], env)).code).toBe(3);
+    expect((await accord(['contract', 'register', changed, '--partner', 'acme', '--api', 'x', '--bogus'], env)).code).toBe(3);
+    expect((await accord(['frobnicate'])).code).toBe(3);
+    const unreachable = await accord(['contract', 'register', changed, '--partner', 'acme', '--api', 'x'], { ...env, ACCORD_URL: 'http://127.0.0.1:9' });
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toContain('Cannot reach Accord');
+    const noToken = await accord(['contract', 'register', changed, '--partner', 'acme', '--api', 'x'], { ACCORD_URL: env.ACCORD_URL! });
+    expect(noToken.code).toBe(3);
+    expect(noToken.stderr).toContain('ACCORD_TOKEN');
+  });
+
+  it('imports a folder of the registry layout; importing twice changes nothing', async () => {
+    const first = await accord(['import', REPO_ROOT], env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('5 registered, 0 unchanged.');
+    const head = s.git('rev-parse', 'HEAD');
+    const second = await accord(['import', path.join(REPO_ROOT, 'contracts')], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('0 registered, 5 unchanged.');
+    expect(s.git('rev-parse', 'HEAD')).toBe(head);
+    expect((await accord(['import', work], env)).code).toBe(3);
+  });
+
+  it('creates tokens in the local data dir and shows the secret once', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-cli-data-'));
+    try {
+      const run = await accord(['token', 'create', '--role', 'partner', '--partner', 'bluestem-mutual', '--name', 'Bluestem CI'], { ACCORD_DATA_DIR: dataDir });
+      expect(run.code).toBe(0);
+      const secret = run.stdout.trim().split('\n').pop()!;
+      expect(secret).toMatch(/^acc_/);
+      expect(run.stdout).toContain('partner token');
+      const bad = await accord(['token', 'create', '--role', 'partner'], { ACCORD_DATA_DIR: dataDir });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('/partner');
+      expect((await accord(['token', 'create'], { ACCORD_DATA_DIR: dataDir })).code).toBe(3);
+      // the token works against a service on that data dir
+      const svc = await startTestService({ dir: dataDir });
+      expect((await svc.call('GET', '/v1/contracts', { token: secret })).status).toBe(200);
+      svc.close();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('accord serve (what npm start runs)', () => {
+  it('starts on an empty data dir: ready, seeded, admin token printed once', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-serve-'));
+    const start = () =>
+      new Promise<{ child: ReturnType<typeof spawn>; url: string; out: () => string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH ?? '', ACCORD_DATA_DIR: dataDir, PORT: '0', ACCORD_LOG_LEVEL: 'warn' }, cwd: os.tmpdir() });
+        let out = '';
+        child.stdout!.on('data', (d) => {
+          out += d;
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) setTimeout(() => resolve({ child, url: m[1]!, out: () => out }), 50);
+        });
+        child.stderr!.on('data', (d) => (out += d));
+        child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+    const stop = (child: ReturnType<typeof spawn>) => new Promise((resolve) => {
+      child.removeAllListeners('exit');
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    });
+    try {
+      const first = await start();
+      const token = /Initial admin token[^\n]*\n\s+(acc_\S+)/.exec(first.out())?.[1];
+      expect(token).toBeDefined();
+      expect(first.out()).toContain('Seeded the reference network: 5 contract versions.');
+      expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+      const list = await (await fetch(`${first.url}/v1/contracts`, { headers: { Authorization: `Bearer ${token}` } })).json();
+      expect(list.map((c: { partner: string }) => c.partner)).toEqual(['bluestem-mutual', 'northwind-health']);
+      expect(fs.existsSync(path.join(dataDir, 'accord.db'))).toBe(true);
+      await stop(first.child);
+
+      const second = await start();
+      expect(second.out()).not.toContain('Initial admin token');
+      expect(second.out()).not.toContain('Seeded');
+      expect((await fetch(`${second.url}/v1/contracts`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+      await stop(second.child);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -7,6 +7,7 @@ import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { healthRouter } from './http/health.ts';
+import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
 import { tokensRouter } from './http/tokens.ts';
 import type { AppEnv } from './http/types.ts';
@@ -47,6 +48,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route('/', healthRouter(deps));
   app.get('/openapi.json', (c) => c.json(ACCORD_OPENAPI));
   app.route('/v1/contracts', contractsRouter(deps));
+  app.route('/v1/control-matrix', matrixRouter(deps));
+  app.route('/v1/policy', policyRouter(deps));
   app.route('/v1/tokens', tokensRouter(deps));
 
   app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));

@@ -5,9 +5,13 @@ import { serve } from '@hono/node-server';
 import { createToken } from './auth/tokens.ts';
 import { CliFailure, callServer } from './cli/client.ts';
 import { loadConfig, type Config } from './config.ts';
+import { parseText } from './contracts/document.ts';
 import { findContractFiles } from './contracts/import.ts';
 import { openDb } from './db/index.ts';
 import { AccordError } from './errors.ts';
+import { checkFlow, checkPolicy, type Finding } from './matrix/checks.ts';
+import { findMatrixFiles } from './matrix/import.ts';
+import { directorySource } from './matrix/sources.ts';
 import { openService } from './service.ts';
 
 /** Where the CLI writes; tests may pass their own. */
@@ -26,6 +30,8 @@ Usage:
                                                   under <dir> through the running server
   accord contract register <file> --partner P --api A [--version V]
                                                   register one contract version through the running server
+  accord matrix validate <file|dir> [--contracts <dir>] [--json]
+                                                  check control-matrix entries offline (CI)
   accord <command> --help                         help for one command
 
 Environment: ACCORD_URL and ACCORD_TOKEN for commands that talk to the server; ACCORD_DATA_DIR,
@@ -46,8 +52,14 @@ Use it on the server host to bootstrap or recover access. --partner is required 
   import: `accord import <dir>
 
 Registers every contracts/<partner>/<api>/<version>/openapi.yaml (or .json) under <dir>, in
-semver order, through the server at ACCORD_URL with ACCORD_TOKEN (role author or admin).
-Versions already registered with identical content are left as they are.`,
+semver order, then every control-matrix/<flow>.yaml and control-matrix/policy.yaml, through the
+server at ACCORD_URL with ACCORD_TOKEN (role author or admin; the policy needs admin).
+Documents already registered with identical content are left as they are.`,
+  'matrix validate': `accord matrix validate <file|dir> [--contracts <dir>] [--json]
+
+Checks control-matrix entries (and policy.yaml) offline: the JSON Schema, then the cross-checks
+against the contracts in --contracts (default: the contracts/ folder next to control-matrix/).
+Prints each finding with its rule id and location. Exit 0 clean, 1 findings, 3 usage error.`,
   'contract register': `accord contract register <file> --partner <id> --api <id> [--version <semver>]
 
 Registers one OpenAPI 3.0/3.1 document (YAML or JSON, by file extension) through the server at
@@ -87,7 +99,9 @@ async function serveCommand(config: Config, io: Io): Promise<number> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   io.out(`Accord listening on http://${config.host}:${port}  (data: ${config.dataDir})`);
-  if (service.seeded > 0) io.out(`Seeded the reference network: ${service.seeded} contract versions.`);
+  if (service.seeded.contracts + service.seeded.matrix > 0) {
+    io.out(`Seeded the reference network: ${service.seeded.contracts} contract versions, ${service.seeded.matrix} control-matrix documents.`);
+  }
   if (service.initialAdminToken) {
     io.out('');
     io.out('Initial admin token (shown once; store it now):');
@@ -131,7 +145,8 @@ async function importCommand(config: Config, io: Io, argv: string[]): Promise<nu
   const dir = positionals[0];
   if (!dir || positionals.length > 1) throw new CliFailure('Usage: accord import <dir>', 3);
   const files = await findContractFiles(path.resolve(dir));
-  if (files.length === 0) throw new CliFailure(`No contracts/<partner>/<api>/<version>/openapi.yaml under ${dir}`, 3);
+  const matrixFiles = await findMatrixFiles(path.resolve(dir));
+  if (files.length === 0 && matrixFiles.length === 0) throw new CliFailure(`No contracts/<partner>/<api>/<version>/openapi.yaml or control-matrix/*.yaml under ${dir}`, 3);
   let created = 0;
   for (const f of files) {
     const query = `?version=${encodeURIComponent(f.version)}`;
@@ -142,7 +157,14 @@ async function importCommand(config: Config, io: Io, argv: string[]): Promise<nu
     if (result.status === 201) created++;
     io.out(`${result.status === 201 ? 'registered' : 'unchanged '} ${f.partner}/${f.api}@${f.version}`);
   }
-  io.out(`${created} registered, ${files.length - created} unchanged.`);
+  for (const f of matrixFiles) {
+    const url = f.kind === 'policy' ? '/v1/policy' : `/v1/control-matrix/${encodeURIComponent(f.name)}`;
+    const result = await callServer(config, 'PUT', url, { text: await readFile(f.file), contentType: contentTypeOf(f.file) });
+    if (result.status === 201) created++;
+    io.out(`${result.status === 201 ? 'stored    ' : 'unchanged '} control-matrix/${f.name}`);
+  }
+  const total = files.length + matrixFiles.length;
+  io.out(`${created} registered, ${total - created} unchanged.`);
   return 0;
 }
 
@@ -162,6 +184,48 @@ async function contractRegister(config: Config, io: Io, argv: string[]): Promise
   if (values.json) io.out(JSON.stringify(v, null, 2));
   else io.out(`${result.status === 201 ? 'Registered' : 'Already registered (identical)'} ${v.partner}/${v.api}@${v.version} [${v.state}] commit ${v.commit.slice(0, 12)} sha256 ${v.sha256}`);
   return 0;
+}
+
+async function matrixValidate(io: Io, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { contracts: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) return help(io, 'matrix validate');
+  const target = positionals[0];
+  if (!target || positionals.length > 1) throw new CliFailure('Usage: accord matrix validate <file|dir> [--contracts <dir>]', 3);
+  const files = await findMatrixFiles(path.resolve(target), { anyFolder: true });
+  if (files.length === 0) throw new CliFailure(`No control-matrix .yaml or .json files at ${target}`, 3);
+  let contractsDir = values.contracts as string | undefined;
+  if (contractsDir === undefined) {
+    const matrixDir = path.dirname(files[0]!.file);
+    const guess = path.join(path.basename(matrixDir) === 'control-matrix' ? path.dirname(matrixDir) : matrixDir, 'contracts');
+    if (await fs.stat(guess).then((s) => s.isDirectory(), () => false)) contractsDir = guess;
+  } else if (!(await fs.stat(contractsDir).then((s) => s.isDirectory(), () => false))) {
+    throw new CliFailure(`--contracts ${contractsDir} is not a folder`, 3);
+  }
+  const source = contractsDir ? await directorySource(path.resolve(contractsDir)) : undefined;
+  if (!source) io.err('accord: contract cross-checks skipped: no contracts/ folder found (pass --contracts <dir>)');
+  const report: Array<{ file: string; findings: Finding[] }> = [];
+  for (const f of files) {
+    const text = await readFile(f.file);
+    let findings: Finding[];
+    try {
+      const data = parseText(text, f.file.endsWith('.json') ? 'json' : 'yaml', { maxAliases: 100 });
+      findings = f.kind === 'policy' ? checkPolicy(data) : await checkFlow(data, source, f.name);
+    } catch (error) {
+      if (!(error instanceof AccordError)) throw error;
+      findings = (error.errors ?? [{ location: '', message: error.message }]).map((e) => ({ rule: 'matrix/parse', location: e.location, message: e.message }));
+    }
+    report.push({ file: path.relative(process.cwd(), f.file) || f.file, findings });
+  }
+  const count = report.reduce((n, r) => n + r.findings.length, 0);
+  if (values.json) io.out(JSON.stringify({ valid: count === 0, files: report }, null, 2));
+  else {
+    for (const r of report) {
+      if (r.findings.length === 0) io.out(`ok    ${r.file}`);
+      for (const f of r.findings) io.out(`error ${r.file} ${f.location || '/'} [${f.rule}] ${f.message}`);
+    }
+    io.out(`${report.length} file${report.length === 1 ? '' : 's'} checked, ${count} finding${count === 1 ? '' : 's'}.`);
+  }
+  return count === 0 ? 0 : 1;
 }
 
 function help(io: Io, command?: string): number {
@@ -193,6 +257,9 @@ export async function main(argv: string[], io: Io = { out: (l) => console.log(l)
         throw new CliFailure('Usage: accord token create --role R [--partner P] [--name N]', 3);
       case 'import':
         return await importCommand(config, io, rest);
+      case 'matrix':
+        if (rest[0] === 'validate') return await matrixValidate(io, rest.slice(1));
+        throw new CliFailure('Usage: accord matrix validate <file|dir> [--contracts <dir>]', 3);
       case 'contract':
         if (rest[0] === 'register') return await contractRegister(config, io, rest.slice(1));
         throw new CliFailure('Usage: accord contract register <file> --partner P --api A [--version V]', 3);

@@ -7,7 +7,8 @@ import { ensureAdminToken } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Clock, Deps } from './context.ts';
 import { importContracts } from './contracts/import.ts';
-import { contractVersions, openDb } from './db/index.ts';
+import { contractVersions, matrixVersions, openDb } from './db/index.ts';
+import { importMatrix } from './matrix/import.ts';
 import { GitRegistry } from './registry/git-registry.ts';
 
 /** A started service: its dependencies and what start-up produced. */
@@ -16,7 +17,8 @@ export interface Service {
   app: ReturnType<typeof createApp>;
   /** The admin token created on first start (shown once), if one was generated. */
   initialAdminToken: string | undefined;
-  seeded: number;
+  /** What start-up imported into an empty registry. */
+  seeded: { contracts: number; matrix: number };
   close(): void;
 }
 
@@ -28,17 +30,21 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const logger = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? (() => new Date());
   const db = openDb(options.dbFile ?? path.join(config.dataDir, 'accord.db'));
-  const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = ?').pluck();
-  const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get(tag) !== undefined);
+  const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag').pluck();
+  const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get({ tag }) !== undefined);
   const deps: Deps = { db, registry, clock, logger, config };
 
   const admin = ensureAdminToken(deps, config.adminToken);
-  let seeded = 0;
-  const empty = db.select({ n: count() }).from(contractVersions).get()!.n === 0;
-  if (empty && config.seedDir) {
-    const results = await importContracts(deps, SYSTEM, config.seedDir, { state: 'released' });
-    seeded = results.filter((r) => r.created).length;
-    logger.info({ seeded, from: config.seedDir }, 'seeded the reference network');
+  const seeded = { contracts: 0, matrix: 0 };
+  if (config.seedDir) {
+    // Contracts first: the matrix is checked against them.
+    if (db.select({ n: count() }).from(contractVersions).get()!.n === 0) {
+      seeded.contracts = (await importContracts(deps, SYSTEM, config.seedDir, { state: 'released' })).filter((r) => r.created).length;
+    }
+    if (db.select({ n: count() }).from(matrixVersions).get()!.n === 0) {
+      seeded.matrix = (await importMatrix(deps, SYSTEM, config.seedDir)).filter((r) => r.created).length;
+    }
+    if (seeded.contracts + seeded.matrix > 0) logger.info({ ...seeded, from: config.seedDir }, 'seeded the reference network');
   }
   return {
     deps,

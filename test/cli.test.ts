@@ -102,11 +102,14 @@ describe('accord CLI', () => {
     const first = await accord(['import', REPO_ROOT], env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('5 registered, 0 unchanged.');
+    expect(first.stdout).toContain('11 registered, 0 unchanged.');
+    expect(first.stdout).toContain('stored     control-matrix/payer-data-export');
     const head = s.git('rev-parse', 'HEAD');
-    const second = await accord(['import', path.join(REPO_ROOT, 'contracts')], env);
+    const second = await accord(['import', REPO_ROOT], env);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('0 registered, 5 unchanged.');
+    expect(second.stdout).toContain('0 registered, 11 unchanged.');
+    const contractsOnly = await accord(['import', path.join(REPO_ROOT, 'contracts')], env);
+    expect(contractsOnly.stdout).toContain('0 registered, 5 unchanged.');
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
     expect((await accord(['import', work], env)).code).toBe(3);
   });
@@ -129,6 +132,43 @@ describe('accord CLI', () => {
       svc.close();
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('accord matrix validate (offline, for CI)', () => {
+  it('passes the reference matrix and exits 0', async () => {
+    const run = await accord(['matrix', 'validate', path.join(REPO_ROOT, 'control-matrix')]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('6 files checked, 0 findings.');
+  });
+
+  it('prints each finding with rule id and location and exits 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-matrix-cli-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'control-matrix'));
+      const broken = fs
+        .readFileSync(path.join(REPO_ROOT, 'control-matrix/consent-capture.yaml'), 'utf8')
+        .replace('operationId: revokeConsent', 'operationId: eraseConsent')
+        .replace('dedupeWindow: P7D', 'dedupeWindow: PT10S');
+      fs.writeFileSync(path.join(dir, 'control-matrix/consent-capture.yaml'), broken);
+      const run = await accord(['matrix', 'validate', path.join(dir, 'control-matrix'), '--contracts', path.join(REPO_ROOT, 'contracts')]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/error \S*consent-capture\.yaml \/steps\/0\/compensation\/operationId \[matrix\/compensation-missing\] operation "eraseConsent" is not in /);
+      expect(run.stdout).toMatch(/\/idempotency\/dedupeWindow \[matrix\/dedupe-window\]/);
+      const json = await accord(['matrix', 'validate', path.join(dir, 'control-matrix', 'consent-capture.yaml'), '--contracts', path.join(REPO_ROOT, 'contracts'), '--json']);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout).files[0].findings.map((f: { rule: string }) => f.rule).sort()).toEqual(['matrix/compensation-missing', 'matrix/dedupe-window']);
+      // without contracts, the schema and arithmetic rules still run and the skip is said
+      const offline = await accord(['matrix', 'validate', path.join(dir, 'control-matrix')]);
+      expect(offline.code).toBe(1);
+      expect(offline.stderr).toContain('cross-checks skipped');
+      expect(offline.stdout).toContain('[matrix/dedupe-window]');
+      expect(offline.stdout).not.toContain('[matrix/compensation-missing]');
+      expect((await accord(['matrix', 'validate', path.join(dir, 'nothing-here')])).code).toBe(3);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
@@ -157,7 +197,7 @@ describe('accord serve (what npm start runs)', () => {
       const first = await start();
       const token = /Initial admin token[^\n]*\n\s+(acc_\S+)/.exec(first.out())?.[1];
       expect(token).toBeDefined();
-      expect(first.out()).toContain('Seeded the reference network: 5 contract versions.');
+      expect(first.out()).toContain('Seeded the reference network: 5 contract versions, 6 control-matrix documents.');
       expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
       const list = await (await fetch(`${first.url}/v1/contracts`, { headers: { Authorization: `Bearer ${token}` } })).json();
       expect(list.map((c: { partner: string }) => c.partner)).toEqual(['bluestem-mutual', 'northwind-health']);

@@ -28,7 +28,7 @@ export interface TestService extends Service {
   token(role: Role, partner?: string): string;
   /** Git, run in the (bare) registry repository. */
   git(...args: string[]): string;
-  /** Asserts the SQLite index and the Git tags list exactly the same versions. */
+  /** Asserts the SQLite indexes (contracts and control matrix) and the Git tags list exactly the same versions. */
   expectIndexMatchesTags(): void;
   cleanup(): void;
 }
@@ -65,7 +65,9 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
     git,
     expectIndexMatchesTags() {
       const tags = git('tag', '--list').split('\n').filter(Boolean).sort();
-      const rows = service.deps.db.$client.prepare('SELECT tag, "commit" FROM contract_versions ORDER BY tag').all() as Array<{ tag: string; commit: string }>;
+      const rows = service.deps.db.$client
+        .prepare('SELECT tag, "commit" FROM contract_versions UNION ALL SELECT tag, "commit" FROM matrix_versions')
+        .all() as Array<{ tag: string; commit: string }>;
       expect(rows.map((r) => r.tag).sort()).toEqual(tags);
       for (const row of rows) expect(git('rev-list', '-n', '1', row.tag).trim()).toBe(row.commit);
     },

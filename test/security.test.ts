@@ -16,7 +16,7 @@ interface SecuredOperation {
   hasBody: boolean;
 }
 
-const SAMPLE_PARAMS: Record<string, string> = { partner: 'acme', api: 'member-api', version: '1.0.0', id: 'tok_0000000000000000' };
+const SAMPLE_PARAMS: Record<string, string> = { partner: 'acme', api: 'member-api', version: '1.0.0', id: 'tok_0000000000000000', flow: 'member-match' };
 
 function securedOperations(): SecuredOperation[] {
   const ops: SecuredOperation[] = [];

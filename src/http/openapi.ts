@@ -76,6 +76,64 @@ export const ACCORD_OPENAPI = {
       parameters: [PARTNER, API],
       get: op('Git commits touching the API, newest first', ALL_ROLES, { '200': json({ type: 'array', items: ref('Commit') }), '404': problem }),
     },
+    '/v1/control-matrix': {
+      get: op(
+        'The control matrix as a table: per flow the idempotency strategy, compensations, SLA targets, owner and escalation',
+        ALL_ROLES,
+        {
+          '200': {
+            description: 'Table',
+            content: { 'application/json': { schema: { type: 'array', items: ref('MatrixRow') } }, 'text/csv': { schema: { type: 'string' } }, 'text/markdown': { schema: { type: 'string' } } },
+          },
+          '400': problem,
+        },
+        { parameters: [{ name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'csv', 'md'], default: 'json' } }] },
+      ),
+    },
+    '/v1/control-matrix/validate': {
+      post: op(
+        'Dry-run the checks on a flow entry; nothing is stored',
+        ['admin', 'author', 'approver', 'ci'],
+        { '200': json({ type: 'object', properties: { valid: { const: true }, errors: { type: 'array', maxItems: 0 } } }, 'Every check passes'), '415': problem, '422': problem },
+        {
+          parameters: [{ name: 'flow', in: 'query', required: false, description: 'Check that the entry names this flow', schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
+        },
+      ),
+    },
+    '/v1/control-matrix/{flow}': {
+      parameters: [pathParam('flow', 'Flow id')],
+      get: op(
+        'The latest (or ?version=) entry of a flow',
+        ALL_ROLES,
+        { '200': json(ref('MatrixDocument')), '404': problem },
+        { parameters: [{ name: 'version', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } }] },
+      ),
+      put: op(
+        'Store a new version of a flow entry (checked against the registered contracts)',
+        ['admin', 'author'],
+        { '200': json(ref('MatrixVersion'), 'Unchanged'), '201': json(ref('MatrixVersion'), 'New version'), '413': problem, '415': problem, '422': problem },
+        { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
+      ),
+    },
+    '/v1/control-matrix/{flow}/versions': {
+      parameters: [pathParam('flow', 'Flow id')],
+      get: op('Every version of a flow entry, oldest first', ALL_ROLES, { '200': json({ type: 'array', items: ref('MatrixVersion') }), '404': problem }),
+    },
+    '/v1/policy': {
+      get: op(
+        'The governance policy in force (latest or ?version=)',
+        ALL_ROLES,
+        { '200': json(ref('MatrixDocument')), '404': problem },
+        { parameters: [{ name: 'version', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } }] },
+      ),
+      put: op(
+        'Store a new version of the governance policy',
+        ['admin'],
+        { '200': json(ref('MatrixVersion'), 'Unchanged'), '201': json(ref('MatrixVersion'), 'New version'), '415': problem, '422': problem },
+        { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
+      ),
+    },
     '/v1/tokens': {
       get: op('List tokens (never secrets)', ['admin'], { '200': json({ type: 'array', items: ref('Token') }) }),
       post: op(
@@ -127,6 +185,23 @@ export const ACCORD_OPENAPI = {
       Commit: {
         type: 'object',
         properties: { sha: { type: 'string' }, author: { type: 'string' }, email: { type: 'string' }, date: { type: 'string' }, message: { type: 'string' } },
+      },
+      MatrixVersion: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          kind: { type: 'string', enum: ['flow', 'policy'] },
+          version: { type: 'integer' },
+          sha256: { type: 'string' },
+          commit: { type: 'string' },
+          createdAt: { type: 'string' },
+          createdBy: { type: 'string' },
+        },
+      },
+      MatrixDocument: { allOf: [ref('MatrixVersion'), { type: 'object', properties: { entry: { type: 'object' } } }] },
+      MatrixRow: {
+        type: 'object',
+        properties: Object.fromEntries(['flow', 'title', 'owner', 'contract', 'idempotency', 'steps', 'compensations', 'sla', 'interventions', 'escalation'].map((k) => [k, { type: 'string' }]).concat([['version', { type: 'integer' }]])),
       },
       TokenRequest: {
         type: 'object',

@@ -1,2 +1,3 @@
 export * from './contract-versions.ts';
 export * from './tokens.ts';
+export * from './matrix-versions.ts';

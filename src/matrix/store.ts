@@ -1,0 +1,157 @@
+import { and, desc, eq } from 'drizzle-orm';
+import { gitAuthor, requireRole, type Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { canonicalYaml, parseText, sha256, type DocumentFormat } from '../contracts/document.ts';
+import { checkIds } from '../contracts/ids.ts';
+import { matrixVersions } from '../db/index.ts';
+import { AccordError } from '../errors.ts';
+import { parseYaml } from '../lib/yaml.ts';
+import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './checks.ts';
+import { registrySource } from './sources.ts';
+
+export type MatrixKind = 'flow' | 'policy';
+type MatrixRow = typeof matrixVersions.$inferSelect;
+
+/** Names that are not flows: the policy document and a route. */
+const RESERVED = new Set(['policy', 'validate']);
+
+/** What the API shows of one stored version. */
+export interface MatrixVersionView {
+  name: string;
+  kind: MatrixKind;
+  version: number;
+  sha256: string;
+  commit: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** The governance policy used when none has been registered. */
+export const DEFAULT_POLICY = {
+  approvals: { breaking: 2, 'non-breaking': 1 },
+  evidence: { breaking: ['contract-test', 'replay-test', 'duplicate-handling-test', 'failure-injection', 'rollback-plan', 'runbook'], 'non-breaking': ['contract-test'] },
+  acknowledgements: { breaking: 'all-consumers', 'non-breaking': 'none' },
+  deprecation: { minimumNoticeDays: 90 },
+} as const;
+
+function toView(row: MatrixRow): MatrixVersionView {
+  const { name, kind, version, sha256: digest, commit, createdAt, createdBy } = row;
+  return { name, kind: kind as MatrixKind, version, sha256: digest, commit, createdAt, createdBy };
+}
+
+export function matrixPath(name: string): string {
+  return `control-matrix/${name}.yaml`;
+}
+
+function assertFlowName(flow: string): void {
+  const errors = checkIds({ flow });
+  if (errors.length > 0) throw new AccordError('bad_request', `Invalid flow id "${flow}"`, { errors });
+  if (RESERVED.has(flow)) throw new AccordError('bad_request', `"${flow}" is reserved and cannot name a flow`, { errors: [{ location: 'flow', message: 'reserved name' }] });
+}
+
+/** Parses and checks a flow entry or the policy; returns the data and every finding. */
+export async function checkMatrixDocument(
+  deps: Pick<Deps, 'db' | 'registry' | 'config'>,
+  kind: MatrixKind,
+  body: string,
+  format: DocumentFormat,
+  expectedFlow?: string,
+): Promise<{ data: unknown; findings: Finding[] }> {
+  const data = parseText(body, format, { maxAliases: deps.config.yamlMaxAliases });
+  const findings = kind === 'policy' ? checkPolicy(data) : await checkFlow(data, registrySource(deps), expectedFlow);
+  return { data, findings };
+}
+
+function invalid(findings: Finding[], what: string): AccordError {
+  return new AccordError('invalid_document', `${what} fails ${findings.length} check${findings.length === 1 ? '' : 's'}`, {
+    errors: findings.map((f) => ({ location: f.location, message: f.message, rule: f.rule })),
+  });
+}
+
+/**
+ * Stores a new version of a flow entry (kind `flow`) or of the policy (name `policy`) when its
+ * canonical content differs from the latest; identical content is a no-op. Same Git and index
+ * discipline as contracts: one commit and annotated tag per version, index row after the
+ * commit, nothing left behind on failure.
+ */
+export async function putMatrixDocument(
+  deps: Deps,
+  principal: Principal,
+  input: { kind: MatrixKind; name: string; body: string; format: DocumentFormat },
+): Promise<{ created: boolean; version: MatrixVersionView }> {
+  requireRole(principal, input.kind === 'policy' ? ['admin'] : ['admin', 'author'], input.kind === 'policy' ? 'change the governance policy' : 'change the control matrix');
+  if (input.kind === 'flow') assertFlowName(input.name);
+  const { data, findings } = await checkMatrixDocument(deps, input.kind, input.body, input.format, input.kind === 'flow' ? input.name : undefined);
+  if (findings.length > 0) throw invalid(findings, input.kind === 'policy' ? 'The policy' : `Control-matrix entry "${input.name}"`);
+  const yaml = canonicalYaml(data);
+  const digest = sha256(yaml);
+  const { name, kind } = input;
+
+  return deps.registry.transaction(async (tx) => {
+    const latest = latestRow(deps, name);
+    if (latest && latest.kind !== kind) throw new AccordError('conflict', `"${name}" is already a ${latest.kind}`);
+    if (latest?.sha256 === digest) return { created: false, version: toView(latest) };
+    const version = (latest?.version ?? 0) + 1;
+    const tag = `control-matrix/${name}/v${version}`;
+    const at = deps.clock();
+    const label = kind === 'policy' ? 'governance policy' : `control-matrix entry ${name}`;
+    const row = await tx.publish(
+      {
+        path: matrixPath(name),
+        content: yaml,
+        tag,
+        message: `${latest ? 'Update' : 'Add'} ${label} (version ${version})\n\nsha256: ${digest}\nchanged-by: ${principal.name} (${principal.role})`,
+        tagMessage: `${label} version ${version} (sha256 ${digest})`,
+        author: gitAuthor(principal),
+        at,
+      },
+      (commit) =>
+        deps.db
+          .insert(matrixVersions)
+          .values({ name, version, kind, sha256: digest, commit, tag, createdAt: at.toISOString(), createdBy: principal.name })
+          .returning()
+          .get(),
+    );
+    deps.logger.info({ name, kind, version, commit: row.commit, by: principal.name }, 'control-matrix version stored');
+    return { created: true, version: toView(row) };
+  });
+}
+
+function latestRow(deps: Pick<Deps, 'db'>, name: string): MatrixRow | undefined {
+  return deps.db.select().from(matrixVersions).where(eq(matrixVersions.name, name)).orderBy(desc(matrixVersions.version)).limit(1).get();
+}
+
+/** One version (latest when `version` is undefined) with its parsed content; 404 otherwise. */
+export async function getMatrixDocument(deps: Pick<Deps, 'db' | 'registry'>, kind: MatrixKind, name: string, version?: number): Promise<MatrixVersionView & { entry: unknown }> {
+  const row =
+    version === undefined
+      ? latestRow(deps, name)
+      : deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.version, version))).get();
+  if (!row || row.kind !== kind) throw new AccordError('not_found', kind === 'policy' ? 'No governance policy is registered' : `No control-matrix entry "${name}"${version === undefined ? '' : ` version ${version}`}`);
+  const entry = parseYaml(await deps.registry.read(row.commit, matrixPath(name)), { maxAliases: 0 });
+  return { ...toView(row), entry };
+}
+
+/** Every version of one entry, oldest first. */
+export function listMatrixVersions(deps: Pick<Deps, 'db'>, name: string): MatrixVersionView[] {
+  const rows = deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.kind, 'flow'))).orderBy(matrixVersions.version).all();
+  if (rows.length === 0) throw new AccordError('not_found', `No control-matrix entry "${name}"`);
+  return rows.map(toView);
+}
+
+/** The latest version of every flow entry, parsed, ordered by flow id. */
+export async function currentFlows(deps: Pick<Deps, 'db' | 'registry'>): Promise<Array<MatrixVersionView & { entry: FlowEntry }>> {
+  const names = deps.db
+    .selectDistinct({ name: matrixVersions.name })
+    .from(matrixVersions)
+    .where(eq(matrixVersions.kind, 'flow'))
+    .orderBy(matrixVersions.name)
+    .all();
+  return Promise.all(names.map(async ({ name }) => (await getMatrixDocument(deps, 'flow', name)) as MatrixVersionView & { entry: FlowEntry }));
+}
+
+/** The governance policy in force: the latest registered version, else DEFAULT_POLICY. */
+export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry'>): Promise<typeof DEFAULT_POLICY> {
+  if (!latestRow(deps, 'policy')) return DEFAULT_POLICY;
+  return (await getMatrixDocument(deps, 'policy', 'policy')).entry as typeof DEFAULT_POLICY;
+}

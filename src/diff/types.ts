@@ -1,0 +1,48 @@
+/** How much a change matters to a partner. */
+export type Level = 'breaking' | 'warning' | 'info';
+
+/** Who is affected: what clients send, or what they receive. */
+export type Direction = 'request' | 'response';
+
+/** The version bump a set of changes requires. */
+export type Bump = 'major' | 'minor' | 'patch' | 'none';
+
+/** One classified difference between two contract versions. */
+export interface Change {
+  /** Stable id, e.g. `request-property-became-required`. */
+  rule: string;
+  level: Level;
+  direction: Direction;
+  /** Upper-case HTTP method, or undefined for document-level changes. */
+  method?: string;
+  /** Path template (revision's, or base's for removals). */
+  path?: string;
+  operationId?: string;
+  /** JSON pointer into the revision (or the base, for what the revision no longer has). */
+  location: string;
+  message: string;
+}
+
+export interface DiffSummary {
+  breaking: number;
+  warning: number;
+  info: number;
+  total: number;
+}
+
+export interface DiffResult {
+  changes: Change[];
+  summary: DiffSummary;
+  bump: Bump;
+}
+
+export const LEVEL_ORDER: Record<Level, number> = { breaking: 0, warning: 1, info: 2 };
+
+/** Counts by level and the bump they require. */
+export function summarise(changes: Change[]): DiffResult {
+  const summary: DiffSummary = { breaking: 0, warning: 0, info: 0, total: changes.length };
+  for (const c of changes) summary[c.level]++;
+  const additive = changes.some((c) => c.level !== 'breaking' && /-(added|widened)$/.test(c.rule));
+  const bump: Bump = summary.breaking > 0 ? 'major' : additive ? 'minor' : changes.length > 0 ? 'patch' : 'none';
+  return { changes, summary, bump };
+}

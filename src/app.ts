@@ -6,6 +6,7 @@ import { authenticate } from './auth/tokens.ts';
 import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
 import { contractsRouter } from './http/contracts.ts';
+import { diffRouter } from './http/diff.ts';
 import { healthRouter } from './http/health.ts';
 import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
@@ -48,6 +49,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route('/', healthRouter(deps));
   app.get('/openapi.json', (c) => c.json(ACCORD_OPENAPI));
   app.route('/v1/contracts', contractsRouter(deps));
+  app.route('/v1/diff', diffRouter(deps));
   app.route('/v1/control-matrix', matrixRouter(deps));
   app.route('/v1/policy', policyRouter(deps));
   app.route('/v1/tokens', tokensRouter(deps));

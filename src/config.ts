@@ -19,6 +19,8 @@ export interface Config {
   logLevel: string;
   /** Maximum YAML aliases expanded in one document (alias-bomb guard). */
   yamlMaxAliases: number;
+  /** Time budget for the openapi-diff second opinion on diff requests; 0 disables it. */
+  openapiDiffTimeoutMs: number;
   /** Base URL of a running Accord, for CLI commands that talk to the server. */
   url: string;
   /** Bearer token the CLI sends. */
@@ -35,6 +37,7 @@ export const SETTINGS = [
   ['ACCORD_SEED_DIR', '(package root)', 'Folder with `contracts/` and `control-matrix/` imported into an empty registry at start; empty string disables seeding.'],
   ['ACCORD_LOG_LEVEL', 'info', 'pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).'],
   ['ACCORD_YAML_MAX_ALIASES', '100', 'Most YAML aliases expanded in one document (guards against alias bombs).'],
+  ['ACCORD_OPENAPI_DIFF_TIMEOUT_MS', '5000', 'Time budget of the openapi-diff second opinion on diff requests and `accord diff` (in a worker thread, 1 GB heap cap); 0 turns it off.'],
   ['ACCORD_URL', 'http://127.0.0.1:8080', 'CLI: base URL of the running Accord server.'],
   ['ACCORD_TOKEN', '(none)', 'CLI: bearer token sent to the server.'],
 ] as const;
@@ -72,6 +75,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedDir: env.ACCORD_SEED_DIR === undefined ? PACKAGE_ROOT : env.ACCORD_SEED_DIR && path.resolve(env.ACCORD_SEED_DIR),
     logLevel,
     yamlMaxAliases: intSetting('ACCORD_YAML_MAX_ALIASES', env.ACCORD_YAML_MAX_ALIASES, 100, 0, 100_000),
+    openapiDiffTimeoutMs: intSetting('ACCORD_OPENAPI_DIFF_TIMEOUT_MS', env.ACCORD_OPENAPI_DIFF_TIMEOUT_MS, 5000, 0, 600_000),
     url: url.replace(/\/+$/, ''),
     token: env.ACCORD_TOKEN || undefined,
   };

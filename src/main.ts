@@ -5,11 +5,16 @@ import { serve } from '@hono/node-server';
 import { createToken } from './auth/tokens.ts';
 import { CliFailure, callServer } from './cli/client.ts';
 import { loadConfig, type Config } from './config.ts';
-import { parseText } from './contracts/document.ts';
+import { findExternalRefs, parseText } from './contracts/document.ts';
+import { diffContracts } from './diff/contract-diff.ts';
+import { diffMatrixEntries } from './diff/matrix-diff.ts';
+import { mergeOpenApiDiff, runOpenApiDiff } from './diff/openapi-diff.ts';
+import { renderDiff, type DiffFormat } from './diff/render.ts';
+import type { DiffResult } from './diff/types.ts';
 import { findContractFiles } from './contracts/import.ts';
 import { openDb } from './db/index.ts';
 import { AccordError } from './errors.ts';
-import { checkFlow, checkPolicy, type Finding } from './matrix/checks.ts';
+import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './matrix/checks.ts';
 import { findMatrixFiles } from './matrix/import.ts';
 import { directorySource } from './matrix/sources.ts';
 import { openService } from './service.ts';
@@ -32,6 +37,9 @@ Usage:
                                                   register one contract version through the running server
   accord matrix validate <file|dir> [--contracts <dir>] [--json]
                                                   check control-matrix entries offline (CI)
+  accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]
+                                                  classify the changes between two contracts (files or
+                                                  partner/api@version) or two control-matrix entries
   accord <command> --help                         help for one command
 
 Environment: ACCORD_URL and ACCORD_TOKEN for commands that talk to the server; ACCORD_DATA_DIR,
@@ -55,6 +63,14 @@ Registers every contracts/<partner>/<api>/<version>/openapi.yaml (or .json) unde
 semver order, then every control-matrix/<flow>.yaml and control-matrix/policy.yaml, through the
 server at ACCORD_URL with ACCORD_TOKEN (role author or admin; the policy needs admin).
 Documents already registered with identical content are left as they are.`,
+  diff: `accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning] [--no-openapi-diff]
+
+Compares two OpenAPI documents — files (YAML or JSON) or registry refs such as
+northwind-health/p2p-exchange@1.1.0 (fetched from ACCORD_URL with ACCORD_TOKEN) — or two
+control-matrix entries, and prints every change classified breaking, warning or info, with
+the version bump it requires. openapi-diff runs as a second opinion within
+ACCORD_OPENAPI_DIFF_TIMEOUT_MS unless --no-openapi-diff.
+Exit 0 when nothing is at or above --fail-on (default breaking), 1 when something is, 3 on error.`,
   'matrix validate': `accord matrix validate <file|dir> [--contracts <dir>] [--json]
 
 Checks control-matrix entries (and policy.yaml) offline: the JSON Schema, then the cross-checks
@@ -186,6 +202,54 @@ async function contractRegister(config: Config, io: Io, argv: string[]): Promise
   return 0;
 }
 
+const REF = /^([a-z0-9][a-z0-9-]{0,62})\/([a-z0-9][a-z0-9-]{0,62})@(\S+)$/;
+
+/** Loads one side of a diff: a registry ref through the server, else a file. */
+async function loadDiffSide(config: Config, arg: string): Promise<unknown> {
+  const ref = REF.exec(arg);
+  const isFile = await fs.stat(arg).then((s) => s.isFile(), () => false);
+  if (ref && !isFile) {
+    const [, partner, api, version] = ref;
+    return (await callServer(config, 'GET', `/v1/contracts/${partner}/${api}/versions/${encodeURIComponent(version!)}/document`, undefined, { Accept: 'application/json' })).json;
+  }
+  const text = await readFile(arg);
+  try {
+    return parseText(text, /\.json$/i.test(arg) ? 'json' : 'yaml', { maxAliases: config.yamlMaxAliases });
+  } catch (error) {
+    throw new CliFailure(`${arg}: ${(error as Error).message}${error instanceof AccordError && error.errors ? ` (${error.errors[0]?.location}: ${error.errors[0]?.message})` : ''}`, 3);
+  }
+}
+
+async function diffCommand(config: Config, io: Io, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { format: { type: 'string' }, 'fail-on': { type: 'string' }, 'no-openapi-diff': { type: 'boolean' } });
+  if (values.help) return help(io, 'diff');
+  const format = (values.format as string | undefined) ?? 'text';
+  const failOn = (values['fail-on'] as string | undefined) ?? 'breaking';
+  if (positionals.length !== 2) throw new CliFailure('Usage: accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]', 3);
+  if (!['text', 'json', 'markdown'].includes(format)) throw new CliFailure('--format must be text, json or markdown', 3);
+  if (!['breaking', 'warning'].includes(failOn)) throw new CliFailure('--fail-on must be breaking or warning', 3);
+  const [base, revision] = await Promise.all(positionals.map((p) => loadDiffSide(config, p)));
+  const isMatrix = (d: unknown) => typeof d === 'object' && d !== null && 'flow' in d && 'steps' in d && !('openapi' in d);
+  let result: DiffResult;
+  if (isMatrix(base) && isMatrix(revision)) {
+    for (const [name, doc] of [['base', base], ['revision', revision]] as const) {
+      const findings = await checkFlow(doc, undefined);
+      if (findings.some((f) => f.rule === 'matrix/schema')) throw new CliFailure(`${name} is not a valid control-matrix entry: ${findings[0]!.location} ${findings[0]!.message}`, 3);
+    }
+    result = diffMatrixEntries(base as FlowEntry, revision as FlowEntry);
+  } else {
+    for (const [name, doc] of [['base', base], ['revision', revision]] as const) {
+      const external = findExternalRefs(doc);
+      if (external.length > 0) throw new CliFailure(`${name} has external $refs (never fetched): ${external[0]!.location}`, 3);
+    }
+    const accord = diffContracts(base, revision);
+    result = values['no-openapi-diff'] ? accord : mergeOpenApiDiff(accord, await runOpenApiDiff(base, revision, { timeoutMs: config.openapiDiffTimeoutMs }));
+  }
+  io.out(renderDiff(result, format as DiffFormat, `${positionals[0]} → ${positionals[1]}`).replace(/\n$/, ''));
+  const failing = failOn === 'warning' ? result.summary.breaking + result.summary.warning : result.summary.breaking;
+  return failing > 0 ? 1 : 0;
+}
+
 async function matrixValidate(io: Io, argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { contracts: { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) return help(io, 'matrix validate');
@@ -257,6 +321,8 @@ export async function main(argv: string[], io: Io = { out: (l) => console.log(l)
         throw new CliFailure('Usage: accord token create --role R [--partner P] [--name N]', 3);
       case 'import':
         return await importCommand(config, io, rest);
+      case 'diff':
+        return await diffCommand(config, io, rest);
       case 'matrix':
         if (rest[0] === 'validate') return await matrixValidate(io, rest.slice(1));
         throw new CliFailure('Usage: accord matrix validate <file|dir> [--contracts <dir>]', 3);

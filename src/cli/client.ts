@@ -16,13 +16,14 @@ export async function callServer(
   method: string,
   path: string,
   body?: { text: string; contentType: string },
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; json: unknown }> {
   if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3);
   let response: Response;
   try {
     response = await fetch(`${config.url}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${config.token}`, ...(body ? { 'Content-Type': body.contentType } : {}) },
+      headers: { Authorization: `Bearer ${config.token}`, ...(body ? { 'Content-Type': body.contentType } : {}), ...headers },
       ...(body ? { body: body.text } : {}),
     });
   } catch (error) {

@@ -2,9 +2,13 @@ import { gitAuthor, requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
-import { canonicalYaml, parseText, sha256, validateOpenApi, type DocumentFormat } from './document.ts';
+import { and, desc, eq, lt } from 'drizzle-orm';
+import semver from 'semver';
+import { diffContracts } from '../diff/contract-diff.ts';
+import type { Change, DiffResult } from '../diff/types.ts';
+import { canonicalYaml, parseText, sha256, validateOpenApi, type DocumentFormat, type OpenApiDocument } from './document.ts';
 import { assertIds, isSemver, versionKey } from './ids.ts';
-import { contractPath, contractTag, findVersion, toView, type ContractVersionView } from './versions.ts';
+import { contractPath, contractTag, findVersion, loadContractDocument, toView, type ContractVersionView } from './versions.ts';
 
 export interface RegisterInput {
   partner: string;
@@ -15,12 +19,32 @@ export interface RegisterInput {
   format: DocumentFormat;
   /** Initial lifecycle state; only the seed import uses anything but draft. */
   state?: 'draft' | 'released';
+  /** Admin only: register a breaking change without a major version bump. */
+  allowBreaking?: boolean;
+}
+
+/** The diff of a new version against the version before it. */
+export interface RegistrationDiff {
+  against: string;
+  summary: DiffResult['summary'];
+  bump: DiffResult['bump'];
+  /** The breaking changes (at most 50). */
+  breaking: Change[];
 }
 
 export interface RegisterResult {
   /** false when the same version with identical content was already registered. */
   created: boolean;
   version: ContractVersionView;
+  /** Set for a new version that has a predecessor. */
+  diff?: RegistrationDiff;
+}
+
+/** Whether going from `previous` to `next` is a major bump (in 0.x, a minor bump counts). */
+function isMajorBump(previous: string, next: string): boolean {
+  const p = new semver.SemVer(previous);
+  const n = new semver.SemVer(next);
+  return n.major > p.major || (p.major === 0 && n.major === 0 && n.minor > p.minor);
 }
 
 /**
@@ -30,6 +54,7 @@ export interface RegisterResult {
  */
 export async function registerContractVersion(deps: Deps, principal: Principal, input: RegisterInput): Promise<RegisterResult> {
   requireRole(principal, ['admin', 'author'], 'register contracts');
+  if (input.allowBreaking) requireRole(principal, ['admin'], 'register a breaking change without a major version bump');
   assertIds({ partner: input.partner, api: input.api });
   const data = await validateOpenApi(parseText(input.body, input.format, { maxAliases: deps.config.yamlMaxAliases }));
   const version = input.version ?? data.info?.version;
@@ -48,6 +73,13 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
       if (existing.sha256 === digest) return { created: false, version: toView(existing) };
       throw new AccordError('conflict', `${partner}/${api}@${version} is already registered with different content; versions are immutable, register a new version`, {
         extra: { existing: toView(existing), sha256: digest },
+      });
+    }
+    const diff = await diffAgainstPrevious(deps, partner, api, version, data);
+    if (diff && diff.summary.breaking > 0 && !isMajorBump(diff.against, version) && !input.allowBreaking) {
+      throw new AccordError('conflict', `${partner}/${api}@${version} has ${diff.summary.breaking} breaking change${diff.summary.breaking === 1 ? '' : 's'} against ${diff.against} but is not a major version bump; register it as a new major version (or, as an admin, pass ?allowBreaking=true)`, {
+        errors: diff.breaking.map((c) => ({ location: c.location, message: `${c.method ? `${c.method} ${c.path}: ` : ''}${c.message}`, rule: c.rule })),
+        extra: { diff },
       });
     }
     const tag = contractTag(partner, api, version);
@@ -83,6 +115,20 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
           .get(),
     );
     deps.logger.info({ partner, api, version, commit: row.commit, by: principal.name }, 'contract version registered');
-    return { created: true, version: toView(row) };
+    return { created: true, version: toView(row), ...(diff ? { diff } : {}) };
   });
+}
+
+/** Diffs a new version against the highest registered version below it, if any. */
+async function diffAgainstPrevious(deps: Deps, partner: string, api: string, version: string, doc: OpenApiDocument): Promise<RegistrationDiff | undefined> {
+  const previous = deps.db
+    .select()
+    .from(contractVersions)
+    .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), lt(contractVersions.versionKey, versionKey(version))))
+    .orderBy(desc(contractVersions.versionKey))
+    .limit(1)
+    .get();
+  if (!previous) return undefined;
+  const result = diffContracts(await loadContractDocument(deps, previous), doc, { now: deps.clock() });
+  return { against: previous.version, summary: result.summary, bump: result.bump, breaking: result.changes.filter((c) => c.level === 'breaking').slice(0, 50) };
 }

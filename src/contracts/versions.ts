@@ -3,7 +3,9 @@ import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
+import { parseYaml } from '../lib/yaml.ts';
 import type { HistoryEntry } from '../registry/git-registry.ts';
+import type { OpenApiDocument } from './document.ts';
 
 export type ContractVersionRow = typeof contractVersions.$inferSelect;
 
@@ -105,6 +107,21 @@ export function getVersion(deps: Deps, principal: Principal, partner: string, ap
 export async function getDocument(deps: Deps, principal: Principal, partner: string, api: string, version: string): Promise<{ row: ContractVersionRow; yaml: string }> {
   const row = getVersion(deps, principal, partner, api, version);
   return { row, yaml: await deps.registry.read(row.commit, contractPath(partner, api, version)) };
+}
+
+/** Parsed documents by sha256: versions are immutable, so a parse is valid forever. */
+const parsedBySha = new Map<string, OpenApiDocument>();
+const PARSE_CACHE_LIMIT = 200;
+
+/** The parsed document of an indexed version (cached by content hash). */
+export async function loadContractDocument(deps: Pick<Deps, 'registry'>, row: Pick<ContractVersionRow, 'partner' | 'api' | 'version' | 'commit' | 'sha256'>): Promise<OpenApiDocument> {
+  let doc = parsedBySha.get(row.sha256);
+  if (!doc) {
+    doc = parseYaml(await deps.registry.read(row.commit, contractPath(row.partner, row.api, row.version)), { maxAliases: 0 }) as OpenApiDocument;
+    if (parsedBySha.size >= PARSE_CACHE_LIMIT) parsedBySha.delete(parsedBySha.keys().next().value!);
+    parsedBySha.set(row.sha256, doc);
+  }
+  return doc;
 }
 
 /** Git commits that touched an API, newest first, limited to the versions the caller can see. */

@@ -275,8 +275,8 @@ export class SchemaDiffer {
       const inBase = name in pb;
       const inRev = name in pr;
       if (inBase && !inRev) {
-        if (req) add('property-removed', 'warning', `${path} removed; clients that send it may be refused; needs review`);
-        else add(rb.has(name) ? 'required-property-removed' : 'property-removed', 'breaking', `${path} removed`);
+        if (req) add('property-removed', 'warning', `property ${path} removed; clients that send it may be refused; needs review`);
+        else add(rb.has(name) ? 'required-property-removed' : 'property-removed', 'breaking', `property ${path} removed`);
         continue;
       }
       if (!inBase && inRev) {
@@ -285,11 +285,11 @@ export class SchemaDiffer {
         continue;
       }
       if (!rb.has(name) && rr.has(name)) {
-        if (req) add('property-became-required', 'breaking', `${path} became required`);
-        else add('property-became-required', 'info', `${path} is now always present`);
+        if (req) add('property-became-required', 'breaking', `property ${path} became required`);
+        else add('property-became-required', 'info', `property ${path} is now always present`);
       } else if (rb.has(name) && !rr.has(name)) {
-        if (req) add('property-became-optional', 'info', `${path} became optional`);
-        else add('property-became-optional', 'breaking', `${path} became optional (may be absent)`);
+        if (req) add('property-became-optional', 'info', `property ${path} became optional`);
+        else add('property-became-optional', 'breaking', `property ${path} became optional (may be absent)`);
       }
       if (inBase && inRev) node.children.push(this.compare(pb[name], pr[name], dir, loc, path));
     }

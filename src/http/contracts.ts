@@ -3,7 +3,9 @@ import { formatOfContentType } from '../contracts/document.ts';
 import { registerContractVersion } from '../contracts/register.ts';
 import { contractHistory, getDocument, getVersion, listContracts, listVersions, toView } from '../contracts/versions.ts';
 import type { Deps } from '../context.ts';
+import { diffRegisteredVersions } from '../diff/service.ts';
 import { parseYaml } from '../lib/yaml.ts';
+import { respondDiff } from './diff.ts';
 import { negotiate, principalOf, type AppEnv } from './types.ts';
 
 const DOCUMENT_TYPES = ['application/yaml', 'application/json', 'text/yaml'] as const;
@@ -31,10 +33,11 @@ export function contractsRouter(deps: Deps): Hono<AppEnv> {
       version: c.req.query('version'),
       body: await c.req.text(),
       format: formatOfContentType(c.req.header('content-type')),
+      allowBreaking: c.req.query('allowBreaking') === 'true',
     });
     const v = result.version;
     c.header('Location', `/v1/contracts/${v.partner}/${v.api}/versions/${v.version}`);
-    return c.json(v, result.created ? 201 : 200);
+    return c.json({ ...v, ...(result.diff ? { diff: result.diff } : {}) }, result.created ? 201 : 200);
   });
 
   app.get('/:partner/:api/versions', (c) => {
@@ -58,6 +61,12 @@ export function contractsRouter(deps: Deps): Hono<AppEnv> {
     if (matchesEtag(c.req.header('if-none-match'), etag)) return c.body(null, 304);
     if (type === 'application/json') return c.body(JSON.stringify(parseYaml(yaml, { maxAliases: 0 }), null, 2), 200, { 'Content-Type': 'application/json' });
     return c.body(yaml, 200, { 'Content-Type': `${type}; charset=utf-8` });
+  });
+
+  app.get('/:partner/:api/diff', async (c) => {
+    const { partner, api } = c.req.param();
+    const result = await diffRegisteredVersions(deps, principalOf(c), partner, api, c.req.query('from'), c.req.query('to'));
+    return respondDiff(c, result, `${partner}/${api} ${result.from} → ${result.to}`);
   });
 
   app.get('/:partner/:api/history', async (c) => {

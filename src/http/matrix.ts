@@ -3,13 +3,15 @@ import { requireRole } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { formatOfContentType } from '../contracts/document.ts';
 import { AccordError } from '../errors.ts';
+import { diffMatrixVersions } from '../diff/service.ts';
 import { toCsv, toMarkdown, toRow } from '../matrix/render.ts';
+import { respondDiff } from './diff.ts';
 import { checkMatrixDocument, currentFlows, getMatrixDocument, listMatrixVersions, putMatrixDocument } from '../matrix/store.ts';
 import { principalOf, type AppEnv } from './types.ts';
 
-function versionParam(raw: string | undefined): number | undefined {
+function versionParam(raw: string | undefined, name = 'version'): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new AccordError('bad_request', '?version must be a positive integer', { errors: [{ location: 'version', message: 'positive integer' }] });
+  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new AccordError('bad_request', `?${name} must be a positive integer`, { errors: [{ location: name, message: 'positive integer' }] });
   return Number(raw);
 }
 
@@ -53,6 +55,14 @@ export function matrixRouter(deps: Deps): Hono<AppEnv> {
   app.get('/:flow', async (c) => c.json(await getMatrixDocument(deps, 'flow', c.req.param('flow'), versionParam(c.req.query('version')))));
 
   app.get('/:flow/versions', (c) => c.json(listMatrixVersions(deps, c.req.param('flow'))));
+
+  app.get('/:flow/diff', async (c) => {
+    const flow = c.req.param('flow');
+    const from = versionParam(c.req.query('from'), 'from');
+    const to = versionParam(c.req.query('to'), 'to');
+    if (from === undefined || to === undefined) throw new AccordError('bad_request', 'Pass both ?from= and ?to= versions', { errors: [{ location: from === undefined ? 'from' : 'to', message: 'required' }] });
+    return respondDiff(c, await diffMatrixVersions(deps, flow, from, to), `control matrix ${flow} v${from} → v${to}`);
+  });
 
   return app;
 }

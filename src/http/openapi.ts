@@ -12,6 +12,16 @@ const problem = { description: 'Problem (RFC 9457)', content: { 'application/pro
 const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const queryParam = (name: string, description: string) => ({ name, in: 'query', required: true, description, schema: { type: 'string' } });
+const FORMAT = { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'markdown', 'text'], default: 'json' } };
+const diffResponse = {
+  description: 'Diff',
+  content: {
+    'application/json': { schema: { $ref: '#/components/schemas/Diff' } },
+    'text/markdown': { schema: { type: 'string' } },
+    'text/plain': { schema: { type: 'string' } },
+  },
+};
 const PARTNER = pathParam('partner', 'Partner id');
 const API = pathParam('api', 'API id');
 const VERSION = pathParam('version', 'Semantic version');
@@ -72,6 +82,15 @@ export const ACCORD_OPENAPI = {
         '406': problem,
       }),
     },
+    '/v1/contracts/{partner}/{api}/diff': {
+      parameters: [PARTNER, API],
+      get: op(
+        'Classified changes between two registered versions (Accord rules plus openapi-diff second opinion)',
+        ALL_ROLES,
+        { '200': diffResponse, '400': problem, '404': problem },
+        { parameters: [queryParam('from', 'Base version'), queryParam('to', 'Revision version'), FORMAT] },
+      ),
+    },
     '/v1/contracts/{partner}/{api}/history': {
       parameters: [PARTNER, API],
       get: op('Git commits touching the API, newest first', ALL_ROLES, { '200': json({ type: 'array', items: ref('Commit') }), '404': problem }),
@@ -114,6 +133,26 @@ export const ACCORD_OPENAPI = {
         ['admin', 'author'],
         { '200': json(ref('MatrixVersion'), 'Unchanged'), '201': json(ref('MatrixVersion'), 'New version'), '413': problem, '415': problem, '422': problem },
         { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
+      ),
+    },
+    '/v1/control-matrix/{flow}/diff': {
+      parameters: [pathParam('flow', 'Flow id')],
+      get: op(
+        'Classified changes between two versions of a flow entry',
+        ALL_ROLES,
+        { '200': diffResponse, '400': problem, '404': problem },
+        { parameters: [queryParam('from', 'Base version number'), queryParam('to', 'Revision version number'), FORMAT] },
+      ),
+    },
+    '/v1/diff': {
+      post: op(
+        'Stateless diff of two posted OpenAPI documents',
+        ALL_ROLES,
+        { '200': diffResponse, '400': problem, '415': problem, '422': problem },
+        {
+          parameters: [FORMAT],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['base', 'revision'], properties: { base: { type: 'object' }, revision: { type: 'object' } } } } } },
+        },
       ),
     },
     '/v1/control-matrix/{flow}/versions': {
@@ -202,6 +241,29 @@ export const ACCORD_OPENAPI = {
       MatrixRow: {
         type: 'object',
         properties: Object.fromEntries(['flow', 'title', 'owner', 'contract', 'idempotency', 'steps', 'compensations', 'sla', 'interventions', 'escalation'].map((k) => [k, { type: 'string' }]).concat([['version', { type: 'integer' }]])),
+      },
+      Change: {
+        type: 'object',
+        required: ['rule', 'level', 'direction', 'location', 'message'],
+        properties: {
+          rule: { type: 'string' },
+          level: { type: 'string', enum: ['breaking', 'warning', 'info'] },
+          direction: { type: 'string', enum: ['request', 'response'] },
+          method: { type: 'string' },
+          path: { type: 'string' },
+          operationId: { type: 'string' },
+          location: { type: 'string' },
+          message: { type: 'string' },
+        },
+      },
+      Diff: {
+        type: 'object',
+        properties: {
+          changes: { type: 'array', items: ref('Change') },
+          summary: { type: 'object', properties: { breaking: { type: 'integer' }, warning: { type: 'integer' }, info: { type: 'integer' }, total: { type: 'integer' } } },
+          bump: { type: 'string', enum: ['major', 'minor', 'patch', 'none'] },
+          openapiDiff: { type: 'object', description: 'What the openapi-diff second opinion did: ok, failed, timeout or skipped' },
+        },
       },
       TokenRequest: {
         type: 'object',

@@ -3,14 +3,10 @@ import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../context.ts';
 import type { OpenApiDocument } from '../contracts/document.ts';
 import { findContractFiles } from '../contracts/import.ts';
-import { contractPath } from '../contracts/versions.ts';
+import { loadContractDocument } from '../contracts/versions.ts';
 import { contractVersions } from '../db/index.ts';
 import { parseYaml } from '../lib/yaml.ts';
 import type { ContractDoc, ContractSource } from './checks.ts';
-
-/** Parsed documents by sha256: versions are immutable, so a parse is valid forever. */
-const parsedBySha = new Map<string, OpenApiDocument>();
-const CACHE_LIMIT = 500;
 
 /** Contracts as registered: the SQLite index says which versions exist, Git holds their text. */
 export function registrySource(deps: Pick<Deps, 'db' | 'registry'>): ContractSource {
@@ -22,15 +18,7 @@ export function registrySource(deps: Pick<Deps, 'db' | 'registry'>): ContractSou
         .where(partner === '*' ? eq(contractVersions.api, api) : and(eq(contractVersions.partner, partner), eq(contractVersions.api, api)))
         .all();
       const out: ContractDoc[] = [];
-      for (const row of rows) {
-        let doc = parsedBySha.get(row.sha256);
-        if (!doc) {
-          doc = parseYaml(await deps.registry.read(row.commit, contractPath(row.partner, row.api, row.version)), { maxAliases: 0 }) as OpenApiDocument;
-          if (parsedBySha.size >= CACHE_LIMIT) parsedBySha.delete(parsedBySha.keys().next().value!);
-          parsedBySha.set(row.sha256, doc);
-        }
-        out.push({ partner: row.partner, api: row.api, version: row.version, doc });
-      }
+      for (const row of rows) out.push({ partner: row.partner, api: row.api, version: row.version, doc: await loadContractDocument(deps, row) });
       return out;
     },
   };

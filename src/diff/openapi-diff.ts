@@ -1,0 +1,88 @@
+import { Worker } from 'node:worker_threads';
+import type { Change, DiffResult } from './types.ts';
+import { summarise } from './types.ts';
+
+interface Difference {
+  type: 'breaking' | 'unclassified';
+  code: string;
+  action: string;
+  source: string;
+  locations: string[];
+}
+
+/** What openapi-diff said, or why it said nothing. */
+export type OpenApiDiffOutcome =
+  | { status: 'ok'; breaking: Difference[]; unclassified: Difference[]; nonBreaking: number; durationMs: number }
+  | { status: 'failed'; error: string; durationMs: number }
+  | { status: 'timeout'; durationMs: number }
+  | { status: 'skipped' };
+
+/**
+ * Runs openapi-diff in a worker thread with a time and heap budget; it is terminated when it
+ * exceeds either (it can take minutes and gigabytes on large specs with cycles).
+ */
+export function runOpenApiDiff(base: unknown, revision: unknown, options: { timeoutMs: number; maxHeapMb?: number }): Promise<OpenApiDiffOutcome> {
+  if (options.timeoutMs <= 0) return Promise.resolve({ status: 'skipped' });
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const worker = new Worker(new URL('./openapi-diff.worker.mjs', import.meta.url), {
+    workerData: { base: JSON.stringify(base), revision: JSON.stringify(revision) },
+    resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 1024 },
+    stdout: true,
+    stderr: true,
+  });
+  return new Promise<OpenApiDiffOutcome>((resolve) => {
+    const timer = setTimeout(() => {
+      resolve({ status: 'timeout', durationMs: elapsed() });
+      void worker.terminate();
+    }, options.timeoutMs);
+    worker.once('message', (message: { status: 'ok' | 'failed'; error?: string; breaking?: Difference[]; unclassified?: Difference[]; nonBreaking?: number }) => {
+      clearTimeout(timer);
+      resolve(message.status === 'ok' ? { status: 'ok', breaking: message.breaking!, unclassified: message.unclassified!, nonBreaking: message.nonBreaking!, durationMs: elapsed() } : { status: 'failed', error: message.error!, durationMs: elapsed() });
+      void worker.terminate();
+    });
+    worker.once('error', (error) => {
+      clearTimeout(timer);
+      resolve({ status: 'failed', error: error.message, durationMs: elapsed() });
+    });
+  });
+}
+
+const OPERATION = /^paths\.(\/.*?)(?:\.(get|put|post|delete|options|head|patch|trace)(?:\.|$)|$)/;
+
+/**
+ * Adds openapi-diff's breaking and unclassified findings that Accord's rules did not cover at
+ * the same operation as `warning` changes ("needs review"): a second opinion never passes
+ * silently, and never overrides Accord's verdict.
+ */
+export function mergeOpenApiDiff(result: DiffResult, outcome: OpenApiDiffOutcome): DiffResult & { openapiDiff: Omit<OpenApiDiffOutcome, 'breaking' | 'unclassified'> & { reported?: number } } {
+  if (outcome.status !== 'ok') return { ...result, openapiDiff: outcome };
+  const significant = result.changes.filter((c) => c.level !== 'info');
+  const covered = new Set(significant.map((c) => `${c.method} ${c.path}`));
+  const coveredPaths = new Set(significant.map((c) => c.path));
+  const extra: Change[] = [];
+  const seen = new Set<string>();
+  for (const d of [...outcome.breaking, ...outcome.unclassified]) {
+    const location = d.locations[0] ?? '';
+    const m = OPERATION.exec(location);
+    const method = m?.[2]?.toUpperCase();
+    const path = m?.[1];
+    if (method ? covered.has(`${method} ${path}`) : path !== undefined && coveredPaths.has(path)) continue;
+    const id = `${d.code}|${location}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    extra.push({
+      rule: `openapi-diff/${d.code}`,
+      level: 'warning',
+      direction: location.includes('.responses.') ? 'response' : 'request',
+      ...(method ? { method } : {}),
+      ...(path ? { path } : {}),
+      location: `openapi-diff:${location}`,
+      message: `openapi-diff reports a ${d.type} change (${d.code}) at ${location} that Accord's rules do not classify; needs review`,
+    });
+  }
+  const { breaking, unclassified, ...rest } = outcome;
+  void breaking;
+  void unclassified;
+  return { ...summarise([...result.changes, ...extra]), openapiDiff: { ...rest, reported: extra.length } };
+}

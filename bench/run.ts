@@ -2,11 +2,13 @@
  * `npm run bench`: every benchmark, printing one line per measurement. Run by hand, never as a
  * timed unit test.
  */
+import { benchStripeDiff } from './diff.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
 
 const suites: Array<[string, () => Promise<string[]>]> = [
   ['registry: register', benchRegister],
   ['registry: list versions', benchListVersions],
+  ['diff: stripe', benchStripeDiff],
 ];
 
 const only = process.argv[2];

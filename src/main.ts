@@ -210,7 +210,12 @@ async function loadDiffSide(config: Config, arg: string): Promise<unknown> {
   const isFile = await fs.stat(arg).then((s) => s.isFile(), () => false);
   if (ref && !isFile) {
     const [, partner, api, version] = ref;
-    return (await callServer(config, 'GET', `/v1/contracts/${partner}/${api}/versions/${encodeURIComponent(version!)}/document`, undefined, { Accept: 'application/json' })).json;
+    try {
+      return (await callServer(config, 'GET', `/v1/contracts/${partner}/${api}/versions/${encodeURIComponent(version!)}/document`, undefined, { Accept: 'application/json' })).json;
+    } catch (error) {
+      // For diff, exit 1 means "changes found"; a ref that cannot be fetched is an error.
+      throw error instanceof CliFailure ? new CliFailure(`${arg}: ${error.message}`, 3) : error;
+    }
   }
   const text = await readFile(arg);
   try {

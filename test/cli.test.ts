@@ -5,28 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, minimalSpec, NORTHWIND_1_0, REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, minimalSpec, NORTHWIND_1_0, REPO_ROOT, runCli, startTestService, type TestService } from './harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin/accord.js');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI in a child process. */
-function accord(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, cwd: os.tmpdir() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const accord = runCli;
 
 describe('accord CLI', () => {
   let s: TestService;

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +8,7 @@ import { diffMatrixEntries } from '../../src/diff/matrix-diff.ts';
 import { renderMarkdown, renderText } from '../../src/diff/render.ts';
 import { parseYaml } from '../../src/lib/yaml.ts';
 import type { FlowEntry } from '../../src/matrix/checks.ts';
-import { ADMIN_TOKEN, REPO_ROOT, startTestService, type TestService } from '../harness.ts';
+import { ADMIN_TOKEN, REPO_ROOT, runCli, startTestService, type TestService } from '../harness.ts';
 
 const contract = (partner: string, version: string) => path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml');
 const load = (file: string) => parseYaml(fs.readFileSync(file, 'utf8'), { maxAliases: 100 }) as Record<string, any>;
@@ -150,16 +148,7 @@ describe('diff over HTTP, on registration and in the CLI', () => {
     expect((await res.json()).changes).toEqual([expect.objectContaining({ rule: 'matrix-dedupe-window-shortened', level: 'breaking', location: '/idempotency/dedupeWindow' })]);
   });
 
-  function accord(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/accord.js'), ...args], { env: { PATH: process.env.PATH ?? '', ACCORD_URL: url, ACCORD_TOKEN: ADMIN_TOKEN, ...env }, cwd: os.tmpdir() });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const accord = (args: string[]) => runCli(args, { ACCORD_URL: url, ACCORD_TOKEN: ADMIN_TOKEN });
 
   it('accord diff: exit 1 on breaking, 0 below the threshold, 3 on errors; files or registry refs', async () => {
     const breaking = await accord(['diff', contract('northwind-health', '1.1.0'), contract('northwind-health', '2.0.0'), '--no-openapi-diff']);

@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { appendAudit } from './audit/log.ts';
 import { authenticate } from './auth/tokens.ts';
 import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
 import { contractsRouter } from './http/contracts.ts';
+import { changeControlRouter } from './http/change-control.ts';
 import { diffRouter } from './http/diff.ts';
 import { healthRouter } from './http/health.ts';
 import { matrixRouter, policyRouter } from './http/matrix.ts';
+import { noticesRouter } from './http/notices.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
 import { tokensRouter } from './http/tokens.ts';
 import type { AppEnv } from './http/types.ts';
@@ -25,6 +28,23 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
     await next();
+  });
+
+  // Every state-changing request is audited, refused ones included (hash-chained log).
+  app.use('/v1/*', async (c, next) => {
+    await next();
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return;
+    const principal = c.get('principal');
+    const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL');
+    const status = c.res.status;
+    appendAudit(deps, {
+      actor: principal?.name ?? 'anonymous',
+      role: principal?.role ?? 'none',
+      action: `${c.req.method} ${route?.path ?? c.req.path}`,
+      target: c.req.path,
+      outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'error',
+      detail: { status, requestId: c.get('requestId'), ...(principal?.partner ? { partner: principal.partner } : {}) },
+    });
   });
 
   app.use(
@@ -53,6 +73,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route('/v1/control-matrix', matrixRouter(deps));
   app.route('/v1/policy', policyRouter(deps));
   app.route('/v1/tokens', tokensRouter(deps));
+  app.route('/v1', changeControlRouter(deps));
+  app.route('/v1', noticesRouter(deps));
 
   app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));
 

@@ -88,7 +88,7 @@ export function listVersions(deps: Deps, principal: Principal, partner: string, 
 }
 
 /** One version's index row, or undefined. */
-export function findVersion(deps: Deps, partner: string, api: string, version: string): ContractVersionRow | undefined {
+export function findVersion(deps: Pick<Deps, "db">, partner: string, api: string, version: string): ContractVersionRow | undefined {
   return deps.db
     .select()
     .from(contractVersions)

@@ -13,6 +13,8 @@ const json = (schema: object, description = 'OK') => ({ description, content: { 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const queryParam = (name: string, description: string) => ({ name, in: 'query', required: true, description, schema: { type: 'string' } });
+const optionalQuery = (name: string) => ({ name, in: 'query', required: false, schema: { type: 'string' } });
+const jsonRequest = (schema: object) => ({ required: true, content: { 'application/json': { schema } } });
 const FORMAT = { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'markdown', 'text'], default: 'json' } };
 const diffResponse = {
   description: 'Diff',
@@ -173,6 +175,84 @@ export const ACCORD_OPENAPI = {
         { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
       ),
     },
+    '/v1/changes': {
+      get: op('Change requests, newest first', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'array', items: ref('ChangeSummary') }) }, { parameters: [optionalQuery('partner'), optionalQuery('api')] }),
+      post: op('Open a change request: snapshots the diff and derives approvals, acknowledgements and evidence from the policy', ['admin', 'author'], { '201': json(ref('ChangeSummary')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'summary'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, flows: { type: 'array', items: { type: 'string' } }, summary: { type: 'string' } } }) }),
+    },
+    '/v1/changes/{id}': {
+      parameters: [pathParam('id', 'Change request id')],
+      get: op('A change request with its diff, reviews, acknowledgements, evidence status and a gate preview', ALL_ROLES, { '200': json({ type: 'object' }), '404': problem }, { parameters: [optionalQuery('environment')] }),
+    },
+    '/v1/changes/{id}/reviews': {
+      parameters: [pathParam('id', 'Change request id')],
+      post: op('Approve or reject (not by the change author); bound to the current diff hash', ['admin', 'approver'], { '201': json({ type: 'object' }), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['decision'], properties: { decision: { enum: ['approve', 'reject'] }, comment: { type: 'string' } } }) }),
+    },
+    '/v1/changes/{id}/acknowledgements': {
+      parameters: [pathParam('id', 'Change request id')],
+      post: op('A consuming partner acknowledges the change', ['partner'], { '201': json({ type: 'object' }), '404': problem }, { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string' } } } } } } }),
+    },
+    '/v1/evidence': {
+      get: op('Evidence recorded for a version', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'array', items: ref('Evidence') }), '400': problem }, { parameters: [optionalQuery('partner'), optionalQuery('api'), optionalQuery('version')] }),
+      post: op('Record release evidence, bound to the contract content sha256', ['admin', 'ci', 'author'], { '201': json(ref('Evidence')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'kind', 'result', 'sha256', 'uri', 'environment', 'commit', 'producedAt'], properties: Object.fromEntries(['partner', 'api', 'version', 'kind', 'result', 'sha256', 'uri', 'environment', 'commit', 'producedAt', 'expiresAt'].map((k) => [k, { type: 'string' }])) }) }),
+    },
+    '/v1/evidence/junit': {
+      post: op('Record evidence from a JUnit XML report (counts tests, failures, errors, skipped)', ['admin', 'ci', 'author'], { '201': json(ref('Evidence')), '415': problem, '422': problem }, {
+        parameters: [...['partner', 'api', 'version', 'kind', 'sha256', 'uri', 'environment', 'commit', 'producedAt'].map((n) => queryParam(n, n)), optionalQuery('expiresAt')],
+        requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } } } },
+      }),
+    },
+    '/v1/gate/check': {
+      post: op('Release gate: pass, fail or pending with reasons, what changed, detection and recovery; the decision is stored', ['admin', 'ci', 'author', 'approver'], { '200': json(ref('GateDecision')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' }, breakGlass: { type: 'string', description: 'admin only: the reason' } } }) }),
+    },
+    '/v1/gate/decisions/{id}': {
+      parameters: [pathParam('id', 'Decision id')],
+      get: op('A stored decision with its inputs, re-derived', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'object' }), '404': problem }),
+    },
+    '/v1/releases': {
+      post: op('Record a release; only with a passing gate decision for this exact content', ['admin', 'ci'], { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' } } }) }),
+    },
+    '/v1/freezes': {
+      get: op('Release freezes', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'array', items: { type: 'object' } }) }),
+      post: op('Freeze releases for a partner', ['admin'], { '201': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'reason'], properties: { partner: { type: 'string' }, reason: { type: 'string' } } }) }),
+    },
+    '/v1/freezes/{id}': {
+      parameters: [pathParam('id', 'Freeze id')],
+      delete: op('Lift a release freeze', ['admin'], { '200': json({ type: 'object' }), '404': problem }),
+    },
+    '/v1/contracts/{partner}/{api}/consumers': {
+      parameters: [PARTNER, API],
+      get: op('Partners that consume the API (explicit list, else every other partner implementing it)', ALL_ROLES, { '200': json({ type: 'object', properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
+      put: op('Set the explicit consumer list (empty restores the default)', ['admin', 'author'], { '200': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['consumers'], properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
+    },
+    '/v1/contracts/{partner}/{api}/versions/{version}/deprecation': {
+      parameters: [PARTNER, API, VERSION],
+      post: op('Deprecate a released version with a sunset (at least the policy minimum notice away)', ['admin', 'author'], { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['sunset', 'reason'], properties: { sunset: { type: 'string' }, successor: { type: 'string' }, reason: { type: 'string' } } }) }),
+    },
+    '/v1/contracts/{partner}/{api}/versions/{version}/release-notes': {
+      parameters: [PARTNER, API, VERSION],
+      get: op('Partner-facing release notes (Markdown changelog of the version)', ALL_ROLES, { '200': { description: 'Markdown', content: { 'text/markdown': { schema: { type: 'string' } } } }, '404': problem }),
+    },
+    '/v1/notices': {
+      get: op('Deprecation, breaking-release and sunset notices (a partner sees what concerns it)', ALL_ROLES, { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('limit')] }),
+    },
+    '/v1/notices.atom': {
+      get: op('The notices as an Atom 1.0 feed', ALL_ROLES, { '200': { description: 'Atom feed', content: { 'application/atom+xml': { schema: { type: 'string' } } } } }),
+    },
+    '/v1/webhooks': {
+      get: op('Webhooks (a partner sees its own)', ['admin', 'partner'], { '200': json({ type: 'array', items: { type: 'object' } }) }),
+      post: op('Register a webhook; deliveries are signed with Accord-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")', ['admin', 'partner'], { '201': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['url', 'secret', 'events'], properties: { url: { type: 'string' }, secret: { type: 'string' }, events: { type: 'array', items: { type: 'string' } } } }) }),
+    },
+    '/v1/webhooks/{id}': {
+      parameters: [pathParam('id', 'Webhook id')],
+      delete: op('Delete a webhook', ['admin', 'partner'], { '204': { description: 'Deleted' }, '404': problem }),
+    },
+    '/v1/webhooks/{id}/deliveries': {
+      parameters: [pathParam('id', 'Webhook id')],
+      get: op('Delivery log of a webhook', ['admin', 'partner'], { '200': json({ type: 'array', items: { type: 'object' } }), '404': problem }),
+    },
+    '/v1/audit': {
+      get: op('The hash-chained audit log', ['admin'], { '200': json({ type: 'array', items: { type: 'object' } }), '400': problem }, { parameters: [optionalQuery('after'), optionalQuery('limit')] }),
+    },
     '/v1/tokens': {
       get: op('List tokens (never secrets)', ['admin'], { '200': json({ type: 'array', items: ref('Token') }) }),
       post: op(
@@ -263,6 +343,19 @@ export const ACCORD_OPENAPI = {
           summary: { type: 'object', properties: { breaking: { type: 'integer' }, warning: { type: 'integer' }, info: { type: 'integer' }, total: { type: 'integer' } } },
           bump: { type: 'string', enum: ['major', 'minor', 'patch', 'none'] },
           openapiDiff: { type: 'object', description: 'What the openapi-diff second opinion did: ok, failed, timeout or skipped' },
+        },
+      },
+      ChangeSummary: { type: 'object', properties: { id: { type: 'string' }, partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, breaking: { type: 'boolean' }, requires: { type: 'object' } } },
+      Evidence: { type: 'object', properties: { id: { type: 'string' }, kind: { type: 'string' }, result: { type: 'string', enum: ['pass', 'fail'] }, sha256: { type: 'string' }, boundToContent: { type: 'boolean' } } },
+      GateDecision: {
+        type: 'object',
+        properties: {
+          verdict: { type: 'string', enum: ['pass', 'fail', 'pending'] },
+          reasons: { type: 'array', items: { type: 'object', properties: { rule: { type: 'string' }, status: { type: 'string', enum: ['met', 'pending', 'failed'] }, message: { type: 'string' }, howToFix: { type: 'string' } } } },
+          whatChanged: { type: 'object' },
+          detection: { type: 'object' },
+          recovery: { type: 'object' },
+          decisionId: { type: 'string' },
         },
       },
       TokenRequest: {

@@ -1,0 +1,244 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, desc, eq, lt, ne } from 'drizzle-orm';
+import semver from 'semver';
+import { requireRole, type Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { checkIds, isSemver, versionKey } from '../contracts/ids.ts';
+import { findVersion, loadContractDocument, type ContractVersionRow } from '../contracts/versions.ts';
+import { changeAcks, changeRequests, changeReviews, contractVersions, releases } from '../db/index.ts';
+import { diffContracts } from '../diff/contract-diff.ts';
+import type { Change, DiffResult } from '../diff/types.ts';
+import { AccordError } from '../errors.ts';
+import type { FlowEntry } from '../matrix/checks.ts';
+import { currentFlows, currentPolicy } from '../matrix/store.ts';
+import { consumersOf } from './consumers.ts';
+
+export type ChangeRow = typeof changeRequests.$inferSelect;
+
+/** The diff a release of `row` would ship: against production's version, else the previous one. */
+export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock'>, row: ContractVersionRow): Promise<{ base: string | null; result: DiffResult; hash: string }> {
+  const production = deps.db
+    .select({ version: releases.version })
+    .from(releases)
+    .where(and(eq(releases.partner, row.partner), eq(releases.api, row.api), eq(releases.environment, 'production'), ne(releases.version, row.version)))
+    .orderBy(desc(releases.createdAt))
+    .limit(1)
+    .get();
+  const base = production
+    ? findVersion(deps, row.partner, row.api, production.version)
+    : deps.db
+        .select()
+        .from(contractVersions)
+        .where(and(eq(contractVersions.partner, row.partner), eq(contractVersions.api, row.api), lt(contractVersions.versionKey, versionKey(row.version))))
+        .orderBy(desc(contractVersions.versionKey))
+        .limit(1)
+        .get();
+  const revision = await loadContractDocument(deps, row);
+  const result = base ? diffContracts(await loadContractDocument(deps, base), revision, { now: deps.clock() }) : diffContracts({ openapi: revision.openapi, paths: {} }, revision, { now: deps.clock() });
+  const hash = createHash('sha256').update(JSON.stringify({ base: base?.sha256 ?? null, content: row.sha256, changes: result.changes })).digest('hex');
+  return { base: base?.version ?? null, result, hash };
+}
+
+/** Flow entries that govern a version and contain one of the given operations. */
+export function flowsCovering(flows: Array<{ entry: FlowEntry }>, partner: string, api: string, version: string, operationIds: Set<string>): FlowEntry[] {
+  return flows
+    .map((f) => f.entry)
+    .filter((e) => (e.contract.partner === '*' || e.contract.partner === partner) && e.contract.api === api && semver.satisfies(version, e.contract.versions))
+    .filter((e) => operationIds.size === 0 || e.steps.some((s) => operationIds.has(s.operationId)));
+}
+
+/** OperationIds a diff touches that still exist in the revision (removed ones need no controls). */
+export function changedOperations(changes: Change[]): Set<string> {
+  const removal = (c: Change) => c.rule.startsWith('api-') && c.rule.includes('removed');
+  return new Set(changes.filter((c) => c.operationId !== undefined && !removal(c)).map((c) => c.operationId!));
+}
+
+export interface ChangeInput {
+  partner?: unknown;
+  api?: unknown;
+  version?: unknown;
+  flows?: unknown;
+  summary?: unknown;
+}
+
+/**
+ * Opens a change request for a registered version: snapshots the diff it would ship and its
+ * hash, and derives from the policy what it needs (approvals, partner acknowledgements,
+ * evidence kinds).
+ */
+export async function createChange(deps: Deps, principal: Principal, input: ChangeInput): Promise<ChangeRow> {
+  requireRole(principal, ['admin', 'author'], 'open change requests');
+  const errors = [...checkIds({ '/partner': input.partner as string, '/api': input.api as string })];
+  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
+  if (typeof input.summary !== 'string' || input.summary.trim().length < 3 || input.summary.length > 5000) errors.push({ location: '/summary', message: 'must say what changes and why (3–5000 characters)' });
+  if (input.flows !== undefined && (!Array.isArray(input.flows) || input.flows.some((f) => typeof f !== 'string'))) errors.push({ location: '/flows', message: 'must be an array of flow ids' });
+  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid change request', { errors });
+  const row = findVersion(deps, input.partner as string, input.api as string, input.version as string);
+  if (!row) throw new AccordError('not_found', `No contract version ${String(input.partner)}/${String(input.api)}@${String(input.version)}`);
+  if (row.state === 'retired') throw new AccordError('conflict', `${row.partner}/${row.api}@${row.version} is retired`);
+
+  const diff = await releaseDiff(deps, row);
+  const policy = await currentPolicy(deps);
+  const breaking = diff.result.summary.breaking > 0;
+  const changeClass = breaking ? 'breaking' : 'non-breaking';
+  const flows = await currentFlows(deps);
+  let flowIds: string[];
+  if (input.flows !== undefined) {
+    const known = new Set(flows.map((f) => f.entry.flow));
+    const unknown = (input.flows as string[]).filter((f) => !known.has(f));
+    if (unknown.length > 0) throw new AccordError('invalid_document', `Unknown flows: ${unknown.join(', ')}`, { errors: unknown.map((f) => ({ location: '/flows', message: `no control-matrix entry "${f}"` })) });
+    flowIds = input.flows as string[];
+  } else {
+    flowIds = flowsCovering(flows, row.partner, row.api, row.version, changedOperations(diff.result.changes)).map((e) => e.flow);
+  }
+  const acks = policy.acknowledgements?.[changeClass] ?? (breaking ? 'all-consumers' : 'none');
+  return deps.db
+    .insert(changeRequests)
+    .values({
+      id: `chg_${randomBytes(8).toString('hex')}`,
+      partner: row.partner,
+      api: row.api,
+      version: row.version,
+      contentSha256: row.sha256,
+      baseVersion: diff.base,
+      diff: JSON.stringify(diff.result),
+      diffHash: diff.hash,
+      breaking,
+      summary: (input.summary as string).trim(),
+      flows: JSON.stringify(flowIds),
+      requiredApprovals: policy.approvals[changeClass],
+      requiredAcks: JSON.stringify(acks === 'all-consumers' ? consumersOf(deps, row.partner, row.api) : []),
+      requiredEvidence: JSON.stringify(policy.evidence[changeClass]),
+      createdAt: deps.clock().toISOString(),
+      createdBy: principal.name,
+      createdByToken: principal.tokenId,
+    })
+    .returning()
+    .get();
+}
+
+export function getChangeRow(deps: Pick<Deps, 'db'>, id: string): ChangeRow {
+  const row = deps.db.select().from(changeRequests).where(eq(changeRequests.id, id)).get();
+  if (!row) throw new AccordError('not_found', `No change request ${id}`);
+  return row;
+}
+
+/** The newest change request for a version, if any. */
+export function latestChangeFor(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string): ChangeRow | undefined {
+  return deps.db
+    .select()
+    .from(changeRequests)
+    .where(and(eq(changeRequests.partner, partner), eq(changeRequests.api, api), eq(changeRequests.version, version)))
+    .orderBy(desc(changeRequests.createdAt))
+    .limit(1)
+    .get();
+}
+
+export function reviewsOf(deps: Pick<Deps, 'db'>, changeId: string) {
+  return deps.db.select().from(changeReviews).where(eq(changeReviews.changeId, changeId)).orderBy(changeReviews.createdAt).all();
+}
+
+export function acksOf(deps: Pick<Deps, 'db'>, changeId: string) {
+  return deps.db.select().from(changeAcks).where(eq(changeAcks.changeId, changeId)).orderBy(changeAcks.createdAt).all();
+}
+
+/**
+ * Records an approval or rejection, bound to the diff the change would ship now. The change's
+ * author may not review it.
+ */
+export async function reviewChange(deps: Deps, principal: Principal, id: string, input: { decision?: unknown; comment?: unknown }) {
+  requireRole(principal, ['admin', 'approver'], 'review change requests');
+  const change = getChangeRow(deps, id);
+  if (principal.tokenId === change.createdByToken || principal.name === change.createdBy) {
+    throw new AccordError('forbidden', 'The author of a change request may not review it; ask another approver');
+  }
+  const errors = [];
+  if (input.decision !== 'approve' && input.decision !== 'reject') errors.push({ location: '/decision', message: 'must be approve or reject' });
+  if (input.comment !== undefined && (typeof input.comment !== 'string' || input.comment.length > 5000)) errors.push({ location: '/comment', message: 'must be text of at most 5000 characters' });
+  if (input.decision === 'reject' && (typeof input.comment !== 'string' || input.comment.trim() === '')) errors.push({ location: '/comment', message: 'say why the change is rejected' });
+  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid review', { errors });
+  const version = findVersion(deps, change.partner, change.api, change.version)!;
+  const { hash } = await releaseDiff(deps, version);
+  const review = deps.db
+    .insert(changeReviews)
+    .values({
+      id: `rev_${randomBytes(8).toString('hex')}`,
+      changeId: id,
+      decision: input.decision as string,
+      comment: typeof input.comment === 'string' ? input.comment : '',
+      diffHash: hash,
+      reviewer: principal.name,
+      reviewerToken: principal.tokenId,
+      createdAt: deps.clock().toISOString(),
+    })
+    .returning()
+    .get();
+  // Enough valid approvals move a draft version to approved (states only move forward).
+  const approvers = new Set(reviewsOf(deps, id).filter((r) => r.decision === 'approve' && r.diffHash === hash).map((r) => r.reviewer));
+  const rejected = reviewsOf(deps, id).some((r) => r.decision === 'reject' && r.diffHash === hash);
+  if (!rejected && approvers.size >= change.requiredApprovals && version.state === 'draft') {
+    deps.db
+      .update(contractVersions)
+      .set({ state: 'approved' })
+      .where(and(eq(contractVersions.partner, version.partner), eq(contractVersions.api, version.api), eq(contractVersions.version, version.version), eq(contractVersions.state, 'draft')))
+      .run();
+  }
+  return review;
+}
+
+/** A consuming partner acknowledges a (breaking) change. */
+export async function acknowledgeChange(deps: Deps, principal: Principal, id: string, input: { comment?: unknown }) {
+  requireRole(principal, ['partner'], 'acknowledge changes (use the consuming partner’s token)');
+  const change = getChangeRow(deps, id);
+  const required = JSON.parse(change.requiredAcks) as string[];
+  if (!required.includes(principal.partner!)) throw new AccordError('forbidden', `Partner ${principal.partner} is not a consumer asked to acknowledge this change`);
+  const version = findVersion(deps, change.partner, change.api, change.version)!;
+  const { hash } = await releaseDiff(deps, version);
+  return deps.db
+    .insert(changeAcks)
+    .values({
+      id: `ack_${randomBytes(8).toString('hex')}`,
+      changeId: id,
+      partner: principal.partner!,
+      diffHash: hash,
+      comment: typeof input.comment === 'string' ? input.comment.slice(0, 5000) : '',
+      createdAt: deps.clock().toISOString(),
+      createdBy: principal.name,
+    })
+    .returning()
+    .get();
+}
+
+/** Change requests, newest first, optionally for one partner/api. */
+export function listChanges(deps: Pick<Deps, 'db'>, filter: { partner?: string; api?: string; limit?: number }) {
+  const conditions = [filter.partner ? eq(changeRequests.partner, filter.partner) : undefined, filter.api ? eq(changeRequests.api, filter.api) : undefined].filter((c) => c !== undefined);
+  return deps.db
+    .select()
+    .from(changeRequests)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(changeRequests.createdAt))
+    .limit(Math.min(filter.limit ?? 100, 1000))
+    .all()
+    .map(toChangeSummary);
+}
+
+/** What lists show of a change request. */
+export function toChangeSummary(row: ChangeRow) {
+  const diff = JSON.parse(row.diff) as DiffResult;
+  return {
+    id: row.id,
+    partner: row.partner,
+    api: row.api,
+    version: row.version,
+    baseVersion: row.baseVersion,
+    breaking: row.breaking,
+    bump: diff.bump,
+    diffSummary: diff.summary,
+    diffHash: row.diffHash,
+    summary: row.summary,
+    flows: JSON.parse(row.flows) as string[],
+    requires: { approvals: row.requiredApprovals, acknowledgements: JSON.parse(row.requiredAcks) as string[], evidence: JSON.parse(row.requiredEvidence) as string[] },
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+  };
+}

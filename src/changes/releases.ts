@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq } from 'drizzle-orm';
+import { requireRole, type Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { checkIds, isSemver } from '../contracts/ids.ts';
+import { findVersion } from '../contracts/versions.ts';
+import { contractVersions, gateDecisions, releases } from '../db/index.ts';
+import { AccordError } from '../errors.ts';
+import { publishNotice } from '../notices/notices.ts';
+import { enqueueEvent } from '../notices/webhooks.ts';
+import { latestChangeFor } from './changes.ts';
+
+const FORWARD: Record<string, number> = { draft: 0, approved: 1, released: 2, deprecated: 3, retired: 4 };
+
+/**
+ * Records a release of a version to an environment. Accepted only when the latest gate
+ * decision for that version and environment passed for exactly this content; the version's
+ * state moves forward to released (never backwards). A breaking release notifies consumers.
+ */
+export function recordRelease(deps: Deps, principal: Principal, input: { partner?: unknown; api?: unknown; version?: unknown; environment?: unknown }) {
+  requireRole(principal, ['admin', 'ci'], 'record releases');
+  const errors = checkIds({ '/partner': input.partner as string, '/api': input.api as string, '/environment': input.environment as string });
+  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
+  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid release', { errors });
+  const { partner, api, version, environment } = input as { partner: string; api: string; version: string; environment: string };
+  const row = findVersion(deps, partner, api, version);
+  if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
+  const decision = deps.db
+    .select()
+    .from(gateDecisions)
+    .where(and(eq(gateDecisions.partner, partner), eq(gateDecisions.api, api), eq(gateDecisions.version, version), eq(gateDecisions.environment, environment)))
+    .orderBy(desc(gateDecisions.createdAt))
+    .limit(1)
+    .get();
+  if (!decision || decision.verdict !== 'pass' || decision.contentSha256 !== row.sha256) {
+    throw new AccordError('conflict', decision ? `The latest gate decision ${decision.id} for ${environment} is "${decision.verdict}"${decision.contentSha256 !== row.sha256 ? ' for other content' : ''}; run accord gate check until it passes` : `No gate decision for ${partner}/${api}@${version} in ${environment}; run accord gate check first`, {
+      extra: decision ? { decisionId: decision.id, verdict: decision.verdict } : {},
+    });
+  }
+  if (FORWARD[row.state]! > FORWARD.released!) throw new AccordError('conflict', `${partner}/${api}@${version} is ${row.state}; states never move backwards`);
+  const now = deps.clock().toISOString();
+  const change = latestChangeFor(deps, partner, api, version);
+  return deps.db.transaction((tx) => {
+    const release = tx
+      .insert(releases)
+      .values({ id: `rel_${randomBytes(8).toString('hex')}`, partner, api, version, environment, contentSha256: row.sha256, decisionId: decision.id, createdAt: now, createdBy: principal.name })
+      .returning()
+      .get();
+    tx.update(contractVersions).set({ state: 'released' }).where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version))).run();
+    enqueueEvent(tx, deps.clock(), 'release.recorded', { ...release }, 'all');
+    if (change?.breaking) {
+      publishNotice(tx, deps, {
+        kind: 'breaking-release',
+        partner,
+        api,
+        version,
+        title: `Breaking release: ${partner}/${api} ${version} in ${environment}`,
+        body: `${partner}/${api} ${version} was released to ${environment} with breaking changes${change.baseVersion ? ` against ${change.baseVersion}` : ''}. ${change.summary}`,
+      });
+    }
+    return { ...release, state: 'released' };
+  });
+}

@@ -1,0 +1,189 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import { appendAudit } from '../audit/log.ts';
+import { requireRole, type Principal } from '../auth/principal.ts';
+import { acksOf, changedOperations, flowsCovering, latestChangeFor, releaseDiff, reviewsOf } from '../changes/changes.ts';
+import type { Deps } from '../context.ts';
+import { checkIds, isSemver } from '../contracts/ids.ts';
+import { findVersion } from '../contracts/versions.ts';
+import { evidence, gateDecisions, releaseFreezes, releases, reviewItems } from '../db/index.ts';
+import { AccordError } from '../errors.ts';
+import { currentFlows } from '../matrix/store.ts';
+import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
+
+export interface GateInput {
+  partner?: unknown;
+  api?: unknown;
+  version?: unknown;
+  environment?: unknown;
+  /** Admin only: pass regardless, with this reason; audited and followed up by a review item. */
+  breakGlass?: unknown;
+}
+
+/** Collects the stored facts the gate decides on. */
+export async function gatherFacts(deps: Deps, partner: string, api: string, version: string, environment: string): Promise<GateFacts> {
+  const row = findVersion(deps, partner, api, version);
+  if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
+  const change = latestChangeFor(deps, partner, api, version);
+  const diff = await releaseDiff(deps, row);
+  const changed = [...changedOperations(diff.result.changes)].sort();
+  const flows = flowsCovering(await currentFlows(deps), partner, api, version, new Set(changed));
+  const required = change ? (JSON.parse(change.requiredEvidence) as string[]) : [];
+  const previous = deps.db
+    .select({ version: releases.version })
+    .from(releases)
+    .where(and(eq(releases.partner, partner), eq(releases.api, api), eq(releases.environment, environment)))
+    .orderBy(desc(releases.createdAt))
+    .limit(1)
+    .get();
+  return {
+    now: deps.clock().toISOString(),
+    target: { partner, api, version, environment, state: row.state, sha256: row.sha256 },
+    change: change
+      ? {
+          id: change.id,
+          createdBy: change.createdBy,
+          createdByToken: change.createdByToken,
+          requiredApprovals: change.requiredApprovals,
+          requiredAcks: JSON.parse(change.requiredAcks) as string[],
+          requiredEvidence: required,
+        }
+      : null,
+    diff: {
+      base: diff.base,
+      hash: diff.hash,
+      summary: diff.result.summary,
+      bump: diff.result.bump,
+      changes: diff.result.changes.map(({ rule, level, method, path, operationId, message }) => ({ rule, level, method, path, operationId, message })),
+    },
+    reviews: change ? reviewsOf(deps, change.id).map(({ reviewer, reviewerToken, decision, diffHash, comment }) => ({ reviewer, reviewerToken, decision, diffHash, comment })) : [],
+    acks: change ? acksOf(deps, change.id).map(({ partner: p, diffHash }) => ({ partner: p, diffHash })) : [],
+    evidence: deps.db
+      .select({ id: evidence.id, kind: evidence.kind, result: evidence.result, sha256: evidence.sha256, uri: evidence.uri, producedAt: evidence.producedAt, expiresAt: evidence.expiresAt })
+      .from(evidence)
+      .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version)))
+      .orderBy(desc(evidence.producedAt))
+      .limit(500)
+      .all()
+      .filter((e) => required.includes(e.kind)),
+    flows: flows.map((f) => ({ flow: f.flow, owner: f.owner, steps: f.steps, observability: f.observability, sla: f.sla, escalation: f.escalation, idempotency: { replayPolicy: f.idempotency.replayPolicy, dedupeWindow: f.idempotency.dedupeWindow } })),
+    changedOperations: changed,
+    freezes: deps.db
+      .select({ id: releaseFreezes.id, reason: releaseFreezes.reason, source: releaseFreezes.source })
+      .from(releaseFreezes)
+      .where(and(eq(releaseFreezes.partner, partner), isNull(releaseFreezes.liftedAt)))
+      .all(),
+    previousRelease: previous?.version ?? null,
+  };
+}
+
+export function hashInputs(facts: GateFacts): string {
+  return createHash('sha256').update(JSON.stringify(facts)).digest('hex');
+}
+
+export type GateDecision = GateAnswer & { decisionId: string; partner: string; api: string; version: string; environment: string; inputsHash: string; createdAt: string; breakGlass?: { reason: string; by: string; reviewItem: string } };
+
+/**
+ * Evaluates the gate for one version and environment and stores the decision with its inputs
+ * and their hash. Break-glass (admin, with a reason) passes, is audited and opens a review item.
+ */
+export async function checkGate(deps: Deps, principal: Principal, input: GateInput): Promise<GateDecision> {
+  requireRole(principal, ['admin', 'ci', 'author', 'approver'], 'check the release gate');
+  const errors = [...checkIds({ '/partner': input.partner as string, '/api': input.api as string, '/environment': input.environment as string })];
+  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
+  if (input.breakGlass !== undefined && (typeof input.breakGlass !== 'string' || input.breakGlass.trim().length < 10)) errors.push({ location: '/breakGlass', message: 'give the reason for breaking glass (at least 10 characters)' });
+  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid gate check', { errors });
+  if (input.breakGlass !== undefined) requireRole(principal, ['admin'], 'break glass');
+  const { partner, api, version, environment } = input as { partner: string; api: string; version: string; environment: string };
+
+  const facts = await gatherFacts(deps, partner, api, version, environment);
+  const answer = evaluateGate(facts);
+  const inputsHash = hashInputs(facts);
+  const decisionId = `dec_${randomBytes(8).toString('hex')}`;
+  const createdAt = deps.clock().toISOString();
+  let breakGlass: GateDecision['breakGlass'];
+  if (typeof input.breakGlass === 'string') {
+    const reviewItem = `rvw_${randomBytes(8).toString('hex')}`;
+    breakGlass = { reason: input.breakGlass.trim(), by: principal.name, reviewItem };
+    answer.reasons.push({ rule: 'break-glass', status: 'met', message: `Break-glass by ${principal.name}: ${breakGlass.reason} (the gate said ${answer.verdict})`, howToFix: `Post-release review ${reviewItem} is open.` });
+  }
+  const final: GateAnswer = breakGlass ? { ...answer, verdict: 'pass' } : answer;
+  deps.db.transaction((tx) => {
+    tx.insert(gateDecisions)
+      .values({
+        id: decisionId,
+        partner,
+        api,
+        version,
+        environment,
+        contentSha256: facts.target.sha256,
+        verdict: final.verdict,
+        answer: JSON.stringify(final),
+        inputs: JSON.stringify(facts),
+        inputsHash,
+        breakGlassReason: breakGlass?.reason ?? null,
+        createdAt,
+        requestedBy: principal.name,
+      })
+      .run();
+    if (breakGlass) {
+      tx.insert(reviewItems).values({ id: breakGlass.reviewItem, decisionId, partner, api, version, reason: breakGlass.reason, status: 'open', createdAt, createdBy: principal.name }).run();
+    }
+  });
+  appendAudit(deps, {
+    actor: principal.name,
+    role: principal.role,
+    action: breakGlass ? 'gate.break-glass' : 'gate.decision',
+    target: `${partner}/${api}@${version} ${environment}`,
+    outcome: 'ok',
+    detail: { decisionId, verdict: final.verdict, evaluated: answer.verdict, inputsHash, ...(breakGlass ? { reason: breakGlass.reason, reviewItem: breakGlass.reviewItem } : {}) },
+  });
+  return { ...final, decisionId, partner, api, version, environment, inputsHash, createdAt, ...(breakGlass ? { breakGlass } : {}) };
+}
+
+/** A stored decision, re-derived from its stored inputs to show it still holds. */
+export function getDecision(deps: Pick<Deps, 'db'>, id: string) {
+  const row = deps.db.select().from(gateDecisions).where(eq(gateDecisions.id, id)).get();
+  if (!row) throw new AccordError('not_found', `No gate decision ${id}`);
+  const facts = JSON.parse(row.inputs) as GateFacts;
+  const answer = JSON.parse(row.answer) as GateAnswer;
+  const rederived = evaluateGate(facts);
+  return {
+    decisionId: row.id,
+    partner: row.partner,
+    api: row.api,
+    version: row.version,
+    environment: row.environment,
+    contentSha256: row.contentSha256,
+    ...answer,
+    inputs: facts,
+    inputsHash: row.inputsHash,
+    createdAt: row.createdAt,
+    requestedBy: row.requestedBy,
+    breakGlassReason: row.breakGlassReason,
+    rederivation: { inputsHashMatches: hashInputs(facts) === row.inputsHash, verdict: rederived.verdict, matches: row.breakGlassReason ? true : rederived.verdict === row.verdict },
+  };
+}
+
+/** Freezes releases for a partner (admins by hand; the SLA monitor automatically). */
+export function freezeReleases(deps: Pick<Deps, 'db' | 'clock'>, by: string, input: { partner?: unknown; reason?: unknown }, source: 'manual' | 'sla' = 'manual') {
+  const errors = checkIds({ '/partner': input.partner as string });
+  if (typeof input.reason !== 'string' || input.reason.trim().length < 3) errors.push({ location: '/reason', message: 'say why releases are frozen' });
+  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid freeze', { errors });
+  return deps.db
+    .insert(releaseFreezes)
+    .values({ id: `frz_${randomBytes(8).toString('hex')}`, partner: input.partner as string, reason: (input.reason as string).trim(), source, createdAt: deps.clock().toISOString(), createdBy: by, liftedAt: null })
+    .returning()
+    .get();
+}
+
+export function listFreezes(deps: Pick<Deps, 'db'>) {
+  return deps.db.select().from(releaseFreezes).orderBy(desc(releaseFreezes.createdAt)).limit(500).all();
+}
+
+export function liftFreeze(deps: Pick<Deps, 'db' | 'clock'>, id: string) {
+  const row = deps.db.select().from(releaseFreezes).where(eq(releaseFreezes.id, id)).get();
+  if (!row) throw new AccordError('not_found', `No freeze ${id}`);
+  if (row.liftedAt) return row;
+  return deps.db.update(releaseFreezes).set({ liftedAt: deps.clock().toISOString() }).where(eq(releaseFreezes.id, id)).returning().get()!;
+}

@@ -1,0 +1,136 @@
+import type { Change, DiffResult } from '../diff/types.ts';
+import type { FlowEntry } from '../matrix/checks.ts';
+
+/**
+ * The release gate as a pure function of stored facts: the same facts always give the same
+ * verdict, so every stored decision can be re-derived from its inputs.
+ */
+
+export type Verdict = 'pass' | 'fail' | 'pending';
+export type ReasonStatus = 'met' | 'pending' | 'failed';
+
+export interface Reason {
+  rule: string;
+  status: ReasonStatus;
+  message: string;
+  howToFix: string;
+}
+
+/** Everything the gate looks at, as stored with each decision. */
+export interface GateFacts {
+  now: string;
+  target: { partner: string; api: string; version: string; environment: string; state: string; sha256: string };
+  change: {
+    id: string;
+    createdBy: string;
+    createdByToken: string;
+    requiredApprovals: number;
+    requiredAcks: string[];
+    requiredEvidence: string[];
+  } | null;
+  diff: { base: string | null; hash: string; summary: DiffResult['summary']; bump: DiffResult['bump']; changes: Array<Pick<Change, 'rule' | 'level' | 'method' | 'path' | 'operationId' | 'message'>> };
+  reviews: Array<{ reviewer: string; reviewerToken: string; decision: string; diffHash: string; comment: string }>;
+  acks: Array<{ partner: string; diffHash: string }>;
+  evidence: Array<{ id: string; kind: string; result: string; sha256: string; uri: string; producedAt: string; expiresAt: string | null }>;
+  flows: Array<Pick<FlowEntry, 'flow' | 'owner' | 'steps' | 'observability' | 'sla' | 'escalation'> & { idempotency: { replayPolicy: string; dedupeWindow: string } }>;
+  changedOperations: string[];
+  freezes: Array<{ id: string; reason: string; source: string }>;
+  previousRelease: string | null;
+}
+
+export interface GateAnswer {
+  verdict: Verdict;
+  reasons: Reason[];
+  whatChanged: { base: string | null; bump: string; summary: DiffResult['summary']; breaking: string[] };
+  detection: { flows: Array<{ flow: string; owner: string; requiredFields: string[]; metrics: string[]; interventions: string[] }>; evidence: string[] };
+  recovery: { rollbackTo: string | null; compensations: Array<{ flow: string; step: string; compensation: string }>; rollbackPlan: string | null; runbook: string | null };
+}
+
+const SUNSET_RULES = new Set(['api-removed-before-sunset', 'request-parameter-removed-before-sunset']);
+
+export function evaluateGate(facts: GateFacts): GateAnswer {
+  const reasons: Reason[] = [];
+  const add = (rule: string, status: ReasonStatus, message: string, howToFix = '') => reasons.push({ rule, status, message, howToFix });
+  const { target, change, diff } = facts;
+  const now = Date.parse(facts.now);
+  const ref = `${target.partner}/${target.api}@${target.version}`;
+
+  if (target.state === 'retired') add('lifecycle', 'failed', `${ref} is retired`, 'Release a supported version instead.');
+
+  // Change request, approvals, acknowledgements.
+  if (!change) {
+    add('change-request', 'pending', `No change request for ${ref}`, `Open one: POST /v1/changes {"partner":"${target.partner}","api":"${target.api}","version":"${target.version}","summary":"…"}`);
+  } else {
+    add('change-request', 'met', `Change request ${change.id}`);
+    const current = facts.reviews.filter((r) => r.diffHash === diff.hash && r.reviewer !== change.createdBy && r.reviewerToken !== change.createdByToken);
+    const rejections = current.filter((r) => r.decision === 'reject');
+    const approvers = [...new Set(current.filter((r) => r.decision === 'approve').map((r) => r.reviewer))];
+    const stale = facts.reviews.filter((r) => r.diffHash !== diff.hash).length;
+    if (rejections.length > 0) {
+      add('approvals', 'failed', `Rejected by ${rejections.map((r) => `${r.reviewer} ("${r.comment}")`).join(', ')}`, 'Address the rejection and open a new change request for a new version.');
+    } else if (approvers.length >= change.requiredApprovals) {
+      add('approvals', 'met', `Approved by ${approvers.join(', ')} (${approvers.length} of ${change.requiredApprovals} required)`);
+    } else {
+      add('approvals', 'pending', `${approvers.length} of ${change.requiredApprovals} approvals${stale ? `; ${stale} review(s) were for a different diff and no longer count` : ''}`, `Ask ${change.requiredApprovals - approvers.length} more approver(s) other than ${change.createdBy}: POST /v1/changes/${change.id}/reviews {"decision":"approve"}`);
+    }
+    const acked = new Set(facts.acks.filter((a) => a.diffHash === diff.hash).map((a) => a.partner));
+    const missing = change.requiredAcks.filter((p) => !acked.has(p));
+    if (change.requiredAcks.length === 0) add('acknowledgements', 'met', 'No partner acknowledgements required');
+    else if (missing.length === 0) add('acknowledgements', 'met', `Acknowledged by ${change.requiredAcks.join(', ')}`);
+    else add('acknowledgements', 'pending', `Waiting for acknowledgement from ${missing.join(', ')}`, `Each consuming partner acknowledges with its token: POST /v1/changes/${change.id}/acknowledgements`);
+
+    // Evidence: present, passing, unexpired and bound to this content.
+    for (const kind of change.requiredEvidence) {
+      const ofKind = facts.evidence.filter((e) => e.kind === kind).sort((a, b) => b.producedAt.localeCompare(a.producedAt));
+      const bound = ofKind.filter((e) => e.sha256 === target.sha256);
+      const latest = bound[0];
+      const ignored = ofKind.length - bound.length;
+      const fix = `Post ${kind} evidence for content ${target.sha256.slice(0, 12)}…: POST /v1/evidence {"kind":"${kind}","sha256":"${target.sha256}",…} (or accord evidence add)`;
+      if (!latest) add(`evidence:${kind}`, 'pending', `No ${kind} evidence for this content${ignored ? ` (${ignored} record(s) for other content ignored)` : ''}`, fix);
+      else if (latest.result !== 'pass') add(`evidence:${kind}`, 'failed', `Latest ${kind} evidence failed (${latest.uri})`, `Fix what it found, then post passing evidence. ${fix}`);
+      else if (latest.expiresAt && Date.parse(latest.expiresAt) <= now) add(`evidence:${kind}`, 'pending', `${kind} evidence expired at ${latest.expiresAt}`, fix);
+      else add(`evidence:${kind}`, 'met', `${kind} passed (${latest.uri})`);
+    }
+  }
+
+  // Controls: every changed operation is covered by a control-matrix entry.
+  const covered = new Map<string, string>();
+  for (const f of facts.flows) for (const s of f.steps) covered.set(s.operationId, f.flow);
+  const uncovered = facts.changedOperations.filter((op) => !covered.has(op));
+  if (facts.changedOperations.length === 0) add('control-matrix', 'met', 'No changed operations need controls');
+  else if (uncovered.length > 0) add('control-matrix', 'failed', `Changed operations without a control-matrix entry (idempotency, compensation, SLA, owner): ${uncovered.join(', ')}`, `Add or extend a flow in control-matrix/ that covers them for ${target.partner}/${target.api} ${target.version} (PUT /v1/control-matrix/{flow}).`);
+  else add('control-matrix', 'met', `Changed operations covered by ${[...new Set(facts.changedOperations.map((op) => covered.get(op)))].join(', ')}`);
+
+  const sunset = diff.changes.filter((c) => SUNSET_RULES.has(c.rule));
+  if (sunset.length > 0) add('sunset', 'failed', `Removed before the announced sunset: ${sunset.map((c) => c.message).join('; ')}`, 'Keep the operation until its x-sunset date, or release after it.');
+  else add('sunset', 'met', 'Nothing removed before its sunset');
+
+  if (facts.freezes.length > 0) add('release-freeze', 'failed', `Releases for ${target.partner} are frozen: ${facts.freezes.map((f) => f.reason).join('; ')}`, 'Wait until the freeze is lifted (SLA recovered, or an admin lifts it).');
+  else add('release-freeze', 'met', `No release freeze for ${target.partner}`);
+
+  const verdict: Verdict = reasons.some((r) => r.status === 'failed') ? 'fail' : reasons.some((r) => r.status === 'pending') ? 'pending' : 'pass';
+  const passing = facts.evidence.filter((e) => e.sha256 === target.sha256 && e.result === 'pass');
+  return {
+    verdict,
+    reasons,
+    whatChanged: { base: diff.base, bump: diff.bump, summary: diff.summary, breaking: diff.changes.filter((c) => c.level === 'breaking').slice(0, 20).map((c) => `${c.method ? `${c.method} ${c.path}: ` : ''}${c.message}`) },
+    detection: {
+      flows: facts.flows.map((f) => ({
+        flow: f.flow,
+        owner: `${f.owner.team} <${f.owner.contact}>`,
+        requiredFields: f.observability.requiredFields,
+        metrics: f.observability.metrics,
+        interventions: f.sla.interventions.map((i) => `${i.metric} > ${i.above} for ${i.for} → ${i.actions.join(', ')}`),
+      })),
+      evidence: [...new Set(passing.map((e) => e.kind))],
+    },
+    recovery: {
+      rollbackTo: facts.previousRelease ?? diff.base,
+      compensations: facts.flows.flatMap((f) =>
+        f.steps.map((s) => ({ flow: f.flow, step: s.id, compensation: (s.compensation as { operationId?: string; strategy?: string }).operationId ?? (s.compensation as { strategy?: string }).strategy ?? 'none' })),
+      ),
+      rollbackPlan: passing.find((e) => e.kind === 'rollback-plan')?.uri ?? null,
+      runbook: passing.find((e) => e.kind === 'runbook')?.uri ?? null,
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { Hono } from 'hono';
+import { listAudit } from '../audit/log.ts';
+import { requireRole } from '../auth/principal.ts';
+import { acknowledgeChange, acksOf, createChange, getChangeRow, listChanges, reviewChange, reviewsOf, toChangeSummary } from '../changes/changes.ts';
+import { consumersOf, setConsumers } from '../changes/consumers.ts';
+import { recordRelease } from '../changes/releases.ts';
+import type { Deps } from '../context.ts';
+import { AccordError } from '../errors.ts';
+import { addEvidence, addJunitEvidence, listEvidence } from '../evidence/evidence.ts';
+import { checkGate, freezeReleases, gatherFacts, getDecision, liftFreeze, listFreezes } from '../gate/check.ts';
+import { evaluateGate } from '../gate/evaluate.ts';
+import { jsonBody, principalOf, type AppEnv } from './types.ts';
+
+const STAFF = ['admin', 'author', 'approver', 'ci'] as const;
+
+/** /v1/changes, /v1/evidence, /v1/gate, /v1/releases, /v1/freezes, /v1/audit. */
+export function changeControlRouter(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.post('/changes', async (c) => {
+    const change = await createChange(deps, principalOf(c), await jsonBody(c));
+    c.header('Location', `/v1/changes/${change.id}`);
+    return c.json(toChangeSummary(change), 201);
+  });
+  app.get('/changes', (c) => {
+    requireRole(principalOf(c), STAFF, 'list change requests');
+    return c.json(listChanges(deps, { partner: c.req.query('partner'), api: c.req.query('api') }));
+  });
+  app.get('/changes/:id', async (c) => {
+    const principal = principalOf(c);
+    const row = getChangeRow(deps, c.req.param('id'));
+    if (principal.role === 'partner' && principal.partner !== row.partner && !(JSON.parse(row.requiredAcks) as string[]).includes(principal.partner!)) {
+      throw new AccordError('not_found', `No change request ${row.id}`);
+    }
+    const facts = await gatherFacts(deps, row.partner, row.api, row.version, c.req.query('environment') ?? 'production');
+    const preview = evaluateGate(facts);
+    return c.json({
+      ...toChangeSummary(row),
+      diff: JSON.parse(row.diff),
+      currentDiffHash: facts.diff.hash,
+      reviews: reviewsOf(deps, row.id).map(({ reviewerToken, ...r }) => ({ ...r, counts: r.diffHash === facts.diff.hash })),
+      acknowledgements: acksOf(deps, row.id).map((a) => ({ ...a, counts: a.diffHash === facts.diff.hash })),
+      evidence: preview.reasons.filter((r) => r.rule.startsWith('evidence:')),
+      gatePreview: { environment: facts.target.environment, verdict: preview.verdict, reasons: preview.reasons },
+    });
+  });
+  app.post('/changes/:id/reviews', async (c) => c.json(await reviewChange(deps, principalOf(c), c.req.param('id'), await jsonBody(c)), 201));
+  app.post('/changes/:id/acknowledgements', async (c) => {
+    const body = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await jsonBody(c);
+    return c.json(await acknowledgeChange(deps, principalOf(c), c.req.param('id'), body), 201);
+  });
+
+  app.post('/evidence', async (c) => c.json(addEvidence(deps, principalOf(c), await jsonBody(c)), 201));
+  app.post('/evidence/junit', async (c) => {
+    requireRole(principalOf(c), ['admin', 'ci', 'author'], 'record release evidence');
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!['application/xml', 'text/xml', 'application/junit+xml'].includes(type)) throw new AccordError('unsupported_media_type', 'Send the JUnit report as application/xml; the other fields as query parameters');
+    const q = c.req.query();
+    return c.json(addJunitEvidence(deps, principalOf(c), await c.req.text(), { ...q, expiresAt: q.expiresAt }), 201);
+  });
+  app.get('/evidence', (c) => {
+    requireRole(principalOf(c), STAFF, 'read release evidence');
+    const { partner, api, version } = c.req.query();
+    if (!partner || !api || !version) throw new AccordError('bad_request', 'Pass ?partner=&api=&version=', { errors: [{ location: 'partner', message: 'partner, api and version are required' }] });
+    return c.json(listEvidence(deps, partner, api, version));
+  });
+
+  app.post('/gate/check', async (c) => c.json(await checkGate(deps, principalOf(c), await jsonBody(c))));
+  app.get('/gate/decisions/:id', (c) => {
+    requireRole(principalOf(c), STAFF, 'read gate decisions');
+    return c.json(getDecision(deps, c.req.param('id')));
+  });
+
+  app.post('/releases', async (c) => c.json(recordRelease(deps, principalOf(c), await jsonBody(c)), 201));
+
+  app.get('/freezes', (c) => {
+    requireRole(principalOf(c), STAFF, 'read release freezes');
+    return c.json(listFreezes(deps));
+  });
+  app.post('/freezes', async (c) => {
+    requireRole(principalOf(c), ['admin'], 'freeze releases');
+    return c.json(freezeReleases(deps, principalOf(c).name, await jsonBody(c)), 201);
+  });
+  app.delete('/freezes/:id', (c) => {
+    requireRole(principalOf(c), ['admin'], 'lift release freezes');
+    return c.json(liftFreeze(deps, c.req.param('id')));
+  });
+
+  app.get('/contracts/:partner/:api/consumers', (c) => c.json({ consumers: consumersOf(deps, c.req.param('partner'), c.req.param('api')) }));
+  app.put('/contracts/:partner/:api/consumers', async (c) => c.json({ consumers: setConsumers(deps, principalOf(c), c.req.param('partner'), c.req.param('api'), (await jsonBody(c)).consumers) }));
+
+  app.get('/audit', (c) => {
+    requireRole(principalOf(c), ['admin'], 'read the audit log');
+    const after = Number(c.req.query('after') ?? 0);
+    const limit = Number(c.req.query('limit') ?? 100);
+    if (!Number.isInteger(after) || after < 0 || !Number.isInteger(limit) || limit < 1) throw new AccordError('bad_request', '?after and ?limit must be non-negative integers');
+    return c.json(listAudit(deps, { after, limit }));
+  });
+  return app;
+}

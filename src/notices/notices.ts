@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq, isNull, lte } from 'drizzle-orm';
+import { requireRole, type Principal } from '../auth/principal.ts';
+import { consumersOf } from '../changes/consumers.ts';
+import { releaseDiff } from '../changes/changes.ts';
+import type { Deps } from '../context.ts';
+import { getVersion, findVersion } from '../contracts/versions.ts';
+import { contractVersions, deprecations, notices, type Db } from '../db/index.ts';
+import { renderMarkdown } from '../diff/render.ts';
+import { AccordError } from '../errors.ts';
+import { currentPolicy } from '../matrix/store.ts';
+import { enqueueEvent } from './webhooks.ts';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type NoticeKind = 'deprecation' | 'breaking-release' | 'sunset-reached';
+
+/**
+ * Stores a notice for the API's provider and consumers and queues the matching webhook event,
+ * in the caller's transaction.
+ */
+export function publishNotice(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, notice: { kind: NoticeKind; partner: string; api: string; version: string; title: string; body: string }): string {
+  const now = deps.clock();
+  const audience = [notice.partner, ...consumersOf(deps, notice.partner, notice.api)];
+  const id = `ntc_${randomBytes(8).toString('hex')}`;
+  tx.insert(notices).values({ id, ...notice, audience: JSON.stringify(audience), createdAt: now.toISOString() }).run();
+  enqueueEvent(tx, now, `notice.${notice.kind}`, { noticeId: id, ...notice }, audience);
+  return id;
+}
+
+/** Notices, newest first; a partner sees only those that concern it. */
+export function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit = 100) {
+  return deps.db
+    .select()
+    .from(notices)
+    .orderBy(desc(notices.createdAt))
+    .limit(principal.role === 'partner' ? 5000 : Math.min(limit, 1000))
+    .all()
+    .map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] }))
+    .filter((n) => principal.role !== 'partner' || n.audience.includes(principal.partner!))
+    .slice(0, Math.min(limit, 1000));
+}
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The notices as an Atom 1.0 feed (RFC 4287). */
+export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: string, updated: Date): string {
+  const entries = items
+    .map(
+      (n) => `  <entry>
+    <id>urn:accord:notice:${n.id}</id>
+    <title>${xml(n.title)}</title>
+    <updated>${n.createdAt}</updated>
+    <author><name>Accord</name></author>
+    <category term="${n.kind}"/>
+    <link rel="related" href="${xml(`/v1/contracts/${n.partner}/${n.api}/versions/${n.version}`)}"/>
+    <content type="text">${xml(n.body)}</content>
+  </entry>`,
+    )
+    .join('\n');
+  return `<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <id>urn:accord:notices</id>
+  <title>Accord notices: deprecations, breaking releases, sunsets</title>
+  <updated>${(items[0]?.createdAt ?? updated.toISOString())}</updated>
+  <link rel="self" type="application/atom+xml" href="${xml(selfUrl)}"/>
+  <author><name>Accord</name></author>
+${entries}
+</feed>
+`;
+}
+
+/**
+ * Deprecates a released version: sunset at least the policy's minimum notice from now (and
+ * never before the deprecation), optional successor, reason; notifies provider and consumers.
+ */
+export async function deprecateVersion(deps: Deps, principal: Principal, partner: string, api: string, version: string, input: { sunset?: unknown; successor?: unknown; reason?: unknown }) {
+  requireRole(principal, ['admin', 'author'], 'deprecate versions');
+  const row = getVersion(deps, principal, partner, api, version);
+  const policy = await currentPolicy(deps);
+  const now = deps.clock();
+  const minDays = policy.deprecation.minimumNoticeDays;
+  const errors = [];
+  const sunset = typeof input.sunset === 'string' ? new Date(input.sunset) : undefined;
+  if (!sunset || Number.isNaN(sunset.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(String(input.sunset))) errors.push({ location: '/sunset', message: 'must be an ISO 8601 date or date-time' });
+  else if (sunset.getTime() < now.getTime() + minDays * 86_400_000) errors.push({ location: '/sunset', message: `must be at least ${minDays} days from now (policy minimum notice), i.e. on or after ${new Date(now.getTime() + minDays * 86_400_000).toISOString().slice(0, 10)}` });
+  if (typeof input.reason !== 'string' || input.reason.trim().length < 3) errors.push({ location: '/reason', message: 'say why the version is deprecated' });
+  if (input.successor !== undefined && (typeof input.successor !== 'string' || !findVersion(deps, partner, api, input.successor))) errors.push({ location: '/successor', message: 'must be a registered version of the same API' });
+  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid deprecation', { errors });
+  if (row.state !== 'released') throw new AccordError('conflict', `Only released versions can be deprecated; ${partner}/${api}@${version} is ${row.state} (states only move forward)`);
+  const deprecatedAt = now.toISOString();
+  const sunsetIso = sunset!.toISOString();
+  return deps.db.transaction((tx) => {
+    tx.insert(deprecations)
+      .values({ partner, api, version, deprecatedAt, sunset: sunsetIso, successor: (input.successor as string | undefined) ?? null, reason: (input.reason as string).trim(), sunsetNoticeAt: null, createdBy: principal.name })
+      .run();
+    tx.update(contractVersions).set({ state: 'deprecated' }).where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version))).run();
+    const noticeId = publishNotice(tx, deps, {
+      kind: 'deprecation',
+      partner,
+      api,
+      version,
+      title: `${partner}/${api} ${version} is deprecated; sunset ${sunsetIso.slice(0, 10)}`,
+      body: `${partner}/${api} ${version} is deprecated as of ${deprecatedAt.slice(0, 10)} and will be removed after ${sunsetIso.slice(0, 10)}.${input.successor ? ` Move to ${String(input.successor)}.` : ''} Reason: ${(input.reason as string).trim()}`,
+    });
+    return { partner, api, version, state: 'deprecated', deprecatedAt, sunset: sunsetIso, successor: (input.successor as string | undefined) ?? null, reason: (input.reason as string).trim(), noticeId };
+  });
+}
+
+/** The deprecation of a version, if any (for headers and views). */
+export function deprecationOf(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string) {
+  return deps.db.select().from(deprecations).where(and(eq(deprecations.partner, partner), eq(deprecations.api, api), eq(deprecations.version, version))).get();
+}
+
+/** Retires versions whose sunset has passed and tells partners; idempotent. Returns how many. */
+export function processSunsets(deps: Pick<Deps, 'db' | 'clock'>): number {
+  const now = deps.clock().toISOString();
+  const due = deps.db.select().from(deprecations).where(and(isNull(deprecations.sunsetNoticeAt), lte(deprecations.sunset, now))).all();
+  for (const d of due) {
+    deps.db.transaction((tx) => {
+      tx.update(deprecations).set({ sunsetNoticeAt: now }).where(and(eq(deprecations.partner, d.partner), eq(deprecations.api, d.api), eq(deprecations.version, d.version))).run();
+      tx.update(contractVersions).set({ state: 'retired' }).where(and(eq(contractVersions.partner, d.partner), eq(contractVersions.api, d.api), eq(contractVersions.version, d.version), eq(contractVersions.state, 'deprecated'))).run();
+      publishNotice(tx, deps, {
+        kind: 'sunset-reached',
+        partner: d.partner,
+        api: d.api,
+        version: d.version,
+        title: `${d.partner}/${d.api} ${d.version} reached its sunset and is retired`,
+        body: `${d.partner}/${d.api} ${d.version} reached its sunset on ${d.sunset.slice(0, 10)} and is retired.${d.successor ? ` Use ${d.successor}.` : ''}`,
+      });
+    });
+  }
+  return due.length;
+}
+
+/** Partner-facing release notes of a version: the Markdown changelog of what it ships. */
+export async function releaseNotes(deps: Deps, principal: Principal, partner: string, api: string, version: string): Promise<string> {
+  const row = getVersion(deps, principal, partner, api, version);
+  const diff = await releaseDiff(deps, row);
+  const deprecation = deprecationOf(deps, partner, api, version);
+  const header = deprecation ? `> Deprecated on ${deprecation.deprecatedAt.slice(0, 10)}; sunset ${deprecation.sunset.slice(0, 10)}${deprecation.successor ? `; successor ${deprecation.successor}` : ''}.\n\n` : '';
+  return header + renderMarkdown(diff.result, `${partner}/${api} ${version}${diff.base ? ` (changes since ${diff.base})` : ''}`);
+}

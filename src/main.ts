@@ -7,7 +7,7 @@ import { CliFailure, callServer } from './cli/client.ts';
 import { loadConfig, type Config } from './config.ts';
 import { findExternalRefs, parseText } from './contracts/document.ts';
 import { diffContracts } from './diff/contract-diff.ts';
-import { diffMatrixEntries } from './diff/matrix-diff.ts';
+import { diffMatrixEntries, keyedOperations } from './diff/matrix-diff.ts';
 import { mergeOpenApiDiff, runOpenApiDiff } from './diff/openapi-diff.ts';
 import { renderDiff, type DiffFormat } from './diff/render.ts';
 import type { DiffResult } from './diff/types.ts';
@@ -71,11 +71,12 @@ control-matrix entries, and prints every change classified breaking, warning or 
 the version bump it requires. openapi-diff runs as a second opinion within
 ACCORD_OPENAPI_DIFF_TIMEOUT_MS unless --no-openapi-diff.
 Exit 0 when nothing is at or above --fail-on (default breaking), 1 when something is, 3 on error.`,
-  'matrix validate': `accord matrix validate <file|dir> [--contracts <dir>] [--json]
+  'matrix validate': `accord matrix validate <file|dir> [--contracts <dir> | --no-contracts] [--json]
 
 Checks control-matrix entries (and policy.yaml) offline: the JSON Schema, then the cross-checks
-against the contracts in --contracts (default: the contracts/ folder next to control-matrix/).
-Prints each finding with its rule id and location. Exit 0 clean, 1 findings, 3 usage error.`,
+against the contracts in --contracts (default: the contracts/ folder next to control-matrix/;
+without one, pass --no-contracts to run only the other checks). Prints each finding with its
+rule id and location. Exit 0 clean, 1 findings, 3 usage error.`,
   'contract register': `accord contract register <file> --partner <id> --api <id> [--version <semver>]
 
 Registers one OpenAPI 3.0/3.1 document (YAML or JSON, by file extension) through the server at
@@ -226,7 +227,7 @@ async function loadDiffSide(config: Config, arg: string): Promise<unknown> {
 }
 
 async function diffCommand(config: Config, io: Io, argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { format: { type: 'string' }, 'fail-on': { type: 'string' }, 'no-openapi-diff': { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { format: { type: 'string' }, 'fail-on': { type: 'string' }, 'no-openapi-diff': { type: 'boolean' }, contracts: { type: 'string' } });
   if (values.help) return help(io, 'diff');
   const format = (values.format as string | undefined) ?? 'text';
   const failOn = (values['fail-on'] as string | undefined) ?? 'breaking';
@@ -241,7 +242,12 @@ async function diffCommand(config: Config, io: Io, argv: string[]): Promise<numb
       const findings = await checkFlow(doc, undefined);
       if (findings.some((f) => f.rule === 'matrix/schema')) throw new CliFailure(`${name} is not a valid control-matrix entry: ${findings[0]!.location} ${findings[0]!.message}`, 3);
     }
-    result = diffMatrixEntries(base as FlowEntry, revision as FlowEntry);
+    // Whether a step's operation is keyed comes from the contracts: --contracts, else contracts/ next to the entry.
+    const contractsDir = (values.contracts as string | undefined) ?? path.join(path.dirname(path.dirname(path.resolve(positionals[1]!))), 'contracts');
+    const hasContracts = await fs.stat(contractsDir).then((s) => s.isDirectory(), () => false);
+    if (!hasContracts) io.err('accord: no contracts folder found (pass --contracts <dir>): retries added to a step are reported as warnings, not checked against the contract');
+    const keyed = hasContracts ? await keyedOperations(await directorySource(path.resolve(contractsDir)), revision as FlowEntry) : undefined;
+    result = diffMatrixEntries(base as FlowEntry, revision as FlowEntry, keyed ? { keyed } : {});
   } else {
     for (const [name, doc] of [['base', base], ['revision', revision]] as const) {
       const external = findExternalRefs(doc);
@@ -256,7 +262,7 @@ async function diffCommand(config: Config, io: Io, argv: string[]): Promise<numb
 }
 
 async function matrixValidate(io: Io, argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { contracts: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { contracts: { type: 'string' }, json: { type: 'boolean' }, 'no-contracts': { type: 'boolean' } });
   if (values.help) return help(io, 'matrix validate');
   const target = positionals[0];
   if (!target || positionals.length > 1) throw new CliFailure('Usage: accord matrix validate <file|dir> [--contracts <dir>]', 3);
@@ -270,8 +276,9 @@ async function matrixValidate(io: Io, argv: string[]): Promise<number> {
   } else if (!(await fs.stat(contractsDir).then((s) => s.isDirectory(), () => false))) {
     throw new CliFailure(`--contracts ${contractsDir} is not a folder`, 3);
   }
-  const source = contractsDir ? await directorySource(path.resolve(contractsDir)) : undefined;
-  if (!source) io.err('accord: contract cross-checks skipped: no contracts/ folder found (pass --contracts <dir>)');
+  if (!contractsDir && !values['no-contracts']) throw new CliFailure('No contracts/ folder next to the control matrix: pass --contracts <dir>, or --no-contracts to run only the checks that need no contracts', 3);
+  const source = contractsDir && !values['no-contracts'] ? await directorySource(path.resolve(contractsDir)) : undefined;
+  if (!source) io.err('accord: contract cross-checks skipped (--no-contracts)');
   const report: Array<{ file: string; findings: Finding[] }> = [];
   for (const f of files) {
     const text = await readFile(f.file);

@@ -143,8 +143,9 @@ describe('accord matrix validate (offline, for CI)', () => {
       const json = await accord(['matrix', 'validate', path.join(dir, 'control-matrix', 'consent-capture.yaml'), '--contracts', path.join(REPO_ROOT, 'contracts'), '--json']);
       expect(json.code).toBe(1);
       expect(JSON.parse(json.stdout).files[0].findings.map((f: { rule: string }) => f.rule).sort()).toEqual(['matrix/compensation-missing', 'matrix/dedupe-window']);
-      // without contracts, the schema and arithmetic rules still run and the skip is said
-      const offline = await accord(['matrix', 'validate', path.join(dir, 'control-matrix')]);
+      // without contracts it refuses to pretend; with --no-contracts the other rules still run
+      expect((await accord(['matrix', 'validate', path.join(dir, 'control-matrix')])).code).toBe(3);
+      const offline = await accord(['matrix', 'validate', path.join(dir, 'control-matrix'), '--no-contracts']);
       expect(offline.code).toBe(1);
       expect(offline.stderr).toContain('cross-checks skipped');
       expect(offline.stdout).toContain('[matrix/dedupe-window]');

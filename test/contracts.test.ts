@@ -226,6 +226,12 @@ describe('bad input changes nothing', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('refuses deeply nested JSON with 422 instead of exhausting the stack', async () => {
+    const deep = `{"openapi":"3.1.0","info":{"title":"x","version":"1.0.0"},"paths":{},"x-deep":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const problem = await expectProblem(await s.call('POST', BASE, { body: deep, type: 'application/json' }), 422, 'invalid_document');
+    expect(problem.detail).toMatch(/nested deeper/);
+  });
+
   it('refuses malformed YAML, malformed JSON and unsupported media types', async () => {
     const yamlProblem = await expectProblem(await s.call('POST', BASE, { body: 'openapi: 3.1.0\n  info: [\n', type: 'application/yaml' }), 422, 'invalid_document');
     expect(yamlProblem.errors[0].location).toMatch(/^line \d+, column \d+$/);

@@ -117,13 +117,23 @@ describe('control matrix over HTTP', () => {
     expect((await s.call('GET', '/v1/control-matrix?format=xml')).status).toBe(400);
   });
 
+  it('a policy may leave out the deprecation notice: it defaults to 90 days', async () => {
+    const minimal = 'approvals: {breaking: 2, non-breaking: 1}\nevidence: {breaking: [contract-test], non-breaking: [contract-test]}\n';
+    expect((await s.call('POST', '/v1/control-matrix/validate', { body: minimal, type: 'application/yaml' })).status).toBe(422); // a policy is not a flow
+    const { currentPolicy } = await import('../src/matrix/store.ts');
+    const res = await s.call('PUT', '/v1/policy', { body: minimal, type: 'application/yaml' });
+    expect(res.status).toBe(201);
+    expect((await currentPolicy(s.deps)).deprecation.minimumNoticeDays).toBe(90);
+    expect((await s.call('PUT', '/v1/policy', { body: read('policy.yaml'), type: 'application/yaml' })).status).toBe(201);
+  });
+
   it('only admins change the policy; authors change flows; everyone reads', async () => {
     const author = s.token('author');
     const stricter = read('policy.yaml').replace('breaking: 2', 'breaking: 3');
     expect((await s.call('PUT', '/v1/policy', { body: stricter, type: 'application/yaml', token: author })).status).toBe(403);
     const res = await s.call('PUT', '/v1/policy', { body: stricter, type: 'application/yaml' });
     expect(res.status).toBe(201);
-    expect((await res.json()).version).toBe(2);
+    expect((await res.json()).version).toBe(4);
     const partner = s.token('partner', 'bluestem-mutual');
     expect((await s.call('GET', '/v1/policy', { token: partner })).status).toBe(200);
     expect((await s.call('GET', '/v1/control-matrix?format=md', { token: partner })).status).toBe(200);

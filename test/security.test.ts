@@ -40,6 +40,8 @@ describe('security suite (every secured route)', () => {
     revoked = s.token('author');
     const id = s.deps.db.$client.prepare("SELECT id FROM tokens WHERE role = 'author' ORDER BY created_at DESC LIMIT 1").pluck().get() as string;
     expect((await s.call('DELETE', `/v1/tokens/${id}`)).status).toBe(204);
+    // a draft of partner "acme" that another partner must never see
+    expect((await s.call('POST', '/v1/contracts/acme/member-api/versions?version=1.0.0', { body: minimalSpec(), type: 'application/yaml' })).status).toBe(201);
   });
   afterAll(() => s.cleanup());
 
@@ -66,6 +68,16 @@ describe('security suite (every secured route)', () => {
         expect((await send('acc_not-a-real-token-at-all-000000')).status).toBe(401);
         expect((await send(revoked)).status).toBe(401);
       });
+
+      // Every read of one partner's material answers another partner's token as if it did not exist.
+      if (op.method === 'GET' && op.path.startsWith('/v1/contracts/acme/') && !op.path.endsWith('/consumers')) {
+        it("never shows another partner's draft", async () => {
+          const res = await s.call('GET', `${op.path}${op.path.endsWith('/diff') ? '?from=1.0.0&to=1.0.0' : ''}`, { token: tokens.partner });
+          expect(res.status).toBe(404);
+          const own = await s.call('GET', `${op.path}${op.path.endsWith('/diff') ? '?from=1.0.0&to=1.0.0' : ''}`, { token: s.token('partner', 'acme') });
+          expect(own.status).toBe(200);
+        });
+      }
 
       const forbidden = ROLES.filter((r) => !op.roles.includes(r));
       if (forbidden.length > 0) {

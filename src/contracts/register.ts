@@ -2,7 +2,8 @@ import { gitAuthor, requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, like, lt } from 'drizzle-orm';
+import { policyDiffOptions } from '../matrix/store.ts';
 import semver from 'semver';
 import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
@@ -28,7 +29,7 @@ export interface RegistrationDiff {
   against: string;
   summary: DiffResult['summary'];
   bump: DiffResult['bump'];
-  /** The breaking changes (at most 50). */
+  /** The breaking changes, each distinct rule and location once (at most 50). */
   breaking: Change[];
 }
 
@@ -119,16 +120,20 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
   });
 }
 
-/** Diffs a new version against the highest registered version below it, if any. */
+/** Diffs a new version against the version before it (for a release: the previous release), if any. */
 async function diffAgainstPrevious(deps: Deps, partner: string, api: string, version: string, doc: OpenApiDocument): Promise<RegistrationDiff | undefined> {
+  // A release is judged against the previous release: what changed since its pre-releases is free.
+  const isRelease = new semver.SemVer(version).prerelease.length === 0;
   const previous = deps.db
     .select()
     .from(contractVersions)
-    .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), lt(contractVersions.versionKey, versionKey(version))))
+    .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), lt(contractVersions.versionKey, versionKey(version)), isRelease ? like(contractVersions.versionKey, '%\x7f') : undefined))
     .orderBy(desc(contractVersions.versionKey))
     .limit(1)
     .get();
   if (!previous) return undefined;
-  const result = diffContracts(await loadContractDocument(deps, previous), doc, { now: deps.clock() });
-  return { against: previous.version, summary: result.summary, bump: result.bump, breaking: result.changes.filter((c) => c.level === 'breaking').slice(0, 50) };
+  const result = diffContracts(await loadContractDocument(deps, previous), doc, await policyDiffOptions(deps));
+  const seen = new Set<string>();
+  const breaking = result.changes.filter((c) => c.level === 'breaking' && !seen.has(`${c.rule}|${c.location}`) && seen.add(`${c.rule}|${c.location}`));
+  return { against: previous.version, summary: result.summary, bump: result.bump, breaking: breaking.slice(0, 50) };
 }

@@ -35,6 +35,14 @@ function paramKey(p: Json, path: string): string {
   return `${p.in}:${p.in === 'header' ? String(p.name).toLowerCase() : p.name}`;
 }
 
+const PARAM_DOC_KEYS = new Set(['name', 'in', 'description', 'example', 'examples', 'deprecated', 'required', 'schema', 'content']);
+
+/** The fields of an object other than the given ones and vendor extensions, as comparable JSON. */
+function remainder(node: Json | undefined, ignore: Set<string>): string {
+  if (!isObject(node)) return 'null';
+  return JSON.stringify(Object.fromEntries(Object.entries(node).filter(([k]) => !ignore.has(k) && !k.startsWith('x-')).sort(([a], [b]) => a.localeCompare(b))));
+}
+
 function sunsetOf(node: Json): Date | undefined {
   const raw = node['x-sunset'];
   if (typeof raw !== 'string') return undefined;
@@ -175,6 +183,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
       if (p.required !== true && q.required === true) emit(ctx, 'request-parameter-became-required', level('breaking'), 'request', at, `${subject} became required`);
       if (p.required === true && q.required !== true && q.in !== 'path') emit(ctx, 'request-parameter-became-optional', 'info', 'request', at, `${subject} became optional`);
       if (p.deprecated !== true && q.deprecated === true) emit(ctx, 'request-parameter-deprecated', 'info', 'request', at, `${subject} deprecated`);
+      if (remainder(p, PARAM_DOC_KEYS) !== remainder(q, PARAM_DOC_KEYS)) emit(ctx, 'request-parameter-serialization-changed', 'warning', 'request', at, `${subject}: style, explode or other serialization changed; needs review`);
       const idx = r.parameters.indexOf(q);
       requestRoots.push({ node: schemas.compare(paramSchema(p), paramSchema(q), 'request', `${at}/parameters/${idx}/schema`, ''), target: 'parameter', subject });
     }
@@ -199,7 +208,10 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
       const cr: Json = isObject(rb.content) ? rb.content : {};
       for (const media of Object.keys(cb)) {
         if (!(media in cr)) emit(ctx, 'request-body-media-type-removed', level('breaking'), 'request', `${bodyAt}/content`, `request media type ${media} removed`);
-        else requestRoots.push({ node: schemas.compare(cb[media]?.schema, cr[media]?.schema, 'request', `${bodyAt}/content/${escape(media)}/schema`, ''), target: 'body', subject: `request body ${media}` });
+        else {
+          requestRoots.push({ node: schemas.compare(cb[media]?.schema, cr[media]?.schema, 'request', `${bodyAt}/content/${escape(media)}/schema`, ''), target: 'body', subject: `request body ${media}` });
+          if (JSON.stringify(cb[media]?.encoding ?? null) !== JSON.stringify(cr[media]?.encoding ?? null)) emit(ctx, 'request-body-encoding-changed', 'warning', 'request', `${bodyAt}/content/${escape(media)}/encoding`, `request media type ${media} encoding changed; needs review`);
+        }
       }
       for (const media of Object.keys(cr)) if (!(media in cb)) emit(ctx, 'request-body-media-type-added', 'info', 'request', `${bodyAt}/content/${escape(media)}`, `request media type ${media} added`);
     }
@@ -238,6 +250,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
         }
       }
       for (const [n, { name }] of hrl) if (!hbl.has(n)) emit(ctx, 'response-header-added', 'info', 'response', `${respAt}/headers/${escape(name)}`, `response ${status} header ${name} added`);
+      if (JSON.stringify(ob.links ?? null) !== JSON.stringify(or.links ?? null)) emit(ctx, 'response-links-changed', 'warning', 'response', `${respAt}/links`, `response ${status} links changed; needs review`);
       const cb: Json = isObject(ob.content) ? ob.content : {};
       const cr: Json = isObject(or.content) ? or.content : {};
       for (const media of Object.keys(cb)) {
@@ -272,6 +285,20 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
   }
 
   compareSecurity(base.security, rev.security, undefined, '/security');
+  const schemesB: Json = isObject(base.components) && isObject(base.components.securitySchemes) ? base.components.securitySchemes : {};
+  const schemesR: Json = isObject(rev.components) && isObject(rev.components.securitySchemes) ? rev.components.securitySchemes : {};
+  for (const [name, raw] of Object.entries(schemesB)) {
+    const at = `/components/securitySchemes/${escape(name)}`;
+    const b = baseRefs.resolve(raw, at).node as Json;
+    const r = revRefs.resolve(schemesR[name], at).node as Json | undefined;
+    if (!isObject(r)) {
+      if (name in schemesR === false) emit(undefined, 'security-scheme-removed', 'warning', 'request', at, `security scheme ${name} removed; needs review`);
+      continue;
+    }
+    const how = (s: Json) => JSON.stringify([s.type, s.in, s.name, s.scheme]);
+    if (how(b) !== how(r)) emit(undefined, 'security-scheme-changed', 'breaking', 'request', at, `security scheme ${name} changed how clients send credentials (${how(b)} → ${how(r)})`);
+    else if (remainder(b, new Set(['description'])) !== remainder(r, new Set(['description']))) emit(undefined, 'security-scheme-changed', 'warning', 'request', at, `security scheme ${name} changed; needs review`);
+  }
   if (JSON.stringify(base.servers ?? null) !== JSON.stringify(rev.servers ?? null)) emit(undefined, 'api-servers-changed', 'warning', 'request', '/servers', 'servers changed; needs review');
 
   // Webhooks (3.1): the API calls the client.

@@ -1,4 +1,6 @@
-import type { FlowEntry } from '../matrix/checks.ts';
+import semver from 'semver';
+import { acceptsIdempotencyKey, isIdempotentMethod, operationsById } from '../contracts/operations.ts';
+import type { ContractSource, FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { summarise, type Change, type DiffResult, type Level } from './types.ts';
 
@@ -21,7 +23,7 @@ function describe(c: Compensation): string {
  * @param keyed whether an operation takes an Idempotency-Key (or is HTTP-idempotent), from the
  *   contract; when unknown, retries added to a step are a warning to review
  */
-export function diffMatrixEntries(base: FlowEntry, revision: FlowEntry, options: { keyed?: (operationId: string) => boolean } = {}): DiffResult {
+export function diffMatrixEntries(base: FlowEntry, revision: FlowEntry, options: { keyed?: (operationId: string) => boolean | undefined } = {}): DiffResult {
   const changes: Change[] = [];
   const add = (rule: string, level: Level, location: string, message: string) => changes.push({ rule, level, direction: 'request', location, message });
   const ms = durationMs;
@@ -83,4 +85,19 @@ export function diffMatrixEntries(base: FlowEntry, revision: FlowEntry, options:
   for (const f of base.observability.requiredFields) if (!fields.has(f)) add('matrix-observability-field-removed', 'warning', '/observability/requiredFields', `required field ${f} removed; needs review`);
   if (JSON.stringify(base.contract) !== JSON.stringify(revision.contract)) add('matrix-contract-changed', 'warning', '/contract', `governed contract changed to ${revision.contract.partner}/${revision.contract.api} ${revision.contract.versions}; needs review`);
   return summarise(changes);
+}
+
+/**
+ * Whether each operation of the governed contract versions is keyed for idempotency (an
+ * Idempotency-Key header or an HTTP-idempotent method) in every version that has it; undefined
+ * when no governed version has the operation.
+ */
+export async function keyedOperations(source: ContractSource, entry: FlowEntry): Promise<(operationId: string) => boolean | undefined> {
+  const docs = (await source.versions(entry.contract.partner, entry.contract.api)).filter((c) => semver.validRange(entry.contract.versions) && semver.satisfies(c.version, entry.contract.versions));
+  const indexed = docs.map((c) => operationsById(c.doc));
+  return (operationId) => {
+    const ops = indexed.map((m) => m.get(operationId)).filter((o) => o !== undefined);
+    if (ops.length === 0) return undefined;
+    return ops.every((op) => acceptsIdempotencyKey(op) || isIdempotentMethod(op));
+  };
 }

@@ -15,22 +15,34 @@ export type OpenApiDiffOutcome =
   | { status: 'ok'; breaking: Difference[]; unclassified: Difference[]; nonBreaking: number; durationMs: number }
   | { status: 'failed'; error: string; durationMs: number }
   | { status: 'timeout'; durationMs: number }
-  | { status: 'skipped' };
+  | { status: 'skipped'; reason: string };
+
+/** At most this many openapi-diff workers at once; more requests skip the second opinion. */
+const MAX_WORKERS = 2;
+/** Above this combined size openapi-diff is not worth its minutes and gigabytes. */
+const MAX_BYTES = 2 * 1024 * 1024;
+let running = 0;
 
 /**
  * Runs openapi-diff in a worker thread with a time and heap budget; it is terminated when it
  * exceeds either (it can take minutes and gigabytes on large specs with cycles).
  */
 export function runOpenApiDiff(base: unknown, revision: unknown, options: { timeoutMs: number; maxHeapMb?: number }): Promise<OpenApiDiffOutcome> {
-  if (options.timeoutMs <= 0) return Promise.resolve({ status: 'skipped' });
+  if (options.timeoutMs <= 0) return Promise.resolve({ status: 'skipped', reason: 'disabled' });
+  const baseJson = JSON.stringify(base);
+  const revisionJson = JSON.stringify(revision);
+  if (baseJson.length + revisionJson.length > MAX_BYTES) return Promise.resolve({ status: 'skipped', reason: `documents larger than ${MAX_BYTES / 1024 / 1024} MiB` });
+  if (running >= MAX_WORKERS) return Promise.resolve({ status: 'skipped', reason: 'busy' });
+  running++;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const worker = new Worker(new URL('./openapi-diff.worker.mjs', import.meta.url), {
-    workerData: { base: JSON.stringify(base), revision: JSON.stringify(revision) },
+    workerData: { base: baseJson, revision: revisionJson },
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 1024 },
     stdout: true,
     stderr: true,
   });
+  worker.once('exit', () => running--);
   return new Promise<OpenApiDiffOutcome>((resolve) => {
     const timer = setTimeout(() => {
       resolve({ status: 'timeout', durationMs: elapsed() });

@@ -65,7 +65,7 @@ export class RefResolver {
   }
 }
 
-const DOC_KEYS = new Set(['description', 'title', 'example', 'examples', 'externalDocs', '$comment', 'xml', 'discriminator', 'deprecated', '$schema', '$id', '$anchor', 'contentMediaType', 'contentEncoding']);
+const DOC_KEYS = new Set(['description', 'title', 'example', 'examples', 'externalDocs', '$comment', 'xml', 'deprecated', '$schema', '$id', '$anchor', 'contentMediaType', 'contentEncoding']);
 const HANDLED = new Set([
   'type', 'nullable', 'enum', 'const', 'x-extensible-enum', 'pattern', 'format', 'properties', 'required', 'items', 'additionalProperties',
   'oneOf', 'anyOf', 'allOf', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems',
@@ -295,28 +295,75 @@ export class SchemaDiffer {
     }
   }
 
+  /** Whether any finding reachable from a node is breaking. */
+  private hasBreaking(root: SchemaNode): boolean {
+    const seen = new Set<SchemaNode>();
+    const stack = [root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (seen.has(node)) continue;
+      seen.add(node);
+      if (node.findings.some((f) => f.level === 'breaking')) return true;
+      stack.push(...node.children);
+    }
+    return false;
+  }
+
+  /** A label to pair oneOf/anyOf alternatives by: the component name, else type and properties. */
+  private signature(raw: unknown, resolver: RefResolver): string {
+    if (isObject(raw) && typeof raw.$ref === 'string') return `ref:${raw.$ref.split('/').pop()}`;
+    const node = resolver.resolve(raw, '').node;
+    if (!isObject(node)) return 'any';
+    return `${key(node.type ?? null)}:${Object.keys(isObject(node.properties) ? node.properties : {}).sort().join(',')}`;
+  }
+
   private composition(node: SchemaNode, b: Json, r: Json, dir: Direction, at: string, prop: string): void {
     const req = dir === 'request';
     const add = (kind: string, level: Level, detail: string) => node.findings.push({ kind, level, location: at, property: prop, detail });
     for (const k of ['oneOf', 'anyOf', 'allOf'] as const) {
       const lb: unknown[] | undefined = Array.isArray(b[k]) ? b[k] : undefined;
       const lr: unknown[] | undefined = Array.isArray(r[k]) ? r[k] : undefined;
+      const kebab = k === 'oneOf' ? 'one-of' : k === 'anyOf' ? 'any-of' : 'all-of';
       if (!lb && !lr) continue;
       if (!lb && lr) {
-        // A plain schema wrapped in oneOf/anyOf: oneOf's exclusivity can refuse what used to pass.
         const wrapped = !b.oneOf && !b.anyOf && !b.allOf && Object.keys(b).length > 0;
         if (k === 'allOf') add('all-of-added', req ? 'warning' : 'info', 'allOf added; needs review');
-        else if (wrapped) add(`wrapped-in-${k === 'oneOf' ? 'one-of' : 'any-of'}`, req && k === 'oneOf' ? 'breaking' : 'warning', `wrapped in ${k} with ${lr.length} alternatives${req && k === 'oneOf' ? '' : '; needs review'}`);
-        else add(`${k === 'oneOf' ? 'one-of' : k === 'anyOf' ? 'any-of' : 'all-of'}-added`, 'warning', `${k} added; needs review`);
+        else if (!wrapped) add(`${kebab}-added`, 'warning', `${k} added; needs review`);
+        else if (k === 'oneOf') {
+          // oneOf's exclusivity can refuse a payload that matches several alternatives.
+          add('wrapped-in-one-of', req ? 'breaking' : 'warning', `wrapped in oneOf with ${lr.length} alternatives${req ? '' : '; needs review'}`);
+        } else {
+          // anyOf narrows only if no alternative accepts everything the old schema did.
+          const widening = lr.some((alt) => !this.hasBreaking(new SchemaDiffer(this.base.doc, this.revision.doc).compareDetached(b, alt, dir, at)));
+          if (req) add('wrapped-in-any-of', widening ? 'info' : 'breaking', widening ? `wrapped in anyOf with ${lr.length} alternatives, one of which accepts what was accepted before` : `wrapped in anyOf whose alternatives all narrow what was accepted before`);
+          else add('wrapped-in-any-of', 'warning', `wrapped in anyOf with ${lr.length} alternatives; needs review`);
+        }
         continue;
       }
       if (lb && !lr) {
-        add(`${k === 'oneOf' ? 'one-of' : k === 'anyOf' ? 'any-of' : 'all-of'}-removed`, 'warning', `${k} removed; needs review`);
+        add(`${kebab}-removed`, 'warning', `${k} removed; needs review`);
         continue;
       }
-      const n = Math.min(lb!.length, lr!.length);
-      for (let i = 0; i < n; i++) node.children.push(this.compare(lb![i], lr![i], dir, `${at}/${k}/${i}`, prop));
-      const kebab = k === 'oneOf' ? 'one-of' : k === 'anyOf' ? 'any-of' : 'all-of';
+      // Pair alternatives by signature first, so reordering them is not a change.
+      const pairs: Array<[number, number]> = [];
+      const freeRev = new Set(lr!.map((_, i) => i));
+      const unpairedBase: number[] = [];
+      lb!.forEach((alt, i) => {
+        const sig = this.signature(alt, this.base);
+        const match = [...freeRev].find((j) => this.signature(lr![j], this.revision) === sig);
+        if (match !== undefined) {
+          pairs.push([i, match]);
+          freeRev.delete(match);
+        } else unpairedBase.push(i);
+      });
+      const restRev = [...freeRev];
+      unpairedBase.forEach((i, n) => {
+        if (n < restRev.length) {
+          pairs.push([i, restRev[n]!]);
+          freeRev.delete(restRev[n]!);
+        }
+      });
+      for (const [i, j] of pairs) node.children.push(this.compare(lb![i], lr![j], dir, `${at}/${k}/${j}`, prop));
       if (lr!.length > lb!.length) {
         if (k === 'allOf') add('all-of-added', req ? 'breaking' : 'info', `${lr!.length - lb!.length} allOf schema(s) added`);
         else add(`${kebab}-alternative-added`, req ? 'info' : 'breaking', `${lr!.length - lb!.length} ${k} alternative(s) added`);
@@ -325,5 +372,10 @@ export class SchemaDiffer {
         else add(`${kebab}-alternative-removed`, req ? 'breaking' : 'info', `${lb!.length - lr!.length} ${k} alternative(s) removed`);
       }
     }
+  }
+
+  /** Compares a base schema with a revision schema outside the memo (for what-if checks). */
+  compareDetached(baseRaw: unknown, revRaw: unknown, direction: Direction, location: string): SchemaNode {
+    return this.compare(baseRaw, revRaw, direction, location, '');
   }
 }

@@ -3,10 +3,12 @@ import type { Deps } from '../context.ts';
 import { findExternalRefs } from '../contracts/document.ts';
 import { getVersion, loadContractDocument } from '../contracts/versions.ts';
 import { AccordError } from '../errors.ts';
+import { assertDepth } from '../lib/yaml.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
-import { getMatrixDocument } from '../matrix/store.ts';
+import { getMatrixDocument, policyDiffOptions } from '../matrix/store.ts';
 import { diffContracts } from './contract-diff.ts';
-import { diffMatrixEntries } from './matrix-diff.ts';
+import { registrySource } from '../matrix/sources.ts';
+import { diffMatrixEntries, keyedOperations } from './matrix-diff.ts';
 import { mergeOpenApiDiff, runOpenApiDiff } from './openapi-diff.ts';
 import type { DiffResult } from './types.ts';
 
@@ -14,8 +16,8 @@ import type { DiffResult } from './types.ts';
  * Accord's diff of two documents plus openapi-diff's second opinion within the configured
  * time budget.
  */
-export async function diffWithSecondOpinion(deps: Pick<Deps, 'clock' | 'config'>, base: unknown, revision: unknown): Promise<DiffResult & { openapiDiff: unknown }> {
-  const result = diffContracts(base, revision, { now: deps.clock() });
+export async function diffWithSecondOpinion(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>, base: unknown, revision: unknown): Promise<DiffResult & { openapiDiff: unknown }> {
+  const result = diffContracts(base, revision, await policyDiffOptions(deps));
   return mergeOpenApiDiff(result, await runOpenApiDiff(base, revision, { timeoutMs: deps.config.openapiDiffTimeoutMs }));
 }
 
@@ -35,6 +37,8 @@ export async function diffPostedDocuments(deps: Deps, base: unknown, revision: u
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) errors.push({ location: `/${name}`, message: 'must be an OpenAPI document (object)' });
     else errors.push(...findExternalRefs(doc).map((e) => ({ ...e, location: `/${name}${e.location}` })));
   }
+  assertDepth(base);
+  assertDepth(revision);
   if (errors.length > 0) throw new AccordError('invalid_document', 'Post {"base": <OpenAPI document>, "revision": <OpenAPI document>} without external $refs', { errors });
   return diffWithSecondOpinion(deps, base, revision);
 }
@@ -43,5 +47,6 @@ export async function diffPostedDocuments(deps: Deps, base: unknown, revision: u
 export async function diffMatrixVersions(deps: Deps, flow: string, from: number, to: number): Promise<DiffResult & { flow: string; from: number; to: number }> {
   const base = await getMatrixDocument(deps, 'flow', flow, from);
   const revision = await getMatrixDocument(deps, 'flow', flow, to);
-  return { flow, from, to, ...diffMatrixEntries(base.entry as FlowEntry, revision.entry as FlowEntry) };
+  const keyed = await keyedOperations(registrySource(deps), revision.entry as FlowEntry);
+  return { flow, from, to, ...diffMatrixEntries(base.entry as FlowEntry, revision.entry as FlowEntry, { keyed }) };
 }

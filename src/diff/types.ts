@@ -28,6 +28,8 @@ export interface DiffSummary {
   warning: number;
   info: number;
   total: number;
+  /** The same counts with a change to a shared schema counted once, not once per operation. */
+  distinct: { breaking: number; warning: number; info: number };
 }
 
 export interface DiffResult {
@@ -40,8 +42,16 @@ export const LEVEL_ORDER: Record<Level, number> = { breaking: 0, warning: 1, inf
 
 /** Counts by level and the bump they require. */
 export function summarise(changes: Change[]): DiffResult {
-  const summary: DiffSummary = { breaking: 0, warning: 0, info: 0, total: changes.length };
-  for (const c of changes) summary[c.level]++;
+  const summary: DiffSummary = { breaking: 0, warning: 0, info: 0, total: changes.length, distinct: { breaking: 0, warning: 0, info: 0 } };
+  const seen = new Set<string>();
+  for (const c of changes) {
+    summary[c.level]++;
+    const key = `${c.rule}|${c.location}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      summary.distinct[c.level]++;
+    }
+  }
   const additive = changes.some((c) => c.level !== 'breaking' && /-(added|widened)$/.test(c.rule));
   const bump: Bump = summary.breaking > 0 ? 'major' : additive ? 'minor' : changes.length > 0 ? 'patch' : 'none';
   return { changes, summary, bump };

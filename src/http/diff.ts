@@ -11,7 +11,7 @@ const TYPES: Record<DiffFormat, string> = { json: 'application/json', markdown: 
 /** Answers a diff as JSON (default), Markdown or text by `?format=`. */
 export function respondDiff(c: Context<AppEnv>, result: DiffResult, title: string): Response {
   const format = (c.req.query('format') ?? 'json') as DiffFormat;
-  if (!(format in TYPES)) throw new AccordError('bad_request', '?format must be json, markdown or text', { errors: [{ location: 'format', message: 'json | markdown | text' }] });
+  if (!Object.hasOwn(TYPES, format)) throw new AccordError('bad_request', '?format must be json, markdown or text', { errors: [{ location: 'format', message: 'json | markdown | text' }] });
   return c.body(renderDiff(result, format, title), 200, { 'Content-Type': TYPES[format] });
 }
 

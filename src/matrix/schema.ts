@@ -213,7 +213,7 @@ export const POLICY_SCHEMA = {
   title: 'Accord governance policy',
   type: 'object',
   additionalProperties: false,
-  required: ['approvals', 'evidence', 'deprecation'],
+  required: ['approvals', 'evidence'],
   properties: {
     approvals: {
       type: 'object',
@@ -235,8 +235,14 @@ export const POLICY_SCHEMA = {
     deprecation: {
       type: 'object',
       additionalProperties: false,
-      required: ['minimumNoticeDays'],
-      properties: { minimumNoticeDays: { type: 'integer', minimum: 0, maximum: 3650, default: 90 } },
+      properties: { minimumNoticeDays: { type: 'integer', minimum: 0, maximum: 3650, default: 90, description: 'default 90' } },
+    },
+    diff: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        securityRequirementAdded: { enum: ['warning', 'breaking'], default: 'warning', description: 'how a new security requirement is classified (oasdiff: not breaking)' },
+      },
     },
   },
 } as const;

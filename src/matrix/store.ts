@@ -26,13 +26,26 @@ export interface MatrixVersionView {
   createdBy: string;
 }
 
-/** The governance policy used when none has been registered. */
-export const DEFAULT_POLICY = {
+/** The governance policy in force, with every default filled in. */
+export interface Policy {
+  approvals: { breaking: number; 'non-breaking': number };
+  evidence: { breaking: string[]; 'non-breaking': string[] };
+  acknowledgements: { breaking: 'all-consumers' | 'none'; 'non-breaking': 'all-consumers' | 'none' };
+  deprecation: { minimumNoticeDays: number };
+  diff: { securityRequirementAdded: 'warning' | 'breaking' };
+}
+
+/** The governance policy used when none has been registered, and the defaults of one that is. */
+export const DEFAULT_POLICY: Policy = {
   approvals: { breaking: 2, 'non-breaking': 1 },
   evidence: { breaking: ['contract-test', 'replay-test', 'duplicate-handling-test', 'failure-injection', 'rollback-plan', 'runbook'], 'non-breaking': ['contract-test'] },
   acknowledgements: { breaking: 'all-consumers', 'non-breaking': 'none' },
   deprecation: { minimumNoticeDays: 90 },
-} as const;
+  diff: { securityRequirementAdded: 'warning' },
+};
+
+/** Parsed matrix documents by sha256 (stored versions never change). */
+const parsedBySha = new Map<string, unknown>();
 
 function toView(row: MatrixRow): MatrixVersionView {
   const { name, kind, version, sha256: digest, commit, createdAt, createdBy } = row;
@@ -128,8 +141,13 @@ export async function getMatrixDocument(deps: Pick<Deps, 'db' | 'registry'>, kin
       ? latestRow(deps, name)
       : deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.version, version))).get();
   if (!row || row.kind !== kind) throw new AccordError('not_found', kind === 'policy' ? 'No governance policy is registered' : `No control-matrix entry "${name}"${version === undefined ? '' : ` version ${version}`}`);
-  const entry = parseYaml(await deps.registry.read(row.commit, matrixPath(name)), { maxAliases: 0 });
-  return { ...toView(row), entry };
+  let entry = parsedBySha.get(row.sha256);
+  if (entry === undefined) {
+    entry = parseYaml(await deps.registry.read(row.commit, matrixPath(name)), { maxAliases: 0 });
+    if (parsedBySha.size > 500) parsedBySha.clear();
+    parsedBySha.set(row.sha256, entry);
+  }
+  return { ...toView(row), entry: structuredClone(entry) };
 }
 
 /** Every version of one entry, oldest first. */
@@ -150,8 +168,20 @@ export async function currentFlows(deps: Pick<Deps, 'db' | 'registry'>): Promise
   return Promise.all(names.map(async ({ name }) => (await getMatrixDocument(deps, 'flow', name)) as MatrixVersionView & { entry: FlowEntry }));
 }
 
-/** The governance policy in force: the latest registered version, else DEFAULT_POLICY. */
-export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry'>): Promise<typeof DEFAULT_POLICY> {
+/** The governance policy in force: the latest registered version with defaults filled in, else DEFAULT_POLICY. */
+export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry'>): Promise<Policy> {
   if (!latestRow(deps, 'policy')) return DEFAULT_POLICY;
-  return (await getMatrixDocument(deps, 'policy', 'policy')).entry as typeof DEFAULT_POLICY;
+  const stored = (await getMatrixDocument(deps, 'policy', 'policy')).entry as Partial<Policy>;
+  return {
+    approvals: stored.approvals ?? DEFAULT_POLICY.approvals,
+    evidence: stored.evidence ?? DEFAULT_POLICY.evidence,
+    acknowledgements: { ...DEFAULT_POLICY.acknowledgements, ...stored.acknowledgements },
+    deprecation: { ...DEFAULT_POLICY.deprecation, ...stored.deprecation },
+    diff: { ...DEFAULT_POLICY.diff, ...stored.diff },
+  };
+}
+
+/** Options for contract diffs under the policy in force (clock and security strictness). */
+export async function policyDiffOptions(deps: Pick<Deps, 'db' | 'registry' | 'clock'>): Promise<{ now: Date; strictSecurity: boolean }> {
+  return { now: deps.clock(), strictSecurity: (await currentPolicy(deps)).diff.securityRequirementAdded === 'breaking' };
 }

@@ -74,6 +74,12 @@ const CASES: Array<[string, Json, Json, string, Level]> = [
   // security, webhooks, unclassified
   ['security requirement added', spec({}), spec({ op: { security: [{ oauth: ['write'] }] } }), 'api-security-added', 'warning'],
   ['webhook removed', spec({ doc: { webhooks: { memberChanged: { post: { responses: { '200': { description: 'ok' } } } } } } }), spec({}), 'webhook-removed', 'breaking'],
+  ['parameter serialization changed', spec({ params: [q({ style: 'form', explode: true })] }), spec({ params: [q({ style: 'form', explode: false })] }), 'request-parameter-serialization-changed', 'warning'],
+  ['discriminator changed', spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'a' } }) }), spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'kind' } }) }), 'request-body-schema-changed', 'warning'],
+  ['request property wrapped in anyOf that narrows it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), 'request-property-wrapped-in-any-of', 'breaking'],
+  ['request property wrapped in anyOf that keeps it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }) }), 'request-property-wrapped-in-any-of', 'info'],
+  ['apiKey moved from header to query', spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'header', name: 'X-Key' } } } } }), spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'query', name: 'key' } } } } }), 'security-scheme-changed', 'breaking'],
+  ['response links changed', spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'a' } } } } }), spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'b' } } } } }), 'response-links-changed', 'warning'],
   ['unclassified schema keyword changed', spec({ body: body({ a: { type: 'string', contentSchema: { type: 'string' } } }) }), spec({ body: body({ a: { type: 'string', contentSchema: { type: 'integer' } } }) }), 'request-property-schema-changed', 'warning'],
 ];
 
@@ -90,7 +96,7 @@ describe('Accord diff rules', () => {
   });
 
   it('identical documents have no changes and need no bump', () => {
-    expect(diffContracts(spec({}), spec({}))).toEqual({ changes: [], summary: { breaking: 0, warning: 0, info: 0, total: 0 }, bump: 'none' });
+    expect(diffContracts(spec({}), spec({}))).toEqual({ changes: [], summary: { breaking: 0, warning: 0, info: 0, total: 0, distinct: { breaking: 0, warning: 0, info: 0 } }, bump: 'none' });
   });
 
   it('names the operation, direction and location of each change', () => {
@@ -121,6 +127,24 @@ describe('Accord diff rules', () => {
     expect(diffContracts(spec({ params: [q()] }), spec({})).bump).toBe('major');
     expect(diffContracts(spec({}), spec({ params: [q()] })).bump).toBe('minor');
     expect(diffContracts(spec({ params: [q({}, { type: 'string', pattern: 'a' })] }), spec({ params: [q({}, { type: 'string', pattern: 'b' })] })).bump).toBe('patch');
+  });
+
+  it('does not report reordered oneOf alternatives', () => {
+    const alts = [{ type: 'string' }, { type: 'integer' }];
+    const { changes } = diffContracts(spec({ body: body({ s: { oneOf: alts } }) }), spec({ body: body({ s: { oneOf: [...alts].reverse() } }) }));
+    expect(changes).toEqual([]);
+  });
+
+  it('counts a change to a shared schema once in the distinct summary', () => {
+    const shared = (required: string[]) => ({ Member: body({ id: { type: 'string' } }, required) });
+    const twoOps = (schemas: Json) => {
+      const s = spec({ response: { $ref: '#/components/schemas/Member' }, schemas });
+      s.paths['/members/{id}'] = { get: { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Member' } } } } } } };
+      return s;
+    };
+    const { summary } = diffContracts(twoOps(shared(['id'])), twoOps(shared([])));
+    expect(summary.breaking).toBe(2);
+    expect(summary.distinct.breaking).toBe(1);
   });
 
   it('makes new security requirements breaking when policy is strict', () => {

@@ -103,6 +103,7 @@ describe('diff over HTTP, on registration and in the CLI', () => {
     expect(await md.text()).toContain('### Breaking changes');
     expect((await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/diff?from=1.1.0')).status).toBe(400);
     expect((await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/diff?from=1.1.0&to=9.9.9')).status).toBe(404);
+    expect((await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/diff?from=1.1.0&to=2.0.0&format=toString')).status).toBe(400);
   });
 
   it('POST /v1/diff diffs two posted documents statelessly and refuses external refs', async () => {
@@ -138,6 +139,26 @@ describe('diff over HTTP, on registration and in the CLI', () => {
     const major = await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=2.0.0', { body: v20, type: 'application/yaml', token: author });
     expect(major.status).toBe(201);
     expect((await major.json()).diff).toMatchObject({ against: '1.2.0', bump: 'none', summary: { total: 0 } });
+  });
+
+  it('judges a release against the previous release, not its own pre-release', async () => {
+    const v20 = load(contract('northwind-health', '2.0.0'));
+    const rc = structuredClone(v20);
+    rc.paths['/acknowledgements'].post.parameters.push({ name: 'dryRun', in: 'query', required: false, schema: { type: 'boolean' } });
+    const post = (version: string, doc: unknown) => s.call('POST', `/v1/contracts/northwind-health/p2p-exchange/versions?version=${version}`, { body: JSON.stringify(doc), type: 'application/json' });
+    expect((await post('3.0.0-rc.1', rc)).status).toBe(201);
+    const release = await post('3.0.0', v20);
+    expect(release.status).toBe(201);
+    expect((await release.json()).diff.against).toBe('2.0.0');
+  });
+
+  it('retries added to a step are checked against the contract when matrix versions are diffed', async () => {
+    const file = fs.readFileSync(path.join(REPO_ROOT, 'control-matrix/acknowledgement.yaml'), 'utf8');
+    const once = file.replace('maxAttempts: 3', 'maxAttempts: 1');
+    expect((await s.call('PUT', '/v1/control-matrix/acknowledgement', { body: once, type: 'application/yaml' })).status).toBe(201);
+    expect((await s.call('PUT', '/v1/control-matrix/acknowledgement', { body: file, type: 'application/yaml' })).status).toBe(201);
+    const diff = await (await s.call('GET', '/v1/control-matrix/acknowledgement/diff?from=2&to=3')).json();
+    expect(diff.changes).toEqual([expect.objectContaining({ rule: 'matrix-retries-added', level: 'info' })]);
   });
 
   it('GET /v1/control-matrix/{flow}/diff classifies two versions of an entry', async () => {

@@ -1,9 +1,13 @@
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createToken } from './auth/tokens.ts';
 import { CliFailure, callServer } from './cli/client.ts';
+import { gateJunit, gateMarkdown, gateText } from './cli/gate.ts';
+import { verifyAudit } from './audit/log.ts';
+import type { GateDecision } from './gate/check.ts';
 import { loadConfig, type Config } from './config.ts';
 import { findExternalRefs, parseText } from './contracts/document.ts';
 import { diffContracts } from './diff/contract-diff.ts';
@@ -37,6 +41,13 @@ Usage:
                                                   register one contract version through the running server
   accord matrix validate <file|dir> [--contracts <dir>] [--json]
                                                   check control-matrix entries offline (CI)
+  accord gate check --partner P --api A --version V --env E [--format text|json|markdown|junit]
+                   [--retry-while-pending N --retry-interval S] [--break-glass REASON]
+                                                  ask the release gate (exit 0 pass, 1 fail, 2 pending, 3 error)
+  accord evidence add --partner P --api A --version V --kind K --result pass|fail --uri U --env E --commit C
+  accord evidence junit <report.xml> --partner P --api A --version V --kind K --uri U --env E --commit C
+                                                  record release evidence (sha256 defaults to the registered content's)
+  accord audit verify                             check the audit log's hash chain in the local data dir
   accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]
                                                   classify the changes between two contracts (files or
                                                   partner/api@version) or two control-matrix entries
@@ -63,6 +74,31 @@ Registers every contracts/<partner>/<api>/<version>/openapi.yaml (or .json) unde
 semver order, then every control-matrix/<flow>.yaml and control-matrix/policy.yaml, through the
 server at ACCORD_URL with ACCORD_TOKEN (role author or admin; the policy needs admin).
 Documents already registered with identical content are left as they are.`,
+  'gate check': `accord gate check --partner P --api A --version V --env E [--format text|json|markdown|junit]
+                  [--retry-while-pending N --retry-interval S] [--break-glass REASON]
+
+Asks the release gate of the server at ACCORD_URL (ACCORD_TOKEN: ci, author, approver or admin)
+whether P/A@V may be released to E. Prints a one-line verdict, then each unmet requirement and
+how to meet it, what changed, how breakage is detected and how to recover. With
+--retry-while-pending N it asks again up to N more times, S seconds apart (default 30), while
+the answer is pending. --break-glass REASON (admin) passes regardless and opens a review item.
+Exit 0 pass, 1 fail, 2 still pending, 3 error.`,
+  'evidence add': `accord evidence add --partner P --api A --version V --kind K --result pass|fail --uri U --env E --commit C
+                    [--sha256 S] [--produced-at ISO] [--expires-at ISO]
+
+Records release evidence (kinds: contract-test, replay-test, duplicate-handling-test,
+failure-injection, trace-completeness, rollback-plan, runbook, synthetic-check). --sha256 is the
+contract content the evidence was produced for (the document's ETag); it defaults to the
+registered content's. Exit 0 recorded, 1 refused, 3 error.`,
+  'evidence junit': `accord evidence junit <report.xml> --partner P --api A --version V --kind K --uri U --env E --commit C
+                      [--sha256 S] [--produced-at ISO] [--expires-at ISO]
+
+Records evidence from a JUnit XML report: Accord counts tests, failures, errors and skipped and
+stores the summary and the report's sha256; it passes when tests ran and none failed.`,
+  'audit verify': `accord audit verify
+
+Recomputes the hash chain of the audit log in the local data dir (ACCORD_DATA_DIR) and reports
+the first entry that was altered or removed. Exit 0 intact, 1 broken, 3 error.`,
   diff: `accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning] [--no-openapi-diff]
 
 Compares two OpenAPI documents — files (YAML or JSON) or registry refs such as
@@ -125,7 +161,9 @@ async function serveCommand(config: Config, io: Io): Promise<number> {
     io.out(`  ${service.initialAdminToken}`);
     io.out('');
   }
+  const stopJobs = service.startJobs();
   const stop = () => {
+    stopJobs();
     server.close();
     service.close();
     process.exit(0);
@@ -261,6 +299,108 @@ async function diffCommand(config: Config, io: Io, argv: string[]): Promise<numb
   return failing > 0 ? 1 : 0;
 }
 
+const EVIDENCE_OPTIONS = {
+  partner: { type: 'string' },
+  api: { type: 'string' },
+  version: { type: 'string' },
+  kind: { type: 'string' },
+  result: { type: 'string' },
+  sha256: { type: 'string' },
+  uri: { type: 'string' },
+  env: { type: 'string' },
+  commit: { type: 'string' },
+  'produced-at': { type: 'string' },
+  'expires-at': { type: 'string' },
+} as const;
+
+async function evidenceCommand(config: Config, io: Io, argv: string[], junit: boolean): Promise<number> {
+  const { values, positionals } = parse(argv, EVIDENCE_OPTIONS);
+  if (values.help) return help(io, junit ? 'evidence junit' : 'evidence add');
+  const required = ['partner', 'api', 'version', 'kind', 'uri', 'env', 'commit', ...(junit ? [] : ['result'])];
+  const missing = required.filter((k) => !values[k]);
+  if (missing.length > 0 || (junit ? positionals.length !== 1 : positionals.length !== 0)) {
+    throw new CliFailure(`Usage: ${HELP[junit ? 'evidence junit' : 'evidence add']!.split('\n')[0]}${missing.length ? `\nMissing: ${missing.map((m) => `--${m}`).join(', ')}` : ''}`, 3);
+  }
+  let sha = values.sha256 as string | undefined;
+  if (!sha) {
+    const meta = await callServer(config, 'GET', `/v1/contracts/${values.partner}/${values.api}/versions/${encodeURIComponent(values.version as string)}`);
+    sha = (meta.json as { sha256: string }).sha256;
+  }
+  const fields = {
+    partner: values.partner,
+    api: values.api,
+    version: values.version,
+    kind: values.kind,
+    sha256: sha,
+    uri: values.uri,
+    environment: values.env,
+    commit: values.commit,
+    producedAt: (values['produced-at'] as string | undefined) ?? new Date().toISOString(),
+    ...(values['expires-at'] ? { expiresAt: values['expires-at'] } : {}),
+  };
+  const result = junit
+    ? await callServer(config, 'POST', `/v1/evidence/junit?${new URLSearchParams(fields as Record<string, string>)}`, { text: await readFile(positionals[0]!), contentType: 'application/xml' })
+    : await callServer(config, 'POST', '/v1/evidence', { text: JSON.stringify({ ...fields, result: values.result }), contentType: 'application/json' });
+  const e = result.json as { id: string; kind: string; result: string; boundToContent: boolean; report: { tests: number; failures: number; errors: number; skipped: number } | null };
+  io.out(`Recorded ${e.kind} evidence ${e.id}: ${e.result}${e.report ? ` (${e.report.tests} tests, ${e.report.failures} failures, ${e.report.errors} errors, ${e.report.skipped} skipped)` : ''}${e.boundToContent ? '' : ' — WARNING: not bound to the registered content, it will not count'}`);
+  return 0;
+}
+
+async function gateCheck(config: Config, io: Io, argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    partner: { type: 'string' },
+    api: { type: 'string' },
+    version: { type: 'string' },
+    env: { type: 'string' },
+    format: { type: 'string' },
+    'retry-while-pending': { type: 'string' },
+    'retry-interval': { type: 'string' },
+    'break-glass': { type: 'string' },
+  });
+  if (values.help) return help(io, 'gate check');
+  const missing = ['partner', 'api', 'version', 'env'].filter((k) => !values[k]);
+  if (missing.length > 0) throw new CliFailure(`Missing ${missing.map((m) => `--${m}`).join(', ')}\n${HELP['gate check']!.split('\n\n')[0]}`, 3);
+  const format = (values.format as string | undefined) ?? 'text';
+  if (!['text', 'json', 'markdown', 'junit'].includes(format)) throw new CliFailure('--format must be text, json, markdown or junit', 3);
+  const retries = Number(values['retry-while-pending'] ?? 0);
+  const interval = Number(values['retry-interval'] ?? 30);
+  if (!Number.isInteger(retries) || retries < 0 || !(interval >= 0)) throw new CliFailure('--retry-while-pending takes a whole number, --retry-interval seconds', 3);
+  const body = JSON.stringify({ partner: values.partner, api: values.api, version: values.version, environment: values.env, ...(values['break-glass'] ? { breakGlass: values['break-glass'] } : {}) });
+  let decision: GateDecision;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      decision = (await callServer(config, 'POST', '/v1/gate/check', { text: body, contentType: 'application/json' })).json as GateDecision;
+    } catch (error) {
+      // Exit 1 means "the gate failed"; a request the server refused is an error.
+      throw error instanceof CliFailure ? new CliFailure(error.message, 3) : error;
+    }
+    if (decision.verdict !== 'pending' || attempt >= retries) break;
+    io.err(`accord: gate pending (${attempt + 1}/${retries}); asking again in ${interval} s`);
+    await new Promise((resolve) => setTimeout(resolve, interval * 1000));
+  }
+  io.out(format === 'json' ? JSON.stringify(decision, null, 2) : format === 'markdown' ? gateMarkdown(decision) : format === 'junit' ? gateJunit(decision) : gateText(decision));
+  return decision.verdict === 'pass' ? 0 : decision.verdict === 'fail' ? 1 : 2;
+}
+
+function auditVerify(config: Config, io: Io, argv: string[]): number {
+  const { values } = parse(argv, {});
+  if (values.help) return help(io, 'audit verify');
+  const file = path.join(config.dataDir, 'accord.db');
+  if (!existsSync(file)) throw new CliFailure(`No database at ${file} (set ACCORD_DATA_DIR)`, 3);
+  const db = openDb(file);
+  try {
+    const result = verifyAudit(db);
+    if (result.ok) {
+      io.out(`Audit log intact: ${result.checked} entries, hash chain verified.`);
+      return 0;
+    }
+    io.out(`Audit log BROKEN at entry ${result.firstBroken!.seq}: ${result.firstBroken!.reason} (${result.checked - 1} entries before it verified).`);
+    return 1;
+  } finally {
+    db.$client.close();
+  }
+}
+
 async function matrixValidate(io: Io, argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { contracts: { type: 'string' }, json: { type: 'boolean' }, 'no-contracts': { type: 'boolean' } });
   if (values.help) return help(io, 'matrix validate');
@@ -335,6 +475,16 @@ export async function main(argv: string[], io: Io = { out: (l) => console.log(l)
         return await importCommand(config, io, rest);
       case 'diff':
         return await diffCommand(config, io, rest);
+      case 'gate':
+        if (rest[0] === 'check') return await gateCheck(config, io, rest.slice(1));
+        throw new CliFailure('Usage: accord gate check --partner P --api A --version V --env E', 3);
+      case 'evidence':
+        if (rest[0] === 'add') return await evidenceCommand(config, io, rest.slice(1), false);
+        if (rest[0] === 'junit') return await evidenceCommand(config, io, rest.slice(1), true);
+        throw new CliFailure('Usage: accord evidence add … | accord evidence junit <report.xml> …', 3);
+      case 'audit':
+        if (rest[0] === 'verify') return auditVerify(config, io, rest.slice(1));
+        throw new CliFailure('Usage: accord audit verify', 3);
       case 'matrix':
         if (rest[0] === 'validate') return await matrixValidate(io, rest.slice(1));
         throw new CliFailure('Usage: accord matrix validate <file|dir> [--contracts <dir>]', 3);

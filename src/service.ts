@@ -9,6 +9,8 @@ import type { Clock, Deps } from './context.ts';
 import { importContracts } from './contracts/import.ts';
 import { contractVersions, matrixVersions, openDb } from './db/index.ts';
 import { importMatrix } from './matrix/import.ts';
+import { processSunsets } from './notices/notices.ts';
+import { dispatchDueDeliveries } from './notices/webhooks.ts';
 import { GitRegistry } from './registry/git-registry.ts';
 
 /** A started service: its dependencies and what start-up produced. */
@@ -19,7 +21,25 @@ export interface Service {
   initialAdminToken: string | undefined;
   /** What start-up imported into an empty registry. */
   seeded: { contracts: number; matrix: number };
+  /** Starts the background jobs (webhook deliveries, sunsets); returns a stop function. */
+  startJobs(): () => void;
   close(): void;
+}
+
+/** Runs due webhook deliveries and sunset processing every ACCORD_JOBS_INTERVAL_MS, one run at a time. */
+function startJobs(deps: Deps): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    Promise.resolve()
+      .then(() => processSunsets(deps))
+      .then(() => dispatchDueDeliveries(deps))
+      .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
+      .finally(() => (running = false));
+  }, deps.config.jobsIntervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**
@@ -49,6 +69,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   return {
     deps,
     app: createApp(deps),
+    startJobs: () => startJobs(deps),
     initialAdminToken: admin?.generated ? admin.token : undefined,
     seeded,
     close: () => db.$client.close(),

@@ -3,12 +3,14 @@
  * timed unit test.
  */
 import { benchStripeDiff } from './diff.ts';
+import { benchGate } from './gate.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
 
 const suites: Array<[string, () => Promise<string[]>]> = [
   ['registry: register', benchRegister],
   ['registry: list versions', benchListVersions],
   ['diff: stripe', benchStripeDiff],
+  ['gate', benchGate],
 ];
 
 const only = process.argv[2];

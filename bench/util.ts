@@ -2,15 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, PACKAGE_ROOT } from '../src/config.ts';
 import { openService, type Service } from '../src/service.ts';
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 
-/** A service on a temp data dir (real SQLite file, real Git), no seeding, silent logs. */
-export async function startBenchService(): Promise<Service & { token: string; cleanup(): void }> {
+/** A service on a temp data dir (real SQLite file, real Git), seeded only if asked, silent logs. */
+export async function startBenchService(options: { seed?: boolean } = {}): Promise<Service & { token: string; cleanup(): void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-bench-'));
-  const config = loadConfig({ ACCORD_DATA_DIR: dir, ACCORD_ADMIN_TOKEN: TOKEN, ACCORD_SEED_DIR: '', ACCORD_LOG_LEVEL: 'silent' });
+  const config = loadConfig({ ACCORD_DATA_DIR: dir, ACCORD_ADMIN_TOKEN: TOKEN, ACCORD_SEED_DIR: options.seed ? PACKAGE_ROOT : '', ACCORD_LOG_LEVEL: 'silent' });
   const service = await openService(config, { logger: pino({ level: 'silent' }) });
   return {
     ...service,

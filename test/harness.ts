@@ -37,7 +37,7 @@ export interface TestService extends Service {
  * Opens a real service on a temp data dir: real SQLite file with the real migrations, real Git
  * repository. No seeding unless `seed` is set.
  */
-export async function startTestService(options: { seed?: boolean; env?: Record<string, string>; dir?: string } = {}): Promise<TestService> {
+export async function startTestService(options: { seed?: boolean; env?: Record<string, string>; dir?: string; clock?: () => Date } = {}): Promise<TestService> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'accord-test-'));
   const config = loadConfig({
     ACCORD_DATA_DIR: dir,
@@ -46,7 +46,7 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
     ACCORD_LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const service = await openService(config, { clock: steppingClock(), logger: pino({ level: 'silent' }) });
+  const service = await openService(config, { clock: options.clock ?? steppingClock(), logger: pino({ level: 'silent' }) });
   const git = (...args: string[]) => execFileSync('git', args, { cwd: path.join(dir, 'registry'), encoding: 'utf8' });
   return {
     ...service,

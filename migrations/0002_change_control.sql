@@ -94,7 +94,7 @@ CREATE TABLE `evidence` (
 	`created_by` text NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `evidence_version_kind` ON `evidence` (`partner`,`api`,`version`,`kind`,`produced_at`);--> statement-breakpoint
+CREATE INDEX `evidence_version_kind` ON `evidence` (`partner`,`api`,`version`,`kind`,`created_at`);--> statement-breakpoint
 CREATE TABLE `gate_decisions` (
 	`id` text PRIMARY KEY NOT NULL,
 	`partner` text NOT NULL,

@@ -33,10 +33,11 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   // Every state-changing request is audited, refused ones included (hash-chained log).
   app.use('/v1/*', async (c, next) => {
     await next();
-    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return;
+    const status = c.res.status;
+    // Reads are audited only when refused (401/403); every write is.
+    if ((c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') && status !== 401 && status !== 403) return;
     const principal = c.get('principal');
     const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL');
-    const status = c.res.status;
     appendAudit(deps, {
       actor: principal?.name ?? 'anonymous',
       role: principal?.role ?? 'none',

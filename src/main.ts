@@ -391,7 +391,7 @@ function auditVerify(config: Config, io: Io, argv: string[]): number {
   try {
     const result = verifyAudit(db);
     if (result.ok) {
-      io.out(`Audit log intact: ${result.checked} entries, hash chain verified.`);
+      io.out(`Audit log intact: ${result.checked} entries, hash chain verified. Head: ${result.head} (keep it elsewhere to detect removal of the newest entries).`);
       return 0;
     }
     io.out(`Audit log BROKEN at entry ${result.firstBroken!.seq}: ${result.firstBroken!.reason} (${result.checked - 1} entries before it verified).`);

@@ -119,13 +119,13 @@ describe('change control end to end', () => {
 
     const report = path.join(os.tmpdir(), `junit-${process.pid}.xml`);
     fs.writeFileSync(report, '<?xml version="1.0"?><testsuites><testsuite name="contract" tests="3"><testcase name="a"/><testcase name="b"/><testcase name="c"><skipped/></testcase></testsuite></testsuites>');
-    const junit = await runCli(['evidence', 'junit', report, '--partner', 'northwind-health', '--api', 'p2p-exchange', '--version', '3.0.0', '--kind', 'contract-test', '--uri', 'https://ci.example/runs/2', '--env', 'staging', '--commit', 'a1b2c3d4e5f6'], { ACCORD_URL: url, ACCORD_TOKEN: ci });
+    const junit = await runCli(['evidence', 'junit', report, '--partner', 'northwind-health', '--api', 'p2p-exchange', '--version', '3.0.0', '--kind', 'contract-test', '--uri', 'https://ci.example/runs/2', '--env', 'staging', '--commit', 'a1b2c3d4e5f6', '--produced-at', '2026-11-27T11:00:00Z'], { ACCORD_URL: url, ACCORD_TOKEN: ci });
     expect(junit.stderr).toBe('');
     expect(junit.code).toBe(0);
     expect(junit.stdout).toContain('pass (3 tests, 0 failures, 0 errors, 1 skipped)');
     fs.rmSync(report);
     for (const kind of ['replay-test', 'duplicate-handling-test', 'failure-injection', 'rollback-plan', 'runbook']) {
-      const res = await runCli(['evidence', 'add', '--partner', 'northwind-health', '--api', 'p2p-exchange', '--version', '3.0.0', '--kind', kind, '--result', 'pass', '--uri', `https://ci.example/${kind}`, '--env', 'staging', '--commit', 'a1b2c3d4e5f6', '--sha256', sha], { ACCORD_URL: url, ACCORD_TOKEN: ci });
+      const res = await runCli(['evidence', 'add', '--partner', 'northwind-health', '--api', 'p2p-exchange', '--version', '3.0.0', '--kind', kind, '--result', 'pass', '--uri', `https://ci.example/${kind}`, '--env', 'staging', '--commit', 'a1b2c3d4e5f6', '--sha256', sha, '--produced-at', '2026-11-27T11:00:00Z'], { ACCORD_URL: url, ACCORD_TOKEN: ci });
       expect(res.code, res.stderr).toBe(0);
     }
 

@@ -1,25 +1,28 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summariseJunit } from '../src/evidence/evidence.ts';
 import { evaluateGate, type GateFacts } from '../src/gate/evaluate.ts';
 import { processSunsets } from '../src/notices/notices.ts';
 import { backoffMs, dispatchDueDeliveries } from '../src/notices/webhooks.ts';
-import { startTestService, type TestService } from './harness.ts';
+import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const SHA = 'a'.repeat(64);
 function facts(over: Partial<GateFacts> = {}): GateFacts {
   return {
     now: '2026-11-27T12:00:00.000Z',
     target: { partner: 'p', api: 'a', version: '2.0.0', environment: 'production', state: 'approved', sha256: SHA },
-    change: { id: 'chg_1', createdBy: 'alice', createdByToken: 'tok_a', requiredApprovals: 2, requiredAcks: ['q'], requiredEvidence: ['contract-test'] },
+    change: { id: 'chg_1', diffHash: 'h1', createdBy: 'alice', createdByToken: 'tok_a', requiredApprovals: 2, requiredAcks: ['q'], requiredEvidence: ['contract-test'] },
     diff: { base: '1.0.0', hash: 'h1', summary: { breaking: 1, warning: 0, info: 0, total: 1, distinct: { breaking: 1, warning: 0, info: 0 } }, bump: 'major', changes: [{ rule: 'request-property-became-required', level: 'breaking', method: 'POST', path: '/x', operationId: 'opX', message: 'm' }] },
     reviews: [
       { reviewer: 'bob', reviewerToken: 'tok_b', decision: 'approve', diffHash: 'h1', comment: '' },
       { reviewer: 'carol', reviewerToken: 'tok_c', decision: 'approve', diffHash: 'h1', comment: '' },
     ],
     acks: [{ partner: 'q', diffHash: 'h1' }],
-    evidence: [{ id: 'e1', kind: 'contract-test', result: 'pass', sha256: SHA, uri: 'u', producedAt: '2026-11-27T10:00:00.000Z', expiresAt: null }],
+    evidence: [{ id: 'e1', kind: 'contract-test', result: 'pass', sha256: SHA, uri: 'u', producedAt: '2026-11-27T10:00:00.000Z', expiresAt: null, createdAt: '2026-11-27T10:01:00.000Z' }],
     flows: [{ flow: 'f', owner: { team: 't', contact: 't@x.example' }, steps: [{ id: 's', operationId: 'opX', timeout: 'PT1S', retry: { maxAttempts: 1, initial: 'PT1S', multiplier: 1, max: 'PT1S', jitter: 0 }, compensation: { strategy: 'none' } }], observability: { requiredFields: ['correlation-id'], metrics: ['m'] }, sla: { interventions: [] } as never, escalation: [], idempotency: { replayPolicy: 'return-original', dedupeWindow: 'P1D' } }],
     changedOperations: ['opX'],
     freezes: [],
@@ -38,7 +41,8 @@ describe('the release gate (pure)', () => {
   it.each([
     ['no change request', { change: null }, 'change-request', 'pending'],
     ['one approval short', { reviews: facts().reviews.slice(0, 1) }, 'approvals', 'pending'],
-    ['approvals for another diff no longer count', { diff: { ...facts().diff, hash: 'h2' }, acks: [{ partner: 'q', diffHash: 'h2' }] }, 'approvals', 'pending'],
+    ['a change request whose diff went stale', { diff: { ...facts().diff, hash: 'h2' } }, 'change-request', 'pending'],
+    ['reviews for another diff do not count', { reviews: facts().reviews.map((r) => ({ ...r, diffHash: 'h0' })) }, 'approvals', 'pending'],
     ["the author's own approval does not count", { reviews: [facts().reviews[0]!, { reviewer: 'alice', reviewerToken: 'tok_x', decision: 'approve', diffHash: 'h1', comment: '' }] }, 'approvals', 'pending'],
     ['a rejection', { reviews: [...facts().reviews, { reviewer: 'dave', reviewerToken: 'tok_d', decision: 'reject', diffHash: 'h1', comment: 'no' }] }, 'approvals', 'failed'],
     ['a missing acknowledgement', { acks: [] }, 'acknowledgements', 'pending'],
@@ -149,5 +153,94 @@ describe('evidence, webhooks and sunsets over HTTP', () => {
     const notes = await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.1.0/release-notes');
     expect(notes.headers.get('content-type')).toContain('text/markdown');
     expect(await notes.text()).toContain('POST /exchanges/{exchangeId}/$finalize added');
+  });
+});
+
+describe('change control holds up against stale facts and misuse', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ seed: true });
+  });
+  afterAll(() => s.cleanup());
+  const json = (method: string, p: string, body: unknown, token?: string) => s.call(method, p, { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
+  const gate = async (version: string, extra: Record<string, unknown> = {}) => (await json('POST', '/v1/gate/check', { partner: 'northwind-health', api: 'p2p-exchange', version, environment: 'production', ...extra })).json();
+
+  it('a change request goes stale when the diff a release would ship changes, and approvals stop counting', async () => {
+    const change = await (await json('POST', '/v1/changes', { partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', summary: 'exchangeId required' })).json();
+    expect(change.baseVersion).toBe('1.1.0');
+    // production moves to 1.0.0 (break-glass), so 2.0.0 would now ship the diff against 1.0.0
+    await gate('1.0.0', { breakGlass: 'restore the known-good baseline' });
+    expect((await json('POST', '/v1/releases', { partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', environment: 'production' })).status).toBe(201);
+    const decision = await gate('2.0.0');
+    expect(decision.reasons.find((r: { rule: string }) => r.rule === 'change-request')).toMatchObject({ status: 'pending', message: expect.stringContaining('stale') });
+    const view = await (await s.call('GET', `/v1/changes/${change.id}`)).json();
+    expect(view.stale).toBe(true);
+  });
+
+  it('a patch on an older line is compared with the release below it, not a newer one', async () => {
+    const v10 = fs.readFileSync(path.join(REPO_ROOT, 'contracts/northwind-health/p2p-exchange/1.0.0/openapi.yaml'), 'utf8').replace('version: 1.0.0', 'version: 1.0.1').replace('Match a member from a previous payer', 'Match a member from the previous payer');
+    expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: v10, type: 'application/yaml' })).status).toBe(201);
+    const change = await (await json('POST', '/v1/changes', { partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.1', summary: 'wording' })).json();
+    expect(change).toMatchObject({ baseVersion: '1.0.0', breaking: false, bump: 'none' });
+  });
+
+  it('a release is refused when the gate no longer passes, even after a pass', async () => {
+    // bluestem 1.0.0 meets every requirement, so its gate passes without break-glass
+    const change = await (await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.0.0', summary: 'baseline' })).json();
+    const approver = s.token('approver');
+    await json('POST', `/v1/changes/${change.id}/reviews`, { decision: 'approve' }, approver);
+    const sha = (await (await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.0.0')).json()).sha256;
+    for (const kind of change.requires.evidence) {
+      expect((await json('POST', '/v1/evidence', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.0.0', kind, result: 'pass', sha256: sha, uri: 'https://ci.example/x', environment: 'staging', commit: 'abcdef1', producedAt: '2026-11-27T11:00:00Z' })).status).toBe(201);
+    }
+    const ok = await (await json('POST', '/v1/gate/check', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.0.0', environment: 'production' })).json();
+    expect(ok.verdict).toBe('pass');
+    const freeze = await (await json('POST', '/v1/freezes', { partner: 'bluestem-mutual', reason: 'incident in progress' })).json();
+    const refused = await json('POST', '/v1/releases', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.0.0', environment: 'production' });
+    expect(refused.status).toBe(409);
+    expect((await refused.json()).detail).toContain('incident in progress');
+    await s.call('DELETE', `/v1/freezes/${freeze.id}`);
+    expect((await json('POST', '/v1/releases', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.0.0', environment: 'production' })).status).toBe(201);
+  });
+
+  it('a rejected change cannot be wiped out by opening a new change request', async () => {
+    const v = fs.readFileSync(path.join(REPO_ROOT, 'contracts/bluestem-mutual/p2p-exchange/1.1.0/openapi.yaml'), 'utf8').replace('version: 1.1.0', 'version: 1.2.0').replace('Record the member', 'Record a member');
+    expect((await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions', { body: v, type: 'application/yaml' })).status).toBe(201);
+    const change = await (await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.2.0', summary: 'wording' })).json();
+    expect((await json('POST', `/v1/changes/${change.id}/reviews`, { decision: 'reject', comment: 'wrong wording' }, s.token('approver'))).status).toBe(201);
+    expect((await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.2.0', summary: 'again' })).status).toBe(409);
+  });
+
+  it('JUnit reports whose tests were all skipped do not pass', async () => {
+    const sha = (await (await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.2.0')).json()).sha256;
+    const q = new URLSearchParams({ partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.2.0', kind: 'contract-test', sha256: sha, uri: 'https://ci.example/j', environment: 'staging', commit: 'abcdef1', producedAt: '2026-11-27T11:00:00Z' });
+    const res = await s.call('POST', `/v1/evidence/junit?${q}`, { body: '<testsuite tests="2"><testcase name="a"><skipped/></testcase><testcase name="b"><skipped/></testcase></testsuite>', type: 'application/xml' });
+    expect(res.status).toBe(201);
+    expect((await res.json()).result).toBe('fail');
+  });
+
+  it('audits refused reads; break-glass opens a review item that can be closed and is announced', async () => {
+    expect((await s.call('GET', '/v1/audit', { token: s.token('ci') })).status).toBe(403);
+    const audit = await (await s.call('GET', '/v1/audit?limit=1000')).json();
+    expect(audit.some((a: { action: string; outcome: string }) => a.action === 'GET /v1/audit' && a.outcome === 'refused')).toBe(true);
+    const items = await (await s.call('GET', '/v1/review-items?status=open')).json();
+    expect(items.length).toBeGreaterThanOrEqual(2);
+    const closed = await json('POST', `/v1/review-items/${items[0].id}/close`, { conclusion: 'baseline restored, no follow-up' });
+    expect(closed.status).toBe(200);
+    expect((await closed.json()).status).toBe('closed');
+    expect((await json('POST', `/v1/review-items/${items[0].id}/close`, { conclusion: 'again' })).status).toBe(409);
+  });
+
+  it('a deleted webhook receives nothing more; control characters never break the Atom feed', async () => {
+    const hook = await (await json('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/never', secret: 'secret-0123456789abcdef', events: ['notice.deprecation'] })).json();
+    const dep = await json('POST', '/v1/contracts/northwind-health/p2p-exchange/versions/1.0.0/deprecation', { sunset: '2027-12-31', reason: 'bell \u0007 in the reason' });
+    expect(dep.status).toBe(201);
+    expect((await s.call('DELETE', `/v1/webhooks/${hook.id}`)).status).toBe(204);
+    expect(await dispatchDueDeliveries(s.deps)).toBe(0);
+    const log = s.deps.db.$client.prepare('SELECT status FROM webhook_deliveries WHERE webhook_id = ?').pluck().all(hook.id);
+    expect(log).toEqual(['cancelled']);
+    const atom = await (await s.call('GET', '/v1/notices.atom')).text();
+    expect(atom).not.toMatch(/[\u0000-\u0008]/);
+    expect(() => new XMLParser().parse(atom, true)).not.toThrow();
   });
 });

@@ -43,15 +43,15 @@ export function listAudit(deps: Pick<Deps, 'db'>, options: { after?: number; lim
 }
 
 /** Recomputes the chain; reports the first entry whose link or content does not match. */
-export function verifyAudit(db: Db): { ok: boolean; checked: number; firstBroken?: { seq: number; reason: string } } {
+export function verifyAudit(db: Db): { ok: boolean; checked: number; head: string; firstBroken?: { seq: number; reason: string } } {
   let prev = GENESIS;
   let checked = 0;
   const rows = db.$client.prepare('SELECT seq, at, actor, role, action, target, outcome, detail, prev_hash AS prevHash, hash FROM audit_log ORDER BY seq').iterate() as IterableIterator<typeof auditLog.$inferSelect>;
   for (const row of rows) {
     checked++;
-    if (row.prevHash !== prev) return { ok: false, checked, firstBroken: { seq: row.seq, reason: 'previous-hash link does not match the entry before it (an entry was removed or reordered)' } };
-    if (linkHash(prev, row) !== row.hash) return { ok: false, checked, firstBroken: { seq: row.seq, reason: 'content does not match its hash (the entry was altered)' } };
+    if (row.prevHash !== prev) return { ok: false, checked, head: prev, firstBroken: { seq: row.seq, reason: 'previous-hash link does not match the entry before it (an entry was removed or reordered)' } };
+    if (linkHash(prev, row) !== row.hash) return { ok: false, checked, head: prev, firstBroken: { seq: row.seq, reason: 'content does not match its hash (the entry was altered)' } };
     prev = row.hash;
   }
-  return { ok: true, checked };
+  return { ok: true, checked, head: prev };
 }

@@ -17,13 +17,15 @@ export type ChangeRow = typeof changeRequests.$inferSelect;
 
 /** The diff a release of `row` would ship: against production's version, else the previous one. */
 export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock'>, row: ContractVersionRow): Promise<{ base: string | null; result: DiffResult; hash: string }> {
+  // Production's newest release of a lower version: a patch on an older line is not compared with a newer line.
+  const key = versionKey(row.version);
   const production = deps.db
     .select({ version: releases.version })
     .from(releases)
     .where(and(eq(releases.partner, row.partner), eq(releases.api, row.api), eq(releases.environment, 'production'), ne(releases.version, row.version)))
     .orderBy(desc(releases.createdAt))
-    .limit(1)
-    .get();
+    .all()
+    .find((r) => versionKey(r.version) < key);
   const base = production
     ? findVersion(deps, row.partner, row.api, production.version)
     : deps.db
@@ -40,12 +42,12 @@ export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock'>,
   return { base: base?.version ?? null, result, hash };
 }
 
-/** Flow entries that govern a version and contain one of the given operations. */
+/** Flow entries that govern a version and contain one of the given operations (as a step or a compensation). */
 export function flowsCovering(flows: Array<{ entry: FlowEntry }>, partner: string, api: string, version: string, operationIds: Set<string>): FlowEntry[] {
   return flows
     .map((f) => f.entry)
     .filter((e) => (e.contract.partner === '*' || e.contract.partner === partner) && e.contract.api === api && semver.satisfies(version, e.contract.versions))
-    .filter((e) => operationIds.size === 0 || e.steps.some((s) => operationIds.has(s.operationId)));
+    .filter((e) => operationIds.size === 0 || e.steps.some((s) => operationIds.has(s.operationId) || (s.compensation.operationId !== undefined && operationIds.has(s.compensation.operationId))));
 }
 
 /** OperationIds a diff touches that still exist in the revision (removed ones need no controls). */
@@ -79,6 +81,11 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
   if (row.state === 'retired') throw new AccordError('conflict', `${row.partner}/${row.api}@${row.version} is retired`);
 
   const diff = await releaseDiff(deps, row);
+  // A rejection stands: a new change request for the same diff may not wipe it out.
+  const previous = latestChangeFor(deps, row.partner, row.api, row.version);
+  if (previous && previous.diffHash === diff.hash && reviewsOf(deps, previous.id).some((r) => r.decision === 'reject' && r.diffHash === previous.diffHash)) {
+    throw new AccordError('conflict', `Change request ${previous.id} for this diff was rejected; register a new version that addresses the rejection`);
+  }
   const policy = await currentPolicy(deps);
   const breaking = diff.result.summary.breaking > 0;
   const changeClass = breaking ? 'breaking' : 'non-breaking';
@@ -159,7 +166,8 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
   if (input.decision === 'reject' && (typeof input.comment !== 'string' || input.comment.trim() === '')) errors.push({ location: '/comment', message: 'say why the change is rejected' });
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid review', { errors });
   const version = findVersion(deps, change.partner, change.api, change.version)!;
-  const { hash } = await releaseDiff(deps, version);
+  // Reviews are bound to the diff the change request was opened with (and the board saw).
+  const hash = change.diffHash;
   const review = deps.db
     .insert(changeReviews)
     .values({
@@ -188,13 +196,12 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
 }
 
 /** A consuming partner acknowledges a (breaking) change. */
-export async function acknowledgeChange(deps: Deps, principal: Principal, id: string, input: { comment?: unknown }) {
+export function acknowledgeChange(deps: Deps, principal: Principal, id: string, input: { comment?: unknown }) {
   requireRole(principal, ['partner'], 'acknowledge changes (use the consuming partner’s token)');
   const change = getChangeRow(deps, id);
   const required = JSON.parse(change.requiredAcks) as string[];
   if (!required.includes(principal.partner!)) throw new AccordError('forbidden', `Partner ${principal.partner} is not a consumer asked to acknowledge this change`);
-  const version = findVersion(deps, change.partner, change.api, change.version)!;
-  const { hash } = await releaseDiff(deps, version);
+  const hash = change.diffHash;
   return deps.db
     .insert(changeAcks)
     .values({

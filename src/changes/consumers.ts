@@ -24,7 +24,8 @@ export function consumersOf(deps: Pick<Deps, 'db'>, provider: string, api: strin
 
 /** Replaces the explicit consumer list of an API (an empty list restores the default rule). */
 export function setConsumers(deps: Pick<Deps, 'db'>, principal: Principal, provider: string, api: string, consumers: unknown): string[] {
-  requireRole(principal, ['admin', 'author'], 'set the consumers of an API');
+  // Admin only: who must acknowledge a breaking change is not for the change's author to decide.
+  requireRole(principal, ['admin'], 'set the consumers of an API');
   if (!Array.isArray(consumers)) throw new AccordError('invalid_document', 'Send {"consumers": ["partner-id", …]}', { errors: [{ location: '/consumers', message: 'must be an array of partner ids' }] });
   const errors = consumers.flatMap((c, i) => checkIds({ [`/consumers/${i}`]: typeof c === 'string' ? c : undefined }));
   if (consumers.includes(provider)) errors.push({ location: '/consumers', message: 'a partner does not consume its own API' });

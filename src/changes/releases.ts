@@ -4,7 +4,9 @@ import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { checkIds, isSemver } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
-import { contractVersions, gateDecisions, releases } from '../db/index.ts';
+import { contractVersions, gateDecisions, notices, releases } from '../db/index.ts';
+import { gatherFacts } from '../gate/check.ts';
+import { evaluateGate, type GateFacts } from '../gate/evaluate.ts';
 import { AccordError } from '../errors.ts';
 import { publishNotice } from '../notices/notices.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
@@ -17,7 +19,7 @@ const FORWARD: Record<string, number> = { draft: 0, approved: 1, released: 2, de
  * decision for that version and environment passed for exactly this content; the version's
  * state moves forward to released (never backwards). A breaking release notifies consumers.
  */
-export function recordRelease(deps: Deps, principal: Principal, input: { partner?: unknown; api?: unknown; version?: unknown; environment?: unknown }) {
+export async function recordRelease(deps: Deps, principal: Principal, input: { partner?: unknown; api?: unknown; version?: unknown; environment?: unknown }) {
   requireRole(principal, ['admin', 'ci'], 'record releases');
   const errors = checkIds({ '/partner': input.partner as string, '/api': input.api as string, '/environment': input.environment as string });
   if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
@@ -38,8 +40,17 @@ export function recordRelease(deps: Deps, principal: Principal, input: { partner
     });
   }
   if (FORWARD[row.state]! > FORWARD.released!) throw new AccordError('conflict', `${partner}/${api}@${version} is ${row.state}; states never move backwards`);
+  // A pass is only as good as the facts it saw: unless it was break-glass, the gate must still pass now.
+  if (!decision.breakGlassReason) {
+    const now = evaluateGate(await gatherFacts(deps, partner, api, version, environment));
+    if (now.verdict !== 'pass') {
+      throw new AccordError('conflict', `Decision ${decision.id} passed, but the gate now says "${now.verdict}": ${now.reasons.filter((r) => r.status !== 'met').map((r) => r.message).join('; ')}`, { extra: { decisionId: decision.id, verdict: now.verdict } });
+    }
+  }
   const now = deps.clock().toISOString();
   const change = latestChangeFor(deps, partner, api, version);
+  const decidedDiff = (JSON.parse(decision.inputs) as GateFacts).diff;
+  const alreadyAnnounced = deps.db.select({ id: notices.id }).from(notices).where(and(eq(notices.kind, 'breaking-release'), eq(notices.partner, partner), eq(notices.api, api), eq(notices.version, version))).get();
   return deps.db.transaction((tx) => {
     const release = tx
       .insert(releases)
@@ -48,14 +59,14 @@ export function recordRelease(deps: Deps, principal: Principal, input: { partner
       .get();
     tx.update(contractVersions).set({ state: 'released' }).where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version))).run();
     enqueueEvent(tx, deps.clock(), 'release.recorded', { ...release }, 'all');
-    if (change?.breaking) {
+    if (decidedDiff.summary.breaking > 0 && !alreadyAnnounced) {
       publishNotice(tx, deps, {
         kind: 'breaking-release',
         partner,
         api,
         version,
         title: `Breaking release: ${partner}/${api} ${version} in ${environment}`,
-        body: `${partner}/${api} ${version} was released to ${environment} with breaking changes${change.baseVersion ? ` against ${change.baseVersion}` : ''}. ${change.summary}`,
+        body: `${partner}/${api} ${version} was released to ${environment} with ${decidedDiff.summary.distinct.breaking} breaking change(s)${decidedDiff.base ? ` against ${decidedDiff.base}` : ''}. ${change?.summary ?? ''}`.trim(),
       });
     }
     return { ...release, state: 'released' };

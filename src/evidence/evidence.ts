@@ -34,7 +34,7 @@ export interface JunitSummary {
 
 const isoDate = (v: unknown) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v));
 
-function check(input: EvidenceInput, junit: boolean): FieldError[] {
+function check(input: EvidenceInput, junit: boolean, now: Date): FieldError[] {
   const errors: FieldError[] = [...checkIds({ '/partner': input.partner as string, '/api': input.api as string, '/environment': input.environment as string })];
   if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
   if (!(EVIDENCE_KINDS as readonly unknown[]).includes(input.kind)) errors.push({ location: '/kind', message: `must be one of ${EVIDENCE_KINDS.join(', ')}` });
@@ -43,6 +43,7 @@ function check(input: EvidenceInput, junit: boolean): FieldError[] {
   if (typeof input.uri !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(input.uri) || input.uri.length > 2000) errors.push({ location: '/uri', message: 'must be a URI where the evidence can be read' });
   if (typeof input.commit !== 'string' || !/^[0-9a-f]{7,64}$/i.test(input.commit)) errors.push({ location: '/commit', message: 'must be the source commit (7–64 hex characters)' });
   if (!isoDate(input.producedAt)) errors.push({ location: '/producedAt', message: 'must be an ISO 8601 date-time' });
+  else if (Date.parse(input.producedAt as string) > now.getTime() + 5 * 60_000) errors.push({ location: '/producedAt', message: 'is in the future' });
   if (input.expiresAt !== undefined && input.expiresAt !== null) {
     if (!isoDate(input.expiresAt)) errors.push({ location: '/expiresAt', message: 'must be an ISO 8601 date-time' });
     else if (isoDate(input.producedAt) && Date.parse(input.expiresAt as string) <= Date.parse(input.producedAt as string)) errors.push({ location: '/expiresAt', message: 'must be after producedAt' });
@@ -91,7 +92,7 @@ function store(deps: Deps, principal: Principal, input: EvidenceInput, result: '
  */
 export function addEvidence(deps: Deps, principal: Principal, input: EvidenceInput): EvidenceView {
   requireRole(principal, ['admin', 'ci', 'author'], 'record release evidence');
-  const errors = check(input, false);
+  const errors = check(input, false, deps.clock());
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid evidence', { errors });
   return store(deps, principal, input, input.result as 'pass' | 'fail');
 }
@@ -131,10 +132,11 @@ export function summariseJunit(report: string): JunitSummary {
 /** Records evidence from a JUnit report: pass when it ran tests and none failed or errored. */
 export function addJunitEvidence(deps: Deps, principal: Principal, report: string, input: EvidenceInput): EvidenceView {
   requireRole(principal, ['admin', 'ci', 'author'], 'record release evidence');
-  const errors = check(input, true);
+  const errors = check(input, true, deps.clock());
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid evidence parameters', { errors });
   const summary = summariseJunit(report);
-  const result = summary.tests > 0 && summary.failures === 0 && summary.errors === 0 ? 'pass' : 'fail';
+  // A report passes when some test actually ran and none failed or errored (all skipped is not a pass).
+  const result = summary.tests - summary.skipped > 0 && summary.failures === 0 && summary.errors === 0 ? 'pass' : 'fail';
   return store(deps, principal, input, result, { summary, sha256: createHash('sha256').update(report).digest('hex') });
 }
 

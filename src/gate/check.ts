@@ -9,6 +9,7 @@ import { findVersion } from '../contracts/versions.ts';
 import { evidence, gateDecisions, releaseFreezes, releases, reviewItems } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { currentFlows } from '../matrix/store.ts';
+import { enqueueEvent } from '../notices/webhooks.ts';
 import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
 
 export interface GateInput {
@@ -42,6 +43,7 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     change: change
       ? {
           id: change.id,
+          diffHash: change.diffHash,
           createdBy: change.createdBy,
           createdByToken: change.createdByToken,
           requiredApprovals: change.requiredApprovals,
@@ -58,14 +60,16 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     },
     reviews: change ? reviewsOf(deps, change.id).map(({ reviewer, reviewerToken, decision, diffHash, comment }) => ({ reviewer, reviewerToken, decision, diffHash, comment })) : [],
     acks: change ? acksOf(deps, change.id).map(({ partner: p, diffHash }) => ({ partner: p, diffHash })) : [],
-    evidence: deps.db
-      .select({ id: evidence.id, kind: evidence.kind, result: evidence.result, sha256: evidence.sha256, uri: evidence.uri, producedAt: evidence.producedAt, expiresAt: evidence.expiresAt })
-      .from(evidence)
-      .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version)))
-      .orderBy(desc(evidence.producedAt))
-      .limit(500)
-      .all()
-      .filter((e) => required.includes(e.kind)),
+    // The newest records of each required kind (by when Accord received them), bound or not.
+    evidence: required.flatMap((kind) =>
+      deps.db
+        .select({ id: evidence.id, kind: evidence.kind, result: evidence.result, sha256: evidence.sha256, uri: evidence.uri, producedAt: evidence.producedAt, expiresAt: evidence.expiresAt, createdAt: evidence.createdAt })
+        .from(evidence)
+        .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version), eq(evidence.kind, kind)))
+        .orderBy(desc(evidence.createdAt))
+        .limit(20)
+        .all(),
+    ),
     flows: flows.map((f) => ({ flow: f.flow, owner: f.owner, steps: f.steps, observability: f.observability, sla: f.sla, escalation: f.escalation, idempotency: { replayPolicy: f.idempotency.replayPolicy, dedupeWindow: f.idempotency.dedupeWindow } })),
     changedOperations: changed,
     freezes: deps.db
@@ -128,6 +132,7 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateInp
       .run();
     if (breakGlass) {
       tx.insert(reviewItems).values({ id: breakGlass.reviewItem, decisionId, partner, api, version, reason: breakGlass.reason, status: 'open', createdAt, createdBy: principal.name }).run();
+      enqueueEvent(tx, deps.clock(), 'gate.break-glass', { decisionId, partner, api, version, environment, reason: breakGlass.reason, by: principal.name, reviewItem: breakGlass.reviewItem, evaluated: answer.verdict }, 'all');
     }
   });
   appendAudit(deps, {
@@ -186,4 +191,25 @@ export function liftFreeze(deps: Pick<Deps, 'db' | 'clock'>, id: string) {
   if (!row) throw new AccordError('not_found', `No freeze ${id}`);
   if (row.liftedAt) return row;
   return deps.db.update(releaseFreezes).set({ liftedAt: deps.clock().toISOString() }).where(eq(releaseFreezes.id, id)).returning().get()!;
+}
+
+/** Post-release review items opened by break-glass, newest first. */
+export function listReviewItems(deps: Pick<Deps, 'db'>, status?: string) {
+  return deps.db
+    .select()
+    .from(reviewItems)
+    .where(status ? eq(reviewItems.status, status) : undefined)
+    .orderBy(desc(reviewItems.createdAt))
+    .limit(500)
+    .all();
+}
+
+/** Closes a review item with what the review concluded. */
+export function closeReviewItem(deps: Pick<Deps, 'db'>, principal: Principal, id: string, input: { conclusion?: unknown }) {
+  requireRole(principal, ['admin', 'approver'], 'close post-release reviews');
+  if (typeof input.conclusion !== 'string' || input.conclusion.trim().length < 3) throw new AccordError('invalid_document', 'Say what the review concluded', { errors: [{ location: '/conclusion', message: 'required' }] });
+  const row = deps.db.select().from(reviewItems).where(eq(reviewItems.id, id)).get();
+  if (!row) throw new AccordError('not_found', `No review item ${id}`);
+  if (row.status === 'closed') throw new AccordError('conflict', `Review item ${id} is already closed`);
+  return deps.db.update(reviewItems).set({ status: 'closed', reason: `${row.reason}\n\nReview (${principal.name}): ${input.conclusion.trim()}` }).where(eq(reviewItems.id, id)).returning().get()!;
 }

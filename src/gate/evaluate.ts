@@ -22,6 +22,8 @@ export interface GateFacts {
   target: { partner: string; api: string; version: string; environment: string; state: string; sha256: string };
   change: {
     id: string;
+    /** The diff hash the change request was opened with; reviews and acknowledgements are bound to it. */
+    diffHash: string;
     createdBy: string;
     createdByToken: string;
     requiredApprovals: number;
@@ -31,7 +33,7 @@ export interface GateFacts {
   diff: { base: string | null; hash: string; summary: DiffResult['summary']; bump: DiffResult['bump']; changes: Array<Pick<Change, 'rule' | 'level' | 'method' | 'path' | 'operationId' | 'message'>> };
   reviews: Array<{ reviewer: string; reviewerToken: string; decision: string; diffHash: string; comment: string }>;
   acks: Array<{ partner: string; diffHash: string }>;
-  evidence: Array<{ id: string; kind: string; result: string; sha256: string; uri: string; producedAt: string; expiresAt: string | null }>;
+  evidence: Array<{ id: string; kind: string; result: string; sha256: string; uri: string; producedAt: string; expiresAt: string | null; createdAt: string }>;
   flows: Array<Pick<FlowEntry, 'flow' | 'owner' | 'steps' | 'observability' | 'sla' | 'escalation'> & { idempotency: { replayPolicy: string; dedupeWindow: string } }>;
   changedOperations: string[];
   freezes: Array<{ id: string; reason: string; source: string }>;
@@ -61,11 +63,13 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
   if (!change) {
     add('change-request', 'pending', `No change request for ${ref}`, `Open one: POST /v1/changes {"partner":"${target.partner}","api":"${target.api}","version":"${target.version}","summary":"…"}`);
   } else {
-    add('change-request', 'met', `Change request ${change.id}`);
-    const current = facts.reviews.filter((r) => r.diffHash === diff.hash && r.reviewer !== change.createdBy && r.reviewerToken !== change.createdByToken);
+    if (change.diffHash !== diff.hash) {
+      add('change-request', 'pending', `Change request ${change.id} is stale: the release would now ship a different diff than the one reviewed`, `Open a new change request for ${ref} so the board reviews the current diff: POST /v1/changes`);
+    } else add('change-request', 'met', `Change request ${change.id}`);
+    const current = facts.reviews.filter((r) => r.diffHash === change.diffHash && r.reviewer !== change.createdBy && r.reviewerToken !== change.createdByToken);
     const rejections = current.filter((r) => r.decision === 'reject');
     const approvers = [...new Set(current.filter((r) => r.decision === 'approve').map((r) => r.reviewer))];
-    const stale = facts.reviews.filter((r) => r.diffHash !== diff.hash).length;
+    const stale = facts.reviews.filter((r) => r.diffHash !== change.diffHash).length;
     if (rejections.length > 0) {
       add('approvals', 'failed', `Rejected by ${rejections.map((r) => `${r.reviewer} ("${r.comment}")`).join(', ')}`, 'Address the rejection and open a new change request for a new version.');
     } else if (approvers.length >= change.requiredApprovals) {
@@ -73,7 +77,7 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
     } else {
       add('approvals', 'pending', `${approvers.length} of ${change.requiredApprovals} approvals${stale ? `; ${stale} review(s) were for a different diff and no longer count` : ''}`, `Ask ${change.requiredApprovals - approvers.length} more approver(s) other than ${change.createdBy}: POST /v1/changes/${change.id}/reviews {"decision":"approve"}`);
     }
-    const acked = new Set(facts.acks.filter((a) => a.diffHash === diff.hash).map((a) => a.partner));
+    const acked = new Set(facts.acks.filter((a) => a.diffHash === change.diffHash).map((a) => a.partner));
     const missing = change.requiredAcks.filter((p) => !acked.has(p));
     if (change.requiredAcks.length === 0) add('acknowledgements', 'met', 'No partner acknowledgements required');
     else if (missing.length === 0) add('acknowledgements', 'met', `Acknowledged by ${change.requiredAcks.join(', ')}`);
@@ -81,7 +85,7 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
 
     // Evidence: present, passing, unexpired and bound to this content.
     for (const kind of change.requiredEvidence) {
-      const ofKind = facts.evidence.filter((e) => e.kind === kind).sort((a, b) => b.producedAt.localeCompare(a.producedAt));
+      const ofKind = facts.evidence.filter((e) => e.kind === kind).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.producedAt.localeCompare(a.producedAt));
       const bound = ofKind.filter((e) => e.sha256 === target.sha256);
       const latest = bound[0];
       const ignored = ofKind.length - bound.length;
@@ -95,7 +99,13 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
 
   // Controls: every changed operation is covered by a control-matrix entry.
   const covered = new Map<string, string>();
-  for (const f of facts.flows) for (const s of f.steps) covered.set(s.operationId, f.flow);
+  for (const f of facts.flows) {
+    for (const s of f.steps) {
+      covered.set(s.operationId, f.flow);
+      const compensation = (s.compensation as { operationId?: string }).operationId;
+      if (compensation && !covered.has(compensation)) covered.set(compensation, f.flow);
+    }
+  }
   const uncovered = facts.changedOperations.filter((op) => !covered.has(op));
   if (facts.changedOperations.length === 0) add('control-matrix', 'met', 'No changed operations need controls');
   else if (uncovered.length > 0) add('control-matrix', 'failed', `Changed operations without a control-matrix entry (idempotency, compensation, SLA, owner): ${uncovered.join(', ')}`, `Add or extend a flow in control-matrix/ that covers them for ${target.partner}/${target.api} ${target.version} (PUT /v1/control-matrix/{flow}).`);

@@ -7,7 +7,7 @@ import { recordRelease } from '../changes/releases.ts';
 import type { Deps } from '../context.ts';
 import { AccordError } from '../errors.ts';
 import { addEvidence, addJunitEvidence, listEvidence } from '../evidence/evidence.ts';
-import { checkGate, freezeReleases, gatherFacts, getDecision, liftFreeze, listFreezes } from '../gate/check.ts';
+import { checkGate, closeReviewItem, freezeReleases, gatherFacts, getDecision, liftFreeze, listFreezes, listReviewItems } from '../gate/check.ts';
 import { evaluateGate } from '../gate/evaluate.ts';
 import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
@@ -38,8 +38,9 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
       ...toChangeSummary(row),
       diff: JSON.parse(row.diff),
       currentDiffHash: facts.diff.hash,
-      reviews: reviewsOf(deps, row.id).map(({ reviewerToken, ...r }) => ({ ...r, counts: r.diffHash === facts.diff.hash })),
-      acknowledgements: acksOf(deps, row.id).map((a) => ({ ...a, counts: a.diffHash === facts.diff.hash })),
+      stale: facts.diff.hash !== row.diffHash,
+      reviews: reviewsOf(deps, row.id).map(({ reviewerToken, ...r }) => ({ ...r, counts: r.diffHash === row.diffHash && facts.diff.hash === row.diffHash })),
+      acknowledgements: acksOf(deps, row.id).map((a) => ({ ...a, counts: a.diffHash === row.diffHash && facts.diff.hash === row.diffHash })),
       evidence: preview.reasons.filter((r) => r.rule.startsWith('evidence:')),
       gatePreview: { environment: facts.target.environment, verdict: preview.verdict, reasons: preview.reasons },
     });
@@ -47,7 +48,7 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
   app.post('/changes/:id/reviews', async (c) => c.json(await reviewChange(deps, principalOf(c), c.req.param('id'), await jsonBody(c)), 201));
   app.post('/changes/:id/acknowledgements', async (c) => {
     const body = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await jsonBody(c);
-    return c.json(await acknowledgeChange(deps, principalOf(c), c.req.param('id'), body), 201);
+    return c.json(acknowledgeChange(deps, principalOf(c), c.req.param('id'), body), 201);
   });
 
   app.post('/evidence', async (c) => c.json(addEvidence(deps, principalOf(c), await jsonBody(c)), 201));
@@ -71,7 +72,13 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
     return c.json(getDecision(deps, c.req.param('id')));
   });
 
-  app.post('/releases', async (c) => c.json(recordRelease(deps, principalOf(c), await jsonBody(c)), 201));
+  app.get('/review-items', (c) => {
+    requireRole(principalOf(c), STAFF, 'read post-release review items');
+    return c.json(listReviewItems(deps, c.req.query('status')));
+  });
+  app.post('/review-items/:id/close', async (c) => c.json(closeReviewItem(deps, principalOf(c), c.req.param('id'), await jsonBody(c))));
+
+  app.post('/releases', async (c) => c.json(await recordRelease(deps, principalOf(c), await jsonBody(c)), 201));
 
   app.get('/freezes', (c) => {
     requireRole(principalOf(c), STAFF, 'read release freezes');

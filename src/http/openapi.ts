@@ -208,6 +208,13 @@ export const ACCORD_OPENAPI = {
       parameters: [pathParam('id', 'Decision id')],
       get: op('A stored decision with its inputs, re-derived', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'object' }), '404': problem }),
     },
+    '/v1/review-items': {
+      get: op('Post-release review items opened by break-glass', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('status')] }),
+    },
+    '/v1/review-items/{id}/close': {
+      parameters: [pathParam('id', 'Review item id')],
+      post: op('Close a review item with its conclusion', ['admin', 'approver'], { '200': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['conclusion'], properties: { conclusion: { type: 'string' } } }) }),
+    },
     '/v1/releases': {
       post: op('Record a release; only with a passing gate decision for this exact content', ['admin', 'ci'], { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' } } }) }),
     },
@@ -222,7 +229,7 @@ export const ACCORD_OPENAPI = {
     '/v1/contracts/{partner}/{api}/consumers': {
       parameters: [PARTNER, API],
       get: op('Partners that consume the API (explicit list, else every other partner implementing it)', ALL_ROLES, { '200': json({ type: 'object', properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
-      put: op('Set the explicit consumer list (empty restores the default)', ['admin', 'author'], { '200': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['consumers'], properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
+      put: op('Set the explicit consumer list (empty restores the default)', ['admin'], { '200': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['consumers'], properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
     },
     '/v1/contracts/{partner}/{api}/versions/{version}/deprecation': {
       parameters: [PARTNER, API, VERSION],

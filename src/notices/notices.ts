@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, lte } from 'drizzle-orm';
+import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import { consumersOf } from '../changes/consumers.ts';
 import { releaseDiff } from '../changes/changes.ts';
@@ -41,7 +42,9 @@ export function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit 
 }
 
 function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  // XML 1.0 cannot carry C0 control characters other than tab, LF and CR.
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** The notices as an Atom 1.0 feed (RFC 4287). */
@@ -130,6 +133,7 @@ export function processSunsets(deps: Pick<Deps, 'db' | 'clock'>): number {
         body: `${d.partner}/${d.api} ${d.version} reached its sunset on ${d.sunset.slice(0, 10)} and is retired.${d.successor ? ` Use ${d.successor}.` : ''}`,
       });
     });
+    appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'version.retired', target: `${d.partner}/${d.api}@${d.version}`, outcome: 'ok', detail: { sunset: d.sunset } });
   }
   return due.length;
 }

@@ -69,9 +69,13 @@ function ownWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
   return row;
 }
 
+/** Deletes a webhook and cancels its pending deliveries. */
 export function deleteWebhook(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, id: string): void {
   ownWebhook(deps, principal, id);
-  deps.db.update(webhooks).set({ deletedAt: deps.clock().toISOString() }).where(eq(webhooks.id, id)).run();
+  deps.db.transaction((tx) => {
+    tx.update(webhooks).set({ deletedAt: deps.clock().toISOString() }).where(eq(webhooks.id, id)).run();
+    tx.update(webhookDeliveries).set({ status: 'cancelled' }).where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.status, 'pending'))).run();
+  });
 }
 
 export function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
@@ -125,7 +129,7 @@ export async function dispatchDueDeliveries(deps: Pick<Deps, 'db' | 'clock' | 'l
     .select({ d: webhookDeliveries, url: webhooks.url, secret: webhooks.secret })
     .from(webhookDeliveries)
     .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
-    .where(and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now.toISOString())))
+    .where(and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now.toISOString()), isNull(webhooks.deletedAt)))
     .orderBy(asc(webhookDeliveries.nextAttemptAt))
     .limit(options.limit ?? 50)
     .all();

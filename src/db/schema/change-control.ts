@@ -84,7 +84,7 @@ export const evidence = sqliteTable(
     createdAt: text('created_at').notNull(),
     createdBy: text('created_by').notNull(),
   },
-  (t) => [index('evidence_version_kind').on(t.partner, t.api, t.version, t.kind, t.producedAt)],
+  (t) => [index('evidence_version_kind').on(t.partner, t.api, t.version, t.kind, t.createdAt)],
 );
 
 export const gateDecisions = sqliteTable(

@@ -4,7 +4,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
@@ -19,7 +18,6 @@ import { ADMIN_TOKEN, REPO_ROOT, runCli, startTestService, type TestService } fr
  */
 describe('change control end to end', () => {
   let s: TestService;
-  let server: ServerType;
   let url: string;
   let receiver: http.Server;
   const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
@@ -27,9 +25,7 @@ describe('change control end to end', () => {
 
   beforeAll(async () => {
     s = await startTestService({ seed: true });
-    server = serve({ fetch: s.app.fetch, hostname: '127.0.0.1', port: 0 });
-    await new Promise((resolve) => server.once('listening', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await s.listen();
     receiver = http.createServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d));
@@ -42,7 +38,6 @@ describe('change control end to end', () => {
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/accord`;
   });
   afterAll(() => {
-    server.close();
     receiver.close();
     s.cleanup();
   });

@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, minimalSpec, NORTHWIND_1_0, REPO_ROOT, runCli, startTestService, type TestService } from './harness.ts';
 
@@ -13,19 +11,15 @@ const accord = runCli;
 
 describe('accord CLI', () => {
   let s: TestService;
-  let server: ServerType;
   let env: Record<string, string>;
   let work: string;
 
   beforeAll(async () => {
     s = await startTestService();
-    server = serve({ fetch: s.app.fetch, hostname: '127.0.0.1', port: 0 });
-    await new Promise((resolve) => server.once('listening', resolve));
-    env = { ACCORD_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ACCORD_TOKEN: ADMIN_TOKEN };
+    env = { ACCORD_URL: await s.listen(), ACCORD_TOKEN: ADMIN_TOKEN };
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-cli-'));
   });
   afterAll(() => {
-    server.close();
     s.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
   });

@@ -1,4 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +23,8 @@ export function steppingClock(start = '2026-11-27T12:00:00.000Z'): () => Date {
 
 export interface TestService extends Service {
   dir: string;
+  /** Serves the app over real HTTP on 127.0.0.1 (a free port); returns its base URL. */
+  listen(): Promise<string>;
   config: Config;
   /** In-process request with a bearer token (admin unless given). */
   call(method: string, url: string, options?: { token?: string | null; body?: string; type?: string; headers?: Record<string, string> }): Promise<Response>;
@@ -48,6 +52,7 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
   });
   const service = await openService(config, { clock: options.clock ?? steppingClock(), logger: pino({ level: 'silent' }) });
   const git = (...args: string[]) => execFileSync('git', args, { cwd: path.join(dir, 'registry'), encoding: 'utf8' });
+  const servers: Array<ReturnType<typeof serve>> = [];
   return {
     ...service,
     dir,
@@ -63,6 +68,12 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
       return createToken(service.deps, 'test', { role, partner, name: `${role}${partner ? `-${partner}` : ''}-${Math.random().toString(36).slice(2, 8)}` }).token;
     },
     git,
+    async listen() {
+      const server = serve({ fetch: service.app.fetch, hostname: '127.0.0.1', port: 0 });
+      await new Promise((resolve) => server.once('listening', resolve));
+      servers.push(server);
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
     expectIndexMatchesTags() {
       const tags = git('tag', '--list').split('\n').filter(Boolean).sort();
       const rows = service.deps.db.$client
@@ -72,6 +83,7 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
       for (const row of rows) expect(git('rev-list', '-n', '1', row.tag).trim()).toBe(row.commit);
     },
     cleanup() {
+      for (const server of servers) server.close();
       service.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },

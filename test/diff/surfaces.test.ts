@@ -1,7 +1,5 @@
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffContracts } from '../../src/diff/contract-diff.ts';
 import { diffMatrixEntries } from '../../src/diff/matrix-diff.ts';
@@ -78,16 +76,12 @@ describe('control-matrix diff', () => {
 
 describe('diff over HTTP, on registration and in the CLI', () => {
   let s: TestService;
-  let server: ServerType;
   let url: string;
   beforeAll(async () => {
     s = await startTestService({ seed: true });
-    server = serve({ fetch: s.app.fetch, hostname: '127.0.0.1', port: 0 });
-    await new Promise((resolve) => server.once('listening', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await s.listen();
   });
   afterAll(() => {
-    server.close();
     s.expectIndexMatchesTags();
     s.cleanup();
   });

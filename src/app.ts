@@ -14,6 +14,7 @@ import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
 import { tokensRouter } from './http/tokens.ts';
+import { exchangeRouter } from './runtime/router.ts';
 import type { AppEnv } from './http/types.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -76,6 +77,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route('/v1/tokens', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
   app.route('/v1', noticesRouter(deps));
+  app.route('/exchange', exchangeRouter(deps));
 
   app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));
 

@@ -21,6 +21,8 @@ export interface Config {
   yamlMaxAliases: number;
   /** Time budget for the openapi-diff second opinion on diff requests; 0 disables it. */
   openapiDiffTimeoutMs: number;
+  /** The runtime's environment: in `sandbox` approved versions are served too. */
+  runtimeEnvironment: string;
   /** How often background jobs run (webhook deliveries, sunsets), in ms. */
   jobsIntervalMs: number;
   /** Base URL of a running Accord, for CLI commands that talk to the server. */
@@ -40,6 +42,7 @@ export const SETTINGS = [
   ['ACCORD_LOG_LEVEL', 'info', 'pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).'],
   ['ACCORD_YAML_MAX_ALIASES', '100', 'Most YAML aliases expanded in one document (guards against alias bombs).'],
   ['ACCORD_OPENAPI_DIFF_TIMEOUT_MS', '5000', 'Time budget of the openapi-diff second opinion on diff requests and `accord diff` (in a worker thread, 1 GB heap cap); 0 turns it off.'],
+  ['ACCORD_RUNTIME_ENV', 'sandbox', 'Environment the exchange runtime serves: released versions, and in `sandbox` approved ones too.'],
   ['ACCORD_JOBS_INTERVAL_MS', '1000', 'How often the server delivers due webhooks (with retries and backoff) and retires versions past their sunset.'],
   ['ACCORD_URL', 'http://127.0.0.1:8080', 'CLI: base URL of the running Accord server.'],
   ['ACCORD_TOKEN', '(none)', 'CLI: bearer token sent to the server.'],
@@ -79,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel,
     yamlMaxAliases: intSetting('ACCORD_YAML_MAX_ALIASES', env.ACCORD_YAML_MAX_ALIASES, 100, 0, 100_000),
     openapiDiffTimeoutMs: intSetting('ACCORD_OPENAPI_DIFF_TIMEOUT_MS', env.ACCORD_OPENAPI_DIFF_TIMEOUT_MS, 5000, 0, 600_000),
+    runtimeEnvironment: env.ACCORD_RUNTIME_ENV || 'sandbox',
     jobsIntervalMs: intSetting('ACCORD_JOBS_INTERVAL_MS', env.ACCORD_JOBS_INTERVAL_MS, 1000, 50, 3_600_000),
     url: url.replace(/\/+$/, ''),
     token: env.ACCORD_TOKEN || undefined,

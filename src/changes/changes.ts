@@ -4,7 +4,7 @@ import semver from 'semver';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { checkIds, isSemver, versionKey } from '../contracts/ids.ts';
-import { findVersion, loadContractDocument, type ContractVersionRow } from '../contracts/versions.ts';
+import { findVersion, loadContractDocument, markContractsChanged, type ContractVersionRow } from '../contracts/versions.ts';
 import { changeAcks, changeRequests, changeReviews, contractVersions, releases } from '../db/index.ts';
 import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
@@ -191,6 +191,7 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
       .set({ state: 'approved' })
       .where(and(eq(contractVersions.partner, version.partner), eq(contractVersions.api, version.api), eq(contractVersions.version, version.version), eq(contractVersions.state, 'draft')))
       .run();
+    markContractsChanged();
   }
   return review;
 }

@@ -3,7 +3,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { checkIds, isSemver } from '../contracts/ids.ts';
-import { findVersion } from '../contracts/versions.ts';
+import { findVersion, markContractsChanged } from '../contracts/versions.ts';
 import { contractVersions, gateDecisions, notices, releases } from '../db/index.ts';
 import { gatherFacts } from '../gate/check.ts';
 import { evaluateGate, type GateFacts } from '../gate/evaluate.ts';
@@ -51,7 +51,7 @@ export async function recordRelease(deps: Deps, principal: Principal, input: { p
   const change = latestChangeFor(deps, partner, api, version);
   const decidedDiff = (JSON.parse(decision.inputs) as GateFacts).diff;
   const alreadyAnnounced = deps.db.select({ id: notices.id }).from(notices).where(and(eq(notices.kind, 'breaking-release'), eq(notices.partner, partner), eq(notices.api, api), eq(notices.version, version))).get();
-  return deps.db.transaction((tx) => {
+  const result = deps.db.transaction((tx) => {
     const release = tx
       .insert(releases)
       .values({ id: `rel_${randomBytes(8).toString('hex')}`, partner, api, version, environment, contentSha256: row.sha256, decisionId: decision.id, createdAt: now, createdBy: principal.name })
@@ -71,4 +71,6 @@ export async function recordRelease(deps: Deps, principal: Principal, input: { p
     }
     return { ...release, state: 'released' };
   });
+  markContractsChanged();
+  return result;
 }

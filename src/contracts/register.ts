@@ -9,7 +9,7 @@ import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
 import { canonicalYaml, parseText, sha256, validateOpenApi, type DocumentFormat, type OpenApiDocument } from './document.ts';
 import { assertIds, isSemver, versionKey } from './ids.ts';
-import { contractPath, contractTag, findVersion, loadContractDocument, toView, type ContractVersionView } from './versions.ts';
+import { contractPath, contractTag, findVersion, loadContractDocument, markContractsChanged, toView, type ContractVersionView } from './versions.ts';
 
 export interface RegisterInput {
   partner: string;
@@ -115,6 +115,7 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
           .returning()
           .get(),
     );
+    markContractsChanged();
     deps.logger.info({ partner, api, version, commit: row.commit, by: principal.name }, 'contract version registered');
     return { created: true, version: toView(row), ...(diff ? { diff } : {}) };
   });

@@ -52,12 +52,37 @@ export class ContractSchemas {
   private static next = 0;
   private readonly id = `urn:accord:contract:${ContractSchemas.next++}`;
 
+  private readonly openapi30: boolean;
+
   constructor(doc: OpenApiDocument) {
     const copy = structuredClone(doc) as Record<string, unknown>;
-    if (typeof doc.openapi === 'string' && doc.openapi.startsWith('3.0')) normalise30(copy);
+    this.openapi30 = typeof doc.openapi === 'string' && doc.openapi.startsWith('3.0');
+    if (this.openapi30) normalise30(copy);
     delete copy.$schema;
     delete copy.$id;
     this.ajv.addSchema(copy, this.id);
+  }
+
+  private readonly inline = new WeakMap<object, ValidateFunction>();
+
+  /**
+   * A validator for a schema object taken from this document (e.g. a resolved parameter's
+   * schema): its local `#/…` references are pointed at the document.
+   */
+  compileInline(schema: object): ValidateFunction {
+    let validate = this.inline.get(schema);
+    if (!validate) {
+      const rewrite = (node: unknown): unknown => {
+        if (Array.isArray(node)) return node.map(rewrite);
+        if (!isObject(node)) return node;
+        return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#') ? `${this.id}${v}` : rewrite(v)]));
+      };
+      const copy = rewrite(structuredClone(schema)) as Record<string, unknown>;
+      if (this.openapi30) normalise30(copy);
+      validate = this.ajv.compile(copy);
+      this.inline.set(schema, validate);
+    }
+    return validate;
   }
 
   /** The validator for the schema at `pointer` (e.g. `/components/schemas/Member`). */

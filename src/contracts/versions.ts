@@ -21,6 +21,18 @@ export interface ContractVersionView {
   createdBy: string;
 }
 
+let generation = 0;
+
+/** Bumped whenever a contract version is added or changes state (the runtime rebuilds its routes). */
+export function markContractsChanged(): void {
+  generation++;
+}
+
+/** The current contracts generation (see markContractsChanged). */
+export function contractsGeneration(): number {
+  return generation;
+}
+
 /** States every valid token may read; earlier states are visible to staff and the owning partner only. */
 const PUBLISHED_STATES = new Set(['released', 'deprecated', 'retired']);
 

@@ -5,7 +5,7 @@ import { requireRole, type Principal } from '../auth/principal.ts';
 import { consumersOf } from '../changes/consumers.ts';
 import { releaseDiff } from '../changes/changes.ts';
 import type { Deps } from '../context.ts';
-import { getVersion, findVersion } from '../contracts/versions.ts';
+import { findVersion, getVersion, markContractsChanged } from '../contracts/versions.ts';
 import { contractVersions, deprecations, notices, type Db } from '../db/index.ts';
 import { renderMarkdown } from '../diff/render.ts';
 import { AccordError } from '../errors.ts';
@@ -94,7 +94,7 @@ export async function deprecateVersion(deps: Deps, principal: Principal, partner
   if (row.state !== 'released') throw new AccordError('conflict', `Only released versions can be deprecated; ${partner}/${api}@${version} is ${row.state} (states only move forward)`);
   const deprecatedAt = now.toISOString();
   const sunsetIso = sunset!.toISOString();
-  return deps.db.transaction((tx) => {
+  const result = deps.db.transaction((tx) => {
     tx.insert(deprecations)
       .values({ partner, api, version, deprecatedAt, sunset: sunsetIso, successor: (input.successor as string | undefined) ?? null, reason: (input.reason as string).trim(), sunsetNoticeAt: null, createdBy: principal.name })
       .run();
@@ -109,6 +109,8 @@ export async function deprecateVersion(deps: Deps, principal: Principal, partner
     });
     return { partner, api, version, state: 'deprecated', deprecatedAt, sunset: sunsetIso, successor: (input.successor as string | undefined) ?? null, reason: (input.reason as string).trim(), noticeId };
   });
+  markContractsChanged();
+  return result;
 }
 
 /** The deprecation of a version, if any (for headers and views). */
@@ -133,6 +135,7 @@ export function processSunsets(deps: Pick<Deps, 'db' | 'clock'>): number {
         body: `${d.partner}/${d.api} ${d.version} reached its sunset on ${d.sunset.slice(0, 10)} and is retired.${d.successor ? ` Use ${d.successor}.` : ''}`,
       });
     });
+    markContractsChanged();
     appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'version.retired', target: `${d.partner}/${d.api}@${d.version}`, outcome: 'ok', detail: { sunset: d.sunset } });
   }
   return due.length;

@@ -2,3 +2,4 @@ export * from './contract-versions.ts';
 export * from './tokens.ts';
 export * from './matrix-versions.ts';
 export * from './change-control.ts';
+export * from './runtime.ts';

@@ -1,0 +1,82 @@
+import { and, eq } from 'drizzle-orm';
+import type { Deps } from '../context.ts';
+import { idempotencyKeys } from '../db/index.ts';
+
+/** What the store decided for one request carrying an Idempotency-Key. */
+export type Claim =
+  | { kind: 'proceed' }
+  | { kind: 'replay'; status: number; headers: Record<string, string>; body: string }
+  | { kind: 'in-flight' }
+  | { kind: 'mismatch' };
+
+interface Row {
+  fingerprint: string;
+  status: string;
+  lease_expires_at: string;
+  expires_at: string;
+  response_status: number;
+  response_headers: string;
+  response_body: string;
+}
+
+/**
+ * SQLite-backed Idempotency-Key store with IETF httpapi semantics. `claim` is an atomic
+ * insert-or-get: the first request with a key proceeds and holds a lease; a repeat with the
+ * same fingerprint gets the stored response once completed (or "in flight" while the lease
+ * holds); a repeat with a different fingerprint is a mismatch. Expired windows and leases are
+ * taken over.
+ */
+export class IdempotencyStore {
+  private readonly insert;
+  private readonly select;
+  private readonly takeOver;
+
+  constructor(private readonly deps: Pick<Deps, 'db' | 'clock'>) {
+    const db = deps.db.$client;
+    this.insert = db.prepare(
+      `INSERT INTO idempotency_keys (scope, key, fingerprint, status, lease_expires_at, created_at, expires_at)
+       VALUES (@scope, @key, @fingerprint, 'in-flight', @lease, @now, @expires) ON CONFLICT (scope, key) DO NOTHING`,
+    );
+    this.select = db.prepare('SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?');
+    // Take over only what is still expired at write time (another claimant may have won).
+    this.takeOver = db.prepare(
+      `UPDATE idempotency_keys SET fingerprint = @fingerprint, status = 'in-flight', lease_expires_at = @lease, created_at = @now, expires_at = @expires,
+         response_status = NULL, response_headers = NULL, response_body = NULL
+       WHERE scope = @scope AND key = @key AND (expires_at <= @now OR (status = 'in-flight' AND lease_expires_at <= @now))`,
+    );
+  }
+
+  /**
+   * Claims a key for a request.
+   * @param windowMs the flow's dedupe window
+   * @param leaseMs how long an in-flight claim blocks repeats before it may be taken over
+   */
+  claim(scope: string, key: string, fingerprint: string, windowMs: number, leaseMs: number): Claim {
+    const now = this.deps.clock();
+    const params = { scope, key, fingerprint, now: now.toISOString(), lease: new Date(now.getTime() + leaseMs).toISOString(), expires: new Date(now.getTime() + windowMs).toISOString() };
+    if (this.insert.run(params).changes === 1) return { kind: 'proceed' };
+    const row = this.select.get(scope, key) as Row | undefined;
+    if (!row) return this.claim(scope, key, fingerprint, windowMs, leaseMs);
+    const expired = row.expires_at <= params.now;
+    if (!expired && row.fingerprint !== fingerprint) return { kind: 'mismatch' };
+    if (expired || (row.status === 'in-flight' && row.lease_expires_at <= params.now)) {
+      return this.takeOver.run(params).changes === 1 ? { kind: 'proceed' } : this.claim(scope, key, fingerprint, windowMs, leaseMs);
+    }
+    if (row.status === 'in-flight') return { kind: 'in-flight' };
+    return { kind: 'replay', status: row.response_status, headers: JSON.parse(row.response_headers) as Record<string, string>, body: row.response_body };
+  }
+
+  /** Stores the response of a claimed key; repeats get it byte for byte. */
+  complete(scope: string, key: string, response: { status: number; headers: Record<string, string>; body: string }): void {
+    this.deps.db
+      .update(idempotencyKeys)
+      .set({ status: 'completed', responseStatus: response.status, responseHeaders: JSON.stringify(response.headers), responseBody: response.body })
+      .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)))
+      .run();
+  }
+
+  /** Releases a claim whose request failed before any effect (the key may be retried at once). */
+  release(scope: string, key: string): void {
+    this.deps.db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key), eq(idempotencyKeys.status, 'in-flight'))).run();
+  }
+}

@@ -1,0 +1,248 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import semver from 'semver';
+import type { Principal } from '../auth/principal.ts';
+import { authenticate } from '../auth/tokens.ts';
+import type { Deps } from '../context.ts';
+import { pointerSegment, ContractSchemas } from '../contracts/schema.ts';
+import { listOperations, type LocatedOperation } from '../contracts/operations.ts';
+import { contractsGeneration, loadContractDocument } from '../contracts/versions.ts';
+import { contractVersions } from '../db/index.ts';
+import { AccordError, type FieldError } from '../errors.ts';
+import type { FlowEntry } from '../matrix/checks.ts';
+import { durationMs } from '../matrix/durations.ts';
+import { currentFlows } from '../matrix/store.ts';
+import { deprecationOf } from '../notices/notices.ts';
+import type { AppEnv } from '../http/types.ts';
+import { IdempotencyStore } from './idempotency.ts';
+import { memberMatch, operationOutcome } from './reference-partners.ts';
+import { inArray } from 'drizzle-orm';
+
+type Json = Record<string, any>;
+
+/** One served operation of one contract version. */
+interface Route {
+  partner: string;
+  api: string;
+  major: number;
+  version: string;
+  method: string;
+  template: string;
+  pattern: RegExp;
+  params: string[];
+  op: LocatedOperation;
+  schemas: ContractSchemas;
+  fhir: boolean;
+  flow: FlowEntry | undefined;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Compiles a path template (/Group/{id}/$davinci-data-export) to a matcher. */
+function compileTemplate(template: string): { pattern: RegExp; params: string[] } {
+  const params: string[] = [];
+  const source = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => {
+      const m = /^\{([^}]+)\}$/.exec(part);
+      if (m) {
+        params.push(m[1]!);
+        return '([^/]+)';
+      }
+      return escapeRegex(part);
+    })
+    .join('');
+  return { pattern: new RegExp(`^${source}$`), params };
+}
+
+/**
+ * The reference exchange runtime's router: every released (and, in the sandbox environment,
+ * approved) contract version is served at /exchange/{partner}/{api}/v{major}/…, the newest
+ * version of each major line, with routes, validation and idempotency taken from the contract
+ * and the control matrix. The route table is rebuilt whenever contracts change.
+ */
+export function exchangeRouter(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const store = new IdempotencyStore(deps);
+  let table: { generation: number; routes: Route[] } | undefined;
+  let building: Promise<Route[]> | undefined;
+
+  async function routes(): Promise<Route[]> {
+    const generation = contractsGeneration();
+    if (table?.generation === generation) return table.routes;
+    building ??= build().finally(() => (building = undefined));
+    const built = await building;
+    table = { generation, routes: built };
+    return built;
+  }
+
+  async function build(): Promise<Route[]> {
+    const states = deps.config.runtimeEnvironment === 'sandbox' ? ['released', 'deprecated', 'approved'] : ['released', 'deprecated'];
+    const rows = deps.db.select().from(contractVersions).where(inArray(contractVersions.state, states)).all();
+    const newest = new Map<string, (typeof rows)[number]>();
+    for (const row of rows) {
+      const key = `${row.partner}/${row.api}/${semver.major(row.version)}`;
+      const current = newest.get(key);
+      if (!current || semver.gt(row.version, current.version)) newest.set(key, row);
+    }
+    const flows = (await currentFlows(deps)).map((f) => f.entry);
+    const out: Route[] = [];
+    for (const row of newest.values()) {
+      const doc = await loadContractDocument(deps, row);
+      const schemas = new ContractSchemas(doc);
+      for (const op of listOperations(doc)) {
+        const media = Object.keys(op.operation.requestBody?.content ?? op.operation.responses?.['200']?.content ?? {});
+        const flow = flows.find(
+          (f) => (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps[0]?.operationId === op.operationId,
+        );
+        out.push({ partner: row.partner, api: row.api, major: semver.major(row.version), version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flow });
+      }
+    }
+    return out;
+  }
+
+  /** A 4xx answer in the contract's dialect: FHIR OperationOutcome for FHIR operations, else problem+json. */
+  function refuse(c: Context<AppEnv>, route: Route | undefined, status: number, code: string, detail: string, errors: FieldError[] = []): Response {
+    if (route?.fhir) {
+      const outcome = { resourceType: 'OperationOutcome', issue: (errors.length ? errors : [{ location: '', message: detail }]).map((e) => ({ severity: 'error', code, diagnostics: e.message, ...(e.location ? { expression: [e.location] } : {}) })) };
+      return c.body(JSON.stringify(outcome), status as 400, { 'Content-Type': 'application/fhir+json' });
+    }
+    const problem = new AccordError(status === 409 ? 'conflict' : status === 422 ? 'invalid_document' : status === 404 ? 'not_found' : status === 410 ? 'not_found' : 'bad_request', detail, { errors }).toProblem({ instance: c.req.path, requestId: c.get('requestId') });
+    return c.body(JSON.stringify({ ...problem, status }), status as 400, { 'Content-Type': 'application/problem+json' });
+  }
+
+  app.all('/:partner/:api/:major/*', async (c) => {
+    const principal = authenticateCall(deps, c.req.header('authorization'));
+    const correlationId = validCorrelation(c.req.header('x-correlation-id')) ?? randomUUID();
+    c.header('X-Correlation-Id', correlationId);
+    const { partner, api, major } = c.req.param();
+    const prefix = `/exchange/${partner}/${api}/${major}`;
+    const rest = decodeURI(c.req.path.slice(prefix.length)) || '/';
+    const candidates = (await routes()).filter((r) => r.partner === partner && r.api === api && `v${r.major}` === major);
+    if (candidates.length === 0) return refuse(c, undefined, 404, 'not-found', `No released contract serves ${prefix}`);
+    const matching = candidates.map((r) => ({ r, m: r.pattern.exec(rest) })).filter((x) => x.m);
+    if (matching.length === 0) return refuse(c, undefined, 404, 'not-found', `${partner}/${api} ${major} has no path ${rest}`);
+    const hit = matching.find((x) => x.r.method === c.req.method);
+    if (!hit) {
+      c.header('Allow', [...new Set(matching.map((x) => x.r.method))].join(', '));
+      return refuse(c, matching[0]!.r, 405, 'not-supported', `${c.req.method} is not allowed on ${rest}`);
+    }
+    const route = hit.r;
+
+    // Deprecated versions say so (RFC 9745 / 8594); after the sunset they are gone.
+    const deprecation = deprecationOf(deps, partner, api, route.version);
+    if (deprecation) {
+      const sunset = new Date(deprecation.sunset);
+      if (sunset.getTime() <= deps.clock().getTime()) return refuse(c, route, 410, 'not-found', `${partner}/${api} ${route.version} reached its sunset on ${deprecation.sunset.slice(0, 10)}`);
+      c.header('Deprecation', `@${Math.floor(new Date(deprecation.deprecatedAt).getTime() / 1000)}`);
+      c.header('Sunset', sunset.toUTCString());
+      const links = [`</v1/contracts/${partner}/${api}/versions/${route.version}/release-notes>; rel="deprecation"`];
+      if (deprecation.successor) links.push(`</exchange/${partner}/${api}/v${semver.major(deprecation.successor)}>; rel="successor-version"`);
+      c.header('Link', links.join(', '));
+    }
+
+    // Validate parameters and body against the contract's own schemas.
+    const pathValues = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(hit.m![i + 1]!)]));
+    const errors: FieldError[] = [];
+    route.op.parameters.forEach((p) => {
+      const raw = p.in === 'path' ? pathValues[p.name] : p.in === 'query' ? c.req.query(p.name) : p.in === 'header' ? c.req.header(p.name) : undefined;
+      if (raw === undefined) {
+        if (p.required) errors.push({ location: `${p.in}.${p.name}`, message: 'is required' });
+        return;
+      }
+      const validate = p.schema && typeof p.schema === 'object' ? route.schemas.compileInline(p.schema) : undefined;
+      if (validate && !validate(coerce(raw, p.schema))) errors.push(...(validate.errors ?? []).map((e) => ({ location: `${p.in}.${p.name}${e.instancePath}`, message: e.message ?? 'invalid' })));
+    });
+    let body: unknown;
+    let rawBody = '';
+    const content = route.op.operation.requestBody?.content as Json | undefined;
+    if (content) {
+      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      const media = Object.keys(content).find((m) => m.toLowerCase() === type);
+      rawBody = await c.req.text();
+      if (!media) {
+        if (route.op.operation.requestBody?.required || rawBody) return refuse(c, route, 415, 'not-supported', `Send ${Object.keys(content).join(' or ')}`);
+      } else {
+        try {
+          body = JSON.parse(rawBody);
+        } catch {
+          return refuse(c, route, 400, 'invalid', 'The body is not valid JSON', [{ location: 'body', message: 'not JSON' }]);
+        }
+        const validate = route.schemas.validator(`/paths/${pointerSegment(route.template)}/${route.op.method}/requestBody/content/${pointerSegment(media)}/schema`);
+        if (!validate(body)) errors.push(...(validate.errors ?? []).map((e) => ({ location: `body${e.instancePath}`, message: e.message ?? 'invalid' })));
+      }
+    }
+    if (errors.length > 0) return refuse(c, route, 400, 'invalid', `The request does not match ${partner}/${api} ${route.version}`, errors);
+
+    // Idempotency per the flow's control-matrix entry (IETF Idempotency-Key semantics).
+    const idem = route.flow?.idempotency;
+    const key = idem?.keySource.header ? c.req.header('idempotency-key') : undefined;
+    let scope = '';
+    if (idem?.keySource.header) {
+      if (!key) return refuse(c, route, 400, 'required', 'This operation needs an Idempotency-Key header', [{ location: 'header.Idempotency-Key', message: 'is required' }]);
+      scope = `${principal.tokenId}|${partner}/${api}/${major} ${route.method} ${route.template}`;
+      const fingerprint = createHash('sha256').update(idem.fingerprint.body ? rawBody : JSON.stringify(idem.fingerprint.pointers!.map((p) => pick(body, p)))).digest('hex');
+      const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.flow!));
+      if (claim.kind === 'mismatch') return refuse(c, route, 422, 'conflict', 'This Idempotency-Key was used with a different request');
+      if (claim.kind === 'in-flight') return refuse(c, route, 409, 'conflict', 'A request with this Idempotency-Key is still being processed; retry later');
+      if (claim.kind === 'replay') {
+        if (idem.replayPolicy === 'reject') return refuse(c, route, 409, 'duplicate', 'Duplicate request: this Idempotency-Key was already processed (replay policy: reject)');
+        return c.body(claim.body, claim.status as 200, { ...claim.headers, 'Idempotent-Replayed': 'true', 'X-Correlation-Id': correlationId });
+      }
+    }
+
+    let result: { status: number; body: Json };
+    try {
+      result = handle(route, pathValues, body as Json, deps.clock().toISOString().slice(0, 10));
+    } catch (error) {
+      if (key) store.release(scope, key);
+      throw error;
+    }
+    const responseBody = JSON.stringify(result.body);
+    const headers = { 'Content-Type': route.fhir ? 'application/fhir+json' : 'application/json' };
+    if (key) store.complete(scope, key, { status: result.status, headers, body: responseBody });
+    return c.body(responseBody, result.status as 200, headers);
+  });
+
+  return app;
+}
+
+/** The reference partners' handlers by operationId. */
+function handle(route: Route, _params: Record<string, string>, body: Json, today: string): { status: number; body: Json } {
+  if (route.op.operationId === 'memberMatch') return memberMatch(route.partner, body, today);
+  return { status: 501, body: operationOutcome('not-supported', `The reference runtime has no handler for ${route.op.operationId ?? `${route.method} ${route.template}`} yet`) };
+}
+
+/** The in-flight lease: the slowest step's timeout, so a crash frees the key soon after. */
+function leaseMs(flow: FlowEntry): number {
+  return Math.max(...flow.steps.map((s) => durationMs(s.timeout)), 1000);
+}
+
+function pick(value: unknown, pointer: string): unknown {
+  let current = value;
+  for (const raw of pointer.split('/').slice(1)) {
+    const k = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    current = current !== null && typeof current === 'object' ? (current as Json)[k] : undefined;
+  }
+  return current;
+}
+
+function coerce(raw: string, schema: Json | undefined): unknown {
+  const type = Array.isArray(schema?.type) ? schema!.type[0] : schema?.type;
+  if ((type === 'integer' || type === 'number') && raw.trim() !== '' && !Number.isNaN(Number(raw))) return Number(raw);
+  if (type === 'boolean' && (raw === 'true' || raw === 'false')) return raw === 'true';
+  return raw;
+}
+
+function validCorrelation(value: string | undefined): string | undefined {
+  return value && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
+}
+
+function authenticateCall(deps: Deps, header: string | undefined): Principal {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  const principal = match ? authenticate(deps, match[1]!) : undefined;
+  if (!principal) throw new AccordError('unauthorized', 'Send a valid bearer token: Authorization: Bearer <token>');
+  return principal;
+}

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseYaml } from '../src/lib/yaml.ts';
+import { IdempotencyStore } from '../src/runtime/idempotency.ts';
+import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
+
+const doc = (partner: string, version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
+const MATCH = '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match';
+const example = () => structuredClone(doc('northwind-health', '2.0.0').paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example);
+
+describe('exchange runtime: contract-driven routes, validation, idempotency, $member-match', () => {
+  let s: TestService;
+  let now = new Date('2026-11-27T12:00:00Z');
+  beforeAll(async () => {
+    s = await startTestService({ seed: true, clock: () => new Date(now) });
+  });
+  afterAll(() => s.cleanup());
+
+  const post = (url: string, body: unknown, headers: Record<string, string> = {}, token?: string) =>
+    s.call('POST', url, { body: typeof body === 'string' ? body : JSON.stringify(body), type: 'application/fhir+json', headers, ...(token ? { token } : {}) });
+
+  it('serves the seeded network: $member-match finds the member of the contract example', async () => {
+    const res = await post(MATCH, example(), { 'Idempotency-Key': 'match-0001', 'X-Correlation-Id': 'corr-1' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-correlation-id')).toBe('corr-1');
+    expect(res.headers.get('content-type')).toBe('application/fhir+json');
+    expect(await res.json()).toEqual({ resourceType: 'Parameters', parameter: [{ name: 'MemberIdentifier', valueIdentifier: { system: 'https://northwind-health.example/member-id', value: 'NWH-100234' } }] });
+    // bluestem's 3.0 contract is served too, with its own member
+    const bluestem = doc('bluestem-mutual', '1.1.0').paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example;
+    const other = await post('/exchange/bluestem-mutual/p2p-exchange/v1/Patient/$member-match', bluestem, { 'Idempotency-Key': 'match-0002' });
+    expect((await other.json()).parameter[0].valueIdentifier.value).toBe('BSM-220871');
+  });
+
+  it('refuses requests that do not match the contract with a FHIR OperationOutcome naming the locations', async () => {
+    const bad = example();
+    bad.parameter[0].resource.birthDate = 12;
+    const res = await post(MATCH, bad, { 'Idempotency-Key': 'match-0003' });
+    expect(res.status).toBe(400);
+    const outcome = await res.json();
+    expect(outcome.resourceType).toBe('OperationOutcome');
+    expect(outcome.issue.some((i: { expression?: string[] }) => i.expression?.[0]?.startsWith('body/parameter/0'))).toBe(true);
+    const noKey = await post(MATCH, example());
+    expect(noKey.status).toBe(400);
+    expect(JSON.stringify(await noKey.json())).toContain('Idempotency-Key');
+  });
+
+  it('answers no match, several matches and consent problems with 422 OperationOutcome', async () => {
+    const none = example();
+    none.parameter[0].resource.name[0].family = 'Nobody';
+    const several = example();
+    several.parameter[0].resource.name = [{ family: 'Taylor', given: ['Sam'] }];
+    several.parameter[0].resource.birthDate = '2012-07-01';
+    several.parameter[1].resource.subscriberId = 'NWH-100870';
+    const inactive = example();
+    inactive.parameter[3].resource.status = 'inactive';
+    const outOfPeriod = example();
+    outOfPeriod.parameter[3].resource.provision.period = { start: '2020-01-01', end: '2020-12-31' };
+    const deny = example();
+    deny.parameter[3].resource.provision.type = 'deny';
+    const wrongActors = example();
+    wrongActors.parameter[3].resource.provision.actor[0].reference.identifier.value = '9999999999';
+    const cases: Array<[unknown, string]> = [[none, 'No member matched'], [several, '2 members matched'], [inactive, 'not active'], [outOfPeriod, 'does not include'], [deny, 'not a permit'], [wrongActors, 'does not name northwind-health']];
+    let n = 10;
+    for (const [body, text] of cases) {
+      const res = await post(MATCH, body, { 'Idempotency-Key': `match-00${n++}` });
+      expect(res.status, text).toBe(422);
+      const outcome = await res.json();
+      expect(outcome.resourceType).toBe('OperationOutcome');
+      expect(outcome.issue[0].diagnostics).toContain(text);
+    }
+  });
+
+  it('IETF Idempotency-Key: byte-identical replay, 422 on a different payload, keys scoped to the caller', async () => {
+    const first = await post(MATCH, example(), { 'Idempotency-Key': 'match-replay-1' });
+    const firstBody = await first.text();
+    const again = await post(MATCH, example(), { 'Idempotency-Key': 'match-replay-1' });
+    expect(again.status).toBe(first.status);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.text()).toBe(firstBody);
+    const changed = example();
+    changed.parameter[1].resource.subscriberId = 'NWH-999999';
+    expect((await post(MATCH, changed, { 'Idempotency-Key': 'match-replay-1' })).status).toBe(422);
+    // another caller's identical key is its own key
+    const other = await post(MATCH, changed, { 'Idempotency-Key': 'match-replay-1' }, s.token('partner', 'bluestem-mutual'));
+    expect(other.status).toBe(422);
+    expect(other.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('50 parallel requests with one key have one effect: one original answer, the rest replays or 409', async () => {
+    const responses = await Promise.all(Array.from({ length: 50 }, () => post(MATCH, example(), { 'Idempotency-Key': 'storm-key-1' })));
+    const originals = responses.filter((r) => r.status === 200 && r.headers.get('idempotent-replayed') === null);
+    expect(originals).toHaveLength(1);
+    for (const r of responses) expect([200, 409]).toContain(r.status);
+    expect(s.deps.db.$client.prepare("SELECT count(*) FROM idempotency_keys WHERE key = 'storm-key-1'").pluck().get()).toBe(1);
+  });
+
+  it('answers 404 for unknown lines and paths, 405 for other methods', async () => {
+    expect((await post('/exchange/northwind-health/p2p-exchange/v9/Patient/$member-match', example())).status).toBe(404);
+    expect((await post('/exchange/northwind-health/p2p-exchange/v2/Nothing', example())).status).toBe(404);
+    const wrong = await s.call('GET', MATCH);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect((await s.call('POST', MATCH, { token: null, body: '{}', type: 'application/fhir+json' })).status).toBe(401);
+  });
+
+  it('deprecated versions carry Deprecation, Sunset and Link headers, and answer 410 after the sunset', async () => {
+    const dep = await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions/1.1.0/deprecation', { body: JSON.stringify({ sunset: '2027-06-30', successor: '2.0.0', reason: 'Use 2.0.0' }), type: 'application/json' });
+    expect(dep.status).toBe(201);
+    const v1 = '/exchange/northwind-health/p2p-exchange/v1/Patient/$member-match';
+    const res = await post(v1, example(), { 'Idempotency-Key': 'deprecated-1' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('deprecation')).toBe(`@${Math.floor(Date.parse('2026-11-27T12:00:00Z') / 1000)}`);
+    expect(res.headers.get('sunset')).toBe('Wed, 30 Jun 2027 00:00:00 GMT');
+    expect(res.headers.get('link')).toContain('rel="successor-version"');
+    now = new Date('2027-07-01T00:00:00Z');
+    expect((await post(v1, example(), { 'Idempotency-Key': 'deprecated-2' })).status).toBe(410);
+    now = new Date('2026-11-27T12:00:00Z');
+  });
+
+  it('serves a newly registered version without a restart (approved versions count in sandbox)', async () => {
+    const v3 = doc('northwind-health', '2.0.0');
+    v3.info.version = '3.0.0';
+    expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: JSON.stringify(v3), type: 'application/json' })).status).toBe(201);
+    const url = '/exchange/northwind-health/p2p-exchange/v3/Patient/$member-match';
+    expect((await post(url, example(), { 'Idempotency-Key': 'v3-key-0001' })).status).toBe(404); // a draft is not served
+    s.deps.db.$client.prepare("UPDATE contract_versions SET state = 'approved' WHERE version = '3.0.0'").run();
+    const { markContractsChanged } = await import('../src/contracts/versions.ts');
+    markContractsChanged();
+    const served = await post(url, example(), { 'Idempotency-Key': 'v3-key-0002' });
+    expect(served.status, await served.clone().text()).toBe(200);
+  });
+});
+
+describe('IdempotencyStore', () => {
+  let s: TestService;
+  let now = new Date('2026-11-27T12:00:00Z');
+  beforeAll(async () => {
+    s = await startTestService({ clock: () => new Date(now) });
+  });
+  afterAll(() => s.cleanup());
+
+  it('holds an in-flight lease, lets it be taken over after a crash, and expires keys after the window', () => {
+    const store = new IdempotencyStore(s.deps);
+    expect(store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'proceed' });
+    expect(store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'in-flight' });
+    expect(store.claim('caller|route', 'k1', 'other', 60_000, 5_000)).toEqual({ kind: 'mismatch' });
+    now = new Date(now.getTime() + 6_000); // the first claimant crashed; its lease ran out
+    expect(store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'proceed' });
+    store.complete('caller|route', 'k1', { status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' });
+    expect(store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'replay', status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' });
+    now = new Date(now.getTime() + 61_000); // the dedupe window is over: the key is new again
+    expect(store.claim('caller|route', 'k1', 'different', 60_000, 5_000)).toEqual({ kind: 'proceed' });
+  });
+});

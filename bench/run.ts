@@ -5,12 +5,14 @@
 import { benchStripeDiff } from './diff.ts';
 import { benchGate } from './gate.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
+import { benchRuntime } from './runtime.ts';
 
 const suites: Array<[string, () => Promise<string[]>]> = [
   ['registry: register', benchRegister],
   ['registry: list versions', benchListVersions],
   ['diff: stripe', benchStripeDiff],
   ['gate', benchGate],
+  ['runtime: member-match', benchRuntime],
 ];
 
 const only = process.argv[2];

@@ -98,11 +98,18 @@ export function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string): Token
   });
 }
 
-/** Resolves a bearer secret to its principal, or undefined when unknown or revoked. */
+const lookups = new WeakMap<object, { get(hash: string): unknown }>();
+
+/** Resolves a bearer secret to its principal, or undefined when unknown or revoked (hot path: one prepared statement). */
 export function authenticate(deps: Pick<Deps, 'db'>, secret: string): Principal | undefined {
-  const row = deps.db.select().from(tokens).where(eq(tokens.secretHash, hashSecret(secret))).get();
+  let lookup = lookups.get(deps.db.$client);
+  if (!lookup) {
+    lookup = deps.db.$client.prepare('SELECT id, name, role, partner, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?');
+    lookups.set(deps.db.$client, lookup);
+  }
+  const row = lookup.get(hashSecret(secret)) as { id: string; name: string; role: Role; partner: string | null; revokedAt: string | null } | undefined;
   if (!row || row.revokedAt) return undefined;
-  return { tokenId: row.id, name: row.name, role: row.role as Role, partner: row.partner };
+  return { tokenId: row.id, name: row.name, role: row.role, partner: row.partner };
 }
 
 /**

@@ -1,6 +1,4 @@
-import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../context.ts';
-import { idempotencyKeys } from '../db/index.ts';
 
 /** What the store decided for one request carrying an Idempotency-Key. */
 export type Claim =
@@ -20,7 +18,7 @@ interface Row {
 }
 
 /**
- * SQLite-backed Idempotency-Key store with IETF httpapi semantics. `claim` is an atomic
+ * SQLite-backed Idempotency-Key store (table idempotency_keys; prepared statements, it is the hot path) with IETF httpapi semantics. `claim` is an atomic
  * insert-or-get: the first request with a key proceeds and holds a lease; a repeat with the
  * same fingerprint gets the stored response once completed (or "in flight" while the lease
  * holds); a repeat with a different fingerprint is a mismatch. Expired windows and leases are
@@ -30,6 +28,8 @@ export class IdempotencyStore {
   private readonly insert;
   private readonly select;
   private readonly takeOver;
+  private readonly completeStatement;
+  private readonly releaseStatement;
 
   constructor(private readonly deps: Pick<Deps, 'db' | 'clock'>) {
     const db = deps.db.$client;
@@ -44,6 +44,8 @@ export class IdempotencyStore {
          response_status = NULL, response_headers = NULL, response_body = NULL
        WHERE scope = @scope AND key = @key AND (expires_at <= @now OR (status = 'in-flight' AND lease_expires_at <= @now))`,
     );
+    this.completeStatement = db.prepare(`UPDATE idempotency_keys SET status = 'completed', response_status = ?, response_headers = ?, response_body = ? WHERE scope = ? AND key = ?`);
+    this.releaseStatement = db.prepare(`DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status = 'in-flight'`);
   }
 
   /**
@@ -68,15 +70,11 @@ export class IdempotencyStore {
 
   /** Stores the response of a claimed key; repeats get it byte for byte. */
   complete(scope: string, key: string, response: { status: number; headers: Record<string, string>; body: string }): void {
-    this.deps.db
-      .update(idempotencyKeys)
-      .set({ status: 'completed', responseStatus: response.status, responseHeaders: JSON.stringify(response.headers), responseBody: response.body })
-      .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)))
-      .run();
+    this.completeStatement.run(response.status, JSON.stringify(response.headers), response.body, scope, key);
   }
 
   /** Releases a claim whose request failed before any effect (the key may be retried at once). */
   release(scope: string, key: string): void {
-    this.deps.db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key), eq(idempotencyKeys.status, 'in-flight'))).run();
+    this.releaseStatement.run(scope, key);
   }
 }

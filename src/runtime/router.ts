@@ -34,6 +34,7 @@ interface Route {
   schemas: ContractSchemas;
   fhir: boolean;
   flow: FlowEntry | undefined;
+  deprecation: ReturnType<typeof deprecationOf>;
 }
 
 function escapeRegex(s: string): string {
@@ -97,7 +98,8 @@ export function exchangeRouter(deps: Deps): Hono<AppEnv> {
         const flow = flows.find(
           (f) => (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps[0]?.operationId === op.operationId,
         );
-        out.push({ partner: row.partner, api: row.api, major: semver.major(row.version), version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flow });
+        const deprecation = deprecationOf(deps, row.partner, row.api, row.version);
+        out.push({ partner: row.partner, api: row.api, major: semver.major(row.version), version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flow, deprecation });
       }
     }
     return out;
@@ -132,7 +134,7 @@ export function exchangeRouter(deps: Deps): Hono<AppEnv> {
     const route = hit.r;
 
     // Deprecated versions say so (RFC 9745 / 8594); after the sunset they are gone.
-    const deprecation = deprecationOf(deps, partner, api, route.version);
+    const deprecation = route.deprecation;
     if (deprecation) {
       const sunset = new Date(deprecation.sunset);
       if (sunset.getTime() <= deps.clock().getTime()) return refuse(c, route, 410, 'not-found', `${partner}/${api} ${route.version} reached its sunset on ${deprecation.sunset.slice(0, 10)}`);

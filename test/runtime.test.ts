@@ -132,6 +132,65 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
   });
 });
 
+describe('exchange runtime: the whole payer-to-payer flow with the contract examples', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ seed: true });
+  });
+  afterAll(() => s.cleanup());
+
+  const V2 = '/exchange/northwind-health/p2p-exchange/v2';
+  const ex = (p: string, method = 'post', media = 'application/fhir+json') => structuredClone(doc('northwind-health', '2.0.0').paths[p][method].requestBody.content[media].example);
+  let n = 0;
+  const send = (method: string, url: string, body?: unknown, type = 'application/fhir+json', headers: Record<string, string> = {}) =>
+    s.call(method, url, { ...(body === undefined ? {} : { body: JSON.stringify(body), type }), headers: { 'Idempotency-Key': `flow-key-${String(n++).padStart(4, '0')}`, ...headers } });
+
+  it('consent → export (202, Content-Location) → polling (202 X-Progress, then the manifest) → acknowledgement → finalisation', async () => {
+    const noConsent = await send('POST', `${V2}/Group/members-2026/$davinci-data-export`, ex('/Group/{groupId}/$davinci-data-export'));
+    expect(noConsent.status).toBe(422);
+    expect((await noConsent.json()).issue[0].diagnostics).toContain('Consent constraint');
+
+    const consent = await send('POST', `${V2}/Consent`, ex('/Consent'));
+    expect(consent.status).toBe(201);
+    expect(consent.headers.get('location')).toMatch(new RegExp(`^${V2.replace(/\$/g, '\\$')}/Consent/consent-[0-9a-f]{8}$`));
+
+    const exportRes = await send('POST', `${V2}/Group/members-2026/$davinci-data-export`, ex('/Group/{groupId}/$davinci-data-export'), 'application/fhir+json', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=abc' });
+    expect(exportRes.status).toBe(202);
+    expect(exportRes.headers.get('traceparent')).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$/);
+    expect(exportRes.headers.get('tracestate')).toBe('vendor=abc');
+    const status = exportRes.headers.get('content-location')!;
+    expect(status).toMatch(/\/export-status\/job-[0-9a-f]{8}$/);
+
+    const first = await s.call('GET', status);
+    expect(first.status).toBe(202);
+    expect(first.headers.get('x-progress')).toContain('50%');
+    const done = await s.call('GET', status);
+    expect(done.status).toBe(200);
+    expect((await done.json()).output.map((o: { type: string }) => o.type)).toEqual(['Patient', 'Coverage', 'ExplanationOfBenefit']);
+
+    const jobId = status.split('/').pop()!;
+    const ack = await send('POST', `${V2}/acknowledgements`, { ...ex('/acknowledgements', 'post', 'application/json'), exportJobId: jobId }, 'application/json');
+    expect(ack.status).toBe(201);
+    expect(await ack.json()).toMatchObject({ exportJobId: jobId, acknowledgementId: expect.stringMatching(/^ack-/) });
+    const fin = await send('POST', `${V2}/exchanges/xch-20260105-0001/$finalize`, { ...ex('/exchanges/{exchangeId}/$finalize', 'post', 'application/json'), exportJobId: jobId }, 'application/json');
+    expect(fin.status).toBe(200);
+    expect(await fin.json()).toMatchObject({ exchangeId: 'xch-20260105-0001', state: 'finalized' });
+  });
+
+  it('DELETE on the status URL cancels the export (the compensation); revoking consent marks it inactive', async () => {
+    const consent = await send('POST', `${V2}/Consent`, ex('/Consent'));
+    const consentUrl = consent.headers.get('location')!;
+    const started = await send('POST', `${V2}/Group/members-2026/$davinci-data-export`, ex('/Group/{groupId}/$davinci-data-export'));
+    const status = started.headers.get('content-location')!;
+    expect((await s.call('DELETE', status)).status).toBe(202);
+    expect((await s.call('GET', status)).status).toBe(404);
+    const revoked = await send('POST', `${consentUrl}/$revoke`);
+    expect(revoked.status).toBe(200);
+    expect((await revoked.json()).status).toBe('inactive');
+    expect((await (await s.call('GET', consentUrl)).json()).status).toBe('inactive');
+  });
+});
+
 describe('IdempotencyStore', () => {
   let s: TestService;
   let now = new Date('2026-11-27T12:00:00Z');

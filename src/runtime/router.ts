@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import semver from 'semver';
 import type { Principal } from '../auth/principal.ts';
@@ -15,7 +15,7 @@ import { currentFlows } from '../matrix/store.ts';
 import { deprecationOf } from '../notices/notices.ts';
 import type { AppEnv } from '../http/types.ts';
 import { IdempotencyStore } from './idempotency.ts';
-import { memberMatch, operationOutcome } from './reference-partners.ts';
+import { handleReference, type HandlerResult } from './handlers.ts';
 import { inArray } from 'drizzle-orm';
 
 type Json = Record<string, any>;
@@ -119,6 +119,12 @@ export function exchangeRouter(deps: Deps): Hono<AppEnv> {
     const principal = authenticateCall(deps, c.req.header('authorization'));
     const correlationId = validCorrelation(c.req.header('x-correlation-id')) ?? randomUUID();
     c.header('X-Correlation-Id', correlationId);
+    // W3C trace context: keep the trace, start a new span for this hop.
+    const parent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(c.req.header('traceparent') ?? '');
+    const traceId = parent && !/^0+$/.test(parent[1]!) ? parent[1]! : randomBytes(16).toString('hex');
+    c.header('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-${parent?.[3] ?? '01'}`);
+    const tracestate = c.req.header('tracestate');
+    if (parent && tracestate) c.header('tracestate', tracestate);
     const { partner, api, major } = c.req.param();
     const prefix = `/exchange/${partner}/${api}/${major}`;
     const rest = decodeURI(c.req.path.slice(prefix.length)) || '/';
@@ -191,30 +197,25 @@ export function exchangeRouter(deps: Deps): Hono<AppEnv> {
       if (claim.kind === 'in-flight') return refuse(c, route, 409, 'conflict', 'A request with this Idempotency-Key is still being processed; retry later');
       if (claim.kind === 'replay') {
         if (idem.replayPolicy === 'reject') return refuse(c, route, 409, 'duplicate', 'Duplicate request: this Idempotency-Key was already processed (replay policy: reject)');
-        return c.body(claim.body, claim.status as 200, { ...claim.headers, 'Idempotent-Replayed': 'true', 'X-Correlation-Id': correlationId });
+        const replayHeaders = { ...claim.headers, 'Idempotent-Replayed': 'true', 'X-Correlation-Id': correlationId };
+        return claim.body === '' ? c.body(null, claim.status as 202, replayHeaders) : c.body(claim.body, claim.status as 200, replayHeaders);
       }
     }
 
-    let result: { status: number; body: Json };
+    let result: HandlerResult;
     try {
-      result = handle(route, pathValues, body as Json, deps.clock().toISOString().slice(0, 10));
+      result = handleReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: (body ?? {}) as Json, base: prefix, now: deps.clock() });
     } catch (error) {
       if (key) store.release(scope, key);
       throw error;
     }
-    const responseBody = JSON.stringify(result.body);
-    const headers = { 'Content-Type': route.fhir ? 'application/fhir+json' : 'application/json' };
+    const responseBody = result.body === null ? '' : JSON.stringify(result.body);
+    const headers: Record<string, string> = { ...(result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...result.headers };
     if (key) store.complete(scope, key, { status: result.status, headers, body: responseBody });
-    return c.body(responseBody, result.status as 200, headers);
+    return result.body === null ? c.body(null, result.status as 202, headers) : c.body(responseBody, result.status as 200, headers);
   });
 
   return app;
-}
-
-/** The reference partners' handlers by operationId. */
-function handle(route: Route, _params: Record<string, string>, body: Json, today: string): { status: number; body: Json } {
-  if (route.op.operationId === 'memberMatch') return memberMatch(route.partner, body, today);
-  return { status: 501, body: operationOutcome('not-supported', `The reference runtime has no handler for ${route.op.operationId ?? `${route.method} ${route.template}`} yet`) };
 }
 
 /** The in-flight lease: the slowest step's timeout, so a crash frees the key soon after. */

@@ -22,3 +22,19 @@ export const idempotencyKeys = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires').on(t.expiresAt)],
 );
+
+/** What the reference partners keep: consents, export jobs, acknowledgements, finalisations. */
+export const partnerRecords = sqliteTable(
+  'partner_records',
+  {
+    partner: text('partner').notNull(),
+    kind: text('kind').notNull(),
+    id: text('id').notNull(),
+    data: text('data').notNull(),
+    status: text('status').notNull(),
+    polls: integer('polls').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.partner, t.kind, t.id] })],
+);

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import type { Deps } from '../context.ts';
+import { partnerRecords } from '../db/index.ts';
+import { memberMatch, operationOutcome, REFERENCE_PARTNERS } from './reference-partners.ts';
+
+type Json = Record<string, any>;
+
+/** What a reference handler answers. */
+export interface HandlerResult {
+  status: number;
+  body: Json | null;
+  headers?: Record<string, string>;
+}
+
+export interface HandlerCall {
+  partner: string;
+  operationId: string | undefined;
+  params: Record<string, string>;
+  body: Json;
+  /** Base of this contract line's URLs, e.g. /exchange/northwind-health/p2p-exchange/v2. */
+  base: string;
+  now: Date;
+}
+
+function records(deps: Pick<Deps, 'db'>) {
+  return {
+    get(partner: string, kind: string, id: string) {
+      return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), eq(partnerRecords.id, id))).get();
+    },
+    put(partner: string, kind: string, id: string, data: Json, status: string, now: Date) {
+      deps.db
+        .insert(partnerRecords)
+        .values({ partner, kind, id, data: JSON.stringify(data), status, polls: 0, createdAt: now.toISOString(), updatedAt: now.toISOString() })
+        .onConflictDoUpdate({ target: [partnerRecords.partner, partnerRecords.kind, partnerRecords.id], set: { data: JSON.stringify(data), status, updatedAt: now.toISOString() } })
+        .run();
+    },
+    find(partner: string, kind: string) {
+      return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind))).all();
+    },
+    poll(partner: string, kind: string, id: string) {
+      deps.db.$client.prepare('UPDATE partner_records SET polls = polls + 1 WHERE partner = ? AND kind = ? AND id = ?').run(partner, kind, id);
+    },
+  };
+}
+
+const id = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+const notFound = (what: string): HandlerResult => ({ status: 404, body: operationOutcome('not-found', `No ${what}`) });
+
+/**
+ * The reference partners' behaviour for every operation of the p2p-exchange contracts:
+ * $member-match, consent capture and revocation, the asynchronous bulk export (202 +
+ * Content-Location, polling with X-Progress, DELETE cancels), acknowledgement and finalisation.
+ * State lives in SQLite (partner_records) so it survives restarts.
+ */
+export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): HandlerResult {
+  const store = records(deps);
+  const { partner, body, params, now } = call;
+  const today = now.toISOString().slice(0, 10);
+  switch (call.operationId) {
+    case 'memberMatch':
+      return memberMatch(partner, body, today);
+    case 'captureConsent': {
+      const consentId = id('consent');
+      const consent = { ...body, id: consentId };
+      store.put(partner, 'consent', consentId, consent, String(body.status), now);
+      return { status: 201, body: consent, headers: { Location: `${call.base}/Consent/${consentId}` } };
+    }
+    case 'readConsent': {
+      const row = store.get(partner, 'consent', params.consentId!);
+      return row ? { status: 200, body: JSON.parse(row.data) } : notFound(`consent ${params.consentId}`);
+    }
+    case 'revokeConsent': {
+      const row = store.get(partner, 'consent', params.consentId!);
+      if (!row) return notFound(`consent ${params.consentId}`);
+      const consent = { ...JSON.parse(row.data), status: 'inactive' };
+      store.put(partner, 'consent', row.id, consent, 'inactive', now);
+      return { status: 200, body: consent };
+    }
+    case 'requestDataExport': {
+      const member = (Array.isArray(body.parameter) ? body.parameter : []).find((p: Json) => p?.name === 'memberIdentifier')?.valueIdentifier?.value;
+      const consented = store.find(partner, 'consent').some((r) => {
+        const c = JSON.parse(r.data);
+        const period = c.provision?.period ?? {};
+        return r.status === 'active' && c.patient?.identifier?.value === member && (!period.start || period.start <= today) && (!period.end || today <= period.end);
+      });
+      if (!consented) return { status: 422, body: operationOutcome('business-rule', `Consent constraint: no active consent on file for member ${member ?? '(none given)'}`) };
+      const jobId = id('job');
+      store.put(partner, 'export', jobId, { jobId, groupId: params.groupId, member, request: body }, 'in-progress', now);
+      return { status: 202, body: null, headers: { 'Content-Location': `${call.base}/export-status/${jobId}` } };
+    }
+    case 'getExportStatus': {
+      const row = store.get(partner, 'export', params.jobId!);
+      if (!row || row.status === 'cancelled') return notFound(`export job ${params.jobId}`);
+      if (row.polls < 1) {
+        store.poll(partner, 'export', row.id);
+        return { status: 202, body: null, headers: { 'X-Progress': 'exporting: 50% of resources written' } };
+      }
+      const job = JSON.parse(row.data);
+      store.put(partner, 'export', row.id, job, 'completed', now);
+      const profile = REFERENCE_PARTNERS[partner];
+      const files = ['Patient', 'Coverage', 'ExplanationOfBenefit'].map((type) => ({ type, url: `https://files.${partner}.example/exports/${row.id}/${type}.ndjson`, count: type === 'ExplanationOfBenefit' ? 14 : 1 }));
+      return { status: 200, body: { transactionTime: row.createdAt, request: `${call.base}/Group/${job.groupId}/$davinci-data-export`, requiresAccessToken: true, output: profile ? files : [], error: [] } };
+    }
+    case 'cancelExport': {
+      const row = store.get(partner, 'export', params.jobId!);
+      if (!row || row.status === 'cancelled') return notFound(`export job ${params.jobId}`);
+      store.put(partner, 'export', row.id, JSON.parse(row.data), 'cancelled', now);
+      return { status: 202, body: null };
+    }
+    case 'acknowledgeReceipt': {
+      const job = store.get(partner, 'export', String(body.exportJobId));
+      if (!job || job.status === 'cancelled') return notFound(`export job ${body.exportJobId}`);
+      const acknowledgementId = id('ack');
+      store.put(partner, 'acknowledgement', acknowledgementId, body, String(body.status), now);
+      return { status: 201, body: { acknowledgementId, exportJobId: body.exportJobId, recordedAt: now.toISOString() } };
+    }
+    case 'finalizeExchange':
+    case 'finalizeExchangeById': {
+      const exchangeId = params.exchangeId ?? String(body.exchangeId);
+      const job = store.get(partner, 'export', String(body.exportJobId));
+      if (!job) return notFound(`export job ${body.exportJobId}`);
+      store.put(partner, 'finalization', exchangeId, { ...body, exchangeId }, 'finalized', now);
+      return { status: 200, body: { exchangeId, state: 'finalized', finalizedAt: now.toISOString() } };
+    }
+    default:
+      return { status: 501, body: operationOutcome('not-supported', `The reference runtime has no handler for ${call.operationId ?? 'this operation'}`) };
+  }
+}

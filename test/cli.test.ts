@@ -171,8 +171,10 @@ describe('accord serve (what npm start runs)', () => {
       child.once('exit', resolve);
       child.kill('SIGTERM');
     });
+    const children: Array<ReturnType<typeof spawn>> = [];
     try {
       const first = await start();
+      children.push(first.child);
       const token = /Initial admin token[^\n]*\n\s+(acc_\S+)/.exec(first.out())?.[1];
       expect(token).toBeDefined();
       expect(first.out()).toContain('Seeded the reference network: 5 contract versions, 6 control-matrix documents.');
@@ -183,11 +185,14 @@ describe('accord serve (what npm start runs)', () => {
       await stop(first.child);
 
       const second = await start();
+      children.push(second.child);
       expect(second.out()).not.toContain('Initial admin token');
       expect(second.out()).not.toContain('Seeded');
       expect((await fetch(`${second.url}/v1/contracts`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
       await stop(second.child);
     } finally {
+      // never leave a server behind, even when an assertion failed
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -29,7 +29,6 @@ export class IdempotencyStore {
   private readonly select;
   private readonly takeOver;
   private readonly completeStatement;
-  private readonly releaseStatement;
 
   constructor(private readonly deps: Pick<Deps, 'db' | 'clock'>) {
     const db = deps.db.$client;
@@ -45,7 +44,6 @@ export class IdempotencyStore {
        WHERE scope = @scope AND key = @key AND (expires_at <= @now OR (status = 'in-flight' AND lease_expires_at <= @now))`,
     );
     this.completeStatement = db.prepare(`UPDATE idempotency_keys SET status = 'completed', response_status = ?, response_headers = ?, response_body = ? WHERE scope = ? AND key = ?`);
-    this.releaseStatement = db.prepare(`DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status = 'in-flight'`);
   }
 
   /**
@@ -71,10 +69,5 @@ export class IdempotencyStore {
   /** Stores the response of a claimed key; repeats get it byte for byte. */
   complete(scope: string, key: string, response: { status: number; headers: Record<string, string>; body: string }): void {
     this.completeStatement.run(response.status, JSON.stringify(response.headers), response.body, scope, key);
-  }
-
-  /** Releases a claim whose request failed before any effect (the key may be retried at once). */
-  release(scope: string, key: string): void {
-    this.releaseStatement.run(scope, key);
   }
 }

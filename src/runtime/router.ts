@@ -14,7 +14,7 @@ import { durationMs } from '../matrix/durations.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { deprecationOf } from '../notices/notices.ts';
 import type { AppEnv } from '../http/types.ts';
-import { IdempotencyStore } from './idempotency.ts';
+import { IdempotencyStore, type Claim } from './idempotency.ts';
 import { handleReference, type HandlerResult } from './handlers.ts';
 import { inArray } from 'drizzle-orm';
 
@@ -187,31 +187,33 @@ export function exchangeRouter(deps: Deps): Hono<AppEnv> {
     // Idempotency per the flow's control-matrix entry (IETF Idempotency-Key semantics).
     const idem = route.flow?.idempotency;
     const key = idem?.keySource.header ? c.req.header('idempotency-key') : undefined;
-    let scope = '';
-    if (idem?.keySource.header) {
-      if (!key) return refuse(c, route, 400, 'required', 'This operation needs an Idempotency-Key header', [{ location: 'header.Idempotency-Key', message: 'is required' }]);
-      scope = `${principal.tokenId}|${partner}/${api}/${major} ${route.method} ${route.template}`;
-      const fingerprint = createHash('sha256').update(idem.fingerprint.body ? rawBody : JSON.stringify(idem.fingerprint.pointers!.map((p) => pick(body, p)))).digest('hex');
-      const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.flow!));
-      if (claim.kind === 'mismatch') return refuse(c, route, 422, 'conflict', 'This Idempotency-Key was used with a different request');
-      if (claim.kind === 'in-flight') return refuse(c, route, 409, 'conflict', 'A request with this Idempotency-Key is still being processed; retry later');
-      if (claim.kind === 'replay') {
-        if (idem.replayPolicy === 'reject') return refuse(c, route, 409, 'duplicate', 'Duplicate request: this Idempotency-Key was already processed (replay policy: reject)');
-        const replayHeaders = { ...claim.headers, 'Idempotent-Replayed': 'true', 'X-Correlation-Id': correlationId };
-        return claim.body === '' ? c.body(null, claim.status as 202, replayHeaders) : c.body(claim.body, claim.status as 200, replayHeaders);
-      }
-    }
+    if (idem?.keySource.header && !key) return refuse(c, route, 400, 'required', 'This operation needs an Idempotency-Key header', [{ location: 'header.Idempotency-Key', message: 'is required' }]);
+    const scope = `${principal.tokenId}|${partner}/${api}/${major} ${route.method} ${route.template}`;
+    const fingerprint = idem && key ? createHash('sha256').update(idem.fingerprint.body ? rawBody : JSON.stringify(idem.fingerprint.pointers!.map((p) => pick(body, p)))).digest('hex') : '';
 
-    let result: HandlerResult;
-    try {
-      result = handleReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: (body ?? {}) as Json, base: prefix, now: deps.clock() });
-    } catch (error) {
-      if (key) store.release(scope, key);
-      throw error;
+    // Claim, effect and stored response commit in one SQLite transaction: the handler's writes and
+    // the idempotency record happen together or not at all (a crash leaves neither).
+    const outcome = deps.db.$client.transaction((): { claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string } => {
+      if (idem && key) {
+        const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.flow!));
+        if (claim.kind !== 'proceed') return { claim };
+      }
+      const result = handleReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: (body ?? {}) as Json, base: prefix, now: deps.clock() });
+      const responseBody = result.body === null ? '' : JSON.stringify(result.body);
+      const headers: Record<string, string> = { ...(result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...result.headers };
+      if (idem && key) store.complete(scope, key, { status: result.status, headers, body: responseBody });
+      return { result, headers, body: responseBody };
+    })();
+
+    const claim = outcome.claim;
+    if (claim?.kind === 'mismatch') return refuse(c, route, 422, 'conflict', 'This Idempotency-Key was used with a different request');
+    if (claim?.kind === 'in-flight') return refuse(c, route, 409, 'conflict', 'A request with this Idempotency-Key is still being processed; retry later');
+    if (claim?.kind === 'replay') {
+      if (idem!.replayPolicy === 'reject') return refuse(c, route, 409, 'duplicate', 'Duplicate request: this Idempotency-Key was already processed (replay policy: reject)');
+      const replayHeaders = { ...claim.headers, 'Idempotent-Replayed': 'true', 'X-Correlation-Id': correlationId };
+      return claim.body === '' ? c.body(null, claim.status as 202, replayHeaders) : c.body(claim.body, claim.status as 200, replayHeaders);
     }
-    const responseBody = result.body === null ? '' : JSON.stringify(result.body);
-    const headers: Record<string, string> = { ...(result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...result.headers };
-    if (key) store.complete(scope, key, { status: result.status, headers, body: responseBody });
+    const { result, headers, body: responseBody } = outcome as { result: HandlerResult; headers: Record<string, string>; body: string };
     return result.body === null ? c.body(null, result.status as 202, headers) : c.body(responseBody, result.status as 200, headers);
   });
 

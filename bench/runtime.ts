@@ -44,12 +44,30 @@ export async function benchRuntime(): Promise<string[]> {
     await run({ ...matchRequest, duration: 2 }); // warm-up
     const full = await run(matchRequest);
     const base = await run({ ...common, url: `${echo.url}/echo`, headers: { 'Content-Type': 'application/json' } });
+    // Duplicate storm: 1,000 concurrent consent captures over 10 keys must have exactly 10 effects.
+    const consent = JSON.stringify(doc.paths['/Consent'].post.requestBody.content['application/fhir+json'].example);
+    const before = svc.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get() as number;
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        fetch(`${runtime.url}/exchange/northwind-health/p2p-exchange/v2/Consent`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${svc.token}`, 'Content-Type': 'application/fhir+json', 'Idempotency-Key': `storm-${process.pid}-${i % 10}` },
+          body: consent,
+        }).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        }),
+      ),
+    );
+    const effects = (svc.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get() as number) - before;
+    const byStatus = Object.entries(statuses.reduce<Record<number, number>>((acc, st) => ({ ...acc, [st]: (acc[st] ?? 0) + 1 }), {})).map(([k, v]) => `${v}× ${k}`).join(', ');
     const ok = full.non2xx === 0 && full.errors === 0;
     const ratio = full.requests.average / base.requests.average;
     return [
       `bare Hono echo: ${base.requests.average.toFixed(0)} req/s, p50 ${base.latency.p50} ms, p99 ${base.latency.p99} ms`,
       `idempotent $member-match (full pipeline${ok ? '' : `, ${full.non2xx} non-2xx, ${full.errors} errors`}): ${full.requests.average.toFixed(0)} req/s, p50 ${full.latency.p50} ms, p99 ${full.latency.p99} ms`,
       `ratio ${(ratio * 100).toFixed(0)} % of the bare route (target ≥ 40 %), p99 ${full.latency.p99} ms (target ≤ 50 ms), 50 connections`,
+      `duplicate storm: 1000 concurrent consent captures over 10 keys → ${effects} effects (target exactly 10); answers ${byStatus}`,
     ];
   } finally {
     runtime.close();

@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { appendAudit } from './audit/log.ts';
-import { authenticate } from './auth/tokens.ts';
+import { principalFromAuthorization } from './auth/tokens.ts';
 import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
 import { contractsRouter } from './http/contracts.ts';
@@ -59,12 +59,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   );
 
   app.use('/v1/*', async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw new AccordError('unauthorized', 'Send a bearer token: Authorization: Bearer <token>');
-    const principal = authenticate(deps, match[1]!);
-    if (!principal) throw new AccordError('unauthorized', 'The bearer token is unknown or revoked');
-    c.set('principal', principal);
+    c.set('principal', principalFromAuthorization(deps, c.req.header('authorization')));
     await next();
   });
 

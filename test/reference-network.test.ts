@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateOpenApi, type OpenApiDocument } from '../src/contracts/document.ts';
 import { findContractFiles } from '../src/contracts/import.ts';
-import { ContractSchemas, pointerSegment } from '../src/contracts/schema.ts';
+import { ContractSchemas } from '../src/contracts/schema.ts';
+import { escapeSegment as pointerSegment } from '../src/lib/json.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 

@@ -113,6 +113,18 @@ export function authenticate(deps: Pick<Deps, 'db'>, secret: string): Principal 
 }
 
 /**
+ * The principal of an `Authorization: Bearer <token>` header; 401 when the header is missing,
+ * malformed, or names an unknown or revoked token.
+ */
+export function principalFromAuthorization(deps: Pick<Deps, 'db'>, header: string | undefined): Principal {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) throw new AccordError('unauthorized', 'Send a bearer token: Authorization: Bearer <token>');
+  const principal = authenticate(deps, match[1]!);
+  if (!principal) throw new AccordError('unauthorized', 'The bearer token is unknown or revoked');
+  return principal;
+}
+
+/**
  * On first start (no tokens at all) installs an admin token: `configured` if given, else a
  * generated one. Returns the secret to print once, or undefined when tokens already exist or
  * the configured secret was used.

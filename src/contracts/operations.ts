@@ -1,3 +1,4 @@
+import { isObject, unescapeSegment } from '../lib/json.ts';
 import { resolveLocal, type OpenApiDocument } from './document.ts';
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -12,9 +13,6 @@ export interface LocatedOperation {
   parameters: Array<Record<string, any>>;
 }
 
-function isObject(value: unknown): value is Record<string, any> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Every operation of a document, in document order. */
 export function listOperations(doc: OpenApiDocument): LocatedOperation[] {
@@ -76,7 +74,7 @@ export function schemaHasPointer(doc: OpenApiDocument, schema: unknown, pointer:
   const segments = pointer
     .split('/')
     .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    .map(unescapeSegment);
   const seen = new Set<string>();
   const walk = (node: unknown, index: number): boolean => {
     const resolved = resolveLocal(doc, node);

@@ -1,9 +1,7 @@
 import { newAjv2020, type ValidateFunction } from '../lib/ajv.ts';
+import { isObject } from '../lib/json.ts';
 import type { OpenApiDocument } from './document.ts';
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Rewrites OpenAPI 3.0 schema dialect into JSON Schema 2020-12 in place: `nullable: true`
@@ -36,10 +34,6 @@ function normalise30(node: unknown): void {
   }
 }
 
-/** JSON-pointer escaping of one segment. */
-export function pointerSegment(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /**
  * Validators for the schemas inside one contract: the whole document is registered with ajv

@@ -1,5 +1,6 @@
 import type { OpenApiDocument } from '../contracts/document.ts';
 import { listOperations, type LocatedOperation } from '../contracts/operations.ts';
+import { escapeSegment as escape, isObject, type Json } from '../lib/json.ts';
 import { RefResolver, SchemaDiffer, type SchemaNode } from './schema-diff.ts';
 import { LEVEL_ORDER, summarise, type Change, type DiffResult, type Direction, type Level } from './types.ts';
 
@@ -10,17 +11,9 @@ export interface DiffOptions {
   strictSecurity?: boolean;
 }
 
-type Json = Record<string, any>;
 
 const STABILITY = ['draft', 'alpha', 'beta', 'stable'] as const;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function escape(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** Path template with parameter names erased, so /pets/{id} and /pets/{petId} match. */
 function routeKey(method: string, path: string): string {

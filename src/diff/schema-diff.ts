@@ -1,3 +1,4 @@
+import { escapeSegment, isObject, unescapeSegment, valueAt, type Json } from '../lib/json.ts';
 import type { Direction, Level } from './types.ts';
 
 /**
@@ -25,15 +26,6 @@ export interface SchemaNode {
   children: SchemaNode[];
 }
 
-type Json = Record<string, any>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function escape(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** Resolves local `$ref`s with a per-document cache; returns the target and its pointer. */
 export class RefResolver {
@@ -48,18 +40,9 @@ export class RefResolver {
       const ref: string = current.$ref;
       if (!ref.startsWith('#')) return { node: undefined, location: at, name };
       at = ref.slice(1);
-      name = decodeURIComponent(at.split('/').pop() ?? '').replace(/~1/g, '/').replace(/~0/g, '~');
-      if (this.cache.has(ref)) {
-        current = this.cache.get(ref);
-        continue;
-      }
-      let target: unknown = this.doc;
-      for (const raw of at.split('/').slice(1)) {
-        const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-        target = isObject(target) || Array.isArray(target) ? (target as Json)[key] : undefined;
-      }
-      this.cache.set(ref, target);
-      current = target;
+      name = unescapeSegment(decodeURIComponent(at.split('/').pop() ?? ''));
+      if (!this.cache.has(ref)) this.cache.set(ref, valueAt(this.doc, at, { uriFragment: true }));
+      current = this.cache.get(ref);
     }
     return { node: current, location: at, name };
   }
@@ -259,7 +242,7 @@ export class SchemaDiffer {
     const rr = new Set<string>(Array.isArray(r.required) ? r.required : []);
     const names = new Set([...Object.keys(pb), ...Object.keys(pr), ...rb, ...rr]);
     for (const name of names) {
-      const loc = `${at}/properties/${escape(name)}`;
+      const loc = `${at}/properties/${escapeSegment(name)}`;
       const path = prop ? `${prop}.${name}` : name;
       const bp = this.base.resolve(pb[name], loc).node as Json | undefined;
       const rp = this.revision.resolve(pr[name], loc).node as Json | undefined;

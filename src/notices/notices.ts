@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull, lte } from 'drizzle-orm';
+import { and, desc, eq, isNull, lte, sql } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import { consumersOf } from '../changes/consumers.ts';
@@ -9,6 +9,7 @@ import { findVersion, getVersion, markContractsChanged } from '../contracts/vers
 import { contractVersions, deprecations, notices, type Db } from '../db/index.ts';
 import { renderMarkdown } from '../diff/render.ts';
 import { AccordError } from '../errors.ts';
+import { escapeXml as xml } from '../lib/xml.ts';
 import { currentPolicy } from '../matrix/store.ts';
 import { enqueueEvent } from './webhooks.ts';
 
@@ -28,23 +29,17 @@ export function publishNotice(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, notice: 
   return id;
 }
 
-/** Notices, newest first; a partner sees only those that concern it. */
+/** Notices, newest first; a partner sees only those that concern it (filtered in SQL). */
 export function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit = 100) {
+  const concerns = principal.role === 'partner' ? sql`EXISTS (SELECT 1 FROM json_each(${notices.audience}) WHERE value = ${principal.partner})` : undefined;
   return deps.db
     .select()
     .from(notices)
+    .where(concerns)
     .orderBy(desc(notices.createdAt))
-    .limit(principal.role === 'partner' ? 5000 : Math.min(limit, 1000))
+    .limit(Math.min(Math.max(limit, 1), 1000))
     .all()
-    .map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] }))
-    .filter((n) => principal.role !== 'partner' || n.audience.includes(principal.partner!))
-    .slice(0, Math.min(limit, 1000));
-}
-
-function xml(text: string): string {
-  // XML 1.0 cannot carry C0 control characters other than tab, LF and CR.
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    .map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] }));
 }
 
 /** The notices as an Atom 1.0 feed (RFC 4287). */

@@ -1,10 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import semver from 'semver';
-import type { Principal } from '../auth/principal.ts';
-import { authenticate } from '../auth/tokens.ts';
+import { principalFromAuthorization } from '../auth/tokens.ts';
 import type { Deps } from '../context.ts';
-import { pointerSegment, ContractSchemas } from '../contracts/schema.ts';
+import { ContractSchemas } from '../contracts/schema.ts';
 import { listOperations, type LocatedOperation } from '../contracts/operations.ts';
 import { contractsGeneration, loadContractDocument } from '../contracts/versions.ts';
 import { contractVersions } from '../db/index.ts';
@@ -15,10 +14,10 @@ import { currentFlows } from '../matrix/store.ts';
 import { deprecationOf } from '../notices/notices.ts';
 import type { AppEnv } from '../http/types.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
+import { escapeSegment as pointerSegment, valueAt, type Json } from '../lib/json.ts';
 import { handleReference, type HandlerResult } from './handlers.ts';
 import { inArray } from 'drizzle-orm';
 
-type Json = Record<string, any>;
 
 /** One served operation of one contract version. */
 interface Route {
@@ -116,7 +115,7 @@ export function exchangeRouter(deps: Deps): Hono<AppEnv> {
   }
 
   app.all('/:partner/:api/:major/*', async (c) => {
-    const principal = authenticateCall(deps, c.req.header('authorization'));
+    const principal = principalFromAuthorization(deps, c.req.header('authorization'));
     const correlationId = validCorrelation(c.req.header('x-correlation-id')) ?? randomUUID();
     c.header('X-Correlation-Id', correlationId);
     // W3C trace context: keep the trace, start a new span for this hop.
@@ -189,7 +188,7 @@ export function exchangeRouter(deps: Deps): Hono<AppEnv> {
     const key = idem?.keySource.header ? c.req.header('idempotency-key') : undefined;
     if (idem?.keySource.header && !key) return refuse(c, route, 400, 'required', 'This operation needs an Idempotency-Key header', [{ location: 'header.Idempotency-Key', message: 'is required' }]);
     const scope = `${principal.tokenId}|${partner}/${api}/${major} ${route.method} ${route.template}`;
-    const fingerprint = idem && key ? createHash('sha256').update(idem.fingerprint.body ? rawBody : JSON.stringify(idem.fingerprint.pointers!.map((p) => pick(body, p)))).digest('hex') : '';
+    const fingerprint = idem && key ? createHash('sha256').update(idem.fingerprint.body ? rawBody : JSON.stringify(idem.fingerprint.pointers!.map((p) => valueAt(body, p)))).digest('hex') : '';
 
     // Claim, effect and stored response commit in one SQLite transaction: the handler's writes and
     // the idempotency record happen together or not at all (a crash leaves neither).
@@ -225,15 +224,6 @@ function leaseMs(flow: FlowEntry): number {
   return Math.max(...flow.steps.map((s) => durationMs(s.timeout)), 1000);
 }
 
-function pick(value: unknown, pointer: string): unknown {
-  let current = value;
-  for (const raw of pointer.split('/').slice(1)) {
-    const k = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    current = current !== null && typeof current === 'object' ? (current as Json)[k] : undefined;
-  }
-  return current;
-}
-
 function coerce(raw: string, schema: Json | undefined): unknown {
   const type = Array.isArray(schema?.type) ? schema!.type[0] : schema?.type;
   if ((type === 'integer' || type === 'number') && raw.trim() !== '' && !Number.isNaN(Number(raw))) return Number(raw);
@@ -243,11 +233,4 @@ function coerce(raw: string, schema: Json | undefined): unknown {
 
 function validCorrelation(value: string | undefined): string | undefined {
   return value && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
-}
-
-function authenticateCall(deps: Deps, header: string | undefined): Principal {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  const principal = match ? authenticate(deps, match[1]!) : undefined;
-  if (!principal) throw new AccordError('unauthorized', 'Send a valid bearer token: Authorization: Bearer <token>');
-  return principal;
 }

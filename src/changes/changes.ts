@@ -183,8 +183,9 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
     .returning()
     .get();
   // Enough valid approvals move a draft version to approved (states only move forward).
-  const approvers = new Set(reviewsOf(deps, id).filter((r) => r.decision === 'approve' && r.diffHash === hash).map((r) => r.reviewer));
-  const rejected = reviewsOf(deps, id).some((r) => r.decision === 'reject' && r.diffHash === hash);
+  const reviews = reviewsOf(deps, id).filter((r) => r.diffHash === hash);
+  const approvers = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.reviewer));
+  const rejected = reviews.some((r) => r.decision === 'reject');
   if (!rejected && approvers.size >= change.requiredApprovals && version.state === 'draft') {
     deps.db
       .update(contractVersions)

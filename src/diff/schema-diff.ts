@@ -317,7 +317,7 @@ export class SchemaDiffer {
           add('wrapped-in-one-of', req ? 'breaking' : 'warning', `wrapped in oneOf with ${lr.length} alternatives${req ? '' : '; needs review'}`);
         } else {
           // anyOf narrows only if no alternative accepts everything the old schema did.
-          const widening = lr.some((alt) => !this.hasBreaking(new SchemaDiffer(this.base.doc, this.revision.doc).compareDetached(b, alt, dir, at)));
+          const widening = lr.some((alt) => !this.hasBreaking(new SchemaDiffer(this.base.doc, this.revision.doc).compare(b, alt, dir, at, '')));
           if (req) add('wrapped-in-any-of', widening ? 'info' : 'breaking', widening ? `wrapped in anyOf with ${lr.length} alternatives, one of which accepts what was accepted before` : `wrapped in anyOf whose alternatives all narrow what was accepted before`);
           else add('wrapped-in-any-of', 'warning', `wrapped in anyOf with ${lr.length} alternatives; needs review`);
         }
@@ -355,10 +355,5 @@ export class SchemaDiffer {
         else add(`${kebab}-alternative-removed`, req ? 'breaking' : 'info', `${lb!.length - lr!.length} ${k} alternative(s) removed`);
       }
     }
-  }
-
-  /** Compares a base schema with a revision schema outside the memo (for what-if checks). */
-  compareDetached(baseRaw: unknown, revRaw: unknown, direction: Direction, location: string): SchemaNode {
-    return this.compare(baseRaw, revRaw, direction, location, '');
   }
 }

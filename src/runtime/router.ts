@@ -66,16 +66,22 @@ function compileTemplate(template: string): { pattern: RegExp; params: string[] 
 export function exchangeRouter(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const store = new IdempotencyStore(deps);
-  let table: { generation: number; routes: Route[] } | undefined;
+  let table: { generation: number; lines: Map<string, Route[]> } | undefined;
   let building: Promise<Route[]> | undefined;
 
-  async function routes(): Promise<Route[]> {
+  /** Routes of one `{partner}/{api}/v{major}` line, from a table rebuilt when contracts change. */
+  async function routesOf(line: string): Promise<Route[]> {
     const generation = contractsGeneration();
-    if (table?.generation === generation) return table.routes;
-    building ??= build().finally(() => (building = undefined));
-    const built = await building;
-    table = { generation, routes: built };
-    return built;
+    if (table?.generation !== generation) {
+      building ??= build().finally(() => (building = undefined));
+      const lines = new Map<string, Route[]>();
+      for (const r of await building) {
+        const key = `${r.partner}/${r.api}/v${r.major}`;
+        lines.set(key, [...(lines.get(key) ?? []), r]);
+      }
+      table = { generation, lines };
+    }
+    return table.lines.get(line) ?? [];
   }
 
   async function build(): Promise<Route[]> {
@@ -127,7 +133,7 @@ export function exchangeRouter(deps: Deps): Hono<AppEnv> {
     const { partner, api, major } = c.req.param();
     const prefix = `/exchange/${partner}/${api}/${major}`;
     const rest = decodeURI(c.req.path.slice(prefix.length)) || '/';
-    const candidates = (await routes()).filter((r) => r.partner === partner && r.api === api && `v${r.major}` === major);
+    const candidates = await routesOf(`${partner}/${api}/${major}`);
     if (candidates.length === 0) return refuse(c, undefined, 404, 'not-found', `No released contract serves ${prefix}`);
     const matching = candidates.map((r) => ({ r, m: r.pattern.exec(rest) })).filter((x) => x.m);
     if (matching.length === 0) return refuse(c, undefined, 404, 'not-found', `${partner}/${api} ${major} has no path ${rest}`);

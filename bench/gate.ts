@@ -90,6 +90,6 @@ export async function benchGate(): Promise<string[]> {
       line('gate check over HTTP 127.0.0.1', overHttp, 100),
     ];
   } finally {
-    svc.cleanup();
+    await svc.cleanup();
   }
 }

@@ -35,7 +35,7 @@ export async function benchRegister(): Promise<string[]> {
       `register ${Math.round(Buffer.byteLength(body) / 1024)} KB contract, HTTP 127.0.0.1: median ${median(overHttp).toFixed(1)} ms, p95 ${percentile(overHttp, 95).toFixed(1)} ms (n=30)`,
     ];
   } finally {
-    svc.cleanup();
+    await svc.cleanup();
   }
 }
 
@@ -73,6 +73,6 @@ export async function benchListVersions(): Promise<string[]> {
     }
     return [`list ${count} versions of one API (semver order, JSON): median ${median(times).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (n=50, target median ≤ 50 ms)`];
   } finally {
-    svc.cleanup();
+    await svc.cleanup();
   }
 }

@@ -72,6 +72,6 @@ export async function benchRuntime(): Promise<string[]> {
   } finally {
     runtime.close();
     echo.close();
-    svc.cleanup();
+    await svc.cleanup();
   }
 }

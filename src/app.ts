@@ -14,13 +14,15 @@ import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
 import { tokensRouter } from './http/tokens.ts';
+import { createRuntime, type Runtime } from './runtime/index.ts';
 import { exchangeRouter } from './runtime/router.ts';
+import { transactionsRouter } from './http/transactions.ts';
 import type { AppEnv } from './http/types.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Builds the Accord HTTP application over injected dependencies. */
-export function createApp(deps: Deps): Hono<AppEnv> {
+/** Builds the Accord HTTP application over injected dependencies (and the exchange runtime it serves). */
+export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
@@ -72,7 +74,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route('/v1/tokens', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
   app.route('/v1', noticesRouter(deps));
-  app.route('/exchange', exchangeRouter(deps));
+  app.route('/v1', transactionsRouter(deps, runtime));
+  app.route('/exchange', exchangeRouter(deps, runtime.routes));
 
   app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));
 

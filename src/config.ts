@@ -25,6 +25,10 @@ export interface Config {
   runtimeEnvironment: string;
   /** How often background jobs run (webhook deliveries, sunsets), in ms. */
   jobsIntervalMs: number;
+  /** Multiplies saga retry backoff and step timeouts (1 = as the control matrix says). */
+  sagaTimeScale: number;
+  /** YAML/JSON file of faults to inject at start-up (sandbox only), if any. */
+  faultsFile: string | undefined;
   /** Base URL of a running Accord, for CLI commands that talk to the server. */
   url: string;
   /** Bearer token the CLI sends. */
@@ -44,6 +48,8 @@ export const SETTINGS = [
   ['ACCORD_OPENAPI_DIFF_TIMEOUT_MS', '5000', 'Time budget of the openapi-diff second opinion on diff requests and `accord diff` (in a worker thread, 1 GB heap cap); 0 turns it off.'],
   ['ACCORD_RUNTIME_ENV', 'sandbox', 'Environment the exchange runtime serves: released versions, and in `sandbox` approved ones too.'],
   ['ACCORD_JOBS_INTERVAL_MS', '1000', 'How often the server delivers due webhooks (with retries and backoff) and retires versions past their sunset.'],
+  ['ACCORD_SAGA_TIME_SCALE', '1', 'Multiplies the saga engine\'s retry backoff and step timeouts from the control matrix (e.g. `0.01` in a sandbox demo or test run); between 0.0001 and 1.'],
+  ['ACCORD_FAULTS', '(none)', 'YAML or JSON file listing faults to inject at start-up (sandbox only): `[{partner, step, kind, status?, delayMs?, remaining?, flow?}]`.'],
   ['ACCORD_URL', 'http://127.0.0.1:8080', 'CLI: base URL of the running Accord server.'],
   ['ACCORD_TOKEN', '(none)', 'CLI: bearer token sent to the server.'],
 ] as const;
@@ -54,6 +60,13 @@ function intSetting(name: string, raw: string | undefined, fallback: number, min
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new AccordError('bad_request', `${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
+  return n;
+}
+
+function floatSetting(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new AccordError('bad_request', `${name} must be a number between ${min} and ${max}, got "${raw}"`);
   return n;
 }
 
@@ -84,6 +97,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     openapiDiffTimeoutMs: intSetting('ACCORD_OPENAPI_DIFF_TIMEOUT_MS', env.ACCORD_OPENAPI_DIFF_TIMEOUT_MS, 5000, 0, 600_000),
     runtimeEnvironment: env.ACCORD_RUNTIME_ENV || 'sandbox',
     jobsIntervalMs: intSetting('ACCORD_JOBS_INTERVAL_MS', env.ACCORD_JOBS_INTERVAL_MS, 1000, 50, 3_600_000),
+    sagaTimeScale: floatSetting('ACCORD_SAGA_TIME_SCALE', env.ACCORD_SAGA_TIME_SCALE, 1, 0.0001, 1),
+    faultsFile: env.ACCORD_FAULTS ? path.resolve(env.ACCORD_FAULTS) : undefined,
     url: url.replace(/\/+$/, ''),
     token: env.ACCORD_TOKEN || undefined,
   };

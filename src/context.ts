@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
+import type { Metrics } from './observability/metrics.ts';
 import type { GitRegistry } from './registry/git-registry.ts';
 
 /** Current time; tests inject a fixed or stepping clock. */
@@ -13,4 +14,5 @@ export interface Deps {
   clock: Clock;
   logger: Logger;
   config: Config;
+  metrics: Metrics;
 }

@@ -165,8 +165,7 @@ async function serveCommand(config: Config, io: Io): Promise<number> {
   const stop = () => {
     stopJobs();
     server.close();
-    service.close();
-    process.exit(0);
+    void service.close().finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -11,7 +11,11 @@ import { contractVersions, matrixVersions, openDb } from './db/index.ts';
 import { importMatrix } from './matrix/import.ts';
 import { processSunsets } from './notices/notices.ts';
 import { dispatchDueDeliveries } from './notices/webhooks.ts';
+import { Metrics } from './observability/metrics.ts';
 import { GitRegistry } from './registry/git-registry.ts';
+import { loadConfiguredFaults } from './runtime/faults.ts';
+import { createRuntime, type Runtime } from './runtime/index.ts';
+import { publishTransactionEvents } from './runtime/outbox.ts';
 
 /** A started service: its dependencies and what start-up produced. */
 export interface Service {
@@ -21,19 +25,27 @@ export interface Service {
   initialAdminToken: string | undefined;
   /** What start-up imported into an empty registry. */
   seeded: { contracts: number; matrix: number };
-  /** Starts the background jobs (webhook deliveries, sunsets); returns a stop function. */
+  /** The exchange runtime (route table, saga engine). */
+  runtime: Runtime;
+  /**
+   * Resumes unfinished transactions and starts the background jobs (transaction outbox, webhook
+   * deliveries, sunsets); returns a stop function.
+   */
   startJobs(): () => void;
-  close(): void;
+  /** Stops the saga engine (unfinished transactions stay for the next start) and closes the database. */
+  close(): Promise<void>;
 }
 
-/** Runs due webhook deliveries and sunset processing every ACCORD_JOBS_INTERVAL_MS, one run at a time. */
-function startJobs(deps: Deps): () => void {
+/** Publishes the transaction outbox, runs due webhook deliveries and sunset processing every ACCORD_JOBS_INTERVAL_MS, one run at a time. */
+function startJobs(deps: Deps, runtime: Runtime): () => void {
+  runtime.engine.resume();
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
     Promise.resolve()
       .then(() => processSunsets(deps))
+      .then(() => publishTransactionEvents(deps))
       .then(() => dispatchDueDeliveries(deps))
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = false));
@@ -52,7 +64,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const db = openDb(options.dbFile ?? path.join(config.dataDir, 'accord.db'));
   const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag').pluck();
   const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get({ tag }) !== undefined);
-  const deps: Deps = { db, registry, clock, logger, config };
+  const deps: Deps = { db, registry, clock, logger, config, metrics: new Metrics() };
 
   const admin = ensureAdminToken(deps, config.adminToken);
   const seeded = { contracts: 0, matrix: 0 };
@@ -66,12 +78,21 @@ export async function openService(config: Config, options: { clock?: Clock; logg
     }
     if (seeded.contracts + seeded.matrix > 0) logger.info({ ...seeded, from: config.seedDir }, 'seeded the reference network');
   }
+  if (config.faultsFile) {
+    const faults = loadConfiguredFaults(deps, config.faultsFile);
+    logger.warn({ count: faults.length, file: config.faultsFile }, 'fault injection from ACCORD_FAULTS is active');
+  }
+  const runtime = createRuntime(deps);
   return {
     deps,
-    app: createApp(deps),
-    startJobs: () => startJobs(deps),
+    runtime,
+    app: createApp(deps, runtime),
+    startJobs: () => startJobs(deps, runtime),
     initialAdminToken: admin?.generated ? admin.token : undefined,
     seeded,
-    close: () => db.$client.close(),
+    close: async () => {
+      await runtime.engine.stop();
+      db.$client.close();
+    },
   };
 }

@@ -106,7 +106,7 @@ describe('accord CLI', () => {
       // the token works against a service on that data dir
       const svc = await startTestService({ dir: dataDir });
       expect((await svc.call('GET', '/v1/contracts', { token: secret })).status).toBe(200);
-      svc.close();
+      await svc.close();
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

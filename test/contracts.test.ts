@@ -128,7 +128,7 @@ describe('contract registration', () => {
     const orphan = s.git(...id, 'commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', 'Register contract acme/member-api 9.9.9').trim();
     s.git('update-ref', 'refs/heads/main', orphan);
     s.git(...id, 'tag', '-a', 'acme/member-api/v9.9.9', '-m', 'orphan', orphan);
-    s.close();
+    await s.close();
     const reopened = await startTestService({ dir: s.dir });
     s = reopened;
     expect(s.git('rev-parse', 'HEAD')).toBe(head);

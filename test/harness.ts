@@ -34,7 +34,7 @@ export interface TestService extends Service {
   git(...args: string[]): string;
   /** Asserts the SQLite indexes (contracts and control matrix) and the Git tags list exactly the same versions. */
   expectIndexMatchesTags(): void;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 /**
@@ -82,9 +82,9 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
       expect(rows.map((r) => r.tag).sort()).toEqual(tags);
       for (const row of rows) expect(git('rev-list', '-n', '1', row.tag).trim()).toBe(row.commit);
     },
-    cleanup() {
+    async cleanup() {
       for (const server of servers) server.close();
-      service.close();
+      await service.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -117,7 +117,7 @@ describe('importing the reference network', () => {
     const results = await importContracts(s.deps, SYSTEM, REPO_ROOT);
     expect(results.map((r) => r.created)).toEqual(files.map(() => false));
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
-    s.close();
+    await s.close();
     s = await startTestService({ seed: true, dir: s.dir });
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
   });

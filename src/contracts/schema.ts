@@ -48,7 +48,8 @@ export class ContractSchemas {
 
   private readonly openapi30: boolean;
 
-  constructor(doc: OpenApiDocument) {
+  constructor(readonly document: OpenApiDocument) {
+    const doc = document;
     const copy = structuredClone(doc) as Record<string, unknown>;
     this.openapi30 = typeof doc.openapi === 'string' && doc.openapi.startsWith('3.0');
     if (this.openapi30) normalise30(copy);

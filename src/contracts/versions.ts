@@ -23,7 +23,7 @@ export interface ContractVersionView {
 
 let generation = 0;
 
-/** Bumped whenever a contract version is added or changes state (the runtime rebuilds its routes). */
+/** Bumped whenever a contract version is added or changes state, or the control matrix changes (the runtime rebuilds its routes). */
 export function markContractsChanged(): void {
   generation++;
 }

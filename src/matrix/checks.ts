@@ -34,7 +34,7 @@ interface Retry {
   max: string;
   jitter: number;
 }
-interface Step {
+export interface Step {
   id: string;
   operationId: string;
   timeout: string;

@@ -3,6 +3,7 @@ import { gitAuthor, requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { canonicalYaml, parseText, sha256, type DocumentFormat } from '../contracts/document.ts';
 import { checkIds } from '../contracts/ids.ts';
+import { markContractsChanged } from '../contracts/versions.ts';
 import { matrixVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { parseYaml } from '../lib/yaml.ts';
@@ -125,6 +126,8 @@ export async function putMatrixDocument(
           .returning()
           .get(),
     );
+    // The runtime's routes take idempotency and steps from the matrix: rebuild them.
+    markContractsChanged();
     deps.logger.info({ name, kind, version, commit: row.commit, by: principal.name }, 'control-matrix version stored');
     return { created: true, version: toView(row) };
   });

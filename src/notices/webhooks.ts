@@ -5,7 +5,9 @@ import type { Deps } from '../context.ts';
 import { webhookDeliveries, webhooks, type Db } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 
-export const EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'release.recorded', 'gate.break-glass'] as const;
+/** Exchange-runtime transaction events (from the transaction outbox, src/runtime/outbox.ts). */
+export const TRANSACTION_EVENT_TYPES = ['transaction.state-changed', 'transaction.step-failed', 'transaction.compensation-failed', 'transaction.reversal-event', 'transaction.recorded'] as const;
+export const EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'release.recorded', 'gate.break-glass', ...TRANSACTION_EVENT_TYPES] as const;
 /** What a partner's webhook may subscribe to: notices concerning it. */
 const PARTNER_EVENTS = new Set(['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached']);
 const MAX_ATTEMPTS = 10;

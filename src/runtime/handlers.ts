@@ -127,3 +127,24 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
       return { status: 501, body: operationOutcome('not-supported', `The reference runtime has no handler for ${call.operationId ?? 'this operation'}`) };
   }
 }
+
+/**
+ * A call to a reference partner, carrying a request key (the saga's per-step Idempotency-Key) unless it is a safe read:
+ * the partner answers a repeated key with its first answer and does nothing again, as a
+ * partner implementing Idempotency-Key does. Run inside the caller's SQLite transaction.
+ */
+export function callPartner(deps: Pick<Deps, 'db'>, call: HandlerCall & { requestKey: string | undefined }): HandlerResult & { replayed: boolean } {
+  if (call.requestKey === undefined) return { ...handleReference(deps, call), replayed: false };
+  const store = records(deps);
+  const earlier = store.get(call.partner, 'request', call.requestKey);
+  if (earlier) return { ...(JSON.parse(earlier.data) as HandlerResult), replayed: true };
+  const result = handleReference(deps, call);
+  store.put(call.partner, 'request', call.requestKey, result as unknown as Json, String(result.status), call.now);
+  return { ...result, replayed: false };
+}
+
+/** The partner's stored answer to a request key, if it ever received that request (no effect). */
+export function lookupPartnerRequest(deps: Pick<Deps, 'db'>, partner: string, requestKey: string): HandlerResult | undefined {
+  const row = records(deps).get(partner, 'request', requestKey);
+  return row ? (JSON.parse(row.data) as HandlerResult) : undefined;
+}

@@ -38,3 +38,122 @@ export const partnerRecords = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.partner, t.kind, t.id] })],
 );
+
+/**
+ * Saga transactions of the exchange runtime: one row per run of a control-matrix flow. `state`
+ * only moves forward (src/runtime/saga-state.ts); `phase` and `cursor` say which step runs next.
+ */
+export const transactions = sqliteTable(
+  'transactions',
+  {
+    id: text('id').primaryKey(),
+    flow: text('flow').notNull(),
+    partner: text('partner').notNull(),
+    api: text('api').notNull(),
+    version: text('version').notNull(),
+    /** initiated | accepted | in-progress | compensating | needs-attention | completed | compensated */
+    state: text('state').notNull(),
+    /** forward | compensating */
+    phase: text('phase').notNull(),
+    /** Index of the next forward step, or of the next step to compensate (counting down). */
+    cursor: integer('cursor').notNull(),
+    /** An operator's request: retry | compensate (pending), retrying | compensating (under way while needs-attention). */
+    operatorAction: text('operator_action'),
+    correlationId: text('correlation_id').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    traceId: text('trace_id').notNull(),
+    tracestate: text('tracestate'),
+    callerTokenId: text('caller_token_id').notNull(),
+    callerPartner: text('caller_partner'),
+    /** sync: one exchange request recorded as it was answered; saga: run by the engine. */
+    mode: text('mode').notNull(),
+    input: text('input').notNull(),
+    /** The flow's control-matrix entry when the transaction started (steps, retries, failure modes; JSON). */
+    plan: text('plan').notNull(),
+    /** Outputs of completed steps that later steps and compensations need (JSON). */
+    context: text('context').notNull(),
+    /** Why it stopped going forward: { step, failureMode, status, detail } (JSON). */
+    failure: text('failure'),
+    /** Multiplies backoff delays and step timeouts (1 in production; tests and experiments shrink it). */
+    timeScale: integer('time_scale_ppm').notNull(),
+    nextRunAt: text('next_run_at'),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+    finishedAt: text('finished_at'),
+  },
+  (t) => [
+    index('transactions_correlation').on(t.correlationId),
+    index('transactions_idempotency_key').on(t.idempotencyKey),
+    index('transactions_state_updated').on(t.state, t.updatedAt),
+  ],
+);
+
+/** The step timeline: one row per forward step and per compensation of a transaction. */
+export const transactionSteps = sqliteTable(
+  'transaction_steps',
+  {
+    transactionId: text('transaction_id').notNull(),
+    /** forward | compensation */
+    kind: text('kind').notNull(),
+    stepId: text('step_id').notNull(),
+    position: integer('position').notNull(),
+    /** Operation called, or the compensation strategy (reversal-event, none). */
+    operation: text('operation').notNull(),
+    /** pending | running | succeeded | failed | skipped */
+    state: text('state').notNull(),
+    attempts: integer('attempts').notNull(),
+    /** Attempts since the last operator retry (the retry budget counts these). */
+    roundAttempts: integer('round_attempts').notNull(),
+    startedAt: text('started_at'),
+    endedAt: text('ended_at'),
+    latencyMs: integer('latency_ms'),
+    /** Last outcome: { status, result, failureMode, detail } (JSON). */
+    outcome: text('outcome'),
+    /** Every attempt: [{ n, startedAt, endedAt, latencyMs, status, result, spanId, fault }] (JSON). */
+    attemptLog: text('attempt_log').notNull(),
+    correlationId: text('correlation_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.transactionId, t.kind, t.stepId] })],
+);
+
+/**
+ * Outbox of transaction events, written in the same SQLite transaction as the state change and
+ * step timeline they describe; a background job publishes them to webhooks.
+ */
+export const transactionEvents = sqliteTable(
+  'transaction_events',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    transactionId: text('transaction_id').notNull(),
+    type: text('type').notNull(),
+    fromState: text('from_state'),
+    toState: text('to_state'),
+    stepId: text('step_id'),
+    correlationId: text('correlation_id').notNull(),
+    data: text('data').notNull(),
+    createdAt: text('created_at').notNull(),
+    publishedAt: text('published_at'),
+  },
+  (t) => [index('transaction_events_tx').on(t.transactionId), index('transaction_events_unpublished').on(t.publishedAt)],
+);
+
+/**
+ * Injected faults (sandbox): per partner and step (step id or operationId), optionally one flow
+ * or one transaction; `remaining` null means until deleted.
+ */
+export const faultInjections = sqliteTable('fault_injections', {
+  id: text('id').primaryKey(),
+  partner: text('partner').notNull(),
+  step: text('step').notNull(),
+  flow: text('flow'),
+  transactionId: text('transaction_id'),
+  /** timeout | error-status | validation-error | partial-write | delayed-event | duplicate-delivery */
+  kind: text('kind').notNull(),
+  status: integer('status'),
+  delayMs: integer('delay_ms'),
+  remaining: integer('remaining'),
+  /** api | config */
+  source: text('source').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: text('created_at').notNull(),
+});

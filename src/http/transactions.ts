@@ -1,0 +1,55 @@
+import { Hono } from 'hono';
+import type { Deps } from '../context.ts';
+import { AccordError } from '../errors.ts';
+import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
+import type { Runtime } from '../runtime/index.ts';
+import { getTransaction, listTransactions, loadTransactionView, requestOperatorAction } from '../runtime/transactions.ts';
+import { jsonBody, principalOf, type AppEnv } from './types.ts';
+
+/** /v1/transactions (start, find, list, operator retry/compensate) and /v1/faults (sandbox fault injection). */
+export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post('/transactions', async (c) => {
+    const principal = principalOf(c);
+    const rawBody = await c.req.text();
+    let body: unknown;
+    if ((c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') throw new AccordError('unsupported_media_type', 'Send a JSON body (Content-Type: application/json)');
+    try {
+      body = JSON.parse(rawBody);
+    } catch (error) {
+      throw new AccordError('bad_request', `The body is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AccordError('bad_request', 'The body must be a JSON object');
+    const started = await runtime.engine.start(principal, {
+      body: body as Record<string, unknown>,
+      rawBody,
+      idempotencyKey: c.req.header('idempotency-key'),
+      correlationId: c.req.header('x-correlation-id'),
+      traceparent: c.req.header('traceparent'),
+      tracestate: c.req.header('tracestate'),
+    });
+    const view = JSON.parse(started.body) as { id: string; correlationId: string };
+    return c.body(started.body, started.status as 202, {
+      'Content-Type': 'application/json',
+      Location: `/v1/transactions/${view.id}`,
+      'X-Correlation-Id': view.correlationId,
+      ...(started.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+    });
+  });
+  app.get('/transactions', (c) => c.json(listTransactions(deps, principalOf(c), c.req.query())));
+  app.get('/transactions/:ref', (c) => c.json(getTransaction(deps, principalOf(c), c.req.param('ref'))));
+  for (const action of ['retry', 'compensate'] as const) {
+    app.post(`/transactions/:ref/${action}`, (c) => {
+      const row = requestOperatorAction(deps, principalOf(c), c.req.param('ref'), action);
+      runtime.engine.kick(row.id);
+      return c.json(loadTransactionView(deps.db, row), 202);
+    });
+  }
+  app.post('/faults', async (c) => c.json(createFault(deps, principalOf(c), await jsonBody(c)), 201));
+  app.get('/faults', (c) => c.json({ faults: listFaults(deps, principalOf(c)) }));
+  app.delete('/faults/:id', (c) => {
+    deleteFault(deps, principalOf(c), c.req.param('id'));
+    return c.body(null, 204);
+  });
+  return app;
+}

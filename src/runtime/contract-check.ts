@@ -1,0 +1,62 @@
+import type { FieldError } from '../errors.ts';
+import { escapeSegment, isObject, type Json } from '../lib/json.ts';
+import type { Route } from './routes.ts';
+
+function coerce(raw: string, schema: Json | undefined): unknown {
+  const type = Array.isArray(schema?.type) ? schema!.type[0] : schema?.type;
+  if ((type === 'integer' || type === 'number') && raw.trim() !== '' && !Number.isNaN(Number(raw))) return Number(raw);
+  if (type === 'boolean' && (raw === 'true' || raw === 'false')) return raw === 'true';
+  return raw;
+}
+
+/**
+ * Checks parameter values (raw strings, as received) against the operation's parameters:
+ * required ones present, each valid for its schema. Locations are `path.id`, `query.x`, …
+ * @param value the raw value of a parameter, or undefined when absent
+ */
+export function parameterErrors(route: Route, value: (location: string, name: string) => string | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const p of route.op.parameters) {
+    const raw = value(p.in, p.name);
+    if (raw === undefined) {
+      if (p.required) errors.push({ location: `${p.in}.${p.name}`, message: 'is required' });
+      continue;
+    }
+    const validate = p.schema && typeof p.schema === 'object' ? route.schemas.compileInline(p.schema) : undefined;
+    if (validate && !validate(coerce(raw, p.schema))) errors.push(...(validate.errors ?? []).map((e) => ({ location: `${p.in}.${p.name}${e.instancePath}`, message: e.message ?? 'invalid' })));
+  }
+  return errors;
+}
+
+/** Checks a request body against the operation's schema for `media` (a key of requestBody.content). */
+export function bodyErrors(route: Route, media: string, body: unknown): FieldError[] {
+  const validate = route.schemas.validator(`/paths/${escapeSegment(route.template)}/${route.op.method}/requestBody/content/${escapeSegment(media)}/schema`);
+  return validate(body) ? [] : (validate.errors ?? []).map((e) => ({ location: `body${e.instancePath}`, message: e.message ?? 'invalid' }));
+}
+
+/**
+ * Checks a partner's answer against the contract: the status must be documented (or covered by
+ * `default`), and a body must match that response's schema. Non-empty result = schema drift.
+ */
+export function responseErrors(route: Route, status: number, body: unknown): FieldError[] {
+  const responses = (route.op.operation.responses ?? {}) as Json;
+  const key = [String(status), `${String(status)[0]}XX`, 'default'].find((k) => k in responses);
+  if (!key) return [{ location: 'status', message: `${status} is not a documented response of ${route.op.operationId ?? route.template}` }];
+  let response = responses[key] as Json;
+  let pointer = `/paths/${escapeSegment(route.template)}/${route.op.method}/responses/${escapeSegment(key)}`;
+  const ref = typeof response?.$ref === 'string' && response.$ref.startsWith('#/') ? (response.$ref as string) : undefined;
+  if (ref) {
+    pointer = ref.slice(1);
+    response = ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((node, part) => (isObject(node) ? node[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), route.schemas.document) as Json;
+  }
+  const content = isObject(response?.content) ? (response.content as Json) : undefined;
+  if (body === null || body === undefined) return [];
+  if (!content) return [{ location: 'body', message: `${status} has no documented body` }];
+  const media = Object.keys(content).find((m) => m.includes('json'));
+  if (!media || !isObject(content[media]?.schema)) return [];
+  const validate = route.schemas.validator(`${pointer}/content/${escapeSegment(media)}/schema`);
+  return validate(body) ? [] : (validate.errors ?? []).map((e) => ({ location: `body${e.instancePath}`, message: e.message ?? 'invalid' }));
+}

@@ -1,0 +1,136 @@
+import { inArray } from 'drizzle-orm';
+import semver from 'semver';
+import type { Deps } from '../context.ts';
+import { listOperations, type LocatedOperation } from '../contracts/operations.ts';
+import { ContractSchemas } from '../contracts/schema.ts';
+import { contractsGeneration, loadContractDocument } from '../contracts/versions.ts';
+import { contractVersions } from '../db/index.ts';
+import type { FlowEntry } from '../matrix/checks.ts';
+import { currentFlows } from '../matrix/store.ts';
+import { deprecationOf } from '../notices/notices.ts';
+
+/** One served operation of one contract version. */
+export interface Route {
+  partner: string;
+  api: string;
+  major: number;
+  version: string;
+  method: string;
+  template: string;
+  pattern: RegExp;
+  params: string[];
+  op: LocatedOperation;
+  schemas: ContractSchemas;
+  fhir: boolean;
+  /** The flow a direct request to this operation belongs to (its idempotency entry applies). */
+  flow: FlowEntry | undefined;
+  deprecation: ReturnType<typeof deprecationOf>;
+}
+
+interface Table {
+  generation: number;
+  lines: Map<string, Route[]>;
+  flows: Map<string, FlowEntry>;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Compiles a path template (/Group/{id}/$davinci-data-export) to a matcher. */
+function compileTemplate(template: string): { pattern: RegExp; params: string[] } {
+  const params: string[] = [];
+  const source = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => {
+      const m = /^\{([^}]+)\}$/.exec(part);
+      if (m) {
+        params.push(m[1]!);
+        return '([^/]+)';
+      }
+      return escapeRegex(part);
+    })
+    .join('');
+  return { pattern: new RegExp(`^${source}$`), params };
+}
+
+/**
+ * What the runtime serves: every released (and, in the sandbox environment, approved) contract
+ * version, the newest of each major line, with its operations, compiled schemas and the
+ * control-matrix flows. Rebuilt when contracts or the matrix change (generation counter).
+ */
+export class RouteTable {
+  private table: Table | undefined;
+  private building: Promise<Table> | undefined;
+
+  constructor(private readonly deps: Deps) {}
+
+  private async current(): Promise<Table> {
+    const generation = contractsGeneration();
+    if (this.table?.generation !== generation) {
+      this.building ??= this.build(generation).finally(() => (this.building = undefined));
+      this.table = await this.building;
+    }
+    return this.table;
+  }
+
+  /** Routes of one `{partner}/{api}/v{major}` line. */
+  async line(key: string): Promise<Route[]> {
+    return (await this.current()).lines.get(key) ?? [];
+  }
+
+  /** The current control-matrix entry of a flow. */
+  async flow(name: string): Promise<FlowEntry | undefined> {
+    return (await this.current()).flows.get(name);
+  }
+
+  /**
+   * The served operations a flow runs against at `partner`: the newest served version inside
+   * the flow's range (and major, if given), by operationId.
+   */
+  async forFlow(flow: FlowEntry, partner: string, major?: number): Promise<{ version: string; operations: Map<string, Route> } | undefined> {
+    if (flow.contract.partner !== '*' && flow.contract.partner !== partner) return undefined;
+    let best: Route[] | undefined;
+    for (const routes of (await this.current()).lines.values()) {
+      const first = routes[0]!;
+      if (first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
+      if (!semver.satisfies(first.version, flow.contract.versions)) continue;
+      if (!best || semver.gt(first.version, best[0]!.version)) best = routes;
+    }
+    if (!best) return undefined;
+    return { version: best[0]!.version, operations: new Map(best.filter((r) => r.op.operationId).map((r) => [r.op.operationId!, r])) };
+  }
+
+  private async build(generation: number): Promise<Table> {
+    const deps = this.deps;
+    const states = deps.config.runtimeEnvironment === 'sandbox' ? ['released', 'deprecated', 'approved'] : ['released', 'deprecated'];
+    const rows = deps.db.select().from(contractVersions).where(inArray(contractVersions.state, states)).all();
+    const newest = new Map<string, (typeof rows)[number]>();
+    for (const row of rows) {
+      const key = `${row.partner}/${row.api}/${semver.major(row.version)}`;
+      const current = newest.get(key);
+      if (!current || semver.gt(row.version, current.version)) newest.set(key, row);
+    }
+    const flows = (await currentFlows(deps)).map((f) => f.entry);
+    const lines = new Map<string, Route[]>();
+    for (const row of newest.values()) {
+      const doc = await loadContractDocument(deps, row);
+      const schemas = new ContractSchemas(doc);
+      const deprecation = deprecationOf(deps, row.partner, row.api, row.version);
+      const major = semver.major(row.version);
+      const routes: Route[] = [];
+      for (const op of listOperations(doc)) {
+        const media = Object.keys(op.operation.requestBody?.content ?? op.operation.responses?.['200']?.content ?? {});
+        const candidates = flows.filter(
+          (f) => (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps[0]?.operationId === op.operationId,
+        );
+        // A direct request belongs to the flow made of that one operation; longer flows that
+        // start with it are run by the saga engine (POST /v1/transactions).
+        const flow = candidates.find((f) => f.steps.length === 1) ?? candidates[0];
+        routes.push({ partner: row.partner, api: row.api, major, version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flow, deprecation });
+      }
+      lines.set(`${row.partner}/${row.api}/v${major}`, routes);
+    }
+    return { generation, lines, flows: new Map(flows.map((f) => [f.flow, f])) };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The transaction state machine of the saga engine, as a pure reducer. States only move
+ * forward: every allowed transition goes to a state of higher rank, and the terminal states
+ * (completed, compensated) accept nothing. An operator's retry or compensation of a
+ * needs-attention transaction keeps it in needs-attention until it reaches a terminal state,
+ * so no event sequence can move a transaction backwards.
+ */
+
+export const TRANSACTION_STATES = ['initiated', 'accepted', 'in-progress', 'compensating', 'needs-attention', 'completed', 'compensated'] as const;
+export type TransactionState = (typeof TRANSACTION_STATES)[number];
+
+/** Forward order: a transition must never lower it. */
+export const STATE_RANK: Record<TransactionState, number> = {
+  initiated: 0,
+  accepted: 1,
+  'in-progress': 2,
+  compensating: 3,
+  'needs-attention': 4,
+  completed: 5,
+  compensated: 5,
+};
+
+export const TERMINAL_STATES: readonly TransactionState[] = ['completed', 'compensated'];
+
+/** What can happen to a transaction. */
+export type SagaEvent =
+  | { type: 'accept' }
+  | { type: 'step-started' }
+  | { type: 'steps-completed' }
+  /** A step failed for good; the flow's failure mode says compensate or hand to a human. */
+  | { type: 'step-failed'; action: 'compensate' | 'needs-attention' }
+  | { type: 'compensations-completed' }
+  | { type: 'compensation-failed' }
+  | { type: 'operator-compensate' }
+  | { type: 'operator-retry' };
+
+export const SAGA_EVENT_TYPES: readonly SagaEvent['type'][] = ['accept', 'step-started', 'steps-completed', 'step-failed', 'compensations-completed', 'compensation-failed', 'operator-compensate', 'operator-retry'];
+
+/**
+ * The state after `event`, or undefined when the event is not allowed in `state` (the caller
+ * refuses it; the state stays).
+ */
+export function nextState(state: TransactionState, event: SagaEvent): TransactionState | undefined {
+  switch (state) {
+    case 'initiated':
+      return event.type === 'accept' ? 'accepted' : undefined;
+    case 'accepted':
+      if (event.type === 'step-started') return 'in-progress';
+      if (event.type === 'operator-compensate') return 'compensating';
+      return undefined;
+    case 'in-progress':
+      if (event.type === 'step-started') return 'in-progress';
+      if (event.type === 'steps-completed') return 'completed';
+      if (event.type === 'step-failed') return event.action === 'compensate' ? 'compensating' : 'needs-attention';
+      if (event.type === 'operator-compensate') return 'compensating';
+      return undefined;
+    case 'compensating':
+      if (event.type === 'compensations-completed') return 'compensated';
+      if (event.type === 'compensation-failed') return 'needs-attention';
+      return undefined;
+    case 'needs-attention':
+      // Operator work happens in this state; only a terminal outcome leaves it.
+      if (event.type === 'steps-completed') return 'completed';
+      if (event.type === 'compensations-completed') return 'compensated';
+      if (event.type === 'step-failed' || event.type === 'compensation-failed' || event.type === 'step-started' || event.type === 'operator-retry' || event.type === 'operator-compensate') return 'needs-attention';
+      return undefined;
+    case 'completed':
+    case 'compensated':
+      return undefined;
+  }
+}

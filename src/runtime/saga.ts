@@ -1,0 +1,743 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { and, eq, inArray, isNotNull, or } from 'drizzle-orm';
+import semver from 'semver';
+import { requireRole, type Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { transactionEvents, transactions, transactionSteps } from '../db/index.ts';
+import { AccordError, type FieldError } from '../errors.ts';
+import { isObject, type Json } from '../lib/json.ts';
+import type { FlowEntry, Step } from '../matrix/checks.ts';
+import { durationMs } from '../matrix/durations.ts';
+import { bodyErrors, parameterErrors, responseErrors } from './contract-check.ts';
+import { takeFault } from './faults.ts';
+import { planRequest, stepOutputs, type FlowContext } from './flow-requests.ts';
+import { callPartner, lookupPartnerRequest, type HandlerResult } from './handlers.ts';
+import { IdempotencyStore } from './idempotency.ts';
+import type { Route, RouteTable } from './routes.ts';
+import { nextState, TERMINAL_STATES, type SagaEvent, type TransactionState } from './saga-state.ts';
+import { loadTransactionView, type TransactionRow } from './transactions.ts';
+
+type Tx = Parameters<Parameters<Deps['db']['transaction']>[0]>[0];
+type StepRow = typeof transactionSteps.$inferSelect;
+
+/** How one partner call ended, in the engine's terms. */
+interface Outcome {
+  kind: 'succeeded' | 'retry' | 'failed';
+  status: number | null;
+  /** answered | timeout | partial-write | injected-error | pending | not-served | invalid-request | nothing-to-undo */
+  result: string;
+  failureMode?: string;
+  detail?: string;
+  /** Whether the partner may have acted although the call failed (compensate the step itself). */
+  mayHaveActed?: boolean;
+}
+
+/** A prepared partner call: `effect` makes the call inside the attempt's SQLite transaction and fills in outcome, record and result. */
+interface StepCall {
+  outcome: Outcome;
+  record: AttemptRecord;
+  result?: HandlerResult;
+  effect?: () => void;
+}
+
+/** One attempt as recorded in the step's attempt log. */
+interface AttemptRecord {
+  n: number;
+  startedAt: string;
+  endedAt: string;
+  latencyMs: number;
+  status: number | null;
+  result: string;
+  spanId: string;
+  fault?: string;
+  replayed?: boolean;
+  drift?: FieldError[];
+}
+
+/** A new saga transaction's request (POST /v1/transactions). */
+export interface StartRequest {
+  body: Record<string, unknown>;
+  rawBody: string;
+  idempotencyKey: string | undefined;
+  correlationId: string | undefined;
+  traceparent: string | undefined;
+  tracestate: string | undefined;
+}
+
+const ACTIVE_STATES: TransactionState[] = ['initiated', 'accepted', 'in-progress', 'compensating'];
+
+/** Milliseconds before attempt n+1 after n failed: exponential, capped, with ± jitter. */
+export function backoffDelayMs(retry: Step['retry'], attempt: number, random = Math.random): number {
+  const base = Math.min(durationMs(retry.initial) * retry.multiplier ** (attempt - 1), durationMs(retry.max));
+  return Math.max(0, Math.round(base * (1 + retry.jitter * (2 * random() - 1))));
+}
+
+/** W3C trace context of a hop: the caller's trace id (or a new one) and a new span id. */
+export function traceContext(traceparent: string | undefined): { traceId: string; flags: string; valid: boolean } {
+  const parent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent ?? '');
+  const valid = Boolean(parent && !/^0+$/.test(parent[1]!) && !/^0+$/.test(parent[2]!));
+  return { traceId: valid ? parent![1]! : randomBytes(16).toString('hex'), flags: valid ? parent![3]! : '01', valid };
+}
+
+/** A correlation id as received, when it is safe to store and echo. */
+export function validCorrelation(value: string | undefined): string | undefined {
+  return value && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
+}
+
+/**
+ * The saga engine: runs a control-matrix flow's steps in order against the reference partners,
+ * retrying per the matrix with backoff and jitter; when a step fails for good it runs the
+ * compensations of the completed steps in reverse order (each idempotent: a per-step request
+ * key the partner deduplicates), or hands the transaction to an operator when the flow's
+ * failure mode says so. Each attempt's partner effect, step timeline, state change and outbox
+ * event commit in one SQLite transaction, so a crash loses or doubles nothing; `resume()`
+ * continues every unfinished transaction after a restart.
+ */
+export class SagaEngine {
+  private readonly idempotency: IdempotencyStore;
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly wakers = new Map<string, () => void>();
+  private readonly due = new Map<string, number>();
+  private stopped = false;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly routes: RouteTable,
+  ) {
+    this.idempotency = new IdempotencyStore(deps);
+  }
+
+  /**
+   * Starts a flow for a partner (Idempotency-Key required, IETF semantics as on the exchange):
+   * checks the flow, the partner's served contract and the first step's request, stores the
+   * transaction as `initiated` and answers 202. Repeats replay the first answer.
+   */
+  async start(principal: Principal, request: StartRequest): Promise<{ status: number; body: string; replayed: boolean; id: string | undefined }> {
+    requireRole(principal, ['admin', 'ci', 'partner'], 'start exchange flows');
+    const { body } = request;
+    const errors: FieldError[] = [];
+    if (typeof body.flow !== 'string') errors.push({ location: '/flow', message: 'must name a control-matrix flow' });
+    if (typeof body.partner !== 'string') errors.push({ location: '/partner', message: 'must name the partner the flow runs against' });
+    if (!isObject(body.input)) errors.push({ location: '/input', message: 'must be the flow input object (for the reference flow: the $member-match Parameters as memberMatch, optional groupId)' });
+    if (body.major !== undefined && (!Number.isInteger(body.major) || (body.major as number) < 0)) errors.push({ location: '/major', message: 'must be a major version number' });
+    if (errors.length > 0) throw new AccordError('bad_request', 'The transaction request is invalid', { errors });
+    const plan = await this.routes.flow(body.flow as string);
+    if (!plan) throw new AccordError('not_found', `No control-matrix flow "${String(body.flow)}"`);
+    const partner = body.partner as string;
+    const served = await this.routes.forFlow(plan, partner, body.major as number | undefined);
+    if (!served) throw new AccordError('not_found', `${partner} serves no ${plan.contract.api} version in ${plan.contract.versions}${body.major !== undefined ? ` with major ${String(body.major)}` : ''} for flow ${plan.flow}`);
+    const missing = plan.steps.flatMap((s) => [s.operationId, s.compensation.operationId]).filter((op): op is string => Boolean(op) && !served.operations.has(op!));
+    if (missing.length > 0) throw new AccordError('invalid_document', `${partner}/${plan.contract.api} ${served.version} lacks operations the flow needs: ${missing.join(', ')}`);
+    const input = body.input as Json;
+    const first = plan.steps[0]!;
+    const firstRequest = planRequest(first.operationId, input, {}, 'xch-check', this.deps.clock());
+    if (!firstRequest) throw new AccordError('invalid_document', `The reference runtime cannot run flow ${plan.flow}: it has no request for ${first.operationId}`);
+    const invalid = requestErrors(served.operations.get(first.operationId)!, firstRequest, 'check');
+    if (invalid.length > 0) throw new AccordError('bad_request', `The input does not make a valid ${first.operationId} request for ${partner}/${plan.contract.api} ${served.version}`, { errors: invalid.map((e) => ({ ...e, location: `/input/${e.location}` })) });
+    const headerName = plan.idempotency.keySource.header ?? 'Idempotency-Key';
+    const key = request.idempotencyKey;
+    if (!key || key.length > 255) throw new AccordError('bad_request', `Send an ${headerName} header (at most 255 characters): starting a flow is idempotent`);
+
+    const now = this.deps.clock();
+    const id = `txn_${randomBytes(10).toString('hex')}`;
+    const scope = `${principal.tokenId}|POST /v1/transactions`;
+    const fingerprint = createHash('sha256').update(request.rawBody).digest('hex');
+    const correlationId = validCorrelation(request.correlationId) ?? randomUUID();
+    const trace = traceContext(request.traceparent);
+    const outcome = this.deps.db.transaction((tx) => {
+      const claim = this.idempotency.claim(scope, key, fingerprint, durationMs(plan.idempotency.dedupeWindow), 30_000);
+      if (claim.kind !== 'proceed') return claim;
+      const row: TransactionRow = {
+        id,
+        flow: plan.flow,
+        partner,
+        api: plan.contract.api,
+        version: served.version,
+        state: 'initiated',
+        phase: 'forward',
+        cursor: 0,
+        operatorAction: null,
+        correlationId,
+        idempotencyKey: key,
+        traceId: trace.traceId,
+        tracestate: trace.valid ? (request.tracestate ?? null) : null,
+        callerTokenId: principal.tokenId,
+        callerPartner: principal.partner,
+        mode: 'saga',
+        input: JSON.stringify(input),
+        plan: JSON.stringify(plan),
+        context: '{}',
+        failure: null,
+        timeScale: Math.round(this.deps.config.sagaTimeScale * 1_000_000),
+        nextRunAt: null,
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+        finishedAt: null,
+      };
+      tx.insert(transactions).values(row).run();
+      plan.steps.forEach((s, position) => tx.insert(transactionSteps).values(stepRow(row, 'forward', s.id, position, s.operationId)).run());
+      event(tx, row, row.createdAt, 'transaction.initiated', { to: 'initiated', data: { flow: plan.flow, partner, version: served.version, idempotencyKey: key } });
+      const view = loadTransactionView(tx, row);
+      const responseBody = JSON.stringify(view);
+      this.idempotency.complete(scope, key, { status: 202, headers: { Location: `/v1/transactions/${id}`, 'X-Correlation-Id': correlationId }, body: responseBody });
+      return { kind: 'created' as const, body: responseBody };
+    });
+    if (outcome.kind === 'mismatch') throw new AccordError('invalid_document', `This ${headerName} was used with a different request`);
+    if (outcome.kind === 'in-flight') throw new AccordError('conflict', `A request with this ${headerName} is still being processed; retry later`);
+    if (outcome.kind === 'replay') return { status: outcome.status, body: outcome.body, replayed: true, id: (JSON.parse(outcome.body) as { id?: string }).id };
+    this.deps.metrics.requestsInitiated.inc({ partner, flow: plan.flow });
+    this.deps.logger.info({ transactionId: id, correlationId, traceId: trace.traceId, flow: plan.flow, partner }, 'transaction initiated');
+    this.kick(id);
+    return { status: 202, body: outcome.body, replayed: false, id };
+  }
+
+  /** Continues every unfinished transaction (start-up after a stop or a crash). Returns how many. */
+  resume(): number {
+    const rows = this.deps.db
+      .select({ id: transactions.id })
+      .from(transactions)
+      .where(and(eq(transactions.mode, 'saga'), or(inArray(transactions.state, ACTIVE_STATES), and(eq(transactions.state, 'needs-attention'), isNotNull(transactions.operatorAction)))))
+      .all();
+    for (const { id } of rows) this.kick(id);
+    if (rows.length > 0) this.deps.logger.info({ count: rows.length }, 'resuming unfinished transactions');
+    return rows.length;
+  }
+
+  /** Runs (or wakes) the transaction's driver. */
+  kick(id: string): void {
+    if (this.stopped) return;
+    const wake = this.wakers.get(id);
+    if (this.running.has(id)) {
+      wake?.();
+      return;
+    }
+    const run = this.drive(id)
+      .catch((error) => this.deps.logger.error({ err: error, transactionId: id }, 'saga driver failed'))
+      .finally(() => this.running.delete(id));
+    this.running.set(id, run);
+  }
+
+  /** Waits until no transaction is being driven (tests, benchmarks). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  }
+
+  /** Stops driving: sleeping transactions stay where they are (resume() continues them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const wake of this.wakers.values()) wake();
+    await Promise.all([...this.running.values()]);
+  }
+
+  /** Sleeps `ms`, or until kick() wakes the transaction. */
+  private sleep(id: string, ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakers.set(id, () => {
+        this.due.delete(id);
+        done();
+      });
+    }).finally(() => this.wakers.delete(id));
+  }
+
+  private load(id: string): TransactionRow | undefined {
+    return this.deps.db.select().from(transactions).where(eq(transactions.id, id)).get();
+  }
+
+  private async drive(id: string): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      const tx = this.load(id);
+      if (!tx || TERMINAL_STATES.includes(tx.state as TransactionState)) return;
+      if (tx.state === 'needs-attention' && !tx.operatorAction) return;
+      const plan = JSON.parse(tx.plan) as FlowEntry;
+      if (tx.operatorAction === 'retry' || tx.operatorAction === 'compensate') {
+        this.applyOperatorAction(tx, plan);
+        continue;
+      }
+      if (tx.state === 'initiated') {
+        this.commit(tx, (db, row) => transition(db, row, { type: 'accept' }, this.deps));
+        continue;
+      }
+      const wait = this.waitMs(tx);
+      if (wait > 0) {
+        await this.sleep(id, wait);
+        this.due.delete(id);
+        continue;
+      }
+      if (tx.phase === 'forward') {
+        if (tx.cursor >= plan.steps.length) {
+          this.commit(tx, (db, row) => transition(db, row, { type: 'steps-completed' }, this.deps));
+          continue;
+        }
+        await this.forward(tx, plan, plan.steps[tx.cursor]!);
+      } else {
+        if (tx.cursor < 0) {
+          this.commit(tx, (db, row) => {
+            db.update(transactionSteps).set({ state: 'skipped' }).where(and(eq(transactionSteps.transactionId, row.id), eq(transactionSteps.kind, 'forward'), eq(transactionSteps.state, 'pending'))).run();
+            transition(db, row, { type: 'compensations-completed' }, this.deps);
+          });
+          continue;
+        }
+        await this.compensate(tx, plan, plan.steps[tx.cursor]!);
+      }
+    }
+  }
+
+  /** How long to wait before the next attempt: the in-memory backoff, or (after a restart) the stored next-run time. */
+  private waitMs(tx: TransactionRow): number {
+    const due = this.due.get(tx.id);
+    if (due !== undefined) return due - performance.now();
+    if (!tx.nextRunAt) return 0;
+    return Math.min(Date.parse(tx.nextRunAt) - this.deps.clock().getTime(), 3_600_000);
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction on the row as it is now; the state guard makes a
+   * concurrent change (an operator) fail the write instead of being overwritten.
+   */
+  private commit(tx: TransactionRow, fn: (db: Tx, row: TransactionRow) => void): void {
+    this.deps.db.transaction((db) => {
+      const row = db.select().from(transactions).where(and(eq(transactions.id, tx.id), eq(transactions.state, tx.state), eq(transactions.cursor, tx.cursor), eq(transactions.phase, tx.phase))).get();
+      if (!row) return;
+      fn(db, row);
+    });
+  }
+
+  private applyOperatorAction(tx: TransactionRow, plan: FlowEntry): void {
+    this.commit(tx, (db, row) => {
+      const action = row.operatorAction;
+      // In needs-attention the operator's work runs in that state: mark it in progress until it stops or ends.
+      const working = row.state === 'needs-attention' ? (action === 'retry' ? 'retrying' : 'compensating') : null;
+      db.update(transactions).set({ operatorAction: working, nextRunAt: null, updatedAt: this.deps.clock().toISOString() }).where(eq(transactions.id, row.id)).run();
+      row.operatorAction = working;
+      if (action === 'retry') {
+        // A fresh retry budget for the step that stopped.
+        const kind = row.phase === 'forward' ? 'forward' : 'compensation';
+        const step = plan.steps[row.cursor];
+        if (step) db.update(transactionSteps).set({ roundAttempts: 0 }).where(and(eq(transactionSteps.transactionId, row.id), eq(transactionSteps.kind, kind), eq(transactionSteps.stepId, step.id))).run();
+        db.update(transactions).set({ failure: null }).where(eq(transactions.id, row.id)).run();
+        if (row.state === 'needs-attention') transition(db, row, { type: 'operator-retry' }, this.deps);
+      } else if (action === 'compensate' && row.phase === 'forward') {
+        const cursor = row.cursor - 1;
+        db.update(transactions).set({ phase: 'compensating', cursor }).where(eq(transactions.id, row.id)).run();
+        Object.assign(row, { phase: 'compensating', cursor });
+        transition(db, row, { type: 'operator-compensate' }, this.deps);
+      }
+    });
+  }
+
+  /** The route of an operation in the newest served version of the transaction's contract line. */
+  private async route(tx: TransactionRow, plan: FlowEntry, operationId: string): Promise<Route | undefined> {
+    return (await this.routes.forFlow(plan, tx.partner, semver.major(tx.version)))?.operations.get(operationId);
+  }
+
+  /** One attempt of forward step `step`. */
+  private async forward(tx: TransactionRow, plan: FlowEntry, step: Step): Promise<void> {
+    const context = JSON.parse(tx.context) as FlowContext;
+    const route = await this.route(tx, plan, step.operationId);
+    const call = await this.callStep(tx, plan, step, step.operationId, route, `${tx.id}.${step.id}`, context);
+    const labels = { partner: tx.partner, flow: tx.flow, step: step.id };
+    let decided: Decision | undefined;
+    this.commit(tx, (db, row) => {
+      const now = this.deps.clock().toISOString();
+      if (row.state === 'accepted') transition(db, row, { type: 'step-started' }, this.deps);
+      call.effect?.();
+      const attempts = (db.select().from(transactionSteps).where(stepKey(row.id, 'forward', step.id)).get()?.roundAttempts ?? 0) + 1;
+      const { final, delay } = (decided = decide(call.outcome, attempts, step, row.timeScale));
+      saveAttempt(db, row, 'forward', step.id, call.record, final);
+      if (final.kind === 'succeeded') {
+        const merged = { ...context, ...stepOutputs(step.operationId, call.result!) };
+        db.update(transactions).set({ context: JSON.stringify(merged), cursor: row.cursor + 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        event(db, row, now, 'transaction.step-succeeded', { step: step.id, data: { operationId: step.operationId, status: call.record.status, attempt: call.record.n } });
+      } else if (final.kind === 'retry') {
+        db.update(transactions).set({ nextRunAt: new Date(Date.parse(now) + delay).toISOString(), updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        event(db, row, now, 'transaction.step-retry-scheduled', { step: step.id, data: { status: call.record.status, result: final.result, attempt: call.record.n, delayMs: Math.round(delay) } });
+      } else {
+        const mode = plan.failureModes[final.failureMode ?? ''];
+        const action = mode?.action === 'manual-review' || mode?.action === 'reconcile' ? 'needs-attention' : 'compensate';
+        const failure = { step: step.id, operationId: step.operationId, failureMode: final.failureMode, status: final.status, detail: final.detail ?? final.result, action: mode?.action ?? 'compensate', supportOwner: mode?.supportOwner };
+        // The failed step itself is compensated too when the partner may have acted (timeout, partial write).
+        const cursor = final.mayHaveActed && step.compensation.operationId ? row.cursor : row.cursor - 1;
+        // During an operator's retry a failure that compensates goes on compensating; one that needs a human waits again.
+        const operatorAction = row.state === 'needs-attention' && action === 'compensate' ? 'compensating' : null;
+        db.update(transactions)
+          .set({ failure: JSON.stringify(failure), nextRunAt: null, updatedAt: now, operatorAction, ...(action === 'compensate' ? { phase: 'compensating', cursor } : {}) })
+          .where(eq(transactions.id, row.id))
+          .run();
+        event(db, row, now, 'transaction.step-failed', { step: step.id, data: failure });
+        if (action === 'compensate') Object.assign(row, { phase: 'compensating', cursor });
+        transition(db, row, { type: 'step-failed', action }, this.deps);
+      }
+    });
+    if (!decided) return;
+    this.deps.metrics.stepDuration.observe({ ...labels, outcome: decided.final.kind }, call.record.latencyMs / 1000);
+    if (decided.final.kind === 'retry') {
+      this.deps.metrics.retries.inc(labels);
+      this.due.set(tx.id, performance.now() + decided.delay);
+    }
+  }
+
+  /** One attempt of the compensation of completed step `step` (reverse order is the cursor's). */
+  private async compensate(tx: TransactionRow, plan: FlowEntry, step: Step): Promise<void> {
+    const forwardRow = this.stepRow(tx.id, 'forward', step.id);
+    const failure = tx.failure ? (JSON.parse(tx.failure) as { step?: string }) : {};
+    const needed = forwardRow?.state === 'succeeded' || (failure.step === step.id && (forwardRow?.attempts ?? 0) > 0);
+    const operation = step.compensation.operationId ?? step.compensation.strategy ?? 'none';
+    const labels = { partner: tx.partner, flow: tx.flow, step: step.id };
+    if (!needed || (!step.compensation.operationId && step.compensation.strategy !== 'reversal-event')) {
+      // Nothing ran, or the matrix says this step needs no compensation.
+      this.commit(tx, (db, row) => {
+        const now = this.deps.clock().toISOString();
+        ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
+        db.update(transactionSteps).set({ state: 'skipped', outcome: JSON.stringify({ result: needed ? 'no compensation needed (matrix: none)' : 'step did not run' }) }).where(stepKey(row.id, 'compensation', step.id)).run();
+        db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        event(db, row, now, 'transaction.compensation-skipped', { step: step.id, data: { strategy: operation } });
+      });
+      return;
+    }
+    if (!step.compensation.operationId) {
+      // reversal-event: the compensation is an event partners act on.
+      this.commit(tx, (db, row) => {
+        const now = this.deps.clock().toISOString();
+        ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
+        saveAttempt(db, row, 'compensation', step.id, { n: 1, startedAt: now, endedAt: now, latencyMs: 0, status: null, result: 'event emitted', spanId: randomBytes(8).toString('hex') }, { kind: 'succeeded', status: null, result: 'event emitted' });
+        db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        event(db, row, now, 'transaction.reversal-event', { step: step.id, data: { note: (step.compensation as { note?: string }).note ?? `Reverse ${step.id}`, context: JSON.parse(row.context) } });
+      });
+      this.deps.metrics.compensations.inc({ ...labels, outcome: 'succeeded' });
+      return;
+    }
+    let context = JSON.parse(tx.context) as FlowContext;
+    if (forwardRow?.state !== 'succeeded') {
+      // The step's answer was lost (timeout, partial write): ask the partner what it did under the step's request key.
+      const earlier = lookupPartnerRequest(this.deps, tx.partner, `${tx.id}.${step.id}`);
+      if (earlier && earlier.status >= 200 && earlier.status < 300) context = { ...context, ...stepOutputs(step.operationId, earlier) };
+      else {
+        this.commit(tx, (db, row) => {
+          const now = this.deps.clock().toISOString();
+          ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
+          db.update(transactionSteps).set({ state: 'skipped', outcome: JSON.stringify({ result: 'the partner never acted on the step' }) }).where(stepKey(row.id, 'compensation', step.id)).run();
+          db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+          event(db, row, now, 'transaction.compensation-skipped', { step: step.id, data: { strategy: operation, reason: 'the partner never acted on the step' } });
+        });
+        return;
+      }
+    }
+    const route = await this.route(tx, plan, step.compensation.operationId);
+    const call = await this.callStep(tx, plan, step, step.compensation.operationId, route, `${tx.id}.${step.id}.compensate`, context);
+    let decided: Decision | undefined;
+    this.commit(tx, (db, row) => {
+      const now = this.deps.clock().toISOString();
+      ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
+      call.effect?.();
+      // Nothing left to undo (the partner never kept it) counts as compensated.
+      const outcome: Outcome = call.outcome.kind === 'failed' && call.outcome.status === 404 ? { ...call.outcome, kind: 'succeeded', result: 'nothing-to-undo' } : call.outcome;
+      const attempts = (db.select().from(transactionSteps).where(stepKey(row.id, 'compensation', step.id)).get()?.roundAttempts ?? 0) + 1;
+      const { final, delay } = (decided = decide(outcome, attempts, step, row.timeScale));
+      saveAttempt(db, row, 'compensation', step.id, call.record, final);
+      if (final.kind === 'succeeded') {
+        db.update(transactions).set({ cursor: row.cursor - 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        event(db, row, now, 'transaction.compensation-succeeded', { step: step.id, data: { operationId: operation, status: final.status, result: final.result } });
+      } else if (final.kind === 'retry') {
+        db.update(transactions).set({ nextRunAt: new Date(Date.parse(now) + delay).toISOString(), updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        event(db, row, now, 'transaction.compensation-retry-scheduled', { step: step.id, data: { status: final.status, result: final.result, delayMs: Math.round(delay) } });
+      } else {
+        const detail = { step: step.id, operationId: operation, status: final.status, detail: final.detail ?? final.result, compensation: true };
+        db.update(transactions).set({ failure: JSON.stringify(detail), nextRunAt: null, updatedAt: now, operatorAction: null }).where(eq(transactions.id, row.id)).run();
+        event(db, row, now, 'transaction.compensation-failed', { step: step.id, data: detail });
+        transition(db, row, { type: 'compensation-failed' }, this.deps);
+      }
+    });
+    if (!decided) return;
+    this.deps.metrics.stepDuration.observe({ ...labels, outcome: `compensation-${decided.final.kind}` }, call.record.latencyMs / 1000);
+    if (decided.final.kind === 'retry') this.due.set(tx.id, performance.now() + decided.delay);
+    else this.deps.metrics.compensations.inc({ ...labels, outcome: decided.final.kind });
+  }
+
+  private stepRow(transactionId: string, kind: string, stepId: string): StepRow | undefined {
+    return this.deps.db.select().from(transactionSteps).where(stepKey(transactionId, kind, stepId)).get();
+  }
+
+  /**
+   * Calls one partner operation for a step, with any injected fault applied. The partner's
+   * write is returned as `effect`, to run inside the attempt's SQLite transaction.
+   */
+  private async callStep(
+    tx: TransactionRow,
+    plan: FlowEntry,
+    step: Step,
+    operationId: string,
+    route: Route | undefined,
+    requestKey: string,
+    context: FlowContext,
+  ): Promise<StepCall> {
+    const startedAt = this.deps.clock();
+    const t0 = performance.now();
+    const spanId = randomBytes(8).toString('hex');
+    const n = (this.stepRow(tx.id, operationId === step.operationId ? 'forward' : 'compensation', step.id)?.attempts ?? 0) + 1;
+    const finish = (outcome: Outcome, extra: Partial<AttemptRecord> = {}): StepCall => ({
+      outcome,
+      record: { n, startedAt: startedAt.toISOString(), endedAt: this.deps.clock().toISOString(), latencyMs: Math.round(performance.now() - t0), status: outcome.status, result: outcome.result, spanId, ...extra },
+    });
+    if (!route) return finish({ kind: 'failed', status: null, result: 'not-served', failureMode: 'downstream-validation-error', detail: `${tx.partner} no longer serves ${operationId} in ${plan.contract.api} v${semver.major(tx.version)}` });
+    const request = planRequest(operationId, JSON.parse(tx.input) as Json, context, exchangeId(tx.id), startedAt);
+    const invalid = request ? requestErrors(route, request, requestKey) : [{ location: '', message: `no request builder for ${operationId}` }];
+    if (invalid.length > 0) return finish({ kind: 'failed', status: null, result: 'invalid-request', failureMode: 'downstream-validation-error', detail: `The request does not match the contract: ${invalid.map((e) => `${e.location} ${e.message}`).join('; ')}` });
+    // A compensation is addressed by its operation (cancelExport), a forward step by its id or operation.
+    const fault = takeFault(this.deps, { partner: tx.partner, flow: tx.flow, step: operationId === step.operationId ? step.id : undefined, operationId, transactionId: tx.id });
+    const timeoutMs = durationMs(step.timeout) * (tx.timeScale / 1_000_000);
+    const extra = { ...(fault ? { fault: fault.kind } : {}) };
+    if (fault?.kind === 'timeout') {
+      await this.sleep(tx.id, timeoutMs);
+      return finish({ kind: 'retry', status: null, result: 'timeout', failureMode: 'partner-timeout', detail: `no answer within ${step.timeout}`, mayHaveActed: true }, extra);
+    }
+    if (fault?.kind === 'error-status' || fault?.kind === 'validation-error') {
+      const status = fault.status ?? 503;
+      return finish(classify(operationId, route.method, status, `injected ${fault.kind} ${status}`), extra);
+    }
+    let timedOut = false;
+    if (fault?.kind === 'delayed-event') {
+      timedOut = fault.delayMs! > timeoutMs;
+      await this.sleep(tx.id, Math.min(fault.delayMs!, timeoutMs));
+    }
+    const partnerCall = { partner: tx.partner, operationId, params: request!.params, body: request!.body ?? {}, base: `/exchange/${tx.partner}/${tx.api}/v${semver.major(tx.version)}`, requestKey: route.method === 'GET' || route.method === 'HEAD' ? undefined : requestKey };
+    let result: HandlerResult & { replayed: boolean } = { status: 0, body: null, replayed: false };
+    const effect = () => {
+      const now = this.deps.clock();
+      result = callPartner(this.deps, { ...partnerCall, now });
+      // The partner receives the same request twice; its request key makes the second a replay.
+      if (fault?.kind === 'duplicate-delivery') result = callPartner(this.deps, { ...partnerCall, now });
+    };
+    // The effect runs in the attempt's transaction; classify lazily once it has run.
+    const record: AttemptRecord = { n, startedAt: startedAt.toISOString(), endedAt: '', latencyMs: 0, status: null, result: '', spanId, ...extra };
+    const outcome: Outcome = { kind: 'failed', status: null, result: '' };
+    const resolve = () => {
+      const drift = result.body !== null || result.status ? responseErrors(route, result.status, result.body) : [];
+      if (drift.length > 0) {
+        this.deps.metrics.schemaDrift.inc({ partner: tx.partner, operation: operationId });
+        this.deps.logger.warn({ failureMode: 'schema-drift', transactionId: tx.id, correlationId: tx.correlationId, traceId: tx.traceId, partner: tx.partner, flow: tx.flow, step: step.id, operationId, status: result.status, errors: drift.slice(0, 5) }, 'partner answer does not match the contract');
+      }
+      let o: Outcome;
+      if (timedOut) o = { kind: 'retry', status: null, result: 'timeout', failureMode: 'partner-timeout', detail: `the answer came after ${step.timeout}`, mayHaveActed: true };
+      else if (fault?.kind === 'partial-write') o = { kind: 'retry', status: 500, result: 'partial-write', failureMode: 'partial-write', detail: 'the partner wrote but answered 500', mayHaveActed: true };
+      else o = classify(operationId, route.method, result.status, 'answered');
+      Object.assign(outcome, o);
+      Object.assign(record, { endedAt: this.deps.clock().toISOString(), latencyMs: Math.round(performance.now() - t0), status: o.status, result: o.result, ...(result.replayed ? { replayed: true } : {}), ...(drift.length > 0 ? { drift: drift.slice(0, 5) } : {}) });
+    };
+    const call: StepCall = {
+      outcome,
+      record,
+      effect: () => {
+        effect();
+        call.result = result;
+        resolve();
+      },
+    };
+    return call;
+  }
+}
+
+/** The exchange id a transaction uses in acknowledgement and finalisation (a contract-valid id). */
+export function exchangeId(transactionId: string): string {
+  return `xch-${transactionId.slice(4)}`;
+}
+
+interface Decision {
+  final: Outcome;
+  delay: number;
+}
+
+/** Retry, or give up once the step's attempts are used: the outcome that counts and the backoff before the next attempt. */
+function decide(outcome: Outcome, attempts: number, step: Step, timeScalePpm: number): Decision {
+  if (outcome.kind !== 'retry') return { final: outcome, delay: 0 };
+  if (attempts >= step.retry.maxAttempts) return { final: { ...outcome, kind: 'failed', detail: `${outcome.detail ?? outcome.result}; gave up after ${attempts} attempts` }, delay: 0 };
+  return { final: outcome, delay: backoffDelayMs(step.retry, attempts) * (timeScalePpm / 1_000_000) };
+}
+
+/** The engine's reading of a partner's answer. */
+function classify(operationId: string, method: string, status: number, result: string): Outcome {
+  if (status >= 200 && status < 300) {
+    if (method === 'GET' && status === 202) return { kind: 'retry', status, result: 'pending', failureMode: 'delayed-event-propagation', detail: 'still in progress' };
+    return { kind: 'succeeded', status, result };
+  }
+  if (status === 429 || status >= 500) return { kind: 'retry', status, result, failureMode: 'partner-timeout', detail: `partner answered ${status}` };
+  if (operationId === 'memberMatch' && status === 422) return { kind: 'failed', status, result, failureMode: 'member-mismatch', detail: 'no single member matched' };
+  return { kind: 'failed', status, result, failureMode: 'downstream-validation-error', detail: `partner refused the request with ${status}` };
+}
+
+/** Contract errors of a planned request: path parameters, headers the engine sends, body. */
+function requestErrors(route: Route, request: { params: Record<string, string>; body: Json | undefined }, requestKey: string): FieldError[] {
+  const headers: Record<string, string> = { 'idempotency-key': requestKey.padEnd(8, '-') };
+  const errors = parameterErrors(route, (where, name) => (where === 'path' ? request.params[name] : where === 'header' ? headers[name.toLowerCase()] : undefined));
+  const content = route.op.operation.requestBody?.content as Json | undefined;
+  if (content) {
+    const media = Object.keys(content)[0]!;
+    if (request.body === undefined) errors.push({ location: 'body', message: 'is required' });
+    else errors.push(...bodyErrors(route, media, request.body));
+  }
+  return errors;
+}
+
+function stepKey(transactionId: string, kind: string, stepId: string) {
+  return and(eq(transactionSteps.transactionId, transactionId), eq(transactionSteps.kind, kind), eq(transactionSteps.stepId, stepId));
+}
+
+function stepRow(tx: TransactionRow, kind: 'forward' | 'compensation', stepId: string, position: number, operation: string): StepRow {
+  return { transactionId: tx.id, kind, stepId, position, operation, state: 'pending', attempts: 0, roundAttempts: 0, startedAt: null, endedAt: null, latencyMs: null, outcome: null, attemptLog: '[]', correlationId: tx.correlationId };
+}
+
+function ensureStep(db: Tx, tx: TransactionRow, kind: 'forward' | 'compensation', stepId: string, position: number, operation: string): void {
+  db.insert(transactionSteps).values(stepRow(tx, kind, stepId, position, operation)).onConflictDoNothing().run();
+}
+
+/** Appends an attempt to a step's timeline and sets its state from the outcome. */
+function saveAttempt(db: Tx, tx: TransactionRow, kind: 'forward' | 'compensation', stepId: string, record: AttemptRecord, outcome: Outcome): void {
+  const row = db.select().from(transactionSteps).where(stepKey(tx.id, kind, stepId)).get()!;
+  const log = JSON.parse(row.attemptLog) as AttemptRecord[];
+  log.push(record);
+  const startedAt = row.startedAt ?? record.startedAt;
+  db.update(transactionSteps)
+    .set({
+      state: outcome.kind === 'succeeded' ? 'succeeded' : outcome.kind === 'failed' ? 'failed' : 'running',
+      attempts: row.attempts + 1,
+      roundAttempts: row.roundAttempts + 1,
+      startedAt,
+      endedAt: outcome.kind === 'retry' ? null : record.endedAt,
+      latencyMs: outcome.kind === 'retry' ? null : Date.parse(record.endedAt) - Date.parse(startedAt),
+      outcome: JSON.stringify({ status: outcome.status, result: outcome.result, ...(outcome.failureMode ? { failureMode: outcome.failureMode } : {}), ...(outcome.detail ? { detail: outcome.detail } : {}) }),
+      attemptLog: JSON.stringify(log.slice(-50)),
+    })
+    .where(stepKey(tx.id, kind, stepId))
+    .run();
+}
+
+/** Writes an outbox event for a transaction (same SQLite transaction as the change it reports). */
+function event(db: Tx, tx: TransactionRow, now: string, type: string, e: { step?: string; from?: string; to?: string; data?: unknown }): void {
+  db.insert(transactionEvents)
+    .values({ transactionId: tx.id, type, fromState: e.from ?? null, toState: e.to ?? null, stepId: e.step ?? null, correlationId: tx.correlationId, data: JSON.stringify(e.data ?? {}), createdAt: now })
+    .run();
+}
+
+/**
+ * Applies a state-machine event to a transaction row (refusing what the machine does not allow)
+ * and writes the change with its outbox event.
+ */
+export function transition(db: Tx, row: TransactionRow, e: SagaEvent, deps: Pick<Deps, 'clock' | 'metrics' | 'logger'>): void {
+  const from = row.state as TransactionState;
+  const to = nextState(from, e);
+  if (!to) throw new AccordError('conflict', `Transaction ${row.id} cannot take "${e.type}" in state ${from}`);
+  const now = deps.clock().toISOString();
+  const finished = TERMINAL_STATES.includes(to);
+  db.update(transactions).set({ state: to, updatedAt: now, ...(finished ? { finishedAt: now, nextRunAt: null, operatorAction: null } : {}) }).where(eq(transactions.id, row.id)).run();
+  if (from !== to) {
+    event(db, row, now, 'transaction.state-changed', { from, to, data: { reason: e.type } });
+    if (finished || to === 'needs-attention') deps.metrics.transactionsFinished.inc({ partner: row.partner, flow: row.flow, state: to });
+    deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, flow: row.flow, partner: row.partner, from, to }, 'transaction state changed');
+  }
+  row.state = to;
+}
+
+/** One exchange request answered at once, recorded as a one-step transaction (see recordExchange). */
+export interface ExchangeRecord {
+  flow: FlowEntry;
+  step: Step;
+  partner: string;
+  api: string;
+  version: string;
+  operationId: string;
+  status: number;
+  correlationId: string;
+  idempotencyKey: string | undefined;
+  traceId: string;
+  spanId: string;
+  tracestate: string | undefined;
+  principal: Principal;
+  input: string;
+  startedAt: Date;
+  latencyMs: number;
+  fault: string | undefined;
+}
+
+/**
+ * Records a direct exchange request of a flow's operation as a transaction in its final state
+ * (completed on 2xx; otherwise what the flow's failure mode says), with its one step and an
+ * outbox event. Runs inside the request's SQLite transaction, so the record exists exactly
+ * when the effect does; `GET /v1/transactions/{correlation id or key}` finds it.
+ */
+export function recordExchange(deps: Pick<Deps, 'db' | 'clock' | 'metrics'>, r: ExchangeRecord): void {
+  const outcome = classify(r.operationId, 'POST', r.status, 'answered');
+  const state: TransactionState = outcome.kind === 'succeeded' ? 'completed' : ['manual-review', 'reconcile'].includes(r.flow.failureModes[outcome.failureMode ?? '']?.action ?? '') ? 'needs-attention' : 'compensated';
+  const now = deps.clock().toISOString();
+  const id = `txn_${randomBytes(10).toString('hex')}`;
+  const failure = outcome.kind === 'succeeded' ? null : JSON.stringify({ step: r.step.id, operationId: r.operationId, failureMode: outcome.failureMode, status: r.status, detail: outcome.detail, action: r.flow.failureModes[outcome.failureMode ?? '']?.action });
+  const statements = exchangeStatements(deps.db);
+  statements.transaction.run({
+    id,
+    flow: r.flow.flow,
+    partner: r.partner,
+    api: r.api,
+    version: r.version,
+    state,
+    correlationId: r.correlationId,
+    idempotencyKey: r.idempotencyKey ?? null,
+    traceId: r.traceId,
+    tracestate: r.tracestate ?? null,
+    caller: r.principal.tokenId,
+    callerPartner: r.principal.partner,
+    failure,
+    now,
+    finishedAt: state === 'needs-attention' ? null : now,
+  });
+  const attempt: AttemptRecord = { n: 1, startedAt: r.startedAt.toISOString(), endedAt: now, latencyMs: Math.round(r.latencyMs), status: r.status, result: 'answered', spanId: r.spanId, ...(r.fault ? { fault: r.fault } : {}) };
+  statements.step.run({
+    id,
+    stepId: r.step.id,
+    operation: r.operationId,
+    state: outcome.kind === 'succeeded' ? 'succeeded' : 'failed',
+    startedAt: attempt.startedAt,
+    endedAt: now,
+    latencyMs: attempt.latencyMs,
+    outcome: JSON.stringify({ status: r.status, result: outcome.kind === 'succeeded' ? 'answered' : outcome.result, ...(outcome.failureMode ? { failureMode: outcome.failureMode } : {}) }),
+    log: JSON.stringify([attempt]),
+    correlationId: r.correlationId,
+  });
+  statements.event.run({ id, state, correlationId: r.correlationId, data: JSON.stringify({ operationId: r.operationId, status: r.status }), now });
+  deps.metrics.requestsInitiated.inc({ partner: r.partner, flow: r.flow.flow });
+  deps.metrics.transactionsFinished.inc({ partner: r.partner, flow: r.flow.flow, state });
+  deps.metrics.stepDuration.observe({ partner: r.partner, flow: r.flow.flow, step: r.step.id, outcome: outcome.kind === 'retry' ? 'failed' : outcome.kind }, r.latencyMs / 1000);
+}
+
+const exchangeStatementCache = new WeakMap<object, ReturnType<typeof prepareExchangeStatements>>();
+
+function prepareExchangeStatements(db: Deps['db']) {
+  const sqlite = db.$client;
+  return {
+    transaction: sqlite.prepare(
+      `INSERT INTO transactions (id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, failure, time_scale_ppm, created_at, updated_at, finished_at)
+       VALUES (@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @failure, 1000000, @now, @now, @finishedAt)`,
+    ),
+    step: sqlite.prepare(
+      `INSERT INTO transaction_steps (transaction_id, kind, step_id, position, operation, state, attempts, round_attempts, started_at, ended_at, latency_ms, outcome, attempt_log, correlation_id)
+       VALUES (@id, 'forward', @stepId, 0, @operation, @state, 1, 1, @startedAt, @endedAt, @latencyMs, @outcome, @log, @correlationId)`,
+    ),
+    event: sqlite.prepare(
+      `INSERT INTO transaction_events (transaction_id, type, from_state, to_state, step_id, correlation_id, data, created_at) VALUES (@id, 'transaction.recorded', NULL, @state, NULL, @correlationId, @data, @now)`,
+    ),
+  };
+}
+
+function exchangeStatements(db: Deps['db']) {
+  let statements = exchangeStatementCache.get(db.$client);
+  if (!statements) {
+    statements = prepareExchangeStatements(db);
+    exchangeStatementCache.set(db.$client, statements);
+  }
+  return statements;
+}

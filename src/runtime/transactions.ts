@@ -1,0 +1,177 @@
+import { and, asc, desc, eq, inArray, lte, or, type SQL } from 'drizzle-orm';
+import { requireRole, type Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { transactionEvents, transactions, transactionSteps } from '../db/index.ts';
+import { AccordError } from '../errors.ts';
+import { durationMs } from '../matrix/durations.ts';
+import { DURATION_PATTERN } from '../matrix/schema.ts';
+import { TERMINAL_STATES, TRANSACTION_STATES, type TransactionState } from './saga-state.ts';
+
+export type TransactionRow = typeof transactions.$inferSelect;
+type Reader = Pick<Deps['db'], 'select'>;
+
+const STAFF = ['admin', 'ci', 'author', 'approver'] as const;
+
+function visible(principal: Principal, row: TransactionRow): boolean {
+  return principal.role !== 'partner' || row.callerPartner === principal.partner || row.partner === principal.partner;
+}
+
+/** Where a transaction is now, in one sentence an operator can act on. */
+function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: string; position: number; attempts: number; state: string }>, total: number): string {
+  const failure = row.failure ? (JSON.parse(row.failure) as { step?: string; detail?: string; compensation?: boolean }) : undefined;
+  const state = row.state as TransactionState;
+  if (state === 'completed') return `completed at ${row.finishedAt}`;
+  if (state === 'compensated') return `compensated at ${row.finishedAt}${failure ? ` after ${failure.step} failed: ${failure.detail}` : ''}`;
+  if (row.operatorAction === 'retry' || row.operatorAction === 'compensate') return `operator ${row.operatorAction} requested; waiting for the engine to pick it up`;
+  if (state === 'needs-attention' && !row.operatorAction) return `waiting for an operator (POST /v1/transactions/${row.id}/retry or /compensate): ${failure?.compensation ? 'compensation of ' : ''}${failure?.step ?? 'a step'} failed: ${failure?.detail ?? 'unknown'}`;
+  if (state === 'initiated' || state === 'accepted') return `${state}; the first step has not started yet`;
+  const kind = row.phase === 'forward' ? 'forward' : 'compensation';
+  const current = steps.find((s) => s.kind === kind && s.position === row.cursor);
+  const operator = row.operatorAction ? ` (operator ${row.operatorAction === 'retrying' ? 'retry' : 'compensation'})` : '';
+  const label = row.phase === 'forward' ? `step ${row.cursor + 1}/${total} ${current?.stepId ?? ''}` : `compensating ${current?.stepId ?? `step ${row.cursor + 1}`}`;
+  if (row.nextRunAt) return `${label}${operator}: attempt ${(current?.attempts ?? 0) + 1} due at ${row.nextRunAt}`;
+  return `${label}${operator}: running`;
+}
+
+/** The full picture of one transaction: state, steps with their attempts, compensations, events and where it is now. */
+export function loadTransactionView(db: Reader, row: TransactionRow) {
+  const steps = db.select().from(transactionSteps).where(eq(transactionSteps.transactionId, row.id)).orderBy(asc(transactionSteps.position)).all();
+  const events = db.select().from(transactionEvents).where(eq(transactionEvents.transactionId, row.id)).orderBy(asc(transactionEvents.seq)).all();
+  const forward = steps.filter((s) => s.kind === 'forward');
+  const stepView = (s: (typeof steps)[number]) => ({
+    id: s.stepId,
+    operation: s.operation,
+    state: s.state,
+    attempts: s.attempts,
+    startedAt: s.startedAt,
+    endedAt: s.endedAt,
+    latencyMs: s.latencyMs,
+    outcome: s.outcome ? (JSON.parse(s.outcome) as unknown) : null,
+    attemptLog: JSON.parse(s.attemptLog) as unknown[],
+  });
+  // Compensations in the order they ran (reverse step order).
+  const compensations = steps.filter((s) => s.kind === 'compensation').sort((a, b) => b.position - a.position);
+  return {
+    id: row.id,
+    flow: row.flow,
+    partner: row.partner,
+    api: row.api,
+    version: row.version,
+    mode: row.mode,
+    state: row.state,
+    phase: row.phase,
+    where: whereNow(row, steps, forward.length),
+    correlationId: row.correlationId,
+    idempotencyKey: row.idempotencyKey,
+    traceId: row.traceId,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    finishedAt: row.finishedAt,
+    nextRunAt: row.nextRunAt,
+    failure: row.failure ? (JSON.parse(row.failure) as unknown) : null,
+    steps: forward.map(stepView),
+    compensations: compensations.map((s) => ({ forStep: s.stepId, ...stepView(s) })),
+    events: events.map((e) => ({ seq: e.seq, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: JSON.parse(e.data) as unknown })),
+    links: { self: `/v1/transactions/${row.id}`, retry: `/v1/transactions/${row.id}/retry`, compensate: `/v1/transactions/${row.id}/compensate` },
+  };
+}
+
+export type TransactionView = ReturnType<typeof loadTransactionView>;
+
+/**
+ * Finds a transaction by id, correlation id or idempotency key (the newest the caller may
+ * see); 404 otherwise. Partner tokens see only transactions they started or that run against them.
+ */
+export function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string): TransactionRow {
+  requireRole(principal, [...STAFF, 'partner'], 'read transactions');
+  const rows = deps.db
+    .select()
+    .from(transactions)
+    .where(or(eq(transactions.id, ref), eq(transactions.correlationId, ref), eq(transactions.idempotencyKey, ref)))
+    .orderBy(desc(transactions.createdAt))
+    .limit(50)
+    .all()
+    .filter((r) => visible(principal, r));
+  const row = rows.find((r) => r.id === ref) ?? rows[0];
+  if (!row) throw new AccordError('not_found', `No transaction with id, correlation id or idempotency key "${ref}"`);
+  return row;
+}
+
+/** GET /v1/transactions/{ref}. */
+export function getTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string): TransactionView {
+  return loadTransactionView(deps.db, findTransaction(deps, principal, ref));
+}
+
+/**
+ * Lists transactions, oldest update first: by default those still in flight or waiting for an
+ * operator; filter by state, partner, flow and `olderThan` (an ISO 8601 duration since the last
+ * change, or a timestamp) to find stuck ones.
+ */
+export function listTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, query: Record<string, string | undefined>) {
+  requireRole(principal, [...STAFF, 'partner'], 'read transactions');
+  const errors = [];
+  const states = query.state ? query.state.split(',') : TRANSACTION_STATES.filter((s) => !TERMINAL_STATES.includes(s));
+  const unknown = states.filter((s) => !(TRANSACTION_STATES as readonly string[]).includes(s));
+  if (unknown.length > 0) errors.push({ location: 'query.state', message: `unknown state ${unknown.join(', ')}; states are ${TRANSACTION_STATES.join(', ')}` });
+  let before: string | undefined;
+  if (query.olderThan) {
+    if (new RegExp(DURATION_PATTERN).test(query.olderThan)) before = new Date(deps.clock().getTime() - durationMs(query.olderThan)).toISOString();
+    else if (!Number.isNaN(Date.parse(query.olderThan)) && /^\d{4}-\d{2}-\d{2}/.test(query.olderThan)) before = new Date(query.olderThan).toISOString();
+    else errors.push({ location: 'query.olderThan', message: 'must be an ISO 8601 duration (PT10M) or timestamp' });
+  }
+  const limit = query.limit === undefined ? 100 : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) errors.push({ location: 'query.limit', message: 'must be an integer 1–1000' });
+  if (errors.length > 0) throw new AccordError('bad_request', 'Invalid transaction query', { errors });
+  const where: SQL[] = [inArray(transactions.state, states)];
+  if (query.partner) where.push(eq(transactions.partner, query.partner));
+  if (query.flow) where.push(eq(transactions.flow, query.flow));
+  if (before) where.push(lte(transactions.updatedAt, before));
+  if (principal.role === 'partner') where.push(or(eq(transactions.partner, principal.partner!), eq(transactions.callerPartner, principal.partner!))!);
+  const rows = deps.db.select().from(transactions).where(and(...where)).orderBy(asc(transactions.updatedAt)).limit(limit).all();
+  const now = deps.clock().getTime();
+  return {
+    transactions: rows.map((r) => ({
+      id: r.id,
+      flow: r.flow,
+      partner: r.partner,
+      state: r.state,
+      phase: r.phase,
+      correlationId: r.correlationId,
+      idempotencyKey: r.idempotencyKey,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+      idleMs: Math.max(0, now - Date.parse(r.updatedAt)),
+      nextRunAt: r.nextRunAt,
+      failure: r.failure ? (JSON.parse(r.failure) as unknown) : null,
+      link: `/v1/transactions/${r.id}`,
+    })),
+  };
+}
+
+/**
+ * Records an operator's request (retry the step that stopped, or compensate) on a saga
+ * transaction; the engine acts on it. Terminal transactions refuse with 409.
+ */
+export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, ref: string, action: 'retry' | 'compensate'): TransactionRow {
+  requireRole(principal, ['admin'], `${action} transactions`);
+  const row = findTransaction(deps, principal, ref);
+  if (row.mode !== 'saga') throw new AccordError('conflict', `${row.id} was a single exchange request answered at once; there is nothing to ${action}`);
+  if (TERMINAL_STATES.includes(row.state as TransactionState)) throw new AccordError('conflict', `${row.id} is ${row.state}; a finished transaction cannot be ${action === 'retry' ? 'retried' : 'compensated'}`);
+  if (action === 'compensate' && row.phase === 'compensating') throw new AccordError('conflict', `${row.id} is already compensating`);
+  if (row.operatorAction) throw new AccordError('conflict', `${row.id} already has an operator ${row.operatorAction.startsWith('retr') ? 'retry' : 'compensation'} under way`);
+  const now = deps.clock().toISOString();
+  deps.db.transaction((tx) => {
+    const changed = tx
+      .update(transactions)
+      .set({ operatorAction: action, nextRunAt: null, updatedAt: now })
+      .where(and(eq(transactions.id, row.id), eq(transactions.state, row.state)))
+      .run().changes;
+    if (changed === 0) throw new AccordError('conflict', `${row.id} changed state meanwhile; read it again`);
+    tx.insert(transactionEvents)
+      .values({ transactionId: row.id, type: `transaction.operator-${action}`, fromState: row.state, toState: row.state, stepId: null, correlationId: row.correlationId, data: JSON.stringify({ by: principal.name }), createdAt: now })
+      .run();
+  });
+  deps.metrics.manualInterventions.inc({ partner: row.partner, flow: row.flow, action });
+  deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, action, by: principal.name }, 'operator action on transaction');
+  return { ...row, operatorAction: action };
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelayMs } from '../src/runtime/saga.ts';
+import { nextState, SAGA_EVENT_TYPES, STATE_RANK, TERMINAL_STATES, TRANSACTION_STATES, type SagaEvent, type TransactionState } from '../src/runtime/saga-state.ts';
+
+/** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomEvent(random: () => number): SagaEvent {
+  const type = SAGA_EVENT_TYPES[Math.floor(random() * SAGA_EVENT_TYPES.length)]!;
+  return type === 'step-failed' ? { type, action: random() < 0.5 ? 'compensate' : 'needs-attention' } : ({ type } as SagaEvent);
+}
+
+describe('transaction state machine', () => {
+  it('no random event sequence moves a state backwards, and terminal states accept nothing', () => {
+    const reached = new Set<TransactionState>();
+    for (let seed = 1; seed <= 5000; seed++) {
+      const random = prng(seed);
+      let state: TransactionState = 'initiated';
+      const trail: string[] = [state];
+      for (let i = 0; i < 40; i++) {
+        const event = randomEvent(random);
+        const next = nextState(state, event);
+        trail.push(`${event.type}→${next ?? 'refused'}`);
+        if (next === undefined) continue;
+        expect(STATE_RANK[next], `seed ${seed}: ${trail.join(' ')}`).toBeGreaterThanOrEqual(STATE_RANK[state]);
+        if (next !== state) expect(STATE_RANK[next], `seed ${seed}: ${trail.join(' ')}`).toBeGreaterThan(STATE_RANK[state]);
+        state = next;
+        reached.add(state);
+      }
+    }
+    // the walk explores the whole machine
+    expect([...reached].sort()).toEqual(TRANSACTION_STATES.filter((s) => s !== 'initiated').sort());
+    for (const terminal of TERMINAL_STATES) for (const type of SAGA_EVENT_TYPES) expect(nextState(terminal, { type, action: 'compensate' } as SagaEvent)).toBeUndefined();
+  });
+
+  it('follows the documented paths', () => {
+    const walk = (events: SagaEvent[]) => events.reduce<TransactionState | undefined>((s, e) => (s ? nextState(s, e) : s), 'initiated');
+    expect(walk([{ type: 'accept' }, { type: 'step-started' }, { type: 'steps-completed' }])).toBe('completed');
+    expect(walk([{ type: 'accept' }, { type: 'step-started' }, { type: 'step-failed', action: 'compensate' }, { type: 'compensations-completed' }])).toBe('compensated');
+    expect(walk([{ type: 'accept' }, { type: 'step-started' }, { type: 'step-failed', action: 'needs-attention' }, { type: 'operator-retry' }, { type: 'steps-completed' }])).toBe('completed');
+    expect(walk([{ type: 'accept' }, { type: 'step-started' }, { type: 'step-failed', action: 'compensate' }, { type: 'compensation-failed' }, { type: 'operator-retry' }, { type: 'compensations-completed' }])).toBe('compensated');
+    expect(walk([{ type: 'steps-completed' }])).toBeUndefined();
+    expect(nextState('compensating', { type: 'step-started' })).toBeUndefined();
+  });
+
+  it('backs off exponentially up to the cap, with jitter inside ± the configured share', () => {
+    const retry = { maxAttempts: 5, initial: 'PT1S', multiplier: 2, max: 'PT8S', jitter: 0.2 };
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelayMs(retry, n, () => 0.5))).toEqual([1000, 2000, 4000, 8000, 8000]);
+    expect(backoffDelayMs(retry, 1, () => 0)).toBe(800);
+    expect(backoffDelayMs(retry, 1, () => 0.999999)).toBe(1200);
+    const random = prng(7);
+    for (let i = 0; i < 1000; i++) {
+      const d = backoffDelayMs(retry, 3, random);
+      expect(d).toBeGreaterThanOrEqual(3200);
+      expect(d).toBeLessThanOrEqual(4800);
+    }
+  });
+});

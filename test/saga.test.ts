@@ -1,0 +1,349 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseYaml } from '../src/lib/yaml.ts';
+import { publishTransactionEvents } from '../src/runtime/outbox.ts';
+import { STATE_RANK, type TransactionState } from '../src/runtime/saga-state.ts';
+import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
+
+const doc = (partner: string, version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
+const matchExample = () => structuredClone(doc('northwind-health', '2.0.0').paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example);
+const STEPS = ['match-member', 'capture-consent', 'request-export', 'poll-export', 'acknowledge', 'finalise'];
+
+/** Starts services whose saga backoff and timeouts are scaled down 10,000× (1 s → 0.1 ms). */
+async function sagaService(env: Record<string, string> = {}): Promise<TestService> {
+  return startTestService({ seed: true, clock: () => new Date(), env: { ACCORD_SAGA_TIME_SCALE: '0.0001', ...env } });
+}
+
+describe('saga engine: the payer-data-export flow', () => {
+  let s: TestService;
+  let n = 0;
+  beforeAll(async () => {
+    s = await sagaService();
+  });
+  afterAll(() => s.cleanup());
+
+  const start = (body: unknown, headers: Record<string, string> = {}, token?: string) =>
+    s.call('POST', '/v1/transactions', { body: JSON.stringify(body), type: 'application/json', headers: { 'Idempotency-Key': `saga-key-${++n}`, ...headers }, ...(token ? { token } : {}) });
+  const get = async (ref: string) => (await s.call('GET', `/v1/transactions/${encodeURIComponent(ref)}`)).json();
+  const exportBody = (input: object = { memberMatch: matchExample() }) => ({ flow: 'payer-data-export', partner: 'northwind-health', input });
+  const records = (kind: string) => s.deps.db.$client.prepare('SELECT * FROM partner_records WHERE kind = ? ORDER BY created_at').all(kind) as Array<{ id: string; status: string; data: string }>;
+  const inject = async (fault: object) => {
+    const res = await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', flow: 'payer-data-export', ...fault }), type: 'application/json' });
+    expect(res.status, await res.clone().text()).toBe(201);
+    return (await res.json()).id as string;
+  };
+  const clearFaults = async () => {
+    for (const f of (await (await s.call('GET', '/v1/faults')).json()).faults) await s.call('DELETE', `/v1/faults/${f.id}`);
+  };
+  /** Runs one flow to its end and returns its view. */
+  const run = async (input?: object) => {
+    const res = await start(exportBody(input));
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { id } = await res.json();
+    await s.runtime.engine.idle();
+    return get(id);
+  };
+  /** Every recorded state change moves forward. */
+  const expectForwardOnly = (view: any) => {
+    const changes = view.events.filter((e: any) => e.type === 'transaction.state-changed');
+    for (const e of changes) expect(STATE_RANK[e.to as TransactionState], `${e.from} → ${e.to}`).toBeGreaterThan(STATE_RANK[e.from as TransactionState]);
+  };
+
+  it('runs the six steps in order to completed, with a timeline, events and one effect per step', async () => {
+    const before = { consent: records('consent').length, export: records('export').length, ack: records('acknowledgement').length, fin: records('finalization').length };
+    const res = await start(exportBody(), { 'X-Correlation-Id': 'corr-saga-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toMatch(/^\/v1\/transactions\/txn_/);
+    expect(res.headers.get('x-correlation-id')).toBe('corr-saga-1');
+    const accepted = await res.json();
+    expect(accepted.state).toBe('initiated');
+    await s.runtime.engine.idle();
+    const view = await get(accepted.id);
+    expect(view.state).toBe('completed');
+    expect(view.where).toMatch(/^completed at/);
+    expect(view.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(view.steps.map((x: any) => [x.id, x.state])).toEqual(STEPS.map((id) => [id, 'succeeded']));
+    for (const step of view.steps) {
+      expect(step.startedAt <= step.endedAt).toBe(true);
+      expect(step.latencyMs).toBeGreaterThanOrEqual(0);
+      expect(step.attemptLog[0].spanId).toMatch(/^[0-9a-f]{16}$/);
+    }
+    // The export is asynchronous: the first poll answers 202, the second 200.
+    expect(view.steps[3].attempts).toBe(2);
+    expect(view.steps[3].attemptLog.map((a: any) => a.status)).toEqual([202, 200]);
+    expect(view.events.filter((e: any) => e.type === 'transaction.state-changed').map((e: any) => e.to)).toEqual(['accepted', 'in-progress', 'completed']);
+    expectForwardOnly(view);
+    expect(records('consent').length - before.consent).toBe(1);
+    expect(records('export').length - before.export).toBe(1);
+    expect(records('acknowledgement').length - before.ack).toBe(1);
+    expect(records('finalization').length - before.fin).toBe(1);
+    // Found by correlation id and by idempotency key too.
+    expect((await get('corr-saga-1')).id).toBe(accepted.id);
+    expect((await get(accepted.idempotencyKey)).id).toBe(accepted.id);
+    // Correlation id on every step row and event.
+    const rows = s.deps.db.$client.prepare('SELECT correlation_id FROM transaction_steps WHERE transaction_id = ? UNION SELECT correlation_id FROM transaction_events WHERE transaction_id = ?').pluck().all(accepted.id, accepted.id);
+    expect(rows).toEqual(['corr-saga-1']);
+  });
+
+  it('starting is idempotent: a repeat replays the first answer byte for byte, another body with the key is 422', async () => {
+    const body = JSON.stringify(exportBody());
+    const headers = { 'Idempotency-Key': 'start-once-0001' };
+    const first = await s.call('POST', '/v1/transactions', { body, type: 'application/json', headers });
+    const firstText = await first.text();
+    const again = await s.call('POST', '/v1/transactions', { body, type: 'application/json', headers });
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.text()).toBe(firstText);
+    const other = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ ...exportBody(), partner: 'bluestem-mutual' }), type: 'application/json', headers });
+    expect(other.status).toBe(422);
+    await s.runtime.engine.idle();
+    expect(s.deps.db.$client.prepare("SELECT count(*) FROM transactions WHERE idempotency_key = 'start-once-0001'").pluck().get()).toBe(1);
+  });
+
+  it('refuses bad requests with 4xx and stores nothing', async () => {
+    const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM transactions').pluck().get();
+    const before = count();
+    const noKey = await s.call('POST', '/v1/transactions', { body: JSON.stringify(exportBody()), type: 'application/json' });
+    expect(noKey.status).toBe(400);
+    expect((await noKey.json()).detail).toContain('Idempotency-Key');
+    expect((await start({ flow: 'nope', partner: 'northwind-health', input: {} })).status).toBe(404);
+    expect((await start({ flow: 'payer-data-export', partner: 'nobody-here', input: {} })).status).toBe(404);
+    const missing = await start({ partner: 'northwind-health' });
+    expect(missing.status).toBe(400);
+    expect((await missing.json()).errors.map((e: any) => e.location)).toEqual(['/flow', '/input']);
+    const bad = matchExample();
+    bad.parameter[0].resource.birthDate = 12;
+    const invalid = await start(exportBody({ memberMatch: bad }));
+    expect(invalid.status).toBe(400);
+    expect((await invalid.json()).errors[0].location).toMatch(/^\/input\/body\/parameter\/0/);
+    expect((await s.call('POST', '/v1/transactions', { body: 'not json', type: 'application/json', headers: { 'Idempotency-Key': 'bad-json-0001' } })).status).toBe(400);
+    expect((await start(exportBody(), {}, s.token('approver'))).status).toBe(403);
+    expect(count()).toBe(before);
+  });
+
+  it('a step that fails for good compensates steps n−1…1 once each, in reverse order', async () => {
+    for (let failing = 2; failing <= STEPS.length; failing++) {
+      await clearFaults();
+      await inject({ step: STEPS[failing - 1], kind: 'error-status', status: 503 });
+      const before = { revoked: records('consent').filter((r) => r.status === 'inactive').length, cancelled: records('export').filter((r) => r.status === 'cancelled').length };
+      const view = await run();
+      expect(view.state, `failing at step ${failing}`).toBe('compensated');
+      expectForwardOnly(view);
+      const failed = view.steps[failing - 1];
+      expect(failed.state).toBe('failed');
+      // error-status 503 is retried per the matrix before giving up
+      expect(failed.attempts).toBeGreaterThanOrEqual(3);
+      expect(view.failure).toMatchObject({ step: STEPS[failing - 1], failureMode: 'partner-timeout', status: 503 });
+      // Compensations, in the order they ran: n−1 down to 1.
+      const ran = view.events.filter((e: any) => /^transaction\.(compensation-(succeeded|skipped)|reversal-event)$/.test(e.type)).map((e: any) => e.step);
+      expect(ran).toEqual(STEPS.slice(0, failing - 1).reverse());
+      expect(view.compensations.map((c: any) => c.forStep)).toEqual(STEPS.slice(0, failing - 1).reverse());
+      for (const c of view.compensations) {
+        const expected = c.forStep === 'capture-consent' || c.forStep === 'request-export' || c.forStep === 'acknowledge' ? 'succeeded' : 'skipped';
+        expect(c.state, `${c.forStep} when failing at ${failing}`).toBe(expected);
+        if (expected === 'succeeded') expect(c.attempts).toBe(1);
+      }
+      // Each compensating operation took effect exactly once.
+      expect(records('consent').filter((r) => r.status === 'inactive').length - before.revoked).toBe(failing > 2 ? 1 : 0);
+      expect(records('export').filter((r) => r.status === 'cancelled').length - before.cancelled).toBe(failing > 3 ? 1 : 0);
+      if (failing > 5) expect(view.events.some((e: any) => e.type === 'transaction.reversal-event' && e.step === 'acknowledge')).toBe(true);
+      expect(view.steps.slice(failing).every((x: any) => x.state === 'skipped')).toBe(true);
+    }
+    await clearFaults();
+  });
+
+  it('recovers from transient faults without a second effect: timeout, partial write, duplicate delivery, delayed event', async () => {
+    const cases: Array<[object, string]> = [
+      [{ step: 'request-export', kind: 'timeout', remaining: 1 }, 'timeout'],
+      [{ step: 'request-export', kind: 'partial-write', remaining: 1 }, 'partial-write'],
+      [{ step: 'capture-consent', kind: 'duplicate-delivery', remaining: 1 }, 'answered'],
+      // the step timeout is 1 ms here (PT10S scaled): a 5 ms delay is an answer that came too late
+      [{ step: 'acknowledge', kind: 'delayed-event', delayMs: 5, remaining: 1 }, 'timeout'],
+    ];
+    for (const [fault, firstResult] of cases) {
+      await clearFaults();
+      await inject(fault);
+      const before = { consent: records('consent').length, export: records('export').length, ack: records('acknowledgement').length };
+      const view = await run();
+      expect(view.state, JSON.stringify(fault)).toBe('completed');
+      const step = view.steps.find((x: any) => x.id === (fault as { step: string }).step);
+      expect(step.attemptLog[0], JSON.stringify(step)).toMatchObject({ fault: (fault as { kind: string }).kind, result: firstResult });
+      if (firstResult !== 'answered') {
+        expect(step.attempts).toBe(2);
+        // the retry is answered from the partner's record of the first call when the partner had acted
+        if (firstResult === 'partial-write' || (fault as { kind: string }).kind === 'delayed-event') expect(step.attemptLog[1].replayed).toBe(true);
+      }
+      expect(records('consent').length - before.consent).toBe(1);
+      expect(records('export').length - before.export).toBe(1);
+      expect(records('acknowledgement').length - before.ack).toBe(1);
+    }
+    await clearFaults();
+  });
+
+  it('a partial write that never heals compensates the step itself (the partner kept the export)', async () => {
+    await inject({ step: 'request-export', kind: 'partial-write' });
+    const before = records('export').filter((r) => r.status === 'cancelled').length;
+    const view = await run();
+    await clearFaults();
+    expect(view.state, JSON.stringify(view, null, 1)).toBe('compensated');
+    expect(view.failure.failureMode).toBe('partial-write');
+    expect(view.compensations.map((c: any) => [c.forStep, c.state])).toEqual([
+      ['request-export', 'succeeded'],
+      ['capture-consent', 'succeeded'],
+      ['match-member', 'skipped'],
+    ]);
+    expect(records('export').filter((r) => r.status === 'cancelled').length - before).toBe(1);
+  });
+
+  it('a validation error is not retried; a member mismatch goes to an operator, who compensates', async () => {
+    await inject({ step: 'acknowledge', kind: 'validation-error', remaining: 1 });
+    const rejected = await run();
+    expect(rejected.state).toBe('compensated');
+    expect(rejected.steps[4]).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(rejected.failure).toMatchObject({ failureMode: 'downstream-validation-error', action: 'reject' });
+
+    const nobody = matchExample();
+    nobody.parameter[0].resource.name[0].family = 'Nobody';
+    const stuck = await run({ memberMatch: nobody });
+    expect(stuck.state).toBe('needs-attention');
+    expect(stuck.failure).toMatchObject({ failureMode: 'member-mismatch', action: 'manual-review', supportOwner: 'member-services' });
+    expect(stuck.where).toContain('waiting for an operator');
+    const listed = await (await s.call('GET', '/v1/transactions?state=needs-attention&flow=payer-data-export')).json();
+    expect(listed.transactions.map((t: any) => t.id)).toContain(stuck.id);
+    expect((await s.call('POST', `/v1/transactions/${stuck.id}/compensate`, { token: s.token('ci') })).status).toBe(403);
+    const compensate = await s.call('POST', `/v1/transactions/${stuck.id}/compensate`);
+    expect(compensate.status).toBe(202);
+    await s.runtime.engine.idle();
+    const done = await get(stuck.id);
+    expect(done.state, JSON.stringify(done, null, 1)).toBe('compensated');
+    expectForwardOnly(done);
+    expect((await s.call('POST', `/v1/transactions/${stuck.id}/retry`)).status).toBe(409);
+    const audit = s.deps.db.$client.prepare("SELECT action FROM audit_log WHERE action LIKE 'POST /v1/transactions/%'").pluck().all();
+    expect(audit).toContain('POST /v1/transactions/:ref/compensate');
+  });
+
+  it('a compensation that keeps failing needs an operator; retry after the fault is gone finishes it', async () => {
+    await inject({ step: 'acknowledge', kind: 'error-status', status: 500 });
+    await inject({ step: 'cancelExport', kind: 'error-status', status: 502 });
+    const view = await run();
+    expect(view.state).toBe('needs-attention');
+    expect(view.failure).toMatchObject({ step: 'request-export', compensation: true, status: 502 });
+    expect(view.compensations.find((c: any) => c.forStep === 'request-export').state).toBe('failed');
+    await clearFaults();
+    const retry = await s.call('POST', `/v1/transactions/${view.id}/retry`);
+    expect(retry.status).toBe(202);
+    await s.runtime.engine.idle();
+    const done = await get(view.id);
+    expect(done.state).toBe('compensated');
+    expect(done.compensations.find((c: any) => c.forStep === 'request-export').state).toBe('succeeded');
+    expect(done.events.some((e: any) => e.type === 'transaction.operator-retry')).toBe(true);
+    expectForwardOnly(done);
+  });
+
+  it('records direct exchange requests as transactions found by correlation id or idempotency key', async () => {
+    const res = await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'direct-match-0001', 'X-Correlation-Id': 'corr-direct-1' } });
+    expect(res.status).toBe(200);
+    const view = await get('corr-direct-1');
+    expect(view).toMatchObject({ mode: 'sync', flow: 'member-match', state: 'completed', idempotencyKey: 'direct-match-0001' });
+    expect(view.steps).toHaveLength(1);
+    expect(view.steps[0]).toMatchObject({ id: 'match-member', state: 'succeeded', attempts: 1 });
+    expect((await get('direct-match-0001')).id).toBe(view.id);
+    // a replay is not a second transaction
+    await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'direct-match-0001' } });
+    expect(s.deps.db.$client.prepare("SELECT count(*) FROM transactions WHERE idempotency_key = 'direct-match-0001'").pluck().get()).toBe(1);
+    expect((await s.call('POST', `/v1/transactions/${view.id}/retry`)).status).toBe(409);
+    expect((await s.call('GET', '/v1/transactions/nothing-like-this')).status).toBe(404);
+  });
+
+  it('partners see only their own transactions', async () => {
+    const view = await run();
+    const bluestem = s.token('partner', 'bluestem-mutual');
+    expect((await s.call('GET', `/v1/transactions/${view.id}`, { token: bluestem })).status).toBe(404);
+    expect((await s.call('GET', `/v1/transactions/${view.id}`, { token: s.token('partner', 'northwind-health') })).status).toBe(200);
+    const list = await (await s.call('GET', '/v1/transactions?state=completed', { token: bluestem })).json();
+    expect(list.transactions.some((t: any) => t.partner === 'northwind-health')).toBe(false);
+  });
+
+  it('lists by state, partner, flow and olderThan, and refuses bad filters', async () => {
+    const all = await (await s.call('GET', '/v1/transactions?state=completed,compensated&partner=northwind-health&flow=payer-data-export')).json();
+    expect(all.transactions.length).toBeGreaterThan(5);
+    expect(all.transactions.every((t: any) => ['completed', 'compensated'].includes(t.state))).toBe(true);
+    const old = await (await s.call('GET', '/v1/transactions?state=completed&olderThan=P1D')).json();
+    expect(old.transactions).toEqual([]);
+    expect((await s.call('GET', '/v1/transactions?state=done')).status).toBe(400);
+    expect((await s.call('GET', '/v1/transactions?olderThan=yesterday')).status).toBe(400);
+  });
+
+  it('publishes the outbox to subscribed webhooks, once', async () => {
+    const hook = await s.call('POST', '/v1/webhooks', { body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: 'a-very-long-webhook-secret-123', events: ['transaction.state-changed'] }), type: 'application/json' });
+    expect(hook.status, await hook.clone().text()).toBe(201);
+    publishTransactionEvents(s.deps, 100_000);
+    const view = await run();
+    const published = publishTransactionEvents(s.deps, 100_000);
+    expect(published).toBe(view.events.length);
+    expect(publishTransactionEvents(s.deps)).toBe(0);
+    const deliveries = s.deps.db.$client.prepare("SELECT payload FROM webhook_deliveries WHERE event_type = 'transaction.state-changed'").pluck().all() as string[];
+    expect(deliveries.filter((p) => JSON.parse(p).data.transactionId === view.id).map((p) => JSON.parse(p).data.to)).toEqual(['accepted', 'in-progress', 'completed']);
+  });
+});
+
+describe('fault injection: API and configuration', () => {
+  let s: TestService;
+  let file: string;
+  beforeAll(async () => {
+    file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'accord-faults-')), 'faults.yaml');
+    fs.writeFileSync(file, '- {partner: northwind-health, step: match-member, kind: error-status, status: 503, remaining: 1}\n');
+    s = await sagaService({ ACCORD_FAULTS: file });
+  });
+  afterAll(() => s.cleanup());
+
+  it('loads faults from ACCORD_FAULTS and applies them to direct exchange requests too', async () => {
+    const faults = (await (await s.call('GET', '/v1/faults')).json()).faults;
+    expect(faults).toMatchObject([{ partner: 'northwind-health', step: 'match-member', kind: 'error-status', status: 503, source: 'config', remaining: 1 }]);
+    const url = '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match';
+    const call = () => s.call('POST', url, { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'fault-direct-0001' } });
+    const failed = await call();
+    expect(failed.status).toBe(503);
+    expect((await failed.json()).resourceType).toBe('OperationOutcome');
+    // used up: the retry with the same key is the first real request
+    const ok = await call();
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('a partial write on a direct request stores the effect; the client retry gets the stored answer', async () => {
+    const created = await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'captureConsent', kind: 'partial-write', remaining: 1 }), type: 'application/json' });
+    expect(created.status).toBe(201);
+    const consent = matchExample().parameter[3].resource;
+    const call = () => s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Consent', { body: JSON.stringify(consent), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'fault-consent-0001' } });
+    const before = s.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get() as number;
+    expect((await call()).status).toBe(500);
+    const retry = await call();
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(s.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get()).toBe(before + 1);
+  });
+
+  it('refuses invalid faults, and fault injection outside the sandbox', async () => {
+    const bad = await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'meteor' }), type: 'application/json' });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).errors[0].location).toBe('/kind');
+    expect((await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'delayed-event' }), type: 'application/json' })).status).toBe(400);
+    expect((await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'timeout' }), type: 'application/json', token: s.token('author') })).status).toBe(403);
+    expect((await s.call('DELETE', '/v1/faults/flt_nothing')).status).toBe(404);
+    const production = await startTestService({ seed: false, env: { ACCORD_RUNTIME_ENV: 'production' } });
+    try {
+      expect((await production.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'timeout' }), type: 'application/json' })).status).toBe(409);
+    } finally {
+      await production.cleanup();
+    }
+  });
+
+  it('refuses an invalid ACCORD_FAULTS file at start-up', async () => {
+    const bad = path.join(path.dirname(file), 'bad.yaml');
+    fs.writeFileSync(bad, '- {partner: northwind-health, kind: nothing}\n');
+    await expect(startTestService({ env: { ACCORD_FAULTS: bad } })).rejects.toThrow(/ACCORD_FAULTS.*\/0\/step/);
+  });
+});

@@ -347,3 +347,30 @@ describe('fault injection: API and configuration', () => {
     await expect(startTestService({ env: { ACCORD_FAULTS: bad } })).rejects.toThrow(/ACCORD_FAULTS.*\/0\/step/);
   });
 });
+
+describe('schema drift: answers are checked against the contract', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await sagaService();
+  });
+  afterAll(() => s.cleanup());
+
+  it('counts and logs an answer that does not match the served contract as schema-drift, and still answers', async () => {
+    // 3.0.0 promises a matchedAt field in the $member-match answer that the partner does not send.
+    const v3 = doc('northwind-health', '2.0.0');
+    v3.info.version = '3.0.0';
+    v3.components.schemas.MemberMatchResponse.required = [...(v3.components.schemas.MemberMatchResponse.required ?? []), 'matchedAt'];
+    v3.components.schemas.MemberMatchResponse.properties = { ...v3.components.schemas.MemberMatchResponse.properties, matchedAt: { type: 'string' } };
+    expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: JSON.stringify(v3), type: 'application/json' })).status).toBe(201);
+    s.deps.db.$client.prepare("UPDATE contract_versions SET state = 'approved' WHERE version = '3.0.0'").run();
+    const { markContractsChanged } = await import('../src/contracts/versions.ts');
+    markContractsChanged();
+    const drift = async () => (await s.deps.metrics.schemaDrift.get()).values.find((v) => v.labels.partner === 'northwind-health' && v.labels.operation === 'memberMatch')?.value ?? 0;
+    const ok = await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'drift-check-0001' } });
+    expect(ok.status).toBe(200);
+    expect(await drift()).toBe(0);
+    const res = await s.call('POST', '/exchange/northwind-health/p2p-exchange/v3/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'drift-check-0002' } });
+    expect(res.status).toBe(200);
+    expect(await drift()).toBe(1);
+  });
+});

@@ -374,3 +374,42 @@ describe('schema drift: answers are checked against the contract', () => {
     expect(await drift()).toBe(1);
   });
 });
+
+describe('fault-injection experiments produce failure-injection evidence', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ seed: true, clock: () => new Date() });
+  });
+  afterAll(() => s.cleanup());
+
+  it('runs one saga per fault kind against the served version, checks recovery and stores evidence bound to its content', async () => {
+    const res = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0' }), type: 'application/json', token: s.token('ci') });
+    const text = await res.clone().text();
+    expect(res.status, text).toBe(201);
+    const experiment = await res.json();
+    expect(experiment.result, text).toBe('pass');
+    expect(experiment.scenarios.map((x: any) => [x.name, x.state, x.passed])).toEqual([
+      ['timeout', 'completed', true],
+      ['error-status', 'completed', true],
+      ['partial-write', 'completed', true],
+      ['delayed-event', 'completed', true],
+      ['duplicate-delivery', 'completed', true],
+      ['validation-error', 'compensated', true],
+    ]);
+    expect(experiment.evidence).toMatchObject({ kind: 'failure-injection', result: 'pass', version: '2.0.0', boundToContent: true });
+    const listed = await (await s.call('GET', '/v1/evidence?partner=northwind-health&api=p2p-exchange&version=2.0.0')).json();
+    expect(listed.some((e: any) => e.id === experiment.evidence.id)).toBe(true);
+    // the faults were scoped to the experiment's transactions and are used up
+    expect((await (await s.call('GET', '/v1/faults')).json()).faults).toEqual([]);
+  });
+
+  it('refuses a version the sandbox does not serve, and callers without the role', async () => {
+    const old = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0' }), type: 'application/json' });
+    expect(old.status).toBe(409);
+    expect((await old.json()).detail).toContain('serves 1.1.0');
+    expect((await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '9.0.0' }), type: 'application/json' })).status).toBe(404);
+    expect((await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0' }), type: 'application/json', token: s.token('author') })).status).toBe(403);
+    const count = s.deps.db.$client.prepare("SELECT count(*) FROM evidence WHERE kind = 'failure-injection' AND version = '1.0.0'").pluck().get();
+    expect(count).toBe(0);
+  });
+});

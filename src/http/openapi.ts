@@ -299,6 +299,14 @@ export const ACCORD_OPENAPI = {
       get: op('Injected faults (sandbox)', ['admin', 'ci', 'author', 'approver'], { '200': json({ type: 'object', properties: { faults: { type: 'array', items: ref('Fault') } } }) }),
       post: op('Inject a fault for a partner and step (sandbox only)', ['admin', 'ci'], { '201': json(ref('Fault')), '400': problem, '409': problem }, { requestBody: jsonRequest(ref('FaultRequest')) }),
     },
+    '/v1/fault-experiments': {
+      post: op(
+        'Run a fault-injection experiment (one saga per fault kind) against the version the sandbox serves and store failure-injection evidence for it',
+        ['admin', 'ci'],
+        { '201': json({ type: 'object', properties: { id: { type: 'string' }, result: { type: 'string', enum: ['pass', 'fail'] }, scenarios: { type: 'array', items: { type: 'object' } }, evidence: { type: 'object' } } }), '400': problem, '404': problem, '409': problem, '422': problem },
+        { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, flow: { type: 'string', default: 'payer-data-export' } } }) },
+      ),
+    },
     '/v1/faults/{id}': {
       parameters: [pathParam('id', 'Fault id')],
       delete: op('Remove an injected fault', ['admin', 'ci'], { '204': { description: 'Removed' }, '404': problem }),

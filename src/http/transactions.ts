@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Deps } from '../context.ts';
 import { AccordError } from '../errors.ts';
+import { runFaultExperiment } from '../runtime/experiments.ts';
 import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { getTransaction, listTransactions, loadTransactionView, requestOperatorAction } from '../runtime/transactions.ts';
@@ -45,6 +46,7 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       return c.json(loadTransactionView(deps.db, row), 202);
     });
   }
+  app.post('/fault-experiments', async (c) => c.json(await runFaultExperiment(deps, runtime, principalOf(c), await jsonBody(c)), 201));
   app.post('/faults', async (c) => c.json(createFault(deps, principalOf(c), await jsonBody(c)), 201));
   app.get('/faults', (c) => c.json({ faults: listFaults(deps, principalOf(c)) }));
   app.delete('/faults/:id', (c) => {

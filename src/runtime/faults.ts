@@ -24,20 +24,22 @@ export interface FaultInput {
   remaining?: unknown;
 }
 
-// Faults change rarely and are read on every runtime call: keep them in memory per database.
-const cache = new WeakMap<object, Fault[]>();
+// Faults change rarely and are read on every runtime call: keep them in memory per database,
+// reloaded after any change (the generation counter).
+let generation = 0;
+const cache = new WeakMap<object, { generation: number; faults: Fault[] }>();
 
 function all(deps: Pick<Deps, 'db'>): Fault[] {
-  let faults = cache.get(deps.db.$client);
-  if (!faults) {
-    faults = deps.db.select().from(faultInjections).orderBy(desc(faultInjections.createdAt)).all();
-    cache.set(deps.db.$client, faults);
+  let cached = cache.get(deps.db.$client);
+  if (cached?.generation !== generation) {
+    cached = { generation, faults: deps.db.select().from(faultInjections).orderBy(desc(faultInjections.createdAt)).all() };
+    cache.set(deps.db.$client, cached);
   }
-  return faults;
+  return cached.faults;
 }
 
-function changed(deps: Pick<Deps, 'db'>): void {
-  cache.delete(deps.db.$client);
+function changed(): void {
+  generation++;
 }
 
 function check(input: FaultInput, at: string): FieldError[] {
@@ -81,7 +83,17 @@ export function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, princip
   if (errors.length > 0) throw new AccordError('bad_request', 'The fault is invalid', { errors });
   const fault = row(input, 'api', principal.name, deps.clock());
   deps.db.insert(faultInjections).values(fault).run();
-  changed(deps);
+  changed();
+  return fault;
+}
+
+/** Stores a fault inside the caller's SQLite transaction (engine: transaction-scoped experiment faults); throws on an invalid one. */
+export function insertFault(tx: Pick<Deps['db'], 'insert'>, principal: Principal, input: FaultInput, now: Date): Fault {
+  const errors = check(input, '');
+  if (errors.length > 0) throw new AccordError('bad_request', 'The fault is invalid', { errors });
+  const fault = row(input, 'api', principal.name, now);
+  tx.insert(faultInjections).values(fault).run();
+  changed();
   return fault;
 }
 
@@ -95,7 +107,7 @@ export function listFaults(deps: Pick<Deps, 'db'>, principal: Principal): Fault[
 export function deleteFault(deps: Pick<Deps, 'db'>, principal: Principal, id: string): void {
   requireRole(principal, ['admin', 'ci'], 'remove faults');
   if (deps.db.delete(faultInjections).where(eq(faultInjections.id, id)).run().changes === 0) throw new AccordError('not_found', `No fault ${id}`);
-  changed(deps);
+  changed();
 }
 
 /**
@@ -118,7 +130,7 @@ export function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'config'>
     tx.delete(faultInjections).where(eq(faultInjections.source, 'config')).run();
     for (const fault of faults) tx.insert(faultInjections).values(fault).run();
   });
-  changed(deps);
+  changed();
   return faults;
 }
 
@@ -140,6 +152,6 @@ export function takeFault(deps: Pick<Deps, 'db'>, call: { partner: string; flow:
   if (!fault || fault.remaining === null) return fault;
   if (fault.remaining <= 1) deps.db.delete(faultInjections).where(eq(faultInjections.id, fault.id)).run();
   else deps.db.update(faultInjections).set({ remaining: fault.remaining - 1 }).where(eq(faultInjections.id, fault.id)).run();
-  changed(deps);
+  changed();
   return fault;
 }

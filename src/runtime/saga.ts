@@ -10,7 +10,7 @@ import { isObject, type Json } from '../lib/json.ts';
 import type { FlowEntry, Step } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { bodyErrors, parameterErrors, responseErrors } from './contract-check.ts';
-import { takeFault } from './faults.ts';
+import { insertFault, takeFault, type FaultInput } from './faults.ts';
 import { planRequest, stepOutputs, type FlowContext } from './flow-requests.ts';
 import { callPartner, lookupPartnerRequest, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore } from './idempotency.ts';
@@ -113,7 +113,7 @@ export class SagaEngine {
    * checks the flow, the partner's served contract and the first step's request, stores the
    * transaction as `initiated` and answers 202. Repeats replay the first answer.
    */
-  async start(principal: Principal, request: StartRequest): Promise<{ status: number; body: string; replayed: boolean; id: string | undefined }> {
+  async start(principal: Principal, request: StartRequest, options: { timeScale?: number; faults?: FaultInput[] } = {}): Promise<{ status: number; body: string; replayed: boolean; id: string | undefined }> {
     requireRole(principal, ['admin', 'ci', 'partner'], 'start exchange flows');
     const { body } = request;
     const errors: FieldError[] = [];
@@ -169,7 +169,7 @@ export class SagaEngine {
         plan: JSON.stringify(plan),
         context: '{}',
         failure: null,
-        timeScale: Math.round(this.deps.config.sagaTimeScale * 1_000_000),
+        timeScale: Math.round((options.timeScale ?? this.deps.config.sagaTimeScale) * 1_000_000),
         nextRunAt: null,
         createdAt: now.toISOString(),
         updatedAt: now.toISOString(),
@@ -177,6 +177,8 @@ export class SagaEngine {
       };
       tx.insert(transactions).values(row).run();
       plan.steps.forEach((s, position) => tx.insert(transactionSteps).values(stepRow(row, 'forward', s.id, position, s.operationId)).run());
+      // Faults for this transaction only (fault experiments), in place before its first step.
+      for (const fault of options.faults ?? []) insertFault(tx, principal, { ...fault, partner, transactionId: id }, this.deps.clock());
       event(tx, row, row.createdAt, 'transaction.initiated', { to: 'initiated', data: { flow: plan.flow, partner, version: served.version, idempotencyKey: key } });
       const view = loadTransactionView(tx, row);
       const responseBody = JSON.stringify(view);

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { eq, inArray } from 'drizzle-orm';
+import semver from 'semver';
+import { requireRole, type Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { checkIds, isSemver } from '../contracts/ids.ts';
+import { findVersion } from '../contracts/versions.ts';
+import { transactions } from '../db/index.ts';
+import { AccordError, type FieldError } from '../errors.ts';
+import { addEvidence, type EvidenceView } from '../evidence/evidence.ts';
+import type { Json } from '../lib/json.ts';
+import type { FlowEntry } from '../matrix/checks.ts';
+import { durationMs } from '../matrix/durations.ts';
+import type { FaultInput } from './faults.ts';
+import type { Runtime } from './index.ts';
+import { loadTransactionView, type TransactionView } from './transactions.ts';
+
+/** Experiments run their sagas this much faster than the matrix says (1 s of backoff → 1 ms). */
+const EXPERIMENT_TIME_SCALE = 0.001;
+const DEADLINE_MS = 60_000;
+
+interface Scenario {
+  name: string;
+  fault: FaultInput;
+  expected: 'completed' | 'compensated';
+  /** Why the expected outcome shows recovery. */
+  check(view: TransactionView): string | undefined;
+}
+
+/** The six fault kinds, each on a step where it tells something about recovery. */
+function scenarios(plan: FlowEntry): Scenario[] {
+  const compensable = plan.steps.filter((s) => s.compensation.operationId);
+  const first = compensable[0] ?? plan.steps[0]!;
+  const writer = compensable.at(-1) ?? plan.steps[0]!;
+  const last = plan.steps.at(-1)!;
+  const faulted = (view: TransactionView, step: string, kind: string) => {
+    const attempt = view.steps.find((s) => s.id === step)?.attemptLog[0] as { fault?: string } | undefined;
+    return attempt?.fault === kind ? undefined : `the ${kind} fault was not applied to ${step}`;
+  };
+  const retried = (view: TransactionView, step: string, kind: string) =>
+    faulted(view, step, kind) ?? ((view.steps.find((s) => s.id === step)?.attempts ?? 0) >= 2 ? undefined : `${step} was not retried`);
+  return [
+    { name: 'timeout', fault: { step: writer.id, kind: 'timeout', remaining: 1 }, expected: 'completed', check: (v) => retried(v, writer.id, 'timeout') },
+    { name: 'error-status', fault: { step: first.id, kind: 'error-status', status: 503, remaining: 1 }, expected: 'completed', check: (v) => retried(v, first.id, 'error-status') },
+    {
+      name: 'partial-write',
+      fault: { step: writer.id, kind: 'partial-write', remaining: 1 },
+      expected: 'completed',
+      check: (v) => retried(v, writer.id, 'partial-write') ?? ((v.steps.find((s) => s.id === writer.id)?.attemptLog[1] as { replayed?: boolean } | undefined)?.replayed ? undefined : 'the retry after a partial write was not answered from the first write'),
+    },
+    {
+      name: 'delayed-event',
+      fault: { step: last.id, kind: 'delayed-event', delayMs: Math.max(1, Math.floor((durationMs(last.timeout) * EXPERIMENT_TIME_SCALE) / 2)), remaining: 1 },
+      expected: 'completed',
+      check: (v) => faulted(v, last.id, 'delayed-event'),
+    },
+    { name: 'duplicate-delivery', fault: { step: first.id, kind: 'duplicate-delivery', remaining: 1 }, expected: 'completed', check: (v) => faulted(v, first.id, 'duplicate-delivery') },
+    {
+      name: 'validation-error',
+      fault: { step: last.id, kind: 'validation-error', remaining: 1 },
+      expected: 'compensated',
+      check: (v) => {
+        const completed = plan.steps.slice(0, -1).map((s) => s.id).reverse();
+        const ran = v.compensations.map((c) => c.forStep);
+        return JSON.stringify(ran) === JSON.stringify(completed) ? undefined : `compensations ran for ${ran.join(', ') || 'nothing'}; expected ${completed.join(', ')}`;
+      },
+    },
+  ];
+}
+
+/**
+ * Runs a fault-injection experiment against the version the sandbox serves for `partner`:
+ * one saga per fault kind (timeout, error status, partial write, delayed event, duplicate
+ * delivery, validation error), each with a fault scoped to its own transaction, and checks
+ * that each recovers as the control matrix says (retried to completion, or compensated in
+ * reverse order). Stores the result as `failure-injection` evidence bound to the version's
+ * content. Admin or ci; sandbox only.
+ */
+export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal: Principal, input: Record<string, unknown>) {
+  requireRole(principal, ['admin', 'ci'], 'run fault-injection experiments');
+  if (deps.config.runtimeEnvironment !== 'sandbox') throw new AccordError('conflict', 'Fault-injection experiments run only in the sandbox environment');
+  const errors: FieldError[] = checkIds({ '/partner': input.partner as string, '/api': input.api as string });
+  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
+  if (input.flow !== undefined && typeof input.flow !== 'string') errors.push({ location: '/flow', message: 'must name a control-matrix flow' });
+  if (errors.length > 0) throw new AccordError('bad_request', 'Invalid experiment', { errors });
+  const partner = input.partner as string;
+  const api = input.api as string;
+  const version = input.version as string;
+  const row = findVersion(deps, partner, api, version);
+  if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
+  const flowName = (input.flow as string | undefined) ?? 'payer-data-export';
+  const plan = await runtime.routes.flow(flowName);
+  if (!plan) throw new AccordError('not_found', `No control-matrix flow "${flowName}"`);
+  if (plan.contract.api !== api) throw new AccordError('invalid_document', `Flow ${flowName} runs against ${plan.contract.api}, not ${api}`);
+  const served = await runtime.routes.forFlow(plan, partner, semver.major(version));
+  if (served?.version !== version) throw new AccordError('conflict', `The sandbox serves ${served ? `${served.version}` : 'no version'} of ${partner}/${api} v${semver.major(version)} for ${flowName}; experiments run against the served version (approve or release ${version} first)`);
+  const firstOp = served.operations.get(plan.steps[0]!.operationId)!.op.operation;
+  const example = Object.values((firstOp.requestBody?.content ?? {}) as Record<string, { example?: Json }>)[0]?.example;
+  if (!example) throw new AccordError('invalid_document', `${partner}/${api} ${version} has no request example for ${plan.steps[0]!.operationId}; the experiment uses it as the flow input`);
+
+  const id = `fx_${randomBytes(8).toString('hex')}`;
+  const list = scenarios(plan);
+  const started: Array<{ scenario: Scenario; transactionId: string }> = [];
+  for (const scenario of list) {
+    const body = { flow: flowName, partner, major: semver.major(version), input: { memberMatch: example } };
+    const result = await runtime.engine.start(
+      principal,
+      { body, rawBody: JSON.stringify(body), idempotencyKey: `${id}:${scenario.name}`, correlationId: `${id}.${scenario.name}`, traceparent: undefined, tracestate: undefined },
+      { timeScale: EXPERIMENT_TIME_SCALE, faults: [scenario.fault] },
+    );
+    started.push({ scenario, transactionId: result.id! });
+  }
+  const ids = started.map((s) => s.transactionId);
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const open = deps.db
+      .select({ state: transactions.state, action: transactions.operatorAction })
+      .from(transactions)
+      .where(inArray(transactions.id, ids))
+      .all()
+      .filter((r) => !['completed', 'compensated'].includes(r.state) && !(r.state === 'needs-attention' && !r.action));
+    if (open.length === 0 || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const results = started.map(({ scenario, transactionId }) => {
+    const view = loadTransactionView(deps.db, deps.db.select().from(transactions).where(eq(transactions.id, transactionId)).get()!);
+    const problem = view.state !== scenario.expected ? `ended ${view.state}, expected ${scenario.expected}` : scenario.check(view);
+    return { name: scenario.name, fault: scenario.fault, expected: scenario.expected, state: view.state, passed: !problem, ...(problem ? { detail: problem } : {}), transactionId, link: `/v1/transactions/${transactionId}` };
+  });
+  const failed = results.filter((r) => !r.passed).length;
+  const producedAt = deps.clock().toISOString();
+  const evidence: EvidenceView = addEvidence(deps, principal, {
+    partner,
+    api,
+    version,
+    kind: 'failure-injection',
+    result: failed === 0 ? 'pass' : 'fail',
+    sha256: row.sha256,
+    uri: `urn:accord:fault-experiment:${id}`,
+    environment: deps.config.runtimeEnvironment,
+    commit: row.commit,
+    producedAt,
+  });
+  deps.logger.info({ experiment: id, partner, api, version, flow: flowName, failed }, 'fault-injection experiment finished');
+  return { id, partner, api, version, flow: flowName, result: failed === 0 ? 'pass' : 'fail', scenarios: results, evidence };
+}

@@ -13,6 +13,11 @@ CREATE TABLE `fault_injections` (
 	`created_at` text NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE `outbox_cursors` (
+	`name` text PRIMARY KEY NOT NULL,
+	`position` integer NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE `transaction_events` (
 	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`transaction_id` text NOT NULL,
@@ -66,6 +71,7 @@ CREATE TABLE `transactions` (
 	`input` text NOT NULL,
 	`plan` text NOT NULL,
 	`context` text NOT NULL,
+	`sync_step` text,
 	`failure` text,
 	`time_scale_ppm` integer NOT NULL,
 	`next_run_at` text,

@@ -286,6 +286,13 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(publishTransactionEvents(s.deps)).toBe(0);
     const deliveries = s.deps.db.$client.prepare("SELECT payload FROM webhook_deliveries WHERE event_type = 'transaction.state-changed'").pluck().all() as string[];
     expect(deliveries.filter((p) => JSON.parse(p).data.transactionId === view.id).map((p) => JSON.parse(p).data.to)).toEqual(['accepted', 'in-progress', 'completed']);
+    // A direct exchange request's record is its own outbox entry.
+    await s.call('POST', '/v1/webhooks', { body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: 'a-very-long-webhook-secret-123', events: ['transaction.recorded'] }), type: 'application/json' });
+    await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'outbox-direct-0001', 'X-Correlation-Id': 'corr-outbox-1' } });
+    expect(publishTransactionEvents(s.deps)).toBe(1);
+    expect(publishTransactionEvents(s.deps)).toBe(0);
+    const recorded = s.deps.db.$client.prepare("SELECT payload FROM webhook_deliveries WHERE event_type = 'transaction.recorded'").pluck().all() as string[];
+    expect(recorded.map((p) => JSON.parse(p).data)).toEqual([expect.objectContaining({ correlationId: 'corr-outbox-1', flow: 'member-match', to: 'completed', operationId: 'memberMatch', status: 200 })]);
   });
 });
 

@@ -71,6 +71,7 @@ export function createToken(
     })
     .returning()
     .get();
+  tokensGeneration++;
   return { ...toView(row), token: secret };
 }
 
@@ -94,20 +95,40 @@ export function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string): Token
       const admins = tx.select({ n: count() }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).get()!.n;
       if (admins <= 1) throw new AccordError('conflict', 'This is the last active admin token; create another admin token before revoking it');
     }
-    return toView(tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get()!);
+    const revoked = toView(tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get()!);
+    tokensGeneration++;
+    return revoked;
   });
 }
 
 const lookups = new WeakMap<object, { get(hash: string): unknown }>();
 
-/** Resolves a bearer secret to its principal, or undefined when unknown or revoked (hot path: one prepared statement). */
+// Hot path: resolved principals are cached by SHA-256 of the secret until any token changes
+// (creation or revocation bumps the generation), so a revocation takes effect at once.
+let tokensGeneration = 0;
+const resolved = new WeakMap<object, { generation: number; byHash: Map<string, Principal | undefined> }>();
+
+/** Resolves a bearer secret to its principal, or undefined when unknown or revoked. */
 export function authenticate(deps: Pick<Deps, 'db'>, secret: string): Principal | undefined {
+  let cache = resolved.get(deps.db.$client);
+  if (cache?.generation !== tokensGeneration) {
+    cache = { generation: tokensGeneration, byHash: new Map() };
+    resolved.set(deps.db.$client, cache);
+  }
+  const hash = hashSecret(secret);
+  if (cache.byHash.has(hash)) return cache.byHash.get(hash);
+  const principal = lookupPrincipal(deps, hash);
+  if (cache.byHash.size < 10_000) cache.byHash.set(hash, principal);
+  return principal;
+}
+
+function lookupPrincipal(deps: Pick<Deps, 'db'>, hash: string): Principal | undefined {
   let lookup = lookups.get(deps.db.$client);
   if (!lookup) {
     lookup = deps.db.$client.prepare('SELECT id, name, role, partner, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?');
     lookups.set(deps.db.$client, lookup);
   }
-  const row = lookup.get(hashSecret(secret)) as { id: string; name: string; role: Role; partner: string | null; revokedAt: string | null } | undefined;
+  const row = lookup.get(hash) as { id: string; name: string; role: Role; partner: string | null; revokedAt: string | null } | undefined;
   if (!row || row.revokedAt) return undefined;
   return { tokenId: row.id, name: row.name, role: row.role, partner: row.partner };
 }

@@ -7,20 +7,33 @@ import { enqueueEvent, TRANSACTION_EVENT_TYPES } from '../notices/webhooks.ts';
 const PUBLISHED = new Set<string>(TRANSACTION_EVENT_TYPES);
 
 /**
- * Publishes the transaction outbox: every unpublished event becomes a webhook delivery for
- * the hooks subscribed to its type (staff hooks), and is marked published in the same SQLite
- * transaction. Returns how many events were handled.
+ * Publishes the transaction outbox: every unpublished saga event, and every new direct-exchange
+ * record (a sync transaction row is its own outbox record, read by rowid), becomes a webhook
+ * delivery for the hooks subscribed to its type (staff hooks); marking them published happens
+ * in the same SQLite transaction. Returns how many records were handled.
  */
-export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock'>, limit = 500): number {
+export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock'>, limit = 5000): number {
+  const sqlite = deps.db.$client;
   return deps.db.transaction((tx) => {
-    const events = tx.select().from(transactionEvents).where(isNull(transactionEvents.publishedAt)).orderBy(asc(transactionEvents.seq)).limit(limit).all();
     const now = deps.clock();
+    const events = tx.select().from(transactionEvents).where(isNull(transactionEvents.publishedAt)).orderBy(asc(transactionEvents.seq)).limit(limit).all();
     for (const e of events) {
       if (PUBLISHED.has(e.type)) {
         enqueueEvent(tx, now, e.type, { transactionId: e.transactionId, correlationId: e.correlationId, from: e.fromState, to: e.toState, step: e.stepId, ...(JSON.parse(e.data) as object), link: `/v1/transactions/${e.transactionId}` }, 'all');
       }
       tx.update(transactionEvents).set({ publishedAt: now.toISOString() }).where(eq(transactionEvents.seq, e.seq)).run();
     }
-    return events.length;
+    const cursor = (sqlite.prepare("SELECT position FROM outbox_cursors WHERE name = 'sync-transactions'").pluck().get() as number | undefined) ?? 0;
+    const records = sqlite
+      .prepare("SELECT rowid, id, flow, partner, state, correlation_id AS correlationId, sync_step AS step FROM transactions WHERE rowid > ? AND mode = 'sync' ORDER BY rowid LIMIT ?")
+      .all(cursor, limit) as Array<{ rowid: number; id: string; flow: string; partner: string; state: string; correlationId: string; step: string }>;
+    for (const r of records) {
+      const step = JSON.parse(r.step) as { id: string; operation: string; outcome: { status: number } };
+      enqueueEvent(tx, now, 'transaction.recorded', { transactionId: r.id, correlationId: r.correlationId, flow: r.flow, partner: r.partner, to: r.state, step: step.id, operationId: step.operation, status: step.outcome.status, link: `/v1/transactions/${r.id}` }, 'all');
+    }
+    if (records.length > 0) {
+      sqlite.prepare("INSERT INTO outbox_cursors (name, position) VALUES ('sync-transactions', ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position").run(records.at(-1)!.rowid);
+    }
+    return events.length + records.length;
   });
 }

@@ -1,9 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import semver from 'semver';
 import { principalFromAuthorization } from '../auth/tokens.ts';
 import type { Deps } from '../context.ts';
+import { GroupCommit } from '../db/group-commit.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import type { AppEnv } from '../http/types.ts';
 import { valueAt, type Json } from '../lib/json.ts';
@@ -14,7 +15,7 @@ import { takeFault } from './faults.ts';
 import { handleReference, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Route, RouteTable } from './routes.ts';
-import { recordExchange, traceContext, validCorrelation } from './saga.ts';
+import { newSpanId, recordExchange, traceContext, validCorrelation } from './saga.ts';
 
 /**
  * The reference exchange runtime's router: every released (and, in the sandbox environment,
@@ -25,6 +26,7 @@ import { recordExchange, traceContext, validCorrelation } from './saga.ts';
 export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const store = new IdempotencyStore(deps);
+  const commits = new GroupCommit(deps.db.$client);
 
   /** A 4xx answer in the contract's dialect: FHIR OperationOutcome for FHIR operations, else problem+json. */
   function refuse(c: Context<AppEnv>, route: Route | undefined, status: number, code: string, detail: string, errors: FieldError[] = []): Response {
@@ -42,7 +44,7 @@ export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
     c.header('X-Correlation-Id', correlationId);
     // W3C trace context: keep the trace, start a new span for this hop.
     const trace = traceContext(c.req.header('traceparent'));
-    const spanId = randomBytes(8).toString('hex');
+    const spanId = newSpanId();
     c.header('traceparent', `00-${trace.traceId}-${spanId}-${trace.flags}`);
     const tracestate = c.req.header('tracestate');
     if (trace.valid && tracestate) c.header('tracestate', tracestate);
@@ -111,9 +113,10 @@ export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
     }
     if (fault?.kind === 'error-status' || fault?.kind === 'validation-error') return refuse(c, route, fault.status ?? 503, fault.kind === 'validation-error' ? 'invalid' : 'transient', `Injected fault: ${partner} answered ${fault.status ?? 503}`);
 
-    // Claim, effect, stored response and transaction record commit in one SQLite transaction:
-    // the handler's writes and the idempotency record happen together or not at all.
-    const exchange = deps.db.$client.transaction((): { claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string } => {
+    // Claim, effect, stored response and transaction record commit in one SQLite transaction
+    // (grouped with concurrent requests, ADR 0006): they happen together or not at all, and the
+    // answer leaves only after the commit.
+    const exchange = (): Promise<{ claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string }> => commits.run(() => {
       if (idem && key) {
         const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.flow!));
         if (claim.kind !== 'proceed') return { claim };
@@ -129,9 +132,9 @@ export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
       }
       return { result, headers, body: responseBody };
     });
-    const outcome = exchange();
+    const outcome = await exchange();
     // The same request delivered twice: the second is a replay (or a second effect, if idempotency were missing).
-    if (fault?.kind === 'duplicate-delivery') exchange();
+    if (fault?.kind === 'duplicate-delivery') await exchange();
 
     const claim = outcome.claim;
     if (claim?.kind === 'mismatch') return refuse(c, route, 422, 'conflict', 'This Idempotency-Key was used with a different request');

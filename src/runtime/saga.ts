@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { and, eq, inArray, isNotNull, or } from 'drizzle-orm';
+import type { Database } from 'better-sqlite3';
 import semver from 'semver';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
@@ -77,7 +78,7 @@ export function backoffDelayMs(retry: Step['retry'], attempt: number, random = M
 export function traceContext(traceparent: string | undefined): { traceId: string; flags: string; valid: boolean } {
   const parent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent ?? '');
   const valid = Boolean(parent && !/^0+$/.test(parent[1]!) && !/^0+$/.test(parent[2]!));
-  return { traceId: valid ? parent![1]! : randomBytes(16).toString('hex'), flags: valid ? parent![3]! : '01', valid };
+  return { traceId: valid ? parent![1]! : randomUUID().replace(/-/g, ''), flags: valid ? parent![3]! : '01', valid };
 }
 
 /** A correlation id as received, when it is safe to store and echo. */
@@ -140,7 +141,7 @@ export class SagaEngine {
     if (!key || key.length > 255) throw new AccordError('bad_request', `Send an ${headerName} header (at most 255 characters): starting a flow is idempotent`);
 
     const now = this.deps.clock();
-    const id = `txn_${randomBytes(10).toString('hex')}`;
+    const id = newTransactionId();
     const scope = `${principal.tokenId}|POST /v1/transactions`;
     const fingerprint = createHash('sha256').update(request.rawBody).digest('hex');
     const correlationId = validCorrelation(request.correlationId) ?? randomUUID();
@@ -168,6 +169,7 @@ export class SagaEngine {
         input: JSON.stringify(input),
         plan: JSON.stringify(plan),
         context: '{}',
+        syncStep: null,
         failure: null,
         timeScale: Math.round((options.timeScale ?? this.deps.config.sagaTimeScale) * 1_000_000),
         nextRunAt: null,
@@ -482,7 +484,7 @@ export class SagaEngine {
   ): Promise<StepCall> {
     const startedAt = this.deps.clock();
     const t0 = performance.now();
-    const spanId = randomBytes(8).toString('hex');
+    const spanId = newSpanId();
     const n = (this.stepRow(tx.id, operationId === step.operationId ? 'forward' : 'compensation', step.id)?.attempts ?? 0) + 1;
     const finish = (outcome: Outcome, extra: Partial<AttemptRecord> = {}): StepCall => ({
       outcome,
@@ -544,6 +546,16 @@ export class SagaEngine {
     };
     return call;
   }
+}
+
+/** A new W3C span id (16 hex digits). */
+export function newSpanId(): string {
+  return randomUUID().replace(/-/g, '').slice(0, 16);
+}
+
+/** A new transaction id (from Node's pooled UUID randomness: cheaper than randomBytes per call). */
+export function newTransactionId(): string {
+  return `txn_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
 }
 
 /** The exchange id a transaction uses in acknowledgement and finalisation (a contract-valid id). */
@@ -677,10 +689,22 @@ export function recordExchange(deps: Pick<Deps, 'db' | 'clock' | 'metrics'>, r: 
   const outcome = classify(r.operationId, 'POST', r.status, 'answered');
   const state: TransactionState = outcome.kind === 'succeeded' ? 'completed' : ['manual-review', 'reconcile'].includes(r.flow.failureModes[outcome.failureMode ?? '']?.action ?? '') ? 'needs-attention' : 'compensated';
   const now = deps.clock().toISOString();
-  const id = `txn_${randomBytes(10).toString('hex')}`;
+  const id = newTransactionId();
   const failure = outcome.kind === 'succeeded' ? null : JSON.stringify({ step: r.step.id, operationId: r.operationId, failureMode: outcome.failureMode, status: r.status, detail: outcome.detail, action: r.flow.failureModes[outcome.failureMode ?? '']?.action });
-  const statements = exchangeStatements(deps.db);
-  statements.transaction.run({
+  const attempt: AttemptRecord = { n: 1, startedAt: r.startedAt.toISOString(), endedAt: now, latencyMs: Math.round(r.latencyMs), status: r.status, result: 'answered', spanId: r.spanId, ...(r.fault ? { fault: r.fault } : {}) };
+  const syncStep = {
+    id: r.step.id,
+    operation: r.operationId,
+    state: outcome.kind === 'succeeded' ? 'succeeded' : 'failed',
+    attempts: 1,
+    startedAt: attempt.startedAt,
+    endedAt: now,
+    latencyMs: attempt.latencyMs,
+    outcome: { status: r.status, result: outcome.kind === 'succeeded' ? 'answered' : outcome.result, ...(outcome.failureMode ? { failureMode: outcome.failureMode } : {}) },
+    attemptLog: [attempt],
+  };
+  // One row: the transaction, its step and (read by rowid) its outbox record.
+  exchangeStatement(deps.db).run({
     id,
     flow: r.flow.flow,
     partner: r.partner,
@@ -693,53 +717,26 @@ export function recordExchange(deps: Pick<Deps, 'db' | 'clock' | 'metrics'>, r: 
     tracestate: r.tracestate ?? null,
     caller: r.principal.tokenId,
     callerPartner: r.principal.partner,
+    syncStep: JSON.stringify(syncStep),
     failure,
     now,
     finishedAt: state === 'needs-attention' ? null : now,
   });
-  const attempt: AttemptRecord = { n: 1, startedAt: r.startedAt.toISOString(), endedAt: now, latencyMs: Math.round(r.latencyMs), status: r.status, result: 'answered', spanId: r.spanId, ...(r.fault ? { fault: r.fault } : {}) };
-  statements.step.run({
-    id,
-    stepId: r.step.id,
-    operation: r.operationId,
-    state: outcome.kind === 'succeeded' ? 'succeeded' : 'failed',
-    startedAt: attempt.startedAt,
-    endedAt: now,
-    latencyMs: attempt.latencyMs,
-    outcome: JSON.stringify({ status: r.status, result: outcome.kind === 'succeeded' ? 'answered' : outcome.result, ...(outcome.failureMode ? { failureMode: outcome.failureMode } : {}) }),
-    log: JSON.stringify([attempt]),
-    correlationId: r.correlationId,
-  });
-  statements.event.run({ id, state, correlationId: r.correlationId, data: JSON.stringify({ operationId: r.operationId, status: r.status }), now });
   deps.metrics.requestsInitiated.inc({ partner: r.partner, flow: r.flow.flow });
   deps.metrics.transactionsFinished.inc({ partner: r.partner, flow: r.flow.flow, state });
   deps.metrics.stepDuration.observe({ partner: r.partner, flow: r.flow.flow, step: r.step.id, outcome: outcome.kind === 'retry' ? 'failed' : outcome.kind }, r.latencyMs / 1000);
 }
 
-const exchangeStatementCache = new WeakMap<object, ReturnType<typeof prepareExchangeStatements>>();
+const exchangeStatements = new WeakMap<object, ReturnType<Database['prepare']>>();
 
-function prepareExchangeStatements(db: Deps['db']) {
-  const sqlite = db.$client;
-  return {
-    transaction: sqlite.prepare(
-      `INSERT INTO transactions (id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, failure, time_scale_ppm, created_at, updated_at, finished_at)
-       VALUES (@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @failure, 1000000, @now, @now, @finishedAt)`,
-    ),
-    step: sqlite.prepare(
-      `INSERT INTO transaction_steps (transaction_id, kind, step_id, position, operation, state, attempts, round_attempts, started_at, ended_at, latency_ms, outcome, attempt_log, correlation_id)
-       VALUES (@id, 'forward', @stepId, 0, @operation, @state, 1, 1, @startedAt, @endedAt, @latencyMs, @outcome, @log, @correlationId)`,
-    ),
-    event: sqlite.prepare(
-      `INSERT INTO transaction_events (transaction_id, type, from_state, to_state, step_id, correlation_id, data, created_at) VALUES (@id, 'transaction.recorded', NULL, @state, NULL, @correlationId, @data, @now)`,
-    ),
-  };
-}
-
-function exchangeStatements(db: Deps['db']) {
-  let statements = exchangeStatementCache.get(db.$client);
-  if (!statements) {
-    statements = prepareExchangeStatements(db);
-    exchangeStatementCache.set(db.$client, statements);
+function exchangeStatement(db: Deps['db']) {
+  let statement = exchangeStatements.get(db.$client);
+  if (!statement) {
+    statement = db.$client.prepare(
+      `INSERT INTO transactions (id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, sync_step, failure, time_scale_ppm, created_at, updated_at, finished_at)
+       VALUES (@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @syncStep, @failure, 1000000, @now, @now, @finishedAt)`,
+    );
+    exchangeStatements.set(db.$client, statement);
   }
-  return statements;
+  return statement;
 }

@@ -33,12 +33,23 @@ function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: stri
   return `${label}${operator}: running`;
 }
 
-/** The full picture of one transaction: state, steps with their attempts, compensations, events and where it is now. */
-export function loadTransactionView(db: Reader, row: TransactionRow) {
-  const steps = db.select().from(transactionSteps).where(eq(transactionSteps.transactionId, row.id)).orderBy(asc(transactionSteps.position)).all();
-  const events = db.select().from(transactionEvents).where(eq(transactionEvents.transactionId, row.id)).orderBy(asc(transactionEvents.seq)).all();
-  const forward = steps.filter((s) => s.kind === 'forward');
-  const stepView = (s: (typeof steps)[number]) => ({
+type StepRow = typeof transactionSteps.$inferSelect;
+
+/** One step (or compensation) of the timeline. */
+export interface StepView {
+  id: string;
+  operation: string;
+  state: string;
+  attempts: number;
+  startedAt: string | null;
+  endedAt: string | null;
+  latencyMs: number | null;
+  outcome: unknown;
+  attemptLog: unknown[];
+}
+
+function stepView(s: StepRow): StepView {
+  return {
     id: s.stepId,
     operation: s.operation,
     state: s.state,
@@ -48,9 +59,40 @@ export function loadTransactionView(db: Reader, row: TransactionRow) {
     latencyMs: s.latencyMs,
     outcome: s.outcome ? (JSON.parse(s.outcome) as unknown) : null,
     attemptLog: JSON.parse(s.attemptLog) as unknown[],
-  });
+  };
+}
+
+/** The full picture of one transaction: state, steps with their attempts, compensations, events and where it is now. */
+export function loadTransactionView(db: Reader, row: TransactionRow) {
+  const steps = db.select().from(transactionSteps).where(eq(transactionSteps.transactionId, row.id)).orderBy(asc(transactionSteps.position)).all();
+  const events = db.select().from(transactionEvents).where(eq(transactionEvents.transactionId, row.id)).orderBy(asc(transactionEvents.seq)).all();
+  const forward = steps.filter((s) => s.kind === 'forward');
+  if (row.syncStep) {
+    // A direct exchange request: its one step and its outbox record live in the row itself.
+    return {
+      ...header(row, 1, []),
+      steps: [JSON.parse(row.syncStep) as StepView],
+      compensations: [] as Array<StepView & { forStep: string }>,
+      events: [{ seq: null, type: 'transaction.recorded', from: null, to: row.state, step: null, at: row.createdAt, data: {} }],
+      links: links(row),
+    };
+  }
   // Compensations in the order they ran (reverse step order).
   const compensations = steps.filter((s) => s.kind === 'compensation').sort((a, b) => b.position - a.position);
+  return {
+    ...header(row, forward.length, steps),
+    steps: forward.map(stepView),
+    compensations: compensations.map((s) => ({ forStep: s.stepId, ...stepView(s) })),
+    events: events.map((e) => ({ seq: e.seq as number | null, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: JSON.parse(e.data) as unknown })),
+    links: links(row),
+  };
+}
+
+function links(row: TransactionRow) {
+  return { self: `/v1/transactions/${row.id}`, retry: `/v1/transactions/${row.id}/retry`, compensate: `/v1/transactions/${row.id}/compensate` };
+}
+
+function header(row: TransactionRow, total: number, steps: Parameters<typeof whereNow>[1]) {
   return {
     id: row.id,
     flow: row.flow,
@@ -60,7 +102,7 @@ export function loadTransactionView(db: Reader, row: TransactionRow) {
     mode: row.mode,
     state: row.state,
     phase: row.phase,
-    where: whereNow(row, steps, forward.length),
+    where: whereNow(row, steps, total),
     correlationId: row.correlationId,
     idempotencyKey: row.idempotencyKey,
     traceId: row.traceId,
@@ -69,10 +111,6 @@ export function loadTransactionView(db: Reader, row: TransactionRow) {
     finishedAt: row.finishedAt,
     nextRunAt: row.nextRunAt,
     failure: row.failure ? (JSON.parse(row.failure) as unknown) : null,
-    steps: forward.map(stepView),
-    compensations: compensations.map((s) => ({ forStep: s.stepId, ...stepView(s) })),
-    events: events.map((e) => ({ seq: e.seq, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: JSON.parse(e.data) as unknown })),
-    links: { self: `/v1/transactions/${row.id}`, retry: `/v1/transactions/${row.id}/retry`, compensate: `/v1/transactions/${row.id}/compensate` },
   };
 }
 

@@ -72,6 +72,11 @@ export const transactions = sqliteTable(
     plan: text('plan').notNull(),
     /** Outputs of completed steps that later steps and compensations need (JSON). */
     context: text('context').notNull(),
+    /**
+     * sync mode only: the one step, as a timeline entry (JSON). A sync record is its own outbox
+     * record: the outbox publisher reads new sync rows by rowid (outbox_cursors).
+     */
+    syncStep: text('sync_step'),
     /** Why it stopped going forward: { step, failureMode, status, detail } (JSON). */
     failure: text('failure'),
     /** Multiplies backoff delays and step timeouts (1 in production; tests and experiments shrink it). */
@@ -156,4 +161,10 @@ export const faultInjections = sqliteTable('fault_injections', {
   source: text('source').notNull(),
   createdBy: text('created_by').notNull(),
   createdAt: text('created_at').notNull(),
+});
+
+/** How far a publisher has read an append-only source (the sync transactions' rowid). */
+export const outboxCursors = sqliteTable('outbox_cursors', {
+  name: text('name').primaryKey(),
+  position: integer('position').notNull(),
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -17,6 +18,7 @@ import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { exchangeRouter } from './runtime/router.ts';
 import { transactionsRouter } from './http/transactions.ts';
+import { observabilityRouter } from './http/observability.ts';
 import type { AppEnv } from './http/types.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -32,6 +34,15 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): H
     c.header('X-Request-Id', requestId);
     await next();
   });
+
+  // http_server_request_duration_seconds by method, route template and status (never ids).
+  if (deps.metrics.enabled) {
+    app.use(async (c, next) => {
+      const started = performance.now();
+      await next();
+      deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: c.res.status }, (performance.now() - started) / 1000);
+    });
+  }
 
   // Every state-changing request is audited, refused ones included (hash-chained log).
   app.use('/v1/*', async (c, next) => {
@@ -67,6 +78,7 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): H
 
   app.route('/', healthRouter(deps));
   app.get('/openapi.json', (c) => c.json(ACCORD_OPENAPI));
+  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType }));
   app.route('/v1/contracts', contractsRouter(deps));
   app.route('/v1/diff', diffRouter(deps));
   app.route('/v1/control-matrix', matrixRouter(deps));
@@ -75,7 +87,8 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): H
   app.route('/v1', changeControlRouter(deps));
   app.route('/v1', noticesRouter(deps));
   app.route('/v1', transactionsRouter(deps, runtime));
-  app.route('/exchange', exchangeRouter(deps, runtime.routes));
+  app.route('/v1', observabilityRouter(deps, runtime));
+  app.route('/exchange', exchangeRouter(deps, runtime));
 
   app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));
 
@@ -98,5 +111,6 @@ function problemResponse(c: Context<AppEnv>, error: AccordError): Response {
   const problem = error.toProblem({ instance: c.req.path, requestId: c.get('requestId') });
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
   if (error.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="accord"';
+  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
   return c.body(JSON.stringify(problem), error.status as 400, headers);
 }

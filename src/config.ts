@@ -29,6 +29,10 @@ export interface Config {
   sagaTimeScale: number;
   /** YAML/JSON file of faults to inject at start-up (sandbox only), if any. */
   faultsFile: string | undefined;
+  /** Metrics, SLA monitor samples and scorecard counters (ACCORD_TELEMETRY=off turns them off). */
+  telemetry: boolean;
+  /** How often synthetic transactions run per flow and partner, in ms; 0 = only on demand. */
+  syntheticIntervalMs: number;
   /** Base URL of a running Accord, for CLI commands that talk to the server. */
   url: string;
   /** Bearer token the CLI sends. */
@@ -50,6 +54,8 @@ export const SETTINGS = [
   ['ACCORD_JOBS_INTERVAL_MS', '1000', 'How often the server delivers due webhooks (with retries and backoff) and retires versions past their sunset.'],
   ['ACCORD_SAGA_TIME_SCALE', '1', 'Multiplies the saga engine\'s retry backoff and step timeouts from the control matrix (e.g. `0.01` in a sandbox demo or test run); between 0.0001 and 1.'],
   ['ACCORD_FAULTS', '(none)', 'YAML or JSON file listing faults to inject at start-up (sandbox only): `[{partner, step, kind, status?, delayMs?, remaining?, flow?}]`.'],
+  ['ACCORD_TELEMETRY', 'on', '`off` disables metrics, SLA monitor samples and scorecard counters (for measuring their cost).'],
+  ['ACCORD_SYNTHETIC_INTERVAL_MS', '0', 'How often synthetic transactions run for every flow and partner (ms); 0 runs them only on demand (`POST /v1/synthetic/run`).'],
   ['ACCORD_URL', 'http://127.0.0.1:8080', 'CLI: base URL of the running Accord server.'],
   ['ACCORD_TOKEN', '(none)', 'CLI: bearer token sent to the server.'],
 ] as const;
@@ -61,6 +67,12 @@ function intSetting(name: string, raw: string | undefined, fallback: number, min
     throw new AccordError('bad_request', `${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return n;
+}
+
+function telemetrySetting(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new AccordError('bad_request', `ACCORD_TELEMETRY must be on or off, got "${raw}"`);
 }
 
 function floatSetting(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -99,6 +111,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobsIntervalMs: intSetting('ACCORD_JOBS_INTERVAL_MS', env.ACCORD_JOBS_INTERVAL_MS, 1000, 50, 3_600_000),
     sagaTimeScale: floatSetting('ACCORD_SAGA_TIME_SCALE', env.ACCORD_SAGA_TIME_SCALE, 1, 0.0001, 1),
     faultsFile: env.ACCORD_FAULTS ? path.resolve(env.ACCORD_FAULTS) : undefined,
+    telemetry: telemetrySetting(env.ACCORD_TELEMETRY),
+    syntheticIntervalMs: intSetting('ACCORD_SYNTHETIC_INTERVAL_MS', env.ACCORD_SYNTHETIC_INTERVAL_MS, 0, 0, 86_400_000),
     url: url.replace(/\/+$/, ''),
     token: env.ACCORD_TOKEN || undefined,
   };

@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid_document: 422,
+  too_many_requests: 429,
   internal: 500,
   unavailable: 503,
 } as const satisfies Record<string, number>;
@@ -25,6 +26,7 @@ const TITLES: Record<ErrorCode, string> = {
   payload_too_large: 'Payload too large',
   unsupported_media_type: 'Unsupported media type',
   invalid_document: 'Invalid document',
+  too_many_requests: 'Too many requests',
   internal: 'Internal server error',
   unavailable: 'Service unavailable',
 };
@@ -56,9 +58,13 @@ export class AccordError extends Error {
   /** Extra members merged into the problem body (e.g. the existing version on a conflict). */
   readonly extra: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, detail: string, options: { errors?: FieldError[]; extra?: Record<string, unknown>; cause?: unknown } = {}) {
+  /** Seconds a client should wait before retrying (429, 503): sent as Retry-After. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, detail: string, options: { errors?: FieldError[]; extra?: Record<string, unknown>; cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(detail, { cause: options.cause });
     this.name = 'AccordError';
+    this.retryAfterSeconds = options.retryAfterSeconds;
     this.code = code;
     this.errors = options.errors;
     this.extra = options.extra;

@@ -12,6 +12,7 @@ import { importMatrix } from './matrix/import.ts';
 import { processSunsets } from './notices/notices.ts';
 import { dispatchDueDeliveries } from './notices/webhooks.ts';
 import { Metrics } from './observability/metrics.ts';
+import { runSynthetic } from './observability/synthetic.ts';
 import { GitRegistry } from './registry/git-registry.ts';
 import { loadConfiguredFaults } from './runtime/faults.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
@@ -45,13 +46,31 @@ function startJobs(deps: Deps, runtime: Runtime): () => void {
     running = true;
     Promise.resolve()
       .then(() => processSunsets(deps))
+      .then(() => runtime.stats.flush())
+      .then(() => runtime.sla.evaluate())
       .then(() => publishTransactionEvents(deps))
       .then(() => dispatchDueDeliveries(deps))
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = false));
   }, deps.config.jobsIntervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  // Synthetic transactions on their own schedule (ACCORD_SYNTHETIC_INTERVAL_MS; 0 = on demand only).
+  let synthetic: NodeJS.Timeout | undefined;
+  if (deps.config.syntheticIntervalMs > 0) {
+    let runningSynthetic = false;
+    synthetic = setInterval(() => {
+      if (runningSynthetic) return;
+      runningSynthetic = true;
+      runSynthetic(deps, runtime, SYSTEM)
+        .catch((error) => deps.logger.error({ err: error }, 'synthetic transactions failed'))
+        .finally(() => (runningSynthetic = false));
+    }, deps.config.syntheticIntervalMs);
+    synthetic.unref();
+  }
+  return () => {
+    clearInterval(timer);
+    if (synthetic) clearInterval(synthetic);
+  };
 }
 
 /**
@@ -64,7 +83,14 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const db = openDb(options.dbFile ?? path.join(config.dataDir, 'accord.db'));
   const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag').pluck();
   const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get({ tag }) !== undefined);
-  const deps: Deps = { db, registry, clock, logger, config, metrics: new Metrics() };
+  const metrics = new Metrics(config.telemetry, {
+    inFlight: () => db.$client.prepare("SELECT partner, flow, count(*) AS count FROM transactions WHERE state NOT IN ('completed', 'compensated') GROUP BY partner, flow").all() as Array<{ partner: string; flow: string; count: number }>,
+    interventions: () =>
+      (db.$client.prepare('SELECT partner, flow, actions FROM sla_interventions WHERE lifted_at IS NULL').all() as Array<{ partner: string; flow: string; actions: string }>).flatMap((r) =>
+        (JSON.parse(r.actions) as string[]).map((action) => ({ partner: r.partner, flow: r.flow, action })),
+      ),
+  });
+  const deps: Deps = { db, registry, clock, logger, config, metrics };
 
   const admin = ensureAdminToken(deps, config.adminToken);
   const seeded = { contracts: 0, matrix: 0 };

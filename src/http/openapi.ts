@@ -52,6 +52,7 @@ export const ACCORD_OPENAPI = {
       get: { summary: 'Readiness: database and Git registry usable', security: [], responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }, 'Not ready') } },
     },
     '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': json({ type: 'object' }) } } },
+    '/metrics': { get: { summary: 'Prometheus metrics (text format 0.0.4); no ids as labels', security: [], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/v1/contracts': {
       get: op('APIs with their latest visible version', ALL_ROLES, { '200': json({ type: 'array', items: ref('ContractSummary') }) }),
     },
@@ -310,6 +311,24 @@ export const ACCORD_OPENAPI = {
     '/v1/faults/{id}': {
       parameters: [pathParam('id', 'Fault id')],
       delete: op('Remove an injected fault', ['admin', 'ci'], { '204': { description: 'Removed' }, '404': problem }),
+    },
+    '/v1/sla': {
+      get: op('SLA status per flow and partner: targets, current values (5-minute window), rules breached and since when, interventions in force', ['admin', 'ci', 'author', 'approver'], { '200': json({ type: 'object' }) }),
+    },
+    '/v1/synthetic/run': {
+      post: op(
+        'Run synthetic transactions now (every flow and partner, or the given ones) with the contracts\' synthetic examples; results become synthetic-check evidence; a failure after a release raises a synthetic-drift notice',
+        ['admin', 'ci'],
+        { '200': json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object' } } } }), '404': problem },
+        { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { flow: { type: 'string' }, partner: { type: 'string' } } } } } } },
+      ),
+    },
+    '/v1/scorecards/{partner}': {
+      parameters: [PARTNER],
+      get: op('Partner scorecard over a window (default P7D): acceptance, duplicates, error taxonomy, observability completeness, release hygiene, synthetic success', ['admin', 'ci', 'author', 'approver', 'partner'], { '200': json({ type: 'object' }), '400': problem, '404': problem }, { parameters: [optionalQuery('window')] }),
+    },
+    '/v1/operator/views': {
+      get: op('Operator views: degraded partner routes, stuck transaction types, accumulating retries, pending compensations, with links to the transactions', ['admin', 'ci', 'author', 'approver'], { '200': json({ type: 'object' }) }),
     },
     '/v1/audit': {
       get: op('The hash-chained audit log', ['admin'], { '200': json({ type: 'array', items: { type: 'object' } }), '400': problem }, { parameters: [optionalQuery('after'), optionalQuery('limit')] }),

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Principal } from '../auth/principal.ts';
+import type { ExchangeSeen } from '../runtime/router.ts';
 import { AccordError } from '../errors.ts';
 
 /** Hono environment shared by every router. */
@@ -7,6 +8,8 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     principal: Principal;
+    /** Set by the exchange runtime for scorecard counters. */
+    exchange: ExchangeSeen | undefined;
   };
 }
 

@@ -14,7 +14,7 @@ import { currentPolicy } from '../matrix/store.ts';
 import { enqueueEvent } from './webhooks.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-export type NoticeKind = 'deprecation' | 'breaking-release' | 'sunset-reached';
+export type NoticeKind = 'deprecation' | 'breaking-release' | 'sunset-reached' | 'synthetic-drift';
 
 /**
  * Stores a notice for the API's provider and consumers and queues the matching webhook event,

@@ -1,27 +1,84 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+type Labels = Record<string, string | number>;
+
+/** What the runtime calls on a metric; a disabled service gets no-op stand-ins. */
+export interface CounterLike {
+  inc(labels: Labels, value?: number): void;
+}
+export interface HistogramLike {
+  observe(labels: Labels, value: number): void;
+}
+
+const NOOP = { inc() {}, observe() {}, set() {} };
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200];
 
 /**
- * Accord's Prometheus metrics (prom-client), one registry per service. Labels are partner,
- * flow, step, operation and outcome; never ids.
+ * Accord's Prometheus metrics (prom-client), one registry per service: base units, `_total` on
+ * counters, labels partner, flow, step, operation, outcome, method, route and status — never ids.
+ * With telemetry off (ACCORD_TELEMETRY=off) every metric is a no-op and the registry is empty.
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly requestsInitiated = new Counter({ name: 'accord_requests_initiated_total', help: 'Transactions started, per partner and flow', labelNames: ['partner', 'flow'], registers: [this.registry] });
-  readonly transactionsFinished = new Counter({ name: 'accord_transactions_finished_total', help: 'Transactions that reached completed, compensated or needs-attention', labelNames: ['partner', 'flow', 'state'], registers: [this.registry] });
-  readonly stepDuration = new Histogram({
-    name: 'accord_step_duration_seconds',
-    help: 'Latency of one step attempt (partner call) of a flow',
-    labelNames: ['partner', 'flow', 'step', 'outcome'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [this.registry],
-  });
-  readonly retries = new Counter({ name: 'accord_retries_total', help: 'Step attempts scheduled again after a retryable failure', labelNames: ['partner', 'flow', 'step'], registers: [this.registry] });
-  readonly compensations = new Counter({ name: 'accord_compensations_total', help: 'Compensations run, per outcome', labelNames: ['partner', 'flow', 'step', 'outcome'], registers: [this.registry] });
-  readonly manualInterventions = new Counter({ name: 'accord_manual_interventions_total', help: 'Operator retries and compensations', labelNames: ['partner', 'flow', 'action'], registers: [this.registry] });
-  readonly schemaDrift = new Counter({
-    name: 'accord_schema_drift_total',
-    help: 'Partner answers that do not match the contract (failure mode schema-drift)',
-    labelNames: ['partner', 'operation'],
-    registers: [this.registry],
-  });
+  readonly httpDuration: HistogramLike;
+  readonly requestsInitiated: CounterLike;
+  readonly duplicates: CounterLike;
+  readonly partnerResponses: CounterLike;
+  readonly memberMatches: CounterLike;
+  readonly timeToAcknowledge: HistogramLike;
+  readonly timeToFinalize: HistogramLike;
+  readonly transactionsFinished: CounterLike;
+  readonly stepDuration: HistogramLike;
+  readonly retries: CounterLike;
+  readonly compensations: CounterLike;
+  readonly manualInterventions: CounterLike;
+  readonly schemaDrift: CounterLike;
+  readonly syntheticChecks: CounterLike;
+
+  constructor(
+    readonly enabled = true,
+    /** Collected on scrape: transactions not yet finished, and active SLA interventions. */
+    collect: { inFlight?: () => Array<{ partner: string; flow: string; count: number }>; interventions?: () => Array<{ partner: string; flow: string; action: string }> } = {},
+  ) {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, labelNames: string[]): CounterLike => (enabled ? new Counter({ name, help, labelNames, registers }) : NOOP);
+    const histogram = (name: string, help: string, labelNames: string[], buckets = SECONDS): HistogramLike => (enabled ? new Histogram({ name, help, labelNames, buckets, registers }) : NOOP);
+    this.httpDuration = histogram('http_server_request_duration_seconds', 'Duration of HTTP requests served by Accord', ['method', 'route', 'status']);
+    this.requestsInitiated = counter('accord_requests_initiated_total', 'Transactions started (saga starts and direct exchange requests of a flow)', ['partner', 'flow']);
+    this.duplicates = counter('accord_duplicate_requests_total', 'Requests repeating an Idempotency-Key (duplicate rate = this / initiated); outcome replayed, in-flight or mismatch', ['partner', 'flow', 'outcome']);
+    this.partnerResponses = counter('accord_partner_responses_total', 'Partner answers per step (acceptance rate = accepted / all); outcome accepted, rejected or error', ['partner', 'flow', 'step', 'outcome']);
+    this.memberMatches = counter('accord_member_match_total', '$member-match answers; outcome matched or not-matched', ['partner', 'outcome']);
+    this.timeToAcknowledge = histogram('accord_time_to_acknowledge_seconds', 'From a transaction start until the partner acknowledged it', ['partner', 'flow']);
+    this.timeToFinalize = histogram('accord_time_to_finalize_seconds', 'From a transaction start until it completed', ['partner', 'flow']);
+    this.transactionsFinished = counter('accord_transactions_finished_total', 'Transactions that reached completed, compensated or needs-attention', ['partner', 'flow', 'state']);
+    this.stepDuration = histogram('accord_step_duration_seconds', 'Latency of one step attempt (partner call) of a flow', ['partner', 'flow', 'step', 'outcome']);
+    this.retries = counter('accord_retries_total', 'Step attempts scheduled again after a retryable failure', ['partner', 'flow', 'step']);
+    this.compensations = counter('accord_compensations_total', 'Compensations run, per outcome', ['partner', 'flow', 'step', 'outcome']);
+    this.manualInterventions = counter('accord_manual_interventions_total', 'Operator retries and compensations', ['partner', 'flow', 'action']);
+    this.schemaDrift = counter('accord_schema_drift_total', 'Partner answers that do not match the contract (failure mode schema-drift)', ['partner', 'operation']);
+    this.syntheticChecks = counter('accord_synthetic_checks_total', 'Synthetic transactions run, per outcome (pass or fail)', ['partner', 'flow', 'outcome']);
+    if (enabled) {
+      new Gauge({
+        name: 'accord_transactions_in_flight',
+        help: 'Unresolved transactions (not completed or compensated), including those waiting for an operator',
+        labelNames: ['partner', 'flow'],
+        registers,
+        collect() {
+          this.reset();
+          for (const row of collect.inFlight?.() ?? []) this.set({ partner: row.partner, flow: row.flow }, row.count);
+        },
+      });
+      new Gauge({
+        name: 'accord_sla_interventions_active',
+        help: 'SLA interventions in force',
+        labelNames: ['partner', 'flow', 'action'],
+        registers,
+        collect() {
+          this.reset();
+          for (const row of collect.interventions?.() ?? []) this.inc({ partner: row.partner, flow: row.flow, action: row.action });
+        },
+      });
+    }
+  }
 }

@@ -1,15 +1,20 @@
 import type { Deps } from '../context.ts';
+import { PartnerStats } from '../observability/partner-stats.ts';
+import { SlaMonitor } from '../observability/sla.ts';
 import { RouteTable } from './routes.ts';
 import { SagaEngine } from './saga.ts';
 
-/** The exchange runtime of one service: its route table and saga engine. */
+/** The exchange runtime of one service: route table, saga engine, SLA monitor and partner counters. */
 export interface Runtime {
   routes: RouteTable;
   engine: SagaEngine;
+  sla: SlaMonitor;
+  stats: PartnerStats;
 }
 
 /** Builds the runtime over injected dependencies. */
 export function createRuntime(deps: Deps): Runtime {
   const routes = new RouteTable(deps);
-  return { routes, engine: new SagaEngine(deps, routes) };
+  const sla = new SlaMonitor(deps, () => routes.allFlows());
+  return { routes, sla, stats: new PartnerStats(deps), engine: new SagaEngine(deps, routes, sla) };
 }

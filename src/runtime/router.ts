@@ -14,7 +14,8 @@ import { bodyErrors, parameterErrors, responseErrors } from './contract-check.ts
 import { takeFault } from './faults.ts';
 import { handleReference, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
-import type { Route, RouteTable } from './routes.ts';
+import type { Runtime } from './index.ts';
+import type { Route } from './routes.ts';
 import { newSpanId, recordExchange, traceContext, validCorrelation } from './saga.ts';
 
 /**
@@ -23,7 +24,8 @@ import { newSpanId, recordExchange, traceContext, validCorrelation } from './sag
  * version of each major line, with routes, validation and idempotency taken from the contract
  * and the control matrix. The route table is rebuilt whenever contracts change.
  */
-export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
+export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
+  const { routes, sla, stats } = runtime;
   const app = new Hono<AppEnv>();
   const store = new IdempotencyStore(deps);
   const commits = new GroupCommit(deps.db.$client);
@@ -37,6 +39,26 @@ export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
     const problem = new AccordError(status >= 500 ? 'unavailable' : status === 409 ? 'conflict' : status === 422 ? 'invalid_document' : status === 404 ? 'not_found' : status === 410 ? 'not_found' : 'bad_request', detail, { errors }).toProblem({ instance: c.req.path, requestId: c.get('requestId') });
     return c.body(JSON.stringify({ ...problem, status }), status as 400, { 'Content-Type': 'application/problem+json' });
   }
+
+  // Per-partner counters for scorecards: every answered request of a served line.
+  app.use('/:partner/:api/:major/*', async (c, next) => {
+    await next();
+    const seen = c.get('exchange');
+    if (!seen) return;
+    const status = c.res.status;
+    stats.count(seen.partner, {
+      requests: 1,
+      accepted: status < 400 ? 1 : 0,
+      errors: status >= 400 ? 1 : 0,
+      // A clear code tells the caller what to fix (a specific 4xx); 5xx and timeouts do not.
+      errorsCoded: status >= 400 && status < 500 ? 1 : 0,
+      duplicates: seen.duplicate ? 1 : 0,
+      duplicatesReplayed: seen.duplicate === 'replayed' ? 1 : 0,
+      withCorrelation: seen.correlation ? 1 : 0,
+      withTraceparent: seen.traceparent ? 1 : 0,
+      withBoth: seen.correlation && seen.traceparent ? 1 : 0,
+    });
+  });
 
   app.all('/:partner/:api/:major/*', async (c) => {
     const principal = principalFromAuthorization(deps, c.req.header('authorization'));
@@ -61,6 +83,13 @@ export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
       return refuse(c, matching[0]!.r, 405, 'not-supported', `${c.req.method} is not allowed on ${rest}`);
     }
     const route = hit.r;
+    const seen: ExchangeSeen = { partner, correlation: validCorrelation(c.req.header('x-correlation-id')) !== undefined, traceparent: trace.valid };
+    c.set('exchange', seen);
+    const retryAfter = route.flow ? sla.throttled(route.flow.flow, partner) : undefined;
+    if (retryAfter !== undefined) {
+      c.header('Retry-After', String(retryAfter));
+      return refuse(c, route, 429, 'throttled', `${route.flow!.flow} at ${partner} is throttled by an SLA intervention (GET /v1/sla); retry after ${retryAfter} s`);
+    }
 
     // Deprecated versions say so (RFC 9745 / 8594); after the sunset they are gone.
     const deprecation = route.deprecation;
@@ -116,7 +145,7 @@ export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
     // Claim, effect, stored response and transaction record commit in one SQLite transaction
     // (grouped with concurrent requests, ADR 0006): they happen together or not at all, and the
     // answer leaves only after the commit.
-    const exchange = (): Promise<{ claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string }> => commits.run(() => {
+    const exchange = (): Promise<{ claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string; latencyMs?: number }> => commits.run(() => {
       if (idem && key) {
         const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.flow!));
         if (claim.kind !== 'proceed') return { claim };
@@ -130,13 +159,18 @@ export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
       if (route.flow && step) {
         recordExchange(deps, { flow: route.flow, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, input: rawBody, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind });
       }
-      return { result, headers, body: responseBody };
+      return { result, headers, body: responseBody, latencyMs: performance.now() - t0 };
     });
     const outcome = await exchange();
     // The same request delivered twice: the second is a replay (or a second effect, if idempotency were missing).
     if (fault?.kind === 'duplicate-delivery') await exchange();
 
     const claim = outcome.claim;
+    if (claim && claim.kind !== 'proceed' && route.flow) {
+      const duplicate = claim.kind === 'replay' ? 'replayed' : claim.kind;
+      seen.duplicate = duplicate;
+      deps.metrics.duplicates.inc({ partner, flow: route.flow.flow, outcome: duplicate });
+    }
     if (claim?.kind === 'mismatch') return refuse(c, route, 422, 'conflict', 'This Idempotency-Key was used with a different request');
     if (claim?.kind === 'in-flight') return refuse(c, route, 409, 'conflict', 'A request with this Idempotency-Key is still being processed; retry later');
     if (claim?.kind === 'replay') {
@@ -145,6 +179,7 @@ export function exchangeRouter(deps: Deps, routes: RouteTable): Hono<AppEnv> {
       return claim.body === '' ? c.body(null, claim.status as 202, replayHeaders) : c.body(claim.body, claim.status as 200, replayHeaders);
     }
     const { result, headers, body: responseBody } = outcome as { result: HandlerResult; headers: Record<string, string>; body: string };
+    if (route.flow && step && outcome.latencyMs !== undefined) observeExchange(deps, sla, route.flow.flow, partner, step.id, route.op.operationId, result.status, outcome.latencyMs / 1000);
     // Answers are checked against the contract too: a mismatch is the schema-drift failure mode.
     const drift = responseErrors(route, result.status, result.body);
     if (drift.length > 0) {
@@ -168,4 +203,27 @@ function leaseMs(flow: FlowEntry): number {
 
 function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** What the scorecard counters learn about one exchange request. */
+export interface ExchangeSeen {
+  partner: string;
+  correlation: boolean;
+  traceparent: boolean;
+  duplicate?: 'replayed' | 'in-flight' | 'mismatch';
+}
+
+/** Telemetry of one answered direct request: acceptance, member matches, SLA samples. */
+function observeExchange(deps: Deps, sla: Runtime['sla'], flow: string, partner: string, step: string, operationId: string | undefined, status: number, seconds: number): void {
+  const accepted = status >= 200 && status < 300;
+  deps.metrics.partnerResponses.inc({ partner, flow, step, outcome: accepted ? 'accepted' : status >= 500 || status === 429 ? 'error' : 'rejected' });
+  if (operationId === 'memberMatch' && (status === 200 || status === 422)) deps.metrics.memberMatches.inc({ partner, outcome: status === 200 ? 'matched' : 'not-matched' });
+  // A direct request is acknowledged, and finished, when it is answered.
+  deps.metrics.timeToAcknowledge.observe({ partner, flow }, seconds);
+  sla.record(flow, partner, 'timeToAcknowledge', seconds);
+  if (accepted) {
+    deps.metrics.timeToFinalize.observe({ partner, flow }, seconds);
+    sla.record(flow, partner, 'timeToFinalize', seconds);
+  }
+  sla.record(flow, partner, 'errorRate', accepted ? 0 : 1);
 }

@@ -79,6 +79,16 @@ export class RouteTable {
     return (await this.current()).lines.get(key) ?? [];
   }
 
+  /** Every served line, `{partner}/{api}/v{major}`. */
+  async lineKeys(): Promise<string[]> {
+    return [...(await this.current()).lines.keys()];
+  }
+
+  /** Every current control-matrix flow entry. */
+  async allFlows(): Promise<FlowEntry[]> {
+    return [...(await this.current()).flows.values()];
+  }
+
   /** The current control-matrix entry of a flow. */
   async flow(name: string): Promise<FlowEntry | undefined> {
     return (await this.current()).flows.get(name);

@@ -15,6 +15,7 @@ import { insertFault, takeFault, type FaultInput } from './faults.ts';
 import { planRequest, stepOutputs, type FlowContext } from './flow-requests.ts';
 import { callPartner, lookupPartnerRequest, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore } from './idempotency.ts';
+import type { SlaMonitor } from '../observability/sla.ts';
 import type { Route, RouteTable } from './routes.ts';
 import { nextState, TERMINAL_STATES, type SagaEvent, type TransactionState } from './saga-state.ts';
 import { loadTransactionView, type TransactionRow } from './transactions.ts';
@@ -105,6 +106,7 @@ export class SagaEngine {
   constructor(
     private readonly deps: Deps,
     private readonly routes: RouteTable,
+    private readonly sla: SlaMonitor,
   ) {
     this.idempotency = new IdempotencyStore(deps);
   }
@@ -126,6 +128,8 @@ export class SagaEngine {
     const plan = await this.routes.flow(body.flow as string);
     if (!plan) throw new AccordError('not_found', `No control-matrix flow "${String(body.flow)}"`);
     const partner = body.partner as string;
+    const retryAfter = this.sla.throttled(plan.flow, partner);
+    if (retryAfter !== undefined) throw new AccordError('too_many_requests', `${plan.flow} at ${partner} is throttled by an SLA intervention (GET /v1/sla); retry later`, { retryAfterSeconds: retryAfter });
     const served = await this.routes.forFlow(plan, partner, body.major as number | undefined);
     if (!served) throw new AccordError('not_found', `${partner} serves no ${plan.contract.api} version in ${plan.contract.versions}${body.major !== undefined ? ` with major ${String(body.major)}` : ''} for flow ${plan.flow}`);
     const missing = plan.steps.flatMap((s) => [s.operationId, s.compensation.operationId]).filter((op): op is string => Boolean(op) && !served.operations.has(op!));
@@ -266,7 +270,7 @@ export class SagaEngine {
         continue;
       }
       if (tx.state === 'initiated') {
-        this.commit(tx, (db, row) => transition(db, row, { type: 'accept' }, this.deps));
+        this.commit(tx, (db, row) => transition(db, row, { type: 'accept' }, this.deps, this.onState));
         continue;
       }
       const wait = this.waitMs(tx);
@@ -277,7 +281,7 @@ export class SagaEngine {
       }
       if (tx.phase === 'forward') {
         if (tx.cursor >= plan.steps.length) {
-          this.commit(tx, (db, row) => transition(db, row, { type: 'steps-completed' }, this.deps));
+          this.commit(tx, (db, row) => transition(db, row, { type: 'steps-completed' }, this.deps, this.onState));
           continue;
         }
         await this.forward(tx, plan, plan.steps[tx.cursor]!);
@@ -285,7 +289,7 @@ export class SagaEngine {
         if (tx.cursor < 0) {
           this.commit(tx, (db, row) => {
             db.update(transactionSteps).set({ state: 'skipped' }).where(and(eq(transactionSteps.transactionId, row.id), eq(transactionSteps.kind, 'forward'), eq(transactionSteps.state, 'pending'))).run();
-            transition(db, row, { type: 'compensations-completed' }, this.deps);
+            transition(db, row, { type: 'compensations-completed' }, this.deps, this.onState);
           });
           continue;
         }
@@ -327,12 +331,12 @@ export class SagaEngine {
         const step = plan.steps[row.cursor];
         if (step) db.update(transactionSteps).set({ roundAttempts: 0 }).where(and(eq(transactionSteps.transactionId, row.id), eq(transactionSteps.kind, kind), eq(transactionSteps.stepId, step.id))).run();
         db.update(transactions).set({ failure: null }).where(eq(transactions.id, row.id)).run();
-        if (row.state === 'needs-attention') transition(db, row, { type: 'operator-retry' }, this.deps);
+        if (row.state === 'needs-attention') transition(db, row, { type: 'operator-retry' }, this.deps, this.onState);
       } else if (action === 'compensate' && row.phase === 'forward') {
         const cursor = row.cursor - 1;
         db.update(transactions).set({ phase: 'compensating', cursor }).where(eq(transactions.id, row.id)).run();
         Object.assign(row, { phase: 'compensating', cursor });
-        transition(db, row, { type: 'operator-compensate' }, this.deps);
+        transition(db, row, { type: 'operator-compensate' }, this.deps, this.onState);
       }
     });
   }
@@ -351,10 +355,10 @@ export class SagaEngine {
     let decided: Decision | undefined;
     this.commit(tx, (db, row) => {
       const now = this.deps.clock().toISOString();
-      if (row.state === 'accepted') transition(db, row, { type: 'step-started' }, this.deps);
+      if (row.state === 'accepted') transition(db, row, { type: 'step-started' }, this.deps, this.onState);
       call.effect?.();
       const attempts = (db.select().from(transactionSteps).where(stepKey(row.id, 'forward', step.id)).get()?.roundAttempts ?? 0) + 1;
-      const { final, delay } = (decided = decide(call.outcome, attempts, step, row.timeScale));
+      const { final, delay } = (decided = decide(call.outcome, attempts, step, row.timeScale, this.sla.retriesPaused(row.flow, row.partner)));
       saveAttempt(db, row, 'forward', step.id, call.record, final);
       if (final.kind === 'succeeded') {
         const merged = { ...context, ...stepOutputs(step.operationId, call.result!) };
@@ -377,14 +381,37 @@ export class SagaEngine {
           .run();
         event(db, row, now, 'transaction.step-failed', { step: step.id, data: failure });
         if (action === 'compensate') Object.assign(row, { phase: 'compensating', cursor });
-        transition(db, row, { type: 'step-failed', action }, this.deps);
+        transition(db, row, { type: 'step-failed', action }, this.deps, this.onState);
       }
     });
     if (!decided) return;
     this.deps.metrics.stepDuration.observe({ ...labels, outcome: decided.final.kind }, call.record.latencyMs / 1000);
+    this.observeAnswer(tx, plan, step, decided.final);
     if (decided.final.kind === 'retry') {
       this.deps.metrics.retries.inc(labels);
       this.due.set(tx.id, performance.now() + decided.delay);
+    }
+  }
+
+  /** Telemetry of a state change: time to finalise and the error rate the SLA monitor watches. */
+  private readonly onState = (row: TransactionRow, to: TransactionState): void => {
+    if (to === 'completed') {
+      const seconds = (this.deps.clock().getTime() - Date.parse(row.createdAt)) / 1000;
+      this.deps.metrics.timeToFinalize.observe({ partner: row.partner, flow: row.flow }, seconds);
+      this.sla.record(row.flow, row.partner, 'timeToFinalize', seconds);
+    }
+    if (to === 'completed' || to === 'compensated' || to === 'needs-attention') this.sla.record(row.flow, row.partner, 'errorRate', to === 'completed' ? 0 : 1);
+  };
+
+  /** Telemetry of a forward step's answer: acceptance, member matches, time to acknowledge. */
+  private observeAnswer(tx: TransactionRow, plan: FlowEntry, step: Step, outcome: Outcome): void {
+    const { metrics } = this.deps;
+    if (outcome.status !== null) metrics.partnerResponses.inc({ partner: tx.partner, flow: tx.flow, step: step.id, outcome: outcome.kind === 'succeeded' ? 'accepted' : outcome.status >= 500 || outcome.status === 429 ? 'error' : 'rejected' });
+    if (step.operationId === 'memberMatch' && (outcome.status === 200 || outcome.status === 422)) metrics.memberMatches.inc({ partner: tx.partner, outcome: outcome.status === 200 ? 'matched' : 'not-matched' });
+    if (outcome.kind === 'succeeded' && step.id === acknowledgingStep(plan).id) {
+      const seconds = (this.deps.clock().getTime() - Date.parse(tx.createdAt)) / 1000;
+      metrics.timeToAcknowledge.observe({ partner: tx.partner, flow: tx.flow }, seconds);
+      this.sla.record(tx.flow, tx.partner, 'timeToAcknowledge', seconds);
     }
   }
 
@@ -456,7 +483,7 @@ export class SagaEngine {
         const detail = { step: step.id, operationId: operation, status: final.status, detail: final.detail ?? final.result, compensation: true };
         db.update(transactions).set({ failure: JSON.stringify(detail), nextRunAt: null, updatedAt: now, operatorAction: null }).where(eq(transactions.id, row.id)).run();
         event(db, row, now, 'transaction.compensation-failed', { step: step.id, data: detail });
-        transition(db, row, { type: 'compensation-failed' }, this.deps);
+        transition(db, row, { type: 'compensation-failed' }, this.deps, this.onState);
       }
     });
     if (!decided) return;
@@ -563,14 +590,20 @@ export function exchangeId(transactionId: string): string {
   return `xch-${transactionId.slice(4)}`;
 }
 
+/** The step whose success means the partner acknowledged the transaction: an acknowledgement step, else the first. */
+function acknowledgingStep(plan: FlowEntry): Step {
+  return plan.steps.find((s) => /acknowledg/i.test(s.operationId)) ?? plan.steps[0]!;
+}
+
 interface Decision {
   final: Outcome;
   delay: number;
 }
 
 /** Retry, or give up once the step's attempts are used: the outcome that counts and the backoff before the next attempt. */
-function decide(outcome: Outcome, attempts: number, step: Step, timeScalePpm: number): Decision {
+function decide(outcome: Outcome, attempts: number, step: Step, timeScalePpm: number, retriesPaused = false): Decision {
   if (outcome.kind !== 'retry') return { final: outcome, delay: 0 };
+  if (retriesPaused) return { final: { ...outcome, kind: 'failed', detail: `${outcome.detail ?? outcome.result}; retries paused by an SLA intervention` }, delay: 0 };
   if (attempts >= step.retry.maxAttempts) return { final: { ...outcome, kind: 'failed', detail: `${outcome.detail ?? outcome.result}; gave up after ${attempts} attempts` }, delay: 0 };
   return { final: outcome, delay: backoffDelayMs(step.retry, attempts) * (timeScalePpm / 1_000_000) };
 }
@@ -643,7 +676,7 @@ function event(db: Tx, tx: TransactionRow, now: string, type: string, e: { step?
  * Applies a state-machine event to a transaction row (refusing what the machine does not allow)
  * and writes the change with its outbox event.
  */
-export function transition(db: Tx, row: TransactionRow, e: SagaEvent, deps: Pick<Deps, 'clock' | 'metrics' | 'logger'>): void {
+export function transition(db: Tx, row: TransactionRow, e: SagaEvent, deps: Pick<Deps, 'clock' | 'metrics' | 'logger'>, onState?: (row: TransactionRow, to: TransactionState) => void): void {
   const from = row.state as TransactionState;
   const to = nextState(from, e);
   if (!to) throw new AccordError('conflict', `Transaction ${row.id} cannot take "${e.type}" in state ${from}`);
@@ -654,6 +687,7 @@ export function transition(db: Tx, row: TransactionRow, e: SagaEvent, deps: Pick
     event(db, row, now, 'transaction.state-changed', { from, to, data: { reason: e.type } });
     if (finished || to === 'needs-attention') deps.metrics.transactionsFinished.inc({ partner: row.partner, flow: row.flow, state: to });
     deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, flow: row.flow, partner: row.partner, from, to }, 'transaction state changed');
+    onState?.(row, to);
   }
   row.state = to;
 }

@@ -168,3 +168,47 @@ export const outboxCursors = sqliteTable('outbox_cursors', {
   name: text('name').primaryKey(),
   position: integer('position').notNull(),
 });
+
+/**
+ * SLA interventions the monitor applied (src/observability/sla.ts): one row per breach of one
+ * control-matrix intervention rule for one flow and partner, lifted on recovery.
+ */
+export const slaInterventions = sqliteTable(
+  'sla_interventions',
+  {
+    id: text('id').primaryKey(),
+    flow: text('flow').notNull(),
+    partner: text('partner').notNull(),
+    /** Index of the rule in the flow's sla.interventions. */
+    rule: integer('rule').notNull(),
+    metric: text('metric').notNull(),
+    actions: text('actions').notNull(),
+    value: text('value').notNull(),
+    threshold: text('threshold').notNull(),
+    freezeId: text('freeze_id'),
+    startedAt: text('started_at').notNull(),
+    liftedAt: text('lifted_at'),
+  },
+  (t) => [index('sla_interventions_active').on(t.liftedAt)],
+);
+
+/** Per-partner exchange counters by minute (scorecards): flushed from memory by the jobs loop. */
+export const partnerStats = sqliteTable(
+  'partner_stats',
+  {
+    partner: text('partner').notNull(),
+    /** Start of the minute, ISO 8601. */
+    minute: text('minute').notNull(),
+    requests: integer('requests').notNull(),
+    accepted: integer('accepted').notNull(),
+    errors: integer('errors').notNull(),
+    errorsCoded: integer('errors_coded').notNull(),
+    duplicates: integer('duplicates').notNull(),
+    duplicatesReplayed: integer('duplicates_replayed').notNull(),
+    withCorrelation: integer('with_correlation').notNull(),
+    withTraceparent: integer('with_traceparent').notNull(),
+    /** Requests carrying both a correlation id and a traceparent. */
+    withBoth: integer('with_both').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.partner, t.minute] })],
+);

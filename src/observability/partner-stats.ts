@@ -1,0 +1,56 @@
+import type { Deps } from '../context.ts';
+
+/** Counters of one partner's exchange traffic in one minute (see partner_stats). */
+export interface MinuteStats {
+  requests: number;
+  accepted: number;
+  errors: number;
+  errorsCoded: number;
+  duplicates: number;
+  duplicatesReplayed: number;
+  withCorrelation: number;
+  withTraceparent: number;
+  withBoth: number;
+}
+
+const ZERO: MinuteStats = { requests: 0, accepted: 0, errors: 0, errorsCoded: 0, duplicates: 0, duplicatesReplayed: 0, withCorrelation: 0, withTraceparent: 0, withBoth: 0 };
+
+/**
+ * Per-partner exchange counters for scorecards, kept in memory by minute and flushed into
+ * partner_stats (added to what is there) by the jobs loop and before a scorecard is read.
+ */
+export class PartnerStats {
+  private pending = new Map<string, MinuteStats>();
+
+  constructor(private readonly deps: Pick<Deps, 'db' | 'clock' | 'metrics'>) {}
+
+  /** Counts one exchange request against the partner that serves it. */
+  count(partner: string, delta: Partial<MinuteStats>): void {
+    if (!this.deps.metrics.enabled) return;
+    const minute = new Date(Math.floor(this.deps.clock().getTime() / 60_000) * 60_000).toISOString();
+    const key = `${partner}|${minute}`;
+    const current = this.pending.get(key) ?? { ...ZERO };
+    for (const [k, v] of Object.entries(delta) as Array<[keyof MinuteStats, number]>) current[k] += v;
+    this.pending.set(key, current);
+  }
+
+  /** Writes the pending counters (one transaction). */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    const pending = this.pending;
+    this.pending = new Map();
+    const upsert = this.deps.db.$client.prepare(
+      `INSERT INTO partner_stats (partner, minute, requests, accepted, errors, errors_coded, duplicates, duplicates_replayed, with_correlation, with_traceparent, with_both)
+       VALUES (@partner, @minute, @requests, @accepted, @errors, @errorsCoded, @duplicates, @duplicatesReplayed, @withCorrelation, @withTraceparent, @withBoth)
+       ON CONFLICT (partner, minute) DO UPDATE SET requests = requests + excluded.requests, accepted = accepted + excluded.accepted, errors = errors + excluded.errors,
+         errors_coded = errors_coded + excluded.errors_coded, duplicates = duplicates + excluded.duplicates, duplicates_replayed = duplicates_replayed + excluded.duplicates_replayed,
+         with_correlation = with_correlation + excluded.with_correlation, with_traceparent = with_traceparent + excluded.with_traceparent, with_both = with_both + excluded.with_both`,
+    );
+    this.deps.db.$client.transaction(() => {
+      for (const [key, stats] of pending) {
+        const [partner, minute] = key.split('|');
+        upsert.run({ partner, minute, ...stats });
+      }
+    })();
+  }
+}

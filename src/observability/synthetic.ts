@@ -1,0 +1,110 @@
+import { and, desc, eq } from 'drizzle-orm';
+import semver from 'semver';
+import { requireRole, SYSTEM, type Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { findVersion } from '../contracts/versions.ts';
+import { evidence, releases, transactions } from '../db/index.ts';
+import { AccordError } from '../errors.ts';
+import { addEvidence } from '../evidence/evidence.ts';
+import type { Json } from '../lib/json.ts';
+import { publishNotice } from '../notices/notices.ts';
+import type { Runtime } from '../runtime/index.ts';
+
+const DEADLINE_MS = 120_000;
+
+/** One synthetic check's outcome. */
+export interface SyntheticResult {
+  flow: string;
+  partner: string;
+  version?: string;
+  result: 'pass' | 'fail' | 'skipped';
+  state?: string;
+  detail?: string;
+  transactionId?: string;
+  evidenceId?: string;
+  driftNoticeId?: string;
+}
+
+/**
+ * Runs synthetic transactions: for each flow (or `flow`) and each partner serving it (or
+ * `partner`), a saga with the served contract's own request example — the reference network's
+ * synthetic members, never real data. Each result is stored as `synthetic-check` evidence for
+ * the served version and counted in accord_synthetic_checks_total; a failure after the partner's
+ * latest release of that version raises a drift alert (notice `synthetic-drift` + webhook).
+ * Flows whose first step the reference runtime cannot build from an example are skipped.
+ */
+export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Principal, input: { flow?: unknown; partner?: unknown } = {}): Promise<{ results: SyntheticResult[] }> {
+  requireRole(principal, ['admin', 'ci'], 'run synthetic transactions');
+  const flows = (await runtime.routes.allFlows()).filter((f) => input.flow === undefined || f.flow === input.flow);
+  if (input.flow !== undefined && flows.length === 0) throw new AccordError('not_found', `No control-matrix flow "${String(input.flow)}"`);
+  const candidates = await servedPartners(runtime);
+  const started: Array<SyntheticResult & { id?: string }> = [];
+  const stamp = deps.clock().toISOString();
+  for (const flow of flows) {
+    for (const partner of candidates) {
+      if (input.partner !== undefined && partner !== input.partner) continue;
+      const served = await runtime.routes.forFlow(flow, partner);
+      if (!served) continue;
+      const first = served.operations.get(flow.steps[0]!.operationId)?.op.operation;
+      const example = Object.values((first?.requestBody?.content ?? {}) as Record<string, { example?: Json }>)[0]?.example;
+      if (!example) {
+        started.push({ flow: flow.flow, partner, version: served.version, result: 'skipped', detail: `no request example for ${flow.steps[0]!.operationId}` });
+        continue;
+      }
+      const body = { flow: flow.flow, partner, major: semver.major(served.version), input: { memberMatch: example } };
+      try {
+        const res = await runtime.engine.start(SYSTEM, { body, rawBody: JSON.stringify(body), idempotencyKey: `synthetic:${flow.flow}:${partner}:${stamp}`, correlationId: `synthetic-${flow.flow}-${partner}-${Date.parse(stamp)}`, traceparent: undefined, tracestate: undefined });
+        started.push({ flow: flow.flow, partner, version: served.version, result: 'fail', id: res.id });
+      } catch (error) {
+        if (!(error instanceof AccordError) || error.status >= 500 || error.code === 'too_many_requests') throw error;
+        started.push({ flow: flow.flow, partner, version: served.version, result: 'skipped', detail: `the reference runtime cannot start it from an example: ${error.message}` });
+      }
+    }
+  }
+  const deadline = Date.now() + DEADLINE_MS;
+  const done = (id: string) => {
+    const row = deps.db.select({ state: transactions.state, action: transactions.operatorAction }).from(transactions).where(eq(transactions.id, id)).get();
+    return !row || ['completed', 'compensated'].includes(row.state) || (row.state === 'needs-attention' && !row.action);
+  };
+  while (started.some((s) => s.id && !done(s.id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+
+  const results: SyntheticResult[] = [];
+  for (const s of started) {
+    if (!s.id) {
+      results.push(s);
+      continue;
+    }
+    const row = deps.db.select().from(transactions).where(eq(transactions.id, s.id)).get()!;
+    const pass = row.state === 'completed';
+    const result: SyntheticResult = { flow: s.flow, partner: s.partner, version: s.version, result: pass ? 'pass' : 'fail', state: row.state, transactionId: row.id, ...(pass ? {} : { detail: row.failure ?? `still ${row.state} after ${DEADLINE_MS / 1000} s` }) };
+    deps.metrics.syntheticChecks.inc({ partner: s.partner, flow: s.flow, outcome: result.result });
+    const version = findVersion(deps, s.partner, row.api, s.version!);
+    if (version) {
+      const previous = deps.db.select().from(evidence).where(and(eq(evidence.partner, s.partner), eq(evidence.api, row.api), eq(evidence.version, s.version!), eq(evidence.kind, 'synthetic-check'))).orderBy(desc(evidence.createdAt)).limit(1).get();
+      result.evidenceId = addEvidence(deps, principal, { partner: s.partner, api: row.api, version: s.version, kind: 'synthetic-check', result: result.result, sha256: version.sha256, uri: `urn:accord:transaction:${row.id}`, environment: deps.config.runtimeEnvironment, commit: version.commit, producedAt: deps.clock().toISOString() }).id;
+      const release = deps.db.select().from(releases).where(and(eq(releases.partner, s.partner), eq(releases.api, row.api), eq(releases.version, s.version!))).orderBy(desc(releases.createdAt)).limit(1).get();
+      // Drift: it failed after a release of this version, and it had not failed since that release.
+      if (!pass && release && (!previous || previous.result === 'pass' || previous.createdAt < release.createdAt)) {
+        result.driftNoticeId = deps.db.transaction((tx) =>
+          publishNotice(tx, deps, {
+            kind: 'synthetic-drift',
+            partner: s.partner,
+            api: row.api,
+            version: s.version!,
+            title: `Synthetic ${s.flow} fails against ${s.partner}/${row.api} ${s.version} after its release`,
+            body: `The synthetic transaction ${row.id} ended ${row.state}: ${result.detail ?? ''}. Released ${release.createdAt} to ${release.environment}. See /v1/transactions/${row.id}.`,
+          }),
+        );
+        deps.logger.warn({ flow: s.flow, partner: s.partner, version: s.version, transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId }, 'synthetic drift after a partner release');
+      }
+    }
+    results.push(result);
+  }
+  return { results };
+}
+
+async function servedPartners(runtime: Runtime): Promise<string[]> {
+  const partners = new Set<string>();
+  for (const flow of await runtime.routes.allFlows()) for (const line of await runtime.routes.lineKeys()) if (line.split('/')[1] === flow.contract.api) partners.add(line.split('/')[0]!);
+  return [...partners].sort();
+}

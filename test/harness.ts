@@ -41,7 +41,7 @@ export interface TestService extends Service {
  * Opens a real service on a temp data dir: real SQLite file with the real migrations, real Git
  * repository. No seeding unless `seed` is set.
  */
-export async function startTestService(options: { seed?: boolean; env?: Record<string, string>; dir?: string; clock?: () => Date } = {}): Promise<TestService> {
+export async function startTestService(options: { seed?: boolean; env?: Record<string, string>; dir?: string; clock?: () => Date; logger?: pino.Logger } = {}): Promise<TestService> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'accord-test-'));
   const config = loadConfig({
     ACCORD_DATA_DIR: dir,
@@ -50,7 +50,7 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
     ACCORD_LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const service = await openService(config, { clock: options.clock ?? steppingClock(), logger: pino({ level: 'silent' }) });
+  const service = await openService(config, { clock: options.clock ?? steppingClock(), logger: options.logger ?? pino({ level: 'silent' }) });
   const git = (...args: string[]) => execFileSync('git', args, { cwd: path.join(dir, 'registry'), encoding: 'utf8' });
   const servers: Array<ReturnType<typeof serve>> = [];
   return {

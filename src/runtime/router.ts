@@ -61,6 +61,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   });
 
   app.all('/:partner/:api/:major/*', async (c) => {
+    const requestStart = performance.now();
     const principal = principalFromAuthorization(deps, c.req.header('authorization'));
     const correlationId = validCorrelation(c.req.header('x-correlation-id')) ?? randomUUID();
     c.header('X-Correlation-Id', correlationId);
@@ -145,7 +146,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     // Claim, effect, stored response and transaction record commit in one SQLite transaction
     // (grouped with concurrent requests, ADR 0006): they happen together or not at all, and the
     // answer leaves only after the commit.
-    const exchange = (): Promise<{ claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string; latencyMs?: number }> => commits.run(() => {
+    const exchange = (): Promise<{ claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string }> => commits.run(() => {
       if (idem && key) {
         const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.flow!));
         if (claim.kind !== 'proceed') return { claim };
@@ -159,7 +160,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       if (route.flow && step) {
         recordExchange(deps, { flow: route.flow, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, input: rawBody, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind });
       }
-      return { result, headers, body: responseBody, latencyMs: performance.now() - t0 };
+      return { result, headers, body: responseBody };
     });
     const outcome = await exchange();
     // The same request delivered twice: the second is a replay (or a second effect, if idempotency were missing).
@@ -179,7 +180,6 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       return claim.body === '' ? c.body(null, claim.status as 202, replayHeaders) : c.body(claim.body, claim.status as 200, replayHeaders);
     }
     const { result, headers, body: responseBody } = outcome as { result: HandlerResult; headers: Record<string, string>; body: string };
-    if (route.flow && step && outcome.latencyMs !== undefined) observeExchange(deps, sla, route.flow.flow, partner, step.id, route.op.operationId, result.status, outcome.latencyMs / 1000);
     // Answers are checked against the contract too: a mismatch is the schema-drift failure mode.
     const drift = responseErrors(route, result.status, result.body);
     if (drift.length > 0) {
@@ -187,6 +187,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       deps.logger.warn({ failureMode: 'schema-drift', correlationId, traceId: trace.traceId, partner, flow: route.flow?.flow, step: step?.id, operationId: route.op.operationId, status: result.status, errors: drift.slice(0, 5) }, 'answer does not match the contract');
     }
     if (fault?.kind === 'delayed-event') await sleep(fault.delayMs ?? 0);
+    // The caller waited this long for the answer: that is what the SLA measures.
+    if (route.flow && step) observeExchange(deps, sla, route.flow.flow, partner, step.id, route.op.operationId, fault?.kind === 'partial-write' ? 500 : result.status, (performance.now() - requestStart) / 1000);
     // Partial write: the effect is stored, the caller sees a failure; a retry with the same key gets the stored answer.
     if (fault?.kind === 'partial-write') return refuse(c, route, 500, 'exception', `Injected fault: ${partner} wrote the change but failed to answer; retry with the same Idempotency-Key`);
     return result.body === null ? c.body(null, result.status as 202, headers) : c.body(responseBody, result.status as 200, headers);

@@ -31,6 +31,7 @@ export async function benchRuntime(): Promise<string[]> {
   const doc = parseYaml(fs.readFileSync(path.join(PACKAGE_ROOT, 'contracts/northwind-health/p2p-exchange/2.0.0/openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
   const body = JSON.stringify(doc.paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example);
   const runtime = await listen(svc.app.fetch);
+  const stopJobs = svc.startJobs(); // SLA evaluation, stats flush and outbox run as in production
   const echo = await listen(bare.fetch);
   try {
     const common = { connections: 50, duration: 8, method: 'POST' as const, body };
@@ -61,6 +62,20 @@ export async function benchRuntime(): Promise<string[]> {
     );
     const effects = (svc.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get() as number) - before;
     const byStatus = Object.entries(statuses.reduce<Record<number, number>>((acc, st) => ({ ...acc, [st]: (acc[st] ?? 0) + 1 }), {})).map(([k, v]) => `${v}× ${k}`).join(', ');
+    // The same pipeline with telemetry (metrics, SLA monitor samples and evaluation, scorecard counters) off.
+    const quiet = await startBenchService({ seed: true, env: { ACCORD_TELEMETRY: 'off' } });
+    const quietServer = await listen(quiet.app.fetch);
+    const stopQuietJobs = quiet.startJobs();
+    let off: autocannon.Result;
+    try {
+      const offRequest = { ...matchRequest, url: `${quietServer.url}/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match`, headers: { ...matchRequest.headers, Authorization: `Bearer ${quiet.token}` } };
+      await run({ ...offRequest, duration: 2 });
+      off = await run(offRequest);
+    } finally {
+      stopQuietJobs();
+      quietServer.close();
+      await quiet.cleanup();
+    }
     const ok = full.non2xx === 0 && full.errors === 0;
     const ratio = full.requests.average / base.requests.average;
     return [
@@ -68,8 +83,10 @@ export async function benchRuntime(): Promise<string[]> {
       `idempotent $member-match (full pipeline${ok ? '' : `, ${full.non2xx} non-2xx, ${full.errors} errors`}): ${full.requests.average.toFixed(0)} req/s, p50 ${full.latency.p50} ms, p99 ${full.latency.p99} ms`,
       `ratio ${(ratio * 100).toFixed(0)} % of the bare route (target ≥ 40 %), p99 ${full.latency.p99} ms (target ≤ 50 ms), 50 connections`,
       `duplicate storm: 1000 concurrent consent captures over 10 keys → ${effects} effects (target exactly 10); answers ${byStatus}`,
+      `telemetry off (ACCORD_TELEMETRY=off): ${off.requests.average.toFixed(0)} req/s, p99 ${off.latency.p99} ms; telemetry on costs ${((1 - full.requests.average / off.requests.average) * 100).toFixed(1)} % of throughput (target ≤ 10 %)`,
     ];
   } finally {
+    stopJobs();
     runtime.close();
     echo.close();
     await svc.cleanup();

@@ -8,9 +8,9 @@ import { openService, type Service } from '../src/service.ts';
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 
 /** A service on a temp data dir (real SQLite file, real Git), seeded only if asked, silent logs. */
-export async function startBenchService(options: { seed?: boolean } = {}): Promise<Service & { token: string; cleanup(): Promise<void> }> {
+export async function startBenchService(options: { seed?: boolean; env?: Record<string, string> } = {}): Promise<Service & { token: string; cleanup(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-bench-'));
-  const config = loadConfig({ ACCORD_DATA_DIR: dir, ACCORD_ADMIN_TOKEN: TOKEN, ACCORD_SEED_DIR: options.seed ? PACKAGE_ROOT : '', ACCORD_LOG_LEVEL: 'silent' });
+  const config = loadConfig({ ACCORD_DATA_DIR: dir, ACCORD_ADMIN_TOKEN: TOKEN, ACCORD_SEED_DIR: options.seed ? PACKAGE_ROOT : '', ACCORD_LOG_LEVEL: 'silent', ...options.env });
   const service = await openService(config, { logger: pino({ level: 'silent' }) });
   return {
     ...service,

@@ -16,14 +16,24 @@ export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock'>, limit
   const sqlite = deps.db.$client;
   return deps.db.transaction((tx) => {
     const now = deps.clock();
+    // Only types some webhook subscribes to become deliveries; the rest are just marked published.
+    const subscribed = new Set(
+      (sqlite.prepare('SELECT events FROM webhooks WHERE deleted_at IS NULL').pluck().all() as string[]).flatMap((e) => JSON.parse(e) as string[]),
+    );
     const events = tx.select().from(transactionEvents).where(isNull(transactionEvents.publishedAt)).orderBy(asc(transactionEvents.seq)).limit(limit).all();
     for (const e of events) {
-      if (PUBLISHED.has(e.type)) {
+      if (PUBLISHED.has(e.type) && subscribed.has(e.type)) {
         enqueueEvent(tx, now, e.type, { transactionId: e.transactionId, correlationId: e.correlationId, from: e.fromState, to: e.toState, step: e.stepId, ...(JSON.parse(e.data) as object), link: `/v1/transactions/${e.transactionId}` }, 'all');
       }
       tx.update(transactionEvents).set({ publishedAt: now.toISOString() }).where(eq(transactionEvents.seq, e.seq)).run();
     }
     const cursor = (sqlite.prepare("SELECT position FROM outbox_cursors WHERE name = 'sync-transactions'").pluck().get() as number | undefined) ?? 0;
+    if (!subscribed.has('transaction.recorded')) {
+      // Nobody listens: move the cursor past everything without reading the rows.
+      const last = sqlite.prepare('SELECT max(rowid) FROM transactions').pluck().get() as number | null;
+      if (last !== null && last > cursor) sqlite.prepare("INSERT INTO outbox_cursors (name, position) VALUES ('sync-transactions', ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position").run(last);
+      return events.length;
+    }
     const records = sqlite
       .prepare("SELECT rowid, id, flow, partner, state, correlation_id AS correlationId, sync_step AS step FROM transactions WHERE rowid > ? AND mode = 'sync' ORDER BY rowid LIMIT ?")
       .all(cursor, limit) as Array<{ rowid: number; id: string; flow: string; partner: string; state: string; correlationId: string; step: string }>;

@@ -151,6 +151,13 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
     expect(byName.get('accord_member_match_total')!.metrics.map((m) => m.labels?.outcome).sort()).toEqual(['matched', 'not-matched']);
     expect(byName.get('accord_transactions_in_flight')!.metrics.find((m) => m.labels?.flow === 'payer-data-export')?.value).toBe('1'); // the needs-attention one
     expect(stuck2.id).toBeDefined();
+    // The SLA monitor sampled every target: the duplicate's answer, the operator's remediation.
+    const sla = await (await s.call('GET', '/v1/sla')).json();
+    const current = (flow: string) => sla.flows.find((f: any) => f.flow === flow).partners.find((p: any) => p.partner === 'northwind-health').current;
+    expect(current('member-match').duplicateResolution.samples).toBe(1);
+    expect(current('payer-data-export').remediationResponse.samples).toBe(1);
+    expect(current('payer-data-export').timeToFinalize.samples).toBe(1);
+    expect(current('payer-data-export').errorRate.value).toBeCloseTo(3 / 4, 5); // compensated, completed, compensated (operator), needs-attention
     const labelNames = new Set([...text.matchAll(/[{,]([a-zA-Z_]+)="/g)].map((m) => m[1]));
     expect(labelNames).toContain('partner');
     for (const forbidden of ['id', 'transaction', 'transactionId', 'correlationId', 'idempotencyKey', 'traceId']) expect(labelNames.has(forbidden)).toBe(false);

@@ -177,10 +177,12 @@ export class SlaMonitor {
           partners: this.partners(flow.flow).map((partner) => ({
             partner,
             current: Object.fromEntries(
-              (['timeToAcknowledge', 'timeToFinalize', 'errorRate'] as const).map((metric) => {
+              (['timeToAcknowledge', 'timeToFinalize', 'duplicateResolution', 'remediationResponse', 'errorRate'] as const).map((metric) => {
                 const p = metric === 'errorRate' ? 0 : (flow.sla[metric]?.percentile ?? 95);
-                const { value, samples } = this.value(flow.flow, partner, metric, DEFAULT_WINDOW_MS, p, now);
-                return [metric, { value, samples, window: 'PT5M', ...(p ? { percentile: p } : {}) }];
+                // Remediation is slow by nature: measured over a day, the rest over five minutes.
+                const window = metric === 'remediationResponse' ? 86_400_000 : DEFAULT_WINDOW_MS;
+                const { value, samples } = this.value(flow.flow, partner, metric, window, p, now);
+                return [metric, { value, samples, window: metric === 'remediationResponse' ? 'P1D' : 'PT5M', ...(p ? { percentile: p } : {}) }];
               }),
             ),
             breaches: interventions

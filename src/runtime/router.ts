@@ -158,7 +158,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       const headers: Record<string, string> = { ...(result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...result.headers };
       if (idem && key) store.complete(scope, key, { status: result.status, headers, body: responseBody });
       if (route.flow && step) {
-        recordExchange(deps, { flow: route.flow, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, input: rawBody, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind });
+        recordExchange(deps, { flow: route.flow, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind });
       }
       return { result, headers, body: responseBody };
     });
@@ -175,6 +175,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     if (claim?.kind === 'mismatch') return refuse(c, route, 422, 'conflict', 'This Idempotency-Key was used with a different request');
     if (claim?.kind === 'in-flight') return refuse(c, route, 409, 'conflict', 'A request with this Idempotency-Key is still being processed; retry later');
     if (claim?.kind === 'replay') {
+      // How long a duplicate waited for its (stored) answer: the duplicateResolution SLA.
+      if (route.flow) sla.record(route.flow.flow, partner, 'duplicateResolution', (performance.now() - requestStart) / 1000);
       if (idem!.replayPolicy === 'reject') return refuse(c, route, 409, 'duplicate', 'Duplicate request: this Idempotency-Key was already processed (replay policy: reject)');
       const replayHeaders = { ...claim.headers, 'Idempotent-Replayed': 'true', 'X-Correlation-Id': correlationId };
       return claim.body === '' ? c.body(null, claim.status as 202, replayHeaders) : c.body(claim.body, claim.status as 200, replayHeaders);

@@ -400,7 +400,13 @@ export class SagaEngine {
       this.deps.metrics.timeToFinalize.observe({ partner: row.partner, flow: row.flow }, seconds);
       this.sla.record(row.flow, row.partner, 'timeToFinalize', seconds);
     }
-    if (to === 'completed' || to === 'compensated' || to === 'needs-attention') this.sla.record(row.flow, row.partner, 'errorRate', to === 'completed' ? 0 : 1);
+    // One error-rate sample per transaction: when it ends, or when it is handed to a human (not again when resolved).
+    if ((to === 'completed' || to === 'compensated' || to === 'needs-attention') && row.state !== 'needs-attention') this.sla.record(row.flow, row.partner, 'errorRate', to === 'completed' ? 0 : 1);
+    if (row.state === 'needs-attention' && (to === 'completed' || to === 'compensated')) {
+      // From handing the transaction to a human until it was resolved: the remediationResponse SLA.
+      const since = this.deps.db.$client.prepare("SELECT max(created_at) FROM transaction_events WHERE transaction_id = ? AND type = 'transaction.state-changed' AND to_state = 'needs-attention'").pluck().get(row.id) as string | null;
+      if (since) this.sla.record(row.flow, row.partner, 'remediationResponse', (this.deps.clock().getTime() - Date.parse(since)) / 1000);
+    }
   };
 
   /** Telemetry of a forward step's answer: acceptance, member matches, time to acknowledge. */
@@ -707,7 +713,6 @@ export interface ExchangeRecord {
   spanId: string;
   tracestate: string | undefined;
   principal: Principal;
-  input: string;
   startedAt: Date;
   latencyMs: number;
   fault: string | undefined;

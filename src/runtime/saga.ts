@@ -1,11 +1,11 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { and, eq, inArray, isNotNull, or } from 'drizzle-orm';
 import type { Database } from 'better-sqlite3';
 import semver from 'semver';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
-import { transactionEvents, transactions, transactionSteps } from '../db/index.ts';
+import { transactions, transactionSteps } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { isObject, type Json } from '../lib/json.ts';
 import type { FlowEntry, Step } from '../matrix/checks.ts';
@@ -18,7 +18,7 @@ import { IdempotencyStore } from './idempotency.ts';
 import type { SlaMonitor } from '../observability/sla.ts';
 import type { Route, RouteTable } from './routes.ts';
 import { nextState, TERMINAL_STATES, type SagaEvent, type TransactionState } from './saga-state.ts';
-import { loadTransactionView, type TransactionRow } from './transactions.ts';
+import { event, loadTransactionView, type TransactionRow } from './transactions.ts';
 
 type Tx = Parameters<Parameters<Deps['db']['transaction']>[0]>[0];
 type StepRow = typeof transactionSteps.$inferSelect;
@@ -45,6 +45,7 @@ interface StepCall {
 
 /** One attempt as recorded in the step's attempt log. */
 interface AttemptRecord {
+  /** Attempt number, set when the attempt is saved. */
   n: number;
   startedAt: string;
   endedAt: string;
@@ -357,9 +358,9 @@ export class SagaEngine {
       const now = this.deps.clock().toISOString();
       if (row.state === 'accepted') transition(db, row, { type: 'step-started' }, this.deps, this.onState);
       call.effect?.();
-      const attempts = (db.select().from(transactionSteps).where(stepKey(row.id, 'forward', step.id)).get()?.roundAttempts ?? 0) + 1;
-      const { final, delay } = (decided = decide(call.outcome, attempts, step, row.timeScale, this.sla.retriesPaused(row.flow, row.partner)));
-      saveAttempt(db, row, 'forward', step.id, call.record, final);
+      const current = ensureStep(db, row, 'forward', step.id, row.cursor, step.operationId);
+      const { final, delay } = (decided = decide(call.outcome, current.roundAttempts + 1, step, row.timeScale, this.sla.retriesPaused(row.flow, row.partner)));
+      saveAttempt(db, current, call.record, final);
       if (final.kind === 'succeeded') {
         const merged = { ...context, ...stepOutputs(step.operationId, call.result!) };
         db.update(transactions).set({ context: JSON.stringify(merged), cursor: row.cursor + 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
@@ -429,22 +430,15 @@ export class SagaEngine {
     const operation = step.compensation.operationId ?? step.compensation.strategy ?? 'none';
     const labels = { partner: tx.partner, flow: tx.flow, step: step.id };
     if (!needed || (!step.compensation.operationId && step.compensation.strategy !== 'reversal-event')) {
-      // Nothing ran, or the matrix says this step needs no compensation.
-      this.commit(tx, (db, row) => {
-        const now = this.deps.clock().toISOString();
-        ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
-        db.update(transactionSteps).set({ state: 'skipped', outcome: JSON.stringify({ result: needed ? 'no compensation needed (matrix: none)' : 'step did not run' }) }).where(stepKey(row.id, 'compensation', step.id)).run();
-        db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
-        event(db, row, now, 'transaction.compensation-skipped', { step: step.id, data: { strategy: operation } });
-      });
+      this.skipCompensation(tx, step, operation, needed ? 'no compensation needed (matrix: none)' : 'step did not run');
       return;
     }
     if (!step.compensation.operationId) {
       // reversal-event: the compensation is an event partners act on.
       this.commit(tx, (db, row) => {
         const now = this.deps.clock().toISOString();
-        ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
-        saveAttempt(db, row, 'compensation', step.id, { n: 1, startedAt: now, endedAt: now, latencyMs: 0, status: null, result: 'event emitted', spanId: randomBytes(8).toString('hex') }, { kind: 'succeeded', status: null, result: 'event emitted' });
+        const current = ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
+        saveAttempt(db, current, { n: 1, startedAt: now, endedAt: now, latencyMs: 0, status: null, result: 'event emitted', spanId: newSpanId() }, { kind: 'succeeded', status: null, result: 'event emitted' });
         db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
         event(db, row, now, 'transaction.reversal-event', { step: step.id, data: { note: (step.compensation as { note?: string }).note ?? `Reverse ${step.id}`, context: JSON.parse(row.context) } });
       });
@@ -455,30 +449,23 @@ export class SagaEngine {
     if (forwardRow?.state !== 'succeeded') {
       // The step's answer was lost (timeout, partial write): ask the partner what it did under the step's request key.
       const earlier = lookupPartnerRequest(this.deps, tx.partner, `${tx.id}.${step.id}`);
-      if (earlier && earlier.status >= 200 && earlier.status < 300) context = { ...context, ...stepOutputs(step.operationId, earlier) };
-      else {
-        this.commit(tx, (db, row) => {
-          const now = this.deps.clock().toISOString();
-          ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
-          db.update(transactionSteps).set({ state: 'skipped', outcome: JSON.stringify({ result: 'the partner never acted on the step' }) }).where(stepKey(row.id, 'compensation', step.id)).run();
-          db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
-          event(db, row, now, 'transaction.compensation-skipped', { step: step.id, data: { strategy: operation, reason: 'the partner never acted on the step' } });
-        });
+      if (!earlier || earlier.status < 200 || earlier.status >= 300) {
+        this.skipCompensation(tx, step, operation, 'the partner never acted on the step');
         return;
       }
+      context = { ...context, ...stepOutputs(step.operationId, earlier) };
     }
     const route = await this.route(tx, plan, step.compensation.operationId);
     const call = await this.callStep(tx, plan, step, step.compensation.operationId, route, `${tx.id}.${step.id}.compensate`, context);
     let decided: Decision | undefined;
     this.commit(tx, (db, row) => {
       const now = this.deps.clock().toISOString();
-      ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
+      const current = ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
       call.effect?.();
       // Nothing left to undo (the partner never kept it) counts as compensated.
       const outcome: Outcome = call.outcome.kind === 'failed' && call.outcome.status === 404 ? { ...call.outcome, kind: 'succeeded', result: 'nothing-to-undo' } : call.outcome;
-      const attempts = (db.select().from(transactionSteps).where(stepKey(row.id, 'compensation', step.id)).get()?.roundAttempts ?? 0) + 1;
-      const { final, delay } = (decided = decide(outcome, attempts, step, row.timeScale));
-      saveAttempt(db, row, 'compensation', step.id, call.record, final);
+      const { final, delay } = (decided = decide(outcome, current.roundAttempts + 1, step, row.timeScale));
+      saveAttempt(db, current, call.record, final);
       if (final.kind === 'succeeded') {
         db.update(transactions).set({ cursor: row.cursor - 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
         event(db, row, now, 'transaction.compensation-succeeded', { step: step.id, data: { operationId: operation, status: final.status, result: final.result } });
@@ -496,6 +483,17 @@ export class SagaEngine {
     this.deps.metrics.stepDuration.observe({ ...labels, outcome: `compensation-${decided.final.kind}` }, call.record.latencyMs / 1000);
     if (decided.final.kind === 'retry') this.due.set(tx.id, performance.now() + decided.delay);
     else this.deps.metrics.compensations.inc({ ...labels, outcome: decided.final.kind });
+  }
+
+  /** Moves past a step that needs no compensation, recording why. */
+  private skipCompensation(tx: TransactionRow, step: Step, operation: string, reason: string): void {
+    this.commit(tx, (db, row) => {
+      const now = this.deps.clock().toISOString();
+      ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
+      db.update(transactionSteps).set({ state: 'skipped', outcome: JSON.stringify({ result: reason }) }).where(stepKey(row.id, 'compensation', step.id)).run();
+      db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+      event(db, row, now, 'transaction.compensation-skipped', { step: step.id, data: { strategy: operation, reason } });
+    });
   }
 
   private stepRow(transactionId: string, kind: string, stepId: string): StepRow | undefined {
@@ -518,10 +516,9 @@ export class SagaEngine {
     const startedAt = this.deps.clock();
     const t0 = performance.now();
     const spanId = newSpanId();
-    const n = (this.stepRow(tx.id, operationId === step.operationId ? 'forward' : 'compensation', step.id)?.attempts ?? 0) + 1;
     const finish = (outcome: Outcome, extra: Partial<AttemptRecord> = {}): StepCall => ({
       outcome,
-      record: { n, startedAt: startedAt.toISOString(), endedAt: this.deps.clock().toISOString(), latencyMs: Math.round(performance.now() - t0), status: outcome.status, result: outcome.result, spanId, ...extra },
+      record: { n: 0, startedAt: startedAt.toISOString(), endedAt: this.deps.clock().toISOString(), latencyMs: Math.round(performance.now() - t0), status: outcome.status, result: outcome.result, spanId, ...extra },
     });
     if (!route) return finish({ kind: 'failed', status: null, result: 'not-served', failureMode: 'downstream-validation-error', detail: `${tx.partner} no longer serves ${operationId} in ${plan.contract.api} v${semver.major(tx.version)}` });
     const request = planRequest(operationId, JSON.parse(tx.input) as Json, context, exchangeId(tx.id), startedAt);
@@ -553,7 +550,7 @@ export class SagaEngine {
       if (fault?.kind === 'duplicate-delivery') result = callPartner(this.deps, { ...partnerCall, now });
     };
     // The effect runs in the attempt's transaction; classify lazily once it has run.
-    const record: AttemptRecord = { n, startedAt: startedAt.toISOString(), endedAt: '', latencyMs: 0, status: null, result: '', spanId, ...extra };
+    const record: AttemptRecord = { n: 0, startedAt: startedAt.toISOString(), endedAt: '', latencyMs: 0, status: null, result: '', spanId, ...extra };
     const outcome: Outcome = { kind: 'failed', status: null, result: '' };
     const resolve = () => {
       const drift = result.body !== null || result.status ? responseErrors(route, result.status, result.body) : [];
@@ -646,13 +643,15 @@ function stepRow(tx: TransactionRow, kind: 'forward' | 'compensation', stepId: s
   return { transactionId: tx.id, kind, stepId, position, operation, state: 'pending', attempts: 0, roundAttempts: 0, startedAt: null, endedAt: null, latencyMs: null, outcome: null, attemptLog: '[]', correlationId: tx.correlationId };
 }
 
-function ensureStep(db: Tx, tx: TransactionRow, kind: 'forward' | 'compensation', stepId: string, position: number, operation: string): void {
+/** The timeline row of a step (a compensation row is created on first use), read once per attempt. */
+function ensureStep(db: Tx, tx: TransactionRow, kind: 'forward' | 'compensation', stepId: string, position: number, operation: string): StepRow {
   db.insert(transactionSteps).values(stepRow(tx, kind, stepId, position, operation)).onConflictDoNothing().run();
+  return db.select().from(transactionSteps).where(stepKey(tx.id, kind, stepId)).get()!;
 }
 
-/** Appends an attempt to a step's timeline and sets its state from the outcome. */
-function saveAttempt(db: Tx, tx: TransactionRow, kind: 'forward' | 'compensation', stepId: string, record: AttemptRecord, outcome: Outcome): void {
-  const row = db.select().from(transactionSteps).where(stepKey(tx.id, kind, stepId)).get()!;
+/** Appends an attempt (numbered after the row's) to a step's timeline and sets its state from the outcome. */
+function saveAttempt(db: Tx, row: StepRow, record: AttemptRecord, outcome: Outcome): void {
+  record.n = row.attempts + 1;
   const log = JSON.parse(row.attemptLog) as AttemptRecord[];
   log.push(record);
   const startedAt = row.startedAt ?? record.startedAt;
@@ -667,16 +666,10 @@ function saveAttempt(db: Tx, tx: TransactionRow, kind: 'forward' | 'compensation
       outcome: JSON.stringify({ status: outcome.status, result: outcome.result, ...(outcome.failureMode ? { failureMode: outcome.failureMode } : {}), ...(outcome.detail ? { detail: outcome.detail } : {}) }),
       attemptLog: JSON.stringify(log.slice(-50)),
     })
-    .where(stepKey(tx.id, kind, stepId))
+    .where(stepKey(row.transactionId, row.kind, row.stepId))
     .run();
 }
 
-/** Writes an outbox event for a transaction (same SQLite transaction as the change it reports). */
-function event(db: Tx, tx: TransactionRow, now: string, type: string, e: { step?: string; from?: string; to?: string; data?: unknown }): void {
-  db.insert(transactionEvents)
-    .values({ transactionId: tx.id, type, fromState: e.from ?? null, toState: e.to ?? null, stepId: e.step ?? null, correlationId: tx.correlationId, data: JSON.stringify(e.data ?? {}), createdAt: now })
-    .run();
-}
 
 /**
  * Applies a state-machine event to a transaction row (refusing what the machine does not allow)

@@ -16,6 +16,13 @@ function visible(principal: Principal, row: TransactionRow): boolean {
   return principal.role !== 'partner' || row.callerPartner === principal.partner || row.partner === principal.partner;
 }
 
+/** Writes an outbox event for a transaction (same SQLite transaction as the change it reports). */
+export function event(db: Pick<Deps['db'], 'insert'>, tx: TransactionRow, now: string, type: string, e: { step?: string; from?: string; to?: string; data?: unknown }): void {
+  db.insert(transactionEvents)
+    .values({ transactionId: tx.id, type, fromState: e.from ?? null, toState: e.to ?? null, stepId: e.step ?? null, correlationId: tx.correlationId, data: JSON.stringify(e.data ?? {}), createdAt: now })
+    .run();
+}
+
 /** Where a transaction is now, in one sentence an operator can act on. */
 function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: string; position: number; attempts: number; state: string }>, total: number): string {
   const failure = row.failure ? (JSON.parse(row.failure) as { step?: string; detail?: string; compensation?: boolean }) : undefined;
@@ -205,9 +212,7 @@ export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics
       .where(and(eq(transactions.id, row.id), eq(transactions.state, row.state)))
       .run().changes;
     if (changed === 0) throw new AccordError('conflict', `${row.id} changed state meanwhile; read it again`);
-    tx.insert(transactionEvents)
-      .values({ transactionId: row.id, type: `transaction.operator-${action}`, fromState: row.state, toState: row.state, stepId: null, correlationId: row.correlationId, data: JSON.stringify({ by: principal.name }), createdAt: now })
-      .run();
+    event(tx, row, now, `transaction.operator-${action}`, { from: row.state, to: row.state, data: { by: principal.name } });
   });
   deps.metrics.manualInterventions.inc({ partner: row.partner, flow: row.flow, action });
   deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, action, by: principal.name }, 'operator action on transaction');

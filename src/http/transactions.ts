@@ -1,28 +1,19 @@
 import { Hono } from 'hono';
 import type { Deps } from '../context.ts';
-import { AccordError } from '../errors.ts';
 import { runFaultExperiment } from '../runtime/experiments.ts';
 import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { getTransaction, listTransactions, loadTransactionView, requestOperatorAction } from '../runtime/transactions.ts';
-import { jsonBody, principalOf, type AppEnv } from './types.ts';
+import { jsonBody, jsonBodyWithText, principalOf, type AppEnv } from './types.ts';
 
 /** /v1/transactions (start, find, list, operator retry/compensate) and /v1/faults (sandbox fault injection). */
 export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post('/transactions', async (c) => {
     const principal = principalOf(c);
-    const rawBody = await c.req.text();
-    let body: unknown;
-    if ((c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') throw new AccordError('unsupported_media_type', 'Send a JSON body (Content-Type: application/json)');
-    try {
-      body = JSON.parse(rawBody);
-    } catch (error) {
-      throw new AccordError('bad_request', `The body is not valid JSON: ${(error as Error).message}`);
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AccordError('bad_request', 'The body must be a JSON object');
+    const { body, text: rawBody } = await jsonBodyWithText(c);
     const started = await runtime.engine.start(principal, {
-      body: body as Record<string, unknown>,
+      body,
       rawBody,
       idempotencyKey: c.req.header('idempotency-key'),
       correlationId: c.req.header('x-correlation-id'),

@@ -6,7 +6,7 @@ import { findVersion } from '../contracts/versions.ts';
 import { evidence, releases, transactions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { addEvidence } from '../evidence/evidence.ts';
-import type { Json } from '../lib/json.ts';
+import { requestExample } from '../runtime/routes.ts';
 import { publishNotice } from '../notices/notices.ts';
 import type { Runtime } from '../runtime/index.ts';
 
@@ -45,8 +45,7 @@ export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Prin
       if (input.partner !== undefined && partner !== input.partner) continue;
       const served = await runtime.routes.forFlow(flow, partner);
       if (!served) continue;
-      const first = served.operations.get(flow.steps[0]!.operationId)?.op.operation;
-      const example = Object.values((first?.requestBody?.content ?? {}) as Record<string, { example?: Json }>)[0]?.example;
+      const example = requestExample(served.operations.get(flow.steps[0]!.operationId));
       if (!example) {
         started.push({ flow: flow.flow, partner, version: served.version, result: 'skipped', detail: `no request example for ${flow.steps[0]!.operationId}` });
         continue;
@@ -61,12 +60,7 @@ export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Prin
       }
     }
   }
-  const deadline = Date.now() + DEADLINE_MS;
-  const done = (id: string) => {
-    const row = deps.db.select({ state: transactions.state, action: transactions.operatorAction }).from(transactions).where(eq(transactions.id, id)).get();
-    return !row || ['completed', 'compensated'].includes(row.state) || (row.state === 'needs-attention' && !row.action);
-  };
-  while (started.some((s) => s.id && !done(s.id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  await runtime.engine.settled(started.flatMap((s) => (s.id ? [s.id] : [])), DEADLINE_MS);
 
   const results: SyntheticResult[] = [];
   for (const s of started) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import semver from 'semver';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
@@ -8,7 +8,7 @@ import { findVersion } from '../contracts/versions.ts';
 import { transactions } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { addEvidence, type EvidenceView } from '../evidence/evidence.ts';
-import type { Json } from '../lib/json.ts';
+import { requestExample } from './routes.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import type { FaultInput } from './faults.ts';
@@ -94,8 +94,7 @@ export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal
   if (plan.contract.api !== api) throw new AccordError('invalid_document', `Flow ${flowName} runs against ${plan.contract.api}, not ${api}`);
   const served = await runtime.routes.forFlow(plan, partner, semver.major(version));
   if (served?.version !== version) throw new AccordError('conflict', `The sandbox serves ${served ? `${served.version}` : 'no version'} of ${partner}/${api} v${semver.major(version)} for ${flowName}; experiments run against the served version (approve or release ${version} first)`);
-  const firstOp = served.operations.get(plan.steps[0]!.operationId)!.op.operation;
-  const example = Object.values((firstOp.requestBody?.content ?? {}) as Record<string, { example?: Json }>)[0]?.example;
+  const example = requestExample(served.operations.get(plan.steps[0]!.operationId));
   if (!example) throw new AccordError('invalid_document', `${partner}/${api} ${version} has no request example for ${plan.steps[0]!.operationId}; the experiment uses it as the flow input`);
 
   const id = `fx_${randomBytes(8).toString('hex')}`;
@@ -110,18 +109,7 @@ export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal
     );
     started.push({ scenario, transactionId: result.id! });
   }
-  const ids = started.map((s) => s.transactionId);
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const open = deps.db
-      .select({ state: transactions.state, action: transactions.operatorAction })
-      .from(transactions)
-      .where(inArray(transactions.id, ids))
-      .all()
-      .filter((r) => !['completed', 'compensated'].includes(r.state) && !(r.state === 'needs-attention' && !r.action));
-    if (open.length === 0 || Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await runtime.engine.settled(started.map((s) => s.transactionId), DEADLINE_MS);
   const results = started.map(({ scenario, transactionId }) => {
     const view = loadTransactionView(deps.db, deps.db.select().from(transactions).where(eq(transactions.id, transactionId)).get()!);
     const problem = view.state !== scenario.expected ? `ended ${view.state}, expected ${scenario.expected}` : scenario.check(view);

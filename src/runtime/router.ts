@@ -16,7 +16,7 @@ import { handleReference, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Runtime } from './index.ts';
 import type { Route } from './routes.ts';
-import { newSpanId, recordExchange, traceContext, validCorrelation } from './saga.ts';
+import { countPartnerAnswer, newSpanId, recordExchange, traceContext, validCorrelation } from './saga.ts';
 
 /**
  * The reference exchange runtime's router: every released (and, in the sandbox environment,
@@ -63,7 +63,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   app.all('/:partner/:api/:major/*', async (c) => {
     const requestStart = performance.now();
     const principal = principalFromAuthorization(deps, c.req.header('authorization'));
-    const correlationId = validCorrelation(c.req.header('x-correlation-id')) ?? randomUUID();
+    const givenCorrelation = validCorrelation(c.req.header('x-correlation-id'));
+    const correlationId = givenCorrelation ?? randomUUID();
     c.header('X-Correlation-Id', correlationId);
     // W3C trace context: keep the trace, start a new span for this hop.
     const trace = traceContext(c.req.header('traceparent'));
@@ -84,7 +85,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       return refuse(c, matching[0]!.r, 405, 'not-supported', `${c.req.method} is not allowed on ${rest}`);
     }
     const route = hit.r;
-    const seen: ExchangeSeen = { partner, correlation: validCorrelation(c.req.header('x-correlation-id')) !== undefined, traceparent: trace.valid };
+    const seen: ExchangeSeen = { partner, correlation: givenCorrelation !== undefined, traceparent: trace.valid };
     c.set('exchange', seen);
     const retryAfter = route.flow ? sla.throttled(route.flow.flow, partner) : undefined;
     if (retryAfter !== undefined) {
@@ -220,8 +221,7 @@ export interface ExchangeSeen {
 /** Telemetry of one answered direct request: acceptance, member matches, SLA samples. */
 function observeExchange(deps: Deps, sla: Runtime['sla'], flow: string, partner: string, step: string, operationId: string | undefined, status: number, seconds: number): void {
   const accepted = status >= 200 && status < 300;
-  deps.metrics.partnerResponses.inc({ partner, flow, step, outcome: accepted ? 'accepted' : status >= 500 || status === 429 ? 'error' : 'rejected' });
-  if (operationId === 'memberMatch' && (status === 200 || status === 422)) deps.metrics.memberMatches.inc({ partner, outcome: status === 200 ? 'matched' : 'not-matched' });
+  countPartnerAnswer(deps.metrics, { partner, flow, step, operationId, status, accepted });
   // A direct request is acknowledged, and finished, when it is answered.
   deps.metrics.timeToAcknowledge.observe({ partner, flow }, seconds);
   sla.record(flow, partner, 'timeToAcknowledge', seconds);

@@ -7,6 +7,7 @@ import { contractsGeneration, loadContractDocument } from '../contracts/versions
 import { contractVersions } from '../db/index.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { currentFlows } from '../matrix/store.ts';
+import type { Json } from '../lib/json.ts';
 import { deprecationOf } from '../notices/notices.ts';
 
 /** One served operation of one contract version. */
@@ -31,6 +32,13 @@ interface Table {
   generation: number;
   lines: Map<string, Route[]>;
   flows: Map<string, FlowEntry>;
+  /** forFlow answers for this table, by flow, partner and major (saga attempts ask for every step). */
+  served: Map<string, { version: string; operations: Map<string, Route> } | undefined>;
+}
+
+/** The request example of an operation's first media type (the reference network's synthetic members), if any. */
+export function requestExample(route: Route | undefined): Json | undefined {
+  return Object.values((route?.op.operation.requestBody?.content ?? {}) as Record<string, { example?: Json }>)[0]?.example;
 }
 
 function escapeRegex(s: string): string {
@@ -100,8 +108,15 @@ export class RouteTable {
    */
   async forFlow(flow: FlowEntry, partner: string, major?: number): Promise<{ version: string; operations: Map<string, Route> } | undefined> {
     if (flow.contract.partner !== '*' && flow.contract.partner !== partner) return undefined;
+    const table = await this.current();
+    const key = `${flow.flow}|${flow.contract.api}|${flow.contract.versions}|${partner}|${major ?? ''}`;
+    if (!table.served.has(key)) table.served.set(key, this.serve(table, flow, partner, major));
+    return table.served.get(key);
+  }
+
+  private serve(table: Table, flow: FlowEntry, partner: string, major: number | undefined): { version: string; operations: Map<string, Route> } | undefined {
     let best: Route[] | undefined;
-    for (const routes of (await this.current()).lines.values()) {
+    for (const routes of table.lines.values()) {
       const first = routes[0]!;
       if (first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
       if (!semver.satisfies(first.version, flow.contract.versions)) continue;
@@ -141,6 +156,6 @@ export class RouteTable {
       }
       lines.set(`${row.partner}/${row.api}/v${major}`, routes);
     }
-    return { generation, lines, flows: new Map(flows.map((f) => [f.flow, f])) };
+    return { generation, lines, flows: new Map(flows.map((f) => [f.flow, f])), served: new Map() };
   }
 }

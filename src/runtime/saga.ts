@@ -227,6 +227,19 @@ export class SagaEngine {
     this.running.set(id, run);
   }
 
+  /** Waits until each transaction is finished or waiting for an operator, or `timeoutMs` has passed. */
+  async settled(ids: string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const open = () =>
+      this.deps.db
+        .select({ state: transactions.state, action: transactions.operatorAction })
+        .from(transactions)
+        .where(inArray(transactions.id, ids))
+        .all()
+        .some((r) => !TERMINAL_STATES.includes(r.state as TransactionState) && !(r.state === 'needs-attention' && !r.action));
+    while (ids.length > 0 && open() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
   /** Waits until no transaction is being driven (tests, benchmarks). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running.values()]);
@@ -413,8 +426,7 @@ export class SagaEngine {
   /** Telemetry of a forward step's answer: acceptance, member matches, time to acknowledge. */
   private observeAnswer(tx: TransactionRow, plan: FlowEntry, step: Step, outcome: Outcome): void {
     const { metrics } = this.deps;
-    if (outcome.status !== null) metrics.partnerResponses.inc({ partner: tx.partner, flow: tx.flow, step: step.id, outcome: outcome.kind === 'succeeded' ? 'accepted' : outcome.status >= 500 || outcome.status === 429 ? 'error' : 'rejected' });
-    if (step.operationId === 'memberMatch' && (outcome.status === 200 || outcome.status === 422)) metrics.memberMatches.inc({ partner: tx.partner, outcome: outcome.status === 200 ? 'matched' : 'not-matched' });
+    if (outcome.status !== null) countPartnerAnswer(metrics, { partner: tx.partner, flow: tx.flow, step: step.id, operationId: step.operationId, status: outcome.status, accepted: outcome.kind === 'succeeded' });
     if (outcome.kind === 'succeeded' && step.id === acknowledgingStep(plan).id) {
       const seconds = (this.deps.clock().getTime() - Date.parse(tx.createdAt)) / 1000;
       metrics.timeToAcknowledge.observe({ partner: tx.partner, flow: tx.flow }, seconds);
@@ -586,6 +598,12 @@ export function newSpanId(): string {
 /** A new transaction id (from Node's pooled UUID randomness: cheaper than randomBytes per call). */
 export function newTransactionId(): string {
   return `txn_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+}
+
+/** Counts a partner's answer to a step: acceptance (accepted / rejected / error) and, for $member-match, matched or not. */
+export function countPartnerAnswer(metrics: Deps['metrics'], a: { partner: string; flow: string; step: string; operationId: string | undefined; status: number; accepted: boolean }): void {
+  metrics.partnerResponses.inc({ partner: a.partner, flow: a.flow, step: a.step, outcome: a.accepted ? 'accepted' : a.status >= 500 || a.status === 429 ? 'error' : 'rejected' });
+  if (a.operationId === 'memberMatch' && (a.status === 200 || a.status === 422)) metrics.memberMatches.inc({ partner: a.partner, outcome: a.status === 200 ? 'matched' : 'not-matched' });
 }
 
 /** The exchange id a transaction uses in acknowledgement and finalisation (a contract-valid id). */

@@ -15,6 +15,7 @@ import { Metrics } from './observability/metrics.ts';
 import { runSynthetic } from './observability/synthetic.ts';
 import { GitRegistry } from './registry/git-registry.ts';
 import { loadConfiguredFaults } from './runtime/faults.ts';
+import { IdempotencyStore } from './runtime/idempotency.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { publishTransactionEvents } from './runtime/outbox.ts';
 
@@ -37,15 +38,20 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** Publishes the transaction outbox, runs due webhook deliveries and sunset processing every ACCORD_JOBS_INTERVAL_MS, one run at a time. */
+/**
+ * Every ACCORD_JOBS_INTERVAL_MS, one run at a time: sunsets, purge of idempotency keys past their
+ * window, scorecard counters, SLA evaluation, the transaction outbox and due webhook deliveries.
+ */
 function startJobs(deps: Deps, runtime: Runtime): () => void {
   runtime.engine.resume();
+  const idempotency = new IdempotencyStore(deps);
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
     Promise.resolve()
       .then(() => processSunsets(deps))
+      .then(() => idempotency.purgeExpired())
       .then(() => runtime.stats.flush())
       .then(() => runtime.sla.evaluate())
       .then(() => publishTransactionEvents(deps))

@@ -211,4 +211,20 @@ describe('IdempotencyStore', () => {
     now = new Date(now.getTime() + 61_000); // the dedupe window is over: the key is new again
     expect(store.claim('caller|route', 'k1', 'different', 60_000, 5_000)).toEqual({ kind: 'proceed' });
   });
+
+  it('purges completed keys once their window is over, and only those', () => {
+    const store = new IdempotencyStore(s.deps);
+    const count = () => s.deps.db.$client.prepare("SELECT count(*) FROM idempotency_keys WHERE scope = 'purge|route'").pluck().get();
+    store.claim('purge|route', 'old', 'fp', 60_000, 5_000);
+    store.complete('purge|route', 'old', { status: 200, headers: {}, body: '' });
+    store.claim('purge|route', 'running', 'fp', 60_000, 5_000); // in flight: kept
+    now = new Date(now.getTime() + 30_000);
+    store.claim('purge|route', 'fresh', 'fp', 60_000, 5_000);
+    store.complete('purge|route', 'fresh', { status: 200, headers: {}, body: '' });
+    expect(store.purgeExpired()).toBe(0);
+    now = new Date(now.getTime() + 31_000); // "old" is past its window, "fresh" is not
+    expect(store.purgeExpired()).toBe(1);
+    expect(count()).toBe(2);
+    expect(store.claim('purge|route', 'fresh', 'fp', 60_000, 5_000).kind).toBe('replay');
+  });
 });

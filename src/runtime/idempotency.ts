@@ -29,6 +29,7 @@ export class IdempotencyStore {
   private readonly select;
   private readonly takeOver;
   private readonly completeStatement;
+  private readonly purgeStatement;
 
   constructor(private readonly deps: Pick<Deps, 'db' | 'clock'>) {
     const db = deps.db.$client;
@@ -43,6 +44,7 @@ export class IdempotencyStore {
          response_status = NULL, response_headers = NULL, response_body = NULL
        WHERE scope = @scope AND key = @key AND (expires_at <= @now OR (status = 'in-flight' AND lease_expires_at <= @now))`,
     );
+    this.purgeStatement = db.prepare("DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? AND status = 'completed' LIMIT ?)");
     this.completeStatement = db.prepare(`UPDATE idempotency_keys SET status = 'completed', response_status = ?, response_headers = ?, response_body = ? WHERE scope = ? AND key = ?`);
   }
 
@@ -64,6 +66,11 @@ export class IdempotencyStore {
     }
     if (row.status === 'in-flight') return { kind: 'in-flight' };
     return { kind: 'replay', status: row.response_status, headers: JSON.parse(row.response_headers) as Record<string, string>, body: row.response_body };
+  }
+
+  /** Deletes keys whose dedupe window is over (at most `limit` per call); returns how many. */
+  purgeExpired(limit = 10_000): number {
+    return this.purgeStatement.run(this.deps.clock().toISOString(), limit).changes;
   }
 
   /** Stores the response of a claimed key; repeats get it byte for byte. */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { and, eq, inArray, isNotNull, or } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type { Database } from 'better-sqlite3';
 import semver from 'semver';
 import { requireRole, type Principal } from '../auth/principal.ts';
@@ -206,7 +206,7 @@ export class SagaEngine {
     const rows = this.deps.db
       .select({ id: transactions.id })
       .from(transactions)
-      .where(and(eq(transactions.mode, 'saga'), or(inArray(transactions.state, ACTIVE_STATES), and(eq(transactions.state, 'needs-attention'), isNotNull(transactions.operatorAction)))))
+      .where(and(sql`state NOT IN ('completed', 'compensated')`, eq(transactions.mode, 'saga'), or(inArray(transactions.state, ACTIVE_STATES), and(eq(transactions.state, 'needs-attention'), isNotNull(transactions.operatorAction)))))
       .all();
     for (const { id } of rows) this.kick(id);
     if (rows.length > 0) this.deps.logger.info({ count: rows.length }, 'resuming unfinished transactions');

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lte, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { transactionEvents, transactions, transactionSteps } from '../db/index.ts';
@@ -168,6 +168,8 @@ export function listTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Pr
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) errors.push({ location: 'query.limit', message: 'must be an integer 1–1000' });
   if (errors.length > 0) throw new AccordError('bad_request', 'Invalid transaction query', { errors });
   const where: SQL[] = [inArray(transactions.state, states)];
+  // Lets SQLite use the partial index of unfinished transactions (the usual question).
+  if (!states.some((st) => TERMINAL_STATES.includes(st as TransactionState))) where.push(sql`state NOT IN ('completed', 'compensated')`);
   if (query.partner) where.push(eq(transactions.partner, query.partner));
   if (query.flow) where.push(eq(transactions.flow, query.flow));
   if (before) where.push(lte(transactions.updatedAt, before));

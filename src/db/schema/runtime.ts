@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
@@ -89,7 +90,9 @@ export const transactions = sqliteTable(
   (t) => [
     index('transactions_correlation').on(t.correlationId),
     index('transactions_idempotency_key').on(t.idempotencyKey),
-    index('transactions_state_updated').on(t.state, t.updatedAt),
+    // Only unfinished transactions are looked up by state and age (stuck lists, resume): finished
+    // ones (nearly every direct request) stay out of this index.
+    index('transactions_unfinished').on(t.state, t.updatedAt).where(sql`state NOT IN ('completed', 'compensated')`),
   ],
 );
 

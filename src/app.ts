@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { appendAudit } from './audit/log.ts';
 import { principalFromAuthorization } from './auth/tokens.ts';
 import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
+import { bodyLimit } from './http/body-limit.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { changeControlRouter } from './http/change-control.ts';
 import { diffRouter } from './http/diff.ts';
@@ -62,14 +62,7 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): H
     });
   });
 
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.bodyLimit,
-      onError: () => {
-        throw new AccordError('payload_too_large', `The body exceeds the limit of ${deps.config.bodyLimit} bytes`);
-      },
-    }),
-  );
+  app.use(bodyLimit(deps.config.bodyLimit));
 
   app.use('/v1/*', async (c, next) => {
     c.set('principal', principalFromAuthorization(deps, c.req.header('authorization')));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { IdempotencyStore } from '../src/runtime/idempotency.ts';
-import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const doc = (partner: string, version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
 const MATCH = '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match';
@@ -226,5 +226,52 @@ describe('IdempotencyStore', () => {
     expect(store.purgeExpired()).toBe(1);
     expect(count()).toBe(2);
     expect(store.claim('purge|route', 'fresh', 'fp', 60_000, 5_000).kind).toBe('replay');
+  });
+});
+
+describe('body limit over real HTTP', () => {
+  let s: TestService;
+  let url: string;
+  beforeAll(async () => {
+    s = await startTestService({ seed: true, env: { ACCORD_BODY_LIMIT: '4000' } });
+    url = await s.listen();
+  });
+  afterAll(() => s.cleanup());
+
+  const records = () => s.deps.db.$client.prepare('SELECT (SELECT count(*) FROM transactions) + (SELECT count(*) FROM idempotency_keys)').pluck().get() as number;
+  const headers = (key: string) => ({ Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/fhir+json', 'Idempotency-Key': key });
+  /** A body sent with Transfer-Encoding: chunked (no Content-Length), in pieces. */
+  const chunked = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 1000) controller.enqueue(bytes.slice(i, i + 1000));
+        controller.close();
+      },
+    });
+  };
+  const padded = () => {
+    const body = example();
+    body.parameter[0].resource.name[0].text = 'x'.repeat(5000);
+    return JSON.stringify(body);
+  };
+
+  it('refuses a declared length over the limit and a chunked body that grows over it with 413, storing nothing', async () => {
+    const before = records();
+    const declared = await fetch(`${url}${MATCH}`, { method: 'POST', headers: headers('limit-key-1'), body: padded() });
+    expect(declared.status).toBe(413);
+    expect((await declared.json()).type).toContain('payload_too_large');
+    const streamed = await fetch(`${url}${MATCH}`, { method: 'POST', headers: headers('limit-key-2'), body: chunked(padded()), duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(413);
+    await streamed.arrayBuffer();
+    expect(records()).toBe(before);
+  });
+
+  it('serves bodies under the limit, declared or chunked', async () => {
+    const declared = await fetch(`${url}${MATCH}`, { method: 'POST', headers: headers('limit-key-3'), body: JSON.stringify(example()) });
+    expect(declared.status).toBe(200);
+    const streamed = await fetch(`${url}${MATCH}`, { method: 'POST', headers: headers('limit-key-4'), body: chunked(JSON.stringify(example())), duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(200);
+    expect((await streamed.json()).parameter[0].valueIdentifier.value).toBe('NWH-100234');
   });
 });

@@ -7,6 +7,7 @@ import { ensureAdminToken } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Clock, Deps } from './context.ts';
 import { importContracts } from './contracts/import.ts';
+import { startCheckpointer } from './db/checkpointer.ts';
 import { contractVersions, matrixVersions, openDb } from './db/index.ts';
 import { importMatrix } from './matrix/import.ts';
 import { processSunsets } from './notices/notices.ts';
@@ -86,7 +87,8 @@ function startJobs(deps: Deps, runtime: Runtime): () => void {
 export async function openService(config: Config, options: { clock?: Clock; logger?: Logger; dbFile?: string } = {}): Promise<Service> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? (() => new Date());
-  const db = openDb(options.dbFile ?? path.join(config.dataDir, 'accord.db'));
+  const dbFile = options.dbFile ?? path.join(config.dataDir, 'accord.db');
+  const db = openDb(dbFile);
   const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag').pluck();
   const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get({ tag }) !== undefined);
   const metrics = new Metrics(config.telemetry, {
@@ -115,6 +117,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
     logger.warn({ count: faults.length, file: config.faultsFile }, 'fault injection from ACCORD_FAULTS is active');
   }
   const runtime = createRuntime(deps);
+  const checkpointer = dbFile === ':memory:' ? undefined : startCheckpointer(db, dbFile, logger);
   return {
     deps,
     runtime,
@@ -124,6 +127,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
     seeded,
     close: async () => {
       await runtime.engine.stop();
+      await checkpointer?.stop();
       db.$client.close();
     },
   };

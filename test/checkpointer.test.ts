@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from './harness.ts';
+
+describe('WAL checkpoints off the request thread', () => {
+  let s: TestService | undefined;
+  afterEach(async () => {
+    await s?.cleanup();
+    s = undefined;
+  });
+
+  it('copies committed pages into the database file without the request thread checkpointing', async () => {
+    s = await startTestService();
+    const sqlite = s.deps.db.$client;
+    const file = path.join(s.dir, 'accord.db');
+    // The request thread's own automatic checkpoint is only a far-away backstop.
+    expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBeGreaterThanOrEqual(10_000);
+    const before = fs.statSync(file).size;
+    const insert = sqlite.prepare("INSERT INTO outbox_cursors (name, position) VALUES (?, 0)");
+    sqlite.transaction(() => {
+      for (let i = 0; i < 3000; i++) insert.run(`cursor-${i}-${'x'.repeat(500)}`);
+    })();
+    // Well under the backstop: only the worker can have moved these pages into the file.
+    const deadline = Date.now() + 10_000;
+    while (fs.statSync(file).size <= before + 1_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(fs.statSync(file).size).toBeGreaterThan(before + 1_000_000);
+    expect(sqlite.prepare('SELECT count(*) FROM outbox_cursors').pluck().get()).toBeGreaterThanOrEqual(3000);
+  });
+
+  it('stops with the service and leaves a database that opens again with everything in it', async () => {
+    s = await startTestService();
+    const dir = s.dir;
+    s.deps.db.$client.prepare("INSERT INTO outbox_cursors (name, position) VALUES ('kept', 7)").run();
+    await s.close();
+    s = undefined;
+    const again = await startTestService({ dir });
+    try {
+      expect(again.deps.db.$client.prepare("SELECT position FROM outbox_cursors WHERE name = 'kept'").pluck().get()).toBe(7);
+    } finally {
+      await again.cleanup();
+    }
+  });
+});

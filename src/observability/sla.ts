@@ -11,22 +11,63 @@ import { enqueueEvent } from '../notices/webhooks.ts';
 /** What the monitor measures per flow and partner (the control matrix's SLA metrics plus errorRate). */
 export type SlaMetric = 'timeToAcknowledge' | 'timeToFinalize' | 'duplicateResolution' | 'remediationResponse' | 'errorRate';
 
-interface Sample {
-  at: number;
-  value: number;
-}
-
 type Rule = FlowEntry['sla']['interventions'][number];
 type InterventionRow = typeof slaInterventions.$inferSelect;
 
-const MAX_SAMPLES = 20_000;
+export const MAX_SAMPLES = 20_000;
 const DEFAULT_WINDOW_MS = 5 * 60_000;
 
 /** The p-th percentile (nearest rank) of values. */
-export function percentile(values: number[], p: number): number {
+export function percentile(values: ArrayLike<number>, p: number): number {
   if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * The newest MAX_SAMPLES timestamped samples of one flow, partner and metric, in a ring that
+ * grows by doubling: recording is O(1) on the request path (an array trimmed from the front
+ * moved every element once full).
+ */
+export class SampleRing {
+  private at = new Float64Array(64);
+  private values = new Float64Array(64);
+  private next = 0;
+  private size = 0;
+
+  push(at: number, value: number): void {
+    if (this.size === this.at.length && this.size < MAX_SAMPLES) this.grow();
+    this.at[this.next] = at;
+    this.values[this.next] = value;
+    this.next = (this.next + 1) % this.at.length;
+    if (this.size < this.at.length) this.size++;
+  }
+
+  /** The values recorded after `from` (ms). */
+  since(from: number): Float64Array {
+    const out = new Float64Array(this.size);
+    let n = 0;
+    const capacity = this.at.length;
+    for (let i = 0, j = (this.next - this.size + capacity) % capacity; i < this.size; i++, j = (j + 1) % capacity) {
+      if (this.at[j]! > from) out[n++] = this.values[j]!;
+    }
+    return out.subarray(0, n);
+  }
+
+  private grow(): void {
+    const capacity = Math.min(this.at.length * 2, MAX_SAMPLES);
+    const at = new Float64Array(capacity);
+    const values = new Float64Array(capacity);
+    // Full ring: oldest at `next`; unroll it to the start of the new arrays.
+    for (let i = 0; i < this.size; i++) {
+      const j = (this.next + i) % this.size;
+      at[i] = this.at[j]!;
+      values[i] = this.values[j]!;
+    }
+    this.at = at;
+    this.values = values;
+    this.next = this.size;
+  }
 }
 
 function threshold(rule: Rule): number {
@@ -43,7 +84,7 @@ function threshold(rule: Rule): number {
  * in sla_interventions, so interventions survive a restart (samples do not).
  */
 export class SlaMonitor {
-  private readonly samples = new Map<string, Sample[]>();
+  private readonly samples = new Map<string, SampleRing>();
   private readonly breachSince = new Map<string, number>();
   private active = new Map<string, InterventionRow>();
 
@@ -58,10 +99,9 @@ export class SlaMonitor {
   record(flow: string, partner: string, metric: SlaMetric, value: number, at = this.deps.clock().getTime()): void {
     if (!this.deps.metrics.enabled) return;
     const key = `${flow}|${partner}|${metric}`;
-    let list = this.samples.get(key);
-    if (!list) this.samples.set(key, (list = []));
-    list.push({ at, value });
-    if (list.length > MAX_SAMPLES) list.splice(0, list.length - MAX_SAMPLES);
+    let ring = this.samples.get(key);
+    if (!ring) this.samples.set(key, (ring = new SampleRing()));
+    ring.push(at, value);
   }
 
   private actionsFor(flow: string, partner: string): Set<string> {
@@ -83,10 +123,9 @@ export class SlaMonitor {
 
   /** The current value of a metric over a window: the percentile for durations, the mean for errorRate. */
   private value(flow: string, partner: string, metric: string, windowMs: number, p: number, now: number): { value: number; samples: number } {
-    const list = (this.samples.get(`${flow}|${partner}|${metric}`) ?? []).filter((s) => s.at > now - windowMs);
-    if (list.length === 0) return { value: 0, samples: 0 };
-    const values = list.map((s) => s.value);
-    return { value: metric === 'errorRate' ? values.reduce((a, b) => a + b, 0) / values.length : percentile(values, p), samples: list.length };
+    const values = this.samples.get(`${flow}|${partner}|${metric}`)?.since(now - windowMs);
+    if (!values || values.length === 0) return { value: 0, samples: 0 };
+    return { value: metric === 'errorRate' ? values.reduce((a, b) => a + b, 0) / values.length : percentile(values, p), samples: values.length };
   }
 
   private partners(flow: string): string[] {

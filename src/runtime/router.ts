@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import semver from 'semver';
@@ -16,7 +16,7 @@ import { handleReference, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Runtime } from './index.ts';
 import type { Route } from './routes.ts';
-import { countPartnerAnswer, newSpanId, recordExchange, traceContext, validCorrelation } from './saga.ts';
+import { countPartnerAnswer, newSpanId, recordExchange, timeOrderedUuid, traceContext, validCorrelation } from './saga.ts';
 
 /**
  * The reference exchange runtime's router: every released (and, in the sandbox environment,
@@ -64,7 +64,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     const requestStart = performance.now();
     const principal = principalFromAuthorization(deps, c.req.header('authorization'));
     const givenCorrelation = validCorrelation(c.req.header('x-correlation-id'));
-    const correlationId = givenCorrelation ?? randomUUID();
+    const correlationId = givenCorrelation ?? timeOrderedUuid();
     c.header('X-Correlation-Id', correlationId);
     // W3C trace context: keep the trace, start a new span for this hop.
     const trace = traceContext(c.req.header('traceparent'));

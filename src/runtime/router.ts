@@ -16,7 +16,7 @@ import { handleReference, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Runtime } from './index.ts';
 import type { Route } from './routes.ts';
-import { countPartnerAnswer, newSpanId, recordExchange, timeOrderedUuid, traceContext, validCorrelation } from './saga.ts';
+import { countExchange, countPartnerAnswer, type ExchangeRecord, newSpanId, recordExchange, timeOrderedUuid, traceContext, validCorrelation } from './saga.ts';
 
 /**
  * The reference exchange runtime's router: every released (and, in the sandbox environment,
@@ -147,7 +147,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     // Claim, effect, stored response and transaction record commit in one SQLite transaction
     // (grouped with concurrent requests, ADR 0006): they happen together or not at all, and the
     // answer leaves only after the commit.
-    const exchange = (): Promise<{ claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string }> => commits.run(() => {
+    type Exchanged = { claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string; record?: ExchangeRecord; recorded?: ReturnType<typeof recordExchange> };
+    const exchange = (): Promise<Exchanged> => commits.run((): Exchanged => {
       if (idem && key) {
         const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.flow!));
         if (claim.kind !== 'proceed') return { claim };
@@ -158,14 +159,15 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       const responseBody = result.body === null ? '' : JSON.stringify(result.body);
       const headers: Record<string, string> = { ...(result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...result.headers };
       if (idem && key) store.complete(scope, key, { status: result.status, headers, body: responseBody });
-      if (route.flow && step) {
-        recordExchange(deps, { flow: route.flow, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind });
-      }
-      return { result, headers, body: responseBody };
+      if (!route.flow || !step) return { result, headers, body: responseBody };
+      const record: ExchangeRecord = { flow: route.flow, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind };
+      return { result, headers, body: responseBody, record, recorded: recordExchange(deps, record) };
     });
+    const count = (done: Exchanged) => done.record && countExchange(deps.metrics, done.record, done.recorded!);
     const outcome = await exchange();
+    count(outcome);
     // The same request delivered twice: the second is a replay (or a second effect, if idempotency were missing).
-    if (fault?.kind === 'duplicate-delivery') await exchange();
+    if (fault?.kind === 'duplicate-delivery') count(await exchange());
 
     const claim = outcome.claim;
     if (claim && claim.kind !== 'proceed' && route.flow) {

@@ -746,7 +746,7 @@ export interface ExchangeRecord {
  * outbox event. Runs inside the request's SQLite transaction, so the record exists exactly
  * when the effect does; `GET /v1/transactions/{correlation id or key}` finds it.
  */
-export function recordExchange(deps: Pick<Deps, 'db' | 'clock' | 'metrics'>, r: ExchangeRecord): void {
+export function recordExchange(deps: Pick<Deps, 'db' | 'clock'>, r: ExchangeRecord): { state: TransactionState; stepOutcome: string } {
   const outcome = classify(r.operationId, 'POST', r.status, 'answered');
   const state: TransactionState = outcome.kind === 'succeeded' ? 'completed' : ['manual-review', 'reconcile'].includes(r.flow.failureModes[outcome.failureMode ?? '']?.action ?? '') ? 'needs-attention' : 'compensated';
   const now = deps.clock().toISOString();
@@ -783,9 +783,14 @@ export function recordExchange(deps: Pick<Deps, 'db' | 'clock' | 'metrics'>, r: 
     now,
     finishedAt: state === 'needs-attention' ? null : now,
   });
-  deps.metrics.requestsInitiated.inc({ partner: r.partner, flow: r.flow.flow });
-  deps.metrics.transactionsFinished.inc({ partner: r.partner, flow: r.flow.flow, state });
-  deps.metrics.stepDuration.observe({ partner: r.partner, flow: r.flow.flow, step: r.step.id, outcome: outcome.kind === 'retry' ? 'failed' : outcome.kind }, r.latencyMs / 1000);
+  return { state, stepOutcome: outcome.kind === 'retry' ? 'failed' : outcome.kind };
+}
+
+/** Counts a recorded exchange request (after its commit: recording may run twice, counting must not). */
+export function countExchange(metrics: Deps['metrics'], r: Pick<ExchangeRecord, 'partner' | 'flow' | 'step' | 'latencyMs'>, recorded: ReturnType<typeof recordExchange>): void {
+  metrics.requestsInitiated.inc({ partner: r.partner, flow: r.flow.flow });
+  metrics.transactionsFinished.inc({ partner: r.partner, flow: r.flow.flow, state: recorded.state });
+  metrics.stepDuration.observe({ partner: r.partner, flow: r.flow.flow, step: r.step.id, outcome: recorded.stepOutcome }, r.latencyMs / 1000);
 }
 
 const exchangeStatements = new WeakMap<object, ReturnType<Database['prepare']>>();

@@ -40,27 +40,34 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     return c.body(JSON.stringify({ ...problem, status }), status as 400, { 'Content-Type': 'application/problem+json' });
   }
 
-  // Per-partner counters for scorecards: every answered request of a served line.
-  app.use('/:partner/:api/:major/*', async (c, next) => {
-    await next();
-    const seen = c.get('exchange');
-    if (!seen) return;
-    const status = c.res.status;
-    stats.count(seen.partner, {
-      requests: 1,
-      accepted: status < 400 ? 1 : 0,
-      errors: status >= 400 ? 1 : 0,
-      // A clear code tells the caller what to fix (a specific 4xx); 5xx and timeouts do not.
-      errorsCoded: status >= 400 && status < 500 ? 1 : 0,
-      duplicates: seen.duplicate ? 1 : 0,
-      duplicatesReplayed: seen.duplicate === 'replayed' ? 1 : 0,
-      withCorrelation: seen.correlation ? 1 : 0,
-      withTraceparent: seen.traceparent ? 1 : 0,
-      withBoth: seen.correlation && seen.traceparent ? 1 : 0,
-    });
+  app.all('/:partner/:api/:major/*', async (c) => {
+    let res: Response | undefined;
+    try {
+      res = await serve(c);
+      return res;
+    } finally {
+      // Per-partner counters for scorecards: every answered request of a served line (a throw answers 500).
+      const seen = c.get('exchange');
+      if (seen) {
+        const status = res?.status ?? 500;
+        stats.count(seen.partner, {
+          requests: 1,
+          accepted: status < 400 ? 1 : 0,
+          errors: status >= 400 ? 1 : 0,
+          // A clear code tells the caller what to fix (a specific 4xx); 5xx and timeouts do not.
+          errorsCoded: status >= 400 && status < 500 ? 1 : 0,
+          duplicates: seen.duplicate ? 1 : 0,
+          duplicatesReplayed: seen.duplicate === 'replayed' ? 1 : 0,
+          withCorrelation: seen.correlation ? 1 : 0,
+          withTraceparent: seen.traceparent ? 1 : 0,
+          withBoth: seen.correlation && seen.traceparent ? 1 : 0,
+        });
+      }
+    }
   });
 
-  app.all('/:partner/:api/:major/*', async (c) => {
+  /** One exchange request, from authentication to the answer. */
+  async function serve(c: Context<AppEnv>): Promise<Response> {
     const requestStart = performance.now();
     const principal = principalFromAuthorization(deps, c.req.header('authorization'));
     const givenCorrelation = validCorrelation(c.req.header('x-correlation-id'));
@@ -72,7 +79,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     c.header('traceparent', `00-${trace.traceId}-${spanId}-${trace.flags}`);
     const tracestate = c.req.header('tracestate');
     if (trace.valid && tracestate) c.header('tracestate', tracestate);
-    const { partner, api, major } = c.req.param();
+    const { partner, api, major } = c.req.param() as { partner: string; api: string; major: string };
     const prefix = `/exchange/${partner}/${api}/${major}`;
     const rest = decodeURI(c.req.path.slice(prefix.length)) || '/';
     const candidates = await routes.line(`${partner}/${api}/${major}`);
@@ -197,7 +204,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     // Partial write: the effect is stored, the caller sees a failure; a retry with the same key gets the stored answer.
     if (fault?.kind === 'partial-write') return refuse(c, route, 500, 'exception', `Injected fault: ${partner} wrote the change but failed to answer; retry with the same Idempotency-Key`);
     return result.body === null ? c.body(null, result.status as 202, headers) : c.body(responseBody, result.status as 200, headers);
-  });
+  }
 
   return app;
 }
@@ -225,11 +232,13 @@ function observeExchange(deps: Deps, sla: Runtime['sla'], flow: string, partner:
   const accepted = status >= 200 && status < 300;
   countPartnerAnswer(deps.metrics, { partner, flow, step, operationId, status, accepted });
   // A direct request is acknowledged, and finished, when it is answered.
-  deps.metrics.timeToAcknowledge.observe({ partner, flow }, seconds);
-  sla.record(flow, partner, 'timeToAcknowledge', seconds);
+  const labels = { partner, flow };
+  const at = deps.clock().getTime();
+  deps.metrics.timeToAcknowledge.observe(labels, seconds);
+  sla.record(flow, partner, 'timeToAcknowledge', seconds, at);
   if (accepted) {
-    deps.metrics.timeToFinalize.observe({ partner, flow }, seconds);
-    sla.record(flow, partner, 'timeToFinalize', seconds);
+    deps.metrics.timeToFinalize.observe(labels, seconds);
+    sla.record(flow, partner, 'timeToFinalize', seconds, at);
   }
-  sla.record(flow, partner, 'errorRate', accepted ? 0 : 1);
+  sla.record(flow, partner, 'errorRate', accepted ? 0 : 1, at);
 }

@@ -27,11 +27,11 @@ export class PartnerStats {
   /** Counts one exchange request against the partner that serves it. */
   count(partner: string, delta: Partial<MinuteStats>): void {
     if (!this.deps.metrics.enabled) return;
-    const minute = new Date(Math.floor(this.deps.clock().getTime() / 60_000) * 60_000).toISOString();
-    const key = `${partner}|${minute}`;
-    const current = this.pending.get(key) ?? { ...ZERO };
-    for (const [k, v] of Object.entries(delta) as Array<[keyof MinuteStats, number]>) current[k] += v;
-    this.pending.set(key, current);
+    // Keyed by the minute's number; turned into its ISO timestamp only when flushed.
+    const key = `${partner}|${Math.floor(this.deps.clock().getTime() / 60_000)}`;
+    let current = this.pending.get(key);
+    if (!current) this.pending.set(key, (current = { ...ZERO }));
+    for (const k in delta) current[k as keyof MinuteStats] += delta[k as keyof MinuteStats]!;
   }
 
   /** Writes the pending counters (one transaction). */
@@ -49,7 +49,7 @@ export class PartnerStats {
     this.deps.db.$client.transaction(() => {
       for (const [key, stats] of pending) {
         const [partner, minute] = key.split('|');
-        upsert.run({ partner, minute, ...stats });
+        upsert.run({ partner, minute: new Date(Number(minute) * 60_000).toISOString(), ...stats });
       }
     })();
   }

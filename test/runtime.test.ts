@@ -113,8 +113,16 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     expect(res.headers.get('deprecation')).toBe(`@${Math.floor(Date.parse('2026-11-27T12:00:00Z') / 1000)}`);
     expect(res.headers.get('sunset')).toBe('Wed, 30 Jun 2027 00:00:00 GMT');
     expect(res.headers.get('link')).toContain('rel="successor-version"');
+    expect(res.headers.get('link')).toContain('</v1/notices>; rel="sunset"');
     now = new Date('2027-07-01T00:00:00Z');
     expect((await post(v1, example(), { 'Idempotency-Key': 'deprecated-2' })).status).toBe(410);
+    // Once the jobs retire 1.1.0 the v1 line stays gone: it does not fall back to 1.0.0.
+    const { processSunsets } = await import('../src/notices/notices.ts');
+    processSunsets(s.deps);
+    expect(s.deps.db.$client.prepare("SELECT state FROM contract_versions WHERE partner = 'northwind-health' AND version = '1.1.0'").pluck().get()).toBe('retired');
+    const gone = await post(v1, example(), { 'Idempotency-Key': 'deprecated-3' });
+    expect(gone.status).toBe(410);
+    expect(gone.headers.get('deprecation')).toBeNull();
     now = new Date('2026-11-27T12:00:00Z');
   });
 
@@ -273,5 +281,136 @@ describe('body limit over real HTTP', () => {
     const streamed = await fetch(`${url}${MATCH}`, { method: 'POST', headers: headers('limit-key-4'), body: chunked(JSON.stringify(example())), duplex: 'half' } as RequestInit);
     expect(streamed.status).toBe(200);
     expect((await streamed.json()).parameter[0].valueIdentifier.value).toBe('NWH-100234');
+  });
+});
+
+describe('exchange runtime: each caller sees its own records; consents must permit the disclosure', () => {
+  let s: TestService;
+  let bluestem: string;
+  let acme: string;
+  beforeAll(async () => {
+    s = await startTestService({ seed: true, clock: () => new Date('2026-11-27T12:00:00Z') });
+    bluestem = s.token('partner', 'bluestem-mutual');
+    acme = s.token('partner', 'acme-health');
+  });
+  afterAll(() => s.cleanup());
+
+  const V2 = '/exchange/northwind-health/p2p-exchange/v2';
+  const ex = (p: string) => structuredClone(doc('northwind-health', '2.0.0').paths[p].post.requestBody.content['application/fhir+json'].example);
+  let n = 0;
+  const send = (method: string, url: string, token: string, body?: unknown) =>
+    s.call(method, url, { token, ...(body === undefined ? {} : { body: JSON.stringify(body), type: 'application/fhir+json' }), headers: { 'Idempotency-Key': `owner-key-${String(n++).padStart(4, '0')}` } });
+  const issue = async (res: Response) => ({ status: res.status, text: (await res.json()).issue?.[0]?.diagnostics as string | undefined });
+
+  it("answers 404 to another caller's consent and export job, which it can neither read, revoke, poll nor cancel", async () => {
+    const consent = await send('POST', `${V2}/Consent`, bluestem, ex('/Consent'));
+    expect(consent.status).toBe(201);
+    const consentUrl = consent.headers.get('location')!;
+    expect((await send('GET', consentUrl, acme)).status).toBe(404);
+    expect((await send('POST', `${consentUrl}/$revoke`, acme, {})).status).toBe(404);
+    expect((await (await send('GET', consentUrl, bluestem)).json()).status).toBe('active');
+
+    const started = await send('POST', `${V2}/Group/members-2026/$davinci-data-export`, bluestem, ex('/Group/{groupId}/$davinci-data-export'));
+    expect(started.status).toBe(202);
+    const job = started.headers.get('content-location')!;
+    expect((await send('GET', job, acme)).status).toBe(404);
+    expect((await send('DELETE', job, acme)).status).toBe(404);
+    expect((await send('GET', job, bluestem)).status).toBe(202);
+    // acme has no consent of its own on file: bluestem's does not let it export.
+    const borrowed = await issue(await send('POST', `${V2}/Group/members-2026/$davinci-data-export`, acme, ex('/Group/{groupId}/$davinci-data-export')));
+    expect(borrowed).toMatchObject({ status: 422, text: expect.stringContaining('no active consent on file') });
+  });
+
+  it('refuses to file a consent that does not permit this disclosure to the caller, and never exports on a deny', async () => {
+    const deny = ex('/Consent');
+    deny.provision.type = 'deny';
+    deny.patient.identifier.value = 'NWH-100871';
+    expect(await issue(await send('POST', `${V2}/Consent`, bluestem, deny))).toMatchObject({ status: 422, text: expect.stringContaining('not a permit') });
+    const exportFor871 = ex('/Group/{groupId}/$davinci-data-export');
+    exportFor871.parameter.find((p: { name: string }) => p.name === 'memberIdentifier').valueIdentifier.value = 'NWH-100871';
+    expect((await send('POST', `${V2}/Group/members-2026/$davinci-data-export`, bluestem, exportFor871)).status).toBe(422);
+
+    const expired = ex('/Consent');
+    expired.provision.period = { start: '2020-01-01', end: '2020-12-31' };
+    const otherRecipient = ex('/Consent');
+    otherRecipient.provision.actor[1].reference.identifier.value = '9999999999';
+    const notAMember = ex('/Consent');
+    notAMember.patient.identifier.value = 'NWH-999999';
+    expect(await issue(await send('POST', `${V2}/Consent`, bluestem, expired))).toMatchObject({ status: 422, text: expect.stringContaining('period') });
+    expect(await issue(await send('POST', `${V2}/Consent`, bluestem, otherRecipient))).toMatchObject({ status: 422, text: expect.stringContaining('not the caller bluestem-mutual') });
+    expect(await issue(await send('POST', `${V2}/Consent`, bluestem, notAMember))).toMatchObject({ status: 422, text: expect.stringContaining('not a member') });
+  });
+
+  it('$member-match checks the consent roles and that it is for the matched member', async () => {
+    const match = ex('/Patient/$member-match');
+    const consent = match.parameter.find((p: { name: string }) => p.name === 'Consent').resource;
+    const [performer, recipient] = consent.provision.actor;
+    consent.provision.actor = [{ ...performer, role: recipient.role }, { ...recipient, role: performer.role }];
+    expect(await issue(await send('POST', `${V2}/Patient/$member-match`, bluestem, match))).toMatchObject({ status: 422, text: expect.stringContaining('discloser') });
+    const otherMember = ex('/Patient/$member-match');
+    otherMember.parameter.find((p: { name: string }) => p.name === 'Consent').resource.patient = { identifier: { system: 'https://northwind-health.example/member-id', value: 'NWH-999999' } };
+    expect(await issue(await send('POST', `${V2}/Patient/$member-match`, bluestem, otherMember))).toMatchObject({ status: 422, text: expect.stringContaining('not the matched member') });
+    expect((await send('POST', `${V2}/Patient/$member-match`, bluestem, ex('/Patient/$member-match'))).status).toBe(200);
+  });
+
+  it('returns the correlation id and a traceparent on a 401 too', async () => {
+    const res = await s.call('GET', `${V2}/Consent/consent-00000000`, { token: null, headers: { 'X-Correlation-Id': 'corr-unauthorised-1' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('x-correlation-id')).toBe('corr-unauthorised-1');
+    expect(res.headers.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  it('answers 400, not 500, to a malformed percent-encoding in the path', async () => {
+    for (const path of [`${V2}/Consent/%ZZ`, `${V2}/Consent/%E0%A4%A`]) {
+      const res = await send('GET', path, bluestem);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+    }
+  });
+
+  it('deduplicates an export request by its Idempotency-Key (a later step of payer-data-export): one job, replay, 422 for another body', async () => {
+    await send('POST', `${V2}/Consent`, bluestem, ex('/Consent'));
+    const url = `${V2}/Group/members-2026/$davinci-data-export`;
+    const once = (body: unknown) => s.call('POST', url, { token: bluestem, body: JSON.stringify(body), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'export-dedupe-0001' } });
+    const first = await once(ex('/Group/{groupId}/$davinci-data-export'));
+    const again = await once(ex('/Group/{groupId}/$davinci-data-export'));
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.headers.get('content-location')).toBe(first.headers.get('content-location'));
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const other = ex('/Group/{groupId}/$davinci-data-export');
+    other.parameter.push({ name: '_since', valueInstant: '2026-01-01T00:00:00Z' });
+    expect((await once(other)).status).toBe(422);
+  });
+
+  it('treats a consent naming another recipient under the same key as a different request (422), not a replay', async () => {
+    const capture = (body: unknown) => s.call('POST', `${V2}/Consent`, { body: JSON.stringify(body), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'consent-fp-0001' } });
+    expect((await capture(ex('/Consent'))).status).toBe(201);
+    const otherRecipient = ex('/Consent');
+    otherRecipient.provision.actor[1].reference.identifier.value = '9999999999';
+    expect((await capture(otherRecipient)).status).toBe(422);
+    expect((await capture(ex('/Consent'))).headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it("finds the caller's own transaction by an idempotency key another caller used too", async () => {
+    const [a, b] = [s.token('admin'), s.token('admin')];
+    const match = (token: string, family: string) => {
+      const body = ex('/Patient/$member-match');
+      body.parameter[0].resource.name[0].family = family;
+      return s.call('POST', `${V2}/Patient/$member-match`, { token, body: JSON.stringify(body), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'shared-key-0001' } });
+    };
+    expect((await match(a, 'Rivera')).status).toBe(200);
+    expect((await match(b, 'Nobody')).status).toBe(422);
+    const seen = async (token: string) => (await (await s.call('GET', '/v1/transactions/shared-key-0001', { token })).json()).state;
+    expect(await seen(a)).toBe('completed');
+    expect(await seen(b)).not.toBe('completed');
+    // A duration reaching before year 0 lists everything instead of failing.
+    for (const olderThan of ['P999999999D', 'PT999999999999H']) expect((await s.call('GET', `/v1/transactions?olderThan=${olderThan}&state=completed`)).status).toBe(200);
+  });
+
+  it('refuses a finalisation whose body names another exchange than its path', async () => {
+    const body = { ...structuredClone(doc('northwind-health', '2.0.0').paths['/exchanges/{exchangeId}/$finalize'].post.requestBody.content['application/json'].example), exchangeId: 'xch-1' };
+    const res = await s.call('POST', `${V2}/exchanges/xch-OTHER/$finalize`, { token: bluestem, body: JSON.stringify(body), type: 'application/json', headers: { 'Idempotency-Key': 'finalize-mismatch-1' } });
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(await res.json())).toContain('not the path');
   });
 });

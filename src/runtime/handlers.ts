@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, or } from 'drizzle-orm';
 import type { Deps } from '../context.ts';
 import { partnerRecords } from '../db/index.ts';
-import { memberMatch, operationOutcome, REFERENCE_PARTNERS } from './reference-partners.ts';
+import { consentConstraint, consentMember, consentProblem, memberMatch, operationOutcome, REFERENCE_PARTNERS } from './reference-partners.ts';
 
 type Json = Record<string, any>;
 
@@ -21,22 +21,37 @@ export interface HandlerCall {
   /** Base of this contract line's URLs, e.g. /exchange/northwind-health/p2p-exchange/v2. */
   base: string;
   now: Date;
+  /** Who calls: records it makes are its own, and only it may read or change them. */
+  caller: Caller;
 }
 
-function records(deps: Pick<Deps, 'db'>) {
+/** The calling payer (a partner token) or operator (any other token). */
+export interface Caller {
+  partner: string | null;
+  tokenId: string;
+}
+
+/** The owner a caller's records carry. */
+function ownerOf(caller: Caller): string {
+  return caller.partner ?? `token:${caller.tokenId}`;
+}
+
+function records(deps: Pick<Deps, 'db'>, owner: string) {
+  // '' marks records from before owners were kept: anyone's.
+  const mine = or(eq(partnerRecords.owner, owner), eq(partnerRecords.owner, ''));
   return {
     get(partner: string, kind: string, id: string) {
-      return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), eq(partnerRecords.id, id))).get();
+      return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), eq(partnerRecords.id, id), mine)).get();
     },
     put(partner: string, kind: string, id: string, data: Json, status: string, now: Date) {
       deps.db
         .insert(partnerRecords)
-        .values({ partner, kind, id, data: JSON.stringify(data), status, polls: 0, createdAt: now.toISOString(), updatedAt: now.toISOString() })
+        .values({ partner, kind, id, data: JSON.stringify(data), status, polls: 0, owner, createdAt: now.toISOString(), updatedAt: now.toISOString() })
         .onConflictDoUpdate({ target: [partnerRecords.partner, partnerRecords.kind, partnerRecords.id], set: { data: JSON.stringify(data), status, updatedAt: now.toISOString() } })
         .run();
     },
     find(partner: string, kind: string) {
-      return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind))).all();
+      return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), mine)).all();
     },
     poll(partner: string, kind: string, id: string) {
       deps.db.$client.prepare('UPDATE partner_records SET polls = polls + 1 WHERE partner = ? AND kind = ? AND id = ?').run(partner, kind, id);
@@ -51,16 +66,20 @@ const notFound = (what: string): HandlerResult => ({ status: 404, body: operatio
  * The reference partners' behaviour for every operation of the p2p-exchange contracts:
  * $member-match, consent capture and revocation, the asynchronous bulk export (202 +
  * Content-Location, polling with X-Progress, DELETE cancels), acknowledgement and finalisation.
- * State lives in SQLite (partner_records) so it survives restarts.
+ * State lives in SQLite (partner_records) so it survives restarts. Each record belongs to the
+ * caller that made it: another caller gets 404, as if it did not exist.
  */
 export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): HandlerResult {
-  const store = records(deps);
+  const store = records(deps, ownerOf(call.caller));
   const { partner, body, params, now } = call;
   const today = now.toISOString().slice(0, 10);
   switch (call.operationId) {
     case 'memberMatch':
-      return memberMatch(partner, body, today);
+      return memberMatch(partner, body, today, call.caller.partner);
     case 'captureConsent': {
+      // A consent on file must be usable: for one of this payer's members, disclosing to the caller.
+      const problem = consentProblem(partner, body, today, call.caller.partner) ?? (consentMember(partner, body) ? undefined : `patient ${body.patient?.identifier?.value ?? '(none given)'} is not a member of ${partner}`);
+      if (problem) return consentConstraint(problem, 'Consent');
       const consentId = id('consent');
       const consent = { ...body, id: consentId };
       store.put(partner, 'consent', consentId, consent, String(body.status), now);
@@ -79,12 +98,12 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
     }
     case 'requestDataExport': {
       const member = (Array.isArray(body.parameter) ? body.parameter : []).find((p: Json) => p?.name === 'memberIdentifier')?.valueIdentifier?.value;
+      // The caller's own consent on file for the member, still active, a permit and in period.
       const consented = store.find(partner, 'consent').some((r) => {
         const c = JSON.parse(r.data);
-        const period = c.provision?.period ?? {};
-        return r.status === 'active' && c.patient?.identifier?.value === member && (!period.start || period.start <= today) && (!period.end || today <= period.end);
+        return r.status === 'active' && c.patient?.identifier?.value === member && consentProblem(partner, c, today, call.caller.partner) === undefined;
       });
-      if (!consented) return { status: 422, body: operationOutcome('business-rule', `Consent constraint: no active consent on file for member ${member ?? '(none given)'}`) };
+      if (!consented) return { status: 422, body: operationOutcome('business-rule', `Consent constraint: no active consent on file for member ${member ?? '(none given)'} that permits disclosure to the caller`) };
       const jobId = id('job');
       store.put(partner, 'export', jobId, { jobId, groupId: params.groupId, member, request: body }, 'in-progress', now);
       return { status: 202, body: null, headers: { 'Content-Location': `${call.base}/export-status/${jobId}` } };
@@ -117,6 +136,9 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
     }
     case 'finalizeExchange':
     case 'finalizeExchangeById': {
+      if (params.exchangeId !== undefined && body.exchangeId !== undefined && String(body.exchangeId) !== params.exchangeId) {
+        return { status: 422, body: operationOutcome('business-rule', `The body's exchangeId ${body.exchangeId} is not the path's ${params.exchangeId}`) };
+      }
       const exchangeId = params.exchangeId ?? String(body.exchangeId);
       const job = store.get(partner, 'export', String(body.exportJobId));
       if (!job) return notFound(`export job ${body.exportJobId}`);
@@ -135,7 +157,7 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
  */
 export function callPartner(deps: Pick<Deps, 'db'>, call: HandlerCall & { requestKey: string | undefined }): HandlerResult & { replayed: boolean } {
   if (call.requestKey === undefined) return { ...handleReference(deps, call), replayed: false };
-  const store = records(deps);
+  const store = records(deps, ownerOf(call.caller));
   const earlier = store.get(call.partner, 'request', call.requestKey);
   if (earlier) return { ...(JSON.parse(earlier.data) as HandlerResult), replayed: true };
   const result = handleReference(deps, call);
@@ -144,7 +166,7 @@ export function callPartner(deps: Pick<Deps, 'db'>, call: HandlerCall & { reques
 }
 
 /** The partner's stored answer to a request key, if it ever received that request (no effect). */
-export function lookupPartnerRequest(deps: Pick<Deps, 'db'>, partner: string, requestKey: string): HandlerResult | undefined {
-  const row = records(deps).get(partner, 'request', requestKey);
+export function lookupPartnerRequest(deps: Pick<Deps, 'db'>, partner: string, requestKey: string, caller: Caller): HandlerResult | undefined {
+  const row = records(deps, ownerOf(caller)).get(partner, 'request', requestKey);
   return row ? (JSON.parse(row.data) as HandlerResult) : undefined;
 }

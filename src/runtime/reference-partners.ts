@@ -46,35 +46,67 @@ export function operationOutcome(code: string, diagnostics: string, expression: 
   return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics, ...(expression.length ? { expression } : {}) }] };
 }
 
+/** 422 with the ConsentConstraint outcome. */
+export function consentConstraint(problem: string, expression = "Parameters.parameter.where(name = 'Consent')"): { status: number; body: Json } {
+  return { status: 422, body: operationOutcome('business-rule', `Consent constraint: ${problem}`, [expression]) };
+}
+
 function param(body: Json, name: string): Json | undefined {
   return (Array.isArray(body.parameter) ? body.parameter : []).find((p: Json) => p?.name === name);
 }
 
+/** The NPI of an actor with `role` (a provenance-participant-type or v3 ParticipationType code) in a consent's provision. */
+function actorNpi(provision: Json, role: string): string | undefined {
+  const actors: Json[] = Array.isArray(provision.actor) ? provision.actor : [];
+  const actor = actors.find((a) => (Array.isArray(a?.role?.coding) ? a.role.coding : []).some((c: Json) => c?.code === role));
+  return actor?.reference?.identifier?.value;
+}
+
 /**
- * HRex $member-match at `partner` (the previous payer): consent must be active, in period, a
- * permit, and name this payer as discloser; exactly one member must match the demographics and
- * the coverage's subscriber id. Returns the FHIR status and body.
+ * Why `consent` does not let `partner` disclose a member's data to `caller` today, or undefined
+ * when it does: it must be active, a permit, in period, name `partner` as the discloser
+ * (`performer`) and the caller as the recipient (`IRCP`). A caller without a partner (an
+ * operator's token) is not checked as the recipient, but a recipient must be named.
  */
-export function memberMatch(partner: string, body: Json, today: string): { status: number; body: Json } {
+export function consentProblem(partner: string, consent: Json | undefined, today: string, callerPartner: string | null): string | undefined {
+  const profile = REFERENCE_PARTNERS[partner];
+  if (!consent) return 'no Consent';
+  const provision = consent.provision ?? {};
+  const period = provision.period ?? {};
+  if (consent.status !== 'active') return `consent status is ${consent.status}, not active`;
+  if (provision.type !== 'permit') return 'consent is not a permit';
+  if ((period.start && today < period.start) || (period.end && today > period.end)) return `consent period ${period.start ?? '…'} – ${period.end ?? '…'} does not include ${today}`;
+  if (!profile || actorNpi(provision, 'performer') !== profile.npi) return `consent does not name ${partner}${profile ? ` (NPI ${profile.npi})` : ''} as the discloser (performer)`;
+  const recipient = actorNpi(provision, 'IRCP');
+  if (!recipient) return 'consent names no recipient (IRCP)';
+  if (callerPartner !== null) {
+    const caller = REFERENCE_PARTNERS[callerPartner];
+    if (!caller) return `the recipient must be the caller, and ${callerPartner} has no NPI in the reference network`;
+    if (recipient !== caller.npi) return `consent names NPI ${recipient} as the recipient, not the caller ${callerPartner} (NPI ${caller.npi})`;
+  }
+  return undefined;
+}
+
+/** The member of `partner` a consent's patient identifier names, if any. */
+export function consentMember(partner: string, consent: Json | undefined): string | undefined {
+  const id = consent?.patient?.identifier;
+  const profile = REFERENCE_PARTNERS[partner];
+  if (!profile || !id?.value || (id.system && id.system !== profile.memberIdSystem)) return undefined;
+  return profile.members.some((m) => m.memberId === id.value) ? String(id.value) : undefined;
+}
+
+/**
+ * HRex $member-match at `partner` (the previous payer): the consent must let `partner` disclose
+ * to the caller (consentProblem) and, when it names a patient, name the matched member; exactly
+ * one member must match the demographics and the coverage's subscriber id. Returns the FHIR
+ * status and body.
+ */
+export function memberMatch(partner: string, body: Json, today: string, callerPartner: string | null): { status: number; body: Json } {
   const profile = REFERENCE_PARTNERS[partner];
   if (!profile) return { status: 422, body: operationOutcome('not-supported', `${partner} has no member directory in the reference network`) };
   const consent = param(body, 'Consent')?.resource as Json | undefined;
-  const provision = consent?.provision ?? {};
-  const period = provision.period ?? {};
-  const actors: Json[] = Array.isArray(provision.actor) ? provision.actor : [];
-  const actorNpis = actors.map((a) => a?.reference?.identifier?.value);
-  const consentProblem = !consent
-    ? 'no Consent parameter'
-    : consent.status !== 'active'
-      ? `consent status is ${consent.status}, not active`
-      : provision.type !== 'permit'
-        ? 'consent is not a permit'
-        : (period.start && today < period.start) || (period.end && today > period.end)
-          ? `consent period ${period.start ?? '…'} – ${period.end ?? '…'} does not include ${today}`
-          : !actorNpis.includes(profile.npi)
-            ? `consent does not name ${partner} (NPI ${profile.npi}) as a party`
-            : undefined;
-  if (consentProblem) return { status: 422, body: operationOutcome('business-rule', `Consent constraint: ${consentProblem}`, ['Parameters.parameter.where(name = \'Consent\')']) };
+  const problem = consentProblem(partner, consent, today, callerPartner);
+  if (problem) return consentConstraint(problem);
 
   const patient = param(body, 'MemberPatient')?.resource as Json | undefined;
   const coverage = param(body, 'CoverageToMatch')?.resource as Json | undefined;
@@ -91,6 +123,7 @@ export function memberMatch(partner: string, body: Json, today: string): { statu
     return { status: 422, body: operationOutcome('processing', matches.length === 0 ? 'No member matched' : `${matches.length} members matched; send CoverageToMatch.subscriberId to disambiguate`) };
   }
   const member = matches[0]!;
+  if (consent?.patient?.identifier?.value !== undefined && consent.patient.identifier.value !== member.memberId) return consentConstraint(`consent is for ${consent.patient.identifier.value}, not the matched member`);
   return {
     status: 200,
     body: {

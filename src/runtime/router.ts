@@ -69,7 +69,6 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   /** One exchange request, from authentication to the answer. */
   async function serve(c: Context<AppEnv>): Promise<Response> {
     const requestStart = performance.now();
-    const principal = principalFromAuthorization(deps, c.req.header('authorization'));
     const givenCorrelation = validCorrelation(c.req.header('x-correlation-id'));
     const correlationId = givenCorrelation ?? timeOrderedUuid();
     c.header('X-Correlation-Id', correlationId);
@@ -79,9 +78,13 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     c.header('traceparent', `00-${trace.traceId}-${spanId}-${trace.flags}`);
     const tracestate = c.req.header('tracestate');
     if (trace.valid && tracestate) c.header('tracestate', tracestate);
+    // After the ids: a 401 carries them too.
+    const principal = principalFromAuthorization(deps, c.req.header('authorization'));
     const { partner, api, major } = c.req.param() as { partner: string; api: string; major: string };
     const prefix = `/exchange/${partner}/${api}/${major}`;
-    const rest = decodeURI(c.req.path.slice(prefix.length)) || '/';
+    const decoded = safeDecode(decodeURI, c.req.path.slice(prefix.length));
+    const rest = decoded === '' ? '/' : decoded;
+    if (rest === undefined) return refuse(c, undefined, 400, 'invalid', 'The path has a malformed percent-encoding', [{ location: 'path', message: 'malformed percent-encoding' }]);
     const candidates = await routes.line(`${partner}/${api}/${major}`);
     if (candidates.length === 0) return refuse(c, undefined, 404, 'not-found', `No released contract serves ${prefix}`);
     const matching = candidates.map((r) => ({ r, m: r.pattern.exec(rest) })).filter((x) => x.m);
@@ -102,18 +105,25 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
 
     // Deprecated versions say so (RFC 9745 / 8594); after the sunset they are gone.
     const deprecation = route.deprecation;
+    if (route.retired) return refuse(c, route, 410, 'not-found', `${partner}/${api} ${route.version} reached its sunset${deprecation ? ` on ${deprecation.sunset.slice(0, 10)}` : ''} and is retired`);
     if (deprecation) {
       const sunset = new Date(deprecation.sunset);
       if (sunset.getTime() <= deps.clock().getTime()) return refuse(c, route, 410, 'not-found', `${partner}/${api} ${route.version} reached its sunset on ${deprecation.sunset.slice(0, 10)}`);
       c.header('Deprecation', `@${Math.floor(new Date(deprecation.deprecatedAt).getTime() / 1000)}`);
       c.header('Sunset', sunset.toUTCString());
-      const links = [`</v1/contracts/${partner}/${api}/versions/${route.version}/release-notes>; rel="deprecation"`];
+      // Both point at what the partner should read: the release notes, and the notices feed that announced the window.
+      const links = [`</v1/contracts/${partner}/${api}/versions/${route.version}/release-notes>; rel="deprecation"`, `</v1/notices>; rel="sunset"`];
       if (deprecation.successor) links.push(`</exchange/${partner}/${api}/v${semver.major(deprecation.successor)}>; rel="successor-version"`);
       c.header('Link', links.join(', '));
     }
 
     // Validate parameters and body against the contract's own schemas.
-    const pathValues = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(hit.m![i + 1]!)]));
+    const pathValues: Record<string, string> = {};
+    for (const [i, p] of route.params.entries()) {
+      const value = safeDecode(decodeURIComponent, hit.m![i + 1]!);
+      if (value === undefined) return refuse(c, route, 400, 'invalid', `Path parameter ${p} has a malformed percent-encoding`, [{ location: `path.${p}`, message: 'malformed percent-encoding' }]);
+      pathValues[p] = value;
+    }
     const errors: FieldError[] = parameterErrors(route, (where, name) => (where === 'path' ? pathValues[name] : where === 'query' ? c.req.query(name) : where === 'header' ? c.req.header(name) : undefined));
     let body: unknown;
     let rawBody = '';
@@ -136,7 +146,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     if (errors.length > 0) return refuse(c, route, 400, 'invalid', `The request does not match ${partner}/${api} ${route.version}`, errors);
 
     // Idempotency per the flow's control-matrix entry (IETF Idempotency-Key semantics).
-    const idem = route.flow?.idempotency;
+    const idem = route.idempotencyFlow?.idempotency;
     const key = idem?.keySource.header ? c.req.header('idempotency-key') : undefined;
     if (idem?.keySource.header && !key) return refuse(c, route, 400, 'required', 'This operation needs an Idempotency-Key header', [{ location: 'header.Idempotency-Key', message: 'is required' }]);
     const scope = `${principal.tokenId}|${partner}/${api}/${major} ${route.method} ${route.template}`;
@@ -157,12 +167,12 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     type Exchanged = { claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string; record?: ExchangeRecord; recorded?: ReturnType<typeof recordExchange> };
     const exchange = (): Promise<Exchanged> => commits.run((): Exchanged => {
       if (idem && key) {
-        const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.flow!));
+        const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.idempotencyFlow!));
         if (claim.kind !== 'proceed') return { claim };
       }
       const started = deps.clock();
       const t0 = performance.now();
-      const result = handleReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: (body ?? {}) as Json, base: prefix, now: started });
+      const result = handleReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: (body ?? {}) as Json, base: prefix, now: started, caller: principal });
       const responseBody = result.body === null ? '' : JSON.stringify(result.body);
       const headers: Record<string, string> = { ...(result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...result.headers };
       if (idem && key) store.complete(scope, key, { status: result.status, headers, body: responseBody });
@@ -214,6 +224,15 @@ function leaseMs(flow: FlowEntry): number {
   return Math.max(...flow.steps.map((s) => durationMs(s.timeout)), 1000);
 }
 
+
+/** `decode(text)`, or undefined when its percent-encoding is malformed. */
+function safeDecode(decode: (text: string) => string, text: string): string | undefined {
+  try {
+    return decode(text);
+  } catch {
+    return undefined;
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();

@@ -23,9 +23,13 @@ export interface Route {
   op: LocatedOperation;
   schemas: ContractSchemas;
   fhir: boolean;
-  /** The flow a direct request to this operation belongs to (its idempotency entry applies). */
+  /** The flow a direct request to this operation belongs to (recorded as its one-step transaction). */
   flow: FlowEntry | undefined;
+  /** The flow whose idempotency entry applies: `flow`, else the flow with this operation as a later step. */
+  idempotencyFlow: FlowEntry | undefined;
   deprecation: ReturnType<typeof deprecationOf>;
+  /** The line's newest version reached its sunset: every request answers 410. */
+  retired: boolean;
 }
 
 interface Table {
@@ -118,7 +122,7 @@ export class RouteTable {
     let best: Route[] | undefined;
     for (const routes of table.lines.values()) {
       const first = routes[0]!;
-      if (first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
+      if (first.retired || first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
       if (!semver.satisfies(first.version, flow.contract.versions)) continue;
       if (!best || semver.gt(first.version, best[0]!.version)) best = routes;
     }
@@ -128,7 +132,8 @@ export class RouteTable {
 
   private async build(generation: number): Promise<Table> {
     const deps = this.deps;
-    const states = deps.config.runtimeEnvironment === 'sandbox' ? ['released', 'deprecated', 'approved'] : ['released', 'deprecated'];
+    // Retired versions count: a line whose newest version reached its sunset answers 410, it does not fall back to an older one.
+    const states = deps.config.runtimeEnvironment === 'sandbox' ? ['released', 'deprecated', 'retired', 'approved'] : ['released', 'deprecated', 'retired'];
     const rows = deps.db.select().from(contractVersions).where(inArray(contractVersions.state, states)).all();
     const newest = new Map<string, (typeof rows)[number]>();
     for (const row of rows) {
@@ -152,7 +157,13 @@ export class RouteTable {
         // A direct request belongs to the flow made of that one operation; longer flows that
         // start with it are run by the saga engine (POST /v1/transactions).
         const flow = candidates.find((f) => f.steps.length === 1) ?? candidates[0];
-        routes.push({ partner: row.partner, api: row.api, major, version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flow, deprecation });
+        // Safe reads (a poll step) are never deduplicated.
+        const safe = op.method === 'get' || op.method === 'head';
+        const containing = flows.find(
+          (f) =>
+            !safe && (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps.some((st) => st.operationId === op.operationId),
+        );
+        routes.push({ partner: row.partner, api: row.api, major, version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flow, idempotencyFlow: flow ?? containing, deprecation, retired: row.state === 'retired' });
       }
       lines.set(`${row.partner}/${row.api}/v${major}`, routes);
     }

@@ -460,7 +460,7 @@ export class SagaEngine {
     let context = JSON.parse(tx.context) as FlowContext;
     if (forwardRow?.state !== 'succeeded') {
       // The step's answer was lost (timeout, partial write): ask the partner what it did under the step's request key.
-      const earlier = lookupPartnerRequest(this.deps, tx.partner, `${tx.id}.${step.id}`);
+      const earlier = lookupPartnerRequest(this.deps, tx.partner, `${tx.id}.${step.id}`, { partner: tx.callerPartner, tokenId: tx.callerTokenId });
       if (!earlier || earlier.status < 200 || earlier.status >= 300) {
         this.skipCompensation(tx, step, operation, 'the partner never acted on the step');
         return;
@@ -553,7 +553,7 @@ export class SagaEngine {
       timedOut = fault.delayMs! > timeoutMs;
       await this.sleep(tx.id, Math.min(fault.delayMs!, timeoutMs));
     }
-    const partnerCall = { partner: tx.partner, operationId, params: request!.params, body: request!.body ?? {}, base: `/exchange/${tx.partner}/${tx.api}/v${semver.major(tx.version)}`, requestKey: route.method === 'GET' || route.method === 'HEAD' ? undefined : requestKey };
+    const partnerCall = { partner: tx.partner, operationId, params: request!.params, body: request!.body ?? {}, base: `/exchange/${tx.partner}/${tx.api}/v${semver.major(tx.version)}`, caller: { partner: tx.callerPartner, tokenId: tx.callerTokenId }, requestKey: route.method === 'GET' || route.method === 'HEAD' ? undefined : requestKey };
     let result: HandlerResult & { replayed: boolean } = { status: 0, body: null, replayed: false };
     const effect = () => {
       const now = this.deps.clock();

@@ -124,8 +124,8 @@ function header(row: TransactionRow, total: number, steps: Parameters<typeof whe
 export type TransactionView = ReturnType<typeof loadTransactionView>;
 
 /**
- * Finds a transaction by id, correlation id or idempotency key (the newest the caller may
- * see); 404 otherwise. Partner tokens see only transactions they started or that run against them.
+ * Finds a transaction by id, correlation id or idempotency key (the caller's own newest first,
+ * else the newest the caller may see); 404 otherwise. Partner tokens see only transactions they started or that run against them.
  */
 export function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string): TransactionRow {
   requireRole(principal, [...STAFF, 'partner'], 'read transactions');
@@ -137,7 +137,8 @@ export function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, re
     .limit(50)
     .all()
     .filter((r) => visible(principal, r));
-  const row = rows.find((r) => r.id === ref) ?? rows[0];
+  // An id is unique; a key is scoped to its caller, so the caller's own use of it comes first.
+  const row = rows.find((r) => r.id === ref) ?? rows.find((r) => r.callerTokenId === principal.tokenId) ?? rows[0];
   if (!row) throw new AccordError('not_found', `No transaction with id, correlation id or idempotency key "${ref}"`);
   return row;
 }
@@ -160,8 +161,12 @@ export function listTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Pr
   if (unknown.length > 0) errors.push({ location: 'query.state', message: `unknown state ${unknown.join(', ')}; states are ${TRANSACTION_STATES.join(', ')}` });
   let before: string | undefined;
   if (query.olderThan) {
-    if (new RegExp(DURATION_PATTERN).test(query.olderThan)) before = new Date(deps.clock().getTime() - durationMs(query.olderThan)).toISOString();
-    else if (!Number.isNaN(Date.parse(query.olderThan)) && /^\d{4}-\d{2}-\d{2}/.test(query.olderThan)) before = new Date(query.olderThan).toISOString();
+    if (new RegExp(DURATION_PATTERN).test(query.olderThan)) {
+      // A duration reaching before year 0 (P999999999D) means "everything": clamp, do not overflow.
+      const at = Math.max(deps.clock().getTime() - durationMs(query.olderThan), Date.parse('0000-01-01T00:00:00Z'));
+      before = Number.isFinite(at) ? new Date(at).toISOString() : undefined;
+      if (before === undefined) errors.push({ location: 'query.olderThan', message: 'is too large' });
+    } else if (!Number.isNaN(Date.parse(query.olderThan)) && /^\d{4}-\d{2}-\d{2}/.test(query.olderThan)) before = new Date(query.olderThan).toISOString();
     else errors.push({ location: 'query.olderThan', message: 'must be an ISO 8601 duration (PT10M) or timestamp' });
   }
   const limit = query.limit === undefined ? 100 : Number(query.limit);

@@ -34,6 +34,8 @@ export const partnerRecords = sqliteTable(
     data: text('data').notNull(),
     status: text('status').notNull(),
     polls: integer('polls').notNull(),
+    /** The caller whose request made the record (its partner, else `token:<id>`); only it may use it. '' = from before owners (anyone). */
+    owner: text('owner').notNull().default(''),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE `partner_records` ADD `owner` text DEFAULT '' NOT NULL;

@@ -242,6 +242,21 @@ describe('saga engine: the payer-data-export flow', () => {
     expectForwardOnly(done);
   });
 
+  it('compensate on a transaction waiting after a failed compensation runs that compensation again', async () => {
+    await inject({ step: 'acknowledge', kind: 'error-status', status: 500 });
+    await inject({ step: 'cancelExport', kind: 'error-status', status: 502 });
+    const view = await run();
+    expect(view.state).toBe('needs-attention');
+    await clearFaults();
+    const compensate = await s.call('POST', `/v1/transactions/${view.id}/compensate`);
+    expect(compensate.status).toBe(202);
+    await s.runtime.engine.idle();
+    const done = await get(view.id);
+    expect(done.state).toBe('compensated');
+    expect(done.compensations.filter((c: any) => c.state === 'succeeded').map((c: any) => c.forStep)).toEqual(['request-export', 'capture-consent']);
+    expectForwardOnly(done);
+  });
+
   it('records direct exchange requests as transactions found by correlation id or idempotency key', async () => {
     const res = await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'direct-match-0001', 'X-Correlation-Id': 'corr-direct-1' } });
     expect(res.status).toBe(200);
@@ -255,6 +270,24 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(s.deps.db.$client.prepare("SELECT count(*) FROM transactions WHERE idempotency_key = 'direct-match-0001'").pluck().get()).toBe(1);
     expect((await s.call('POST', `/v1/transactions/${view.id}/retry`)).status).toBe(409);
     expect((await s.call('GET', '/v1/transactions/nothing-like-this')).status).toBe(404);
+  });
+
+  it('an operator closes a direct request that failed into needs-attention (it had no effect); retry is the caller\'s', async () => {
+    const nobody = matchExample();
+    nobody.parameter[0].resource.name[0].family = 'Nobody';
+    const res = await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(nobody), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'direct-mismatch-0001' } });
+    expect(res.status).toBe(422);
+    const view = await get('direct-mismatch-0001');
+    expect(view).toMatchObject({ mode: 'sync', state: 'needs-attention' });
+    expect(view.where).toContain('/compensate closes it');
+    expect((await s.call('POST', `/v1/transactions/${view.id}/retry`)).status).toBe(409);
+    const closed = await s.call('POST', `/v1/transactions/${view.id}/compensate`);
+    expect(closed.status).toBe(202);
+    const after = await get(view.id);
+    expect(after.state).toBe('compensated');
+    expect(after.finishedAt).not.toBeNull();
+    expect((await (await s.call('GET', '/v1/transactions')).json()).transactions.map((t: { id: string }) => t.id)).not.toContain(view.id);
+    expect((await s.call('POST', `/v1/transactions/${view.id}/compensate`)).status).toBe(409);
   });
 
   it('partners see only their own transactions', async () => {
@@ -331,6 +364,17 @@ describe('fault injection: API and configuration', () => {
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(s.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get()).toBe(before + 1);
+  });
+
+  it('a direct answer delayed beyond the step timeout is a 504 timeout; the effect is kept for the retry', async () => {
+    const created = await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'memberMatch', kind: 'delayed-event', delayMs: 600000, remaining: 1 }), type: 'application/json' });
+    expect(created.status).toBe(201);
+    const call = () => s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'fault-late-0001' } });
+    const late = await call(); // waits the scaled step timeout, not the ten-minute delay (the test would time out)
+    expect(late.status).toBe(504);
+    const retry = await call();
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
   });
 
   it('refuses invalid faults, and fault injection outside the sandbox', async () => {

@@ -208,9 +208,13 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       deps.metrics.schemaDrift.inc({ partner, operation: route.op.operationId ?? route.template });
       deps.logger.warn({ failureMode: 'schema-drift', correlationId, traceId: trace.traceId, partner, flow: route.flow?.flow, step: step?.id, operationId: route.op.operationId, status: result.status, errors: drift.slice(0, 5) }, 'answer does not match the contract');
     }
-    if (fault?.kind === 'delayed-event') await sleep(fault.delayMs ?? 0);
+    // A delayed answer: past the step's timeout it is a timeout (the effect is stored; a retry with the key gets it).
+    const timeoutMs = step ? durationMs(step.timeout) * deps.config.sagaTimeScale : Number.POSITIVE_INFINITY;
+    const late = fault?.kind === 'delayed-event' && (fault.delayMs ?? 0) > timeoutMs;
+    if (fault?.kind === 'delayed-event') await sleep(Math.min(fault.delayMs ?? 0, timeoutMs));
     // The caller waited this long for the answer: that is what the SLA measures.
-    if (route.flow && step) observeExchange(deps, sla, route.flow.flow, partner, step.id, route.op.operationId, fault?.kind === 'partial-write' ? 500 : result.status, (performance.now() - requestStart) / 1000);
+    if (route.flow && step) observeExchange(deps, sla, route.flow.flow, partner, step.id, route.op.operationId, fault?.kind === 'partial-write' ? 500 : late ? 504 : result.status, (performance.now() - requestStart) / 1000);
+    if (late) return refuse(c, route, 504, 'timeout', `Injected fault: ${partner}'s answer was delayed beyond the ${step!.timeout} timeout; the change may have been made: retry with the same Idempotency-Key`);
     // Partial write: the effect is stored, the caller sees a failure; a retry with the same key gets the stored answer.
     if (fault?.kind === 'partial-write') return refuse(c, route, 500, 'exception', `Injected fault: ${partner} wrote the change but failed to answer; retry with the same Idempotency-Key`);
     return result.body === null ? c.body(null, result.status as 202, headers) : c.body(responseBody, result.status as 200, headers);

@@ -339,13 +339,14 @@ export class SagaEngine {
       const working = row.state === 'needs-attention' ? (action === 'retry' ? 'retrying' : 'compensating') : null;
       db.update(transactions).set({ operatorAction: working, nextRunAt: null, updatedAt: this.deps.clock().toISOString() }).where(eq(transactions.id, row.id)).run();
       row.operatorAction = working;
-      if (action === 'retry') {
+      // Compensating a transaction that stopped while compensating means: run the stopped compensation again.
+      if (action === 'retry' || row.phase === 'compensating') {
         // A fresh retry budget for the step that stopped.
         const kind = row.phase === 'forward' ? 'forward' : 'compensation';
         const step = plan.steps[row.cursor];
         if (step) db.update(transactionSteps).set({ roundAttempts: 0 }).where(and(eq(transactionSteps.transactionId, row.id), eq(transactionSteps.kind, kind), eq(transactionSteps.stepId, step.id))).run();
         db.update(transactions).set({ failure: null }).where(eq(transactions.id, row.id)).run();
-        if (row.state === 'needs-attention') transition(db, row, { type: 'operator-retry' }, this.deps, this.onState);
+        if (row.state === 'needs-attention') transition(db, row, { type: action === 'retry' ? 'operator-retry' : 'operator-compensate' }, this.deps, this.onState);
       } else if (action === 'compensate' && row.phase === 'forward') {
         const cursor = row.cursor - 1;
         db.update(transactions).set({ phase: 'compensating', cursor }).where(eq(transactions.id, row.id)).run();

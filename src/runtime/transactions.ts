@@ -30,6 +30,7 @@ function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: stri
   if (state === 'completed') return `completed at ${row.finishedAt}`;
   if (state === 'compensated') return `compensated at ${row.finishedAt}${failure ? ` after ${failure.step} failed: ${failure.detail}` : ''}`;
   if (row.operatorAction === 'retry' || row.operatorAction === 'compensate') return `operator ${row.operatorAction} requested; waiting for the engine to pick it up`;
+  if (state === 'needs-attention' && row.mode === 'sync') return `waiting for an operator's review: ${failure?.step ?? 'the request'} failed: ${failure?.detail ?? 'unknown'}; it had no effect to undo, so POST /v1/transactions/${row.id}/compensate closes it (the caller re-sends to try again)`;
   if (state === 'needs-attention' && !row.operatorAction) return `waiting for an operator (POST /v1/transactions/${row.id}/retry or /compensate): ${failure?.compensation ? 'compensation of ' : ''}${failure?.step ?? 'a step'} failed: ${failure?.detail ?? 'unknown'}`;
   if (state === 'initiated' || state === 'accepted') return `${state}; the first step has not started yet`;
   const kind = row.phase === 'forward' ? 'forward' : 'compensation';
@@ -207,9 +208,10 @@ export function listTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Pr
 export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, ref: string, action: 'retry' | 'compensate'): TransactionRow {
   requireRole(principal, ['admin'], `${action} transactions`);
   const row = findTransaction(deps, principal, ref);
-  if (row.mode !== 'saga') throw new AccordError('conflict', `${row.id} was a single exchange request answered at once; there is nothing to ${action}`);
   if (TERMINAL_STATES.includes(row.state as TransactionState)) throw new AccordError('conflict', `${row.id} is ${row.state}; a finished transaction cannot be ${action === 'retry' ? 'retried' : 'compensated'}`);
-  if (action === 'compensate' && row.phase === 'compensating') throw new AccordError('conflict', `${row.id} is already compensating`);
+  // Waiting in needs-attention after a compensation failed, compensate runs it again; while the engine compensates, there is nothing to ask.
+  if (action === 'compensate' && row.state === 'compensating') throw new AccordError('conflict', `${row.id} is already compensating`);
+  if (row.mode !== 'saga') return closeReviewedExchange(deps, principal, row, action);
   if (row.operatorAction) throw new AccordError('conflict', `${row.id} already has an operator ${row.operatorAction.startsWith('retr') ? 'retry' : 'compensation'} under way`);
   const now = deps.clock().toISOString();
   deps.db.transaction((tx) => {
@@ -224,4 +226,24 @@ export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics
   deps.metrics.manualInterventions.inc({ partner: row.partner, flow: row.flow, action });
   deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, action, by: principal.name }, 'operator action on transaction');
   return { ...row, operatorAction: action };
+}
+
+/**
+ * A direct exchange request that failed into needs-attention (e.g. a member mismatch for manual
+ * review) was answered at once and had no effect: an operator closes it with compensate
+ * (→ compensated, audited by the route); retry is the caller's to do, by sending it again.
+ */
+function closeReviewedExchange(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, row: TransactionRow, action: 'retry' | 'compensate'): TransactionRow {
+  if (action === 'retry') throw new AccordError('conflict', `${row.id} was a single exchange request answered at once; the caller retries by sending it again (POST …/compensate closes it)`);
+  const now = deps.clock().toISOString();
+  deps.db.transaction((tx) => {
+    const changed = tx.update(transactions).set({ state: 'compensated', updatedAt: now, finishedAt: now }).where(and(eq(transactions.id, row.id), eq(transactions.state, 'needs-attention'))).run().changes;
+    if (changed === 0) throw new AccordError('conflict', `${row.id} changed state meanwhile; read it again`);
+    event(tx, row, now, 'transaction.operator-compensate', { from: row.state, to: row.state, data: { by: principal.name } });
+    event(tx, row, now, 'transaction.state-changed', { from: 'needs-attention', to: 'compensated', data: { reason: 'closed after review: the request had no effect to undo' } });
+  });
+  deps.metrics.manualInterventions.inc({ partner: row.partner, flow: row.flow, action });
+  deps.metrics.transactionsFinished.inc({ partner: row.partner, flow: row.flow, state: 'compensated' });
+  deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, action, by: principal.name }, 'operator closed a reviewed exchange request');
+  return { ...row, state: 'compensated', finishedAt: now };
 }

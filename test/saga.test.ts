@@ -197,6 +197,17 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(records('export').filter((r) => r.status === 'cancelled').length - before).toBe(1);
   });
 
+  it('an acknowledgement whose answer is lost for good is reversed too (the partner kept it): a reversal event', async () => {
+    await inject({ step: 'acknowledge', kind: 'partial-write', remaining: 10 });
+    const view = await run();
+    expect(view.state).toBe('compensated');
+    const reversal = view.events.filter((e: any) => e.type === 'transaction.reversal-event');
+    expect(reversal).toHaveLength(1);
+    expect(reversal[0].step).toBe('acknowledge');
+    expect(reversal[0].data.context.acknowledgementId).toMatch(/^ack-/);
+    expect(view.compensations.map((c: any) => `${c.forStep}:${c.state}`)).toEqual(expect.arrayContaining(['acknowledge:succeeded', 'request-export:succeeded', 'capture-consent:succeeded']));
+  });
+
   it('a validation error is not retried; a member mismatch goes to an operator, who compensates', async () => {
     await inject({ step: 'acknowledge', kind: 'validation-error', remaining: 1 });
     const rejected = await run();

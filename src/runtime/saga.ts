@@ -387,7 +387,8 @@ export class SagaEngine {
         const action = mode?.action === 'manual-review' || mode?.action === 'reconcile' ? 'needs-attention' : 'compensate';
         const failure = { step: step.id, operationId: step.operationId, failureMode: final.failureMode, status: final.status, detail: final.detail ?? final.result, action: mode?.action ?? 'compensate', supportOwner: mode?.supportOwner };
         // The failed step itself is compensated too when the partner may have acted (timeout, partial write).
-        const cursor = final.mayHaveActed && step.compensation.operationId ? row.cursor : row.cursor - 1;
+        const compensable = Boolean(step.compensation.operationId) || step.compensation.strategy === 'reversal-event';
+        const cursor = final.mayHaveActed && compensable ? row.cursor : row.cursor - 1;
         // During an operator's retry a failure that compensates goes on compensating; one that needs a human waits again.
         const operatorAction = row.state === 'needs-attention' && action === 'compensate' ? 'compensating' : null;
         db.update(transactions)
@@ -446,18 +447,6 @@ export class SagaEngine {
       this.skipCompensation(tx, step, operation, needed ? 'no compensation needed (matrix: none)' : 'step did not run');
       return;
     }
-    if (!step.compensation.operationId) {
-      // reversal-event: the compensation is an event partners act on.
-      this.commit(tx, (db, row) => {
-        const now = this.deps.clock().toISOString();
-        const current = ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
-        saveAttempt(db, current, { n: 1, startedAt: now, endedAt: now, latencyMs: 0, status: null, result: 'event emitted', spanId: newSpanId() }, { kind: 'succeeded', status: null, result: 'event emitted' });
-        db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
-        event(db, row, now, 'transaction.reversal-event', { step: step.id, data: { note: (step.compensation as { note?: string }).note ?? `Reverse ${step.id}`, context: JSON.parse(row.context) } });
-      });
-      this.deps.metrics.compensations.inc({ ...labels, outcome: 'succeeded' });
-      return;
-    }
     let context = JSON.parse(tx.context) as FlowContext;
     if (forwardRow?.state !== 'succeeded') {
       // The step's answer was lost (timeout, partial write): ask the partner what it did under the step's request key.
@@ -467,6 +456,18 @@ export class SagaEngine {
         return;
       }
       context = { ...context, ...stepOutputs(step.operationId, earlier) };
+    }
+    if (!step.compensation.operationId) {
+      // reversal-event: the compensation is an event partners act on.
+      this.commit(tx, (db, row) => {
+        const now = this.deps.clock().toISOString();
+        const current = ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
+        saveAttempt(db, current, { n: 1, startedAt: now, endedAt: now, latencyMs: 0, status: null, result: 'event emitted', spanId: newSpanId() }, { kind: 'succeeded', status: null, result: 'event emitted' });
+        db.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        event(db, row, now, 'transaction.reversal-event', { step: step.id, data: { note: (step.compensation as { note?: string }).note ?? `Reverse ${step.id}`, context } });
+      });
+      this.deps.metrics.compensations.inc({ ...labels, outcome: 'succeeded' });
+      return;
     }
     const route = await this.route(tx, plan, step.compensation.operationId);
     const call = await this.callStep(tx, plan, step, step.compensation.operationId, route, `${tx.id}.${step.id}.compensate`, context);

@@ -15,7 +15,8 @@ describe('SLA monitor: breach → throttle and release freeze → recovery', () 
   let s: TestService;
   let now = Date.parse('2026-11-27T12:00:00Z');
   beforeAll(async () => {
-    s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_SAGA_TIME_SCALE: '0.0001' } });
+    // Time scale 0.01: member-match's 10 s timeout becomes 100 ms, so an 80 ms answer is slow but not a timeout.
+    s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_SAGA_TIME_SCALE: '0.01' } });
   });
   afterAll(() => s.cleanup());
 

@@ -465,6 +465,16 @@ describe('fault-injection experiments produce failure-injection evidence', () =>
     expect((await (await s.call('GET', '/v1/faults')).json()).faults).toEqual([]);
   });
 
+  it('runs experiments for a flow that starts with consent capture, and says which flows cannot start standalone', async () => {
+    const consent = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', flow: 'consent-capture' }), type: 'application/json' });
+    const text = await consent.clone().text();
+    expect(consent.status, text).toBe(201);
+    expect((await consent.json()).result, text).toBe('pass');
+    const ack = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', flow: 'acknowledgement' }), type: 'application/json' });
+    expect(ack.status).toBe(422);
+    expect((await ack.json()).detail).toContain('needs the outputs of earlier steps');
+  });
+
   it('refuses a version the sandbox does not serve, and callers without the role', async () => {
     const old = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0' }), type: 'application/json' });
     expect(old.status).toBe(409);

@@ -6,6 +6,7 @@ import { findVersion } from '../contracts/versions.ts';
 import { evidence, releases, transactions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { addEvidence } from '../evidence/evidence.ts';
+import { flowInput } from '../runtime/flow-requests.ts';
 import { requestExample } from '../runtime/routes.ts';
 import { publishNotice } from '../notices/notices.ts';
 import type { Runtime } from '../runtime/index.ts';
@@ -50,7 +51,12 @@ export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Prin
         started.push({ flow: flow.flow, partner, version: served.version, result: 'skipped', detail: `no request example for ${flow.steps[0]!.operationId}` });
         continue;
       }
-      const body = { flow: flow.flow, partner, major: semver.major(served.version), input: { memberMatch: example } };
+      const start = flowInput(flow.steps[0]!.operationId, example);
+      if (!start) {
+        started.push({ flow: flow.flow, partner, version: served.version, result: 'skipped', detail: `${flow.steps[0]!.operationId} needs the outputs of earlier steps; the flow cannot start from an example` });
+        continue;
+      }
+      const body = { flow: flow.flow, partner, major: semver.major(served.version), input: start };
       try {
         const res = await runtime.engine.start(SYSTEM, { body, rawBody: JSON.stringify(body), idempotencyKey: `synthetic:${flow.flow}:${partner}:${stamp}`, correlationId: `synthetic-${flow.flow}-${partner}-${Date.parse(stamp)}`, traceparent: undefined, tracestate: undefined });
         started.push({ flow: flow.flow, partner, version: served.version, result: 'fail', id: res.id });

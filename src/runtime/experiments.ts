@@ -6,6 +6,7 @@ import type { Deps } from '../context.ts';
 import { checkIds, isSemver } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { transactions } from '../db/index.ts';
+import { flowInput } from './flow-requests.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { addEvidence, type EvidenceView } from '../evidence/evidence.ts';
 import { requestExample } from './routes.ts';
@@ -96,12 +97,14 @@ export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal
   if (served?.version !== version) throw new AccordError('conflict', `The sandbox serves ${served ? `${served.version}` : 'no version'} of ${partner}/${api} v${semver.major(version)} for ${flowName}; experiments run against the served version (approve or release ${version} first)`);
   const example = requestExample(served.operations.get(plan.steps[0]!.operationId));
   if (!example) throw new AccordError('invalid_document', `${partner}/${api} ${version} has no request example for ${plan.steps[0]!.operationId}; the experiment uses it as the flow input`);
+  const flowStart = flowInput(plan.steps[0]!.operationId, example);
+  if (!flowStart) throw new AccordError('invalid_document', `Flow ${flowName} starts with ${plan.steps[0]!.operationId}, which needs the outputs of earlier steps (an export job); run the experiment on a flow that starts with memberMatch or captureConsent, e.g. payer-data-export`);
 
   const id = `fx_${randomBytes(8).toString('hex')}`;
   const list = scenarios(plan);
   const started: Array<{ scenario: Scenario; transactionId: string }> = [];
   for (const scenario of list) {
-    const body = { flow: flowName, partner, major: semver.major(version), input: { memberMatch: example } };
+    const body = { flow: flowName, partner, major: semver.major(version), input: flowStart };
     const result = await runtime.engine.start(
       principal,
       { body, rawBody: JSON.stringify(body), idempotencyKey: `${id}:${scenario.name}`, correlationId: `${id}.${scenario.name}`, traceparent: undefined, tracestate: undefined },

@@ -15,8 +15,18 @@ function parameter(body: Json | undefined, name: string): Json | undefined {
 }
 
 /**
+ * The input that starts a flow whose first step is `operationId`, from that operation's request
+ * example; undefined when the reference flow cannot start there (it needs earlier steps' outputs).
+ */
+export function flowInput(operationId: string, example: Json): Json | undefined {
+  if (operationId === 'memberMatch') return { memberMatch: example };
+  if (operationId === 'captureConsent') return { consent: example };
+  return undefined;
+}
+
+/**
  * Builds the request of one reference-flow operation from the transaction's input (the
- * `$member-match` Parameters, optionally `groupId`) and the outputs of earlier steps. Returns
+ * `$member-match` Parameters, or a `consent` for a flow that starts with it, optionally `groupId`) and the outputs of earlier steps. Returns
  * undefined for an operation the reference flow does not know.
  */
 export function planRequest(operationId: string, input: Json, context: FlowContext, exchangeId: string, now: Date): StepRequest | undefined {
@@ -26,8 +36,9 @@ export function planRequest(operationId: string, input: Json, context: FlowConte
     case 'memberMatch':
       return { params: {}, body: match };
     case 'captureConsent': {
-      const consent = parameter(match, 'Consent')?.resource as Json | undefined;
-      return { params: {}, body: consent ? { ...consent, patient: { identifier: member } } : undefined };
+      const consent = (input.consent ?? parameter(match, 'Consent')?.resource) as Json | undefined;
+      // The matched member when the flow matched one; a flow that starts here keeps the consent's own patient.
+      return { params: {}, body: consent ? { ...consent, ...(context.memberId ? { patient: { identifier: member } } : {}) } : undefined };
     }
     case 'revokeConsent':
     case 'readConsent':

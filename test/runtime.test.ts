@@ -353,6 +353,18 @@ describe('exchange runtime: each caller sees its own records; consents must perm
     expect((await send('POST', `${V2}/Patient/$member-match`, bluestem, ex('/Patient/$member-match'))).status).toBe(200);
   });
 
+  it('serves HEAD wherever GET is, and continues a trace from a later traceparent version', async () => {
+    const consent = await send('POST', `${V2}/Consent`, bluestem, ex('/Consent'));
+    const head = await s.call('HEAD', consent.headers.get('location')!, { token: bluestem });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const later = await s.call('GET', consent.headers.get('location')!, { token: bluestem, headers: { traceparent: `01-${trace}-00f067aa0ba902b7-01-what-comes-later` } });
+    expect(later.headers.get('traceparent')).toMatch(new RegExp(`^00-${trace}-[0-9a-f]{16}-01$`));
+    const malformed = await s.call('GET', consent.headers.get('location')!, { token: bluestem, headers: { traceparent: `00-${trace}-00f067aa0ba902b7-01-extra` } });
+    expect(malformed.headers.get('traceparent')).not.toContain(trace);
+  });
+
   it('returns the correlation id and a traceparent on a 401 too', async () => {
     const res = await s.call('GET', `${V2}/Consent/consent-00000000`, { token: null, headers: { 'X-Correlation-Id': 'corr-unauthorised-1' } });
     expect(res.status).toBe(401);

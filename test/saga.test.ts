@@ -118,9 +118,22 @@ describe('saga engine: the payer-data-export flow', () => {
     const invalid = await start(exportBody({ memberMatch: bad }));
     expect(invalid.status).toBe(400);
     expect((await invalid.json()).errors[0].location).toMatch(/^\/input\/body\/parameter\/0/);
+    // A later step's path parameter from the input (the export's group) is checked before anything runs.
+    const badGroup = await start(exportBody({ memberMatch: matchExample(), groupId: '../../x y' }));
+    expect(badGroup.status).toBe(400);
+    expect((await badGroup.json()).errors.map((e: any) => e.location)).toEqual(['/input/request-export/path.groupId']);
     expect((await s.call('POST', '/v1/transactions', { body: 'not json', type: 'application/json', headers: { 'Idempotency-Key': 'bad-json-0001' } })).status).toBe(400);
     expect((await start(exportBody(), {}, s.token('approver'))).status).toBe(403);
     expect(count()).toBe(before);
+  });
+
+  it('answers with the correlation id: the caller\'s on refusals, the transaction\'s when it is read', async () => {
+    const refused = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export' }), type: 'application/json', headers: { 'X-Correlation-Id': 'corr-refused-1', 'Idempotency-Key': 'refused-key-0001' } });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.headers.get('x-correlation-id')).toBe('corr-refused-1');
+    const view = await run();
+    const read = await s.call('GET', `/v1/transactions/${view.id}`);
+    expect(read.headers.get('x-correlation-id')).toBe(view.correlationId);
   });
 
   it('a step that fails for good compensates steps n−1…1 once each, in reverse order', async () => {

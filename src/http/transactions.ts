@@ -1,14 +1,18 @@
-import { Hono } from 'hono';
+import { Hono, type Context, type Next } from 'hono';
 import type { Deps } from '../context.ts';
 import { runFaultExperiment } from '../runtime/experiments.ts';
 import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
 import type { Runtime } from '../runtime/index.ts';
+import { validCorrelation } from '../runtime/saga.ts';
 import { getTransaction, listTransactions, loadTransactionView, requestOperatorAction } from '../runtime/transactions.ts';
 import { jsonBody, jsonBodyWithText, principalOf, type AppEnv } from './types.ts';
 
 /** /v1/transactions (start, find, list, operator retry/compensate) and /v1/faults (sandbox fault injection). */
 export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // A caller's X-Correlation-Id comes back on every answer here, refusals included (a transaction's own is set below).
+  app.use('/transactions/*', echoCorrelation);
+  app.use('/transactions', echoCorrelation);
   app.post('/transactions', async (c) => {
     const principal = principalOf(c);
     const { body, text: rawBody } = await jsonBodyWithText(c);
@@ -29,7 +33,10 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     });
   });
   app.get('/transactions', (c) => c.json(listTransactions(deps, principalOf(c), c.req.query())));
-  app.get('/transactions/:ref', (c) => c.json(getTransaction(deps, principalOf(c), c.req.param('ref'))));
+  app.get('/transactions/:ref', (c) => {
+    const view = getTransaction(deps, principalOf(c), c.req.param('ref'));
+    return c.json(view, 200, { 'X-Correlation-Id': view.correlationId });
+  });
   for (const action of ['retry', 'compensate'] as const) {
     app.post(`/transactions/:ref/${action}`, (c) => {
       const row = requestOperatorAction(deps, principalOf(c), c.req.param('ref'), action);
@@ -45,4 +52,10 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     return c.body(null, 204);
   });
   return app;
+}
+
+async function echoCorrelation(c: Context<AppEnv>, next: Next): Promise<void> {
+  const given = validCorrelation(c.req.header('x-correlation-id'));
+  await next();
+  if (given && !c.res.headers.has('x-correlation-id')) c.res.headers.set('X-Correlation-Id', given);
 }

@@ -89,9 +89,13 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     if (candidates.length === 0) return refuse(c, undefined, 404, 'not-found', `No released contract serves ${prefix}`);
     const matching = candidates.map((r) => ({ r, m: r.pattern.exec(rest) })).filter((x) => x.m);
     if (matching.length === 0) return refuse(c, undefined, 404, 'not-found', `${partner}/${api} ${major} has no path ${rest}`);
-    const hit = matching.find((x) => x.r.method === c.req.method);
+    // HEAD is served wherever GET is (RFC 9110 §9.3.2); the adapter sends no body.
+    const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+    const hit = matching.find((x) => x.r.method === method);
     if (!hit) {
-      c.header('Allow', [...new Set(matching.map((x) => x.r.method))].join(', '));
+      const allowed = new Set(matching.map((x) => x.r.method));
+      if (allowed.has('GET')) allowed.add('HEAD');
+      c.header('Allow', [...allowed].join(', '));
       return refuse(c, matching[0]!.r, 405, 'not-supported', `${c.req.method} is not allowed on ${rest}`);
     }
     const route = hit.r;

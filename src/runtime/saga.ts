@@ -78,7 +78,8 @@ export function backoffDelayMs(retry: Step['retry'], attempt: number, random = M
 
 /** W3C trace context of a hop: the caller's trace id (or a new one) and a new span id. */
 export function traceContext(traceparent: string | undefined): { traceId: string; flags: string; valid: boolean } {
-  const parent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent ?? '');
+  // Version 00 exactly; a later version (not ff) may append fields, which are ignored (W3C Trace Context §3.2.4).
+  const parent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent ?? '') ?? /^(?!ff|00)[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/.exec(traceparent ?? '');
   const valid = Boolean(parent && !/^0+$/.test(parent[1]!) && !/^0+$/.test(parent[2]!));
   return { traceId: valid ? parent![1]! : randomUUID().replace(/-/g, ''), flags: valid ? parent![3]! : '01', valid };
 }
@@ -141,6 +142,8 @@ export class SagaEngine {
     if (!firstRequest) throw new AccordError('invalid_document', `The reference runtime cannot run flow ${plan.flow}: it has no request for ${first.operationId}`);
     const invalid = requestErrors(served.operations.get(first.operationId)!, firstRequest, 'check');
     if (invalid.length > 0) throw new AccordError('bad_request', `The input does not make a valid ${first.operationId} request for ${partner}/${plan.contract.api} ${served.version}`, { errors: invalid.map((e) => ({ ...e, location: `/input/${e.location}` })) });
+    const later = laterInputErrors(plan, served.operations, input, this.deps.clock());
+    if (later.length > 0) throw new AccordError('bad_request', `The input does not make valid requests for the flow's later steps at ${partner}/${plan.contract.api} ${served.version}`, { errors: later });
     const headerName = plan.idempotency.keySource.header ?? 'Idempotency-Key';
     const key = request.idempotencyKey;
     if (!key || key.length > 255) throw new AccordError('bad_request', `Send an ${headerName} header (at most 255 characters): starting a flow is idempotent`);
@@ -654,6 +657,25 @@ function classify(operationId: string, method: string, status: number, result: s
 }
 
 /** Contract errors of a planned request: path parameters, headers the engine sends, body. */
+/**
+ * Path parameters of later steps that come from the input (e.g. the export's groupId), checked
+ * before anything runs. A parameter comes from the input when it is the same whatever the
+ * earlier steps answered (planned with two different stand-in contexts).
+ */
+function laterInputErrors(plan: FlowEntry, operations: Map<string, Route>, input: Json, now: Date): FieldError[] {
+  const standIn = (v: string): FlowContext => ({ memberId: v, memberSystem: v, consentId: v, jobId: v });
+  return plan.steps.slice(1).flatMap((step) => {
+    const route = operations.get(step.operationId);
+    const a = planRequest(step.operationId, input, standIn('stand-in-a'), 'xch-a', now);
+    const b = planRequest(step.operationId, input, standIn('stand-in-b'), 'xch-b', now);
+    if (!route || !a || !b) return [];
+    const fromInput = Object.keys(a.params).filter((name) => a.params[name] === b.params[name]);
+    return parameterErrors(route, (where, name) => (where === 'path' && fromInput.includes(name) ? a.params[name] : undefined))
+      .filter((e) => fromInput.some((name) => e.location === `path.${name}` || e.location.startsWith(`path.${name}/`)))
+      .map((e) => ({ location: `/input/${step.id}/${e.location}`, message: e.message }));
+  });
+}
+
 function requestErrors(route: Route, request: { params: Record<string, string>; body: Json | undefined }, requestKey: string): FieldError[] {
   const headers: Record<string, string> = { 'idempotency-key': requestKey.padEnd(8, '-') };
   const errors = parameterErrors(route, (where, name) => (where === 'path' ? request.params[name] : where === 'header' ? headers[name.toLowerCase()] : undefined));

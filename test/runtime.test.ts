@@ -419,6 +419,18 @@ describe('exchange runtime: each caller sees its own records; consents must perm
     for (const olderThan of ['P999999999D', 'PT999999999999H']) expect((await s.call('GET', `/v1/transactions?olderThan=${olderThan}&state=completed`)).status).toBe(200);
   });
 
+  it('refuses in the dialect the contract documents for the status: 400 as OperationOutcome on a JSON route, 409 as problem+json', async () => {
+    const bad = await s.call('POST', `${V2}/acknowledgements`, { token: bluestem, body: JSON.stringify({ exportJobId: 5 }), type: 'application/json', headers: { 'Idempotency-Key': 'dialect-key-0001' } });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toBe('application/fhir+json');
+    expect((await bad.json()).resourceType).toBe('OperationOutcome');
+    const finalize = (key: string) => s.call('POST', `${V2}/exchanges/xch-dialect-1/$finalize`, { token: bluestem, body: JSON.stringify({ ...structuredClone(doc('northwind-health', '2.0.0').paths['/exchanges/{exchangeId}/$finalize'].post.requestBody.content['application/json'].example), exchangeId: 'xch-dialect-1', exportJobId: 'job-00000000' }), type: 'application/json', headers: { 'Idempotency-Key': key } });
+    await finalize('dialect-key-0002');
+    const rejected = await finalize('dialect-key-0002'); // replay policy reject → 409 InFlight/duplicate, documented as problem+json
+    expect(rejected.status).toBe(409);
+    expect(rejected.headers.get('content-type')).toBe('application/problem+json');
+  });
+
   it('refuses a finalisation whose body names another exchange than its path', async () => {
     const body = { ...structuredClone(doc('northwind-health', '2.0.0').paths['/exchanges/{exchangeId}/$finalize'].post.requestBody.content['application/json'].example), exchangeId: 'xch-1' };
     const res = await s.call('POST', `${V2}/exchanges/xch-OTHER/$finalize`, { token: bluestem, body: JSON.stringify(body), type: 'application/json', headers: { 'Idempotency-Key': 'finalize-mismatch-1' } });

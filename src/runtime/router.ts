@@ -30,9 +30,12 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   const store = new IdempotencyStore(deps);
   const commits = new GroupCommit(deps.db.$client);
 
-  /** A 4xx answer in the contract's dialect: FHIR OperationOutcome for FHIR operations, else problem+json. */
+  /**
+   * A refusal in the contract's dialect: the media type the contract documents for that status
+   * (a FHIR OperationOutcome or problem+json); undocumented statuses follow the operation's media.
+   */
   function refuse(c: Context<AppEnv>, route: Route | undefined, status: number, code: string, detail: string, errors: FieldError[] = []): Response {
-    if (route?.fhir) {
+    if (route && documentedMedia(route, status, route.fhir)) {
       const outcome = { resourceType: 'OperationOutcome', issue: (errors.length ? errors : [{ location: '', message: detail }]).map((e) => ({ severity: 'error', code, diagnostics: e.message, ...(e.location ? { expression: [e.location] } : {}) })) };
       return c.body(JSON.stringify(outcome), status as 400, { 'Content-Type': 'application/fhir+json' });
     }
@@ -232,6 +235,17 @@ function leaseMs(flow: FlowEntry): number {
   return Math.max(...flow.steps.map((s) => durationMs(s.timeout)), 1000);
 }
 
+
+/** Whether the contract answers `status` of this operation as FHIR (else problem+json); `fallback` when it documents no body for it. */
+function documentedMedia(route: Route, status: number, fallback: boolean): boolean {
+  const responses = (route.op.operation.responses ?? {}) as Json;
+  let response = (responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default) as Json | undefined;
+  const ref = typeof response?.$ref === 'string' && response.$ref.startsWith('#/') ? (response.$ref as string) : undefined;
+  if (ref) response = valueAt(route.schemas.document, ref.slice(1)) as Json | undefined;
+  const media = Object.keys((response?.content as Json | undefined) ?? {});
+  if (media.length === 0) return fallback;
+  return media.some((m) => m.includes('fhir'));
+}
 
 /** `decode(text)`, or undefined when its percent-encoding is malformed. */
 function safeDecode(decode: (text: string) => string, text: string): string | undefined {

@@ -498,3 +498,27 @@ describe('fault-injection experiments produce failure-injection evidence', () =>
     expect(count).toBe(0);
   });
 });
+
+describe("saga engine: an operator's action does not cut a partner's slowness short", () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await sagaService({ ACCORD_SAGA_TIME_SCALE: '0.05' }); // request-export's 30 s timeout → 1.5 s
+  });
+  afterAll(() => s.cleanup());
+
+  it('the delayed export request goes out after its delay, even when compensation is asked for meanwhile', async () => {
+    const fault = { partner: 'northwind-health', flow: 'payer-data-export', step: 'request-export', kind: 'delayed-event', delayMs: 400, remaining: 1 };
+    expect((await s.call('POST', '/v1/faults', { body: JSON.stringify(fault), type: 'application/json' })).status).toBe(201);
+    const started = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: matchExample() } }), type: 'application/json', headers: { 'Idempotency-Key': 'slow-partner-0001' } });
+    const { id } = await started.json();
+    const view = async () => (await s.call('GET', `/v1/transactions/${id}`)).json();
+    // Once consent is captured the engine is waiting on the slow export request.
+    for (let i = 0; i < 200 && (await view()).steps.find((x: any) => x.id === 'capture-consent').state !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await s.call('POST', `/v1/transactions/${id}/compensate`)).status).toBe(202);
+    await s.runtime.engine.idle();
+    const done = await view();
+    const exportStep = done.steps.find((x: any) => x.id === 'request-export');
+    expect(exportStep.attemptLog[0].latencyMs).toBeGreaterThanOrEqual(400); // the call waited out the partner's delay
+    expect(done.state).toBe('compensated');
+  });
+});

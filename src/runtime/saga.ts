@@ -101,7 +101,8 @@ export function validCorrelation(value: string | undefined): string | undefined 
 export class SagaEngine {
   private readonly idempotency: IdempotencyStore;
   private readonly running = new Map<string, Promise<void>>();
-  private readonly wakers = new Map<string, () => void>();
+  /** How to end a sleeping transaction's wait; `byKick` false for a partner's (injected) slowness, which only a stop cuts short. */
+  private readonly wakers = new Map<string, { wake: () => void; byKick: boolean }>();
   private readonly due = new Map<string, number>();
   private stopped = false;
 
@@ -219,9 +220,9 @@ export class SagaEngine {
   /** Runs (or wakes) the transaction's driver. */
   kick(id: string): void {
     if (this.stopped) return;
-    const wake = this.wakers.get(id);
+    const waker = this.wakers.get(id);
     if (this.running.has(id)) {
-      wake?.();
+      if (waker?.byKick) waker.wake();
       return;
     }
     const run = this.drive(id)
@@ -251,12 +252,15 @@ export class SagaEngine {
   /** Stops driving: sleeping transactions stay where they are (resume() continues them). */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const wake of this.wakers.values()) wake();
+    for (const waker of this.wakers.values()) waker.wake();
     await Promise.all([...this.running.values()]);
   }
 
-  /** Sleeps `ms`, or until kick() wakes the transaction. */
-  private sleep(id: string, ms: number): Promise<void> {
+  /**
+   * Sleeps `ms`, or until kick() wakes the transaction (an operator acted) or the engine stops.
+   * A partner's slowness (`byKick` false) is not cut short by an operator: the call is still out.
+   */
+  private sleep(id: string, ms: number, byKick = true): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
@@ -264,9 +268,12 @@ export class SagaEngine {
         clearTimeout(timer);
         resolve();
       }
-      this.wakers.set(id, () => {
-        this.due.delete(id);
-        done();
+      this.wakers.set(id, {
+        byKick,
+        wake: () => {
+          this.due.delete(id);
+          done();
+        },
       });
     }).finally(() => this.wakers.delete(id));
   }
@@ -546,7 +553,7 @@ export class SagaEngine {
     const timeoutMs = durationMs(step.timeout) * (tx.timeScale / 1_000_000);
     const extra = { ...(fault ? { fault: fault.kind } : {}) };
     if (fault?.kind === 'timeout') {
-      await this.sleep(tx.id, timeoutMs);
+      await this.sleep(tx.id, timeoutMs, false);
       return finish({ kind: 'retry', status: null, result: 'timeout', failureMode: 'partner-timeout', detail: `no answer within ${step.timeout}`, mayHaveActed: true }, extra);
     }
     if (fault?.kind === 'error-status' || fault?.kind === 'validation-error') {
@@ -556,7 +563,7 @@ export class SagaEngine {
     let timedOut = false;
     if (fault?.kind === 'delayed-event') {
       timedOut = fault.delayMs! > timeoutMs;
-      await this.sleep(tx.id, Math.min(fault.delayMs!, timeoutMs));
+      await this.sleep(tx.id, Math.min(fault.delayMs!, timeoutMs), false);
     }
     const partnerCall = { partner: tx.partner, operationId, params: request!.params, body: request!.body ?? {}, base: `/exchange/${tx.partner}/${tx.api}/v${semver.major(tx.version)}`, caller: { partner: tx.callerPartner, tokenId: tx.callerTokenId }, requestKey: route.method === 'GET' || route.method === 'HEAD' ? undefined : requestKey };
     let result: HandlerResult & { replayed: boolean } = { status: 0, body: null, replayed: false };

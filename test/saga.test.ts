@@ -521,4 +521,18 @@ describe("saga engine: an operator's action does not cut a partner's slowness sh
     expect(exportStep.attemptLog[0].latencyMs).toBeGreaterThanOrEqual(400); // the call waited out the partner's delay
     expect(done.state).toBe('compensated');
   });
+
+  it('shows the step whose partner call is out as running, and says so in where', async () => {
+    const fault = { partner: 'northwind-health', flow: 'payer-data-export', step: 'request-export', kind: 'delayed-event', delayMs: 1200, remaining: 1 };
+    expect((await s.call('POST', '/v1/faults', { body: JSON.stringify(fault), type: 'application/json' })).status).toBe(201);
+    const started = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: matchExample() } }), type: 'application/json', headers: { 'Idempotency-Key': 'slow-partner-0002' } });
+    const { id } = await started.json();
+    const view = async () => (await s.call('GET', `/v1/transactions/${id}`)).json();
+    let seen = await view();
+    for (let i = 0; i < 200 && seen.steps.find((x: any) => x.id === 'capture-consent').state !== 'succeeded'; i++) seen = await view();
+    seen = await view();
+    expect(seen.where).toMatch(/^step 3\/6 request-export: attempt 1 waiting for northwind-health's answer since /);
+    expect(seen.steps.find((x: any) => x.id === 'request-export')).toMatchObject({ state: 'running', startedAt: expect.any(String) });
+    await s.runtime.engine.idle();
+  });
 });

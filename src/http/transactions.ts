@@ -34,7 +34,7 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   });
   app.get('/transactions', (c) => c.json(listTransactions(deps, principalOf(c), c.req.query())));
   app.get('/transactions/:ref', (c) => {
-    const view = getTransaction(deps, principalOf(c), c.req.param('ref'));
+    const view = getTransaction(deps, principalOf(c), c.req.param('ref'), (id) => runtime.engine.inCall(id));
     return c.json(view, 200, { 'X-Correlation-Id': view.correlationId });
   });
   for (const action of ['retry', 'compensate'] as const) {

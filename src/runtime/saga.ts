@@ -18,7 +18,7 @@ import { IdempotencyStore } from './idempotency.ts';
 import type { SlaMonitor } from '../observability/sla.ts';
 import type { Route, RouteTable } from './routes.ts';
 import { nextState, TERMINAL_STATES, type SagaEvent, type TransactionState } from './saga-state.ts';
-import { event, loadTransactionView, type TransactionRow } from './transactions.ts';
+import { event, loadTransactionView, type CallInProgress, type TransactionRow } from './transactions.ts';
 
 type Tx = Parameters<Parameters<Deps['db']['transaction']>[0]>[0];
 type StepRow = typeof transactionSteps.$inferSelect;
@@ -103,6 +103,7 @@ export class SagaEngine {
   private readonly running = new Map<string, Promise<void>>();
   /** How to end a sleeping transaction's wait; `byKick` false for a partner's (injected) slowness, which only a stop cuts short. */
   private readonly wakers = new Map<string, { wake: () => void; byKick: boolean }>();
+  private readonly calls = new Map<string, CallInProgress>();
   private readonly due = new Map<string, number>();
   private stopped = false;
 
@@ -256,6 +257,20 @@ export class SagaEngine {
     await Promise.all([...this.running.values()]);
   }
 
+  /** The partner call a transaction has out right now, if any (GET /v1/transactions shows it as running). */
+  inCall(id: string): CallInProgress | undefined {
+    return this.calls.get(id);
+  }
+
+  private async calling<T>(id: string, call: Omit<CallInProgress, 'since'>, run: () => Promise<T>): Promise<T> {
+    this.calls.set(id, { ...call, since: this.deps.clock().toISOString() });
+    try {
+      return await run();
+    } finally {
+      this.calls.delete(id);
+    }
+  }
+
   /**
    * Sleeps `ms`, or until kick() wakes the transaction (an operator acted) or the engine stops.
    * A partner's slowness (`byKick` false) is not cut short by an operator: the call is still out.
@@ -375,7 +390,7 @@ export class SagaEngine {
   private async forward(tx: TransactionRow, plan: FlowEntry, step: Step): Promise<void> {
     const context = JSON.parse(tx.context) as FlowContext;
     const route = await this.route(tx, plan, step.operationId);
-    const call = await this.callStep(tx, plan, step, step.operationId, route, `${tx.id}.${step.id}`, context);
+    const call = await this.calling(tx.id, { stepId: step.id, operation: step.operationId, compensation: false }, () => this.callStep(tx, plan, step, step.operationId, route, `${tx.id}.${step.id}`, context));
     const labels = { partner: tx.partner, flow: tx.flow, step: step.id };
     let decided: Decision | undefined;
     this.commit(tx, (db, row) => {
@@ -480,7 +495,8 @@ export class SagaEngine {
       return;
     }
     const route = await this.route(tx, plan, step.compensation.operationId);
-    const call = await this.callStep(tx, plan, step, step.compensation.operationId, route, `${tx.id}.${step.id}.compensate`, context);
+    const operationId = step.compensation.operationId;
+    const call = await this.calling(tx.id, { stepId: step.id, operation: operationId, compensation: true }, () => this.callStep(tx, plan, step, operationId, route, `${tx.id}.${step.id}.compensate`, context));
     let decided: Decision | undefined;
     this.commit(tx, (db, row) => {
       const now = this.deps.clock().toISOString();

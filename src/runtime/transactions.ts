@@ -24,7 +24,7 @@ export function event(db: Pick<Deps['db'], 'insert'>, tx: TransactionRow, now: s
 }
 
 /** Where a transaction is now, in one sentence an operator can act on. */
-function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: string; position: number; attempts: number; state: string }>, total: number): string {
+function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: string; position: number; attempts: number; state: string }>, total: number, call?: CallInProgress): string {
   const failure = row.failure ? (JSON.parse(row.failure) as { step?: string; detail?: string; compensation?: boolean }) : undefined;
   const state = row.state as TransactionState;
   if (state === 'completed') return `completed at ${row.finishedAt}`;
@@ -32,6 +32,11 @@ function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: stri
   if (row.operatorAction === 'retry' || row.operatorAction === 'compensate') return `operator ${row.operatorAction} requested; waiting for the engine to pick it up`;
   if (state === 'needs-attention' && row.mode === 'sync') return `waiting for an operator's review: ${failure?.step ?? 'the request'} failed: ${failure?.detail ?? 'unknown'}; it had no effect to undo, so POST /v1/transactions/${row.id}/compensate closes it (the caller re-sends to try again)`;
   if (state === 'needs-attention' && !row.operatorAction) return `waiting for an operator (POST /v1/transactions/${row.id}/retry or /compensate): ${failure?.compensation ? 'compensation of ' : ''}${failure?.step ?? 'a step'} failed: ${failure?.detail ?? 'unknown'}`;
+  if (call) {
+    const attempts = steps.find((st) => st.stepId === call.stepId && st.kind === (call.compensation ? 'compensation' : 'forward'))?.attempts ?? 0;
+    const label = call.compensation ? `compensating ${call.stepId}` : `step ${row.cursor + 1}/${total} ${call.stepId}`;
+    return `${label}: attempt ${attempts + 1} waiting for ${row.partner}'s answer since ${call.since}`;
+  }
   if (state === 'initiated' || state === 'accepted') return `${state}; the first step has not started yet`;
   const kind = row.phase === 'forward' ? 'forward' : 'compensation';
   const current = steps.find((s) => s.kind === kind && s.position === row.cursor);
@@ -71,27 +76,50 @@ function stepView(s: StepRow): StepView {
 }
 
 /** The full picture of one transaction: state, steps with their attempts, compensations, events and where it is now. */
-export function loadTransactionView(db: Reader, row: TransactionRow) {
+/** A partner call the engine has out right now (it is written only when it ends). */
+export interface CallInProgress {
+  stepId: string;
+  operation: string;
+  compensation: boolean;
+  since: string;
+}
+
+export function loadTransactionView(db: Reader, row: TransactionRow, call?: CallInProgress) {
   const steps = db.select().from(transactionSteps).where(eq(transactionSteps.transactionId, row.id)).orderBy(asc(transactionSteps.position)).all();
-  const events = db.select().from(transactionEvents).where(eq(transactionEvents.transactionId, row.id)).orderBy(asc(transactionEvents.seq)).all();
+  const events = db
+    .select()
+    .from(transactionEvents)
+    .where(eq(transactionEvents.transactionId, row.id))
+    .orderBy(asc(transactionEvents.seq))
+    .all()
+    .map((e) => ({ seq: e.seq as number | null, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: JSON.parse(e.data) as unknown }));
   const forward = steps.filter((s) => s.kind === 'forward');
   if (row.syncStep) {
-    // A direct exchange request: its one step and its outbox record live in the row itself.
+    // A direct exchange request: its one step and its outbox record live in the row itself (an operator's close is an event).
     return {
       ...header(row, 1, []),
       steps: [JSON.parse(row.syncStep) as StepView],
       compensations: [] as Array<StepView & { forStep: string }>,
-      events: [{ seq: null, type: 'transaction.recorded', from: null, to: row.state, step: null, at: row.createdAt, data: {} }],
+      events: [{ seq: null, type: 'transaction.recorded', from: null, to: row.state, step: null, at: row.createdAt, data: {} }, ...events],
       links: links(row),
     };
   }
   // Compensations in the order they ran (reverse step order).
   const compensations = steps.filter((s) => s.kind === 'compensation').sort((a, b) => b.position - a.position);
+  const running = (view: StepView, kind: string, stepId: string): StepView =>
+    call && call.stepId === stepId && call.compensation === (kind === 'compensation') && view.state === 'pending' ? { ...view, state: 'running', startedAt: call.since } : view;
+  const pending = (stepId: string, compensation: boolean) => !steps.some((s) => s.stepId === stepId && s.kind === (compensation ? 'compensation' : 'forward'));
   return {
-    ...header(row, forward.length, steps),
-    steps: forward.map(stepView),
-    compensations: compensations.map((s) => ({ forStep: s.stepId, ...stepView(s) })),
-    events: events.map((e) => ({ seq: e.seq as number | null, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: JSON.parse(e.data) as unknown })),
+    ...header(row, forward.length, steps, call),
+    steps: forward.map((s) => running(stepView(s), 'forward', s.stepId)),
+    compensations: [
+      ...compensations.map((s) => ({ forStep: s.stepId, ...running(stepView(s), 'compensation', s.stepId) })),
+      // A compensation's row is written when its first attempt ends; the one out now shows as running.
+      ...(call?.compensation && pending(call.stepId, true)
+        ? [{ forStep: call.stepId, id: call.stepId, operation: call.operation, state: 'running', attempts: 0, startedAt: call.since, endedAt: null, latencyMs: null, outcome: null, attemptLog: [] }]
+        : []),
+    ],
+    events,
     links: links(row),
   };
 }
@@ -100,7 +128,7 @@ function links(row: TransactionRow) {
   return { self: `/v1/transactions/${row.id}`, retry: `/v1/transactions/${row.id}/retry`, compensate: `/v1/transactions/${row.id}/compensate` };
 }
 
-function header(row: TransactionRow, total: number, steps: Parameters<typeof whereNow>[1]) {
+function header(row: TransactionRow, total: number, steps: Parameters<typeof whereNow>[1], call?: CallInProgress) {
   return {
     id: row.id,
     flow: row.flow,
@@ -110,7 +138,7 @@ function header(row: TransactionRow, total: number, steps: Parameters<typeof whe
     mode: row.mode,
     state: row.state,
     phase: row.phase,
-    where: whereNow(row, steps, total),
+    where: whereNow(row, steps, total, call),
     correlationId: row.correlationId,
     idempotencyKey: row.idempotencyKey,
     traceId: row.traceId,
@@ -145,8 +173,9 @@ export function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, re
 }
 
 /** GET /v1/transactions/{ref}. */
-export function getTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string): TransactionView {
-  return loadTransactionView(deps.db, findTransaction(deps, principal, ref));
+export function getTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string, inCall: (id: string) => CallInProgress | undefined = () => undefined): TransactionView {
+  const row = findTransaction(deps, principal, ref);
+  return loadTransactionView(deps.db, row, inCall(row.id));
 }
 
 /**

@@ -16,7 +16,7 @@ import { noticesRouter } from './http/notices.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
-import { exchangeRouter } from './runtime/router.ts';
+import { exchangeHop, exchangeRouter } from './runtime/router.ts';
 import { transactionsRouter } from './http/transactions.ts';
 import { observabilityRouter } from './http/observability.ts';
 import type { AppEnv } from './http/types.ts';
@@ -62,6 +62,11 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): H
     });
   });
 
+  // Exchange answers carry the correlation id and trace context, even a 413 from the body limit.
+  app.use('/exchange/*', async (c, next) => {
+    exchangeHop(c);
+    await next();
+  });
   app.use(bodyLimit(deps.config.bodyLimit));
 
   app.use('/v1/*', async (c, next) => {

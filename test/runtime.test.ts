@@ -266,8 +266,10 @@ describe('body limit over real HTTP', () => {
 
   it('refuses a declared length over the limit and a chunked body that grows over it with 413, storing nothing', async () => {
     const before = records();
-    const declared = await fetch(`${url}${MATCH}`, { method: 'POST', headers: headers('limit-key-1'), body: padded() });
+    const declared = await fetch(`${url}${MATCH}`, { method: 'POST', headers: { ...headers('limit-key-1'), 'X-Correlation-Id': 'corr-too-large-1' }, body: padded() });
     expect(declared.status).toBe(413);
+    expect(declared.headers.get('x-correlation-id')).toBe('corr-too-large-1');
+    expect(declared.headers.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect((await declared.json()).type).toContain('payload_too_large');
     const streamed = await fetch(`${url}${MATCH}`, { method: 'POST', headers: headers('limit-key-2'), body: chunked(padded()), duplex: 'half' } as RequestInit);
     expect(streamed.status).toBe(413);

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Principal } from '../auth/principal.ts';
-import type { ExchangeSeen } from '../runtime/router.ts';
+import type { ExchangeHop, ExchangeSeen } from '../runtime/router.ts';
 import { AccordError } from '../errors.ts';
 
 /** Hono environment shared by every router. */
@@ -10,6 +10,8 @@ export interface AppEnv {
     principal: Principal;
     /** Set by the exchange runtime for scorecard counters. */
     exchange: ExchangeSeen | undefined;
+    /** Correlation id and trace context of an exchange request (set before the body limit). */
+    hop: ExchangeHop | undefined;
   };
 }
 

@@ -72,15 +72,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   /** One exchange request, from authentication to the answer. */
   async function serve(c: Context<AppEnv>): Promise<Response> {
     const requestStart = performance.now();
-    const givenCorrelation = validCorrelation(c.req.header('x-correlation-id'));
-    const correlationId = givenCorrelation ?? timeOrderedUuid();
-    c.header('X-Correlation-Id', correlationId);
-    // W3C trace context: keep the trace, start a new span for this hop.
-    const trace = traceContext(c.req.header('traceparent'));
-    const spanId = newSpanId();
-    c.header('traceparent', `00-${trace.traceId}-${spanId}-${trace.flags}`);
-    const tracestate = c.req.header('tracestate');
-    if (trace.valid && tracestate) c.header('tracestate', tracestate);
+    const { givenCorrelation, correlationId, trace, spanId, tracestate } = c.get('hop') ?? exchangeHop(c);
     // After the ids: a 401 carries them too.
     const principal = principalFromAuthorization(deps, c.req.header('authorization'));
     const { partner, api, major } = c.req.param() as { partner: string; api: string; major: string };
@@ -258,6 +250,34 @@ function safeDecode(decode: (text: string) => string, text: string): string | un
 
 function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** The trace context of one exchange request (this hop's span). */
+export interface ExchangeHop {
+  givenCorrelation: string | undefined;
+  correlationId: string;
+  trace: ReturnType<typeof traceContext>;
+  spanId: string;
+  tracestate: string | undefined;
+}
+
+/**
+ * Takes or makes the request's X-Correlation-Id and continues its W3C trace with a new span,
+ * and puts both on the answer. The app runs it first on /exchange, so every answer there
+ * carries them, a 413 or 401 included.
+ */
+export function exchangeHop(c: Context<AppEnv>): ExchangeHop {
+  const givenCorrelation = validCorrelation(c.req.header('x-correlation-id'));
+  const correlationId = givenCorrelation ?? timeOrderedUuid();
+  c.header('X-Correlation-Id', correlationId);
+  const trace = traceContext(c.req.header('traceparent'));
+  const spanId = newSpanId();
+  c.header('traceparent', `00-${trace.traceId}-${spanId}-${trace.flags}`);
+  const tracestate = c.req.header('tracestate');
+  if (trace.valid && tracestate) c.header('tracestate', tracestate);
+  const hop = { givenCorrelation, correlationId, trace, spanId, tracestate };
+  c.set('hop', hop);
+  return hop;
 }
 
 /** What the scorecard counters learn about one exchange request. */

@@ -248,7 +248,8 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(audit).toContain('POST /v1/transactions/:ref/compensate');
   });
 
-  it('a compensation that keeps failing needs an operator; retry after the fault is gone finishes it', async () => {
+  // Compensate on a transaction that stopped while compensating runs the stopped compensation again, like retry.
+  it.each(['retry', 'compensate'] as const)('a compensation that keeps failing needs an operator; %s after the fault is gone finishes it', async (action) => {
     await inject({ step: 'acknowledge', kind: 'error-status', status: 500 });
     await inject({ step: 'cancelExport', kind: 'error-status', status: 502 });
     const view = await run();
@@ -256,28 +257,13 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(view.failure).toMatchObject({ step: 'request-export', compensation: true, status: 502 });
     expect(view.compensations.find((c: any) => c.forStep === 'request-export').state).toBe('failed');
     await clearFaults();
-    const retry = await s.call('POST', `/v1/transactions/${view.id}/retry`);
-    expect(retry.status).toBe(202);
-    await s.runtime.engine.idle();
-    const done = await get(view.id);
-    expect(done.state).toBe('compensated');
-    expect(done.compensations.find((c: any) => c.forStep === 'request-export').state).toBe('succeeded');
-    expect(done.events.some((e: any) => e.type === 'transaction.operator-retry')).toBe(true);
-    expectForwardOnly(done);
-  });
-
-  it('compensate on a transaction waiting after a failed compensation runs that compensation again', async () => {
-    await inject({ step: 'acknowledge', kind: 'error-status', status: 500 });
-    await inject({ step: 'cancelExport', kind: 'error-status', status: 502 });
-    const view = await run();
-    expect(view.state).toBe('needs-attention');
-    await clearFaults();
-    const compensate = await s.call('POST', `/v1/transactions/${view.id}/compensate`);
-    expect(compensate.status).toBe(202);
+    const res = await s.call('POST', `/v1/transactions/${view.id}/${action}`);
+    expect(res.status).toBe(202);
     await s.runtime.engine.idle();
     const done = await get(view.id);
     expect(done.state).toBe('compensated');
     expect(done.compensations.filter((c: any) => c.state === 'succeeded').map((c: any) => c.forStep)).toEqual(['request-export', 'capture-consent']);
+    expect(done.events.some((e: any) => e.type === `transaction.operator-${action}`)).toBe(true);
     expectForwardOnly(done);
   });
 
@@ -506,14 +492,19 @@ describe("saga engine: an operator's action does not cut a partner's slowness sh
   });
   afterAll(() => s.cleanup());
 
-  it('the delayed export request goes out after its delay, even when compensation is asked for meanwhile', async () => {
-    const fault = { partner: 'northwind-health', flow: 'payer-data-export', step: 'request-export', kind: 'delayed-event', delayMs: 400, remaining: 1 };
+  /** Starts a saga whose export request the partner answers `delayMs` late; resolves once consent is captured (the call is out). */
+  async function slowExport(delayMs: number, key: string) {
+    const fault = { partner: 'northwind-health', flow: 'payer-data-export', step: 'request-export', kind: 'delayed-event', delayMs, remaining: 1 };
     expect((await s.call('POST', '/v1/faults', { body: JSON.stringify(fault), type: 'application/json' })).status).toBe(201);
-    const started = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: matchExample() } }), type: 'application/json', headers: { 'Idempotency-Key': 'slow-partner-0001' } });
+    const started = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: matchExample() } }), type: 'application/json', headers: { 'Idempotency-Key': key } });
     const { id } = await started.json();
     const view = async () => (await s.call('GET', `/v1/transactions/${id}`)).json();
-    // Once consent is captured the engine is waiting on the slow export request.
     for (let i = 0; i < 200 && (await view()).steps.find((x: any) => x.id === 'capture-consent').state !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 10));
+    return { id, view };
+  }
+
+  it('the delayed export request goes out after its delay, even when compensation is asked for meanwhile', async () => {
+    const { id, view } = await slowExport(400, 'slow-partner-0001');
     expect((await s.call('POST', `/v1/transactions/${id}/compensate`)).status).toBe(202);
     await s.runtime.engine.idle();
     const done = await view();
@@ -523,14 +514,8 @@ describe("saga engine: an operator's action does not cut a partner's slowness sh
   });
 
   it('shows the step whose partner call is out as running, and says so in where', async () => {
-    const fault = { partner: 'northwind-health', flow: 'payer-data-export', step: 'request-export', kind: 'delayed-event', delayMs: 1200, remaining: 1 };
-    expect((await s.call('POST', '/v1/faults', { body: JSON.stringify(fault), type: 'application/json' })).status).toBe(201);
-    const started = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: matchExample() } }), type: 'application/json', headers: { 'Idempotency-Key': 'slow-partner-0002' } });
-    const { id } = await started.json();
-    const view = async () => (await s.call('GET', `/v1/transactions/${id}`)).json();
-    let seen = await view();
-    for (let i = 0; i < 200 && seen.steps.find((x: any) => x.id === 'capture-consent').state !== 'succeeded'; i++) seen = await view();
-    seen = await view();
+    const { view } = await slowExport(1200, 'slow-partner-0002');
+    const seen = await view();
     expect(seen.where).toMatch(/^step 3\/6 request-export: attempt 1 waiting for northwind-health's answer since /);
     expect(seen.steps.find((x: any) => x.id === 'request-export')).toMatchObject({ state: 'running', startedAt: expect.any(String) });
     await s.runtime.engine.idle();

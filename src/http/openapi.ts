@@ -294,7 +294,7 @@ export const ACCORD_OPENAPI = {
     },
     '/v1/transactions/{ref}/compensate': {
       parameters: [pathParam('ref', 'Transaction id, correlation id or idempotency key')],
-      post: op('Operator: compensate the completed steps in reverse order (audited)', ['admin'], { '202': json(ref('Transaction')), '404': problem, '409': problem }),
+      post: op('Operator: compensate the completed steps in reverse order, run a stopped compensation again, or close a direct request waiting for review (audited)', ['admin'], { '202': json(ref('Transaction')), '404': problem, '409': problem }),
     },
     '/v1/faults': {
       get: op('Injected faults (sandbox)', ['admin', 'ci', 'author', 'approver'], { '200': json({ type: 'object', properties: { faults: { type: 'array', items: ref('Fault') } } }) }),

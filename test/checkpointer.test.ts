@@ -1,6 +1,12 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startCheckpointer } from '../src/db/checkpointer.ts';
+import type { Db } from '../src/db/client.ts';
 import { startTestService, type TestService } from './harness.ts';
 
 describe('WAL checkpoints off the request thread', () => {
@@ -40,5 +46,19 @@ describe('WAL checkpoints off the request thread', () => {
     } finally {
       await again.cleanup();
     }
+  });
+
+  it('stops at once, and more than once, when its worker has already died', async () => {
+    const db = drizzle(new Database(':memory:')) as unknown as Db;
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+    const checkpointer = startCheckpointer(db, path.join(os.tmpdir(), 'no-such-dir-for-accord', 'x.db'), logger);
+    for (let i = 0; i < 500 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(errors.join('')).toContain('checkpoint worker stopped');
+    await new Promise((r) => setTimeout(r, 50)); // the exit follows the error
+    const hung = Symbol('hung');
+    const within = (p: Promise<void>) => Promise.race([p, new Promise((r) => setTimeout(() => r(hung), 5000))]);
+    expect(await within(checkpointer.stop())).not.toBe(hung);
+    expect(await within(checkpointer.stop())).not.toBe(hung);
   });
 });

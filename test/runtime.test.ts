@@ -116,6 +116,9 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     expect(res.headers.get('link')).toContain('</v1/notices>; rel="sunset"');
     now = new Date('2027-07-01T00:00:00Z');
     expect((await post(v1, example(), { 'Idempotency-Key': 'deprecated-2' })).status).toBe(410);
+    // Sagas do not start on it either, even before the jobs retire it.
+    const saga = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'member-match', partner: 'northwind-health', major: 1, input: { memberMatch: example() } }), type: 'application/json', headers: { 'Idempotency-Key': 'deprecated-saga-1' } });
+    expect(saga.status).toBe(404);
     // Once the jobs retire 1.1.0 the v1 line stays gone: it does not fall back to 1.0.0.
     const { processSunsets } = await import('../src/notices/notices.ts');
     processSunsets(s.deps);
@@ -431,6 +434,32 @@ describe('exchange runtime: each caller sees its own records; consents must perm
     const rejected = await finalize('dialect-key-0002'); // replay policy reject → 409 InFlight/duplicate, documented as problem+json
     expect(rejected.status).toBe(409);
     expect(rejected.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it("cannot finalise an exchange another caller finalised; the same key for another group is a different request; HEAD changes nothing", async () => {
+    const operator = s.token('admin');
+    const exportFor = async (token: string, key: string, group = 'members-2026') => {
+      expect((await send('POST', `${V2}/Consent`, token, ex('/Consent'))).status).toBe(201);
+      return s.call('POST', `${V2}/Group/${group}/$davinci-data-export`, { token, body: JSON.stringify(ex('/Group/{groupId}/$davinci-data-export')), type: 'application/fhir+json', headers: { 'Idempotency-Key': key } });
+    };
+    const finalize = (token: string, job: string, key: string) =>
+      s.call('POST', `${V2}/exchanges/xch-shared-1/$finalize`, { token, body: JSON.stringify({ ...structuredClone(doc('northwind-health', '2.0.0').paths['/exchanges/{exchangeId}/$finalize'].post.requestBody.content['application/json'].example), exchangeId: 'xch-shared-1', exportJobId: job }), type: 'application/json', headers: { 'Idempotency-Key': key } });
+    const jobOf = (res: Response) => res.headers.get('content-location')!.split('/').pop()!;
+    const mine = await exportFor(bluestem, 'group-key-0001');
+    const theirs = await exportFor(operator, 'group-key-0002');
+    expect((await finalize(bluestem, jobOf(mine), 'final-key-0001')).status).toBe(200);
+    expect((await finalize(operator, jobOf(theirs), 'final-key-0002')).status).toBe(409);
+
+    // The same key and body for another group: 422, not group A's job replayed.
+    const other = await s.call('POST', `${V2}/Group/other-group/$davinci-data-export`, { token: bluestem, body: JSON.stringify(ex('/Group/{groupId}/$davinci-data-export')), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'group-key-0001' } });
+    expect(other.status).toBe(422);
+
+    // HEAD on the status URL says what GET would, without using up the poll.
+    const status = mine.headers.get('content-location')!;
+    expect((await s.call('HEAD', status, { token: bluestem })).status).toBe(202);
+    expect((await s.call('HEAD', status, { token: bluestem })).status).toBe(202);
+    expect((await s.call('GET', status, { token: bluestem })).status).toBe(202);
+    expect((await s.call('GET', status, { token: bluestem })).status).toBe(200);
   });
 
   it('refuses a finalisation whose body names another exchange than its path', async () => {

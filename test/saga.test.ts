@@ -267,6 +267,21 @@ describe('saga engine: the payer-data-export flow', () => {
     expectForwardOnly(done);
   });
 
+  it.each(['retry', 'compensate'] as const)('after an operator %s, a failed step the partner acted on is still undone (its failure is kept while compensating)', async (action) => {
+    await inject({ step: 'request-export', kind: 'partial-write', remaining: 20 });
+    await inject({ step: 'cancelExport', kind: 'error-status', status: 502 });
+    const view = await run();
+    expect(view.state).toBe('needs-attention');
+    const job = JSON.parse(records('export').at(-1)!.data).jobId;
+    await clearFaults();
+    expect((await s.call('POST', `/v1/transactions/${view.id}/${action}`)).status).toBe(202);
+    await s.runtime.engine.idle();
+    const done = await get(view.id);
+    expect(done.state).toBe('compensated');
+    expect(done.compensations.find((c: any) => c.forStep === 'request-export').state).toBe('succeeded');
+    expect(records('export').find((r) => JSON.parse(r.data).jobId === job)!.status).toBe('cancelled');
+  });
+
   it('records direct exchange requests as transactions found by correlation id or idempotency key', async () => {
     const res = await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'direct-match-0001', 'X-Correlation-Id': 'corr-direct-1' } });
     expect(res.status).toBe(200);

@@ -17,6 +17,9 @@ export function startCheckpointer(db: Db, file: string, logger: Logger, interval
   worker.unref();
   db.$client.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   db.$client.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  let exited = false;
+  worker.once('exit', () => (exited = true));
+  let stopping: Promise<void> | undefined;
   let failures = 0;
   worker.on('message', (message: { error?: string }) => {
     // Busy or locked now and then is normal; say so once, not every 200 ms.
@@ -24,14 +27,18 @@ export function startCheckpointer(db: Db, file: string, logger: Logger, interval
   });
   worker.on('error', (error) => logger.error({ err: error }, 'WAL checkpoint worker stopped; the request thread checkpoints as a backstop'));
   return {
-    async stop() {
-      const stopped = new Promise<void>((resolve) => {
-        worker.once('message', () => resolve());
-        worker.once('exit', () => resolve());
-      });
-      worker.postMessage('stop');
-      await stopped;
-      await worker.terminate();
+    // Once, and at once when the worker is already gone (it failed): a dead worker answers nothing.
+    stop() {
+      stopping ??= exited
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            worker.once('message', () => resolve());
+            worker.once('exit', () => resolve());
+            worker.postMessage('stop');
+          }).then(async () => {
+            await worker.terminate();
+          });
+      return stopping;
     },
   };
 }

@@ -47,8 +47,13 @@ function records(deps: Pick<Deps, 'db'>, owner: string) {
       deps.db
         .insert(partnerRecords)
         .values({ partner, kind, id, data: JSON.stringify(data), status, polls: 0, owner, createdAt: now.toISOString(), updatedAt: now.toISOString() })
-        .onConflictDoUpdate({ target: [partnerRecords.partner, partnerRecords.kind, partnerRecords.id], set: { data: JSON.stringify(data), status, updatedAt: now.toISOString() } })
+        .onConflictDoUpdate({ target: [partnerRecords.partner, partnerRecords.kind, partnerRecords.id], set: { data: JSON.stringify(data), status, updatedAt: now.toISOString() }, setWhere: mine })
         .run();
+    },
+    /** Whether a record with this id exists that belongs to another caller. */
+    othersHave(partner: string, kind: string, id: string) {
+      const row = deps.db.select({ owner: partnerRecords.owner }).from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), eq(partnerRecords.id, id))).get();
+      return row !== undefined && row.owner !== owner && row.owner !== '';
     },
     find(partner: string, kind: string) {
       return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), mine)).all();
@@ -140,6 +145,7 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
         return { status: 422, body: operationOutcome('business-rule', `The body's exchangeId ${body.exchangeId} is not the path's ${params.exchangeId}`) };
       }
       const exchangeId = params.exchangeId ?? String(body.exchangeId);
+      if (store.othersHave(partner, 'finalization', exchangeId)) return { status: 409, body: operationOutcome('conflict', `Exchange ${exchangeId} was finalised by another caller`) };
       const job = store.get(partner, 'export', String(body.exportJobId));
       if (!job) return notFound(`export job ${body.exportJobId}`);
       store.put(partner, 'finalization', exchangeId, { ...body, exchangeId }, 'finalized', now);
@@ -148,6 +154,22 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
     default:
       return { status: 501, body: operationOutcome('not-supported', `The reference runtime has no handler for ${call.operationId ?? 'this operation'}`) };
   }
+}
+
+const ROLLBACK = Symbol('rollback');
+
+/** What `handleReference` would answer, with nothing it does kept (HEAD). */
+export function peekReference(deps: Pick<Deps, 'db'>, call: HandlerCall): HandlerResult {
+  let result: HandlerResult | undefined;
+  try {
+    deps.db.transaction(() => {
+      result = handleReference(deps, call);
+      throw ROLLBACK;
+    });
+  } catch (error) {
+    if (error !== ROLLBACK) throw error;
+  }
+  return result!;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { bodyErrors, parameterErrors, responseErrors } from './contract-check.ts';
 import { takeFault } from './faults.ts';
-import { handleReference, type HandlerResult } from './handlers.ts';
+import { handleReference, peekReference, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Runtime } from './index.ts';
 import type { Route } from './routes.ts';
@@ -149,7 +149,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     const key = idem?.keySource.header ? c.req.header('idempotency-key') : undefined;
     if (idem?.keySource.header && !key) return refuse(c, route, 400, 'required', 'This operation needs an Idempotency-Key header', [{ location: 'header.Idempotency-Key', message: 'is required' }]);
     const scope = `${principal.tokenId}|${partner}/${api}/${major} ${route.method} ${route.template}`;
-    const fingerprint = idem && key ? createHash('sha256').update(idem.fingerprint.body ? rawBody : JSON.stringify(idem.fingerprint.pointers!.map((p) => valueAt(body, p)))).digest('hex') : '';
+    // The path's parameters are part of the request: the same key for another group or exchange is a different request (422).
+    const fingerprint = idem && key ? createHash('sha256').update(`${route.params.length > 0 ? `${JSON.stringify(pathValues)}\n` : ''}${idem.fingerprint.body ? rawBody : JSON.stringify(idem.fingerprint.pointers!.map((p) => valueAt(body, p)))}`).digest('hex') : '';
 
     // Faults injected for this partner and step (sandbox): some answer before anything happens.
     const step = route.flow?.steps[0];
@@ -164,6 +165,11 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     // (grouped with concurrent requests, ADR 0006): they happen together or not at all, and the
     // answer leaves only after the commit.
     type Exchanged = { claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string; record?: ExchangeRecord; recorded?: ReturnType<typeof recordExchange> };
+    // HEAD answers what GET would, without GET's effects (a poll counts): the work runs in a transaction that is rolled back.
+    if (c.req.method === 'HEAD') {
+      const peek = peekReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: {}, base: prefix, now: deps.clock(), caller: principal });
+      return c.body(null, peek.status as 200, { ...(peek.body === null ? {} : { 'Content-Type': route.fhir || peek.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...peek.headers });
+    }
     const exchange = (): Promise<Exchanged> => commits.run((): Exchanged => {
       if (idem && key) {
         const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.idempotencyFlow!));

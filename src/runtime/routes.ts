@@ -122,7 +122,8 @@ export class RouteTable {
     let best: Route[] | undefined;
     for (const routes of table.lines.values()) {
       const first = routes[0]!;
-      if (first.retired || first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
+      // Past its sunset a version is gone for sagas too, even before the jobs loop marks it retired.
+      if (first.retired || (first.deprecation && Date.parse(first.deprecation.sunset) <= this.deps.clock().getTime()) || first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
       if (!semver.satisfies(first.version, flow.contract.versions)) continue;
       if (!best || semver.gt(first.version, best[0]!.version)) best = routes;
     }

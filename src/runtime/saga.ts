@@ -370,7 +370,8 @@ export class SagaEngine {
         const kind = row.phase === 'forward' ? 'forward' : 'compensation';
         const step = plan.steps[row.cursor];
         if (step) db.update(transactionSteps).set({ roundAttempts: 0 }).where(and(eq(transactionSteps.transactionId, row.id), eq(transactionSteps.kind, kind), eq(transactionSteps.stepId, step.id))).run();
-        db.update(transactions).set({ failure: null }).where(eq(transactions.id, row.id)).run();
+        // While compensating the failure stays: it names the forward step that failed, whose own undo depends on it.
+        if (row.phase === 'forward') db.update(transactions).set({ failure: null }).where(eq(transactions.id, row.id)).run();
         if (row.state === 'needs-attention') transition(db, row, { type: action === 'retry' ? 'operator-retry' : 'operator-compensate' }, this.deps, this.onState);
       } else if (action === 'compensate' && row.phase === 'forward') {
         const cursor = row.cursor - 1;

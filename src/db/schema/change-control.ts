@@ -1,13 +1,12 @@
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { contractVersionColumns } from './columns.ts';
 
 /** A proposed release of one contract version, with the diff it was judged on. */
 export const changeRequests = sqliteTable(
   'change_requests',
   {
     id: text('id').primaryKey(),
-    partner: text('partner').notNull(),
-    api: text('api').notNull(),
-    version: text('version').notNull(),
+    ...contractVersionColumns(),
     contentSha256: text('content_sha256').notNull(),
     baseVersion: text('base_version'),
     /** The diff snapshot (JSON) and the hash approvals are bound to. */
@@ -66,9 +65,7 @@ export const evidence = sqliteTable(
   'evidence',
   {
     id: text('id').primaryKey(),
-    partner: text('partner').notNull(),
-    api: text('api').notNull(),
-    version: text('version').notNull(),
+    ...contractVersionColumns(),
     kind: text('kind').notNull(),
     result: text('result').notNull(),
     /** sha256 of the contract content the evidence was produced for. */
@@ -91,9 +88,7 @@ export const gateDecisions = sqliteTable(
   'gate_decisions',
   {
     id: text('id').primaryKey(),
-    partner: text('partner').notNull(),
-    api: text('api').notNull(),
-    version: text('version').notNull(),
+    ...contractVersionColumns(),
     environment: text('environment').notNull(),
     contentSha256: text('content_sha256').notNull(),
     verdict: text('verdict').notNull(),
@@ -113,9 +108,7 @@ export const releases = sqliteTable(
   'releases',
   {
     id: text('id').primaryKey(),
-    partner: text('partner').notNull(),
-    api: text('api').notNull(),
-    version: text('version').notNull(),
+    ...contractVersionColumns(),
     environment: text('environment').notNull(),
     contentSha256: text('content_sha256').notNull(),
     decisionId: text('decision_id').notNull(),
@@ -143,9 +136,7 @@ export const releaseFreezes = sqliteTable(
 export const reviewItems = sqliteTable('review_items', {
   id: text('id').primaryKey(),
   decisionId: text('decision_id').notNull(),
-  partner: text('partner').notNull(),
-  api: text('api').notNull(),
-  version: text('version').notNull(),
+  ...contractVersionColumns(),
   reason: text('reason').notNull(),
   status: text('status').notNull(),
   createdAt: text('created_at').notNull(),
@@ -155,9 +146,7 @@ export const reviewItems = sqliteTable('review_items', {
 export const deprecations = sqliteTable(
   'deprecations',
   {
-    partner: text('partner').notNull(),
-    api: text('api').notNull(),
-    version: text('version').notNull(),
+    ...contractVersionColumns(),
     deprecatedAt: text('deprecated_at').notNull(),
     sunset: text('sunset').notNull(),
     successor: text('successor'),
@@ -173,9 +162,7 @@ export const notices = sqliteTable(
   {
     id: text('id').primaryKey(),
     kind: text('kind').notNull(),
-    partner: text('partner').notNull(),
-    api: text('api').notNull(),
-    version: text('version').notNull(),
+    ...contractVersionColumns(),
     title: text('title').notNull(),
     body: text('body').notNull(),
     /** Partners the notice concerns (JSON array): the provider and its consumers. */

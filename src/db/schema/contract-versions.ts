@@ -1,12 +1,11 @@
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { contractVersionColumns } from './columns.ts';
 
 /** Index of contract versions registered in the Git registry; a row exists only once its commit does. */
 export const contractVersions = sqliteTable(
   'contract_versions',
   {
-    partner: text('partner').notNull(),
-    api: text('api').notNull(),
-    version: text('version').notNull(),
+    ...contractVersionColumns(),
     /** Byte-comparable form of the version: ORDER BY version_key is semver precedence. */
     versionKey: text('version_key').notNull(),
     /** draft | approved | released | deprecated | retired */

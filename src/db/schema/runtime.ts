@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { contractVersionColumns } from './columns.ts';
 
 /**
  * Idempotency records of the exchange runtime (IETF Idempotency-Key): one row per key and
@@ -51,9 +52,7 @@ export const transactions = sqliteTable(
   {
     id: text('id').primaryKey(),
     flow: text('flow').notNull(),
-    partner: text('partner').notNull(),
-    api: text('api').notNull(),
-    version: text('version').notNull(),
+    ...contractVersionColumns(),
     /** initiated | accepted | in-progress | compensating | needs-attention | completed | compensated */
     state: text('state').notNull(),
     /** forward | compensating */

@@ -1,5 +1,5 @@
 import type { FieldError } from '../errors.ts';
-import { escapeSegment, isObject, type Json } from '../lib/json.ts';
+import { escapeSegment, isObject, valueAt, type Json } from '../lib/json.ts';
 import type { Route } from './routes.ts';
 
 function coerce(raw: string, schema: Json | undefined): unknown {
@@ -39,19 +39,9 @@ export function bodyErrors(route: Route, media: string, body: unknown): FieldErr
  * `default`), and a body must match that response's schema. Non-empty result = schema drift.
  */
 export function responseErrors(route: Route, status: number, body: unknown): FieldError[] {
-  const responses = (route.op.operation.responses ?? {}) as Json;
-  const key = [String(status), `${String(status)[0]}XX`, 'default'].find((k) => k in responses);
-  if (!key) return [{ location: 'status', message: `${status} is not a documented response of ${route.op.operationId ?? route.template}` }];
-  let response = responses[key] as Json;
-  let pointer = `/paths/${escapeSegment(route.template)}/${route.op.method}/responses/${escapeSegment(key)}`;
-  const ref = typeof response?.$ref === 'string' && response.$ref.startsWith('#/') ? (response.$ref as string) : undefined;
-  if (ref) {
-    pointer = ref.slice(1);
-    response = ref
-      .slice(2)
-      .split('/')
-      .reduce<unknown>((node, part) => (isObject(node) ? node[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), route.schemas.document) as Json;
-  }
+  const documented = documentedResponse(route, status);
+  if (!documented) return [{ location: 'status', message: `${status} is not a documented response of ${route.op.operationId ?? route.template}` }];
+  const { response, pointer } = documented;
   const content = isObject(response?.content) ? (response.content as Json) : undefined;
   if (body === null || body === undefined) return [];
   if (!content) return [{ location: 'body', message: `${status} has no documented body` }];
@@ -59,4 +49,19 @@ export function responseErrors(route: Route, status: number, body: unknown): Fie
   if (!media || !isObject(content[media]?.schema)) return [];
   const validate = route.schemas.validator(`${pointer}/content/${escapeSegment(media)}/schema`);
   return validate(body) ? [] : (validate.errors ?? []).map((e) => ({ location: `body${e.instancePath}`, message: e.message ?? 'invalid' }));
+}
+
+/**
+ * The response the contract documents for `status` of this operation (exact, `4XX`-style range,
+ * or `default`), a local `$ref` followed, with its JSON pointer in the document; undefined when
+ * the status is not documented.
+ */
+export function documentedResponse(route: Route, status: number): { response: Json | undefined; pointer: string } | undefined {
+  const responses = (route.op.operation.responses ?? {}) as Json;
+  const key = [String(status), `${String(status)[0]}XX`, 'default'].find((k) => k in responses);
+  if (!key) return undefined;
+  const response = responses[key] as Json;
+  const ref = typeof response?.$ref === 'string' && response.$ref.startsWith('#/') ? (response.$ref as string) : undefined;
+  if (ref) return { response: valueAt(route.schemas.document, ref.slice(1)) as Json | undefined, pointer: ref.slice(1) };
+  return { response, pointer: `/paths/${escapeSegment(route.template)}/${route.op.method}/responses/${escapeSegment(key)}` };
 }

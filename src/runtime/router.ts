@@ -10,12 +10,12 @@ import type { AppEnv } from '../http/types.ts';
 import { valueAt, type Json } from '../lib/json.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
-import { bodyErrors, parameterErrors, responseErrors } from './contract-check.ts';
+import { bodyErrors, documentedResponse, parameterErrors, responseErrors } from './contract-check.ts';
 import { takeFault } from './faults.ts';
 import { handleReference, peekReference, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Runtime } from './index.ts';
-import type { Route } from './routes.ts';
+import { pastSunset, type Route } from './routes.ts';
 import { countExchange, countPartnerAnswer, type ExchangeRecord, newSpanId, recordExchange, timeOrderedUuid, traceContext, validCorrelation } from './saga.ts';
 
 /**
@@ -72,7 +72,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   /** One exchange request, from authentication to the answer. */
   async function serve(c: Context<AppEnv>): Promise<Response> {
     const requestStart = performance.now();
-    const { givenCorrelation, correlationId, trace, spanId, tracestate } = c.get('hop') ?? exchangeHop(c);
+    const { givenCorrelation, correlationId, trace, spanId, tracestate } = c.get('hop') ?? exchangeHop(c); // the app sets it first on /exchange
     // After the ids: a 401 carries them too.
     const principal = principalFromAuthorization(deps, c.req.header('authorization'));
     const { partner, api, major } = c.req.param() as { partner: string; api: string; major: string };
@@ -104,10 +104,9 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
 
     // Deprecated versions say so (RFC 9745 / 8594); after the sunset they are gone.
     const deprecation = route.deprecation;
-    if (route.retired) return refuse(c, route, 410, 'not-found', `${partner}/${api} ${route.version} reached its sunset${deprecation ? ` on ${deprecation.sunset.slice(0, 10)}` : ''} and is retired`);
+    if (pastSunset(route, deps.clock())) return refuse(c, route, 410, 'not-found', `${partner}/${api} ${route.version} reached its sunset${deprecation ? ` on ${deprecation.sunset.slice(0, 10)}` : ''}`);
     if (deprecation) {
       const sunset = new Date(deprecation.sunset);
-      if (sunset.getTime() <= deps.clock().getTime()) return refuse(c, route, 410, 'not-found', `${partner}/${api} ${route.version} reached its sunset on ${deprecation.sunset.slice(0, 10)}`);
       c.header('Deprecation', `@${Math.floor(new Date(deprecation.deprecatedAt).getTime() / 1000)}`);
       c.header('Sunset', sunset.toUTCString());
       // Both point at what the partner should read: the release notes, and the notices feed that announced the window.
@@ -236,11 +235,7 @@ function leaseMs(flow: FlowEntry): number {
 
 /** Whether the contract answers `status` of this operation as FHIR (else problem+json); `fallback` when it documents no body for it. */
 function documentedMedia(route: Route, status: number, fallback: boolean): boolean {
-  const responses = (route.op.operation.responses ?? {}) as Json;
-  let response = (responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default) as Json | undefined;
-  const ref = typeof response?.$ref === 'string' && response.$ref.startsWith('#/') ? (response.$ref as string) : undefined;
-  if (ref) response = valueAt(route.schemas.document, ref.slice(1)) as Json | undefined;
-  const media = Object.keys((response?.content as Json | undefined) ?? {});
+  const media = Object.keys((documentedResponse(route, status)?.response?.content as Json | undefined) ?? {});
   if (media.length === 0) return fallback;
   return media.some((m) => m.includes('fhir'));
 }

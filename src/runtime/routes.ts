@@ -40,6 +40,11 @@ interface Table {
   served: Map<string, { version: string; operations: Map<string, Route> } | undefined>;
 }
 
+/** Whether the version a route serves is gone: retired, or deprecated with its sunset passed (the jobs loop retires it soon). */
+export function pastSunset(route: Route, now: Date): boolean {
+  return route.retired || (route.deprecation !== undefined && Date.parse(route.deprecation.sunset) <= now.getTime());
+}
+
 /** The request example of an operation's first media type (the reference network's synthetic members), if any. */
 export function requestExample(route: Route | undefined): Json | undefined {
   return Object.values((route?.op.operation.requestBody?.content ?? {}) as Record<string, { example?: Json }>)[0]?.example;
@@ -123,7 +128,7 @@ export class RouteTable {
     for (const routes of table.lines.values()) {
       const first = routes[0]!;
       // Past its sunset a version is gone for sagas too, even before the jobs loop marks it retired.
-      if (first.retired || (first.deprecation && Date.parse(first.deprecation.sunset) <= this.deps.clock().getTime()) || first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
+      if (pastSunset(first, this.deps.clock()) || first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
       if (!semver.satisfies(first.version, flow.contract.versions)) continue;
       if (!best || semver.gt(first.version, best[0]!.version)) best = routes;
     }

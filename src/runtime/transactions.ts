@@ -232,7 +232,10 @@ export function listTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Pr
 
 /**
  * Records an operator's request (retry the step that stopped, or compensate) on a saga
- * transaction; the engine acts on it. Terminal transactions refuse with 409.
+ * transaction; the engine acts on it. A direct exchange request that failed into
+ * needs-attention (e.g. a member mismatch for manual review) was answered at once and had no
+ * effect: compensate closes it (→ compensated); retrying it is the caller's, by sending it
+ * again. Terminal transactions refuse with 409.
  */
 export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, ref: string, action: 'retry' | 'compensate'): TransactionRow {
   requireRole(principal, ['admin'], `${action} transactions`);
@@ -240,39 +243,23 @@ export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics
   if (TERMINAL_STATES.includes(row.state as TransactionState)) throw new AccordError('conflict', `${row.id} is ${row.state}; a finished transaction cannot be ${action === 'retry' ? 'retried' : 'compensated'}`);
   // Waiting in needs-attention after a compensation failed, compensate runs it again; while the engine compensates, there is nothing to ask.
   if (action === 'compensate' && row.state === 'compensating') throw new AccordError('conflict', `${row.id} is already compensating`);
-  if (row.mode !== 'saga') return closeReviewedExchange(deps, principal, row, action);
+  const close = row.mode !== 'saga';
+  if (close && action === 'retry') throw new AccordError('conflict', `${row.id} was a single exchange request answered at once; the caller retries by sending it again (POST …/compensate closes it)`);
   if (row.operatorAction) throw new AccordError('conflict', `${row.id} already has an operator ${row.operatorAction.startsWith('retr') ? 'retry' : 'compensation'} under way`);
   const now = deps.clock().toISOString();
+  const change = close ? { state: 'compensated', finishedAt: now } : { operatorAction: action, nextRunAt: null };
   deps.db.transaction((tx) => {
     const changed = tx
       .update(transactions)
-      .set({ operatorAction: action, nextRunAt: null, updatedAt: now })
+      .set({ ...change, updatedAt: now })
       .where(and(eq(transactions.id, row.id), eq(transactions.state, row.state)))
       .run().changes;
     if (changed === 0) throw new AccordError('conflict', `${row.id} changed state meanwhile; read it again`);
     event(tx, row, now, `transaction.operator-${action}`, { from: row.state, to: row.state, data: { by: principal.name } });
+    if (close) event(tx, row, now, 'transaction.state-changed', { from: row.state, to: 'compensated', data: { reason: 'closed after review: the request had no effect to undo' } });
   });
   deps.metrics.manualInterventions.inc({ partner: row.partner, flow: row.flow, action });
-  deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, action, by: principal.name }, 'operator action on transaction');
-  return { ...row, operatorAction: action };
-}
-
-/**
- * A direct exchange request that failed into needs-attention (e.g. a member mismatch for manual
- * review) was answered at once and had no effect: an operator closes it with compensate
- * (→ compensated, audited by the route); retry is the caller's to do, by sending it again.
- */
-function closeReviewedExchange(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, row: TransactionRow, action: 'retry' | 'compensate'): TransactionRow {
-  if (action === 'retry') throw new AccordError('conflict', `${row.id} was a single exchange request answered at once; the caller retries by sending it again (POST …/compensate closes it)`);
-  const now = deps.clock().toISOString();
-  deps.db.transaction((tx) => {
-    const changed = tx.update(transactions).set({ state: 'compensated', updatedAt: now, finishedAt: now }).where(and(eq(transactions.id, row.id), eq(transactions.state, 'needs-attention'))).run().changes;
-    if (changed === 0) throw new AccordError('conflict', `${row.id} changed state meanwhile; read it again`);
-    event(tx, row, now, 'transaction.operator-compensate', { from: row.state, to: row.state, data: { by: principal.name } });
-    event(tx, row, now, 'transaction.state-changed', { from: 'needs-attention', to: 'compensated', data: { reason: 'closed after review: the request had no effect to undo' } });
-  });
-  deps.metrics.manualInterventions.inc({ partner: row.partner, flow: row.flow, action });
-  deps.metrics.transactionsFinished.inc({ partner: row.partner, flow: row.flow, state: 'compensated' });
-  deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, action, by: principal.name }, 'operator closed a reviewed exchange request');
-  return { ...row, state: 'compensated', finishedAt: now };
+  if (close) deps.metrics.transactionsFinished.inc({ partner: row.partner, flow: row.flow, state: 'compensated' });
+  deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, action, by: principal.name }, close ? 'operator closed a reviewed exchange request' : 'operator action on transaction');
+  return { ...row, ...change, updatedAt: now };
 }

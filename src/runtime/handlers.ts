@@ -108,7 +108,7 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
         const c = JSON.parse(r.data);
         return r.status === 'active' && c.patient?.identifier?.value === member && consentProblem(partner, c, today, call.caller.partner) === undefined;
       });
-      if (!consented) return { status: 422, body: operationOutcome('business-rule', `Consent constraint: no active consent on file for member ${member ?? '(none given)'} that permits disclosure to the caller`) };
+      if (!consented) return consentConstraint(`no active consent on file for member ${member ?? '(none given)'} that permits disclosure to the caller`, "Parameters.parameter.where(name = 'memberIdentifier')");
       const jobId = id('job');
       store.put(partner, 'export', jobId, { jobId, groupId: params.groupId, member, request: body }, 'in-progress', now);
       return { status: 202, body: null, headers: { 'Content-Location': `${call.base}/export-status/${jobId}` } };

@@ -27,22 +27,20 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // Every request: its X-Request-Id, an exchange request's trace context, and
+  // http_server_request_duration_seconds by method, route template and status (never ids) —
+  // one middleware layer for all three, as it wraps every request.
   app.use(async (c, next) => {
+    const started = performance.now();
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
+    // Exchange answers carry the correlation id and trace context, even a 413 from the body limit.
+    if (c.req.path.startsWith('/exchange/')) exchangeHop(c);
     await next();
+    if (deps.metrics.enabled) deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: c.res.status }, (performance.now() - started) / 1000);
   });
-
-  // http_server_request_duration_seconds by method, route template and status (never ids).
-  if (deps.metrics.enabled) {
-    app.use(async (c, next) => {
-      const started = performance.now();
-      await next();
-      deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: c.res.status }, (performance.now() - started) / 1000);
-    });
-  }
 
   // Every state-changing request is audited, refused ones included (hash-chained log).
   app.use('/v1/*', async (c, next) => {
@@ -62,11 +60,6 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): H
     });
   });
 
-  // Exchange answers carry the correlation id and trace context, even a 413 from the body limit.
-  app.use('/exchange/*', async (c, next) => {
-    exchangeHop(c);
-    await next();
-  });
   app.use(bodyLimit(deps.config.bodyLimit));
 
   app.use('/v1/*', async (c, next) => {

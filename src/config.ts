@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ipaddr from 'ipaddr.js';
 import { AccordError } from './errors.ts';
+import { durationMs } from './matrix/durations.ts';
 
 /** Root of the installed package (holds contracts/, control-matrix/, migrations/). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +39,40 @@ export interface Config {
   url: string;
   /** Bearer token the CLI sends. */
   token: string | undefined;
+  /** Base of every absolute URL Accord writes (Atom links, Location, Link); never the request's Host. */
+  publicUrl: string;
+  /** Outbound calls (webhooks, later partner endpoints) may reach private, loopback and link-local addresses. */
+  outboundAllowPrivate: boolean;
+  /** Private ranges outbound calls may reach even without outboundAllowPrivate (CIDR notation). */
+  outboundAllowCidrs: string[];
+  /** Most active webhook subscriptions one owner (a partner, or the staff) may hold. */
+  webhooksPerOwner: number;
+  /** Webhook deliveries in flight at once, across all subscribers. */
+  webhookConcurrency: number;
+  /** Webhook deliveries in flight at once to one subscriber. */
+  webhookSubscriberConcurrency: number;
+  /** Time budget of one webhook delivery attempt (connect, send, answer), in ms. */
+  webhookTimeoutMs: number;
+  /** A subscription whose attempts have all failed for this long (ms)… */
+  webhookDisableAfterMs: number;
+  /** …and at least this many times in a row is disabled, with a notice to its owner. */
+  webhookDisableFailures: number;
+  /** Key of the audit log's HMAC chain (raw bytes); undefined → `<dataDir>/audit.key`. */
+  auditKey: Buffer | undefined;
+  /** The audit log's head is anchored in the Git registry at least every this many entries. */
+  auditAnchorEvery: number;
+  /** Failed authentications per minute from one client address (or for one token prefix) before 429. */
+  authFailureLimit: number;
+  /** Requests per minute per authenticated token; 0 = no limit. */
+  tokenRateLimit: number;
+  /** Peers whose X-Forwarded-For is believed (CIDR notation). */
+  trustedProxies: string[];
+  /** Lifetime of new tokens when the request names none, in ms; undefined = no expiry. */
+  tokenDefaultTtlMs: number | undefined;
+  /** `full`: SQLite fsyncs every commit; `normal`: WAL default (a power cut may lose the last commits, a crash never). */
+  durability: 'normal' | 'full';
+  /** Bytes of parsed documents and compiled validators kept in memory (estimated), per cache. */
+  cacheMaxBytes: number;
 }
 
 /** Every setting: environment variable, default and description (the README's table). */
@@ -58,6 +94,23 @@ export const SETTINGS = [
   ['ACCORD_SYNTHETIC_INTERVAL_MS', '0', 'How often synthetic transactions run for every flow and partner (ms); 0 runs them only on demand (`POST /v1/synthetic/run`).'],
   ['ACCORD_URL', 'http://127.0.0.1:8080', 'CLI: base URL of the running Accord server.'],
   ['ACCORD_TOKEN', '(none)', 'CLI: bearer token sent to the server.'],
+  ['ACCORD_PUBLIC_URL', 'http://<HOST>:<PORT>', 'Base of every absolute URL Accord writes (Atom links, `Location`, `Link`); the request\'s Host header is never used.'],
+  ['ACCORD_OUTBOUND_ALLOW_PRIVATE', 'false', '`true` lets outbound calls (webhooks) reach loopback, private, link-local and other non-public addresses.'],
+  ['ACCORD_OUTBOUND_ALLOW_CIDRS', '(none)', 'Comma-separated CIDR ranges outbound calls may reach even when they are not public (e.g. `10.20.0.0/16`).'],
+  ['ACCORD_WEBHOOKS_PER_OWNER', '10', 'Most active webhook subscriptions one partner (or the staff, together) may hold.'],
+  ['ACCORD_WEBHOOK_CONCURRENCY', '16', 'Webhook deliveries in flight at once, across all subscribers.'],
+  ['ACCORD_WEBHOOK_SUBSCRIBER_CONCURRENCY', '1', 'Webhook deliveries in flight at once to one subscriber (1 keeps its events in order).'],
+  ['ACCORD_WEBHOOK_TIMEOUT_MS', '5000', 'Time budget of one delivery attempt (resolve, connect, send, answer).'],
+  ['ACCORD_WEBHOOK_DISABLE_AFTER', 'P3D', 'A subscription whose delivery attempts have all failed for this long (ISO 8601 duration)…'],
+  ['ACCORD_WEBHOOK_DISABLE_FAILURES', '20', '…and at least this many times in a row is disabled, with a notice to its owner.'],
+  ['ACCORD_AUDIT_KEY', '(`<data>/audit.key`)', 'Key of the audit log\'s HMAC chain, hex or base64, at least 32 bytes; unset: a random key is kept in `<data>/audit.key` (mode 0600).'],
+  ['ACCORD_AUDIT_ANCHOR_EVERY', '100', 'The audit log\'s head HMAC and entry count are anchored on `refs/accord/audit` in the Git registry at least every this many entries (and every minute with new entries, and at shutdown).'],
+  ['ACCORD_AUTH_FAILURE_LIMIT', '20', 'Failed authentications per minute from one client address, or with one token prefix, before further attempts get 429 with `Retry-After`.'],
+  ['ACCORD_TOKEN_RATE_LIMIT', '0', 'Requests per minute per authenticated token before 429; `0` turns the limit off.'],
+  ['ACCORD_TRUSTED_PROXIES', '(none)', 'Comma-separated CIDR ranges of load balancers whose `X-Forwarded-For` names the client address.'],
+  ['ACCORD_TOKEN_DEFAULT_TTL', '(none)', 'Lifetime (ISO 8601 duration, e.g. `P90D`) of tokens created without `expiresIn`; unset: such tokens do not expire.'],
+  ['ACCORD_DURABILITY', 'normal', '`full` makes SQLite fsync every commit (`synchronous=FULL`); `normal` (WAL) may lose the last commits on a power failure, never on a process crash.'],
+  ['ACCORD_CACHE_MAX_BYTES', '67108864', 'Bytes (estimated) each in-memory cache of parsed documents and compiled validators may hold (64 MiB).'],
 ] as const;
 
 function intSetting(name: string, raw: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -75,11 +128,77 @@ function telemetrySetting(raw: string | undefined): boolean {
   throw new AccordError('bad_request', `ACCORD_TELEMETRY must be on or off, got "${raw}"`);
 }
 
+function durabilitySetting(raw: string | undefined): 'normal' | 'full' {
+  if (raw === undefined || raw === '' || raw === 'normal') return 'normal';
+  if (raw === 'full') return 'full';
+  throw new AccordError('bad_request', `ACCORD_DURABILITY must be normal or full, got "${raw}"`);
+}
+
+/** ACCORD_PUBLIC_URL (an http(s) origin with an optional path prefix), else http://HOST:PORT. */
+function publicUrlSetting(raw: string | undefined, host: string, port: number): string {
+  if (!raw) return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AccordError('bad_request', `ACCORD_PUBLIC_URL is not a URL: "${raw}"`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) {
+    throw new AccordError('bad_request', `ACCORD_PUBLIC_URL must be an http(s) URL without credentials, query or fragment, got "${raw}"`);
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
 function floatSetting(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < min || n > max) throw new AccordError('bad_request', `${name} must be a number between ${min} and ${max}, got "${raw}"`);
   return n;
+}
+
+function booleanSetting(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new AccordError('bad_request', `${name} must be true or false, got "${raw}"`);
+}
+
+/** A comma-separated list of CIDR ranges (a bare address is its own /32 or /128), normalised. */
+function cidrsSetting(name: string, raw: string | undefined): string[] {
+  if (!raw) return [];
+  return raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      try {
+        const [address, bits] = part.includes('/') ? ipaddr.parseCIDR(part) : (() => { const a = ipaddr.parse(part); return [a, a.kind() === 'ipv4' ? 32 : 128] as const; })();
+        return `${address.toString()}/${bits}`;
+      } catch {
+        throw new AccordError('bad_request', `${name} must list CIDR ranges such as 10.0.0.0/8 or fd00::/8, got "${part}"`);
+      }
+    });
+}
+
+function durationSetting(name: string, raw: string | undefined, fallback: string | undefined): number | undefined {
+  const value = raw || fallback;
+  if (value === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = durationMs(value);
+  } catch {
+    throw new AccordError('bad_request', `${name} must be an ISO 8601 duration such as P90D or PT12H, got "${value}"`);
+  }
+  if (ms <= 0) throw new AccordError('bad_request', `${name} must be longer than zero, got "${value}"`);
+  return ms;
+}
+
+/** A secret key given as hex or base64, at least 32 bytes. */
+function keySetting(name: string, raw: string | undefined): Buffer | undefined {
+  if (!raw) return undefined;
+  const key = /^[0-9a-fA-F]+$/.test(raw) && raw.length % 2 === 0 ? Buffer.from(raw, 'hex') : /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64') : undefined;
+  if (!key || key.length < 32) throw new AccordError('bad_request', `${name} must be at least 32 bytes, hex or base64 encoded (e.g. openssl rand -hex 32)`);
+  return key;
 }
 
 /**
@@ -97,10 +216,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch {
     throw new AccordError('bad_request', `ACCORD_URL is not a URL: "${url}"`);
   }
+  const host = env.HOST || '127.0.0.1';
+  const port = intSetting('PORT', env.PORT, 8080, 0, 65535);
   return {
     dataDir: path.resolve(env.ACCORD_DATA_DIR || './data'),
-    host: env.HOST || '127.0.0.1',
-    port: intSetting('PORT', env.PORT, 8080, 0, 65535),
+    host,
+    port,
     bodyLimit: intSetting('ACCORD_BODY_LIMIT', env.ACCORD_BODY_LIMIT, 5 * 1024 * 1024),
     adminToken: env.ACCORD_ADMIN_TOKEN || undefined,
     seedDir: env.ACCORD_SEED_DIR === undefined ? PACKAGE_ROOT : env.ACCORD_SEED_DIR && path.resolve(env.ACCORD_SEED_DIR),
@@ -115,5 +236,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     syntheticIntervalMs: intSetting('ACCORD_SYNTHETIC_INTERVAL_MS', env.ACCORD_SYNTHETIC_INTERVAL_MS, 0, 0, 86_400_000),
     url: url.replace(/\/+$/, ''),
     token: env.ACCORD_TOKEN || undefined,
+    publicUrl: publicUrlSetting(env.ACCORD_PUBLIC_URL, host, port),
+    outboundAllowPrivate: booleanSetting('ACCORD_OUTBOUND_ALLOW_PRIVATE', env.ACCORD_OUTBOUND_ALLOW_PRIVATE, false),
+    outboundAllowCidrs: cidrsSetting('ACCORD_OUTBOUND_ALLOW_CIDRS', env.ACCORD_OUTBOUND_ALLOW_CIDRS),
+    webhooksPerOwner: intSetting('ACCORD_WEBHOOKS_PER_OWNER', env.ACCORD_WEBHOOKS_PER_OWNER, 10, 1, 10_000),
+    webhookConcurrency: intSetting('ACCORD_WEBHOOK_CONCURRENCY', env.ACCORD_WEBHOOK_CONCURRENCY, 16, 1, 1000),
+    webhookSubscriberConcurrency: intSetting('ACCORD_WEBHOOK_SUBSCRIBER_CONCURRENCY', env.ACCORD_WEBHOOK_SUBSCRIBER_CONCURRENCY, 1, 1, 100),
+    webhookTimeoutMs: intSetting('ACCORD_WEBHOOK_TIMEOUT_MS', env.ACCORD_WEBHOOK_TIMEOUT_MS, 5000, 100, 120_000),
+    webhookDisableAfterMs: durationSetting('ACCORD_WEBHOOK_DISABLE_AFTER', env.ACCORD_WEBHOOK_DISABLE_AFTER, 'P3D')!,
+    webhookDisableFailures: intSetting('ACCORD_WEBHOOK_DISABLE_FAILURES', env.ACCORD_WEBHOOK_DISABLE_FAILURES, 20, 1, 1_000_000),
+    auditKey: keySetting('ACCORD_AUDIT_KEY', env.ACCORD_AUDIT_KEY),
+    auditAnchorEvery: intSetting('ACCORD_AUDIT_ANCHOR_EVERY', env.ACCORD_AUDIT_ANCHOR_EVERY, 100, 1, 1_000_000),
+    authFailureLimit: intSetting('ACCORD_AUTH_FAILURE_LIMIT', env.ACCORD_AUTH_FAILURE_LIMIT, 20, 1, 1_000_000),
+    tokenRateLimit: intSetting('ACCORD_TOKEN_RATE_LIMIT', env.ACCORD_TOKEN_RATE_LIMIT, 0, 0, 10_000_000),
+    trustedProxies: cidrsSetting('ACCORD_TRUSTED_PROXIES', env.ACCORD_TRUSTED_PROXIES),
+    tokenDefaultTtlMs: durationSetting('ACCORD_TOKEN_DEFAULT_TTL', env.ACCORD_TOKEN_DEFAULT_TTL, undefined),
+    durability: durabilitySetting(env.ACCORD_DURABILITY),
+    cacheMaxBytes: intSetting('ACCORD_CACHE_MAX_BYTES', env.ACCORD_CACHE_MAX_BYTES, 64 * 1024 * 1024, 1024 * 1024),
   };
 }

@@ -183,6 +183,12 @@ export const webhooks = sqliteTable('webhooks', {
   createdAt: text('created_at').notNull(),
   createdBy: text('created_by').notNull(),
   deletedAt: text('deleted_at'),
+  /** Set when Accord stopped delivering to it (sustained failure, or a destination no longer allowed). */
+  disabledAt: text('disabled_at'),
+  disabledReason: text('disabled_reason'),
+  /** Delivery attempts that failed in a row, and since when (reset by any success). */
+  consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+  failingSince: text('failing_since'),
 });
 
 /** The durable outbox and delivery log of webhook events. */
@@ -217,4 +223,6 @@ export const auditLog = sqliteTable('audit_log', {
   detail: text('detail').notNull(),
   prevHash: text('prev_hash').notNull(),
   hash: text('hash').notNull(),
+  /** How `hash` was computed: `sha256` (unkeyed, rows from before the keyed chain) or `hmac-sha256`. */
+  chain: text('chain').notNull().default('sha256'),
 });

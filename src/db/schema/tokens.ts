@@ -14,6 +14,10 @@ export const tokens = sqliteTable(
     createdAt: text('created_at').notNull(),
     createdBy: text('created_by').notNull(),
     revokedAt: text('revoked_at'),
+    /** When the token stops working (ISO 8601); null = never. */
+    expiresAt: text('expires_at'),
+    /** Scopes the token is limited to (JSON array); null = everything its role allows. */
+    scopes: text('scopes'),
   },
   (t) => [index('tokens_role').on(t.role)],
 );

@@ -8,6 +8,7 @@ import semver from 'semver';
 import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
 import { canonicalYaml, parseText, sha256, validateOpenApi, type DocumentFormat, type OpenApiDocument } from './document.ts';
+import { refFormatProblem } from '../registry/ref-format.ts';
 import { assertIds, isSemver, versionKey } from './ids.ts';
 import { contractPath, contractTag, findVersion, loadContractDocument, markContractsChanged, toView, type ContractVersionView } from './versions.ts';
 
@@ -65,6 +66,12 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
     });
   }
   const { partner, api } = input;
+  const refProblem = refFormatProblem(`refs/tags/${contractTag(partner, api, version)}`);
+  if (refProblem) {
+    throw new AccordError('invalid_document', `Version ${version} cannot be stored: its Git tag ${contractTag(partner, api, version)} ${refProblem}; choose another pre-release identifier`, {
+      errors: [{ location: input.version === undefined ? '/info/version' : 'version', message: `must make a valid Git tag (it ${refProblem})` }],
+    });
+  }
   const yaml = canonicalYaml(data);
   const digest = sha256(yaml);
 

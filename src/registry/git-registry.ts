@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { AccordError } from '../errors.ts';
+import { refFormatProblem } from './ref-format.ts';
 
 /** Who a commit is attributed to. */
 export interface GitAuthor {
@@ -129,6 +130,8 @@ export class GitRegistry {
   }
 
   private async publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T> {
+    const problem = refFormatProblem(`refs/tags/${request.tag}`);
+    if (problem) throw new AccordError('invalid_document', `Tag "${request.tag}" cannot be a Git reference: it ${problem}`, { errors: [{ location: '', message: `tag ${problem}` }] });
     const previous = this.head;
     const time = gitTime(request.at);
     const author = `${request.author.name} <${request.author.email}>`;

@@ -12,6 +12,7 @@ import { AccordError } from '../errors.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { currentFlows, currentPolicy, policyDiffOptions } from '../matrix/store.ts';
 import { consumersOf } from './consumers.ts';
+import { countedApprovers, sameActor } from './separation.ts';
 
 export type ChangeRow = typeof changeRequests.$inferSelect;
 
@@ -157,8 +158,8 @@ export function acksOf(deps: Pick<Deps, 'db'>, changeId: string) {
 export async function reviewChange(deps: Deps, principal: Principal, id: string, input: { decision?: unknown; comment?: unknown }) {
   requireRole(principal, ['admin', 'approver'], 'review change requests');
   const change = getChangeRow(deps, id);
-  if (principal.tokenId === change.createdByToken || principal.name === change.createdBy) {
-    throw new AccordError('forbidden', 'The author of a change request may not review it; ask another approver');
+  if (sameActor({ name: principal.name, token: principal.tokenId }, { name: change.createdBy, token: change.createdByToken })) {
+    throw new AccordError('forbidden', 'The author of a change request may not review it (same token, or a name that looks like the author\'s); ask another approver');
   }
   const errors = [];
   if (input.decision !== 'approve' && input.decision !== 'reject') errors.push({ location: '/decision', message: 'must be approve or reject' });
@@ -184,9 +185,8 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
     .get();
   // Enough valid approvals move a draft version to approved (states only move forward).
   const reviews = reviewsOf(deps, id).filter((r) => r.diffHash === hash);
-  const approvers = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.reviewer));
   const rejected = reviews.some((r) => r.decision === 'reject');
-  if (!rejected && approvers.size >= change.requiredApprovals && version.state === 'draft') {
+  if (!rejected && countedApprovers(change, reviews).length >= change.requiredApprovals && version.state === 'draft') {
     deps.db
       .update(contractVersions)
       .set({ state: 'approved' })

@@ -1,5 +1,6 @@
 import type { Change, DiffResult } from '../diff/types.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
+import { countedApprovers, sameActor } from '../changes/separation.ts';
 
 /**
  * The release gate as a pure function of stored facts: the same facts always give the same
@@ -66,9 +67,9 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
     if (change.diffHash !== diff.hash) {
       add('change-request', 'pending', `Change request ${change.id} is stale: the release would now ship a different diff than the one reviewed`, `Open a new change request for ${ref} so the board reviews the current diff: POST /v1/changes`);
     } else add('change-request', 'met', `Change request ${change.id}`);
-    const current = facts.reviews.filter((r) => r.diffHash === change.diffHash && r.reviewer !== change.createdBy && r.reviewerToken !== change.createdByToken);
-    const rejections = current.filter((r) => r.decision === 'reject');
-    const approvers = [...new Set(current.filter((r) => r.decision === 'approve').map((r) => r.reviewer))];
+    const author = { name: change.createdBy, token: change.createdByToken };
+    const rejections = facts.reviews.filter((r) => r.diffHash === change.diffHash && r.decision === 'reject' && !sameActor({ name: r.reviewer, token: r.reviewerToken }, author));
+    const approvers = countedApprovers(change, facts.reviews);
     const stale = facts.reviews.filter((r) => r.diffHash !== change.diffHash).length;
     if (rejections.length > 0) {
       add('approvals', 'failed', `Rejected by ${rejections.map((r) => `${r.reviewer} ("${r.comment}")`).join(', ')}`, 'Address the rejection and open a new change request for a new version.');

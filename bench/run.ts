@@ -3,6 +3,7 @@
  * timed unit test.
  */
 import { benchStripeDiff } from './diff.ts';
+import { benchDurability } from './durability.ts';
 import { benchGate } from './gate.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
 import { benchRuntime } from './runtime.ts';
@@ -13,6 +14,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['diff: stripe', benchStripeDiff],
   ['gate', benchGate],
   ['runtime: member-match', benchRuntime],
+  ['durability: consent capture', benchDurability],
 ];
 
 const only = process.argv[2];

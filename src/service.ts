@@ -88,7 +88,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const logger = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? (() => new Date());
   const dbFile = options.dbFile ?? path.join(config.dataDir, 'accord.db');
-  const db = openDb(dbFile);
+  const db = openDb(dbFile, { durability: config.durability });
   const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag').pluck();
   const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get({ tag }) !== undefined);
   const metrics = new Metrics(config.telemetry, {

@@ -12,12 +12,15 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
  * Opens (or creates) the SQLite database, switches a file database to WAL and applies the
  * drizzle-kit migrations from migrations/.
  * @param file a path, or ':memory:'
+ * @param options.durability `normal` (WAL with synchronous=NORMAL: a commit is safe from a
+ *   process crash at once and from a power failure after the next WAL sync) or `full`
+ *   (synchronous=FULL: every commit is fsynced before it returns); see ADR 0012
  */
-export function openDb(file: string): Db {
+export function openDb(file: string, { durability = 'normal' }: { durability?: 'normal' | 'full' } = {}): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new Database(file);
   if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = drizzle(sqlite, { schema }) as Db;

@@ -5,7 +5,8 @@ import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dispatchDueDeliveries } from '../src/notices/webhook-dispatcher.ts';
-import { backoffMs } from '../src/notices/webhooks.ts';
+import { AccordError } from '../src/errors.ts';
+import { backoffMs, createWebhook } from '../src/notices/webhooks.ts';
 import type { ResolveHost } from '../src/outbound/address-policy.ts';
 import { startTestService, type TestService } from './harness.ts';
 
@@ -106,10 +107,18 @@ describe('webhook registration refuses destinations that are not public', () => 
     expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
   });
 
-  it('accepts a name it cannot resolve now (every delivery checks it again)', async () => {
-    const res = await json(s, 'POST', '/v1/webhooks', { url: 'https://hooks.accord-test.invalid/in', secret: SECRET, events: ['notice.deprecation'] });
-    expect(res.status).toBe(201);
-    expect((await res.json()).url).toBe('https://hooks.accord-test.invalid/in');
+  it('resolves a host name: refused when any address is not public, accepted when it cannot be resolved now (every delivery checks it again)', async () => {
+    const admin = { tokenId: 'tok_test', name: 'admin', role: 'admin' as const, partner: null };
+    const input = { url: 'https://hooks.partner.example/in', secret: SECRET, events: ['notice.deprecation'] };
+    const privateAnswer: ResolveHost = async () => [{ address: '93.184.215.14', family: 4 }, { address: '10.0.0.5', family: 4 }];
+    const refused = await createWebhook(s.deps, admin, input, { resolve: privateAnswer }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AccordError);
+    expect((refused as AccordError).toProblem()).toMatchObject({ status: 422, errors: [{ location: '/url', message: 'resolves to a private address (10.0.0.5, private)' }] });
+    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+    const nxdomain: ResolveHost = async (name) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    };
+    expect(await createWebhook(s.deps, admin, input, { resolve: nxdomain })).toMatchObject({ url: 'https://hooks.partner.example/in', disabledAt: null });
   });
 });
 

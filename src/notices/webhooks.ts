@@ -4,7 +4,7 @@ import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { webhookDeliveries, webhooks, type Db } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import { checkDestination, outboundPolicy } from '../outbound/address-policy.ts';
+import { checkDestination, outboundPolicy, type ResolveHost } from '../outbound/address-policy.ts';
 import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 
 /** Exchange-runtime transaction events (from the transaction outbox, src/runtime/outbox.ts). */
@@ -36,8 +36,8 @@ export function ownerOf(row: { partner: string | null }): string {
  * The URL's verdict under the outbound address policy, as the 422 message for `/url`, or
  * undefined if it may be used. A name that cannot be resolved now is accepted.
  */
-async function urlRefusal(deps: Pick<Deps, 'config'>, url: string): Promise<string | undefined> {
-  const check = await checkDestination(url, outboundPolicy(deps.config), { timeoutMs: Math.min(REGISTRATION_RESOLVE_TIMEOUT_MS, deps.config.webhookTimeoutMs) });
+async function urlRefusal(deps: Pick<Deps, 'config'>, url: string, resolve: ResolveHost | undefined): Promise<string | undefined> {
+  const check = await checkDestination(url, outboundPolicy(deps.config), { resolve, timeoutMs: Math.min(REGISTRATION_RESOLVE_TIMEOUT_MS, deps.config.webhookTimeoutMs) });
   return !check.ok && check.failure === 'not-allowed' ? check.reason : undefined;
 }
 
@@ -55,13 +55,19 @@ function requireRoomFor(tx: Tx, deps: Pick<Deps, 'config'>, partner: string | nu
 
 /**
  * Registers a webhook. Admins may subscribe to any event; a partner only to notices concerning
- * it. The URL must reach a public address (or one the outbound opt-ins allow); each owner may
- * hold at most `webhooksPerOwner` active subscriptions.
+ * it. The URL must reach a public address (or one the outbound opt-ins allow; a host name is
+ * resolved with `resolve`, the system resolver by default); each owner may hold at most
+ * `webhooksPerOwner` active subscriptions.
  */
-export async function createWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, input: { url?: unknown; secret?: unknown; events?: unknown }) {
+export async function createWebhook(
+  deps: Pick<Deps, 'db' | 'clock' | 'config'>,
+  principal: Principal,
+  input: { url?: unknown; secret?: unknown; events?: unknown },
+  options: { resolve?: ResolveHost } = {},
+) {
   requireRole(principal, ['admin', 'partner'], 'register webhooks');
   const errors: FieldError[] = [];
-  const refusal = typeof input.url === 'string' ? await urlRefusal(deps, input.url) : 'must be an http(s) URL';
+  const refusal = typeof input.url === 'string' ? await urlRefusal(deps, input.url, options.resolve) : 'must be an http(s) URL';
   if (refusal) errors.push({ location: '/url', message: refusal });
   if (typeof input.secret !== 'string' || input.secret.length < 16 || input.secret.length > 256) errors.push({ location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' });
   const allowed = principal.role === 'partner' ? PARTNER_EVENTS : new Set<string>(EVENT_TYPES);
@@ -121,7 +127,7 @@ export function getWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: str
 export async function enableWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, id: string) {
   const row = ownWebhook(deps, principal, id);
   if (!row.disabledAt) return toView(row);
-  const refusal = await urlRefusal(deps, row.url);
+  const refusal = await urlRefusal(deps, row.url, undefined);
   if (refusal) throw new AccordError('invalid_document', 'The webhook URL is not allowed; delete it and register a reachable public URL', { errors: [{ location: '/url', message: refusal }] });
   const enabled = deps.db.transaction((tx) => {
     requireRoomFor(tx, deps, row.partner);

@@ -27,11 +27,6 @@ function toView(row: typeof webhooks.$inferSelect) {
 /** How long registration waits for DNS before accepting a name it could not resolve (it is checked again at every delivery). */
 const REGISTRATION_RESOLVE_TIMEOUT_MS = 2000;
 
-/** Who a webhook belongs to, in words: its partner, or the staff for an admin's subscription. */
-export function ownerOf(row: { partner: string | null }): string {
-  return row.partner ?? 'the staff';
-}
-
 /**
  * The URL's verdict under the outbound address policy, as the 422 message for `/url`, or
  * undefined if it may be used. A name that cannot be resolved now is accepted.

@@ -11,7 +11,7 @@ import { startCheckpointer } from './db/checkpointer.ts';
 import { contractVersions, matrixVersions, openDb } from './db/index.ts';
 import { importMatrix } from './matrix/import.ts';
 import { processSunsets } from './notices/notices.ts';
-import { dispatchDueDeliveries } from './notices/webhooks.ts';
+import { disableDisallowedWebhooks, WebhookDispatcher } from './notices/webhook-dispatcher.ts';
 import { Metrics } from './observability/metrics.ts';
 import { runSynthetic } from './observability/synthetic.ts';
 import { GitRegistry } from './registry/git-registry.ts';
@@ -31,20 +31,26 @@ export interface Service {
   /** The exchange runtime (route table, saga engine). */
   runtime: Runtime;
   /**
-   * Resumes unfinished transactions and starts the background jobs (transaction outbox, webhook
-   * deliveries, sunsets); returns a stop function.
+   * Resumes unfinished transactions and starts the background jobs (transaction outbox, sunsets)
+   * and the webhook dispatcher; returns a stop function.
    */
   startJobs(): () => void;
-  /** Stops the saga engine (unfinished transactions stay for the next start) and closes the database. */
+  /**
+   * Stops the webhook dispatcher (waiting for attempts in flight, each bounded by
+   * ACCORD_WEBHOOK_TIMEOUT_MS) and the saga engine (unfinished transactions stay for the next
+   * start), then closes the database.
+   */
   close(): Promise<void>;
 }
 
 /**
  * Every ACCORD_JOBS_INTERVAL_MS, one run at a time: sunsets, purge of idempotency keys past their
- * window, scorecard counters, SLA evaluation, the transaction outbox and due webhook deliveries.
+ * window, scorecard counters, SLA evaluation and the transaction outbox. Webhook deliveries run
+ * in their own dispatcher, never awaited here: a slow endpoint cannot hold these up.
  */
-function startJobs(deps: Deps, runtime: Runtime): () => void {
+function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher): () => void {
   runtime.engine.resume();
+  webhookDispatcher.start();
   const idempotency = new IdempotencyStore(deps);
   let running = false;
   const timer = setInterval(() => {
@@ -56,7 +62,6 @@ function startJobs(deps: Deps, runtime: Runtime): () => void {
       .then(() => runtime.stats.flush())
       .then(() => runtime.sla.evaluate())
       .then(() => publishTransactionEvents(deps))
-      .then(() => dispatchDueDeliveries(deps))
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = false));
   }, deps.config.jobsIntervalMs);
@@ -77,6 +82,7 @@ function startJobs(deps: Deps, runtime: Runtime): () => void {
   return () => {
     clearInterval(timer);
     if (synthetic) clearInterval(synthetic);
+    void webhookDispatcher.stop();
   };
 }
 
@@ -116,16 +122,19 @@ export async function openService(config: Config, options: { clock?: Clock; logg
     const faults = loadConfiguredFaults(deps, config.faultsFile);
     logger.warn({ count: faults.length, file: config.faultsFile }, 'fault injection from ACCORD_FAULTS is active');
   }
+  disableDisallowedWebhooks(deps);
+  const webhookDispatcher = new WebhookDispatcher(deps);
   const runtime = createRuntime(deps);
   const checkpointer = dbFile === ':memory:' ? undefined : startCheckpointer(db, dbFile, logger);
   return {
     deps,
     runtime,
     app: createApp(deps, runtime),
-    startJobs: () => startJobs(deps, runtime),
+    startJobs: () => startJobs(deps, runtime, webhookDispatcher),
     initialAdminToken: admin?.generated ? admin.token : undefined,
     seeded,
     close: async () => {
+      await webhookDispatcher.stop();
       await runtime.engine.stop();
       await checkpointer?.stop();
       db.$client.close();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
-import { dispatchDueDeliveries } from '../src/notices/webhooks.ts';
+import { dispatchDueDeliveries } from '../src/notices/webhook-dispatcher.ts';
 import { ADMIN_TOKEN, REPO_ROOT, runCli, startTestService, type TestService } from './harness.ts';
 
 /**
@@ -24,7 +24,8 @@ describe('change control end to end', () => {
   let receiverUrl: string;
 
   beforeAll(async () => {
-    s = await startTestService({ seed: true });
+    // The webhook receiver listens on 127.0.0.1: private targets need the operator's opt-in.
+    s = await startTestService({ seed: true, env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
     url = await s.listen();
     receiver = http.createServer((req, res) => {
       let body = '';

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summariseJunit } from '../src/evidence/evidence.ts';
 import { evaluateGate, type GateFacts } from '../src/gate/evaluate.ts';
 import { processSunsets } from '../src/notices/notices.ts';
-import { backoffMs, dispatchDueDeliveries } from '../src/notices/webhooks.ts';
+import { dispatchDueDeliveries } from '../src/notices/webhook-dispatcher.ts';
+import { backoffMs } from '../src/notices/webhooks.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const SHA = 'a'.repeat(64);
@@ -83,7 +84,8 @@ describe('evidence, webhooks and sunsets over HTTP', () => {
   const statuses: number[] = [];
   const hits: string[] = [];
   beforeAll(async () => {
-    s = await startTestService({ seed: true, clock });
+    // The webhook receivers listen on 127.0.0.1: private targets need the operator's opt-in.
+    s = await startTestService({ seed: true, clock, env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
     receiver = http.createServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d));
@@ -159,7 +161,8 @@ describe('evidence, webhooks and sunsets over HTTP', () => {
 describe('change control holds up against stale facts and misuse', () => {
   let s: TestService;
   beforeAll(async () => {
-    s = await startTestService({ seed: true });
+    // One test subscribes a webhook on 127.0.0.1: private targets need the operator's opt-in.
+    s = await startTestService({ seed: true, env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
   });
   afterAll(() => s.cleanup());
   const json = (method: string, p: string, body: unknown, token?: string) => s.call(method, p, { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });

@@ -16,7 +16,7 @@ describe('SLA monitor: breach → throttle and release freeze → recovery', () 
   let now = Date.parse('2026-11-27T12:00:00Z');
   beforeAll(async () => {
     // Time scale 0.01: member-match's 10 s timeout becomes 100 ms, so an 80 ms answer is slow but not a timeout.
-    s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_SAGA_TIME_SCALE: '0.01' } });
+    s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_SAGA_TIME_SCALE: '0.01', ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
   });
   afterAll(() => s.cleanup());
 

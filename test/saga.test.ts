@@ -20,7 +20,8 @@ describe('saga engine: the payer-data-export flow', () => {
   let s: TestService;
   let n = 0;
   beforeAll(async () => {
-    s = await sagaService();
+    // The outbox test subscribes a webhook on 127.0.0.1: private targets need the operator's opt-in.
+    s = await sagaService({ ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' });
   });
   afterAll(() => s.cleanup());
 

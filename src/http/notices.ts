@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Deps } from '../context.ts';
 import { deprecateVersion, listNotices, processSunsets, releaseNotes, renderAtom } from '../notices/notices.ts';
-import { createWebhook, deleteWebhook, listDeliveries, listWebhooks } from '../notices/webhooks.ts';
+import { createWebhook, deleteWebhook, enableWebhook, getWebhook, listDeliveries, listWebhooks } from '../notices/webhooks.ts';
 import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
 /** /v1/notices, /v1/notices.atom, /v1/webhooks, deprecations and release notes. */
@@ -24,8 +24,10 @@ export function noticesRouter(deps: Deps): Hono<AppEnv> {
     const { partner, api, version } = c.req.param();
     return c.body(await releaseNotes(deps, principalOf(c), partner, api, version), 200, { 'Content-Type': 'text/markdown; charset=utf-8' });
   });
-  app.post('/webhooks', async (c) => c.json(createWebhook(deps, principalOf(c), await jsonBody(c)), 201));
+  app.post('/webhooks', async (c) => c.json(await createWebhook(deps, principalOf(c), await jsonBody(c)), 201));
   app.get('/webhooks', (c) => c.json(listWebhooks(deps, principalOf(c))));
+  app.get('/webhooks/:id', (c) => c.json(getWebhook(deps, principalOf(c), c.req.param('id'))));
+  app.post('/webhooks/:id/enable', async (c) => c.json(await enableWebhook(deps, principalOf(c), c.req.param('id'))));
   app.delete('/webhooks/:id', (c) => {
     deleteWebhook(deps, principalOf(c), c.req.param('id'));
     return c.body(null, 204);

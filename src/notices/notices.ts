@@ -14,15 +14,20 @@ import { currentPolicy } from '../matrix/store.ts';
 import { enqueueEvent } from './webhooks.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-export type NoticeKind = 'deprecation' | 'breaking-release' | 'sunset-reached' | 'synthetic-drift';
+export type NoticeKind = 'deprecation' | 'breaking-release' | 'sunset-reached' | 'synthetic-drift' | 'webhook-disabled';
 
 /**
- * Stores a notice for the API's provider and consumers and queues the matching webhook event,
- * in the caller's transaction.
+ * Stores a notice for the API's provider and consumers (or the `audience` given; staff see
+ * every notice) and queues the matching webhook event, in the caller's transaction.
  */
-export function publishNotice(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, notice: { kind: NoticeKind; partner: string; api: string; version: string; title: string; body: string }): string {
+export function publishNotice(
+  tx: Tx,
+  deps: Pick<Deps, 'db' | 'clock'>,
+  notice: { kind: NoticeKind; partner: string; api: string; version: string; title: string; body: string },
+  options: { audience?: string[] } = {},
+): string {
   const now = deps.clock();
-  const audience = [notice.partner, ...consumersOf(deps, notice.partner, notice.api)];
+  const audience = options.audience ?? [notice.partner, ...consumersOf(deps, notice.partner, notice.api)];
   const id = `ntc_${randomBytes(8).toString('hex')}`;
   tx.insert(notices).values({ id, ...notice, audience: JSON.stringify(audience), createdAt: now.toISOString() }).run();
   enqueueEvent(tx, now, `notice.${notice.kind}`, { noticeId: id, ...notice }, audience);
@@ -42,6 +47,12 @@ export function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit 
     .map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] }));
 }
 
+/** Path of what a notice is about: the contract version, or the webhook a `webhook-disabled` notice names in its title. */
+function relatedPath(n: { kind: string; partner: string; api: string; version: string; title: string }): string {
+  if (n.kind === 'webhook-disabled') return `/v1/webhooks/${/whk_[0-9a-f]+/.exec(n.title)?.[0] ?? ''}`;
+  return `/v1/contracts/${n.partner}/${n.api}/versions/${n.version}`;
+}
+
 /** The notices as an Atom 1.0 feed (RFC 4287). */
 export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: string, updated: Date): string {
   const entries = items
@@ -52,7 +63,7 @@ export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: strin
     <updated>${n.createdAt}</updated>
     <author><name>Accord</name></author>
     <category term="${n.kind}"/>
-    <link rel="related" href="${xml(`/v1/contracts/${n.partner}/${n.api}/versions/${n.version}`)}"/>
+    <link rel="related" href="${xml(relatedPath(n))}"/>
     <content type="text">${xml(n.body)}</content>
   </entry>`,
     )

@@ -1,20 +1,22 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, isNull, lte } from 'drizzle-orm';
+import { and, asc, count, desc, eq, isNull } from 'drizzle-orm';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { webhookDeliveries, webhooks, type Db } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
+import { checkDestination, outboundPolicy, type ResolveHost } from '../outbound/address-policy.ts';
+import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 
 /** Exchange-runtime transaction events (from the transaction outbox, src/runtime/outbox.ts). */
 export const TRANSACTION_EVENT_TYPES = ['transaction.state-changed', 'transaction.step-failed', 'transaction.compensation-failed', 'transaction.reversal-event', 'transaction.recorded'] as const;
 /** SLA monitor and synthetic-check events (src/observability). */
 export const OBSERVABILITY_EVENT_TYPES = ['sla.page-owner', 'sla.open-ticket', 'sla.recovered'] as const;
-export const EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'release.recorded', 'gate.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES] as const;
+export const EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled', 'release.recorded', 'gate.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES] as const;
 /** What a partner's webhook may subscribe to: notices concerning it. */
-const PARTNER_EVENTS = new Set(['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift']);
-const MAX_ATTEMPTS = 10;
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+const PARTNER_EVENTS = new Set(['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled']);
+/** Failure class of a 3xx answer: Accord never follows redirects (the target could be anywhere). */
+export const REDIRECT_NOT_FOLLOWED = 'redirect not followed';
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 function toView(row: typeof webhooks.$inferSelect) {
   const { secret, events, ...rest } = row;
@@ -22,17 +24,46 @@ function toView(row: typeof webhooks.$inferSelect) {
   return { ...rest, events: JSON.parse(events) as string[] };
 }
 
-/** Registers a webhook. Admins may subscribe to any event; a partner only to notices concerning it. */
-export function createWebhook(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, input: { url?: unknown; secret?: unknown; events?: unknown }) {
+/** How long registration waits for DNS before accepting a name it could not resolve (it is checked again at every delivery). */
+const REGISTRATION_RESOLVE_TIMEOUT_MS = 2000;
+
+/**
+ * The URL's verdict under the outbound address policy, as the 422 message for `/url`, or
+ * undefined if it may be used. A name that cannot be resolved now is accepted.
+ */
+async function urlRefusal(deps: Pick<Deps, 'config'>, url: string, resolve: ResolveHost | undefined): Promise<string | undefined> {
+  const check = await checkDestination(url, outboundPolicy(deps.config), { resolve, timeoutMs: Math.min(REGISTRATION_RESOLVE_TIMEOUT_MS, deps.config.webhookTimeoutMs) });
+  return !check.ok && check.failure === 'not-allowed' ? check.reason : undefined;
+}
+
+/** Throws 409 when the owner already holds `webhooksPerOwner` active (neither deleted nor disabled) subscriptions. */
+function requireRoomFor(tx: Tx, deps: Pick<Deps, 'config'>, partner: string | null): void {
+  const active = tx
+    .select({ n: count() })
+    .from(webhooks)
+    .where(and(partner === null ? isNull(webhooks.partner) : eq(webhooks.partner, partner), isNull(webhooks.deletedAt), isNull(webhooks.disabledAt)))
+    .get()!.n;
+  if (active >= deps.config.webhooksPerOwner) {
+    throw new AccordError('conflict', `${partner ?? 'The staff'} already ${partner === null ? 'hold' : 'holds'} ${active} active webhook subscriptions, the most allowed (ACCORD_WEBHOOKS_PER_OWNER=${deps.config.webhooksPerOwner}); delete one first`);
+  }
+}
+
+/**
+ * Registers a webhook. Admins may subscribe to any event; a partner only to notices concerning
+ * it. The URL must reach a public address (or one the outbound opt-ins allow; a host name is
+ * resolved with `resolve`, the system resolver by default); each owner may hold at most
+ * `webhooksPerOwner` active subscriptions.
+ */
+export async function createWebhook(
+  deps: Pick<Deps, 'db' | 'clock' | 'config'>,
+  principal: Principal,
+  input: { url?: unknown; secret?: unknown; events?: unknown },
+  options: { resolve?: ResolveHost } = {},
+) {
   requireRole(principal, ['admin', 'partner'], 'register webhooks');
   const errors: FieldError[] = [];
-  let url: URL | undefined;
-  try {
-    url = new URL(String(input.url));
-  } catch {
-    // reported below
-  }
-  if (!url || !['http:', 'https:'].includes(url.protocol)) errors.push({ location: '/url', message: 'must be an http(s) URL' });
+  const refusal = typeof input.url === 'string' ? await urlRefusal(deps, input.url, options.resolve) : 'must be an http(s) URL';
+  if (refusal) errors.push({ location: '/url', message: refusal });
   if (typeof input.secret !== 'string' || input.secret.length < 16 || input.secret.length > 256) errors.push({ location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' });
   const allowed = principal.role === 'partner' ? PARTNER_EVENTS : new Set<string>(EVENT_TYPES);
   if (!Array.isArray(input.events) || input.events.length === 0) errors.push({ location: '/events', message: `must list events: ${[...allowed].join(', ')}` });
@@ -40,20 +71,24 @@ export function createWebhook(deps: Pick<Deps, 'db' | 'clock'>, principal: Princ
     if (!allowed.has(e)) errors.push({ location: `/events/${i}`, message: `must be one of ${[...allowed].join(', ')}` });
   });
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid webhook', { errors });
-  const row = deps.db
-    .insert(webhooks)
-    .values({
-      id: `whk_${randomBytes(8).toString('hex')}`,
-      url: url!.toString(),
-      secret: input.secret as string,
-      events: JSON.stringify([...new Set(input.events as string[])]),
-      partner: principal.role === 'partner' ? principal.partner : null,
-      createdAt: deps.clock().toISOString(),
-      createdBy: principal.name,
-      deletedAt: null,
-    })
-    .returning()
-    .get();
+  const partner = principal.role === 'partner' ? principal.partner : null;
+  const row = deps.db.transaction((tx) => {
+    requireRoomFor(tx, deps, partner);
+    return tx
+      .insert(webhooks)
+      .values({
+        id: `whk_${randomBytes(8).toString('hex')}`,
+        url: new URL(input.url as string).toString(),
+        secret: input.secret as string,
+        events: JSON.stringify([...new Set(input.events as string[])]),
+        partner,
+        createdAt: deps.clock().toISOString(),
+        createdBy: principal.name,
+        deletedAt: null,
+      })
+      .returning()
+      .get();
+  });
   return toView(row);
 }
 
@@ -61,6 +96,7 @@ function visible(principal: Principal, row: typeof webhooks.$inferSelect): boole
   return principal.role === 'admin' || (principal.role === 'partner' && row.partner === principal.partner);
 }
 
+/** Webhooks the principal may see (a partner its own), with `disabledAt`/`disabledReason` when Accord stopped delivering. */
 export function listWebhooks(deps: Pick<Deps, 'db'>, principal: Principal) {
   requireRole(principal, ['admin', 'partner'], 'list webhooks');
   return deps.db.select().from(webhooks).where(isNull(webhooks.deletedAt)).orderBy(asc(webhooks.createdAt)).all().filter((w) => visible(principal, w)).map(toView);
@@ -73,6 +109,28 @@ function ownWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
   return row;
 }
 
+/** One webhook (404 for another partner's). */
+export function getWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
+  return toView(ownWebhook(deps, principal, id));
+}
+
+/**
+ * Re-enables a disabled webhook after its owner fixed the endpoint: the URL is checked again
+ * as at registration, the owner's cap applies, and the failure streak starts over. Deliveries
+ * cancelled when it was disabled stay cancelled. Enabling an active webhook changes nothing.
+ */
+export async function enableWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, id: string) {
+  const row = ownWebhook(deps, principal, id);
+  if (!row.disabledAt) return toView(row);
+  const refusal = await urlRefusal(deps, row.url, undefined);
+  if (refusal) throw new AccordError('invalid_document', 'The webhook URL is not allowed; delete it and register a reachable public URL', { errors: [{ location: '/url', message: refusal }] });
+  const enabled = deps.db.transaction((tx) => {
+    requireRoomFor(tx, deps, row.partner);
+    return tx.update(webhooks).set({ disabledAt: null, disabledReason: null, consecutiveFailures: 0, failingSince: null }).where(eq(webhooks.id, id)).returning().get();
+  });
+  return toView(enabled);
+}
+
 /** Deletes a webhook and cancels its pending deliveries. */
 export function deleteWebhook(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, id: string): void {
   ownWebhook(deps, principal, id);
@@ -82,6 +140,15 @@ export function deleteWebhook(deps: Pick<Deps, 'db' | 'clock'>, principal: Princ
   });
 }
 
+/** Failure classes a delivery log may show; anything else stored (rows from before the classes) shows as "delivery failed". */
+const SHOWN_FAILURES = new Set<string>([...Object.values(OUTBOUND_FAILURES), REDIRECT_NOT_FOLLOWED]);
+
+function shownFailure(lastError: string | null): string | null {
+  if (lastError === null || SHOWN_FAILURES.has(lastError) || /^HTTP \d{3}$/.test(lastError)) return lastError;
+  return 'delivery failed';
+}
+
+/** The delivery log of a webhook, newest first; failures show as classes, never raw connection errors. */
 export function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
   ownWebhook(deps, principal, id);
   return deps.db
@@ -91,7 +158,7 @@ export function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id:
     .orderBy(desc(webhookDeliveries.createdAt))
     .limit(200)
     .all()
-    .map((d) => ({ ...d, payload: JSON.parse(d.payload) as unknown }));
+    .map((d) => ({ ...d, lastError: shownFailure(d.lastError), payload: JSON.parse(d.payload) as unknown }));
 }
 
 /**
@@ -102,7 +169,7 @@ export function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id:
 export function enqueueEvent(tx: Tx, now: Date, type: string, data: Record<string, unknown>, audience: string[] | 'all'): string {
   const eventId = `evt_${randomBytes(10).toString('hex')}`;
   const payload = JSON.stringify({ id: eventId, type, createdAt: now.toISOString(), data });
-  for (const hook of tx.select().from(webhooks).where(isNull(webhooks.deletedAt)).all()) {
+  for (const hook of tx.select().from(webhooks).where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt))).all()) {
     const events = JSON.parse(hook.events) as string[];
     if (!events.includes(type)) continue;
     if (hook.partner && (audience === 'all' || !audience.includes(hook.partner))) continue;
@@ -118,59 +185,16 @@ export function signature(secret: string, body: string, unixSeconds: number): st
   return `t=${unixSeconds},v1=${createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')}`;
 }
 
+/**
+ * Standard Webhooks `webhook-signature` value: `v1,<base64 HMAC-SHA256 over "<id>.<timestamp>.<body>">`,
+ * keyed with the secret's UTF-8 bytes (receivers verify it with `new Webhook(secret, { format: 'raw' })`).
+ */
+export function standardSignature(secret: string, deliveryId: string, body: string, unixSeconds: number): string {
+  return `v1,${createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${deliveryId}.${unixSeconds}.${body}`).digest('base64')}`;
+}
+
 /** Delay before retry n (1-based): 2^(n-1) seconds, at most one hour. */
 export function backoffMs(attempt: number): number {
   return Math.min(2 ** (attempt - 1) * 1000, 3_600_000);
 }
 
-/**
- * Sends every due delivery once: 2xx marks it delivered; anything else schedules a retry with
- * exponential backoff, and after MAX_ATTEMPTS it is marked failed. Returns how many were tried.
- */
-export async function dispatchDueDeliveries(deps: Pick<Deps, 'db' | 'clock' | 'logger'>, options: { timeoutMs?: number; limit?: number } = {}): Promise<number> {
-  const now = deps.clock();
-  const due = deps.db
-    .select({ d: webhookDeliveries, url: webhooks.url, secret: webhooks.secret })
-    .from(webhookDeliveries)
-    .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
-    .where(and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now.toISOString()), isNull(webhooks.deletedAt)))
-    .orderBy(asc(webhookDeliveries.nextAttemptAt))
-    .limit(options.limit ?? 50)
-    .all();
-  await Promise.all(
-    due.map(async ({ d, url, secret }) => {
-      const sentAt = Math.floor(deps.clock().getTime() / 1000);
-      let status: number | null = null;
-      let error: string | null = null;
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'Accord-Signature': signature(secret, d.payload, sentAt), 'Accord-Event': d.eventType, 'Accord-Delivery': d.id },
-          body: d.payload,
-          signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
-          redirect: 'manual',
-        });
-        status = res.status;
-        await res.body?.cancel();
-      } catch (e) {
-        error = (e as Error).message;
-      }
-      const attempts = d.attempts + 1;
-      const ok = status !== null && status >= 200 && status < 300;
-      deps.db
-        .update(webhookDeliveries)
-        .set({
-          attempts,
-          lastStatus: status,
-          lastError: ok ? null : (error ?? `HTTP ${status}`),
-          status: ok ? 'delivered' : attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
-          deliveredAt: ok ? deps.clock().toISOString() : null,
-          nextAttemptAt: ok ? d.nextAttemptAt : new Date(deps.clock().getTime() + backoffMs(attempts)).toISOString(),
-        })
-        .where(eq(webhookDeliveries.id, d.id))
-        .run();
-      if (!ok) deps.logger.warn({ delivery: d.id, url, attempts, status, error }, 'webhook delivery failed');
-    }),
-  );
-  return due.length;
-}

@@ -1,0 +1,273 @@
+import { and, asc, eq, isNull, lte, min, sql } from 'drizzle-orm';
+import { appendAudit } from '../audit/log.ts';
+import type { Deps } from '../context.ts';
+import { webhookDeliveries, webhooks } from '../db/index.ts';
+import { checkUrl, outboundPolicy, type OutboundPolicy, type ResolveHost } from '../outbound/address-policy.ts';
+import { OUTBOUND_FAILURES, sendOutbound } from '../outbound/http-client.ts';
+import { publishNotice } from './notices.ts';
+import { backoffMs, REDIRECT_NOT_FOLLOWED, signature, standardSignature, type Tx } from './webhooks.ts';
+
+/** Attempts per delivery before it is marked failed. */
+const MAX_ATTEMPTS = 10;
+/** How long past an attempt's own budget a claimed delivery stays claimed (a crash mid-attempt retries it after that). */
+const CLAIM_MARGIN_MS = 60_000;
+
+type DispatchDeps = Pick<Deps, 'db' | 'clock' | 'logger' | 'config'>;
+type Webhook = typeof webhooks.$inferSelect;
+type Delivery = typeof webhookDeliveries.$inferSelect;
+
+/**
+ * Delivers webhook events on its own schedule, apart from the jobs loop: at most
+ * `webhookConcurrency` attempts in flight, at most `webhookSubscriberConcurrency` per
+ * subscription (1 keeps a subscriber's first attempts in event order), each bounded by
+ * `webhookTimeoutMs`. A subscriber whose endpoint hangs holds only its own slots, so other
+ * subscribers' deliveries and the jobs loop carry on.
+ */
+export class WebhookDispatcher {
+  readonly #deps: DispatchDeps;
+  readonly #policy: OutboundPolicy;
+  readonly #resolve: ResolveHost | undefined;
+  readonly #inFlightPerWebhook = new Map<string, number>();
+  readonly #attempts = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopping: Promise<void> | undefined;
+
+  /** `resolve` replaces the system resolver (a test's stand-in for DNS, which is a remote party). */
+  constructor(deps: DispatchDeps, options: { resolve?: ResolveHost } = {}) {
+    this.#deps = deps;
+    this.#policy = outboundPolicy(deps.config);
+    this.#resolve = options.resolve;
+  }
+
+  /** Looks for due deliveries every `jobsIntervalMs`, and again whenever an attempt ends. */
+  start(): void {
+    if (this.#timer || this.#stopping) return;
+    this.#timer = setInterval(() => this.fill(), this.#deps.config.jobsIntervalMs);
+    this.#timer.unref();
+    this.fill();
+  }
+
+  /** Stops starting attempts and waits for those in flight (each is bounded by `webhookTimeoutMs`). Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      clearInterval(this.#timer);
+      await Promise.allSettled([...this.#attempts]);
+    })();
+    return this.#stopping;
+  }
+
+  /** Attempts in flight now. */
+  get inFlight(): number {
+    return this.#attempts.size;
+  }
+
+  /** Resolves when the next attempt in flight ends. */
+  async nextSettled(): Promise<void> {
+    if (this.#attempts.size > 0) await Promise.race([...this.#attempts]);
+  }
+
+  /**
+   * Starts attempts for due deliveries while the caps allow, subscribers with the oldest due
+   * delivery first, each subscriber's deliveries in order. Returns the ids of the deliveries
+   * started; those in `skip` are left alone.
+   */
+  fill(skip: ReadonlySet<string> = new Set()): string[] {
+    if (this.#stopping) return [];
+    const { db, clock, config, logger } = this.#deps;
+    const started: string[] = [];
+    try {
+      const now = clock().toISOString();
+      const due = and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), isNull(webhooks.deletedAt), isNull(webhooks.disabledAt));
+      const subscribers = db
+        .select({ id: webhookDeliveries.webhookId })
+        .from(webhookDeliveries)
+        .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+        .where(due)
+        .groupBy(webhookDeliveries.webhookId)
+        .orderBy(asc(min(webhookDeliveries.nextAttemptAt)))
+        .all();
+      for (const { id } of subscribers) {
+        const globalRoom = config.webhookConcurrency - this.#attempts.size;
+        if (globalRoom <= 0) break;
+        const room = Math.min(globalRoom, config.webhookSubscriberConcurrency - (this.#inFlightPerWebhook.get(id) ?? 0));
+        if (room <= 0) continue;
+        const rows = db
+          .select({ delivery: webhookDeliveries, webhook: webhooks })
+          .from(webhookDeliveries)
+          .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+          .where(and(eq(webhookDeliveries.webhookId, id), due))
+          .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.createdAt), asc(sql`${webhookDeliveries}.rowid`))
+          .limit(room + skip.size)
+          .all()
+          .filter((r) => !skip.has(r.delivery.id))
+          .slice(0, room);
+        for (const { delivery, webhook } of rows) {
+          if (!this.#claim(delivery)) continue;
+          this.#launch(webhook, delivery);
+          started.push(delivery.id);
+        }
+      }
+    } catch (error) {
+      logger.error({ err: error }, 'webhook dispatch failed');
+    }
+    return started;
+  }
+
+  /** Moves the delivery's next attempt past this attempt's budget, unless someone else already did. */
+  #claim(delivery: Delivery): boolean {
+    const { db, clock, config } = this.#deps;
+    const until = new Date(clock().getTime() + config.webhookTimeoutMs + CLAIM_MARGIN_MS).toISOString();
+    return (
+      db
+        .update(webhookDeliveries)
+        .set({ nextAttemptAt: until })
+        .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.status, 'pending'), eq(webhookDeliveries.nextAttemptAt, delivery.nextAttemptAt)))
+        .run().changes === 1
+    );
+  }
+
+  #launch(webhook: Webhook, delivery: Delivery): void {
+    this.#inFlightPerWebhook.set(webhook.id, (this.#inFlightPerWebhook.get(webhook.id) ?? 0) + 1);
+    const attempt: Promise<void> = this.#attempt(webhook, delivery)
+      .catch((error) => this.#deps.logger.error({ err: error, delivery: delivery.id }, 'webhook delivery could not be recorded'))
+      .finally(() => {
+        const left = (this.#inFlightPerWebhook.get(webhook.id) ?? 1) - 1;
+        if (left > 0) this.#inFlightPerWebhook.set(webhook.id, left);
+        else this.#inFlightPerWebhook.delete(webhook.id);
+        this.#attempts.delete(attempt);
+        if (this.#timer && !this.#stopping) setImmediate(() => this.fill());
+      });
+    this.#attempts.add(attempt);
+  }
+
+  async #attempt(webhook: Webhook, delivery: Delivery): Promise<void> {
+    const { clock, config, logger } = this.#deps;
+    const sentAt = Math.floor(clock().getTime() / 1000);
+    const result = await sendOutbound(
+      this.#policy,
+      {
+        url: webhook.url,
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'Accord-Signature': signature(webhook.secret, delivery.payload, sentAt),
+          'Accord-Event': delivery.eventType,
+          'Accord-Delivery': delivery.id,
+          'webhook-id': delivery.id,
+          'webhook-timestamp': String(sentAt),
+          'webhook-signature': standardSignature(webhook.secret, delivery.id, delivery.payload, sentAt),
+        },
+        body: delivery.payload,
+        timeoutMs: config.webhookTimeoutMs,
+      },
+      { resolve: this.#resolve },
+    );
+    const status = result.outcome === 'response' ? result.status : null;
+    const ok = status !== null && status >= 200 && status < 300;
+    const failure = ok ? null : result.outcome === 'failed' ? OUTBOUND_FAILURES[result.failure] : status! >= 300 && status! < 400 ? REDIRECT_NOT_FOLLOWED : `HTTP ${status}`;
+    if (!ok) logger.warn({ webhook: webhook.id, delivery: delivery.id, url: webhook.url, attempts: delivery.attempts + 1, status, failure, error: result.outcome === 'failed' ? result.error : undefined }, 'webhook delivery failed');
+    const disabled = recordAttempt(this.#deps, webhook.id, delivery, { status, failure });
+    if (disabled) auditDisabled(this.#deps, webhook.id, disabled);
+  }
+}
+
+/**
+ * Records one attempt: a 2xx marks the delivery delivered and ends the subscription's failure
+ * streak; anything else schedules a retry with backoff (failed after MAX_ATTEMPTS) and extends
+ * the streak, disabling the subscription once it has failed `webhookDisableFailures` times in a
+ * row over at least `webhookDisableAfterMs`. Returns the reason if it disabled it.
+ */
+function recordAttempt(deps: DispatchDeps, webhookId: string, delivery: Delivery, outcome: { status: number | null; failure: string | null }): string | undefined {
+  const now = deps.clock();
+  const attempts = delivery.attempts + 1;
+  const ok = outcome.failure === null;
+  return deps.db.transaction((tx) => {
+    tx.update(webhookDeliveries)
+      .set({
+        attempts,
+        lastStatus: outcome.status,
+        lastError: outcome.failure,
+        status: ok ? 'delivered' : attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
+        deliveredAt: ok ? now.toISOString() : null,
+        nextAttemptAt: ok ? delivery.nextAttemptAt : new Date(now.getTime() + backoffMs(attempts)).toISOString(),
+      })
+      .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.status, 'pending')))
+      .run();
+    const webhook = tx.select().from(webhooks).where(eq(webhooks.id, webhookId)).get();
+    if (!webhook || webhook.deletedAt || webhook.disabledAt) return undefined;
+    if (ok) {
+      if (webhook.consecutiveFailures > 0) tx.update(webhooks).set({ consecutiveFailures: 0, failingSince: null }).where(eq(webhooks.id, webhookId)).run();
+      return undefined;
+    }
+    const failures = webhook.consecutiveFailures + 1;
+    const failingSince = webhook.failingSince ?? now.toISOString();
+    tx.update(webhooks).set({ consecutiveFailures: failures, failingSince }).where(eq(webhooks.id, webhookId)).run();
+    if (failures < deps.config.webhookDisableFailures || now.getTime() - Date.parse(failingSince) < deps.config.webhookDisableAfterMs) return undefined;
+    const reason = `every delivery attempt failed since ${failingSince} (${failures} in a row, the last: ${outcome.failure})`;
+    disableWebhook(tx, deps, webhook, reason);
+    return reason;
+  });
+}
+
+/**
+ * Stops delivering to a webhook, in the caller's transaction: sets `disabledAt` and
+ * `disabledReason`, cancels its pending deliveries and tells its owner with a
+ * `webhook-disabled` notice (a partner's own audience; an admin's subscription: staff only).
+ */
+function disableWebhook(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, webhook: Webhook, reason: string): void {
+  tx.update(webhooks).set({ disabledAt: deps.clock().toISOString(), disabledReason: reason }).where(eq(webhooks.id, webhook.id)).run();
+  tx.update(webhookDeliveries).set({ status: 'cancelled' }).where(and(eq(webhookDeliveries.webhookId, webhook.id), eq(webhookDeliveries.status, 'pending'))).run();
+  publishNotice(
+    tx,
+    deps,
+    {
+      kind: 'webhook-disabled',
+      partner: webhook.partner ?? '',
+      api: '',
+      version: '',
+      title: `Webhook ${webhook.id} was disabled`,
+      body: `Accord stopped delivering to ${webhook.url} (webhook ${webhook.id}): ${reason}. Its pending deliveries were cancelled. Fix the endpoint, then re-enable it with POST /v1/webhooks/${webhook.id}/enable.`,
+    },
+    { audience: webhook.partner ? [webhook.partner] : [] },
+  );
+}
+
+function auditDisabled(deps: Pick<Deps, 'db' | 'clock' | 'logger'>, webhookId: string, reason: string): void {
+  deps.logger.warn({ webhook: webhookId, reason }, 'webhook disabled');
+  appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'webhook.disabled', target: webhookId, outcome: 'ok', detail: { reason } });
+}
+
+/**
+ * At start-up (every start; idempotent): disables active subscriptions whose URL the outbound
+ * policy no longer allows, judged without DNS (scheme, credentials, an address literal, a
+ * `localhost` name), each with a notice to its owner. Names are checked at every delivery.
+ * Returns how many were disabled.
+ */
+export function disableDisallowedWebhooks(deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'config'>): number {
+  const policy = outboundPolicy(deps.config);
+  let disabled = 0;
+  for (const webhook of deps.db.select().from(webhooks).where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt))).all()) {
+    const check = checkUrl(webhook.url, policy);
+    if (check.ok) continue;
+    const reason = `the URL ${check.reason}; outbound calls reach public addresses only, unless ACCORD_OUTBOUND_ALLOW_PRIVATE or ACCORD_OUTBOUND_ALLOW_CIDRS allow more`;
+    deps.db.transaction((tx) => disableWebhook(tx, deps, webhook, reason));
+    auditDisabled(deps, webhook.id, reason);
+    disabled++;
+  }
+  return disabled;
+}
+
+/**
+ * Attempts every delivery due now once (within the concurrency caps) and waits for the
+ * attempts to end; returns how many were attempted. For tests and one-off runs: the service
+ * delivers with a started `WebhookDispatcher`.
+ */
+export async function dispatchDueDeliveries(deps: DispatchDeps, options: { resolve?: ResolveHost } = {}): Promise<number> {
+  const dispatcher = new WebhookDispatcher(deps, options);
+  const attempted = new Set<string>();
+  for (;;) {
+    for (const id of dispatcher.fill(attempted)) attempted.add(id);
+    if (dispatcher.inFlight === 0) return attempted.size;
+    await dispatcher.nextSettled();
+  }
+}

@@ -1,0 +1,126 @@
+import dns from 'node:dns';
+import net from 'node:net';
+import ipaddr from 'ipaddr.js';
+import type { Config } from '../config.ts';
+
+/** Which destinations outbound calls (webhooks, later partner endpoints) may reach besides public addresses. */
+export interface OutboundPolicy {
+  /** Every non-public address is allowed (ACCORD_OUTBOUND_ALLOW_PRIVATE=true). */
+  allowPrivate: boolean;
+  /** Non-public ranges that are allowed anyway (ACCORD_OUTBOUND_ALLOW_CIDRS). */
+  allowCidrs: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+}
+
+/** One address and what it is: `range` is ipaddr.js's range name (`unicast` is the only public one). */
+export interface AddressVerdict {
+  /** The address itself (what a connection goes to). */
+  address: string;
+  /** What was classified: the address, or the IPv4 address an IPv4-mapped or NAT64 IPv6 address carries. */
+  classified: string;
+  range: string;
+  allowed: boolean;
+}
+
+/** Resolves a host name to every address it has (a DNS answer is a remote party's word). */
+export type ResolveHost = (name: string) => Promise<Array<{ address: string; family: number }>>;
+
+/** What a destination check concluded. `unresolved` and `not-allowed` carry a reason fit for the caller to read. */
+export type DestinationCheck =
+  | { ok: true; url: URL; addresses: AddressVerdict[] }
+  | { ok: false; failure: 'not-allowed' | 'unresolved'; reason: string; error?: unknown };
+
+/** The operating system's resolver (getaddrinfo: hosts file, then DNS), every address. */
+export const systemResolver: ResolveHost = (name) => dns.promises.lookup(name, { all: true, verbatim: true });
+
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96');
+
+/** The outbound policy the settings describe. */
+export function outboundPolicy(config: Pick<Config, 'outboundAllowPrivate' | 'outboundAllowCidrs'>): OutboundPolicy {
+  return { allowPrivate: config.outboundAllowPrivate, allowCidrs: config.outboundAllowCidrs.map((cidr) => ipaddr.parseCIDR(cidr)) };
+}
+
+/**
+ * Classifies one IP address with ipaddr.js. Only `unicast` is public; an IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d) and a NAT64 address of the well-known prefix (64:ff9b::/96) are
+ * classified as the IPv4 address they carry. Anything else non-public (loopback, RFC 1918,
+ * link-local and cloud metadata, unique-local, unspecified, carrier-grade NAT, multicast,
+ * broadcast, reserved, 6to4, Teredo, …) is allowed only by the policy's opt-ins.
+ */
+export function classifyAddress(address: string, policy: OutboundPolicy): AddressVerdict {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address);
+  } catch {
+    return { address, classified: address, range: 'invalid', allowed: false };
+  }
+  let ip = parsed;
+  if (ip.kind() === 'ipv6') {
+    const v6 = ip as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
+    else if (v6.match(NAT64_WELL_KNOWN)) ip = ipaddr.fromByteArray(v6.toByteArray().slice(12));
+  }
+  const range = ip.range();
+  const inAllowedCidr = policy.allowCidrs.some(([network, bits]) => network.kind() === ip.kind() && ip.match(network, bits));
+  return { address: parsed.toString(), classified: ip.toString(), range, allowed: range === 'unicast' || policy.allowPrivate || inAllowedCidr };
+}
+
+/** `localhost` and every name under it are loopback by definition (RFC 6761), whatever a resolver says. */
+function isLocalhostName(name: string): boolean {
+  const bare = name.toLowerCase().replace(/\.$/, '');
+  return bare === 'localhost' || bare.endsWith('.localhost');
+}
+
+/**
+ * What can be known about a URL without DNS: an http(s) URL without credentials whose host,
+ * if it is an address (in any spelling WHATWG URL parsing normalises: decimal, hex, octal,
+ * short IPv4 forms, IPv4-mapped IPv6), is allowed; a `localhost` name is refused unless
+ * every private address is allowed. `name` is set when the host is a name still to resolve.
+ */
+export function checkUrl(raw: string, policy: OutboundPolicy): { ok: true; url: URL; address?: AddressVerdict; name?: string } | { ok: false; reason: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: 'must be an http(s) URL' };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: `must be an http(s) URL, not ${url.protocol}` };
+  if (url.username || url.password) return { ok: false, reason: 'must not carry credentials (user:password@); authenticate deliveries with the signing secret' };
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (net.isIP(host)) {
+    const address = classifyAddress(host, policy);
+    return address.allowed ? { ok: true, url, address } : { ok: false, reason: `is a private address (${address.classified}, ${address.range})` };
+  }
+  if (isLocalhostName(host) && !policy.allowPrivate) return { ok: false, reason: `is a loopback name (${host})` };
+  return { ok: true, url, name: host };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Checks a destination completely: the URL rules of `checkUrl`, then, for a host name, every
+ * address it resolves to (within `timeoutMs`) must be allowed. The addresses returned are the
+ * ones to connect to: connecting anywhere else would let a second DNS answer rebind the name.
+ */
+export async function checkDestination(raw: string, policy: OutboundPolicy, options: { resolve?: ResolveHost; timeoutMs: number }): Promise<DestinationCheck> {
+  const checked = checkUrl(raw, policy);
+  if (!checked.ok) return { ok: false, failure: 'not-allowed', reason: checked.reason };
+  if (checked.address) return { ok: true, url: checked.url, addresses: [checked.address] };
+  const name = checked.name!;
+  let answers: Array<{ address: string; family: number }>;
+  try {
+    answers = await withTimeout((options.resolve ?? systemResolver)(name), options.timeoutMs);
+  } catch (error) {
+    return { ok: false, failure: 'unresolved', reason: `${name} could not be resolved`, error };
+  }
+  if (answers.length === 0) return { ok: false, failure: 'unresolved', reason: `${name} could not be resolved` };
+  const addresses = answers.map((a) => classifyAddress(a.address, policy));
+  const refused = addresses.find((a) => !a.allowed);
+  if (refused) return { ok: false, failure: 'not-allowed', reason: `resolves to a private address (${refused.classified}, ${refused.range})` };
+  return { ok: true, url: checked.url, addresses };
+}

@@ -1,0 +1,443 @@
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { dispatchDueDeliveries } from '../src/notices/webhook-dispatcher.ts';
+import { AccordError } from '../src/errors.ts';
+import { backoffMs, createWebhook } from '../src/notices/webhooks.ts';
+import type { ResolveHost } from '../src/outbound/address-policy.ts';
+import { startTestService, type TestService } from './harness.ts';
+
+interface Hit {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A webhook receiver on 127.0.0.1 (a stand-in for a subscriber's endpoint): answers `answer(hit)`, or holds the request while `answer` returns undefined. */
+async function receiver(answer: (hit: Hit) => number | undefined = () => 204) {
+  const hits: Hit[] = [];
+  const held: Array<{ hit: Hit; res: http.ServerResponse; closed: boolean }> = [];
+  const events: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const hit = { path: req.url!, headers: req.headers, body };
+      hits.push(hit);
+      const status = answer(hit);
+      if (status !== undefined) return void res.writeHead(status, status >= 300 && status < 400 ? { Location: '/elsewhere' } : {}).end();
+      const entry = { hit, res, closed: false };
+      held.push(entry);
+      res.on('close', () => {
+        entry.closed = true;
+        events.push(`closed ${hit.path}`);
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    hits,
+    held,
+    events,
+    port,
+    url: (path = '/hook') => `http://127.0.0.1:${port}${path}`,
+    close: () => {
+      for (const h of held) h.res.destroy();
+      server.close();
+    },
+  };
+}
+
+const SECRET = 'whsec-0123456789abcdef';
+const json = (s: TestService, method: string, path: string, body: unknown, token?: string) => s.call(method, path, { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
+const count = (s: TestService, sql: string, ...params: unknown[]) => s.deps.db.$client.prepare(sql).pluck().get(...params) as number;
+const deliveriesOf = (s: TestService, id: string) => s.deps.db.$client.prepare('SELECT status, attempts, last_status AS lastStatus, last_error AS lastError FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at').all(id) as Array<{ status: string; attempts: number; lastStatus: number | null; lastError: string | null }>;
+/** Inserts a subscription as if it had been registered before the address rules existed. */
+function insertWebhook(s: TestService, url: string, options: { partner?: string | null; events?: string[] } = {}): string {
+  const id = `whk_${Math.random().toString(16).slice(2, 10).padEnd(8, '0')}00000000`;
+  s.deps.db.$client
+    .prepare('INSERT INTO webhooks (id, url, secret, events, partner, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(id, url, SECRET, JSON.stringify(options.events ?? ['notice.deprecation']), options.partner ?? null, '2026-01-01T00:00:00.000Z', 'before-upgrade');
+  return id;
+}
+const deprecate = (s: TestService, partner: string, version: string, sunset = '2027-12-31') => json(s, 'POST', `/v1/contracts/${partner}/p2p-exchange/versions/${version}/deprecation`, { sunset, reason: 'superseded' });
+
+describe('webhook registration refuses destinations that are not public', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService();
+  });
+  afterAll(() => s.cleanup());
+
+  const REFUSALS: Array<[url: string, message: string]> = [
+    ['http://127.0.0.1:8080/hook', 'is a private address (127.0.0.1, loopback)'],
+    ['http://2130706433/hook', 'is a private address (127.0.0.1, loopback)'],
+    ['http://0x7f.1/hook', 'is a private address (127.0.0.1, loopback)'],
+    ['http://0177.0.0.1/hook', 'is a private address (127.0.0.1, loopback)'],
+    ['http://127.1/hook', 'is a private address (127.0.0.1, loopback)'],
+    ['http://[::ffff:127.0.0.1]/hook', 'is a private address (127.0.0.1, loopback)'],
+    ['http://[::1]/hook', 'is a private address (::1, loopback)'],
+    ['http://0.0.0.0/hook', 'is a private address (0.0.0.0, unspecified)'],
+    ['http://10.0.0.5/hook', 'is a private address (10.0.0.5, private)'],
+    ['http://192.168.10.1/hook', 'is a private address (192.168.10.1, private)'],
+    ['http://169.254.169.254/latest/meta-data/', 'is a private address (169.254.169.254, linkLocal)'],
+    ['http://[fd00::1]/hook', 'is a private address (fd00::1, uniqueLocal)'],
+    ['http://100.64.1.1/hook', 'is a private address (100.64.1.1, carrierGradeNat)'],
+    ['http://localhost:8080/hook', 'is a loopback name (localhost)'],
+    ['http://hooks.localhost/hook', 'is a loopback name (hooks.localhost)'],
+    ['file:///etc/passwd', 'must be an http(s) URL, not file:'],
+    ['gopher://hooks.partner.example/', 'must be an http(s) URL, not gopher:'],
+    ['https://user:secret@hooks.partner.example/hook', 'must not carry credentials (user:password@); authenticate deliveries with the signing secret'],
+  ];
+
+  it('answers 422 problem+json naming the reason at /url, for admins and partners, and stores nothing', async () => {
+    const partner = s.token('partner', 'acme-payer');
+    for (const [url, message] of REFUSALS) {
+      for (const token of [undefined, partner]) {
+        const res = await json(s, 'POST', '/v1/webhooks', { url, secret: SECRET, events: ['notice.deprecation'] }, token);
+        expect(res.status, url).toBe(422);
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+        expect((await res.json()).errors, url).toEqual([{ location: '/url', message }]);
+      }
+    }
+    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+  });
+
+  it('resolves a host name: refused when any address is not public, accepted when it cannot be resolved now (every delivery checks it again)', async () => {
+    const admin = { tokenId: 'tok_test', name: 'admin', role: 'admin' as const, partner: null };
+    const input = { url: 'https://hooks.partner.example/in', secret: SECRET, events: ['notice.deprecation'] };
+    const privateAnswer: ResolveHost = async () => [{ address: '93.184.215.14', family: 4 }, { address: '10.0.0.5', family: 4 }];
+    const refused = await createWebhook(s.deps, admin, input, { resolve: privateAnswer }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AccordError);
+    expect((refused as AccordError).toProblem()).toMatchObject({ status: 422, errors: [{ location: '/url', message: 'resolves to a private address (10.0.0.5, private)' }] });
+    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+    const nxdomain: ResolveHost = async (name) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    };
+    expect(await createWebhook(s.deps, admin, input, { resolve: nxdomain })).toMatchObject({ url: 'https://hooks.partner.example/in', disabledAt: null });
+  });
+});
+
+describe('webhook delivery checks the destination again and shows failure classes only', () => {
+  let s: TestService;
+  let r: Awaited<ReturnType<typeof receiver>>;
+  const logged: string[] = [];
+  beforeAll(async () => {
+    r = await receiver((hit) => (hit.path === '/redirect' ? 302 : hit.path === '/unavailable' ? 503 : 204));
+    const sink = { write: (line: string) => void logged.push(line) };
+    s = await startTestService({ seed: true, logger: pino({ level: 'warn' }, sink) });
+  });
+  afterAll(() => {
+    r.close();
+    return s.cleanup();
+  });
+
+  it('refuses at delivery a subscription whose name is loopback: the class is shown, the receiver never contacted', async () => {
+    const id = insertWebhook(s, `http://localhost:${r.port}/old-subscription`);
+    expect((await deprecate(s, 'bluestem-mutual', '1.0.0')).status).toBe(201);
+    expect(await dispatchDueDeliveries(s.deps)).toBe(1);
+    const log = await (await s.call('GET', `/v1/webhooks/${id}/deliveries`)).json();
+    expect(log).toMatchObject([{ status: 'pending', attempts: 1, lastStatus: null, lastError: 'destination not allowed' }]);
+    expect(r.hits).toEqual([]);
+  });
+
+  it('checks every address a name resolves to at delivery (DNS may change after registration)', async () => {
+    const id = insertWebhook(s, `http://hooks.partner.test:${r.port}/rebound`, { events: ['notice.breaking-release', 'notice.deprecation'] });
+    const rebound: ResolveHost = async () => [{ address: '93.184.215.14', family: 4 }, { address: '127.0.0.1', family: 4 }];
+    expect((await deprecate(s, 'northwind-health', '1.0.0')).status).toBe(201);
+    await dispatchDueDeliveries(s.deps, { resolve: rebound });
+    expect(deliveriesOf(s, id)).toMatchObject([{ attempts: 1, lastError: 'destination not allowed' }]);
+    expect(r.hits).toEqual([]);
+  });
+
+  it('shows "could not resolve host", "no connection or no answer in time", "HTTP 503" and "redirect not followed"; operators see the raw error', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const allowPrivate = { ...s.deps, config: { ...s.deps.config, outboundAllowPrivate: true } };
+    const unresolvable = insertWebhook(s, 'https://hooks.partner.test/unresolvable', { events: ['notice.sunset-reached'] });
+    const refused = insertWebhook(s, `http://127.0.0.1:${closedPort}/refused`, { events: ['notice.sunset-reached'] });
+    const unavailable = insertWebhook(s, r.url('/unavailable'), { events: ['notice.sunset-reached'] });
+    const redirect = insertWebhook(s, r.url('/redirect'), { events: ['notice.sunset-reached'] });
+    s.deps.db.$client.prepare("UPDATE deprecations SET sunset = '2026-01-01T00:00:00.000Z'").run();
+    (await import('../src/notices/notices.ts')).processSunsets(s.deps);
+    const nxdomain: ResolveHost = async (name) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    };
+    await dispatchDueDeliveries(allowPrivate, { resolve: nxdomain });
+    const shown = async (id: string) => (await (await s.call('GET', `/v1/webhooks/${id}/deliveries`)).json()).map((d: { lastError: string; lastStatus: number | null }) => [d.lastError, d.lastStatus]);
+    expect(await shown(unresolvable)).toEqual([['could not resolve host', null], ['could not resolve host', null]]);
+    expect(await shown(refused)).toEqual([['no connection or no answer in time', null], ['no connection or no answer in time', null]]);
+    expect(await shown(unavailable)).toEqual([['HTTP 503', 503], ['HTTP 503', 503]]);
+    expect(await shown(redirect)).toEqual([['redirect not followed', 302], ['redirect not followed', 302]]);
+    expect(r.hits.map((h) => h.path)).not.toContain('/elsewhere');
+    expect(JSON.stringify(await (await s.call('GET', `/v1/webhooks/${refused}/deliveries`)).json())).not.toContain('ECONNREFUSED');
+    expect(logged.some((line) => line.includes('ECONNREFUSED') && line.includes(refused))).toBe(true);
+    expect(logged.some((line) => line.includes('ENOTFOUND') && line.includes(unresolvable))).toBe(true);
+  });
+
+  it('with ACCORD_OUTBOUND_ALLOW_PRIVATE=true the same loopback name is resolved and contacted', async () => {
+    const opted = await startTestService({ seed: true, env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
+    try {
+      const res = await json(opted, 'POST', '/v1/webhooks', { url: `http://localhost:${r.port}/opted-in`, secret: SECRET, events: ['notice.deprecation'] });
+      expect(res.status).toBe(201);
+      expect((await deprecate(opted, 'bluestem-mutual', '1.0.0')).status).toBe(201);
+      expect(await dispatchDueDeliveries(opted.deps)).toBe(1);
+      expect(r.hits.filter((h) => h.path === '/opted-in')).toHaveLength(1);
+      expect(deliveriesOf(opted, (await res.json()).id)).toMatchObject([{ status: 'delivered', lastStatus: 204, lastError: null }]);
+    } finally {
+      await opted.cleanup();
+    }
+  });
+});
+
+describe('Standard Webhooks signatures', () => {
+  let s: TestService;
+  let r: Awaited<ReturnType<typeof receiver>>;
+  // Near real time: the standardwebhooks library refuses timestamps more than five minutes off.
+  let now = Date.now();
+  const statuses = [503, 204];
+  beforeAll(async () => {
+    r = await receiver(() => statuses.shift() ?? 204);
+    s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
+  });
+  afterAll(() => {
+    r.close();
+    return s.cleanup();
+  });
+
+  it('signs every delivery so the standardwebhooks package verifies it (secret as raw UTF-8 bytes); webhook-id is the delivery id on every retry', async () => {
+    const secret = 'clé-secrète-0123456789-ünïcode';
+    const hook = await (await json(s, 'POST', '/v1/webhooks', { url: r.url('/signed'), secret, events: ['notice.deprecation'] })).json();
+    expect((await deprecate(s, 'bluestem-mutual', '1.0.0')).status).toBe(201);
+    await dispatchDueDeliveries(s.deps);
+    now += backoffMs(1);
+    await dispatchDueDeliveries(s.deps);
+    expect(r.hits).toHaveLength(2);
+    const [delivery] = await (await s.call('GET', `/v1/webhooks/${hook.id}/deliveries`)).json();
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 2 });
+    const verifier = new Webhook(new TextEncoder().encode(secret), { format: 'raw' });
+    for (const hit of r.hits) {
+      expect(hit.headers['webhook-id']).toBe(delivery.id);
+      expect(hit.headers['accord-delivery']).toBe(delivery.id);
+      expect(verifier.verify(hit.body, hit.headers as Record<string, string>)).toMatchObject({ type: 'notice.deprecation' });
+      expect(() => verifier.verify(hit.body.replace('bluestem', 'bluestom'), hit.headers as Record<string, string>)).toThrow();
+      expect(() => new Webhook(new TextEncoder().encode(`${secret}x`), { format: 'raw' }).verify(hit.body, hit.headers as Record<string, string>)).toThrow();
+      const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(hit.headers['accord-signature']))!;
+      expect(t).toBe(hit.headers['webhook-timestamp']);
+      expect(v1).toBe(createHmac('sha256', secret).update(`${t}.${hit.body}`).digest('hex'));
+    }
+    expect(Number(r.hits[1]!.headers['webhook-timestamp'])).toBeGreaterThan(Number(r.hits[0]!.headers['webhook-timestamp']));
+  });
+});
+
+describe('webhook isolation: a hanging subscriber holds up neither others nor the jobs loop', () => {
+  let s: TestService;
+  let slow: Awaited<ReturnType<typeof receiver>>;
+  let healthy: Awaited<ReturnType<typeof receiver>>;
+  let releaseSlow = false;
+  let now = Date.parse('2026-11-27T12:00:00Z');
+  const order: string[] = [];
+  beforeAll(async () => {
+    slow = await receiver((hit) => {
+      order.push(`slow got ${JSON.parse(hit.body).data.version}`);
+      return releaseSlow ? 204 : undefined;
+    });
+    healthy = await receiver((hit) => {
+      order.push(`healthy got ${JSON.parse(hit.body).type}`);
+      return 204;
+    });
+    s = await startTestService({
+      seed: true,
+      clock: () => new Date(now),
+      // The attempt budget is far beyond the test: the slow endpoint hangs until the test releases it.
+      env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_JOBS_INTERVAL_MS: '50', ACCORD_WEBHOOK_TIMEOUT_MS: '120000' },
+    });
+  });
+  afterAll(() => {
+    slow.close();
+    healthy.close();
+    return s.cleanup();
+  });
+
+  it('the healthy subscriber is delivered to and a sunset is processed while the slow one hangs; the slow one gets its events one at a time, in order', async () => {
+    await json(s, 'POST', '/v1/webhooks', { url: slow.url('/slow'), secret: SECRET, events: ['notice.deprecation'] });
+    await json(s, 'POST', '/v1/webhooks', { url: healthy.url('/healthy'), secret: SECRET, events: ['notice.sunset-reached'] });
+    expect((await deprecate(s, 'bluestem-mutual', '1.0.0', '2027-03-31')).status).toBe(201);
+    expect((await deprecate(s, 'northwind-health', '1.0.0', '2027-12-31')).status).toBe(201);
+    const stopJobs = s.startJobs();
+    try {
+      await vi.waitFor(() => expect(slow.held).toHaveLength(1), { timeout: 30_000, interval: 20 });
+      now = Date.parse('2027-04-01T00:00:00Z');
+      await vi.waitFor(() => expect(healthy.hits).toHaveLength(1), { timeout: 30_000, interval: 20 });
+      expect(count(s, "SELECT count(*) FROM contract_versions WHERE partner = 'bluestem-mutual' AND version = '1.0.0' AND state = 'retired'")).toBe(1);
+      // Still hanging: the healthy delivery and the sunset did not wait for the slow attempt to end.
+      expect(slow.held[0]!.closed).toBe(false);
+      expect(slow.hits).toHaveLength(1);
+      releaseSlow = true;
+      slow.held[0]!.res.writeHead(204).end();
+      await vi.waitFor(() => expect(slow.hits).toHaveLength(2), { timeout: 30_000, interval: 20 });
+      expect(order).toEqual(['slow got 1.0.0', 'healthy got notice.sunset-reached', 'slow got 1.0.0']);
+      expect(slow.hits.map((h) => JSON.parse(h.body).data.partner)).toEqual(['bluestem-mutual', 'northwind-health']);
+    } finally {
+      stopJobs();
+    }
+  });
+});
+
+describe('cap of active webhook subscriptions per owner', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_WEBHOOKS_PER_OWNER: '2' } });
+  });
+  afterAll(() => s.cleanup());
+  const register = (token?: string) => json(s, 'POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/hook', secret: SECRET, events: ['notice.deprecation'] }, token);
+
+  it("counts a partner's own subscriptions and the staff's together; 409 problem+json beyond the cap, nothing stored", async () => {
+    const acme = s.token('partner', 'acme-payer');
+    const acmeAgain = s.token('partner', 'acme-payer');
+    const other = s.token('partner', 'other-payer');
+    expect((await register(acme)).status).toBe(201);
+    const second = await (await register(acmeAgain)).json();
+    const third = await register(acme);
+    expect(third.status).toBe(409);
+    expect(third.headers.get('content-type')).toBe('application/problem+json');
+    expect((await third.json()).detail).toBe('acme-payer already holds 2 active webhook subscriptions, the most allowed (ACCORD_WEBHOOKS_PER_OWNER=2); delete one first');
+    expect(count(s, "SELECT count(*) FROM webhooks WHERE partner = 'acme-payer'")).toBe(2);
+    expect((await register(other)).status).toBe(201);
+    expect((await register()).status).toBe(201);
+    expect((await register(s.token('admin'))).status).toBe(201);
+    const staff = await register();
+    expect(staff.status).toBe(409);
+    expect((await staff.json()).detail).toMatch(/^The staff already hold 2 active webhook subscriptions/);
+    expect((await s.call('DELETE', `/v1/webhooks/${second.id}`, { token: acme })).status).toBe(204);
+    expect((await register(acme)).status).toBe(201);
+  });
+});
+
+describe('automatic disabling after sustained failure', () => {
+  let s: TestService;
+  let r: Awaited<ReturnType<typeof receiver>>;
+  let now = Date.parse('2026-11-27T12:00:00Z');
+  let answer = 503;
+  beforeAll(async () => {
+    r = await receiver(() => answer);
+    s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_WEBHOOK_DISABLE_FAILURES: '3', ACCORD_WEBHOOK_DISABLE_AFTER: 'PT1H' } });
+  });
+  afterAll(() => {
+    r.close();
+    return s.cleanup();
+  });
+  afterEach(() => {
+    answer = 503;
+  });
+  const retry = async (attempt: number) => {
+    now += backoffMs(attempt);
+    return dispatchDueDeliveries(s.deps);
+  };
+
+  it('a success ends the failure streak', async () => {
+    const hook = await (await json(s, 'POST', '/v1/webhooks', { url: r.url('/flaky'), secret: SECRET, events: ['notice.synthetic-drift'] })).json();
+    const { publishNotice } = await import('../src/notices/notices.ts');
+    s.deps.db.transaction((tx) => publishNotice(tx, s.deps, { kind: 'synthetic-drift', partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', title: 'drift', body: 'drift' }));
+    await dispatchDueDeliveries(s.deps);
+    await retry(1);
+    expect(await (await s.call('GET', `/v1/webhooks/${hook.id}`)).json()).toMatchObject({ consecutiveFailures: 2, failingSince: expect.any(String), disabledAt: null });
+    answer = 204;
+    await retry(2);
+    expect(await (await s.call('GET', `/v1/webhooks/${hook.id}`)).json()).toMatchObject({ consecutiveFailures: 0, failingSince: null, disabledAt: null });
+    expect((await s.call('DELETE', `/v1/webhooks/${hook.id}`)).status).toBe(204);
+  });
+
+  it('disables after N failures in a row over at least the window, cancels pending deliveries and tells the owner; the owner re-enables it', async () => {
+    const bluestem = s.token('partner', 'bluestem-mutual');
+    const northwind = s.token('partner', 'northwind-health');
+    const hook = await (await json(s, 'POST', '/v1/webhooks', { url: r.url('/dead'), secret: SECRET, events: ['notice.deprecation'] }, bluestem)).json();
+    expect((await deprecate(s, 'bluestem-mutual', '1.0.0')).status).toBe(201);
+    await dispatchDueDeliveries(s.deps);
+    await retry(1);
+    await retry(2);
+    // three failures in a row, but within the hour: still active
+    expect(await (await s.call('GET', `/v1/webhooks/${hook.id}`, { token: bluestem })).json()).toMatchObject({ consecutiveFailures: 3, disabledAt: null });
+    now += 3_600_000;
+    expect(await dispatchDueDeliveries(s.deps)).toBe(1);
+    const [view] = await (await s.call('GET', '/v1/webhooks', { token: bluestem })).json();
+    expect(view).toMatchObject({ id: hook.id, disabledAt: new Date(now).toISOString(), disabledReason: expect.stringMatching(/^every delivery attempt failed since .* \(4 in a row, the last: HTTP 503\)$/) });
+    expect(deliveriesOf(s, hook.id).map((d) => d.status)).toEqual(['cancelled']);
+
+    const notices = await (await s.call('GET', '/v1/notices', { token: bluestem })).json();
+    const notice = notices.find((n: { kind: string }) => n.kind === 'webhook-disabled');
+    expect(notice).toMatchObject({ partner: 'bluestem-mutual', api: '', version: '', audience: ['bluestem-mutual'], title: `Webhook ${hook.id} was disabled` });
+    expect(notice.body).toContain(`POST /v1/webhooks/${hook.id}/enable`);
+    expect((await (await s.call('GET', '/v1/notices', { token: northwind })).json()).some((n: { kind: string }) => n.kind === 'webhook-disabled')).toBe(false);
+    expect(await (await s.call('GET', '/v1/notices.atom', { token: bluestem })).text()).toMatch(new RegExp(`<link rel="related" href="[^"]*/v1/webhooks/${hook.id}"/>`));
+    const audit = await (await s.call('GET', '/v1/audit?limit=1000')).json();
+    expect(audit.some((a: { action: string; target: string }) => a.action === 'webhook.disabled' && a.target === hook.id)).toBe(true);
+
+    // a disabled subscription gets no new deliveries
+    expect((await deprecate(s, 'bluestem-mutual', '1.1.0')).status).toBe(201);
+    expect(deliveriesOf(s, hook.id)).toHaveLength(1);
+    expect(await dispatchDueDeliveries(s.deps)).toBe(0);
+
+    expect((await s.call('POST', `/v1/webhooks/${hook.id}/enable`, { token: northwind })).status).toBe(404);
+    const enabled = await s.call('POST', `/v1/webhooks/${hook.id}/enable`, { token: bluestem });
+    expect(enabled.status).toBe(200);
+    expect(await enabled.json()).toMatchObject({ disabledAt: null, disabledReason: null, consecutiveFailures: 0, failingSince: null });
+    answer = 204;
+    expect((await deprecate(s, 'northwind-health', '1.1.0')).status).toBe(201);
+    await dispatchDueDeliveries(s.deps);
+    expect(deliveriesOf(s, hook.id).map((d) => d.status)).toEqual(['cancelled', 'delivered']);
+  });
+});
+
+describe('upgrade: subscriptions to destinations no longer allowed are disabled at start', () => {
+  it('disables them with a notice to the owner (staff only for an admin subscription), idempotently, unless an opt-in allows them', async () => {
+    const first = await startTestService();
+    const dir = first.dir;
+    const loopback = insertWebhook(first, 'http://127.0.0.1:9/hook', { partner: 'acme-payer' });
+    const decimal = insertWebhook(first, 'http://2130706433/hook', { partner: 'acme-payer' });
+    const credentials = insertWebhook(first, 'https://user:pw@hooks.partner.example/hook', { partner: 'acme-payer' });
+    const staffLocalhost = insertWebhook(first, 'http://localhost:8080/hook');
+    const named = insertWebhook(first, 'https://hooks.partner.example/hook', { partner: 'acme-payer' });
+    await first.close();
+
+    const optedIn = await startTestService({ dir, env: { ACCORD_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8' } });
+    const active = () => optedIn.deps.db.$client.prepare('SELECT id FROM webhooks WHERE disabled_at IS NULL ORDER BY id').pluck().all() as string[];
+    // the CIDR opt-in keeps the loopback address literals; localhost names and credentials are not allowed by it
+    expect(active()).toEqual([loopback, decimal, named].sort());
+    await optedIn.close();
+
+    const upgraded = await startTestService({ dir });
+    try {
+      const acme = upgraded.token('partner', 'acme-payer');
+      const views = await (await upgraded.call('GET', '/v1/webhooks', { token: acme })).json();
+      const byId = Object.fromEntries(views.map((v: { id: string }) => [v.id, v]));
+      expect(byId[loopback]).toMatchObject({ disabledAt: expect.any(String), disabledReason: expect.stringMatching(/^the URL is a private address \(127\.0\.0\.1, loopback\); outbound calls reach public addresses only/) });
+      expect(byId[decimal].disabledReason).toMatch(/^the URL is a private address \(127\.0\.0\.1, loopback\)/);
+      expect(byId[credentials].disabledReason).toMatch(/^the URL must not carry credentials/);
+      expect(byId[named]).toMatchObject({ disabledAt: null, disabledReason: null });
+      expect((await (await upgraded.call('GET', `/v1/webhooks/${staffLocalhost}`)).json()).disabledReason).toMatch(/^the URL is a loopback name \(localhost\)/);
+
+      const partnerNotices = (await (await upgraded.call('GET', '/v1/notices', { token: acme })).json()).filter((n: { kind: string }) => n.kind === 'webhook-disabled');
+      expect(partnerNotices.map((n: { title: string }) => n.title).sort()).toEqual([loopback, decimal, credentials].map((id) => `Webhook ${id} was disabled`).sort());
+      const staffNotices = (await (await upgraded.call('GET', '/v1/notices')).json()).filter((n: { kind: string }) => n.kind === 'webhook-disabled');
+      expect(staffNotices.find((n: { title: string }) => n.title.includes(staffLocalhost))).toMatchObject({ partner: '', audience: [] });
+      expect(staffNotices).toHaveLength(4);
+    } finally {
+      await upgraded.close();
+    }
+
+    const again = await startTestService({ dir });
+    try {
+      expect(count(again, "SELECT count(*) FROM notices WHERE kind = 'webhook-disabled'")).toBe(4);
+      expect(count(again, 'SELECT count(*) FROM webhooks WHERE disabled_at IS NULL')).toBe(1);
+    } finally {
+      await again.cleanup();
+    }
+  });
+});

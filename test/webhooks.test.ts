@@ -372,7 +372,7 @@ describe('automatic disabling after sustained failure', () => {
 
     const notices = await (await s.call('GET', '/v1/notices', { token: bluestem })).json();
     const notice = notices.find((n: { kind: string }) => n.kind === 'webhook-disabled');
-    expect(notice).toMatchObject({ partner: 'bluestem-mutual', api: '', version: '', audience: ['bluestem-mutual'], title: `Webhook ${hook.id} was disabled` });
+    expect(notice).toMatchObject({ partner: 'bluestem-mutual', api: 'webhooks', version: hook.id, audience: ['bluestem-mutual'], title: `Webhook ${hook.id} was disabled` });
     expect(notice.body).toContain(`POST /v1/webhooks/${hook.id}/enable`);
     expect((await (await s.call('GET', '/v1/notices', { token: northwind })).json()).some((n: { kind: string }) => n.kind === 'webhook-disabled')).toBe(false);
     expect(await (await s.call('GET', '/v1/notices.atom', { token: bluestem })).text()).toMatch(new RegExp(`<link rel="related" href="[^"]*/v1/webhooks/${hook.id}"/>`));

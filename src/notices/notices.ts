@@ -47,9 +47,9 @@ export function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit 
     .map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] }));
 }
 
-/** Path of what a notice is about: the contract version, or the webhook a `webhook-disabled` notice names in its title. */
-function relatedPath(n: { kind: string; partner: string; api: string; version: string; title: string }): string {
-  if (n.kind === 'webhook-disabled') return `/v1/webhooks/${/whk_[0-9a-f]+/.exec(n.title)?.[0] ?? ''}`;
+/** Path of what a notice is about: the contract version, or the webhook a `webhook-disabled` notice names (as api "webhooks", version its id). */
+function relatedPath(n: { kind: string; partner: string; api: string; version: string }): string {
+  if (n.kind === 'webhook-disabled') return `/v1/webhooks/${n.version}`;
   return `/v1/contracts/${n.partner}/${n.api}/versions/${n.version}`;
 }
 

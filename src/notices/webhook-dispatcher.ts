@@ -223,8 +223,9 @@ function disableWebhook(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, webhook: Webho
     {
       kind: 'webhook-disabled',
       partner: webhook.partner ?? '',
-      api: '',
-      version: '',
+      // A notice about a subscription, not a contract version: it names the webhook instead.
+      api: 'webhooks',
+      version: webhook.id,
       title: `Webhook ${webhook.id} was disabled`,
       body: `Accord stopped delivering to ${webhook.url} (webhook ${webhook.id}): ${reason}. Its pending deliveries were cancelled. Fix the endpoint, then re-enable it with POST /v1/webhooks/${webhook.id}/enable.`,
     },

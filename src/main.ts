@@ -17,6 +17,7 @@ import { renderDiff, type DiffFormat } from './diff/render.ts';
 import type { DiffResult } from './diff/types.ts';
 import { findContractFiles } from './contracts/import.ts';
 import { openDb } from './db/index.ts';
+import { publicUrlListening } from './lib/public-url.ts';
 import { AccordError } from './errors.ts';
 import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './matrix/checks.ts';
 import { findMatrixFiles } from './matrix/import.ts';
@@ -151,6 +152,8 @@ async function serveCommand(config: Config, io: Io): Promise<number> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // PORT=0 without ACCORD_PUBLIC_URL: links must name the port the system chose.
+  service.deps.config.publicUrl = publicUrlListening(service.deps.config.publicUrl, port);
   io.out(`Accord listening on http://${config.host}:${port}  (data: ${config.dataDir})`);
   if (service.seeded.contracts + service.seeded.matrix > 0) {
     io.out(`Seeded the reference network: ${service.seeded.contracts} contract versions, ${service.seeded.matrix} control-matrix documents.`);

@@ -42,8 +42,11 @@ export function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit 
     .map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] }));
 }
 
-/** The notices as an Atom 1.0 feed (RFC 4287). */
-export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: string, updated: Date): string {
+/**
+ * The notices as an Atom 1.0 feed (RFC 4287).
+ * @param urlOf the absolute URL of one of Accord's paths (on the public URL, never the request's Host)
+ */
+export function renderAtom(items: ReturnType<typeof listNotices>, urlOf: (path: string) => string, updated: Date): string {
   const entries = items
     .map(
       (n) => `  <entry>
@@ -52,7 +55,7 @@ export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: strin
     <updated>${n.createdAt}</updated>
     <author><name>Accord</name></author>
     <category term="${n.kind}"/>
-    <link rel="related" href="${xml(`/v1/contracts/${n.partner}/${n.api}/versions/${n.version}`)}"/>
+    <link rel="related" href="${xml(urlOf(`/v1/contracts/${n.partner}/${n.api}/versions/${n.version}`))}"/>
     <content type="text">${xml(n.body)}</content>
   </entry>`,
     )
@@ -62,7 +65,7 @@ export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: strin
   <id>urn:accord:notices</id>
   <title>Accord notices: deprecations, breaking releases, sunsets</title>
   <updated>${(items[0]?.createdAt ?? updated.toISOString())}</updated>
-  <link rel="self" type="application/atom+xml" href="${xml(selfUrl)}"/>
+  <link rel="self" type="application/atom+xml" href="${xml(urlOf('/v1/notices.atom'))}"/>
   <author><name>Accord</name></author>
 ${entries}
 </feed>

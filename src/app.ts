@@ -14,6 +14,7 @@ import { healthRouter } from './http/health.ts';
 import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { exchangeHop, exchangeRouter } from './runtime/router.ts';
@@ -26,6 +27,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Builds the Accord HTTP application over injected dependencies (and the exchange runtime it serves). */
 export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  app.use(securityHeaders());
 
   // Every request: its X-Request-Id, an exchange request's trace context, and
   // http_server_request_duration_seconds by method, route template and status (never ids) —

@@ -14,7 +14,8 @@ export function tokensRouter(deps: Deps): Hono<AppEnv> {
   app.post('/', async (c) => {
     const created = createToken(deps, principalOf(c).name, await jsonBody(c));
     deps.logger.info({ tokenId: created.id, role: created.role, by: principalOf(c).name }, 'token created');
-    return c.json(created, 201);
+    // The answer carries the secret: no cache may keep it.
+    return c.json(created, 201, { 'Cache-Control': 'no-store' });
   });
   app.get('/', (c) => c.json(listTokens(deps)));
   app.delete('/:id', (c) => {

@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestService, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, runCli, startTestService, type TestService } from './harness.ts';
 
 describe('tokens', () => {
   let s: TestService;
@@ -79,5 +82,78 @@ describe('tokens', () => {
     expect((await s.call('POST', '/v1/tokens', { body: 'role=admin', type: 'application/x-www-form-urlencoded' })).status).toBe(415);
     expect((await s.call('POST', '/v1/tokens', { body: '{"role":', type: 'application/json' })).status).toBe(400);
     expect((await s.call('POST', '/v1/tokens', { body: '[]', type: 'application/json' })).status).toBe(400);
+  });
+});
+
+describe('token names', () => {
+  let s: TestService;
+  beforeEach(async () => {
+    s = await startTestService();
+  });
+  afterEach(() => s.cleanup());
+
+  const post = (body: unknown) => s.call('POST', '/v1/tokens', { body: JSON.stringify(body), type: 'application/json' });
+  const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM tokens').pluck().get();
+
+  it.each([
+    ['NUL', 'ci\u0000bot', 'U+0000'],
+    ['a bell (control)', 'ci\u0007bot', 'U+0007'],
+    ['a tab (control)', 'ci\tbot', 'U+0009'],
+    ['DEL (control)', 'ci\u007fbot', 'U+007F'],
+    ['a C1 control', 'ci\u0085bot', 'U+0085'],
+    ['a zero-width space', 'alice\u200b-author', 'U+200B'],
+    ['a zero-width joiner', 'alice\u200d', 'U+200D'],
+    ['a byte-order mark', '\ufeffalice', 'U+FEFF'],
+    ['a soft hyphen (format)', 'al\u00adice', 'U+00AD'],
+    ['a right-to-left override', 'alice\u202egpj.exe', 'U+202E'],
+    ['a left-to-right embedding', 'alice\u202a', 'U+202A'],
+    ['a right-to-left isolate', 'alice\u2067x\u2069', 'U+2067'],
+    ['a combining grapheme joiner (default-ignorable)', 'ali\u034fce', 'U+034F'],
+    ['a Hangul filler (default-ignorable)', 'alice\u3164', 'U+3164'],
+    ['a variation selector (default-ignorable)', 'alice\ufe0f', 'U+FE0F'],
+    ['a line separator', 'alice\u2028bob', 'U+2028'],
+    ['a paragraph separator', 'alice\u2029bob', 'U+2029'],
+    ['a private-use character', 'alice\ue000', 'U+E000'],
+    ['an unassigned code point', 'alice\u0378', 'U+0378'],
+    ['a lone surrogate', 'alice\ud800', 'U+D800'],
+  ])('refuses a name with %s over HTTP: 422 at /name, nothing written', async (_, name, codePoint) => {
+    const before = count();
+    const res = await post({ role: 'author', name });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const problem = await res.json();
+    expect(problem.errors).toEqual([{ location: '/name', message: expect.stringContaining(codePoint) }]);
+    expect(count()).toBe(before);
+  });
+
+  it('accepts names in any script, with accents, emoji and inner spaces', async () => {
+    for (const name of ['Zoë Müller', 'CI 日本 ビルド', 'Ünïcödé ⚙ deploy 🚀', 'Équipe d’intégration (prod)']) {
+      const res = await post({ role: 'author', name });
+      expect(res.status, name).toBe(201);
+      expect((await res.json()).name).toBe(name);
+    }
+  });
+
+  it('refuses the same names in `accord token create`: exit 1, the reason on stderr, nothing written', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-token-cli-'));
+    try {
+      const env = { ACCORD_DATA_DIR: dir, ACCORD_SEED_DIR: '' };
+      const bad = await runCli(['token', 'create', '--role', 'author', '--name', 'alice\u200b-author'], env);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('/name');
+      expect(bad.stderr).toContain('U+200B');
+      expect(bad.stdout).not.toMatch(/acc_/);
+      const good = await runCli(['token', 'create', '--role', 'author', '--name', 'alice-author'], env);
+      expect(good.code).toBe(0);
+      const { openDb } = await import('../src/db/index.ts');
+      const db = openDb(path.join(dir, 'accord.db'));
+      try {
+        expect(db.$client.prepare('SELECT name FROM tokens').pluck().all()).toEqual(['alice-author']);
+      } finally {
+        db.$client.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

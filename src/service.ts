@@ -2,6 +2,7 @@ import path from 'node:path';
 import { count } from 'drizzle-orm';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.ts';
+import { AuthGuard } from './auth/abuse.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { ensureAdminToken } from './auth/tokens.ts';
 import type { Config } from './config.ts';
@@ -30,20 +31,26 @@ export interface Service {
   seeded: { contracts: number; matrix: number };
   /** The exchange runtime (route table, saga engine). */
   runtime: Runtime;
+  /** Abuse limits of authentication: failure and request counters, aggregated refusal rows. */
+  guard: AuthGuard;
   /**
    * Resumes unfinished transactions and starts the background jobs (transaction outbox, webhook
    * deliveries, sunsets); returns a stop function.
    */
   startJobs(): () => void;
-  /** Stops the saga engine (unfinished transactions stay for the next start) and closes the database. */
+  /**
+   * Writes the pending aggregated refusal rows to the audit log, stops the saga engine
+   * (unfinished transactions stay for the next start) and closes the database.
+   */
   close(): Promise<void>;
 }
 
 /**
  * Every ACCORD_JOBS_INTERVAL_MS, one run at a time: sunsets, purge of idempotency keys past their
- * window, scorecard counters, SLA evaluation, the transaction outbox and due webhook deliveries.
+ * window, scorecard counters, SLA evaluation, the transaction outbox, due webhook deliveries and the
+ * audit rows of refused authentications whose minute has ended.
  */
-function startJobs(deps: Deps, runtime: Runtime): () => void {
+function startJobs(deps: Deps, runtime: Runtime, guard: AuthGuard): () => void {
   runtime.engine.resume();
   const idempotency = new IdempotencyStore(deps);
   let running = false;
@@ -57,6 +64,7 @@ function startJobs(deps: Deps, runtime: Runtime): () => void {
       .then(() => runtime.sla.evaluate())
       .then(() => publishTransactionEvents(deps))
       .then(() => dispatchDueDeliveries(deps))
+      .then(() => guard.flushEnded())
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = false));
   }, deps.config.jobsIntervalMs);
@@ -117,15 +125,19 @@ export async function openService(config: Config, options: { clock?: Clock; logg
     logger.warn({ count: faults.length, file: config.faultsFile }, 'fault injection from ACCORD_FAULTS is active');
   }
   const runtime = createRuntime(deps);
+  const guard = new AuthGuard(deps);
   const checkpointer = dbFile === ':memory:' ? undefined : startCheckpointer(db, dbFile, logger);
   return {
     deps,
     runtime,
-    app: createApp(deps, runtime),
-    startJobs: () => startJobs(deps, runtime),
+    guard,
+    app: createApp(deps, runtime, guard),
+    startJobs: () => startJobs(deps, runtime, guard),
     initialAdminToken: admin?.generated ? admin.token : undefined,
     seeded,
     close: async () => {
+      // The last minute's aggregated refusals (401s, 429s) reach the audit log before it closes.
+      guard.flush();
       await runtime.engine.stop();
       await checkpointer?.stop();
       db.$client.close();

@@ -12,8 +12,9 @@ export function tokensRouter(deps: Deps): Hono<AppEnv> {
     await next();
   });
   app.post('/', async (c) => {
-    const created = createToken(deps, principalOf(c).name, await jsonBody(c));
-    deps.logger.info({ tokenId: created.id, role: created.role, by: principalOf(c).name }, 'token created');
+    const principal = principalOf(c);
+    const created = createToken(deps, principal.name, await jsonBody(c), { creatorScopes: principal.scopes });
+    deps.logger.info({ tokenId: created.id, role: created.role, expiresAt: created.expiresAt, scopes: created.scopes, by: principal.name }, 'token created');
     // The answer carries the secret: no cache may keep it.
     return c.json(created, 201, { 'Cache-Control': 'no-store' });
   });

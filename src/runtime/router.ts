@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import semver from 'semver';
-import { principalFromAuthorization } from '../auth/tokens.ts';
 import type { Deps } from '../context.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import type { AppEnv } from '../http/types.ts';
+import { principalOf, type AppEnv } from '../http/types.ts';
 import { valueAt, type Json } from '../lib/json.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
@@ -74,8 +73,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   async function serve(c: Context<AppEnv>): Promise<Response> {
     const requestStart = performance.now();
     const { givenCorrelation, correlationId, trace, spanId, tracestate } = c.get('hop') ?? exchangeHop(c); // the app sets it first on /exchange
-    // After the ids: a 401 carries them too.
-    const principal = principalFromAuthorization(deps, c.req.header('authorization'));
+    // Authenticated by the app (src/http/auth.ts), after the ids: a 401 carries them too.
+    const principal = principalOf(c);
     const { partner, api, major } = c.req.param() as { partner: string; api: string; major: string };
     const prefix = `/exchange/${partner}/${api}/${major}`;
     const decoded = safeDecode(decodeURI, c.req.path.slice(prefix.length));

@@ -3,9 +3,10 @@ import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { appendAudit } from './audit/log.ts';
-import { principalFromAuthorization } from './auth/tokens.ts';
+import { AuthGuard } from './auth/abuse.ts';
 import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
+import { authenticate, documentedScope } from './http/auth.ts';
 import { bodyLimit } from './http/body-limit.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { changeControlRouter } from './http/change-control.ts';
@@ -14,6 +15,7 @@ import { healthRouter } from './http/health.ts';
 import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { exchangeHop, exchangeRouter } from './runtime/router.ts';
@@ -23,9 +25,15 @@ import type { AppEnv } from './http/types.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Builds the Accord HTTP application over injected dependencies (and the exchange runtime it serves). */
-export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): Hono<AppEnv> {
+/**
+ * Builds the Accord HTTP application over injected dependencies (and the exchange runtime it
+ * serves). `guard` holds the abuse-limit counters and the aggregated refusal rows; the service
+ * flushes it when a minute ends and at shutdown.
+ */
+export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), guard: AuthGuard = new AuthGuard(deps)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  app.use(securityHeaders());
 
   // Every request: its X-Request-Id, an exchange request's trace context, and
   // http_server_request_duration_seconds by method, route template and status (never ids) —
@@ -46,8 +54,10 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): H
   app.use('/v1/*', async (c, next) => {
     await next();
     const status = c.res.status;
-    // Reads are audited only when refused (401/403); every write is.
-    if ((c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') && status !== 401 && status !== 403) return;
+    // Refused authentications are audited by the guard, one row per source and minute with a count.
+    if (c.get('refusalAggregated')) return;
+    // Reads are audited only when refused (403); every write is.
+    if ((c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') && status !== 403) return;
     const principal = c.get('principal');
     const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL');
     appendAudit(deps, {
@@ -62,10 +72,8 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps)): H
 
   app.use(bodyLimit(deps.config.bodyLimit));
 
-  app.use('/v1/*', async (c, next) => {
-    c.set('principal', principalFromAuthorization(deps, c.req.header('authorization')));
-    await next();
-  });
+  app.use('/v1/*', authenticate(deps, guard, documentedScope));
+  app.use('/exchange/*', authenticate(deps, guard, () => 'exchange'));
 
   app.route('/', healthRouter(deps));
   app.get('/openapi.json', (c) => c.json(ACCORD_OPENAPI));

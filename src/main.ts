@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { serve } from '@hono/node-server';
+import { SCOPE_NAMES } from './auth/scopes.ts';
 import { createToken } from './auth/tokens.ts';
 import { CliFailure, callServer } from './cli/client.ts';
 import { gateJunit, gateMarkdown, gateText } from './cli/gate.ts';
@@ -17,6 +18,7 @@ import { renderDiff, type DiffFormat } from './diff/render.ts';
 import type { DiffResult } from './diff/types.ts';
 import { findContractFiles } from './contracts/import.ts';
 import { openDb } from './db/index.ts';
+import { publicUrlListening } from './lib/public-url.ts';
 import { AccordError } from './errors.ts';
 import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './matrix/checks.ts';
 import { findMatrixFiles } from './matrix/import.ts';
@@ -33,7 +35,7 @@ const USAGE = `accord — governance and contract registry for payer-to-payer AP
 
 Usage:
   accord serve                                    start the HTTP service
-  accord token create --role R [--partner P] [--name N]
+  accord token create --role R [--partner P] [--name N] [--expires-in P30D] [--scopes S,S]
                                                   create a token in the local data dir (shown once)
   accord import <dir>                             register every contracts/<partner>/<api>/<version>/openapi.yaml
                                                   under <dir> through the running server
@@ -65,9 +67,13 @@ Starts Accord on HOST:PORT (default 127.0.0.1:8080) with data under ACCORD_DATA_
 On first start it creates the database, the Git registry and an admin token (printed once, or
 ACCORD_ADMIN_TOKEN), and imports the reference network from ACCORD_SEED_DIR.`,
   'token create': `accord token create --role <admin|author|approver|ci|partner> [--partner <id>] [--name <name>]
+                    [--expires-in <ISO 8601 duration>] [--scopes <scope,scope,…>]
 
 Creates a token directly in the local data dir (ACCORD_DATA_DIR) and prints the secret once.
-Use it on the server host to bootstrap or recover access. --partner is required for --role partner.`,
+Use it on the server host to bootstrap or recover access. --partner is required for --role partner.
+--expires-in sets its lifetime (e.g. P30D, PT12H; default ACCORD_TOKEN_DEFAULT_TTL, else none).
+--scopes limits it to some of the scopes its role allows (e.g. notices:read,exchange); scopes:
+${SCOPE_NAMES.join(', ')}.`,
   import: `accord import <dir>
 
 Registers every contracts/<partner>/<api>/<version>/openapi.yaml (or .json) under <dir>, in
@@ -151,6 +157,8 @@ async function serveCommand(config: Config, io: Io): Promise<number> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // PORT=0 without ACCORD_PUBLIC_URL: links must name the port the system chose.
+  service.deps.config.publicUrl = publicUrlListening(service.deps.config.publicUrl, port);
   io.out(`Accord listening on http://${config.host}:${port}  (data: ${config.dataDir})`);
   if (service.seeded.contracts + service.seeded.matrix > 0) {
     io.out(`Seeded the reference network: ${service.seeded.contracts} contract versions, ${service.seeded.matrix} control-matrix documents.`);
@@ -173,18 +181,22 @@ async function serveCommand(config: Config, io: Io): Promise<number> {
 }
 
 async function tokenCreate(config: Config, io: Io, argv: string[]): Promise<number> {
-  const { values } = parse(argv, { role: { type: 'string' }, partner: { type: 'string' }, name: { type: 'string' } });
+  const { values } = parse(argv, { role: { type: 'string' }, partner: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' }, scopes: { type: 'string' } });
   if (values.help) return help(io, 'token create');
   if (!values.role) throw new CliFailure('--role is required (admin, author, approver, ci or partner)', 3);
   const db = openDb(path.join(config.dataDir, 'accord.db'));
   try {
     const role = values.role as string;
-    const created = createToken(
-      { db, clock: () => new Date() },
-      'accord-cli',
-      { role, partner: values.partner, name: (values.name as string | undefined) ?? `${role}${values.partner ? ` ${values.partner}` : ''} (cli)` },
-    );
+    const scopes = values.scopes === undefined ? undefined : (values.scopes as string).split(',').map((scope) => scope.trim());
+    const created = createToken({ db, clock: () => new Date(), config }, 'accord-cli', {
+      role,
+      partner: values.partner,
+      name: (values.name as string | undefined) ?? `${role}${values.partner ? ` ${values.partner}` : ''} (cli)`,
+      expiresIn: values['expires-in'],
+      scopes,
+    });
     io.out(`Created ${created.role} token ${created.id} "${created.name}"${created.partner ? ` for partner ${created.partner}` : ''}.`);
+    io.out(`Expires: ${created.expiresAt ?? 'never'}. Scopes: ${created.scopes?.join(', ') ?? `everything the ${created.role} role allows`}.`);
     io.out('Secret (shown once):');
     io.out(created.token);
     return 0;
@@ -469,7 +481,7 @@ export async function main(argv: string[], io: Io = { out: (l) => console.log(l)
         return await serveCommand(config, io);
       case 'token':
         if (rest[0] === 'create') return await tokenCreate(config, io, rest.slice(1));
-        throw new CliFailure('Usage: accord token create --role R [--partner P] [--name N]', 3);
+        throw new CliFailure('Usage: accord token create --role R [--partner P] [--name N] [--expires-in P30D] [--scopes S,S]', 3);
       case 'import':
         return await importCommand(config, io, rest);
       case 'diff':

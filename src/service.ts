@@ -2,6 +2,7 @@ import path from 'node:path';
 import { count } from 'drizzle-orm';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.ts';
+import { AuthGuard } from './auth/abuse.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { ensureAdminToken } from './auth/tokens.ts';
 import type { Config } from './config.ts';
@@ -30,25 +31,28 @@ export interface Service {
   seeded: { contracts: number; matrix: number };
   /** The exchange runtime (route table, saga engine). */
   runtime: Runtime;
+  /** Abuse limits of authentication: failure and request counters, aggregated refusal rows. */
+  guard: AuthGuard;
   /**
    * Resumes unfinished transactions and starts the background jobs (transaction outbox, sunsets)
    * and the webhook dispatcher; returns a stop function.
    */
   startJobs(): () => void;
   /**
-   * Stops the webhook dispatcher (waiting for attempts in flight, each bounded by
-   * ACCORD_WEBHOOK_TIMEOUT_MS) and the saga engine (unfinished transactions stay for the next
-   * start), then closes the database.
+   * Writes the pending aggregated refusal rows to the audit log, stops the webhook dispatcher
+   * (waiting for attempts in flight, each bounded by ACCORD_WEBHOOK_TIMEOUT_MS) and the saga
+   * engine (unfinished transactions stay for the next start), then closes the database.
    */
   close(): Promise<void>;
 }
 
 /**
  * Every ACCORD_JOBS_INTERVAL_MS, one run at a time: sunsets, purge of idempotency keys past their
- * window, scorecard counters, SLA evaluation and the transaction outbox. Webhook deliveries run
- * in their own dispatcher, never awaited here: a slow endpoint cannot hold these up.
+ * window, scorecard counters, SLA evaluation, the transaction outbox and the audit rows of
+ * refused authentications whose minute has ended. Webhook deliveries run in their own
+ * dispatcher, never awaited here: a slow endpoint cannot hold these up.
  */
-function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher): () => void {
+function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher, guard: AuthGuard): () => void {
   runtime.engine.resume();
   webhookDispatcher.start();
   const idempotency = new IdempotencyStore(deps);
@@ -62,6 +66,7 @@ function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispa
       .then(() => runtime.stats.flush())
       .then(() => runtime.sla.evaluate())
       .then(() => publishTransactionEvents(deps))
+      .then(() => guard.flushEnded())
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = false));
   }, deps.config.jobsIntervalMs);
@@ -125,15 +130,19 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   disableDisallowedWebhooks(deps);
   const webhookDispatcher = new WebhookDispatcher(deps);
   const runtime = createRuntime(deps);
+  const guard = new AuthGuard(deps);
   const checkpointer = dbFile === ':memory:' ? undefined : startCheckpointer(db, dbFile, logger);
   return {
     deps,
     runtime,
-    app: createApp(deps, runtime),
-    startJobs: () => startJobs(deps, runtime, webhookDispatcher),
+    guard,
+    app: createApp(deps, runtime, guard),
+    startJobs: () => startJobs(deps, runtime, webhookDispatcher, guard),
     initialAdminToken: admin?.generated ? admin.token : undefined,
     seeded,
     close: async () => {
+      // The last minute's aggregated refusals (401s, 429s) reach the audit log before it closes.
+      guard.flush();
       await webhookDispatcher.stop();
       await runtime.engine.stop();
       await checkpointer?.stop();

@@ -24,7 +24,7 @@ describe('contract registration', () => {
     const author = s.token('author');
     const res = await s.call('POST', BASE, { body, type: 'application/yaml', token: author });
     expect(res.status).toBe(201);
-    expect(res.headers.get('location')).toBe(`${BASE}/1.0.0`);
+    expect(res.headers.get('location')).toBe(`${s.config.publicUrl}${BASE}/1.0.0`);
     const created = await res.json();
     expect(created).toMatchObject({ partner: 'acme', api: 'member-api', version: '1.0.0', state: 'draft', createdBy: expect.stringMatching(/^author-/) });
     expect(created.sha256).toMatch(/^[0-9a-f]{64}$/);

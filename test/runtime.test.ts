@@ -113,7 +113,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     expect(res.headers.get('deprecation')).toBe(`@${Math.floor(Date.parse('2026-11-27T12:00:00Z') / 1000)}`);
     expect(res.headers.get('sunset')).toBe('Wed, 30 Jun 2027 00:00:00 GMT');
     expect(res.headers.get('link')).toContain('rel="successor-version"');
-    expect(res.headers.get('link')).toContain('</v1/notices>; rel="sunset"');
+    expect(res.headers.get('link')).toContain(`<${s.config.publicUrl}/v1/notices>; rel="sunset"`);
     now = new Date('2027-07-01T00:00:00Z');
     expect((await post(v1, example(), { 'Idempotency-Key': 'deprecated-2' })).status).toBe(410);
     // Sagas do not start on it either, even before the jobs retire it.
@@ -163,7 +163,7 @@ describe('exchange runtime: the whole payer-to-payer flow with the contract exam
 
     const consent = await send('POST', `${V2}/Consent`, ex('/Consent'));
     expect(consent.status).toBe(201);
-    expect(consent.headers.get('location')).toMatch(new RegExp(`^${V2.replace(/\$/g, '\\$')}/Consent/consent-[0-9a-f]{8}$`));
+    expect(consent.headers.get('location')).toMatch(new RegExp(`^${s.config.publicUrl}${V2}/Consent/consent-[0-9a-f]{8}$`));
 
     const exportRes = await send('POST', `${V2}/Group/members-2026/$davinci-data-export`, ex('/Group/{groupId}/$davinci-data-export'), 'application/fhir+json', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=abc' });
     expect(exportRes.status).toBe(202);

@@ -56,7 +56,7 @@ describe('saga engine: the payer-data-export flow', () => {
     const before = { consent: records('consent').length, export: records('export').length, ack: records('acknowledgement').length, fin: records('finalization').length };
     const res = await start(exportBody(), { 'X-Correlation-Id': 'corr-saga-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
     expect(res.status).toBe(202);
-    expect(res.headers.get('location')).toMatch(/^\/v1\/transactions\/txn_/);
+    expect(res.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:8080\/v1\/transactions\/txn_/);
     expect(res.headers.get('x-correlation-id')).toBe('corr-saga-1');
     const accepted = await res.json();
     expect(accepted.state).toBe('initiated');

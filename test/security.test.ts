@@ -1,18 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../src/auth/principal.ts';
+import { SCOPE_NAMES, type Scope } from '../src/auth/scopes.ts';
+import { createToken } from '../src/auth/tokens.ts';
 import { ACCORD_OPENAPI } from '../src/http/openapi.ts';
 import { minimalSpec, startTestService, type TestService } from './harness.ts';
 
 /**
  * The shared security suite: every operation Accord's OpenAPI document marks as secured is
- * called without a token, with a malformed, unknown and revoked token, and with every role
- * the document does not allow. Adding a route to the document adds it here.
+ * called without a token, with a malformed, unknown, revoked and expired token, with every role
+ * the document does not allow, and with a token of an allowed role that lacks the operation's
+ * scope. Adding a route to the document adds it here.
  */
 
 interface SecuredOperation {
   method: string;
   path: string;
   roles: Role[];
+  scope: Scope;
   hasBody: boolean;
 }
 
@@ -23,7 +27,7 @@ function securedOperations(): SecuredOperation[] {
   for (const [template, item] of Object.entries(ACCORD_OPENAPI.paths)) {
     for (const [method, op] of Object.entries(item as Record<string, any>)) {
       if (method === 'parameters' || !op.security?.length) continue;
-      ops.push({ method: method.toUpperCase(), path: template.replace(/\{(\w+)\}/g, (_, n) => SAMPLE_PARAMS[n]!), roles: op['x-accord-roles'], hasBody: !!op.requestBody });
+      ops.push({ method: method.toUpperCase(), path: template.replace(/\{(\w+)\}/g, (_, n) => SAMPLE_PARAMS[n]!), roles: op['x-accord-roles'], scope: op['x-accord-scope'], hasBody: !!op.requestBody });
     }
   }
   return ops;
@@ -32,11 +36,20 @@ function securedOperations(): SecuredOperation[] {
 describe('security suite (every secured route)', () => {
   let s: TestService;
   const tokens = {} as Record<Role, string>;
+  /** Per role, a token limited to the `exchange` scope, which no /v1 operation needs. */
+  const exchangeOnly = {} as Record<Role, string>;
   let revoked: string;
+  let expired: string;
+  let now = Date.parse('2026-11-27T12:00:00Z');
 
   beforeAll(async () => {
-    s = await startTestService();
+    // Hundreds of failed authentications come from the one in-process address here; the abuse
+    // limits have their own tests (test/abuse.test.ts).
+    s = await startTestService({ clock: () => new Date(now), env: { ACCORD_AUTH_FAILURE_LIMIT: '1000000' } });
     for (const role of ROLES) tokens[role] = role === 'partner' ? s.token('partner', 'other-payer') : s.token(role);
+    for (const role of ROLES) exchangeOnly[role] = createToken(s.deps, 'test', { role, partner: role === 'partner' ? 'other-payer' : undefined, name: `${role} exchange only`, scopes: ['exchange'] }).token;
+    expired = createToken(s.deps, 'test', { role: 'admin', name: 'short-lived admin', expiresIn: 'PT1H' }).token;
+    now += 2 * 3_600_000;
     revoked = s.token('author');
     const id = s.deps.db.$client.prepare("SELECT id FROM tokens WHERE role = 'author' ORDER BY created_at DESC LIMIT 1").pluck().get() as string;
     expect((await s.call('DELETE', `/v1/tokens/${id}`)).status).toBe(204);
@@ -63,10 +76,25 @@ describe('security suite (every secured route)', () => {
         expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
       });
 
-      it('answers 401 for a malformed, unknown or revoked token', async () => {
+      it('answers 401 for a malformed, unknown, revoked or expired token', async () => {
         expect((await send(null, 'Basic YWRtaW46YWRtaW4=')).status).toBe(401);
         expect((await send('acc_not-a-real-token-at-all-000000')).status).toBe(401);
         expect((await send(revoked)).status).toBe(401);
+        const late = await send(expired);
+        expect(late.status).toBe(401);
+        expect((await late.json()).detail).toMatch(/expired/);
+      });
+
+      it(`answers 403 naming the scope "${op.scope}" to a token of an allowed role without it`, async () => {
+        for (const role of op.roles) {
+          const res = await send(exchangeOnly[role]);
+          expect(res.status, role).toBe(403);
+          const problem = await res.json();
+          expect(problem.missingScope, role).toBe(op.scope);
+          expect(problem.detail, role).toContain(`"${op.scope}"`);
+          const limitedToIt = await send(createToken(s.deps, 'test', { role, partner: role === 'partner' ? 'other-payer' : undefined, name: `${role} ${op.scope}`, scopes: [op.scope] }).token);
+          if (limitedToIt.status === 403) expect((await limitedToIt.json()).missingScope, `${role} with "${op.scope}"`).toBeUndefined();
+        }
       });
 
       // Every read of one partner's material answers another partner's token as if it did not exist.
@@ -151,6 +179,15 @@ describe("Accord's own OpenAPI document", () => {
     expect(served.length).toBeGreaterThan(5);
     for (const route of served) expect(documented, `${route} is served but not documented`).toContain(route);
     for (const route of documented) expect(served, `${route} is documented but not served`).toContain(route);
+  });
+
+  it('declares a scope of the vocabulary next to the roles of every secured operation', () => {
+    const operations = securedOperations();
+    expect(operations.length).toBeGreaterThan(50);
+    for (const op of operations) {
+      expect(SCOPE_NAMES, `${op.method} ${op.path} needs x-accord-scope`).toContain(op.scope);
+      expect(op.roles.length, `${op.method} ${op.path} needs x-accord-roles`).toBeGreaterThan(0);
+    }
   });
 
   it('is served at /openapi.json and is valid OpenAPI 3.1', async () => {

@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestService, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, runCli, startTestService, type TestService } from './harness.ts';
 
 describe('tokens', () => {
   let s: TestService;
@@ -33,6 +36,8 @@ describe('tokens', () => {
       createdAt: expect.any(String),
       createdBy: 'initial admin',
       revokedAt: null,
+      expiresAt: null,
+      scopes: null,
     });
 
     // the new token works, and only for what its role allows
@@ -79,5 +84,215 @@ describe('tokens', () => {
     expect((await s.call('POST', '/v1/tokens', { body: 'role=admin', type: 'application/x-www-form-urlencoded' })).status).toBe(415);
     expect((await s.call('POST', '/v1/tokens', { body: '{"role":', type: 'application/json' })).status).toBe(400);
     expect((await s.call('POST', '/v1/tokens', { body: '[]', type: 'application/json' })).status).toBe(400);
+  });
+});
+
+describe('token names', () => {
+  let s: TestService;
+  beforeEach(async () => {
+    s = await startTestService();
+  });
+  afterEach(() => s.cleanup());
+
+  const post = (body: unknown) => s.call('POST', '/v1/tokens', { body: JSON.stringify(body), type: 'application/json' });
+  const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM tokens').pluck().get();
+
+  it.each([
+    ['NUL', 'ci\u0000bot', 'U+0000'],
+    ['a bell (control)', 'ci\u0007bot', 'U+0007'],
+    ['a tab (control)', 'ci\tbot', 'U+0009'],
+    ['DEL (control)', 'ci\u007fbot', 'U+007F'],
+    ['a C1 control', 'ci\u0085bot', 'U+0085'],
+    ['a zero-width space', 'alice\u200b-author', 'U+200B'],
+    ['a zero-width joiner', 'alice\u200d', 'U+200D'],
+    ['a byte-order mark', '\ufeffalice', 'U+FEFF'],
+    ['a soft hyphen (format)', 'al\u00adice', 'U+00AD'],
+    ['a right-to-left override', 'alice\u202egpj.exe', 'U+202E'],
+    ['a left-to-right embedding', 'alice\u202a', 'U+202A'],
+    ['a right-to-left isolate', 'alice\u2067x\u2069', 'U+2067'],
+    ['a combining grapheme joiner (default-ignorable)', 'ali\u034fce', 'U+034F'],
+    ['a Hangul filler (default-ignorable)', 'alice\u3164', 'U+3164'],
+    ['a variation selector (default-ignorable)', 'alice\ufe0f', 'U+FE0F'],
+    ['a line separator', 'alice\u2028bob', 'U+2028'],
+    ['a paragraph separator', 'alice\u2029bob', 'U+2029'],
+    ['a private-use character', 'alice\ue000', 'U+E000'],
+    ['an unassigned code point', 'alice\u0378', 'U+0378'],
+    ['a lone surrogate', 'alice\ud800', 'U+D800'],
+  ])('refuses a name with %s over HTTP: 422 at /name, nothing written', async (_, name, codePoint) => {
+    const before = count();
+    const res = await post({ role: 'author', name });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const problem = await res.json();
+    expect(problem.errors).toEqual([{ location: '/name', message: expect.stringContaining(codePoint) }]);
+    expect(count()).toBe(before);
+  });
+
+  it('accepts names in any script, with accents, emoji and inner spaces', async () => {
+    for (const name of ['Zoë Müller', 'CI 日本 ビルド', 'Ünïcödé ⚙ deploy 🚀', 'Équipe d’intégration (prod)']) {
+      const res = await post({ role: 'author', name });
+      expect(res.status, name).toBe(201);
+      expect((await res.json()).name).toBe(name);
+    }
+  });
+
+  it('refuses the same names in `accord token create`: exit 1, the reason on stderr, nothing written', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-token-cli-'));
+    try {
+      const env = { ACCORD_DATA_DIR: dir, ACCORD_SEED_DIR: '' };
+      const bad = await runCli(['token', 'create', '--role', 'author', '--name', 'alice\u200b-author'], env);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('/name');
+      expect(bad.stderr).toContain('U+200B');
+      expect(bad.stdout).not.toMatch(/acc_/);
+      const good = await runCli(['token', 'create', '--role', 'author', '--name', 'alice-author'], env);
+      expect(good.code).toBe(0);
+      const { openDb } = await import('../src/db/index.ts');
+      const db = openDb(path.join(dir, 'accord.db'));
+      try {
+        expect(db.$client.prepare('SELECT name FROM tokens').pluck().all()).toEqual(['alice-author']);
+      } finally {
+        db.$client.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('token expiry and scopes', () => {
+  let s: TestService;
+  let now: number;
+  const start = async (env: Record<string, string> = {}) => {
+    now = Date.parse('2026-11-27T12:00:00Z');
+    s = await startTestService({ clock: () => new Date(now), env });
+  };
+  afterEach(() => s.cleanup());
+
+  const post = (body: unknown, token?: string) => s.call('POST', '/v1/tokens', { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
+  const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM tokens').pluck().get();
+
+  it('a token with expiresIn works until then and answers 401 "expired" after', async () => {
+    await start();
+    const res = await post({ role: 'ci', name: 'nightly', expiresIn: 'P30D' });
+    expect(res.status).toBe(201);
+    const created = await res.json();
+    expect(created.expiresAt).toBe('2026-12-27T12:00:00.000Z');
+    const listed = (await (await s.call('GET', '/v1/tokens')).json()).find((t: { id: string }) => t.id === created.id);
+    expect(listed.expiresAt).toBe('2026-12-27T12:00:00.000Z');
+
+    now = Date.parse('2026-12-27T11:59:59Z');
+    expect((await s.call('GET', '/v1/contracts', { token: created.token })).status).toBe(200);
+    now = Date.parse('2026-12-27T12:00:00Z');
+    const late = await s.call('GET', '/v1/contracts', { token: created.token });
+    expect(late.status).toBe(401);
+    expect(late.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await late.json()).detail).toMatch(/expired/);
+  });
+
+  it('tokens created without expiresIn live ACCORD_TOKEN_DEFAULT_TTL; the first admin token never expires', async () => {
+    await start({ ACCORD_TOKEN_DEFAULT_TTL: 'P7D' });
+    const created = await (await post({ role: 'author', name: 'weekly' })).json();
+    expect(created.expiresAt).toBe('2026-12-04T12:00:00.000Z');
+    const longer = await (await post({ role: 'author', name: 'monthly', expiresIn: 'P30D' })).json();
+    expect(longer.expiresAt).toBe('2026-12-27T12:00:00.000Z');
+    const admin = (await (await s.call('GET', '/v1/tokens')).json()).find((t: { name: string }) => t.name === 'initial admin');
+    expect(admin.expiresAt).toBeNull();
+  });
+
+  it.each([['30 days'], ['P0D'], ['PT0S'], ['P1Y'], ['P36501D'], [30], [null]])('refuses expiresIn %j with 422 at /expiresIn, nothing written', async (expiresIn) => {
+    await start();
+    const before = count();
+    const res = await post({ role: 'author', name: 'x', expiresIn });
+    expect(res.status).toBe(422);
+    expect((await res.json()).errors.map((e: { location: string }) => e.location)).toEqual(['/expiresIn']);
+    expect(count()).toBe(before);
+  });
+
+  it('an expired admin token does not count as the one left to manage tokens', async () => {
+    await start();
+    const adminId = (await (await s.call('GET', '/v1/tokens')).json())[0].id;
+    await post({ role: 'admin', name: 'short admin', expiresIn: 'PT1H' });
+    await post({ role: 'admin', name: 'audit reader', scopes: ['audit:read'] });
+    now += 2 * 3_600_000;
+    expect((await s.call('DELETE', `/v1/tokens/${adminId}`)).status).toBe(409);
+    expect((await s.call('GET', '/v1/contracts')).status).toBe(200);
+  });
+
+  it('a token limited to scopes may call only the operations needing them (403 naming the missing scope)', async () => {
+    await start();
+    const reader = await (await post({ role: 'partner', partner: 'acme', name: 'feed reader', scopes: ['notices:read'] })).json();
+    expect(reader.scopes).toEqual(['notices:read']);
+    expect((await s.call('GET', '/v1/notices.atom', { token: reader.token })).status).toBe(200);
+    expect((await s.call('GET', '/v1/notices', { token: reader.token })).status).toBe(200);
+    const refused = await s.call('GET', '/v1/contracts', { token: reader.token });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    const problem = await refused.json();
+    expect(problem).toMatchObject({ code: 'forbidden', missingScope: 'contracts:read' });
+    expect(problem.detail).toContain('"contracts:read"');
+    // The exchange runtime needs the `exchange` scope (the route does not exist: past authentication it is a 404).
+    const exchange = await s.call('GET', '/exchange/acme/member-api/v1/members/1', { token: reader.token });
+    expect(exchange.status).toBe(403);
+    expect((await exchange.json()).missingScope).toBe('exchange');
+    const caller = await (await post({ role: 'partner', partner: 'acme', name: 'exchange caller', scopes: ['exchange'] })).json();
+    expect((await s.call('GET', '/exchange/acme/member-api/v1/members/1', { token: caller.token })).status).toBe(404);
+    expect((await s.call('GET', '/v1/notices', { token: caller.token })).status).toBe(403);
+  });
+
+  it.each([
+    [{ role: 'partner', partner: 'acme', name: 'x', scopes: ['tokens'] }, '/scopes/0', /role "partner" cannot use scope "tokens"/],
+    [{ role: 'ci', name: 'x', scopes: ['audit:read'] }, '/scopes/0', /cannot use/],
+    [{ role: 'author', name: 'x', scopes: ['contracts:read', 'everything'] }, '/scopes/1', /unknown scope/],
+    [{ role: 'author', name: 'x', scopes: [] }, '/scopes', /non-empty array/],
+    [{ role: 'author', name: 'x', scopes: 'contracts:read' }, '/scopes', /non-empty array/],
+    [{ role: 'author', name: 'x', scopes: ['contracts:read', 'contracts:read'] }, '/scopes/1', /twice/],
+  ])('refuses scopes in %j with 422 at %s, nothing written', async (body, location, message) => {
+    await start();
+    const before = count();
+    const res = await post(body);
+    expect(res.status).toBe(422);
+    const problem = await res.json();
+    expect(problem.errors).toEqual([{ location, message: expect.stringMatching(message) }]);
+    expect(count()).toBe(before);
+  });
+
+  it('a token limited to scopes creates tokens only within its own scopes', async () => {
+    await start();
+    const manager = await (await post({ role: 'admin', name: 'token manager', scopes: ['tokens'] })).json();
+    expect((await post({ role: 'admin', name: 'everything' }, manager.token)).status).toBe(422);
+    expect((await post({ role: 'admin', name: 'auditor', scopes: ['audit:read'] }, manager.token)).status).toBe(422);
+    const ok = await post({ role: 'admin', name: 'another manager', scopes: ['tokens'] }, manager.token);
+    expect(ok.status).toBe(201);
+  });
+
+  it('`accord token create --expires-in --scopes` stores both; a scope the role cannot use exits 1', async () => {
+    await start();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-token-cli-'));
+    try {
+      const env = { ACCORD_DATA_DIR: dir, ACCORD_SEED_DIR: '' };
+      const run = await runCli(['token', 'create', '--role', 'partner', '--partner', 'acme', '--name', 'acme feed', '--expires-in', 'P30D', '--scopes', 'notices:read,exchange'], env);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/Expires: \d{4}-\d{2}-\d{2}T/);
+      expect(run.stdout).toContain('Scopes: notices:read, exchange');
+      const refused = await runCli(['token', 'create', '--role', 'partner', '--partner', 'acme', '--scopes', 'tokens'], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('/scopes/0');
+      const badTtl = await runCli(['token', 'create', '--role', 'author', '--expires-in', 'tomorrow'], env);
+      expect(badTtl.code).toBe(1);
+      expect(badTtl.stderr).toContain('/expiresIn');
+      const { openDb } = await import('../src/db/index.ts');
+      const db = openDb(path.join(dir, 'accord.db'));
+      try {
+        const rows = db.$client.prepare('SELECT created_at AS createdAt, expires_at AS expiresAt, scopes FROM tokens').all() as Array<{ createdAt: string; expiresAt: string; scopes: string }>;
+        expect(rows).toHaveLength(1);
+        expect(Date.parse(rows[0]!.expiresAt) - Date.parse(rows[0]!.createdAt)).toBe(30 * 86_400_000);
+        expect(JSON.parse(rows[0]!.scopes)).toEqual(['notices:read', 'exchange']);
+      } finally {
+        db.$client.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { AccordError } from '../errors.ts';
+import type { Scope } from './scopes.ts';
 
 export const ROLES = ['admin', 'author', 'approver', 'ci', 'partner'] as const;
 export type Role = (typeof ROLES)[number];
@@ -10,6 +11,8 @@ export interface Principal {
   role: Role;
   /** Set for partner tokens only. */
   partner: string | null;
+  /** The scopes the token is limited to; null or absent: everything its role allows. */
+  scopes?: readonly Scope[] | null;
 }
 
 /** The identity used for work Accord does on its own (seeding, imports at start-up). */
@@ -19,6 +22,13 @@ export const SYSTEM: Principal = { tokenId: 'system', name: 'accord-system', rol
 export function requireRole(principal: Principal, roles: readonly Role[], action: string): void {
   if (!roles.includes(principal.role)) {
     throw new AccordError('forbidden', `Role "${principal.role}" may not ${action}; needs ${roles.join(' or ')}`);
+  }
+}
+
+/** Throws 403 naming the scope when the principal's token is limited to scopes without `scope`. */
+export function requireScope(principal: Principal, scope: Scope, action: string): void {
+  if (principal.scopes && !principal.scopes.includes(scope)) {
+    throw new AccordError('forbidden', `This token is limited to the scopes ${principal.scopes.join(', ')}; ${action} needs the scope "${scope}"`, { extra: { missingScope: scope } });
   }
 }
 

@@ -1,10 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, count, eq, isNull } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
+import type { Config } from '../config.ts';
 import type { Deps } from '../context.ts';
 import { checkIds } from '../contracts/ids.ts';
 import { tokens } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
+import { durationMs } from '../matrix/durations.ts';
+import { checkRequestedScopes } from './operations.ts';
 import { ROLES, type Principal, type Role } from './principal.ts';
+import type { Scope } from './scopes.ts';
 
 /** What listing shows of a token: never the secret or its hash. */
 export interface TokenView {
@@ -15,48 +19,121 @@ export interface TokenView {
   createdAt: string;
   createdBy: string;
   revokedAt: string | null;
+  /** When the token stops working; null = never. */
+  expiresAt: string | null;
+  /** The scopes it is limited to; null = everything its role allows. */
+  scopes: Scope[] | null;
 }
+
+/** What a token request may carry. */
+export interface TokenRequest {
+  role?: unknown;
+  partner?: unknown;
+  name?: unknown;
+  /** ISO 8601 duration, e.g. P30D. */
+  expiresIn?: unknown;
+  scopes?: unknown;
+}
+
+/** Why a bearer token was not accepted. */
+export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
+
+/** The longest lifetime a token may be given (100 years; longer is "never", i.e. no expiresIn). */
+const MAX_TTL_MS = 36_500 * 86_400_000;
 
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
 function toView(row: typeof tokens.$inferSelect): TokenView {
-  const { id, name, role, partner, createdAt, createdBy, revokedAt } = row;
-  return { id, name, role: role as Role, partner, createdAt, createdBy, revokedAt };
+  const { id, name, role, partner, createdAt, createdBy, revokedAt, expiresAt } = row;
+  return { id, name, role: role as Role, partner, createdAt, createdBy, revokedAt, expiresAt, scopes: row.scopes === null ? null : (JSON.parse(row.scopes) as Scope[]) };
+}
+
+// What a name may not contain, and how to say so. Names reach logs, terminals, Git author lines
+// and review screens: characters that are invisible, reorder text or break lines would let one
+// name pass for another there.
+const FORBIDDEN_IN_NAMES: Array<[RegExp, string]> = [
+  [/\p{Cc}/u, 'a control character'],
+  [/\p{Cs}/u, 'a lone surrogate'],
+  [/[\p{Cf}\p{Default_Ignorable_Code_Point}]/u, 'an invisible format or default-ignorable character (zero-width, joiner, byte-order mark, bidi control…)'],
+  [/[\p{Zl}\p{Zp}]/u, 'a line or paragraph separator'],
+  [/\p{Co}/u, 'a private-use character'],
+  [/\p{Cn}/u, 'an unassigned code point'],
+  [/[<>]/u, 'a < or >'],
+];
+const ANY_FORBIDDEN = new RegExp(FORBIDDEN_IN_NAMES.map(([re]) => re.source).join('|'), 'u');
+
+/**
+ * Why a token name cannot be used (undefined when it can): it must be 1–100 characters of
+ * printable text, without control, format, default-ignorable, line/paragraph separator,
+ * private-use, unassigned or surrogate code points, and without < or >.
+ */
+export function tokenNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 100) return 'must be a non-empty name of at most 100 characters';
+  let position = 0;
+  for (const char of name) {
+    position++;
+    if (!ANY_FORBIDDEN.test(char)) continue;
+    const what = FORBIDDEN_IN_NAMES.find(([re]) => re.test(char))![1];
+    const codePoint = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    return `must not contain ${what}: ${codePoint} at character ${position}`;
+  }
+  return undefined;
 }
 
 /** Checks a token request; returns findings (empty when valid). */
-function checkTokenInput(input: { role?: unknown; partner?: unknown; name?: unknown }): FieldError[] {
+function checkTokenInput(input: TokenRequest, creatorScopes: readonly Scope[] | null | undefined): FieldError[] {
   const errors: FieldError[] = [];
-  if (typeof input.role !== 'string' || !(ROLES as readonly string[]).includes(input.role)) {
-    errors.push({ location: '/role', message: `must be one of ${ROLES.join(', ')}` });
-  }
-  if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100 || /[\n\r<>]/.test(input.name)) {
-    errors.push({ location: '/name', message: 'must be a non-empty name of at most 100 characters without <, > or line breaks' });
-  }
+  const roleValid = typeof input.role === 'string' && (ROLES as readonly string[]).includes(input.role);
+  if (!roleValid) errors.push({ location: '/role', message: `must be one of ${ROLES.join(', ')}` });
+  const nameProblem = tokenNameProblem(input.name);
+  if (nameProblem) errors.push({ location: '/name', message: nameProblem });
   if (input.role === 'partner') {
     if (typeof input.partner !== 'string') errors.push({ location: '/partner', message: 'partner tokens must name their partner' });
     else errors.push(...checkIds({ '/partner': input.partner }));
   } else if (input.partner !== undefined && input.partner !== null) {
     errors.push({ location: '/partner', message: 'only partner tokens are bound to a partner' });
   }
+  if (input.expiresIn !== undefined && ttlOf(input.expiresIn) === undefined) {
+    errors.push({ location: '/expiresIn', message: 'must be an ISO 8601 duration of days, hours, minutes or seconds, longer than zero and at most P36500D (e.g. P30D, PT12H)' });
+  }
+  if (roleValid) errors.push(...checkRequestedScopes(input.role as Role, input.scopes, creatorScopes));
   return errors;
+}
+
+/** Milliseconds of a valid `expiresIn`, else undefined. */
+function ttlOf(expiresIn: unknown): number | undefined {
+  if (typeof expiresIn !== 'string') return undefined;
+  let ms: number;
+  try {
+    ms = durationMs(expiresIn);
+  } catch {
+    return undefined;
+  }
+  return ms > 0 && ms <= MAX_TTL_MS ? ms : undefined;
 }
 
 /**
  * Creates a token and returns its secret, which is shown this once and stored only as a hash.
- * @param secret an externally supplied secret (ACCORD_ADMIN_TOKEN); generated when absent
+ * Without `expiresIn` the token lives `config.tokenDefaultTtlMs` (ACCORD_TOKEN_DEFAULT_TTL), or
+ * forever when that is unset or no config is given; without `scopes` it may do everything its
+ * role allows.
+ * @param options.secret an externally supplied secret (ACCORD_ADMIN_TOKEN); generated when absent
+ * @param options.creatorScopes the creating token's own scopes: a limited token only creates tokens within them
  */
 export function createToken(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'clock'> & { config?: Pick<Config, 'tokenDefaultTtlMs'> },
   createdBy: string,
-  input: { role?: unknown; partner?: unknown; name?: unknown },
-  secret = `acc_${randomBytes(32).toString('base64url')}`,
+  input: TokenRequest,
+  options: { secret?: string; creatorScopes?: readonly Scope[] | null } = {},
 ): TokenView & { token: string } {
-  const errors = checkTokenInput(input);
+  const errors = checkTokenInput(input, options.creatorScopes);
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid token request', { errors });
+  const secret = options.secret ?? `acc_${randomBytes(32).toString('base64url')}`;
   if (secret.length < 24) throw new AccordError('bad_request', 'A token must be at least 24 characters long');
+  const now = deps.clock();
+  const ttl = input.expiresIn === undefined ? deps.config?.tokenDefaultTtlMs : ttlOf(input.expiresIn);
   const row = deps.db
     .insert(tokens)
     .values({
@@ -65,9 +142,11 @@ export function createToken(
       role: input.role as Role,
       partner: input.role === 'partner' ? (input.partner as string) : null,
       secretHash: hashSecret(secret),
-      createdAt: deps.clock().toISOString(),
+      createdAt: now.toISOString(),
       createdBy,
       revokedAt: null,
+      expiresAt: ttl === undefined ? null : new Date(now.getTime() + ttl).toISOString(),
+      scopes: Array.isArray(input.scopes) ? JSON.stringify(input.scopes) : null,
     })
     .returning()
     .get();
@@ -85,31 +164,44 @@ export function listTokens(deps: Pick<Deps, 'db'>): TokenView[] {
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
 }
 
-/** Revokes a token; refuses to revoke the last active admin token (that would lock everyone out). */
+/** Whether a token can still manage tokens: an admin, not revoked, not expired, not limited to scopes without `tokens`. */
+function managesTokens(view: TokenView, now: Date): boolean {
+  return view.role === 'admin' && !view.revokedAt && (view.expiresAt === null || Date.parse(view.expiresAt) > now.getTime()) && (view.scopes === null || view.scopes.includes('tokens'));
+}
+
+/** Revokes a token; refuses to revoke the last token that can manage tokens (that would lock everyone out). */
 export function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string): TokenView {
   return deps.db.transaction((tx) => {
     const row = tx.select().from(tokens).where(eq(tokens.id, id)).get();
     if (!row) throw new AccordError('not_found', `No token ${id}`);
     if (row.revokedAt) return toView(row);
-    if (row.role === 'admin') {
-      const admins = tx.select({ n: count() }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).get()!.n;
-      if (admins <= 1) throw new AccordError('conflict', 'This is the last active admin token; create another admin token before revoking it');
+    const now = deps.clock();
+    if (managesTokens(toView(row), now)) {
+      const others = tx.select().from(tokens).where(eq(tokens.role, 'admin')).all().map(toView).filter((t) => t.id !== id && managesTokens(t, now));
+      if (others.length === 0) throw new AccordError('conflict', 'This is the last admin token that can manage tokens (active, unexpired, not limited to other scopes); create another before revoking it');
     }
-    const revoked = toView(tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get()!);
+    const revoked = toView(tx.update(tokens).set({ revokedAt: now.toISOString() }).where(eq(tokens.id, id)).returning().get()!);
     tokensGeneration++;
     return revoked;
   });
 }
 
+/** A token as authentication sees it. */
+interface TokenRecord {
+  principal: Principal;
+  revoked: boolean;
+  expiresAt: string | null;
+}
+
 const lookups = new WeakMap<object, { get(hash: string): unknown }>();
 
-// Hot path: resolved principals are cached by SHA-256 of the secret until any token changes
-// (creation or revocation bumps the generation), so a revocation takes effect at once.
+// Hot path: tokens are cached by SHA-256 of the secret until any token changes (creation or
+// revocation bumps the generation), so a revocation takes effect at once. Expiry is checked on
+// every use, cached or not.
 let tokensGeneration = 0;
-const resolved = new WeakMap<object, { generation: number; byHash: Map<string, Principal | undefined> }>();
+const resolved = new WeakMap<object, { generation: number; byHash: Map<string, TokenRecord | undefined> }>();
 
-/** Resolves a bearer secret to its principal, or undefined when unknown or revoked. */
-export function authenticate(deps: Pick<Deps, 'db'>, secret: string): Principal | undefined {
+function tokenRecord(deps: Pick<Deps, 'db'>, secret: string): TokenRecord | undefined {
   let cache = resolved.get(deps.db.$client);
   if (cache?.generation !== tokensGeneration) {
     cache = { generation: tokensGeneration, byHash: new Map() };
@@ -117,42 +209,47 @@ export function authenticate(deps: Pick<Deps, 'db'>, secret: string): Principal 
   }
   const hash = hashSecret(secret);
   if (cache.byHash.has(hash)) return cache.byHash.get(hash);
-  const principal = lookupPrincipal(deps, hash);
-  if (cache.byHash.size < 10_000) cache.byHash.set(hash, principal);
-  return principal;
+  const record = lookupToken(deps, hash);
+  if (cache.byHash.size < 10_000) cache.byHash.set(hash, record);
+  return record;
 }
 
-function lookupPrincipal(deps: Pick<Deps, 'db'>, hash: string): Principal | undefined {
+function lookupToken(deps: Pick<Deps, 'db'>, hash: string): TokenRecord | undefined {
   let lookup = lookups.get(deps.db.$client);
   if (!lookup) {
-    lookup = deps.db.$client.prepare('SELECT id, name, role, partner, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?');
+    lookup = deps.db.$client.prepare('SELECT id, name, role, partner, revoked_at AS revokedAt, expires_at AS expiresAt, scopes FROM tokens WHERE secret_hash = ?');
     lookups.set(deps.db.$client, lookup);
   }
-  const row = lookup.get(hash) as { id: string; name: string; role: Role; partner: string | null; revokedAt: string | null } | undefined;
-  if (!row || row.revokedAt) return undefined;
-  return { tokenId: row.id, name: row.name, role: row.role, partner: row.partner };
+  const row = lookup.get(hash) as { id: string; name: string; role: Role; partner: string | null; revokedAt: string | null; expiresAt: string | null; scopes: string | null } | undefined;
+  if (!row) return undefined;
+  const scopes = row.scopes === null ? null : (JSON.parse(row.scopes) as Scope[]);
+  return { principal: { tokenId: row.id, name: row.name, role: row.role, partner: row.partner, scopes }, revoked: row.revokedAt !== null, expiresAt: row.expiresAt };
 }
 
-/**
- * The principal of an `Authorization: Bearer <token>` header; 401 when the header is missing,
- * malformed, or names an unknown or revoked token.
- */
-export function principalFromAuthorization(deps: Pick<Deps, 'db'>, header: string | undefined): Principal {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (!match) throw new AccordError('unauthorized', 'Send a bearer token: Authorization: Bearer <token>');
-  const principal = authenticate(deps, match[1]!);
-  if (!principal) throw new AccordError('unauthorized', 'The bearer token is unknown or revoked');
-  return principal;
+/** The secret of an `Authorization: Bearer <token>` header, or why there is none. */
+export function bearerSecret(header: string | undefined): { secret: string } | { failure: 'missing' | 'malformed' } {
+  if (header === undefined || header.trim() === '') return { failure: 'missing' };
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? { secret: match[1]! } : { failure: 'malformed' };
+}
+
+/** Resolves a bearer secret to its principal, or says why it is refused (unknown, revoked, expired). */
+export function resolveToken(deps: Pick<Deps, 'db' | 'clock'>, secret: string): { principal: Principal } | { failure: AuthFailure; expiresAt?: string } {
+  const record = tokenRecord(deps, secret);
+  if (!record) return { failure: 'unknown' };
+  if (record.revoked) return { failure: 'revoked' };
+  if (record.expiresAt !== null && Date.parse(record.expiresAt) <= deps.clock().getTime()) return { failure: 'expired', expiresAt: record.expiresAt };
+  return { principal: record.principal };
 }
 
 /**
  * On first start (no tokens at all) installs an admin token: `configured` if given, else a
- * generated one. Returns the secret to print once, or undefined when tokens already exist or
- * the configured secret was used.
+ * generated one. It never expires (it is how the operator gets in). Returns the secret to print
+ * once, or undefined when tokens already exist or the configured secret was used.
  */
 export function ensureAdminToken(deps: Pick<Deps, 'db' | 'clock'>, configured: string | undefined): { token: string; generated: boolean } | undefined {
   const existing = deps.db.select({ n: count() }).from(tokens).get()!.n;
   if (existing > 0) return undefined;
-  const created = createToken(deps, 'accord-system', { role: 'admin', name: 'initial admin' }, configured);
+  const created = createToken({ db: deps.db, clock: deps.clock }, 'accord-system', { role: 'admin', name: 'initial admin' }, { secret: configured });
   return { token: created.token, generated: configured === undefined };
 }

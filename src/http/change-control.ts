@@ -9,6 +9,7 @@ import { AccordError } from '../errors.ts';
 import { addEvidence, addJunitEvidence, listEvidence } from '../evidence/evidence.ts';
 import { checkGate, closeReviewItem, freezeReleases, gatherFacts, getDecision, liftFreeze, listFreezes, listReviewItems } from '../gate/check.ts';
 import { evaluateGate } from '../gate/evaluate.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
 const STAFF = ['admin', 'author', 'approver', 'ci'] as const;
@@ -19,7 +20,7 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
 
   app.post('/changes', async (c) => {
     const change = await createChange(deps, principalOf(c), await jsonBody(c));
-    c.header('Location', `/v1/changes/${change.id}`);
+    c.header('Location', absoluteUrl(deps.config, `/v1/changes/${change.id}`));
     return c.json(toChangeSummary(change), 201);
   });
   app.get('/changes', (c) => {

@@ -6,6 +6,7 @@ import type { Deps } from '../context.ts';
 import { diffRegisteredVersions } from '../diff/service.ts';
 import { parseYaml } from '../lib/yaml.ts';
 import { respondDiff } from './diff.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 import { negotiate, principalOf, type AppEnv } from './types.ts';
 
 const DOCUMENT_TYPES = ['application/yaml', 'application/json', 'text/yaml'] as const;
@@ -36,7 +37,7 @@ export function contractsRouter(deps: Deps): Hono<AppEnv> {
       allowBreaking: c.req.query('allowBreaking') === 'true',
     });
     const v = result.version;
-    c.header('Location', `/v1/contracts/${v.partner}/${v.api}/versions/${v.version}`);
+    c.header('Location', absoluteUrl(deps.config, `/v1/contracts/${v.partner}/${v.api}/versions/${v.version}`));
     return c.json({ ...v, ...(result.diff ? { diff: result.diff } : {}) }, result.created ? 201 : 200);
   });
 

@@ -7,6 +7,7 @@ import { diffMatrixVersions } from '../diff/service.ts';
 import { toCsv, toMarkdown, toRow } from '../matrix/render.ts';
 import { respondDiff } from './diff.ts';
 import { checkMatrixDocument, currentFlows, getMatrixDocument, listMatrixVersions, putMatrixDocument } from '../matrix/store.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 import { principalOf, type AppEnv } from './types.ts';
 
 function versionParam(raw: string | undefined, name = 'version'): number | undefined {
@@ -48,7 +49,7 @@ export function matrixRouter(deps: Deps): Hono<AppEnv> {
       body: await c.req.text(),
       format: formatOfContentType(c.req.header('content-type')),
     });
-    c.header('Location', `/v1/control-matrix/${result.version.name}?version=${result.version.version}`);
+    c.header('Location', absoluteUrl(deps.config, `/v1/control-matrix/${result.version.name}?version=${result.version.version}`));
     return c.json(result.version, result.created ? 201 : 200);
   });
 

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Deps } from '../context.ts';
 import { deprecateVersion, listNotices, processSunsets, releaseNotes, renderAtom } from '../notices/notices.ts';
 import { createWebhook, deleteWebhook, enableWebhook, getWebhook, listDeliveries, listWebhooks } from '../notices/webhooks.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
 /** /v1/notices, /v1/notices.atom, /v1/webhooks, deprecations and release notes. */
@@ -13,7 +14,7 @@ export function noticesRouter(deps: Deps): Hono<AppEnv> {
   });
   app.get('/notices.atom', (c) => {
     processSunsets(deps);
-    const body = renderAtom(listNotices(deps, principalOf(c)), new URL(c.req.url).toString(), deps.clock());
+    const body = renderAtom(listNotices(deps, principalOf(c)), (path) => absoluteUrl(deps.config, path), deps.clock());
     return c.body(body, 200, { 'Content-Type': 'application/atom+xml; charset=utf-8' });
   });
   app.post('/contracts/:partner/:api/versions/:version/deprecation', async (c) => {

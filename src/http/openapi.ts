@@ -1,9 +1,11 @@
 import type { Role } from '../auth/principal.ts';
+import { SCOPES, type Scope } from '../auth/scopes.ts';
 
 /**
  * Accord's own API in OpenAPI 3.1. `x-accord-roles` on an operation lists the roles allowed to
- * call it; the shared security test suite reads it, and a test fails if the app serves a route
- * this document does not describe.
+ * call it and `x-accord-scope` the token scope it needs (enforced in one place from this
+ * document, src/auth/operations.ts); the shared security test suite reads both, and a test fails if
+ * the app serves a route this document does not describe.
  */
 
 const ALL_ROLES: Role[] = ['admin', 'author', 'approver', 'ci', 'partner'];
@@ -28,13 +30,14 @@ const PARTNER = pathParam('partner', 'Partner id');
 const API = pathParam('api', 'API id');
 const VERSION = pathParam('version', 'Semantic version');
 
-function op(summary: string, roles: Role[], responses: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+function op(summary: string, roles: Role[], scope: Scope, responses: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {
     summary,
     security: [{ bearer: [] }],
     'x-accord-roles': roles,
+    'x-accord-scope': scope,
     ...extra,
-    responses: { ...responses, '401': problem, '403': problem, default: problem },
+    responses: { ...responses, '401': problem, '403': problem, '429': problem, default: problem },
   };
 }
 
@@ -54,14 +57,15 @@ export const ACCORD_OPENAPI = {
     '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': json({ type: 'object' }) } } },
     '/metrics': { get: { summary: 'Prometheus metrics (text format 0.0.4); no ids as labels', security: [], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/v1/contracts': {
-      get: op('APIs with their latest visible version', ALL_ROLES, { '200': json({ type: 'array', items: ref('ContractSummary') }) }),
+      get: op('APIs with their latest visible version', ALL_ROLES, 'contracts:read', { '200': json({ type: 'array', items: ref('ContractSummary') }) }),
     },
     '/v1/contracts/{partner}/{api}/versions': {
       parameters: [PARTNER, API],
-      get: op('Visible versions in semver order', ALL_ROLES, { '200': json({ type: 'array', items: ref('ContractVersion') }), '404': problem }),
+      get: op('Visible versions in semver order', ALL_ROLES, 'contracts:read', { '200': json({ type: 'array', items: ref('ContractVersion') }), '404': problem }),
       post: op(
         'Register a contract version',
         ['admin', 'author'],
+        'contracts:write',
         { '200': json(ref('ContractVersion'), 'Identical version already registered'), '201': json(ref('ContractVersion'), 'Registered'), '409': problem, '413': problem, '415': problem, '422': problem },
         {
           parameters: [{ name: 'version', in: 'query', required: false, description: 'Version; defaults to info.version', schema: { type: 'string' } }],
@@ -74,11 +78,11 @@ export const ACCORD_OPENAPI = {
     },
     '/v1/contracts/{partner}/{api}/versions/{version}': {
       parameters: [PARTNER, API, VERSION],
-      get: op('Version metadata', ALL_ROLES, { '200': json(ref('ContractVersion')), '404': problem }),
+      get: op('Version metadata', ALL_ROLES, 'contracts:read', { '200': json(ref('ContractVersion')), '404': problem }),
     },
     '/v1/contracts/{partner}/{api}/versions/{version}/document': {
       parameters: [PARTNER, API, VERSION],
-      get: op('The canonical document (YAML or JSON by Accept); ETag is its sha256', ALL_ROLES, {
+      get: op('The canonical document (YAML or JSON by Accept); ETag is its sha256', ALL_ROLES, 'contracts:read', {
         '200': { description: 'Document', content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
         '304': { description: 'Not modified (If-None-Match)' },
         '404': problem,
@@ -90,18 +94,20 @@ export const ACCORD_OPENAPI = {
       get: op(
         'Classified changes between two registered versions (Accord rules plus openapi-diff second opinion)',
         ALL_ROLES,
+        'contracts:read',
         { '200': diffResponse, '400': problem, '404': problem },
         { parameters: [queryParam('from', 'Base version'), queryParam('to', 'Revision version'), FORMAT] },
       ),
     },
     '/v1/contracts/{partner}/{api}/history': {
       parameters: [PARTNER, API],
-      get: op('Git commits touching the API, newest first', ALL_ROLES, { '200': json({ type: 'array', items: ref('Commit') }), '404': problem }),
+      get: op('Git commits touching the API, newest first', ALL_ROLES, 'contracts:read', { '200': json({ type: 'array', items: ref('Commit') }), '404': problem }),
     },
     '/v1/control-matrix': {
       get: op(
         'The control matrix as a table: per flow the idempotency strategy, compensations, SLA targets, owner and escalation',
         ALL_ROLES,
+        'matrix:read',
         {
           '200': {
             description: 'Table',
@@ -116,6 +122,7 @@ export const ACCORD_OPENAPI = {
       post: op(
         'Dry-run the checks on a flow entry; nothing is stored',
         ['admin', 'author', 'approver', 'ci'],
+        'matrix:read',
         { '200': json({ type: 'object', properties: { valid: { const: true }, errors: { type: 'array', maxItems: 0 } } }, 'Every check passes'), '415': problem, '422': problem },
         {
           parameters: [{ name: 'flow', in: 'query', required: false, description: 'Check that the entry names this flow', schema: { type: 'string' } }],
@@ -128,12 +135,14 @@ export const ACCORD_OPENAPI = {
       get: op(
         'The latest (or ?version=) entry of a flow',
         ALL_ROLES,
+        'matrix:read',
         { '200': json(ref('MatrixDocument')), '404': problem },
         { parameters: [{ name: 'version', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } }] },
       ),
       put: op(
         'Store a new version of a flow entry (checked against the registered contracts)',
         ['admin', 'author'],
+        'matrix:write',
         { '200': json(ref('MatrixVersion'), 'Unchanged'), '201': json(ref('MatrixVersion'), 'New version'), '413': problem, '415': problem, '422': problem },
         { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
       ),
@@ -143,6 +152,7 @@ export const ACCORD_OPENAPI = {
       get: op(
         'Classified changes between two versions of a flow entry',
         ALL_ROLES,
+        'matrix:read',
         { '200': diffResponse, '400': problem, '404': problem },
         { parameters: [queryParam('from', 'Base version number'), queryParam('to', 'Revision version number'), FORMAT] },
       ),
@@ -151,6 +161,7 @@ export const ACCORD_OPENAPI = {
       post: op(
         'Stateless diff of two posted OpenAPI documents',
         ALL_ROLES,
+        'contracts:read',
         { '200': diffResponse, '400': problem, '415': problem, '422': problem },
         {
           parameters: [FORMAT],
@@ -160,118 +171,122 @@ export const ACCORD_OPENAPI = {
     },
     '/v1/control-matrix/{flow}/versions': {
       parameters: [pathParam('flow', 'Flow id')],
-      get: op('Every version of a flow entry, oldest first', ALL_ROLES, { '200': json({ type: 'array', items: ref('MatrixVersion') }), '404': problem }),
+      get: op('Every version of a flow entry, oldest first', ALL_ROLES, 'matrix:read', { '200': json({ type: 'array', items: ref('MatrixVersion') }), '404': problem }),
     },
     '/v1/policy': {
       get: op(
         'The governance policy in force (latest or ?version=)',
         ALL_ROLES,
+        'matrix:read',
         { '200': json(ref('MatrixDocument')), '404': problem },
         { parameters: [{ name: 'version', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } }] },
       ),
       put: op(
         'Store a new version of the governance policy',
         ['admin'],
+        'matrix:write',
         { '200': json(ref('MatrixVersion'), 'Unchanged'), '201': json(ref('MatrixVersion'), 'New version'), '415': problem, '422': problem },
         { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
       ),
     },
     '/v1/changes': {
-      get: op('Change requests, newest first', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'array', items: ref('ChangeSummary') }) }, { parameters: [optionalQuery('partner'), optionalQuery('api')] }),
-      post: op('Open a change request: snapshots the diff and derives approvals, acknowledgements and evidence from the policy', ['admin', 'author'], { '201': json(ref('ChangeSummary')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'summary'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, flows: { type: 'array', items: { type: 'string' } }, summary: { type: 'string' } } }) }),
+      get: op('Change requests, newest first', ['admin', 'author', 'approver', 'ci'], 'changes:read', { '200': json({ type: 'array', items: ref('ChangeSummary') }) }, { parameters: [optionalQuery('partner'), optionalQuery('api')] }),
+      post: op('Open a change request: snapshots the diff and derives approvals, acknowledgements and evidence from the policy', ['admin', 'author'], 'changes:write', { '201': json(ref('ChangeSummary')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'summary'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, flows: { type: 'array', items: { type: 'string' } }, summary: { type: 'string' } } }) }),
     },
     '/v1/changes/{id}': {
       parameters: [pathParam('id', 'Change request id')],
-      get: op('A change request with its diff, reviews, acknowledgements, evidence status and a gate preview', ALL_ROLES, { '200': json({ type: 'object' }), '404': problem }, { parameters: [optionalQuery('environment')] }),
+      get: op('A change request with its diff, reviews, acknowledgements, evidence status and a gate preview', ALL_ROLES, 'changes:read', { '200': json({ type: 'object' }), '404': problem }, { parameters: [optionalQuery('environment')] }),
     },
     '/v1/changes/{id}/reviews': {
       parameters: [pathParam('id', 'Change request id')],
-      post: op('Approve or reject (not by the change author); bound to the current diff hash', ['admin', 'approver'], { '201': json({ type: 'object' }), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['decision'], properties: { decision: { enum: ['approve', 'reject'] }, comment: { type: 'string' } } }) }),
+      post: op('Approve or reject (not by the change author); bound to the current diff hash', ['admin', 'approver'], 'changes:review', { '201': json({ type: 'object' }), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['decision'], properties: { decision: { enum: ['approve', 'reject'] }, comment: { type: 'string' } } }) }),
     },
     '/v1/changes/{id}/acknowledgements': {
       parameters: [pathParam('id', 'Change request id')],
-      post: op('A consuming partner acknowledges the change', ['partner'], { '201': json({ type: 'object' }), '404': problem }, { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string' } } } } } } }),
+      post: op('A consuming partner acknowledges the change', ['partner'], 'changes:acknowledge', { '201': json({ type: 'object' }), '404': problem }, { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string' } } } } } } }),
     },
     '/v1/evidence': {
-      get: op('Evidence recorded for a version', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'array', items: ref('Evidence') }), '400': problem }, { parameters: [optionalQuery('partner'), optionalQuery('api'), optionalQuery('version')] }),
-      post: op('Record release evidence, bound to the contract content sha256', ['admin', 'ci', 'author'], { '201': json(ref('Evidence')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'kind', 'result', 'sha256', 'uri', 'environment', 'commit', 'producedAt'], properties: Object.fromEntries(['partner', 'api', 'version', 'kind', 'result', 'sha256', 'uri', 'environment', 'commit', 'producedAt', 'expiresAt'].map((k) => [k, { type: 'string' }])) }) }),
+      get: op('Evidence recorded for a version', ['admin', 'author', 'approver', 'ci'], 'evidence:read', { '200': json({ type: 'array', items: ref('Evidence') }), '400': problem }, { parameters: [optionalQuery('partner'), optionalQuery('api'), optionalQuery('version')] }),
+      post: op('Record release evidence, bound to the contract content sha256', ['admin', 'ci', 'author'], 'evidence:write', { '201': json(ref('Evidence')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'kind', 'result', 'sha256', 'uri', 'environment', 'commit', 'producedAt'], properties: Object.fromEntries(['partner', 'api', 'version', 'kind', 'result', 'sha256', 'uri', 'environment', 'commit', 'producedAt', 'expiresAt'].map((k) => [k, { type: 'string' }])) }) }),
     },
     '/v1/evidence/junit': {
-      post: op('Record evidence from a JUnit XML report (counts tests, failures, errors, skipped)', ['admin', 'ci', 'author'], { '201': json(ref('Evidence')), '415': problem, '422': problem }, {
+      post: op('Record evidence from a JUnit XML report (counts tests, failures, errors, skipped)', ['admin', 'ci', 'author'], 'evidence:write', { '201': json(ref('Evidence')), '415': problem, '422': problem }, {
         parameters: [...['partner', 'api', 'version', 'kind', 'sha256', 'uri', 'environment', 'commit', 'producedAt'].map((n) => queryParam(n, n)), optionalQuery('expiresAt')],
         requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } } } },
       }),
     },
     '/v1/gate/check': {
-      post: op('Release gate: pass, fail or pending with reasons, what changed, detection and recovery; the decision is stored', ['admin', 'ci', 'author', 'approver'], { '200': json(ref('GateDecision')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' }, breakGlass: { type: 'string', description: 'admin only: the reason' } } }) }),
+      post: op('Release gate: pass, fail or pending with reasons, what changed, detection and recovery; the decision is stored', ['admin', 'ci', 'author', 'approver'], 'gate:check', { '200': json(ref('GateDecision')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' }, breakGlass: { type: 'string', description: 'admin only: the reason' } } }) }),
     },
     '/v1/gate/decisions/{id}': {
       parameters: [pathParam('id', 'Decision id')],
-      get: op('A stored decision with its inputs, re-derived', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'object' }), '404': problem }),
+      get: op('A stored decision with its inputs, re-derived', ['admin', 'author', 'approver', 'ci'], 'gate:check', { '200': json({ type: 'object' }), '404': problem }),
     },
     '/v1/review-items': {
-      get: op('Post-release review items opened by break-glass', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('status')] }),
+      get: op('Post-release review items opened by break-glass', ['admin', 'author', 'approver', 'ci'], 'changes:read', { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('status')] }),
     },
     '/v1/review-items/{id}/close': {
       parameters: [pathParam('id', 'Review item id')],
-      post: op('Close a review item with its conclusion', ['admin', 'approver'], { '200': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['conclusion'], properties: { conclusion: { type: 'string' } } }) }),
+      post: op('Close a review item with its conclusion', ['admin', 'approver'], 'changes:review', { '200': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['conclusion'], properties: { conclusion: { type: 'string' } } }) }),
     },
     '/v1/releases': {
-      post: op('Record a release; only with a passing gate decision for this exact content', ['admin', 'ci'], { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' } } }) }),
+      post: op('Record a release; only with a passing gate decision for this exact content', ['admin', 'ci'], 'releases:write', { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' } } }) }),
     },
     '/v1/freezes': {
-      get: op('Release freezes', ['admin', 'author', 'approver', 'ci'], { '200': json({ type: 'array', items: { type: 'object' } }) }),
-      post: op('Freeze releases for a partner', ['admin'], { '201': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'reason'], properties: { partner: { type: 'string' }, reason: { type: 'string' } } }) }),
+      get: op('Release freezes', ['admin', 'author', 'approver', 'ci'], 'releases:read', { '200': json({ type: 'array', items: { type: 'object' } }) }),
+      post: op('Freeze releases for a partner', ['admin'], 'releases:write', { '201': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'reason'], properties: { partner: { type: 'string' }, reason: { type: 'string' } } }) }),
     },
     '/v1/freezes/{id}': {
       parameters: [pathParam('id', 'Freeze id')],
-      delete: op('Lift a release freeze', ['admin'], { '200': json({ type: 'object' }), '404': problem }),
+      delete: op('Lift a release freeze', ['admin'], 'releases:write', { '200': json({ type: 'object' }), '404': problem }),
     },
     '/v1/contracts/{partner}/{api}/consumers': {
       parameters: [PARTNER, API],
-      get: op('Partners that consume the API (explicit list, else every other partner implementing it)', ALL_ROLES, { '200': json({ type: 'object', properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
-      put: op('Set the explicit consumer list (empty restores the default)', ['admin'], { '200': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['consumers'], properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
+      get: op('Partners that consume the API (explicit list, else every other partner implementing it)', ALL_ROLES, 'contracts:read', { '200': json({ type: 'object', properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
+      put: op('Set the explicit consumer list (empty restores the default)', ['admin'], 'contracts:write', { '200': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['consumers'], properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
     },
     '/v1/contracts/{partner}/{api}/versions/{version}/deprecation': {
       parameters: [PARTNER, API, VERSION],
-      post: op('Deprecate a released version with a sunset (at least the policy minimum notice away)', ['admin', 'author'], { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['sunset', 'reason'], properties: { sunset: { type: 'string' }, successor: { type: 'string' }, reason: { type: 'string' } } }) }),
+      post: op('Deprecate a released version with a sunset (at least the policy minimum notice away)', ['admin', 'author'], 'contracts:write', { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['sunset', 'reason'], properties: { sunset: { type: 'string' }, successor: { type: 'string' }, reason: { type: 'string' } } }) }),
     },
     '/v1/contracts/{partner}/{api}/versions/{version}/release-notes': {
       parameters: [PARTNER, API, VERSION],
-      get: op('Partner-facing release notes (Markdown changelog of the version)', ALL_ROLES, { '200': { description: 'Markdown', content: { 'text/markdown': { schema: { type: 'string' } } } }, '404': problem }),
+      get: op('Partner-facing release notes (Markdown changelog of the version)', ALL_ROLES, 'contracts:read', { '200': { description: 'Markdown', content: { 'text/markdown': { schema: { type: 'string' } } } }, '404': problem }),
     },
     '/v1/notices': {
-      get: op('Deprecation, breaking-release and sunset notices (a partner sees what concerns it)', ALL_ROLES, { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('limit')] }),
+      get: op('Deprecation, breaking-release and sunset notices (a partner sees what concerns it)', ALL_ROLES, 'notices:read', { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('limit')] }),
     },
     '/v1/notices.atom': {
-      get: op('The notices as an Atom 1.0 feed', ALL_ROLES, { '200': { description: 'Atom feed', content: { 'application/atom+xml': { schema: { type: 'string' } } } } }),
+      get: op('The notices as an Atom 1.0 feed', ALL_ROLES, 'notices:read', { '200': { description: 'Atom feed', content: { 'application/atom+xml': { schema: { type: 'string' } } } } }),
     },
     '/v1/webhooks': {
-      get: op('Webhooks (a partner sees its own)', ['admin', 'partner'], { '200': json({ type: 'array', items: { type: 'object' } }) }),
+      get: op('Webhooks (a partner sees its own)', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'array', items: { type: 'object' } }) }),
       post: op(
         'Register a webhook. The URL must reach a public address (422 with the reason otherwise, unless ACCORD_OUTBOUND_ALLOW_PRIVATE / ACCORD_OUTBOUND_ALLOW_CIDRS allow it); at most ACCORD_WEBHOOKS_PER_OWNER active subscriptions per owner (409). Deliveries are signed with Accord-Signature: t=…,v1=HMAC-SHA256(secret, "t.body") and the Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature',
         ['admin', 'partner'],
+        'webhooks',
         { '201': json({ type: 'object' }), '409': problem, '422': problem },
         { requestBody: jsonRequest({ type: 'object', required: ['url', 'secret', 'events'], properties: { url: { type: 'string' }, secret: { type: 'string' }, events: { type: 'array', items: { type: 'string' } } } }) },
       ),
     },
     '/v1/webhooks/{id}': {
       parameters: [pathParam('id', 'Webhook id')],
-      get: op('A webhook, with disabledAt and disabledReason when Accord stopped delivering to it', ['admin', 'partner'], { '200': json({ type: 'object' }), '404': problem }),
-      delete: op('Delete a webhook', ['admin', 'partner'], { '204': { description: 'Deleted' }, '404': problem }),
+      get: op('A webhook, with disabledAt and disabledReason when Accord stopped delivering to it', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'object' }), '404': problem }),
+      delete: op('Delete a webhook', ['admin', 'partner'], 'webhooks', { '204': { description: 'Deleted' }, '404': problem }),
     },
     '/v1/webhooks/{id}/enable': {
       parameters: [pathParam('id', 'Webhook id')],
-      post: op('Re-enable a disabled webhook: its URL is checked again, the owner cap applies, the failure streak starts over (cancelled deliveries stay cancelled)', ['admin', 'partner'], { '200': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }),
+      post: op('Re-enable a disabled webhook: its URL is checked again, the owner cap applies, the failure streak starts over (cancelled deliveries stay cancelled)', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }),
     },
     '/v1/webhooks/{id}/deliveries': {
       parameters: [pathParam('id', 'Webhook id')],
-      get: op('Delivery log of a webhook', ['admin', 'partner'], { '200': json({ type: 'array', items: { type: 'object' } }), '404': problem }),
+      get: op('Delivery log of a webhook', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'array', items: { type: 'object' } }), '404': problem }),
     },
     '/v1/transactions': {
       post: op(
         'Start a control-matrix flow (saga) against a partner; answers 202 with the transaction. Idempotency-Key required (IETF semantics: 422 different body, 409 in flight, replay with Idempotent-Replayed: true)',
         ['admin', 'ci', 'partner'],
+        'transactions:write',
         { '202': json(ref('Transaction'), 'Accepted: the engine runs the steps; poll Location'), '400': problem, '404': problem, '409': problem, '415': problem, '422': problem },
         {
           parameters: [
@@ -290,75 +305,85 @@ export const ACCORD_OPENAPI = {
       get: op(
         'Transactions still in flight or waiting for an operator (default), oldest change first; filter to find stuck ones',
         ['admin', 'ci', 'author', 'approver', 'partner'],
+        'transactions:read',
         { '200': json({ type: 'object', properties: { transactions: { type: 'array', items: { type: 'object' } } } }), '400': problem },
         { parameters: [optionalQuery('state'), optionalQuery('partner'), optionalQuery('flow'), optionalQuery('olderThan'), optionalQuery('limit')] },
       ),
     },
     '/v1/transactions/{ref}': {
       parameters: [pathParam('ref', 'Transaction id, correlation id or idempotency key')],
-      get: op('One transaction: state, where it is now, each step with start, end, latency, attempts and outcome, compensations, events', ['admin', 'ci', 'author', 'approver', 'partner'], { '200': json(ref('Transaction')), '404': problem }),
+      get: op('One transaction: state, where it is now, each step with start, end, latency, attempts and outcome, compensations, events', ['admin', 'ci', 'author', 'approver', 'partner'], 'transactions:read', { '200': json(ref('Transaction')), '404': problem }),
     },
     '/v1/transactions/{ref}/retry': {
       parameters: [pathParam('ref', 'Transaction id, correlation id or idempotency key')],
-      post: op('Operator: retry the step that stopped now, with a fresh retry budget (audited)', ['admin'], { '202': json(ref('Transaction')), '404': problem, '409': problem }),
+      post: op('Operator: retry the step that stopped now, with a fresh retry budget (audited)', ['admin'], 'operator', { '202': json(ref('Transaction')), '404': problem, '409': problem }),
     },
     '/v1/transactions/{ref}/compensate': {
       parameters: [pathParam('ref', 'Transaction id, correlation id or idempotency key')],
-      post: op('Operator: compensate the completed steps in reverse order, run a stopped compensation again, or close a direct request waiting for review (audited)', ['admin'], { '202': json(ref('Transaction')), '404': problem, '409': problem }),
+      post: op('Operator: compensate the completed steps in reverse order, run a stopped compensation again, or close a direct request waiting for review (audited)', ['admin'], 'operator', { '202': json(ref('Transaction')), '404': problem, '409': problem }),
     },
     '/v1/faults': {
-      get: op('Injected faults (sandbox)', ['admin', 'ci', 'author', 'approver'], { '200': json({ type: 'object', properties: { faults: { type: 'array', items: ref('Fault') } } }) }),
-      post: op('Inject a fault for a partner and step (sandbox only)', ['admin', 'ci'], { '201': json(ref('Fault')), '400': problem, '409': problem }, { requestBody: jsonRequest(ref('FaultRequest')) }),
+      get: op('Injected faults (sandbox)', ['admin', 'ci', 'author', 'approver'], 'observability:read', { '200': json({ type: 'object', properties: { faults: { type: 'array', items: ref('Fault') } } }) }),
+      post: op('Inject a fault for a partner and step (sandbox only)', ['admin', 'ci'], 'operator', { '201': json(ref('Fault')), '400': problem, '409': problem }, { requestBody: jsonRequest(ref('FaultRequest')) }),
     },
     '/v1/fault-experiments': {
       post: op(
         'Run a fault-injection experiment (one saga per fault kind) against the version the sandbox serves and store failure-injection evidence for it',
         ['admin', 'ci'],
+        'operator',
         { '201': json({ type: 'object', properties: { id: { type: 'string' }, result: { type: 'string', enum: ['pass', 'fail'] }, scenarios: { type: 'array', items: { type: 'object' } }, evidence: { type: 'object' } } }), '400': problem, '404': problem, '409': problem, '422': problem },
         { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, flow: { type: 'string', default: 'payer-data-export' } } }) },
       ),
     },
     '/v1/faults/{id}': {
       parameters: [pathParam('id', 'Fault id')],
-      delete: op('Remove an injected fault', ['admin', 'ci'], { '204': { description: 'Removed' }, '404': problem }),
+      delete: op('Remove an injected fault', ['admin', 'ci'], 'operator', { '204': { description: 'Removed' }, '404': problem }),
     },
     '/v1/sla': {
-      get: op('SLA status per flow and partner: targets, current values (5-minute window), rules breached and since when, interventions in force', ['admin', 'ci', 'author', 'approver'], { '200': json({ type: 'object' }) }),
+      get: op('SLA status per flow and partner: targets, current values (5-minute window), rules breached and since when, interventions in force', ['admin', 'ci', 'author', 'approver'], 'observability:read', { '200': json({ type: 'object' }) }),
     },
     '/v1/synthetic/run': {
       post: op(
         'Run synthetic transactions now (every flow and partner, or the given ones) with the contracts\' synthetic examples; results become synthetic-check evidence; a failure after a release raises a synthetic-drift notice',
         ['admin', 'ci'],
+        'operator',
         { '200': json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object' } } } }), '404': problem },
         { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { flow: { type: 'string' }, partner: { type: 'string' } } } } } } },
       ),
     },
     '/v1/scorecards/{partner}': {
       parameters: [PARTNER],
-      get: op('Partner scorecard over a window (default P7D): acceptance, duplicates, error taxonomy, observability completeness, release hygiene, synthetic success', ['admin', 'ci', 'author', 'approver', 'partner'], { '200': json({ type: 'object' }), '400': problem, '404': problem }, { parameters: [optionalQuery('window')] }),
+      get: op('Partner scorecard over a window (default P7D): acceptance, duplicates, error taxonomy, observability completeness, release hygiene, synthetic success', ['admin', 'ci', 'author', 'approver', 'partner'], 'observability:read', { '200': json({ type: 'object' }), '400': problem, '404': problem }, { parameters: [optionalQuery('window')] }),
     },
     '/v1/operator/views': {
-      get: op('Operator views: degraded partner routes, stuck transaction types, accumulating retries, pending compensations, with links to the transactions', ['admin', 'ci', 'author', 'approver'], { '200': json({ type: 'object' }) }),
+      get: op('Operator views: degraded partner routes, stuck transaction types, accumulating retries, pending compensations, with links to the transactions', ['admin', 'ci', 'author', 'approver'], 'observability:read', { '200': json({ type: 'object' }) }),
     },
     '/v1/audit': {
-      get: op('The hash-chained audit log', ['admin'], { '200': json({ type: 'array', items: { type: 'object' } }), '400': problem }, { parameters: [optionalQuery('after'), optionalQuery('limit')] }),
+      get: op('The hash-chained audit log', ['admin'], 'audit:read', { '200': json({ type: 'array', items: { type: 'object' } }), '400': problem }, { parameters: [optionalQuery('after'), optionalQuery('limit')] }),
     },
     '/v1/tokens': {
-      get: op('List tokens (never secrets)', ['admin'], { '200': json({ type: 'array', items: ref('Token') }) }),
+      get: op('List tokens (never secrets)', ['admin'], 'tokens', { '200': json({ type: 'array', items: ref('Token') }) }),
       post: op(
         'Create a token; the secret is shown once',
         ['admin'],
+        'tokens',
         { '201': json(ref('CreatedToken')), '422': problem },
         { requestBody: { required: true, content: { 'application/json': { schema: ref('TokenRequest') } } } },
       ),
     },
     '/v1/tokens/{id}': {
       parameters: [pathParam('id', 'Token id')],
-      delete: op('Revoke a token', ['admin'], { '204': { description: 'Revoked' }, '404': problem, '409': problem }),
+      delete: op('Revoke a token', ['admin'], 'tokens', { '204': { description: 'Revoked' }, '404': problem, '409': problem }),
     },
   },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'Accord token. Each operation names the roles (x-accord-roles) and the scope (x-accord-scope) it needs; a token limited to scopes without it gets 403. Failed authentications are limited per client address and token prefix (429 with Retry-After).',
+      },
+    },
     schemas: {
       Transaction: {
         type: 'object',
@@ -503,7 +528,13 @@ export const ACCORD_OPENAPI = {
       TokenRequest: {
         type: 'object',
         required: ['role', 'name'],
-        properties: { role: { type: 'string', enum: ALL_ROLES }, partner: { type: 'string' }, name: { type: 'string' } },
+        properties: {
+          role: { type: 'string', enum: ALL_ROLES },
+          partner: { type: 'string' },
+          name: { type: 'string', maxLength: 100, description: 'Printable characters only: no control, format, default-ignorable, separator, private-use or unassigned code points, no < or >' },
+          expiresIn: { type: 'string', description: 'Lifetime as an ISO 8601 duration (P30D, PT12H); default ACCORD_TOKEN_DEFAULT_TTL, else no expiry', examples: ['P30D'] },
+          scopes: { type: 'array', uniqueItems: true, minItems: 1, items: { type: 'string', enum: Object.keys(SCOPES) }, description: 'Limit the token to these scopes (each must be one its role can use); default: everything the role allows' },
+        },
       },
       Token: {
         type: 'object',
@@ -515,6 +546,8 @@ export const ACCORD_OPENAPI = {
           createdAt: { type: 'string' },
           createdBy: { type: 'string' },
           revokedAt: { type: ['string', 'null'] },
+          expiresAt: { type: ['string', 'null'], description: 'When the token stops working; null = never' },
+          scopes: { type: ['array', 'null'], items: { type: 'string' }, description: 'The scopes the token is limited to; null = everything its role allows' },
         },
       },
       CreatedToken: { allOf: [ref('Token'), { type: 'object', properties: { token: { type: 'string', description: 'The secret, shown once' } } }] },

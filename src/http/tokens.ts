@@ -12,9 +12,11 @@ export function tokensRouter(deps: Deps): Hono<AppEnv> {
     await next();
   });
   app.post('/', async (c) => {
-    const created = createToken(deps, principalOf(c).name, await jsonBody(c));
-    deps.logger.info({ tokenId: created.id, role: created.role, by: principalOf(c).name }, 'token created');
-    return c.json(created, 201);
+    const principal = principalOf(c);
+    const created = createToken(deps, principal.name, await jsonBody(c), { creatorScopes: principal.scopes });
+    deps.logger.info({ tokenId: created.id, role: created.role, expiresAt: created.expiresAt, scopes: created.scopes, by: principal.name }, 'token created');
+    // The answer carries the secret: no cache may keep it.
+    return c.json(created, 201, { 'Cache-Control': 'no-store' });
   });
   app.get('/', (c) => c.json(listTokens(deps)));
   app.delete('/:id', (c) => {

@@ -5,6 +5,7 @@ import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { validCorrelation } from '../runtime/saga.ts';
 import { getTransaction, listTransactions, loadTransactionView, requestOperatorAction } from '../runtime/transactions.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, jsonBodyWithText, principalOf, type AppEnv } from './types.ts';
 
 /** /v1/transactions (start, find, list, operator retry/compensate) and /v1/faults (sandbox fault injection). */
@@ -27,7 +28,7 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     const view = JSON.parse(started.body) as { id: string; correlationId: string };
     return c.body(started.body, started.status as 202, {
       'Content-Type': 'application/json',
-      Location: `/v1/transactions/${view.id}`,
+      Location: absoluteUrl(deps.config, `/v1/transactions/${view.id}`),
       'X-Correlation-Id': view.correlationId,
       ...(started.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
     });

@@ -12,6 +12,8 @@ export interface AppEnv {
     exchange: ExchangeSeen | undefined;
     /** Correlation id and trace context of an exchange request (set before the body limit). */
     hop: ExchangeHop | undefined;
+    /** Set when authentication refused the request: it is audited in the aggregated refusal rows. */
+    refusalAggregated: boolean | undefined;
   };
 }
 

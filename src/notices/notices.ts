@@ -53,8 +53,11 @@ function relatedPath(n: { kind: string; partner: string; api: string; version: s
   return `/v1/contracts/${n.partner}/${n.api}/versions/${n.version}`;
 }
 
-/** The notices as an Atom 1.0 feed (RFC 4287). */
-export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: string, updated: Date): string {
+/**
+ * The notices as an Atom 1.0 feed (RFC 4287).
+ * @param urlOf the absolute URL of one of Accord's paths (on the public URL, never the request's Host)
+ */
+export function renderAtom(items: ReturnType<typeof listNotices>, urlOf: (path: string) => string, updated: Date): string {
   const entries = items
     .map(
       (n) => `  <entry>
@@ -63,7 +66,7 @@ export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: strin
     <updated>${n.createdAt}</updated>
     <author><name>Accord</name></author>
     <category term="${n.kind}"/>
-    <link rel="related" href="${xml(relatedPath(n))}"/>
+    <link rel="related" href="${xml(urlOf(relatedPath(n)))}"/>
     <content type="text">${xml(n.body)}</content>
   </entry>`,
     )
@@ -73,7 +76,7 @@ export function renderAtom(items: ReturnType<typeof listNotices>, selfUrl: strin
   <id>urn:accord:notices</id>
   <title>Accord notices: deprecations, breaking releases, sunsets</title>
   <updated>${(items[0]?.createdAt ?? updated.toISOString())}</updated>
-  <link rel="self" type="application/atom+xml" href="${xml(selfUrl)}"/>
+  <link rel="self" type="application/atom+xml" href="${xml(urlOf('/v1/notices.atom'))}"/>
   <author><name>Accord</name></author>
 ${entries}
 </feed>

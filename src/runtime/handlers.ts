@@ -18,7 +18,7 @@ export interface HandlerCall {
   operationId: string | undefined;
   params: Record<string, string>;
   body: Json;
-  /** Base of this contract line's URLs, e.g. /exchange/northwind-health/p2p-exchange/v2. */
+  /** Absolute base of this contract line's URLs on the public URL, e.g. https://accord.example/exchange/northwind-health/p2p-exchange/v2. */
   base: string;
   now: Date;
   /** Who calls: records it makes are its own, and only it may read or change them. */

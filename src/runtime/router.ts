@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import semver from 'semver';
-import { principalFromAuthorization } from '../auth/tokens.ts';
 import type { Deps } from '../context.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import type { AppEnv } from '../http/types.ts';
+import { principalOf, type AppEnv } from '../http/types.ts';
 import { valueAt, type Json } from '../lib/json.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { bodyErrors, documentedResponse, parameterErrors, responseErrors } from './contract-check.ts';
@@ -73,8 +73,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
   async function serve(c: Context<AppEnv>): Promise<Response> {
     const requestStart = performance.now();
     const { givenCorrelation, correlationId, trace, spanId, tracestate } = c.get('hop') ?? exchangeHop(c); // the app sets it first on /exchange
-    // After the ids: a 401 carries them too.
-    const principal = principalFromAuthorization(deps, c.req.header('authorization'));
+    // Authenticated by the app (src/http/auth.ts), after the ids: a 401 carries them too.
+    const principal = principalOf(c);
     const { partner, api, major } = c.req.param() as { partner: string; api: string; major: string };
     const prefix = `/exchange/${partner}/${api}/${major}`;
     const decoded = safeDecode(decodeURI, c.req.path.slice(prefix.length));
@@ -110,8 +110,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       c.header('Deprecation', `@${Math.floor(new Date(deprecation.deprecatedAt).getTime() / 1000)}`);
       c.header('Sunset', sunset.toUTCString());
       // Both point at what the partner should read: the release notes, and the notices feed that announced the window.
-      const links = [`</v1/contracts/${partner}/${api}/versions/${route.version}/release-notes>; rel="deprecation"`, `</v1/notices>; rel="sunset"`];
-      if (deprecation.successor) links.push(`</exchange/${partner}/${api}/v${semver.major(deprecation.successor)}>; rel="successor-version"`);
+      const links = [`<${absoluteUrl(deps.config, `/v1/contracts/${partner}/${api}/versions/${route.version}/release-notes`)}>; rel="deprecation"`, `<${absoluteUrl(deps.config, '/v1/notices')}>; rel="sunset"`];
+      if (deprecation.successor) links.push(`<${absoluteUrl(deps.config, `/exchange/${partner}/${api}/v${semver.major(deprecation.successor)}`)}>; rel="successor-version"`);
       c.header('Link', links.join(', '));
     }
 
@@ -166,7 +166,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     type Exchanged = { claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string; record?: ExchangeRecord; recorded?: ReturnType<typeof recordExchange> };
     // HEAD answers what GET would, without GET's effects (a poll counts): the work runs in a transaction that is rolled back.
     if (c.req.method === 'HEAD') {
-      const peek = peekReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: {}, base: prefix, now: deps.clock(), caller: principal });
+      const peek = peekReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: {}, base: absoluteUrl(deps.config, prefix), now: deps.clock(), caller: principal });
       return c.body(null, peek.status as 200, { ...(peek.body === null ? {} : { 'Content-Type': route.fhir || peek.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...peek.headers });
     }
     const exchange = (): Promise<Exchanged> => commits.run((): Exchanged => {
@@ -176,7 +176,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       }
       const started = deps.clock();
       const t0 = performance.now();
-      const result = handleReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: (body ?? {}) as Json, base: prefix, now: started, caller: principal });
+      const result = handleReference(deps, { partner, operationId: route.op.operationId, params: pathValues, body: (body ?? {}) as Json, base: absoluteUrl(deps.config, prefix), now: started, caller: principal });
       const responseBody = result.body === null ? '' : JSON.stringify(result.body);
       const headers: Record<string, string> = { ...(result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' }), ...result.headers };
       if (idem && key) store.complete(scope, key, { status: result.status, headers, body: responseBody });

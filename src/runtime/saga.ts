@@ -8,6 +8,7 @@ import type { Deps } from '../context.ts';
 import { transactions, transactionSteps } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { isObject, type Json } from '../lib/json.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 import type { FlowEntry, Step } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { bodyErrors, parameterErrors, responseErrors } from './contract-check.ts';
@@ -194,7 +195,7 @@ export class SagaEngine {
       event(tx, row, row.createdAt, 'transaction.initiated', { to: 'initiated', data: { flow: plan.flow, partner, version: served.version, idempotencyKey: key } });
       const view = loadTransactionView(tx, row);
       const responseBody = JSON.stringify(view);
-      this.idempotency.complete(scope, key, { status: 202, headers: { Location: `/v1/transactions/${id}`, 'X-Correlation-Id': correlationId }, body: responseBody });
+      this.idempotency.complete(scope, key, { status: 202, headers: { Location: absoluteUrl(this.deps.config, `/v1/transactions/${id}`), 'X-Correlation-Id': correlationId }, body: responseBody });
       return { kind: 'created' as const, body: responseBody };
     });
     if (outcome.kind === 'mismatch') throw new AccordError('invalid_document', `This ${headerName} was used with a different request`);
@@ -582,7 +583,7 @@ export class SagaEngine {
       timedOut = fault.delayMs! > timeoutMs;
       await this.sleep(tx.id, Math.min(fault.delayMs!, timeoutMs), false);
     }
-    const partnerCall = { partner: tx.partner, operationId, params: request!.params, body: request!.body ?? {}, base: `/exchange/${tx.partner}/${tx.api}/v${semver.major(tx.version)}`, caller: { partner: tx.callerPartner, tokenId: tx.callerTokenId }, requestKey: route.method === 'GET' || route.method === 'HEAD' ? undefined : requestKey };
+    const partnerCall = { partner: tx.partner, operationId, params: request!.params, body: request!.body ?? {}, base: absoluteUrl(this.deps.config, `/exchange/${tx.partner}/${tx.api}/v${semver.major(tx.version)}`), caller: { partner: tx.callerPartner, tokenId: tx.callerTokenId }, requestKey: route.method === 'GET' || route.method === 'HEAD' ? undefined : requestKey };
     let result: HandlerResult & { replayed: boolean } = { status: 0, body: null, replayed: false };
     const effect = () => {
       const now = this.deps.clock();

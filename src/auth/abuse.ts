@@ -1,0 +1,230 @@
+import { appendAudit } from '../audit/log.ts';
+import type { Deps } from '../context.ts';
+import { AccordError } from '../errors.ts';
+import { limitKey } from './client-address.ts';
+import type { Principal } from './principal.ts';
+import { bearerSecret, resolveToken, type AuthFailure } from './tokens.ts';
+
+const WINDOW_MS = 60_000;
+/** How many characters of a presented token identify it for the failure limit. */
+export const TOKEN_PREFIX_LENGTH = 12;
+/** Most windows one counter keeps; past it the oldest are dropped (a flood of addresses cannot grow memory). */
+export const MAX_WINDOWS = 10_000;
+/** Most sources with their own audit row per minute; the rest share one "(other sources)" row. */
+export const MAX_REFUSAL_SOURCES = 100;
+
+interface Window {
+  start: number;
+  count: number;
+}
+
+/**
+ * Counts events per key in fixed one-minute windows (a window starts at its key's first event).
+ * Holds at most `capacity` keys: windows are kept in the order they started, and the oldest go
+ * first when a new key arrives and the counter is full.
+ */
+export class WindowCounters {
+  readonly #windows = new Map<string, Window>();
+
+  constructor(readonly capacity = MAX_WINDOWS) {}
+
+  /** Keys held now (ended windows included until they are dropped). */
+  get size(): number {
+    return this.#windows.size;
+  }
+
+  /** The key's open window, if any. */
+  peek(key: string, now: number): Window | undefined {
+    const window = this.#windows.get(key);
+    return window && now < window.start + WINDOW_MS ? window : undefined;
+  }
+
+  /** Counts one event for `key`; returns its window after counting. */
+  add(key: string, now: number): Window {
+    const open = this.peek(key, now);
+    if (open) {
+      open.count++;
+      return open;
+    }
+    // A new window goes to the end of the map, so the map stays ordered by start.
+    this.#windows.delete(key);
+    for (const [oldest, window] of this.#windows) {
+      if (this.#windows.size < this.capacity && now < window.start + WINDOW_MS) break;
+      this.#windows.delete(oldest);
+    }
+    const window = { start: now, count: 1 };
+    this.#windows.set(key, window);
+    return window;
+  }
+}
+
+/** Seconds until a window ends (at least 1): what Retry-After says. */
+function secondsLeft(window: Window, now: number): number {
+  return Math.max(1, Math.ceil((window.start + WINDOW_MS - now) / 1000));
+}
+
+interface RefusalBucket {
+  action: string;
+  actor: string;
+  role: string;
+  target: string;
+  count: number;
+  reasons: Record<string, number>;
+  first: number;
+  last: number;
+}
+
+/**
+ * Refused authentications and rate-limited requests, aggregated: one audit row per source per
+ * calendar minute with a count and the reasons, written when the minute ends (on the next
+ * refusal, the jobs loop, or `flush()` at shutdown). At most MAX_REFUSAL_SOURCES rows a minute
+ * name their source; the rest are summed into one row, so however many addresses a flood comes
+ * from, it adds at most MAX_REFUSAL_SOURCES + 1 rows a minute.
+ */
+export class RefusalLog {
+  readonly #pending = new Map<string, RefusalBucket>();
+  #minute = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly deps: Pick<Deps, 'db' | 'clock'>) {}
+
+  /** Counts one refusal of `source` (its action, actor and target) for `reason`. */
+  record(source: { action: string; actor: string; role: string; target: string }, reason: string, now: number): void {
+    const minute = Math.floor(now / WINDOW_MS) * WINDOW_MS;
+    if (minute > this.#minute) {
+      this.flush();
+      this.#minute = minute;
+    }
+    let key = `${source.action}\n${source.actor}\n${source.target}`;
+    if (!this.#pending.has(key) && this.#pending.size >= MAX_REFUSAL_SOURCES) {
+      key = 'other';
+      source = { action: source.action, actor: 'anonymous', role: 'none', target: '(other sources)' };
+    }
+    let bucket = this.#pending.get(key);
+    if (!bucket) {
+      bucket = { ...source, count: 0, reasons: {}, first: now, last: now };
+      this.#pending.set(key, bucket);
+    }
+    bucket.count++;
+    bucket.reasons[reason] = (bucket.reasons[reason] ?? 0) + 1;
+    bucket.last = Math.max(bucket.last, now);
+  }
+
+  /** Writes the rows of a minute that has ended by `now`. */
+  flushEnded(now: number): void {
+    if (Math.floor(now / WINDOW_MS) * WINDOW_MS > this.#minute) this.flush();
+  }
+
+  /** Writes every pending row now (shutdown). */
+  flush(): void {
+    if (this.#pending.size === 0) return;
+    // One transaction for the minute's rows: one commit, not one per row.
+    this.deps.db.transaction(() => {
+      for (const bucket of this.#pending.values()) this.#write(bucket);
+    });
+    this.#pending.clear();
+  }
+
+  #write(bucket: RefusalBucket): void {
+    appendAudit(this.deps, {
+      actor: bucket.actor,
+      role: bucket.role,
+      action: bucket.action,
+      target: bucket.target,
+      outcome: 'refused',
+      detail: { count: bucket.count, reasons: bucket.reasons, from: new Date(bucket.first).toISOString(), to: new Date(bucket.last).toISOString() },
+    });
+  }
+
+  /** Sources with a row pending. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+}
+
+const FAILURE_DETAIL: Record<AuthFailure, string> = {
+  missing: 'Send a bearer token: Authorization: Bearer <token>',
+  malformed: 'Send a bearer token: Authorization: Bearer <token>',
+  unknown: 'The bearer token is unknown or revoked',
+  revoked: 'The bearer token is unknown or revoked',
+  expired: 'The bearer token has expired',
+};
+
+/**
+ * Authentication with abuse limits, shared by every authenticating route (`/v1/*` and
+ * `/exchange/*`): failed authentications are counted per client address (IPv6 by /64) and per
+ * token prefix, and past `config.authFailureLimit` in a minute every attempt from that address
+ * or with that prefix gets 429 with Retry-After, a valid token included (no oracle); an
+ * authenticated token past `config.tokenRateLimit` requests a minute gets 429 too. Refusals are
+ * audited in aggregate (RefusalLog), never one row per request.
+ */
+export class AuthGuard {
+  readonly failures = new WindowCounters();
+  readonly requests = new WindowCounters();
+  readonly refusals: RefusalLog;
+
+  constructor(private readonly deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'config'>) {
+    this.refusals = new RefusalLog(deps);
+  }
+
+  /**
+   * The principal of a request's Authorization header; throws 401 (missing, malformed, unknown,
+   * revoked, expired) or 429 (failure limit, token rate limit). Every throw is counted in the
+   * refusal log.
+   * @param address the client's address (see clientAddress), asked for only when a limit needs it
+   */
+  authenticate(authorization: string | undefined, address: () => string): Principal {
+    const bearer = bearerSecret(authorization);
+    const prefix = 'secret' in bearer ? bearer.secret.slice(0, TOKEN_PREFIX_LENGTH) : undefined;
+    // The hot path (a valid token, no failures anywhere) reads neither the address nor the clock.
+    let source: string | undefined;
+    const sourceKey = () => (source ??= limitKey(address()));
+    const keys = () => [`address ${sourceKey()}`, ...(prefix === undefined ? [] : [`prefix ${prefix}`])];
+    const anonymous = () => ({ action: 'auth.refused', actor: 'anonymous', role: 'none', target: sourceKey() });
+    let now: number | undefined;
+    const clock = () => (now ??= this.deps.clock().getTime());
+
+    const limit = this.deps.config.authFailureLimit;
+    if (this.failures.size > 0) {
+      const blocked = keys()
+        .map((key) => this.failures.peek(key, clock()))
+        .filter((w): w is Window => w !== undefined && w.count >= limit);
+      if (blocked.length > 0) {
+        this.refusals.record(anonymous(), 'rate-limited', clock());
+        const retryAfter = Math.max(...blocked.map((w) => secondsLeft(w, clock())));
+        throw new AccordError('too_many_requests', `Too many failed authentications; retry after ${retryAfter} s`, { retryAfterSeconds: retryAfter });
+      }
+    }
+
+    const resolved = 'secret' in bearer ? resolveToken(this.deps, bearer.secret) : bearer;
+    if ('failure' in resolved) {
+      for (const key of keys()) {
+        // Once per window and key: the operator hears of a guessing run without one line per request.
+        if (this.failures.add(key, clock()).count === limit) this.deps.logger.warn({ limited: key, retryAfterSeconds: 60 }, 'failed authentications reached ACCORD_AUTH_FAILURE_LIMIT; further attempts get 429 for a minute');
+      }
+      this.refusals.record(anonymous(), resolved.failure, clock());
+      throw new AccordError('unauthorized', FAILURE_DETAIL[resolved.failure]);
+    }
+
+    const principal = resolved.principal;
+    const perToken = this.deps.config.tokenRateLimit;
+    if (perToken > 0) {
+      const window = this.requests.add(principal.tokenId, clock());
+      if (window.count > perToken) {
+        this.refusals.record({ action: 'rate-limited', actor: principal.name, role: principal.role, target: `token ${principal.tokenId}` }, 'token-rate-limit', clock());
+        const retryAfter = secondsLeft(window, clock());
+        throw new AccordError('too_many_requests', `This token made more than ${perToken} requests this minute; retry after ${retryAfter} s`, { retryAfterSeconds: retryAfter });
+      }
+    }
+    return principal;
+  }
+
+  /** Writes the refusal rows of a minute that has ended (the jobs loop calls it). */
+  flushEnded(): void {
+    if (this.refusals.pending > 0) this.refusals.flushEnded(this.deps.clock().getTime());
+  }
+
+  /** Writes every pending refusal row (shutdown). */
+  flush(): void {
+    this.refusals.flush();
+  }
+}

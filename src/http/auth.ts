@@ -1,0 +1,45 @@
+import type { HttpBindings } from '@hono/node-server';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AuthGuard } from '../auth/abuse.ts';
+import { clientAddress } from '../auth/client-address.ts';
+import { securedOperation } from '../auth/operations.ts';
+import { requireScope } from '../auth/principal.ts';
+import type { Scope } from '../auth/scopes.ts';
+import type { Deps } from '../context.ts';
+import type { AppEnv } from './types.ts';
+
+/**
+ * The client address of a request: the socket peer, or X-Forwarded-For's right-most untrusted
+ * entry when the peer is a trusted proxy. In-process requests (no socket) share one address.
+ */
+export function requestAddress(deps: Pick<Deps, 'config'>, c: Context<AppEnv>): string {
+  const peer = (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
+  return clientAddress(peer, c.req.header('x-forwarded-for'), deps.config.trustedProxies);
+}
+
+/** The scope a /v1 request needs: that of the operation its route serves, per Accord's OpenAPI document. */
+export function documentedScope(c: Context<AppEnv>): Scope | undefined {
+  const route = c.req.matchedRoutes.find((r) => r.method !== 'ALL');
+  return route ? securedOperation(c.req.method, route.path)?.scope : undefined;
+}
+
+/**
+ * The one authentication step of every authenticating route (`/v1/*`, `/exchange/*`): resolves
+ * the bearer token under the abuse limits (401, 429), sets the principal, and refuses with 403 a
+ * token limited to scopes that do not include the one the route needs.
+ * @param scopeOf the scope the request needs (undefined: none, e.g. an unknown route that will 404)
+ */
+export function authenticate(deps: Pick<Deps, 'config'>, guard: AuthGuard, scopeOf: (c: Context<AppEnv>) => Scope | undefined): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    try {
+      c.set('principal', guard.authenticate(c.req.header('authorization'), () => requestAddress(deps, c)));
+    } catch (error) {
+      // Counted in the guard's aggregated refusal rows, not one audit row per request.
+      c.set('refusalAggregated', true);
+      throw error;
+    }
+    const scope = scopeOf(c);
+    if (scope) requireScope(c.get('principal'), scope, `${c.req.method} ${c.req.path}`);
+    await next();
+  };
+}

@@ -1,0 +1,184 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contentSecurityPolicy, securityHeaders } from '../src/http/security-headers.ts';
+import { ACCORD_OPENAPI } from '../src/http/openapi.ts';
+import { parseYaml } from '../src/lib/yaml.ts';
+import { ADMIN_TOKEN, minimalSpec, REPO_ROOT, startTestService, type TestService } from './harness.ts';
+
+/** Response hardening: headers on every response, no-store on secrets, links on the public URL whatever the Host says. */
+
+const PUBLIC = 'https://accord.example.org/gw';
+const SAMPLE: Record<string, string> = { partner: 'acme', api: 'member-api', version: '1.0.0', id: 'x', flow: 'member-match', ref: 'x' };
+const doc = (version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts/northwind-health/p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
+const example = (p: string, method = 'post', media = 'application/fhir+json') => structuredClone(doc('2.0.0').paths[p][method].requestBody.content[media].example);
+
+/** A request over real HTTP with the headers given, Host included (fetch does not let one set Host). */
+function raw(base: string, method: string, url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${url}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(body)) }) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('security headers', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ env: { ACCORD_AUTH_FAILURE_LIMIT: '1000' } });
+  });
+  afterAll(() => s.cleanup());
+
+  const expectHardened = (res: Response, what: string) => {
+    expect(res.headers.get('x-content-type-options'), what).toBe('nosniff');
+    expect(res.headers.get('referrer-policy'), what).toBe('no-referrer');
+  };
+
+  it('every documented operation answers with nosniff and Referrer-Policy, refusals included', async () => {
+    for (const [template, item] of Object.entries(ACCORD_OPENAPI.paths)) {
+      for (const [method, op] of Object.entries(item as Record<string, any>)) {
+        if (method === 'parameters') continue;
+        const url = template.replace(/\{(\w+)\}/g, (_, n) => SAMPLE[n]!);
+        const body = op.requestBody ? { body: '{}', type: 'application/json' } : {};
+        expectHardened(await s.call(method.toUpperCase(), url, body), `${method} ${url}`);
+        if (op.security?.length) expectHardened(await s.call(method.toUpperCase(), url, { token: null, ...body }), `${method} ${url} without a token`);
+      }
+    }
+    expectHardened(await s.call('GET', '/nowhere'), '404');
+    expectHardened(await s.call('GET', '/exchange/acme/member-api/v1/x'), 'exchange');
+    expectHardened(await s.call('POST', '/v1/diff', { body: 'x'.repeat(6 * 1024 * 1024), type: 'application/json' }), '413');
+  });
+
+  it('the answer carrying a new token secret says Cache-Control: no-store', async () => {
+    const res = await s.call('POST', '/v1/tokens', { body: JSON.stringify({ role: 'ci', name: 'pipeline' }), type: 'application/json' });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('HTML answers carry the restrictive Content-Security-Policy (one policy, kept in src/http/security-headers.ts)', async () => {
+    const app = new Hono().use(securityHeaders()).get('/page', (c) => c.html('<p>hi</p>')).get('/data', (c) => c.json({}));
+    const page = await app.request('/page');
+    expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    expect(contentSecurityPolicy()).toBe(page.headers.get('content-security-policy'));
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await app.request('/data')).headers.get('content-security-policy')).toBeNull();
+  });
+});
+
+describe('absolute URLs come from ACCORD_PUBLIC_URL, never from the Host header', () => {
+  let s: TestService;
+  let base: string;
+  const evil = { Host: 'evil.example', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'http', Forwarded: 'host=evil.example;proto=http', Authorization: `Bearer ${ADMIN_TOKEN}` };
+  beforeAll(async () => {
+    s = await startTestService({ seed: true, env: { ACCORD_PUBLIC_URL: `${PUBLIC}/` }, clock: () => new Date('2026-11-27T12:00:00Z') });
+    base = await s.listen();
+    const dep = await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions/1.1.0/deprecation', { body: JSON.stringify({ sunset: '2027-06-30', successor: '2.0.0', reason: 'Use 2.0.0' }), type: 'application/json' });
+    expect(dep.status).toBe(201);
+  });
+  afterAll(() => s.cleanup());
+
+  it('the Atom feed links itself and its entries on the public URL', async () => {
+    const res = await raw(base, 'GET', '/v1/notices.atom', evil);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain(`<link rel="self" type="application/atom+xml" href="${PUBLIC}/v1/notices.atom"/>`);
+    const related = [...res.body.matchAll(/<link rel="related" href="([^"]+)"/g)].map((m) => m[1]);
+    expect(related.length).toBeGreaterThan(0);
+    for (const href of related) expect(href).toMatch(new RegExp(`^${PUBLIC}/v1/contracts/`));
+    expect(res.body).not.toContain('evil.example');
+  });
+
+  it('Location headers of /v1 writes are on the public URL', async () => {
+    const registered = await raw(base, 'POST', '/v1/contracts/acme/member-api/versions?version=1.0.0', { ...evil, 'Content-Type': 'application/yaml' }, minimalSpec());
+    expect(registered.status).toBe(201);
+    expect(registered.headers.location).toBe(`${PUBLIC}/v1/contracts/acme/member-api/versions/1.0.0`);
+    const matrixEntry = fs.readFileSync(path.join(REPO_ROOT, 'control-matrix/member-match.yaml'), 'utf8');
+    const put = await raw(base, 'PUT', '/v1/control-matrix/member-match', { ...evil, 'Content-Type': 'application/yaml' }, matrixEntry.replace(/^title: .*$/m, 'title: Member match (edited)'));
+    expect([200, 201]).toContain(put.status);
+    expect(put.headers.location).toMatch(new RegExp(`^${PUBLIC}/v1/control-matrix/member-match\\?version=\\d+$`));
+    const change = await raw(base, 'POST', '/v1/changes', { ...evil, 'Content-Type': 'application/json' }, JSON.stringify({ partner: 'acme', api: 'member-api', version: '1.0.0', summary: 'first version' }));
+    expect(change.status, change.body).toBe(201);
+    expect(change.headers.location).toMatch(new RegExp(`^${PUBLIC}/v1/changes/`));
+  });
+
+  it('a transaction and its replay carry the same Location, on the public URL', async () => {
+    const body = JSON.stringify({ flow: 'member-match', partner: 'northwind-health', input: { memberMatch: example('/Patient/$member-match') } });
+    const headers = { ...evil, 'Content-Type': 'application/json', 'Idempotency-Key': 'hdr-txn-1' };
+    const first = await raw(base, 'POST', '/v1/transactions', headers, body);
+    expect(first.status, first.body).toBe(202);
+    expect(first.headers.location).toMatch(new RegExp(`^${PUBLIC}/v1/transactions/txn_`));
+    const replay = await raw(base, 'POST', '/v1/transactions', headers, body);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.headers.location).toBe(first.headers.location);
+    expect(replay.body).toBe(first.body);
+  });
+
+  it('the exchange runtime writes Location and deprecation Links on the public URL; a replay answers the stored Location byte for byte', async () => {
+    const consent = JSON.stringify(example('/Consent'));
+    const headers = { ...evil, 'Content-Type': 'application/fhir+json', 'Idempotency-Key': 'hdr-consent-1' };
+    const first = await raw(base, 'POST', '/exchange/northwind-health/p2p-exchange/v2/Consent', headers, consent);
+    expect(first.status, first.body).toBe(201);
+    expect(first.headers.location).toMatch(new RegExp(`^${PUBLIC}/exchange/northwind-health/p2p-exchange/v2/Consent/consent-[0-9a-f]{8}$`));
+    // Even if the public URL changes later, a replay answers what was stored.
+    const configured = s.deps.config.publicUrl;
+    s.deps.config.publicUrl = 'https://moved.example.org';
+    try {
+      const replay = await raw(base, 'POST', '/exchange/northwind-health/p2p-exchange/v2/Consent', headers, consent);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.headers.location).toBe(first.headers.location);
+      expect(replay.body).toBe(first.body);
+    } finally {
+      s.deps.config.publicUrl = configured;
+    }
+
+    const deprecated = await raw(base, 'POST', '/exchange/northwind-health/p2p-exchange/v1/Patient/$member-match', { ...evil, 'Content-Type': 'application/fhir+json', 'Idempotency-Key': 'hdr-dep-1' }, JSON.stringify(example('/Patient/$member-match')));
+    expect(deprecated.status, deprecated.body).toBe(200);
+    const links = String(deprecated.headers.link).split(/,\s*/);
+    expect(links).toEqual([
+      `<${PUBLIC}/v1/contracts/northwind-health/p2p-exchange/versions/1.1.0/release-notes>; rel="deprecation"`,
+      `<${PUBLIC}/v1/notices>; rel="sunset"`,
+      `<${PUBLIC}/exchange/northwind-health/p2p-exchange/v2>; rel="successor-version"`,
+    ]);
+  });
+});
+
+describe('accord serve with PORT=0 and no ACCORD_PUBLIC_URL', () => {
+  let child: ReturnType<typeof spawn> | undefined;
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-public-url-'));
+  });
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('links on the port it really listens on', async () => {
+    child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/accord.js'), 'serve'], {
+      env: { PATH: process.env.PATH ?? '', ACCORD_DATA_DIR: dataDir, PORT: '0', ACCORD_SEED_DIR: '', ACCORD_ADMIN_TOKEN: ADMIN_TOKEN, ACCORD_LOG_LEVEL: 'warn' },
+      cwd: os.tmpdir(),
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child!.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child!.stderr!.on('data', (d) => (out += d));
+      child!.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+    const feed = await raw(url, 'GET', '/v1/notices.atom', { Host: 'evil.example', Authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(feed.status).toBe(200);
+    expect(feed.body).toContain(`href="${url}/v1/notices.atom"`);
+  });
+});

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { count } from 'drizzle-orm';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.ts';
+import { AuditChain } from './audit/chain.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { ensureAdminToken } from './auth/tokens.ts';
 import type { Config } from './config.ts';
@@ -35,13 +36,14 @@ export interface Service {
    * deliveries, sunsets); returns a stop function.
    */
   startJobs(): () => void;
-  /** Stops the saga engine (unfinished transactions stay for the next start) and closes the database. */
+  /** Stops the saga engine (unfinished transactions stay for the next start), anchors the audit log and closes the database. */
   close(): Promise<void>;
 }
 
 /**
  * Every ACCORD_JOBS_INTERVAL_MS, one run at a time: sunsets, purge of idempotency keys past their
- * window, scorecard counters, SLA evaluation, the transaction outbox and due webhook deliveries.
+ * window, scorecard counters, SLA evaluation, the transaction outbox, due webhook deliveries and
+ * an audit anchor when an entry has waited a minute for one.
  */
 function startJobs(deps: Deps, runtime: Runtime): () => void {
   runtime.engine.resume();
@@ -57,6 +59,7 @@ function startJobs(deps: Deps, runtime: Runtime): () => void {
       .then(() => runtime.sla.evaluate())
       .then(() => publishTransactionEvents(deps))
       .then(() => dispatchDueDeliveries(deps))
+      .then(() => deps.audit.anchorIfDue())
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = false));
   }, deps.config.jobsIntervalMs);
@@ -81,8 +84,9 @@ function startJobs(deps: Deps, runtime: Runtime): () => void {
 }
 
 /**
- * Opens storage under the data dir (migrations, WAL, Git registry with crash recovery),
- * installs the first admin token and seeds an empty registry with the reference network.
+ * Opens storage under the data dir (migrations, WAL, Git registry with crash recovery), loads the
+ * audit key and anchors the audit log (refusing to start over a tampered one), installs the first
+ * admin token and seeds an empty registry with the reference network.
  */
 export async function openService(config: Config, options: { clock?: Clock; logger?: Logger; dbFile?: string } = {}): Promise<Service> {
   const logger = options.logger ?? pino({ level: config.logLevel });
@@ -98,7 +102,11 @@ export async function openService(config: Config, options: { clock?: Clock; logg
         (JSON.parse(r.actions) as string[]).map((action) => ({ partner: r.partner, flow: r.flow, action })),
       ),
   });
-  const deps: Deps = { db, registry, clock, logger, config, metrics };
+  const audit = await AuditChain.open({ db, registry, logger, config }).catch((error) => {
+    db.$client.close();
+    throw error;
+  });
+  const deps: Deps = { db, registry, clock, logger, config, metrics, audit };
 
   const admin = ensureAdminToken(deps, config.adminToken);
   const seeded = { contracts: 0, matrix: 0 };
@@ -127,6 +135,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
     seeded,
     close: async () => {
       await runtime.engine.stop();
+      await audit.close();
       await checkpointer?.stop();
       db.$client.close();
     },

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AuditChain } from './audit/chain.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
 import type { Metrics } from './observability/metrics.ts';
@@ -15,4 +16,6 @@ export interface Deps {
   logger: Logger;
   config: Config;
   metrics: Metrics;
+  /** The audit log's key and anchors (appendAudit chains with it). */
+  audit: AuditChain;
 }

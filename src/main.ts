@@ -7,7 +7,10 @@ import { SCOPE_NAMES } from './auth/scopes.ts';
 import { createToken } from './auth/tokens.ts';
 import { CliFailure, callServer } from './cli/client.ts';
 import { gateJunit, gateMarkdown, gateText } from './cli/gate.ts';
-import { verifyAudit } from './audit/log.ts';
+import { parseStoredAnchor } from './audit/anchor.ts';
+import { reanchorAudit } from './audit/chain.ts';
+import { loadAuditKey } from './audit/key.ts';
+import { verifyAudit, type AuditVerification } from './audit/log.ts';
 import type { GateDecision } from './gate/check.ts';
 import { loadConfig, type Config } from './config.ts';
 import { findExternalRefs, parseText } from './contracts/document.ts';
@@ -23,6 +26,7 @@ import { AccordError } from './errors.ts';
 import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './matrix/checks.ts';
 import { findMatrixFiles } from './matrix/import.ts';
 import { directorySource } from './matrix/sources.ts';
+import { GitRegistry } from './registry/git-registry.ts';
 import { openService } from './service.ts';
 
 /** Where the CLI writes; tests may pass their own. */
@@ -49,7 +53,9 @@ Usage:
   accord evidence add --partner P --api A --version V --kind K --result pass|fail --uri U --env E --commit C
   accord evidence junit <report.xml> --partner P --api A --version V --kind K --uri U --env E --commit C
                                                   record release evidence (sha256 defaults to the registered content's)
-  accord audit verify                             check the audit log's hash chain in the local data dir
+  accord audit verify                             check the audit log in the local data dir against its key
+                                                  and its anchor in the registry (exit 0 intact, 1 broken, 3 error)
+  accord audit reanchor --reason TEXT             accept the current audit log after investigating a failed verify
   accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]
                                                   classify the changes between two contracts (files or
                                                   partner/api@version) or two control-matrix entries
@@ -103,8 +109,20 @@ Records evidence from a JUnit XML report: Accord counts tests, failures, errors 
 stores the summary and the report's sha256; it passes when tests ran and none failed.`,
   'audit verify': `accord audit verify
 
-Recomputes the hash chain of the audit log in the local data dir (ACCORD_DATA_DIR) and reports
-the first entry that was altered or removed. Exit 0 intact, 1 broken, 3 error.`,
+Checks the audit log in the local data dir (ACCORD_DATA_DIR) with the audit key (ACCORD_AUDIT_KEY,
+else <data>/audit.key) against the latest anchor on refs/accord/audit in the registry: every keyed
+entry's HMAC, link and sequence, the unkeyed entries from before the upgrade, and that the log still
+holds the anchored count, head entry and legacy segment. Reports each edited, deleted, truncated or
+re-chained stretch and a missing or forged anchor. Entries newer than the anchor are checked but
+could be dropped unnoticed (a running service anchors them within a minute, every
+ACCORD_AUDIT_ANCHOR_EVERY entries and at shutdown). Exit 0 intact, 1 broken, 3 error (no key, no data).`,
+  'audit reanchor': `accord audit reanchor --reason TEXT
+
+After a failed \`accord audit verify\` has been investigated (a lost registry, a database restored from
+an older backup), accepts the audit log as it is now: appends an audit.reanchored entry and writes a
+new anchor over the current log, recording the reason and the anchor it replaces; verify mentions it
+from then on. Entries that do not match their HMACs stay reported. Needs the audit key; run it with
+the service stopped. Exit 0 re-anchored, 1 nothing to do (the log verifies), 3 error.`,
   diff: `accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning] [--no-openapi-diff]
 
 Compares two OpenAPI documents — files (YAML or JSON) or registry refs such as
@@ -393,20 +411,73 @@ async function gateCheck(config: Config, io: Io, argv: string[]): Promise<number
   return decision.verdict === 'pass' ? 0 : decision.verdict === 'fail' ? 1 : 2;
 }
 
-function auditVerify(config: Config, io: Io, argv: string[]): number {
-  const { values } = parse(argv, {});
-  if (values.help) return help(io, 'audit verify');
+/** The audit key for a CLI command (ACCORD_AUDIT_KEY or the data dir's key file); never creates one. */
+function cliAuditKey(config: Config): Buffer {
+  try {
+    return loadAuditKey(config, { create: false }).key;
+  } catch (error) {
+    throw new CliFailure(`${(error as Error).message} (the service creates the key file at its first start; on another host set ACCORD_AUDIT_KEY to the key file's content)`, 3);
+  }
+}
+
+function auditDatabase(config: Config): string {
   const file = path.join(config.dataDir, 'accord.db');
   if (!existsSync(file)) throw new CliFailure(`No database at ${file} (set ACCORD_DATA_DIR)`, 3);
+  return file;
+}
+
+function describeAnchor(result: AuditVerification): string {
+  const a = result.anchor;
+  if (!a) return 'no trusted anchor';
+  return `anchor ${a.commit.slice(0, 12)} (${a.writtenAt}) covers ${a.count} entries up to entry ${a.head.seq}; ${result.unanchored} newer ${result.unanchored === 1 ? 'entry is' : 'entries are'} not anchored yet`;
+}
+
+async function auditVerify(config: Config, io: Io, argv: string[]): Promise<number> {
+  const { values } = parse(argv, {});
+  if (values.help) return help(io, 'audit verify');
+  const file = auditDatabase(config);
+  const key = cliAuditKey(config);
+  const stored = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(path.join(config.dataDir, 'registry')));
   const db = openDb(file);
   try {
-    const result = verifyAudit(db);
+    const result = verifyAudit(db, key, stored);
+    const kinds = `${result.legacy.count} unkeyed from before the upgrade, ${result.checked - result.legacy.count} keyed`;
     if (result.ok) {
-      io.out(`Audit log intact: ${result.checked} entries, hash chain verified. Head: ${result.head} (keep it elsewhere to detect removal of the newest entries).`);
+      io.out(`Audit log intact: ${result.checked} entries checked (${kinds}). Head: entry ${result.head.seq} ${result.head.hash}.`);
+      io.out(`Anchored in the registry: ${describeAnchor(result)}.`);
+      if (result.anchor?.reanchored) io.out(`Note: an operator re-established this anchor (replacing ${result.anchor.reanchored.replaced ?? 'no anchor'}): ${result.anchor.reanchored.reason}`);
       return 0;
     }
-    io.out(`Audit log BROKEN at entry ${result.firstBroken!.seq}: ${result.firstBroken!.reason} (${result.checked - 1} entries before it verified).`);
+    const [first, ...others] = result.problems;
+    io.out(`Audit log BROKEN${first!.seq ? ` at entry ${first!.seq}` : ''}: ${first!.message}.`);
+    for (const p of others) io.out(`  also: ${p.message}.`);
+    io.out(`${result.checked} entries checked (${kinds}); ${describeAnchor(result)}; audit key id ${result.keyId}.`);
     return 1;
+  } finally {
+    db.$client.close();
+  }
+}
+
+async function auditReanchor(config: Config, io: Io, argv: string[]): Promise<number> {
+  const { values } = parse(argv, { reason: { type: 'string' } });
+  if (values.help) return help(io, 'audit reanchor');
+  const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
+  if (!reason) throw new CliFailure('--reason is required: say why the current log is accepted (it is recorded in the log and in the anchor)', 3);
+  const file = auditDatabase(config);
+  const key = cliAuditKey(config);
+  const db = openDb(file);
+  try {
+    const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'));
+    const before = verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
+    if (before.ok) {
+      io.out('The audit log verifies against its anchor; nothing to re-anchor.');
+      return 1;
+    }
+    const { anchor, commit, replaced } = await reanchorAudit({ db, registry, key }, reason);
+    io.out(`Re-anchored the audit log: ${anchor.count} entries up to entry ${anchor.head.seq}, anchor ${commit.slice(0, 12)} (replaced ${replaced ?? 'no anchor'}).`);
+    const after = verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
+    for (const p of after.problems) io.out(`  still reported by verify: ${p.message}.`);
+    return 0;
   } finally {
     db.$client.close();
   }
@@ -494,8 +565,9 @@ export async function main(argv: string[], io: Io = { out: (l) => console.log(l)
         if (rest[0] === 'junit') return await evidenceCommand(config, io, rest.slice(1), true);
         throw new CliFailure('Usage: accord evidence add … | accord evidence junit <report.xml> …', 3);
       case 'audit':
-        if (rest[0] === 'verify') return auditVerify(config, io, rest.slice(1));
-        throw new CliFailure('Usage: accord audit verify', 3);
+        if (rest[0] === 'verify') return await auditVerify(config, io, rest.slice(1));
+        if (rest[0] === 'reanchor') return await auditReanchor(config, io, rest.slice(1));
+        throw new CliFailure('Usage: accord audit verify | accord audit reanchor --reason TEXT', 3);
       case 'matrix':
         if (rest[0] === 'validate') return await matrixValidate(io, rest.slice(1));
         throw new CliFailure('Usage: accord matrix validate <file|dir> [--contracts <dir>]', 3);

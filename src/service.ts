@@ -3,6 +3,7 @@ import { count } from 'drizzle-orm';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.ts';
 import { AuthGuard } from './auth/abuse.ts';
+import { AuditChain } from './audit/chain.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { ensureAdminToken } from './auth/tokens.ts';
 import type { Config } from './config.ts';
@@ -41,16 +42,18 @@ export interface Service {
   /**
    * Writes the pending aggregated refusal rows to the audit log, stops the webhook dispatcher
    * (waiting for attempts in flight, each bounded by ACCORD_WEBHOOK_TIMEOUT_MS) and the saga
-   * engine (unfinished transactions stay for the next start), then closes the database.
+   * engine (unfinished transactions stay for the next start), anchors the audit log and closes
+   * the database.
    */
   close(): Promise<void>;
 }
 
 /**
  * Every ACCORD_JOBS_INTERVAL_MS, one run at a time: sunsets, purge of idempotency keys past their
- * window, scorecard counters, SLA evaluation, the transaction outbox and the audit rows of
- * refused authentications whose minute has ended. Webhook deliveries run in their own
- * dispatcher, never awaited here: a slow endpoint cannot hold these up.
+ * window, scorecard counters, SLA evaluation, the transaction outbox, the audit rows of refused
+ * authentications whose minute has ended and an audit anchor when an entry has waited a minute
+ * for one. Webhook deliveries run in their own dispatcher, never awaited here: a slow endpoint
+ * cannot hold these up.
  */
 function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher, guard: AuthGuard): () => void {
   runtime.engine.resume();
@@ -67,6 +70,7 @@ function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispa
       .then(() => runtime.sla.evaluate())
       .then(() => publishTransactionEvents(deps))
       .then(() => guard.flushEnded())
+      .then(() => deps.audit.anchorIfDue())
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = false));
   }, deps.config.jobsIntervalMs);
@@ -92,8 +96,9 @@ function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispa
 }
 
 /**
- * Opens storage under the data dir (migrations, WAL, Git registry with crash recovery),
- * installs the first admin token and seeds an empty registry with the reference network.
+ * Opens storage under the data dir (migrations, WAL, Git registry with crash recovery), loads the
+ * audit key and anchors the audit log (refusing to start over a tampered one), installs the first
+ * admin token and seeds an empty registry with the reference network.
  */
 export async function openService(config: Config, options: { clock?: Clock; logger?: Logger; dbFile?: string } = {}): Promise<Service> {
   const logger = options.logger ?? pino({ level: config.logLevel });
@@ -109,7 +114,11 @@ export async function openService(config: Config, options: { clock?: Clock; logg
         (JSON.parse(r.actions) as string[]).map((action) => ({ partner: r.partner, flow: r.flow, action })),
       ),
   });
-  const deps: Deps = { db, registry, clock, logger, config, metrics };
+  const audit = await AuditChain.open({ db, registry, logger, config }).catch((error) => {
+    db.$client.close();
+    throw error;
+  });
+  const deps: Deps = { db, registry, clock, logger, config, metrics, audit };
 
   const admin = ensureAdminToken(deps, config.adminToken);
   const seeded = { contracts: 0, matrix: 0 };
@@ -145,6 +154,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
       guard.flush();
       await webhookDispatcher.stop();
       await runtime.engine.stop();
+      await audit.close();
       await checkpointer?.stop();
       db.$client.close();
     },

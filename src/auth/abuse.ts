@@ -85,7 +85,7 @@ export class RefusalLog {
   readonly #pending = new Map<string, RefusalBucket>();
   #minute = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly deps: Pick<Deps, 'db' | 'clock'>) {}
+  constructor(private readonly deps: Pick<Deps, 'db' | 'clock' | 'audit'>) {}
 
   /** Counts one refusal of `source` (its action, actor and target) for `reason`. */
   record(source: { action: string; actor: string; role: string; target: string }, reason: string, now: number): void {
@@ -162,7 +162,7 @@ export class AuthGuard {
   readonly requests = new WindowCounters();
   readonly refusals: RefusalLog;
 
-  constructor(private readonly deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'config'>) {
+  constructor(private readonly deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'config' | 'audit'>) {
     this.refusals = new RefusalLog(deps);
   }
 

@@ -128,7 +128,7 @@ export function deprecationOf(deps: Pick<Deps, 'db'>, partner: string, api: stri
 }
 
 /** Retires versions whose sunset has passed and tells partners; idempotent. Returns how many. */
-export function processSunsets(deps: Pick<Deps, 'db' | 'clock'>): number {
+export function processSunsets(deps: Pick<Deps, 'db' | 'clock' | 'audit'>): number {
   const now = deps.clock().toISOString();
   const due = deps.db.select().from(deprecations).where(and(isNull(deprecations.sunsetNoticeAt), lte(deprecations.sunset, now))).all();
   for (const d of due) {

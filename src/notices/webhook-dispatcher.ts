@@ -12,7 +12,7 @@ const MAX_ATTEMPTS = 10;
 /** How long past an attempt's own budget a claimed delivery stays claimed (a crash mid-attempt retries it after that). */
 const CLAIM_MARGIN_MS = 60_000;
 
-type DispatchDeps = Pick<Deps, 'db' | 'clock' | 'logger' | 'config'>;
+type DispatchDeps = Pick<Deps, 'db' | 'clock' | 'logger' | 'config' | 'audit'>;
 type Webhook = typeof webhooks.$inferSelect;
 type Delivery = typeof webhookDeliveries.$inferSelect;
 
@@ -233,7 +233,7 @@ function disableWebhook(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, webhook: Webho
   );
 }
 
-function auditDisabled(deps: Pick<Deps, 'db' | 'clock' | 'logger'>, webhookId: string, reason: string): void {
+function auditDisabled(deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'audit'>, webhookId: string, reason: string): void {
   deps.logger.warn({ webhook: webhookId, reason }, 'webhook disabled');
   appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'webhook.disabled', target: webhookId, outcome: 'ok', detail: { reason } });
 }
@@ -244,7 +244,7 @@ function auditDisabled(deps: Pick<Deps, 'db' | 'clock' | 'logger'>, webhookId: s
  * `localhost` name), each with a notice to its owner. Names are checked at every delivery.
  * Returns how many were disabled.
  */
-export function disableDisallowedWebhooks(deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'config'>): number {
+export function disableDisallowedWebhooks(deps: DispatchDeps): number {
   const policy = outboundPolicy(deps.config);
   let disabled = 0;
   for (const webhook of deps.db.select().from(webhooks).where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt))).all()) {

@@ -41,7 +41,19 @@ export interface RegistryTransaction {
   publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T>;
 }
 
+/** An audit anchor commit to write on `refs/accord/audit` (see src/audit/anchor.ts). */
+export interface AuditAnchorWrite {
+  /** The content of audit-anchor.json. */
+  text: string;
+  /** The anchor commit this one follows; undefined for the first. */
+  parent: string | undefined;
+  message: string;
+  at: Date;
+}
+
 const BRANCH = 'refs/heads/main';
+const AUDIT_REF = 'refs/accord/audit';
+const AUDIT_FILE = 'audit-anchor.json';
 const COMMITTER = 'Accord registry <registry@accord.invalid>';
 const FIELD = '\x1f';
 const RECORD = '\x1e';
@@ -158,6 +170,43 @@ export class GitRegistry {
     }
   }
 
+  /**
+   * Commits `text` as audit-anchor.json on refs/accord/audit (its own history, not main, no tag),
+   * serialised with publications. Fails, moving nothing, unless the ref still points at `parent`
+   * (fast-import refuses an update that does not contain the current tip).
+   */
+  writeAuditAnchor(request: AuditAnchorWrite): Promise<string> {
+    const run = this.queue.then(async () => {
+      const time = gitTime(request.at);
+      const tip = await readAnchorTip(this.git);
+      if (tip !== request.parent) throw new AccordError('conflict', `${AUDIT_REF} is at ${tip ?? 'nothing'}, expected ${request.parent ?? 'nothing'}`);
+      return this.fastImport(
+        [
+          `commit ${AUDIT_REF}\nmark :1\ncommitter ${COMMITTER} ${time}\n${fastImportData(request.message)}`,
+          request.parent ? `from ${request.parent}\n` : '',
+          `deleteall\nM 100644 inline ${AUDIT_FILE}\n${fastImportData(request.text)}\n`,
+          'get-mark :1\n',
+        ].join(''),
+      );
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The newest audit anchor: its commit and audit-anchor.json's text (undefined if it has none); undefined when the ref does not exist. */
+  readAuditAnchor(): Promise<{ commit: string; text: string | undefined } | undefined> {
+    return readAnchor(this.git);
+  }
+
+  /** Like `readAuditAnchor`, on the bare repository at `dir` without opening (or creating) it; undefined when there is none. */
+  static async readAuditAnchorAt(dir: string): Promise<{ commit: string; text: string | undefined } | undefined> {
+    const exists = await fs.stat(path.join(dir, 'HEAD')).then(
+      () => true,
+      () => false,
+    );
+    return exists ? readAnchor(simpleGit({ baseDir: dir })) : undefined;
+  }
+
   /** Commits on main that touched `prefix` (a folder path inside the repository), newest first. */
   async history(prefix: string): Promise<HistoryEntry[]> {
     const out = await this.git.raw(['log', `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%B${RECORD}`, BRANCH, '--', prefix]);
@@ -184,4 +233,16 @@ export class GitRegistry {
   async ping(): Promise<void> {
     await this.git.raw(['rev-parse', '--verify', BRANCH]);
   }
+}
+
+async function readAnchorTip(git: SimpleGit): Promise<string | undefined> {
+  const tip = (await git.raw(['rev-parse', '--verify', '--quiet', `${AUDIT_REF}^{commit}`]).catch(() => '')).trim();
+  return tip || undefined;
+}
+
+async function readAnchor(git: SimpleGit): Promise<{ commit: string; text: string | undefined } | undefined> {
+  const commit = await readAnchorTip(git);
+  if (!commit) return undefined;
+  const text = await git.raw(['cat-file', 'blob', `${commit}:${AUDIT_FILE}`]).catch(() => undefined);
+  return { commit, text };
 }

@@ -6,6 +6,7 @@ import { serve } from '@hono/node-server';
 import { SCOPE_NAMES } from './auth/scopes.ts';
 import { createToken } from './auth/tokens.ts';
 import { CliFailure, callServer } from './cli/client.ts';
+import { forTerminal } from './cli/terminal.ts';
 import { gateJunit, gateMarkdown, gateText } from './cli/gate.ts';
 import { parseStoredAnchor } from './audit/anchor.ts';
 import { reanchorAudit } from './audit/chain.ts';
@@ -532,10 +533,11 @@ function help(io: Io, command?: string): number {
 }
 
 /**
- * Runs the CLI and returns the exit code.
+ * Runs the CLI and returns the exit code. By default it prints to stdout/stderr with control
+ * characters escaped: what it prints may come from other people (names, comments, documents).
  * @param argv arguments after the program name
  */
-export async function main(argv: string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+export async function main(argv: string[], io: Io = { out: (l) => console.log(forTerminal(l)), err: (l) => console.error(forTerminal(l)) }): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (!command || command === '--help' || command === '-h' || command === 'help') return help(io);

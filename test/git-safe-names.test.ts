@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refFormatProblem } from '../src/registry/ref-format.ts';
+import { createHash } from 'node:crypto';
 import { minimalSpec, startTestService, type TestService } from './harness.ts';
 
 describe('Git reference names', () => {
@@ -47,6 +48,25 @@ describe('versions that make an invalid Git tag', () => {
     expect(await (await s.call('GET', '/v1/contracts')).json()).toEqual([]);
     // a fine pre-release still registers
     expect((await s.call('POST', '/v1/contracts/acme/member-api/versions?version=1.0.0-rc.1', { body: minimalSpec('1.0.0-rc.1'), type: 'application/yaml' })).status).toBe(201);
+    s.expectIndexMatchesTags();
+  });
+});
+
+describe('names Git cannot carry', () => {
+  let s: TestService;
+  beforeEach(async () => {
+    s = await startTestService();
+  });
+  afterEach(() => s.cleanup());
+
+  it('a token named before names were checked (control and bidi characters) still commits, with those characters replaced in the author line', async () => {
+    const secret = 'acc_legacy-token-with-an-odd-name-000000';
+    s.deps.db.$client
+      .prepare("INSERT INTO tokens (id, name, role, partner, secret_hash, created_at, created_by) VALUES ('tok_legacy', ?, 'author', NULL, ?, '2026-01-01T00:00:00.000Z', 'test')")
+      .run('old\x00name\x07 \u202eeman', createHash('sha256').update(secret).digest('hex'));
+    const res = await s.call('POST', '/v1/contracts/acme/member-api/versions', { token: secret, body: minimalSpec(), type: 'application/yaml' });
+    expect(res.status).toBe(201);
+    expect(s.git('log', '-1', '--format=%an', 'main').trim()).toBe('old\ufffdname\ufffd \ufffdeman');
     s.expectIndexMatchesTags();
   });
 });

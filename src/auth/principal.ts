@@ -1,4 +1,5 @@
 import { AccordError } from '../errors.ts';
+import { gitSafeName } from './names.ts';
 import type { Scope } from './scopes.ts';
 
 export const ROLES = ['admin', 'author', 'approver', 'ci', 'partner'] as const;
@@ -34,5 +35,5 @@ export function requireScope(principal: Principal, scope: Scope, action: string)
 
 /** The Git author line for commits made on behalf of a principal. */
 export function gitAuthor(principal: Principal): { name: string; email: string } {
-  return { name: principal.name, email: `${principal.tokenId}@tokens.accord.invalid` };
+  return { name: gitSafeName(principal.name), email: `${principal.tokenId}@tokens.accord.invalid` };
 }

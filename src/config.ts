@@ -87,7 +87,7 @@ export const SETTINGS = [
   ['ACCORD_YAML_MAX_ALIASES', '100', 'Most YAML aliases expanded in one document (guards against alias bombs).'],
   ['ACCORD_OPENAPI_DIFF_TIMEOUT_MS', '5000', 'Time budget of the openapi-diff second opinion on diff requests and `accord diff` (in a worker thread, 1 GB heap cap); 0 turns it off.'],
   ['ACCORD_RUNTIME_ENV', 'sandbox', 'Environment the exchange runtime serves: released versions, and in `sandbox` approved ones too.'],
-  ['ACCORD_JOBS_INTERVAL_MS', '1000', 'How often the server publishes the transaction outbox, delivers due webhooks (with retries and backoff), retires versions past their sunset, purges Idempotency-Keys past their window and evaluates SLAs.'],
+  ['ACCORD_JOBS_INTERVAL_MS', '1000', 'How often the server publishes the transaction outbox, retires versions past their sunset, purges Idempotency-Keys past their window, evaluates SLAs, writes aggregated authentication refusals and anchors the audit log when due; also how often the webhook dispatcher looks for due deliveries.'],
   ['ACCORD_SAGA_TIME_SCALE', '1', 'Multiplies the saga engine\'s retry backoff and step timeouts from the control matrix (e.g. `0.01` in a sandbox demo or test run); between 0.0001 and 1.'],
   ['ACCORD_FAULTS', '(none)', 'YAML or JSON file listing faults to inject at start-up (sandbox only): `[{partner, step, kind, status?, delayMs?, remaining?, flow?}]`.'],
   ['ACCORD_TELEMETRY', 'on', '`off` disables metrics, SLA monitor samples and scorecard counters (for measuring their cost).'],

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStoredAnchor } from '../src/audit/anchor.ts';
 import { reanchorAudit } from '../src/audit/chain.ts';
 import { loadAuditKey } from '../src/audit/key.ts';
-import { verifyAudit, type AuditVerification } from '../src/audit/log.ts';
+import { verifyAudit, type AuditVerification, type StoredEntry } from '../src/audit/log.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/index.ts';
 import { GitRegistry } from '../src/registry/git-registry.ts';
@@ -19,19 +19,7 @@ const EVERY = 5;
 const GENESIS = '0'.repeat(64);
 const dirs: string[] = [];
 
-interface Row {
-  seq: number;
-  at: string;
-  actor: string;
-  role: string;
-  action: string;
-  target: string;
-  outcome: string;
-  detail: string;
-  prevHash: string;
-  hash: string;
-  chain: string;
-}
+type Row = StoredEntry;
 
 // The attacker's tools. The algorithms are public (docs/adr/0009); only the key is secret.
 const unkeyedLink = (prev: string, r: Row) => createHash('sha256').update(`${prev}\n${JSON.stringify([r.at, r.actor, r.role, r.action, r.target, r.outcome, r.detail])}`).digest('hex');

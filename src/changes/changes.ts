@@ -12,7 +12,7 @@ import { AccordError } from '../errors.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { currentFlows, currentPolicy, policyDiffOptions } from '../matrix/store.ts';
 import { consumersOf } from './consumers.ts';
-import { countedApprovers, sameActor } from './separation.ts';
+import { changeAuthors, countedApprovers, sameActor } from './separation.ts';
 
 export type ChangeRow = typeof changeRequests.$inferSelect;
 
@@ -158,15 +158,16 @@ export function acksOf(deps: Pick<Deps, 'db'>, changeId: string) {
 export async function reviewChange(deps: Deps, principal: Principal, id: string, input: { decision?: unknown; comment?: unknown }) {
   requireRole(principal, ['admin', 'approver'], 'review change requests');
   const change = getChangeRow(deps, id);
-  if (sameActor({ name: principal.name, token: principal.tokenId }, { name: change.createdBy, token: change.createdByToken })) {
-    throw new AccordError('forbidden', 'The author of a change request may not review it (same token, or a name that looks like the author\'s); ask another approver');
+  const version = findVersion(deps, change.partner, change.api, change.version)!;
+  const authors = changeAuthors(change, version.createdBy);
+  if (authors.some((author) => sameActor({ name: principal.name, token: principal.tokenId }, author))) {
+    throw new AccordError('forbidden', 'Whoever opened a change request or registered its version may not review it (same token, or a name that looks like theirs); ask another approver');
   }
   const errors = [];
   if (input.decision !== 'approve' && input.decision !== 'reject') errors.push({ location: '/decision', message: 'must be approve or reject' });
   if (input.comment !== undefined && (typeof input.comment !== 'string' || input.comment.length > 5000)) errors.push({ location: '/comment', message: 'must be text of at most 5000 characters' });
   if (input.decision === 'reject' && (typeof input.comment !== 'string' || input.comment.trim() === '')) errors.push({ location: '/comment', message: 'say why the change is rejected' });
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid review', { errors });
-  const version = findVersion(deps, change.partner, change.api, change.version)!;
   // Reviews are bound to the diff the change request was opened with (and the board saw).
   const hash = change.diffHash;
   const review = deps.db
@@ -186,7 +187,7 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
   // Enough valid approvals move a draft version to approved (states only move forward).
   const reviews = reviewsOf(deps, id).filter((r) => r.diffHash === hash);
   const rejected = reviews.some((r) => r.decision === 'reject');
-  if (!rejected && countedApprovers(change, reviews).length >= change.requiredApprovals && version.state === 'draft') {
+  if (!rejected && countedApprovers(authors, hash, reviews).length >= change.requiredApprovals && version.state === 'draft') {
     deps.db
       .update(contractVersions)
       .set({ state: 'approved' })

@@ -39,7 +39,7 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     .get();
   return {
     now: deps.clock().toISOString(),
-    target: { partner, api, version, environment, state: row.state, sha256: row.sha256 },
+    target: { partner, api, version, environment, state: row.state, sha256: row.sha256, registeredBy: row.createdBy },
     change: change
       ? {
           id: change.id,

@@ -1,6 +1,6 @@
 import type { Change, DiffResult } from '../diff/types.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
-import { countedApprovers, sameActor } from '../changes/separation.ts';
+import { changeAuthors, countedApprovers, sameActor } from '../changes/separation.ts';
 
 /**
  * The release gate as a pure function of stored facts: the same facts always give the same
@@ -20,7 +20,8 @@ export interface Reason {
 /** Everything the gate looks at, as stored with each decision. */
 export interface GateFacts {
   now: string;
-  target: { partner: string; api: string; version: string; environment: string; state: string; sha256: string };
+  /** `registeredBy`: who registered the version (absent in decisions stored before it was recorded). */
+  target: { partner: string; api: string; version: string; environment: string; state: string; sha256: string; registeredBy?: string };
   change: {
     id: string;
     /** The diff hash the change request was opened with; reviews and acknowledgements are bound to it. */
@@ -67,9 +68,9 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
     if (change.diffHash !== diff.hash) {
       add('change-request', 'pending', `Change request ${change.id} is stale: the release would now ship a different diff than the one reviewed`, `Open a new change request for ${ref} so the board reviews the current diff: POST /v1/changes`);
     } else add('change-request', 'met', `Change request ${change.id}`);
-    const author = { name: change.createdBy, token: change.createdByToken };
-    const rejections = facts.reviews.filter((r) => r.diffHash === change.diffHash && r.decision === 'reject' && !sameActor({ name: r.reviewer, token: r.reviewerToken }, author));
-    const approvers = countedApprovers(change, facts.reviews);
+    const authors = changeAuthors(change, target.registeredBy);
+    const rejections = facts.reviews.filter((r) => r.diffHash === change.diffHash && r.decision === 'reject' && !authors.some((a) => sameActor({ name: r.reviewer, token: r.reviewerToken }, a)));
+    const approvers = countedApprovers(authors, change.diffHash, facts.reviews);
     const stale = facts.reviews.filter((r) => r.diffHash !== change.diffHash).length;
     if (rejections.length > 0) {
       add('approvals', 'failed', `Rejected by ${rejections.map((r) => `${r.reviewer} ("${r.comment}")`).join(', ')}`, 'Address the rejection and open a new change request for a new version.');

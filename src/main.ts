@@ -203,7 +203,7 @@ async function tokenCreate(config: Config, io: Io, argv: string[]): Promise<numb
   const { values } = parse(argv, { role: { type: 'string' }, partner: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' }, scopes: { type: 'string' } });
   if (values.help) return help(io, 'token create');
   if (!values.role) throw new CliFailure('--role is required (admin, author, approver, ci or partner)', 3);
-  const db = openDb(path.join(config.dataDir, 'accord.db'));
+  const db = openDb(path.join(config.dataDir, 'accord.db'), { durability: config.durability });
   try {
     const role = values.role as string;
     const scopes = values.scopes === undefined ? undefined : (values.scopes as string).split(',').map((scope) => scope.trim());
@@ -439,7 +439,7 @@ async function auditVerify(config: Config, io: Io, argv: string[]): Promise<numb
   const file = auditDatabase(config);
   const key = cliAuditKey(config);
   const stored = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(path.join(config.dataDir, 'registry')));
-  const db = openDb(file);
+  const db = openDb(file, { durability: config.durability });
   try {
     const result = verifyAudit(db, key, stored);
     const kinds = `${result.legacy.count} unkeyed from before the upgrade, ${result.checked - result.legacy.count} keyed`;
@@ -466,7 +466,7 @@ async function auditReanchor(config: Config, io: Io, argv: string[]): Promise<nu
   if (!reason) throw new CliFailure('--reason is required: say why the current log is accepted (it is recorded in the log and in the anchor)', 3);
   const file = auditDatabase(config);
   const key = cliAuditKey(config);
-  const db = openDb(file);
+  const db = openDb(file, { durability: config.durability });
   try {
     const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'));
     const before = verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));

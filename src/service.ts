@@ -106,7 +106,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const dbFile = options.dbFile ?? path.join(config.dataDir, 'accord.db');
   const db = openDb(dbFile, { durability: config.durability });
   const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag').pluck();
-  const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get({ tag }) !== undefined);
+  const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get({ tag }) !== undefined, { durability: config.durability });
   const metrics = new Metrics(config.telemetry, {
     inFlight: () => db.$client.prepare("SELECT partner, flow, count(*) AS count FROM transactions WHERE state NOT IN ('completed', 'compensated') GROUP BY partner, flow").all() as Array<{ partner: string; flow: string; count: number }>,
     interventions: () =>

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startTestService, type TestService } from './harness.ts';
@@ -10,13 +13,39 @@ describe('ACCORD_DURABILITY', () => {
   });
 
   it.each([
-    [{}, 1],
-    [{ ACCORD_DURABILITY: 'normal' }, 1],
-    [{ ACCORD_DURABILITY: 'full' }, 2],
-  ] as const)('%j opens SQLite with synchronous=%i (1 NORMAL, 2 FULL), WAL either way', async (env, level) => {
+    [{}, 1, ''],
+    [{ ACCORD_DURABILITY: 'normal' }, 1, ''],
+    [{ ACCORD_DURABILITY: 'full' }, 2, 'committed'],
+  ] as const)('%j opens SQLite with synchronous=%i (1 NORMAL, 2 FULL), WAL either way, and Git with core.fsync=%j', async (env, level, gitFsync) => {
     s = await startTestService({ env });
     expect(s.deps.db.$client.pragma('synchronous', { simple: true })).toBe(level);
     expect(s.deps.db.$client.pragma('journal_mode', { simple: true })).toBe('wal');
+    let configured = '';
+    try {
+      configured = s.git('config', 'core.fsync').trim();
+    } catch {
+      // unset: git's default
+    }
+    expect(configured).toBe(gitFsync);
+  });
+
+  it('a data dir switched back from full to normal drops the Git fsync setting', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-durability-'));
+    const first = await startTestService({ dir, env: { ACCORD_DURABILITY: 'full' } });
+    await first.close();
+    s = await startTestService({ dir });
+    expect(() => s!.git('config', 'core.fsync')).toThrow();
+  });
+
+  it('creates the data dir and the database readable by their owner only', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-perms-'));
+    const dir = path.join(root, 'data');
+    s = await startTestService({ dir });
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    for (const file of ['accord.db', 'accord.db-wal']) expect(fs.statSync(path.join(dir, file)).mode & 0o777, file).toBe(0o600);
+    await s.cleanup();
+    s = undefined;
+    fs.rmSync(root, { recursive: true, force: true });
   });
 
   it('refuses anything but normal or full', () => {

@@ -17,8 +17,11 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
  *   (synchronous=FULL: every commit is fsynced before it returns); see ADR 0012
  */
 export function openDb(file: string, { durability = 'normal' }: { durability?: 'normal' | 'full' } = {}): Db {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const created = file !== ':memory:' && !fs.existsSync(file);
+  // The database holds webhook secrets and token hashes: other local users may not read it.
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const sqlite = new Database(file);
+  if (created) fs.chmodSync(file, 0o600);
   if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');

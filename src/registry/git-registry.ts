@@ -94,15 +94,18 @@ export class GitRegistry {
    * what a crash may have left half-done: a newest commit whose tag the index does not know
    * (`isIndexed(tag)` false).
    */
-  static async open(dir: string, isIndexed: (tag: string) => boolean = () => true): Promise<GitRegistry> {
+  static async open(dir: string, isIndexed: (tag: string) => boolean = () => true, { durability = 'normal' }: { durability?: 'normal' | 'full' } = {}): Promise<GitRegistry> {
     await fs.mkdir(dir, { recursive: true });
     const registry = new GitRegistry(dir);
     const exists = await fs.stat(path.join(dir, 'HEAD')).then(
       () => true,
       () => false,
     );
+    if (!exists) await registry.git.raw(['init', '--bare', '--initial-branch=main']);
+    // ACCORD_DURABILITY=full: objects and refs are fsynced like SQLite's commits (ADR 0012).
+    if (durability === 'full') await registry.git.raw(['config', 'core.fsync', 'committed']);
+    else await registry.git.raw(['config', '--unset-all', 'core.fsync']).catch(() => undefined);
     if (!exists) {
-      await registry.git.raw(['init', '--bare', '--initial-branch=main']);
       registry.head = await registry.fastImport(
         `commit ${BRANCH}\nmark :1\ncommitter ${COMMITTER} ${gitTime(new Date())}\n${fastImportData('Initialise Accord registry')}\nget-mark :1\n`,
       );

@@ -3,10 +3,10 @@ import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { appendAudit } from './audit/log.ts';
-import { AuthGuard } from './auth/abuse.ts';
+import { AuthGuard, auditText } from './auth/abuse.ts';
 import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
-import { authenticate, documentedScope } from './http/auth.ts';
+import { authenticate, documentedScope, requestAddress } from './http/auth.ts';
 import { bodyLimit } from './http/body-limit.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { changeControlRouter } from './http/change-control.ts';
@@ -50,30 +50,33 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
     if (deps.metrics.enabled) deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: c.res.status }, (performance.now() - started) / 1000);
   });
 
-  // Every state-changing request is audited, refused ones included (hash-chained log).
+  // Every state-changing request of an authenticated caller is audited, refused ones included
+  // (hash-chained log). Nothing unauthenticated writes a row of its own: the guard counts it in
+  // its aggregated rows (one per source and minute), so a flood cannot grow the log per request.
   app.use('/v1/*', async (c, next) => {
     await next();
-    const status = c.res.status;
-    // Refused authentications are audited by the guard, one row per source and minute with a count.
     if (c.get('refusalAggregated')) return;
+    const status = c.res.status;
+    const principal = c.get('principal');
+    if (!principal) return guard.refusedUnauthenticated(requestAddress(deps, c), status);
     // Reads are audited only when refused (403); every write is.
     if ((c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') && status !== 403) return;
-    const principal = c.get('principal');
     const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL');
     appendAudit(deps, {
-      actor: principal?.name ?? 'anonymous',
-      role: principal?.role ?? 'none',
-      action: `${c.req.method} ${route?.path ?? c.req.path}`,
-      target: c.req.path,
+      actor: principal.name,
+      role: principal.role,
+      action: auditText(`${c.req.method} ${route?.path ?? c.req.path}`),
+      target: auditText(c.req.path),
       outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'error',
-      detail: { status, requestId: c.get('requestId'), ...(principal?.partner ? { partner: principal.partner } : {}) },
+      detail: { status, requestId: c.get('requestId'), ...(principal.partner ? { partner: principal.partner } : {}) },
     });
   });
 
-  app.use(bodyLimit(deps.config.bodyLimit));
-
+  // Authentication before the body limit: an unauthenticated request is refused (and counted in
+  // the aggregated rows) before its body or its declared length is looked at.
   app.use('/v1/*', authenticate(deps, guard, documentedScope));
   app.use('/exchange/*', authenticate(deps, guard, () => 'exchange'));
+  app.use(bodyLimit(deps.config.bodyLimit));
 
   app.route('/', healthRouter(deps));
   app.get('/openapi.json', (c) => c.json(ACCORD_OPENAPI));

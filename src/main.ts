@@ -78,7 +78,7 @@ ACCORD_ADMIN_TOKEN), and imports the reference network from ACCORD_SEED_DIR.`,
 
 Creates a token directly in the local data dir (ACCORD_DATA_DIR) and prints the secret once.
 Use it on the server host to bootstrap or recover access. --partner is required for --role partner.
---expires-in sets its lifetime (e.g. P30D, PT12H; default ACCORD_TOKEN_DEFAULT_TTL, else none).
+--expires-in sets its lifetime (e.g. P30D, PT12H, or never; default ACCORD_TOKEN_DEFAULT_TTL, else none).
 --scopes limits it to some of the scopes its role allows (e.g. notices:read,exchange); scopes:
 ${SCOPE_NAMES.join(', ')}.`,
   import: `accord import <dir>

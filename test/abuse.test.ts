@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthGuard, MAX_REFUSAL_SOURCES, MAX_WINDOWS, WindowCounters } from '../src/auth/abuse.ts';
 import { clientAddress, IN_PROCESS, limitKey } from '../src/auth/client-address.ts';
@@ -74,6 +75,17 @@ describe('abuse limits over HTTP', () => {
     expect((await get('/v1/contracts', ADMIN_TOKEN, { 'X-Forwarded-For': '203.0.113.6, 10.1.2.3' })).status).toBe(200);
   });
 
+  it('behind a trusted proxy, clients whose entries carry a port, brackets or an unreadable form keep counters of their own', async () => {
+    await start({ ACCORD_AUTH_FAILURE_LIMIT: '2', ACCORD_TRUSTED_PROXIES: '127.0.0.1/32' });
+    for (const [attacker, bystander] of [['5.5.5.1:4444', '5.5.5.2:4444'], ['[2001:db8::1]:443', '[2001:db9::1]'], ['unknown-1', 'unknown-2']]) {
+      for (let i = 0; i < 2; i++) expect((await get('/v1/contracts', null, { 'X-Forwarded-For': attacker! })).status).toBe(401);
+      expect((await get('/v1/contracts', ADMIN_TOKEN, { 'X-Forwarded-For': attacker! })).status, attacker).toBe(429);
+      expect((await get('/v1/contracts', ADMIN_TOKEN, { 'X-Forwarded-For': bystander! })).status, bystander).toBe(200);
+    }
+    // The proxy's own address was never counted.
+    expect((await get('/v1/contracts', ADMIN_TOKEN)).status).toBe(200);
+  });
+
   it('audits refused authentications as one row per source per minute with a count, not one row per request', async () => {
     await start({ ACCORD_AUTH_FAILURE_LIMIT: '5' });
     const before = allAuditRows();
@@ -126,6 +138,84 @@ describe('abuse limits over HTTP', () => {
     await start({});
     const ci = s.token('ci');
     for (let i = 0; i < 60; i++) expect((await s.call('GET', '/v1/contracts', { token: ci })).status).toBe(200);
+  });
+});
+
+/** POSTs with a declared Content-Length and no body (what `curl -H 'Content-Length: 99999999'` sends); resolves with the answer's status and headers. */
+function postDeclaringLength(url: string, path: string, length: number, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}${path}`, { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': String(length), ...headers } });
+    req.on('response', (res) => {
+      res.resume();
+      resolve({ status: res.statusCode!, headers: res.headers });
+      req.destroy();
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
+describe('nothing unauthenticated writes an audit row per request', () => {
+  let s: TestService;
+  let url: string;
+  let now: number;
+  afterEach(() => s.cleanup());
+  const start = async () => {
+    now = T0;
+    s = await startTestService({ clock: () => new Date(now), env: { ACCORD_AUTH_FAILURE_LIMIT: '5', ACCORD_BODY_LIMIT: '4000' } });
+    url = await s.listen();
+  };
+  const rows = () => s.deps.db.$client.prepare('SELECT actor, role, action, target, outcome, detail FROM audit_log ORDER BY seq').all() as Array<{ actor: string; role: string; action: string; target: string; outcome: string; detail: string }>;
+
+  it('50 anonymous oversized POSTs (and long or malformed paths) leave one aggregated row for their source and minute', async () => {
+    await start();
+    const before = rows().length;
+    const paths = ['/v1/tokens', `/v1/${'a'.repeat(12_000)}`, '/v1/contracts/%E0%A4%A', '/v1/no-such-route'];
+    for (let i = 0; i < 50; i++) {
+      now += 500;
+      const res = await postDeclaringLength(url, paths[i % paths.length]!, 99_999_999);
+      expect([401, 429]).toContain(res.status);
+    }
+    // The exchange refuses the same way, and its refusal still carries the correlation id and trace context.
+    const exchange = await postDeclaringLength(url, '/exchange/acme/member-api/v1/members', 99_999_999, { 'X-Correlation-Id': 'corr-anon-1' });
+    expect(exchange.status).toBe(429);
+    expect(exchange.headers['x-correlation-id']).toBe('corr-anon-1');
+    expect(exchange.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(rows()).toHaveLength(before); // nothing per request
+
+    now += 60_000;
+    s.guard.flushEnded();
+    const anonymous = rows().slice(before).filter((r) => r.actor === 'anonymous');
+    expect(anonymous).toHaveLength(1);
+    expect(anonymous[0]).toMatchObject({ action: 'auth.refused', target: '127.0.0.1', outcome: 'refused' });
+    expect(JSON.parse(anonymous[0]!.detail)).toMatchObject({ count: 51, reasons: { missing: 5, 'rate-limited': 46 } });
+  });
+
+  it('an authenticated oversized POST still gets 413 and is audited once, under its caller', async () => {
+    await start();
+    const before = rows().length;
+    const res = await postDeclaringLength(url, '/v1/tokens', 99_999_999, { Authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(res.status).toBe(413);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    const added = rows().slice(before);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ actor: 'initial admin', role: 'admin', target: '/v1/tokens', outcome: 'refused' });
+    expect(JSON.parse(added[0]!.detail)).toMatchObject({ status: 413 });
+  });
+
+  it('an audit row keeps at most 512 characters of a request\'s path, marked as cut', async () => {
+    await start();
+    const before = rows().length;
+    const long = `/v1/${'b'.repeat(12_000)}`;
+    const res = await fetch(`${url}${long}`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(res.status).toBe(404);
+    const added = rows().slice(before);
+    expect(added).toHaveLength(1);
+    for (const text of [added[0]!.action, added[0]!.target]) {
+      expect(text.length).toBeLessThan(600);
+      expect(text).toMatch(/…\(\+\d+ characters\)$/);
+    }
+    expect(added[0]!.target.startsWith('/v1/bbbb')).toBe(true);
   });
 });
 
@@ -186,12 +276,24 @@ describe('client address', () => {
     ['an IPv4-mapped peer as IPv4', '::ffff:198.51.100.1', undefined, [], '198.51.100.1'],
     ['the forwarded address from a trusted proxy', '127.0.0.1', '203.0.113.9', trusted, '203.0.113.9'],
     ['the right-most address that is not a proxy', '10.0.0.1', '192.0.2.1, 203.0.113.9, 10.9.9.9', trusted, '203.0.113.9'],
-    ['the last good hop when an entry is malformed', '127.0.0.1', 'evil, 10.9.9.9', trusted, '10.9.9.9'],
-    ['an octal-looking entry is malformed, not 8.1.1.1', '127.0.0.1', '010.1.1.1', trusted, '127.0.0.1'],
+    ['an IPv4 entry with the port a load balancer appended', '127.0.0.1', '198.51.100.7:4444', trusted, '198.51.100.7'],
+    ['a bracketed IPv6 entry', '127.0.0.1', '[2001:db8::1]', trusted, '2001:db8::1'],
+    ['a bracketed IPv6 entry with a port', '127.0.0.1', '[2001:db8::1]:443', trusted, '2001:db8::1'],
+    ['a trusted proxy written with its port is still a proxy', '127.0.0.1', '203.0.113.9, 10.9.9.9:8080', trusted, '203.0.113.9'],
+    ['an unreadable entry a proxy wrote: that entry, never the proxy', '127.0.0.1', '192.0.2.1, evil, 10.9.9.9', trusted, 'unreadable "evil"'],
+    ['an octal-looking entry is unreadable, not 8.1.1.1 and not the proxy', '127.0.0.1', '010.1.1.1', trusted, 'unreadable "010.1.1.1"'],
+    ['an empty entry is unreadable too', '127.0.0.1', '192.0.2.1,', trusted, 'unreadable ""'],
+    ['a port out of range is unreadable', '127.0.0.1', '198.51.100.7:99999', trusted, 'unreadable "198.51.100.7:99999"'],
     ['the left-most when every hop is a proxy', '127.0.0.1', '10.1.1.1, 10.2.2.2', trusted, '10.1.1.1'],
     ['IPv6 through an IPv6 proxy', 'fd00::1', '2001:db8::5', trusted, '2001:db8::5'],
   ])('%s', (_, peer, forwarded, proxies, expected) => {
     expect(clientAddress(peer, forwarded, proxies)).toBe(expected);
+  });
+
+  it('keeps at most 64 characters of an unreadable entry', () => {
+    const address = clientAddress('127.0.0.1', `${'x'.repeat(10_000)}`, trusted);
+    expect(address).toBe(`unreadable "${'x'.repeat(64)}"`);
+    expect(limitKey(address)).toBe(address);
   });
 
   it('in-process requests share one address; IPv6 clients are limited by their /64', () => {

@@ -296,3 +296,102 @@ describe('token expiry and scopes', () => {
     }
   });
 });
+
+describe('a token never creates a token that outlives it, and full admins stay', () => {
+  let s: TestService;
+  let now: number;
+  const T0 = Date.parse('2026-11-27T12:00:00Z');
+  const start = async (env: Record<string, string> = {}) => {
+    now = T0;
+    s = await startTestService({ clock: () => new Date(now), env });
+  };
+  afterEach(() => s.cleanup());
+
+  const post = (body: unknown, token?: string) => s.call('POST', '/v1/tokens', { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
+  const create = async (body: unknown, token?: string) => {
+    const res = await post(body, token);
+    expect(res.status, JSON.stringify(body)).toBe(201);
+    return (await res.json()) as { id: string; token: string; expiresAt: string | null };
+  };
+  const revoke = (id: string, token?: string) => s.call('DELETE', `/v1/tokens/${id}`, token ? { token } : {});
+  const initialAdminId = async () => (await (await s.call('GET', '/v1/tokens')).json()).find((t: { name: string }) => t.name === 'initial admin').id as string;
+  const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM tokens').pluck().get();
+
+  it('a token created by an expiring token expires with it at the latest: by default, and a longer expiresIn gets 422 naming that expiry', async () => {
+    await start();
+    const short = await create({ role: 'admin', name: 'short admin', expiresIn: 'PT20S' });
+    expect(short.expiresAt).toBe('2026-11-27T12:00:20.000Z');
+    const child = await create({ role: 'admin', name: 'child admin' }, short.token);
+    expect(child.expiresAt).toBe(short.expiresAt);
+    const shorter = await create({ role: 'ci', name: 'shorter', expiresIn: 'PT10S' }, short.token);
+    expect(shorter.expiresAt).toBe('2026-11-27T12:00:10.000Z');
+
+    const before = count();
+    for (const expiresIn of ['PT21S', 'P30D', 'never']) {
+      const res = await post({ role: 'author', name: 'longer', expiresIn }, short.token);
+      expect(res.status, expiresIn).toBe(422);
+      const problem = await res.json();
+      expect(problem.errors).toEqual([{ location: '/expiresIn', message: expect.stringContaining('2026-11-27T12:00:20.000Z') }]);
+    }
+    expect(count()).toBe(before);
+
+    now += 20_000;
+    expect((await s.call('GET', '/v1/contracts', { token: child.token })).status).toBe(401);
+  });
+
+  it('the default lifetime (ACCORD_TOKEN_DEFAULT_TTL) is capped by the creator\'s expiry too; "never" asks for a token that does not expire', async () => {
+    await start({ ACCORD_TOKEN_DEFAULT_TTL: 'P7D' });
+    const hour = await create({ role: 'admin', name: 'hour admin', expiresIn: 'PT1H' });
+    expect((await create({ role: 'author', name: 'capped' }, hour.token)).expiresAt).toBe('2026-11-27T13:00:00.000Z');
+    expect((await create({ role: 'author', name: 'weekly' })).expiresAt).toBe('2026-12-04T12:00:00.000Z');
+    expect((await create({ role: 'admin', name: 'second full admin', expiresIn: 'never' })).expiresAt).toBeNull();
+  });
+
+  it('an expiring or scope-limited admin token cannot revoke a full admin (403): the initial admin survives them', async () => {
+    await start();
+    const adminId = await initialAdminId();
+    const short = await create({ role: 'admin', name: 'short admin', expiresIn: 'PT15S' });
+    const manager = await create({ role: 'admin', name: 'token manager', scopes: ['tokens'] });
+    await create({ role: 'admin', name: 'second full admin' });
+    for (const token of [short.token, manager.token]) {
+      const res = await revoke(adminId, token);
+      expect(res.status).toBe(403);
+      expect((await res.json()).detail).toMatch(/full admin/);
+    }
+    now += 15_000;
+    expect((await s.call('GET', '/v1/contracts', { token: ADMIN_TOKEN })).status).toBe(200);
+    // They may still revoke what is not a full admin, themselves included.
+    const ci = await create({ role: 'ci', name: 'ci' });
+    expect((await revoke(ci.id, manager.token)).status).toBe(204);
+    expect((await revoke(manager.id, manager.token)).status).toBe(204);
+  });
+
+  it('revoking a full admin needs another unrevoked, never-expiring, unscoped admin (409 otherwise)', async () => {
+    await start();
+    const adminId = await initialAdminId();
+    await create({ role: 'admin', name: 'hour admin', expiresIn: 'PT1H' });
+    await create({ role: 'admin', name: 'token manager', scopes: ['tokens'] });
+    const refused = await revoke(adminId);
+    expect(refused.status).toBe(409);
+    expect((await refused.json()).detail).toMatch(/full admin/);
+    expect((await s.call('GET', '/v1/contracts', { token: ADMIN_TOKEN })).status).toBe(200);
+
+    const second = await create({ role: 'admin', name: 'second full admin' });
+    expect((await revoke(adminId, second.token)).status).toBe(204);
+    expect((await revoke(second.id, second.token)).status).toBe(409);
+    expect((await s.call('GET', '/v1/contracts', { token: second.token })).status).toBe(200);
+  });
+});
+
+describe('`accord token create --expires-in never`', () => {
+  it('creates a never-expiring token even when ACCORD_TOKEN_DEFAULT_TTL is set (how an operator adds a second full admin)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-token-cli-'));
+    try {
+      const run = await runCli(['token', 'create', '--role', 'admin', '--name', 'second full admin', '--expires-in', 'never'], { ACCORD_DATA_DIR: dir, ACCORD_SEED_DIR: '', ACCORD_TOKEN_DEFAULT_TTL: 'P7D' });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('Expires: never.');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

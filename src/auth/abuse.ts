@@ -13,6 +13,16 @@ export const MAX_WINDOWS = 10_000;
 /** Most sources with their own audit row per minute; the rest share one "(other sources)" row. */
 export const MAX_REFUSAL_SOURCES = 100;
 
+/** Most characters of request-derived text (a path, a route) an audit row keeps in `action` or `target`. */
+export const AUDIT_TEXT_MAX = 512;
+
+/** `text` cut to AUDIT_TEXT_MAX characters, marked `…(+N characters)` when cut (never inside a surrogate pair). */
+export function auditText(text: string): string {
+  if (text.length <= AUDIT_TEXT_MAX) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[AUDIT_TEXT_MAX - 1]!) ? AUDIT_TEXT_MAX - 1 : AUDIT_TEXT_MAX;
+  return `${text.slice(0, end)}…(+${text.length - end} characters)`;
+}
+
 interface Window {
   start: number;
   count: number;
@@ -94,6 +104,7 @@ export class RefusalLog {
       this.flush();
       this.#minute = minute;
     }
+    source = { action: auditText(source.action), actor: auditText(source.actor), role: source.role, target: auditText(source.target) };
     let key = `${source.action}\n${source.actor}\n${source.target}`;
     if (!this.#pending.has(key) && this.#pending.size >= MAX_REFUSAL_SOURCES) {
       key = 'other';
@@ -216,6 +227,16 @@ export class AuthGuard {
       }
     }
     return principal;
+  }
+
+  /**
+   * Counts, in the aggregated refusal rows, a request that was answered without an authenticated
+   * caller for any reason other than the guard's own refusals: nothing unauthenticated writes an
+   * audit row of its own.
+   * @param address the client's address (see clientAddress)
+   */
+  refusedUnauthenticated(address: string, status: number): void {
+    this.refusals.record({ action: 'auth.refused', actor: 'anonymous', role: 'none', target: limitKey(address) }, `status ${status}`, this.deps.clock().getTime());
   }
 
   /** Writes the refusal rows of a minute that has ended (the jobs loop calls it). */

@@ -21,6 +21,29 @@ function parse(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   return ipaddr.IPv4.isValidFourPartDecimal(trimmed) || ipaddr.IPv6.isValid(trimmed) ? ipaddr.process(trimmed) : undefined;
 }
 
+const IPV4_WITH_PORT = /^([0-9.]+):(\d{1,5})$/;
+const BRACKETED_IPV6 = /^\[([^\]]+)\](?::(\d{1,5}))?$/;
+/** Most characters of an unreadable X-Forwarded-For entry kept as the client's key. */
+export const UNREADABLE_ENTRY_MAX = 64;
+
+/**
+ * An X-Forwarded-For entry's address: a bare address, or the forms load balancers write with a
+ * port (`a.b.c.d:port`, `[v6]`, `[v6]:port`, port 0–65535). Undefined when it is none of these.
+ */
+function parseForwarded(entry: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const trimmed = entry.trim();
+  const withPort = IPV4_WITH_PORT.exec(trimmed) ?? BRACKETED_IPV6.exec(trimmed);
+  if (!withPort) return parse(trimmed);
+  if (withPort[2] !== undefined && Number(withPort[2]) > 65_535) return undefined;
+  const host = withPort[1]!;
+  return trimmed.startsWith('[') ? (ipaddr.IPv6.isValid(host) ? ipaddr.process(host) : undefined) : parse(host);
+}
+
+/** The key of a client a trusted proxy named in a form Accord cannot read: the entry itself, bounded. */
+function unreadable(entry: string): string {
+  return `unreadable ${JSON.stringify(entry.trim().slice(0, UNREADABLE_ENTRY_MAX))}`;
+}
+
 function within(address: ipaddr.IPv4 | ipaddr.IPv6, cidrs: Range[]): boolean {
   return cidrs.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits));
 }
@@ -29,6 +52,10 @@ function within(address: ipaddr.IPv4 | ipaddr.IPv6, cidrs: Range[]): boolean {
  * The client's address: the socket peer, unless the peer is a trusted proxy
  * (ACCORD_TRUSTED_PROXIES), in which case the right-most `X-Forwarded-For` entry that is not
  * itself a trusted proxy. Entries left of that one were written by the client and are ignored.
+ * An entry the walk reaches was written by a trusted proxy about its peer; when Accord cannot read
+ * it as an address, that client is keyed by the entry's text (`unreadable "<entry>"`, at most
+ * UNREADABLE_ENTRY_MAX characters), never by the proxy's own address, which every client behind
+ * the proxy would share.
  * @param peer the socket's remote address; undefined for in-process requests
  */
 export function clientAddress(peer: string | undefined, forwardedFor: string | undefined, trustedProxies: readonly string[]): string {
@@ -40,9 +67,8 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | u
   let client = peerAddress;
   const hops = forwardedFor.split(',');
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = parse(hops[i]!);
-    // A malformed entry cannot have come from a trusted proxy's own hop: stop at the last good one.
-    if (!hop) break;
+    const hop = parseForwarded(hops[i]!);
+    if (!hop) return unreadable(hops[i]!);
     client = hop;
     if (!within(hop, trusted)) break;
   }

@@ -14,10 +14,17 @@ export interface Principal {
   partner: string | null;
   /** The scopes the token is limited to; null or absent: everything its role allows. */
   scopes?: readonly Scope[] | null;
+  /** When the token stops working; null or absent: never. */
+  expiresAt?: string | null;
 }
 
 /** The identity used for work Accord does on its own (seeding, imports at start-up). */
 export const SYSTEM: Principal = { tokenId: 'system', name: 'accord-system', role: 'admin', partner: null };
+
+/** Whether the principal is a full admin: an admin token limited neither in scopes nor in time. */
+export function isFullAdmin(principal: Pick<Principal, 'role' | 'scopes' | 'expiresAt'>): boolean {
+  return principal.role === 'admin' && !principal.scopes && !principal.expiresAt;
+}
 
 /** Throws 403 unless the principal has one of `roles`. */
 export function requireRole(principal: Principal, roles: readonly Role[], action: string): void {

@@ -8,7 +8,7 @@ import { AccordError, type FieldError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { checkRequestedScopes } from './operations.ts';
 import { tokenNameProblem } from './names.ts';
-import { ROLES, type Principal, type Role } from './principal.ts';
+import { isFullAdmin, ROLES, type Principal, type Role } from './principal.ts';
 import type { Scope } from './scopes.ts';
 
 /** What listing shows of a token: never the secret or its hash. */
@@ -31,7 +31,7 @@ export interface TokenRequest {
   role?: unknown;
   partner?: unknown;
   name?: unknown;
-  /** ISO 8601 duration, e.g. P30D. */
+  /** ISO 8601 duration, e.g. P30D, or `never`. */
   expiresIn?: unknown;
   scopes?: unknown;
 }
@@ -39,8 +39,18 @@ export interface TokenRequest {
 /** Why a bearer token was not accepted. */
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
 
-/** The longest lifetime a token may be given (100 years; longer is "never", i.e. no expiresIn). */
+/** The longest lifetime a token may be given (100 years; longer is `expiresIn: "never"`). */
 const MAX_TTL_MS = 36_500 * 86_400_000;
+/** The `expiresIn` of a token that does not expire. */
+const NEVER = 'never';
+
+/** The token creating another, as far as it bounds what it may create. */
+export interface Creator {
+  /** Its own scopes: a limited token only creates tokens within them. */
+  scopes?: readonly Scope[] | null;
+  /** Its own expiry: it only creates tokens that expire by then. */
+  expiresAt?: string | null;
+}
 
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -52,7 +62,7 @@ function toView(row: typeof tokens.$inferSelect): TokenView {
 }
 
 /** Checks a token request; returns findings (empty when valid). */
-function checkTokenInput(input: TokenRequest, creatorScopes: readonly Scope[] | null | undefined): FieldError[] {
+function checkTokenInput(input: TokenRequest, creator: Creator, now: Date): FieldError[] {
   const errors: FieldError[] = [];
   const roleValid = typeof input.role === 'string' && (ROLES as readonly string[]).includes(input.role);
   if (!roleValid) errors.push({ location: '/role', message: `must be one of ${ROLES.join(', ')}` });
@@ -64,11 +74,25 @@ function checkTokenInput(input: TokenRequest, creatorScopes: readonly Scope[] | 
   } else if (input.partner !== undefined && input.partner !== null) {
     errors.push({ location: '/partner', message: 'only partner tokens are bound to a partner' });
   }
-  if (input.expiresIn !== undefined && ttlOf(input.expiresIn) === undefined) {
-    errors.push({ location: '/expiresIn', message: 'must be an ISO 8601 duration of days, hours, minutes or seconds, longer than zero and at most P36500D (e.g. P30D, PT12H)' });
+  if (input.expiresIn !== undefined && input.expiresIn !== NEVER && ttlOf(input.expiresIn) === undefined) {
+    errors.push({ location: '/expiresIn', message: 'must be an ISO 8601 duration of days, hours, minutes or seconds, longer than zero and at most P36500D (e.g. P30D, PT12H), or "never"' });
+  } else if (input.expiresIn !== undefined && creator.expiresAt) {
+    const requested = input.expiresIn === NEVER ? Number.POSITIVE_INFINITY : now.getTime() + ttlOf(input.expiresIn)!;
+    if (requested > Date.parse(creator.expiresAt)) errors.push({ location: '/expiresIn', message: `must not outlive the creating token, which expires at ${creator.expiresAt}` });
   }
-  if (roleValid) errors.push(...checkRequestedScopes(input.role as Role, input.scopes, creatorScopes));
+  if (roleValid) errors.push(...checkRequestedScopes(input.role as Role, input.scopes, creator.scopes));
   return errors;
+}
+
+/**
+ * When a new token expires (null: never): its `expiresIn`, else the default lifetime, and never
+ * after its creator (a token cannot lend a token more time than it has itself).
+ */
+function expiryOf(input: TokenRequest, defaultTtlMs: number | undefined, creator: Creator, now: Date): string | null {
+  const ttl = input.expiresIn === NEVER ? undefined : input.expiresIn === undefined ? defaultTtlMs : ttlOf(input.expiresIn);
+  const own = ttl === undefined ? Number.POSITIVE_INFINITY : now.getTime() + ttl;
+  const expires = Math.min(own, creator.expiresAt ? Date.parse(creator.expiresAt) : Number.POSITIVE_INFINITY);
+  return expires === Number.POSITIVE_INFINITY ? null : new Date(expires).toISOString();
 }
 
 /** Milliseconds of a valid `expiresIn`, else undefined. */
@@ -86,23 +110,25 @@ function ttlOf(expiresIn: unknown): number | undefined {
 /**
  * Creates a token and returns its secret, which is shown this once and stored only as a hash.
  * Without `expiresIn` the token lives `config.tokenDefaultTtlMs` (ACCORD_TOKEN_DEFAULT_TTL), or
- * forever when that is unset or no config is given; without `scopes` it may do everything its
- * role allows.
+ * forever when that is unset or no config is given (`expiresIn: "never"`: forever regardless);
+ * without `scopes` it may do everything its role allows. A creating token bounds both: the new
+ * token expires by the creator's expiry at the latest (a longer `expiresIn` is refused with 422)
+ * and is limited to scopes within the creator's.
  * @param options.secret an externally supplied secret (ACCORD_ADMIN_TOKEN); generated when absent
- * @param options.creatorScopes the creating token's own scopes: a limited token only creates tokens within them
+ * @param options.creator the creating token (absent: the operator, through the CLI or at first start)
  */
 export function createToken(
   deps: Pick<Deps, 'db' | 'clock'> & { config?: Pick<Config, 'tokenDefaultTtlMs'> },
   createdBy: string,
   input: TokenRequest,
-  options: { secret?: string; creatorScopes?: readonly Scope[] | null } = {},
+  options: { secret?: string; creator?: Creator } = {},
 ): TokenView & { token: string } {
-  const errors = checkTokenInput(input, options.creatorScopes);
+  const creator = options.creator ?? {};
+  const now = deps.clock();
+  const errors = checkTokenInput(input, creator, now);
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid token request', { errors });
   const secret = options.secret ?? `acc_${randomBytes(32).toString('base64url')}`;
   if (secret.length < 24) throw new AccordError('bad_request', 'A token must be at least 24 characters long');
-  const now = deps.clock();
-  const ttl = input.expiresIn === undefined ? deps.config?.tokenDefaultTtlMs : ttlOf(input.expiresIn);
   const row = deps.db
     .insert(tokens)
     .values({
@@ -114,7 +140,7 @@ export function createToken(
       createdAt: now.toISOString(),
       createdBy,
       revokedAt: null,
-      expiresAt: ttl === undefined ? null : new Date(now.getTime() + ttl).toISOString(),
+      expiresAt: expiryOf(input, deps.config?.tokenDefaultTtlMs, creator, now),
       scopes: Array.isArray(input.scopes) ? JSON.stringify(input.scopes) : null,
     })
     .returning()
@@ -133,23 +159,24 @@ export function listTokens(deps: Pick<Deps, 'db'>): TokenView[] {
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
 }
 
-/** Whether a token can still manage tokens: an admin, not revoked, not expired, not limited to scopes without `tokens`. */
-function managesTokens(view: TokenView, now: Date): boolean {
-  return view.role === 'admin' && !view.revokedAt && (view.expiresAt === null || Date.parse(view.expiresAt) > now.getTime()) && (view.scopes === null || view.scopes.includes('tokens'));
-}
-
-/** Revokes a token; refuses to revoke the last token that can manage tokens (that would lock everyone out). */
-export function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string): TokenView {
+/**
+ * Revokes a token on behalf of `by`. A full admin (an admin token unlimited in scopes and time)
+ * may be revoked only by a full admin (403 otherwise: a lesser token cannot remove a greater
+ * one), and only while another full admin remains (409 otherwise: everyone would be locked out of
+ * managing tokens, or left with tokens that expire).
+ */
+export function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string, by: Pick<Principal, 'role' | 'scopes' | 'expiresAt'>): TokenView {
   return deps.db.transaction((tx) => {
     const row = tx.select().from(tokens).where(eq(tokens.id, id)).get();
     if (!row) throw new AccordError('not_found', `No token ${id}`);
     if (row.revokedAt) return toView(row);
-    const now = deps.clock();
-    if (managesTokens(toView(row), now)) {
-      const others = tx.select().from(tokens).where(eq(tokens.role, 'admin')).all().map(toView).filter((t) => t.id !== id && managesTokens(t, now));
-      if (others.length === 0) throw new AccordError('conflict', 'This is the last admin token that can manage tokens (active, unexpired, not limited to other scopes); create another before revoking it');
+    const target = toView(row);
+    if (isFullAdmin(target)) {
+      if (!isFullAdmin(by)) throw new AccordError('forbidden', 'Only a full admin token (not limited to scopes, never expiring) may revoke a full admin token');
+      const others = tx.select().from(tokens).where(eq(tokens.role, 'admin')).all().map(toView).filter((t) => t.id !== id && !t.revokedAt && isFullAdmin(t));
+      if (others.length === 0) throw new AccordError('conflict', 'This is the last full admin token (not revoked, not limited to scopes, never expiring); create another full admin before revoking it');
     }
-    const revoked = toView(tx.update(tokens).set({ revokedAt: now.toISOString() }).where(eq(tokens.id, id)).returning().get()!);
+    const revoked = toView(tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get()!);
     tokensGeneration++;
     return revoked;
   });
@@ -192,7 +219,7 @@ function lookupToken(deps: Pick<Deps, 'db'>, hash: string): TokenRecord | undefi
   const row = lookup.get(hash) as { id: string; name: string; role: Role; partner: string | null; revokedAt: string | null; expiresAt: string | null; scopes: string | null } | undefined;
   if (!row) return undefined;
   const scopes = row.scopes === null ? null : (JSON.parse(row.scopes) as Scope[]);
-  return { principal: { tokenId: row.id, name: row.name, role: row.role, partner: row.partner, scopes }, revoked: row.revokedAt !== null, expiresAt: row.expiresAt };
+  return { principal: { tokenId: row.id, name: row.name, role: row.role, partner: row.partner, scopes, expiresAt: row.expiresAt }, revoked: row.revokedAt !== null, expiresAt: row.expiresAt };
 }
 
 /** The secret of an `Authorization: Bearer <token>` header, or why there is none. */

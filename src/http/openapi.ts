@@ -373,7 +373,7 @@ export const ACCORD_OPENAPI = {
     },
     '/v1/tokens/{id}': {
       parameters: [pathParam('id', 'Token id')],
-      delete: op('Revoke a token', ['admin'], 'tokens', { '204': { description: 'Revoked' }, '404': problem, '409': problem }),
+      delete: op('Revoke a token (a full admin token only by a full admin, and only while another full admin remains)', ['admin'], 'tokens', { '204': { description: 'Revoked' }, '404': problem, '409': problem }),
     },
   },
   components: {
@@ -532,7 +532,7 @@ export const ACCORD_OPENAPI = {
           role: { type: 'string', enum: ALL_ROLES },
           partner: { type: 'string' },
           name: { type: 'string', maxLength: 100, description: 'Printable characters only: no control, format, default-ignorable, separator, private-use or unassigned code points, no < or >' },
-          expiresIn: { type: 'string', description: 'Lifetime as an ISO 8601 duration (P30D, PT12H); default ACCORD_TOKEN_DEFAULT_TTL, else no expiry', examples: ['P30D'] },
+          expiresIn: { type: 'string', description: 'Lifetime as an ISO 8601 duration (P30D, PT12H), or "never"; default ACCORD_TOKEN_DEFAULT_TTL, else no expiry. Never beyond the creating token\'s own expiry (422)', examples: ['P30D'] },
           scopes: { type: 'array', uniqueItems: true, minItems: 1, items: { type: 'string', enum: Object.keys(SCOPES) }, description: 'Limit the token to these scopes (each must be one its role can use); default: everything the role allows' },
         },
       },

@@ -13,15 +13,16 @@ export function tokensRouter(deps: Deps): Hono<AppEnv> {
   });
   app.post('/', async (c) => {
     const principal = principalOf(c);
-    const created = createToken(deps, principal.name, await jsonBody(c), { creatorScopes: principal.scopes });
+    const created = createToken(deps, principal.name, await jsonBody(c), { creator: principal });
     deps.logger.info({ tokenId: created.id, role: created.role, expiresAt: created.expiresAt, scopes: created.scopes, by: principal.name }, 'token created');
     // The answer carries the secret: no cache may keep it.
     return c.json(created, 201, { 'Cache-Control': 'no-store' });
   });
   app.get('/', (c) => c.json(listTokens(deps)));
   app.delete('/:id', (c) => {
-    const revoked = revokeToken(deps, c.req.param('id'));
-    deps.logger.info({ tokenId: revoked.id, by: principalOf(c).name }, 'token revoked');
+    const principal = principalOf(c);
+    const revoked = revokeToken(deps, c.req.param('id'), principal);
+    deps.logger.info({ tokenId: revoked.id, by: principal.name }, 'token revoked');
     return c.body(null, 204);
   });
   return app;

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { dispatchDueDeliveries } from '../src/notices/webhook-dispatcher.ts';
 import { AccordError } from '../src/errors.ts';
 import { backoffMs, createWebhook } from '../src/notices/webhooks.ts';
-import type { ResolveHost } from '../src/outbound/address-policy.ts';
+import type { ResolveHost } from '../src/outbound/dns-resolver.ts';
 import { startTestService, type TestService } from './harness.ts';
 
 interface Hit {

@@ -4,7 +4,8 @@ import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { webhookDeliveries, webhooks, type Db } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import { checkDestination, outboundPolicy, type ResolveHost } from '../outbound/address-policy.ts';
+import { checkDestination, outboundPolicy } from '../outbound/address-policy.ts';
+import type { ResolveHost } from '../outbound/dns-resolver.ts';
 import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 
 /** Exchange-runtime transaction events (from the transaction outbox, src/runtime/outbox.ts). */

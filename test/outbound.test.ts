@@ -1,9 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import { checkDestination, checkUrl, outboundPolicy, type ResolveHost } from '../src/outbound/address-policy.ts';
+import { checkDestination, checkUrl, outboundPolicy } from '../src/outbound/address-policy.ts';
+import { dnsResolver, type ResolveHost } from '../src/outbound/dns-resolver.ts';
 import { sendOutbound } from '../src/outbound/http-client.ts';
+import { dnsServer, holdThreadPool } from './outbound-helpers.ts';
 
 /** The policy the settings give (parsed by loadConfig, as at start-up). */
 const policy = (env: Record<string, string> = {}) => outboundPolicy(loadConfig({ ACCORD_DATA_DIR: '/tmp/accord-outbound-unused', ...env }));
@@ -47,6 +49,15 @@ const REFUSED: Array<[url: string, address: string, range: string]> = [
   ['http://[64:ff9b::7f00:1]/', '127.0.0.1', 'loopback'],
   ['http://[2002:7f00:1::]/', '2002:7f00:1::', '6to4'],
   ['http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', '2001:0:4136:e378:8000:63bf:3fff:fdd2', 'teredo'],
+  // IPv4-compatible (::/96, deprecated) and the rest of the IETF-reserved ::/8, which ipaddr.js calls unicast.
+  ['http://[::127.0.0.1]/', '::7f00:1', 'reserved'],
+  ['http://[::7f00:1]/', '::7f00:1', 'reserved'],
+  ['http://[::a9fe:a9fe]/', '::a9fe:a9fe', 'reserved'],
+  ['http://[::8.8.8.8]/', '::808:808', 'reserved'],
+  ['http://[::1:0:0:1]/', '::1:0:0:1', 'reserved'],
+  // Outside 2000::/3 nothing is allocated for global unicast.
+  ['http://[4000::1]/', '4000::1', 'reserved'],
+  ['http://[1::1]/', '1::1', 'reserved'],
 ];
 
 const PUBLIC = ['https://93.184.215.14/hook', 'http://8.8.8.8:8080/', 'http://134744072/', 'https://[2606:4700:4700::1111]/', 'http://[::ffff:8.8.8.8]/', 'http://[64:ff9b::808:808]/', 'https://hooks.partner.example/accord'];
@@ -87,6 +98,15 @@ describe('outbound address policy: URLs', () => {
     expect(checkUrl('http://localhost.example.com/', DEFAULT).ok).toBe(true);
   });
 
+  it('refuses a URL longer than 2048 characters, as given or once normalised', () => {
+    const base = 'https://hooks.partner.example/';
+    expect(checkUrl(base + 'a'.repeat(2048 - base.length), DEFAULT).ok).toBe(true);
+    expect(checkUrl(base + 'a'.repeat(2049 - base.length), ALLOW_PRIVATE)).toEqual({ ok: false, reason: 'must be at most 2048 characters' });
+    expect(checkUrl(base + 'a'.repeat(1024 * 1024), ALLOW_PRIVATE)).toEqual({ ok: false, reason: 'must be at most 2048 characters' });
+    // Each of these becomes %C3%A9 (6 characters) in the URL Accord would store and send.
+    expect(checkUrl(base + 'é'.repeat(400), DEFAULT)).toEqual({ ok: false, reason: 'must be at most 2048 characters' });
+  });
+
   it('refuses other schemes, credentials and non-URLs, even with every opt-in', () => {
     for (const url of ['file:///etc/passwd', 'ftp://files.example.com/', 'gopher://example.com/', 'javascript:alert(1)', 'data:text/plain,hi', 'ws://example.com/']) {
       expect(checkUrl(url, ALLOW_PRIVATE), url).toMatchObject({ ok: false, reason: expect.stringMatching(/^must be an http\(s\) URL, not [a-z]+:$/) });
@@ -106,6 +126,7 @@ describe('outbound address policy: every resolved address is checked', () => {
     expect(check).toEqual({ ok: false, failure: 'not-allowed', reason: 'resolves to a private address (10.0.0.5, private)' });
     expect(await checkDestination('https://hooks.partner.example/', DEFAULT, { resolve: answers('2606:4700::1', '::ffff:169.254.169.254'), timeoutMs: 1000 })).toMatchObject({ reason: 'resolves to a private address (169.254.169.254, linkLocal)' });
     expect(await checkDestination('https://hooks.partner.example/', DEFAULT, { resolve: answers('fd00::7'), timeoutMs: 1000 })).toMatchObject({ reason: 'resolves to a private address (fd00::7, uniqueLocal)' });
+    expect(await checkDestination('https://hooks.partner.example/', DEFAULT, { resolve: answers('2606:4700::1', '::7f00:1'), timeoutMs: 1000 })).toMatchObject({ reason: 'resolves to a private address (::7f00:1, reserved)' });
   });
 
   it('accepts a name whose addresses are all allowed, and returns them to connect to', async () => {
@@ -200,5 +221,80 @@ describe('outbound HTTP client (real sockets on 127.0.0.1)', () => {
     const silent = await post(`http://127.0.0.1:${port}/hang`, loopbackOnly, undefined, 100);
     expect(refused).toMatchObject({ outcome: 'failed', failure: 'no-answer', error: expect.stringContaining('ECONNREFUSED') });
     expect(silent).toMatchObject({ outcome: 'failed', failure: 'no-answer', error: 'no answer within 100 ms' });
+  });
+});
+
+describe('name resolution: a name server that never answers holds nothing other lookups need', () => {
+  const ZONE = { 'honest.accord.test': ['127.0.0.1', '::1'], 'v6only.accord.test': ['2606:4700::1'], 'half.accord.test': ['127.0.0.1'] };
+  const hits: string[] = [];
+  let dns: Awaited<ReturnType<typeof dnsServer>>;
+  let receiver: http.Server;
+  let port: number;
+  beforeAll(async () => {
+    dns = await dnsServer(ZONE, (name, type) => name.startsWith('stall-') || (name === 'half.accord.test' && type === 'AAAA'));
+    receiver = http.createServer((req, res) => {
+      hits.push(req.url!);
+      req.resume().on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    port = (receiver.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    receiver.close();
+    await dns.close();
+  });
+  const never = () => new AbortController().signal;
+
+  it("uses no thread of libuv's pool: with every pool thread held (as stalled getaddrinfo calls hold them), localhost and a name on the DNS are still delivered to", async () => {
+    const release = holdThreadPool();
+    try {
+      const call = (url: string, p: typeof DEFAULT, resolve?: ResolveHost) => sendOutbound(p, { url, method: 'POST', headers: {}, body: '{}', timeoutMs: 3000 }, { resolve });
+      expect(await call(`http://localhost:${port}/loopback-name`, ALLOW_PRIVATE)).toMatchObject({ outcome: 'response', status: 204, address: '127.0.0.1' });
+      expect(await call(`http://honest.accord.test:${port}/by-dns`, ALLOW_PRIVATE, dnsResolver({ servers: [dns.server] }))).toMatchObject({ outcome: 'response', status: 204, address: '127.0.0.1' });
+    } finally {
+      await release();
+    }
+    expect(hits).toEqual(['/loopback-name', '/by-dns']);
+  });
+
+  it('localhost names are loopback without asking any resolver (RFC 6761; c-ares does not read /etc/hosts)', async () => {
+    const asked: string[] = [];
+    const resolve: ResolveHost = async (name) => {
+      asked.push(name);
+      return [{ address: '93.184.215.14', family: 4 }];
+    };
+    const check = await checkDestination('http://api.localhost:8080/', ALLOW_PRIVATE, { resolve, timeoutMs: 1000 });
+    expect(check).toMatchObject({ ok: true, addresses: [{ address: '127.0.0.1', range: 'loopback' }, { address: '::1', range: 'loopback' }] });
+    expect(asked).toEqual([]);
+  });
+
+  it('answers an honest name while lookups of names whose server never answers are in flight; those end when their budget does', async () => {
+    const resolve = dnsResolver({ servers: [dns.server] });
+    const stalledBudget = new AbortController();
+    const settled: string[] = [];
+    const stalled = Array.from({ length: 12 }, (_, i) =>
+      resolve(`stall-${i}.accord.test`, { signal: stalledBudget.signal, timeoutMs: 600_000 }).then(
+        () => settled.push('answered'),
+        (error: NodeJS.ErrnoException) => settled.push(error.code ?? error.message),
+      ),
+    );
+    await vi.waitFor(() => expect(new Set(dns.queries.filter((q) => q.name.startsWith('stall-')).map((q) => q.name)).size).toBe(12), { timeout: 30_000, interval: 10 });
+    expect(await resolve('honest.accord.test', { signal: never(), timeoutMs: 5000 })).toEqual([
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ]);
+    expect(await resolve('v6only.accord.test', { signal: never(), timeoutMs: 5000 })).toEqual([{ address: '2606:4700::1', family: 6 }]);
+    await expect(resolve('missing.accord.test', { signal: never(), timeoutMs: 5000 })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    expect(settled).toEqual([]);
+    stalledBudget.abort();
+    await Promise.all(stalled);
+    expect(settled).toEqual(Array(12).fill('ECANCELLED'));
+    expect(await checkDestination('https://stall-late.accord.test/', DEFAULT, { resolve, timeoutMs: 200 })).toMatchObject({ ok: false, failure: 'unresolved', reason: 'stall-late.accord.test could not be resolved' });
+  });
+
+  it('once one address family has answered, does not wait out the budget for the other (RFC 8305 resolution delay)', async () => {
+    const check = await checkDestination('https://half.accord.test/', ALLOW_PRIVATE, { resolve: dnsResolver({ servers: [dns.server] }), timeoutMs: 600_000 });
+    expect(check).toMatchObject({ ok: true, addresses: [{ address: '127.0.0.1' }] });
+    expect(dns.queries.filter((q) => q.name === 'half.accord.test').map((q) => q.type).sort()).toEqual(['A', 'AAAA']);
   });
 });

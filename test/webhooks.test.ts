@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dispatchDueDeliveries } from '../src/notices/webhook-dispatcher.ts';
+import { dispatchDueDeliveries, WebhookDispatcher } from '../src/notices/webhook-dispatcher.ts';
 import { AccordError } from '../src/errors.ts';
-import { backoffMs, createWebhook } from '../src/notices/webhooks.ts';
-import type { ResolveHost } from '../src/outbound/address-policy.ts';
+import { backoffMs, createWebhook, enqueueEvent } from '../src/notices/webhooks.ts';
+import { dnsResolver, type ResolveHost } from '../src/outbound/dns-resolver.ts';
 import { startTestService, type TestService } from './harness.ts';
+import { dnsServer } from './outbound-helpers.ts';
 
 interface Hit {
   path: string;
@@ -45,6 +46,10 @@ async function receiver(answer: (hit: Hit) => number | undefined = () => 204) {
     events,
     port,
     url: (path = '/hook') => `http://127.0.0.1:${port}${path}`,
+    /** Answers every request held so far with `status`. */
+    release: (status = 204) => {
+      for (const h of held.splice(0)) if (!h.closed) h.res.writeHead(status).end();
+    },
     close: () => {
       for (const h of held) h.res.destroy();
       server.close();
@@ -64,6 +69,8 @@ function insertWebhook(s: TestService, url: string, options: { partner?: string 
     .run(id, url, SECRET, JSON.stringify(options.events ?? ['notice.deprecation']), options.partner ?? null, '2026-01-01T00:00:00.000Z', 'before-upgrade');
   return id;
 }
+/** Puts one event of `type` in the outbox of every subscription to it (partner subscriptions: those of `audience`). */
+const emit = (s: TestService, type: string, audience: string[] | 'all' = 'all') => s.deps.db.transaction((tx) => enqueueEvent(tx, s.deps.clock(), type, { audience }, audience));
 const deprecate = (s: TestService, partner: string, version: string, sunset = '2027-12-31') => json(s, 'POST', `/v1/contracts/${partner}/p2p-exchange/versions/${version}/deprecation`, { sunset, reason: 'superseded' });
 
 describe('webhook registration refuses destinations that are not public', () => {
@@ -107,6 +114,29 @@ describe('webhook registration refuses destinations that are not public', () => 
     expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
   });
 
+  it('refuses a URL longer than 2048 characters and a secret outside 16–256 characters with 422, storing nothing', async () => {
+    const partner = s.token('partner', 'acme-payer');
+    const huge = `https://hooks.partner.example/${'a'.repeat(1024 * 1024)}`;
+    const res = await json(s, 'POST', '/v1/webhooks', { url: huge, secret: 's'.repeat(257), events: ['notice.deprecation'] }, partner);
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect((await res.json()).errors).toEqual([
+      { location: '/url', message: 'must be at most 2048 characters' },
+      { location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' },
+    ]);
+    const longest = `http://127.0.0.1:9/${'a'.repeat(2048 - 'http://127.0.0.1:9/'.length)}`;
+    const opted = await startTestService({ env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
+    try {
+      expect((await json(opted, 'POST', '/v1/webhooks', { url: `${longest}a`, secret: SECRET, events: ['notice.deprecation'] })).status).toBe(422);
+      expect((await json(opted, 'POST', '/v1/webhooks', { url: longest, secret: 's'.repeat(15), events: ['notice.deprecation'] })).status).toBe(422);
+      expect(count(opted, 'SELECT count(*) FROM webhooks')).toBe(0);
+      expect((await json(opted, 'POST', '/v1/webhooks', { url: longest, secret: 's'.repeat(256), events: ['notice.deprecation'] })).status).toBe(201);
+    } finally {
+      await opted.cleanup();
+    }
+    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+  });
+
   it('resolves a host name: refused when any address is not public, accepted when it cannot be resolved now (every delivery checks it again)', async () => {
     const admin = { tokenId: 'tok_test', name: 'admin', role: 'admin' as const, partner: null };
     const input = { url: 'https://hooks.partner.example/in', secret: SECRET, events: ['notice.deprecation'] };
@@ -114,6 +144,10 @@ describe('webhook registration refuses destinations that are not public', () => 
     const refused = await createWebhook(s.deps, admin, input, { resolve: privateAnswer }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(AccordError);
     expect((refused as AccordError).toProblem()).toMatchObject({ status: 422, errors: [{ location: '/url', message: 'resolves to a private address (10.0.0.5, private)' }] });
+    // A partner learns that the name is refused, not what Accord's DNS says it is.
+    const partner = { tokenId: 'tok_partner', name: 'acme', role: 'partner' as const, partner: 'acme-payer' };
+    const refusedForPartner = await createWebhook(s.deps, partner, input, { resolve: privateAnswer }).catch((error: unknown) => error);
+    expect((refusedForPartner as AccordError).toProblem()).toMatchObject({ status: 422, errors: [{ location: '/url', message: 'resolves to an address that is not public' }] });
     expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
     const nxdomain: ResolveHost = async (name) => {
       throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
@@ -159,7 +193,8 @@ describe('webhook delivery checks the destination again and shows failure classe
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const allowPrivate = { ...s.deps, config: { ...s.deps.config, outboundAllowPrivate: true } };
+    // A refused connection is recorded when the attempt's budget is spent: a short budget keeps the test short.
+    const allowPrivate = { ...s.deps, config: { ...s.deps.config, outboundAllowPrivate: true, webhookTimeoutMs: 1000 } };
     const unresolvable = insertWebhook(s, 'https://hooks.partner.test/unresolvable', { events: ['notice.sunset-reached'] });
     const refused = insertWebhook(s, `http://127.0.0.1:${closedPort}/refused`, { events: ['notice.sunset-reached'] });
     const unavailable = insertWebhook(s, r.url('/unavailable'), { events: ['notice.sunset-reached'] });
@@ -404,6 +439,7 @@ describe('upgrade: subscriptions to destinations no longer allowed are disabled 
     const credentials = insertWebhook(first, 'https://user:pw@hooks.partner.example/hook', { partner: 'acme-payer' });
     const staffLocalhost = insertWebhook(first, 'http://localhost:8080/hook');
     const named = insertWebhook(first, 'https://hooks.partner.example/hook', { partner: 'acme-payer' });
+    const huge = insertWebhook(first, `https://hooks.partner.example/${'a'.repeat(1024 * 1024)}`, { partner: 'acme-payer' });
     await first.close();
 
     const optedIn = await startTestService({ dir, env: { ACCORD_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8' } });
@@ -420,24 +456,211 @@ describe('upgrade: subscriptions to destinations no longer allowed are disabled 
       expect(byId[loopback]).toMatchObject({ disabledAt: expect.any(String), disabledReason: expect.stringMatching(/^the URL is a private address \(127\.0\.0\.1, loopback\); outbound calls reach public addresses only/) });
       expect(byId[decimal].disabledReason).toMatch(/^the URL is a private address \(127\.0\.0\.1, loopback\)/);
       expect(byId[credentials].disabledReason).toMatch(/^the URL must not carry credentials/);
+      expect(byId[huge].disabledReason).toMatch(/^the URL must be at most 2048 characters/);
       expect(byId[named]).toMatchObject({ disabledAt: null, disabledReason: null });
       expect((await (await upgraded.call('GET', `/v1/webhooks/${staffLocalhost}`)).json()).disabledReason).toMatch(/^the URL is a loopback name \(localhost\)/);
 
       const partnerNotices = (await (await upgraded.call('GET', '/v1/notices', { token: acme })).json()).filter((n: { kind: string }) => n.kind === 'webhook-disabled');
-      expect(partnerNotices.map((n: { title: string }) => n.title).sort()).toEqual([loopback, decimal, credentials].map((id) => `Webhook ${id} was disabled`).sort());
+      expect(partnerNotices.map((n: { title: string }) => n.title).sort()).toEqual([loopback, decimal, credentials, huge].map((id) => `Webhook ${id} was disabled`).sort());
+      // The notice quotes at most 2048 characters of a URL stored before URLs were bounded.
+      expect(partnerNotices.find((n: { title: string }) => n.title.includes(huge)).body.length).toBeLessThan(2600);
       const staffNotices = (await (await upgraded.call('GET', '/v1/notices')).json()).filter((n: { kind: string }) => n.kind === 'webhook-disabled');
       expect(staffNotices.find((n: { title: string }) => n.title.includes(staffLocalhost))).toMatchObject({ partner: '', audience: [] });
-      expect(staffNotices).toHaveLength(4);
+      expect(staffNotices).toHaveLength(5);
     } finally {
       await upgraded.close();
     }
 
     const again = await startTestService({ dir });
     try {
-      expect(count(again, "SELECT count(*) FROM notices WHERE kind = 'webhook-disabled'")).toBe(4);
+      expect(count(again, "SELECT count(*) FROM notices WHERE kind = 'webhook-disabled'")).toBe(5);
       expect(count(again, 'SELECT count(*) FROM webhooks WHERE disabled_at IS NULL')).toBe(1);
     } finally {
       await again.cleanup();
     }
+  });
+});
+
+describe('delivery slots are shared fairly between owners', () => {
+  const services: TestService[] = [];
+  let hostile: Awaited<ReturnType<typeof receiver>>;
+  let honest: Awaited<ReturnType<typeof receiver>>;
+  let hanging = true;
+  let now = Date.parse('2026-11-27T12:00:00Z');
+  beforeAll(async () => {
+    hostile = await receiver(() => (hanging ? undefined : 204));
+    honest = await receiver(() => 204);
+  });
+  afterAll(async () => {
+    hostile.close();
+    honest.close();
+    for (const s of services) await s.cleanup();
+  });
+  /** Ends the test's hanging attempts: those held are answered, and any still on their way will be. */
+  const stopHanging = async (dispatcher: WebhookDispatcher) => {
+    hanging = false;
+    hostile.release();
+    await dispatcher.stop();
+    hanging = true;
+  };
+  /** A service whose attempts hang until the test releases them (the budget is far beyond the test). */
+  const service = async (env: Record<string, string> = {}) => {
+    const s = await startTestService({ clock: () => new Date(now), env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_WEBHOOK_TIMEOUT_MS: '120000', ...env } });
+    services.push(s);
+    return s;
+  };
+  const subscribe = async (s: TestService, partner: string, url: string) => {
+    const res = await json(s, 'POST', '/v1/webhooks', { url, secret: SECRET, events: ['notice.deprecation'] }, s.token('partner', partner));
+    expect(res.status).toBe(201);
+    return (await res.json()).id as string;
+  };
+  /** Two owners whose every subscription hangs, their events older than the honest owner's one. */
+  const hostileOwnersAndOneHonest = async (s: TestService, subscriptionsEach: number) => {
+    for (const partner of ['acme-payer', 'other-payer']) {
+      for (let i = 0; i < subscriptionsEach; i++) await subscribe(s, partner, hostile.url(`/${partner}/${i}`));
+    }
+    const honestHook = await subscribe(s, 'bluestem-mutual', honest.url('/bluestem'));
+    emit(s, 'notice.deprecation', ['acme-payer', 'other-payer']);
+    now += 1000;
+    emit(s, 'notice.deprecation', ['bluestem-mutual']);
+    return { honestHook, honestDelivery: s.deps.db.$client.prepare('SELECT id FROM webhook_deliveries WHERE webhook_id = ?').pluck().get(honestHook) as string };
+  };
+  const heldBy = (partner: string) => hostile.held.filter((h) => h.hit.path.startsWith(`/${partner}/`)).length;
+
+  it('two owners with ten hanging subscriptions each cannot take every slot: a third owner is delivered to while they hang', async () => {
+    const s = await service();
+    const { honestHook, honestDelivery } = await hostileOwnersAndOneHonest(s, 10);
+    const dispatcher = new WebhookDispatcher(s.deps);
+    try {
+      const started = dispatcher.fill();
+      expect(started).toContain(honestDelivery);
+      await vi.waitFor(() => expect(deliveriesOf(s, honestHook)).toMatchObject([{ status: 'delivered', lastStatus: 204 }]), { timeout: 10_000, interval: 10 });
+      await vi.waitFor(() => expect(hostile.held).toHaveLength(started.length - 1), { timeout: 10_000, interval: 10 });
+      // Three owners hold subscriptions: each may have floor(16 / 3) = 5 attempts in flight.
+      expect([heldBy('acme-payer'), heldBy('other-payer')]).toEqual([5, 5]);
+      expect(hostile.held.every((h) => !h.closed)).toBe(true);
+      expect(dispatcher.fill()).toEqual([]);
+    } finally {
+      await stopHanging(dispatcher);
+    }
+  });
+
+  it('a freed slot goes to the owner with the fewest attempts in flight, then to the one served least recently, not to the oldest retry', async () => {
+    const s = await service({ ACCORD_WEBHOOK_CONCURRENCY: '2' });
+    const { honestDelivery } = await hostileOwnersAndOneHonest(s, 3);
+    const dispatcher = new WebhookDispatcher(s.deps);
+    try {
+      expect(dispatcher.fill()).toHaveLength(2);
+      await vi.waitFor(() => expect(hostile.held).toHaveLength(2), { timeout: 10_000, interval: 10 });
+      expect([heldBy('acme-payer'), heldBy('other-payer')]).toEqual([1, 1]);
+      const acme = hostile.held.find((h) => h.hit.path.startsWith('/acme-payer/'))!;
+      acme.res.writeHead(204).end();
+      await dispatcher.nextSettled();
+      // acme-payer has nothing in flight now, like bluestem-mutual, but was served more recently; other-payer is at its share.
+      expect(dispatcher.fill()).toEqual([honestDelivery]);
+      await vi.waitFor(() => expect(honest.hits.map((h) => h.path)).toEqual(['/bluestem']), { timeout: 10_000, interval: 10 });
+    } finally {
+      await stopHanging(dispatcher);
+    }
+  });
+});
+
+describe('subscribers whose name server never answers', () => {
+  let s: TestService;
+  let r: Awaited<ReturnType<typeof receiver>>;
+  let dns: Awaited<ReturnType<typeof dnsServer>>;
+  beforeAll(async () => {
+    r = await receiver(() => 204);
+    dns = await dnsServer({ 'hooks.bluestem.test': ['127.0.0.1'] }, (name) => name.startsWith('stall-'));
+    s = await startTestService({ env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_WEBHOOK_TIMEOUT_MS: '120000' } });
+  });
+  afterAll(async () => {
+    r.close();
+    await dns.close();
+    await s.cleanup();
+  });
+
+  it('hold up neither an honest subscriber nor each other: its delivery goes out while their lookups hang', async () => {
+    const hostileHooks = Array.from({ length: 8 }, (_, i) => insertWebhook(s, `http://stall-${i}.acme.test/hook`, { partner: 'acme-payer' }));
+    const honestHook = insertWebhook(s, `http://hooks.bluestem.test:${r.port}/hook`, { partner: 'bluestem-mutual' });
+    emit(s, 'notice.deprecation', ['acme-payer', 'bluestem-mutual']);
+    const giveUp = new AbortController();
+    const resolver = dnsResolver({ servers: [dns.server] });
+    // The test ends the hanging lookups itself instead of waiting out their budget.
+    const resolve: ResolveHost = (name, options) => resolver(name, { ...options, signal: AbortSignal.any([options.signal, giveUp.signal]) });
+    const dispatcher = new WebhookDispatcher(s.deps, { resolve });
+    try {
+      expect(dispatcher.fill()).toHaveLength(9);
+      await vi.waitFor(() => expect(deliveriesOf(s, honestHook)).toMatchObject([{ status: 'delivered', lastStatus: 204 }]), { timeout: 10_000, interval: 10 });
+      await vi.waitFor(() => expect(new Set(dns.queries.filter((q) => q.name.startsWith('stall-')).map((q) => q.name)).size).toBe(8), { timeout: 10_000, interval: 10 });
+      expect(r.hits.map((h) => h.path)).toEqual(['/hook']);
+      expect(dispatcher.inFlight).toBe(8);
+      for (const id of hostileHooks) expect(deliveriesOf(s, id)).toMatchObject([{ status: 'pending', attempts: 0 }]);
+    } finally {
+      giveUp.abort();
+      await dispatcher.stop();
+    }
+    for (const id of hostileHooks) expect(deliveriesOf(s, id)).toMatchObject([{ status: 'pending', attempts: 1, lastError: 'could not resolve host' }]);
+  });
+});
+
+describe("a delivery log does not tell how a connection failed", () => {
+  let s: TestService;
+  let silent: Awaited<ReturnType<typeof receiver>>;
+  let slowThenFailing: Awaited<ReturnType<typeof receiver>>;
+  let closedPort: number;
+  let now = Date.parse('2026-11-27T12:00:00Z');
+  const BUDGET_MS = 1000;
+  beforeAll(async () => {
+    silent = await receiver(() => undefined);
+    // Answers 503 thirty (fake) seconds after the request arrived.
+    slowThenFailing = await receiver(() => {
+      now += 30_000;
+      return 503;
+    });
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    s = await startTestService({ clock: () => new Date(now), env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_WEBHOOK_TIMEOUT_MS: String(BUDGET_MS) } });
+  });
+  afterAll(() => {
+    silent.close();
+    slowThenFailing.close();
+    return s.cleanup();
+  });
+  const subscribe = async (url: string, event: string) => (await (await json(s, 'POST', '/v1/webhooks', { url, secret: SECRET, events: [event] })).json()).id as string;
+  const log = async (id: string) => (await s.call('GET', `/v1/webhooks/${id}/deliveries`)).json();
+
+  it('a refused connection is recorded when the budget is spent, like a silent endpoint, and both logs read the same', async () => {
+    const refused = await subscribe(`http://127.0.0.1:${closedPort}/refused`, 'release.recorded');
+    const hanging = await subscribe(silent.url('/silent'), 'gate.break-glass');
+    emit(s, 'release.recorded');
+    const startedAt = performance.now();
+    expect(await dispatchDueDeliveries(s.deps)).toBe(1);
+    // A refused connection fails within milliseconds; its attempt still takes the whole budget.
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(BUDGET_MS);
+    emit(s, 'gate.break-glass');
+    expect(await dispatchDueDeliveries(s.deps)).toBe(1);
+    expect(silent.held).toHaveLength(1);
+    const [refusedLog, hangingLog] = [await log(refused), await log(hanging)];
+    const entry = { status: 'pending', attempts: 1, lastStatus: null, lastError: 'no connection or no answer in time', deliveredAt: null };
+    expect(refusedLog).toMatchObject([{ ...entry, eventType: 'release.recorded' }]);
+    expect(hangingLog).toMatchObject([{ ...entry, eventType: 'gate.break-glass' }]);
+    // What the owner needs, not Accord's lease on the delivery nor its retry time.
+    for (const shown of [refusedLog[0], hangingLog[0]]) expect(Object.keys(shown).sort()).toEqual(['attempts', 'createdAt', 'deliveredAt', 'eventId', 'eventType', 'id', 'lastError', 'lastStatus', 'payload', 'status']);
+    for (const id of [refused, hanging]) expect((await s.call('DELETE', `/v1/webhooks/${id}`)).status).toBe(204);
+  });
+
+  it('the next attempt is scheduled from the start of the failed one, whatever the failure took', async () => {
+    const hook = await subscribe(slowThenFailing.url('/slow-503'), 'sla.page-owner');
+    emit(s, 'sla.page-owner');
+    const startedAt = now;
+    expect(await dispatchDueDeliveries(s.deps)).toBe(1);
+    expect(now).toBe(startedAt + 30_000);
+    expect(await log(hook)).toMatchObject([{ status: 'pending', attempts: 1, lastStatus: 503 }]);
+    // Due at start + 1 s, long past: a backoff counted from the end would make it due only at start + 31 s.
+    expect(await dispatchDueDeliveries(s.deps)).toBe(1);
+    expect(slowThenFailing.hits).toHaveLength(2);
   });
 });

@@ -1,8 +1,10 @@
-import { and, asc, eq, isNull, lte, min, sql } from 'drizzle-orm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { and, asc, countDistinct, eq, isNull, lte, min, sql } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
 import type { Deps } from '../context.ts';
 import { webhookDeliveries, webhooks } from '../db/index.ts';
-import { checkUrl, outboundPolicy, type OutboundPolicy, type ResolveHost } from '../outbound/address-policy.ts';
+import { checkUrl, MAX_URL_LENGTH, outboundPolicy, type OutboundPolicy } from '../outbound/address-policy.ts';
+import type { ResolveHost } from '../outbound/dns-resolver.ts';
 import { OUTBOUND_FAILURES, sendOutbound } from '../outbound/http-client.ts';
 import { publishNotice } from './notices.ts';
 import { backoffMs, REDIRECT_NOT_FOLLOWED, signature, standardSignature, type Tx } from './webhooks.ts';
@@ -16,18 +18,35 @@ type DispatchDeps = Pick<Deps, 'db' | 'clock' | 'logger' | 'config' | 'audit'>;
 type Webhook = typeof webhooks.$inferSelect;
 type Delivery = typeof webhookDeliveries.$inferSelect;
 
+/** Who a subscription belongs to: its partner, or the staff (`''`: no partner id is empty). */
+const ownerOf = (partner: string | null): string => partner ?? '';
+
+/** A URL as logs and notices quote it: one stored before URLs were bounded is cut at the bound. */
+const quoted = (url: string): string => (url.length > MAX_URL_LENGTH ? `${url.slice(0, MAX_URL_LENGTH)}…` : url);
+
+function increment(counts: Map<string, number>, key: string, by: 1 | -1): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+}
+
 /**
  * Delivers webhook events on its own schedule, apart from the jobs loop: at most
- * `webhookConcurrency` attempts in flight, at most `webhookSubscriberConcurrency` per
- * subscription (1 keeps a subscriber's first attempts in event order), each bounded by
- * `webhookTimeoutMs`. A subscriber whose endpoint hangs holds only its own slots, so other
- * subscribers' deliveries and the jobs loop carry on.
+ * `webhookConcurrency` attempts in flight, at most an owner's share of them per owner (a
+ * partner, or the staff), at most `webhookSubscriberConcurrency` per subscription (1 keeps a
+ * subscriber's first attempts in event order), each bounded by `webhookTimeoutMs`. A
+ * subscriber whose endpoint or name server hangs holds only slots of its owner's share, so
+ * other owners' deliveries and the jobs loop carry on.
  */
 export class WebhookDispatcher {
   readonly #deps: DispatchDeps;
   readonly #policy: OutboundPolicy;
   readonly #resolve: ResolveHost | undefined;
   readonly #inFlightPerWebhook = new Map<string, number>();
+  readonly #inFlightPerOwner = new Map<string, number>();
+  /** When each owner last had an attempt started (a counter, not a time): ties go to the one served least recently. */
+  readonly #lastServed = new Map<string, number>();
+  #served = 0;
   readonly #attempts = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
@@ -67,9 +86,25 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Starts attempts for due deliveries while the caps allow, subscribers with the oldest due
-   * delivery first, each subscriber's deliveries in order. Returns the ids of the deliveries
-   * started; those in `skip` are left alone.
+   * How many attempts one owner may have in flight: `webhookConcurrency` split evenly between
+   * the owners holding active subscriptions (at least 1). The shares add up to at most the
+   * whole, so whatever the others' endpoints do, every owner can always start its share.
+   */
+  #ownerShare(): number {
+    const { db, config } = this.#deps;
+    const owners = db
+      .select({ n: countDistinct(sql`coalesce(${webhooks.partner}, '')`) })
+      .from(webhooks)
+      .where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt)))
+      .get()!.n;
+    return Math.max(1, Math.floor(config.webhookConcurrency / Math.max(1, owners)));
+  }
+
+  /**
+   * Starts attempts for due deliveries while the caps allow, one at a time, each to the owner
+   * with the fewest attempts in flight (then the one served least recently, then the one with
+   * the oldest due delivery), round-robin over that owner's subscriptions, each subscription's
+   * deliveries in order. Returns the ids of the deliveries started; those in `skip` are left alone.
    */
   fill(skip: ReadonlySet<string> = new Set()): string[] {
     if (this.#stopping) return [];
@@ -78,39 +113,69 @@ export class WebhookDispatcher {
     try {
       const now = clock().toISOString();
       const due = and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), isNull(webhooks.deletedAt), isNull(webhooks.disabledAt));
-      const subscribers = db
-        .select({ id: webhookDeliveries.webhookId })
+      const subscriptions = db
+        .select({ id: webhookDeliveries.webhookId, partner: webhooks.partner })
         .from(webhookDeliveries)
         .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
         .where(due)
         .groupBy(webhookDeliveries.webhookId)
         .orderBy(asc(min(webhookDeliveries.nextAttemptAt)))
         .all();
-      for (const { id } of subscribers) {
-        const globalRoom = config.webhookConcurrency - this.#attempts.size;
-        if (globalRoom <= 0) break;
-        const room = Math.min(globalRoom, config.webhookSubscriberConcurrency - (this.#inFlightPerWebhook.get(id) ?? 0));
-        if (room <= 0) continue;
-        const rows = db
-          .select({ delivery: webhookDeliveries, webhook: webhooks })
-          .from(webhookDeliveries)
-          .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
-          .where(and(eq(webhookDeliveries.webhookId, id), due))
-          .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.createdAt), asc(sql`${webhookDeliveries}.rowid`))
-          .limit(room + skip.size)
-          .all()
-          .filter((r) => !skip.has(r.delivery.id))
-          .slice(0, room);
-        for (const { delivery, webhook } of rows) {
-          if (!this.#claim(delivery)) continue;
-          this.#launch(webhook, delivery);
-          started.push(delivery.id);
-        }
+      if (subscriptions.length === 0) return started;
+      // Owners in the order of their oldest due delivery, each with its subscriptions in that order.
+      const queues = new Map<string, string[]>();
+      for (const { id, partner } of subscriptions) {
+        const owner = ownerOf(partner);
+        queues.set(owner, [...(queues.get(owner) ?? []), id]);
+      }
+      const share = this.#ownerShare();
+      const candidates = new Map<string, Array<{ delivery: Delivery; webhook: Webhook }>>();
+      while (this.#attempts.size < config.webhookConcurrency) {
+        const owner = this.#nextOwner(queues, share);
+        if (owner === undefined) break;
+        const queue = queues.get(owner)!;
+        const id = queue.shift()!;
+        if ((this.#inFlightPerWebhook.get(id) ?? 0) >= config.webhookSubscriberConcurrency) continue;
+        if (!candidates.has(id)) candidates.set(id, this.#dueDeliveries(id, due, skip));
+        const next = candidates.get(id)!.shift();
+        if (!next) continue;
+        queue.push(id);
+        if (!this.#claim(next.delivery)) continue;
+        this.#lastServed.set(owner, ++this.#served);
+        this.#launch(next.webhook, next.delivery);
+        started.push(next.delivery.id);
       }
     } catch (error) {
       logger.error({ err: error }, 'webhook dispatch failed');
     }
     return started;
+  }
+
+  /** The owner to start an attempt for: below its share, fewest in flight, served least recently; ties keep `queues`' order. */
+  #nextOwner(queues: Map<string, string[]>, share: number): string | undefined {
+    let best: { owner: string; inFlight: number; lastServed: number } | undefined;
+    for (const [owner, queue] of queues) {
+      const inFlight = this.#inFlightPerOwner.get(owner) ?? 0;
+      if (queue.length === 0 || inFlight >= share) continue;
+      const lastServed = this.#lastServed.get(owner) ?? 0;
+      if (!best || inFlight < best.inFlight || (inFlight === best.inFlight && lastServed < best.lastServed)) best = { owner, inFlight, lastServed };
+    }
+    return best?.owner;
+  }
+
+  /** A subscription's due deliveries in order, as many as it could start now. */
+  #dueDeliveries(webhookId: string, due: ReturnType<typeof and>, skip: ReadonlySet<string>): Array<{ delivery: Delivery; webhook: Webhook }> {
+    const room = this.#deps.config.webhookSubscriberConcurrency - (this.#inFlightPerWebhook.get(webhookId) ?? 0);
+    return this.#deps.db
+      .select({ delivery: webhookDeliveries, webhook: webhooks })
+      .from(webhookDeliveries)
+      .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+      .where(and(eq(webhookDeliveries.webhookId, webhookId), due))
+      .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.createdAt), asc(sql`${webhookDeliveries}.rowid`))
+      .limit(room + skip.size)
+      .all()
+      .filter((r) => !skip.has(r.delivery.id))
+      .slice(0, room);
   }
 
   /** Moves the delivery's next attempt past this attempt's budget, unless someone else already did. */
@@ -127,22 +192,31 @@ export class WebhookDispatcher {
   }
 
   #launch(webhook: Webhook, delivery: Delivery): void {
-    this.#inFlightPerWebhook.set(webhook.id, (this.#inFlightPerWebhook.get(webhook.id) ?? 0) + 1);
+    const owner = ownerOf(webhook.partner);
+    increment(this.#inFlightPerWebhook, webhook.id, 1);
+    increment(this.#inFlightPerOwner, owner, 1);
     const attempt: Promise<void> = this.#attempt(webhook, delivery)
       .catch((error) => this.#deps.logger.error({ err: error, delivery: delivery.id }, 'webhook delivery could not be recorded'))
       .finally(() => {
-        const left = (this.#inFlightPerWebhook.get(webhook.id) ?? 1) - 1;
-        if (left > 0) this.#inFlightPerWebhook.set(webhook.id, left);
-        else this.#inFlightPerWebhook.delete(webhook.id);
+        increment(this.#inFlightPerWebhook, webhook.id, -1);
+        increment(this.#inFlightPerOwner, owner, -1);
         this.#attempts.delete(attempt);
         if (this.#timer && !this.#stopping) setImmediate(() => this.fill());
       });
     this.#attempts.add(attempt);
   }
 
+  /**
+   * One attempt. A failure without an HTTP answer is recorded only once the attempt's budget is
+   * spent, and the retry is scheduled from the attempt's start: a refused connection and a
+   * silent one then look the same in the owner's delivery log, at any moment (no port scanning
+   * by timing).
+   */
   async #attempt(webhook: Webhook, delivery: Delivery): Promise<void> {
     const { clock, config, logger } = this.#deps;
-    const sentAt = Math.floor(clock().getTime() / 1000);
+    const startedAt = clock();
+    const budgetEnds = performance.now() + config.webhookTimeoutMs;
+    const sentAt = Math.floor(startedAt.getTime() / 1000);
     const result = await sendOutbound(
       this.#policy,
       {
@@ -162,22 +236,26 @@ export class WebhookDispatcher {
       },
       { resolve: this.#resolve },
     );
+    if (result.outcome === 'failed' && result.failure === 'no-answer') {
+      while (performance.now() < budgetEnds) await sleep(Math.ceil(budgetEnds - performance.now()));
+    }
     const status = result.outcome === 'response' ? result.status : null;
     const ok = status !== null && status >= 200 && status < 300;
     const failure = ok ? null : result.outcome === 'failed' ? OUTBOUND_FAILURES[result.failure] : status! >= 300 && status! < 400 ? REDIRECT_NOT_FOLLOWED : `HTTP ${status}`;
-    if (!ok) logger.warn({ webhook: webhook.id, delivery: delivery.id, url: webhook.url, attempts: delivery.attempts + 1, status, failure, error: result.outcome === 'failed' ? result.error : undefined }, 'webhook delivery failed');
-    const disabled = recordAttempt(this.#deps, webhook.id, delivery, { status, failure });
+    if (!ok) logger.warn({ webhook: webhook.id, delivery: delivery.id, url: quoted(webhook.url), attempts: delivery.attempts + 1, status, failure, error: result.outcome === 'failed' ? result.error : undefined }, 'webhook delivery failed');
+    const disabled = recordAttempt(this.#deps, webhook.id, delivery, { startedAt, status, failure });
     if (disabled) auditDisabled(this.#deps, webhook.id, disabled);
   }
 }
 
 /**
  * Records one attempt: a 2xx marks the delivery delivered and ends the subscription's failure
- * streak; anything else schedules a retry with backoff (failed after MAX_ATTEMPTS) and extends
- * the streak, disabling the subscription once it has failed `webhookDisableFailures` times in a
- * row over at least `webhookDisableAfterMs`. Returns the reason if it disabled it.
+ * streak; anything else schedules a retry with backoff from the attempt's start (failed after
+ * MAX_ATTEMPTS) and extends the streak, disabling the subscription once it has failed
+ * `webhookDisableFailures` times in a row over at least `webhookDisableAfterMs`. Returns the
+ * reason if it disabled it.
  */
-function recordAttempt(deps: DispatchDeps, webhookId: string, delivery: Delivery, outcome: { status: number | null; failure: string | null }): string | undefined {
+function recordAttempt(deps: DispatchDeps, webhookId: string, delivery: Delivery, outcome: { startedAt: Date; status: number | null; failure: string | null }): string | undefined {
   const now = deps.clock();
   const attempts = delivery.attempts + 1;
   const ok = outcome.failure === null;
@@ -189,7 +267,7 @@ function recordAttempt(deps: DispatchDeps, webhookId: string, delivery: Delivery
         lastError: outcome.failure,
         status: ok ? 'delivered' : attempts >= MAX_ATTEMPTS ? 'failed' : 'pending',
         deliveredAt: ok ? now.toISOString() : null,
-        nextAttemptAt: ok ? delivery.nextAttemptAt : new Date(now.getTime() + backoffMs(attempts)).toISOString(),
+        nextAttemptAt: ok ? delivery.nextAttemptAt : new Date(outcome.startedAt.getTime() + backoffMs(attempts)).toISOString(),
       })
       .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.status, 'pending')))
       .run();
@@ -227,7 +305,7 @@ function disableWebhook(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, webhook: Webho
       api: 'webhooks',
       version: webhook.id,
       title: `Webhook ${webhook.id} was disabled`,
-      body: `Accord stopped delivering to ${webhook.url} (webhook ${webhook.id}): ${reason}. Its pending deliveries were cancelled. Fix the endpoint, then re-enable it with POST /v1/webhooks/${webhook.id}/enable.`,
+      body: `Accord stopped delivering to ${quoted(webhook.url)} (webhook ${webhook.id}): ${reason}. Its pending deliveries were cancelled. Fix the endpoint, then re-enable it with POST /v1/webhooks/${webhook.id}/enable.`,
     },
     { audience: webhook.partner ? [webhook.partner] : [] },
   );

@@ -4,7 +4,8 @@ import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { webhookDeliveries, webhooks, type Db } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import { checkDestination, outboundPolicy, type ResolveHost } from '../outbound/address-policy.ts';
+import { checkDestination, checkUrl, outboundPolicy } from '../outbound/address-policy.ts';
+import type { ResolveHost } from '../outbound/dns-resolver.ts';
 import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 
 /** Exchange-runtime transaction events (from the transaction outbox, src/runtime/outbox.ts). */
@@ -29,11 +30,16 @@ const REGISTRATION_RESOLVE_TIMEOUT_MS = 2000;
 
 /**
  * The URL's verdict under the outbound address policy, as the 422 message for `/url`, or
- * undefined if it may be used. A name that cannot be resolved now is accepted.
+ * undefined if it may be used. A name that cannot be resolved now is accepted. A partner is
+ * not told which address a name resolved to: that would let it read Accord's internal DNS.
  */
-async function urlRefusal(deps: Pick<Deps, 'config'>, url: string, resolve: ResolveHost | undefined): Promise<string | undefined> {
-  const check = await checkDestination(url, outboundPolicy(deps.config), { resolve, timeoutMs: Math.min(REGISTRATION_RESOLVE_TIMEOUT_MS, deps.config.webhookTimeoutMs) });
-  return !check.ok && check.failure === 'not-allowed' ? check.reason : undefined;
+async function urlRefusal(deps: Pick<Deps, 'config'>, principal: Principal, url: string, resolve: ResolveHost | undefined): Promise<string | undefined> {
+  const policy = outboundPolicy(deps.config);
+  const literal = checkUrl(url, policy);
+  if (!literal.ok) return literal.reason;
+  const check = await checkDestination(url, policy, { resolve, timeoutMs: Math.min(REGISTRATION_RESOLVE_TIMEOUT_MS, deps.config.webhookTimeoutMs) });
+  if (check.ok || check.failure !== 'not-allowed') return undefined;
+  return principal.role === 'partner' ? 'resolves to an address that is not public' : check.reason;
 }
 
 /** Throws 409 when the owner already holds `webhooksPerOwner` active (neither deleted nor disabled) subscriptions. */
@@ -62,7 +68,7 @@ export async function createWebhook(
 ) {
   requireRole(principal, ['admin', 'partner'], 'register webhooks');
   const errors: FieldError[] = [];
-  const refusal = typeof input.url === 'string' ? await urlRefusal(deps, input.url, options.resolve) : 'must be an http(s) URL';
+  const refusal = typeof input.url === 'string' ? await urlRefusal(deps, principal, input.url, options.resolve) : 'must be an http(s) URL';
   if (refusal) errors.push({ location: '/url', message: refusal });
   if (typeof input.secret !== 'string' || input.secret.length < 16 || input.secret.length > 256) errors.push({ location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' });
   const allowed = principal.role === 'partner' ? PARTNER_EVENTS : new Set<string>(EVENT_TYPES);
@@ -122,7 +128,7 @@ export function getWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: str
 export async function enableWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, id: string) {
   const row = ownWebhook(deps, principal, id);
   if (!row.disabledAt) return toView(row);
-  const refusal = await urlRefusal(deps, row.url, undefined);
+  const refusal = await urlRefusal(deps, principal, row.url, undefined);
   if (refusal) throw new AccordError('invalid_document', 'The webhook URL is not allowed; delete it and register a reachable public URL', { errors: [{ location: '/url', message: refusal }] });
   const enabled = deps.db.transaction((tx) => {
     requireRoomFor(tx, deps, row.partner);
@@ -148,11 +154,27 @@ function shownFailure(lastError: string | null): string | null {
   return 'delivery failed';
 }
 
-/** The delivery log of a webhook, newest first; failures show as classes, never raw connection errors. */
+/**
+ * The delivery log of a webhook, newest first: what happened to each event (status, attempts,
+ * the last HTTP status and failure class, when it was created and delivered), never raw
+ * connection errors, nor when Accord will try again (a lease while an attempt is in flight,
+ * then a time derived from the attempt's start: neither is the owner's business).
+ */
 export function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
   ownWebhook(deps, principal, id);
   return deps.db
-    .select()
+    .select({
+      id: webhookDeliveries.id,
+      eventId: webhookDeliveries.eventId,
+      eventType: webhookDeliveries.eventType,
+      status: webhookDeliveries.status,
+      attempts: webhookDeliveries.attempts,
+      lastStatus: webhookDeliveries.lastStatus,
+      lastError: webhookDeliveries.lastError,
+      createdAt: webhookDeliveries.createdAt,
+      deliveredAt: webhookDeliveries.deliveredAt,
+      payload: webhookDeliveries.payload,
+    })
     .from(webhookDeliveries)
     .where(eq(webhookDeliveries.webhookId, id))
     .orderBy(desc(webhookDeliveries.createdAt))

@@ -1,7 +1,7 @@
-import dns from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../config.ts';
+import { defaultResolver, type ResolvedAddress, type ResolveHost } from './dns-resolver.ts';
 
 /** Which destinations outbound calls (webhooks, later partner endpoints) may reach besides public addresses. */
 export interface OutboundPolicy {
@@ -21,18 +21,21 @@ export interface AddressVerdict {
   allowed: boolean;
 }
 
-/** Resolves a host name to every address it has (a DNS answer is a remote party's word). */
-export type ResolveHost = (name: string) => Promise<Array<{ address: string; family: number }>>;
-
 /** What a destination check concluded. `unresolved` and `not-allowed` carry a reason fit for the caller to read. */
 export type DestinationCheck =
   | { ok: true; url: URL; addresses: AddressVerdict[] }
   | { ok: false; failure: 'not-allowed' | 'unresolved'; reason: string; error?: unknown };
 
-/** The operating system's resolver (getaddrinfo: hosts file, then DNS), every address. */
-export const systemResolver: ResolveHost = (name) => dns.promises.lookup(name, { all: true, verbatim: true });
-
 const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96');
+/** The only IPv6 block global unicast addresses are allocated from (RFC 4291 §2.4, IANA). */
+const IPV6_GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+/** Longest URL an outbound call accepts (it is stored, logged and quoted in notices). */
+export const MAX_URL_LENGTH = 2048;
+/** What `localhost` and names under it are (RFC 6761), IPv4 first. */
+const LOOPBACK_ADDRESSES: ResolvedAddress[] = [
+  { address: '127.0.0.1', family: 4 },
+  { address: '::1', family: 6 },
+];
 
 /** The outbound policy the settings describe. */
 export function outboundPolicy(config: Pick<Config, 'outboundAllowPrivate' | 'outboundAllowCidrs'>): OutboundPolicy {
@@ -42,9 +45,11 @@ export function outboundPolicy(config: Pick<Config, 'outboundAllowPrivate' | 'ou
 /**
  * Classifies one IP address with ipaddr.js. Only `unicast` is public; an IPv4-mapped IPv6
  * address (::ffff:a.b.c.d) and a NAT64 address of the well-known prefix (64:ff9b::/96) are
- * classified as the IPv4 address they carry. Anything else non-public (loopback, RFC 1918,
- * link-local and cloud metadata, unique-local, unspecified, carrier-grade NAT, multicast,
- * broadcast, reserved, 6to4, Teredo, …) is allowed only by the policy's opt-ins.
+ * classified as the IPv4 address they carry. An IPv6 address ipaddr.js calls unicast outside
+ * 2000::/3 is `reserved` (the IETF-reserved ::/8 with its IPv4-compatible ::/96, and space
+ * never allocated). Anything else non-public (loopback, RFC 1918, link-local and cloud
+ * metadata, unique-local, unspecified, carrier-grade NAT, multicast, broadcast, reserved,
+ * 6to4, Teredo, …) is allowed only by the policy's opt-ins.
  */
 export function classifyAddress(address: string, policy: OutboundPolicy): AddressVerdict {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
@@ -59,7 +64,8 @@ export function classifyAddress(address: string, policy: OutboundPolicy): Addres
     if (v6.isIPv4MappedAddress()) ip = v6.toIPv4Address();
     else if (v6.match(NAT64_WELL_KNOWN)) ip = ipaddr.fromByteArray(v6.toByteArray().slice(12));
   }
-  const range = ip.range();
+  let range = ip.range();
+  if (range === 'unicast' && ip.kind() === 'ipv6' && !ip.match(IPV6_GLOBAL_UNICAST)) range = 'reserved';
   const inAllowedCidr = policy.allowCidrs.some(([network, bits]) => network.kind() === ip.kind() && ip.match(network, bits));
   return { address: parsed.toString(), classified: ip.toString(), range, allowed: range === 'unicast' || policy.allowPrivate || inAllowedCidr };
 }
@@ -71,18 +77,22 @@ function isLocalhostName(name: string): boolean {
 }
 
 /**
- * What can be known about a URL without DNS: an http(s) URL without credentials whose host,
- * if it is an address (in any spelling WHATWG URL parsing normalises: decimal, hex, octal,
- * short IPv4 forms, IPv4-mapped IPv6), is allowed; a `localhost` name is refused unless
- * every private address is allowed. `name` is set when the host is a name still to resolve.
+ * What can be known about a URL without DNS: an http(s) URL of at most MAX_URL_LENGTH
+ * characters (as given and once normalised) without credentials whose host, if it is an
+ * address (in any spelling WHATWG URL parsing normalises: decimal, hex, octal, short IPv4
+ * forms, IPv4-mapped IPv6), is allowed; a `localhost` name is refused unless every private
+ * address is allowed. `name` is set when the host is a name still to resolve.
  */
 export function checkUrl(raw: string, policy: OutboundPolicy): { ok: true; url: URL; address?: AddressVerdict; name?: string } | { ok: false; reason: string } {
+  const tooLong = { ok: false, reason: `must be at most ${MAX_URL_LENGTH} characters` } as const;
+  if (raw.length > MAX_URL_LENGTH) return tooLong;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return { ok: false, reason: 'must be an http(s) URL' };
   }
+  if (url.href.length > MAX_URL_LENGTH) return tooLong;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: `must be an http(s) URL, not ${url.protocol}` };
   if (url.username || url.password) return { ok: false, reason: 'must not carry credentials (user:password@); authenticate deliveries with the signing secret' };
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -94,27 +104,38 @@ export function checkUrl(raw: string, policy: OutboundPolicy): { ok: true; url: 
   return { ok: true, url, name: host };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** The resolver's answer, or a rejection once `timeoutMs` has passed; the resolver is then told to let go (its signal aborts). */
+async function resolveWithin(resolve: ResolveHost, name: string, timeoutMs: number): Promise<ResolvedAddress[]> {
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  try {
+    return await Promise.race([resolve(name, { signal: controller.signal, timeoutMs }), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
  * Checks a destination completely: the URL rules of `checkUrl`, then, for a host name, every
- * address it resolves to (within `timeoutMs`) must be allowed. The addresses returned are the
- * ones to connect to: connecting anywhere else would let a second DNS answer rebind the name.
+ * address it resolves to (within `timeoutMs`) must be allowed. `localhost` names are loopback
+ * without asking anyone (RFC 6761); other names go to `resolve` (DNS, `defaultResolver`). The
+ * addresses returned are the ones to connect to: connecting anywhere else would let a second
+ * DNS answer rebind the name.
  */
 export async function checkDestination(raw: string, policy: OutboundPolicy, options: { resolve?: ResolveHost; timeoutMs: number }): Promise<DestinationCheck> {
   const checked = checkUrl(raw, policy);
   if (!checked.ok) return { ok: false, failure: 'not-allowed', reason: checked.reason };
   if (checked.address) return { ok: true, url: checked.url, addresses: [checked.address] };
   const name = checked.name!;
-  let answers: Array<{ address: string; family: number }>;
+  let answers: ResolvedAddress[];
   try {
-    answers = await withTimeout((options.resolve ?? systemResolver)(name), options.timeoutMs);
+    answers = isLocalhostName(name) ? LOOPBACK_ADDRESSES : await resolveWithin(options.resolve ?? defaultResolver, name, options.timeoutMs);
   } catch (error) {
     return { ok: false, failure: 'unresolved', reason: `${name} could not be resolved`, error };
   }

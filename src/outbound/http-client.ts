@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import net, { type LookupFunction } from 'node:net';
-import { checkDestination, type OutboundPolicy, type ResolveHost } from './address-policy.ts';
+import { checkDestination, type OutboundPolicy } from './address-policy.ts';
+import type { ResolveHost } from './dns-resolver.ts';
 
 /**
  * Why an outbound call got no HTTP answer, in words a remote party may read. Deliberately

@@ -4,6 +4,7 @@
  */
 import { benchStripeDiff } from './diff.ts';
 import { benchGate } from './gate.ts';
+import { benchMemory } from './memory.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
 import { benchRuntime } from './runtime.ts';
 
@@ -13,6 +14,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['diff: stripe', benchStripeDiff],
   ['gate', benchGate],
   ['runtime: member-match', benchRuntime],
+  ['memory: registrations', benchMemory],
 ];
 
 const only = process.argv[2];

@@ -18,16 +18,14 @@ const IN_PLACE_SINGLE = ['not', 'if', 'then', 'else'] as const;
 const REFERENCES = ['$ref', '$dynamicRef'] as const;
 
 export interface SchemaGraph {
-  /** Pointer of an object → pointers of the schemas it applies in place. */
+  /** Pointer of an object → pointers of the schemas it applies in place (its local references' targets included). */
   edges: Map<string, string[]>;
-  /** Pointer of an object holding a local `$ref`/`$dynamicRef` → the pointer it resolves to. */
-  references: Map<string, string>;
   /** Local references that resolve to nothing (own properties only: `#/components/schemas/constructor` is not Object's constructor). */
   dangling: FieldError[];
   /** One cycle per group of schemas that only refer to each other, as pointers (first = last). */
   cycles: string[][];
-  /** Every pointer that lies on such a cycle. */
-  onCycle: Set<string>;
+  /** Every pointer that lies in such a group → the cycle reported for its group. */
+  cycleOf: Map<string, string[]>;
   /** Plain-name fragments (`$anchor`, `$dynamicAnchor`) → the pointer of the schema naming them. */
   anchors: Map<string, string>;
 }
@@ -78,26 +76,22 @@ export function schemaGraph(doc: unknown): SchemaGraph {
     }
     for (const [key, child] of Object.entries(node)) stack.push([child, `${at}/${escapeSegment(key)}`]);
   }
-  const references = new Map<string, string>();
   const dangling: FieldError[] = [];
   for (const { at, keyword, ref } of pending) {
     const target = resolveFragment(doc, ref, anchors);
     if (target === undefined) {
       dangling.push({ location: `${at}/${keyword}`, message: `${keyword} "${ref}" points to nothing in the document`, rule: 'dangling-ref' });
-    } else {
-      references.set(at, target);
-      addEdge(at, target);
-    }
+    } else addEdge(at, target);
   }
-  const { cycles, onCycle } = findCycles(edges);
-  return { edges, references, dangling, cycles, onCycle, anchors };
+  const { cycles, cycleOf } = findCycles(edges);
+  return { edges, dangling, cycles, cycleOf, anchors };
 }
 
 /**
- * Strongly connected components with a cycle (Tarjan, iterative), each reported as one cycle
- * from its first-found pointer back to itself.
+ * Strongly connected components with a cycle (Tarjan, iterative), each reported as one of its
+ * cycles (see cycleThrough).
  */
-function findCycles(edges: Map<string, string[]>): { cycles: string[][]; onCycle: Set<string> } {
+function findCycles(edges: Map<string, string[]>): { cycles: string[][]; cycleOf: Map<string, string[]> } {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const onStack = new Set<string>();
@@ -142,8 +136,14 @@ function findCycles(edges: Map<string, string[]>): { cycles: string[][]; onCycle
       }
     }
   }
-  const onCycle = new Set(components.flat());
-  return { cycles: components.map((c) => cycleThrough(c, edges)), onCycle };
+  const cycles: string[][] = [];
+  const cycleOf = new Map<string, string[]>();
+  for (const component of components) {
+    const cycle = cycleThrough(component, edges);
+    cycles.push(cycle);
+    for (const member of component) cycleOf.set(member, cycle);
+  }
+  return { cycles, cycleOf };
 }
 
 /** A shortest cycle through the component's smallest pointer, inside the component (BFS). */
@@ -188,7 +188,7 @@ export function referenceFindings(graph: SchemaGraph): FieldError[] {
  * was taken from the document without one (its references are followed by pointer).
  */
 export function cycleReachedFrom(doc: unknown, graph: SchemaGraph, start: { pointer: string } | { schema: unknown }): string[] | undefined {
-  if (graph.onCycle.size === 0) return undefined;
+  if (graph.cycleOf.size === 0) return undefined;
   const visited = new Set<string>();
   const stack: Array<[unknown, string | undefined]> = 'pointer' in start ? [[valueAt(doc, start.pointer), start.pointer]] : [[start.schema, undefined]];
   while (stack.length > 0) {
@@ -196,12 +196,12 @@ export function cycleReachedFrom(doc: unknown, graph: SchemaGraph, start: { poin
     if (at !== undefined) {
       if (visited.has(at)) continue;
       visited.add(at);
-      if (graph.onCycle.has(at)) return graph.cycles.find((c) => c.includes(at)) ?? [at, at];
+      const cycle = graph.cycleOf.get(at);
+      if (cycle) return cycle;
     }
     if (typeof node !== 'object' || node === null) continue;
-    const target = at !== undefined ? graph.references.get(at) : undefined;
-    if (target !== undefined) stack.push([valueAt(doc, target), target]);
-    else if (at === undefined && isObject(node)) {
+    if (at !== undefined) for (const to of graph.edges.get(at) ?? []) stack.push([valueAt(doc, to), to]);
+    else if (isObject(node)) {
       for (const keyword of REFERENCES) {
         const ref = Object.hasOwn(node, keyword) ? node[keyword] : undefined;
         if (typeof ref === 'string' && ref.startsWith('#')) {

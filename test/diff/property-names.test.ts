@@ -11,7 +11,7 @@ type Json = Record<string, any>;
 /** Names every object inherits something under, plus the empty name. */
 const INHERITED = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__', '__lookupGetter__', ''];
 
-/** Any property name: inherited names, unicode text (graphemes, astral planes, lone surrogates), ASCII. */
+/** Any property name: inherited names, Unicode text (graphemes, astral planes), any printable ASCII. */
 const propertyName = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...INHERITED) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 6 }) },

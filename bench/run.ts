@@ -5,6 +5,7 @@
 import { benchStripeDiff } from './diff.ts';
 import { benchDurability } from './durability.ts';
 import { benchGate } from './gate.ts';
+import { benchMemory } from './memory.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
 import { benchRuntime } from './runtime.ts';
 
@@ -15,6 +16,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['gate', benchGate],
   ['runtime: member-match', benchRuntime],
   ['durability: consent capture', benchDurability],
+  ['memory: registrations', benchMemory],
 ];
 
 const only = process.argv[2];

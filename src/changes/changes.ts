@@ -17,7 +17,7 @@ import { changeAuthors, countedApprovers, sameActor } from './separation.ts';
 export type ChangeRow = typeof changeRequests.$inferSelect;
 
 /** The diff a release of `row` would ship: against production's version, else the previous one. */
-export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock'>, row: ContractVersionRow): Promise<{ base: string | null; result: DiffResult; hash: string }> {
+export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>, row: ContractVersionRow): Promise<{ base: string | null; result: DiffResult; hash: string }> {
   // Production's newest release of a lower version: a patch on an older line is not compared with a newer line.
   const key = versionKey(row.version);
   const production = deps.db

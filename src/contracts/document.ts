@@ -5,6 +5,7 @@ import { AccordError, type FieldError } from '../errors.ts';
 import { newAjv2020, newAjvDraft04, type ErrorObject, type ValidateFunction } from '../lib/ajv.ts';
 import { escapeSegment, isObject, valueAt } from '../lib/json.ts';
 import { assertDepth, dumpYaml, parseYaml } from '../lib/yaml.ts';
+import { referenceFindings, schemaGraph } from './schema-graph.ts';
 
 /** A parsed OpenAPI document as plain JSON data. */
 export type OpenApiDocument = Record<string, unknown> & { openapi: string; info?: { version?: unknown } };
@@ -122,6 +123,12 @@ export async function validateOpenApi(data: unknown): Promise<OpenApiDocument> {
   }
   const semantic = semanticFindings(data);
   if (semantic.length > 0) throw new AccordError('invalid_document', `The document is not valid OpenAPI ${openapi}`, { errors: semantic });
+  const references = referenceFindings(schemaGraph(data));
+  const selfOnly = references.filter((f) => f.rule === 'self-reference');
+  if (selfOnly.length > 0) {
+    throw new AccordError('invalid_document', `The document has ${selfOnly.length === 1 ? 'a schema' : `${selfOnly.length} schemas`} that only refer${selfOnly.length === 1 ? 's' : ''} to ${selfOnly.length === 1 ? 'itself' : 'themselves'} (${selfOnly.map((f) => f.location).join(', ')})`, { errors: references });
+  }
+  if (references.length > 0) throw new AccordError('invalid_document', `The document has local $refs that point to nothing`, { errors: references });
   try {
     await SwaggerParser.validate(structuredClone(data) as never, {
       resolve: { external: false, file: false, http: false },

@@ -76,27 +76,27 @@ export function schemaHasPointer(doc: OpenApiDocument, schema: unknown, pointer:
     .slice(1)
     .map(unescapeSegment);
   const seen = new Set<string>();
-  const walk = (node: unknown, index: number): boolean => {
+  // A work list rather than recursion: long chains of references cannot exhaust the stack.
+  const stack: Array<[unknown, number]> = [[schema, 0]];
+  while (stack.length > 0) {
+    const [node, index] = stack.pop()!;
     const resolved = resolveLocal(doc, node);
-    if (!isObject(resolved)) return false;
+    if (!isObject(resolved)) continue;
     const visit = `${index}:${objectId(resolved)}`;
-    if (seen.has(visit)) return false;
+    if (seen.has(visit)) continue;
     seen.add(visit);
     if (index === segments.length) return true;
     for (const combinator of ['allOf', 'oneOf', 'anyOf'] as const) {
-      if (Array.isArray(resolved[combinator]) && resolved[combinator].some((branch: unknown) => walk(branch, index))) return true;
+      if (Array.isArray(resolved[combinator])) for (const branch of resolved[combinator]) stack.push([branch, index]);
     }
     const segment = segments[index]!;
-    if (isObject(resolved.properties) && segment in resolved.properties) {
-      if (walk(resolved.properties[segment], index + 1)) return true;
-    }
+    if (isObject(resolved.properties) && Object.hasOwn(resolved.properties, segment)) stack.push([resolved.properties[segment], index + 1]);
     if (/^(0|[1-9]\d*)$/.test(segment)) {
-      if (Array.isArray(resolved.prefixItems) && resolved.prefixItems[Number(segment)] !== undefined && walk(resolved.prefixItems[Number(segment)], index + 1)) return true;
-      if (resolved.items !== undefined && walk(resolved.items, index + 1)) return true;
+      if (Array.isArray(resolved.prefixItems) && resolved.prefixItems[Number(segment)] !== undefined) stack.push([resolved.prefixItems[Number(segment)], index + 1]);
+      if (resolved.items !== undefined) stack.push([resolved.items, index + 1]);
     }
-    return false;
-  };
-  return walk(schema, 0);
+  }
+  return false;
 }
 
 const ids = new WeakMap<object, number>();

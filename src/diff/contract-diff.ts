@@ -1,6 +1,6 @@
 import type { OpenApiDocument } from '../contracts/document.ts';
 import { listOperations, type LocatedOperation } from '../contracts/operations.ts';
-import { escapeSegment as escape, isObject, type Json } from '../lib/json.ts';
+import { escapeSegment as escape, isObject, ownValue, type Json } from '../lib/json.ts';
 import { RefResolver, SchemaDiffer, type SchemaNode } from './schema-diff.ts';
 import { LEVEL_ORDER, summarise, type Change, type DiffResult, type Direction, type Level } from './types.ts';
 
@@ -200,13 +200,13 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
       const cb: Json = isObject(bb.content) ? bb.content : {};
       const cr: Json = isObject(rb.content) ? rb.content : {};
       for (const media of Object.keys(cb)) {
-        if (!(media in cr)) emit(ctx, 'request-body-media-type-removed', level('breaking'), 'request', `${bodyAt}/content`, `request media type ${media} removed`);
+        if (!Object.hasOwn(cr, media)) emit(ctx, 'request-body-media-type-removed', level('breaking'), 'request', `${bodyAt}/content`, `request media type ${media} removed`);
         else {
           requestRoots.push({ node: schemas.compare(cb[media]?.schema, cr[media]?.schema, 'request', `${bodyAt}/content/${escape(media)}/schema`, ''), target: 'body', subject: `request body ${media}` });
           if (JSON.stringify(cb[media]?.encoding ?? null) !== JSON.stringify(cr[media]?.encoding ?? null)) emit(ctx, 'request-body-encoding-changed', 'warning', 'request', `${bodyAt}/content/${escape(media)}/encoding`, `request media type ${media} encoding changed; needs review`);
         }
       }
-      for (const media of Object.keys(cr)) if (!(media in cb)) emit(ctx, 'request-body-media-type-added', 'info', 'request', `${bodyAt}/content/${escape(media)}`, `request media type ${media} added`);
+      for (const media of Object.keys(cr)) if (!Object.hasOwn(cb, media)) emit(ctx, 'request-body-media-type-added', 'info', 'request', `${bodyAt}/content/${escape(media)}`, `request media type ${media} added`);
     }
     gather(ctx, 'request', requestRoots, unstable);
 
@@ -216,7 +216,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
     const rsR: Json = isObject(r.operation.responses) ? r.operation.responses : {};
     for (const status of Object.keys(rsB)) {
       const respAt = `${at}/responses/${escape(status)}`;
-      if (!(status in rsR)) {
+      if (!Object.hasOwn(rsR, status)) {
         if (/^2/.test(status)) emit(ctx, 'response-success-status-removed', level('breaking'), 'response', respAt, `success status ${status} removed`);
         else emit(ctx, 'response-non-success-status-removed', 'info', 'response', respAt, `status ${status} removed`);
         continue;
@@ -247,12 +247,12 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
       const cb: Json = isObject(ob.content) ? ob.content : {};
       const cr: Json = isObject(or.content) ? or.content : {};
       for (const media of Object.keys(cb)) {
-        if (!(media in cr)) emit(ctx, 'response-media-type-removed', level('breaking'), 'response', `${respAt}/content`, `response ${status} media type ${media} removed`);
+        if (!Object.hasOwn(cr, media)) emit(ctx, 'response-media-type-removed', level('breaking'), 'response', `${respAt}/content`, `response ${status} media type ${media} removed`);
         else responseRoots.push({ node: schemas.compare(cb[media]?.schema, cr[media]?.schema, 'response', `${respAt}/content/${escape(media)}/schema`, ''), target: 'body', subject: `response ${status} ${media}` });
       }
-      for (const media of Object.keys(cr)) if (!(media in cb)) emit(ctx, 'response-media-type-added', 'info', 'response', `${respAt}/content/${escape(media)}`, `response ${status} media type ${media} added`);
+      for (const media of Object.keys(cr)) if (!Object.hasOwn(cb, media)) emit(ctx, 'response-media-type-added', 'info', 'response', `${respAt}/content/${escape(media)}`, `response ${status} media type ${media} added`);
     }
-    for (const status of Object.keys(rsR)) if (!(status in rsB)) emit(ctx, 'response-status-added', 'info', 'response', `${at}/responses/${escape(status)}`, `status ${status} added`);
+    for (const status of Object.keys(rsR)) if (!Object.hasOwn(rsB, status)) emit(ctx, 'response-status-added', 'info', 'response', `${at}/responses/${escape(status)}`, `status ${status} added`);
     gather(ctx, 'response', responseRoots, unstable);
 
     // Security requirements on the operation.
@@ -283,9 +283,9 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
   for (const [name, raw] of Object.entries(schemesB)) {
     const at = `/components/securitySchemes/${escape(name)}`;
     const b = baseRefs.resolve(raw, at).node as Json;
-    const r = revRefs.resolve(schemesR[name], at).node as Json | undefined;
+    const r = revRefs.resolve(ownValue(schemesR, name), at).node as Json | undefined;
     if (!isObject(r)) {
-      if (name in schemesR === false) emit(undefined, 'security-scheme-removed', 'warning', 'request', at, `security scheme ${name} removed; needs review`);
+      if (!Object.hasOwn(schemesR, name)) emit(undefined, 'security-scheme-removed', 'warning', 'request', at, `security scheme ${name} removed; needs review`);
       continue;
     }
     const how = (s: Json) => JSON.stringify([s.type, s.in, s.name, s.scheme]);
@@ -298,10 +298,10 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
   const wb: Json = isObject(base.webhooks) ? base.webhooks : {};
   const wr: Json = isObject(rev.webhooks) ? rev.webhooks : {};
   for (const name of Object.keys(wb)) {
-    if (!(name in wr)) emit(undefined, 'webhook-removed', 'breaking', 'response', `/webhooks/${escape(name)}`, `webhook ${name} removed`);
+    if (!Object.hasOwn(wr, name)) emit(undefined, 'webhook-removed', 'breaking', 'response', `/webhooks/${escape(name)}`, `webhook ${name} removed`);
     else if (JSON.stringify(wb[name]) !== JSON.stringify(wr[name])) emit(undefined, 'webhook-changed', 'warning', 'response', `/webhooks/${escape(name)}`, `webhook ${name} changed; needs review`);
   }
-  for (const name of Object.keys(wr)) if (!(name in wb)) emit(undefined, 'webhook-added', 'info', 'response', `/webhooks/${escape(name)}`, `webhook ${name} added`);
+  for (const name of Object.keys(wr)) if (!Object.hasOwn(wb, name)) emit(undefined, 'webhook-added', 'info', 'response', `/webhooks/${escape(name)}`, `webhook ${name} added`);
 
   changes.sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] || (a.path ?? '').localeCompare(b.path ?? '') || (a.method ?? '').localeCompare(b.method ?? '') || a.location.localeCompare(b.location));
   return summarise(changes);

@@ -77,7 +77,7 @@ export function diffMatrixEntries(base: FlowEntry, revision: FlowEntry, options:
     if (!contacts.has(e.contact)) add('matrix-escalation-removed', 'breaking', `/escalation/${i}`, `escalation to ${e.contact} removed`);
   });
   for (const [mode, handling] of Object.entries(base.failureModes)) {
-    const now = revision.failureModes[mode];
+    const now = Object.hasOwn(revision.failureModes, mode) ? revision.failureModes[mode] : undefined;
     if (!now) add('matrix-failure-mode-removed', 'breaking', `/failureModes/${mode}`, `failure mode ${mode} no longer handled`);
     else if (now.action !== handling.action || now.compensation !== handling.compensation) add('matrix-failure-mode-changed', 'warning', `/failureModes/${mode}`, `${mode}: ${handling.action}/${handling.compensation} → ${now.action}/${now.compensation}; needs review`);
   }

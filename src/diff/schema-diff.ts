@@ -1,4 +1,4 @@
-import { escapeSegment, isObject, unescapeSegment, valueAt, type Json } from '../lib/json.ts';
+import { escapeSegment, isObject, ownValue, pointerOfFragment, unescapeSegment, valueAt, type Json } from '../lib/json.ts';
 import type { Direction, Level } from './types.ts';
 
 /**
@@ -38,11 +38,12 @@ export class RefResolver {
     let name: string | undefined;
     for (let hops = 0; isObject(current) && typeof current.$ref === 'string' && hops < 32; hops++) {
       const ref: string = current.$ref;
-      if (!ref.startsWith('#')) return { node: undefined, location: at, name };
-      at = ref.slice(1);
-      name = unescapeSegment(decodeURIComponent(at.split('/').pop() ?? ''));
-      if (!this.cache.has(ref)) this.cache.set(ref, valueAt(this.doc, at, { uriFragment: true }));
-      current = this.cache.get(ref);
+      const pointer = ref.startsWith('#') ? pointerOfFragment(ref.slice(1)) : undefined;
+      if (pointer === undefined) return { node: undefined, location: at, name };
+      at = pointer;
+      name = unescapeSegment(pointer.split('/').pop()!);
+      if (!this.cache.has(pointer)) this.cache.set(pointer, valueAt(this.doc, pointer));
+      current = this.cache.get(pointer);
     }
     return { node: current, location: at, name };
   }
@@ -68,9 +69,14 @@ function typeSet(s: Json): Set<string> | undefined {
   return set;
 }
 
+/** The property names a schema requires (non-string entries of an invalid document ignored). */
+function requiredNames(s: Json): Set<string> {
+  return new Set(Array.isArray(s.required) ? s.required.filter((n: unknown): n is string => typeof n === 'string') : []);
+}
+
 function enumValues(s: Json): unknown[] | undefined {
   if (Array.isArray(s.enum)) return s.enum;
-  if ('const' in s) return [s.const];
+  if (Object.hasOwn(s, 'const')) return [s.const];
   return undefined;
 }
 
@@ -108,11 +114,23 @@ export class SchemaDiffer {
   }
 
   /**
-   * The comparison node for a base and a revision schema seen from `direction`.
+   * The comparison node for a base and a revision schema seen from `direction`, with every
+   * node below it filled in.
    * @param location pointer of the revision schema (where it is written inline)
    * @param property dotted property path for messages
    */
   compare(baseRaw: unknown, revRaw: unknown, direction: Direction, location: string, property: string): SchemaNode {
+    const node = this.node(baseRaw, revRaw, direction, location, property);
+    // Nodes are filled from a work list, not by recursion: a chain of thousands of schemas
+    // (or a schema that refers only to itself) cannot exhaust the stack.
+    for (let fill = this.unfilled.pop(); fill; fill = this.unfilled.pop()) fill();
+    return node;
+  }
+
+  private readonly unfilled: Array<() => void> = [];
+
+  /** The (memoised) node of a pair; a new node is queued to be filled. */
+  private node(baseRaw: unknown, revRaw: unknown, direction: Direction, location: string, property: string): SchemaNode {
     const b = this.base.resolve(baseRaw, location);
     const r = this.revision.resolve(revRaw, location);
     const bs = isObject(b.node) ? b.node : SchemaDiffer.EMPTY;
@@ -127,7 +145,7 @@ export class SchemaDiffer {
     entry[direction] = node;
     if (bs === rs) return node;
     // Inside a named component, findings are located there and property paths restart from its name.
-    this.fill(node, bs as Json, rs as Json, direction, r.name ? r.location : b.name ? b.location : location, r.name ?? b.name ?? property);
+    this.unfilled.push(() => this.fill(node, bs as Json, rs as Json, direction, r.name !== undefined ? r.location : b.name !== undefined ? b.location : location, r.name ?? b.name ?? property));
     return node;
   }
 
@@ -211,14 +229,14 @@ export class SchemaDiffer {
 
     // Arrays.
     if (b.items !== undefined || r.items !== undefined) {
-      if (isObject(b.items) && isObject(r.items)) node.children.push(this.compare(b.items, r.items, dir, `${at}/items`, `${prop}[]`));
+      if (isObject(b.items) && isObject(r.items)) node.children.push(this.node(b.items, r.items, dir, `${at}/items`, `${prop}[]`));
       else if (key(b.items) !== key(r.items)) add('items-changed', 'warning', 'array items changed; needs review');
     }
 
     // additionalProperties.
     const ab = b.additionalProperties;
     const ar = r.additionalProperties;
-    if (isObject(ab) && isObject(ar)) node.children.push(this.compare(ab, ar, dir, `${at}/additionalProperties`, `${prop}{}`));
+    if (isObject(ab) && isObject(ar)) node.children.push(this.node(ab, ar, dir, `${at}/additionalProperties`, `${prop}{}`));
     else if (ar === false && ab !== false && req) add('additional-properties-disallowed', 'breaking', 'no longer accepts additional properties');
     else if (ab === false && ar !== false && ar !== undefined && !req) add('additional-properties-allowed', 'warning', 'may now contain additional properties; needs review');
 
@@ -228,7 +246,7 @@ export class SchemaDiffer {
     // Documentation-only and handled keywords aside, anything else that differs needs review.
     for (const k of new Set([...Object.keys(b), ...Object.keys(r)])) {
       if (DOC_KEYS.has(k) || HANDLED.has(k) || (k.startsWith('x-') && k !== 'x-extensible-enum')) continue;
-      if (key(b[k]) !== key(r[k])) add('schema-changed', 'warning', `"${k}" changed; needs review`);
+      if (key(ownValue(b, k)) !== key(ownValue(r, k))) add('schema-changed', 'warning', `"${k}" changed; needs review`);
     }
     if (!!b.readOnly !== !!r.readOnly || !!b.writeOnly !== !!r.writeOnly) add('access-changed', 'warning', `readOnly/writeOnly changed; needs review`);
     if (key(b.default) !== key(r.default) && b.default !== undefined) add('default-changed', 'warning', `default changed from ${key(b.default)} to ${key(r.default)}; needs review`);
@@ -238,25 +256,26 @@ export class SchemaDiffer {
     const req = dir === 'request';
     const pb: Json = isObject(b.properties) ? b.properties : {};
     const pr: Json = isObject(r.properties) ? r.properties : {};
-    const rb = new Set<string>(Array.isArray(b.required) ? b.required : []);
-    const rr = new Set<string>(Array.isArray(r.required) ? r.required : []);
+    const rb = requiredNames(b);
+    const rr = requiredNames(r);
     const names = new Set([...Object.keys(pb), ...Object.keys(pr), ...rb, ...rr]);
     for (const name of names) {
       const loc = `${at}/properties/${escapeSegment(name)}`;
       const path = prop ? `${prop}.${name}` : name;
-      const bp = this.base.resolve(pb[name], loc).node as Json | undefined;
-      const rp = this.revision.resolve(pr[name], loc).node as Json | undefined;
+      // Property names are the author's: `constructor` or `__proto__` is a name like any other.
+      const inBase = Object.hasOwn(pb, name);
+      const inRev = Object.hasOwn(pr, name);
+      const bp = this.base.resolve(ownValue(pb, name), loc).node as Json | undefined;
+      const rp = this.revision.resolve(ownValue(pr, name), loc).node as Json | undefined;
       // Clients need not send readOnly properties nor expect writeOnly ones: their presence and
       // requiredness do not matter in that direction, but their constraints still do (a client
       // may echo a readOnly value back), as oasdiff judges it.
       const hidden = (p: Json | undefined) => isObject(p) && (req ? p.readOnly === true : p.writeOnly === true);
       if (hidden(rp) || (rp === undefined && hidden(bp))) {
-        if (name in pb && name in pr) node.children.push(this.compare(pb[name], pr[name], dir, loc, path));
+        if (inBase && inRev) node.children.push(this.node(pb[name], pr[name], dir, loc, path));
         continue;
       }
       const add = (kind: string, level: Level, detail: string) => node.findings.push({ kind, level, location: loc, property: path, detail });
-      const inBase = name in pb;
-      const inRev = name in pr;
       if (inBase && !inRev) {
         if (req) add('property-removed', 'warning', `property ${path} removed; clients that send it may be refused; needs review`);
         else add(rb.has(name) ? 'required-property-removed' : 'property-removed', 'breaking', `property ${path} removed`);
@@ -274,7 +293,7 @@ export class SchemaDiffer {
         if (req) add('property-became-optional', 'info', `property ${path} became optional`);
         else add('property-became-optional', 'breaking', `property ${path} became optional (may be absent)`);
       }
-      if (inBase && inRev) node.children.push(this.compare(pb[name], pr[name], dir, loc, path));
+      if (inBase && inRev) node.children.push(this.node(pb[name], pr[name], dir, loc, path));
     }
   }
 
@@ -346,7 +365,7 @@ export class SchemaDiffer {
           freeRev.delete(restRev[n]!);
         }
       });
-      for (const [i, j] of pairs) node.children.push(this.compare(lb![i], lr![j], dir, `${at}/${k}/${j}`, prop));
+      for (const [i, j] of pairs) node.children.push(this.node(lb![i], lr![j], dir, `${at}/${k}/${j}`, prop));
       if (lr!.length > lb!.length) {
         if (k === 'allOf') add('all-of-added', req ? 'breaking' : 'info', `${lr!.length - lb!.length} allOf schema(s) added`);
         else add(`${kebab}-alternative-added`, req ? 'info' : 'breaking', `${lr!.length - lb!.length} ${k} alternative(s) added`);

@@ -1,10 +1,31 @@
-/** Small helpers for plain JSON data and JSON pointers (RFC 6901), shared by every domain. */
+/**
+ * Small helpers for plain JSON data and JSON pointers (RFC 6901), shared by every domain.
+ * User data may use any property name, `constructor`, `__proto__` and `toString` included:
+ * these helpers read own properties only, never what an object inherits from its prototype.
+ */
 
 export type Json = Record<string, any>;
 
 /** A plain object (not null, not an array). */
 export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
+
+/**
+ * The value an object holds under `key` as its own property (an array: at that index), or
+ * undefined; never a value inherited from the prototype (`constructor`, `toString`, `__proto__`…).
+ */
+export function ownValue(container: unknown, key: string): unknown {
+  if (Array.isArray(container)) return ARRAY_INDEX.test(key) ? container[Number(key)] : undefined;
+  if (isObject(container)) return Object.hasOwn(container, key) ? container[key] : undefined;
+  return undefined;
+}
+
+/** A dictionary without a prototype: every key, `__proto__` included, is an ordinary own property. */
+export function emptyDictionary<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** Escapes one JSON-pointer segment (`~` → `~0`, `/` → `~1`). */
@@ -18,14 +39,47 @@ export function unescapeSegment(segment: string): string {
 }
 
 /**
- * The value at a JSON pointer, or undefined. With `uriFragment` the segments are also
- * percent-decoded, as in a `$ref` such as `#/paths/~1pets/get`.
+ * The JSON pointer a `$ref` URI fragment spells (the part after `#`, percent-decoded per
+ * segment, `~0`/`~1` escapes kept), or undefined when it is not a pointer or its percent-encoding
+ * is malformed.
+ */
+export function pointerOfFragment(fragment: string): string | undefined {
+  if (fragment !== '' && !fragment.startsWith('/')) return undefined;
+  try {
+    return fragment.split('/').map(decodeURIComponent).join('/');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The value at a JSON pointer, or undefined (own properties only). With `uriFragment` the
+ * segments are also percent-decoded, as in a `$ref` such as `#/paths/~1pets/get`.
  */
 export function valueAt(root: unknown, pointer: string, options: { uriFragment?: boolean } = {}): unknown {
+  const path = options.uriFragment ? pointerOfFragment(pointer) : pointer;
+  if (path === undefined || (path !== '' && !path.startsWith('/'))) return undefined;
   let current = root;
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = unescapeSegment(options.uriFragment ? decodeURIComponent(raw) : raw);
-    current = isObject(current) || Array.isArray(current) ? (current as Json)[key] : undefined;
+  for (const segment of path.split('/').slice(1)) {
+    current = ownValue(current, unescapeSegment(segment));
+    if (current === undefined) return undefined;
   }
   return current;
+}
+
+/**
+ * Whether data is nested deeper than `max` levels (objects and arrays). Iterative, so that a
+ * 100,000-level JSON body is measured without exhausting the stack.
+ */
+export function nestedDeeperThan(data: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[data, 0]];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null || seen.has(node)) continue;
+    if (depth > max) return true;
+    seen.add(node);
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
 }

@@ -1,5 +1,6 @@
 import jsyaml from 'js-yaml';
 import { AccordError } from '../errors.ts';
+import { nestedDeeperThan } from './json.ts';
 
 /** Most nodes a document may have once every alias is expanded (guards against alias bombs). */
 export const MAX_EXPANDED_NODES = 1_000_000;
@@ -89,15 +90,7 @@ export function parseYaml(text: string, options: { maxAliases: number }): unknow
 
 /** Refuses data nested deeper than MAX_DEPTH (iteratively, so the check itself cannot overflow). */
 export function assertDepth(data: unknown): void {
-  const stack: Array<[unknown, number]> = [[data, 0]];
-  const seen = new Set<object>();
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null || seen.has(node)) continue;
-    seen.add(node);
-    if (depth > MAX_DEPTH) throw new AccordError('invalid_document', `The document is nested deeper than ${MAX_DEPTH} levels`, { errors: [{ location: '', message: `at most ${MAX_DEPTH} levels of nesting` }] });
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
-  }
+  if (nestedDeeperThan(data, MAX_DEPTH)) throw new AccordError('invalid_document', `The document is nested deeper than ${MAX_DEPTH} levels`, { errors: [{ location: '', message: `at most ${MAX_DEPTH} levels of nesting` }] });
 }
 
 /**

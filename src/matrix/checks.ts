@@ -123,7 +123,7 @@ export async function checkFlow(data: unknown, source: ContractSource | undefine
     if (durationMs(step.retry.initial) > durationMs(step.retry.max)) add('matrix/retry-backoff', `/steps/${i}/retry/max`, `max backoff ${step.retry.max} is below the initial ${step.retry.initial}`);
   });
 
-  const missingModes = FAILURE_MODES.filter((m) => !(m in entry.failureModes));
+  const missingModes = FAILURE_MODES.filter((m) => !Object.hasOwn(entry.failureModes, m));
   if (missingModes.length > 0) add('matrix/failure-modes', '/failureModes', `missing failure modes: ${missingModes.join(', ')}`);
 
   const ack = durationMs(entry.sla.timeToAcknowledge!.target);

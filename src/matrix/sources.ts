@@ -9,7 +9,7 @@ import { parseYaml } from '../lib/yaml.ts';
 import type { ContractDoc, ContractSource } from './checks.ts';
 
 /** Contracts as registered: the SQLite index says which versions exist, Git holds their text. */
-export function registrySource(deps: Pick<Deps, 'db' | 'registry'>): ContractSource {
+export function registrySource(deps: Pick<Deps, 'db' | 'registry' | 'config'>): ContractSource {
   return {
     async versions(partner, api) {
       const rows = deps.db

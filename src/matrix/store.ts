@@ -3,9 +3,10 @@ import { gitAuthor, requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { canonicalYaml, parseText, sha256, type DocumentFormat } from '../contracts/document.ts';
 import { checkIds } from '../contracts/ids.ts';
-import { markContractsChanged } from '../contracts/versions.ts';
+import { markContractsChanged, PARSED_BYTES_PER_YAML_BYTE } from '../contracts/versions.ts';
 import { matrixVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
+import { byteBoundedCaches } from '../lib/byte-cache.ts';
 import { parseYaml } from '../lib/yaml.ts';
 import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './checks.ts';
 import { registrySource } from './sources.ts';
@@ -45,8 +46,8 @@ export const DEFAULT_POLICY: Policy = {
   diff: { securityRequirementAdded: 'warning' },
 };
 
-/** Parsed matrix documents by sha256 (stored versions never change). */
-const parsedBySha = new Map<string, unknown>();
+/** A service's parsed matrix documents by sha256 (stored versions never change), bounded by estimated bytes. */
+export const parsedMatrixDocuments = byteBoundedCaches<unknown>(PARSED_BYTES_PER_YAML_BYTE);
 
 function toView(row: MatrixRow): MatrixVersionView {
   const { name, kind, version, sha256: digest, commit, createdAt, createdBy } = row;
@@ -138,17 +139,18 @@ function latestRow(deps: Pick<Deps, 'db'>, name: string): MatrixRow | undefined 
 }
 
 /** One version (latest when `version` is undefined) with its parsed content; 404 otherwise. */
-export async function getMatrixDocument(deps: Pick<Deps, 'db' | 'registry'>, kind: MatrixKind, name: string, version?: number): Promise<MatrixVersionView & { entry: unknown }> {
+export async function getMatrixDocument(deps: Pick<Deps, 'db' | 'registry' | 'config'>, kind: MatrixKind, name: string, version?: number): Promise<MatrixVersionView & { entry: unknown }> {
   const row =
     version === undefined
       ? latestRow(deps, name)
       : deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.version, version))).get();
   if (!row || row.kind !== kind) throw new AccordError('not_found', kind === 'policy' ? 'No governance policy is registered' : `No control-matrix entry "${name}"${version === undefined ? '' : ` version ${version}`}`);
-  let entry = parsedBySha.get(row.sha256);
+  const cache = parsedMatrixDocuments(deps.config);
+  let entry = cache.get(row.sha256)?.value;
   if (entry === undefined) {
-    entry = parseYaml(await deps.registry.read(row.commit, matrixPath(name)), { maxAliases: 0 });
-    if (parsedBySha.size > 500) parsedBySha.clear();
-    parsedBySha.set(row.sha256, entry);
+    const yaml = await deps.registry.read(row.commit, matrixPath(name));
+    entry = parseYaml(yaml, { maxAliases: 0 });
+    cache.set(row.sha256, { value: entry, sourceBytes: Buffer.byteLength(yaml) });
   }
   return { ...toView(row), entry: structuredClone(entry) };
 }
@@ -161,7 +163,7 @@ export function listMatrixVersions(deps: Pick<Deps, 'db'>, name: string): Matrix
 }
 
 /** The latest version of every flow entry, parsed, ordered by flow id. */
-export async function currentFlows(deps: Pick<Deps, 'db' | 'registry'>): Promise<Array<MatrixVersionView & { entry: FlowEntry }>> {
+export async function currentFlows(deps: Pick<Deps, 'db' | 'registry' | 'config'>): Promise<Array<MatrixVersionView & { entry: FlowEntry }>> {
   const names = deps.db
     .selectDistinct({ name: matrixVersions.name })
     .from(matrixVersions)
@@ -172,7 +174,7 @@ export async function currentFlows(deps: Pick<Deps, 'db' | 'registry'>): Promise
 }
 
 /** The governance policy in force: the latest registered version with defaults filled in, else DEFAULT_POLICY. */
-export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry'>): Promise<Policy> {
+export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry' | 'config'>): Promise<Policy> {
   if (!latestRow(deps, 'policy')) return DEFAULT_POLICY;
   const stored = (await getMatrixDocument(deps, 'policy', 'policy')).entry as Partial<Policy>;
   return {
@@ -185,6 +187,6 @@ export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry'>): Promis
 }
 
 /** Options for contract diffs under the policy in force (clock and security strictness). */
-export async function policyDiffOptions(deps: Pick<Deps, 'db' | 'registry' | 'clock'>): Promise<{ now: Date; strictSecurity: boolean }> {
+export async function policyDiffOptions(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>): Promise<{ now: Date; strictSecurity: boolean }> {
   return { now: deps.clock(), strictSecurity: (await currentPolicy(deps)).diff.securityRequirementAdded === 'breaking' };
 }

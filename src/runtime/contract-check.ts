@@ -1,4 +1,5 @@
 import type { FieldError } from '../errors.ts';
+import type { ValidateFunction } from '../lib/ajv.ts';
 import { escapeSegment, isObject, valueAt, type Json } from '../lib/json.ts';
 import type { Route } from './routes.ts';
 
@@ -7,6 +8,21 @@ function coerce(raw: string, schema: Json | undefined): unknown {
   if ((type === 'integer' || type === 'number') && raw.trim() !== '' && !Number.isNaN(Number(raw))) return Number(raw);
   if (type === 'boolean' && (raw === 'true' || raw === 'false')) return raw === 'true';
   return raw;
+}
+
+/**
+ * Compiles (once: the route's ContractSchemas caches it) and runs a validator. A value or
+ * schema that would exhaust the stack is reported as an error at `location`, never thrown: the
+ * runtime answers a refusal, not a 500.
+ */
+function check(validator: () => ValidateFunction, value: unknown, location: string): FieldError[] {
+  try {
+    const validate = validator();
+    return validate(value) ? [] : (validate.errors ?? []).map((e) => ({ location: `${location}${e.instancePath}`, message: e.message ?? 'invalid' }));
+  } catch (error) {
+    if (error instanceof RangeError) return [{ location, message: 'is nested too deeply to be checked against the contract' }];
+    throw error;
+  }
 }
 
 /**
@@ -22,16 +38,14 @@ export function parameterErrors(route: Route, value: (location: string, name: st
       if (p.required) errors.push({ location: `${p.in}.${p.name}`, message: 'is required' });
       continue;
     }
-    const validate = p.schema && typeof p.schema === 'object' ? route.schemas.compileInline(p.schema) : undefined;
-    if (validate && !validate(coerce(raw, p.schema))) errors.push(...(validate.errors ?? []).map((e) => ({ location: `${p.in}.${p.name}${e.instancePath}`, message: e.message ?? 'invalid' })));
+    if (p.schema && typeof p.schema === 'object') errors.push(...check(() => route.schemas.compileInline(p.schema), coerce(raw, p.schema), `${p.in}.${p.name}`));
   }
   return errors;
 }
 
 /** Checks a request body against the operation's schema for `media` (a key of requestBody.content). */
 export function bodyErrors(route: Route, media: string, body: unknown): FieldError[] {
-  const validate = route.schemas.validator(`/paths/${escapeSegment(route.template)}/${route.op.method}/requestBody/content/${escapeSegment(media)}/schema`);
-  return validate(body) ? [] : (validate.errors ?? []).map((e) => ({ location: `body${e.instancePath}`, message: e.message ?? 'invalid' }));
+  return check(() => route.schemas.validator(`/paths/${escapeSegment(route.template)}/${route.op.method}/requestBody/content/${escapeSegment(media)}/schema`), body, 'body');
 }
 
 /**
@@ -47,8 +61,7 @@ export function responseErrors(route: Route, status: number, body: unknown): Fie
   if (!content) return [{ location: 'body', message: `${status} has no documented body` }];
   const media = Object.keys(content).find((m) => m.includes('json'));
   if (!media || !isObject(content[media]?.schema)) return [];
-  const validate = route.schemas.validator(`${pointer}/content/${escapeSegment(media)}/schema`);
-  return validate(body) ? [] : (validate.errors ?? []).map((e) => ({ location: `body${e.instancePath}`, message: e.message ?? 'invalid' }));
+  return check(() => route.schemas.validator(`${pointer}/content/${escapeSegment(media)}/schema`), body, 'body');
 }
 
 /**
@@ -58,7 +71,7 @@ export function responseErrors(route: Route, status: number, body: unknown): Fie
  */
 export function documentedResponse(route: Route, status: number): { response: Json | undefined; pointer: string } | undefined {
   const responses = (route.op.operation.responses ?? {}) as Json;
-  const key = [String(status), `${String(status)[0]}XX`, 'default'].find((k) => k in responses);
+  const key = [String(status), `${String(status)[0]}XX`, 'default'].find((k) => Object.hasOwn(responses, k));
   if (!key) return undefined;
   const response = responses[key] as Json;
   const ref = typeof response?.$ref === 'string' && response.$ref.startsWith('#/') ? (response.$ref as string) : undefined;

@@ -122,7 +122,7 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
       }
       const job = JSON.parse(row.data);
       store.put(partner, 'export', row.id, job, 'completed', now);
-      const profile = REFERENCE_PARTNERS[partner];
+      const profile = REFERENCE_PARTNERS.get(partner);
       const files = ['Patient', 'Coverage', 'ExplanationOfBenefit'].map((type) => ({ type, url: `https://files.${partner}.example/exports/${row.id}/${type}.ndjson`, count: type === 'ExplanationOfBenefit' ? 14 : 1 }));
       return { status: 200, body: { transactionTime: row.createdAt, request: `${call.base}/Group/${job.groupId}/$davinci-data-export`, requiresAccessToken: true, output: profile ? files : [], error: [] } };
     }

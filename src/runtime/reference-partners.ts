@@ -19,7 +19,7 @@ interface PartnerProfile {
 }
 
 /** Synthetic members per partner. Twin dependants of one subscriber share name and birth date: "several matches". */
-export const REFERENCE_PARTNERS: Record<string, PartnerProfile> = {
+export const REFERENCE_PARTNERS: ReadonlyMap<string, PartnerProfile> = new Map(Object.entries({
   'northwind-health': {
     npi: '1679576722',
     memberIdSystem: 'https://northwind-health.example/member-id',
@@ -37,7 +37,7 @@ export const REFERENCE_PARTNERS: Record<string, PartnerProfile> = {
       { memberId: 'BSM-220990', family: 'Nguyen', given: 'Linh', birthDate: '1988-05-23', gender: 'female', subscriberId: 'BSM-220990' },
     ],
   },
-};
+}));
 
 type Json = Record<string, any>;
 
@@ -69,7 +69,7 @@ function actorNpi(provision: Json, role: string): string | undefined {
  * operator's token) is not checked as the recipient, but a recipient must be named.
  */
 export function consentProblem(partner: string, consent: Json | undefined, today: string, callerPartner: string | null): string | undefined {
-  const profile = REFERENCE_PARTNERS[partner];
+  const profile = REFERENCE_PARTNERS.get(partner);
   if (!consent) return 'no Consent';
   const provision = consent.provision ?? {};
   const period = provision.period ?? {};
@@ -80,7 +80,7 @@ export function consentProblem(partner: string, consent: Json | undefined, today
   const recipient = actorNpi(provision, 'IRCP');
   if (!recipient) return 'consent names no recipient (IRCP)';
   if (callerPartner !== null) {
-    const caller = REFERENCE_PARTNERS[callerPartner];
+    const caller = REFERENCE_PARTNERS.get(callerPartner);
     if (!caller) return `the recipient must be the caller, and ${callerPartner} has no NPI in the reference network`;
     if (recipient !== caller.npi) return `consent names NPI ${recipient} as the recipient, not the caller ${callerPartner} (NPI ${caller.npi})`;
   }
@@ -90,7 +90,7 @@ export function consentProblem(partner: string, consent: Json | undefined, today
 /** The member of `partner` a consent's patient identifier names, if any. */
 export function consentMember(partner: string, consent: Json | undefined): string | undefined {
   const id = consent?.patient?.identifier;
-  const profile = REFERENCE_PARTNERS[partner];
+  const profile = REFERENCE_PARTNERS.get(partner);
   if (!profile || !id?.value || (id.system && id.system !== profile.memberIdSystem)) return undefined;
   return profile.members.some((m) => m.memberId === id.value) ? String(id.value) : undefined;
 }
@@ -102,7 +102,7 @@ export function consentMember(partner: string, consent: Json | undefined): strin
  * status and body.
  */
 export function memberMatch(partner: string, body: Json, today: string, callerPartner: string | null): { status: number; body: Json } {
-  const profile = REFERENCE_PARTNERS[partner];
+  const profile = REFERENCE_PARTNERS.get(partner);
   if (!profile) return { status: 422, body: operationOutcome('not-supported', `${partner} has no member directory in the reference network`) };
   const consent = param(body, 'Consent')?.resource as Json | undefined;
   const problem = consentProblem(partner, consent, today, callerPartner);

@@ -6,8 +6,9 @@ import type { Deps } from '../context.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { principalOf, type AppEnv } from '../http/types.ts';
-import { valueAt, type Json } from '../lib/json.ts';
+import { emptyDictionary, nestedDeeperThan, valueAt, type Json } from '../lib/json.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+import { MAX_DEPTH } from '../lib/yaml.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { bodyErrors, documentedResponse, parameterErrors, responseErrors } from './contract-check.ts';
@@ -116,7 +117,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     }
 
     // Validate parameters and body against the contract's own schemas.
-    const pathValues: Record<string, string> = {};
+    // Parameter names are the contract author's: a `{constructor}` or `{__proto__}` is a name like any other.
+    const pathValues = emptyDictionary<string>();
     for (const [i, p] of route.params.entries()) {
       const value = safeDecode(decodeURIComponent, hit.m![i + 1]!);
       if (value === undefined) return refuse(c, route, 400, 'invalid', `Path parameter ${p} has a malformed percent-encoding`, [{ location: `path.${p}`, message: 'malformed percent-encoding' }]);
@@ -138,6 +140,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
         } catch {
           return refuse(c, route, 400, 'invalid', 'The body is not valid JSON', [{ location: 'body', message: 'not JSON' }]);
         }
+        // Measured before validation: validating (and storing) deeper data would exhaust the stack.
+        if (nestedDeeperThan(body, MAX_DEPTH)) return refuse(c, route, 400, 'invalid', `The body is nested deeper than ${MAX_DEPTH} levels`, [{ location: 'body', message: `at most ${MAX_DEPTH} levels of nesting` }]);
         errors.push(...bodyErrors(route, media, body));
       }
     }

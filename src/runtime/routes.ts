@@ -2,7 +2,7 @@ import { inArray } from 'drizzle-orm';
 import semver from 'semver';
 import type { Deps } from '../context.ts';
 import { listOperations, type LocatedOperation } from '../contracts/operations.ts';
-import { ContractSchemas } from '../contracts/schema.ts';
+import { contractSchemasOf, type ContractSchemas } from '../contracts/schema.ts';
 import { contractsGeneration, loadContractDocument } from '../contracts/versions.ts';
 import { contractVersions } from '../db/index.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
@@ -150,8 +150,8 @@ export class RouteTable {
     const flows = (await currentFlows(deps)).map((f) => f.entry);
     const lines = new Map<string, Route[]>();
     for (const row of newest.values()) {
-      const doc = await loadContractDocument(deps, row);
-      const schemas = new ContractSchemas(doc);
+      const schemas = contractSchemasOf(deps.config, row.sha256, row.sizeBytes, await loadContractDocument(deps, row));
+      const doc = schemas.document;
       const deprecation = deprecationOf(deps, row.partner, row.api, row.version);
       const major = semver.major(row.version);
       const routes: Route[] = [];

@@ -7,8 +7,9 @@ import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { transactions, transactionSteps } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import { isObject, type Json } from '../lib/json.ts';
+import { isObject, nestedDeeperThan, ownValue, type Json } from '../lib/json.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+import { MAX_DEPTH } from '../lib/yaml.ts';
 import type { FlowEntry, Step } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { bodyErrors, parameterErrors, responseErrors } from './contract-check.ts';
@@ -128,6 +129,7 @@ export class SagaEngine {
     if (typeof body.flow !== 'string') errors.push({ location: '/flow', message: 'must name a control-matrix flow' });
     if (typeof body.partner !== 'string') errors.push({ location: '/partner', message: 'must name the partner the flow runs against' });
     if (!isObject(body.input)) errors.push({ location: '/input', message: 'must be the flow input object (for the reference flow: the $member-match Parameters as memberMatch, optional groupId)' });
+    else if (nestedDeeperThan(body.input, MAX_DEPTH)) errors.push({ location: '/input', message: `is nested deeper than ${MAX_DEPTH} levels` });
     if (body.major !== undefined && (!Number.isInteger(body.major) || (body.major as number) < 0)) errors.push({ location: '/major', message: 'must be a major version number' });
     if (errors.length > 0) throw new AccordError('bad_request', 'The transaction request is invalid', { errors });
     const plan = await this.routes.flow(body.flow as string);
@@ -695,7 +697,7 @@ function laterInputErrors(plan: FlowEntry, operations: Map<string, Route>, input
     const b = planRequest(step.operationId, input, standIn('stand-in-b'), 'xch-b', now);
     if (!route || !a || !b) return [];
     const fromInput = Object.keys(a.params).filter((name) => a.params[name] === b.params[name]);
-    return parameterErrors(route, (where, name) => (where === 'path' && fromInput.includes(name) ? a.params[name] : undefined))
+    return parameterErrors(route, (where, name) => (where === 'path' && fromInput.includes(name) ? (ownValue(a.params, name) as string | undefined) : undefined))
       .filter((e) => fromInput.some((name) => e.location === `path.${name}` || e.location.startsWith(`path.${name}/`)))
       .map((e) => ({ location: `/input/${step.id}/${e.location}`, message: e.message }));
   });
@@ -703,7 +705,7 @@ function laterInputErrors(plan: FlowEntry, operations: Map<string, Route>, input
 
 function requestErrors(route: Route, request: { params: Record<string, string>; body: Json | undefined }, requestKey: string): FieldError[] {
   const headers: Record<string, string> = { 'idempotency-key': requestKey.padEnd(8, '-') };
-  const errors = parameterErrors(route, (where, name) => (where === 'path' ? request.params[name] : where === 'header' ? headers[name.toLowerCase()] : undefined));
+  const errors = parameterErrors(route, (where, name) => (where === 'path' ? ownValue(request.params, name) : where === 'header' ? ownValue(headers, name.toLowerCase()) : undefined) as string | undefined);
   const content = route.op.operation.requestBody?.content as Json | undefined;
   if (content) {
     const media = Object.keys(content)[0]!;

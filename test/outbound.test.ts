@@ -220,7 +220,7 @@ describe('outbound HTTP client (real sockets on 127.0.0.1)', () => {
     const refused = await post(`http://127.0.0.1:${closedPort}/`);
     const silent = await post(`http://127.0.0.1:${port}/hang`, loopbackOnly, undefined, 100);
     expect(refused).toMatchObject({ outcome: 'failed', failure: 'no-answer', error: expect.stringContaining('ECONNREFUSED') });
-    expect(silent).toMatchObject({ outcome: 'failed', failure: 'no-answer', error: 'no answer within 100 ms' });
+    expect(silent).toMatchObject({ outcome: 'failed', failure: 'no-answer', error: "no answer within the attempt's 100 ms" });
   });
 });
 

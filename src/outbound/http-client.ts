@@ -73,7 +73,7 @@ function exchange(url: URL, address: string, request: OutboundRequest, timeoutMs
       resolve(result);
     };
     const answered = () => finish({ outcome: 'response', status: response!.status, body: Buffer.concat(response!.chunks), address });
-    timer = setTimeout(() => (response ? answered() : finish({ outcome: 'failed', failure: 'no-answer', error: `no answer within ${timeoutMs} ms` })), timeoutMs);
+    timer = setTimeout(() => (response ? answered() : finish({ outcome: 'failed', failure: 'no-answer', error: `no answer within the attempt's ${request.timeoutMs} ms` })), timeoutMs);
     const client = url.protocol === 'https:' ? https : http;
     try {
       req = client.request(url, { method: request.method, headers: { ...request.headers, 'Content-Length': String(Buffer.byteLength(body)) }, lookup, agent: false }, (res) => {

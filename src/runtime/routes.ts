@@ -126,7 +126,9 @@ export class RouteTable {
   private serve(table: Table, flow: FlowEntry, partner: string, major: number | undefined): { version: string; operations: Map<string, Route> } | undefined {
     let best: Route[] | undefined;
     for (const routes of table.lines.values()) {
-      const first = routes[0]!;
+      const first = routes[0];
+      // A version without operations serves no flow.
+      if (!first) continue;
       // Past its sunset a version is gone for sagas too, even before the jobs loop marks it retired.
       if (pastSunset(first, this.deps.clock()) || first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
       if (!semver.satisfies(first.version, flow.contract.versions)) continue;

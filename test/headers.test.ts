@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentSecurityPolicy, securityHeaders } from '../src/http/security-headers.ts';
 import { ACCORD_OPENAPI } from '../src/http/openapi.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
+import { publishTransactionEvents } from '../src/runtime/outbox.ts';
 import { ADMIN_TOKEN, minimalSpec, REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 /** Response hardening: headers on every response, no-store on secrets, links on the public URL whatever the Host says. */
@@ -119,6 +120,23 @@ describe('absolute URLs come from ACCORD_PUBLIC_URL, never from the Host header'
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.headers.location).toBe(first.headers.location);
     expect(replay.body).toBe(first.body);
+  });
+
+  it('links inside JSON answers and webhook events are on the public URL too', async () => {
+    const body = JSON.stringify({ flow: 'member-match', partner: 'northwind-health', input: { memberMatch: example('/Patient/$member-match') } });
+    const started = await raw(base, 'POST', '/v1/transactions', { ...evil, 'Content-Type': 'application/json', 'Idempotency-Key': 'hdr-txn-links' }, body);
+    const id = JSON.parse(started.body).id as string;
+    expect(JSON.parse(started.body).links.self).toBe(`${PUBLIC}/v1/transactions/${id}`);
+    const view = JSON.parse((await raw(base, 'GET', `/v1/transactions/${id}`, evil)).body);
+    expect(view.links).toEqual({ self: `${PUBLIC}/v1/transactions/${id}`, retry: `${PUBLIC}/v1/transactions/${id}/retry`, compensate: `${PUBLIC}/v1/transactions/${id}/compensate` });
+    const listed = JSON.parse((await raw(base, 'GET', '/v1/transactions?state=initiated,accepted,in-progress,completed', evil)).body);
+    for (const t of listed.transactions ?? listed) expect(t.link).toMatch(new RegExp(`^${PUBLIC}/v1/transactions/`));
+    // the transaction outbox publishes its events with the same absolute link
+    expect((await raw(base, 'POST', '/v1/webhooks', { ...evil, 'Content-Type': 'application/json' }, JSON.stringify({ url: 'https://1.1.1.1/accord', secret: '0123456789abcdef', events: ['transaction.state-changed', 'transaction.recorded'] }))).status).toBe(201);
+    publishTransactionEvents(s.deps);
+    const payloads = (s.deps.db.$client.prepare("SELECT payload FROM webhook_deliveries WHERE event_type LIKE 'transaction.%'").pluck().all() as string[]).map((p) => JSON.parse(p));
+    expect(payloads.length).toBeGreaterThan(0);
+    for (const p of payloads) expect(p.data.link).toMatch(new RegExp(`^${PUBLIC}/v1/transactions/txn_`));
   });
 
   it('the exchange runtime writes Location and deprecation Links on the public URL; a replay answers the stored Location byte for byte', async () => {

@@ -227,7 +227,7 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
 
   it('operator views list degraded routes, stuck types, retries and pending compensations with links', async () => {
     const views = await (await s.call('GET', '/v1/operator/views')).json();
-    expect(views.degradedRoutes.some((d: any) => d.partner === 'bluestem-mutual' && d.step === 'finalise' && d.transactions.startsWith('/v1/transactions?'))).toBe(true);
+    expect(views.degradedRoutes.some((d: any) => d.partner === 'bluestem-mutual' && d.step === 'finalise' && d.transactions.startsWith(`${s.config.publicUrl}/v1/transactions?`))).toBe(true);
     expect(Array.isArray(views.stuckTransactionTypes)).toBe(true);
     expect(Array.isArray(views.accumulatingRetries)).toBe(true);
     // metrics-flow-4 waits for an operator in the forward phase; nothing is mid-compensation

@@ -42,7 +42,7 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
     app.post(`/transactions/:ref/${action}`, (c) => {
       const row = requestOperatorAction(deps, principalOf(c), c.req.param('ref'), action);
       runtime.engine.kick(row.id);
-      return c.json(loadTransactionView(deps.db, row), 202);
+      return c.json(loadTransactionView(deps.db, deps.config, row), 202);
     });
   }
   app.post('/fault-experiments', async (c) => c.json(await runFaultExperiment(deps, runtime, principalOf(c), await jsonBody(c)), 201));

@@ -1,6 +1,7 @@
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import type { Runtime } from '../runtime/index.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 
 const STUCK_AFTER_MS = 5 * 60_000;
 
@@ -16,7 +17,7 @@ export async function operatorViews(deps: Deps, runtime: Runtime, principal: Pri
   const now = deps.clock().getTime();
   const hourAgo = new Date(now - 3_600_000).toISOString();
   const stuckBefore = new Date(now - STUCK_AFTER_MS).toISOString();
-  const list = (query: string) => `/v1/transactions?${query}`;
+  const list = (query: string) => absoluteUrl(deps.config, `/v1/transactions?${query}`);
 
   const sla = await runtime.sla.status();
   const failing = db
@@ -48,11 +49,11 @@ export async function operatorViews(deps: Deps, runtime: Runtime, principal: Pri
          WHERE t.state IN ('accepted', 'in-progress', 'compensating', 'needs-attention') GROUP BY t.partner, t.flow, s.step_id ORDER BY n DESC`,
       )
       .all() as Array<{ partner: string; flow: string; step: string; n: number; maxAttempts: number; ids: string }>
-  ).map(({ ids, ...r }) => ({ ...r, transactions: ids.split(',').slice(0, 20).map((id) => `/v1/transactions/${id}`) }));
+  ).map(({ ids, ...r }) => ({ ...r, transactions: ids.split(',').slice(0, 20).map((id) => absoluteUrl(deps.config, `/v1/transactions/${id}`)) }));
   const compensations = (
     db
       .prepare(`SELECT id, partner, flow, state, cursor, updated_at AS updatedAt, failure FROM transactions WHERE phase = 'compensating' AND state NOT IN ('compensated') ORDER BY updated_at LIMIT 200`)
       .all() as Array<{ id: string; partner: string; flow: string; state: string; cursor: number; updatedAt: string; failure: string | null }>
-  ).map((r) => ({ ...r, failure: r.failure ? (JSON.parse(r.failure) as unknown) : null, link: `/v1/transactions/${r.id}` }));
+  ).map((r) => ({ ...r, failure: r.failure ? (JSON.parse(r.failure) as unknown) : null, link: absoluteUrl(deps.config, `/v1/transactions/${r.id}`) }));
   return { at: new Date(now).toISOString(), degradedRoutes: degraded, stuckTransactionTypes: stuck, accumulatingRetries: retrying, pendingCompensations: compensations };
 }

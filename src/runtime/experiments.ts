@@ -15,6 +15,7 @@ import { durationMs } from '../matrix/durations.ts';
 import type { FaultInput } from './faults.ts';
 import type { Runtime } from './index.ts';
 import { loadTransactionView, type TransactionView } from './transactions.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 
 /** Experiments run their sagas this much faster than the matrix says (1 s of backoff → 1 ms). */
 const EXPERIMENT_TIME_SCALE = 0.001;
@@ -114,9 +115,9 @@ export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal
   }
   await runtime.engine.settled(started.map((s) => s.transactionId), DEADLINE_MS);
   const results = started.map(({ scenario, transactionId }) => {
-    const view = loadTransactionView(deps.db, deps.db.select().from(transactions).where(eq(transactions.id, transactionId)).get()!);
+    const view = loadTransactionView(deps.db, deps.config, deps.db.select().from(transactions).where(eq(transactions.id, transactionId)).get()!);
     const problem = view.state !== scenario.expected ? `ended ${view.state}, expected ${scenario.expected}` : scenario.check(view);
-    return { name: scenario.name, fault: scenario.fault, expected: scenario.expected, state: view.state, passed: !problem, ...(problem ? { detail: problem } : {}), transactionId, link: `/v1/transactions/${transactionId}` };
+    return { name: scenario.name, fault: scenario.fault, expected: scenario.expected, state: view.state, passed: !problem, ...(problem ? { detail: problem } : {}), transactionId, link: absoluteUrl(deps.config, `/v1/transactions/${transactionId}`) };
   });
   const failed = results.filter((r) => !r.passed).length;
   const producedAt = deps.clock().toISOString();

@@ -2,6 +2,7 @@ import { asc, eq, isNull } from 'drizzle-orm';
 import type { Deps } from '../context.ts';
 import { transactionEvents } from '../db/index.ts';
 import { enqueueEvent, TRANSACTION_EVENT_TYPES } from '../notices/webhooks.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 
 // Webhooks get these; step-level detail stays in the timeline.
 const PUBLISHED = new Set<string>(TRANSACTION_EVENT_TYPES);
@@ -12,7 +13,7 @@ const PUBLISHED = new Set<string>(TRANSACTION_EVENT_TYPES);
  * delivery for the hooks subscribed to its type (staff hooks); marking them published happens
  * in the same SQLite transaction. Returns how many records were handled.
  */
-export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock'>, limit = 5000): number {
+export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock' | 'config'>, limit = 5000): number {
   const sqlite = deps.db.$client;
   return deps.db.transaction((tx) => {
     const now = deps.clock();
@@ -23,7 +24,7 @@ export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock'>, limit
     const events = tx.select().from(transactionEvents).where(isNull(transactionEvents.publishedAt)).orderBy(asc(transactionEvents.seq)).limit(limit).all();
     for (const e of events) {
       if (PUBLISHED.has(e.type) && subscribed.has(e.type)) {
-        enqueueEvent(tx, now, e.type, { transactionId: e.transactionId, correlationId: e.correlationId, from: e.fromState, to: e.toState, step: e.stepId, ...(JSON.parse(e.data) as object), link: `/v1/transactions/${e.transactionId}` }, 'all');
+        enqueueEvent(tx, now, e.type, { transactionId: e.transactionId, correlationId: e.correlationId, from: e.fromState, to: e.toState, step: e.stepId, ...(JSON.parse(e.data) as object), link: absoluteUrl(deps.config, `/v1/transactions/${e.transactionId}`) }, 'all');
       }
       tx.update(transactionEvents).set({ publishedAt: now.toISOString() }).where(eq(transactionEvents.seq, e.seq)).run();
     }
@@ -39,7 +40,7 @@ export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock'>, limit
       .all(cursor, limit) as Array<{ rowid: number; id: string; flow: string; partner: string; state: string; correlationId: string; step: string }>;
     for (const r of records) {
       const step = JSON.parse(r.step) as { id: string; operation: string; outcome: { status: number } };
-      enqueueEvent(tx, now, 'transaction.recorded', { transactionId: r.id, correlationId: r.correlationId, flow: r.flow, partner: r.partner, to: r.state, step: step.id, operationId: step.operation, status: step.outcome.status, link: `/v1/transactions/${r.id}` }, 'all');
+      enqueueEvent(tx, now, 'transaction.recorded', { transactionId: r.id, correlationId: r.correlationId, flow: r.flow, partner: r.partner, to: r.state, step: step.id, operationId: step.operation, status: step.outcome.status, link: absoluteUrl(deps.config, `/v1/transactions/${r.id}`) }, 'all');
     }
     if (records.length > 0) {
       sqlite.prepare("INSERT INTO outbox_cursors (name, position) VALUES ('sync-transactions', ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position").run(records.at(-1)!.rowid);

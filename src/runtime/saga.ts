@@ -195,7 +195,7 @@ export class SagaEngine {
       // Faults for this transaction only (fault experiments), in place before its first step.
       for (const fault of options.faults ?? []) insertFault(tx, principal, { ...fault, partner, transactionId: id }, this.deps.clock());
       event(tx, row, row.createdAt, 'transaction.initiated', { to: 'initiated', data: { flow: plan.flow, partner, version: served.version, idempotencyKey: key } });
-      const view = loadTransactionView(tx, row);
+      const view = loadTransactionView(tx, this.deps.config, row);
       const responseBody = JSON.stringify(view);
       this.idempotency.complete(scope, key, { status: 202, headers: { Location: absoluteUrl(this.deps.config, `/v1/transactions/${id}`), 'X-Correlation-Id': correlationId }, body: responseBody });
       return { kind: 'created' as const, body: responseBody };

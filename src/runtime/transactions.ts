@@ -6,6 +6,7 @@ import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { DURATION_PATTERN } from '../matrix/schema.ts';
 import { TERMINAL_STATES, TRANSACTION_STATES, type TransactionState } from './saga-state.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 
 export type TransactionRow = typeof transactions.$inferSelect;
 type Reader = Pick<Deps['db'], 'select'>;
@@ -84,7 +85,7 @@ export interface CallInProgress {
   since: string;
 }
 
-export function loadTransactionView(db: Reader, row: TransactionRow, call?: CallInProgress) {
+export function loadTransactionView(db: Reader, config: Pick<Deps['config'], 'publicUrl'>, row: TransactionRow, call?: CallInProgress) {
   const steps = db.select().from(transactionSteps).where(eq(transactionSteps.transactionId, row.id)).orderBy(asc(transactionSteps.position)).all();
   const events = db
     .select()
@@ -101,7 +102,7 @@ export function loadTransactionView(db: Reader, row: TransactionRow, call?: Call
       steps: [JSON.parse(row.syncStep) as StepView],
       compensations: [] as Array<StepView & { forStep: string }>,
       events: [{ seq: null, type: 'transaction.recorded', from: null, to: row.state, step: null, at: row.createdAt, data: {} }, ...events],
-      links: links(row),
+      links: links(config, row),
     };
   }
   // Compensations in the order they ran (reverse step order).
@@ -120,12 +121,13 @@ export function loadTransactionView(db: Reader, row: TransactionRow, call?: Call
         : []),
     ],
     events,
-    links: links(row),
+    links: links(config, row),
   };
 }
 
-function links(row: TransactionRow) {
-  return { self: `/v1/transactions/${row.id}`, retry: `/v1/transactions/${row.id}/retry`, compensate: `/v1/transactions/${row.id}/compensate` };
+function links(config: Pick<Deps['config'], 'publicUrl'>, row: TransactionRow) {
+  const self = absoluteUrl(config, `/v1/transactions/${row.id}`);
+  return { self, retry: `${self}/retry`, compensate: `${self}/compensate` };
 }
 
 function header(row: TransactionRow, total: number, steps: Parameters<typeof whereNow>[1], call?: CallInProgress) {
@@ -173,9 +175,9 @@ export function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, re
 }
 
 /** GET /v1/transactions/{ref}. */
-export function getTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string, inCall: (id: string) => CallInProgress | undefined = () => undefined): TransactionView {
+export function getTransaction(deps: Pick<Deps, 'db' | 'config'>, principal: Principal, ref: string, inCall: (id: string) => CallInProgress | undefined = () => undefined): TransactionView {
   const row = findTransaction(deps, principal, ref);
-  return loadTransactionView(deps.db, row, inCall(row.id));
+  return loadTransactionView(deps.db, deps.config, row, inCall(row.id));
 }
 
 /**
@@ -183,7 +185,7 @@ export function getTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref
  * operator; filter by state, partner, flow and `olderThan` (an ISO 8601 duration since the last
  * change, or a timestamp) to find stuck ones.
  */
-export function listTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, query: Record<string, string | undefined>) {
+export function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: Record<string, string | undefined>) {
   requireRole(principal, [...STAFF, 'partner'], 'read transactions');
   const errors = [];
   const states = query.state ? query.state.split(',') : TRANSACTION_STATES.filter((s) => !TERMINAL_STATES.includes(s));
@@ -225,7 +227,7 @@ export function listTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Pr
       idleMs: Math.max(0, now - Date.parse(r.updatedAt)),
       nextRunAt: r.nextRunAt,
       failure: r.failure ? (JSON.parse(r.failure) as unknown) : null,
-      link: `/v1/transactions/${r.id}`,
+      link: absoluteUrl(deps.config, `/v1/transactions/${r.id}`),
     })),
   };
 }

@@ -7,6 +7,7 @@ import { SCOPE_NAMES } from './auth/scopes.ts';
 import { createToken } from './auth/tokens.ts';
 import { CliFailure, callServer } from './cli/client.ts';
 import { forTerminal } from './cli/terminal.ts';
+import { oneLine } from './lib/text.ts';
 import { gateJunit, gateMarkdown, gateText } from './cli/gate.ts';
 import { parseStoredAnchor } from './audit/anchor.ts';
 import { reanchorAudit } from './audit/chain.ts';
@@ -520,7 +521,7 @@ async function matrixValidate(io: Io, argv: string[]): Promise<number> {
   else {
     for (const r of report) {
       if (r.findings.length === 0) io.out(`ok    ${r.file}`);
-      for (const f of r.findings) io.out(`error ${r.file} ${f.location || '/'} [${f.rule}] ${f.message}`);
+      for (const f of r.findings) io.out(oneLine(`error ${r.file} ${f.location || '/'} [${f.rule}] ${f.message}`));
     }
     io.out(`${report.length} file${report.length === 1 ? '' : 's'} checked, ${count} finding${count === 1 ? '' : 's'}.`);
   }
@@ -585,7 +586,7 @@ export async function main(argv: string[], io: Io = { out: (l) => console.log(fo
       return error.exitCode;
     }
     if (error instanceof AccordError) {
-      io.err(`accord: ${error.message}${error.errors ? `\n${error.errors.map((e) => `  ${e.location}: ${e.message}`).join('\n')}` : ''}`);
+      io.err(`accord: ${oneLine(error.message)}${error.errors ? `\n${error.errors.map((e) => oneLine(`  ${e.location}: ${e.message}`)).join('\n')}` : ''}`);
       return error.status < 500 ? 1 : 3;
     }
     io.err(`accord: unexpected error: ${(error as Error).stack ?? String(error)}`);

@@ -32,3 +32,18 @@ describe('the CLI prints other people\'s text escaped', () => {
     expect(run.stdout).not.toMatch(/[\x1b\u202e]/);
   });
 });
+
+describe('one item, one line', () => {
+  it('a property name with a line break cannot forge a line of the diff (text and Markdown)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-oneline-'));
+    const spec = (props: object) => JSON.stringify({ openapi: '3.1.0', info: { title: 't', version: '1.0.0' }, paths: { '/m': { get: { operationId: 'm', responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', properties: props } } } } } } } } });
+    fs.writeFileSync(path.join(dir, 'a.json'), spec({ id: { type: 'string' }, 'x\nPASS: 0 breaking changes\r\nok': { type: 'string' } }));
+    fs.writeFileSync(path.join(dir, 'b.json'), spec({ id: { type: 'string' } }));
+    for (const format of ['text', 'markdown']) {
+      const run = await runCli(['diff', path.join(dir, 'a.json'), path.join(dir, 'b.json'), '--no-openapi-diff', '--format', format]);
+      expect(run.stdout.split('\n').some((line) => line.startsWith('PASS'))).toBe(false);
+      expect(run.stdout).toContain('x\\nPASS: 0 breaking changes\\r\\nok');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,4 +1,5 @@
 import type { GateDecision } from '../gate/check.ts';
+import { oneLine } from '../lib/text.ts';
 import { escapeXml as xml } from '../lib/xml.ts';
 
 
@@ -18,7 +19,7 @@ export function gateText(d: GateDecision): string {
   for (const b of d.whatChanged.breaking.slice(0, 5)) lines.push(`  - ${b}`);
   lines.push(`Detection: ${d.detection.flows.map((f) => `${f.flow} (owner ${f.owner}; ${f.interventions.length} interventions)`).join('; ') || 'no flows'}; passing evidence: ${d.detection.evidence.join(', ') || 'none'}`);
   lines.push(`Recovery: roll back to ${d.recovery.rollbackTo ?? 'nothing'}; compensations: ${d.recovery.compensations.map((c) => `${c.flow}/${c.step} → ${c.compensation}`).join(', ') || 'none'}${d.recovery.rollbackPlan ? `; rollback plan ${d.recovery.rollbackPlan}` : ''}`);
-  return lines.join('\n');
+  return lines.map(oneLine).join('\n');
 }
 
 /** Markdown for PR comments. */
@@ -35,7 +36,9 @@ export function gateMarkdown(d: GateDecision): string {
     `**Detection:** ${d.detection.flows.map((f) => f.flow).join(', ') || 'no flows'}; evidence: ${d.detection.evidence.join(', ') || 'none'}.  `,
     `**Recovery:** roll back to ${d.recovery.rollbackTo ?? 'nothing'}; ${d.recovery.compensations.length} compensations.  `,
     `Decision \`${d.decisionId}\`.`,
-  ].join('\n');
+  ]
+    .map(oneLine)
+    .join('\n');
 }
 
 /** JUnit XML: one test case per requirement (failed → failure, pending → skipped). */

@@ -1,3 +1,4 @@
+import { oneLine } from '../lib/text.ts';
 import type { Change, DiffResult, Level } from './types.ts';
 
 export type DiffFormat = 'text' | 'json' | 'markdown';
@@ -51,7 +52,7 @@ export function renderText(result: DiffResult): string {
       lines.push(`${level.toUpperCase().padEnd(8)} ${c.message}${where}  [${c.rule}] ${c.location}`);
     }
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(oneLine).join('\n')}\n`;
 }
 
 /**
@@ -71,7 +72,7 @@ export function renderMarkdown(result: DiffResult, title = 'Contract changes'): 
     }
     out.push('');
   }
-  return out.join('\n');
+  return out.map(oneLine).join('\n');
 }
 
 function escapeMd(text: string): string {

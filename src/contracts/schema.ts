@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import { newAjv2020, type ErrorObject, type ValidateFunction } from '../lib/ajv.ts';
 import { byteBoundedCaches } from '../lib/byte-cache.ts';
-import { isObject } from '../lib/json.ts';
+import { forEachObject, isObject } from '../lib/json.ts';
 import type { OpenApiDocument } from './document.ts';
 import { cycleReachedFrom, schemaGraph, type SchemaGraph } from './schema-graph.ts';
 
@@ -12,14 +12,7 @@ import { cycleReachedFrom, schemaGraph, type SchemaGraph } from './schema-graph.
  * 3.1 documents already use JSON Schema and are left as they are.
  */
 function normalise30(node: unknown): void {
-  const stack = [node];
-  while (stack.length > 0) {
-    const n = stack.pop();
-    if (Array.isArray(n)) {
-      stack.push(...n);
-      continue;
-    }
-    if (!isObject(n)) continue;
+  forEachObject(node, (n) => {
     if (n.nullable === true) {
       if (typeof n.type === 'string') n.type = [n.type, 'null'];
       else if (Array.isArray(n.enum) && !n.enum.includes(null)) n.enum = [...n.enum, null];
@@ -33,8 +26,7 @@ function normalise30(node: unknown): void {
         } else delete n[flag];
       }
     }
-    stack.push(...Object.values(n));
-  }
+  });
 }
 
 
@@ -47,14 +39,7 @@ function normalise30(node: unknown): void {
  */
 function restateProtoProperties(node: unknown): void {
   const PROTO = '__proto__';
-  const stack = [node];
-  while (stack.length > 0) {
-    const n = stack.pop();
-    if (Array.isArray(n)) {
-      stack.push(...n);
-      continue;
-    }
-    if (!isObject(n)) continue;
+  forEachObject(node, (n) => {
     const conditions: unknown[] = [];
     if (isObject(n.properties) && Object.hasOwn(n.properties, PROTO)) {
       const patterns = isObject(n.patternProperties) ? n.patternProperties : (n.patternProperties = {});
@@ -71,8 +56,7 @@ function restateProtoProperties(node: unknown): void {
       delete n.dependentSchemas[PROTO];
     }
     if (conditions.length > 0) n.allOf = [...(Array.isArray(n.allOf) ? n.allOf : []), ...conditions];
-    stack.push(...Object.values(n));
-  }
+  });
 }
 
 /** A validator that refuses every value with one error (a schema that cannot be checked). */

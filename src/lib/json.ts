@@ -83,3 +83,20 @@ export function nestedDeeperThan(data: unknown, max: number): boolean {
   }
   return false;
 }
+
+/**
+ * Calls `visit` on every plain object in `root` (arrays are walked through), iteratively so deep
+ * data cannot overflow the stack. A node's children are read after `visit` returns, so `visit`
+ * may rewrite them.
+ */
+export function forEachObject(root: unknown, visit: (node: Json) => void): void {
+  const stack = [root];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (Array.isArray(n)) stack.push(...n);
+    else if (isObject(n)) {
+      visit(n);
+      stack.push(...Object.values(n));
+    }
+  }
+}

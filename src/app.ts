@@ -15,7 +15,7 @@ import { healthRouter } from './http/health.ts';
 import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
 import { ACCORD_OPENAPI } from './http/openapi.ts';
-import { securityHeaders } from './http/security-headers.ts';
+import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { exchangeHop, exchangeRouter } from './runtime/router.ts';
@@ -33,13 +33,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), guard: AuthGuard = new AuthGuard(deps)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use(securityHeaders());
-
-  // Every request: its X-Request-Id, an exchange request's trace context, and
-  // http_server_request_duration_seconds by method, route template and status (never ids) —
-  // one middleware layer for all three, as it wraps every request.
+  // Every request: the security headers, its X-Request-Id, an exchange request's trace context,
+  // and http_server_request_duration_seconds by method, route template and status (never ids) —
+  // one middleware layer for all of them, as it wraps every request.
   app.use(async (c, next) => {
     const started = performance.now();
+    setSecurityHeaders(c);
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);

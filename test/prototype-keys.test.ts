@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../src/auth/principal.ts';
 import { registerContractVersion } from '../src/contracts/register.ts';
-import { ownValue, valueAt } from '../src/lib/json.ts';
+import { jsonTextDeeperThan, nestedDeeperThan, ownValue, valueAt } from '../src/lib/json.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 /**
@@ -117,5 +117,22 @@ describe('inherited names over HTTP', () => {
     expect(res.status).toBe(422);
     const errors = (await res.json()).errors as Array<{ rule: string; location: string }>;
     expect(errors.filter((e) => e.rule === 'matrix/pointer-missing').map((e) => e.location)).toEqual(['/idempotency/businessKeys/1', '/idempotency/businessKeys/2']);
+  });
+});
+
+describe('JSON nesting measured on the text', () => {
+  it('agrees with the parsed data, strings and escapes included', () => {
+    const cases = ['{}', '[]', '1', '"[[[["', '{"a":"]]]}}}","b":[[{}]]}', '{"a":"\\"[[[[[["}', '[[[[[]]]]]', `${'['.repeat(5)}${']'.repeat(5)}`, '{"k":{"k":{"k":{}}}}'];
+    for (const text of cases) for (const max of [0, 1, 2, 3, 4, 5]) expect(jsonTextDeeperThan(text, max), `${text} ${max}`).toBe(nestedDeeperThan(JSON.parse(text), max));
+  });
+});
+
+describe('JSON nesting measured on the text, past the bracket-count shortcut', () => {
+  it('counts exactly when there are more brackets than the limit', () => {
+    const flat = `[${'[],'.repeat(300)}[]]`;
+    expect(jsonTextDeeperThan(flat, 256)).toBe(false);
+    expect(jsonTextDeeperThan(`${'['.repeat(258)}${']'.repeat(258)}`, 256)).toBe(true);
+    expect(jsonTextDeeperThan(`${'['.repeat(257)}${']'.repeat(257)}`, 256)).toBe(false);
+    expect(jsonTextDeeperThan(`{"s":"${'['.repeat(400)}"}`, 256)).toBe(false);
   });
 });

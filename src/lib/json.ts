@@ -85,6 +85,33 @@ export function nestedDeeperThan(data: unknown, max: number): boolean {
 }
 
 /**
+ * nestedDeeperThan for JSON text, read before parsing it, without allocating: the exchange runs
+ * it on every request body.
+ */
+export function jsonTextDeeperThan(text: string, max: number): boolean {
+  // Nesting is at most the number of opening brackets: most bodies have too few to count exactly.
+  let opening = 0;
+  for (const bracket of ['{', '[']) {
+    for (let i = text.indexOf(bracket); i !== -1 && opening <= max + 1; i = text.indexOf(bracket, i + 1)) opening++;
+  }
+  if (opening <= max + 1) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c /* \ */) i++;
+      else if (ch === 0x22 /* " */) inString = false;
+    } else if (ch === 0x22) inString = true;
+    // The root container is at depth 0, so `max + 1` open brackets are allowed.
+    else if (ch === 0x7b /* { */ || ch === 0x5b /* [ */) {
+      if (++depth > max + 1) return true;
+    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) depth--;
+  }
+  return false;
+}
+
+/**
  * Calls `visit` on every plain object in `root` (arrays are walked through), iteratively so deep
  * data cannot overflow the stack. A node's children are read after `visit` returns, so `visit`
  * may rewrite them.

@@ -6,7 +6,7 @@ import type { Deps } from '../context.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { principalOf, type AppEnv } from '../http/types.ts';
-import { emptyDictionary, nestedDeeperThan, valueAt, type Json } from '../lib/json.ts';
+import { emptyDictionary, jsonTextDeeperThan, valueAt, type Json } from '../lib/json.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { MAX_DEPTH } from '../lib/yaml.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
@@ -135,13 +135,13 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       if (!media) {
         if (route.op.operation.requestBody?.required || rawBody) return refuse(c, route, 415, 'not-supported', `Send ${Object.keys(content).join(' or ')}`);
       } else {
+        // Measured before parsing and validation: validating (and storing) deeper data would exhaust the stack.
+        if (jsonTextDeeperThan(rawBody, MAX_DEPTH)) return refuse(c, route, 400, 'invalid', `The body is nested deeper than ${MAX_DEPTH} levels`, [{ location: 'body', message: `at most ${MAX_DEPTH} levels of nesting` }]);
         try {
           body = JSON.parse(rawBody);
         } catch {
           return refuse(c, route, 400, 'invalid', 'The body is not valid JSON', [{ location: 'body', message: 'not JSON' }]);
         }
-        // Measured before validation: validating (and storing) deeper data would exhaust the stack.
-        if (nestedDeeperThan(body, MAX_DEPTH)) return refuse(c, route, 400, 'invalid', `The body is nested deeper than ${MAX_DEPTH} levels`, [{ location: 'body', message: `at most ${MAX_DEPTH} levels of nesting` }]);
         errors.push(...bodyErrors(route, media, body));
       }
     }

@@ -43,6 +43,11 @@ describe('ACCORD_DURABILITY', () => {
     s = await startTestService({ dir });
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
     for (const file of ['accord.db', 'accord.db-wal']) expect(fs.statSync(path.join(dir, file)).mode & 0o777, file).toBe(0o600);
+    // a database an earlier release left readable by others is tightened when it opens
+    await s.close();
+    fs.chmodSync(path.join(dir, 'accord.db'), 0o644);
+    s = await startTestService({ dir });
+    expect(fs.statSync(path.join(dir, 'accord.db')).mode & 0o777).toBe(0o600);
     await s.cleanup();
     s = undefined;
     fs.rmSync(root, { recursive: true, force: true });

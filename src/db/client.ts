@@ -17,11 +17,17 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
  *   (synchronous=FULL: every commit is fsynced before it returns); see ADR 0012
  */
 export function openDb(file: string, { durability = 'normal' }: { durability?: 'normal' | 'full' } = {}): Db {
-  const created = file !== ':memory:' && !fs.existsSync(file);
-  // The database holds webhook secrets and token hashes: other local users may not read it.
+  // The database holds webhook secrets and token hashes: other local users may not read it (a
+  // database made by an earlier release is tightened too, where the file is ours to change).
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const sqlite = new Database(file);
-  if (created) fs.chmodSync(file, 0o600);
+  if (file !== ':memory:') {
+    try {
+      fs.chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    }
+  }
   if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');

@@ -469,7 +469,9 @@ async function auditReanchor(config: Config, io: Io, argv: string[]): Promise<nu
   const key = cliAuditKey(config);
   const db = openDb(file, { durability: config.durability });
   try {
-    const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'));
+    const registryDir = path.join(config.dataDir, 'registry');
+    if (!existsSync(path.join(registryDir, 'HEAD'))) throw new CliFailure(`No Git registry at ${registryDir} (set ACCORD_DATA_DIR, or restore the registry first)`, 3);
+    const registry = await GitRegistry.open(registryDir, undefined, { durability: config.durability });
     const before = verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
     if (before.ok) {
       io.out('The audit log verifies against its anchor; nothing to re-anchor.');

@@ -203,6 +203,15 @@ describe('keyed audit chain anchored in the registry', () => {
     expect(git(dir, 'for-each-ref', 'refs/accord/')).toBe('');
   });
 
+  it('refuses to start when the anchor is gone and every entry was rewritten as an unkeyed one (the key was not made by this start)', async () => {
+    const dir = copyOf(template);
+    tamper(dir, (db) => rechain(db, 1, 'sha256', unkeyedLink));
+    git(dir, 'update-ref', '-d', 'refs/accord/audit');
+    await expect(startTestService({ dir })).rejects.toThrow(/refs\/accord\/audit is missing from the registry although the audit key .* was not made by this start/);
+    expect(git(dir, 'for-each-ref', 'refs/accord/')).toBe('');
+    expect((await verifyDir(dir)).ok).toBe(false);
+  });
+
   it('refuses to start over a log that no longer extends its anchor, or with another key', async () => {
     const truncated = copyOf(template);
     tamper(truncated, (db) => db.prepare('DELETE FROM audit_log WHERE seq > 10').run());
@@ -441,6 +450,18 @@ describe('upgrade from the unkeyed chain', () => {
     const cli = await runCli(['audit', 'verify'], { ACCORD_DATA_DIR: dir });
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('7 entries checked (4 unkeyed from before the upgrade, 3 keyed)');
+  });
+
+  it('with ACCORD_AUDIT_KEY set before the first start of this release, asks for accord audit reanchor once, then starts and verifies', async () => {
+    const dir = oldDataDir(3);
+    await GitRegistry.open(path.join(dir, 'registry')); // the previous release made the registry too
+    const key = randomBytes(32).toString('hex');
+    await expect(startTestService({ dir, env: { ACCORD_AUDIT_KEY: key } })).rejects.toThrow(/accord audit reanchor/);
+    const reanchor = await runCli(['audit', 'reanchor', '--reason', 'upgrade to the keyed audit log'], { ACCORD_DATA_DIR: dir, ACCORD_AUDIT_KEY: key });
+    expect(reanchor.code, reanchor.stderr).toBe(0);
+    const s = await startTestService({ dir, env: { ACCORD_AUDIT_KEY: key } });
+    await s.close();
+    expect(await verifyDir(dir, { ACCORD_AUDIT_KEY: key })).toMatchObject({ ok: true, legacy: { count: 3 } });
   });
 
   it('reports legacy entries edited and re-chained after the upgrade, with or without keyed entries after them', async () => {

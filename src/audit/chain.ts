@@ -108,7 +108,15 @@ export class AuditChain implements AuditAppender {
           `Refusing to start: the audit log has keyed entries but ${ANCHOR_REF} is missing from the registry (deleted, or the registry was replaced). Restore the registry from a backup, or after investigating accept the current log with \`accord audit reanchor --reason …\`.`,
         );
       }
-      // The first start of this release (or a new data dir): every entry is legacy; anchor them as they are.
+      // No anchor and no keyed entry: the first start of this release, or a new data dir — but only
+      // if this start made the key or the registry. Otherwise the anchor was deleted and the
+      // entries may have been relabelled as legacy and re-chained: anchoring them would bless that.
+      if (!created && !registry.created) {
+        throw new AccordError(
+          'unavailable',
+          `Refusing to start: ${ANCHOR_REF} is missing from the registry although the audit key (${source}) was not made by this start — the anchor was deleted or the registry replaced, and the entries may have been rewritten as unkeyed ones. Run \`accord audit verify\`; restore the registry from a backup, or after investigating accept the current log with \`accord audit reanchor --reason …\` (also what the first start of this release needs when ACCORD_AUDIT_KEY is set in advance).`,
+        );
+      }
       const found = verifyAudit(db, key, undefined);
       const broken = found.problems.filter((p) => p.kind !== 'missing-anchor');
       if (broken.length > 0) logger.warn({ problems: broken.map((p) => p.message) }, 'the unkeyed audit log was already broken before the upgrade; anchoring it as it is');

@@ -73,6 +73,8 @@ function gitTime(at: Date): string {
  */
 export class GitRegistry {
   readonly dir: string;
+  /** Whether this open created the repository (a new data dir). */
+  created = false;
   private readonly git: SimpleGit;
   private queue: Promise<unknown> = Promise.resolve();
   /** The tip of main; only publish and recovery move it, under the lock. */
@@ -102,6 +104,7 @@ export class GitRegistry {
       () => false,
     );
     if (!exists) await registry.git.raw(['init', '--bare', '--initial-branch=main']);
+    registry.created = !exists;
     // ACCORD_DURABILITY=full: objects and refs are fsynced like SQLite's commits (ADR 0012).
     if (durability === 'full') await registry.git.raw(['config', 'core.fsync', 'committed']);
     else await registry.git.raw(['config', '--unset-all', 'core.fsync']).catch(() => undefined);

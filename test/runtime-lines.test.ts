@@ -30,3 +30,47 @@ describe('a served version without operations', () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe('large documents and bodies stay bounded', () => {
+  let s: TestService;
+  const served = async (api: string, spec: object) => {
+    expect((await s.call('POST', `/v1/contracts/acme/${api}/versions`, { body: JSON.stringify(spec), type: 'application/json' })).status).toBe(201);
+    const change = await (await s.call('POST', '/v1/changes', { token: s.token('author'), body: JSON.stringify({ partner: 'acme', api, version: '1.0.0', summary: 'large' }), type: 'application/json' })).json();
+    expect((await s.call('POST', `/v1/changes/${change.id}/reviews`, { token: s.token('approver'), body: JSON.stringify({ decision: 'approve' }), type: 'application/json' })).status).toBe(201);
+  };
+  const spec = (schema: object) => ({
+    openapi: '3.1.0',
+    info: { title: 'Large', version: '1.0.0' },
+    paths: { '/items': { post: { operationId: 'postItems', requestBody: { required: true, content: { 'application/json': { schema } } }, responses: { '200': { description: 'ok' } } } } },
+  });
+  const post = (api: string, body: string) => s.call('POST', `/exchange/acme/${api}/v1/items`, { body, type: 'application/json' });
+
+  beforeAll(async () => {
+    s = await startTestService({ env: { ACCORD_BODY_LIMIT: String(8 * 1024 * 1024) } });
+    // 250,000 examples: walking the schema used to spread them into one push() (RangeError, every exchange request a 500)
+    await served('examples-api', spec({ type: 'array', items: { type: 'string' }, examples: [Array.from({ length: 250_000 }, () => 'x')] }));
+    await served('strings-api', spec({ type: 'array', items: { type: 'string' } }));
+  });
+  afterAll(() => s.cleanup());
+
+  it('a contract whose schema carries a huge examples array is served', async () => {
+    // valid: through validation to the reference partners, which have no handler for acme (501)
+    expect((await post('examples-api', '["a", "b"]')).status).toBe(501);
+    expect((await post('examples-api', '[1]')).status).toBe(400);
+  });
+
+  it('a large invalid body is refused at its first problem (listing every one took minutes and a gigabyte)', async () => {
+    const res = await post('strings-api', `[${Array(2_400_000).fill('0').join(',')}]`);
+    expect(res.status).toBe(400);
+    expect((await res.json()).errors).toEqual([{ location: 'body/0', message: 'must be string' }]);
+  });
+
+  it('a small invalid body lists its problems, at most 100 and a count of the rest', async () => {
+    const res = await post('strings-api', `[${Array(5000).fill('0').join(',')}]`);
+    expect(res.status).toBe(400);
+    const errors = (await res.json()).errors as Array<{ location: string; message: string }>;
+    expect(errors).toHaveLength(101);
+    expect(errors[1]).toEqual({ location: 'body/1', message: 'must be string' });
+    expect(errors[100]).toEqual({ location: 'body', message: 'and 4900 more problems' });
+  });
+});

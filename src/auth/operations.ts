@@ -51,7 +51,7 @@ export function checkRequestedScopes(role: Role, requested: unknown, creatorScop
   if (requested === undefined || requested === null) {
     return creatorScopes ? [{ location: '/scopes', message: `a token limited to scopes (${creatorScopes.join(', ')}) may only create tokens with scopes listed within its own` }] : [];
   }
-  if (!Array.isArray(requested) || requested.length === 0) return [{ location: '/scopes', message: `must be a non-empty array of scopes: ${SCOPE_NAMES.join(', ')}` }];
+  if (!Array.isArray(requested) || requested.length === 0 || requested.length > SCOPE_NAMES.length) return [{ location: '/scopes', message: `must be a non-empty array of at most ${SCOPE_NAMES.length} scopes: ${SCOPE_NAMES.join(', ')}` }];
   const errors: FieldError[] = [];
   const allowed = new Set(scopesOfRole(role));
   requested.forEach((scope, i) => {

@@ -80,7 +80,7 @@ function checkTokenInput(input: TokenRequest, creator: Creator, now: Date): Fiel
     const requested = input.expiresIn === NEVER ? Number.POSITIVE_INFINITY : now.getTime() + ttlOf(input.expiresIn)!;
     if (requested > Date.parse(creator.expiresAt)) errors.push({ location: '/expiresIn', message: `must not outlive the creating token, which expires at ${creator.expiresAt}` });
   }
-  if (roleValid) errors.push(...checkRequestedScopes(input.role as Role, input.scopes, creator.scopes));
+  if (roleValid) for (const e of checkRequestedScopes(input.role as Role, input.scopes, creator.scopes)) errors.push(e);
   return errors;
 }
 

@@ -75,8 +75,14 @@ function refusing(message: string): ValidateFunction {
  * naming the cycle, instead of one that recurses until the stack is exhausted.
  */
 export class ContractSchemas {
-  private readonly ajv = newAjv2020({ strict: false, allErrors: true, validateFormats: true }, true);
+  // Validation stops at the first problem: with allErrors, one large invalid body (every item of a
+  // 2-million-item array) cost minutes of CPU and most of a gigabyte in error objects. Every
+  // problem is listed only on request (detailedValidator), for bodies small enough to afford it.
+  private readonly ajv = newAjv2020({ strict: false, allErrors: false, validateFormats: true }, true);
+  private detailedAjv: ReturnType<typeof newAjv2020> | undefined;
+  private readonly schemaCopy: Record<string, unknown>;
   private readonly cache = new Map<string, ValidateFunction>();
+  private readonly detailed = new Map<string, ValidateFunction>();
   private readonly inline = new WeakMap<object, ValidateFunction>();
   private static next = 0;
   private readonly id = `urn:accord:contract:${ContractSchemas.next++}`;
@@ -92,6 +98,7 @@ export class ContractSchemas {
     restateProtoProperties(copy);
     delete copy.$schema;
     delete copy.$id;
+    this.schemaCopy = copy;
     this.ajv.addSchema(copy, this.id);
   }
 
@@ -125,12 +132,25 @@ export class ContractSchemas {
     return validate;
   }
 
-  /** The validator for the schema at `pointer` (e.g. `/components/schemas/Member`). */
+  /** The validator for the schema at `pointer` (e.g. `/components/schemas/Member`); it reports the first problem. */
   validator(pointer: string): ValidateFunction {
-    let validate = this.cache.get(pointer);
+    return this.compiled(this.cache, this.ajv, pointer);
+  }
+
+  /** A validator for the schema at `pointer` that reports every problem (compiled on first use). */
+  detailedValidator(pointer: string): ValidateFunction {
+    if (!this.detailedAjv) {
+      this.detailedAjv = newAjv2020({ strict: false, allErrors: true, validateFormats: true }, true);
+      this.detailedAjv.addSchema(this.schemaCopy, this.id);
+    }
+    return this.compiled(this.detailed, this.detailedAjv, pointer);
+  }
+
+  private compiled(cache: Map<string, ValidateFunction>, ajv: ReturnType<typeof newAjv2020>, pointer: string): ValidateFunction {
+    let validate = cache.get(pointer);
     if (!validate) {
-      validate = this.cycleGuard({ pointer }) ?? this.ajv.compile({ $ref: `${this.id}#${pointer.split('/').map((s) => encodeURIComponent(s).replace(/%2F/g, '/')).join('/')}` });
-      this.cache.set(pointer, validate);
+      validate = this.cycleGuard({ pointer }) ?? ajv.compile({ $ref: `${this.id}#${pointer.split('/').map((s) => encodeURIComponent(s).replace(/%2F/g, '/')).join('/')}` });
+      cache.set(pointer, validate);
     }
     return validate;
   }

@@ -100,7 +100,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
           const where = !propertyKind && f.property ? ` ${f.property}` : '';
           emit(ctx, `${direction}-${target}${f.kind}`, unstable && f.level === 'breaking' ? 'info' : f.level, direction, f.location, `${root.subject}${where}: ${f.detail}`);
         }
-        stack.push(...node.children);
+        for (const child of node.children) stack.push(child);
       }
     }
   };

@@ -306,7 +306,7 @@ export class SchemaDiffer {
       if (seen.has(node)) continue;
       seen.add(node);
       if (node.findings.some((f) => f.level === 'breaking')) return true;
-      stack.push(...node.children);
+      for (const child of node.children) stack.push(child);
     }
     return false;
   }

@@ -35,7 +35,7 @@ export async function diffPostedDocuments(deps: Deps, base: unknown, revision: u
   const errors = [];
   for (const [name, doc] of [['base', base], ['revision', revision]] as const) {
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) errors.push({ location: `/${name}`, message: 'must be an OpenAPI document (object)' });
-    else errors.push(...findExternalRefs(doc).map((e) => ({ ...e, location: `/${name}${e.location}` })));
+    else for (const e of findExternalRefs(doc)) errors.push({ ...e, location: `/${name}${e.location}` });
   }
   assertDepth(base);
   assertDepth(revision);

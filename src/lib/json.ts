@@ -120,10 +120,11 @@ export function forEachObject(root: unknown, visit: (node: Json) => void): void 
   const stack = [root];
   while (stack.length > 0) {
     const n = stack.pop();
-    if (Array.isArray(n)) stack.push(...n);
+    // Pushed one by one: spreading a 200,000-item array into push() overflows the call stack.
+    if (Array.isArray(n)) for (const item of n) stack.push(item);
     else if (isObject(n)) {
       visit(n);
-      stack.push(...Object.values(n));
+      for (const child of Object.values(n)) stack.push(child);
     }
   }
 }

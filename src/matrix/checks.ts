@@ -155,7 +155,7 @@ export async function checkFlow(data: unknown, source: ContractSource | undefine
     add('matrix/dedupe-window', '/idempotency/dedupeWindow', `dedupe window ${entry.idempotency.dedupeWindow} is shorter than the slowest step's worst case (${entry.steps[slowest.i]!.id}: ${formatMs(Math.ceil(slowest.ms))} with every retry)`);
   }
 
-  if (source) findings.push(...(await contractFindings(entry, source)));
+  if (source) for (const f of await contractFindings(entry, source)) findings.push(f);
   return findings;
 }
 

@@ -10,15 +10,28 @@ function coerce(raw: string, schema: Json | undefined): unknown {
   return raw;
 }
 
+/** Findings listed for one value at most (the rest are counted). */
+const MAX_FINDINGS = 100;
+
 /**
- * Compiles (once: the route's ContractSchemas caches it) and runs a validator. A value or
+ * Compiles (once: the route's ContractSchemas caches it) and runs a validator that stops at the
+ * first problem; `detailed`, if given, then lists every problem (at most MAX_FINDINGS). A value or
  * schema that would exhaust the stack is reported as an error at `location`, never thrown: the
  * runtime answers a refusal, not a 500.
  */
-function check(validator: () => ValidateFunction, value: unknown, location: string): FieldError[] {
+function check(validator: () => ValidateFunction, value: unknown, location: string, detailed?: () => ValidateFunction): FieldError[] {
   try {
-    const validate = validator();
-    return validate(value) ? [] : (validate.errors ?? []).map((e) => ({ location: `${location}${e.instancePath}`, message: e.message ?? 'invalid' }));
+    let validate = validator();
+    if (validate(value)) return [];
+    // Every problem, when the caller can afford to look for them all.
+    if (detailed) {
+      validate = detailed();
+      validate(value);
+    }
+    const errors = validate.errors ?? [];
+    const findings = errors.slice(0, MAX_FINDINGS).map((e) => ({ location: `${location}${e.instancePath}`, message: e.message ?? 'invalid' }));
+    if (errors.length > MAX_FINDINGS) findings.push({ location, message: `and ${errors.length - MAX_FINDINGS} more problems` });
+    return findings;
   } catch (error) {
     if (error instanceof RangeError) return [{ location, message: 'is nested too deeply to be checked against the contract' }];
     throw error;
@@ -38,14 +51,18 @@ export function parameterErrors(route: Route, value: (location: string, name: st
       if (p.required) errors.push({ location: `${p.in}.${p.name}`, message: 'is required' });
       continue;
     }
-    if (p.schema && typeof p.schema === 'object') errors.push(...check(() => route.schemas.compileInline(p.schema), coerce(raw, p.schema), `${p.in}.${p.name}`));
+    if (p.schema && typeof p.schema === 'object') for (const e of check(() => route.schemas.compileInline(p.schema), coerce(raw, p.schema), `${p.in}.${p.name}`)) errors.push(e);
   }
   return errors;
 }
 
-/** Checks a request body against the operation's schema for `media` (a key of requestBody.content). */
-export function bodyErrors(route: Route, media: string, body: unknown): FieldError[] {
-  return check(() => route.schemas.validator(`/paths/${escapeSegment(route.template)}/${route.op.method}/requestBody/content/${escapeSegment(media)}/schema`), body, 'body');
+/**
+ * Checks a request body against the operation's schema for `media` (a key of requestBody.content).
+ * @param options.detailed list every problem (else the first): for bodies small enough to afford it
+ */
+export function bodyErrors(route: Route, media: string, body: unknown, { detailed = true }: { detailed?: boolean } = {}): FieldError[] {
+  const pointer = `/paths/${escapeSegment(route.template)}/${route.op.method}/requestBody/content/${escapeSegment(media)}/schema`;
+  return check(() => route.schemas.validator(pointer), body, 'body', detailed ? () => route.schemas.detailedValidator(pointer) : undefined);
 }
 
 /**

@@ -19,6 +19,9 @@ import type { Runtime } from './index.ts';
 import { pastSunset, type Route } from './routes.ts';
 import { countExchange, countPartnerAnswer, type ExchangeRecord, newSpanId, recordExchange, timeOrderedUuid, traceContext, validCorrelation } from './saga.ts';
 
+/** Bodies up to this size get every validation problem listed; larger ones the first. */
+const DETAILED_BODY_BYTES = 64 * 1024;
+
 /**
  * The reference exchange runtime's router: every released (and, in the sandbox environment,
  * approved) contract version is served at /exchange/{partner}/{api}/v{major}/…, the newest
@@ -142,7 +145,8 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
         } catch {
           return refuse(c, route, 400, 'invalid', 'The body is not valid JSON', [{ location: 'body', message: 'not JSON' }]);
         }
-        errors.push(...bodyErrors(route, media, body));
+        // Every problem of a small body; the first of a large one (listing them all costs too much).
+        for (const e of bodyErrors(route, media, body, { detailed: rawBody.length <= DETAILED_BODY_BYTES })) errors.push(e);
       }
     }
     if (errors.length > 0) return refuse(c, route, 400, 'invalid', `The request does not match ${partner}/${api} ${route.version}`, errors);

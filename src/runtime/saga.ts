@@ -710,7 +710,7 @@ function requestErrors(route: Route, request: { params: Record<string, string>; 
   if (content) {
     const media = Object.keys(content)[0]!;
     if (request.body === undefined) errors.push({ location: 'body', message: 'is required' });
-    else errors.push(...bodyErrors(route, media, request.body));
+    else for (const e of bodyErrors(route, media, request.body)) errors.push(e);
   }
   return errors;
 }

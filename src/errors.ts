@@ -51,6 +51,14 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
+/** Findings a problem body lists at most; the rest are counted (a document can have a million). */
+const MAX_LISTED_ERRORS = 100;
+
+function listed(errors: FieldError[]): FieldError[] {
+  if (errors.length <= MAX_LISTED_ERRORS) return errors;
+  return [...errors.slice(0, MAX_LISTED_ERRORS), { location: '', message: `and ${errors.length - MAX_LISTED_ERRORS} more problems` }];
+}
+
 /** Accord's one error type: a code from the closed list, a human detail and optional findings. */
 export class AccordError extends Error {
   readonly code: ErrorCode;
@@ -84,7 +92,7 @@ export class AccordError extends Error {
       ...(context.instance ? { instance: context.instance } : {}),
       code: this.code,
       ...(context.requestId ? { requestId: context.requestId } : {}),
-      ...(this.errors ? { errors: this.errors } : {}),
+      ...(this.errors ? { errors: listed(this.errors) } : {}),
       ...this.extra,
     };
   }

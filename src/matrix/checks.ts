@@ -1,7 +1,7 @@
 import semver from 'semver';
 import type { OpenApiDocument } from '../contracts/document.ts';
 import { acceptsIdempotencyKey, isIdempotentMethod, operationsById, requestBodySchema, schemaHasPointer, type LocatedOperation } from '../contracts/operations.ts';
-import { newAjv2020, type ErrorObject } from '../lib/ajv.ts';
+import { boundedValidate, newAjv2020, type ErrorObject } from '../lib/ajv.ts';
 import { durationMs, formatMs } from './durations.ts';
 import { FAILURE_MODES, FLOW_SCHEMA, POLICY_SCHEMA } from './schema.ts';
 
@@ -63,9 +63,12 @@ export interface FlowEntry {
   };
 }
 
-const ajv = newAjv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }, true);
-const validateFlowSchema = ajv.compile(FLOW_SCHEMA);
-const validatePolicySchema = ajv.compile(POLICY_SCHEMA);
+// Each schema twice: stopping at the first problem, and listing every problem (boundedValidate).
+const AJV_OPTIONS = { strict: true, strictRequired: false, allowUnionTypes: true } as const;
+const quickAjv = newAjv2020({ ...AJV_OPTIONS, allErrors: false }, true);
+const detailedAjv = newAjv2020({ ...AJV_OPTIONS, allErrors: true }, true);
+const flowSchema = { quick: quickAjv.compile(FLOW_SCHEMA), detailed: detailedAjv.compile(FLOW_SCHEMA) };
+const policySchema = { quick: quickAjv.compile(POLICY_SCHEMA), detailed: detailedAjv.compile(POLICY_SCHEMA) };
 
 function schemaFindings(errors: ErrorObject[] | null | undefined): Finding[] {
   const findings = (errors ?? [])
@@ -88,7 +91,8 @@ function schemaFindings(errors: ErrorObject[] | null | undefined): Finding[] {
 
 /** Schema findings for a governance policy document (empty when valid). */
 export function checkPolicy(data: unknown): Finding[] {
-  return validatePolicySchema(data) ? [] : schemaFindings(validatePolicySchema.errors).map((f) => ({ ...f, rule: 'policy/schema' }));
+  const problems = boundedValidate(policySchema.quick, () => policySchema.detailed, data);
+  return problems ? schemaFindings(problems).map((f) => ({ ...f, rule: 'policy/schema' })) : [];
 }
 
 /** Worst-case time a step can take with every retry: attempts × timeout + every backoff at full jitter. */
@@ -109,7 +113,8 @@ const STRATEGIES = new Set(['mark-inactive', 'reversal-event', 'none']);
  * @param expectedFlow the flow id the entry is stored under (file name or URL)
  */
 export async function checkFlow(data: unknown, source: ContractSource | undefined, expectedFlow?: string): Promise<Finding[]> {
-  if (!validateFlowSchema(data)) return schemaFindings(validateFlowSchema.errors);
+  const problems = boundedValidate(flowSchema.quick, () => flowSchema.detailed, data);
+  if (problems) return schemaFindings(problems);
   const entry = data as unknown as FlowEntry;
   const findings: Finding[] = [];
   const add = (rule: string, location: string, message: string) => findings.push({ rule, location, message });

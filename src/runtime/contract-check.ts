@@ -10,14 +10,11 @@ function coerce(raw: string, schema: Json | undefined): unknown {
   return raw;
 }
 
-/** Findings listed for one value at most (the rest are counted). */
-const MAX_FINDINGS = 100;
-
 /**
  * Compiles (once: the route's ContractSchemas caches it) and runs a validator that stops at the
- * first problem; `detailed`, if given, then lists every problem (at most MAX_FINDINGS). A value or
- * schema that would exhaust the stack is reported as an error at `location`, never thrown: the
- * runtime answers a refusal, not a 500.
+ * first problem; `detailed`, if given, then lists every problem (the problem body lists at most
+ * 100 and counts the rest). A value or schema that would exhaust the stack is reported as an
+ * error at `location`, never thrown: the runtime answers a refusal, not a 500.
  */
 function check(validator: () => ValidateFunction, value: unknown, location: string, detailed?: () => ValidateFunction): FieldError[] {
   try {
@@ -28,10 +25,7 @@ function check(validator: () => ValidateFunction, value: unknown, location: stri
       validate = detailed();
       validate(value);
     }
-    const errors = validate.errors ?? [];
-    const findings = errors.slice(0, MAX_FINDINGS).map((e) => ({ location: `${location}${e.instancePath}`, message: e.message ?? 'invalid' }));
-    if (errors.length > MAX_FINDINGS) findings.push({ location, message: `and ${errors.length - MAX_FINDINGS} more problems` });
-    return findings;
+    return (validate.errors ?? []).map((e) => ({ location: `${location}${e.instancePath}`, message: e.message ?? 'invalid' }));
   } catch (error) {
     if (error instanceof RangeError) return [{ location, message: 'is nested too deeply to be checked against the contract' }];
     throw error;

@@ -189,9 +189,9 @@ async function serveCommand(config: Config, io: Io): Promise<number> {
     io.out(`  ${service.initialAdminToken}`);
     io.out('');
   }
-  const stopJobs = service.startJobs();
+  service.startJobs();
+  // New connections stop at once; close() waits for the jobs run in progress, then anchors the audit log.
   const stop = () => {
-    stopJobs();
     server.close();
     void service.close().finally(() => process.exit(0));
   };

@@ -36,11 +36,12 @@ export interface Service {
   guard: AuthGuard;
   /**
    * Resumes unfinished transactions and starts the background jobs (transaction outbox, sunsets)
-   * and the webhook dispatcher; returns a stop function.
+   * and the webhook dispatcher; returns a stop function that waits for the run in progress.
    */
-  startJobs(): () => void;
+  startJobs(): () => Promise<void>;
   /**
-   * Writes the pending aggregated refusal rows to the audit log, stops the webhook dispatcher
+   * Stops the jobs (waiting for the run in progress), writes the pending aggregated refusal rows
+   * to the audit log, stops the webhook dispatcher
    * (waiting for attempts in flight, each bounded by ACCORD_WEBHOOK_TIMEOUT_MS) and the saga
    * engine (unfinished transactions stay for the next start), anchors the audit log and closes
    * the database.
@@ -55,15 +56,14 @@ export interface Service {
  * for one. Webhook deliveries run in their own dispatcher, never awaited here: a slow endpoint
  * cannot hold these up.
  */
-function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher, guard: AuthGuard): () => void {
+function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher, guard: AuthGuard): () => Promise<void> {
   runtime.engine.resume();
   webhookDispatcher.start();
   const idempotency = new IdempotencyStore(deps);
-  let running = false;
+  let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = true;
-    Promise.resolve()
+    running = Promise.resolve()
       .then(() => processSunsets(deps))
       .then(() => idempotency.purgeExpired())
       .then(() => runtime.stats.flush())
@@ -72,26 +72,26 @@ function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispa
       .then(() => guard.flushEnded())
       .then(() => deps.audit.anchorIfDue())
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
-      .finally(() => (running = false));
+      .finally(() => (running = undefined));
   }, deps.config.jobsIntervalMs);
   timer.unref();
   // Synthetic transactions on their own schedule (ACCORD_SYNTHETIC_INTERVAL_MS; 0 = on demand only).
   let synthetic: NodeJS.Timeout | undefined;
+  let runningSynthetic: Promise<unknown> | undefined;
   if (deps.config.syntheticIntervalMs > 0) {
-    let runningSynthetic = false;
     synthetic = setInterval(() => {
       if (runningSynthetic) return;
-      runningSynthetic = true;
-      runSynthetic(deps, runtime, SYSTEM)
+      runningSynthetic = runSynthetic(deps, runtime, SYSTEM)
         .catch((error) => deps.logger.error({ err: error }, 'synthetic transactions failed'))
-        .finally(() => (runningSynthetic = false));
+        .finally(() => (runningSynthetic = undefined));
     }, deps.config.syntheticIntervalMs);
     synthetic.unref();
   }
-  return () => {
+  // Stopping waits for the run in progress, so nothing writes after the final audit anchor.
+  return async () => {
     clearInterval(timer);
     if (synthetic) clearInterval(synthetic);
-    void webhookDispatcher.stop();
+    await Promise.all([running, runningSynthetic, webhookDispatcher.stop()]);
   };
 }
 
@@ -141,15 +141,17 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const runtime = createRuntime(deps);
   const guard = new AuthGuard(deps);
   const checkpointer = dbFile === ':memory:' ? undefined : startCheckpointer(db, dbFile, logger);
+  let stopJobs: (() => Promise<void>) | undefined;
   return {
     deps,
     runtime,
     guard,
     app: createApp(deps, runtime, guard),
-    startJobs: () => startJobs(deps, runtime, webhookDispatcher, guard),
+    startJobs: () => (stopJobs = startJobs(deps, runtime, webhookDispatcher, guard)),
     initialAdminToken: admin?.generated ? admin.token : undefined,
     seeded,
     close: async () => {
+      await stopJobs?.();
       // The last minute's aggregated refusals (401s, 429s) reach the audit log before it closes.
       guard.flush();
       await webhookDispatcher.stop();

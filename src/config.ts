@@ -108,7 +108,7 @@ export const SETTINGS = [
   ['ACCORD_AUTH_FAILURE_LIMIT', '20', 'Failed authentications per minute from one client address, or with one token prefix, before further attempts get 429 with `Retry-After`.'],
   ['ACCORD_TOKEN_RATE_LIMIT', '0', 'Requests per minute per authenticated token before 429; `0` turns the limit off.'],
   ['ACCORD_TRUSTED_PROXIES', '(none)', 'Comma-separated CIDR ranges of load balancers whose `X-Forwarded-For` names the client address.'],
-  ['ACCORD_TOKEN_DEFAULT_TTL', '(none)', 'Lifetime (ISO 8601 duration, e.g. `P90D`) of tokens created without `expiresIn`; unset: such tokens do not expire.'],
+  ['ACCORD_TOKEN_DEFAULT_TTL', '(none)', 'Lifetime (ISO 8601 duration, e.g. `P90D`, at most `P36500D`) of tokens created without `expiresIn`; unset: such tokens do not expire.'],
   ['ACCORD_DURABILITY', 'normal', '`full` makes SQLite fsync every commit (`synchronous=FULL`); `normal` (WAL) may lose the last commits on a power failure, never on a process crash.'],
   ['ACCORD_CACHE_MAX_BYTES', '67108864', 'Bytes (estimated) each in-memory cache of parsed documents and compiled validators may hold (64 MiB).'],
 ] as const;
@@ -180,6 +180,8 @@ function cidrsSetting(name: string, raw: string | undefined): string[] {
     });
 }
 
+const MAX_DURATION_MS = 36_500 * 24 * 3600 * 1000;
+
 function durationSetting(name: string, raw: string | undefined, fallback: string | undefined): number | undefined {
   const value = raw || fallback;
   if (value === undefined) return undefined;
@@ -190,11 +192,15 @@ function durationSetting(name: string, raw: string | undefined, fallback: string
     throw new AccordError('bad_request', `${name} must be an ISO 8601 duration such as P90D or PT12H, got "${value}"`);
   }
   if (ms <= 0) throw new AccordError('bad_request', `${name} must be longer than zero, got "${value}"`);
+  // A hundred years: beyond it a date overflows (and no lifetime or window needs more).
+  if (ms > MAX_DURATION_MS) throw new AccordError('bad_request', `${name} must be at most P36500D, got "${value}"`);
   return ms;
 }
 
 /** A secret key given as hex or base64, at least 32 bytes. */
-function keySetting(name: string, raw: string | undefined): Buffer | undefined {
+function keySetting(name: string, value: string | undefined): Buffer | undefined {
+  // A key pasted from a file often carries its line break.
+  const raw = value?.trim();
   if (!raw) return undefined;
   const key = /^[0-9a-fA-F]+$/.test(raw) && raw.length % 2 === 0 ? Buffer.from(raw, 'hex') : /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64') : undefined;
   if (!key || key.length < 32) throw new AccordError('bad_request', `${name} must be at least 32 bytes, hex or base64 encoded (e.g. openssl rand -hex 32)`);

@@ -397,6 +397,8 @@ describe('anchoring schedule', () => {
     expect(fs.existsSync(path.join(dir, 'audit.key'))).toBe(false);
     expect(await verifyDir(dir, { ACCORD_AUDIT_KEY: key })).toMatchObject({ ok: true, checked: 3 });
     expect((await verifyDir(dir, { ACCORD_AUDIT_KEY: randomBytes(32).toString('hex') })).ok).toBe(false);
+    // A key read from a file keeps its line break: it is the same key.
+    expect(await verifyDir(dir, { ACCORD_AUDIT_KEY: `${key}\n` })).toMatchObject({ ok: true, checked: 3 });
   });
 
   it('refuses a key file others may read, and a data dir whose keyed log lost its key', async () => {

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,8 +47,14 @@ describe('ACCORD_DURABILITY', () => {
     // a database an earlier release left readable by others is tightened when it opens
     await s.close();
     fs.chmodSync(path.join(dir, 'accord.db'), 0o644);
+    // another connection (as an earlier release had) holds its -wal and -shm, created readable by others
+    const earlier = new Database(path.join(dir, 'accord.db'));
+    earlier.pragma('journal_mode = WAL');
+    earlier.exec('CREATE TABLE IF NOT EXISTS earlier (x)');
+    expect(fs.statSync(path.join(dir, 'accord.db-wal')).mode & 0o777).toBe(0o644);
     s = await startTestService({ dir });
-    expect(fs.statSync(path.join(dir, 'accord.db')).mode & 0o777).toBe(0o600);
+    for (const file of ['accord.db', 'accord.db-wal', 'accord.db-shm']) expect(fs.statSync(path.join(dir, file)).mode & 0o777, file).toBe(0o600);
+    earlier.close();
     await s.cleanup();
     s = undefined;
     fs.rmSync(root, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
 import { ADMIN_TOKEN, runCli, startTestService, type TestService } from './harness.ts';
 
 describe('tokens', () => {
@@ -157,6 +158,13 @@ describe('token names', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('ACCORD_TOKEN_DEFAULT_TTL', () => {
+  it('longer than a hundred years is refused at start (a date past year 275760 made every token creation a 500)', () => {
+    expect(() => loadConfig({ ACCORD_TOKEN_DEFAULT_TTL: 'P99999999D' })).toThrow('ACCORD_TOKEN_DEFAULT_TTL must be at most P36500D, got "P99999999D"');
+    expect(loadConfig({ ACCORD_TOKEN_DEFAULT_TTL: 'P36500D' }).tokenDefaultTtlMs).toBe(36_500 * 86_400_000);
   });
 });
 

@@ -22,13 +22,18 @@ export function openDb(file: string, { durability = 'normal' }: { durability?: '
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const sqlite = new Database(file);
   if (file !== ':memory:') {
-    try {
-      fs.chmodSync(file, 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    // SQLite gives the -wal and -shm files it creates the database's mode; ones left by an
+    // earlier release are tightened here too.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      try {
+        fs.chmodSync(f, 0o600);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'ENOENT') throw error;
+      }
     }
+    sqlite.pragma('journal_mode = WAL');
   }
-  if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');

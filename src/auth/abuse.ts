@@ -49,6 +49,14 @@ export class WindowCounters {
     return window && now < window.start + WINDOW_MS ? window : undefined;
   }
 
+  /** Forgets the windows that have ended (the map is ordered by start: stops at the first open one). */
+  prune(now: number): void {
+    for (const [key, window] of this.#windows) {
+      if (now < window.start + WINDOW_MS) return;
+      this.#windows.delete(key);
+    }
+  }
+
   /** Counts one event for `key`; returns its window after counting. */
   add(key: string, now: number): Window {
     const open = this.peek(key, now);
@@ -247,9 +255,15 @@ export class AuthGuard {
     this.refusals.record({ action: 'auth.refused', actor: 'anonymous', role: 'none', target: limitKey(address) }, `status ${status}`, this.deps.clock().getTime());
   }
 
-  /** Writes the refusal rows of a minute that has ended (the jobs loop calls it). */
+  /**
+   * Writes the refusal rows of a minute that has ended and forgets ended windows, so requests take
+   * the fast path again once the failures have aged out (the jobs loop calls it).
+   */
   flushEnded(): void {
-    if (this.refusals.pending > 0) this.refusals.flushEnded(this.deps.clock().getTime());
+    const now = this.deps.clock().getTime();
+    if (this.refusals.pending > 0) this.refusals.flushEnded(now);
+    this.failures.prune(now);
+    this.requests.prune(now);
   }
 
   /** Writes every pending refusal row (shutdown). */

@@ -154,6 +154,23 @@ describe('webhook registration refuses destinations that are not public', () => 
     };
     expect(await createWebhook(s.deps, admin, input, { resolve: nxdomain })).toMatchObject({ url: 'https://hooks.partner.example/in', disabledAt: null });
   });
+
+  it('makes no DNS query for a registration refused for its other fields (a flood of bad requests cannot make Accord query names)', async () => {
+    const partner = { tokenId: 'tok_partner', name: 'acme', role: 'partner' as const, partner: 'acme-payer' };
+    const queried: string[] = [];
+    const resolve: ResolveHost = async (name) => {
+      queried.push(name);
+      return [{ address: '93.184.215.14', family: 4 }];
+    };
+    const badSecret = await createWebhook(s.deps, partner, { url: 'https://a.partner.example/in', secret: 'short', events: ['notice.deprecation'] }, { resolve }).catch((e: unknown) => e);
+    expect((badSecret as AccordError).toProblem().errors).toEqual([{ location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' }]);
+    for (let i = 0; i < s.deps.config.webhooksPerOwner; i++) {
+      await createWebhook(s.deps, partner, { url: 'https://93.184.215.14/in', secret: SECRET, events: ['notice.deprecation'] }, { resolve });
+    }
+    const full = await createWebhook(s.deps, partner, { url: 'https://b.partner.example/in', secret: SECRET, events: ['notice.deprecation'] }, { resolve }).catch((e: unknown) => e);
+    expect((full as AccordError).toProblem().status).toBe(409);
+    expect(queried).toEqual([]);
+  });
 });
 
 describe('webhook delivery checks the destination again and shows failure classes only', () => {

@@ -68,8 +68,8 @@ export async function createWebhook(
 ) {
   requireRole(principal, ['admin', 'partner'], 'register webhooks');
   const errors: FieldError[] = [];
-  const refusal = typeof input.url === 'string' ? await urlRefusal(deps, principal, input.url, options.resolve) : 'must be an http(s) URL';
-  if (refusal) errors.push({ location: '/url', message: refusal });
+  const literal = typeof input.url === 'string' ? checkUrl(input.url, outboundPolicy(deps.config)) : undefined;
+  if (!literal?.ok) errors.push({ location: '/url', message: literal?.reason ?? 'must be an http(s) URL' });
   if (typeof input.secret !== 'string' || input.secret.length < 16 || input.secret.length > 256) errors.push({ location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' });
   const allowed = principal.role === 'partner' ? PARTNER_EVENTS : new Set<string>(EVENT_TYPES);
   if (!Array.isArray(input.events) || input.events.length === 0) errors.push({ location: '/events', message: `must list events: ${[...allowed].join(', ')}` });
@@ -78,6 +78,10 @@ export async function createWebhook(
   });
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid webhook', { errors });
   const partner = principal.role === 'partner' ? principal.partner : null;
+  // The cheap checks first: a request refused anyway makes no DNS query.
+  deps.db.transaction((tx) => requireRoomFor(tx, deps, partner));
+  const refusal = await urlRefusal(deps, principal, input.url as string, options.resolve);
+  if (refusal) throw new AccordError('invalid_document', 'Invalid webhook', { errors: [{ location: '/url', message: refusal }] });
   const row = deps.db.transaction((tx) => {
     requireRoomFor(tx, deps, partner);
     return tx

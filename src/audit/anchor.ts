@@ -67,7 +67,7 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
 const isHash = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 
 /** Parses an anchor file; undefined when it is not one. */
-export function parseAnchor(text: string): AuditAnchor | undefined {
+function parseAnchor(text: string): AuditAnchor | undefined {
   let a: Record<string, any>;
   try {
     a = JSON.parse(text);

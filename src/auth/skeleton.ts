@@ -28,7 +28,7 @@ function skeleton(nfd: string): string {
  * `Alice-Author`, `aIice-author` (capital I), `аlice-author` (Cyrillic а), `ali̇ce-author`
  * (combining dot) and `alice‐author` (Unicode hyphen) all share one with `alice-author`.
  */
-export function identityKeys(name: string): Set<string> {
+function identityKeys(name: string): Set<string> {
   const base = name.normalize('NFKC').replace(INVISIBLE, '');
   return new Set([base, base.toLowerCase(), base.toUpperCase()].map((form) => skeleton(form.normalize('NFD'))));
 }

@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 
 /**
  * The Content-Security-Policy of every HTML response, as directives: nothing may load, frame the
@@ -35,12 +35,4 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** Sets SECURITY_HEADERS on the response being prepared (call before the handler runs; costs no extra middleware layer). */
 export function setSecurityHeaders(c: Context): void {
   for (const name in SECURITY_HEADERS) c.header(name, SECURITY_HEADERS[name]!);
-}
-
-/** SECURITY_HEADERS as a middleware, for apps other than Accord's own (whose first middleware sets them). */
-export function securityHeaders(): MiddlewareHandler {
-  return async (c, next) => {
-    setSecurityHeaders(c);
-    await next();
-  };
 }

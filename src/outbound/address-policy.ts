@@ -51,7 +51,7 @@ export function outboundPolicy(config: Pick<Config, 'outboundAllowPrivate' | 'ou
  * metadata, unique-local, unspecified, carrier-grade NAT, multicast, broadcast, reserved,
  * 6to4, Teredo, …) is allowed only by the policy's opt-ins.
  */
-export function classifyAddress(address: string, policy: OutboundPolicy): AddressVerdict {
+function classifyAddress(address: string, policy: OutboundPolicy): AddressVerdict {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     parsed = ipaddr.parse(address);

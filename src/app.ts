@@ -22,6 +22,7 @@ import { exchangeHop, exchangeRouter } from './runtime/router.ts';
 import { transactionsRouter } from './http/transactions.ts';
 import { observabilityRouter } from './http/observability.ts';
 import type { AppEnv } from './http/types.ts';
+import { consoleRouter } from './web/index.tsx';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -90,6 +91,8 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/v1', transactionsRouter(deps, runtime));
   app.route('/v1', observabilityRouter(deps, runtime));
   app.route('/exchange', exchangeRouter(deps, runtime));
+  app.get('/', (c) => c.redirect('/console', 302));
+  app.route('/console', consoleRouter(deps, guard));
 
   app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));
 

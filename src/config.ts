@@ -73,6 +73,10 @@ export interface Config {
   durability: 'normal' | 'full';
   /** Bytes of parsed documents and compiled validators kept in memory (estimated), per cache. */
   cacheMaxBytes: number;
+  /** A console session ends after this long without a request… */
+  sessionIdleMs: number;
+  /** …and this long after sign-in, whatever happens. */
+  sessionMaxMs: number;
 }
 
 /** Every setting: environment variable, default and description (the README's table). */
@@ -111,6 +115,8 @@ export const SETTINGS = [
   ['ACCORD_TOKEN_DEFAULT_TTL', '(none)', 'Lifetime (ISO 8601 duration, e.g. `P90D`, at most `P36500D`) of tokens created without `expiresIn`; unset: such tokens do not expire.'],
   ['ACCORD_DURABILITY', 'normal', '`full` makes SQLite fsync every commit (`synchronous=FULL`); `normal` (WAL) may lose the last commits on a power failure, never on a process crash.'],
   ['ACCORD_CACHE_MAX_BYTES', '67108864', 'Bytes (estimated) each in-memory cache of parsed documents and compiled validators may hold (64 MiB).'],
+  ['ACCORD_SESSION_IDLE', 'PT30M', 'A console session ends after this long (ISO 8601 duration) without a request.'],
+  ['ACCORD_SESSION_MAX', 'PT12H', 'A console session ends this long after sign-in, however active.'],
 ] as const;
 
 function intSetting(name: string, raw: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -259,5 +265,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenDefaultTtlMs: durationSetting('ACCORD_TOKEN_DEFAULT_TTL', env.ACCORD_TOKEN_DEFAULT_TTL, undefined),
     durability: durabilitySetting(env.ACCORD_DURABILITY),
     cacheMaxBytes: intSetting('ACCORD_CACHE_MAX_BYTES', env.ACCORD_CACHE_MAX_BYTES, 64 * 1024 * 1024, 1024 * 1024),
+    sessionIdleMs: durationSetting('ACCORD_SESSION_IDLE', env.ACCORD_SESSION_IDLE, 'PT30M')!,
+    sessionMaxMs: durationSetting('ACCORD_SESSION_MAX', env.ACCORD_SESSION_MAX, 'PT12H')!,
   };
 }

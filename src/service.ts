@@ -21,6 +21,7 @@ import { loadConfiguredFaults } from './runtime/faults.ts';
 import { IdempotencyStore } from './runtime/idempotency.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { publishTransactionEvents } from './runtime/outbox.ts';
+import { purgeSessions } from './web/sessions.ts';
 
 /** A started service: its dependencies and what start-up produced. */
 export interface Service {
@@ -66,6 +67,7 @@ function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispa
     running = Promise.resolve()
       .then(() => processSunsets(deps))
       .then(() => idempotency.purgeExpired())
+      .then(() => purgeSessions(deps))
       .then(() => runtime.stats.flush())
       .then(() => runtime.sla.evaluate())
       .then(() => publishTransactionEvents(deps))

@@ -222,6 +222,18 @@ function lookupToken(deps: Pick<Deps, 'db'>, hash: string): TokenRecord | undefi
   return { principal: { tokenId: row.id, name: row.name, role: row.role, partner: row.partner, scopes, expiresAt: row.expiresAt }, revoked: row.revokedAt !== null, expiresAt: row.expiresAt };
 }
 
+/**
+ * The principal of a token by its id (a console session holds the id, never the secret), or
+ * undefined when the token is unknown, revoked or expired: ending the token ends its sessions.
+ */
+export function principalOfTokenId(deps: Pick<Deps, 'db' | 'clock'>, id: string): Principal | undefined {
+  const row = deps.db.select().from(tokens).where(eq(tokens.id, id)).get();
+  if (!row || row.revokedAt !== null) return undefined;
+  if (row.expiresAt !== null && Date.parse(row.expiresAt) <= deps.clock().getTime()) return undefined;
+  const scopes = row.scopes === null ? null : (JSON.parse(row.scopes) as Scope[]);
+  return { tokenId: row.id, name: row.name, role: row.role as Role, partner: row.partner, scopes, expiresAt: row.expiresAt };
+}
+
 /** The secret of an `Authorization: Bearer <token>` header, or why there is none. */
 export function bearerSecret(header: string | undefined): { secret: string } | { failure: 'missing' | 'malformed' } {
   if (header === undefined || header.trim() === '') return { failure: 'missing' };

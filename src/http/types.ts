@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { Principal } from '../auth/principal.ts';
 import type { ExchangeHop, ExchangeSeen } from '../runtime/router.ts';
 import { AccordError } from '../errors.ts';
+import type { Session } from '../web/sessions.ts';
 
 /** Hono environment shared by every router. */
 export interface AppEnv {
@@ -14,6 +15,8 @@ export interface AppEnv {
     hop: ExchangeHop | undefined;
     /** Set when authentication refused the request: it is audited in the aggregated refusal rows. */
     refusalAggregated: boolean | undefined;
+    /** The console session of a signed-in console user (set on /console pages only). */
+    session: Session | undefined;
   };
 }
 

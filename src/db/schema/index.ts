@@ -3,3 +3,4 @@ export * from './tokens.ts';
 export * from './matrix-versions.ts';
 export * from './change-control.ts';
 export * from './runtime.ts';
+export * from './sessions.ts';

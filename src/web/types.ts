@@ -1,0 +1,26 @@
+import type { Context } from 'hono';
+import { AccordError } from '../errors.ts';
+import type { AppEnv } from '../http/types.ts';
+import type { PageContext } from './layout.tsx';
+import type { Session } from './sessions.ts';
+
+/** The console's Hono environment (the API's: `session` is set on every page behind sign-in). */
+export type WebEnv = AppEnv;
+
+/** The signed-in session (the console's middleware guarantees one behind sign-in). */
+export function sessionOf(c: Context<WebEnv>): Session {
+  const session = c.get('session');
+  if (!session) throw new AccordError('unauthorized', 'Sign in first');
+  return session;
+}
+
+/** The signed-in user, form token and path a page renders with. */
+export function pageContext(c: Context<WebEnv>): PageContext {
+  const session = sessionOf(c);
+  return { principal: session.principal, csrf: session.csrf, path: c.req.path };
+}
+
+/** Sends a page: the doctype, then the rendered JSX. */
+export async function sendPage(c: Context<WebEnv>, page: unknown, status = 200): Promise<Response> {
+  return c.html(`<!DOCTYPE html>${String(await page)}`, status as 200);
+}

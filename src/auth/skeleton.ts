@@ -7,6 +7,9 @@ const PROTOTYPES = new Map<string, string>(Object.entries(createRequire(import.m
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/gu;
 const MARKS = /\p{M}/gu;
 const SPACES = /[\s\p{Zs}]+/gu;
+/** Identity keys by display name: the change queue compares every open change's reviewers and authors. */
+const KEYS = new Map<string, Set<string>>();
+const MAX_CACHED_NAMES = 10_000;
 
 function fold(text: string): string {
   // Full case folding is not in JavaScript; upper then lower folds ß/ẞ, ſ, final sigma and the like.
@@ -29,8 +32,15 @@ function skeleton(nfd: string): string {
  * (combining dot) and `alice‐author` (Unicode hyphen) all share one with `alice-author`.
  */
 function identityKeys(name: string): Set<string> {
-  const base = name.normalize('NFKC').replace(INVISIBLE, '');
-  return new Set([base, base.toLowerCase(), base.toUpperCase()].map((form) => skeleton(form.normalize('NFD'))));
+  let keys = KEYS.get(name);
+  if (!keys) {
+    const base = name.normalize('NFKC').replace(INVISIBLE, '');
+    keys = new Set([base, base.toLowerCase(), base.toUpperCase()].map((form) => skeleton(form.normalize('NFD'))));
+    // Few people act on a network; the bound only guards against a flood of distinct names.
+    if (KEYS.size >= MAX_CACHED_NAMES) KEYS.clear();
+    KEYS.set(name, keys);
+  }
+  return keys;
 }
 
 /** Whether two display names look alike (share an identity key). */

@@ -1,14 +1,15 @@
 import { Hono } from 'hono';
 import { listAudit } from '../audit/log.ts';
 import { requireRole } from '../auth/principal.ts';
-import { acknowledgeChange, acksOf, createChange, getChangeRow, listChanges, reviewChange, reviewsOf, toChangeSummary } from '../changes/changes.ts';
+import { acknowledgeChange, createChange, listChanges, reviewChange, toChangeSummary } from '../changes/changes.ts';
 import { consumersOf, setConsumers } from '../changes/consumers.ts';
+import { awaitingPrincipal } from '../changes/queue.ts';
 import { recordRelease } from '../changes/releases.ts';
+import { changeView } from '../changes/view.ts';
 import type { Deps } from '../context.ts';
 import { AccordError } from '../errors.ts';
 import { addEvidence, addJunitEvidence, listEvidence } from '../evidence/evidence.ts';
-import { checkGate, closeReviewItem, freezeReleases, gatherFacts, getDecision, liftFreeze, listFreezes, listReviewItems } from '../gate/check.ts';
-import { evaluateGate } from '../gate/evaluate.ts';
+import { checkGate, closeReviewItem, freezeReleases, getDecision, liftFreeze, listFreezes, listReviewItems } from '../gate/check.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
@@ -24,28 +25,17 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
     return c.json(toChangeSummary(change), 201);
   });
   app.get('/changes', (c) => {
-    requireRole(principalOf(c), STAFF, 'list change requests');
-    return c.json(listChanges(deps, { partner: c.req.query('partner'), api: c.req.query('api') }));
-  });
-  app.get('/changes/:id', async (c) => {
     const principal = principalOf(c);
-    const row = getChangeRow(deps, c.req.param('id'));
-    if (principal.role === 'partner' && principal.partner !== row.partner && !(JSON.parse(row.requiredAcks) as string[]).includes(principal.partner!)) {
-      throw new AccordError('not_found', `No change request ${row.id}`);
+    const { awaiting, partner, api } = c.req.query();
+    if (awaiting !== undefined) {
+      if (awaiting !== 'me') throw new AccordError('bad_request', '?awaiting takes one value: me', { errors: [{ location: 'awaiting', message: 'must be "me"' }] });
+      if (partner !== undefined || api !== undefined) throw new AccordError('bad_request', '?awaiting=me lists what awaits you; it takes no partner or api filter', { errors: [{ location: partner !== undefined ? 'partner' : 'api', message: 'not with awaiting=me' }] });
+      return c.json(awaitingPrincipal(deps, principal).map(toChangeSummary));
     }
-    const facts = await gatherFacts(deps, row.partner, row.api, row.version, c.req.query('environment') ?? 'production');
-    const preview = evaluateGate(facts);
-    return c.json({
-      ...toChangeSummary(row),
-      diff: JSON.parse(row.diff),
-      currentDiffHash: facts.diff.hash,
-      stale: facts.diff.hash !== row.diffHash,
-      reviews: reviewsOf(deps, row.id).map(({ reviewerToken, ...r }) => ({ ...r, counts: r.diffHash === row.diffHash && facts.diff.hash === row.diffHash })),
-      acknowledgements: acksOf(deps, row.id).map((a) => ({ ...a, counts: a.diffHash === row.diffHash && facts.diff.hash === row.diffHash })),
-      evidence: preview.reasons.filter((r) => r.rule.startsWith('evidence:')),
-      gatePreview: { environment: facts.target.environment, verdict: preview.verdict, reasons: preview.reasons },
-    });
+    requireRole(principal, STAFF, 'list change requests (a partner lists those awaiting its acknowledgement with ?awaiting=me)');
+    return c.json(listChanges(deps, { partner, api }));
   });
+  app.get('/changes/:id', async (c) => c.json(await changeView(deps, principalOf(c), c.req.param('id'), c.req.query('environment') ?? 'production')));
   app.post('/changes/:id/reviews', async (c) => c.json(await reviewChange(deps, principalOf(c), c.req.param('id'), await jsonBody(c)), 201));
   app.post('/changes/:id/acknowledgements', async (c) => {
     const body = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await jsonBody(c);

@@ -190,7 +190,17 @@ export const ACCORD_OPENAPI = {
       ),
     },
     '/v1/changes': {
-      get: op('Change requests, newest first', ['admin', 'author', 'approver', 'ci'], 'changes:read', { '200': json({ type: 'array', items: ref('ChangeSummary') }) }, { parameters: [optionalQuery('partner'), optionalQuery('api')] }),
+      get: op('Change requests, newest first; with ?awaiting=me those awaiting the caller', ['admin', 'author', 'approver', 'ci', 'partner'], 'changes:read', { '200': json({ type: 'array', items: ref('ChangeSummary') }), '400': problem }, {
+        description:
+          'Staff list change requests (optionally of one partner/api). A partner token may only call it with `awaiting=me` (403 otherwise). ' +
+          '`awaiting=me` answers, newest first and at most 100, the open change requests (the newest of their version, version not released or retired, diff not rejected) awaiting the caller: ' +
+          "for a partner, those listing it among the required acknowledgements that it has not acknowledged for their diff; for an approver or admin (whose token may use changes:review), those still short of approvals that it may review — not opened by it, its version not registered by it (same token or a look-alike name), not yet reviewed by it; for other roles none.",
+        parameters: [
+          optionalQuery('partner'),
+          optionalQuery('api'),
+          { name: 'awaiting', in: 'query', required: false, description: '`me`: only what awaits the caller (any other value → 400; not combined with partner or api)', schema: { type: 'string', enum: ['me'] } },
+        ],
+      }),
       post: op('Open a change request: snapshots the diff and derives approvals, acknowledgements and evidence from the policy', ['admin', 'author'], 'changes:write', { '201': json(ref('ChangeSummary')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'summary'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, flows: { type: 'array', items: { type: 'string' } }, summary: { type: 'string' } } }) }),
     },
     '/v1/changes/{id}': {

@@ -1,0 +1,141 @@
+import { and, desc, eq } from 'drizzle-orm';
+import type { Principal } from '../auth/principal.ts';
+import type { Deps } from '../context.ts';
+import { evidence, releases } from '../db/index.ts';
+import type { DiffResult } from '../diff/types.ts';
+import { AccordError } from '../errors.ts';
+import { gatherFacts } from '../gate/check.ts';
+import { evaluateGate, type GateAnswer, type GateFacts } from '../gate/evaluate.ts';
+import { currentPolicy } from '../matrix/store.ts';
+import { acksOf, getChangeRow, reviewsOf, toChangeSummary, type ChangeRow } from './changes.ts';
+import { consumersOf } from './consumers.ts';
+
+/** A change request read for one environment: its row, reviews, acknowledgements, and the gate's facts and preview. */
+export interface ChangeContext {
+  row: ChangeRow;
+  reviews: ReturnType<typeof reviewsOf>;
+  acks: ReturnType<typeof acksOf>;
+  facts: GateFacts;
+  preview: GateAnswer;
+}
+
+/** The partners asked to acknowledge a change request (its snapshot, fixed when it was opened). */
+export function requiredAcknowledgements(row: Pick<ChangeRow, 'requiredAcks'>): string[] {
+  return JSON.parse(row.requiredAcks) as string[];
+}
+
+/**
+ * Whether the principal may read a change request: staff always; a partner when the change is
+ * to its own API or when it is asked to acknowledge it.
+ */
+export function canReadChange(principal: Principal, row: Pick<ChangeRow, 'partner' | 'requiredAcks'>): boolean {
+  return principal.role !== 'partner' || principal.partner === row.partner || requiredAcknowledgements(row).includes(principal.partner!);
+}
+
+/**
+ * Reads a change request the principal may read (404 otherwise, as for one that does not
+ * exist) with the gate's facts and preview for `environment`.
+ */
+export async function readChange(deps: Deps, principal: Principal, id: string, environment = 'production'): Promise<ChangeContext> {
+  const row = getChangeRow(deps, id);
+  if (!canReadChange(principal, row)) throw new AccordError('not_found', `No change request ${row.id}`);
+  const facts = await gatherFacts(deps, row.partner, row.api, row.version, environment);
+  return { row, reviews: reviewsOf(deps, row.id), acks: acksOf(deps, row.id), facts, preview: evaluateGate(facts) };
+}
+
+/** Whether a review or acknowledgement still counts: it is for the change's diff, and that diff is still what a release would ship. */
+export function stillCounts(ctx: Pick<ChangeContext, 'row' | 'facts'>, diffHash: string): boolean {
+  return diffHash === ctx.row.diffHash && ctx.facts.diff.hash === ctx.row.diffHash;
+}
+
+/** What `GET /v1/changes/{id}` answers: the summary, the diff, reviews and acknowledgements (whether each counts), evidence reasons and the gate preview. */
+export function changeJson(ctx: ChangeContext) {
+  const { row, facts, preview } = ctx;
+  return {
+    ...toChangeSummary(row),
+    diff: JSON.parse(row.diff) as DiffResult,
+    currentDiffHash: facts.diff.hash,
+    stale: facts.diff.hash !== row.diffHash,
+    reviews: ctx.reviews.map(({ reviewerToken, ...r }) => ({ ...r, counts: stillCounts(ctx, r.diffHash) })),
+    acknowledgements: ctx.acks.map((a) => ({ ...a, counts: stillCounts(ctx, a.diffHash) })),
+    evidence: preview.reasons.filter((r) => r.rule.startsWith('evidence:')),
+    gatePreview: { environment: facts.target.environment, verdict: preview.verdict, reasons: preview.reasons },
+  };
+}
+
+/** A change request as the API shows it (see changeJson). */
+export async function changeView(deps: Deps, principal: Principal, id: string, environment?: string) {
+  return changeJson(await readChange(deps, principal, id, environment));
+}
+
+/** Who must acknowledge a change request, who has (for its diff) and who has not, and why they were asked. */
+export interface AcknowledgementStatus {
+  required: string[];
+  acknowledged: Array<{ partner: string; createdAt: string; createdBy: string; comment: string }>;
+  missing: string[];
+  /** The policy's rule for the change's class (`all-consumers` or `none`). */
+  rule: string;
+  changeClass: 'breaking' | 'non-breaking';
+  /** The API's consumers now (the required list was taken from them when the change was opened). */
+  consumers: string[];
+}
+
+/** Acknowledgements of a change request against what its policy and the API's consumers require. */
+export async function acknowledgementStatus(deps: Deps, ctx: ChangeContext): Promise<AcknowledgementStatus> {
+  const required = requiredAcknowledgements(ctx.row);
+  const acknowledged = new Map<string, AcknowledgementStatus['acknowledged'][number]>();
+  for (const a of ctx.acks) if (stillCounts(ctx, a.diffHash) && !acknowledged.has(a.partner)) acknowledged.set(a.partner, { partner: a.partner, createdAt: a.createdAt, createdBy: a.createdBy, comment: a.comment });
+  const changeClass = ctx.row.breaking ? 'breaking' : 'non-breaking';
+  const policy = await currentPolicy(deps);
+  return {
+    required,
+    acknowledged: [...acknowledged.values()],
+    missing: required.filter((p) => !acknowledged.has(p)),
+    rule: policy.acknowledgements[changeClass],
+    changeClass,
+    consumers: consumersOf(deps, ctx.row.partner, ctx.row.api),
+  };
+}
+
+/** One evidence record as the change page shows it. */
+export interface ChangeEvidence {
+  id: string;
+  kind: string;
+  result: string;
+  environment: string;
+  uri: string;
+  producedAt: string;
+  createdAt: string;
+  expiresAt: string | null;
+  /** Whether it was produced for the content this change would release. */
+  boundToContent: boolean;
+}
+
+/**
+ * The newest evidence records of each kind the change requires (at most `perKind` each, newest
+ * recorded first), bound to this content or not: what the gate looks at.
+ */
+export function evidenceForChange(deps: Pick<Deps, 'db'>, ctx: ChangeContext, perKind = 5): ChangeEvidence[] {
+  const { partner, api, version, sha256 } = ctx.facts.target;
+  return (ctx.facts.change?.requiredEvidence ?? []).flatMap((kind) =>
+    deps.db
+      .select({ id: evidence.id, kind: evidence.kind, result: evidence.result, environment: evidence.environment, uri: evidence.uri, producedAt: evidence.producedAt, createdAt: evidence.createdAt, expiresAt: evidence.expiresAt, sha256: evidence.sha256 })
+      .from(evidence)
+      .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version), eq(evidence.kind, kind)))
+      .orderBy(desc(evidence.createdAt))
+      .limit(perKind)
+      .all()
+      .map(({ sha256: bound, ...e }) => ({ ...e, boundToContent: bound === sha256 })),
+  );
+}
+
+/** The releases of a change request's version, newest first. */
+export function releasesOfChange(deps: Pick<Deps, 'db'>, row: Pick<ChangeRow, 'partner' | 'api' | 'version'>) {
+  return deps.db
+    .select({ environment: releases.environment, createdAt: releases.createdAt, createdBy: releases.createdBy })
+    .from(releases)
+    .where(and(eq(releases.partner, row.partner), eq(releases.api, row.api), eq(releases.version, row.version)))
+    .orderBy(desc(releases.createdAt))
+    .limit(20)
+    .all();
+}

@@ -9,6 +9,8 @@ import { evaluateGate, type GateAnswer, type GateFacts } from '../gate/evaluate.
 import { currentPolicy } from '../matrix/store.ts';
 import { acksOf, getChangeRow, reviewsOf, toChangeSummary, type ChangeRow } from './changes.ts';
 import { consumersOf } from './consumers.ts';
+import { queueStatus } from './queue.ts';
+import { changeAuthors, countedApprovers } from './separation.ts';
 
 /** A change request read for one environment: its row, reviews, acknowledgements, and the gate's facts and preview. */
 export interface ChangeContext {
@@ -66,6 +68,21 @@ export function changeJson(ctx: ChangeContext) {
 /** A change request as the API shows it (see changeJson). */
 export async function changeView(deps: Deps, principal: Principal, id: string, environment?: string) {
   return changeJson(await readChange(deps, principal, id, environment));
+}
+
+/** Where a change request stands, in the queue's terms (src/changes/queue.ts). */
+export function changeStatus(ctx: ChangeContext): ReturnType<typeof queueStatus> {
+  const { row } = ctx;
+  const required = requiredAcknowledgements(row);
+  const acknowledged = new Set(ctx.acks.filter((a) => a.diffHash === row.diffHash).map((a) => a.partner));
+  return queueStatus({
+    state: ctx.facts.target.state,
+    rejected: ctx.reviews.some((r) => r.decision === 'reject' && r.diffHash === row.diffHash),
+    approvals: countedApprovers(changeAuthors(row, ctx.facts.target.registeredBy), row.diffHash, ctx.reviews).length,
+    requiredApprovals: row.requiredApprovals,
+    acknowledgements: required.filter((p) => acknowledged.has(p)).length,
+    requiredAcknowledgements: required.length,
+  });
 }
 
 /** Who must acknowledge a change request, who has (for its diff) and who has not, and why they were asked. */

@@ -32,6 +32,7 @@ import { changeAuthors, countedApprovers, sameActor } from './separation.ts';
  * acknowledgements is read with SQLite's json functions, no change's diff is parsed.
  */
 
+/** The staff queue's tabs, in the order the console shows them. */
 export const QUEUE_TABS = ['review', 'acks', 'ready', 'released'] as const;
 export type QueueTab = (typeof QUEUE_TABS)[number];
 
@@ -61,6 +62,7 @@ export interface QueuePage {
   hasMore: boolean;
 }
 
+/** Change requests per page of a list. */
 export const QUEUE_PAGE_SIZE = 50;
 
 /** Whether the principal reviews change requests (role and, for a limited token, scope). */
@@ -108,10 +110,11 @@ function sqliteOf(deps: Pick<Deps, 'db'>): Database.Database {
 const CURRENT = `FROM contract_versions v
   JOIN change_requests c ON c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = v.partner AND n.api = v.api AND n.version = v.version ORDER BY n.created_at DESC LIMIT 1)`;
 
-/** The same, newest change request first, so that a page of a list stops reading once it is full. */
-const CURRENT_NEWEST_FIRST = `FROM change_requests c CROSS JOIN contract_versions v ON v.partner = c.partner AND v.api = c.api AND v.version = c.version
-  WHERE c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = c.partner AND n.api = c.api AND n.version = c.version ORDER BY n.created_at DESC LIMIT 1)`;
+/** Change requests with their version, newest first (so that a page of a list stops reading once it is full)... */
+const NEWEST_FIRST_FROM = 'FROM change_requests c CROSS JOIN contract_versions v ON v.partner = c.partner AND v.api = c.api AND v.version = c.version';
 const NEWEST_FIRST = 'ORDER BY c.rowid DESC';
+/** ...of which only the current ones count. */
+const IS_CURRENT = 'c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = c.partner AND n.api = c.api AND n.version = c.version ORDER BY n.created_at DESC LIMIT 1)';
 
 const OPEN = `v.state IN ('draft', 'approved')`;
 const CLOSED = `v.state IN ('released', 'deprecated', 'retired')`;
@@ -135,9 +138,9 @@ function tabCondition(tab: QueueTab, viewerReviews: boolean): string {
     case 'review':
       return `${OPEN} AND NOT ${REJECTED}${viewerReviews ? ` AND ${VIEWER_MAY_REVIEW}` : ''} AND ${APPROVALS} < c.required_approvals`;
     case 'acks':
-      return `${OPEN} AND NOT ${REJECTED} AND ${ACKNOWLEDGED} < ${REQUIRED_ACKS} AND ${APPROVALS} >= c.required_approvals`;
+      return `${OPEN} AND NOT ${REJECTED} AND ${REQUIRED_ACKS} > 0 AND ${ACKNOWLEDGED} < ${REQUIRED_ACKS} AND ${APPROVALS} >= c.required_approvals`;
     case 'ready':
-      return `${OPEN} AND NOT ${REJECTED} AND ${ACKNOWLEDGED} >= ${REQUIRED_ACKS} AND ${APPROVALS} >= c.required_approvals`;
+      return `${OPEN} AND NOT ${REJECTED} AND (${REQUIRED_ACKS} = 0 OR ${ACKNOWLEDGED} >= ${REQUIRED_ACKS}) AND ${APPROVALS} >= c.required_approvals`;
     case 'released':
       return CLOSED;
   }
@@ -155,7 +158,7 @@ function listPage(deps: Pick<Deps, 'db'>, condition: string, params: Record<stri
   checkPage(page);
   const rows = sqliteOf(deps)
     .prepare(
-      `WITH sel AS (SELECT c.rowid AS rid ${CURRENT_NEWEST_FIRST} AND ${condition} ${NEWEST_FIRST} LIMIT :limit OFFSET :offset)
+      `WITH sel AS (SELECT c.rowid AS rid ${NEWEST_FIRST_FROM} WHERE ${condition} AND ${IS_CURRENT} ${NEWEST_FIRST} LIMIT :limit OFFSET :offset)
        SELECT c.id, c.partner, c.api, c.version, c.breaking, c.summary, c.created_at AS createdAt, c.created_by AS createdBy, v.state,
          ${APPROVALS} AS approvals, c.required_approvals AS requiredApprovals, ${ACKNOWLEDGED} AS acknowledgements, ${REQUIRED_ACKS} AS requiredAcknowledgements, ${REJECTED} AS rejected
        FROM sel CROSS JOIN change_requests c ON c.rowid = sel.rid
@@ -211,7 +214,7 @@ export function queueCounts(deps: Pick<Deps, 'db'>, viewer: Principal): Record<Q
     const sqlite = sqliteOf(deps);
     const open = sqlite
       .prepare(
-        `WITH s AS MATERIALIZED (SELECT ${APPROVALS} >= c.required_approvals AS approved, ${ACKNOWLEDGED} >= ${REQUIRED_ACKS} AS acknowledged${viewerReviews ? `, ${VIEWER_MAY_REVIEW} AS mine` : ''}
+        `WITH s AS MATERIALIZED (SELECT ${APPROVALS} >= c.required_approvals AS approved, (${REQUIRED_ACKS} = 0 OR ${ACKNOWLEDGED} >= ${REQUIRED_ACKS}) AS acknowledged${viewerReviews ? `, ${VIEWER_MAY_REVIEW} AS mine` : ''}
            ${CURRENT} WHERE ${OPEN} AND NOT ${REJECTED})
          SELECT coalesce(sum(NOT approved${viewerReviews ? ' AND mine' : ''}), 0) AS review, coalesce(sum(approved AND NOT acknowledged), 0) AS acks, coalesce(sum(approved AND acknowledged), 0) AS ready FROM s`,
       )

@@ -1,4 +1,5 @@
 import type { Context, Hono } from 'hono';
+import type { Child } from 'hono/jsx';
 import { requireScope, type Principal } from '../../auth/principal.ts';
 import type { Scope } from '../../auth/scopes.ts';
 import { acknowledgeChange, reviewChange } from '../../changes/changes.ts';
@@ -86,13 +87,22 @@ function StatusBadge(props: { row: Parameters<typeof queueStatus>[0] }) {
   return <span class={`badge ${tone}`}>{words}</span>;
 }
 
+/** A wide table's scrolling frame: a labelled region that keyboard users can focus and scroll. */
+function TableWrap(props: { label: string; children: Child }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={props.label} tabindex={0}>
+      {props.children}
+    </div>
+  );
+}
+
 function ClassBadge(props: { breaking: boolean }) {
   return props.breaking ? <span class="badge breaking">breaking</span> : <span class="badge neutral">non-breaking</span>;
 }
 
 function QueueTable(props: { rows: QueueRow[]; caption: string }) {
   return (
-    <div class="table-wrap">
+    <TableWrap label={props.caption}>
       <table>
         <caption class="muted">{props.caption}</caption>
         <thead>
@@ -128,7 +138,7 @@ function QueueTable(props: { rows: QueueRow[]; caption: string }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -169,11 +179,16 @@ function QueuePageView(props: { ctx: PageContext; tabs: Array<{ id: string; labe
 
 function ReasonList(props: { reasons: Reason[] }) {
   return (
-    <ul>
+    <ul class="reasons">
       {props.reasons.map((r) => (
         <li>
           <span class={`badge ${r.status}`}>{r.status}</span> <strong>{r.rule}</strong>: {r.message}
-          {r.howToFix && r.status !== 'met' ? <p class="muted">How to fix: {r.howToFix}</p> : null}
+          {r.howToFix && r.status !== 'met' ? (
+            <details>
+              <summary>How to fix</summary>
+              <p class="muted">{r.howToFix}</p>
+            </details>
+          ) : null}
         </li>
       ))}
     </ul>
@@ -231,7 +246,7 @@ async function loadChangePage(deps: Deps, pageCtx: PageContext, id: string, envi
 function EvidenceTable(props: { evidence: ChangeEvidence[]; now: Date }) {
   if (props.evidence.length === 0) return <p>No evidence recorded for the kinds this change requires.</p>;
   return (
-    <div class="table-wrap">
+    <TableWrap label="Newest records of each required kind">
       <table>
         <caption class="muted">Newest records of each required kind</caption>
         <thead>
@@ -273,7 +288,7 @@ function EvidenceTable(props: { evidence: ChangeEvidence[]; now: Date }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -385,7 +400,7 @@ function ChangePage(props: ChangePageData) {
         <p class="muted">
           Content <code>{facts.target.sha256.slice(0, 16)}</code>: only evidence produced for exactly this content counts.
         </p>
-        <ul>
+        <ul class="reasons">
           {preview.reasons
             .filter((r) => r.rule.startsWith('evidence:'))
             .map((r) => (
@@ -463,7 +478,7 @@ function ChangePage(props: ChangePageData) {
           {preview.recovery.runbook ? <ExternalLink uri={preview.recovery.runbook} /> : 'no passing runbook evidence for this content'}.
         </p>
         {matrix && facts.flows.length > 0 ? (
-          <div class="table-wrap">
+          <TableWrap label="Compensation of each step of the covered flows">
             <table>
               <caption class="muted">Compensation of each step of the covered flows</caption>
               <thead>
@@ -489,7 +504,7 @@ function ChangePage(props: ChangePageData) {
                 )}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         ) : null}
       </section>
 
@@ -503,7 +518,7 @@ function ChangePage(props: ChangePageData) {
         {change.reviews.length === 0 ? (
           <p>No reviews yet.</p>
         ) : (
-          <div class="table-wrap">
+          <TableWrap label="Reviews, oldest first">
             <table>
               <caption class="muted">Reviews, oldest first</caption>
               <thead>
@@ -531,7 +546,7 @@ function ChangePage(props: ChangePageData) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
         {mayReview(principal) && open ? (
           author ? (

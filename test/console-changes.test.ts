@@ -1,8 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
 import { openChange, postJson, registerVersion } from './change-fixtures.ts';
 import { signIn, type ConsoleUser } from './console-helpers.ts';
-import { startTestService, type TestService } from './harness.ts';
+import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 /**
  * The console's change requests, driven as a user would: a breaking 3.0.0 registered and its
@@ -25,19 +27,30 @@ describe('console: change requests', () => {
     return res.text();
   };
   const stored = (table: 'change_reviews' | 'change_acks' | 'releases' | 'gate_decisions') => s.deps.db.$client.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-  /** The text of a section of a page, from its heading to the next h2 (tags removed). */
+  /** The text of a section of a page, from its heading to the next h2 (tags removed, entities decoded). */
   const section = (html: string, heading: string) => {
     const start = html.indexOf(`>${heading}</h2>`);
     expect(start, heading).toBeGreaterThan(0);
     const end = html.indexOf('<h2', start);
-    return html.slice(start, end < 0 ? undefined : end).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    const text = html.slice(start, end < 0 ? undefined : end).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
   };
 
   beforeAll(async () => {
     s = await startTestService({ seed: true });
     alice = createToken(s.deps, 'test', { role: 'author', name: 'alice' }).token;
-    // the author registers a breaking 3.0.0 (an operation removed) and opens its change request
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => delete d.paths['/Consent/{consentId}'], alice);
+    // the author registers a breaking 3.0.0 (an operation removed, finalisation must say who) and
+    // extends the controls of the flows it touches to 3.x, then opens its change request
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => {
+      delete d.paths['/Consent/{consentId}'];
+      d.components.schemas.Finalization.required.push('finalizedBy');
+      d.components.schemas.Finalization.properties.finalizedBy = { type: 'string' };
+      d.paths['/exchanges/{exchangeId}/$finalize'].post.requestBody.content['application/json'].example.finalizedBy = 'bluestem-mutual';
+    }, alice);
+    for (const flow of ['finalisation', 'payer-data-export']) {
+      const entry = fs.readFileSync(path.join(REPO_ROOT, `control-matrix/${flow}.yaml`), 'utf8').replace('>=1.0.0 <3.0.0', '>=1.0.0 <4.0.0');
+      expect((await s.call('PUT', `/v1/control-matrix/${flow}`, { body: entry, type: 'application/yaml', token: alice })).status).toBe(201);
+    }
     id = (await openChange(s, 'northwind-health', 'p2p-exchange', '3.0.0', 'Reading one consent moves to the consent search', alice)).id;
     bob = await signIn(s, createToken(s.deps, 'test', { role: 'approver', name: 'bob' }).token);
     carol = await signIn(s, createToken(s.deps, 'test', { role: 'approver', name: 'carol' }).token);
@@ -63,12 +76,19 @@ describe('console: change requests', () => {
     expect(section(html, 'Summary')).toContain('Awaiting review');
     expect(section(html, 'Gate preview')).toContain('PENDING');
     expect(section(html, 'Gate preview')).toContain('approvals : 0 of 2 approvals');
-    expect(section(html, 'What changed?')).toMatch(/a major change — [1-9]\d* breaking/);
+    const changed = section(html, 'What changed?');
+    expect(changed).toMatch(/a major change — [1-9]\d* breaking/);
+    expect(changed).toContain('Flows touched: finalisation , payer-data-export');
+    expect(html).toContain('<a href="/console/matrix/finalisation">finalisation</a>');
     const detection = section(html, 'How is breakage detected?');
     expect(detection).toContain('No contract-test evidence for this content');
+    expect(detection).toContain('finalisation (owner data-exchange <data-exchange@accord-network.example>): every hop logs correlation-id');
+    expect(detection).toContain('SLA: timeToAcknowledge p95 within PT5S');
     expect(detection).toContain('must still acknowledge bluestem-mutual');
     expect(detection).toContain('the policy asks every consumer to acknowledge breaking changes');
-    expect(section(html, 'How do we recover?')).toContain('Roll back to: northwind-health/p2p-exchange@2.0.0');
+    const recovery = section(html, 'How do we recover?');
+    expect(recovery).toContain('Roll back to: northwind-health/p2p-exchange@2.0.0');
+    expect(recovery).toContain('finalisation finalise (finalizeExchange) mark-inactive');
     expect(section(html, 'Approvals')).toContain('No reviews yet.');
     expect(html).toContain(`action="/console/changes/${id}/reviews"`);
     // an approver neither acknowledges nor releases

@@ -13,7 +13,7 @@ import { canSee, findVersion, loadContractDocument } from '../../contracts/versi
 import type { DiffResult } from '../../diff/types.ts';
 import { AccordError } from '../../errors.ts';
 import { checkGate } from '../../gate/check.ts';
-import type { Reason } from '../../gate/evaluate.ts';
+import type { GateFacts, Reason } from '../../gate/evaluate.ts';
 import { DiffView } from '../components/diff-view.tsx';
 import { CsrfField, ErrorBox, Layout, type PageContext } from '../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
@@ -193,6 +193,11 @@ function ReasonList(props: { reasons: Reason[] }) {
       ))}
     </ul>
   );
+}
+
+/** A flow's SLA targets in words, e.g. "timeToAcknowledge p95 within PT5S". */
+function slaTargets(sla: GateFacts['flows'][number]['sla']): string[] {
+  return Object.entries(sla).flatMap(([name, target]) => (name === 'interventions' || Array.isArray(target) ? [] : [`${name} p${target.percentile} within ${target.target}`]));
 }
 
 function ExternalLink(props: { uri: string }) {
@@ -417,10 +422,11 @@ function ChangePage(props: ChangePageData) {
               <p>No control-matrix flow covers the changed operations.</p>
             ) : (
               <ul>
-                {preview.detection.flows.map((f) => (
+                {preview.detection.flows.map((f, i) => (
                   <li>
-                    <strong>{f.flow}</strong> (owner {f.owner}): every hop logs {f.requiredFields.join(', ')}; metrics {f.metrics.join(', ')}.
-                    {f.interventions.length > 0 ? <> SLA interventions: {f.interventions.join('; ')}.</> : null}
+                    <strong>{matrix ? <a href={`/console/matrix/${f.flow}`}>{f.flow}</a> : f.flow}</strong> (owner {f.owner}): every hop logs {f.requiredFields.join(', ')}; metrics {f.metrics.join(', ')}.
+                    {slaTargets(facts.flows[i]!.sla).length > 0 ? <> SLA: {slaTargets(facts.flows[i]!.sla).join('; ')}.</> : null}
+                    {f.interventions.length > 0 ? <> Interventions when breached: {f.interventions.join('; ')}.</> : null}
                   </li>
                 ))}
               </ul>

@@ -106,13 +106,16 @@ function sqliteOf(deps: Pick<Deps, 'db'>): Database.Database {
   return sqlite;
 }
 
-/** Current change requests (`c`, the newest of its version `v`), for a pass over the open versions. */
+/**
+ * Current change requests (`c`, the newest of its version `v`) found from their versions' states
+ * (indexed): open change requests are few next to the released history, so lists and counts of
+ * open ones read only those.
+ */
 const CURRENT = `FROM contract_versions v
-  JOIN change_requests c ON c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = v.partner AND n.api = v.api AND n.version = v.version ORDER BY n.created_at DESC LIMIT 1)`;
+  CROSS JOIN change_requests c ON c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = v.partner AND n.api = v.api AND n.version = v.version ORDER BY n.created_at DESC LIMIT 1)`;
 
-/** Change requests with their version, newest first (so that a page of a list stops reading once it is full)... */
+/** Change requests with their version, newest first, so that a list of a common kind stops reading once its page is full... */
 const NEWEST_FIRST_FROM = 'FROM change_requests c CROSS JOIN contract_versions v ON v.partner = c.partner AND v.api = c.api AND v.version = c.version';
-const NEWEST_FIRST = 'ORDER BY c.rowid DESC';
 /** ...of which only the current ones count. */
 const IS_CURRENT = 'c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = c.partner AND n.api = c.api AND n.version = c.version ORDER BY n.created_at DESC LIMIT 1)';
 
@@ -132,17 +135,18 @@ const IN_INBOX = `EXISTS (SELECT 1 FROM json_each(c.required_acks) j WHERE j.val
   AND NOT EXISTS (SELECT 1 FROM change_acks a WHERE a.change_id = c.id AND a.partner = :partner AND a.diff_hash = c.diff_hash)
   AND NOT ${REJECTED}`;
 
-/** The condition (on `c`, `v`) of a staff tab; the viewer's own conditions when it reviews. */
-function tabCondition(tab: QueueTab, viewerReviews: boolean): string {
+/** What a staff tab lists (`FROM … WHERE …` over current change requests `c` and versions `v`); the viewer's own conditions when it reviews. */
+function tabSelection(tab: QueueTab, viewerReviews: boolean): string {
+  const open = (condition: string) => `${CURRENT} WHERE ${OPEN} AND NOT ${REJECTED} AND ${condition}`;
   switch (tab) {
     case 'review':
-      return `${OPEN} AND NOT ${REJECTED}${viewerReviews ? ` AND ${VIEWER_MAY_REVIEW}` : ''} AND ${APPROVALS} < c.required_approvals`;
+      return open(`${viewerReviews ? `${VIEWER_MAY_REVIEW} AND ` : ''}${APPROVALS} < c.required_approvals`);
     case 'acks':
-      return `${OPEN} AND NOT ${REJECTED} AND ${REQUIRED_ACKS} > 0 AND ${ACKNOWLEDGED} < ${REQUIRED_ACKS} AND ${APPROVALS} >= c.required_approvals`;
+      return open(`${REQUIRED_ACKS} > 0 AND ${ACKNOWLEDGED} < ${REQUIRED_ACKS} AND ${APPROVALS} >= c.required_approvals`);
     case 'ready':
-      return `${OPEN} AND NOT ${REJECTED} AND (${REQUIRED_ACKS} = 0 OR ${ACKNOWLEDGED} >= ${REQUIRED_ACKS}) AND ${APPROVALS} >= c.required_approvals`;
+      return open(`(${REQUIRED_ACKS} = 0 OR ${ACKNOWLEDGED} >= ${REQUIRED_ACKS}) AND ${APPROVALS} >= c.required_approvals`);
     case 'released':
-      return CLOSED;
+      return `${NEWEST_FIRST_FROM} WHERE ${CLOSED} AND ${IS_CURRENT}`;
   }
 }
 
@@ -151,19 +155,19 @@ function checkPage(page: number): void {
 }
 
 /**
- * One page of the change requests a condition selects (newest first): the condition is checked
- * row by row until the page is full; display columns and counts are read for the page's rows only.
+ * One page of the change requests a selection (`FROM … WHERE …` over `c`, `v`) lists, newest
+ * first; display columns and counts are read for the page's rows only.
  */
-function listPage(deps: Pick<Deps, 'db'>, condition: string, params: Record<string, unknown>, page: number, pageSize: number): QueuePage {
+function listPage(deps: Pick<Deps, 'db'>, selection: string, params: Record<string, unknown>, page: number, pageSize: number): QueuePage {
   checkPage(page);
   const rows = sqliteOf(deps)
     .prepare(
-      `WITH sel AS (SELECT c.rowid AS rid ${NEWEST_FIRST_FROM} WHERE ${condition} AND ${IS_CURRENT} ${NEWEST_FIRST} LIMIT :limit OFFSET :offset)
+      `WITH sel AS (SELECT c.rowid AS rid ${selection} ORDER BY c.rowid DESC LIMIT :limit OFFSET :offset)
        SELECT c.id, c.partner, c.api, c.version, c.breaking, c.summary, c.created_at AS createdAt, c.created_by AS createdBy, v.state,
          ${APPROVALS} AS approvals, c.required_approvals AS requiredApprovals, ${ACKNOWLEDGED} AS acknowledgements, ${REQUIRED_ACKS} AS requiredAcknowledgements, ${REJECTED} AS rejected
        FROM sel CROSS JOIN change_requests c ON c.rowid = sel.rid
        JOIN contract_versions v ON v.partner = c.partner AND v.api = c.api AND v.version = c.version
-       ${NEWEST_FIRST}`,
+       ORDER BY c.rowid DESC`,
     )
     .all({ ...params, limit: pageSize + 1, offset: (page - 1) * pageSize }) as Array<Omit<QueueRow, 'breaking' | 'rejected'> & { breaking: number; rejected: number }>;
   return {
@@ -180,7 +184,7 @@ const viewerParams = (viewer: Principal) => (mayReview(viewer) ? { name: viewer.
  * @param viewer whose review the `review` tab is about (when it may review)
  */
 export function changeQueue(deps: Pick<Deps, 'db'>, viewer: Principal, tab: QueueTab, page = 1, pageSize = QUEUE_PAGE_SIZE): QueuePage {
-  return listPage(deps, tabCondition(tab, mayReview(viewer)), viewerParams(viewer), page, pageSize);
+  return listPage(deps, tabSelection(tab, mayReview(viewer)), viewerParams(viewer), page, pageSize);
 }
 
 /**
@@ -229,7 +233,7 @@ export function queueCounts(deps: Pick<Deps, 'db'>, viewer: Principal): Record<Q
 
 /** One page of a partner's inbox: open change requests awaiting its acknowledgement, newest first. */
 export function acknowledgementInbox(deps: Pick<Deps, 'db'>, partner: string, page = 1, pageSize = QUEUE_PAGE_SIZE): QueuePage {
-  return listPage(deps, `${OPEN} AND ${IN_INBOX}`, { partner }, page, pageSize);
+  return listPage(deps, `${CURRENT} WHERE ${OPEN} AND ${IN_INBOX}`, { partner }, page, pageSize);
 }
 
 /** How many change requests await the partner's acknowledgement. */
@@ -239,7 +243,7 @@ export function inboxCount(deps: Pick<Deps, 'db'>, partner: string): number {
 
 /** One page of the current change requests of a partner's own APIs (any state), newest first. */
 export function partnerChanges(deps: Pick<Deps, 'db'>, partner: string, page = 1, pageSize = QUEUE_PAGE_SIZE): QueuePage {
-  return listPage(deps, 'c.partner = :partner', { partner }, page, pageSize);
+  return listPage(deps, `FROM change_requests c WHERE c.partner = :partner AND ${IS_CURRENT}`, { partner }, page, pageSize);
 }
 
 /**

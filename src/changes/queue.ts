@@ -28,8 +28,10 @@ import { changeAuthors, countedApprovers, sameActor } from './separation.ts';
  * A partner's **inbox** holds the open change requests that list it among the required
  * acknowledgements and that it has not acknowledged (for their diff).
  *
- * Each list is one SQL query over indexes with a LIMIT: the JSON list of required
- * acknowledgements is read with SQLite's json functions, no change's diff is parsed.
+ * Lists are newest first (the most recently opened change request first), in pages. Each is one
+ * SQL query over indexes with a LIMIT: the JSON list of required acknowledgements is read with
+ * SQLite's json functions, no change's diff is parsed, and the separation-of-duties rules run
+ * inside the query (src/changes/separation.ts, as SQL functions).
  */
 
 /** The staff queue's tabs, in the order the console shows them. */

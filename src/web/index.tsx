@@ -89,6 +89,8 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
     c.header('Content-Security-Policy', CONSOLE_CSP);
     c.header('X-Frame-Options', 'DENY');
     await next();
+    // Pages show what one user may read: no shared or browser cache keeps them (assets say otherwise).
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   });
 
   app.get('/assets/:name', (c) => {

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AxeResults } from 'axe-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestService, type TestService } from './harness.ts';
 
 /** Debian's Chromium (CHROMIUM_PATH overrides it); a browser is never downloaded. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -16,12 +15,6 @@ const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-c
 export function launchBrowser(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`No Chromium at ${CHROMIUM_PATH}: install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-}
-
-/** A real service (real SQLite, real Git) served over real HTTP on 127.0.0.1, for a browser to visit. */
-export async function startConsoleServer(options: Parameters<typeof startTestService>[0] = {}): Promise<{ s: TestService; baseUrl: string }> {
-  const s = await startTestService(options);
-  return { s, baseUrl: await s.listen() };
 }
 
 /** Signs in through the real sign-in form; resolves once the browser is on the console's home page. */

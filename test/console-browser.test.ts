@@ -2,8 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkAccessibility, launchBrowser, signInAs, startConsoleServer, watchPage, type PageProblems } from './browser.ts';
-import { ADMIN_TOKEN, type TestService } from './harness.ts';
+import { checkAccessibility, launchBrowser, signInAs, watchPage, type PageProblems } from './browser.ts';
+import { ADMIN_TOKEN, startTestService, type TestService } from './harness.ts';
 
 /** Who visits a page: signed in with one of the suite's tokens, or not signed in. */
 type Visitor = 'admin' | 'approver' | 'partner' | 'anonymous';
@@ -36,7 +36,8 @@ describe('the console in a real browser (Chromium)', () => {
 
   beforeAll(async () => {
     browser = await launchBrowser();
-    ({ s, baseUrl } = await startConsoleServer({ seed: true }));
+    s = await startTestService({ seed: true });
+    baseUrl = await s.listen();
     tokens = { admin: ADMIN_TOKEN, approver: s.token('approver'), partner: s.token('partner', 'bluestem-mutual') };
   });
   afterAll(async () => {

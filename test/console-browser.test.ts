@@ -18,6 +18,12 @@ const PAGES: Array<{ path: string; as: Visitor; status?: number }> = [
   { path: '/console', as: 'admin' },
   { path: '/console', as: 'partner' },
   { path: '/console/no-such-page', as: 'admin', status: 404 },
+  { path: '/console/notices', as: 'admin' },
+  { path: '/console/notices', as: 'partner' },
+  { path: '/console/matrix', as: 'approver' },
+  { path: '/console/matrix/member-match', as: 'admin' },
+  { path: '/console/audit', as: 'admin' },
+  { path: '/console/audit', as: 'partner', status: 403 },
 ];
 
 /** Serves one page on its own origin (http://<host>:<port>/); returns the page's URL. */

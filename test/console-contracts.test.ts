@@ -220,7 +220,11 @@ describe('console contracts pages', () => {
     const doc = {
       openapi: '3.1.0',
       info: { title: 'Hostile', version: '1.0.0', description: 'x'.repeat(300_000) },
-      paths: { '/deep': { post: { operationId: 'deep', requestBody: { content: { 'application/json': { schema: deep } } }, responses: { '200': { description: 'ok' } } } } },
+      paths: {
+        '/deep': { post: { operationId: 'deep', requestBody: { content: { 'application/json': { schema: deep } } }, responses: { '200': { description: 'ok' } } } },
+        '/media': { get: { operationId: 'media', tags: ['media'], responses: { '200': { description: 'ok', content: Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`application/x-${i}+json`, { schema: { type: 'string' } }])) } } } },
+        ...Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`/tagged/${i}`, { get: { operationId: `tagged${i}`, tags: [`tag-${i}`], responses: { '200': { description: 'ok' } } } }])),
+      },
       components: { schemas },
     };
     expect((await s.call('POST', '/v1/contracts/acme/hostile/versions', { body: JSON.stringify(doc), type: 'application/json' })).status).toBe(201);
@@ -235,6 +239,8 @@ describe('console contracts pages', () => {
     expect(text).toContain('… 49980 more');
     expect(text).toContain('… 1002 more schemas not shown (the reference is bounded)');
     expect(text).toContain('Not shown (the reference is bounded).');
+    expect(text).toMatch(/… \d+ more media types not shown/);
+    expect(text).toContain('… 52 more tags with 52 operations not shown');
   });
 });
 

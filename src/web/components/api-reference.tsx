@@ -31,6 +31,8 @@ const ANCHORED_PER_KIND = 500;
 /** Characters of one description shown, and of every description of the page together. */
 const DESCRIPTION_CHARS = 1_500;
 const TOTAL_TEXT_CHARS = 200_000;
+/** Tags (groups of operations) shown, in the contents and in the operations. */
+const TAGS_SHOWN = 100;
 /** Enum values listed per schema. */
 const ENUM_VALUES = 20;
 /** Share of the node budget the operations may use before the components get theirs. */
@@ -142,11 +144,11 @@ function schemaFacts(ctx: Ctx, schema: Json, required: boolean): Child[] {
 }
 
 /** The child schemas of a schema, labelled: properties, items, additional properties, compositions. */
-function schemaChildren(schema: Json): Array<{ label: string; schema: unknown; required?: boolean; group?: string }> {
-  const out: Array<{ label: string; schema: unknown; required?: boolean; group?: string }> = [];
+function schemaChildren(schema: Json): Array<{ label: string; schema: unknown; required?: boolean }> {
+  const out: Array<{ label: string; schema: unknown; required?: boolean }> = [];
   const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r: unknown) => typeof r === 'string') : []);
   if (isObject(schema.properties)) for (const name of Object.keys(schema.properties)) out.push({ label: name, schema: schema.properties[name], required: required.has(name) });
-  if (isObject(schema.items)) out.push({ label: 'items', schema: schema.items, group: 'each item' });
+  if (isObject(schema.items)) out.push({ label: 'items', schema: schema.items });
   if (isObject(schema.additionalProperties)) out.push({ label: 'any other property', schema: schema.additionalProperties });
   for (const [key, words] of [['allOf', 'all of'], ['oneOf', 'exactly one of'], ['anyOf', 'any of']] as const) {
     if (Array.isArray(schema[key])) schema[key].forEach((s: unknown, i: number) => out.push({ label: `${words} #${i + 1}`, schema: s }));
@@ -194,14 +196,22 @@ function schemaTree(ctx: Ctx, schema: unknown): Child {
 /** Media types of a request body, response or header with their schemas. */
 function content(ctx: Ctx, value: unknown): Child {
   if (!isObject(value)) return null;
+  const types = Object.keys(value);
+  const items: Child[] = [];
+  let i = 0;
+  for (; i < types.length && spend(ctx); i++) {
+    const media = value[types[i]!];
+    items.push(
+      <li>
+        <code>{types[i]}</code>
+        {isObject(media) && media.schema !== undefined && schemaTree(ctx, media.schema)}
+      </li>,
+    );
+  }
   return (
     <ul class="media">
-      {Object.keys(value).map((type) => (
-        <li>
-          <code>{type}</code>
-          {isObject(value[type]) && value[type].schema !== undefined && schemaTree(ctx, value[type].schema)}
-        </li>
-      ))}
+      {items}
+      {more(types.length - i, 'media types')}
     </ul>
   );
 }
@@ -385,9 +395,10 @@ function groupByTag(doc: Json, ops: Operation[]): Array<{ name: string; descript
 }
 
 function operations(ctx: Ctx, groups: ReturnType<typeof groupByTag>, ids: string[]): Child {
+  const hidden = groups.slice(TAGS_SHOWN);
   return (
     <>
-      {groups.map((g, gi) => {
+      {groups.slice(0, TAGS_SHOWN).map((g, gi) => {
         const items: Child[] = [];
         let i = 0;
         for (; i < g.ops.length && spend(ctx); i++) items.push(operation(ctx, g.ops[i]!));
@@ -400,6 +411,7 @@ function operations(ctx: Ctx, groups: ReturnType<typeof groupByTag>, ids: string
           </section>
         );
       })}
+      {hidden.length > 0 && <p class="muted">{`… ${hidden.length} more tags with ${hidden.reduce((n, g) => n + g.ops.length, 0)} operations not shown (the reference is bounded)`}</p>}
     </>
   );
 }
@@ -531,7 +543,7 @@ export function ApiReference(props: ApiReferenceProps) {
             <a href={`#${ids.operations}`}>Operations</a>
             {groups.length > 0 && (
               <ul>
-                {groups.slice(0, 100).map((g, i) => (
+                {groups.slice(0, TAGS_SHOWN).map((g, i) => (
                   <li><a href={`#${groupIds[i]}`}>{g.name}</a> <span class="muted">({g.ops.length})</span></li>
                 ))}
               </ul>

@@ -18,6 +18,11 @@ const PAGES: Array<{ path: string; as: Visitor; status?: number }> = [
   { path: '/console', as: 'admin' },
   { path: '/console', as: 'partner' },
   { path: '/console/no-such-page', as: 'admin', status: 404 },
+  { path: '/console/contracts', as: 'partner' },
+  { path: '/console/contracts/northwind-health/p2p-exchange', as: 'admin' },
+  { path: '/console/contracts/northwind-health/p2p-exchange/versions/2.0.0', as: 'partner' },
+  { path: '/console/contracts/northwind-health/p2p-exchange/compare?from=1.1.0&to=2.0.0', as: 'approver' },
+  { path: '/console/contracts/northwind-health/p2p-exchange/compare?from=1.1.0', as: 'approver', status: 400 },
   { path: '/console/notices', as: 'admin' },
   { path: '/console/notices', as: 'partner' },
   { path: '/console/matrix', as: 'approver' },
@@ -79,7 +84,7 @@ describe('the console in a real browser (Chromium)', () => {
     const { page, problems } = await openPage(await visitor(as));
     try {
       const response = await page.goto(`${baseUrl}${path}`);
-      const found = { status: response?.status(), path: new URL(page.url()).pathname, h1: await page.locator('h1').count(), axe: await checkAccessibility(page), sidewaysScrollAt375px: 0, ...problems };
+      const found = { status: response?.status(), path: ((u) => u.pathname + u.search)(new URL(page.url())), h1: await page.locator('h1').count(), axe: await checkAccessibility(page), sidewaysScrollAt375px: 0, ...problems };
       await page.setViewportSize({ width: 375, height: 667 });
       found.sidewaysScrollAt375px = await page.evaluate(() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth));
       // Everything at once, so that a failure lists all a page gets wrong.

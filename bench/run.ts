@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, printing one line per measurement. Run by hand, never as a
  * timed unit test.
  */
+import { benchConsole } from './console.ts';
 import { benchStripeDiff } from './diff.ts';
 import { benchDurability } from './durability.ts';
 import { benchGate } from './gate.ts';
@@ -17,6 +18,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['runtime: member-match', benchRuntime],
   ['durability: consent capture', benchDurability],
   ['memory: registrations', benchMemory],
+  ['console: pages', benchConsole],
 ];
 
 const only = process.argv[2];

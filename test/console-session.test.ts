@@ -142,6 +142,7 @@ describe('console sign-in and sessions', () => {
     expect(page.headers.get('content-security-policy')).toContain("style-src 'self'");
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+    expect(page.headers.get('cache-control')).toBe('no-store');
     const css = /href="(\/console\/assets\/console\.[0-9a-f]+\.css)"/.exec(await page.text())![1]!;
     const asset = await s.app.request(css);
     expect(asset.status).toBe(200);

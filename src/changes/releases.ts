@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { checkIds, isSemver } from '../contracts/ids.ts';
@@ -73,4 +73,15 @@ export async function recordRelease(deps: Deps, principal: Principal, input: { p
   });
   markContractsChanged();
   return result;
+}
+
+/** When and by whom each of the given versions of an API was released to each environment, oldest first. */
+export function releasesOfVersions(deps: Pick<Deps, 'db'>, partner: string, api: string, versions: string[]) {
+  if (versions.length === 0) return [];
+  return deps.db
+    .select({ version: releases.version, environment: releases.environment, createdAt: releases.createdAt, createdBy: releases.createdBy })
+    .from(releases)
+    .where(and(eq(releases.partner, partner), eq(releases.api, api), inArray(releases.version, versions)))
+    .orderBy(asc(releases.createdAt))
+    .all();
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, max, or, type SQL } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { contractVersions } from '../db/index.ts';
@@ -59,23 +59,17 @@ export function toView(row: ContractVersionRow): ContractVersionView {
 
 /** Every API with its newest visible version and how many versions the caller can see. */
 export function listContracts(deps: Deps, principal: Principal): Array<{ partner: string; api: string; latestVersion: string; versionCount: number }> {
-  const rows = deps.db
-    .select({ partner: contractVersions.partner, api: contractVersions.api, version: contractVersions.version, state: contractVersions.state })
+  const visible = principal.role === 'partner' ? or(eq(contractVersions.partner, principal.partner ?? ''), inArray(contractVersions.state, [...PUBLISHED_STATES])) : undefined;
+  // One row per API, aggregated by SQLite: with a single max() in the query, the bare `version`
+  // column is that of the row holding the highest version_key (strict semver: keys are unique).
+  return deps.db
+    .select({ partner: contractVersions.partner, api: contractVersions.api, latestVersion: contractVersions.version, versionCount: count(), latestKey: max(contractVersions.versionKey) })
     .from(contractVersions)
-    .orderBy(asc(contractVersions.partner), asc(contractVersions.api), asc(contractVersions.versionKey), asc(contractVersions.version))
-    .all();
-  const out: Array<{ partner: string; api: string; latestVersion: string; versionCount: number }> = [];
-  for (const row of rows) {
-    if (!canSee(principal, row)) continue;
-    const last = out[out.length - 1];
-    if (last && last.partner === row.partner && last.api === row.api) {
-      last.latestVersion = row.version;
-      last.versionCount++;
-    } else {
-      out.push({ partner: row.partner, api: row.api, latestVersion: row.version, versionCount: 1 });
-    }
-  }
-  return out;
+    .where(visible)
+    .groupBy(contractVersions.partner, contractVersions.api)
+    .orderBy(asc(contractVersions.partner), asc(contractVersions.api))
+    .all()
+    .map(({ partner, api, latestVersion, versionCount }) => ({ partner, api, latestVersion, versionCount }));
 }
 
 /** Visible versions of one API in semver order (404 when the caller can see none). */
@@ -98,6 +92,42 @@ export function listVersions(deps: Deps, principal: Principal, partner: string, 
     .filter((row) => canSee(principal, row));
   if (rows.length === 0) throw new AccordError('not_found', `No contract ${partner}/${api}`);
   return rows;
+}
+
+/** SQL form of canSee: the versions of one API `principal` may see. */
+function visibleVersionsOf(principal: Principal, partner: string, api: string): SQL | undefined {
+  const ofApi = and(eq(contractVersions.partner, partner), eq(contractVersions.api, api));
+  if (principal.role !== 'partner' || principal.partner === partner) return ofApi;
+  return and(ofApi, inArray(contractVersions.state, [...PUBLISHED_STATES]));
+}
+
+/**
+ * One page of an API's visible versions, newest (semver) first, and how many the caller can
+ * see in all; 404 when it can see none. Bounded and indexed (strict semver: version keys are
+ * unique, so the index alone orders them), for APIs with thousands of versions.
+ */
+export function listVersionPage(deps: Pick<Deps, 'db'>, principal: Principal, partner: string, api: string, page: { offset: number; limit: number }): { rows: ContractVersionView[]; total: number } {
+  const where = visibleVersionsOf(principal, partner, api);
+  const total = deps.db.select({ n: count() }).from(contractVersions).where(where).get()?.n ?? 0;
+  if (total === 0) throw new AccordError('not_found', `No contract ${partner}/${api}`);
+  const rows = deps.db
+    .select({
+      partner: contractVersions.partner,
+      api: contractVersions.api,
+      version: contractVersions.version,
+      state: contractVersions.state,
+      sha256: contractVersions.sha256,
+      commit: contractVersions.commit,
+      createdAt: contractVersions.createdAt,
+      createdBy: contractVersions.createdBy,
+    })
+    .from(contractVersions)
+    .where(where)
+    .orderBy(desc(contractVersions.versionKey))
+    .limit(page.limit)
+    .offset(page.offset)
+    .all();
+  return { rows, total };
 }
 
 /** One version's index row, or undefined. */

@@ -12,22 +12,48 @@ import { diffMatrixEntries, keyedOperations } from './matrix-diff.ts';
 import { mergeOpenApiDiff, runOpenApiDiff } from './openapi-diff.ts';
 import type { DiffResult } from './types.ts';
 
+/** What became of openapi-diff's second opinion: its outcome, and how many findings it added. */
+export interface SecondOpinion {
+  status: 'ok' | 'failed' | 'timeout' | 'skipped';
+  durationMs?: number;
+  error?: string;
+  reason?: string;
+  reported?: number;
+}
+
 /**
  * Accord's diff of two documents plus openapi-diff's second opinion within the configured
  * time budget.
  */
-export async function diffWithSecondOpinion(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>, base: unknown, revision: unknown): Promise<DiffResult & { openapiDiff: unknown }> {
+export async function diffWithSecondOpinion(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>, base: unknown, revision: unknown): Promise<DiffResult & { openapiDiff: SecondOpinion }> {
   const result = diffContracts(base, revision, await policyDiffOptions(deps));
   return mergeOpenApiDiff(result, await runOpenApiDiff(base, revision, { timeoutMs: deps.config.openapiDiffTimeoutMs }));
 }
 
+/** Two registered versions the caller can see and their parsed documents (400 unless both are named, 404 for one it cannot see). */
+async function loadVersionPair(deps: Deps, principal: Principal, partner: string, api: string, from: string | undefined, to: string | undefined) {
+  if (!from || !to) throw new AccordError('bad_request', 'Pass both ?from= and ?to= versions', { errors: [{ location: from ? 'to' : 'from', message: 'required' }] });
+  const baseRow = getVersion(deps, principal, partner, api, from);
+  const revisionRow = getVersion(deps, principal, partner, api, to);
+  return { from, to, base: await loadContractDocument(deps, baseRow), revision: await loadContractDocument(deps, revisionRow) };
+}
+
 /** Diff of two registered versions the caller can see. */
 export async function diffRegisteredVersions(deps: Deps, principal: Principal, partner: string, api: string, from: string | undefined, to: string | undefined) {
-  if (!from || !to) throw new AccordError('bad_request', 'Pass both ?from= and ?to= versions', { errors: [{ location: from ? 'to' : 'from', message: 'required' }] });
-  const base = getVersion(deps, principal, partner, api, from);
-  const revision = getVersion(deps, principal, partner, api, to);
-  const result = await diffWithSecondOpinion(deps, await loadContractDocument(deps, base), await loadContractDocument(deps, revision));
-  return { partner, api, from, to, ...result };
+  const pair = await loadVersionPair(deps, principal, partner, api, from, to);
+  const result = await diffWithSecondOpinion(deps, pair.base, pair.revision);
+  return { partner, api, from: pair.from, to: pair.to, ...result };
+}
+
+/**
+ * Diff of two registered versions the caller can see, with both parsed documents (for views
+ * that show the changed fragments). openapi-diff's second opinion only when asked: it costs a
+ * worker thread and hundreds of milliseconds.
+ */
+export async function compareRegisteredVersions(deps: Deps, principal: Principal, partner: string, api: string, from: string | undefined, to: string | undefined, options: { secondOpinion?: boolean } = {}) {
+  const pair = await loadVersionPair(deps, principal, partner, api, from, to);
+  const result: DiffResult & { openapiDiff?: SecondOpinion } = options.secondOpinion ? await diffWithSecondOpinion(deps, pair.base, pair.revision) : diffContracts(pair.base, pair.revision, await policyDiffOptions(deps));
+  return { ...pair, result };
 }
 
 /** Stateless diff of two posted documents (objects); external $refs are refused, never fetched. */

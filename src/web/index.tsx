@@ -89,6 +89,8 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
     c.header('Content-Security-Policy', CONSOLE_CSP);
     c.header('X-Frame-Options', 'DENY');
     await next();
+    // Pages show what one user may read: no shared or browser cache keeps them (assets say otherwise).
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   });
 
   app.get('/assets/:name', (c) => {
@@ -165,7 +167,8 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
   registerMatrixPages(app, deps);
   registerAuditPages(app, deps);
 
-  app.notFound((c) => errorPage(c, new AccordError('not_found', `No page ${c.req.path}`)));
+  // Last route, not notFound(): a mounted router's notFound is never called (the API's problem+json would answer).
+  app.all('*', (c) => errorPage(c, new AccordError('not_found', `No page ${c.req.path}`)));
   app.onError((error, c) => {
     if (error instanceof AccordError) return errorPage(c, error);
     deps.logger.error({ err: error, requestId: c.get('requestId'), path: c.req.path }, 'unhandled console error');

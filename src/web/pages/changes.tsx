@@ -1,5 +1,4 @@
 import type { Context, Hono } from 'hono';
-import type { Child } from 'hono/jsx';
 import { requireScope, type Principal } from '../../auth/principal.ts';
 import type { Scope } from '../../auth/scopes.ts';
 import { acknowledgeChange, reviewChange } from '../../changes/changes.ts';
@@ -15,6 +14,7 @@ import { AccordError } from '../../errors.ts';
 import { checkGate } from '../../gate/check.ts';
 import type { GateFacts, Reason } from '../../gate/evaluate.ts';
 import { DiffView } from '../components/diff-view.tsx';
+import { TableWrap } from '../components/table-wrap.tsx';
 import { CsrfField, ErrorBox, Layout, type PageContext } from '../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
 
@@ -85,15 +85,6 @@ function environmentParam(raw: unknown): string {
 function StatusBadge(props: { row: Parameters<typeof queueStatus>[0] }) {
   const [words, tone] = STATUS_WORDS[queueStatus(props.row)];
   return <span class={`badge ${tone}`}>{words}</span>;
-}
-
-/** A wide table's scrolling frame: a labelled region that keyboard users can focus and scroll. */
-function TableWrap(props: { label: string; children: Child }) {
-  return (
-    <div class="table-wrap" role="region" aria-label={props.label} tabindex={0}>
-      {props.children}
-    </div>
-  );
 }
 
 function ClassBadge(props: { breaking: boolean }) {

@@ -1,9 +1,449 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
+import type { Child } from 'hono/jsx';
+import { requireScope, type Principal } from '../../auth/principal.ts';
+import { releasesOfVersions } from '../../changes/releases.ts';
 import type { Deps } from '../../context.ts';
-import type { WebEnv } from '../types.ts';
+import { getDocument, getVersion, listContracts, listVersionPage, loadContractDocument, type ContractVersionView } from '../../contracts/versions.ts';
+import { compareRegisteredVersions, type SecondOpinion } from '../../diff/service.ts';
+import { AccordError } from '../../errors.ts';
+import { deprecationOf } from '../../notices/notices.ts';
+import { ApiReference } from '../components/api-reference.tsx';
+import { DiffView } from '../components/diff-view.tsx';
+import { Layout, type PageContext } from '../layout.tsx';
+import { pageContext, sendPage, type WebEnv } from '../types.ts';
+
+/** APIs listed per page of /contracts, and versions per page of an API. */
+const APIS_PER_PAGE = 100;
+const VERSIONS_PER_PAGE = 50;
+/** Up to this many versions the compare form offers <select>s; beyond, text fields. */
+const SELECT_VERSIONS = 500;
+
+const STATE_BADGE: Record<string, string> = { draft: 'neutral', approved: 'pending', released: 'ok', deprecated: 'warn', retired: 'neutral' };
+
+type Release = ReturnType<typeof releasesOfVersions>[number];
+type Deprecation = NonNullable<ReturnType<typeof deprecationOf>>;
+
+/** The signed-in principal, once its token may read contracts (the scope every /v1/contracts read needs). */
+function reader(c: Context<WebEnv>): Principal {
+  const principal = pageContext(c).principal;
+  requireScope(principal, 'contracts:read', 'reading contracts');
+  return principal;
+}
+
+/** The 1-based ?page= (1 when absent); 400 unless a whole number from 1. */
+function pageOf(c: Context<WebEnv>): number {
+  const raw = c.req.query('page');
+  if (raw === undefined) return 1;
+  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new AccordError('bad_request', '?page must be a whole number from 1', { errors: [{ location: 'page', message: 'a whole number from 1' }] });
+  return Number(raw);
+}
+
+/** 404 for a page past the last one (page 1 always exists). */
+function checkPage(page: number, pages: number): void {
+  if (page > 1 && page > pages) throw new AccordError('not_found', `There is no page ${page}; there ${pages === 1 ? 'is 1 page' : `are ${pages} pages`}`);
+}
+
+const apiPath = (partner: string, api: string) => `/console/contracts/${encodeURIComponent(partner)}/${encodeURIComponent(api)}`;
+const versionPath = (partner: string, api: string, version: string) => `${apiPath(partner, api)}/versions/${encodeURIComponent(version)}`;
+
+function When(props: { at: string | null | undefined }) {
+  if (!props.at) return null;
+  return <time datetime={props.at}>{`${props.at.slice(0, 16).replace('T', ' ')} UTC`}</time>;
+}
+
+function StateBadge(props: { state: string }) {
+  return <span class={`badge ${STATE_BADGE[props.state] ?? 'neutral'}`}>{props.state.charAt(0).toUpperCase() + props.state.slice(1)}</span>;
+}
+
+function Pagination(props: { page: number; pages: number; href: (page: number) => string; label: string }) {
+  if (props.pages <= 1) return null;
+  return (
+    <nav class="pagination" aria-label={props.label}>
+      {props.page > 1 && <a href={props.href(props.page - 1)} rel="prev">Previous page</a>}
+      <span>{`Page ${props.page} of ${props.pages}`}</span>
+      {props.page < props.pages && <a href={props.href(props.page + 1)} rel="next">Next page</a>}
+    </nav>
+  );
+}
+
+function Breadcrumb(props: { partner: string; api?: string; version?: string }) {
+  return (
+    <nav aria-label="Breadcrumb" class="breadcrumb">
+      <ol>
+        <li><a href="/console/contracts">Contracts</a></li>
+        <li><a href={`/console/contracts?partner=${encodeURIComponent(props.partner)}`}>{props.partner}</a></li>
+        {props.api && <li>{props.version ? <a href={apiPath(props.partner, props.api)}>{props.api}</a> : <span aria-current="page">{props.api}</span>}</li>}
+        {props.api && props.version && <li><span aria-current="page">{props.version}</span></li>}
+      </ol>
+    </nav>
+  );
+}
+
+function ReleaseList(props: { releases: Release[] }) {
+  if (props.releases.length === 0) return <span class="muted">Not released to an environment</span>;
+  return (
+    <ul class="plain">
+      {props.releases.map((r) => (
+        <li>
+          <strong>{r.environment}</strong> on <When at={r.createdAt} /> <span class="muted">by {r.createdBy}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function DeprecationText(props: { partner: string; api: string; deprecation: Deprecation | undefined }) {
+  const d = props.deprecation;
+  if (!d) return <span class="muted">Not deprecated</span>;
+  return (
+    <span>
+      Deprecated on <When at={d.deprecatedAt} />; sunset <When at={d.sunset} />
+      {d.successor && <>; successor <a href={versionPath(props.partner, props.api, d.successor)}>{d.successor}</a></>}
+    </span>
+  );
+}
+
+/** The "compare any two versions" form: two <select>s (text fields when the API has very many versions). */
+function CompareForm(props: { partner: string; api: string; versions: string[] | undefined; from?: string; to?: string; secondOpinion?: boolean }) {
+  const { versions } = props;
+  const from = props.from ?? versions?.[1] ?? versions?.[0];
+  const to = props.to ?? versions?.[0];
+  const field = (id: string, name: string, label: string, selected: string | undefined) => (
+    <div class="field">
+      <label for={id}>{label}</label>
+      {versions ? (
+        <select id={id} name={name}>
+          {versions.map((v) => (
+            <option value={v} selected={v === selected}>
+              {v}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input id={id} name={name} type="text" value={selected ?? ''} required autocomplete="off" spellcheck={false} />
+      )}
+    </div>
+  );
+  return (
+    <form method="get" action={`${apiPath(props.partner, props.api)}/compare`} class="compare">
+      {field('compare-from', 'from', 'From version (before)', from)}
+      {field('compare-to', 'to', 'To version (after)', to)}
+      <div class="field checkbox">
+        <input id="compare-second-opinion" name="secondOpinion" type="checkbox" value="on" checked={props.secondOpinion} />
+        <label for="compare-second-opinion">Also ask openapi-diff for a second opinion (slower)</label>
+      </div>
+      <button type="submit">Compare</button>
+    </form>
+  );
+}
+
+function ContractsPage(props: { ctx: PageContext; apis: ReturnType<typeof listContracts>; page: number; pages: number; total: number; partner?: string }) {
+  const byPartner = new Map<string, ReturnType<typeof listContracts>>();
+  for (const a of props.apis) byPartner.set(a.partner, [...(byPartner.get(a.partner) ?? []), a]);
+  const query = (page: number) => `/console/contracts?${new URLSearchParams({ ...(props.partner ? { partner: props.partner } : {}), page: String(page) })}`;
+  return (
+    <Layout title={props.partner ? `Contracts of ${props.partner}` : 'Contracts'} ctx={props.ctx}>
+      <p>
+        {`${props.total} API${props.total === 1 ? '' : 's'}`}
+        {props.ctx.principal.role === 'partner' ? ' you can see: your own, and the published versions of the other partners’.' : ', grouped by partner.'}
+        {props.partner && <> <a href="/console/contracts">Show every partner</a></>}
+      </p>
+      {props.total === 0 && <p>No contracts are registered{props.partner ? ' for this partner' : ''} yet.</p>}
+      {[...byPartner].map(([partner, apis], i) => (
+        <section aria-labelledby={`partner-${i}`}>
+          <h2 id={`partner-${i}`}>{partner}</h2>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">API</th>
+                  <th scope="col">Latest version</th>
+                  <th scope="col">Versions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {apis.map((a) => (
+                  <tr>
+                    <th scope="row">
+                      <a href={apiPath(a.partner, a.api)}>{a.api}</a>
+                    </th>
+                    <td>
+                      <a href={versionPath(a.partner, a.api, a.latestVersion)} aria-label={`${a.partner}/${a.api} ${a.latestVersion}`}>
+                        {a.latestVersion}
+                      </a>
+                    </td>
+                    <td>{a.versionCount}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ))}
+      <Pagination page={props.page} pages={props.pages} href={query} label="Pages of APIs" />
+    </Layout>
+  );
+}
+
+function ApiPage(props: {
+  ctx: PageContext;
+  partner: string;
+  api: string;
+  rows: ContractVersionView[];
+  previous: Map<string, string>;
+  releases: Map<string, Release[]>;
+  deprecations: Map<string, Deprecation | undefined>;
+  total: number;
+  page: number;
+  pages: number;
+  compareVersions: string[] | undefined;
+}) {
+  const { partner, api } = props;
+  return (
+    <Layout title={`${partner}/${api}`} ctx={props.ctx}>
+      <Breadcrumb partner={partner} api={api} />
+      <p>{`${props.total} version${props.total === 1 ? '' : 's'}${props.ctx.principal.role === 'partner' && props.ctx.principal.partner !== partner ? ' published' : ''}, newest first.`}</p>
+      <section aria-labelledby="compare-heading" class="panel">
+        <h2 id="compare-heading">Compare any two versions</h2>
+        <CompareForm partner={partner} api={api} versions={props.compareVersions} />
+      </section>
+      <section aria-labelledby="versions-heading">
+        <h2 id="versions-heading">Versions</h2>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Version</th>
+                <th scope="col">State</th>
+                <th scope="col">Released to</th>
+                <th scope="col">Deprecation and sunset</th>
+                <th scope="col">Registered</th>
+                <th scope="col">Changes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.rows.map((v) => {
+                const previous = props.previous.get(v.version);
+                return (
+                  <tr>
+                    <th scope="row">
+                      <a href={versionPath(partner, api, v.version)}>{v.version}</a>
+                    </th>
+                    <td>
+                      <StateBadge state={v.state} />
+                    </td>
+                    <td>
+                      <ReleaseList releases={props.releases.get(v.version) ?? []} />
+                    </td>
+                    <td>
+                      <DeprecationText partner={partner} api={api} deprecation={props.deprecations.get(v.version)} />
+                    </td>
+                    <td>
+                      <When at={v.createdAt} /> <span class="muted">by {v.createdBy}</span>
+                    </td>
+                    <td>
+                      {previous ? (
+                        <a href={`${apiPath(partner, api)}/compare?${new URLSearchParams({ from: previous, to: v.version })}`}>{`Changes since ${previous}`}</a>
+                      ) : (
+                        <span class="muted">First version</span>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+        <Pagination page={props.page} pages={props.pages} href={(p) => `${apiPath(partner, api)}?page=${p}`} label="Pages of versions" />
+      </section>
+    </Layout>
+  );
+}
+
+function VersionPage(props: { ctx: PageContext; row: ContractVersionView; releases: Release[]; deprecation: Deprecation | undefined; document: unknown }) {
+  const { row } = props;
+  const base = versionPath(row.partner, row.api, row.version);
+  return (
+    <Layout title={`${row.partner}/${row.api} ${row.version}`} ctx={props.ctx}>
+      <Breadcrumb partner={row.partner} api={row.api} version={row.version} />
+      <section aria-labelledby="facts-heading">
+        <h2 id="facts-heading">Facts</h2>
+        <dl class="facts">
+          <dt>State</dt>
+          <dd>
+            <StateBadge state={row.state} />
+          </dd>
+          <dt>SHA-256</dt>
+          <dd>
+            <code class="hash">{row.sha256}</code>
+          </dd>
+          <dt>Registered</dt>
+          <dd>
+            <When at={row.createdAt} /> by {row.createdBy}
+          </dd>
+          <dt>Git commit</dt>
+          <dd>
+            <code class="hash">{row.commit}</code>
+          </dd>
+          <dt>Released to</dt>
+          <dd>
+            <ReleaseList releases={props.releases} />
+          </dd>
+          <dt>Deprecation</dt>
+          <dd>
+            <DeprecationText partner={row.partner} api={row.api} deprecation={props.deprecation} />
+            {props.deprecation && <p>{`Reason: ${props.deprecation.reason}`}</p>}
+          </dd>
+        </dl>
+      </section>
+      <section aria-labelledby="downloads-heading">
+        <h2 id="downloads-heading">Downloads and comparisons</h2>
+        <ul>
+          <li>
+            <a href={`${base}/openapi.yaml`} download>{`Download openapi.yaml (the document as stored, sha256 ${row.sha256.slice(0, 12)}…)`}</a>
+          </li>
+          <li>
+            <a href={`${base}/openapi.json`} download>Download openapi.json (the same document as JSON)</a>
+          </li>
+          <li>
+            <a href={apiPath(row.partner, row.api)}>{`All versions of ${row.partner}/${row.api}, and compare any two`}</a>
+          </li>
+        </ul>
+      </section>
+      <ApiReference document={props.document} />
+    </Layout>
+  );
+}
+
+/** What openapi-diff's second opinion came to, in words. */
+function secondOpinionText(o: SecondOpinion): string {
+  if (o.status === 'ok') return `openapi-diff answered in ${o.durationMs} ms and added ${o.reported ?? 0} finding${o.reported === 1 ? '' : 's'} Accord’s rules do not cover (shown as warnings).`;
+  if (o.status === 'timeout') return `openapi-diff did not answer within ${o.durationMs} ms; only Accord’s rules are shown.`;
+  if (o.status === 'failed') return `openapi-diff failed (${o.error}); only Accord’s rules are shown.`;
+  return `openapi-diff was skipped (${o.reason}); only Accord’s rules are shown.`;
+}
+
+function ComparePage(props: { ctx: PageContext; partner: string; api: string; from: string; to: string; secondOpinion?: SecondOpinion; compareVersions: string[] | undefined; view: Child }) {
+  const { partner, api } = props;
+  return (
+    <Layout title={`${partner}/${api}: ${props.from} → ${props.to}`} ctx={props.ctx}>
+      <Breadcrumb partner={partner} api={api} />
+      <details class="panel">
+        <summary>Compare other versions</summary>
+        <CompareForm partner={partner} api={api} versions={props.compareVersions} from={props.from} to={props.to} secondOpinion={props.secondOpinion !== undefined} />
+      </details>
+      <p>
+        <a href={versionPath(partner, api, props.from)}>{`Version ${props.from}`}</a> · <a href={versionPath(partner, api, props.to)}>{`Version ${props.to}`}</a>
+      </p>
+      {props.secondOpinion && <p>{`Second opinion: ${secondOpinionText(props.secondOpinion)}`}</p>}
+      {props.view}
+    </Layout>
+  );
+}
+
+/** The version names the compare form offers (newest first), or undefined when there are too many for a <select>. */
+function compareChoices(deps: Deps, principal: Principal, partner: string, api: string, knownTotal?: number): string[] | undefined {
+  if (knownTotal !== undefined && knownTotal > SELECT_VERSIONS) return undefined;
+  const { rows, total } = listVersionPage(deps, principal, partner, api, { offset: 0, limit: SELECT_VERSIONS });
+  return total > SELECT_VERSIONS ? undefined : rows.map((r) => r.version);
+}
+
+/** Headers of a document download: its type, a file name and "save, do not show". */
+function downloadHeaders(type: string, name: string): Record<string, string> {
+  return { 'Content-Type': type, 'Content-Disposition': `attachment; filename="${name}"`, 'Cache-Control': 'private, no-cache' };
+}
 
 /** The console's contracts pages (mounted under /console). */
 export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
-  void app;
-  void deps;
+  app.get('/contracts', (c) => {
+    const principal = reader(c);
+    const partner = c.req.query('partner') || undefined;
+    const page = pageOf(c);
+    const all = listContracts(deps, principal).filter((a) => !partner || a.partner === partner);
+    const pages = Math.max(1, Math.ceil(all.length / APIS_PER_PAGE));
+    checkPage(page, pages);
+    const apis = all.slice((page - 1) * APIS_PER_PAGE, page * APIS_PER_PAGE);
+    return sendPage(c, <ContractsPage ctx={pageContext(c)} apis={apis} page={page} pages={pages} total={all.length} {...(partner ? { partner } : {})} />);
+  });
+
+  app.get('/contracts/:partner/:api', (c) => {
+    const principal = reader(c);
+    const { partner, api } = c.req.param();
+    const page = pageOf(c);
+    // One row more than the page: the oldest row's predecessor, for its "changes since" link.
+    const { rows, total } = listVersionPage(deps, principal, partner, api, { offset: (page - 1) * VERSIONS_PER_PAGE, limit: VERSIONS_PER_PAGE + 1 });
+    const pages = Math.ceil(total / VERSIONS_PER_PAGE);
+    checkPage(page, pages);
+    const shown = rows.slice(0, VERSIONS_PER_PAGE);
+    const previous = new Map(shown.flatMap((r, i) => (rows[i + 1] ? [[r.version, rows[i + 1]!.version] as const] : [])));
+    const releases = new Map<string, Release[]>();
+    for (const r of releasesOfVersions(deps, partner, api, shown.map((v) => v.version))) releases.set(r.version, [...(releases.get(r.version) ?? []), r]);
+    const deprecations = new Map(shown.map((v) => [v.version, deprecationOf(deps, partner, api, v.version)]));
+    return sendPage(
+      c,
+      <ApiPage
+        ctx={pageContext(c)}
+        partner={partner}
+        api={api}
+        rows={shown}
+        previous={previous}
+        releases={releases}
+        deprecations={deprecations}
+        total={total}
+        page={page}
+        pages={pages}
+        compareVersions={compareChoices(deps, principal, partner, api, total)}
+      />,
+    );
+  });
+
+  app.get('/contracts/:partner/:api/compare', async (c) => {
+    const principal = reader(c);
+    const { partner, api } = c.req.param();
+    const secondOpinion = c.req.query('secondOpinion') === 'on';
+    const compared = await compareRegisteredVersions(deps, principal, partner, api, c.req.query('from'), c.req.query('to'), { secondOpinion });
+    return sendPage(
+      c,
+      <ComparePage
+        ctx={pageContext(c)}
+        partner={partner}
+        api={api}
+        from={compared.from}
+        to={compared.to}
+        {...(compared.result.openapiDiff ? { secondOpinion: compared.result.openapiDiff } : {})}
+        compareVersions={compareChoices(deps, principal, partner, api)}
+        view={<DiffView result={compared.result} base={compared.base} revision={compared.revision} fromVersion={compared.from} toVersion={compared.to} />}
+      />,
+    );
+  });
+
+  app.get('/contracts/:partner/:api/versions/:version', async (c) => {
+    const principal = reader(c);
+    const { partner, api, version } = c.req.param();
+    const row = getVersion(deps, principal, partner, api, version);
+    const document = await loadContractDocument(deps, row);
+    return sendPage(
+      c,
+      <VersionPage
+        ctx={pageContext(c)}
+        row={row}
+        releases={releasesOfVersions(deps, partner, api, [version])}
+        deprecation={deprecationOf(deps, partner, api, version)}
+        document={document}
+      />,
+    );
+  });
+
+  app.get('/contracts/:partner/:api/versions/:version/openapi.yaml', async (c) => {
+    const { partner, api, version } = c.req.param();
+    const { yaml } = await getDocument(deps, reader(c), partner, api, version);
+    return c.body(yaml, 200, downloadHeaders('application/yaml; charset=utf-8', `${partner}-${api}-${version}.openapi.yaml`));
+  });
+
+  app.get('/contracts/:partner/:api/versions/:version/openapi.json', async (c) => {
+    const { partner, api, version } = c.req.param();
+    const row = getVersion(deps, reader(c), partner, api, version);
+    const document = await loadContractDocument(deps, row);
+    return c.body(`${JSON.stringify(document, null, 2)}\n`, 200, downloadHeaders('application/json', `${partner}-${api}-${version}.openapi.json`));
+  });
 }

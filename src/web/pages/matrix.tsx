@@ -1,9 +1,411 @@
 import type { Hono } from 'hono';
+import { requireScope } from '../../auth/principal.ts';
 import type { Deps } from '../../context.ts';
-import type { WebEnv } from '../types.ts';
+import { diffMatrixVersions } from '../../diff/service.ts';
+import { LEVEL_ORDER, type DiffResult } from '../../diff/types.ts';
+import { AccordError } from '../../errors.ts';
+import type { FlowEntry, Step } from '../../matrix/checks.ts';
+import { durationMs, formatMs } from '../../matrix/durations.ts';
+import { toRow } from '../../matrix/render.ts';
+import { currentFlows, getMatrixDocument, listMatrixVersions, type MatrixVersionView } from '../../matrix/store.ts';
+import { Layout, type PageContext } from '../layout.tsx';
+import { TableWrap } from '../components/table-wrap.tsx';
+import { pageContext, sendPage, type WebEnv } from '../types.ts';
 
-/** The console's matrix pages (mounted under /console). */
+const human = (duration: string) => formatMs(durationMs(duration));
+
+/** Table cells that hold one item per line (the matrix renderer joins them with "\n"). */
+function Lines(props: { text: string }) {
+  const lines = props.text.split('\n').filter(Boolean);
+  if (lines.length === 0) return <span class="muted">none</span>;
+  return (
+    <ul class="cell">
+      {lines.map((l) => (
+        <li>{l}</li>
+      ))}
+    </ul>
+  );
+}
+
+function retries(step: Step, withJitter = true): string {
+  const r = step.retry;
+  if (r.maxAttempts <= 1) return 'no retries';
+  return `${r.maxAttempts} attempts, backoff ${human(r.initial)} × ${r.multiplier} up to ${human(r.max)}${withJitter ? `, jitter ${Math.round(r.jitter * 100)}%` : ''}`;
+}
+
+function compensation(c: Step['compensation'] & { note?: string; justification?: string }): string {
+  const what = c.operationId ? `calls ${c.operationId}` : c.strategy === 'none' ? `none: ${c.justification ?? ''}` : c.strategy!;
+  return c.note ? `${what} (${c.note})` : what;
+}
+
+/** A query value that must be a version number (1, 2, …), or absent. */
+function versionParam(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new AccordError('bad_request', `?${name} must be a version number (1, 2, …), not "${raw}"`, { errors: [{ location: name, message: 'positive integer' }] });
+  return Number(raw);
+}
+
+function requireMatrixRead(ctx: PageContext): void {
+  requireScope(ctx.principal, 'matrix:read', 'reading the control matrix');
+}
+
+function MatrixTablePage(props: { ctx: PageContext; flows: Array<MatrixVersionView & { entry: FlowEntry }> }) {
+  const { flows } = props;
+  return (
+    <Layout title="Control matrix" ctx={props.ctx}>
+      <p>
+        Each business flow's controls as registered now: how duplicates are detected, how steps are retried and undone, the SLA targets, who owns the flow and whom to
+        escalate to. Open a flow for its failure modes, observability fields, versions and the diff between versions.
+      </p>
+      {flows.length === 0 ? (
+        <p class="muted">No control-matrix entries are registered.</p>
+      ) : (
+        <TableWrap label="Control matrix table">
+          <table>
+            <caption class="muted">{`${flows.length} flows, latest version of each`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Flow</th>
+                <th scope="col">Idempotency</th>
+                <th scope="col">Retries per step</th>
+                <th scope="col">Compensation per step</th>
+                <th scope="col">SLA targets</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Escalation</th>
+              </tr>
+            </thead>
+            <tbody>
+              {flows.map((f) => {
+                const row = toRow(f.entry, f.version);
+                return (
+                  <tr>
+                    <th scope="row">
+                      <a href={`/console/matrix/${encodeURIComponent(f.name)}`}>{f.entry.title}</a>
+                      <br />
+                      <code>{f.name}</code> <span class="muted">v{f.version}</span>
+                    </th>
+                    <td>
+                      <Lines text={row.idempotency} />
+                    </td>
+                    <td>
+                      <Lines text={f.entry.steps.map((s) => `${s.id}: ${retries(s, false)}`).join('\n')} />
+                    </td>
+                    <td>
+                      <Lines text={f.entry.steps.map((s) => `${s.id} → ${s.compensation.operationId ?? s.compensation.strategy}`).join('\n')} />
+                    </td>
+                    <td>
+                      <Lines text={row.sla} />
+                    </td>
+                    <td>{row.owner}</td>
+                    <td>
+                      <Lines text={row.escalation} />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </TableWrap>
+      )}
+      <p class="muted">
+        The same table for documents and spreadsheets: <code>GET /v1/control-matrix?format=md</code> (Markdown) or <code>?format=csv</code> with an API token.
+      </p>
+    </Layout>
+  );
+}
+
+function EntryDetails(props: { entry: FlowEntry & { description?: string } }) {
+  const e = props.entry;
+  const idem = e.idempotency;
+  return (
+    <>
+      <dl class="facts">
+        <dt>Description</dt>
+        <dd>{e.description ?? <span class="muted">none</span>}</dd>
+        <dt>Request type</dt>
+        <dd>{e.requestType}</dd>
+        <dt>Contract</dt>
+        <dd>
+          {e.contract.partner === '*' ? 'every partner' : e.contract.partner}: {e.contract.api} {e.contract.versions}
+        </dd>
+        <dt>Owner</dt>
+        <dd>
+          {e.owner.team} &lt;{e.owner.contact}&gt;
+        </dd>
+      </dl>
+
+      <h2 id="steps">Steps</h2>
+      <TableWrap label="Steps">
+        <table aria-labelledby="steps">
+          <thead>
+            <tr>
+              <th scope="col">Step</th>
+              <th scope="col">Operation</th>
+              <th scope="col">Timeout</th>
+              <th scope="col">Retries</th>
+              <th scope="col">Compensation</th>
+              <th scope="col">Terminal states</th>
+            </tr>
+          </thead>
+          <tbody>
+            {e.steps.map((s) => (
+              <tr>
+                <th scope="row">{s.id}</th>
+                <td>
+                  <code>{s.operationId}</code>
+                </td>
+                <td>{human(s.timeout)}</td>
+                <td>{retries(s)}</td>
+                <td>{compensation(s.compensation)}</td>
+                <td>{(s as Step & { expectedTerminalStates: string[] }).expectedTerminalStates.join(', ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+
+      <h2>Idempotency</h2>
+      <dl class="facts">
+        <dt>Key</dt>
+        <dd>{idem.keySource.header ? `${idem.keySource.header} header` : `body ${idem.keySource.bodyPointers!.join(', ')}`}</dd>
+        <dt>Fingerprint</dt>
+        <dd>{idem.fingerprint.body ? 'the whole body' : idem.fingerprint.pointers!.join(', ')}</dd>
+        <dt>Dedupe window</dt>
+        <dd>{human(idem.dedupeWindow)}</dd>
+        <dt>Replay policy</dt>
+        <dd>{idem.replayPolicy}</dd>
+        <dt>Business keys</dt>
+        <dd>{idem.businessKeys.length > 0 ? idem.businessKeys.join(', ') : <span class="muted">none</span>}</dd>
+      </dl>
+
+      <h2 id="failure-modes">Failure modes</h2>
+      <TableWrap label="Failure modes">
+        <table aria-labelledby="failure-modes">
+          <thead>
+            <tr>
+              <th scope="col">Failure</th>
+              <th scope="col">Action</th>
+              <th scope="col">Retry threshold</th>
+              <th scope="col">Compensation</th>
+              <th scope="col">Support owner</th>
+              <th scope="col">Note</th>
+            </tr>
+          </thead>
+          <tbody>
+            {Object.entries(e.failureModes).map(([mode, f]) => (
+              <tr>
+                <th scope="row">{mode}</th>
+                <td>{f.action}</td>
+                <td>{f.retryThreshold}</td>
+                <td>{f.compensation}</td>
+                <td>{f.supportOwner}</td>
+                <td>{(f as { note?: string }).note ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+
+      <h2>Observability</h2>
+      <dl class="facts">
+        <dt>Required fields</dt>
+        <dd>{e.observability.requiredFields.join(', ')}</dd>
+        <dt>Metrics</dt>
+        <dd>{e.observability.metrics.join(', ')}</dd>
+      </dl>
+
+      <h2 id="sla">SLA</h2>
+      <TableWrap label="SLA targets">
+        <table aria-labelledby="sla">
+          <thead>
+            <tr>
+              <th scope="col">Target</th>
+              <th scope="col">Percentile</th>
+              <th scope="col">At most</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(['timeToAcknowledge', 'timeToFinalize', 'duplicateResolution', 'remediationResponse'] as const).map((metric) => (
+              <tr>
+                <th scope="row">{metric}</th>
+                <td>p{e.sla[metric]!.percentile}</td>
+                <td>{human(e.sla[metric]!.target)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+      <h3>Interventions</h3>
+      <Lines text={toRow(e, 0).interventions} />
+
+      <h2 id="escalation">Escalation</h2>
+      <TableWrap label="Escalation">
+        <table aria-labelledby="escalation">
+          <thead>
+            <tr>
+              <th scope="col">After</th>
+              <th scope="col">Contact</th>
+              <th scope="col">Channel</th>
+            </tr>
+          </thead>
+          <tbody>
+            {e.escalation.map((x) => (
+              <tr>
+                <th scope="row">{human(x.after)}</th>
+                <td>{x.contact}</td>
+                <td>{x.channel ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+    </>
+  );
+}
+
+function MatrixDiff(props: { diff: DiffResult; from: number; to: number }) {
+  const { diff } = props;
+  const changes = [...diff.changes].sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
+  return (
+    <section aria-labelledby="diff" class="panel">
+      <h2 id="diff">
+        Changes from version {props.from} to version {props.to}
+      </h2>
+      <p>
+        {diff.summary.breaking} breaking, {diff.summary.warning} to review, {diff.summary.info} informational.{' '}
+        {diff.summary.breaking > 0 && <span class="badge breaking">weakens a guarantee</span>}
+      </p>
+      {changes.length === 0 ? (
+        <p class="muted">The two versions do not differ in any control.</p>
+      ) : (
+        <ul class="changes">
+          {changes.map((c) => (
+            <li>
+              <span class={c.level === 'breaking' ? 'badge breaking' : c.level === 'warning' ? 'badge warn' : 'badge neutral'}>
+                {c.level === 'warning' ? 'review' : c.level}
+              </span>{' '}
+              {c.message} <code>{c.location}</code>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function VersionsTable(props: { flow: string; versions: MatrixVersionView[]; shown: number }) {
+  const href = (query: string) => `/console/matrix/${encodeURIComponent(props.flow)}?${query}`;
+  return (
+    <TableWrap label="Versions">
+      <table aria-labelledby="versions">
+        <thead>
+          <tr>
+            <th scope="col">Version</th>
+            <th scope="col">Stored</th>
+            <th scope="col">By</th>
+            <th scope="col">Commit</th>
+            <th scope="col">Changes</th>
+          </tr>
+        </thead>
+        <tbody>
+          {[...props.versions].reverse().map((v) => (
+            <tr>
+              <th scope="row">
+                {v.version === props.shown ? (
+                  <>
+                    {v.version} <span class="muted">(shown)</span>
+                  </>
+                ) : (
+                  <a href={href(`version=${v.version}`)}>Version {v.version}</a>
+                )}
+              </th>
+              <td>
+                <time datetime={v.createdAt}>{v.createdAt.slice(0, 16).replace('T', ' ')}</time>
+              </td>
+              <td>{v.createdBy}</td>
+              <td>
+                <code>{v.commit.slice(0, 12)}</code>
+              </td>
+              <td>{v.version > 1 ? <a href={href(`from=${v.version - 1}&to=${v.version}`)}>Changes from version {v.version - 1}</a> : <span class="muted">first version</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}
+
+interface FlowPageProps {
+  ctx: PageContext;
+  flow: string;
+  versions: MatrixVersionView[];
+  doc: MatrixVersionView & { entry: unknown };
+  from?: number;
+  to?: number;
+  diff?: DiffResult;
+}
+
+function FlowPage(props: FlowPageProps) {
+  const { flow, versions, doc, diff } = props;
+  const entry = doc.entry as FlowEntry;
+  const latest = versions.at(-1)!.version;
+  const options = (name: string, selected: number) => (
+    <select id={`compare-${name}`} name={name}>
+      {versions.map((v) => (
+        <option value={String(v.version)} selected={v.version === selected}>
+          Version {v.version}
+        </option>
+      ))}
+    </select>
+  );
+  return (
+    <Layout title={`Flow: ${entry.title}`} ctx={props.ctx}>
+      <p>
+        <a href="/console/matrix">All flows</a> · <code>{flow}</code> version {doc.version} {doc.version === latest ? '(the latest)' : `(an older version; the latest is ${latest})`}, stored{' '}
+        <time datetime={doc.createdAt}>{doc.createdAt.slice(0, 10)}</time> by {doc.createdBy}
+      </p>
+      {diff && <MatrixDiff diff={diff} from={props.from!} to={props.to!} />}
+      <EntryDetails entry={entry} />
+
+      <h2 id="versions">Versions</h2>
+      <VersionsTable flow={flow} versions={versions} shown={doc.version} />
+      {versions.length > 1 && (
+        <form method="get" action={`/console/matrix/${encodeURIComponent(flow)}`} class="filters" aria-label="Compare two versions">
+          <div class="field">
+            <label for="compare-from">From</label>
+            {options('from', props.from ?? latest - 1)}
+          </div>
+          <div class="field">
+            <label for="compare-to">To</label>
+            {options('to', props.to ?? latest)}
+          </div>
+          <button type="submit">Compare</button>
+        </form>
+      )}
+    </Layout>
+  );
+}
+
+/** The console's control-matrix pages (mounted under /console): the table and one page per flow with versions and diffs. */
 export function registerMatrixPages(app: Hono<WebEnv>, deps: Deps): void {
-  void app;
-  void deps;
+  app.get('/matrix', async (c) => {
+    const ctx = pageContext(c);
+    requireMatrixRead(ctx);
+    return sendPage(c, <MatrixTablePage ctx={ctx} flows={await currentFlows(deps)} />);
+  });
+  app.get('/matrix/:flow', async (c) => {
+    const ctx = pageContext(c);
+    requireMatrixRead(ctx);
+    const version = versionParam(c.req.query('version'), 'version');
+    const from = versionParam(c.req.query('from'), 'from');
+    const to = versionParam(c.req.query('to'), 'to');
+    if ((from === undefined) !== (to === undefined)) {
+      throw new AccordError('bad_request', 'Pass both ?from= and ?to= to compare two versions', { errors: [{ location: from === undefined ? 'from' : 'to', message: 'required' }] });
+    }
+    const flow = c.req.param('flow');
+    const versions = listMatrixVersions(deps, flow);
+    const doc = await getMatrixDocument(deps, 'flow', flow, version);
+    const diff = from !== undefined && to !== undefined ? await diffMatrixVersions(deps, flow, from, to) : undefined;
+    return sendPage(c, <FlowPage ctx={ctx} flow={flow} versions={versions} doc={doc} from={from} to={to} diff={diff} />);
+  });
 }

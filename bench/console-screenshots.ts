@@ -34,7 +34,7 @@ function screenshots(changeId: string): Array<[string, Visitor, string, typeof D
     ['compare', 'admin', `${api}/compare?from=2.0.0&to=3.0.0`, DESKTOP],
     ['changes', 'approver', '/console/changes', DESKTOP],
     ['change', 'approver', `/console/changes/${changeId}`, DESKTOP],
-    ['partner-inbox', 'partner', '/console/changes?awaiting=me', DESKTOP],
+    ['partner-inbox', 'partner', '/console/changes?tab=inbox', DESKTOP],
     ['notices', 'admin', '/console/notices', DESKTOP],
     ['matrix', 'admin', '/console/matrix', DESKTOP],
     ['matrix-flow', 'admin', '/console/matrix/finalisation', DESKTOP],

@@ -72,19 +72,22 @@ export function listContracts(deps: Deps, principal: Principal): Array<{ partner
     .map(({ partner, api, latestVersion, versionCount }) => ({ partner, api, latestVersion, versionCount }));
 }
 
+/** The columns a ContractVersionView shows. */
+const VIEW_COLUMNS = {
+  partner: contractVersions.partner,
+  api: contractVersions.api,
+  version: contractVersions.version,
+  state: contractVersions.state,
+  sha256: contractVersions.sha256,
+  commit: contractVersions.commit,
+  createdAt: contractVersions.createdAt,
+  createdBy: contractVersions.createdBy,
+};
+
 /** Visible versions of one API in semver order (404 when the caller can see none). */
 export function listVersions(deps: Deps, principal: Principal, partner: string, api: string): ContractVersionView[] {
   const rows = deps.db
-    .select({
-      partner: contractVersions.partner,
-      api: contractVersions.api,
-      version: contractVersions.version,
-      state: contractVersions.state,
-      sha256: contractVersions.sha256,
-      commit: contractVersions.commit,
-      createdAt: contractVersions.createdAt,
-      createdBy: contractVersions.createdBy,
-    })
+    .select(VIEW_COLUMNS)
     .from(contractVersions)
     .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api)))
     .orderBy(asc(contractVersions.versionKey), asc(contractVersions.version))
@@ -111,16 +114,7 @@ export function listVersionPage(deps: Pick<Deps, 'db'>, principal: Principal, pa
   const total = deps.db.select({ n: count() }).from(contractVersions).where(where).get()?.n ?? 0;
   if (total === 0) throw new AccordError('not_found', `No contract ${partner}/${api}`);
   const rows = deps.db
-    .select({
-      partner: contractVersions.partner,
-      api: contractVersions.api,
-      version: contractVersions.version,
-      state: contractVersions.state,
-      sha256: contractVersions.sha256,
-      commit: contractVersions.commit,
-      createdAt: contractVersions.createdAt,
-      createdBy: contractVersions.createdBy,
-    })
+    .select(VIEW_COLUMNS)
     .from(contractVersions)
     .where(where)
     .orderBy(desc(contractVersions.versionKey))

@@ -29,7 +29,8 @@ function consolePages(s: ConsoleDataSet['sample']): Array<[Visitor, string]> {
     ['admin', '/console/changes?tab=acks'],
     ['admin', '/console/changes?tab=ready'],
     ['admin', '/console/changes?tab=released'],
-    ['partner', '/console/changes?awaiting=me'],
+    ['partner', '/console/changes?tab=inbox'],
+    ['partner', '/console/changes?tab=own'],
     ['approver', `/console/changes/${s.changeInReview}`],
     ['admin', `/console/changes/${s.changeAwaitingAcks}`],
     ['partner', `/console/changes/${s.changeAwaitingAcks}`],
@@ -38,7 +39,9 @@ function consolePages(s: ConsoleDataSet['sample']): Array<[Visitor, string]> {
     ['partner', '/console/notices'],
     ['admin', '/console/matrix'],
     ['admin', `/console/matrix/${s.flow}`],
+    ['partner', '/console/matrix'],
     ['admin', '/console/audit'],
+    ['admin', '/console/audit?actor=ci&outcome=refused'],
   ];
 }
 

@@ -180,6 +180,7 @@ async function serveCommand(config: Config, io: Io): Promise<number> {
   // PORT=0 without ACCORD_PUBLIC_URL: links must name the port the system chose.
   service.deps.config.publicUrl = publicUrlListening(service.deps.config.publicUrl, port);
   io.out(`Accord listening on http://${config.host}:${port}  (data: ${config.dataDir})`);
+  io.out(`Console: ${service.deps.config.publicUrl}/console  (sign in with a token)`);
   if (service.seeded.contracts + service.seeded.matrix > 0) {
     io.out(`Seeded the reference network: ${service.seeded.contracts} contract versions, ${service.seeded.matrix} control-matrix documents.`);
   }

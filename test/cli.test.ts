@@ -178,6 +178,8 @@ describe('accord serve (what npm start runs)', () => {
       const token = /Initial admin token[^\n]*\n\s+(acc_\S+)/.exec(first.out())?.[1];
       expect(token).toBeDefined();
       expect(first.out()).toContain('Seeded the reference network: 5 contract versions, 6 control-matrix documents.');
+      expect(first.out()).toContain(`Console: ${first.url}/console  (sign in with a token)`);
+      expect((await fetch(`${first.url}/console/sign-in`)).status).toBe(200);
       expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
       const list = await (await fetch(`${first.url}/v1/contracts`, { headers: { Authorization: `Bearer ${token}` } })).json();
       expect(list.map((c: { partner: string }) => c.partner)).toEqual(['bluestem-mutual', 'northwind-health']);

@@ -90,6 +90,17 @@ describe('console walk-through in a real browser', () => {
     expect(problems).toEqual(noProblems);
   });
 
+  it('an admin sees the change with its release form, and the page is accessible', async () => {
+    const { page, problems } = await pageAs('admin', () => s.token('admin'));
+    await page.goto(`${base}/console/changes/${id}`);
+    expect(await page.getByRole('button', { name: 'Record the release' }).count()).toBe(1);
+    expect(await page.locator('section[aria-labelledby="approvals"]').innerText()).toContain('Consent search covers it; approved');
+    expect(await checkAccessibility(page)).toEqual([]);
+    await page.setViewportSize({ width: 375, height: 667 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    expect(problems).toEqual(noProblems);
+  });
+
   it("a partner of another network member sees neither the draft nor its change request", async () => {
     const { page } = await pageAs('acme', () => s.token('partner', 'acme-payer'));
     await page.goto(`${base}/console/contracts/northwind-health/p2p-exchange`);

@@ -206,6 +206,8 @@ interface ChangePageData {
   acknowledgements: AcknowledgementStatus;
   evidence: ChangeEvidence[] | null;
   releases: ReturnType<typeof releasesOfChange> | null;
+  /** Whether the viewer may see a version of the change's API (a partner: not another partner's draft). */
+  visible: (version: string | null | undefined) => boolean;
   done?: Done;
   error?: AccordError;
   comment?: string;
@@ -236,6 +238,11 @@ async function loadChangePage(deps: Deps, pageCtx: PageContext, id: string, envi
     acknowledgements: await acknowledgementStatus(deps, change),
     evidence: staff && hasScope(principal, 'evidence:read') ? evidenceForChange(deps, change) : null,
     releases: staff ? releasesOfChange(deps, row) : null,
+    visible: (v) => {
+      if (!v) return false;
+      const found = findVersion(deps, row.partner, row.api, v);
+      return found !== undefined && canSee(principal, found);
+    },
   };
 }
 
@@ -304,6 +311,11 @@ function ChangePage(props: ChangePageData) {
   const stale = facts.diff.hash !== row.diffHash;
   const ref = `${row.partner}/${row.api}@${row.version}`;
   const flows = JSON.parse(row.flows) as string[];
+  // What the API would not tell the viewer stays off the page: another partner's draft versions
+  // (a base, a rollback target) and who registered a version of an API that is not the viewer's.
+  const { visible } = props;
+  const owner = principal.role !== 'partner' || principal.partner === row.partner;
+  const versionText = (v: string | null | undefined, none: string) => (!v ? none : visible(v) ? `${row.partner}/${row.api}@${v}` : 'an unpublished version');
   return (
     <Layout title={`Change request ${ref}`} ctx={ctx}>
       {props.done ? (
@@ -326,10 +338,11 @@ function ChangePage(props: ChangePageData) {
             {ref} <ClassBadge breaking={row.breaking} />
           </dd>
           <dt>Compared with</dt>
-          <dd>{row.baseVersion ? `${row.partner}/${row.api}@${row.baseVersion}` : 'nothing (first version of the API)'}</dd>
+          <dd>{versionText(row.baseVersion, 'nothing (first version of the API)')}</dd>
           <dt>Opened</dt>
           <dd>
-            by {row.createdBy}, <Time at={row.createdAt} /> (version registered by {facts.target.registeredBy ?? 'unknown'})
+            by {row.createdBy}, <Time at={row.createdAt} />
+            {owner ? ` (version registered by ${facts.target.registeredBy ?? 'unknown'})` : null}
           </dd>
           <dt>Requires</dt>
           <dd>
@@ -342,7 +355,7 @@ function ChangePage(props: ChangePageData) {
         </dl>
         {stale ? (
           <p class="error" role="alert">
-            This change request is stale: a release would now ship a different diff (against {facts.diff.base ?? 'nothing'}) than the one reviewed. Its reviews and acknowledgements no longer count; open a new change request.
+            This change request is stale: a release would now ship a different diff (against {versionText(facts.diff.base, 'nothing')}) than the one reviewed. Its reviews and acknowledgements no longer count; open a new change request.
           </p>
         ) : null}
       </section>
@@ -385,9 +398,9 @@ function ChangePage(props: ChangePageData) {
                   {matrix ? <a href={`/console/matrix/${f}`}>{f}</a> : f}
                 </>
               ))}
-          {facts.changedOperations.length > 0 ? <span class="muted"> (changed operations: {facts.changedOperations.join(', ')})</span> : null}
+          {facts.changedOperations.length > 0 && (owner || !facts.diff.base || visible(facts.diff.base)) ? <span class="muted"> (changed operations: {facts.changedOperations.join(', ')})</span> : null}
         </p>
-        <DiffView result={diff} fromVersion={row.baseVersion} toVersion={row.version} base={props.documents.base} revision={props.documents.revision} />
+        <DiffView result={diff} fromVersion={row.baseVersion && visible(row.baseVersion) ? row.baseVersion : null} toVersion={row.version} base={props.documents.base} revision={props.documents.revision} />
       </section>
 
       <section aria-labelledby="detection">
@@ -468,7 +481,7 @@ function ChangePage(props: ChangePageData) {
       <section aria-labelledby="recovery">
         <h2 id="recovery">How do we recover?</h2>
         <p>
-          Roll back to: <strong>{preview.recovery.rollbackTo ? `${row.partner}/${row.api}@${preview.recovery.rollbackTo}` : 'nothing earlier (first release)'}</strong>
+          Roll back to: <strong>{versionText(preview.recovery.rollbackTo, 'nothing earlier (first release)')}</strong>
         </p>
         <p>
           Rollback plan: {preview.recovery.rollbackPlan ? <ExternalLink uri={preview.recovery.rollbackPlan} /> : 'no passing rollback-plan evidence for this content'}. Runbook:{' '}
@@ -623,6 +636,9 @@ async function act(c: Context<WebEnv>, deps: Deps, scope: Scope, action: string,
   requireScope(pageCtx.principal, scope, action);
   const environment = environmentParam(c.req.query('environment'));
   const form = (await c.req.parseBody()) as Record<string, unknown>;
+  // A form field is text: a file (multipart) in its place is refused, not dropped.
+  const files = Object.keys(form).filter((name) => typeof form[name] !== 'string');
+  if (files.length > 0) throw new AccordError('bad_request', `Form fields must be text: ${files.join(', ')}`);
   const page = await loadChangePage(deps, pageCtx, c.req.param('id')!, environment);
   let done: Done;
   try {

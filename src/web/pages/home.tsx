@@ -1,7 +1,7 @@
 import { inboxCount, QUEUE_TABS, queueCounts } from '../../changes/queue.ts';
 import type { Deps } from '../../context.ts';
 import { Layout, type PageContext } from '../layout.tsx';
-import { queueTabText } from './changes.tsx';
+import { queueTabText } from './changes/queue-page.tsx';
 
 function ChangesPanel(props: { deps: Deps; ctx: PageContext }) {
   const { principal } = props.ctx;

@@ -1,141 +1,18 @@
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { requireScope, type Principal } from '../../auth/principal.ts';
+import type { Principal } from '../../auth/principal.ts';
 import { releasesOfVersions } from '../../changes/releases.ts';
 import type { Deps } from '../../context.ts';
 import { getDocument, getVersion, listContracts, listVersionPage, loadContractDocument, type ContractVersionView } from '../../contracts/versions.ts';
 import { compareRegisteredVersions, type SecondOpinion } from '../../diff/service.ts';
-import { AccordError } from '../../errors.ts';
 import { deprecationOf } from '../../notices/notices.ts';
 import { ApiReference } from '../components/api-reference.tsx';
 import { DiffView } from '../components/diff-view.tsx';
 import { Layout, type PageContext } from '../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
+import { APIS_PER_PAGE, VERSIONS_PER_PAGE, SELECT_VERSIONS, type Release, type Deprecation, reader, pageOf, checkPage, apiPath, versionPath, When, StateBadge, Pagination, Breadcrumb, ReleaseList, DeprecationText, CompareForm } from './contracts/parts.tsx';
 
 /** APIs listed per page of /contracts, and versions per page of an API. */
-const APIS_PER_PAGE = 100;
-const VERSIONS_PER_PAGE = 50;
-/** Up to this many versions the compare form offers <select>s; beyond, text fields. */
-const SELECT_VERSIONS = 500;
-
-const STATE_BADGE: Record<string, string> = { draft: 'neutral', approved: 'pending', released: 'ok', deprecated: 'warn', retired: 'neutral' };
-
-type Release = ReturnType<typeof releasesOfVersions>[number];
-type Deprecation = NonNullable<ReturnType<typeof deprecationOf>>;
-
-/** The signed-in principal, once its token may read contracts (the scope every /v1/contracts read needs). */
-function reader(c: Context<WebEnv>): Principal {
-  const principal = pageContext(c).principal;
-  requireScope(principal, 'contracts:read', 'reading contracts');
-  return principal;
-}
-
-/** The 1-based ?page= (1 when absent); 400 unless a whole number from 1. */
-function pageOf(c: Context<WebEnv>): number {
-  const raw = c.req.query('page');
-  if (raw === undefined) return 1;
-  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new AccordError('bad_request', '?page must be a whole number from 1', { errors: [{ location: 'page', message: 'a whole number from 1' }] });
-  return Number(raw);
-}
-
-/** 404 for a page past the last one (page 1 always exists). */
-function checkPage(page: number, pages: number): void {
-  if (page > 1 && page > pages) throw new AccordError('not_found', `There is no page ${page}; there ${pages === 1 ? 'is 1 page' : `are ${pages} pages`}`);
-}
-
-const apiPath = (partner: string, api: string) => `/console/contracts/${encodeURIComponent(partner)}/${encodeURIComponent(api)}`;
-const versionPath = (partner: string, api: string, version: string) => `${apiPath(partner, api)}/versions/${encodeURIComponent(version)}`;
-
-function When(props: { at: string | null | undefined }) {
-  if (!props.at) return null;
-  return <time datetime={props.at}>{`${props.at.slice(0, 16).replace('T', ' ')} UTC`}</time>;
-}
-
-function StateBadge(props: { state: string }) {
-  return <span class={`badge ${STATE_BADGE[props.state] ?? 'neutral'}`}>{props.state.charAt(0).toUpperCase() + props.state.slice(1)}</span>;
-}
-
-function Pagination(props: { page: number; pages: number; href: (page: number) => string; label: string }) {
-  if (props.pages <= 1) return null;
-  return (
-    <nav class="pagination" aria-label={props.label}>
-      {props.page > 1 && <a href={props.href(props.page - 1)} rel="prev">Previous page</a>}
-      <span>{`Page ${props.page} of ${props.pages}`}</span>
-      {props.page < props.pages && <a href={props.href(props.page + 1)} rel="next">Next page</a>}
-    </nav>
-  );
-}
-
-function Breadcrumb(props: { partner: string; api?: string; version?: string }) {
-  return (
-    <nav aria-label="Breadcrumb" class="breadcrumb">
-      <ol>
-        <li><a href="/console/contracts">Contracts</a></li>
-        <li><a href={`/console/contracts?partner=${encodeURIComponent(props.partner)}`}>{props.partner}</a></li>
-        {props.api && <li>{props.version ? <a href={apiPath(props.partner, props.api)}>{props.api}</a> : <span aria-current="page">{props.api}</span>}</li>}
-        {props.api && props.version && <li><span aria-current="page">{props.version}</span></li>}
-      </ol>
-    </nav>
-  );
-}
-
-function ReleaseList(props: { releases: Release[] }) {
-  if (props.releases.length === 0) return <span class="muted">Not released to an environment</span>;
-  return (
-    <ul class="plain">
-      {props.releases.map((r) => (
-        <li>
-          <strong>{r.environment}</strong> on <When at={r.createdAt} /> <span class="muted">by {r.createdBy}</span>
-        </li>
-      ))}
-    </ul>
-  );
-}
-
-function DeprecationText(props: { partner: string; api: string; deprecation: Deprecation | undefined }) {
-  const d = props.deprecation;
-  if (!d) return <span class="muted">Not deprecated</span>;
-  return (
-    <span>
-      Deprecated on <When at={d.deprecatedAt} />; sunset <When at={d.sunset} />
-      {d.successor && <>; successor <a href={versionPath(props.partner, props.api, d.successor)}>{d.successor}</a></>}
-    </span>
-  );
-}
-
-/** The "compare any two versions" form: two <select>s (text fields when the API has very many versions). */
-function CompareForm(props: { partner: string; api: string; versions: string[] | undefined; from?: string; to?: string; secondOpinion?: boolean }) {
-  const { versions } = props;
-  const from = props.from ?? versions?.[1] ?? versions?.[0];
-  const to = props.to ?? versions?.[0];
-  const field = (id: string, name: string, label: string, selected: string | undefined) => (
-    <div class="field">
-      <label for={id}>{label}</label>
-      {versions ? (
-        <select id={id} name={name}>
-          {versions.map((v) => (
-            <option value={v} selected={v === selected}>
-              {v}
-            </option>
-          ))}
-        </select>
-      ) : (
-        <input id={id} name={name} type="text" value={selected ?? ''} required autocomplete="off" spellcheck={false} />
-      )}
-    </div>
-  );
-  return (
-    <form method="get" action={`${apiPath(props.partner, props.api)}/compare`} class="compare">
-      {field('compare-from', 'from', 'From version (before)', from)}
-      {field('compare-to', 'to', 'To version (after)', to)}
-      <div class="field checkbox">
-        <input id="compare-second-opinion" name="secondOpinion" type="checkbox" value="on" checked={props.secondOpinion} />
-        <label for="compare-second-opinion">Also ask openapi-diff for a second opinion (slower)</label>
-      </div>
-      <button type="submit">Compare</button>
-    </form>
-  );
-}
 
 function ContractsPage(props: { ctx: PageContext; apis: ReturnType<typeof listContracts>; page: number; pages: number; total: number; partner?: string }) {
   const byPartner = new Map<string, ReturnType<typeof listContracts>>();

@@ -33,10 +33,15 @@ export function requireRole(principal: Principal, roles: readonly Role[], action
   }
 }
 
+/** Whether the principal's token may use `scope` (a token limited to scopes: only those; otherwise what its role allows). */
+export function hasScope(principal: Pick<Principal, 'scopes'>, scope: Scope): boolean {
+  return !principal.scopes || principal.scopes.includes(scope);
+}
+
 /** Throws 403 naming the scope when the principal's token is limited to scopes without `scope`. */
 export function requireScope(principal: Principal, scope: Scope, action: string): void {
-  if (principal.scopes && !principal.scopes.includes(scope)) {
-    throw new AccordError('forbidden', `This token is limited to the scopes ${principal.scopes.join(', ')}; ${action} needs the scope "${scope}"`, { extra: { missingScope: scope } });
+  if (!hasScope(principal, scope)) {
+    throw new AccordError('forbidden', `This token is limited to the scopes ${principal.scopes!.join(', ')}; ${action} needs the scope "${scope}"`, { extra: { missingScope: scope } });
   }
 }
 

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { inArray } from 'drizzle-orm';
-import type { Principal } from '../auth/principal.ts';
+import { hasScope, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { changeRequests } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
@@ -69,7 +69,7 @@ export const QUEUE_PAGE_SIZE = 50;
 
 /** Whether the principal reviews change requests (role and, for a limited token, scope). */
 export function mayReview(principal: Principal): boolean {
-  return (principal.role === 'admin' || principal.role === 'approver') && (!principal.scopes || principal.scopes.includes('changes:review'));
+  return (principal.role === 'admin' || principal.role === 'approver') && hasScope(principal, 'changes:review');
 }
 
 /** Where a current change request stands, in the queue's terms (see the module's definitions). */

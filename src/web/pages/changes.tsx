@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { requireScope } from '../../auth/principal.ts';
+import { hasScope, requireScope } from '../../auth/principal.ts';
 import type { Scope } from '../../auth/scopes.ts';
 import { acknowledgeChange, reviewChange } from '../../changes/changes.ts';
 import { acknowledgementInbox, changeQueue, partnerChanges, QUEUE_TABS, type QueueTab } from '../../changes/queue.ts';
@@ -12,7 +12,7 @@ import { AccordError } from '../../errors.ts';
 import { checkGate } from '../../gate/check.ts';
 import type { PageContext } from '../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
-import { hasScope, DONE, type Done, pageParam, environmentParam } from './changes/parts.tsx';
+import { DONE, type Done, pageParam, environmentParam } from './changes/parts.tsx';
 import { queueTabText, PARTNER_TABS, type PartnerTab, QueuePageView } from './changes/queue-page.tsx';
 import { type ChangePageData, ChangePage } from './changes/change-page.tsx';
 

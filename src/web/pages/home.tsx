@@ -1,3 +1,4 @@
+import { hasScope } from '../../auth/principal.ts';
 import { inboxCount, QUEUE_TABS, queueCounts } from '../../changes/queue.ts';
 import type { Deps } from '../../context.ts';
 import { Layout, type PageContext } from '../layout.tsx';
@@ -6,7 +7,7 @@ import { queueTabText } from './changes/queue-page.tsx';
 function ChangesPanel(props: { deps: Deps; ctx: PageContext }) {
   const { principal } = props.ctx;
   // Counts only for a token that may read change requests (as GET /v1/changes needs changes:read).
-  const reads = !principal.scopes || principal.scopes.includes('changes:read');
+  const reads = hasScope(principal, 'changes:read');
   if (principal.role === 'partner') {
     const waiting = reads ? inboxCount(props.deps, principal.partner!) : 0;
     return (

@@ -1,3 +1,4 @@
+import { hasScope } from '../../../auth/principal.ts';
 import { mayReview } from '../../../changes/queue.ts';
 import { sameActor, changeAuthors } from '../../../changes/separation.ts';
 import { changeStatus, releasesOfChange, stillCounts, type AcknowledgementStatus, type ChangeContext, type ChangeEvidence } from '../../../changes/view.ts';
@@ -6,7 +7,7 @@ import { AccordError } from '../../../errors.ts';
 import { DiffView } from '../../components/diff-view.tsx';
 import { TableWrap } from '../../components/table-wrap.tsx';
 import { CsrfField, ErrorBox, Layout, type PageContext } from '../../layout.tsx';
-import { hasScope, STATUS_WORDS, DONE, type Done, ENVIRONMENTS, Time, ClassBadge, ReasonList, slaTargets, ExternalLink, EvidenceTable } from './parts.tsx';
+import { STATUS_WORDS, DONE, type Done, ENVIRONMENTS, Time, ClassBadge, ReasonList, slaTargets, ExternalLink, EvidenceTable } from './parts.tsx';
 
 /** One change request's page: everything a board needs to decide, and the forms to act. */
 

@@ -1,5 +1,3 @@
-import type { Principal } from '../../../auth/principal.ts';
-import type { Scope } from '../../../auth/scopes.ts';
 import { queueStatus } from '../../../changes/queue.ts';
 import type { ChangeEvidence } from '../../../changes/view.ts';
 import { checkIds } from '../../../contracts/ids.ts';
@@ -8,9 +6,6 @@ import type { GateFacts, Reason } from '../../../gate/evaluate.ts';
 import { TableWrap } from '../../components/table-wrap.tsx';
 
 /** Small pieces the change-request pages share: badges, times, parameters, reasons, evidence. */
-
-/** Whether a token may use a scope (a token limited to scopes only those; otherwise what its role allows). */
-export const hasScope = (principal: Principal, scope: Scope) => !principal.scopes || principal.scopes.includes(scope);
 
 export const STATUS_WORDS: Record<ReturnType<typeof queueStatus>, [string, string]> = {
   review: ['Awaiting review', 'pending'],

@@ -1,3 +1,4 @@
+import { pageParam } from '../query.ts';
 import type { Context, Hono } from 'hono';
 import { hasScope, requireScope } from '../../auth/principal.ts';
 import type { Scope } from '../../auth/scopes.ts';
@@ -12,7 +13,7 @@ import { AccordError } from '../../errors.ts';
 import { checkGate } from '../../gate/check.ts';
 import type { PageContext } from '../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
-import { DONE, type Done, pageParam, environmentParam } from './changes/parts.tsx';
+import { DONE, type Done, environmentParam } from './changes/parts.tsx';
 import { queueTabText, PARTNER_TABS, type PartnerTab, QueuePageView } from './changes/queue-page.tsx';
 import { type ChangePageData, ChangePage } from './changes/change-page.tsx';
 

@@ -1,3 +1,5 @@
+import { Time } from '../components/time.tsx';
+import { pageParam } from '../query.ts';
 import type { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { Principal } from '../../auth/principal.ts';
@@ -10,7 +12,7 @@ import { ApiReference } from '../components/api-reference.tsx';
 import { DiffView } from '../components/diff-view.tsx';
 import { Layout, type PageContext } from '../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
-import { APIS_PER_PAGE, VERSIONS_PER_PAGE, SELECT_VERSIONS, type Release, type Deprecation, reader, pageOf, checkPage, apiPath, versionPath, When, StateBadge, Pagination, Breadcrumb, ReleaseList, DeprecationText, CompareForm } from './contracts/parts.tsx';
+import { APIS_PER_PAGE, VERSIONS_PER_PAGE, SELECT_VERSIONS, type Release, type Deprecation, reader, checkPage, apiPath, versionPath, StateBadge, Pagination, Breadcrumb, ReleaseList, DeprecationText, CompareForm } from './contracts/parts.tsx';
 
 /** APIs listed per page of /contracts, and versions per page of an API. */
 
@@ -116,7 +118,7 @@ function ApiPage(props: {
                       <DeprecationText partner={partner} api={api} deprecation={props.deprecations.get(v.version)} />
                     </td>
                     <td>
-                      <When at={v.createdAt} /> <span class="muted">by {v.createdBy}</span>
+                      <Time at={v.createdAt} /> <span class="muted">by {v.createdBy}</span>
                     </td>
                     <td>
                       {previous ? (
@@ -156,7 +158,7 @@ function VersionPage(props: { ctx: PageContext; row: ContractVersionView; releas
           </dd>
           <dt>Registered</dt>
           <dd>
-            <When at={row.createdAt} /> by {row.createdBy}
+            <Time at={row.createdAt} /> by {row.createdBy}
           </dd>
           <dt>Git commit</dt>
           <dd>
@@ -235,7 +237,7 @@ export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
   app.get('/contracts', (c) => {
     const principal = reader(c);
     const partner = c.req.query('partner') || undefined;
-    const page = pageOf(c);
+    const page = pageParam(c.req.query('page'));
     const all = listContracts(deps, principal).filter((a) => !partner || a.partner === partner);
     const pages = Math.max(1, Math.ceil(all.length / APIS_PER_PAGE));
     checkPage(page, pages);
@@ -246,7 +248,7 @@ export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
   app.get('/contracts/:partner/:api', (c) => {
     const principal = reader(c);
     const { partner, api } = c.req.param();
-    const page = pageOf(c);
+    const page = pageParam(c.req.query('page'));
     // One row more than the page: the oldest row's predecessor, for its "changes since" link.
     const { rows, total } = listVersionPage(deps, principal, partner, api, { offset: (page - 1) * VERSIONS_PER_PAGE, limit: VERSIONS_PER_PAGE + 1 });
     const pages = Math.ceil(total / VERSIONS_PER_PAGE);

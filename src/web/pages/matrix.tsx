@@ -1,3 +1,4 @@
+import { Time } from '../components/time.tsx';
 import type { Hono } from 'hono';
 import { requireScope } from '../../auth/principal.ts';
 import type { Deps } from '../../context.ts';
@@ -138,7 +139,7 @@ function VersionsTable(props: { flow: string; versions: MatrixVersionView[]; sho
                 )}
               </th>
               <td>
-                <time datetime={v.createdAt}>{v.createdAt.slice(0, 16).replace('T', ' ')}</time>
+                <Time at={v.createdAt} />
               </td>
               <td>{v.createdBy}</td>
               <td>

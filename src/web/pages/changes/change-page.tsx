@@ -1,3 +1,4 @@
+import { Time } from '../../components/time.tsx';
 import { hasScope } from '../../../auth/principal.ts';
 import { mayReview } from '../../../changes/queue.ts';
 import { sameActor, changeAuthors } from '../../../changes/separation.ts';
@@ -7,7 +8,7 @@ import { AccordError } from '../../../errors.ts';
 import { DiffView } from '../../components/diff-view.tsx';
 import { TableWrap } from '../../components/table-wrap.tsx';
 import { CsrfField, ErrorBox, Layout, type PageContext } from '../../layout.tsx';
-import { STATUS_WORDS, DONE, type Done, ENVIRONMENTS, Time, ClassBadge, ReasonList, slaTargets, ExternalLink, EvidenceTable } from './parts.tsx';
+import { STATUS_WORDS, DONE, type Done, ENVIRONMENTS, ClassBadge, ReasonList, slaTargets, ExternalLink, EvidenceTable } from './parts.tsx';
 
 /** One change request's page: everything a board needs to decide, and the forms to act. */
 

@@ -1,3 +1,4 @@
+import { Time } from '../../components/time.tsx';
 import { queueStatus } from '../../../changes/queue.ts';
 import type { ChangeEvidence } from '../../../changes/view.ts';
 import { checkIds } from '../../../contracts/ids.ts';
@@ -27,19 +28,9 @@ export type Done = keyof typeof DONE;
 /** Environments offered by the forms (any valid id may be typed into the URL). */
 export const ENVIRONMENTS = ['production', 'staging', 'sandbox'];
 
-export function Time(props: { at: string }) {
-  return <time datetime={props.at}>{`${props.at.slice(0, 16).replace('T', ' ')} UTC`}</time>;
-}
-
 function age(now: Date, at: string): string {
   const days = Math.floor((now.getTime() - Date.parse(at)) / 86_400_000);
   return days <= 0 ? 'less than a day old' : days === 1 ? '1 day old' : `${days} days old`;
-}
-
-export function pageParam(raw: string | undefined): number {
-  if (raw === undefined) return 1;
-  if (!/^[1-9]\d{0,5}$/.test(raw)) throw new AccordError('bad_request', 'page must be a whole number from 1', { errors: [{ location: 'page', message: 'must be a whole number from 1' }] });
-  return Number(raw);
 }
 
 export function environmentParam(raw: unknown): string {

@@ -2,7 +2,8 @@ import type { Principal } from '../../../auth/principal.ts';
 import { mayReview, type QueuePage, type QueueRow, type QueueTab } from '../../../changes/queue.ts';
 import { TableWrap } from '../../components/table-wrap.tsx';
 import { Layout, type PageContext } from '../../layout.tsx';
-import { Time, StatusBadge, ClassBadge } from './parts.tsx';
+import { Time } from '../../components/time.tsx';
+import { StatusBadge, ClassBadge } from './parts.tsx';
 
 /** The change-request queue's pages: the staff tabs and a partner's inbox. */
 

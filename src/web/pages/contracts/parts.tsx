@@ -1,3 +1,4 @@
+import { Time } from '../../components/time.tsx';
 import type { Context } from 'hono';
 import { requireScope, type Principal } from '../../../auth/principal.ts';
 import { releasesOfVersions } from '../../../changes/releases.ts';
@@ -24,14 +25,6 @@ export function reader(c: Context<WebEnv>): Principal {
   return principal;
 }
 
-/** The 1-based ?page= (1 when absent); 400 unless a whole number from 1. */
-export function pageOf(c: Context<WebEnv>): number {
-  const raw = c.req.query('page');
-  if (raw === undefined) return 1;
-  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new AccordError('bad_request', '?page must be a whole number from 1', { errors: [{ location: 'page', message: 'a whole number from 1' }] });
-  return Number(raw);
-}
-
 /** 404 for a page past the last one (page 1 always exists). */
 export function checkPage(page: number, pages: number): void {
   if (page > 1 && page > pages) throw new AccordError('not_found', `There is no page ${page}; there ${pages === 1 ? 'is 1 page' : `are ${pages} pages`}`);
@@ -39,11 +32,6 @@ export function checkPage(page: number, pages: number): void {
 
 export const apiPath = (partner: string, api: string) => `/console/contracts/${encodeURIComponent(partner)}/${encodeURIComponent(api)}`;
 export const versionPath = (partner: string, api: string, version: string) => `${apiPath(partner, api)}/versions/${encodeURIComponent(version)}`;
-
-export function When(props: { at: string | null | undefined }) {
-  if (!props.at) return null;
-  return <time datetime={props.at}>{`${props.at.slice(0, 16).replace('T', ' ')} UTC`}</time>;
-}
 
 export function StateBadge(props: { state: string }) {
   return <span class={`badge ${STATE_BADGE[props.state] ?? 'neutral'}`}>{props.state.charAt(0).toUpperCase() + props.state.slice(1)}</span>;
@@ -79,7 +67,7 @@ export function ReleaseList(props: { releases: Release[] }) {
     <ul class="plain">
       {props.releases.map((r) => (
         <li>
-          <strong>{r.environment}</strong> on <When at={r.createdAt} /> <span class="muted">by {r.createdBy}</span>
+          <strong>{r.environment}</strong> on <Time at={r.createdAt} /> <span class="muted">by {r.createdBy}</span>
         </li>
       ))}
     </ul>
@@ -91,7 +79,7 @@ export function DeprecationText(props: { partner: string; api: string; deprecati
   if (!d) return <span class="muted">Not deprecated</span>;
   return (
     <span>
-      Deprecated on <When at={d.deprecatedAt} />; sunset <When at={d.sunset} />
+      Deprecated on <Time at={d.deprecatedAt} />; sunset <Time at={d.sunset} />
       {d.successor && <>; successor <a href={versionPath(props.partner, props.api, d.successor)}>{d.successor}</a></>}
     </span>
   );

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { appendAudit } from './audit/log.ts';
-import { AuthGuard, auditText } from './auth/abuse.ts';
+import { AuthGuard } from './auth/abuse.ts';
 import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
-import { authenticate, documentedScope, requestAddress } from './http/auth.ts';
+import { auditRequest, authenticate, documentedScope, requestAddress } from './http/auth.ts';
 import { bodyLimit } from './http/body-limit.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { changeControlRouter } from './http/change-control.ts';
@@ -62,14 +61,7 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
     // Reads are audited only when refused (403); every write is.
     if ((c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') && status !== 403) return;
     const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL');
-    appendAudit(deps, {
-      actor: principal.name,
-      role: principal.role,
-      action: auditText(`${c.req.method} ${route?.path ?? c.req.path}`),
-      target: auditText(c.req.path),
-      outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'error',
-      detail: { status, requestId: c.get('requestId'), ...(principal.partner ? { partner: principal.partner } : {}) },
-    });
+    auditRequest(deps, c, principal, `${c.req.method} ${route?.path ?? c.req.path}`);
   });
 
   // Authentication before the body limit: an unauthenticated request is refused (and counted in

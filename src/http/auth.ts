@@ -1,9 +1,10 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AuthGuard } from '../auth/abuse.ts';
+import { auditText, type AuthGuard } from '../auth/abuse.ts';
+import { appendAudit } from '../audit/log.ts';
 import { clientAddress } from '../auth/client-address.ts';
 import { securedOperation } from '../auth/operations.ts';
-import { requireScope } from '../auth/principal.ts';
+import { requireScope, type Principal } from '../auth/principal.ts';
 import type { Scope } from '../auth/scopes.ts';
 import type { Deps } from '../context.ts';
 import type { AppEnv } from './types.ts';
@@ -42,4 +43,20 @@ export function authenticate(deps: Pick<Deps, 'config'>, guard: AuthGuard, scope
     if (scope) requireScope(c.get('principal'), scope, `${c.req.method} ${c.req.path}`);
     await next();
   };
+}
+
+/**
+ * Audits an authenticated caller's request once it has been answered (API and console alike):
+ * `action` as given, the path as target, the outcome from the status (refused for 4xx).
+ */
+export function auditRequest(deps: Pick<Deps, 'db' | 'clock' | 'audit'>, c: Context<AppEnv>, principal: Principal, action: string): void {
+  const status = c.res.status;
+  appendAudit(deps, {
+    actor: principal.name,
+    role: principal.role,
+    action: auditText(action),
+    target: auditText(c.req.path),
+    outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'error',
+    detail: { status, requestId: c.get('requestId'), ...(principal.partner ? { partner: principal.partner } : {}) },
+  });
 }

@@ -1,10 +1,10 @@
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { appendAudit } from '../audit/log.ts';
-import { auditText, type AuthGuard } from '../auth/abuse.ts';
+import { type AuthGuard } from '../auth/abuse.ts';
 import type { Deps } from '../context.ts';
 import { AccordError } from '../errors.ts';
-import { requestAddress } from '../http/auth.ts';
+import { auditRequest, requestAddress } from '../http/auth.ts';
 import { CONTENT_SECURITY_POLICY, contentSecurityPolicy } from '../http/security-headers.ts';
 import { assetAt } from './assets.ts';
 import { ErrorBox, Layout } from './layout.tsx';
@@ -132,15 +132,7 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
     await next();
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return;
     // Like the API, every state-changing console action is audited, refused ones included.
-    const status = c.res.status;
-    appendAudit(deps, {
-      actor: session.principal.name,
-      role: session.principal.role,
-      action: auditText(`console ${c.req.method} ${c.req.path}`),
-      target: auditText(c.req.path),
-      outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'error',
-      detail: { status, requestId: c.get('requestId'), ...(session.principal.partner ? { partner: session.principal.partner } : {}) },
-    });
+    auditRequest(deps, c, session.principal, `console ${c.req.method} ${c.req.path}`);
   });
 
   // Every form posts the session's CSRF token back.

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { purgeSessions } from '../src/web/sessions.ts';
 import { csrfOf, signIn } from './console-helpers.ts';
 import { ADMIN_TOKEN, startTestService, type TestService } from './harness.ts';
 
@@ -106,6 +107,26 @@ describe('console sign-in and sessions', () => {
     const idle = await signIn(s, ADMIN_TOKEN);
     now += 30 * 60_000;
     expect((await again(idle.cookie)).status).toBe(303);
+  });
+
+  it('the jobs loop deletes sessions past their idle or absolute end, and keeps the live ones', async () => {
+    s = await startTestService({ clock, env: { ACCORD_SESSION_IDLE: 'PT30M', ACCORD_SESSION_MAX: 'PT2H' } });
+    const count = () => s!.deps.db.$client.prepare('SELECT count(*) FROM console_sessions').pluck().get();
+    const old = await signIn(s, ADMIN_TOKEN); // signed in at T0, used every 20 minutes: ends at its absolute end
+    now += 25 * 60_000;
+    await old.get('/console');
+    await signIn(s, ADMIN_TOKEN); // left idle from T0+25m
+    const busy = await signIn(s, ADMIN_TOKEN);
+    expect(purgeSessions(s.deps)).toBe(0);
+    for (let i = 0; i < 5; i++) {
+      now += 20 * 60_000;
+      if (i < 4) await old.get('/console'); // last used at T0+105m
+      await busy.get('/console');
+    }
+    // T0+125m: the idle one went at T0+55m, the oldest reached its 2 h end; the busy one lives
+    expect(purgeSessions(s.deps)).toBe(2);
+    expect(count()).toBe(1);
+    expect((await busy.get('/console')).status).toBe(200);
   });
 
   it('revoking the token ends its sessions at once', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { eq, lte } from 'drizzle-orm';
+import { eq, lte, or } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import { principalOfTokenId } from '../auth/tokens.ts';
 import type { Deps } from '../context.ts';
@@ -79,7 +79,8 @@ export function closeSession(deps: Pick<Deps, 'db'>, idHash: string): void {
 /** Deletes sessions past their absolute or idle end (the jobs loop calls it); returns how many. */
 export function purgeSessions(deps: Pick<Deps, 'db' | 'clock' | 'config'>): number {
   const now = deps.clock().getTime();
-  const expired = deps.db.delete(consoleSessions).where(lte(consoleSessions.expiresAt, new Date(now).toISOString())).run().changes;
-  const idle = deps.db.delete(consoleSessions).where(lte(consoleSessions.lastSeenAt, new Date(now - deps.config.sessionIdleMs).toISOString())).run().changes;
-  return expired + idle;
+  return deps.db
+    .delete(consoleSessions)
+    .where(or(lte(consoleSessions.expiresAt, new Date(now).toISOString()), lte(consoleSessions.lastSeenAt, new Date(now - deps.config.sessionIdleMs).toISOString())))
+    .run().changes;
 }

@@ -5,15 +5,14 @@ import { HTTPException } from 'hono/http-exception';
 import { AuthGuard } from './auth/abuse.ts';
 import type { Deps } from './context.ts';
 import { AccordError } from './errors.ts';
-import { auditRequest, authenticate, documentedScope, requestAddress } from './http/auth.ts';
+import { auditRequest, authenticate, documentedOperation, exchangeScope, requestAddress } from './http/auth.ts';
 import { bodyLimit } from './http/body-limit.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { changeControlRouter } from './http/change-control.ts';
 import { diffRouter } from './http/diff.ts';
-import { healthRouter } from './http/health.ts';
+import { metaRouter } from './http/meta.ts';
 import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
-import { ACCORD_OPENAPI } from './http/openapi.ts';
 import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
@@ -66,18 +65,16 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
 
   // Authentication before the body limit: an unauthenticated request is refused (and counted in
   // the aggregated rows) before its body or its declared length is looked at.
-  app.use('/v1/*', authenticate(deps, guard, documentedScope));
-  app.use('/exchange/*', authenticate(deps, guard, () => 'exchange'));
+  app.use('/v1/*', authenticate(deps, guard, documentedOperation));
+  app.use('/exchange/*', authenticate(deps, guard, exchangeScope));
   app.use(bodyLimit(deps.config.bodyLimit));
 
-  app.route('/', healthRouter(deps));
-  app.get('/openapi.json', (c) => c.json(ACCORD_OPENAPI));
-  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType }));
+  app.route('/', metaRouter(deps));
   app.route('/v1/contracts', contractsRouter(deps));
   app.route('/v1/diff', diffRouter(deps));
   app.route('/v1/control-matrix', matrixRouter(deps));
   app.route('/v1/policy', policyRouter(deps));
-  app.route('/v1/tokens', tokensRouter(deps));
+  app.route('/', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
   app.route('/v1', noticesRouter(deps));
   app.route('/v1', transactionsRouter(deps, runtime));

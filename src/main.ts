@@ -4,7 +4,10 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { serve } from '@hono/node-server';
 import { SCOPE_NAMES } from './auth/scopes.ts';
+import { TokenRequest } from './auth/token-request.ts';
 import { createToken } from './auth/tokens.ts';
+import { scopesOfRole } from './http/api.ts';
+import { parseInput } from './lib/validate.ts';
 import { CliFailure, callServer } from './cli/client.ts';
 import { forTerminal } from './cli/terminal.ts';
 import { oneLine } from './lib/text.ts';
@@ -209,13 +212,12 @@ async function tokenCreate(config: Config, io: Io, argv: string[]): Promise<numb
   try {
     const role = values.role as string;
     const scopes = values.scopes === undefined ? undefined : (values.scopes as string).split(',').map((scope) => scope.trim());
-    const created = createToken({ db, clock: () => new Date(), config }, 'accord-cli', {
-      role,
-      partner: values.partner,
-      name: (values.name as string | undefined) ?? `${role}${values.partner ? ` ${values.partner}` : ''} (cli)`,
-      expiresIn: values['expires-in'],
-      scopes,
-    });
+    const request = parseInput(
+      TokenRequest,
+      { role, partner: values.partner, name: (values.name as string | undefined) ?? `${role}${values.partner ? ` ${values.partner}` : ''} (cli)`, expiresIn: values['expires-in'], scopes },
+      { detail: 'Invalid token request' },
+    );
+    const created = createToken({ db, clock: () => new Date(), config }, 'accord-cli', request, { scopesOfRole });
     io.out(`Created ${created.role} token ${created.id} "${created.name}"${created.partner ? ` for partner ${created.partner}` : ''}.`);
     io.out(`Expires: ${created.expiresAt ?? 'never'}. Scopes: ${created.scopes?.join(', ') ?? `everything the ${created.role} role allows`}.`);
     io.out('Secret (shown once):');

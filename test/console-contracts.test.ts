@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
 import type { Change, DiffResult } from '../src/diff/types.ts';
 import { summarise } from '../src/diff/types.ts';
-import { ACCORD_OPENAPI } from '../src/http/openapi.ts';
+import { ACCORD_API_DOCUMENT } from '../src/http/api.ts';
 import { ApiReference } from '../src/web/components/api-reference.tsx';
 import { DiffView } from '../src/web/components/diff-view.tsx';
 import { signIn, type ConsoleUser } from './console-helpers.ts';
@@ -246,7 +246,7 @@ describe('console contracts pages', () => {
 
 describe('the API reference component', () => {
   it('renders any OpenAPI 3.x document, Accord’s own included (for /docs)', async () => {
-    const html = await render(ApiReference({ document: ACCORD_OPENAPI, idPrefix: 'docs' }));
+    const html = await render(ApiReference({ document: ACCORD_API_DOCUMENT, idPrefix: 'docs' }));
     const text = textOf(html);
     expect(text).toContain('Title Accord');
     expect(text).toContain('GET /v1/contracts APIs with their latest visible version');

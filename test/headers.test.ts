@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentSecurityPolicy } from '../src/http/security-headers.ts';
-import { ACCORD_OPENAPI } from '../src/http/openapi.ts';
+import { ACCORD_API_DOCUMENT } from '../src/http/api.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { publishTransactionEvents } from '../src/runtime/outbox.ts';
 import { ADMIN_TOKEN, minimalSpec, REPO_ROOT, startTestService, type TestService } from './harness.ts';
@@ -45,7 +45,7 @@ describe('security headers', () => {
   };
 
   it('every documented operation answers with nosniff, Referrer-Policy and the Content-Security-Policy, refusals included', async () => {
-    for (const [template, item] of Object.entries(ACCORD_OPENAPI.paths)) {
+    for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths)) {
       for (const [method, op] of Object.entries(item as Record<string, any>)) {
         if (method === 'parameters') continue;
         const url = template.replace(/\{(\w+)\}/g, (_, n) => SAMPLE[n]!);

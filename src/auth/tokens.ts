@@ -2,13 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { count, eq } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Deps } from '../context.ts';
-import { checkIds } from '../contracts/ids.ts';
 import { tokens } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import { durationMs } from '../matrix/durations.ts';
-import { checkRequestedScopes } from './operations.ts';
-import { tokenNameProblem } from './names.ts';
-import { isFullAdmin, ROLES, type Principal, type Role } from './principal.ts';
+import { NEVER, ttlOf, type TokenRequest } from './token-request.ts';
+import { isFullAdmin, type Principal, type Role } from './principal.ts';
 import type { Scope } from './scopes.ts';
 
 /** What listing shows of a token: never the secret or its hash. */
@@ -26,23 +23,8 @@ export interface TokenView {
   scopes: Scope[] | null;
 }
 
-/** What a token request may carry. */
-export interface TokenRequest {
-  role?: unknown;
-  partner?: unknown;
-  name?: unknown;
-  /** ISO 8601 duration, e.g. P30D, or `never`. */
-  expiresIn?: unknown;
-  scopes?: unknown;
-}
-
 /** Why a bearer token was not accepted. */
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
-
-/** The longest lifetime a token may be given (100 years; longer is `expiresIn: "never"`). */
-const MAX_TTL_MS = 36_500 * 86_400_000;
-/** The `expiresIn` of a token that does not expire. */
-const NEVER = 'never';
 
 /** The token creating another, as far as it bounds what it may create. */
 export interface Creator {
@@ -61,26 +43,24 @@ function toView(row: typeof tokens.$inferSelect): TokenView {
   return { id, name, role: role as Role, partner, createdAt, createdBy, revokedAt, expiresAt, scopes: row.scopes === null ? null : (JSON.parse(row.scopes) as Scope[]) };
 }
 
-/** Checks a token request; returns findings (empty when valid). */
-function checkTokenInput(input: TokenRequest, creator: Creator, now: Date): FieldError[] {
+/**
+ * What a valid token request may still not ask of this creator: a lifetime beyond the
+ * creator's, scopes its role cannot use or outside the creator's own.
+ */
+function creatorErrors(input: TokenRequest, creator: Creator, roleScopes: readonly Scope[] | undefined, now: Date): FieldError[] {
   const errors: FieldError[] = [];
-  const roleValid = typeof input.role === 'string' && (ROLES as readonly string[]).includes(input.role);
-  if (!roleValid) errors.push({ location: '/role', message: `must be one of ${ROLES.join(', ')}` });
-  const nameProblem = tokenNameProblem(input.name);
-  if (nameProblem) errors.push({ location: '/name', message: nameProblem });
-  if (input.role === 'partner') {
-    if (typeof input.partner !== 'string') errors.push({ location: '/partner', message: 'partner tokens must name their partner' });
-    else errors.push(...checkIds({ '/partner': input.partner }));
-  } else if (input.partner !== undefined && input.partner !== null) {
-    errors.push({ location: '/partner', message: 'only partner tokens are bound to a partner' });
-  }
-  if (input.expiresIn !== undefined && input.expiresIn !== NEVER && ttlOf(input.expiresIn) === undefined) {
-    errors.push({ location: '/expiresIn', message: 'must be an ISO 8601 duration of days, hours, minutes or seconds, longer than zero and at most P36500D (e.g. P30D, PT12H), or "never"' });
-  } else if (input.expiresIn !== undefined && creator.expiresAt) {
+  if (input.expiresIn !== undefined && creator.expiresAt) {
     const requested = input.expiresIn === NEVER ? Number.POSITIVE_INFINITY : now.getTime() + ttlOf(input.expiresIn)!;
     if (requested > Date.parse(creator.expiresAt)) errors.push({ location: '/expiresIn', message: `must not outlive the creating token, which expires at ${creator.expiresAt}` });
   }
-  if (roleValid) for (const e of checkRequestedScopes(input.role as Role, input.scopes, creator.scopes)) errors.push(e);
+  if (!input.scopes) {
+    if (creator.scopes) errors.push({ location: '/scopes', message: `a token limited to scopes (${creator.scopes.join(', ')}) may only create tokens with scopes listed within its own` });
+    return errors;
+  }
+  input.scopes.forEach((scope, i) => {
+    if (roleScopes && !roleScopes.includes(scope)) errors.push({ location: `/scopes/${i}`, message: `role "${input.role}" cannot use scope "${scope}"; it can use ${roleScopes.join(', ')}` });
+    else if (creator.scopes && !creator.scopes.includes(scope)) errors.push({ location: `/scopes/${i}`, message: `"${scope}" is not among the creating token's own scopes (${creator.scopes.join(', ')})` });
+  });
   return errors;
 }
 
@@ -95,18 +75,6 @@ function expiryOf(input: TokenRequest, defaultTtlMs: number | undefined, creator
   return expires === Number.POSITIVE_INFINITY ? null : new Date(expires).toISOString();
 }
 
-/** Milliseconds of a valid `expiresIn`, else undefined. */
-function ttlOf(expiresIn: unknown): number | undefined {
-  if (typeof expiresIn !== 'string') return undefined;
-  let ms: number;
-  try {
-    ms = durationMs(expiresIn);
-  } catch {
-    return undefined;
-  }
-  return ms > 0 && ms <= MAX_TTL_MS ? ms : undefined;
-}
-
 /**
  * Creates a token and returns its secret, which is shown this once and stored only as a hash.
  * Without `expiresIn` the token lives `config.tokenDefaultTtlMs` (ACCORD_TOKEN_DEFAULT_TTL), or
@@ -114,18 +82,20 @@ function ttlOf(expiresIn: unknown): number | undefined {
  * without `scopes` it may do everything its role allows. A creating token bounds both: the new
  * token expires by the creator's expiry at the latest (a longer `expiresIn` is refused with 422)
  * and is limited to scopes within the creator's.
+ * @param input a request of the TokenRequest shape (parse it with that schema first)
  * @param options.secret an externally supplied secret (ACCORD_ADMIN_TOKEN); generated when absent
  * @param options.creator the creating token (absent: the operator, through the CLI or at first start)
+ * @param options.scopesOfRole the scopes each role can use (src/http/api.ts derives them from the operations); the API and the CLI pass it, trusted code that leaves it out is not checked against it
  */
 export function createToken(
   deps: Pick<Deps, 'db' | 'clock'> & { config?: Pick<Config, 'tokenDefaultTtlMs'> },
   createdBy: string,
   input: TokenRequest,
-  options: { secret?: string; creator?: Creator } = {},
+  options: { secret?: string; creator?: Creator; scopesOfRole?: (role: Role) => readonly Scope[] } = {},
 ): TokenView & { token: string } {
   const creator = options.creator ?? {};
   const now = deps.clock();
-  const errors = checkTokenInput(input, creator, now);
+  const errors = creatorErrors(input, creator, options.scopesOfRole?.(input.role), now);
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid token request', { errors });
   const secret = options.secret ?? `acc_${randomBytes(32).toString('base64url')}`;
   if (secret.length < 24) throw new AccordError('bad_request', 'A token must be at least 24 characters long');
@@ -133,15 +103,15 @@ export function createToken(
     .insert(tokens)
     .values({
       id: `tok_${randomBytes(8).toString('hex')}`,
-      name: (input.name as string).trim(),
-      role: input.role as Role,
-      partner: input.role === 'partner' ? (input.partner as string) : null,
+      name: input.name.trim(),
+      role: input.role,
+      partner: input.role === 'partner' ? input.partner! : null,
       secretHash: hashSecret(secret),
       createdAt: now.toISOString(),
       createdBy,
       revokedAt: null,
       expiresAt: expiryOf(input, deps.config?.tokenDefaultTtlMs, creator, now),
-      scopes: Array.isArray(input.scopes) ? JSON.stringify(input.scopes) : null,
+      scopes: input.scopes ? JSON.stringify(input.scopes) : null,
     })
     .returning()
     .get();

@@ -3,10 +3,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { auditText, type AuthGuard } from '../auth/abuse.ts';
 import { appendAudit } from '../audit/log.ts';
 import { clientAddress } from '../auth/client-address.ts';
-import { securedOperation } from '../auth/operations.ts';
 import { requireScope, type Principal } from '../auth/principal.ts';
-import type { Scope } from '../auth/scopes.ts';
 import type { Deps } from '../context.ts';
+import { authorize, securedOperation } from './api.ts';
 import type { AppEnv } from './types.ts';
 
 /**
@@ -18,19 +17,24 @@ export function requestAddress(deps: Pick<Deps, 'config'>, c: Context<AppEnv>): 
   return clientAddress(peer, c.req.header('x-forwarded-for'), deps.config.trustedProxies);
 }
 
-/** The scope a /v1 request needs: that of the operation its route serves, per Accord's OpenAPI document. */
-export function documentedScope(c: Context<AppEnv>): Scope | undefined {
+/** What a /v1 request needs: the role and scope of the operation its route serves (none for an unknown route, which 404s). */
+export function documentedOperation(c: Context<AppEnv>): void {
   const route = c.req.matchedRoutes.find((r) => r.method !== 'ALL');
-  return route ? securedOperation(c.req.method, route.path)?.scope : undefined;
+  const operation = route ? securedOperation(c.req.method, route.path) : undefined;
+  if (operation) authorize(c.get('principal'), { method: operation.method, path: operation.template });
+}
+
+/** What an /exchange request needs: a token that may use the exchange (any role). */
+export function exchangeScope(c: Context<AppEnv>): void {
+  requireScope(c.get('principal'), 'exchange', `${c.req.method} ${c.req.path}`);
 }
 
 /**
  * The one authentication step of every authenticating route (`/v1/*`, `/exchange/*`): resolves
- * the bearer token under the abuse limits (401, 429), sets the principal, and refuses with 403 a
- * token limited to scopes that do not include the one the route needs.
- * @param scopeOf the scope the request needs (undefined: none, e.g. an unknown route that will 404)
+ * the bearer token under the abuse limits (401, 429), sets the principal, then `authorizeRequest`
+ * refuses with 403 what the principal's role or token scope does not allow.
  */
-export function authenticate(deps: Pick<Deps, 'config'>, guard: AuthGuard, scopeOf: (c: Context<AppEnv>) => Scope | undefined): MiddlewareHandler<AppEnv> {
+export function authenticate(deps: Pick<Deps, 'config'>, guard: AuthGuard, authorizeRequest: (c: Context<AppEnv>) => void): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     try {
       c.set('principal', guard.authenticate(c.req.header('authorization'), () => requestAddress(deps, c)));
@@ -39,8 +43,7 @@ export function authenticate(deps: Pick<Deps, 'config'>, guard: AuthGuard, scope
       c.set('refusalAggregated', true);
       throw error;
     }
-    const scope = scopeOf(c);
-    if (scope) requireScope(c.get('principal'), scope, `${c.req.method} ${c.req.path}`);
+    authorizeRequest(c);
     await next();
   };
 }

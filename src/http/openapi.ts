@@ -1,5 +1,5 @@
 import type { Role } from '../auth/principal.ts';
-import { SCOPES, type Scope } from '../auth/scopes.ts';
+import type { Scope } from '../auth/scopes.ts';
 
 /**
  * Accord's own API in OpenAPI 3.1. `x-accord-roles` on an operation lists the roles allowed to
@@ -50,12 +50,6 @@ export const ACCORD_OPENAPI = {
   },
   servers: [{ url: '/' }],
   paths: {
-    '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': json({ type: 'object' }) } } },
-    '/readyz': {
-      get: { summary: 'Readiness: database and Git registry usable', security: [], responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }, 'Not ready') } },
-    },
-    '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': json({ type: 'object' }) } } },
-    '/metrics': { get: { summary: 'Prometheus metrics (text format 0.0.4); no ids as labels', security: [], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/v1/contracts': {
       get: op('APIs with their latest visible version', ALL_ROLES, 'contracts:read', { '200': json({ type: 'array', items: ref('ContractSummary') }) }),
     },
@@ -371,20 +365,6 @@ export const ACCORD_OPENAPI = {
     '/v1/audit': {
       get: op('The hash-chained audit log', ['admin'], 'audit:read', { '200': json({ type: 'array', items: { type: 'object' } }), '400': problem }, { parameters: [optionalQuery('after'), optionalQuery('limit')] }),
     },
-    '/v1/tokens': {
-      get: op('List tokens (never secrets)', ['admin'], 'tokens', { '200': json({ type: 'array', items: ref('Token') }) }),
-      post: op(
-        'Create a token; the secret is shown once',
-        ['admin'],
-        'tokens',
-        { '201': json(ref('CreatedToken')), '422': problem },
-        { requestBody: { required: true, content: { 'application/json': { schema: ref('TokenRequest') } } } },
-      ),
-    },
-    '/v1/tokens/{id}': {
-      parameters: [pathParam('id', 'Token id')],
-      delete: op('Revoke a token (a full admin token only by a full admin, and only while another full admin remains)', ['admin'], 'tokens', { '204': { description: 'Revoked' }, '404': problem, '409': problem }),
-    },
   },
   components: {
     securitySchemes: {
@@ -535,32 +515,6 @@ export const ACCORD_OPENAPI = {
           decisionId: { type: 'string' },
         },
       },
-      TokenRequest: {
-        type: 'object',
-        required: ['role', 'name'],
-        properties: {
-          role: { type: 'string', enum: ALL_ROLES },
-          partner: { type: 'string' },
-          name: { type: 'string', maxLength: 100, description: 'Printable characters only: no control, format, default-ignorable, separator, private-use or unassigned code points, no < or >' },
-          expiresIn: { type: 'string', description: 'Lifetime as an ISO 8601 duration (P30D, PT12H), or "never"; default ACCORD_TOKEN_DEFAULT_TTL, else no expiry. Never beyond the creating token\'s own expiry (422)', examples: ['P30D'] },
-          scopes: { type: 'array', uniqueItems: true, minItems: 1, items: { type: 'string', enum: Object.keys(SCOPES) }, description: 'Limit the token to these scopes (each must be one its role can use); default: everything the role allows' },
-        },
-      },
-      Token: {
-        type: 'object',
-        properties: {
-          id: { type: 'string' },
-          name: { type: 'string' },
-          role: { type: 'string' },
-          partner: { type: ['string', 'null'] },
-          createdAt: { type: 'string' },
-          createdBy: { type: 'string' },
-          revokedAt: { type: ['string', 'null'] },
-          expiresAt: { type: ['string', 'null'], description: 'When the token stops working; null = never' },
-          scopes: { type: ['array', 'null'], items: { type: 'string' }, description: 'The scopes the token is limited to; null = everything its role allows' },
-        },
-      },
-      CreatedToken: { allOf: [ref('Token'), { type: 'object', properties: { token: { type: 'string', description: 'The secret, shown once' } } }] },
     },
   },
 } as const;

@@ -1,0 +1,100 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import type { RouteConfig } from '@hono/zod-openapi';
+import { requireRole, requireScope, type Principal, type Role } from '../auth/principal.ts';
+import { SCOPE_NAMES, type Scope } from '../auth/scopes.ts';
+import { ACCORD_OPENAPI } from './openapi.ts';
+import { metaOperations } from './operations/meta.ts';
+import { tokenOperations } from './operations/tokens.ts';
+
+/**
+ * Accord's API: every operation definition (src/http/operations/*), the OpenAPI 3.1 document
+ * generated from them (served at /openapi.json) and the index authentication reads each
+ * operation's roles and scope from.
+ */
+const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations];
+
+/** The OpenAPI document of Accord's own API, generated from the operation definitions. */
+export const ACCORD_API_DOCUMENT = generateDocument();
+
+function generateDocument() {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'Accord token. Each operation names the roles (x-accord-roles) and the scope (x-accord-scope) it needs; a token limited to scopes without it gets 403. Failed authentications are limited per client address and token prefix (429 with Retry-After).',
+  });
+  for (const operation of OPERATIONS) registry.registerPath(operation);
+  const generated = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: ACCORD_OPENAPI.info,
+    servers: [{ url: '/' }],
+  });
+  // Until every operation is defined here, the hand-written document supplies the others.
+  const paths = { ...(ACCORD_OPENAPI.paths as Record<string, object>) };
+  for (const [template, item] of Object.entries(generated.paths ?? {})) paths[template] = { ...(paths[template] ?? {}), ...item };
+  return {
+    ...generated,
+    paths,
+    components: { ...generated.components, schemas: { ...ACCORD_OPENAPI.components.schemas, ...generated.components?.schemas } },
+  };
+}
+
+/** One secured operation: its method, path template, roles and scope. */
+export interface SecuredOperation {
+  method: string;
+  /** The OpenAPI path template, e.g. `/v1/changes/{id}/reviews`. */
+  template: string;
+  operationId: string | undefined;
+  summary: string | undefined;
+  roles: readonly Role[];
+  scope: Scope;
+}
+
+const SECURED = new Map<string, SecuredOperation>();
+for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths)) {
+  for (const [method, op] of Object.entries(item as Record<string, { security?: unknown[]; operationId?: string; summary?: string; 'x-accord-roles'?: Role[]; 'x-accord-scope'?: Scope }>)) {
+    if (method === 'parameters' || !op.security?.length) continue;
+    SECURED.set(`${method.toUpperCase()} ${template}`, { method: method.toUpperCase(), template, operationId: op.operationId, summary: op.summary, roles: op['x-accord-roles']!, scope: op['x-accord-scope']! });
+  }
+}
+
+/** Every secured operation of the API. */
+export function securedOperations(): SecuredOperation[] {
+  return [...SECURED.values()];
+}
+
+/**
+ * The secured operation a Hono route serves, or undefined for an undocumented one.
+ * @param routePath Hono's route path, e.g. `/v1/changes/:id/reviews` (a trailing slash is ignored)
+ */
+export function securedOperation(method: string, routePath: string): SecuredOperation | undefined {
+  const template = routePath.replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1');
+  return SECURED.get(`${method === 'HEAD' ? 'GET' : method} ${template}`);
+}
+
+/** Roles that may use each scope: those of the operations needing it; any role may call the exchange. */
+const SCOPE_ROLES = new Map<Scope, Set<Role>>();
+for (const op of SECURED.values()) {
+  const roles = SCOPE_ROLES.get(op.scope) ?? new Set<Role>();
+  for (const role of op.roles) roles.add(role);
+  SCOPE_ROLES.set(op.scope, roles);
+}
+
+/** The scopes a token of `role` may be limited to: `exchange`, and those of some operation the role may call. */
+export function scopesOfRole(role: Role): Scope[] {
+  return SCOPE_NAMES.filter((scope) => scope === 'exchange' || SCOPE_ROLES.get(scope)?.has(role));
+}
+
+/**
+ * Throws 403 unless the principal may call `operation`: its role is among the operation's roles
+ * and its token, if limited to scopes, has the operation's scope. Authentication calls it for
+ * every /v1 request; the console calls it before doing what an operation does.
+ */
+export function authorize(principal: Principal, operation: { method: string; path: string }): void {
+  const secured = SECURED.get(`${operation.method.toUpperCase()} ${operation.path}`);
+  if (!secured) throw new Error(`${operation.method} ${operation.path} is not a secured operation`);
+  const name = `${secured.method} ${secured.template}`;
+  requireRole(principal, secured.roles, `call ${name}`);
+  requireScope(principal, secured.scope, name);
+}

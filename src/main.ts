@@ -29,7 +29,7 @@ import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './matrix/c
 import { findMatrixFiles } from './matrix/import.ts';
 import { directorySource } from './matrix/sources.ts';
 import { GitRegistry } from './registry/git-registry.ts';
-import { openService } from './service.ts';
+import { openService } from './server.ts';
 
 /** Where the CLI writes; tests may pass their own. */
 export interface Io {

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './cli/args.ts';
 import { COMMANDS } from './cli/commands/index.ts';
-import type { Command, CommandArgs, Io } from './cli/command.ts';
+import type { Command, Io } from './cli/command.ts';
 import { CliFailure, reportError, usageFailure } from './cli/errors.ts';
 import { forTerminal } from './cli/terminal.ts';
 import { groupSynopsis, programUsage } from './cli/usage.ts';
@@ -38,16 +38,7 @@ function helpFor(words: string[]): string {
   throw new CliFailure(`Unknown command "${words.join(' ')}"\n\n${USAGE}`, 3);
 }
 
-function parseCommandArgs(command: Command, args: string[]): CommandArgs {
-  if (!command.options) return { values: { help: args.includes('--help') }, positionals: args.filter((a) => a !== '--help') };
-  try {
-    const { values, positionals } = parseArgs({ args, options: { ...command.options, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
-    return { values: values as CommandArgs['values'], positionals };
-  } catch (error) {
-    throw new CliFailure(`${(error as Error).message}\nRun with --help for usage.`, 3);
-  }
-}
-
+/** Finds the command `argv` names, answers its --help or runs it. */
 async function dispatch(argv: string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;
   if (!first || first === '--help' || first === '-h' || (first === 'help' && rest.length === 0)) {

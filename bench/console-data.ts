@@ -16,8 +16,8 @@ import { openDb } from '../src/db/index.ts';
 import { diffContracts } from '../src/diff/contract-diff.ts';
 import type { DiffResult } from '../src/diff/types.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
-import { policyDiffOptions } from '../src/matrix/store.ts';
-import { openService, type Service } from '../src/service.ts';
+import { policyDiffOptions } from '../src/matrix/policy.ts';
+import { openService, type Service } from '../src/server.ts';
 
 /** The data set's size: the numbers by default. */
 export interface ConsoleDataSize {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig, PACKAGE_ROOT } from '../src/config.ts';
-import { openService, type Service } from '../src/service.ts';
+import { openService, type Service } from '../src/server.ts';
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 

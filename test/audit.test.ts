@@ -12,7 +12,7 @@ import { verifyAudit, type AuditVerification, type StoredEntry } from '../src/au
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/index.ts';
 import { GitRegistry } from '../src/registry/git-registry.ts';
-import { openService } from '../src/service.ts';
+import { openService } from '../src/server.ts';
 import { ADMIN_TOKEN, runCli, startTestService, type TestService } from './harness.ts';
 
 const EVERY = 5;

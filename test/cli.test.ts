@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../src/cli/commands/index.ts';
+import { programUsage } from '../src/cli/usage.ts';
+import { main } from '../src/main.ts';
 import { ADMIN_TOKEN, minimalSpec, NORTHWIND_1_0, REPO_ROOT, runCli, startTestService, type TestService } from './harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin/accord.js');
@@ -110,6 +113,66 @@ describe('accord CLI', () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Runs the CLI in-process (for what needs no server: help and usage errors). */
+async function accordHere(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('accord help and usage (one text per command)', () => {
+  it('lists every command in the program usage, for --help, -h, help and no arguments alike', async () => {
+    const top = await accordHere(['--help']);
+    expect(top.code).toBe(0);
+    for (const command of COMMANDS) expect(top.stdout).toContain(`  ${command.synopsis.split('\n')[0]}`);
+    for (const args of [[], ['-h'], ['help']]) expect(await accordHere(args)).toEqual(top);
+  });
+
+  it('prints a command summary beside a short synopsis and under a long one', () => {
+    const usage = programUsage([
+      { name: 'short', synopsis: 'accord short', summary: 'does a thing\nin two lines', help: '', run: async () => 0 },
+      { name: 'long', synopsis: `accord long ${'--flag X '.repeat(5)}`.trim(), summary: 'does another', help: '', run: async () => 0 },
+    ]);
+    const lines = usage.split('\n');
+    expect(lines).toContain(`${'  accord short'.padEnd(50)}does a thing`);
+    expect(lines).toContain(`${' '.repeat(50)}in two lines`);
+    expect(lines[lines.indexOf('  accord long --flag X --flag X --flag X --flag X --flag X') + 1]).toBe(`${' '.repeat(50)}does another`);
+  });
+
+  it('answers --help and help <command> for every command with its help, before checking its arguments', async () => {
+    for (const command of COMMANDS) {
+      const words = command.name.split(' ');
+      const help = await accordHere([...words, '--help']);
+      expect(help, command.name).toEqual({ code: 0, stdout: command.help, stderr: '' });
+      expect(help.stdout.startsWith(`accord ${command.name}`)).toBe(true);
+      expect(await accordHere(['help', ...words])).toEqual(help);
+    }
+    const audit = await accordHere(['help', 'audit']);
+    expect(audit.code).toBe(0);
+    for (const name of ['audit verify', 'audit reanchor']) expect(audit.stdout).toContain(COMMANDS.find((c) => c.name === name)!.help);
+  });
+
+  it('exits 3 with the usage on a group without its command, an unknown command or a usage mistake', async () => {
+    const gate = await accordHere(['gate']);
+    expect(gate.code).toBe(3);
+    expect(gate.stderr).toBe('accord: Usage: accord gate check --partner P --api A --version V --env E [--format text|json|markdown|junit]');
+    const audit = await accordHere(['audit', 'frobnicate']);
+    expect(audit.code).toBe(3);
+    expect(audit.stderr).toBe('accord: Usage: accord audit verify | accord audit reanchor --reason TEXT');
+    for (const args of [['frobnicate'], ['help', 'frobnicate']]) {
+      const unknown = await accordHere(args);
+      expect(unknown.code).toBe(3);
+      expect(unknown.stderr).toBe(`accord: Unknown command "frobnicate"\n\n${(await accordHere(['--help'])).stdout}`);
+    }
+    expect(await accordHere(['import'])).toEqual({ code: 3, stdout: '', stderr: 'accord: Usage: accord import <dir>' });
+    expect(await accordHere(['serve', '--port', '8080'])).toEqual({ code: 3, stdout: '', stderr: 'accord: serve takes no arguments (got --port 8080); configure it with environment variables' });
+    const bogus = await accordHere(['diff', 'a', 'b', '--bogus']);
+    expect(bogus.code).toBe(3);
+    expect(bogus.stderr).toMatch(/^accord: Unknown option '--bogus'[\s\S]*\nRun with --help for usage\.$/);
   });
 });
 

@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import type { Role } from '../src/auth/principal.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig, type Config } from '../src/config.ts';
-import { openService, type Service } from '../src/service.ts';
+import { openService, type Service } from '../src/server.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');

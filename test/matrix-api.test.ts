@@ -120,7 +120,7 @@ describe('control matrix over HTTP', () => {
   it('a policy may leave out the deprecation notice: it defaults to 90 days', async () => {
     const minimal = 'approvals: {breaking: 2, non-breaking: 1}\nevidence: {breaking: [contract-test], non-breaking: [contract-test]}\n';
     expect((await s.call('POST', '/v1/control-matrix/validate', { body: minimal, type: 'application/yaml' })).status).toBe(422); // a policy is not a flow
-    const { currentPolicy } = await import('../src/matrix/store.ts');
+    const { currentPolicy } = await import('../src/matrix/policy.ts');
     const res = await s.call('PUT', '/v1/policy', { body: minimal, type: 'application/yaml' });
     expect(res.status).toBe(201);
     expect((await currentPolicy(s.deps)).deprecation.minimumNoticeDays).toBe(90);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateOpenApi, type OpenApiDocument } from '../src/contracts/document.ts';
-import { findContractFiles } from '../src/contracts/import.ts';
+import { findContractFiles } from '../src/contracts/files.ts';
 import { ContractSchemas } from '../src/contracts/schema.ts';
 import { escapeSegment as pointerSegment } from '../src/lib/json.ts';
 import { parseYaml } from '../src/lib/yaml.ts';

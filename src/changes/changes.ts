@@ -10,7 +10,8 @@ import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
-import { currentFlows, currentPolicy, policyDiffOptions } from '../matrix/store.ts';
+import { currentPolicy, policyDiffOptions } from '../matrix/policy.ts';
+import { currentFlows } from '../matrix/store.ts';
 import { consumersOf } from './consumers.ts';
 import { changeAuthors, countedApprovers, sameActor } from './separation.ts';
 

@@ -6,7 +6,7 @@ import type { DiffResult } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';
 import { gatherFacts } from '../gate/check.ts';
 import { evaluateGate, type GateAnswer, type GateFacts } from '../gate/evaluate.ts';
-import { currentPolicy } from '../matrix/store.ts';
+import { currentPolicy } from '../matrix/policy.ts';
 import { acksOf, getChangeRow, reviewsOf, toChangeSummary, type ChangeRow } from './changes.ts';
 import { consumersOf } from './consumers.ts';
 import { queueStatus } from './queue.ts';

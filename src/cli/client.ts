@@ -1,14 +1,5 @@
 import type { Config } from '../config.ts';
-
-/** A failure the CLI reports with an exit code: 1 refused by the server, 3 anything else. */
-export class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 3,
-  ) {
-    super(message);
-  }
-}
+import { CliFailure } from './errors.ts';
 
 /** Sends one request to the Accord server named by ACCORD_URL with ACCORD_TOKEN. */
 export async function callServer(

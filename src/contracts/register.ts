@@ -3,7 +3,7 @@ import type { Deps } from '../context.ts';
 import { contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { and, desc, eq, like, lt } from 'drizzle-orm';
-import { policyDiffOptions } from '../matrix/store.ts';
+import { policyDiffOptions } from '../matrix/policy.ts';
 import semver from 'semver';
 import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';

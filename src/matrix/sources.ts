@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { and, eq } from 'drizzle-orm';
 import type { Deps } from '../context.ts';
 import type { OpenApiDocument } from '../contracts/document.ts';
-import { findContractFiles } from '../contracts/import.ts';
+import { findContractFiles } from '../contracts/files.ts';
 import { loadContractDocument } from '../contracts/versions.ts';
 import { contractVersions } from '../db/index.ts';
 import { parseYaml } from '../lib/yaml.ts';

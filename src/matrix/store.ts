@@ -28,24 +28,6 @@ export interface MatrixVersionView {
   createdBy: string;
 }
 
-/** The governance policy in force, with every default filled in. */
-export interface Policy {
-  approvals: { breaking: number; 'non-breaking': number };
-  evidence: { breaking: string[]; 'non-breaking': string[] };
-  acknowledgements: { breaking: 'all-consumers' | 'none'; 'non-breaking': 'all-consumers' | 'none' };
-  deprecation: { minimumNoticeDays: number };
-  diff: { securityRequirementAdded: 'warning' | 'breaking' };
-}
-
-/** The governance policy used when none has been registered, and the defaults of one that is. */
-export const DEFAULT_POLICY: Policy = {
-  approvals: { breaking: 2, 'non-breaking': 1 },
-  evidence: { breaking: ['contract-test', 'replay-test', 'duplicate-handling-test', 'failure-injection', 'rollback-plan', 'runbook'], 'non-breaking': ['contract-test'] },
-  acknowledgements: { breaking: 'all-consumers', 'non-breaking': 'none' },
-  deprecation: { minimumNoticeDays: 90 },
-  diff: { securityRequirementAdded: 'warning' },
-};
-
 /** A service's parsed matrix documents by sha256 (stored versions never change), bounded by estimated bytes. */
 export const parsedMatrixDocuments = byteBoundedCaches<unknown>(PARSED_BYTES_PER_YAML_BYTE);
 
@@ -103,7 +85,7 @@ export async function putMatrixDocument(
   const { name, kind } = input;
 
   return deps.registry.transaction(async (tx) => {
-    const latest = latestRow(deps, name);
+    const latest = latestMatrixRow(deps, name);
     if (latest && latest.kind !== kind) throw new AccordError('conflict', `"${name}" is already a ${latest.kind}`);
     if (latest?.sha256 === digest) return { created: false, version: toView(latest) };
     const version = (latest?.version ?? 0) + 1;
@@ -134,7 +116,8 @@ export async function putMatrixDocument(
   });
 }
 
-function latestRow(deps: Pick<Deps, 'db'>, name: string): MatrixRow | undefined {
+/** The index row of the latest version of `name` (a flow or the policy), if any. */
+export function latestMatrixRow(deps: Pick<Deps, 'db'>, name: string): MatrixRow | undefined {
   return deps.db.select().from(matrixVersions).where(eq(matrixVersions.name, name)).orderBy(desc(matrixVersions.version)).limit(1).get();
 }
 
@@ -142,7 +125,7 @@ function latestRow(deps: Pick<Deps, 'db'>, name: string): MatrixRow | undefined 
 export async function getMatrixDocument(deps: Pick<Deps, 'db' | 'registry' | 'config'>, kind: MatrixKind, name: string, version?: number): Promise<MatrixVersionView & { entry: unknown }> {
   const row =
     version === undefined
-      ? latestRow(deps, name)
+      ? latestMatrixRow(deps, name)
       : deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.version, version))).get();
   if (!row || row.kind !== kind) throw new AccordError('not_found', kind === 'policy' ? 'No governance policy is registered' : `No control-matrix entry "${name}"${version === undefined ? '' : ` version ${version}`}`);
   const cache = parsedMatrixDocuments(deps.config);
@@ -171,22 +154,4 @@ export async function currentFlows(deps: Pick<Deps, 'db' | 'registry' | 'config'
     .orderBy(matrixVersions.name)
     .all();
   return Promise.all(names.map(async ({ name }) => (await getMatrixDocument(deps, 'flow', name)) as MatrixVersionView & { entry: FlowEntry }));
-}
-
-/** The governance policy in force: the latest registered version with defaults filled in, else DEFAULT_POLICY. */
-export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry' | 'config'>): Promise<Policy> {
-  if (!latestRow(deps, 'policy')) return DEFAULT_POLICY;
-  const stored = (await getMatrixDocument(deps, 'policy', 'policy')).entry as Partial<Policy>;
-  return {
-    approvals: stored.approvals ?? DEFAULT_POLICY.approvals,
-    evidence: stored.evidence ?? DEFAULT_POLICY.evidence,
-    acknowledgements: { ...DEFAULT_POLICY.acknowledgements, ...stored.acknowledgements },
-    deprecation: { ...DEFAULT_POLICY.deprecation, ...stored.deprecation },
-    diff: { ...DEFAULT_POLICY.diff, ...stored.diff },
-  };
-}
-
-/** Options for contract diffs under the policy in force (clock and security strictness). */
-export async function policyDiffOptions(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>): Promise<{ now: Date; strictSecurity: boolean }> {
-  return { now: deps.clock(), strictSecurity: (await currentPolicy(deps)).diff.securityRequirementAdded === 'breaking' };
 }

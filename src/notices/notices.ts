@@ -10,7 +10,7 @@ import { contractVersions, deprecations, notices, type Db } from '../db/index.ts
 import { renderMarkdown } from '../diff/render.ts';
 import { AccordError } from '../errors.ts';
 import { escapeXml as xml } from '../lib/xml.ts';
-import { currentPolicy } from '../matrix/store.ts';
+import { currentPolicy } from '../matrix/policy.ts';
 import { enqueueEvent } from './webhooks.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];

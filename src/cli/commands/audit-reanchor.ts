@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseStoredAnchor } from '../../audit/anchor.ts';
+import { reanchorAudit } from '../../audit/chain.ts';
+import { verifyAudit } from '../../audit/log.ts';
+import { GitRegistry } from '../../registry/git-registry.ts';
+import type { Command } from '../command.ts';
+import { CliFailure } from '../errors.ts';
+import { localAuditKey, localDatabaseFile, localRegistryDir, withDatabase } from '../local-data.ts';
+
+/** `accord audit reanchor`: accepts the local audit log as it is after a failed verify was investigated. */
+export const auditReanchor: Command = {
+  name: 'audit reanchor',
+  synopsis: 'accord audit reanchor --reason TEXT',
+  summary: 'accept the current audit log after investigating a failed verify',
+  help: `accord audit reanchor --reason TEXT
+
+After a failed \`accord audit verify\` has been investigated (a lost registry, a database restored from
+an older backup), accepts the audit log as it is now: appends an audit.reanchored entry and writes a
+new anchor over the current log, recording the reason and the anchor it replaces; verify mentions it
+from then on. Entries that do not match their HMACs stay reported. Needs the audit key; run it with
+the service stopped. Exit 0 re-anchored, 1 nothing to do (the log verifies), 3 error.`,
+  options: { reason: { type: 'string' } },
+  async run({ values }, { config, io }) {
+    const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
+    if (!reason) throw new CliFailure('--reason is required: say why the current log is accepted (it is recorded in the log and in the anchor)', 3);
+    const file = localDatabaseFile(config, { existing: true });
+    const key = localAuditKey(config);
+    return withDatabase(config, file, async (db) => {
+      const registryDir = localRegistryDir(config);
+      if (!existsSync(path.join(registryDir, 'HEAD'))) throw new CliFailure(`No Git registry at ${registryDir} (set ACCORD_DATA_DIR, or restore the registry first)`, 3);
+      const registry = await GitRegistry.open(registryDir, undefined, { durability: config.durability });
+      const before = verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
+      if (before.ok) {
+        io.out('The audit log verifies against its anchor; nothing to re-anchor.');
+        return 1;
+      }
+      const { anchor, commit, replaced } = await reanchorAudit({ db, registry, key }, reason);
+      io.out(`Re-anchored the audit log: ${anchor.count} entries up to entry ${anchor.head.seq}, anchor ${commit.slice(0, 12)} (replaced ${replaced ?? 'no anchor'}).`);
+      const after = verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
+      for (const p of after.problems) io.out(`  still reported by verify: ${p.message}.`);
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,95 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../config.ts';
+import { findExternalRefs, parseText } from '../../contracts/document.ts';
+import { diffContracts } from '../../diff/contract-diff.ts';
+import { diffMatrixEntries, keyedOperations } from '../../diff/matrix-diff.ts';
+import { mergeOpenApiDiff, runOpenApiDiff } from '../../diff/openapi-diff.ts';
+import { renderDiff, type DiffFormat } from '../../diff/render.ts';
+import type { DiffResult } from '../../diff/types.ts';
+import { AccordError } from '../../errors.ts';
+import { checkFlow, type FlowEntry } from '../../matrix/checks.ts';
+import { directorySource } from '../../matrix/sources.ts';
+import { callServer } from '../client.ts';
+import type { Command } from '../command.ts';
+import { CliFailure, usageFailure } from '../errors.ts';
+import { isDirectory, readInputFile } from '../files.ts';
+
+const REF = /^([a-z0-9][a-z0-9-]{0,62})\/([a-z0-9][a-z0-9-]{0,62})@(\S+)$/;
+
+/** Loads one side of a diff: a registry ref through the server, else a file. */
+async function loadDiffSide(config: Config, arg: string): Promise<unknown> {
+  const ref = REF.exec(arg);
+  const isFile = await fs.stat(arg).then((s) => s.isFile(), () => false);
+  if (ref && !isFile) {
+    const [, partner, api, version] = ref;
+    try {
+      return (await callServer(config, 'GET', `/v1/contracts/${partner}/${api}/versions/${encodeURIComponent(version!)}/document`, undefined, { Accept: 'application/json' })).json;
+    } catch (error) {
+      // For diff, exit 1 means "changes found"; a ref that cannot be fetched is an error.
+      throw error instanceof CliFailure ? new CliFailure(`${arg}: ${error.message}`, 3) : error;
+    }
+  }
+  const text = await readInputFile(arg);
+  try {
+    return parseText(text, /\.json$/i.test(arg) ? 'json' : 'yaml', { maxAliases: config.yamlMaxAliases });
+  } catch (error) {
+    throw new CliFailure(`${arg}: ${(error as Error).message}${error instanceof AccordError && error.errors ? ` (${error.errors[0]?.location}: ${error.errors[0]?.message})` : ''}`, 3);
+  }
+}
+
+const isMatrixEntry = (d: unknown) => typeof d === 'object' && d !== null && 'flow' in d && 'steps' in d && !('openapi' in d);
+
+/** Diffs two control-matrix entries; whether a step's operation is keyed comes from the contracts in `contracts`, if that folder exists. */
+async function diffEntries(base: unknown, revision: unknown, contractsDir: string, io: { err: (line: string) => void }): Promise<DiffResult> {
+  for (const [name, doc] of [['base', base], ['revision', revision]] as const) {
+    const findings = await checkFlow(doc, undefined);
+    if (findings.some((f) => f.rule === 'matrix/schema')) throw new CliFailure(`${name} is not a valid control-matrix entry: ${findings[0]!.location} ${findings[0]!.message}`, 3);
+  }
+  const hasContracts = await isDirectory(contractsDir);
+  if (!hasContracts) io.err('accord: no contracts folder found (pass --contracts <dir>): retries added to a step are reported as warnings, not checked against the contract');
+  const keyed = hasContracts ? await keyedOperations(await directorySource(path.resolve(contractsDir)), revision as FlowEntry) : undefined;
+  return diffMatrixEntries(base as FlowEntry, revision as FlowEntry, keyed ? { keyed } : {});
+}
+
+/** Diffs two OpenAPI documents: Accord's rules, and openapi-diff's second opinion unless `secondOpinion` is false. */
+async function diffDocuments(config: Config, base: unknown, revision: unknown, secondOpinion: boolean): Promise<DiffResult> {
+  for (const [name, doc] of [['base', base], ['revision', revision]] as const) {
+    const external = findExternalRefs(doc);
+    if (external.length > 0) throw new CliFailure(`${name} has external $refs (never fetched): ${external[0]!.location}`, 3);
+  }
+  const accord = diffContracts(base, revision);
+  return secondOpinion ? mergeOpenApiDiff(accord, await runOpenApiDiff(base, revision, { timeoutMs: config.openapiDiffTimeoutMs })) : accord;
+}
+
+/** `accord diff`: classifies the changes between two contracts or two control-matrix entries (exit 1 when one is at or above --fail-on). */
+export const diff: Command = {
+  name: 'diff',
+  synopsis: 'accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]',
+  summary: `classify the changes between two contracts (files or
+partner/api@version) or two control-matrix entries`,
+  help: `accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning] [--no-openapi-diff]
+
+Compares two OpenAPI documents — files (YAML or JSON) or registry refs such as
+northwind-health/p2p-exchange@1.1.0 (fetched from ACCORD_URL with ACCORD_TOKEN) — or two
+control-matrix entries, and prints every change classified breaking, warning or info, with
+the version bump it requires. openapi-diff runs as a second opinion within
+ACCORD_OPENAPI_DIFF_TIMEOUT_MS unless --no-openapi-diff.
+Exit 0 when nothing is at or above --fail-on (default breaking), 1 when something is, 3 on error.`,
+  options: { format: { type: 'string' }, 'fail-on': { type: 'string' }, 'no-openapi-diff': { type: 'boolean' }, contracts: { type: 'string' } },
+  async run({ values, positionals }, { config, io }) {
+    const format = (values.format as string | undefined) ?? 'text';
+    const failOn = (values['fail-on'] as string | undefined) ?? 'breaking';
+    if (positionals.length !== 2) throw usageFailure(diff);
+    if (!['text', 'json', 'markdown'].includes(format)) throw new CliFailure('--format must be text, json or markdown', 3);
+    if (!['breaking', 'warning'].includes(failOn)) throw new CliFailure('--fail-on must be breaking or warning', 3);
+    const [base, revision] = await Promise.all(positionals.map((p) => loadDiffSide(config, p)));
+    // Without --contracts, the contracts/ folder next to the revision's control-matrix/ folder.
+    const contractsDir = (values.contracts as string | undefined) ?? path.join(path.dirname(path.dirname(path.resolve(positionals[1]!))), 'contracts');
+    const result =
+      isMatrixEntry(base) && isMatrixEntry(revision) ? await diffEntries(base, revision, contractsDir, io) : await diffDocuments(config, base, revision, !values['no-openapi-diff']);
+    io.out(renderDiff(result, format as DiffFormat, `${positionals[0]} → ${positionals[1]}`).replace(/\n$/, ''));
+    const failing = failOn === 'warning' ? result.summary.breaking + result.summary.warning : result.summary.breaking;
+    return failing > 0 ? 1 : 0;
+  },
+};

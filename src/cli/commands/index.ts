@@ -1,0 +1,14 @@
+import type { Command } from '../command.ts';
+import { auditReanchor } from './audit-reanchor.ts';
+import { auditVerify } from './audit-verify.ts';
+import { contractRegister } from './contract-register.ts';
+import { diff } from './diff.ts';
+import { evidenceAdd, evidenceJunit } from './evidence.ts';
+import { gateCheck } from './gate-check.ts';
+import { importFolder } from './import.ts';
+import { matrixValidate } from './matrix-validate.ts';
+import { serve } from './serve.ts';
+import { tokenCreate } from './token-create.ts';
+
+/** Every command, in the order `accord --help` lists them. */
+export const COMMANDS: readonly Command[] = [serve, tokenCreate, importFolder, contractRegister, matrixValidate, gateCheck, evidenceAdd, evidenceJunit, auditVerify, auditReanchor, diff];

@@ -1,0 +1,42 @@
+import { SCOPE_NAMES } from '../../auth/scopes.ts';
+import { TokenRequest } from '../../auth/token-request.ts';
+import { createToken } from '../../auth/tokens.ts';
+import { scopesOfRole } from '../../http/api.ts';
+import { parseInput } from '../../lib/validate.ts';
+import type { Command } from '../command.ts';
+import { CliFailure } from '../errors.ts';
+import { localDatabaseFile, withDatabase } from '../local-data.ts';
+
+/** `accord token create`: a token written straight into the local data dir, its secret shown once. */
+export const tokenCreate: Command = {
+  name: 'token create',
+  synopsis: 'accord token create --role R [--partner P] [--name N] [--expires-in P30D] [--scopes S,S]',
+  summary: 'create a token in the local data dir (shown once)',
+  help: `accord token create --role <admin|author|approver|ci|partner> [--partner <id>] [--name <name>]
+                    [--expires-in <ISO 8601 duration>] [--scopes <scope,scope,…>]
+
+Creates a token directly in the local data dir (ACCORD_DATA_DIR) and prints the secret once.
+Use it on the server host to bootstrap or recover access. --partner is required for --role partner.
+--expires-in sets its lifetime (e.g. P30D, PT12H, or never; default ACCORD_TOKEN_DEFAULT_TTL, else none).
+--scopes limits it to some of the scopes its role allows (e.g. notices:read,exchange); scopes:
+${SCOPE_NAMES.join(', ')}.`,
+  options: { role: { type: 'string' }, partner: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' }, scopes: { type: 'string' } },
+  async run({ values }, { config, io }) {
+    if (!values.role) throw new CliFailure('--role is required (admin, author, approver, ci or partner)', 3);
+    const role = values.role as string;
+    const scopes = values.scopes === undefined ? undefined : (values.scopes as string).split(',').map((scope) => scope.trim());
+    return withDatabase(config, localDatabaseFile(config), (db) => {
+      const request = parseInput(
+        TokenRequest,
+        { role, partner: values.partner, name: (values.name as string | undefined) ?? `${role}${values.partner ? ` ${values.partner}` : ''} (cli)`, expiresIn: values['expires-in'], scopes },
+        { detail: 'Invalid token request' },
+      );
+      const created = createToken({ db, clock: () => new Date(), config }, 'accord-cli', request, { scopesOfRole });
+      io.out(`Created ${created.role} token ${created.id} "${created.name}"${created.partner ? ` for partner ${created.partner}` : ''}.`);
+      io.out(`Expires: ${created.expiresAt ?? 'never'}. Scopes: ${created.scopes?.join(', ') ?? `everything the ${created.role} role allows`}.`);
+      io.out('Secret (shown once):');
+      io.out(created.token);
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,30 @@
+import type { Command } from './command.ts';
+
+/** Where summaries start in `accord --help`. */
+const SUMMARY_COLUMN = 50;
+
+/** A command's lines in the program's usage: the synopsis, its summary beside it when it fits, else under it. */
+function usageLines({ synopsis, summary }: Pick<Command, 'synopsis' | 'summary'>): string[] {
+  const lines = synopsis.split('\n').map((line) => `  ${line}`);
+  const notes = summary ? summary.split('\n') : [];
+  if (notes.length > 0 && lines.length === 1 && lines[0]!.length < SUMMARY_COLUMN - 1) lines[0] = `${lines[0]!.padEnd(SUMMARY_COLUMN)}${notes.shift()}`;
+  return [...lines, ...notes.map((note) => `${' '.repeat(SUMMARY_COLUMN)}${note}`)];
+}
+
+/** What `accord --help` prints: every command's synopsis and summary, then the environment and the exit codes. */
+export function programUsage(commands: readonly Command[]): string {
+  return `accord — governance and contract registry for payer-to-payer API networks
+
+Usage:
+${[...commands, { synopsis: 'accord <command> --help', summary: 'help for one command' }].flatMap(usageLines).join('\n')}
+
+Environment: ACCORD_URL and ACCORD_TOKEN for commands that talk to the server; ACCORD_DATA_DIR,
+HOST, PORT and the rest for the service (see README).
+Exit codes: 0 done, 1 refused by the server (bad input, conflict, forbidden), 3 error (usage,
+configuration, server unreachable or failing).`;
+}
+
+/** The usage error's synopsis for a group of commands (`accord gate`): the first line of each one's synopsis. */
+export function groupSynopsis(commands: readonly Command[]): string {
+  return commands.map((c) => c.synopsis.split('\n')[0]).join(' | ');
+}

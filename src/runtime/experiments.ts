@@ -9,12 +9,12 @@ import { transactions } from '../db/index.ts';
 import { flowInput } from './flow-requests.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { addEvidence, type EvidenceView } from '../evidence/evidence.ts';
-import { requestExample } from './routes.ts';
+import { requestExample } from './route-table.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import type { FaultInput } from './faults.ts';
 import type { Runtime } from './index.ts';
-import { loadTransactionView, type TransactionView } from './transactions.ts';
+import { loadTransactionView, type TransactionView } from './transaction-views.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 
 /** Experiments run their sagas this much faster than the matrix says (1 s of backoff → 1 ms). */

@@ -16,7 +16,7 @@ import { takeFault } from './faults.ts';
 import { handleReference, peekReference, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Runtime } from './index.ts';
-import { pastSunset, type Route } from './routes.ts';
+import { pastSunset, type Route } from './route-table.ts';
 import { countExchange, countPartnerAnswer, type ExchangeRecord, newSpanId, recordExchange, timeOrderedUuid, traceContext, validCorrelation } from './saga.ts';
 
 /** Bodies up to this size get every validation problem listed; larger ones the first. */

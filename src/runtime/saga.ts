@@ -18,9 +18,9 @@ import { planRequest, stepOutputs, type FlowContext } from './flow-requests.ts';
 import { callPartner, lookupPartnerRequest, type HandlerResult } from './handlers.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import type { SlaMonitor } from '../observability/sla.ts';
-import type { Route, RouteTable } from './routes.ts';
+import type { Route, RouteTable } from './route-table.ts';
 import { nextState, TERMINAL_STATES, type SagaEvent, type TransactionState } from './saga-state.ts';
-import { event, loadTransactionView, type CallInProgress, type TransactionRow } from './transactions.ts';
+import { event, loadTransactionView, type CallInProgress, type TransactionRow } from './transaction-views.ts';
 
 type Tx = Parameters<Parameters<Deps['db']['transaction']>[0]>[0];
 type StepRow = typeof transactionSteps.$inferSelect;

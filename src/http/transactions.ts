@@ -3,7 +3,7 @@ import type { Deps } from '../context.ts';
 import { runFaultExperiment } from '../runtime/experiments.ts';
 import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
 import type { Runtime } from '../runtime/index.ts';
-import { validCorrelation } from '../runtime/saga.ts';
+import { validCorrelation } from '../runtime/trace-context.ts';
 import { getTransaction, listTransactions, loadTransactionView, requestOperatorAction } from '../runtime/transaction-views.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, jsonBodyWithText, principalOf, type AppEnv } from './types.ts';

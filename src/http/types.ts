@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { Principal } from '../auth/principal.ts';
-import type { ExchangeHop, ExchangeSeen } from '../runtime/router.ts';
+import type { ExchangeSeen } from '../runtime/router.ts';
+import type { ExchangeHop } from '../runtime/trace-context.ts';
 import { AccordError } from '../errors.ts';
 import type { Session } from '../web/sessions.ts';
 

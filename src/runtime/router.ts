@@ -17,7 +17,8 @@ import { handleReference, peekReference, type HandlerResult } from './handlers.t
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Runtime } from './index.ts';
 import { pastSunset, type Route } from './route-table.ts';
-import { countExchange, countPartnerAnswer, type ExchangeRecord, newSpanId, recordExchange, timeOrderedUuid, traceContext, validCorrelation } from './saga.ts';
+import { countExchange, countPartnerAnswer, type ExchangeRecord, recordExchange } from './saga.ts';
+import { exchangeHopOf, hopHeaders, type ExchangeHop } from './trace-context.ts';
 
 /** Bodies up to this size get every validation problem listed; larger ones the first. */
 const DETAILED_BODY_BYTES = 64 * 1024;
@@ -261,30 +262,14 @@ function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
-/** The trace context of one exchange request (this hop's span). */
-export interface ExchangeHop {
-  givenCorrelation: string | undefined;
-  correlationId: string;
-  trace: ReturnType<typeof traceContext>;
-  spanId: string;
-  tracestate: string | undefined;
-}
-
 /**
  * Takes or makes the request's X-Correlation-Id and continues its W3C trace with a new span,
  * and puts both on the answer. The app runs it first on /exchange, so every answer there
  * carries them, a 413 or 401 included.
  */
 export function exchangeHop(c: Context<AppEnv>): ExchangeHop {
-  const givenCorrelation = validCorrelation(c.req.header('x-correlation-id'));
-  const correlationId = givenCorrelation ?? timeOrderedUuid();
-  c.header('X-Correlation-Id', correlationId);
-  const trace = traceContext(c.req.header('traceparent'));
-  const spanId = newSpanId();
-  c.header('traceparent', `00-${trace.traceId}-${spanId}-${trace.flags}`);
-  const tracestate = c.req.header('tracestate');
-  if (trace.valid && tracestate) c.header('tracestate', tracestate);
-  const hop = { givenCorrelation, correlationId, trace, spanId, tracestate };
+  const hop = exchangeHopOf({ correlationId: c.req.header('x-correlation-id'), traceparent: c.req.header('traceparent'), tracestate: c.req.header('tracestate') });
+  for (const [name, value] of Object.entries(hopHeaders(hop))) c.header(name, value);
   c.set('hop', hop);
   return hop;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type { Database } from 'better-sqlite3';
@@ -12,6 +12,8 @@ import { absoluteUrl } from '../lib/public-url.ts';
 import { MAX_DEPTH } from '../lib/yaml.ts';
 import type { FlowEntry, Step } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
+import { exchangeId, newTransactionId, timeOrderedUuid } from './ids.ts';
+import { newSpanId, traceContext, validCorrelation } from './trace-context.ts';
 import { bodyErrors, parameterErrors, responseErrors } from './contract-check.ts';
 import { insertFault, takeFault, type FaultInput } from './faults.ts';
 import { planRequest, stepOutputs, type FlowContext } from './flow-requests.ts';
@@ -76,19 +78,6 @@ const ACTIVE_STATES: TransactionState[] = ['initiated', 'accepted', 'in-progress
 export function backoffDelayMs(retry: Step['retry'], attempt: number, random = Math.random): number {
   const base = Math.min(durationMs(retry.initial) * retry.multiplier ** (attempt - 1), durationMs(retry.max));
   return Math.max(0, Math.round(base * (1 + retry.jitter * (2 * random() - 1))));
-}
-
-/** W3C trace context of a hop: the caller's trace id (or a new one) and a new span id. */
-export function traceContext(traceparent: string | undefined): { traceId: string; flags: string; valid: boolean } {
-  // Version 00 exactly; a later version (not ff) may append fields, which are ignored (W3C Trace Context §3.2.4).
-  const parent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent ?? '') ?? /^(?!ff|00)[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/.exec(traceparent ?? '');
-  const valid = Boolean(parent && !/^0+$/.test(parent[1]!) && !/^0+$/.test(parent[2]!));
-  return { traceId: valid ? parent![1]! : randomUUID().replace(/-/g, ''), flags: valid ? parent![3]! : '01', valid };
-}
-
-/** A correlation id as received, when it is safe to store and echo. */
-export function validCorrelation(value: string | undefined): string | undefined {
-  return value && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
 }
 
 /**
@@ -622,36 +611,10 @@ export class SagaEngine {
   }
 }
 
-/** A new W3C span id (16 hex digits). */
-export function newSpanId(): string {
-  return randomUUID().replace(/-/g, '').slice(0, 16);
-}
-
-/** A new transaction id (from Node's pooled UUID randomness: cheaper than randomBytes per call). */
-export function newTransactionId(): string {
-  return `txn_${timeOrderedUuid().replace(/-/g, '').slice(0, 24)}`;
-}
-
-/**
- * A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits (from Node's pooled UUID
- * randomness). Ids made close in time sort close together, so the B-tree indexes they are
- * stored in take appends near the right edge instead of writes to random pages.
- */
-export function timeOrderedUuid(now = Date.now()): string {
-  const time = now.toString(16).padStart(12, '0');
-  const random = randomUUID();
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
-}
-
 /** Counts a partner's answer to a step: acceptance (accepted / rejected / error) and, for $member-match, matched or not. */
 export function countPartnerAnswer(metrics: Deps['metrics'], a: { partner: string; flow: string; step: string; operationId: string | undefined; status: number; accepted: boolean }): void {
   metrics.partnerResponses.inc({ partner: a.partner, flow: a.flow, step: a.step, outcome: a.accepted ? 'accepted' : a.status >= 500 || a.status === 429 ? 'error' : 'rejected' });
   if (a.operationId === 'memberMatch' && (a.status === 200 || a.status === 422)) metrics.memberMatches.inc({ partner: a.partner, outcome: a.status === 200 ? 'matched' : 'not-matched' });
-}
-
-/** The exchange id a transaction uses in acknowledgement and finalisation (a contract-valid id). */
-export function exchangeId(transactionId: string): string {
-  return `xch-${transactionId.slice(4)}`;
 }
 
 /** The step whose success means the partner acknowledged the transaction: an acknowledgement step, else the first. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../src/runtime/saga.ts';
-import { nextState, SAGA_EVENT_TYPES, STATE_RANK, TERMINAL_STATES, TRANSACTION_STATES, type SagaEvent, type TransactionState } from '../src/runtime/saga-state.ts';
+import { backoffDelayMs } from '../src/runtime/saga/engine.ts';
+import { nextState, SAGA_EVENT_TYPES, STATE_RANK, TERMINAL_STATES, TRANSACTION_STATES, type SagaEvent, type TransactionState } from '../src/runtime/saga/states.ts';
 
 /** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
 function prng(seed: number): () => number {

@@ -17,7 +17,7 @@ import { handleReference, peekReference, type HandlerResult } from './handlers.t
 import { IdempotencyStore, type Claim } from './idempotency.ts';
 import type { Runtime } from './index.ts';
 import { pastSunset, type Route } from './route-table.ts';
-import { countExchange, countPartnerAnswer, type ExchangeRecord, recordExchange } from './saga.ts';
+import { countExchange, countPartnerAnswer, type ExchangeRecord, recordExchange } from './saga/engine.ts';
 import { exchangeHopOf, hopHeaders, type ExchangeHop } from './trace-context.ts';
 
 /** Bodies up to this size get every validation problem listed; larger ones the first. */

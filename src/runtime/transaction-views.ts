@@ -5,7 +5,7 @@ import { transactionEvents, transactions, transactionSteps } from '../db/index.t
 import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { DURATION_PATTERN } from '../matrix/schema.ts';
-import { TERMINAL_STATES, TRANSACTION_STATES, type TransactionState } from './saga-state.ts';
+import { TERMINAL_STATES, TRANSACTION_STATES, type TransactionState } from './saga/states.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 
 export type TransactionRow = typeof transactions.$inferSelect;

@@ -21,23 +21,12 @@ import { callPartner, lookupPartnerRequest, type HandlerResult } from '../handle
 import { IdempotencyStore } from '../idempotency.ts';
 import type { SlaMonitor } from '../../observability/sla.ts';
 import type { Route, RouteTable } from '../route-table.ts';
+import { acknowledgingStep, classify, compensationOutcome, decide, failureAction, isCompensable, type Decision, type Outcome } from './policy.ts';
 import { nextState, TERMINAL_STATES, type SagaEvent, type TransactionState } from './states.ts';
 import { event, loadTransactionView, type CallInProgress, type TransactionRow } from '../transaction-views.ts';
 
 type Tx = Parameters<Parameters<Deps['db']['transaction']>[0]>[0];
 type StepRow = typeof transactionSteps.$inferSelect;
-
-/** How one partner call ended, in the engine's terms. */
-interface Outcome {
-  kind: 'succeeded' | 'retry' | 'failed';
-  status: number | null;
-  /** answered | timeout | partial-write | injected-error | pending | not-served | invalid-request | nothing-to-undo */
-  result: string;
-  failureMode?: string;
-  detail?: string;
-  /** Whether the partner may have acted although the call failed (compensate the step itself). */
-  mayHaveActed?: boolean;
-}
 
 /** A prepared partner call: `effect` makes the call inside the attempt's SQLite transaction and fills in outcome, record and result. */
 interface StepCall {
@@ -73,12 +62,6 @@ export interface StartRequest {
 }
 
 const ACTIVE_STATES: TransactionState[] = ['initiated', 'accepted', 'in-progress', 'compensating'];
-
-/** Milliseconds before attempt n+1 after n failed: exponential, capped, with ± jitter. */
-export function backoffDelayMs(retry: Step['retry'], attempt: number, random = Math.random): number {
-  const base = Math.min(durationMs(retry.initial) * retry.multiplier ** (attempt - 1), durationMs(retry.max));
-  return Math.max(0, Math.round(base * (1 + retry.jitter * (2 * random() - 1))));
-}
 
 /**
  * The saga engine: runs a control-matrix flow's steps in order against the reference partners,
@@ -402,11 +385,10 @@ export class SagaEngine {
         event(db, row, now, 'transaction.step-retry-scheduled', { step: step.id, data: { status: call.record.status, result: final.result, attempt: call.record.n, delayMs: Math.round(delay) } });
       } else {
         const mode = plan.failureModes[final.failureMode ?? ''];
-        const action = mode?.action === 'manual-review' || mode?.action === 'reconcile' ? 'needs-attention' : 'compensate';
+        const action = failureAction(plan, final.failureMode);
         const failure = { step: step.id, operationId: step.operationId, failureMode: final.failureMode, status: final.status, detail: final.detail ?? final.result, action: mode?.action ?? 'compensate', supportOwner: mode?.supportOwner };
         // The failed step itself is compensated too when the partner may have acted (timeout, partial write).
-        const compensable = Boolean(step.compensation.operationId) || step.compensation.strategy === 'reversal-event';
-        const cursor = final.mayHaveActed && compensable ? row.cursor : row.cursor - 1;
+        const cursor = final.mayHaveActed && isCompensable(step) ? row.cursor : row.cursor - 1;
         // During an operator's retry a failure that compensates goes on compensating; one that needs a human waits again.
         const operatorAction = row.state === 'needs-attention' && action === 'compensate' ? 'compensating' : null;
         db.update(transactions)
@@ -461,7 +443,7 @@ export class SagaEngine {
     const needed = forwardRow?.state === 'succeeded' || (failure.step === step.id && (forwardRow?.attempts ?? 0) > 0);
     const operation = step.compensation.operationId ?? step.compensation.strategy ?? 'none';
     const labels = { partner: tx.partner, flow: tx.flow, step: step.id };
-    if (!needed || (!step.compensation.operationId && step.compensation.strategy !== 'reversal-event')) {
+    if (!needed || !isCompensable(step)) {
       this.skipCompensation(tx, step, operation, needed ? 'no compensation needed (matrix: none)' : 'step did not run');
       return;
     }
@@ -495,9 +477,7 @@ export class SagaEngine {
       const now = this.deps.clock().toISOString();
       const current = ensureStep(db, row, 'compensation', step.id, row.cursor, operation);
       call.effect?.();
-      // Nothing left to undo (the partner never kept it) counts as compensated.
-      const outcome: Outcome = call.outcome.kind === 'failed' && call.outcome.status === 404 ? { ...call.outcome, kind: 'succeeded', result: 'nothing-to-undo' } : call.outcome;
-      const { final, delay } = (decided = decide(outcome, current.roundAttempts + 1, step, row.timeScale));
+      const { final, delay } = (decided = decide(compensationOutcome(call.outcome), current.roundAttempts + 1, step, row.timeScale));
       saveAttempt(db, current, call.record, final);
       if (final.kind === 'succeeded') {
         db.update(transactions).set({ cursor: row.cursor - 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
@@ -617,35 +597,6 @@ export function countPartnerAnswer(metrics: Deps['metrics'], a: { partner: strin
   if (a.operationId === 'memberMatch' && (a.status === 200 || a.status === 422)) metrics.memberMatches.inc({ partner: a.partner, outcome: a.status === 200 ? 'matched' : 'not-matched' });
 }
 
-/** The step whose success means the partner acknowledged the transaction: an acknowledgement step, else the first. */
-function acknowledgingStep(plan: FlowEntry): Step {
-  return plan.steps.find((s) => /acknowledg/i.test(s.operationId)) ?? plan.steps[0]!;
-}
-
-interface Decision {
-  final: Outcome;
-  delay: number;
-}
-
-/** Retry, or give up once the step's attempts are used: the outcome that counts and the backoff before the next attempt. */
-function decide(outcome: Outcome, attempts: number, step: Step, timeScalePpm: number, retriesPaused = false): Decision {
-  if (outcome.kind !== 'retry') return { final: outcome, delay: 0 };
-  if (retriesPaused) return { final: { ...outcome, kind: 'failed', detail: `${outcome.detail ?? outcome.result}; retries paused by an SLA intervention` }, delay: 0 };
-  if (attempts >= step.retry.maxAttempts) return { final: { ...outcome, kind: 'failed', detail: `${outcome.detail ?? outcome.result}; gave up after ${attempts} attempts` }, delay: 0 };
-  return { final: outcome, delay: backoffDelayMs(step.retry, attempts) * (timeScalePpm / 1_000_000) };
-}
-
-/** The engine's reading of a partner's answer. */
-function classify(operationId: string, method: string, status: number, result: string): Outcome {
-  if (status >= 200 && status < 300) {
-    if (method === 'GET' && status === 202) return { kind: 'retry', status, result: 'pending', failureMode: 'delayed-event-propagation', detail: 'still in progress' };
-    return { kind: 'succeeded', status, result };
-  }
-  if (status === 429 || status >= 500) return { kind: 'retry', status, result, failureMode: 'partner-timeout', detail: `partner answered ${status}` };
-  if (operationId === 'memberMatch' && status === 422) return { kind: 'failed', status, result, failureMode: 'member-mismatch', detail: 'no single member matched' };
-  return { kind: 'failed', status, result, failureMode: 'downstream-validation-error', detail: `partner refused the request with ${status}` };
-}
-
 /** Contract errors of a planned request: path parameters, headers the engine sends, body. */
 /**
  * Path parameters of later steps that come from the input (e.g. the export's groupId), checked
@@ -762,7 +713,7 @@ export interface ExchangeRecord {
  */
 export function recordExchange(deps: Pick<Deps, 'db' | 'clock'>, r: ExchangeRecord): { state: TransactionState; stepOutcome: string } {
   const outcome = classify(r.operationId, 'POST', r.status, 'answered');
-  const state: TransactionState = outcome.kind === 'succeeded' ? 'completed' : ['manual-review', 'reconcile'].includes(r.flow.failureModes[outcome.failureMode ?? '']?.action ?? '') ? 'needs-attention' : 'compensated';
+  const state: TransactionState = outcome.kind === 'succeeded' ? 'completed' : failureAction(r.flow, outcome.failureMode) === 'needs-attention' ? 'needs-attention' : 'compensated';
   const now = deps.clock().toISOString();
   const id = newTransactionId();
   const failure = outcome.kind === 'succeeded' ? null : JSON.stringify({ step: r.step.id, operationId: r.operationId, failureMode: outcome.failureMode, status: r.status, detail: outcome.detail, action: r.flow.failureModes[outcome.failureMode ?? '']?.action });

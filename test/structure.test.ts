@@ -8,7 +8,7 @@ import { REPO_ROOT } from './harness.ts';
  * except the ones listed here, which may only shrink. A new long file or a new cycle fails.
  */
 const MAX_LINES = 400;
-const LONG_FILES_TODAY = ['src/http/openapi.ts', 'src/main.ts', 'src/runtime/saga/engine.ts', 'src/web/components/api-reference.tsx'];
+const LONG_FILES_TODAY = ['src/http/openapi.ts', 'src/main.ts', 'src/web/components/api-reference.tsx'];
 
 function sourceFiles(dir = path.join(REPO_ROOT, 'src')): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

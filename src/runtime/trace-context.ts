@@ -8,7 +8,7 @@ export interface TraceContext {
   valid: boolean;
 }
 
-/** The ids of one exchange request: its correlation id and its span of the caller's trace. */
+/** The ids of one direct request (a request to /exchange): its correlation id and its span of the caller's trace. */
 export interface ExchangeHop {
   /** The caller's X-Correlation-Id, when it sent a usable one. */
   givenCorrelation: string | undefined;
@@ -36,7 +36,7 @@ export function validCorrelation(value: string | undefined): string | undefined 
   return value && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
 }
 
-/** The hop of an exchange request from what the caller sent: its correlation id (or a new one) and a new span of its trace (or of a new one). */
+/** The hop of a direct request from what the caller sent: its correlation id (or a new one) and a new span of its trace (or of a new one). */
 export function exchangeHopOf(sent: { correlationId: string | undefined; traceparent: string | undefined; tracestate: string | undefined }): ExchangeHop {
   const givenCorrelation = validCorrelation(sent.correlationId);
   return { givenCorrelation, correlationId: givenCorrelation ?? timeOrderedUuid(), trace: traceContext(sent.traceparent), spanId: newSpanId(), tracestate: sent.tracestate };

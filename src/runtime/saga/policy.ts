@@ -55,8 +55,8 @@ export function decide(outcome: Outcome, attempts: number, step: Step, timeScale
 }
 
 /** What a step failure leads to, per the flow's failure modes: a human's review (manual-review, reconcile) or compensation. */
-export function failureAction(plan: FlowEntry, failureMode: string | undefined): 'compensate' | 'needs-attention' {
-  const action = plan.failureModes[failureMode ?? '']?.action;
+export function failureAction(flowEntry: FlowEntry, failureMode: string | undefined): 'compensate' | 'needs-attention' {
+  const action = flowEntry.failureModes[failureMode ?? '']?.action;
   return action === 'manual-review' || action === 'reconcile' ? 'needs-attention' : 'compensate';
 }
 
@@ -71,6 +71,6 @@ export function compensationOutcome(outcome: Outcome): Outcome {
 }
 
 /** The step whose success means the partner acknowledged the transaction: an acknowledgement step, else the first. */
-export function acknowledgingStep(plan: FlowEntry): Step {
-  return plan.steps.find((s) => /acknowledg/i.test(s.operationId)) ?? plan.steps[0]!;
+export function acknowledgingStep(flowEntry: FlowEntry): Step {
+  return flowEntry.steps.find((s) => /acknowledg/i.test(s.operationId)) ?? flowEntry.steps[0]!;
 }

@@ -21,8 +21,6 @@ import { startTransaction, type StartRequest, type Started } from './start.ts';
 import { TERMINAL_STATES, type TransactionState } from './states.ts';
 import { ensureStep, readStep, resetRetryBudget, saveAttempt, skipPendingSteps, skipStep, transition, type Tx } from './timeline.ts';
 
-export type { StartRequest } from './start.ts';
-
 /**
  * The saga engine: runs a control-matrix flow's steps in order against the reference partners,
  * retrying per the matrix with backoff and jitter; when a step fails for good it runs the

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
+import { SYSTEM } from '../src/auth/principal.ts';
+import { directRequests, type DirectRequest } from '../src/runtime/direct-requests/serve.ts';
 import { IdempotencyStore } from '../src/runtime/idempotency.ts';
+import { exchangeHopOf } from '../src/runtime/trace-context.ts';
 import { ADMIN_TOKEN, REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const doc = (partner: string, version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
@@ -102,6 +105,41 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');
     expect((await s.call('POST', MATCH, { token: null, body: '{}', type: 'application/fhir+json' })).status).toBe(401);
+  });
+
+  it('answers plain inputs without HTTP: the direct-request pipeline that the /exchange router adapts', async () => {
+    const serve = directRequests(s.deps, s.runtime);
+    const hop = exchangeHopOf({ correlationId: 'pipeline-1', traceparent: undefined, tracestate: undefined });
+    const request = (method: string, headers: Record<string, string> = {}, body = ''): DirectRequest => ({
+      method,
+      path: MATCH,
+      partner: 'northwind-health',
+      api: 'p2p-exchange',
+      major: 'v2',
+      query: () => undefined,
+      header: (name) => headers[name.toLowerCase()],
+      text: async () => body,
+      principal: SYSTEM,
+      hop,
+    });
+    const match = () => request('POST', { 'content-type': 'application/fhir+json', 'idempotency-key': 'pipeline-0001' }, JSON.stringify(example()));
+    const answered = await serve(match());
+    expect(answered).toMatchObject({ kind: 'answer', status: 200, headers: { 'Content-Type': 'application/fhir+json' } });
+    expect(answered.kind === 'answer' && JSON.parse(answered.body!).parameter[0].valueIdentifier.value).toBe('NWH-100234');
+    const replay = await serve(match());
+    expect(replay).toMatchObject({ kind: 'answer', status: 200, headers: { 'Idempotent-Replayed': 'true', 'X-Correlation-Id': 'pipeline-1' } });
+    expect(replay.kind === 'answer' && replay.body).toBe(answered.kind === 'answer' && answered.body);
+    // Refusals come back unrendered, with the contract's dialect and the headers they carry.
+    expect(await serve(request('POST', { 'content-type': 'application/fhir+json' }, JSON.stringify(example())))).toEqual({
+      kind: 'refusal',
+      status: 400,
+      code: 'invalid',
+      detail: 'The request does not match northwind-health/p2p-exchange 2.0.0',
+      errors: [{ location: 'header.Idempotency-Key', message: 'is required' }],
+      fhir: true,
+      headers: {},
+    });
+    expect(await serve(request('GET'))).toMatchObject({ kind: 'refusal', status: 405, headers: { Allow: 'POST' } });
   });
 
   it('deprecated versions carry Deprecation, Sunset and Link headers, and answer 410 after the sunset', async () => {

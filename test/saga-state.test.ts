@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../src/runtime/saga.ts';
-import { nextState, SAGA_EVENT_TYPES, STATE_RANK, TERMINAL_STATES, TRANSACTION_STATES, type SagaEvent, type TransactionState } from '../src/runtime/saga-state.ts';
+import { nextState, SAGA_EVENT_TYPES, STATE_RANK, TERMINAL_STATES, TRANSACTION_STATES, type SagaEvent, type TransactionState } from '../src/runtime/saga/states.ts';
 
 /** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
 function prng(seed: number): () => number {
@@ -48,18 +47,5 @@ describe('transaction state machine', () => {
     expect(walk([{ type: 'accept' }, { type: 'step-started' }, { type: 'step-failed', action: 'compensate' }, { type: 'compensation-failed' }, { type: 'operator-retry' }, { type: 'compensations-completed' }])).toBe('compensated');
     expect(walk([{ type: 'steps-completed' }])).toBeUndefined();
     expect(nextState('compensating', { type: 'step-started' })).toBeUndefined();
-  });
-
-  it('backs off exponentially up to the cap, with jitter inside ± the configured share', () => {
-    const retry = { maxAttempts: 5, initial: 'PT1S', multiplier: 2, max: 'PT8S', jitter: 0.2 };
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelayMs(retry, n, () => 0.5))).toEqual([1000, 2000, 4000, 8000, 8000]);
-    expect(backoffDelayMs(retry, 1, () => 0)).toBe(800);
-    expect(backoffDelayMs(retry, 1, () => 0.999999)).toBe(1200);
-    const random = prng(7);
-    for (let i = 0; i < 1000; i++) {
-      const d = backoffDelayMs(retry, 3, random);
-      expect(d).toBeGreaterThanOrEqual(3200);
-      expect(d).toBeLessThanOrEqual(4800);
-    }
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { publishTransactionEvents } from '../src/runtime/outbox.ts';
-import { STATE_RANK, type TransactionState } from '../src/runtime/saga-state.ts';
+import { STATE_RANK, type TransactionState } from '../src/runtime/saga/states.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const doc = (partner: string, version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;

@@ -3,8 +3,9 @@ import type { Deps } from '../context.ts';
 import { runFaultExperiment } from '../runtime/experiments.ts';
 import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
 import type { Runtime } from '../runtime/index.ts';
-import { validCorrelation } from '../runtime/saga.ts';
-import { getTransaction, listTransactions, loadTransactionView, requestOperatorAction } from '../runtime/transactions.ts';
+import { validCorrelation } from '../runtime/trace-context.ts';
+import { requestOperatorAction } from '../runtime/operator-actions.ts';
+import { getTransaction, listTransactions, loadTransactionView } from '../runtime/transaction-views.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, jsonBodyWithText, principalOf, type AppEnv } from './types.ts';
 

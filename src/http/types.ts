@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Principal } from '../auth/principal.ts';
-import type { ExchangeHop, ExchangeSeen } from '../runtime/router.ts';
+import type { ExchangeHop } from '../runtime/trace-context.ts';
 import { AccordError } from '../errors.ts';
 import type { Session } from '../web/sessions.ts';
 
@@ -9,8 +9,6 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     principal: Principal;
-    /** Set by the exchange runtime for scorecard counters. */
-    exchange: ExchangeSeen | undefined;
     /** Correlation id and trace context of an exchange request (set before the body limit). */
     hop: ExchangeHop | undefined;
     /** Set when authentication refused the request: it is audited in the aggregated refusal rows. */

@@ -7,7 +7,7 @@ import { evidence, releases, transactions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { addEvidence } from '../evidence/evidence.ts';
 import { flowInput } from '../runtime/flow-requests.ts';
-import { requestExample } from '../runtime/routes.ts';
+import { requestExample } from '../runtime/route-table.ts';
 import { publishNotice } from '../notices/notices.ts';
 import type { Runtime } from '../runtime/index.ts';
 

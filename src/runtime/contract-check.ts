@@ -1,7 +1,7 @@
 import type { FieldError } from '../errors.ts';
 import type { ValidateFunction } from '../lib/ajv.ts';
 import { escapeSegment, isObject, valueAt, type Json } from '../lib/json.ts';
-import type { Route } from './routes.ts';
+import type { Route } from './route-table.ts';
 
 function coerce(raw: string, schema: Json | undefined): unknown {
   const type = Array.isArray(schema?.type) ? schema!.type[0] : schema?.type;

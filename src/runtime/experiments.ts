@@ -9,12 +9,12 @@ import { transactions } from '../db/index.ts';
 import { flowInput } from './flow-requests.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { addEvidence, type EvidenceView } from '../evidence/evidence.ts';
-import { requestExample } from './routes.ts';
+import { requestExample } from './route-table.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import type { FaultInput } from './faults.ts';
 import type { Runtime } from './index.ts';
-import { loadTransactionView, type TransactionView } from './transactions.ts';
+import { loadTransactionView, type TransactionView } from './transaction-views.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 
 /** Experiments run their sagas this much faster than the matrix says (1 s of backoff → 1 ms). */
@@ -30,11 +30,11 @@ interface Scenario {
 }
 
 /** The six fault kinds, each on a step where it tells something about recovery. */
-function scenarios(plan: FlowEntry): Scenario[] {
-  const compensable = plan.steps.filter((s) => s.compensation.operationId);
-  const first = compensable[0] ?? plan.steps[0]!;
-  const writer = compensable.at(-1) ?? plan.steps[0]!;
-  const last = plan.steps.at(-1)!;
+function scenarios(flowEntry: FlowEntry): Scenario[] {
+  const compensable = flowEntry.steps.filter((s) => s.compensation.operationId);
+  const first = compensable[0] ?? flowEntry.steps[0]!;
+  const writer = compensable.at(-1) ?? flowEntry.steps[0]!;
+  const last = flowEntry.steps.at(-1)!;
   const faulted = (view: TransactionView, step: string, kind: string) => {
     const attempt = view.steps.find((s) => s.id === step)?.attemptLog[0] as { fault?: string } | undefined;
     return attempt?.fault === kind ? undefined : `the ${kind} fault was not applied to ${step}`;
@@ -62,7 +62,7 @@ function scenarios(plan: FlowEntry): Scenario[] {
       fault: { step: last.id, kind: 'validation-error', remaining: 1 },
       expected: 'compensated',
       check: (v) => {
-        const completed = plan.steps.slice(0, -1).map((s) => s.id).reverse();
+        const completed = flowEntry.steps.slice(0, -1).map((s) => s.id).reverse();
         const ran = v.compensations.map((c) => c.forStep);
         return JSON.stringify(ran) === JSON.stringify(completed) ? undefined : `compensations ran for ${ran.join(', ') || 'nothing'}; expected ${completed.join(', ')}`;
       },
@@ -91,18 +91,18 @@ export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal
   const row = findVersion(deps, partner, api, version);
   if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
   const flowName = (input.flow as string | undefined) ?? 'payer-data-export';
-  const plan = await runtime.routes.flow(flowName);
-  if (!plan) throw new AccordError('not_found', `No control-matrix flow "${flowName}"`);
-  if (plan.contract.api !== api) throw new AccordError('invalid_document', `Flow ${flowName} runs against ${plan.contract.api}, not ${api}`);
-  const served = await runtime.routes.forFlow(plan, partner, semver.major(version));
+  const flowEntry = await runtime.routes.flow(flowName);
+  if (!flowEntry) throw new AccordError('not_found', `No control-matrix flow "${flowName}"`);
+  if (flowEntry.contract.api !== api) throw new AccordError('invalid_document', `Flow ${flowName} runs against ${flowEntry.contract.api}, not ${api}`);
+  const served = await runtime.routes.forFlow(flowEntry, partner, semver.major(version));
   if (served?.version !== version) throw new AccordError('conflict', `The sandbox serves ${served ? `${served.version}` : 'no version'} of ${partner}/${api} v${semver.major(version)} for ${flowName}; experiments run against the served version (approve or release ${version} first)`);
-  const example = requestExample(served.operations.get(plan.steps[0]!.operationId));
-  if (!example) throw new AccordError('invalid_document', `${partner}/${api} ${version} has no request example for ${plan.steps[0]!.operationId}; the experiment uses it as the flow input`);
-  const flowStart = flowInput(plan.steps[0]!.operationId, example);
-  if (!flowStart) throw new AccordError('invalid_document', `Flow ${flowName} starts with ${plan.steps[0]!.operationId}, which needs the outputs of earlier steps (an export job); run the experiment on a flow that starts with memberMatch or captureConsent, e.g. payer-data-export`);
+  const example = requestExample(served.operations.get(flowEntry.steps[0]!.operationId));
+  if (!example) throw new AccordError('invalid_document', `${partner}/${api} ${version} has no request example for ${flowEntry.steps[0]!.operationId}; the experiment uses it as the flow input`);
+  const flowStart = flowInput(flowEntry.steps[0]!.operationId, example);
+  if (!flowStart) throw new AccordError('invalid_document', `Flow ${flowName} starts with ${flowEntry.steps[0]!.operationId}, which needs the outputs of earlier steps (an export job); run the experiment on a flow that starts with memberMatch or captureConsent, e.g. payer-data-export`);
 
   const id = `fx_${randomBytes(8).toString('hex')}`;
-  const list = scenarios(plan);
+  const list = scenarios(flowEntry);
   const started: Array<{ scenario: Scenario; transactionId: string }> = [];
   for (const scenario of list) {
     const body = { flow: flowName, partner, major: semver.major(version), input: flowStart };

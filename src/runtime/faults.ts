@@ -88,11 +88,11 @@ export function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, princip
 }
 
 /** Stores a fault inside the caller's SQLite transaction (engine: transaction-scoped experiment faults); throws on an invalid one. */
-export function insertFault(tx: Pick<Deps['db'], 'insert'>, principal: Principal, input: FaultInput, now: Date): Fault {
+export function insertFault(dbTx: Pick<Deps['db'], 'insert'>, principal: Principal, input: FaultInput, now: Date): Fault {
   const errors = check(input, '');
   if (errors.length > 0) throw new AccordError('bad_request', 'The fault is invalid', { errors });
   const fault = row(input, 'api', principal.name, now);
-  tx.insert(faultInjections).values(fault).run();
+  dbTx.insert(faultInjections).values(fault).run();
   changed();
   return fault;
 }
@@ -126,9 +126,9 @@ export function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'config'>
   if (errors.length > 0) throw new AccordError('bad_request', `ACCORD_FAULTS: ${file} is invalid: ${errors.map((e) => `${e.location} ${e.message}`).join('; ')}`, { errors });
   if (data.length > 0) sandboxOnly(deps);
   const faults = data.map((f) => row(f as FaultInput, 'config', 'config', deps.clock()));
-  deps.db.transaction((tx) => {
-    tx.delete(faultInjections).where(eq(faultInjections.source, 'config')).run();
-    for (const fault of faults) tx.insert(faultInjections).values(fault).run();
+  deps.db.transaction((dbTx) => {
+    dbTx.delete(faultInjections).where(eq(faultInjections.source, 'config')).run();
+    for (const fault of faults) dbTx.insert(faultInjections).values(fault).run();
   });
   changed();
   return faults;

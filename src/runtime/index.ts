@@ -1,8 +1,8 @@
 import type { Deps } from '../context.ts';
 import { PartnerStats } from '../observability/partner-stats.ts';
 import { SlaMonitor } from '../observability/sla.ts';
-import { RouteTable } from './routes.ts';
-import { SagaEngine } from './saga.ts';
+import { RouteTable } from './route-table.ts';
+import { SagaEngine } from './saga/engine.ts';
 
 /** The exchange runtime of one service: route table, saga engine, SLA monitor and partner counters. */
 export interface Runtime {

@@ -4,6 +4,14 @@ import { transactionEvents } from '../db/index.ts';
 import { enqueueEvent, TRANSACTION_EVENT_TYPES } from '../notices/webhooks.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 
+/** Appends an event of a business transaction to the outbox, in the database transaction of the change it reports. */
+export function appendEvent(dbTx: Pick<Deps['db'], 'insert'>, transaction: { id: string; correlationId: string }, at: string, type: string, e: { step?: string; from?: string; to?: string; data?: unknown }): void {
+  dbTx
+    .insert(transactionEvents)
+    .values({ transactionId: transaction.id, type, fromState: e.from ?? null, toState: e.to ?? null, stepId: e.step ?? null, correlationId: transaction.correlationId, data: JSON.stringify(e.data ?? {}), createdAt: at })
+    .run();
+}
+
 // Webhooks get these; step-level detail stays in the timeline.
 const PUBLISHED = new Set<string>(TRANSACTION_EVENT_TYPES);
 
@@ -15,18 +23,18 @@ const PUBLISHED = new Set<string>(TRANSACTION_EVENT_TYPES);
  */
 export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock' | 'config'>, limit = 5000): number {
   const sqlite = deps.db.$client;
-  return deps.db.transaction((tx) => {
+  return deps.db.transaction((dbTx) => {
     const now = deps.clock();
     // Only types some webhook subscribes to become deliveries; the rest are just marked published.
     const subscribed = new Set(
       (sqlite.prepare('SELECT events FROM webhooks WHERE deleted_at IS NULL').pluck().all() as string[]).flatMap((e) => JSON.parse(e) as string[]),
     );
-    const events = tx.select().from(transactionEvents).where(isNull(transactionEvents.publishedAt)).orderBy(asc(transactionEvents.seq)).limit(limit).all();
+    const events = dbTx.select().from(transactionEvents).where(isNull(transactionEvents.publishedAt)).orderBy(asc(transactionEvents.seq)).limit(limit).all();
     for (const e of events) {
       if (PUBLISHED.has(e.type) && subscribed.has(e.type)) {
-        enqueueEvent(tx, now, e.type, { transactionId: e.transactionId, correlationId: e.correlationId, from: e.fromState, to: e.toState, step: e.stepId, ...(JSON.parse(e.data) as object), link: absoluteUrl(deps.config, `/v1/transactions/${e.transactionId}`) }, 'all');
+        enqueueEvent(dbTx, now, e.type, { transactionId: e.transactionId, correlationId: e.correlationId, from: e.fromState, to: e.toState, step: e.stepId, ...(JSON.parse(e.data) as object), link: absoluteUrl(deps.config, `/v1/transactions/${e.transactionId}`) }, 'all');
       }
-      tx.update(transactionEvents).set({ publishedAt: now.toISOString() }).where(eq(transactionEvents.seq, e.seq)).run();
+      dbTx.update(transactionEvents).set({ publishedAt: now.toISOString() }).where(eq(transactionEvents.seq, e.seq)).run();
     }
     const cursor = (sqlite.prepare("SELECT position FROM outbox_cursors WHERE name = 'sync-transactions'").pluck().get() as number | undefined) ?? 0;
     if (!subscribed.has('transaction.recorded')) {
@@ -40,7 +48,7 @@ export function publishTransactionEvents(deps: Pick<Deps, 'db' | 'clock' | 'conf
       .all(cursor, limit) as Array<{ rowid: number; id: string; flow: string; partner: string; state: string; correlationId: string; step: string }>;
     for (const r of records) {
       const step = JSON.parse(r.step) as { id: string; operation: string; outcome: { status: number } };
-      enqueueEvent(tx, now, 'transaction.recorded', { transactionId: r.id, correlationId: r.correlationId, flow: r.flow, partner: r.partner, to: r.state, step: step.id, operationId: step.operation, status: step.outcome.status, link: absoluteUrl(deps.config, `/v1/transactions/${r.id}`) }, 'all');
+      enqueueEvent(dbTx, now, 'transaction.recorded', { transactionId: r.id, correlationId: r.correlationId, flow: r.flow, partner: r.partner, to: r.state, step: step.id, operationId: step.operation, status: step.outcome.status, link: absoluteUrl(deps.config, `/v1/transactions/${r.id}`) }, 'all');
     }
     if (records.length > 0) {
       sqlite.prepare("INSERT INTO outbox_cursors (name, position) VALUES ('sync-transactions', ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position").run(records.at(-1)!.rowid);

@@ -45,7 +45,7 @@ export const partnerRecords = sqliteTable(
 
 /**
  * Saga transactions of the exchange runtime: one row per run of a control-matrix flow. `state`
- * only moves forward (src/runtime/saga-state.ts); `phase` and `cursor` say which step runs next.
+ * only moves forward (src/runtime/saga/states.ts); `phase` and `cursor` say which step runs next.
  */
 export const transactions = sqliteTable(
   'transactions',

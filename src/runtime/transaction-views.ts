@@ -1,11 +1,11 @@
-import { and, asc, desc, eq, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { transactionEvents, transactions, transactionSteps } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { DURATION_PATTERN } from '../matrix/schema.ts';
-import { TERMINAL_STATES, TRANSACTION_STATES, type TransactionState } from './saga-state.ts';
+import { TERMINAL_STATES, TRANSACTION_STATES, type TransactionState } from './saga/states.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 
 export type TransactionRow = typeof transactions.$inferSelect;
@@ -15,13 +15,6 @@ const STAFF = ['admin', 'ci', 'author', 'approver'] as const;
 
 function visible(principal: Principal, row: TransactionRow): boolean {
   return principal.role !== 'partner' || row.callerPartner === principal.partner || row.partner === principal.partner;
-}
-
-/** Writes an outbox event for a transaction (same SQLite transaction as the change it reports). */
-export function event(db: Pick<Deps['db'], 'insert'>, tx: TransactionRow, now: string, type: string, e: { step?: string; from?: string; to?: string; data?: unknown }): void {
-  db.insert(transactionEvents)
-    .values({ transactionId: tx.id, type, fromState: e.from ?? null, toState: e.to ?? null, stepId: e.step ?? null, correlationId: tx.correlationId, data: JSON.stringify(e.data ?? {}), createdAt: now })
-    .run();
 }
 
 /** Where a transaction is now, in one sentence an operator can act on. */
@@ -76,7 +69,6 @@ function stepView(s: StepRow): StepView {
   };
 }
 
-/** The full picture of one transaction: state, steps with their attempts, compensations, events and where it is now. */
 /** A partner call the engine has out right now (it is written only when it ends). */
 export interface CallInProgress {
   stepId: string;
@@ -85,6 +77,7 @@ export interface CallInProgress {
   since: string;
 }
 
+/** The full picture of one transaction: state, steps with their attempts, compensations, events and where it is now. */
 export function loadTransactionView(db: Reader, config: Pick<Deps['config'], 'publicUrl'>, row: TransactionRow, call?: CallInProgress) {
   const steps = db.select().from(transactionSteps).where(eq(transactionSteps.transactionId, row.id)).orderBy(asc(transactionSteps.position)).all();
   const events = db
@@ -96,7 +89,7 @@ export function loadTransactionView(db: Reader, config: Pick<Deps['config'], 'pu
     .map((e) => ({ seq: e.seq as number | null, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: JSON.parse(e.data) as unknown }));
   const forward = steps.filter((s) => s.kind === 'forward');
   if (row.syncStep) {
-    // A direct exchange request: its one step and its outbox record live in the row itself (an operator's close is an event).
+    // A direct request: its one step and its outbox record live in the row itself (an operator's close is an event).
     return {
       ...header(row, 1, []),
       steps: [JSON.parse(row.syncStep) as StepView],
@@ -232,36 +225,29 @@ export function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, pr
   };
 }
 
-/**
- * Records an operator's request (retry the step that stopped, or compensate) on a saga
- * transaction; the engine acts on it. A direct exchange request that failed into
- * needs-attention (e.g. a member mismatch for manual review) was answered at once and had no
- * effect: compensate closes it (→ compensated); retrying it is the caller's, by sending it
- * again. Terminal transactions refuse with 409.
- */
-export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, ref: string, action: 'retry' | 'compensate'): TransactionRow {
-  requireRole(principal, ['admin'], `${action} transactions`);
-  const row = findTransaction(deps, principal, ref);
-  if (TERMINAL_STATES.includes(row.state as TransactionState)) throw new AccordError('conflict', `${row.id} is ${row.state}; a finished transaction cannot be ${action === 'retry' ? 'retried' : 'compensated'}`);
-  // Waiting in needs-attention after a compensation failed, compensate runs it again; while the engine compensates, there is nothing to ask.
-  if (action === 'compensate' && row.state === 'compensating') throw new AccordError('conflict', `${row.id} is already compensating`);
-  const close = row.mode !== 'saga';
-  if (close && action === 'retry') throw new AccordError('conflict', `${row.id} was a single exchange request answered at once; the caller retries by sending it again (POST …/compensate closes it)`);
-  if (row.operatorAction) throw new AccordError('conflict', `${row.id} already has an operator ${row.operatorAction.startsWith('retr') ? 'retry' : 'compensation'} under way`);
-  const now = deps.clock().toISOString();
-  const change = close ? { state: 'compensated', finishedAt: now } : { operatorAction: action, nextRunAt: null };
-  deps.db.transaction((tx) => {
-    const changed = tx
-      .update(transactions)
-      .set({ ...change, updatedAt: now })
-      .where(and(eq(transactions.id, row.id), eq(transactions.state, row.state)))
-      .run().changes;
-    if (changed === 0) throw new AccordError('conflict', `${row.id} changed state meanwhile; read it again`);
-    event(tx, row, now, `transaction.operator-${action}`, { from: row.state, to: row.state, data: { by: principal.name } });
-    if (close) event(tx, row, now, 'transaction.state-changed', { from: row.state, to: 'compensated', data: { reason: 'closed after review: the request had no effect to undo' } });
-  });
-  deps.metrics.manualInterventions.inc({ partner: row.partner, flow: row.flow, action });
-  if (close) deps.metrics.transactionsFinished.inc({ partner: row.partner, flow: row.flow, state: 'compensated' });
-  deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, action, by: principal.name }, close ? 'operator closed a reviewed exchange request' : 'operator action on transaction');
-  return { ...row, ...change, updatedAt: now };
+const ACTIVE_STATES: TransactionState[] = ['initiated', 'accepted', 'in-progress', 'compensating'];
+
+/** The saga transactions the engine continues after a start: unfinished, and not waiting for an operator (or with an operator's action to run). */
+export function sagasToContinue(db: Reader): string[] {
+  return db
+    .select({ id: transactions.id })
+    .from(transactions)
+    .where(and(sql`state NOT IN ('completed', 'compensated')`, eq(transactions.mode, 'saga'), or(inArray(transactions.state, ACTIVE_STATES), and(eq(transactions.state, 'needs-attention'), isNotNull(transactions.operatorAction)))))
+    .all()
+    .map((r) => r.id);
+}
+
+/** Whether any of these transactions is still running: neither finished nor waiting for an operator. */
+export function anyStillRunning(db: Reader, ids: string[]): boolean {
+  return db
+    .select({ state: transactions.state, action: transactions.operatorAction })
+    .from(transactions)
+    .where(inArray(transactions.id, ids))
+    .all()
+    .some((r) => !TERMINAL_STATES.includes(r.state as TransactionState) && !(r.state === 'needs-attention' && !r.action));
+}
+
+/** When a transaction was last handed to a human (its last change to needs-attention), if ever. */
+export function handedToOperatorAt(db: Pick<Deps['db'], '$client'>, transactionId: string): string | null {
+  return db.$client.prepare("SELECT max(created_at) FROM transaction_events WHERE transaction_id = ? AND type = 'transaction.state-changed' AND to_state = 'needs-attention'").pluck().get(transactionId) as string | null;
 }

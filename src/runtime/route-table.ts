@@ -24,9 +24,9 @@ export interface Route {
   schemas: ContractSchemas;
   fhir: boolean;
   /** The flow a direct request to this operation belongs to (recorded as its one-step transaction). */
-  flow: FlowEntry | undefined;
-  /** The flow whose idempotency entry applies: `flow`, else the flow with this operation as a later step. */
-  idempotencyFlow: FlowEntry | undefined;
+  flowEntry: FlowEntry | undefined;
+  /** The flow entry whose idempotency applies: `flowEntry`, else the flow with this operation as a later step. */
+  idempotencyFlowEntry: FlowEntry | undefined;
   deprecation: ReturnType<typeof deprecationOf>;
   /** The line's newest version reached its sunset: every request answers 410. */
   retired: boolean;
@@ -115,23 +115,23 @@ export class RouteTable {
    * The served operations a flow runs against at `partner`: the newest served version inside
    * the flow's range (and major, if given), by operationId.
    */
-  async forFlow(flow: FlowEntry, partner: string, major?: number): Promise<{ version: string; operations: Map<string, Route> } | undefined> {
-    if (flow.contract.partner !== '*' && flow.contract.partner !== partner) return undefined;
+  async forFlow(flowEntry: FlowEntry, partner: string, major?: number): Promise<{ version: string; operations: Map<string, Route> } | undefined> {
+    if (flowEntry.contract.partner !== '*' && flowEntry.contract.partner !== partner) return undefined;
     const table = await this.current();
-    const key = `${flow.flow}|${flow.contract.api}|${flow.contract.versions}|${partner}|${major ?? ''}`;
-    if (!table.served.has(key)) table.served.set(key, this.serve(table, flow, partner, major));
+    const key = `${flowEntry.flow}|${flowEntry.contract.api}|${flowEntry.contract.versions}|${partner}|${major ?? ''}`;
+    if (!table.served.has(key)) table.served.set(key, this.serve(table, flowEntry, partner, major));
     return table.served.get(key);
   }
 
-  private serve(table: Table, flow: FlowEntry, partner: string, major: number | undefined): { version: string; operations: Map<string, Route> } | undefined {
+  private serve(table: Table, flowEntry: FlowEntry, partner: string, major: number | undefined): { version: string; operations: Map<string, Route> } | undefined {
     let best: Route[] | undefined;
     for (const routes of table.lines.values()) {
       const first = routes[0];
       // A version without operations serves no flow.
       if (!first) continue;
       // Past its sunset a version is gone for sagas too, even before the jobs loop marks it retired.
-      if (pastSunset(first, this.deps.clock()) || first.partner !== partner || first.api !== flow.contract.api || (major !== undefined && first.major !== major)) continue;
-      if (!semver.satisfies(first.version, flow.contract.versions)) continue;
+      if (pastSunset(first, this.deps.clock()) || first.partner !== partner || first.api !== flowEntry.contract.api || (major !== undefined && first.major !== major)) continue;
+      if (!semver.satisfies(first.version, flowEntry.contract.versions)) continue;
       if (!best || semver.gt(first.version, best[0]!.version)) best = routes;
     }
     if (!best) return undefined;
@@ -164,14 +164,14 @@ export class RouteTable {
         );
         // A direct request belongs to the flow made of that one operation; longer flows that
         // start with it are run by the saga engine (POST /v1/transactions).
-        const flow = candidates.find((f) => f.steps.length === 1) ?? candidates[0];
+        const flowEntry = candidates.find((f) => f.steps.length === 1) ?? candidates[0];
         // Safe reads (a poll step) are never deduplicated.
         const safe = op.method === 'get' || op.method === 'head';
         const containing = flows.find(
           (f) =>
             !safe && (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps.some((st) => st.operationId === op.operationId),
         );
-        routes.push({ partner: row.partner, api: row.api, major, version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flow, idempotencyFlow: flow ?? containing, deprecation, retired: row.state === 'retired' });
+        routes.push({ partner: row.partner, api: row.api, major, version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flowEntry, idempotencyFlowEntry: flowEntry ?? containing, deprecation, retired: row.state === 'retired' });
       }
       lines.set(`${row.partner}/${row.api}/v${major}`, routes);
     }

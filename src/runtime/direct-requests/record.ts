@@ -1,0 +1,102 @@
+import type { Database } from 'better-sqlite3';
+import type { Principal } from '../../auth/principal.ts';
+import type { Deps } from '../../context.ts';
+import type { FlowEntry, Step } from '../../matrix/checks.ts';
+import { newTransactionId } from '../ids.ts';
+import { classify, failureAction } from '../saga/policy.ts';
+import type { TransactionState } from '../saga/states.ts';
+import type { AttemptRecord } from '../saga/timeline.ts';
+
+/** A direct request of a flow's operation, answered at once: what its one-step transaction records (see recordDirectRequest). */
+export interface DirectRequestRecord {
+  flowEntry: FlowEntry;
+  step: Step;
+  partner: string;
+  api: string;
+  version: string;
+  operationId: string;
+  status: number;
+  correlationId: string;
+  idempotencyKey: string | undefined;
+  traceId: string;
+  spanId: string;
+  tracestate: string | undefined;
+  principal: Principal;
+  startedAt: Date;
+  latencyMs: number;
+  fault: string | undefined;
+}
+
+/** Where a recorded direct request ended: its transaction's state, and its step's outcome (the step-duration label). */
+export interface RecordedDirectRequest {
+  state: TransactionState;
+  stepOutcome: string;
+}
+
+/**
+ * Records a direct request of a flow's operation as a transaction in its final state
+ * (completed on 2xx; otherwise what the flow's failure mode says), with its one step and an
+ * outbox event. Runs inside the request's database transaction, so the record exists exactly
+ * when the effect does; `GET /v1/transactions/{correlation id or key}` finds it.
+ */
+export function recordDirectRequest(deps: Pick<Deps, 'db' | 'clock'>, r: DirectRequestRecord): RecordedDirectRequest {
+  const outcome = classify(r.operationId, 'POST', r.status, 'answered');
+  const state: TransactionState = outcome.kind === 'succeeded' ? 'completed' : failureAction(r.flowEntry, outcome.failureMode) === 'needs-attention' ? 'needs-attention' : 'compensated';
+  const now = deps.clock().toISOString();
+  const id = newTransactionId();
+  const failure = outcome.kind === 'succeeded' ? null : JSON.stringify({ step: r.step.id, operationId: r.operationId, failureMode: outcome.failureMode, status: r.status, detail: outcome.detail, action: r.flowEntry.failureModes[outcome.failureMode ?? '']?.action });
+  const attempt: AttemptRecord = { n: 1, startedAt: r.startedAt.toISOString(), endedAt: now, latencyMs: Math.round(r.latencyMs), status: r.status, result: 'answered', spanId: r.spanId, ...(r.fault ? { fault: r.fault } : {}) };
+  const syncStep = {
+    id: r.step.id,
+    operation: r.operationId,
+    state: outcome.kind === 'succeeded' ? 'succeeded' : 'failed',
+    attempts: 1,
+    startedAt: attempt.startedAt,
+    endedAt: now,
+    latencyMs: attempt.latencyMs,
+    outcome: { status: r.status, result: outcome.kind === 'succeeded' ? 'answered' : outcome.result, ...(outcome.failureMode ? { failureMode: outcome.failureMode } : {}) },
+    attemptLog: [attempt],
+  };
+  // One row: the transaction, its step and (read by rowid) its outbox record.
+  insertStatement(deps.db).run({
+    id,
+    flow: r.flowEntry.flow,
+    partner: r.partner,
+    api: r.api,
+    version: r.version,
+    state,
+    correlationId: r.correlationId,
+    idempotencyKey: r.idempotencyKey ?? null,
+    traceId: r.traceId,
+    tracestate: r.tracestate ?? null,
+    caller: r.principal.tokenId,
+    callerPartner: r.principal.partner,
+    syncStep: JSON.stringify(syncStep),
+    failure,
+    now,
+    finishedAt: state === 'needs-attention' ? null : now,
+  });
+  return { state, stepOutcome: outcome.kind === 'retry' ? 'failed' : outcome.kind };
+}
+
+/** Counts a recorded direct request (after its commit: recording may run twice, counting must not). */
+export function countDirectRequest(metrics: Deps['metrics'], r: Pick<DirectRequestRecord, 'partner' | 'flowEntry' | 'step' | 'latencyMs'>, recorded: RecordedDirectRequest): void {
+  metrics.requestsInitiated.inc({ partner: r.partner, flow: r.flowEntry.flow });
+  metrics.transactionsFinished.inc({ partner: r.partner, flow: r.flowEntry.flow, state: recorded.state });
+  metrics.stepDuration.observe({ partner: r.partner, flow: r.flowEntry.flow, step: r.step.id, outcome: recorded.stepOutcome }, r.latencyMs / 1000);
+}
+
+// One prepared statement per database connection: recording is on every direct request's path.
+const insertStatements = new WeakMap<object, ReturnType<Database['prepare']>>();
+
+function insertStatement(db: Deps['db']) {
+  let statement = insertStatements.get(db.$client);
+  if (!statement) {
+    statement = db.$client.prepare(
+      `INSERT INTO transactions (id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, sync_step, failure, time_scale_ppm, created_at, updated_at, finished_at)
+       VALUES (@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @syncStep, @failure, 1000000, @now, @now, @finishedAt)`,
+    );
+    insertStatements.set(db.$client, statement);
+  }
+  return statement;
+}

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { requireRole, type Principal } from '../../auth/principal.ts';
+import type { Deps } from '../../context.ts';
+import { transactions, transactionSteps } from '../../db/index.ts';
+import { AccordError, type FieldError } from '../../errors.ts';
+import { isObject, nestedDeeperThan, ownValue, type Json } from '../../lib/json.ts';
+import { absoluteUrl } from '../../lib/public-url.ts';
+import { MAX_DEPTH } from '../../lib/yaml.ts';
+import type { FlowEntry } from '../../matrix/checks.ts';
+import { durationMs } from '../../matrix/durations.ts';
+import type { SlaMonitor } from '../../observability/sla.ts';
+import { parameterErrors } from '../contract-check.ts';
+import { insertFault, type FaultInput } from '../faults.ts';
+import { planRequest, type FlowContext } from '../flow-requests.ts';
+import { newTransactionId, timeOrderedUuid } from '../ids.ts';
+import type { IdempotencyStore } from '../idempotency.ts';
+import { appendEvent } from '../outbox.ts';
+import type { Route, RouteTable } from '../route-table.ts';
+import { traceContext, validCorrelation } from '../trace-context.ts';
+import { loadTransactionView, type TransactionRow } from '../transaction-views.ts';
+import { requestErrors } from './partner-call.ts';
+import { pendingStep } from './timeline.ts';
+
+/** A new saga transaction's request (POST /v1/transactions). */
+export interface StartRequest {
+  body: Record<string, unknown>;
+  rawBody: string;
+  idempotencyKey: string | undefined;
+  correlationId: string | undefined;
+  traceparent: string | undefined;
+  tracestate: string | undefined;
+}
+
+/** How a start went: the answer (202 and the transaction's view, or the replay of the first answer) and the transaction's id. */
+export interface Started {
+  status: number;
+  body: string;
+  replayed: boolean;
+  id: string | undefined;
+}
+
+/** What starting needs besides the request: the routes and SLA state it checks, the key store, and per-start options. */
+export interface StartContext {
+  routes: RouteTable;
+  sla: SlaMonitor;
+  idempotency: IdempotencyStore;
+  /** Waits shrink by this factor (default: the configured saga time scale). */
+  timeScale?: number;
+  /** Faults for this transaction only (fault experiments). */
+  faults?: FaultInput[];
+}
+
+/** Problems of the request body's shape: flow and partner names, the input object, an optional major version. */
+export function startRequestErrors(body: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  if (typeof body.flow !== 'string') errors.push({ location: '/flow', message: 'must name a control-matrix flow' });
+  if (typeof body.partner !== 'string') errors.push({ location: '/partner', message: 'must name the partner the flow runs against' });
+  if (!isObject(body.input)) errors.push({ location: '/input', message: 'must be the flow input object (for the reference flow: the $member-match Parameters as memberMatch, optional groupId)' });
+  else if (nestedDeeperThan(body.input, MAX_DEPTH)) errors.push({ location: '/input', message: `is nested deeper than ${MAX_DEPTH} levels` });
+  if (body.major !== undefined && (!Number.isInteger(body.major) || (body.major as number) < 0)) errors.push({ location: '/major', message: 'must be a major version number' });
+  return errors;
+}
+
+/**
+ * Starts a flow for a partner (Idempotency-Key required, IETF semantics as on the exchange):
+ * checks the flow, the partner's served contract and the first step's request, stores the
+ * transaction as `initiated` with its pending steps and answers 202. Repeats replay the first
+ * answer. The caller runs the transaction.
+ */
+export async function startTransaction(deps: Deps, start: StartContext, principal: Principal, request: StartRequest): Promise<Started> {
+  requireRole(principal, ['admin', 'ci', 'partner'], 'start exchange flows');
+  const { body } = request;
+  const errors = startRequestErrors(body);
+  if (errors.length > 0) throw new AccordError('bad_request', 'The transaction request is invalid', { errors });
+  const flowEntry = await start.routes.flow(body.flow as string);
+  if (!flowEntry) throw new AccordError('not_found', `No control-matrix flow "${String(body.flow)}"`);
+  const partner = body.partner as string;
+  const retryAfter = start.sla.throttled(flowEntry.flow, partner);
+  if (retryAfter !== undefined) throw new AccordError('too_many_requests', `${flowEntry.flow} at ${partner} is throttled by an SLA intervention (GET /v1/sla); retry later`, { retryAfterSeconds: retryAfter });
+  const served = await start.routes.forFlow(flowEntry, partner, body.major as number | undefined);
+  if (!served) throw new AccordError('not_found', `${partner} serves no ${flowEntry.contract.api} version in ${flowEntry.contract.versions}${body.major !== undefined ? ` with major ${String(body.major)}` : ''} for flow ${flowEntry.flow}`);
+  const missing = flowEntry.steps.flatMap((s) => [s.operationId, s.compensation.operationId]).filter((op): op is string => Boolean(op) && !served.operations.has(op!));
+  if (missing.length > 0) throw new AccordError('invalid_document', `${partner}/${flowEntry.contract.api} ${served.version} lacks operations the flow needs: ${missing.join(', ')}`);
+  const input = body.input as Json;
+  const first = flowEntry.steps[0]!;
+  const firstRequest = planRequest(first.operationId, input, {}, 'xch-check', deps.clock());
+  if (!firstRequest) throw new AccordError('invalid_document', `The reference runtime cannot run flow ${flowEntry.flow}: it has no request for ${first.operationId}`);
+  const invalid = requestErrors(served.operations.get(first.operationId)!, firstRequest, 'check');
+  if (invalid.length > 0) throw new AccordError('bad_request', `The input does not make a valid ${first.operationId} request for ${partner}/${flowEntry.contract.api} ${served.version}`, { errors: invalid.map((e) => ({ ...e, location: `/input/${e.location}` })) });
+  const later = laterInputErrors(flowEntry, served.operations, input, deps.clock());
+  if (later.length > 0) throw new AccordError('bad_request', `The input does not make valid requests for the flow's later steps at ${partner}/${flowEntry.contract.api} ${served.version}`, { errors: later });
+  const headerName = flowEntry.idempotency.keySource.header ?? 'Idempotency-Key';
+  const key = request.idempotencyKey;
+  if (!key || key.length > 255) throw new AccordError('bad_request', `Send an ${headerName} header (at most 255 characters): starting a flow is idempotent`);
+
+  const now = deps.clock();
+  const id = newTransactionId();
+  const scope = `${principal.tokenId}|POST /v1/transactions`;
+  const fingerprint = createHash('sha256').update(request.rawBody).digest('hex');
+  const correlationId = validCorrelation(request.correlationId) ?? timeOrderedUuid();
+  const trace = traceContext(request.traceparent);
+  const outcome = deps.db.transaction((dbTx) => {
+    const claim = start.idempotency.claim(scope, key, fingerprint, durationMs(flowEntry.idempotency.dedupeWindow), 30_000);
+    if (claim.kind !== 'proceed') return claim;
+    const row: TransactionRow = {
+      id,
+      flow: flowEntry.flow,
+      partner,
+      api: flowEntry.contract.api,
+      version: served.version,
+      state: 'initiated',
+      phase: 'forward',
+      cursor: 0,
+      operatorAction: null,
+      correlationId,
+      idempotencyKey: key,
+      traceId: trace.traceId,
+      tracestate: trace.valid ? (request.tracestate ?? null) : null,
+      callerTokenId: principal.tokenId,
+      callerPartner: principal.partner,
+      mode: 'saga',
+      input: JSON.stringify(input),
+      plan: JSON.stringify(flowEntry),
+      context: '{}',
+      syncStep: null,
+      failure: null,
+      timeScale: Math.round((start.timeScale ?? deps.config.sagaTimeScale) * 1_000_000),
+      nextRunAt: null,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      finishedAt: null,
+    };
+    dbTx.insert(transactions).values(row).run();
+    flowEntry.steps.forEach((s, position) => dbTx.insert(transactionSteps).values(pendingStep(row, 'forward', s.id, position, s.operationId)).run());
+    // Faults for this transaction only (fault experiments), in place before its first step.
+    for (const fault of start.faults ?? []) insertFault(dbTx, principal, { ...fault, partner, transactionId: id }, deps.clock());
+    appendEvent(dbTx, row, row.createdAt, 'transaction.initiated', { to: 'initiated', data: { flow: flowEntry.flow, partner, version: served.version, idempotencyKey: key } });
+    const view = loadTransactionView(dbTx, deps.config, row);
+    const responseBody = JSON.stringify(view);
+    start.idempotency.complete(scope, key, { status: 202, headers: { Location: absoluteUrl(deps.config, `/v1/transactions/${id}`), 'X-Correlation-Id': correlationId }, body: responseBody });
+    return { kind: 'created' as const, body: responseBody };
+  });
+  if (outcome.kind === 'mismatch') throw new AccordError('invalid_document', `This ${headerName} was used with a different request`);
+  if (outcome.kind === 'in-flight') throw new AccordError('conflict', `A request with this ${headerName} is still being processed; retry later`);
+  if (outcome.kind === 'replay') return { status: outcome.status, body: outcome.body, replayed: true, id: (JSON.parse(outcome.body) as { id?: string }).id };
+  deps.metrics.requestsInitiated.inc({ partner, flow: flowEntry.flow });
+  deps.logger.info({ transactionId: id, correlationId, traceId: trace.traceId, flow: flowEntry.flow, partner }, 'transaction initiated');
+  return { status: 202, body: outcome.body, replayed: false, id };
+}
+
+/**
+ * Path parameters of later steps that come from the input (e.g. the export's groupId), checked
+ * before anything runs. A parameter comes from the input when it is the same whatever the
+ * earlier steps answered (planned with two different stand-in contexts).
+ */
+function laterInputErrors(flowEntry: FlowEntry, operations: Map<string, Route>, input: Json, now: Date): FieldError[] {
+  const standIn = (v: string): FlowContext => ({ memberId: v, memberSystem: v, consentId: v, jobId: v });
+  return flowEntry.steps.slice(1).flatMap((step) => {
+    const route = operations.get(step.operationId);
+    const a = planRequest(step.operationId, input, standIn('stand-in-a'), 'xch-a', now);
+    const b = planRequest(step.operationId, input, standIn('stand-in-b'), 'xch-b', now);
+    if (!route || !a || !b) return [];
+    const fromInput = Object.keys(a.params).filter((name) => a.params[name] === b.params[name]);
+    return parameterErrors(route, (where, name) => (where === 'path' && fromInput.includes(name) ? (ownValue(a.params, name) as string | undefined) : undefined))
+      .filter((e) => fromInput.some((name) => e.location === `path.${name}` || e.location.startsWith(`path.${name}/`)))
+      .map((e) => ({ location: `/input/${step.id}/${e.location}`, message: e.message }));
+  });
+}

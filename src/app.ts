@@ -13,8 +13,9 @@ import { diffRouter } from './http/diff.ts';
 import { metaRouter } from './http/meta.ts';
 import { exchangeHop } from './http/exchange/hop.ts';
 import { exchangeRouter } from './http/exchange/router.ts';
-import { matrixRouter, policyRouter } from './http/matrix.ts';
+import { matrixRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
+import { policyRouter } from './http/policy.ts';
 import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
@@ -71,10 +72,10 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.use(bodyLimit(deps.config.bodyLimit));
 
   app.route('/', metaRouter(deps));
-  app.route('/v1/contracts', contractsRouter(deps));
-  app.route('/v1/diff', diffRouter(deps));
-  app.route('/v1/control-matrix', matrixRouter(deps));
-  app.route('/v1/policy', policyRouter(deps));
+  app.route('/', contractsRouter(deps));
+  app.route('/', diffRouter(deps));
+  app.route('/', matrixRouter(deps));
+  app.route('/', policyRouter(deps));
   app.route('/', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
   app.route('/v1', noticesRouter(deps));

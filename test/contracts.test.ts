@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import jsyaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalYaml } from '../src/contracts/document.ts';
 import { minimalSpec, NORTHWIND_1_0, startTestService, type TestService } from './harness.ts';
 
@@ -246,5 +246,67 @@ describe('bad input changes nothing', () => {
     await expectProblem(await s.call('GET', `${BASE}/1.0.0/document`), 404, 'not_found');
     await expectProblem(await s.call('GET', BASE), 404, 'not_found');
     await expectProblem(await s.call('GET', '/v1/nothing-here'), 404, 'not_found');
+  });
+});
+
+describe('input the operation definitions refuse (locations as before)', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ seed: true });
+  });
+  afterAll(() => s.cleanup());
+
+  const send = (method: string, url: string, body: unknown) => s.call(method, url, { body: JSON.stringify(body), type: 'application/json' });
+  async function problemOf(res: Response, status: number, code: string): Promise<{ detail: string; errors: Array<{ location: string; message: string }> }> {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const problem = await res.json();
+    expect(problem.code).toBe(code);
+    return problem;
+  }
+  const CONSUMERS = '/v1/contracts/northwind-health/p2p-exchange/consumers';
+
+  it('a consumer list is an array of partner ids, never the provider itself', async () => {
+    const missing = await problemOf(await send('PUT', CONSUMERS, {}), 422, 'invalid_document');
+    expect(missing.errors).toEqual([{ location: '/consumers', message: 'must be an array of partner ids' }]);
+    const bad = await problemOf(await send('PUT', CONSUMERS, { consumers: ['Bad', 7, 'control-matrix'] }), 422, 'invalid_document');
+    expect(bad.detail).toBe('Invalid consumer list');
+    expect(bad.errors.map((e) => e.location)).toEqual(['/consumers/0', '/consumers/1', '/consumers/2']);
+    expect(bad.errors[2]!.message).toBe('"control-matrix" is reserved');
+    const own = await problemOf(await send('PUT', CONSUMERS, { consumers: ['northwind-health'] }), 422, 'invalid_document');
+    expect(own.errors).toEqual([{ location: '/consumers', message: 'a partner does not consume its own API' }]);
+    expect(await (await send('PUT', CONSUMERS, { consumers: ['bluestem-mutual', 'bluestem-mutual'] })).json()).toEqual({ consumers: ['bluestem-mutual'] });
+    const restored = await (await send('PUT', CONSUMERS, { consumers: [] })).json();
+    expect(restored.consumers).toContain('bluestem-mutual');
+    expect(restored.consumers).not.toContain('northwind-health');
+  });
+
+  it('a deprecation needs an ISO 8601 sunset, a reason and a registered successor', async () => {
+    const url = '/v1/contracts/northwind-health/p2p-exchange/versions/1.0.0/deprecation';
+    const shape = await problemOf(await send('POST', url, { sunset: 'soon', reason: ' x ', successor: 2 }), 422, 'invalid_document');
+    expect(shape.detail).toBe('Invalid deprecation');
+    expect(shape.errors.map((e) => e.location).sort()).toEqual(['/reason', '/successor', '/sunset']);
+    const unknown = await problemOf(await send('POST', url, { sunset: '2099-01-01', reason: 'replaced', successor: '9.9.9' }), 422, 'invalid_document');
+    expect(unknown.errors).toEqual([{ location: '/successor', message: 'must be a registered version of the same API' }]);
+  });
+
+  it('a diff of registered versions needs both versions and a known format', async () => {
+    const diff = '/v1/contracts/northwind-health/p2p-exchange/diff';
+    expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0`), 400, 'bad_request')).errors).toEqual([{ location: 'to', message: 'required' }]);
+    expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0&to=`), 400, 'bad_request')).errors).toEqual([{ location: 'to', message: 'required' }]);
+    expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0&to=2.0.0&format=toString`), 400, 'bad_request')).errors).toEqual([{ location: 'format', message: 'json | markdown | text' }]);
+  });
+
+  it('a stateless diff needs two documents (objects)', async () => {
+    const problem = await problemOf(await send('POST', '/v1/diff', { base: [], revision: 'x' }), 422, 'invalid_document');
+    expect(problem.detail).toBe('Post {"base": <OpenAPI document>, "revision": <OpenAPI document>} without external $refs');
+    expect(problem.errors.map((e) => e.location)).toEqual(['/base', '/revision']);
+  });
+
+  it('control-matrix versions are positive integers and the table has three formats', async () => {
+    expect((await problemOf(await s.call('GET', '/v1/control-matrix/member-match?version=0'), 400, 'bad_request')).errors).toEqual([{ location: 'version', message: 'positive integer' }]);
+    expect((await problemOf(await s.call('GET', '/v1/policy?version=x'), 400, 'bad_request')).errors).toEqual([{ location: 'version', message: 'positive integer' }]);
+    expect((await problemOf(await s.call('GET', '/v1/control-matrix/member-match/diff?from=1'), 400, 'bad_request')).errors).toEqual([{ location: 'to', message: 'required' }]);
+    expect((await problemOf(await s.call('GET', '/v1/control-matrix?format=xml'), 400, 'bad_request')).errors).toEqual([{ location: 'format', message: 'json | csv | md' }]);
   });
 });

@@ -1,7 +1,7 @@
 import { and, eq, ne } from 'drizzle-orm';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
 import type { Deps } from '../context.ts';
-import { checkIds } from '../contracts/ids.ts';
+import { checkIds, ID_PATTERN } from '../contracts/ids.ts';
 import { apiConsumers, contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 
@@ -22,17 +22,31 @@ export function consumersOf(deps: Pick<Deps, 'db'>, provider: string, api: strin
     .sort();
 }
 
+const PARTNER_ID_RULE = `must match ${ID_PATTERN.source}`;
+
+/** An explicit consumer list: partner ids (an empty list restores the default rule). */
+export const ConsumerList = z
+  .object({
+    consumers: z
+      .array(
+        z.string({ error: PARTNER_ID_RULE }).superRefine((id, ctx) => {
+          for (const e of checkIds({ id })) ctx.addIssue({ code: 'custom', message: e.message });
+        }),
+        { error: 'must be an array of partner ids' },
+      )
+      .meta({ description: 'Partner ids' }),
+  })
+  .meta({ id: 'ConsumerList' });
+
+/** What a problem with a consumer list says. */
+export const CONSUMER_LIST_PROBLEM = 'Invalid consumer list';
+
 /** Replaces the explicit consumer list of an API (an empty list restores the default rule). */
-export function setConsumers(deps: Pick<Deps, 'db'>, principal: Principal, provider: string, api: string, consumers: unknown): string[] {
-  // Admin only: who must acknowledge a breaking change is not for the change's author to decide.
-  requireRole(principal, ['admin'], 'set the consumers of an API');
-  if (!Array.isArray(consumers)) throw new AccordError('invalid_document', 'Send {"consumers": ["partner-id", …]}', { errors: [{ location: '/consumers', message: 'must be an array of partner ids' }] });
-  const errors = consumers.flatMap((c, i) => checkIds({ [`/consumers/${i}`]: typeof c === 'string' ? c : undefined }));
-  if (consumers.includes(provider)) errors.push({ location: '/consumers', message: 'a partner does not consume its own API' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid consumer list', { errors });
+export function setConsumers(deps: Pick<Deps, 'db'>, provider: string, api: string, consumers: string[]): string[] {
+  if (consumers.includes(provider)) throw new AccordError('invalid_document', CONSUMER_LIST_PROBLEM, { errors: [{ location: '/consumers', message: 'a partner does not consume its own API' }] });
   deps.db.transaction((tx) => {
     tx.delete(apiConsumers).where(and(eq(apiConsumers.provider, provider), eq(apiConsumers.api, api))).run();
-    for (const consumer of new Set(consumers as string[])) tx.insert(apiConsumers).values({ provider, api, consumer }).run();
+    for (const consumer of new Set(consumers)) tx.insert(apiConsumers).values({ provider, api, consumer }).run();
   });
   return consumersOf(deps, provider, api);
 }

@@ -12,14 +12,16 @@ export type OpenApiDocument = Record<string, unknown> & { openapi: string; info?
 
 export type DocumentFormat = 'yaml' | 'json';
 
-const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'application/openapi+yaml', 'application/vnd.oai.openapi'];
-const JSON_TYPES = ['application/json', 'application/openapi+json', 'application/vnd.oai.openapi+json'];
+/** Media types a YAML document may be sent as. */
+export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'application/openapi+yaml', 'application/vnd.oai.openapi'] as const;
+/** Media types a JSON document may be sent as. */
+export const JSON_TYPES = ['application/json', 'application/openapi+json', 'application/vnd.oai.openapi+json'] as const;
 
 /** Maps a Content-Type header to the format it announces, or throws 415. */
 export function formatOfContentType(contentType: string | undefined): DocumentFormat {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (YAML_TYPES.includes(type)) return 'yaml';
-  if (JSON_TYPES.includes(type)) return 'json';
+  if ((YAML_TYPES as readonly string[]).includes(type)) return 'yaml';
+  if ((JSON_TYPES as readonly string[]).includes(type)) return 'json';
   throw new AccordError('unsupported_media_type', `Send the document as application/yaml or application/json, not "${type || 'no Content-Type'}"`);
 }
 

@@ -10,6 +10,9 @@ import type { OpenApiDocument } from './document.ts';
 
 export type ContractVersionRow = typeof contractVersions.$inferSelect;
 
+/** A contract version's lifecycle states, in the only order it moves through them. */
+export const CONTRACT_STATES = ['draft', 'approved', 'released', 'deprecated', 'retired'] as const;
+
 /** What the API shows of a contract version. */
 export interface ContractVersionView {
   partner: string;
@@ -52,6 +55,7 @@ export function contractTag(partner: string, api: string, version: string): stri
   return `${partner}/${api}/v${version}`;
 }
 
+/** What the API shows of an index row. */
 export function toView(row: ContractVersionRow): ContractVersionView {
   const { partner, api, version, state, sha256, commit, createdAt, createdBy } = row;
   return { partner, api, version, state, sha256, commit, createdAt, createdBy };

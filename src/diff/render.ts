@@ -1,7 +1,9 @@
 import { oneLine } from '../lib/text.ts';
-import type { Change, DiffResult, Level } from './types.ts';
+import { LEVELS, type Change, type DiffResult, type Level } from './types.ts';
 
-export type DiffFormat = 'text' | 'json' | 'markdown';
+/** The forms a diff is rendered in (`?format=`), the default first. */
+export const DIFF_FORMATS = ['json', 'markdown', 'text'] as const;
+export type DiffFormat = (typeof DIFF_FORMATS)[number];
 
 const HEADINGS: Record<Level, string> = {
   breaking: 'Breaking changes — partners must act',
@@ -45,7 +47,7 @@ function opsList(ops: string[], max: number, code: (s: string) => string): strin
 /** Plain text for terminals: the verdict, then one line per change (grouped by what changed). */
 export function renderText(result: DiffResult): string {
   const lines = [verdictLine(result)];
-  for (const level of ['breaking', 'warning', 'info'] as const) {
+  for (const level of LEVELS) {
     for (const g of groups(result.changes, level)) {
       const c = g.change;
       const where = g.operations.length ? ` (${opsList(g.operations, 3, (s) => s)})` : '';
@@ -62,7 +64,7 @@ export function renderText(result: DiffResult): string {
  */
 export function renderMarkdown(result: DiffResult, title = 'Contract changes'): string {
   const out = [`## ${title}`, '', `**${verdictLine(result)}**`, ''];
-  for (const level of ['breaking', 'warning', 'info'] as const) {
+  for (const level of LEVELS) {
     const list = groups(result.changes, level);
     if (list.length === 0) continue;
     out.push(`### ${HEADINGS[level]} (${list.length})`, '');

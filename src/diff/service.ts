@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { findExternalRefs } from '../contracts/document.ts';
@@ -13,9 +14,12 @@ import { diffMatrixEntries, keyedOperations } from './matrix-diff.ts';
 import { mergeOpenApiDiff, runOpenApiDiff } from './openapi-diff.ts';
 import type { DiffResult } from './types.ts';
 
+/** What can become of openapi-diff's second opinion. */
+export const SECOND_OPINION_STATUSES = ['ok', 'failed', 'timeout', 'skipped'] as const;
+
 /** What became of openapi-diff's second opinion: its outcome, and how many findings it added. */
 export interface SecondOpinion {
-  status: 'ok' | 'failed' | 'timeout' | 'skipped';
+  status: (typeof SECOND_OPINION_STATUSES)[number];
   durationMs?: number;
   error?: string;
   reason?: string;
@@ -31,16 +35,21 @@ export async function diffWithSecondOpinion(deps: Pick<Deps, 'db' | 'registry' |
   return mergeOpenApiDiff(result, await runOpenApiDiff(base, revision, { timeoutMs: deps.config.openapiDiffTimeoutMs }));
 }
 
-/** Two registered versions the caller can see and their parsed documents (400 unless both are named, 404 for one it cannot see). */
-async function loadVersionPair(deps: Deps, principal: Principal, partner: string, api: string, from: string | undefined, to: string | undefined) {
-  if (!from || !to) throw new AccordError('bad_request', 'Pass both ?from= and ?to= versions', { errors: [{ location: from ? 'to' : 'from', message: 'required' }] });
+/** The two registered versions a diff compares (API query and console form). */
+export const VersionPair = z.object({
+  from: z.string({ error: 'required' }).min(1, 'required').meta({ description: 'Base version' }),
+  to: z.string({ error: 'required' }).min(1, 'required').meta({ description: 'Revision version' }),
+});
+
+/** Two registered versions the caller can see and their parsed documents (404 for one it cannot see). */
+async function loadVersionPair(deps: Deps, principal: Principal, partner: string, api: string, from: string, to: string) {
   const baseRow = getVersion(deps, principal, partner, api, from);
   const revisionRow = getVersion(deps, principal, partner, api, to);
   return { from, to, base: await loadContractDocument(deps, baseRow), revision: await loadContractDocument(deps, revisionRow) };
 }
 
 /** Diff of two registered versions the caller can see. */
-export async function diffRegisteredVersions(deps: Deps, principal: Principal, partner: string, api: string, from: string | undefined, to: string | undefined) {
+export async function diffRegisteredVersions(deps: Deps, principal: Principal, partner: string, api: string, from: string, to: string) {
   const pair = await loadVersionPair(deps, principal, partner, api, from, to);
   const result = await diffWithSecondOpinion(deps, pair.base, pair.revision);
   return { partner, api, from: pair.from, to: pair.to, ...result };
@@ -51,22 +60,24 @@ export async function diffRegisteredVersions(deps: Deps, principal: Principal, p
  * that show the changed fragments). openapi-diff's second opinion only when asked: it costs a
  * worker thread and hundreds of milliseconds.
  */
-export async function compareRegisteredVersions(deps: Deps, principal: Principal, partner: string, api: string, from: string | undefined, to: string | undefined, options: { secondOpinion?: boolean } = {}) {
+export async function compareRegisteredVersions(deps: Deps, principal: Principal, partner: string, api: string, from: string, to: string, options: { secondOpinion?: boolean } = {}) {
   const pair = await loadVersionPair(deps, principal, partner, api, from, to);
   const result: DiffResult & { openapiDiff?: SecondOpinion } = options.secondOpinion ? await diffWithSecondOpinion(deps, pair.base, pair.revision) : diffContracts(pair.base, pair.revision, await policyDiffOptions(deps));
   return { ...pair, result };
 }
 
-/** Stateless diff of two posted documents (objects); external $refs are refused, never fetched. */
-export async function diffPostedDocuments(deps: Deps, base: unknown, revision: unknown) {
+/** What POST /v1/diff's problem says when its body does not fit. */
+export const POSTED_DOCUMENTS_PROBLEM = 'Post {"base": <OpenAPI document>, "revision": <OpenAPI document>} without external $refs';
+
+/** Stateless diff of two posted documents; external $refs are refused, never fetched. */
+export async function diffPostedDocuments(deps: Deps, base: object, revision: object) {
   const errors = [];
   for (const [name, doc] of [['base', base], ['revision', revision]] as const) {
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) errors.push({ location: `/${name}`, message: 'must be an OpenAPI document (object)' });
-    else for (const e of findExternalRefs(doc)) errors.push({ ...e, location: `/${name}${e.location}` });
+    for (const e of findExternalRefs(doc)) errors.push({ ...e, location: `/${name}${e.location}` });
   }
   assertDepth(base);
   assertDepth(revision);
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Post {"base": <OpenAPI document>, "revision": <OpenAPI document>} without external $refs', { errors });
+  if (errors.length > 0) throw new AccordError('invalid_document', POSTED_DOCUMENTS_PROBLEM, { errors });
   return diffWithSecondOpinion(deps, base, revision);
 }
 

@@ -1,11 +1,14 @@
-/** How much a change matters to a partner. */
-export type Level = 'breaking' | 'warning' | 'info';
+/** How much a change matters to a partner, most first. */
+export const LEVELS = ['breaking', 'warning', 'info'] as const;
+export type Level = (typeof LEVELS)[number];
 
 /** Who is affected: what clients send, or what they receive. */
-export type Direction = 'request' | 'response';
+export const DIRECTIONS = ['request', 'response'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
 
-/** The version bump a set of changes requires. */
-export type Bump = 'major' | 'minor' | 'patch' | 'none';
+/** The version bumps a set of changes can require. */
+export const BUMPS = ['major', 'minor', 'patch', 'none'] as const;
+export type Bump = (typeof BUMPS)[number];
 
 /** One classified difference between two contract versions. */
 export interface Change {

@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import { listAudit } from '../audit/log.ts';
 import { requireRole } from '../auth/principal.ts';
 import { acknowledgeChange, createChange, listChanges, reviewChange, toChangeSummary } from '../changes/changes.ts';
-import { consumersOf, setConsumers } from '../changes/consumers.ts';
 import { awaitingPrincipal } from '../changes/queue.ts';
 import { recordRelease } from '../changes/releases.ts';
 import { changeView } from '../changes/view.ts';
@@ -83,9 +82,6 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
     requireRole(principalOf(c), ['admin'], 'lift release freezes');
     return c.json(liftFreeze(deps, c.req.param('id')));
   });
-
-  app.get('/contracts/:partner/:api/consumers', (c) => c.json({ consumers: consumersOf(deps, c.req.param('partner'), c.req.param('api')) }));
-  app.put('/contracts/:partner/:api/consumers', async (c) => c.json({ consumers: setConsumers(deps, principalOf(c), c.req.param('partner'), c.req.param('api'), (await jsonBody(c)).consumers) }));
 
   app.get('/audit', (c) => {
     requireRole(principalOf(c), ['admin'], 'read the audit log');

@@ -1,12 +1,16 @@
-import { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { consumersOf, setConsumers } from '../changes/consumers.ts';
 import { formatOfContentType } from '../contracts/document.ts';
 import { registerContractVersion } from '../contracts/register.ts';
 import { contractHistory, getDocument, getVersion, listContracts, listVersions, toView } from '../contracts/versions.ts';
 import type { Deps } from '../context.ts';
 import { diffRegisteredVersions } from '../diff/service.ts';
-import { parseYaml } from '../lib/yaml.ts';
-import { respondDiff } from './diff.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+import { parseYaml } from '../lib/yaml.ts';
+import { deprecateVersion, releaseNotes } from '../notices/notices.ts';
+import { respondDiff } from './diff.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/contracts.ts';
 import { negotiate, principalOf, type AppEnv } from './types.ts';
 
 const DOCUMENT_TYPES = ['application/yaml', 'application/json', 'text/yaml'] as const;
@@ -20,41 +24,33 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
   });
 }
 
-/** Routes under /v1/contracts. */
-export function contractsRouter(deps: Deps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+/** /v1/contracts: contracts, versions, documents, diffs, history, consumers, deprecations and release notes. */
+export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
 
-  app.get('/', (c) => c.json(listContracts(deps, principalOf(c))));
+  serve(app, op.listContracts, (c) => c.json(listContracts(deps, principalOf(c))));
 
-  app.post('/:partner/:api/versions', async (c) => {
-    const { partner, api } = c.req.param();
+  serve(app, op.registerContractVersion, async (c, { params, query }) => {
     const result = await registerContractVersion(deps, principalOf(c), {
-      partner,
-      api,
-      version: c.req.query('version'),
+      partner: params.partner,
+      api: params.api,
+      version: query.version,
       body: await c.req.text(),
       format: formatOfContentType(c.req.header('content-type')),
-      allowBreaking: c.req.query('allowBreaking') === 'true',
+      allowBreaking: query.allowBreaking === 'true',
     });
     const v = result.version;
     c.header('Location', absoluteUrl(deps.config, `/v1/contracts/${v.partner}/${v.api}/versions/${v.version}`));
     return c.json({ ...v, ...(result.diff ? { diff: result.diff } : {}) }, result.created ? 201 : 200);
   });
 
-  app.get('/:partner/:api/versions', (c) => {
-    const { partner, api } = c.req.param();
-    return c.json(listVersions(deps, principalOf(c), partner, api));
-  });
+  serve(app, op.listContractVersions, (c, { params }) => c.json(listVersions(deps, principalOf(c), params.partner, params.api)));
 
-  app.get('/:partner/:api/versions/:version', (c) => {
-    const { partner, api, version } = c.req.param();
-    return c.json(toView(getVersion(deps, principalOf(c), partner, api, version)));
-  });
+  serve(app, op.getContractVersion, (c, { params }) => c.json(toView(getVersion(deps, principalOf(c), params.partner, params.api, params.version))));
 
-  app.get('/:partner/:api/versions/:version/document', async (c) => {
-    const { partner, api, version } = c.req.param();
-    const type = negotiate(c.req.header("accept"), DOCUMENT_TYPES);
-    const { row, yaml } = await getDocument(deps, principalOf(c), partner, api, version);
+  serve(app, op.getContractDocument, async (c, { params }) => {
+    const type = negotiate(c.req.header('accept'), DOCUMENT_TYPES);
+    const { row, yaml } = await getDocument(deps, principalOf(c), params.partner, params.api, params.version);
     const etag = `"${row.sha256}"`;
     c.header('ETag', etag);
     c.header('Vary', 'Accept');
@@ -64,15 +60,26 @@ export function contractsRouter(deps: Deps): Hono<AppEnv> {
     return c.body(yaml, 200, { 'Content-Type': `${type}; charset=utf-8` });
   });
 
-  app.get('/:partner/:api/diff', async (c) => {
-    const { partner, api } = c.req.param();
-    const result = await diffRegisteredVersions(deps, principalOf(c), partner, api, c.req.query('from'), c.req.query('to'));
-    return respondDiff(c, result, `${partner}/${api} ${result.from} → ${result.to}`);
+  serve(app, op.diffContractVersions, async (c, { params, query }) => {
+    const { partner, api } = params;
+    const result = await diffRegisteredVersions(deps, principalOf(c), partner, api, query.from, query.to);
+    return respondDiff(c, result, query.format, `${partner}/${api} ${result.from} → ${result.to}`);
   });
 
-  app.get('/:partner/:api/history', async (c) => {
-    const { partner, api } = c.req.param();
-    return c.json(await contractHistory(deps, principalOf(c), partner, api));
+  serve(app, op.listContractHistory, async (c, { params }) => c.json(await contractHistory(deps, principalOf(c), params.partner, params.api)));
+
+  serve(app, op.getContractConsumers, (c, { params }) => c.json({ consumers: consumersOf(deps, params.partner, params.api) }));
+
+  serve(app, op.setContractConsumers, (c, { params, body }) => c.json({ consumers: setConsumers(deps, params.partner, params.api, body.consumers) }));
+
+  serve(app, op.deprecateContractVersion, async (c, { params, body }) => {
+    const { partner, api, version } = params;
+    return c.json(await deprecateVersion(deps, principalOf(c), partner, api, version, body), 201);
+  });
+
+  serve(app, op.getReleaseNotes, async (c, { params }) => {
+    const notes = await releaseNotes(deps, principalOf(c), params.partner, params.api, params.version);
+    return c.body(notes, 200, { 'Content-Type': 'text/markdown; charset=utf-8' });
   });
 
   return app;

@@ -1,26 +1,23 @@
-import { Hono, type Context } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { Deps } from '../context.ts';
 import { renderDiff, type DiffFormat } from '../diff/render.ts';
 import { diffPostedDocuments } from '../diff/service.ts';
 import type { DiffResult } from '../diff/types.ts';
-import { AccordError } from '../errors.ts';
-import { jsonBody, type AppEnv } from './types.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/diff.ts';
+import type { AppEnv } from './types.ts';
 
 const TYPES: Record<DiffFormat, string> = { json: 'application/json', markdown: 'text/markdown; charset=utf-8', text: 'text/plain; charset=utf-8' };
 
-/** Answers a diff as JSON (default), Markdown or text by `?format=`. */
-export function respondDiff(c: Context<AppEnv>, result: DiffResult, title: string): Response {
-  const format = (c.req.query('format') ?? 'json') as DiffFormat;
-  if (!Object.hasOwn(TYPES, format)) throw new AccordError('bad_request', '?format must be json, markdown or text', { errors: [{ location: 'format', message: 'json | markdown | text' }] });
+/** Answers a diff as JSON, Markdown or text (the operation's `?format=`). */
+export function respondDiff(c: Context<AppEnv>, result: DiffResult, format: DiffFormat, title: string): Response {
   return c.body(renderDiff(result, format, title), 200, { 'Content-Type': TYPES[format] });
 }
 
-/** POST /v1/diff: stateless diff of two posted documents. */
-export function diffRouter(deps: Deps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.post('/', async (c) => {
-    const body = await jsonBody(c);
-    return respondDiff(c, await diffPostedDocuments(deps, body.base, body.revision), 'Contract changes');
-  });
+/** /v1/diff: the stateless diff of two posted documents. */
+export function diffRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
+  serve(app, op.diffDocuments, async (c, { query, body }) => respondDiff(c, await diffPostedDocuments(deps, body.base, body.revision), query.format, 'Contract changes'));
   return app;
 }

@@ -1,51 +1,42 @@
-import { Hono } from 'hono';
-import { requireRole } from '../auth/principal.ts';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Deps } from '../context.ts';
 import { formatOfContentType } from '../contracts/document.ts';
-import { AccordError } from '../errors.ts';
 import { diffMatrixVersions } from '../diff/service.ts';
-import { toCsv, toMarkdown, toRow } from '../matrix/render.ts';
-import { respondDiff } from './diff.ts';
-import { checkMatrixDocument, currentFlows, getMatrixDocument, listMatrixVersions, putMatrixDocument } from '../matrix/store.ts';
+import { AccordError } from '../errors.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+import { toCsv, toMarkdown, toRow } from '../matrix/render.ts';
+import { checkMatrixDocument, currentFlows, getMatrixDocument, listMatrixVersions, putMatrixDocument } from '../matrix/store.ts';
+import { respondDiff } from './diff.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/matrix.ts';
 import { principalOf, type AppEnv } from './types.ts';
 
-function versionParam(raw: string | undefined, name = 'version'): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^[1-9]\d{0,8}$/.test(raw)) throw new AccordError('bad_request', `?${name} must be a positive integer`, { errors: [{ location: name, message: 'positive integer' }] });
-  return Number(raw);
-}
+/** /v1/control-matrix: the table, the dry-run check, and each flow's entry, versions and diffs. */
+export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
 
-/** Routes under /v1/control-matrix. */
-export function matrixRouter(deps: Deps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-
-  app.get('/', async (c) => {
-    const format = c.req.query('format') ?? 'json';
+  serve(app, op.getControlMatrix, async (c, { query }) => {
     const rows = (await currentFlows(deps)).map((f) => toRow(f.entry, f.version));
-    if (format === 'json') return c.json(rows);
-    if (format === 'csv') return c.body(toCsv(rows), 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'inline; filename="control-matrix.csv"' });
-    if (format === 'md') return c.body(toMarkdown(rows), 200, { 'Content-Type': 'text/markdown; charset=utf-8' });
-    throw new AccordError('bad_request', `?format must be json, csv or md, not "${format}"`, { errors: [{ location: 'format', message: 'json | csv | md' }] });
+    if (query.format === 'csv') return c.body(toCsv(rows), 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'inline; filename="control-matrix.csv"' });
+    if (query.format === 'md') return c.body(toMarkdown(rows), 200, { 'Content-Type': 'text/markdown; charset=utf-8' });
+    return c.json(rows);
   });
 
-  app.post('/validate', async (c) => {
-    requireRole(principalOf(c), ['admin', 'author', 'approver', 'ci'], 'validate control-matrix entries');
-    const flow = c.req.query('flow');
-    const { findings } = await checkMatrixDocument(deps, 'flow', await c.req.text(), formatOfContentType(c.req.header('content-type')), flow);
+  serve(app, op.validateMatrixEntry, async (c, { query }) => {
+    const { findings } = await checkMatrixDocument(deps, 'flow', await c.req.text(), formatOfContentType(c.req.header('content-type')), query.flow);
     if (findings.length > 0) {
       throw new AccordError('invalid_document', `The entry fails ${findings.length} check${findings.length === 1 ? '' : 's'}`, {
         errors: findings.map((f) => ({ location: f.location, message: f.message, rule: f.rule })),
         extra: { valid: false },
       });
     }
-    return c.json({ valid: true, errors: [] });
+    return c.json({ valid: true as const, errors: [] });
   });
 
-  app.put('/:flow', async (c) => {
+  serve(app, op.putMatrixEntry, async (c, { params }) => {
     const result = await putMatrixDocument(deps, principalOf(c), {
       kind: 'flow',
-      name: c.req.param('flow'),
+      name: params.flow,
       body: await c.req.text(),
       format: formatOfContentType(c.req.header('content-type')),
     });
@@ -53,33 +44,15 @@ export function matrixRouter(deps: Deps): Hono<AppEnv> {
     return c.json(result.version, result.created ? 201 : 200);
   });
 
-  app.get('/:flow', async (c) => c.json(await getMatrixDocument(deps, 'flow', c.req.param('flow'), versionParam(c.req.query('version')))));
+  serve(app, op.getMatrixEntry, async (c, { params, query }) => c.json(await getMatrixDocument(deps, 'flow', params.flow, query.version)));
 
-  app.get('/:flow/versions', (c) => c.json(listMatrixVersions(deps, c.req.param('flow'))));
+  serve(app, op.listMatrixEntryVersions, (c, { params }) => c.json(listMatrixVersions(deps, params.flow)));
 
-  app.get('/:flow/diff', async (c) => {
-    const flow = c.req.param('flow');
-    const from = versionParam(c.req.query('from'), 'from');
-    const to = versionParam(c.req.query('to'), 'to');
-    if (from === undefined || to === undefined) throw new AccordError('bad_request', 'Pass both ?from= and ?to= versions', { errors: [{ location: from === undefined ? 'from' : 'to', message: 'required' }] });
-    return respondDiff(c, await diffMatrixVersions(deps, flow, from, to), `control matrix ${flow} v${from} → v${to}`);
+  serve(app, op.diffMatrixEntryVersions, async (c, { params, query }) => {
+    const { flow } = params;
+    const { from, to } = query;
+    return respondDiff(c, await diffMatrixVersions(deps, flow, from, to), query.format, `control matrix ${flow} v${from} → v${to}`);
   });
 
-  return app;
-}
-
-/** Routes under /v1/policy: the governance policy (control-matrix/policy.yaml). */
-export function policyRouter(deps: Deps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.get('/', async (c) => c.json(await getMatrixDocument(deps, 'policy', 'policy', versionParam(c.req.query('version')))));
-  app.put('/', async (c) => {
-    const result = await putMatrixDocument(deps, principalOf(c), {
-      kind: 'policy',
-      name: 'policy',
-      body: await c.req.text(),
-      format: formatOfContentType(c.req.header('content-type')),
-    });
-    return c.json(result.version, result.created ? 201 : 200);
-  });
   return app;
 }

@@ -17,18 +17,7 @@ const pathParam = (name: string, description: string) => ({ name, in: 'path', re
 const queryParam = (name: string, description: string) => ({ name, in: 'query', required: true, description, schema: { type: 'string' } });
 const optionalQuery = (name: string) => ({ name, in: 'query', required: false, schema: { type: 'string' } });
 const jsonRequest = (schema: object) => ({ required: true, content: { 'application/json': { schema } } });
-const FORMAT = { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'markdown', 'text'], default: 'json' } };
-const diffResponse = {
-  description: 'Diff',
-  content: {
-    'application/json': { schema: { $ref: '#/components/schemas/Diff' } },
-    'text/markdown': { schema: { type: 'string' } },
-    'text/plain': { schema: { type: 'string' } },
-  },
-};
 const PARTNER = pathParam('partner', 'Partner id');
-const API = pathParam('api', 'API id');
-const VERSION = pathParam('version', 'Semantic version');
 
 function op(summary: string, roles: Role[], scope: Scope, responses: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {
@@ -50,139 +39,6 @@ export const ACCORD_OPENAPI = {
   },
   servers: [{ url: '/' }],
   paths: {
-    '/v1/contracts': {
-      get: op('APIs with their latest visible version', ALL_ROLES, 'contracts:read', { '200': json({ type: 'array', items: ref('ContractSummary') }) }),
-    },
-    '/v1/contracts/{partner}/{api}/versions': {
-      parameters: [PARTNER, API],
-      get: op('Visible versions in semver order', ALL_ROLES, 'contracts:read', { '200': json({ type: 'array', items: ref('ContractVersion') }), '404': problem }),
-      post: op(
-        'Register a contract version',
-        ['admin', 'author'],
-        'contracts:write',
-        { '200': json(ref('ContractVersion'), 'Identical version already registered'), '201': json(ref('ContractVersion'), 'Registered'), '409': problem, '413': problem, '415': problem, '422': problem },
-        {
-          parameters: [{ name: 'version', in: 'query', required: false, description: 'Version; defaults to info.version', schema: { type: 'string' } }],
-          requestBody: {
-            required: true,
-            content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } },
-          },
-        },
-      ),
-    },
-    '/v1/contracts/{partner}/{api}/versions/{version}': {
-      parameters: [PARTNER, API, VERSION],
-      get: op('Version metadata', ALL_ROLES, 'contracts:read', { '200': json(ref('ContractVersion')), '404': problem }),
-    },
-    '/v1/contracts/{partner}/{api}/versions/{version}/document': {
-      parameters: [PARTNER, API, VERSION],
-      get: op('The canonical document (YAML or JSON by Accept); ETag is its sha256', ALL_ROLES, 'contracts:read', {
-        '200': { description: 'Document', content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
-        '304': { description: 'Not modified (If-None-Match)' },
-        '404': problem,
-        '406': problem,
-      }),
-    },
-    '/v1/contracts/{partner}/{api}/diff': {
-      parameters: [PARTNER, API],
-      get: op(
-        'Classified changes between two registered versions (Accord rules plus openapi-diff second opinion)',
-        ALL_ROLES,
-        'contracts:read',
-        { '200': diffResponse, '400': problem, '404': problem },
-        { parameters: [queryParam('from', 'Base version'), queryParam('to', 'Revision version'), FORMAT] },
-      ),
-    },
-    '/v1/contracts/{partner}/{api}/history': {
-      parameters: [PARTNER, API],
-      get: op('Git commits touching the API, newest first', ALL_ROLES, 'contracts:read', { '200': json({ type: 'array', items: ref('Commit') }), '404': problem }),
-    },
-    '/v1/control-matrix': {
-      get: op(
-        'The control matrix as a table: per flow the idempotency strategy, compensations, SLA targets, owner and escalation',
-        ALL_ROLES,
-        'matrix:read',
-        {
-          '200': {
-            description: 'Table',
-            content: { 'application/json': { schema: { type: 'array', items: ref('MatrixRow') } }, 'text/csv': { schema: { type: 'string' } }, 'text/markdown': { schema: { type: 'string' } } },
-          },
-          '400': problem,
-        },
-        { parameters: [{ name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'csv', 'md'], default: 'json' } }] },
-      ),
-    },
-    '/v1/control-matrix/validate': {
-      post: op(
-        'Dry-run the checks on a flow entry; nothing is stored',
-        ['admin', 'author', 'approver', 'ci'],
-        'matrix:read',
-        { '200': json({ type: 'object', properties: { valid: { const: true }, errors: { type: 'array', maxItems: 0 } } }, 'Every check passes'), '415': problem, '422': problem },
-        {
-          parameters: [{ name: 'flow', in: 'query', required: false, description: 'Check that the entry names this flow', schema: { type: 'string' } }],
-          requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
-        },
-      ),
-    },
-    '/v1/control-matrix/{flow}': {
-      parameters: [pathParam('flow', 'Flow id')],
-      get: op(
-        'The latest (or ?version=) entry of a flow',
-        ALL_ROLES,
-        'matrix:read',
-        { '200': json(ref('MatrixDocument')), '404': problem },
-        { parameters: [{ name: 'version', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } }] },
-      ),
-      put: op(
-        'Store a new version of a flow entry (checked against the registered contracts)',
-        ['admin', 'author'],
-        'matrix:write',
-        { '200': json(ref('MatrixVersion'), 'Unchanged'), '201': json(ref('MatrixVersion'), 'New version'), '413': problem, '415': problem, '422': problem },
-        { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
-      ),
-    },
-    '/v1/control-matrix/{flow}/diff': {
-      parameters: [pathParam('flow', 'Flow id')],
-      get: op(
-        'Classified changes between two versions of a flow entry',
-        ALL_ROLES,
-        'matrix:read',
-        { '200': diffResponse, '400': problem, '404': problem },
-        { parameters: [queryParam('from', 'Base version number'), queryParam('to', 'Revision version number'), FORMAT] },
-      ),
-    },
-    '/v1/diff': {
-      post: op(
-        'Stateless diff of two posted OpenAPI documents',
-        ALL_ROLES,
-        'contracts:read',
-        { '200': diffResponse, '400': problem, '415': problem, '422': problem },
-        {
-          parameters: [FORMAT],
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['base', 'revision'], properties: { base: { type: 'object' }, revision: { type: 'object' } } } } } },
-        },
-      ),
-    },
-    '/v1/control-matrix/{flow}/versions': {
-      parameters: [pathParam('flow', 'Flow id')],
-      get: op('Every version of a flow entry, oldest first', ALL_ROLES, 'matrix:read', { '200': json({ type: 'array', items: ref('MatrixVersion') }), '404': problem }),
-    },
-    '/v1/policy': {
-      get: op(
-        'The governance policy in force (latest or ?version=)',
-        ALL_ROLES,
-        'matrix:read',
-        { '200': json(ref('MatrixDocument')), '404': problem },
-        { parameters: [{ name: 'version', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } }] },
-      ),
-      put: op(
-        'Store a new version of the governance policy',
-        ['admin'],
-        'matrix:write',
-        { '200': json(ref('MatrixVersion'), 'Unchanged'), '201': json(ref('MatrixVersion'), 'New version'), '415': problem, '422': problem },
-        { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
-      ),
-    },
     '/v1/changes': {
       get: op('Change requests, newest first; with ?awaiting=me those awaiting the caller', ['admin', 'author', 'approver', 'ci', 'partner'], 'changes:read', { '200': json({ type: 'array', items: ref('ChangeSummary') }), '400': problem }, {
         description:
@@ -243,19 +99,6 @@ export const ACCORD_OPENAPI = {
     '/v1/freezes/{id}': {
       parameters: [pathParam('id', 'Freeze id')],
       delete: op('Lift a release freeze', ['admin'], 'releases:write', { '200': json({ type: 'object' }), '404': problem }),
-    },
-    '/v1/contracts/{partner}/{api}/consumers': {
-      parameters: [PARTNER, API],
-      get: op('Partners that consume the API (explicit list, else every other partner implementing it)', ALL_ROLES, 'contracts:read', { '200': json({ type: 'object', properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
-      put: op('Set the explicit consumer list (empty restores the default)', ['admin'], 'contracts:write', { '200': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['consumers'], properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
-    },
-    '/v1/contracts/{partner}/{api}/versions/{version}/deprecation': {
-      parameters: [PARTNER, API, VERSION],
-      post: op('Deprecate a released version with a sunset (at least the policy minimum notice away)', ['admin', 'author'], 'contracts:write', { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['sunset', 'reason'], properties: { sunset: { type: 'string' }, successor: { type: 'string' }, reason: { type: 'string' } } }) }),
-    },
-    '/v1/contracts/{partner}/{api}/versions/{version}/release-notes': {
-      parameters: [PARTNER, API, VERSION],
-      get: op('Partner-facing release notes (Markdown changelog of the version)', ALL_ROLES, 'contracts:read', { '200': { description: 'Markdown', content: { 'text/markdown': { schema: { type: 'string' } } } }, '404': problem }),
     },
     '/v1/notices': {
       get: op('Deprecation, breaking-release and sunset notices (a partner sees what concerns it)', ALL_ROLES, 'notices:read', { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('limit')] }),
@@ -439,67 +282,6 @@ export const ACCORD_OPENAPI = {
           code: { type: 'string' },
           requestId: { type: 'string' },
           errors: { type: 'array', items: { type: 'object', properties: { location: { type: 'string' }, message: { type: 'string' } } } },
-        },
-      },
-      ContractSummary: {
-        type: 'object',
-        properties: { partner: { type: 'string' }, api: { type: 'string' }, latestVersion: { type: 'string' }, versionCount: { type: 'integer' } },
-      },
-      ContractVersion: {
-        type: 'object',
-        properties: {
-          partner: { type: 'string' },
-          api: { type: 'string' },
-          version: { type: 'string' },
-          state: { type: 'string', enum: ['draft', 'approved', 'released', 'deprecated', 'retired'] },
-          sha256: { type: 'string' },
-          commit: { type: 'string' },
-          createdAt: { type: 'string', format: 'date-time' },
-          createdBy: { type: 'string' },
-        },
-      },
-      Commit: {
-        type: 'object',
-        properties: { sha: { type: 'string' }, author: { type: 'string' }, email: { type: 'string' }, date: { type: 'string' }, message: { type: 'string' } },
-      },
-      MatrixVersion: {
-        type: 'object',
-        properties: {
-          name: { type: 'string' },
-          kind: { type: 'string', enum: ['flow', 'policy'] },
-          version: { type: 'integer' },
-          sha256: { type: 'string' },
-          commit: { type: 'string' },
-          createdAt: { type: 'string' },
-          createdBy: { type: 'string' },
-        },
-      },
-      MatrixDocument: { allOf: [ref('MatrixVersion'), { type: 'object', properties: { entry: { type: 'object' } } }] },
-      MatrixRow: {
-        type: 'object',
-        properties: Object.fromEntries(['flow', 'title', 'owner', 'contract', 'idempotency', 'steps', 'compensations', 'sla', 'interventions', 'escalation'].map((k) => [k, { type: 'string' }]).concat([['version', { type: 'integer' }]])),
-      },
-      Change: {
-        type: 'object',
-        required: ['rule', 'level', 'direction', 'location', 'message'],
-        properties: {
-          rule: { type: 'string' },
-          level: { type: 'string', enum: ['breaking', 'warning', 'info'] },
-          direction: { type: 'string', enum: ['request', 'response'] },
-          method: { type: 'string' },
-          path: { type: 'string' },
-          operationId: { type: 'string' },
-          location: { type: 'string' },
-          message: { type: 'string' },
-        },
-      },
-      Diff: {
-        type: 'object',
-        properties: {
-          changes: { type: 'array', items: ref('Change') },
-          summary: { type: 'object', properties: { breaking: { type: 'integer' }, warning: { type: 'integer' }, info: { type: 'integer' }, total: { type: 'integer' } } },
-          bump: { type: 'string', enum: ['major', 'minor', 'patch', 'none'] },
-          openapiDiff: { type: 'object', description: 'What the openapi-diff second opinion did: ok, failed, timeout or skipped' },
         },
       },
       ChangeSummary: { type: 'object', properties: { id: { type: 'string' }, partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, breaking: { type: 'boolean' }, requires: { type: 'object' } } },

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, lte, sql } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
 import { consumersOf } from '../changes/consumers.ts';
 import { releaseDiff } from '../changes/changes.ts';
 import type { Deps } from '../context.ts';
@@ -83,30 +84,46 @@ ${entries}
 `;
 }
 
+const SUNSET_RULE = 'must be an ISO 8601 date or date-time';
+const REASON_RULE = 'say why the version is deprecated';
+const SUCCESSOR_RULE = 'must be a registered version of the same API';
+/** What a problem with a deprecation says. */
+export const DEPRECATION_PROBLEM = 'Invalid deprecation';
+
+/** A deprecation's shape; the sunset's distance and the successor's existence are checked when it is made. */
+export const DeprecationRequest = z
+  .object({
+    sunset: z
+      .string({ error: SUNSET_RULE })
+      .refine((value) => /^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(new Date(value).getTime()), SUNSET_RULE)
+      .meta({ description: "When the version goes away: at least the policy's minimum notice from now", examples: ['2027-06-30'] }),
+    successor: z.string({ error: SUCCESSOR_RULE }).optional().meta({ description: 'The registered version of the same API to move to' }),
+    reason: z.string({ error: REASON_RULE }).trim().min(3, REASON_RULE),
+  })
+  .meta({ id: 'DeprecationRequest' });
+
+export type DeprecationRequest = z.output<typeof DeprecationRequest>;
+
 /**
  * Deprecates a released version: sunset at least the policy's minimum notice from now (and
  * never before the deprecation), optional successor, reason; notifies provider and consumers.
  */
-export async function deprecateVersion(deps: Deps, principal: Principal, partner: string, api: string, version: string, input: { sunset?: unknown; successor?: unknown; reason?: unknown }) {
-  requireRole(principal, ['admin', 'author'], 'deprecate versions');
+export async function deprecateVersion(deps: Deps, principal: Principal, partner: string, api: string, version: string, input: DeprecationRequest) {
   const row = getVersion(deps, principal, partner, api, version);
   const policy = await currentPolicy(deps);
   const now = deps.clock();
   const minDays = policy.deprecation.minimumNoticeDays;
   const errors = [];
-  const sunset = typeof input.sunset === 'string' ? new Date(input.sunset) : undefined;
-  if (!sunset || Number.isNaN(sunset.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(String(input.sunset))) errors.push({ location: '/sunset', message: 'must be an ISO 8601 date or date-time' });
-  else if (sunset.getTime() < now.getTime() + minDays * 86_400_000) errors.push({ location: '/sunset', message: `must be at least ${minDays} days from now (policy minimum notice), i.e. on or after ${new Date(now.getTime() + minDays * 86_400_000).toISOString().slice(0, 10)}` });
-  if (typeof input.reason !== 'string' || input.reason.trim().length < 3) errors.push({ location: '/reason', message: 'say why the version is deprecated' });
-  if (input.successor !== undefined && (typeof input.successor !== 'string' || !findVersion(deps, partner, api, input.successor))) errors.push({ location: '/successor', message: 'must be a registered version of the same API' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid deprecation', { errors });
+  const sunset = new Date(input.sunset);
+  if (sunset.getTime() < now.getTime() + minDays * 86_400_000) errors.push({ location: '/sunset', message: `must be at least ${minDays} days from now (policy minimum notice), i.e. on or after ${new Date(now.getTime() + minDays * 86_400_000).toISOString().slice(0, 10)}` });
+  if (input.successor !== undefined && !findVersion(deps, partner, api, input.successor)) errors.push({ location: '/successor', message: SUCCESSOR_RULE });
+  if (errors.length > 0) throw new AccordError('invalid_document', DEPRECATION_PROBLEM, { errors });
   if (row.state !== 'released') throw new AccordError('conflict', `Only released versions can be deprecated; ${partner}/${api}@${version} is ${row.state} (states only move forward)`);
   const deprecatedAt = now.toISOString();
-  const sunsetIso = sunset!.toISOString();
+  const sunsetIso = sunset.toISOString();
+  const successor = input.successor ?? null;
   const result = deps.db.transaction((tx) => {
-    tx.insert(deprecations)
-      .values({ partner, api, version, deprecatedAt, sunset: sunsetIso, successor: (input.successor as string | undefined) ?? null, reason: (input.reason as string).trim(), sunsetNoticeAt: null, createdBy: principal.name })
-      .run();
+    tx.insert(deprecations).values({ partner, api, version, deprecatedAt, sunset: sunsetIso, successor, reason: input.reason, sunsetNoticeAt: null, createdBy: principal.name }).run();
     tx.update(contractVersions).set({ state: 'deprecated' }).where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version))).run();
     const noticeId = publishNotice(tx, deps, {
       kind: 'deprecation',
@@ -114,9 +131,9 @@ export async function deprecateVersion(deps: Deps, principal: Principal, partner
       api,
       version,
       title: `${partner}/${api} ${version} is deprecated; sunset ${sunsetIso.slice(0, 10)}`,
-      body: `${partner}/${api} ${version} is deprecated as of ${deprecatedAt.slice(0, 10)} and will be removed after ${sunsetIso.slice(0, 10)}.${input.successor ? ` Move to ${String(input.successor)}.` : ''} Reason: ${(input.reason as string).trim()}`,
+      body: `${partner}/${api} ${version} is deprecated as of ${deprecatedAt.slice(0, 10)} and will be removed after ${sunsetIso.slice(0, 10)}.${successor ? ` Move to ${successor}.` : ''} Reason: ${input.reason}`,
     });
-    return { partner, api, version, state: 'deprecated', deprecatedAt, sunset: sunsetIso, successor: (input.successor as string | undefined) ?? null, reason: (input.reason as string).trim(), noticeId };
+    return { partner, api, version, state: 'deprecated' as const, deprecatedAt, sunset: sunsetIso, successor, reason: input.reason, noticeId };
   });
   markContractsChanged();
   return result;

@@ -6,7 +6,8 @@ import type { Principal } from '../../auth/principal.ts';
 import { releasesOfVersions } from '../../changes/releases.ts';
 import type { Deps } from '../../context.ts';
 import { getDocument, getVersion, listContracts, listVersionPage, loadContractDocument, type ContractVersionView } from '../../contracts/versions.ts';
-import { compareRegisteredVersions, type SecondOpinion } from '../../diff/service.ts';
+import { compareRegisteredVersions, VersionPair, type SecondOpinion } from '../../diff/service.ts';
+import { parseInput } from '../../lib/validate.ts';
 import { deprecationOf } from '../../notices/notices.ts';
 import { ApiReference } from '../components/api-reference.tsx';
 import { DiffView } from '../components/diff-view.tsx';
@@ -280,7 +281,8 @@ export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
     const principal = reader(c);
     const { partner, api } = c.req.param();
     const secondOpinion = c.req.query('secondOpinion') === 'on';
-    const compared = await compareRegisteredVersions(deps, principal, partner, api, c.req.query('from'), c.req.query('to'), { secondOpinion });
+    const { from, to } = parseInput(VersionPair, { from: c.req.query('from'), to: c.req.query('to') }, { detail: 'Pass both ?from= and ?to= versions', source: 'parameters' });
+    const compared = await compareRegisteredVersions(deps, principal, partner, api, from, to, { secondOpinion });
     return sendPage(
       c,
       <ComparePage

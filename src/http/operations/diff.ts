@@ -1,0 +1,80 @@
+import { z } from '@hono/zod-openapi';
+import { ROLES } from '../../auth/principal.ts';
+import { DIFF_FORMATS } from '../../diff/render.ts';
+import { POSTED_DOCUMENTS_PROBLEM, SECOND_OPINION_STATUSES } from '../../diff/service.ts';
+import { BUMPS, DIRECTIONS, LEVELS } from '../../diff/types.ts';
+import { defineOperation, jsonBodyOf, problem } from '../operation.ts';
+
+/** The classified changes a diff lists, and the schemas of its answers (shared by the contract and matrix diffs). */
+
+const Counts = z.object({ breaking: z.number().int(), warning: z.number().int(), info: z.number().int() });
+
+/** Counts by level, also with a change to a shared schema counted once. */
+export const DiffSummary = Counts.extend({
+  total: z.number().int(),
+  distinct: Counts.meta({ description: 'The same counts with a change to a shared schema counted once, not once per operation' }),
+}).meta({ id: 'DiffSummary' });
+
+/** One classified difference. */
+export const Change = z
+  .object({
+    rule: z.string().meta({ description: 'Stable rule id (oasdiff check ids), e.g. request-property-became-required' }),
+    level: z.enum(LEVELS),
+    direction: z.enum(DIRECTIONS),
+    method: z.string().optional(),
+    path: z.string().optional(),
+    operationId: z.string().optional(),
+    location: z.string().meta({ description: 'JSON pointer into the revision (or the base, for what the revision no longer has)' }),
+    message: z.string(),
+  })
+  .meta({ id: 'Change' });
+
+const SecondOpinion = z
+  .object({
+    status: z.enum(SECOND_OPINION_STATUSES),
+    durationMs: z.number().optional(),
+    error: z.string().optional(),
+    reason: z.string().optional(),
+    reported: z.number().int().optional().meta({ description: 'Findings it added that Accord’s rules do not cover (as warnings)' }),
+  })
+  .meta({ description: 'What the openapi-diff second opinion did' });
+
+/** A classified diff: the changes, their counts and the bump they require. */
+export const DiffResult = z.object({ changes: z.array(Change), summary: DiffSummary, bump: z.enum(BUMPS) });
+
+/** A contract diff: Accord's rules plus openapi-diff's second opinion. */
+export const ContractDiff = DiffResult.extend({ openapiDiff: SecondOpinion }).meta({ id: 'Diff' });
+
+/** `?format=` of a diff. */
+export const DiffFormatQuery = z.object({
+  format: z.enum(DIFF_FORMATS, { error: DIFF_FORMATS.join(' | ') }).default('json').meta({ description: 'json (default), markdown (a changelog) or text' }),
+});
+
+/** A diff's answer: `schema` as JSON, or the changelog as Markdown or text (`?format=`). */
+export function diffResponse<S extends z.ZodType>(schema: S) {
+  return {
+    description: 'Diff',
+    content: { 'application/json': { schema }, 'text/markdown': { schema: z.string() }, 'text/plain': { schema: z.string() } },
+  };
+}
+
+/** An OpenAPI document as posted: a JSON object, kept exactly as sent. */
+const PostedDocument = z
+  .custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), { error: 'must be an OpenAPI document (object)' })
+  .meta({ type: 'object', description: 'An OpenAPI 3.x document without external $refs' });
+
+export const diffDocuments = defineOperation({
+  operationId: 'diffDocuments',
+  method: 'post',
+  path: '/v1/diff',
+  tags: ['Diff'],
+  summary: 'Stateless diff of two posted OpenAPI documents',
+  description: 'The classified changes from `base` to `revision`, by Accord’s rules plus openapi-diff’s second opinion within its time budget; nothing is stored. External `$ref`s are refused (422), never fetched.',
+  roles: ROLES,
+  scope: 'contracts:read',
+  request: { query: DiffFormatQuery, body: jsonBodyOf(z.object({ base: PostedDocument, revision: PostedDocument })) },
+  invalid: { detail: POSTED_DOCUMENTS_PROBLEM },
+  responses: { 200: diffResponse(ContractDiff), 400: problem, 413: problem, 415: problem, 422: problem },
+});
+
+export const diffOperations = [diffDocuments];

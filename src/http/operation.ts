@@ -50,8 +50,12 @@ export function pathParam(description: string) {
 
 /** What a caller's input failed as: the problem's code and detail when the body or parameters do not fit. */
 export interface InvalidInput {
+  /** The code of a body that does not fit (default 422 invalid_document). */
   code?: ErrorCode;
+  /** The detail of a body that does not fit (default "Invalid request body"). */
   detail?: string;
+  /** The detail of parameters that do not fit (default: names them and the first finding). */
+  parameters?: string;
 }
 
 type Spec = Omit<RouteConfig, 'security' | 'operationId' | 'tags' | 'summary'> & {
@@ -119,9 +123,10 @@ export function serve<R extends RouteConfig>(app: OpenAPIHono<AppEnv>, operation
     ((result: { success: boolean; error?: z.ZodError; target: string }) => {
       if (result.success) return;
       const source = result.target === 'json' ? 'body' : 'parameters';
-      const code = source === 'body' ? (invalid.code ?? 'invalid_document') : 'bad_request';
-      const detail = source === 'body' ? (invalid.detail ?? 'Invalid request body') : 'Invalid request parameters';
-      throw new AccordError(code, detail, { errors: fieldErrors(result.error!, source) });
+      const errors = fieldErrors(result.error!, source);
+      if (source === 'body') throw new AccordError(invalid.code ?? 'invalid_document', invalid.detail ?? 'Invalid request body', { errors });
+      const names = [...new Set(errors.map((e) => e.location.split('.')[0]))];
+      throw new AccordError('bad_request', invalid.parameters ?? `Invalid ${result.target === 'param' ? 'path' : 'query'} parameter${names.length > 1 ? 's' : ''} ${names.join(', ')}: ${errors[0]!.message}`, { errors });
     }) as never,
   );
 }

@@ -1,19 +1,15 @@
 import { Hono } from 'hono';
 import type { Deps } from '../context.ts';
-import { deprecateVersion, listNotices, processSunsets, releaseNotes, renderAtom } from '../notices/notices.ts';
+import { deprecateVersion, listNotices, releaseNotes, renderAtom } from '../notices/notices.ts';
 import { createWebhook, deleteWebhook, enableWebhook, getWebhook, listDeliveries, listWebhooks } from '../notices/webhooks.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
-/** /v1/notices, /v1/notices.atom, /v1/webhooks, deprecations and release notes. */
+/** /v1/notices, /v1/notices.atom (reads only: sunsets are processed by the jobs loop), /v1/webhooks, deprecations and release notes. */
 export function noticesRouter(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/notices', (c) => {
-    processSunsets(deps);
-    return c.json(listNotices(deps, principalOf(c), Number(c.req.query('limit') ?? 100) || 100));
-  });
+  app.get('/notices', (c) => c.json(listNotices(deps, principalOf(c), Number(c.req.query('limit') ?? 100) || 100)));
   app.get('/notices.atom', (c) => {
-    processSunsets(deps);
     const body = renderAtom(listNotices(deps, principalOf(c)), (path) => absoluteUrl(deps.config, path), deps.clock());
     return c.body(body, 200, { 'Content-Type': 'application/atom+xml; charset=utf-8' });
   });

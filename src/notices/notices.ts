@@ -127,7 +127,10 @@ export function deprecationOf(deps: Pick<Deps, 'db'>, partner: string, api: stri
   return deps.db.select().from(deprecations).where(and(eq(deprecations.partner, partner), eq(deprecations.api, api), eq(deprecations.version, version))).get();
 }
 
-/** Retires versions whose sunset has passed and tells partners; idempotent. Returns how many. */
+/**
+ * Retires versions whose sunset has passed and tells partners; idempotent. Returns how many.
+ * Only the jobs loop calls it (every ACCORD_JOBS_INTERVAL_MS): reads never write.
+ */
 export function processSunsets(deps: Pick<Deps, 'db' | 'clock' | 'audit'>): number {
   const now = deps.clock().toISOString();
   const due = deps.db.select().from(deprecations).where(and(isNull(deprecations.sunsetNoticeAt), lte(deprecations.sunset, now))).all();

@@ -4,7 +4,7 @@ import type { Deps } from '../../context.ts';
 import { checkIds } from '../../contracts/ids.ts';
 import { AccordError } from '../../errors.ts';
 import { absoluteUrl } from '../../lib/public-url.ts';
-import { listNotices, processSunsets } from '../../notices/notices.ts';
+import { listNotices } from '../../notices/notices.ts';
 import { deprecatedApis, sunsetTimeline, type SunsetEntry } from '../../notices/timeline.ts';
 import { Layout, type PageContext } from '../layout.tsx';
 import { TableWrap } from '../components/table-wrap.tsx';
@@ -192,8 +192,6 @@ export function registerNoticesPages(app: Hono<WebEnv>, deps: Deps): void {
     requireScope(ctx.principal, 'notices:read', 'reading notices');
     const partner = idParam(c.req.query('partner'), 'partner');
     const api = idParam(c.req.query('api'), 'api');
-    // As GET /v1/notices does: versions past their sunset are retired (and announced) before listing.
-    processSunsets(deps);
     return sendPage(c, <NoticesPage deps={deps} ctx={ctx} partner={partner} api={api} />);
   });
 }

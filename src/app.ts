@@ -15,6 +15,7 @@ import { matrixRouter, policyRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
 import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
+import { webhooksRouter } from './http/webhooks.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { exchangeHop, exchangeRouter } from './runtime/router.ts';
 import { transactionsRouter } from './http/transactions.ts';
@@ -77,6 +78,7 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
   app.route('/v1', noticesRouter(deps));
+  app.route('/', webhooksRouter(deps));
   app.route('/v1', transactionsRouter(deps, runtime));
   app.route('/v1', observabilityRouter(deps, runtime));
   app.route('/exchange', exchangeRouter(deps, runtime));

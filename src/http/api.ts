@@ -5,13 +5,14 @@ import { SCOPE_NAMES, type Scope } from '../auth/scopes.ts';
 import { ACCORD_OPENAPI } from './openapi.ts';
 import { metaOperations } from './operations/meta.ts';
 import { tokenOperations } from './operations/tokens.ts';
+import { webhookOperations } from './operations/webhooks.ts';
 
 /**
  * Accord's API: every operation definition (src/http/operations/*), the OpenAPI 3.1 document
  * generated from them (served at /openapi.json) and the index authentication reads each
  * operation's roles and scope from.
  */
-const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations];
+const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...webhookOperations];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */
 export const ACCORD_API_DOCUMENT = generateDocument();

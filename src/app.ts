@@ -77,7 +77,7 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/v1/policy', policyRouter(deps));
   app.route('/', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
-  app.route('/v1', noticesRouter(deps));
+  app.route('/', noticesRouter(deps));
   app.route('/', webhooksRouter(deps));
   app.route('/v1', transactionsRouter(deps, runtime));
   app.route('/v1', observabilityRouter(deps, runtime));

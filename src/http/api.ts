@@ -4,6 +4,7 @@ import { requireRole, requireScope, type Principal, type Role } from '../auth/pr
 import { SCOPE_NAMES, type Scope } from '../auth/scopes.ts';
 import { ACCORD_OPENAPI } from './openapi.ts';
 import { metaOperations } from './operations/meta.ts';
+import { noticeOperations } from './operations/notices.ts';
 import { tokenOperations } from './operations/tokens.ts';
 import { webhookOperations } from './operations/webhooks.ts';
 
@@ -12,7 +13,7 @@ import { webhookOperations } from './operations/webhooks.ts';
  * generated from them (served at /openapi.json) and the index authentication reads each
  * operation's roles and scope from.
  */
-const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...webhookOperations];
+const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...noticeOperations, ...webhookOperations];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */
 export const ACCORD_API_DOCUMENT = generateDocument();

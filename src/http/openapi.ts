@@ -257,12 +257,6 @@ export const ACCORD_OPENAPI = {
       parameters: [PARTNER, API, VERSION],
       get: op('Partner-facing release notes (Markdown changelog of the version)', ALL_ROLES, 'contracts:read', { '200': { description: 'Markdown', content: { 'text/markdown': { schema: { type: 'string' } } } }, '404': problem }),
     },
-    '/v1/notices': {
-      get: op('Deprecation, breaking-release and sunset notices (a partner sees what concerns it)', ALL_ROLES, 'notices:read', { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('limit')] }),
-    },
-    '/v1/notices.atom': {
-      get: op('The notices as an Atom 1.0 feed', ALL_ROLES, 'notices:read', { '200': { description: 'Atom feed', content: { 'application/atom+xml': { schema: { type: 'string' } } } } }),
-    },
     '/v1/transactions': {
       post: op(
         'Start a control-matrix flow (saga) against a partner; answers 202 with the transaction. Idempotency-Key required (IETF semantics: 422 different body, 409 in flight, replay with Idempotent-Replayed: true)',

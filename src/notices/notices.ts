@@ -14,7 +14,9 @@ import { currentPolicy } from '../matrix/store.ts';
 import { enqueueEvent } from './webhooks.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-export type NoticeKind = 'deprecation' | 'breaking-release' | 'sunset-reached' | 'synthetic-drift' | 'webhook-disabled';
+/** What a notice is about. */
+export const NOTICE_KINDS = ['deprecation', 'breaking-release', 'sunset-reached', 'synthetic-drift', 'webhook-disabled'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 /**
  * Stores a notice for the API's provider and consumers (or the `audience` given; staff see

@@ -1,8 +1,9 @@
 import type { Hono } from 'hono';
-import { requireScope } from '../../auth/principal.ts';
 import type { Deps } from '../../context.ts';
 import { checkIds } from '../../contracts/ids.ts';
 import { AccordError } from '../../errors.ts';
+import { authorize } from '../../http/api.ts';
+import * as op from '../../http/operations/notices.ts';
 import { absoluteUrl } from '../../lib/public-url.ts';
 import { listNotices } from '../../notices/notices.ts';
 import { deprecatedApis, sunsetTimeline, type SunsetEntry } from '../../notices/timeline.ts';
@@ -189,7 +190,8 @@ function NoticesPage(props: { deps: Deps; ctx: PageContext; partner?: string; ap
 export function registerNoticesPages(app: Hono<WebEnv>, deps: Deps): void {
   app.get('/notices', (c) => {
     const ctx = pageContext(c);
-    requireScope(ctx.principal, 'notices:read', 'reading notices');
+    // What GET /v1/notices needs (the `notices:read` scope): the page shows the same notices.
+    authorize(ctx.principal, op.listNotices);
     const partner = idParam(c.req.query('partner'), 'partner');
     const api = idParam(c.req.query('api'), 'api');
     return sendPage(c, <NoticesPage deps={deps} ctx={ctx} partner={partner} api={api} />);

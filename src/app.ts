@@ -18,6 +18,7 @@ import { noticesRouter } from './http/notices.ts';
 import { policyRouter } from './http/policy.ts';
 import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
+import { webhooksRouter } from './http/webhooks.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { transactionsRouter } from './http/transactions.ts';
 import { observabilityRouter } from './http/observability.ts';
@@ -78,7 +79,8 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/', policyRouter(deps));
   app.route('/', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
-  app.route('/v1', noticesRouter(deps));
+  app.route('/', noticesRouter(deps));
+  app.route('/', webhooksRouter(deps));
   app.route('/v1', transactionsRouter(deps, runtime));
   app.route('/v1', observabilityRouter(deps, runtime));
   app.route('/exchange', exchangeRouter(deps, runtime));

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
+import { processSunsets } from '../src/notices/notices.ts';
 import { signIn } from './console-helpers.ts';
 import { ADMIN_TOKEN, startTestService, type TestService } from './harness.ts';
 
@@ -63,6 +64,8 @@ describe('console: notices and deprecations', () => {
     await deprecate('northwind-health', '1.1.0', { sunset: '2027-06-30', successor: '2.0.0', reason: 'Use 2.0.0' });
     await deprecate('bluestem-mutual', '1.0.0', { sunset: '2027-03-31', reason: 'Superseded' });
     now = Date.parse('2027-04-02T09:00:00Z');
+    // The jobs loop's run (src/service.ts), on the test's clock.
+    expect(processSunsets(s.deps)).toBe(1);
     const user = await signIn(s, ADMIN_TOKEN);
     const html = await (await user.get('/console/notices')).text();
     const past = section(html, 'Sunset reached');
@@ -75,6 +78,25 @@ describe('console: notices and deprecations', () => {
     expect(section(html, 'Recent notices')).toContain('bluestem-mutual/p2p-exchange 1.0.0 reached its sunset and is retired');
     const api = await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.0.0');
     expect((await api.json()).state).toBe('retired');
+  });
+
+  it('reading the page, GET /v1/notices or the feed writes nothing: between job runs a version past its sunset already shows as retired', async () => {
+    s = await startTestService({ seed: true, clock });
+    await deprecate('bluestem-mutual', '1.0.0', { sunset: '2027-03-31', reason: 'Superseded' });
+    now = Date.parse('2027-04-02T09:00:00Z');
+    const rows = () => s!.deps.db.$client.prepare('SELECT (SELECT count(*) FROM notices), (SELECT count(*) FROM webhook_deliveries), (SELECT count(*) FROM audit_log), (SELECT state FROM contract_versions WHERE partner = ? AND version = ?), (SELECT sunset_notice_at FROM deprecations)').raw().get('bluestem-mutual', '1.0.0');
+    const user = await signIn(s, ADMIN_TOKEN);
+    const before = rows();
+    const html = await (await user.get('/console/notices')).text();
+    expect((await s.call('GET', '/v1/notices')).status).toBe(200);
+    expect((await s.call('GET', '/v1/notices.atom')).status).toBe(200);
+    expect(rows()).toEqual(before);
+    expect(before).toEqual([1, 0, expect.any(Number), 'deprecated', null]);
+    const past = section(html, 'Sunset reached');
+    expect(past).toContain('bluestem-mutual / p2p-exchange');
+    expect(past).toContain('(retired)');
+    expect(past).toContain('sunset reached');
+    expect(section(html, 'Recent notices')).not.toContain('reached its sunset');
   });
 
   it('filters the timeline by partner and by API (a labelled GET form); a malformed id is a 400 page', async () => {

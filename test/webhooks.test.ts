@@ -6,7 +6,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dispatchDueDeliveries, WebhookDispatcher } from '../src/notices/webhook-dispatcher.ts';
 import { AccordError } from '../src/errors.ts';
-import { backoffMs, createWebhook, enqueueEvent } from '../src/notices/webhooks.ts';
+import { parseInput } from '../src/lib/validate.ts';
+import { backoffMs, createWebhook, enqueueEvent, WebhookRequest } from '../src/notices/webhooks.ts';
 import { dnsResolver, type ResolveHost } from '../src/outbound/dns-resolver.ts';
 import { startTestService, type TestService } from './harness.ts';
 import { dnsServer } from './outbound-helpers.ts';
@@ -137,9 +138,34 @@ describe('webhook registration refuses destinations that are not public', () => 
     expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
   });
 
+  it('lists every finding of a request of the wrong shape; a partner may subscribe to notice events only', async () => {
+    const all = 'notice.deprecation, notice.breaking-release, notice.sunset-reached, notice.synthetic-drift, notice.webhook-disabled, release.recorded, gate.break-glass, transaction.state-changed, transaction.step-failed, transaction.compensation-failed, transaction.reversal-event, transaction.recorded, sla.page-owner, sla.open-ticket, sla.recovered';
+    const empty = await json(s, 'POST', '/v1/webhooks', {});
+    expect(empty.status).toBe(422);
+    expect(await empty.json()).toMatchObject({
+      code: 'invalid_document',
+      detail: 'Invalid webhook',
+      errors: [
+        { location: '/url', message: 'must be an http(s) URL' },
+        { location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' },
+        { location: '/events', message: `must list events: ${all}` },
+      ],
+    });
+    const unknown = await json(s, 'POST', '/v1/webhooks', { url: 'https://93.184.215.14/in', secret: SECRET, events: ['notice.deprecation', 'bogus'] });
+    expect((await unknown.json()).errors).toEqual([{ location: '/events/1', message: `must be one of ${all}` }]);
+    const partner = s.token('partner', 'acme-payer');
+    const staffOnly = await json(s, 'POST', '/v1/webhooks', { url: 'https://93.184.215.14/in', secret: SECRET, events: ['notice.deprecation', 'release.recorded'] }, partner);
+    expect(staffOnly.status).toBe(422);
+    expect((await staffOnly.json()).errors).toEqual([
+      { location: '/events/1', message: 'must be one of notice.deprecation, notice.breaking-release, notice.sunset-reached, notice.synthetic-drift, notice.webhook-disabled' },
+    ]);
+    expect((await json(s, 'POST', '/v1/webhooks', [])).status).toBe(400);
+    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+  });
+
   it('resolves a host name: refused when any address is not public, accepted when it cannot be resolved now (every delivery checks it again)', async () => {
     const admin = { tokenId: 'tok_test', name: 'admin', role: 'admin' as const, partner: null };
-    const input = { url: 'https://hooks.partner.example/in', secret: SECRET, events: ['notice.deprecation'] };
+    const input: WebhookRequest = { url: 'https://hooks.partner.example/in', secret: SECRET, events: ['notice.deprecation'] };
     const privateAnswer: ResolveHost = async () => [{ address: '93.184.215.14', family: 4 }, { address: '10.0.0.5', family: 4 }];
     const refused = await createWebhook(s.deps, admin, input, { resolve: privateAnswer }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(AccordError);
@@ -162,12 +188,14 @@ describe('webhook registration refuses destinations that are not public', () => 
       queried.push(name);
       return [{ address: '93.184.215.14', family: 4 }];
     };
-    const badSecret = await createWebhook(s.deps, partner, { url: 'https://a.partner.example/in', secret: 'short', events: ['notice.deprecation'] }, { resolve }).catch((e: unknown) => e);
+    // As the API does: the request's shape is checked before createWebhook runs.
+    const register = async (input: unknown) => createWebhook(s.deps, partner, parseInput(WebhookRequest, input, { detail: 'Invalid webhook' }), { resolve });
+    const badSecret = await register({ url: 'https://a.partner.example/in', secret: 'short', events: ['notice.deprecation'] }).catch((e: unknown) => e);
     expect((badSecret as AccordError).toProblem().errors).toEqual([{ location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' }]);
     for (let i = 0; i < s.deps.config.webhooksPerOwner; i++) {
-      await createWebhook(s.deps, partner, { url: 'https://93.184.215.14/in', secret: SECRET, events: ['notice.deprecation'] }, { resolve });
+      await register({ url: 'https://93.184.215.14/in', secret: SECRET, events: ['notice.deprecation'] });
     }
-    const full = await createWebhook(s.deps, partner, { url: 'https://b.partner.example/in', secret: SECRET, events: ['notice.deprecation'] }, { resolve }).catch((e: unknown) => e);
+    const full = await register({ url: 'https://b.partner.example/in', secret: SECRET, events: ['notice.deprecation'] }).catch((e: unknown) => e);
     expect((full as AccordError).toProblem().status).toBe(409);
     expect(queried).toEqual([]);
   });

@@ -8,14 +8,16 @@ import { diffOperations } from './operations/diff.ts';
 import { matrixOperations } from './operations/matrix.ts';
 import { metaOperations } from './operations/meta.ts';
 import { policyOperations } from './operations/policy.ts';
+import { noticeOperations } from './operations/notices.ts';
 import { tokenOperations } from './operations/tokens.ts';
+import { webhookOperations } from './operations/webhooks.ts';
 
 /**
  * Accord's API: every operation definition (src/http/operations/*), the OpenAPI 3.1 document
  * generated from them (served at /openapi.json) and the index authentication reads each
  * operation's roles and scope from.
  */
-const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...contractOperations, ...diffOperations, ...matrixOperations, ...policyOperations];
+const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...contractOperations, ...diffOperations, ...matrixOperations, ...policyOperations, ...noticeOperations, ...webhookOperations];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */
 export const ACCORD_API_DOCUMENT = generateDocument();

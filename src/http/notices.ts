@@ -1,30 +1,18 @@
-import { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Deps } from '../context.ts';
-import { listNotices, processSunsets, renderAtom } from '../notices/notices.ts';
-import { createWebhook, deleteWebhook, enableWebhook, getWebhook, listDeliveries, listWebhooks } from '../notices/webhooks.ts';
+import { listNotices, renderAtom } from '../notices/notices.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
-import { jsonBody, principalOf, type AppEnv } from './types.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/notices.ts';
+import { principalOf, type AppEnv } from './types.ts';
 
-/** /v1/notices, /v1/notices.atom, /v1/webhooks. */
-export function noticesRouter(deps: Deps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.get('/notices', (c) => {
-    processSunsets(deps);
-    return c.json(listNotices(deps, principalOf(c), Number(c.req.query('limit') ?? 100) || 100));
-  });
-  app.get('/notices.atom', (c) => {
-    processSunsets(deps);
+/** /v1/notices and its Atom feed (reads only: sunsets are processed by the jobs loop). */
+export function noticesRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
+  serve(app, op.listNotices, (c, { query }) => c.json(listNotices(deps, principalOf(c), Number(query.limit ?? 100) || 100)));
+  serve(app, op.getNoticesFeed, (c) => {
     const body = renderAtom(listNotices(deps, principalOf(c)), (path) => absoluteUrl(deps.config, path), deps.clock());
     return c.body(body, 200, { 'Content-Type': 'application/atom+xml; charset=utf-8' });
   });
-  app.post('/webhooks', async (c) => c.json(await createWebhook(deps, principalOf(c), await jsonBody(c)), 201));
-  app.get('/webhooks', (c) => c.json(listWebhooks(deps, principalOf(c))));
-  app.get('/webhooks/:id', (c) => c.json(getWebhook(deps, principalOf(c), c.req.param('id'))));
-  app.post('/webhooks/:id/enable', async (c) => c.json(await enableWebhook(deps, principalOf(c), c.req.param('id'))));
-  app.delete('/webhooks/:id', (c) => {
-    deleteWebhook(deps, principalOf(c), c.req.param('id'));
-    return c.body(null, 204);
-  });
-  app.get('/webhooks/:id/deliveries', (c) => c.json(listDeliveries(deps, principalOf(c), c.req.param('id'))));
   return app;
 }

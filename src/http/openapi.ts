@@ -100,35 +100,6 @@ export const ACCORD_OPENAPI = {
       parameters: [pathParam('id', 'Freeze id')],
       delete: op('Lift a release freeze', ['admin'], 'releases:write', { '200': json({ type: 'object' }), '404': problem }),
     },
-    '/v1/notices': {
-      get: op('Deprecation, breaking-release and sunset notices (a partner sees what concerns it)', ALL_ROLES, 'notices:read', { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('limit')] }),
-    },
-    '/v1/notices.atom': {
-      get: op('The notices as an Atom 1.0 feed', ALL_ROLES, 'notices:read', { '200': { description: 'Atom feed', content: { 'application/atom+xml': { schema: { type: 'string' } } } } }),
-    },
-    '/v1/webhooks': {
-      get: op('Webhooks (a partner sees its own)', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'array', items: { type: 'object' } }) }),
-      post: op(
-        'Register a webhook. The URL must reach a public address (422 with the reason otherwise, unless ACCORD_OUTBOUND_ALLOW_PRIVATE / ACCORD_OUTBOUND_ALLOW_CIDRS allow it); at most ACCORD_WEBHOOKS_PER_OWNER active subscriptions per owner (409). Deliveries are signed with Accord-Signature: t=…,v1=HMAC-SHA256(secret, "t.body") and the Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature',
-        ['admin', 'partner'],
-        'webhooks',
-        { '201': json({ type: 'object' }), '409': problem, '422': problem },
-        { requestBody: jsonRequest({ type: 'object', required: ['url', 'secret', 'events'], properties: { url: { type: 'string' }, secret: { type: 'string' }, events: { type: 'array', items: { type: 'string' } } } }) },
-      ),
-    },
-    '/v1/webhooks/{id}': {
-      parameters: [pathParam('id', 'Webhook id')],
-      get: op('A webhook, with disabledAt and disabledReason when Accord stopped delivering to it', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'object' }), '404': problem }),
-      delete: op('Delete a webhook', ['admin', 'partner'], 'webhooks', { '204': { description: 'Deleted' }, '404': problem }),
-    },
-    '/v1/webhooks/{id}/enable': {
-      parameters: [pathParam('id', 'Webhook id')],
-      post: op('Re-enable a disabled webhook: its URL is checked again, the owner cap applies, the failure streak starts over (cancelled deliveries stay cancelled)', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }),
-    },
-    '/v1/webhooks/{id}/deliveries': {
-      parameters: [pathParam('id', 'Webhook id')],
-      get: op('Delivery log of a webhook', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'array', items: { type: 'object' } }), '404': problem }),
-    },
     '/v1/transactions': {
       post: op(
         'Start a control-matrix flow (saga) against a partner; answers 202 with the transaction. Idempotency-Key required (IETF semantics: 422 different body, 409 in flight, replay with Idempotent-Replayed: true)',

@@ -15,7 +15,9 @@ import { currentPolicy } from '../matrix/policy.ts';
 import { enqueueEvent } from './webhooks.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-export type NoticeKind = 'deprecation' | 'breaking-release' | 'sunset-reached' | 'synthetic-drift' | 'webhook-disabled';
+/** What a notice is about. */
+export const NOTICE_KINDS = ['deprecation', 'breaking-release', 'sunset-reached', 'synthetic-drift', 'webhook-disabled'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 /**
  * Stores a notice for the API's provider and consumers (or the `audience` given; staff see
@@ -144,7 +146,10 @@ export function deprecationOf(deps: Pick<Deps, 'db'>, partner: string, api: stri
   return deps.db.select().from(deprecations).where(and(eq(deprecations.partner, partner), eq(deprecations.api, api), eq(deprecations.version, version))).get();
 }
 
-/** Retires versions whose sunset has passed and tells partners; idempotent. Returns how many. */
+/**
+ * Retires versions whose sunset has passed and tells partners; idempotent. Returns how many.
+ * Only the jobs loop calls it (every ACCORD_JOBS_INTERVAL_MS): reads never write.
+ */
 export function processSunsets(deps: Pick<Deps, 'db' | 'clock' | 'audit'>): number {
   const now = deps.clock().toISOString();
   const due = deps.db.select().from(deprecations).where(and(isNull(deprecations.sunsetNoticeAt), lte(deprecations.sunset, now))).all();

@@ -8,7 +8,7 @@ export interface SunsetEntry {
   partner: string;
   api: string;
   version: string;
-  /** deprecated, or retired once the sunset was processed */
+  /** deprecated, or retired once its sunset has passed (whether or not the jobs loop has marked it yet) */
   state: string;
   deprecatedAt: string;
   sunset: string;
@@ -74,7 +74,15 @@ export function sunsetTimeline(
     .orderBy(desc(deprecations.sunset), asc(deprecations.partner), asc(deprecations.api), asc(deprecations.version))
     .limit(pastLimit + 1)
     .all();
-  return { upcoming: upcoming.slice(0, upcomingLimit), past: past.slice(0, pastLimit), moreUpcoming: upcoming.length > upcomingLimit, morePast: past.length > pastLimit };
+  return { upcoming: upcoming.slice(0, upcomingLimit), past: past.slice(0, pastLimit).map(retiredAtSunset), moreUpcoming: upcoming.length > upcomingLimit, morePast: past.length > pastLimit };
+}
+
+/**
+ * A version past its sunset is retired: the exchange already refuses it (410) and the jobs loop
+ * marks it so within ACCORD_JOBS_INTERVAL_MS; a reader does not wait for that run, nor does it write.
+ */
+function retiredAtSunset(entry: SunsetEntry): SunsetEntry {
+  return entry.state === 'deprecated' ? { ...entry, state: 'retired' } : entry;
 }
 
 /** The partners and APIs that have deprecated versions the principal may see (for a filter's choices). */

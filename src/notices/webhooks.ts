@@ -1,10 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { and, asc, count, desc, eq, isNull } from 'drizzle-orm';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
 import { webhookDeliveries, webhooks, type Db } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import { checkDestination, checkUrl, outboundPolicy } from '../outbound/address-policy.ts';
+import { checkDestination, checkUrl, MAX_URL_LENGTH, outboundPolicy } from '../outbound/address-policy.ts';
 import type { ResolveHost } from '../outbound/dns-resolver.ts';
 import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 
@@ -12,12 +13,38 @@ import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 export const TRANSACTION_EVENT_TYPES = ['transaction.state-changed', 'transaction.step-failed', 'transaction.compensation-failed', 'transaction.reversal-event', 'transaction.recorded'] as const;
 /** SLA monitor and synthetic-check events (src/observability). */
 export const OBSERVABILITY_EVENT_TYPES = ['sla.page-owner', 'sla.open-ticket', 'sla.recovered'] as const;
+/** Every event a webhook may subscribe to. */
 export const EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled', 'release.recorded', 'gate.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES] as const;
 /** What a partner's webhook may subscribe to: notices concerning it. */
 const PARTNER_EVENTS = new Set(['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled']);
 /** Failure class of a 3xx answer: Accord never follows redirects (the target could be anywhere). */
 export const REDIRECT_NOT_FOLLOWED = 'redirect not followed';
+/** Where a delivery is: waiting for its (next) attempt, delivered, failed after the last attempt, or cancelled with its webhook. */
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+const SECRET_RULE = 'must be 16–256 characters (used to sign deliveries)';
+const EVENTS_RULE = `must list events: ${EVENT_TYPES.join(', ')}`;
+
+/**
+ * A webhook registration: its shape. Whether the URL may be called (the outbound address policy,
+ * DNS) and which events the caller may subscribe to are checked when it is created.
+ */
+export const WebhookRequest = z
+  .object({
+    url: z
+      .string({ error: 'must be an http(s) URL' })
+      .max(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })
+      .meta({ description: 'Where deliveries are posted: an http(s) URL reaching a public address (unless the outbound opt-ins allow others), without credentials', maxLength: MAX_URL_LENGTH }),
+    secret: z.string({ error: SECRET_RULE }).min(16, SECRET_RULE).max(256, SECRET_RULE).meta({ description: 'Signs every delivery (16–256 characters); never returned' }),
+    events: z
+      .array(z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }), { error: EVENTS_RULE })
+      .min(1, EVENTS_RULE)
+      .meta({ description: 'The events to deliver; a partner may subscribe only to notice events (those concerning it)' }),
+  })
+  .meta({ id: 'WebhookRequest' });
+
+export type WebhookRequest = z.output<typeof WebhookRequest>;
 
 function toView(row: typeof webhooks.$inferSelect) {
   const { secret, events, ...rest } = row;
@@ -60,27 +87,20 @@ function requireRoomFor(tx: Tx, deps: Pick<Deps, 'config'>, partner: string | nu
  * resolved with `resolve`, the system resolver by default); each owner may hold at most
  * `webhooksPerOwner` active subscriptions.
  */
-export async function createWebhook(
-  deps: Pick<Deps, 'db' | 'clock' | 'config'>,
-  principal: Principal,
-  input: { url?: unknown; secret?: unknown; events?: unknown },
-  options: { resolve?: ResolveHost } = {},
-) {
-  requireRole(principal, ['admin', 'partner'], 'register webhooks');
+export async function createWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, input: WebhookRequest, options: { resolve?: ResolveHost } = {}) {
   const errors: FieldError[] = [];
-  const literal = typeof input.url === 'string' ? checkUrl(input.url, outboundPolicy(deps.config)) : undefined;
-  if (!literal?.ok) errors.push({ location: '/url', message: literal?.reason ?? 'must be an http(s) URL' });
-  if (typeof input.secret !== 'string' || input.secret.length < 16 || input.secret.length > 256) errors.push({ location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' });
-  const allowed = principal.role === 'partner' ? PARTNER_EVENTS : new Set<string>(EVENT_TYPES);
-  if (!Array.isArray(input.events) || input.events.length === 0) errors.push({ location: '/events', message: `must list events: ${[...allowed].join(', ')}` });
-  else input.events.forEach((e, i) => {
-    if (!allowed.has(e)) errors.push({ location: `/events/${i}`, message: `must be one of ${[...allowed].join(', ')}` });
-  });
+  const literal = checkUrl(input.url, outboundPolicy(deps.config));
+  if (!literal.ok) errors.push({ location: '/url', message: literal.reason });
+  if (principal.role === 'partner') {
+    input.events.forEach((e, i) => {
+      if (!PARTNER_EVENTS.has(e)) errors.push({ location: `/events/${i}`, message: `must be one of ${[...PARTNER_EVENTS].join(', ')}` });
+    });
+  }
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid webhook', { errors });
   const partner = principal.role === 'partner' ? principal.partner : null;
   // The cheap checks first: a request refused anyway makes no DNS query.
   deps.db.transaction((tx) => requireRoomFor(tx, deps, partner));
-  const refusal = await urlRefusal(deps, principal, input.url as string, options.resolve);
+  const refusal = await urlRefusal(deps, principal, input.url, options.resolve);
   if (refusal) throw new AccordError('invalid_document', 'Invalid webhook', { errors: [{ location: '/url', message: refusal }] });
   const row = deps.db.transaction((tx) => {
     requireRoomFor(tx, deps, partner);
@@ -88,9 +108,9 @@ export async function createWebhook(
       .insert(webhooks)
       .values({
         id: `whk_${randomBytes(8).toString('hex')}`,
-        url: new URL(input.url as string).toString(),
-        secret: input.secret as string,
-        events: JSON.stringify([...new Set(input.events as string[])]),
+        url: new URL(input.url).toString(),
+        secret: input.secret,
+        events: JSON.stringify([...new Set(input.events)]),
         partner,
         createdAt: deps.clock().toISOString(),
         createdBy: principal.name,
@@ -108,12 +128,10 @@ function visible(principal: Principal, row: typeof webhooks.$inferSelect): boole
 
 /** Webhooks the principal may see (a partner its own), with `disabledAt`/`disabledReason` when Accord stopped delivering. */
 export function listWebhooks(deps: Pick<Deps, 'db'>, principal: Principal) {
-  requireRole(principal, ['admin', 'partner'], 'list webhooks');
   return deps.db.select().from(webhooks).where(isNull(webhooks.deletedAt)).orderBy(asc(webhooks.createdAt)).all().filter((w) => visible(principal, w)).map(toView);
 }
 
 function ownWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
-  requireRole(principal, ['admin', 'partner'], 'manage webhooks');
   const row = deps.db.select().from(webhooks).where(eq(webhooks.id, id)).get();
   if (!row || row.deletedAt || !visible(principal, row)) throw new AccordError('not_found', `No webhook ${id}`);
   return row;

@@ -1,10 +1,11 @@
 import type { Hono } from 'hono';
-import { requireScope } from '../../auth/principal.ts';
 import type { Deps } from '../../context.ts';
 import { checkIds } from '../../contracts/ids.ts';
 import { AccordError } from '../../errors.ts';
+import { authorize } from '../../http/api.ts';
+import * as op from '../../http/operations/notices.ts';
 import { absoluteUrl } from '../../lib/public-url.ts';
-import { listNotices, processSunsets } from '../../notices/notices.ts';
+import { listNotices } from '../../notices/notices.ts';
 import { deprecatedApis, sunsetTimeline, type SunsetEntry } from '../../notices/timeline.ts';
 import { Layout, type PageContext } from '../layout.tsx';
 import { TableWrap } from '../components/table-wrap.tsx';
@@ -189,11 +190,10 @@ function NoticesPage(props: { deps: Deps; ctx: PageContext; partner?: string; ap
 export function registerNoticesPages(app: Hono<WebEnv>, deps: Deps): void {
   app.get('/notices', (c) => {
     const ctx = pageContext(c);
-    requireScope(ctx.principal, 'notices:read', 'reading notices');
+    // What GET /v1/notices needs (the `notices:read` scope): the page shows the same notices.
+    authorize(ctx.principal, op.listNotices);
     const partner = idParam(c.req.query('partner'), 'partner');
     const api = idParam(c.req.query('api'), 'api');
-    // As GET /v1/notices does: versions past their sunset are retired (and announced) before listing.
-    processSunsets(deps);
     return sendPage(c, <NoticesPage deps={deps} ctx={ctx} partner={partner} api={api} />);
   });
 }

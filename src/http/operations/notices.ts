@@ -1,0 +1,46 @@
+import { z } from '@hono/zod-openapi';
+import { ROLES } from '../../auth/principal.ts';
+import { NOTICE_KINDS } from '../../notices/notices.ts';
+import { defineOperation, json } from '../operation.ts';
+
+const Notice = z
+  .object({
+    id: z.string(),
+    kind: z.enum(NOTICE_KINDS),
+    partner: z.string(),
+    api: z.string().meta({ description: 'The API, or "webhooks" for a webhook-disabled notice' }),
+    version: z.string().meta({ description: 'The contract version, or the webhook id for a webhook-disabled notice' }),
+    title: z.string(),
+    body: z.string(),
+    audience: z.array(z.string()).meta({ description: 'The partners it concerns: the provider and its consumers, or the owner of a disabled webhook' }),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Notice' });
+
+export const listNotices = defineOperation({
+  operationId: 'listNotices',
+  method: 'get',
+  path: '/v1/notices',
+  tags: ['Notices'],
+  summary: 'Deprecation, breaking-release and sunset notices (a partner sees what concerns it)',
+  description:
+    'Newest first. Staff see every notice; a partner those whose audience includes it. A version retired at its sunset is announced by the jobs loop (within ACCORD_JOBS_INTERVAL_MS); reading never changes anything.',
+  roles: ROLES,
+  scope: 'notices:read',
+  request: { query: z.object({ limit: z.string().optional().meta({ description: 'How many notices at most: 1–1000 (default 100)' }) }) },
+  responses: { 200: json(z.array(Notice)) },
+});
+
+export const getNoticesFeed = defineOperation({
+  operationId: 'getNoticesFeed',
+  method: 'get',
+  path: '/v1/notices.atom',
+  tags: ['Notices'],
+  summary: 'The notices as an Atom 1.0 feed',
+  description: "The notices the token may read, as an Atom 1.0 feed (RFC 4287); its links are on ACCORD_PUBLIC_URL, never the request's Host.",
+  roles: ROLES,
+  scope: 'notices:read',
+  responses: { 200: { description: 'Atom feed', content: { 'application/atom+xml': { schema: z.string() } } } },
+});
+
+export const noticeOperations = [listNotices, getNoticesFeed];

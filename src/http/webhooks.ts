@@ -1,0 +1,21 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Deps } from '../context.ts';
+import { createWebhook, deleteWebhook, enableWebhook, getWebhook, listDeliveries, listWebhooks } from '../notices/webhooks.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/webhooks.ts';
+import { principalOf, type AppEnv } from './types.ts';
+
+/** /v1/webhooks: subscriptions (admins any event, a partner its own notices) and their delivery logs. */
+export function webhooksRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
+  serve(app, op.createWebhook, async (c, { body }) => c.json(await createWebhook(deps, principalOf(c), body), 201));
+  serve(app, op.listWebhooks, (c) => c.json(listWebhooks(deps, principalOf(c))));
+  serve(app, op.getWebhook, (c, { params }) => c.json(getWebhook(deps, principalOf(c), params.id)));
+  serve(app, op.enableWebhook, async (c, { params }) => c.json(await enableWebhook(deps, principalOf(c), params.id)));
+  serve(app, op.deleteWebhook, (c, { params }) => {
+    deleteWebhook(deps, principalOf(c), params.id);
+    return c.body(null, 204);
+  });
+  serve(app, op.listWebhookDeliveries, (c, { params }) => c.json(listDeliveries(deps, principalOf(c), params.id)));
+  return app;
+}

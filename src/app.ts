@@ -9,6 +9,8 @@ import { auditRequest, authenticate, documentedOperation, exchangeScope, request
 import { bodyLimit } from './http/body-limit.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { changeControlRouter } from './http/change-control.ts';
+import { freezesRouter } from './http/freezes.ts';
+import { reviewItemsRouter } from './http/review-items.ts';
 import { diffRouter } from './http/diff.ts';
 import { metaRouter } from './http/meta.ts';
 import { matrixRouter, policyRouter } from './http/matrix.ts';
@@ -76,6 +78,8 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/v1/policy', policyRouter(deps));
   app.route('/', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
+  app.route('/', reviewItemsRouter(deps));
+  app.route('/', freezesRouter(deps));
   app.route('/v1', noticesRouter(deps));
   app.route('/v1', transactionsRouter(deps, runtime));
   app.route('/v1', observabilityRouter(deps, runtime));

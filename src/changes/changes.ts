@@ -57,6 +57,9 @@ export function changedOperations(changes: Change[]): Set<string> {
   return new Set(changes.filter((c) => c.operationId !== undefined && !removal(c)).map((c) => c.operationId!));
 }
 
+/** The roles that work on change requests (partners only read and acknowledge them). */
+export const STAFF_ROLES = ['admin', 'author', 'approver', 'ci'] as const;
+
 export interface ChangeInput {
   partner?: unknown;
   api?: unknown;

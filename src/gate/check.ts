@@ -1,16 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import { acksOf, changedOperations, flowsCovering, latestChangeFor, releaseDiff, reviewsOf } from '../changes/changes.ts';
 import type { Deps } from '../context.ts';
 import { checkIds, isSemver } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
-import { evidence, gateDecisions, releaseFreezes, releases, reviewItems } from '../db/index.ts';
+import { evidence, gateDecisions, releases } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
 import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
+import { activeFreezes } from './freezes.ts';
+import { newReviewItemId, openReviewItem } from './review-items.ts';
 
 export interface GateInput {
   partner?: unknown;
@@ -72,11 +74,7 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     ),
     flows: flows.map((f) => ({ flow: f.flow, owner: f.owner, steps: f.steps, observability: f.observability, sla: f.sla, escalation: f.escalation, idempotency: { replayPolicy: f.idempotency.replayPolicy, dedupeWindow: f.idempotency.dedupeWindow } })),
     changedOperations: changed,
-    freezes: deps.db
-      .select({ id: releaseFreezes.id, reason: releaseFreezes.reason, source: releaseFreezes.source })
-      .from(releaseFreezes)
-      .where(and(eq(releaseFreezes.partner, partner), isNull(releaseFreezes.liftedAt)))
-      .all(),
+    freezes: activeFreezes(deps, partner),
     previousRelease: previous?.version ?? null,
   };
 }
@@ -107,7 +105,7 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateInp
   const createdAt = deps.clock().toISOString();
   let breakGlass: GateDecision['breakGlass'];
   if (typeof input.breakGlass === 'string') {
-    const reviewItem = `rvw_${randomBytes(8).toString('hex')}`;
+    const reviewItem = newReviewItemId();
     breakGlass = { reason: input.breakGlass.trim(), by: principal.name, reviewItem };
     answer.reasons.push({ rule: 'break-glass', status: 'met', message: `Break-glass by ${principal.name}: ${breakGlass.reason} (the gate said ${answer.verdict})`, howToFix: `Post-release review ${reviewItem} is open.` });
   }
@@ -131,7 +129,7 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateInp
       })
       .run();
     if (breakGlass) {
-      tx.insert(reviewItems).values({ id: breakGlass.reviewItem, decisionId, partner, api, version, reason: breakGlass.reason, status: 'open', createdAt, createdBy: principal.name }).run();
+      openReviewItem(tx, { id: breakGlass.reviewItem, decisionId, partner, api, version, reason: breakGlass.reason, createdAt, createdBy: principal.name });
       enqueueEvent(tx, deps.clock(), 'gate.break-glass', { decisionId, partner, api, version, environment, reason: breakGlass.reason, by: principal.name, reviewItem: breakGlass.reviewItem, evaluated: answer.verdict }, 'all');
     }
   });
@@ -168,48 +166,4 @@ export function getDecision(deps: Pick<Deps, 'db'>, id: string) {
     breakGlassReason: row.breakGlassReason,
     rederivation: { inputsHashMatches: hashInputs(facts) === row.inputsHash, verdict: rederived.verdict, matches: row.breakGlassReason ? true : rederived.verdict === row.verdict },
   };
-}
-
-/** Freezes releases for a partner (admins by hand; the SLA monitor automatically). */
-export function freezeReleases(deps: Pick<Deps, 'db' | 'clock'>, by: string, input: { partner?: unknown; reason?: unknown }, source: 'manual' | 'sla' = 'manual') {
-  const errors = checkIds({ '/partner': input.partner as string });
-  if (typeof input.reason !== 'string' || input.reason.trim().length < 3) errors.push({ location: '/reason', message: 'say why releases are frozen' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid freeze', { errors });
-  return deps.db
-    .insert(releaseFreezes)
-    .values({ id: `frz_${randomBytes(8).toString('hex')}`, partner: input.partner as string, reason: (input.reason as string).trim(), source, createdAt: deps.clock().toISOString(), createdBy: by, liftedAt: null })
-    .returning()
-    .get();
-}
-
-export function listFreezes(deps: Pick<Deps, 'db'>) {
-  return deps.db.select().from(releaseFreezes).orderBy(desc(releaseFreezes.createdAt)).limit(500).all();
-}
-
-export function liftFreeze(deps: Pick<Deps, 'db' | 'clock'>, id: string) {
-  const row = deps.db.select().from(releaseFreezes).where(eq(releaseFreezes.id, id)).get();
-  if (!row) throw new AccordError('not_found', `No freeze ${id}`);
-  if (row.liftedAt) return row;
-  return deps.db.update(releaseFreezes).set({ liftedAt: deps.clock().toISOString() }).where(eq(releaseFreezes.id, id)).returning().get()!;
-}
-
-/** Post-release review items opened by break-glass, newest first. */
-export function listReviewItems(deps: Pick<Deps, 'db'>, status?: string) {
-  return deps.db
-    .select()
-    .from(reviewItems)
-    .where(status ? eq(reviewItems.status, status) : undefined)
-    .orderBy(desc(reviewItems.createdAt))
-    .limit(500)
-    .all();
-}
-
-/** Closes a review item with what the review concluded. */
-export function closeReviewItem(deps: Pick<Deps, 'db'>, principal: Principal, id: string, input: { conclusion?: unknown }) {
-  requireRole(principal, ['admin', 'approver'], 'close post-release reviews');
-  if (typeof input.conclusion !== 'string' || input.conclusion.trim().length < 3) throw new AccordError('invalid_document', 'Say what the review concluded', { errors: [{ location: '/conclusion', message: 'required' }] });
-  const row = deps.db.select().from(reviewItems).where(eq(reviewItems.id, id)).get();
-  if (!row) throw new AccordError('not_found', `No review item ${id}`);
-  if (row.status === 'closed') throw new AccordError('conflict', `Review item ${id} is already closed`);
-  return deps.db.update(reviewItems).set({ status: 'closed', reason: `${row.reason}\n\nReview (${principal.name}): ${input.conclusion.trim()}` }).where(eq(reviewItems.id, id)).returning().get()!;
 }

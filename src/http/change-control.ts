@@ -9,13 +9,13 @@ import { changeView } from '../changes/view.ts';
 import type { Deps } from '../context.ts';
 import { AccordError } from '../errors.ts';
 import { addEvidence, addJunitEvidence, listEvidence } from '../evidence/evidence.ts';
-import { checkGate, closeReviewItem, freezeReleases, getDecision, liftFreeze, listFreezes, listReviewItems } from '../gate/check.ts';
+import { checkGate, getDecision } from '../gate/check.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
 const STAFF = ['admin', 'author', 'approver', 'ci'] as const;
 
-/** /v1/changes, /v1/evidence, /v1/gate, /v1/releases, /v1/freezes, /v1/audit. */
+/** /v1/changes, /v1/evidence, /v1/gate, /v1/releases, /v1/audit. */
 export function changeControlRouter(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -63,26 +63,7 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
     return c.json(getDecision(deps, c.req.param('id')));
   });
 
-  app.get('/review-items', (c) => {
-    requireRole(principalOf(c), STAFF, 'read post-release review items');
-    return c.json(listReviewItems(deps, c.req.query('status')));
-  });
-  app.post('/review-items/:id/close', async (c) => c.json(closeReviewItem(deps, principalOf(c), c.req.param('id'), await jsonBody(c))));
-
   app.post('/releases', async (c) => c.json(await recordRelease(deps, principalOf(c), await jsonBody(c)), 201));
-
-  app.get('/freezes', (c) => {
-    requireRole(principalOf(c), STAFF, 'read release freezes');
-    return c.json(listFreezes(deps));
-  });
-  app.post('/freezes', async (c) => {
-    requireRole(principalOf(c), ['admin'], 'freeze releases');
-    return c.json(freezeReleases(deps, principalOf(c).name, await jsonBody(c)), 201);
-  });
-  app.delete('/freezes/:id', (c) => {
-    requireRole(principalOf(c), ['admin'], 'lift release freezes');
-    return c.json(liftFreeze(deps, c.req.param('id')));
-  });
 
   app.get('/contracts/:partner/:api/consumers', (c) => c.json({ consumers: consumersOf(deps, c.req.param('partner'), c.req.param('api')) }));
   app.put('/contracts/:partner/:api/consumers', async (c) => c.json({ consumers: setConsumers(deps, principalOf(c), c.req.param('partner'), c.req.param('api'), (await jsonBody(c)).consumers) }));

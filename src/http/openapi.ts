@@ -226,23 +226,8 @@ export const ACCORD_OPENAPI = {
       parameters: [pathParam('id', 'Decision id')],
       get: op('A stored decision with its inputs, re-derived', ['admin', 'author', 'approver', 'ci'], 'gate:check', { '200': json({ type: 'object' }), '404': problem }),
     },
-    '/v1/review-items': {
-      get: op('Post-release review items opened by break-glass', ['admin', 'author', 'approver', 'ci'], 'changes:read', { '200': json({ type: 'array', items: { type: 'object' } }) }, { parameters: [optionalQuery('status')] }),
-    },
-    '/v1/review-items/{id}/close': {
-      parameters: [pathParam('id', 'Review item id')],
-      post: op('Close a review item with its conclusion', ['admin', 'approver'], 'changes:review', { '200': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['conclusion'], properties: { conclusion: { type: 'string' } } }) }),
-    },
     '/v1/releases': {
       post: op('Record a release; only with a passing gate decision for this exact content', ['admin', 'ci'], 'releases:write', { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' } } }) }),
-    },
-    '/v1/freezes': {
-      get: op('Release freezes', ['admin', 'author', 'approver', 'ci'], 'releases:read', { '200': json({ type: 'array', items: { type: 'object' } }) }),
-      post: op('Freeze releases for a partner', ['admin'], 'releases:write', { '201': json({ type: 'object' }), '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'reason'], properties: { partner: { type: 'string' }, reason: { type: 'string' } } }) }),
-    },
-    '/v1/freezes/{id}': {
-      parameters: [pathParam('id', 'Freeze id')],
-      delete: op('Lift a release freeze', ['admin'], 'releases:write', { '200': json({ type: 'object' }), '404': problem }),
     },
     '/v1/contracts/{partner}/{api}/consumers': {
       parameters: [PARTNER, API],

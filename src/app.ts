@@ -8,6 +8,7 @@ import { AccordError } from './errors.ts';
 import { auditRequest, authenticate, documentedOperation, exchangeScope, requestAddress } from './http/auth.ts';
 import { bodyLimit } from './http/body-limit.ts';
 import { contractsRouter } from './http/contracts.ts';
+import { auditRouter } from './http/audit.ts';
 import { changeControlRouter } from './http/change-control.ts';
 import { freezesRouter } from './http/freezes.ts';
 import { reviewItemsRouter } from './http/review-items.ts';
@@ -80,6 +81,7 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/v1', changeControlRouter(deps));
   app.route('/', reviewItemsRouter(deps));
   app.route('/', freezesRouter(deps));
+  app.route('/', auditRouter(deps));
   app.route('/v1', noticesRouter(deps));
   app.route('/v1', transactionsRouter(deps, runtime));
   app.route('/v1', observabilityRouter(deps, runtime));

@@ -3,6 +3,7 @@ import type { RouteConfig } from '@hono/zod-openapi';
 import { requireRole, requireScope, type Principal, type Role } from '../auth/principal.ts';
 import { SCOPE_NAMES, type Scope } from '../auth/scopes.ts';
 import { ACCORD_OPENAPI } from './openapi.ts';
+import { auditOperations } from './operations/audit.ts';
 import { freezeOperations } from './operations/freezes.ts';
 import { metaOperations } from './operations/meta.ts';
 import { reviewItemOperations } from './operations/review-items.ts';
@@ -13,7 +14,7 @@ import { tokenOperations } from './operations/tokens.ts';
  * generated from them (served at /openapi.json) and the index authentication reads each
  * operation's roles and scope from.
  */
-const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...reviewItemOperations, ...freezeOperations];
+const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...reviewItemOperations, ...freezeOperations, ...auditOperations];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */
 export const ACCORD_API_DOCUMENT = generateDocument();

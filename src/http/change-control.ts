@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { listAudit } from '../audit/log.ts';
 import { requireRole } from '../auth/principal.ts';
 import { acknowledgeChange, createChange, listChanges, reviewChange, toChangeSummary } from '../changes/changes.ts';
 import { consumersOf, setConsumers } from '../changes/consumers.ts';
@@ -15,7 +14,7 @@ import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
 const STAFF = ['admin', 'author', 'approver', 'ci'] as const;
 
-/** /v1/changes, /v1/evidence, /v1/gate, /v1/releases, /v1/audit. */
+/** /v1/changes, /v1/evidence, /v1/gate, /v1/releases. */
 export function changeControlRouter(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -68,12 +67,5 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
   app.get('/contracts/:partner/:api/consumers', (c) => c.json({ consumers: consumersOf(deps, c.req.param('partner'), c.req.param('api')) }));
   app.put('/contracts/:partner/:api/consumers', async (c) => c.json({ consumers: setConsumers(deps, principalOf(c), c.req.param('partner'), c.req.param('api'), (await jsonBody(c)).consumers) }));
 
-  app.get('/audit', (c) => {
-    requireRole(principalOf(c), ['admin'], 'read the audit log');
-    const after = Number(c.req.query('after') ?? 0);
-    const limit = Number(c.req.query('limit') ?? 100);
-    if (!Number.isInteger(after) || after < 0 || !Number.isInteger(limit) || limit < 1) throw new AccordError('bad_request', '?after and ?limit must be non-negative integers');
-    return c.json(listAudit(deps, { after, limit }));
-  });
   return app;
 }

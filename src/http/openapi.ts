@@ -347,9 +347,6 @@ export const ACCORD_OPENAPI = {
     '/v1/operator/views': {
       get: op('Operator views: degraded partner routes, stuck transaction types, accumulating retries, pending compensations, with links to the transactions', ['admin', 'ci', 'author', 'approver'], 'observability:read', { '200': json({ type: 'object' }) }),
     },
-    '/v1/audit': {
-      get: op('The hash-chained audit log', ['admin'], 'audit:read', { '200': json({ type: 'array', items: { type: 'object' } }), '400': problem }, { parameters: [optionalQuery('after'), optionalQuery('limit')] }),
-    },
   },
   components: {
     securitySchemes: {

@@ -10,6 +10,7 @@ import { bodyLimit } from './http/body-limit.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { auditRouter } from './http/audit.ts';
 import { changeControlRouter } from './http/change-control.ts';
+import { evidenceRouter } from './http/evidence.ts';
 import { freezesRouter } from './http/freezes.ts';
 import { reviewItemsRouter } from './http/review-items.ts';
 import { diffRouter } from './http/diff.ts';
@@ -79,6 +80,7 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/v1/policy', policyRouter(deps));
   app.route('/', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
+  app.route('/', evidenceRouter(deps));
   app.route('/', reviewItemsRouter(deps));
   app.route('/', freezesRouter(deps));
   app.route('/', auditRouter(deps));

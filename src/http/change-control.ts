@@ -7,14 +7,13 @@ import { recordRelease } from '../changes/releases.ts';
 import { changeView } from '../changes/view.ts';
 import type { Deps } from '../context.ts';
 import { AccordError } from '../errors.ts';
-import { addEvidence, addJunitEvidence, listEvidence } from '../evidence/evidence.ts';
 import { checkGate, getDecision } from '../gate/check.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { jsonBody, principalOf, type AppEnv } from './types.ts';
 
 const STAFF = ['admin', 'author', 'approver', 'ci'] as const;
 
-/** /v1/changes, /v1/evidence, /v1/gate, /v1/releases. */
+/** /v1/changes, /v1/gate, /v1/releases. */
 export function changeControlRouter(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -39,21 +38,6 @@ export function changeControlRouter(deps: Deps): Hono<AppEnv> {
   app.post('/changes/:id/acknowledgements', async (c) => {
     const body = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await jsonBody(c);
     return c.json(acknowledgeChange(deps, principalOf(c), c.req.param('id'), body), 201);
-  });
-
-  app.post('/evidence', async (c) => c.json(addEvidence(deps, principalOf(c), await jsonBody(c)), 201));
-  app.post('/evidence/junit', async (c) => {
-    requireRole(principalOf(c), ['admin', 'ci', 'author'], 'record release evidence');
-    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!['application/xml', 'text/xml', 'application/junit+xml'].includes(type)) throw new AccordError('unsupported_media_type', 'Send the JUnit report as application/xml; the other fields as query parameters');
-    const q = c.req.query();
-    return c.json(addJunitEvidence(deps, principalOf(c), await c.req.text(), { ...q, expiresAt: q.expiresAt }), 201);
-  });
-  app.get('/evidence', (c) => {
-    requireRole(principalOf(c), STAFF, 'read release evidence');
-    const { partner, api, version } = c.req.query();
-    if (!partner || !api || !version) throw new AccordError('bad_request', 'Pass ?partner=&api=&version=', { errors: [{ location: 'partner', message: 'partner, api and version are required' }] });
-    return c.json(listEvidence(deps, partner, api, version));
   });
 
   app.post('/gate/check', async (c) => c.json(await checkGate(deps, principalOf(c), await jsonBody(c))));

@@ -209,16 +209,6 @@ export const ACCORD_OPENAPI = {
       parameters: [pathParam('id', 'Change request id')],
       post: op('A consuming partner acknowledges the change', ['partner'], 'changes:acknowledge', { '201': json({ type: 'object' }), '404': problem }, { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string' } } } } } } }),
     },
-    '/v1/evidence': {
-      get: op('Evidence recorded for a version', ['admin', 'author', 'approver', 'ci'], 'evidence:read', { '200': json({ type: 'array', items: ref('Evidence') }), '400': problem }, { parameters: [optionalQuery('partner'), optionalQuery('api'), optionalQuery('version')] }),
-      post: op('Record release evidence, bound to the contract content sha256', ['admin', 'ci', 'author'], 'evidence:write', { '201': json(ref('Evidence')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'kind', 'result', 'sha256', 'uri', 'environment', 'commit', 'producedAt'], properties: Object.fromEntries(['partner', 'api', 'version', 'kind', 'result', 'sha256', 'uri', 'environment', 'commit', 'producedAt', 'expiresAt'].map((k) => [k, { type: 'string' }])) }) }),
-    },
-    '/v1/evidence/junit': {
-      post: op('Record evidence from a JUnit XML report (counts tests, failures, errors, skipped)', ['admin', 'ci', 'author'], 'evidence:write', { '201': json(ref('Evidence')), '415': problem, '422': problem }, {
-        parameters: [...['partner', 'api', 'version', 'kind', 'sha256', 'uri', 'environment', 'commit', 'producedAt'].map((n) => queryParam(n, n)), optionalQuery('expiresAt')],
-        requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } } } },
-      }),
-    },
     '/v1/gate/check': {
       post: op('Release gate: pass, fail or pending with reasons, what changed, detection and recovery; the decision is stored', ['admin', 'ci', 'author', 'approver'], 'gate:check', { '200': json(ref('GateDecision')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' }, breakGlass: { type: 'string', description: 'admin only: the reason' } } }) }),
     },
@@ -485,7 +475,6 @@ export const ACCORD_OPENAPI = {
         },
       },
       ChangeSummary: { type: 'object', properties: { id: { type: 'string' }, partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, breaking: { type: 'boolean' }, requires: { type: 'object' } } },
-      Evidence: { type: 'object', properties: { id: { type: 'string' }, kind: { type: 'string' }, result: { type: 'string', enum: ['pass', 'fail'] }, sha256: { type: 'string' }, boundToContent: { type: 'boolean' } } },
       GateDecision: {
         type: 'object',
         properties: {

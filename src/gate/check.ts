@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
+import { z } from 'zod';
 import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import { acksOf, changedOperations, flowsCovering, latestChangeFor, releaseDiff, reviewsOf } from '../changes/changes.ts';
 import type { Deps } from '../context.ts';
-import { checkIds, isSemver } from '../contracts/ids.ts';
+import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence, gateDecisions, releases } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
@@ -14,14 +15,24 @@ import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
 import { activeFreezes } from './freezes.ts';
 import { newReviewItemId, openReviewItem } from './review-items.ts';
 
-export interface GateInput {
-  partner?: unknown;
-  api?: unknown;
-  version?: unknown;
-  environment?: unknown;
-  /** Admin only: pass regardless, with this reason; audited and followed up by a review item. */
-  breakGlass?: unknown;
-}
+const BREAK_GLASS_RULE = 'give the reason for breaking glass (at least 10 characters)';
+
+/** What the gate is asked: may this version be released to this environment? */
+export const GateCheckRequest = z
+  .object({
+    partner: Id,
+    api: Id,
+    environment: Id,
+    version: SemVer,
+    breakGlass: z
+      .string({ error: BREAK_GLASS_RULE })
+      .refine((reason) => reason.trim().length >= 10, BREAK_GLASS_RULE)
+      .optional()
+      .meta({ description: 'Admin only: pass regardless, with this reason (at least 10 characters); audited and followed up by a post-release review item' }),
+  })
+  .meta({ id: 'GateCheckRequest' });
+
+export type GateCheckRequest = z.output<typeof GateCheckRequest>;
 
 /** Collects the stored facts the gate decides on. */
 export async function gatherFacts(deps: Deps, partner: string, api: string, version: string, environment: string): Promise<GateFacts> {
@@ -79,24 +90,22 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
   };
 }
 
+/** The sha256 of the facts a decision was derived from (stored with it, to show they were not altered). */
 export function hashInputs(facts: GateFacts): string {
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex');
 }
 
+/** What a gate check answers: the verdict and its reasons, the stored decision's id and, after break-glass, who broke it and why. */
 export type GateDecision = GateAnswer & { decisionId: string; partner: string; api: string; version: string; environment: string; inputsHash: string; createdAt: string; breakGlass?: { reason: string; by: string; reviewItem: string } };
 
 /**
  * Evaluates the gate for one version and environment and stores the decision with its inputs
- * and their hash. Break-glass (admin, with a reason) passes, is audited and opens a review item.
+ * and their hash. Break-glass (admins only, with a reason) passes, is audited and opens a
+ * review item.
  */
-export async function checkGate(deps: Deps, principal: Principal, input: GateInput): Promise<GateDecision> {
-  requireRole(principal, ['admin', 'ci', 'author', 'approver'], 'check the release gate');
-  const errors = [...checkIds({ '/partner': input.partner as string, '/api': input.api as string, '/environment': input.environment as string })];
-  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
-  if (input.breakGlass !== undefined && (typeof input.breakGlass !== 'string' || input.breakGlass.trim().length < 10)) errors.push({ location: '/breakGlass', message: 'give the reason for breaking glass (at least 10 characters)' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid gate check', { errors });
+export async function checkGate(deps: Deps, principal: Principal, input: GateCheckRequest): Promise<GateDecision> {
   if (input.breakGlass !== undefined) requireRole(principal, ['admin'], 'break glass');
-  const { partner, api, version, environment } = input as { partner: string; api: string; version: string; environment: string };
+  const { partner, api, version, environment } = input;
 
   const facts = await gatherFacts(deps, partner, api, version, environment);
   const answer = evaluateGate(facts);
@@ -104,7 +113,7 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateInp
   const decisionId = `dec_${randomBytes(8).toString('hex')}`;
   const createdAt = deps.clock().toISOString();
   let breakGlass: GateDecision['breakGlass'];
-  if (typeof input.breakGlass === 'string') {
+  if (input.breakGlass !== undefined) {
     const reviewItem = newReviewItemId();
     breakGlass = { reason: input.breakGlass.trim(), by: principal.name, reviewItem };
     answer.reasons.push({ rule: 'break-glass', status: 'met', message: `Break-glass by ${principal.name}: ${breakGlass.reason} (the gate said ${answer.verdict})`, howToFix: `Post-release review ${reviewItem} is open.` });

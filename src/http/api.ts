@@ -4,9 +4,12 @@ import { requireRole, requireScope, type Principal, type Role } from '../auth/pr
 import { SCOPE_NAMES, type Scope } from '../auth/scopes.ts';
 import { ACCORD_OPENAPI } from './openapi.ts';
 import { auditOperations } from './operations/audit.ts';
+import { changeOperations } from './operations/changes.ts';
 import { evidenceOperations } from './operations/evidence.ts';
 import { freezeOperations } from './operations/freezes.ts';
+import { gateOperations } from './operations/gate.ts';
 import { metaOperations } from './operations/meta.ts';
+import { releaseOperations } from './operations/releases.ts';
 import { reviewItemOperations } from './operations/review-items.ts';
 import { tokenOperations } from './operations/tokens.ts';
 
@@ -15,7 +18,17 @@ import { tokenOperations } from './operations/tokens.ts';
  * generated from them (served at /openapi.json) and the index authentication reads each
  * operation's roles and scope from.
  */
-const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...evidenceOperations, ...reviewItemOperations, ...freezeOperations, ...auditOperations];
+const OPERATIONS: readonly RouteConfig[] = [
+  ...metaOperations,
+  ...tokenOperations,
+  ...changeOperations,
+  ...evidenceOperations,
+  ...gateOperations,
+  ...reviewItemOperations,
+  ...releaseOperations,
+  ...freezeOperations,
+  ...auditOperations,
+];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */
 export const ACCORD_API_DOCUMENT = generateDocument();

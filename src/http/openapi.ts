@@ -183,42 +183,6 @@ export const ACCORD_OPENAPI = {
         { requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } },
       ),
     },
-    '/v1/changes': {
-      get: op('Change requests, newest first; with ?awaiting=me those awaiting the caller', ['admin', 'author', 'approver', 'ci', 'partner'], 'changes:read', { '200': json({ type: 'array', items: ref('ChangeSummary') }), '400': problem }, {
-        description:
-          'Staff list change requests (optionally of one partner/api). A partner token may only call it with `awaiting=me` (403 otherwise). ' +
-          '`awaiting=me` answers, newest first and at most 100, the open change requests (the newest of their version, version not released or retired, diff not rejected) awaiting the caller: ' +
-          "for a partner, those listing it among the required acknowledgements that it has not acknowledged for their diff; for an approver or admin (whose token may use changes:review), those still short of approvals that it may review — not opened by it, its version not registered by it (same token or a look-alike name), not yet reviewed by it; for other roles none.",
-        parameters: [
-          optionalQuery('partner'),
-          optionalQuery('api'),
-          { name: 'awaiting', in: 'query', required: false, description: '`me`: only what awaits the caller (any other value → 400; not combined with partner or api)', schema: { type: 'string', enum: ['me'] } },
-        ],
-      }),
-      post: op('Open a change request: snapshots the diff and derives approvals, acknowledgements and evidence from the policy', ['admin', 'author'], 'changes:write', { '201': json(ref('ChangeSummary')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'summary'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, flows: { type: 'array', items: { type: 'string' } }, summary: { type: 'string' } } }) }),
-    },
-    '/v1/changes/{id}': {
-      parameters: [pathParam('id', 'Change request id')],
-      get: op('A change request with its diff, reviews, acknowledgements, evidence status and a gate preview', ALL_ROLES, 'changes:read', { '200': json({ type: 'object' }), '404': problem }, { parameters: [optionalQuery('environment')] }),
-    },
-    '/v1/changes/{id}/reviews': {
-      parameters: [pathParam('id', 'Change request id')],
-      post: op('Approve or reject (not by the change author); bound to the current diff hash', ['admin', 'approver'], 'changes:review', { '201': json({ type: 'object' }), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['decision'], properties: { decision: { enum: ['approve', 'reject'] }, comment: { type: 'string' } } }) }),
-    },
-    '/v1/changes/{id}/acknowledgements': {
-      parameters: [pathParam('id', 'Change request id')],
-      post: op('A consuming partner acknowledges the change', ['partner'], 'changes:acknowledge', { '201': json({ type: 'object' }), '404': problem }, { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string' } } } } } } }),
-    },
-    '/v1/gate/check': {
-      post: op('Release gate: pass, fail or pending with reasons, what changed, detection and recovery; the decision is stored', ['admin', 'ci', 'author', 'approver'], 'gate:check', { '200': json(ref('GateDecision')), '404': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' }, breakGlass: { type: 'string', description: 'admin only: the reason' } } }) }),
-    },
-    '/v1/gate/decisions/{id}': {
-      parameters: [pathParam('id', 'Decision id')],
-      get: op('A stored decision with its inputs, re-derived', ['admin', 'author', 'approver', 'ci'], 'gate:check', { '200': json({ type: 'object' }), '404': problem }),
-    },
-    '/v1/releases': {
-      post: op('Record a release; only with a passing gate decision for this exact content', ['admin', 'ci'], 'releases:write', { '201': json({ type: 'object' }), '404': problem, '409': problem, '422': problem }, { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version', 'environment'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' } } }) }),
-    },
     '/v1/contracts/{partner}/{api}/consumers': {
       parameters: [PARTNER, API],
       get: op('Partners that consume the API (explicit list, else every other partner implementing it)', ALL_ROLES, 'contracts:read', { '200': json({ type: 'object', properties: { consumers: { type: 'array', items: { type: 'string' } } } }) }),
@@ -472,18 +436,6 @@ export const ACCORD_OPENAPI = {
           summary: { type: 'object', properties: { breaking: { type: 'integer' }, warning: { type: 'integer' }, info: { type: 'integer' }, total: { type: 'integer' } } },
           bump: { type: 'string', enum: ['major', 'minor', 'patch', 'none'] },
           openapiDiff: { type: 'object', description: 'What the openapi-diff second opinion did: ok, failed, timeout or skipped' },
-        },
-      },
-      ChangeSummary: { type: 'object', properties: { id: { type: 'string' }, partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, breaking: { type: 'boolean' }, requires: { type: 'object' } } },
-      GateDecision: {
-        type: 'object',
-        properties: {
-          verdict: { type: 'string', enum: ['pass', 'fail', 'pending'] },
-          reasons: { type: 'array', items: { type: 'object', properties: { rule: { type: 'string' }, status: { type: 'string', enum: ['met', 'pending', 'failed'] }, message: { type: 'string' }, howToFix: { type: 'string' } } } },
-          whatChanged: { type: 'object' },
-          detection: { type: 'object' },
-          recovery: { type: 'object' },
-          decisionId: { type: 'string' },
         },
       },
     },

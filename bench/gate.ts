@@ -7,7 +7,7 @@ import { createToken } from '../src/auth/tokens.ts';
 import { createChange, reviewChange } from '../src/changes/changes.ts';
 import { versionKey } from '../src/contracts/ids.ts';
 import { findVersion } from '../src/contracts/versions.ts';
-import { addEvidence } from '../src/evidence/evidence.ts';
+import { addEvidence, type EvidenceRecord } from '../src/evidence/evidence.ts';
 import { checkGate } from '../src/gate/check.ts';
 import { putMatrixDocument } from '../src/matrix/store.ts';
 import { PACKAGE_ROOT } from '../src/config.ts';
@@ -59,7 +59,7 @@ export async function benchGate(): Promise<string[]> {
     await putMatrixDocument(svc.deps, admin, { kind: 'flow', name: 'finalisation-by-id', body: finalisation, format: 'yaml' });
     const change = await createChange(svc.deps, admin, { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', summary: 'bench change' });
     await reviewChange(svc.deps, approver, change.id, { decision: 'approve' });
-    for (const kind of JSON.parse(change.requiredEvidence) as string[]) {
+    for (const kind of JSON.parse(change.requiredEvidence) as EvidenceRecord['kind'][]) {
       addEvidence(svc.deps, admin, { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', kind, result: 'pass', sha256: row.sha256, uri: 'https://ci.example/x', environment: 'staging', commit: 'abcdef1', producedAt: '2026-11-27T00:00:00Z' });
     }
     const input = { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', environment: 'production' };

@@ -181,7 +181,7 @@ describe('console: change requests', () => {
     const ci = await signIn(s, s.token('ci'));
     const wrongRole = await ci.post(`/console/changes/${id}/reviews`, { decision: 'reject', comment: 'not mine to judge' });
     expect(wrongRole.status).toBe(403);
-    expect(await wrongRole.text()).toContain('Role &quot;ci&quot; may not review change requests');
+    expect(await wrongRole.text()).toContain('Role &quot;ci&quot; may not call POST /v1/changes/{id}/reviews; needs admin or approver');
     const partnerRelease = await bluestem.post(`/console/changes/${id}/releases`, { environment: 'production' });
     expect(partnerRelease.status).toBe(403);
     expect(stored('change_reviews')).toBe(reviews);

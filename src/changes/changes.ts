@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, lt, ne } from 'drizzle-orm';
 import semver from 'semver';
+import { z } from 'zod';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
-import { checkIds, isSemver, versionKey } from '../contracts/ids.ts';
+import { Id, SemVer, versionKey } from '../contracts/ids.ts';
 import { findVersion, loadContractDocument, markContractsChanged, type ContractVersionRow } from '../contracts/versions.ts';
 import { changeAcks, changeRequests, changeReviews, contractVersions, releases } from '../db/index.ts';
 import { diffContracts } from '../diff/contract-diff.ts';
@@ -58,30 +59,42 @@ export function changedOperations(changes: Change[]): Set<string> {
   return new Set(changes.filter((c) => c.operationId !== undefined && !removal(c)).map((c) => c.operationId!));
 }
 
-export interface ChangeInput {
-  partner?: unknown;
-  api?: unknown;
-  version?: unknown;
-  flows?: unknown;
-  summary?: unknown;
-}
+/** The roles that work on change requests (partners only read and acknowledge them). */
+export const STAFF_ROLES = ['admin', 'author', 'approver', 'ci'] as const;
+
+const SUMMARY_RULE = 'must say what changes and why (3–5000 characters)';
+const FLOWS_RULE = 'must be an array of flow ids';
+
+/** A request to open a change request for a registered version. */
+export const ChangeRequest = z
+  .object({
+    partner: Id,
+    api: Id,
+    version: SemVer,
+    summary: z
+      .string({ error: SUMMARY_RULE })
+      .refine((summary) => summary.trim().length >= 3 && summary.length <= 5000, SUMMARY_RULE)
+      .meta({ description: 'What changes and why (3–5000 characters)' }),
+    flows: z
+      .array(z.unknown(), { error: FLOWS_RULE })
+      .refine((flows) => flows.every((flow) => typeof flow === 'string'), FLOWS_RULE)
+      .pipe(z.array(z.string()))
+      .optional()
+      .meta({ description: 'The control-matrix flows the change touches; default: those covering the operations its diff changes', items: { type: 'string' } }),
+  })
+  .meta({ id: 'ChangeRequest' });
+
+export type ChangeRequest = z.output<typeof ChangeRequest>;
 
 /**
  * Opens a change request for a registered version: snapshots the diff it would ship and its
  * hash, and derives from the policy what it needs (approvals, partner acknowledgements,
  * evidence kinds).
  */
-export async function createChange(deps: Deps, principal: Principal, input: ChangeInput): Promise<ChangeRow> {
-  requireRole(principal, ['admin', 'author'], 'open change requests');
-  const errors = [...checkIds({ '/partner': input.partner as string, '/api': input.api as string })];
-  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
-  if (typeof input.summary !== 'string' || input.summary.trim().length < 3 || input.summary.length > 5000) errors.push({ location: '/summary', message: 'must say what changes and why (3–5000 characters)' });
-  if (input.flows !== undefined && (!Array.isArray(input.flows) || input.flows.some((f) => typeof f !== 'string'))) errors.push({ location: '/flows', message: 'must be an array of flow ids' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid change request', { errors });
-  const row = findVersion(deps, input.partner as string, input.api as string, input.version as string);
-  if (!row) throw new AccordError('not_found', `No contract version ${String(input.partner)}/${String(input.api)}@${String(input.version)}`);
+export async function createChange(deps: Deps, principal: Principal, input: ChangeRequest): Promise<ChangeRow> {
+  const row = findVersion(deps, input.partner, input.api, input.version);
+  if (!row) throw new AccordError('not_found', `No contract version ${input.partner}/${input.api}@${input.version}`);
   if (row.state === 'retired') throw new AccordError('conflict', `${row.partner}/${row.api}@${row.version} is retired`);
-
   const diff = await releaseDiff(deps, row);
   // A rejection stands: a new change request for the same diff may not wipe it out.
   const previous = latestChangeFor(deps, row.partner, row.api, row.version);
@@ -95,9 +108,9 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
   let flowIds: string[];
   if (input.flows !== undefined) {
     const known = new Set(flows.map((f) => f.entry.flow));
-    const unknown = (input.flows as string[]).filter((f) => !known.has(f));
+    const unknown = input.flows.filter((f) => !known.has(f));
     if (unknown.length > 0) throw new AccordError('invalid_document', `Unknown flows: ${unknown.join(', ')}`, { errors: unknown.map((f) => ({ location: '/flows', message: `no control-matrix entry "${f}"` })) });
-    flowIds = input.flows as string[];
+    flowIds = input.flows;
   } else {
     flowIds = flowsCovering(flows, row.partner, row.api, row.version, changedOperations(diff.result.changes)).map((e) => e.flow);
   }
@@ -114,7 +127,7 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
       diff: JSON.stringify(diff.result),
       diffHash: diff.hash,
       breaking,
-      summary: (input.summary as string).trim(),
+      summary: input.summary.trim(),
       flows: JSON.stringify(flowIds),
       requiredApprovals: policy.approvals[changeClass],
       requiredAcks: JSON.stringify(acks === 'all-consumers' ? consumersOf(deps, row.partner, row.api) : []),
@@ -127,6 +140,7 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
     .get();
 }
 
+/** A change request's row (404 when there is none). */
 export function getChangeRow(deps: Pick<Deps, 'db'>, id: string): ChangeRow {
   const row = deps.db.select().from(changeRequests).where(eq(changeRequests.id, id)).get();
   if (!row) throw new AccordError('not_found', `No change request ${id}`);
@@ -144,31 +158,47 @@ export function latestChangeFor(deps: Pick<Deps, 'db'>, partner: string, api: st
     .get();
 }
 
+/** The reviews of a change request, oldest first. */
 export function reviewsOf(deps: Pick<Deps, 'db'>, changeId: string) {
   return deps.db.select().from(changeReviews).where(eq(changeReviews.changeId, changeId)).orderBy(changeReviews.createdAt).all();
 }
 
+/** The acknowledgements of a change request, oldest first. */
 export function acksOf(deps: Pick<Deps, 'db'>, changeId: string) {
   return deps.db.select().from(changeAcks).where(eq(changeAcks.changeId, changeId)).orderBy(changeAcks.createdAt).all();
 }
 
+/** A reviewer's decisions. */
+export const REVIEW_DECISIONS = ['approve', 'reject'] as const;
+
+const COMMENT_RULE = 'must be text of at most 5000 characters';
+
+/** An approval or rejection; a rejection says why. */
+export const ChangeReview = z
+  .object({
+    decision: z.enum(REVIEW_DECISIONS, { error: 'must be approve or reject' }),
+    comment: z.string({ error: COMMENT_RULE }).max(5000, COMMENT_RULE).optional().meta({ description: 'At most 5000 characters; required to reject' }),
+  })
+  .refine((review) => typeof review.comment === 'string' && review.comment.trim() !== '', {
+    path: ['comment'],
+    message: 'say why the change is rejected',
+    when: ({ value }) => (value as { decision?: unknown } | null)?.decision === 'reject',
+  })
+  .meta({ id: 'ChangeReview' });
+
+export type ChangeReview = z.output<typeof ChangeReview>;
+
 /**
  * Records an approval or rejection, bound to the diff the change would ship now. The change's
- * author may not review it.
+ * authors may not review it.
  */
-export async function reviewChange(deps: Deps, principal: Principal, id: string, input: { decision?: unknown; comment?: unknown }) {
-  requireRole(principal, ['admin', 'approver'], 'review change requests');
+export async function reviewChange(deps: Deps, principal: Principal, id: string, input: ChangeReview) {
   const change = getChangeRow(deps, id);
   const version = findVersion(deps, change.partner, change.api, change.version)!;
   const authors = changeAuthors(change, version.createdBy);
   if (authors.some((author) => sameActor({ name: principal.name, token: principal.tokenId }, author))) {
     throw new AccordError('forbidden', 'Whoever opened a change request or registered its version may not review it (same token, or a name that looks like theirs); ask another approver');
   }
-  const errors = [];
-  if (input.decision !== 'approve' && input.decision !== 'reject') errors.push({ location: '/decision', message: 'must be approve or reject' });
-  if (input.comment !== undefined && (typeof input.comment !== 'string' || input.comment.length > 5000)) errors.push({ location: '/comment', message: 'must be text of at most 5000 characters' });
-  if (input.decision === 'reject' && (typeof input.comment !== 'string' || input.comment.trim() === '')) errors.push({ location: '/comment', message: 'say why the change is rejected' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid review', { errors });
   // Reviews are bound to the diff the change request was opened with (and the board saw).
   const hash = change.diffHash;
   const review = deps.db
@@ -176,8 +206,8 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
     .values({
       id: `rev_${randomBytes(8).toString('hex')}`,
       changeId: id,
-      decision: input.decision as string,
-      comment: typeof input.comment === 'string' ? input.comment : '',
+      decision: input.decision,
+      comment: input.comment ?? '',
       diffHash: hash,
       reviewer: principal.name,
       reviewerToken: principal.tokenId,
@@ -199,9 +229,20 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
   return review;
 }
 
-/** A consuming partner acknowledges a (breaking) change. */
-export function acknowledgeChange(deps: Deps, principal: Principal, id: string, input: { comment?: unknown }) {
-  requireRole(principal, ['partner'], 'acknowledge changes (use the consuming partner’s token)');
+/** A consuming partner's acknowledgement of a change. */
+export const ChangeAcknowledgement = z
+  .object({
+    // A comment that is not text was always ignored, never refused.
+    comment: z
+      .preprocess((comment) => (typeof comment === 'string' ? comment : undefined), z.string().optional())
+      .meta({ description: 'Anything the consumer wants to say (the first 5000 characters are kept)', type: 'string' }),
+  })
+  .meta({ id: 'ChangeAcknowledgement' });
+
+export type ChangeAcknowledgement = z.output<typeof ChangeAcknowledgement>;
+
+/** A consuming partner (the principal's) acknowledges a (breaking) change. */
+export function acknowledgeChange(deps: Deps, principal: Principal, id: string, input: ChangeAcknowledgement) {
   const change = getChangeRow(deps, id);
   const required = JSON.parse(change.requiredAcks) as string[];
   if (!required.includes(principal.partner!)) throw new AccordError('forbidden', `Partner ${principal.partner} is not a consumer asked to acknowledge this change`);
@@ -213,7 +254,7 @@ export function acknowledgeChange(deps: Deps, principal: Principal, id: string, 
       changeId: id,
       partner: principal.partner!,
       diffHash: hash,
-      comment: typeof input.comment === 'string' ? input.comment.slice(0, 5000) : '',
+      comment: input.comment?.slice(0, 5000) ?? '',
       createdAt: deps.clock().toISOString(),
       createdBy: principal.name,
     })
@@ -221,8 +262,12 @@ export function acknowledgeChange(deps: Deps, principal: Principal, id: string, 
     .get();
 }
 
-/** Change requests, newest first, optionally for one partner/api. */
-export function listChanges(deps: Pick<Deps, 'db'>, filter: { partner?: string; api?: string; limit?: number }) {
+/**
+ * Change requests, newest first, optionally for one partner/api: for staff only (a partner
+ * lists what awaits it, src/changes/queue.ts awaitingPrincipal).
+ */
+export function listChanges(deps: Pick<Deps, 'db'>, principal: Principal, filter: { partner?: string; api?: string; limit?: number }) {
+  requireRole(principal, STAFF_ROLES, 'list change requests (a partner lists those awaiting its acknowledgement with ?awaiting=me)');
   const conditions = [filter.partner ? eq(changeRequests.partner, filter.partner) : undefined, filter.api ? eq(changeRequests.api, filter.api) : undefined].filter((c) => c !== undefined);
   return deps.db
     .select()

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
-import { checkIds, isSemver } from '../contracts/ids.ts';
+import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion, markContractsChanged } from '../contracts/versions.ts';
 import { contractVersions, gateDecisions, notices, releases } from '../db/index.ts';
 import { gatherFacts } from '../gate/check.ts';
@@ -14,17 +15,18 @@ import { latestChangeFor } from './changes.ts';
 
 const FORWARD: Record<string, number> = { draft: 0, approved: 1, released: 2, deprecated: 3, retired: 4 };
 
+/** A release of a registered version to an environment. */
+export const ReleaseRequest = z.object({ partner: Id, api: Id, environment: Id, version: SemVer }).meta({ id: 'ReleaseRequest' });
+
+export type ReleaseRequest = z.output<typeof ReleaseRequest>;
+
 /**
  * Records a release of a version to an environment. Accepted only when the latest gate
  * decision for that version and environment passed for exactly this content; the version's
  * state moves forward to released (never backwards). A breaking release notifies consumers.
  */
-export async function recordRelease(deps: Deps, principal: Principal, input: { partner?: unknown; api?: unknown; version?: unknown; environment?: unknown }) {
-  requireRole(principal, ['admin', 'ci'], 'record releases');
-  const errors = checkIds({ '/partner': input.partner as string, '/api': input.api as string, '/environment': input.environment as string });
-  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid release', { errors });
-  const { partner, api, version, environment } = input as { partner: string; api: string; version: string; environment: string };
+export async function recordRelease(deps: Deps, principal: Principal, input: ReleaseRequest) {
+  const { partner, api, version, environment } = input;
   const row = findVersion(deps, partner, api, version);
   if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
   const decision = deps.db

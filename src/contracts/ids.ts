@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { z } from 'zod';
 import { AccordError, type FieldError } from '../errors.ts';
 
 /** Partner, API and flow ids: lowercase letters, digits and dashes, 1–63 characters. */
@@ -20,6 +21,17 @@ export function checkIds(ids: Record<string, string | undefined>): FieldError[] 
   return errors;
 }
 
+const ID_RULE = `must match ${ID_PATTERN.source}`;
+
+/** A partner, API, flow or environment id in a request (the findings checkIds gives). */
+export const Id = z
+  .string({ error: ID_RULE })
+  .regex(ID_PATTERN, ID_RULE)
+  .superRefine((id, ctx) => {
+    if (RESERVED.has(id)) ctx.addIssue({ code: 'custom', message: `"${id}" is reserved` });
+  })
+  .meta({ description: 'Lowercase letters, digits and dashes, 1–63 characters' });
+
 /** Throws 400 unless every id matches the id pattern. */
 export function assertIds(ids: Record<string, string | undefined>): void {
   const errors = checkIds(ids);
@@ -33,6 +45,9 @@ export function assertIds(ids: Record<string, string | undefined>): void {
 export function isSemver(version: unknown): version is string {
   return typeof version === 'string' && version.length <= 128 && semver.valid(version) === version;
 }
+
+/** A strict semantic version in a request (isSemver). */
+export const SemVer = z.string({ error: 'must be a semantic version' }).refine(isSemver, 'must be a semantic version').meta({ description: 'Semantic version (no leading v, no build metadata)', examples: ['1.2.0'] });
 
 /**
  * A string whose byte order is semver precedence (so SQLite can ORDER BY it): numbers

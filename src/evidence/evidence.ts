@@ -1,29 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
 import { XMLParser } from 'fast-xml-parser';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../context.ts';
-import { checkIds, isSemver } from '../contracts/ids.ts';
+import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence } from '../db/index.ts';
-import { AccordError, type FieldError } from '../errors.ts';
+import { AccordError } from '../errors.ts';
 import { EVIDENCE_KINDS } from '../matrix/schema.ts';
 
 export type EvidenceRow = typeof evidence.$inferSelect;
 
-export interface EvidenceInput {
-  partner?: unknown;
-  api?: unknown;
-  version?: unknown;
-  kind?: unknown;
-  result?: unknown;
-  sha256?: unknown;
-  uri?: unknown;
-  environment?: unknown;
-  commit?: unknown;
-  producedAt?: unknown;
-  expiresAt?: unknown;
-}
+/** What a check found. */
+export const EVIDENCE_RESULTS = ['pass', 'fail'] as const;
 
 export interface JunitSummary {
   tests: number;
@@ -32,23 +22,49 @@ export interface JunitSummary {
   skipped: number;
 }
 
-const isoDate = (v: unknown) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v));
+const isIsoDateTime = (value: unknown) => typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value));
 
-function check(input: EvidenceInput, junit: boolean, now: Date): FieldError[] {
-  const errors: FieldError[] = [...checkIds({ '/partner': input.partner as string, '/api': input.api as string, '/environment': input.environment as string })];
-  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
-  if (!(EVIDENCE_KINDS as readonly unknown[]).includes(input.kind)) errors.push({ location: '/kind', message: `must be one of ${EVIDENCE_KINDS.join(', ')}` });
-  if (!junit && input.result !== 'pass' && input.result !== 'fail') errors.push({ location: '/result', message: 'must be pass or fail' });
-  if (typeof input.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(input.sha256)) errors.push({ location: '/sha256', message: 'must be the hex sha256 of the contract content the evidence was produced for' });
-  if (typeof input.uri !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(input.uri) || input.uri.length > 2000) errors.push({ location: '/uri', message: 'must be a URI where the evidence can be read' });
-  if (typeof input.commit !== 'string' || !/^[0-9a-f]{7,64}$/i.test(input.commit)) errors.push({ location: '/commit', message: 'must be the source commit (7–64 hex characters)' });
-  if (!isoDate(input.producedAt)) errors.push({ location: '/producedAt', message: 'must be an ISO 8601 date-time' });
-  else if (Date.parse(input.producedAt as string) > now.getTime() + 5 * 60_000) errors.push({ location: '/producedAt', message: 'is in the future' });
-  if (input.expiresAt !== undefined && input.expiresAt !== null) {
-    if (!isoDate(input.expiresAt)) errors.push({ location: '/expiresAt', message: 'must be an ISO 8601 date-time' });
-    else if (isoDate(input.producedAt) && Date.parse(input.expiresAt as string) <= Date.parse(input.producedAt as string)) errors.push({ location: '/expiresAt', message: 'must be after producedAt' });
-  }
-  return errors;
+/** A string field whose one rule gives one finding, whatever is wrong with it. */
+function ruled(test: (value: string) => boolean, rule: string, description: string) {
+  return z.string({ error: rule }).refine(test, rule).meta({ description });
+}
+
+const ISO_DATE_TIME = 'must be an ISO 8601 date-time';
+
+/** The fields of an evidence record. */
+const EvidenceFields = z.object({
+  partner: Id,
+  api: Id,
+  environment: Id,
+  version: SemVer,
+  kind: z.enum(EVIDENCE_KINDS, { error: `must be one of ${EVIDENCE_KINDS.join(', ')}` }),
+  result: z.enum(EVIDENCE_RESULTS, { error: 'must be pass or fail' }),
+  sha256: ruled((v) => /^[0-9a-f]{64}$/.test(v), 'must be the hex sha256 of the contract content the evidence was produced for', 'sha256 of the contract content the evidence was produced for: it counts only for that content'),
+  uri: ruled((v) => /^[a-z][a-z0-9+.-]*:\S+$/i.test(v) && v.length <= 2000, 'must be a URI where the evidence can be read', 'Where the evidence can be read'),
+  commit: ruled((v) => /^[0-9a-f]{7,64}$/i.test(v), 'must be the source commit (7–64 hex characters)', 'The source commit'),
+  producedAt: ruled(isIsoDateTime, ISO_DATE_TIME, 'When the evidence was produced (ISO 8601; not in the future)'),
+  expiresAt: ruled(isIsoDateTime, ISO_DATE_TIME, 'When it stops counting (ISO 8601, after producedAt)').nullish(),
+});
+
+/** `expiresAt` after `producedAt`, checked whenever both are date-times (whatever else is wrong). */
+const EXPIRES_AFTER_PRODUCED = {
+  path: ['expiresAt'],
+  message: 'must be after producedAt',
+  when: ({ value }: { value: unknown }) => isIsoDateTime((value as EvidenceParams | null)?.producedAt) && isIsoDateTime((value as EvidenceParams | null)?.expiresAt),
+};
+const expiresAfterProduced = (input: { producedAt: string; expiresAt?: string | null }) => !input.expiresAt || Date.parse(input.expiresAt) > Date.parse(input.producedAt);
+
+/** One piece of release evidence (POST /v1/evidence). */
+export const EvidenceRecord = EvidenceFields.refine(expiresAfterProduced, EXPIRES_AFTER_PRODUCED).meta({ id: 'EvidenceRecord' });
+export type EvidenceRecord = z.output<typeof EvidenceRecord>;
+
+/** What a JUnit report is evidence of (POST /v1/evidence/junit's query parameters): a record without its result, which the report decides. */
+export const JunitEvidenceParams = EvidenceFields.omit({ result: true }).refine(expiresAfterProduced, EXPIRES_AFTER_PRODUCED);
+export type EvidenceParams = z.output<typeof JunitEvidenceParams>;
+
+/** Throws 422 (`detail`) when the evidence claims to be produced in the future (beyond five minutes of clock skew). */
+function refuseFuture(input: EvidenceParams, now: Date, detail: string): void {
+  if (Date.parse(input.producedAt) > now.getTime() + 5 * 60_000) throw new AccordError('invalid_document', detail, { errors: [{ location: '/producedAt', message: 'is in the future' }] });
 }
 
 /** The stored record plus whether it is bound to the registered content of that version. */
@@ -58,24 +74,24 @@ function toView(row: EvidenceRow, contentSha: string | undefined): EvidenceView 
   return { ...row, report: row.report ? (JSON.parse(row.report) as JunitSummary) : null, boundToContent: row.sha256 === contentSha };
 }
 
-function store(deps: Deps, principal: Principal, input: EvidenceInput, result: 'pass' | 'fail', report?: { summary: JunitSummary; sha256: string }): EvidenceView {
-  const version = findVersion(deps, input.partner as string, input.api as string, input.version as string);
-  if (!version) throw new AccordError('not_found', `No contract version ${String(input.partner)}/${String(input.api)}@${String(input.version)}`);
+function store(deps: Deps, principal: Principal, input: EvidenceParams, result: EvidenceRecord['result'], report?: { summary: JunitSummary; sha256: string }): EvidenceView {
+  const version = findVersion(deps, input.partner, input.api, input.version);
+  if (!version) throw new AccordError('not_found', `No contract version ${input.partner}/${input.api}@${input.version}`);
   const row = deps.db
     .insert(evidence)
     .values({
       id: `evd_${randomBytes(8).toString('hex')}`,
-      partner: input.partner as string,
-      api: input.api as string,
-      version: input.version as string,
-      kind: input.kind as string,
+      partner: input.partner,
+      api: input.api,
+      version: input.version,
+      kind: input.kind,
       result,
-      sha256: input.sha256 as string,
-      uri: input.uri as string,
-      environment: input.environment as string,
-      commit: input.commit as string,
-      producedAt: new Date(input.producedAt as string).toISOString(),
-      expiresAt: input.expiresAt ? new Date(input.expiresAt as string).toISOString() : null,
+      sha256: input.sha256,
+      uri: input.uri,
+      environment: input.environment,
+      commit: input.commit,
+      producedAt: new Date(input.producedAt).toISOString(),
+      expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
       report: report ? JSON.stringify(report.summary) : null,
       reportSha256: report?.sha256 ?? null,
       createdAt: deps.clock().toISOString(),
@@ -90,11 +106,9 @@ function store(deps: Deps, principal: Principal, input: EvidenceInput, result: '
  * Records one piece of release evidence. It counts for a release only if its sha256 is the
  * registered content's (evidence for other content is kept, but never counts).
  */
-export function addEvidence(deps: Deps, principal: Principal, input: EvidenceInput): EvidenceView {
-  requireRole(principal, ['admin', 'ci', 'author'], 'record release evidence');
-  const errors = check(input, false, deps.clock());
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid evidence', { errors });
-  return store(deps, principal, input, input.result as 'pass' | 'fail');
+export function addEvidence(deps: Deps, principal: Principal, input: EvidenceRecord): EvidenceView {
+  refuseFuture(input, deps.clock(), 'Invalid evidence');
+  return store(deps, principal, input, input.result);
 }
 
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', processEntities: false, allowBooleanAttributes: true, isArray: (name) => ['testsuite', 'testcase'].includes(name) });
@@ -130,10 +144,8 @@ export function summariseJunit(report: string): JunitSummary {
 }
 
 /** Records evidence from a JUnit report: pass when it ran tests and none failed or errored. */
-export function addJunitEvidence(deps: Deps, principal: Principal, report: string, input: EvidenceInput): EvidenceView {
-  requireRole(principal, ['admin', 'ci', 'author'], 'record release evidence');
-  const errors = check(input, true, deps.clock());
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid evidence parameters', { errors });
+export function addJunitEvidence(deps: Deps, principal: Principal, report: string, input: EvidenceParams): EvidenceView {
+  refuseFuture(input, deps.clock(), 'Invalid evidence parameters');
   const summary = summariseJunit(report);
   // A report passes when some test actually ran and none failed or errored (all skipped is not a pass).
   const result = summary.tests - summary.skipped > 0 && summary.failures === 0 && summary.errors === 0 ? 'pass' : 'fail';

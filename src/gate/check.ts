@@ -1,25 +1,38 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
+import { z } from 'zod';
 import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import { acksOf, changedOperations, flowsCovering, latestChangeFor, releaseDiff, reviewsOf } from '../changes/changes.ts';
 import type { Deps } from '../context.ts';
-import { checkIds, isSemver } from '../contracts/ids.ts';
+import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
-import { evidence, gateDecisions, releaseFreezes, releases, reviewItems } from '../db/index.ts';
+import { evidence, gateDecisions, releases } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
 import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
+import { activeFreezes } from './freezes.ts';
+import { newReviewItemId, openReviewItem } from './review-items.ts';
 
-export interface GateInput {
-  partner?: unknown;
-  api?: unknown;
-  version?: unknown;
-  environment?: unknown;
-  /** Admin only: pass regardless, with this reason; audited and followed up by a review item. */
-  breakGlass?: unknown;
-}
+const BREAK_GLASS_RULE = 'give the reason for breaking glass (at least 10 characters)';
+
+/** What the gate is asked: may this version be released to this environment? */
+export const GateCheckRequest = z
+  .object({
+    partner: Id,
+    api: Id,
+    environment: Id,
+    version: SemVer,
+    breakGlass: z
+      .string({ error: BREAK_GLASS_RULE })
+      .refine((reason) => reason.trim().length >= 10, BREAK_GLASS_RULE)
+      .optional()
+      .meta({ description: 'Admin only: pass regardless, with this reason (at least 10 characters); audited and followed up by a post-release review item' }),
+  })
+  .meta({ id: 'GateCheckRequest' });
+
+export type GateCheckRequest = z.output<typeof GateCheckRequest>;
 
 /** Collects the stored facts the gate decides on. */
 export async function gatherFacts(deps: Deps, partner: string, api: string, version: string, environment: string): Promise<GateFacts> {
@@ -72,33 +85,27 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     ),
     flows: flows.map((f) => ({ flow: f.flow, owner: f.owner, steps: f.steps, observability: f.observability, sla: f.sla, escalation: f.escalation, idempotency: { replayPolicy: f.idempotency.replayPolicy, dedupeWindow: f.idempotency.dedupeWindow } })),
     changedOperations: changed,
-    freezes: deps.db
-      .select({ id: releaseFreezes.id, reason: releaseFreezes.reason, source: releaseFreezes.source })
-      .from(releaseFreezes)
-      .where(and(eq(releaseFreezes.partner, partner), isNull(releaseFreezes.liftedAt)))
-      .all(),
+    freezes: activeFreezes(deps, partner),
     previousRelease: previous?.version ?? null,
   };
 }
 
+/** The sha256 of the facts a decision was derived from (stored with it, to show they were not altered). */
 export function hashInputs(facts: GateFacts): string {
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex');
 }
 
+/** What a gate check answers: the verdict and its reasons, the stored decision's id and, after break-glass, who broke it and why. */
 export type GateDecision = GateAnswer & { decisionId: string; partner: string; api: string; version: string; environment: string; inputsHash: string; createdAt: string; breakGlass?: { reason: string; by: string; reviewItem: string } };
 
 /**
  * Evaluates the gate for one version and environment and stores the decision with its inputs
- * and their hash. Break-glass (admin, with a reason) passes, is audited and opens a review item.
+ * and their hash. Break-glass (admins only, with a reason) passes, is audited and opens a
+ * review item.
  */
-export async function checkGate(deps: Deps, principal: Principal, input: GateInput): Promise<GateDecision> {
-  requireRole(principal, ['admin', 'ci', 'author', 'approver'], 'check the release gate');
-  const errors = [...checkIds({ '/partner': input.partner as string, '/api': input.api as string, '/environment': input.environment as string })];
-  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
-  if (input.breakGlass !== undefined && (typeof input.breakGlass !== 'string' || input.breakGlass.trim().length < 10)) errors.push({ location: '/breakGlass', message: 'give the reason for breaking glass (at least 10 characters)' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid gate check', { errors });
+export async function checkGate(deps: Deps, principal: Principal, input: GateCheckRequest): Promise<GateDecision> {
   if (input.breakGlass !== undefined) requireRole(principal, ['admin'], 'break glass');
-  const { partner, api, version, environment } = input as { partner: string; api: string; version: string; environment: string };
+  const { partner, api, version, environment } = input;
 
   const facts = await gatherFacts(deps, partner, api, version, environment);
   const answer = evaluateGate(facts);
@@ -106,8 +113,8 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateInp
   const decisionId = `dec_${randomBytes(8).toString('hex')}`;
   const createdAt = deps.clock().toISOString();
   let breakGlass: GateDecision['breakGlass'];
-  if (typeof input.breakGlass === 'string') {
-    const reviewItem = `rvw_${randomBytes(8).toString('hex')}`;
+  if (input.breakGlass !== undefined) {
+    const reviewItem = newReviewItemId();
     breakGlass = { reason: input.breakGlass.trim(), by: principal.name, reviewItem };
     answer.reasons.push({ rule: 'break-glass', status: 'met', message: `Break-glass by ${principal.name}: ${breakGlass.reason} (the gate said ${answer.verdict})`, howToFix: `Post-release review ${reviewItem} is open.` });
   }
@@ -131,7 +138,7 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateInp
       })
       .run();
     if (breakGlass) {
-      tx.insert(reviewItems).values({ id: breakGlass.reviewItem, decisionId, partner, api, version, reason: breakGlass.reason, status: 'open', createdAt, createdBy: principal.name }).run();
+      openReviewItem(tx, { id: breakGlass.reviewItem, decisionId, partner, api, version, reason: breakGlass.reason, createdAt, createdBy: principal.name });
       enqueueEvent(tx, deps.clock(), 'gate.break-glass', { decisionId, partner, api, version, environment, reason: breakGlass.reason, by: principal.name, reviewItem: breakGlass.reviewItem, evaluated: answer.verdict }, 'all');
     }
   });
@@ -168,48 +175,4 @@ export function getDecision(deps: Pick<Deps, 'db'>, id: string) {
     breakGlassReason: row.breakGlassReason,
     rederivation: { inputsHashMatches: hashInputs(facts) === row.inputsHash, verdict: rederived.verdict, matches: row.breakGlassReason ? true : rederived.verdict === row.verdict },
   };
-}
-
-/** Freezes releases for a partner (admins by hand; the SLA monitor automatically). */
-export function freezeReleases(deps: Pick<Deps, 'db' | 'clock'>, by: string, input: { partner?: unknown; reason?: unknown }, source: 'manual' | 'sla' = 'manual') {
-  const errors = checkIds({ '/partner': input.partner as string });
-  if (typeof input.reason !== 'string' || input.reason.trim().length < 3) errors.push({ location: '/reason', message: 'say why releases are frozen' });
-  if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid freeze', { errors });
-  return deps.db
-    .insert(releaseFreezes)
-    .values({ id: `frz_${randomBytes(8).toString('hex')}`, partner: input.partner as string, reason: (input.reason as string).trim(), source, createdAt: deps.clock().toISOString(), createdBy: by, liftedAt: null })
-    .returning()
-    .get();
-}
-
-export function listFreezes(deps: Pick<Deps, 'db'>) {
-  return deps.db.select().from(releaseFreezes).orderBy(desc(releaseFreezes.createdAt)).limit(500).all();
-}
-
-export function liftFreeze(deps: Pick<Deps, 'db' | 'clock'>, id: string) {
-  const row = deps.db.select().from(releaseFreezes).where(eq(releaseFreezes.id, id)).get();
-  if (!row) throw new AccordError('not_found', `No freeze ${id}`);
-  if (row.liftedAt) return row;
-  return deps.db.update(releaseFreezes).set({ liftedAt: deps.clock().toISOString() }).where(eq(releaseFreezes.id, id)).returning().get()!;
-}
-
-/** Post-release review items opened by break-glass, newest first. */
-export function listReviewItems(deps: Pick<Deps, 'db'>, status?: string) {
-  return deps.db
-    .select()
-    .from(reviewItems)
-    .where(status ? eq(reviewItems.status, status) : undefined)
-    .orderBy(desc(reviewItems.createdAt))
-    .limit(500)
-    .all();
-}
-
-/** Closes a review item with what the review concluded. */
-export function closeReviewItem(deps: Pick<Deps, 'db'>, principal: Principal, id: string, input: { conclusion?: unknown }) {
-  requireRole(principal, ['admin', 'approver'], 'close post-release reviews');
-  if (typeof input.conclusion !== 'string' || input.conclusion.trim().length < 3) throw new AccordError('invalid_document', 'Say what the review concluded', { errors: [{ location: '/conclusion', message: 'required' }] });
-  const row = deps.db.select().from(reviewItems).where(eq(reviewItems.id, id)).get();
-  if (!row) throw new AccordError('not_found', `No review item ${id}`);
-  if (row.status === 'closed') throw new AccordError('conflict', `Review item ${id} is already closed`);
-  return deps.db.update(reviewItems).set({ status: 'closed', reason: `${row.reason}\n\nReview (${principal.name}): ${input.conclusion.trim()}` }).where(eq(reviewItems.id, id)).returning().get()!;
 }

@@ -3,12 +3,19 @@ import type { RouteConfig } from '@hono/zod-openapi';
 import { requireRole, requireScope, type Principal, type Role } from '../auth/principal.ts';
 import { SCOPE_NAMES, type Scope } from '../auth/scopes.ts';
 import { ACCORD_OPENAPI } from './openapi.ts';
+import { auditOperations } from './operations/audit.ts';
+import { changeOperations } from './operations/changes.ts';
 import { contractOperations } from './operations/contracts.ts';
 import { diffOperations } from './operations/diff.ts';
+import { evidenceOperations } from './operations/evidence.ts';
+import { freezeOperations } from './operations/freezes.ts';
+import { gateOperations } from './operations/gate.ts';
 import { matrixOperations } from './operations/matrix.ts';
 import { metaOperations } from './operations/meta.ts';
-import { policyOperations } from './operations/policy.ts';
 import { noticeOperations } from './operations/notices.ts';
+import { policyOperations } from './operations/policy.ts';
+import { releaseOperations } from './operations/releases.ts';
+import { reviewItemOperations } from './operations/review-items.ts';
 import { tokenOperations } from './operations/tokens.ts';
 import { webhookOperations } from './operations/webhooks.ts';
 
@@ -17,7 +24,23 @@ import { webhookOperations } from './operations/webhooks.ts';
  * generated from them (served at /openapi.json) and the index authentication reads each
  * operation's roles and scope from.
  */
-const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...contractOperations, ...diffOperations, ...matrixOperations, ...policyOperations, ...noticeOperations, ...webhookOperations];
+const OPERATIONS: readonly RouteConfig[] = [
+  ...metaOperations,
+  ...tokenOperations,
+  ...contractOperations,
+  ...diffOperations,
+  ...matrixOperations,
+  ...policyOperations,
+  ...noticeOperations,
+  ...webhookOperations,
+  ...changeOperations,
+  ...evidenceOperations,
+  ...gateOperations,
+  ...reviewItemOperations,
+  ...releaseOperations,
+  ...freezeOperations,
+  ...auditOperations,
+];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */
 export const ACCORD_API_DOCUMENT = generateDocument();

@@ -3,7 +3,7 @@ import { eq, isNull } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
 import type { Deps } from '../context.ts';
 import { slaInterventions } from '../db/index.ts';
-import { freezeReleases, liftFreeze } from '../gate/check.ts';
+import { freezeReleases, liftFreeze } from '../gate/freezes.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';

@@ -81,7 +81,7 @@ export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Prin
     const version = findVersion(deps, s.partner, row.api, s.version!);
     if (version) {
       const previous = deps.db.select().from(evidence).where(and(eq(evidence.partner, s.partner), eq(evidence.api, row.api), eq(evidence.version, s.version!), eq(evidence.kind, 'synthetic-check'))).orderBy(desc(evidence.createdAt)).limit(1).get();
-      result.evidenceId = addEvidence(deps, principal, { partner: s.partner, api: row.api, version: s.version, kind: 'synthetic-check', result: result.result, sha256: version.sha256, uri: `urn:accord:transaction:${row.id}`, environment: deps.config.runtimeEnvironment, commit: version.commit, producedAt: deps.clock().toISOString() }).id;
+      result.evidenceId = addEvidence(deps, principal, { partner: s.partner, api: row.api, version: s.version!, kind: 'synthetic-check', result: pass ? 'pass' : 'fail', sha256: version.sha256, uri: `urn:accord:transaction:${row.id}`, environment: deps.config.runtimeEnvironment, commit: version.commit, producedAt: deps.clock().toISOString() }).id;
       const release = deps.db.select().from(releases).where(and(eq(releases.partner, s.partner), eq(releases.api, row.api), eq(releases.version, s.version!))).orderBy(desc(releases.createdAt)).limit(1).get();
       // Drift: it failed after a release of this version, and it had not failed since that release.
       if (!pass && release && (!previous || previous.result === 'pass' || previous.createdAt < release.createdAt)) {

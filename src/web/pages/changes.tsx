@@ -1,16 +1,20 @@
 import { pageParam } from '../query.ts';
 import type { Context, Hono } from 'hono';
 import { hasScope, requireScope } from '../../auth/principal.ts';
-import type { Scope } from '../../auth/scopes.ts';
-import { acknowledgeChange, reviewChange } from '../../changes/changes.ts';
+import { acknowledgeChange, ChangeAcknowledgement, ChangeReview, reviewChange } from '../../changes/changes.ts';
 import { acknowledgementInbox, changeQueue, partnerChanges, QUEUE_TABS, type QueueTab } from '../../changes/queue.ts';
-import { recordRelease } from '../../changes/releases.ts';
+import { recordRelease, ReleaseRequest } from '../../changes/releases.ts';
 import { acknowledgementStatus, evidenceForChange, readChange, releasesOfChange, type ChangeContext } from '../../changes/view.ts';
 import type { Deps } from '../../context.ts';
 import { canSee, findVersion, loadContractDocument } from '../../contracts/versions.ts';
 import type { DiffResult } from '../../diff/types.ts';
 import { AccordError } from '../../errors.ts';
-import { checkGate } from '../../gate/check.ts';
+import { checkGate, GateCheckRequest } from '../../gate/check.ts';
+import { authorize } from '../../http/api.ts';
+import * as changeOperations from '../../http/operations/changes.ts';
+import * as gateOperations from '../../http/operations/gate.ts';
+import * as releaseOperations from '../../http/operations/releases.ts';
+import { parseInput } from '../../lib/validate.ts';
 import type { PageContext } from '../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
 import { DONE, type Done, environmentParam } from './changes/parts.tsx';
@@ -51,12 +55,14 @@ async function loadChangePage(deps: Deps, pageCtx: PageContext, id: string, envi
 }
 
 /**
- * Runs a form's action on a change request the viewer may read (404 otherwise, before anything
- * runs); a refusal is shown on the change page with its status, and nothing changes.
+ * Runs a form's action, the console's form of an API operation: refused first when the viewer's
+ * role or token scope may not call that operation (403, as the API), then on a change request
+ * the viewer may read (404 otherwise, before anything runs); a refusal of the action itself is
+ * shown on the change page with its status, and nothing changes.
  */
-async function act(c: Context<WebEnv>, deps: Deps, scope: Scope, action: string, run: (change: ChangeContext, form: Record<string, unknown>) => Promise<Done> | Done): Promise<Response> {
+async function act(c: Context<WebEnv>, deps: Deps, operation: { method: string; path: string }, run: (change: ChangeContext, form: Record<string, unknown>) => Promise<Done> | Done): Promise<Response> {
   const pageCtx = pageContext(c);
-  requireScope(pageCtx.principal, scope, action);
+  authorize(pageCtx.principal, operation);
   const environment = environmentParam(c.req.query('environment'));
   const form = (await c.req.parseBody()) as Record<string, unknown>;
   // A form field is text: a file (multipart) in its place is refused, not dropped.
@@ -106,26 +112,29 @@ export function registerChangesPages(app: Hono<WebEnv>, deps: Deps): void {
   });
 
   app.post('/changes/:id/reviews', (c) =>
-    act(c, deps, 'changes:review', 'review change requests', async ({ row }, form): Promise<Done> => {
-      const review = await reviewChange(deps, pageContext(c).principal, row.id, { decision: form.decision, comment: typeof form.comment === 'string' && form.comment !== '' ? form.comment : undefined });
+    act(c, deps, changeOperations.reviewChange, async ({ row }, form): Promise<Done> => {
+      const input = parseInput(ChangeReview, { decision: form.decision, comment: form.comment === '' ? undefined : form.comment }, { detail: 'Invalid review' });
+      const review = await reviewChange(deps, pageContext(c).principal, row.id, input);
       return review.decision === 'approve' ? 'approved' : 'rejected';
     }),
   );
   app.post('/changes/:id/acknowledgements', (c) =>
-    act(c, deps, 'changes:acknowledge', 'acknowledge changes', ({ row }, form): Done => {
-      acknowledgeChange(deps, pageContext(c).principal, row.id, { comment: form.comment });
+    act(c, deps, changeOperations.acknowledgeChange, ({ row }, form): Done => {
+      acknowledgeChange(deps, pageContext(c).principal, row.id, parseInput(ChangeAcknowledgement, { comment: form.comment }, { detail: 'Invalid request body' }));
       return 'acknowledged';
     }),
   );
   app.post('/changes/:id/gate-checks', (c) =>
-    act(c, deps, 'gate:check', 'check the release gate', async ({ row, facts }): Promise<Done> => {
-      await checkGate(deps, pageContext(c).principal, { partner: row.partner, api: row.api, version: row.version, environment: facts.target.environment });
+    act(c, deps, gateOperations.checkGate, async ({ row, facts }): Promise<Done> => {
+      const input = parseInput(GateCheckRequest, { partner: row.partner, api: row.api, version: row.version, environment: facts.target.environment }, { detail: 'Invalid gate check' });
+      await checkGate(deps, pageContext(c).principal, input);
       return 'gate-checked';
     }),
   );
   app.post('/changes/:id/releases', (c) =>
-    act(c, deps, 'releases:write', 'record releases', async ({ row }, form): Promise<Done> => {
-      await recordRelease(deps, pageContext(c).principal, { partner: row.partner, api: row.api, version: row.version, environment: form.environment });
+    act(c, deps, releaseOperations.recordRelease, async ({ row }, form): Promise<Done> => {
+      const input = parseInput(ReleaseRequest, { partner: row.partner, api: row.api, version: row.version, environment: form.environment }, { detail: 'Invalid release' });
+      await recordRelease(deps, pageContext(c).principal, input);
       return 'released';
     }),
   );

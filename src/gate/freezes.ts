@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Deps } from '../context.ts';
+import { Id } from '../contracts/ids.ts';
+import { releaseFreezes } from '../db/index.ts';
+import { AccordError } from '../errors.ts';
+
+/**
+ * Release freezes: while one is active for a partner, the gate fails every release of its APIs.
+ * Admins freeze by hand; the SLA monitor freezes (and lifts) automatically.
+ */
+
+export type FreezeRow = typeof releaseFreezes.$inferSelect;
+
+/** Where a freeze came from. */
+export const FREEZE_SOURCES = ['manual', 'sla'] as const;
+export type FreezeSource = (typeof FREEZE_SOURCES)[number];
+
+/** A request to freeze a partner's releases. */
+export const FreezeRequest = z
+  .object({
+    partner: Id,
+    reason: z
+      .string({ error: 'say why releases are frozen' })
+      .refine((reason) => reason.trim().length >= 3, 'say why releases are frozen')
+      .meta({ description: 'Why releases are frozen (at least 3 characters)' }),
+  })
+  .meta({ id: 'FreezeRequest' });
+
+export type FreezeRequest = z.output<typeof FreezeRequest>;
+
+/** Freezes releases for a partner. */
+export function freezeReleases(deps: Pick<Deps, 'db' | 'clock'>, by: string, input: FreezeRequest, source: FreezeSource = 'manual'): FreezeRow {
+  return deps.db
+    .insert(releaseFreezes)
+    .values({ id: `frz_${randomBytes(8).toString('hex')}`, partner: input.partner, reason: input.reason.trim(), source, createdAt: deps.clock().toISOString(), createdBy: by, liftedAt: null })
+    .returning()
+    .get();
+}
+
+/** Freezes, active and lifted, newest first (at most 500). */
+export function listFreezes(deps: Pick<Deps, 'db'>): FreezeRow[] {
+  return deps.db.select().from(releaseFreezes).orderBy(desc(releaseFreezes.createdAt)).limit(500).all();
+}
+
+/** The freezes in force for a partner (what the gate looks at). */
+export function activeFreezes(deps: Pick<Deps, 'db'>, partner: string): Array<Pick<FreezeRow, 'id' | 'reason' | 'source'>> {
+  return deps.db
+    .select({ id: releaseFreezes.id, reason: releaseFreezes.reason, source: releaseFreezes.source })
+    .from(releaseFreezes)
+    .where(and(eq(releaseFreezes.partner, partner), isNull(releaseFreezes.liftedAt)))
+    .all();
+}
+
+/** Lifts a freeze (lifting it again changes nothing). */
+export function liftFreeze(deps: Pick<Deps, 'db' | 'clock'>, id: string): FreezeRow {
+  const row = deps.db.select().from(releaseFreezes).where(eq(releaseFreezes.id, id)).get();
+  if (!row) throw new AccordError('not_found', `No freeze ${id}`);
+  if (row.liftedAt) return row;
+  return deps.db.update(releaseFreezes).set({ liftedAt: deps.clock().toISOString() }).where(eq(releaseFreezes.id, id)).returning().get()!;
+}

@@ -1,0 +1,13 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { listAudit } from '../audit/log.ts';
+import type { Deps } from '../context.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/audit.ts';
+import type { AppEnv } from './types.ts';
+
+/** /v1/audit: the audit log. */
+export function auditRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
+  serve(app, op.listAudit, (c, { query }) => c.json(listAudit(deps, query)));
+  return app;
+}

@@ -1,0 +1,28 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { acknowledgeChange, createChange, listChanges, reviewChange, toChangeSummary } from '../changes/changes.ts';
+import { awaitingPrincipal } from '../changes/queue.ts';
+import { changeView } from '../changes/view.ts';
+import type { Deps } from '../context.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/changes.ts';
+import { principalOf, type AppEnv } from './types.ts';
+
+/** /v1/changes: change requests, their reviews and acknowledgements. */
+export function changesRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
+  serve(app, op.createChange, async (c, { body }) => {
+    const change = await createChange(deps, principalOf(c), body);
+    c.header('Location', absoluteUrl(deps.config, `/v1/changes/${change.id}`));
+    return c.json(toChangeSummary(change), 201);
+  });
+  serve(app, op.listChanges, (c, { query: { awaiting, ...filter } }) => {
+    const principal = principalOf(c);
+    if (awaiting === 'me') return c.json(awaitingPrincipal(deps, principal).map(toChangeSummary));
+    return c.json(listChanges(deps, principal, filter));
+  });
+  serve(app, op.getChange, async (c, { params, query }) => c.json(await changeView(deps, principalOf(c), params.id, query.environment ?? 'production')));
+  serve(app, op.reviewChange, async (c, { params, body }) => c.json(await reviewChange(deps, principalOf(c), params.id, body), 201));
+  serve(app, op.acknowledgeChange, (c, { params, body }) => c.json(acknowledgeChange(deps, principalOf(c), params.id, body), 201));
+  return app;
+}

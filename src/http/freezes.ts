@@ -1,0 +1,15 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Deps } from '../context.ts';
+import { freezeReleases, liftFreeze, listFreezes } from '../gate/freezes.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/freezes.ts';
+import { principalOf, type AppEnv } from './types.ts';
+
+/** /v1/freezes: release freezes per partner. */
+export function freezesRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
+  serve(app, op.listFreezes, (c) => c.json(listFreezes(deps)));
+  serve(app, op.freezeReleases, (c, { body }) => c.json(freezeReleases(deps, principalOf(c).name, body), 201));
+  serve(app, op.liftFreeze, (c, { params }) => c.json(liftFreeze(deps, params.id)));
+  return app;
+}

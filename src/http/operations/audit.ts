@@ -1,0 +1,40 @@
+import { z } from '@hono/zod-openapi';
+import { defineOperation, json, problem } from '../operation.ts';
+
+const AuditEntry = z
+  .object({
+    seq: z.number().int(),
+    at: z.string(),
+    actor: z.string(),
+    role: z.string(),
+    action: z.string().meta({ description: 'What was attempted, e.g. `POST /v1/changes/:id/reviews` or `gate.decision`' }),
+    target: z.string(),
+    outcome: z.enum(['ok', 'refused', 'error']),
+    detail: z.unknown(),
+    prevHash: z.string(),
+    hash: z.string(),
+    chain: z.string().meta({ description: 'How `hash` was computed: hmac-sha256 (keyed), or sha256 for entries from before the keyed chain' }),
+  })
+  .meta({ id: 'AuditEntry' });
+
+const WHOLE = '?after and ?limit must be non-negative integers';
+
+export const listAudit = defineOperation({
+  operationId: 'listAudit',
+  method: 'get',
+  path: '/v1/audit',
+  tags: ['Audit'],
+  summary: 'The hash-chained audit log',
+  description: 'Entries after `after` (a seq), oldest first, at most `limit` (default 100, at most 1000).',
+  roles: ['admin'],
+  scope: 'audit:read',
+  request: {
+    query: z.object({
+      after: z.coerce.number({ error: WHOLE }).int(WHOLE).min(0, WHOLE).optional().meta({ description: 'Entries after this seq (default 0)', type: 'integer', minimum: 0 }),
+      limit: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).optional().meta({ description: 'At most this many (default 100, at most 1000)' }),
+    }),
+  },
+  responses: { 200: json(z.array(AuditEntry)), 400: problem },
+});
+
+export const auditOperations = [listAudit];

@@ -1,0 +1,135 @@
+import { z } from '@hono/zod-openapi';
+import { ROLES } from '../../auth/principal.ts';
+import { ChangeAcknowledgement, ChangeRequest, ChangeReview, REVIEW_DECISIONS } from '../../changes/changes.ts';
+import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { GateReason, VERDICTS } from './gate.ts';
+
+const LEVELS = ['breaking', 'warning', 'info'] as const;
+const BUMPS = ['major', 'minor', 'patch', 'none'] as const;
+
+const levelCounts = { breaking: z.number().int(), warning: z.number().int(), info: z.number().int() };
+
+const ChangeSummary = z
+  .object({
+    id: z.string(),
+    partner: z.string(),
+    api: z.string(),
+    version: z.string(),
+    baseVersion: z.string().nullable().meta({ description: 'The version the diff is against: production’s, else the previous one' }),
+    breaking: z.boolean(),
+    bump: z.enum(BUMPS),
+    diffSummary: z.object({ ...levelCounts, total: z.number().int(), distinct: z.object(levelCounts).meta({ description: 'A change to a shared schema counted once' }) }),
+    diffHash: z.string().meta({ description: 'The hash reviews and acknowledgements are bound to' }),
+    summary: z.string(),
+    flows: z.array(z.string()),
+    requires: z.object({ approvals: z.number().int(), acknowledgements: z.array(z.string()).meta({ description: 'Partners asked to acknowledge' }), evidence: z.array(z.string()).meta({ description: 'Evidence kinds' }) }),
+    createdAt: z.string(),
+    createdBy: z.string(),
+  })
+  .meta({ id: 'ChangeSummary' });
+
+const Review = z
+  .object({ id: z.string(), changeId: z.string(), decision: z.enum(REVIEW_DECISIONS), comment: z.string(), diffHash: z.string(), reviewer: z.string(), reviewerToken: z.string(), createdAt: z.string() })
+  .meta({ id: 'ChangeReviewRecord' });
+
+const Acknowledgement = z
+  .object({ id: z.string(), changeId: z.string(), partner: z.string(), diffHash: z.string(), comment: z.string(), createdAt: z.string(), createdBy: z.string() })
+  .meta({ id: 'ChangeAcknowledgementRecord' });
+
+const counts = z.boolean().meta({ description: 'Whether it is for the change’s diff and that diff is still what a release would ship' });
+
+const ChangeDetail = ChangeSummary.extend({
+  diff: z.looseObject({ changes: z.array(z.looseObject({ rule: z.string(), level: z.enum(LEVELS), message: z.string() })) }).meta({ description: 'The diff snapshot the change request was opened with: changes, summary and bump' }),
+  currentDiffHash: z.string(),
+  stale: z.boolean().meta({ description: 'The diff a release would ship now differs from the snapshot' }),
+  reviews: z.array(Review.omit({ reviewerToken: true }).extend({ counts })),
+  acknowledgements: z.array(Acknowledgement.extend({ counts })),
+  evidence: z.array(GateReason).meta({ description: 'The gate’s evidence reasons' }),
+  gatePreview: z.object({ environment: z.string(), verdict: z.enum(VERDICTS), reasons: z.array(GateReason) }),
+}).meta({ id: 'ChangeDetail' });
+
+const changeId = z.object({ id: pathParam('Change request id') });
+
+export const listChanges = defineOperation({
+  operationId: 'listChanges',
+  method: 'get',
+  path: '/v1/changes',
+  tags: ['Changes'],
+  summary: 'Change requests, newest first; with ?awaiting=me those awaiting the caller',
+  description:
+    'Staff list change requests (optionally of one partner/api). A partner token may only call it with `awaiting=me` (403 otherwise). ' +
+    '`awaiting=me` answers, newest first and at most 100, the open change requests (the newest of their version, version not released or retired, diff not rejected) awaiting the caller: ' +
+    'for a partner, those listing it among the required acknowledgements that it has not acknowledged for their diff; for an approver or admin (whose token may use changes:review), those still short of approvals that it may review — not opened by it, its version not registered by it (same token or a look-alike name), not yet reviewed by it; for other roles none.',
+  roles: ROLES,
+  scope: 'changes:read',
+  request: {
+    query: z
+      .object({
+        partner: z.string().optional(),
+        api: z.string().optional(),
+        awaiting: z.enum(['me'], { error: 'must be "me"' }).optional().meta({ description: '`me`: only what awaits the caller (any other value → 400; not combined with partner or api)' }),
+      })
+      .superRefine((query, ctx) => {
+        const filter = query.partner !== undefined ? 'partner' : query.api !== undefined ? 'api' : undefined;
+        if (query.awaiting !== undefined && filter) ctx.addIssue({ code: 'custom', path: [filter], message: 'not with awaiting=me' });
+      }),
+  },
+  responses: { 200: json(z.array(ChangeSummary)), 400: problem },
+});
+
+export const createChange = defineOperation({
+  operationId: 'createChange',
+  method: 'post',
+  path: '/v1/changes',
+  tags: ['Changes'],
+  summary: 'Open a change request: snapshots the diff and derives approvals, acknowledgements and evidence from the policy',
+  description:
+    'The diff is taken against production’s version (else the previous one) and hashed; reviews and acknowledgements are bound to that hash. Without `flows`, the flows covering the operations the diff changes. A new change request for a diff that was rejected is refused (409), as is one for a retired version.',
+  roles: ['admin', 'author'],
+  scope: 'changes:write',
+  request: { body: jsonBodyOf(ChangeRequest) },
+  invalid: { detail: 'Invalid change request' },
+  responses: { 201: json(ChangeSummary, 'Opened (Location: the change request)'), 404: problem, 409: problem, 422: problem },
+});
+
+export const getChange = defineOperation({
+  operationId: 'getChange',
+  method: 'get',
+  path: '/v1/changes/{id}',
+  tags: ['Changes'],
+  summary: 'A change request with its diff, reviews, acknowledgements, evidence status and a gate preview',
+  description: 'A partner reads the change requests to its own APIs and those it is asked to acknowledge; any other is 404, as one that does not exist.',
+  roles: ROLES,
+  scope: 'changes:read',
+  request: { params: changeId, query: z.object({ environment: z.string().optional().meta({ description: 'The environment of the gate preview (default production)' }) }) },
+  responses: { 200: json(ChangeDetail), 404: problem },
+});
+
+export const reviewChange = defineOperation({
+  operationId: 'reviewChange',
+  method: 'post',
+  path: '/v1/changes/{id}/reviews',
+  tags: ['Changes'],
+  summary: 'Approve or reject (not by the change author); bound to the current diff hash',
+  description: 'Whoever opened the change request or registered its version (same token, or a look-alike name) gets 403. Enough approvals move a draft version to approved.',
+  roles: ['admin', 'approver'],
+  scope: 'changes:review',
+  request: { params: changeId, body: jsonBodyOf(ChangeReview) },
+  invalid: { detail: 'Invalid review' },
+  responses: { 201: json(Review, 'Recorded'), 404: problem, 422: problem },
+});
+
+export const acknowledgeChange = defineOperation({
+  operationId: 'acknowledgeChange',
+  method: 'post',
+  path: '/v1/changes/{id}/acknowledgements',
+  tags: ['Changes'],
+  summary: 'A consuming partner acknowledges the change',
+  description: 'Only a partner asked to acknowledge the change (one of its consumers when it was opened) may; others get 403. The body may be left out.',
+  roles: ['partner'],
+  scope: 'changes:acknowledge',
+  request: { params: changeId, body: jsonBodyOf(ChangeAcknowledgement, false) },
+  responses: { 201: json(Acknowledgement, 'Recorded'), 404: problem },
+});
+
+export const changeOperations = [listChanges, createChange, getChange, reviewChange, acknowledgeChange];

@@ -1,0 +1,47 @@
+import { z } from '@hono/zod-openapi';
+import { STAFF_ROLES } from '../../changes/changes.ts';
+import { REVIEW_ITEM_STATUSES, ReviewConclusion } from '../../gate/review-items.ts';
+import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+
+const ReviewItem = z
+  .object({
+    id: z.string(),
+    decisionId: z.string().meta({ description: 'The break-glass gate decision that opened it' }),
+    partner: z.string(),
+    api: z.string(),
+    version: z.string(),
+    reason: z.string().meta({ description: 'Why glass was broken, followed by the review’s conclusion once closed' }),
+    status: z.enum(REVIEW_ITEM_STATUSES),
+    createdAt: z.string(),
+    createdBy: z.string(),
+  })
+  .meta({ id: 'ReviewItem' });
+
+export const listReviewItems = defineOperation({
+  operationId: 'listReviewItems',
+  method: 'get',
+  path: '/v1/review-items',
+  tags: ['Review items'],
+  summary: 'Post-release review items opened by break-glass',
+  description: 'Newest first, at most 500; `status` keeps those of one status.',
+  roles: STAFF_ROLES,
+  scope: 'changes:read',
+  request: { query: z.object({ status: z.string().optional().meta({ description: 'open or closed' }) }) },
+  responses: { 200: json(z.array(ReviewItem)) },
+});
+
+export const closeReviewItem = defineOperation({
+  operationId: 'closeReviewItem',
+  method: 'post',
+  path: '/v1/review-items/{id}/close',
+  tags: ['Review items'],
+  summary: 'Close a review item with its conclusion',
+  description: 'The conclusion is appended to the item’s reason with the reviewer’s name; closing it again is 409.',
+  roles: ['admin', 'approver'],
+  scope: 'changes:review',
+  request: { params: z.object({ id: pathParam('Review item id') }), body: jsonBodyOf(ReviewConclusion) },
+  invalid: { detail: 'Say what the review concluded' },
+  responses: { 200: json(ReviewItem, 'Closed'), 404: problem, 409: problem, 422: problem },
+});
+
+export const reviewItemOperations = [listReviewItems, closeReviewItem];

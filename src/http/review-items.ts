@@ -1,0 +1,14 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Deps } from '../context.ts';
+import { closeReviewItem, listReviewItems } from '../gate/review-items.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/review-items.ts';
+import { principalOf, type AppEnv } from './types.ts';
+
+/** /v1/review-items: post-release reviews opened by break-glass. */
+export function reviewItemsRouter(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
+  serve(app, op.listReviewItems, (c, { query }) => c.json(listReviewItems(deps, query.status)));
+  serve(app, op.closeReviewItem, (c, { params, body }) => c.json(closeReviewItem(deps, principalOf(c), params.id, body)));
+  return app;
+}

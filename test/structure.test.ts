@@ -20,10 +20,13 @@ function sourceFiles(dir = path.join(REPO_ROOT, 'src')): string[] {
 
 const relative = (file: string) => path.relative(REPO_ROOT, file).split(path.sep).join('/');
 
-/** Runtime imports and re-exports (type-only ones load nothing) of a file, as repository paths. */
+/**
+ * Imports and re-exports of a file, as repository paths — type-only ones too: a cycle of types
+ * is still two modules that cannot be understood one without the other.
+ */
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"](\.[^'"]+)['"]/gm)].map((m) => m[1]!);
+  const specifiers = [...text.matchAll(/^(?:import|export)\s+(?:[^'";]*?\sfrom\s+)?['"](\.[^'"]+)['"]/gm)].map((m) => m[1]!);
   return specifiers.map((s) => relative(path.resolve(path.dirname(file), s)));
 }
 

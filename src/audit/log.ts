@@ -1,6 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
 import { desc, gt } from 'drizzle-orm';
-import type { Deps } from '../context.ts';
 import { auditLog, type Db } from '../db/index.ts';
 import { ANCHOR_REF, anchorProblem, auditKeyId, type AnchorState, type StoredAnchor } from './anchor.ts';
 
@@ -64,7 +63,7 @@ export interface AuditAppender {
 }
 
 /** Appends one entry, keyed-chained to the previous entry, in one SQLite transaction; may schedule an anchor. */
-export function appendAudit(deps: Pick<Deps, 'db' | 'clock'> & { audit: AuditAppender }, entry: AuditEntry): void {
+export function appendAudit(deps: { db: Db; clock: () => Date; audit: AuditAppender }, entry: AuditEntry): void {
   const seq = deps.db.transaction((tx) => {
     const last = tx.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1).get();
     const row: EntryContent = {
@@ -85,7 +84,7 @@ export function appendAudit(deps: Pick<Deps, 'db' | 'clock'> & { audit: AuditApp
 }
 
 /** Entries after `after` (a seq), oldest first, at most `limit`. */
-export function listAudit(deps: Pick<Deps, 'db'>, options: { after?: number; limit?: number } = {}) {
+export function listAudit(deps: { db: Db }, options: { after?: number; limit?: number } = {}) {
   return deps.db
     .select()
     .from(auditLog)

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { AuthGuard } from './auth/abuse.ts';
-import type { Deps } from './context.ts';
+import type { Deps } from './deps.ts';
 import { AccordError } from './errors.ts';
 import { auditRequest, authenticate, documentedOperation, exchangeScope, requestAddress } from './http/auth.ts';
 import { bodyLimit } from './http/body-limit.ts';
@@ -28,7 +28,7 @@ import { webhooksRouter } from './http/webhooks.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { transactionsRouter } from './http/transactions.ts';
 import { observabilityRouter } from './http/observability.ts';
-import type { AppEnv } from './http/types.ts';
+import type { AppEnv } from './http/env.ts';
 import { consoleRouter } from './web/index.tsx';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

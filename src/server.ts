@@ -7,7 +7,7 @@ import { AuditChain } from './audit/chain.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { ensureAdminToken } from './auth/tokens.ts';
 import type { Config } from './config.ts';
-import type { Clock, Deps } from './context.ts';
+import type { Clock, Deps } from './deps.ts';
 import { importContracts } from './contracts/import.ts';
 import { startCheckpointer } from './db/checkpointer.ts';
 import { contractVersions, matrixVersions, openDb } from './db/index.ts';

@@ -1,4 +1,4 @@
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { parseStoredAnchor } from './anchor.ts';
 import { loadAuditKey } from './key.ts';
 import { verifyAudit, type AuditVerification } from './log.ts';

@@ -1,5 +1,5 @@
 import { appendAudit } from '../audit/log.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { limitKey } from './client-address.ts';
 import type { Principal } from './principal.ts';

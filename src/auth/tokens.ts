@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { count, eq } from 'drizzle-orm';
 import type { Config } from '../config.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { tokens } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { NEVER, ttlOf, type TokenRequest } from './token-request.ts';

@@ -3,7 +3,7 @@ import { and, desc, eq, lt, ne } from 'drizzle-orm';
 import semver from 'semver';
 import { z } from 'zod';
 import { requireRole, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { Id, SemVer, versionKey } from '../contracts/ids.ts';
 import { findVersion, loadContractDocument, markContractsChanged, type ContractVersionRow } from '../contracts/versions.ts';
 import { changeAcks, changeRequests, changeReviews, contractVersions, releases } from '../db/index.ts';

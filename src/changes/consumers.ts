@@ -1,6 +1,6 @@
 import { and, eq, ne } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { checkIds, ID_PATTERN } from '../contracts/ids.ts';
 import { apiConsumers, contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';

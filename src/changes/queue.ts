@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { inArray } from 'drizzle-orm';
 import { hasScope, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { changeRequests } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import type { ChangeRow } from './changes.ts';

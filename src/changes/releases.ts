@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion, markContractsChanged } from '../contracts/versions.ts';
 import { contractVersions, gateDecisions, notices, releases } from '../db/index.ts';

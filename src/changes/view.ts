@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { evidence, releases } from '../db/index.ts';
 import type { DiffResult } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { findContractFiles } from './files.ts';
 import { registerContractVersion, type RegisterResult } from './register.ts';
 

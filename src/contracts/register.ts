@@ -1,5 +1,5 @@
 import { gitAuthor, requireRole, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { and, desc, eq, like, lt } from 'drizzle-orm';

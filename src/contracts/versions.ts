@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, inArray, max, or, type SQL } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { contractVersions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { byteBoundedCaches } from '../lib/byte-cache.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { findExternalRefs } from '../contracts/document.ts';
 import { getVersion, loadContractDocument } from '../contracts/versions.ts';
 import { AccordError } from '../errors.ts';

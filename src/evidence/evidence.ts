@@ -3,7 +3,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence } from '../db/index.ts';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import { acksOf, changedOperations, flowsCovering, latestChangeFor, releaseDiff, reviewsOf } from '../changes/changes.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence, gateDecisions, releases } from '../db/index.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { Id } from '../contracts/ids.ts';
 import { releaseFreezes } from '../db/index.ts';
 import { AccordError } from '../errors.ts';

@@ -4,9 +4,9 @@ import { auditText, type AuthGuard } from '../auth/abuse.ts';
 import { appendAudit } from '../audit/log.ts';
 import { clientAddress } from '../auth/client-address.ts';
 import { requireScope, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { authorize, securedOperation } from './api.ts';
-import type { AppEnv } from './types.ts';
+import type { AppEnv } from './env.ts';
 
 /**
  * The client address of a request: the socket peer, or X-Forwarded-For's right-most untrusted

@@ -2,11 +2,11 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { acknowledgeChange, createChange, listChanges, reviewChange, toChangeSummary } from '../changes/changes.ts';
 import { awaitingPrincipal } from '../changes/queue.ts';
 import { changeView } from '../changes/view.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/changes.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/changes: change requests, their reviews and acknowledgements. */
 export function changesRouter(deps: Deps): OpenAPIHono<AppEnv> {

@@ -3,7 +3,7 @@ import { consumersOf, setConsumers } from '../changes/consumers.ts';
 import { formatOfContentType } from '../contracts/document.ts';
 import { registerContractVersion } from '../contracts/register.ts';
 import { contractHistory, getDocument, getVersion, listContracts, listVersions, toView } from '../contracts/versions.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { diffRegisteredVersions } from '../diff/service.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { parseYaml } from '../lib/yaml.ts';
@@ -11,7 +11,8 @@ import { deprecateVersion, releaseNotes } from '../notices/notices.ts';
 import { respondDiff } from './diff.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/contracts.ts';
-import { negotiate, principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
+import { negotiate } from './request.ts';
 
 const DOCUMENT_TYPES = ['application/yaml', 'application/json', 'text/yaml'] as const;
 

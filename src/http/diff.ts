@@ -1,12 +1,12 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { renderDiff, type DiffFormat } from '../diff/render.ts';
 import { diffPostedDocuments } from '../diff/service.ts';
 import type { DiffResult } from '../diff/types.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/diff.ts';
-import type { AppEnv } from './types.ts';
+import type { AppEnv } from './env.ts';
 
 const TYPES: Record<DiffFormat, string> = { json: 'application/json', markdown: 'text/markdown; charset=utf-8', text: 'text/plain; charset=utf-8' };
 

@@ -1,11 +1,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { addEvidence, addJunitEvidence, JunitEvidenceParams, listEvidence } from '../evidence/evidence.ts';
 import { parseInput } from '../lib/validate.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/evidence.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 const JUNIT_TYPES = ['application/xml', 'text/xml', 'application/junit+xml'];
 

@@ -1,9 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { freezeReleases, liftFreeze, listFreezes } from '../gate/freezes.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/freezes.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/freezes: release freezes per partner. */
 export function freezesRouter(deps: Deps): OpenAPIHono<AppEnv> {

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { formatOfContentType } from '../contracts/document.ts';
 import { diffMatrixVersions } from '../diff/service.ts';
 import { AccordError } from '../errors.ts';
@@ -9,7 +9,7 @@ import { checkMatrixDocument, currentFlows, getMatrixDocument, listMatrixVersion
 import { respondDiff } from './diff.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/matrix.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/control-matrix: the table, the dry-run check, and each flow's entry, versions and diffs. */
 export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {

@@ -1,9 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { ACCORD_API_DOCUMENT } from './api.ts';
 import { operationsRouter, serve } from './operation.ts';
 import { getLiveness, getMetrics, getOpenApiDocument, getReadiness } from './operations/meta.ts';
-import type { AppEnv } from './types.ts';
+import type { AppEnv } from './env.ts';
 
 /** Liveness and readiness probes, this API's document and the metrics (no token needed). */
 export function metaRouter(deps: Deps): OpenAPIHono<AppEnv> {

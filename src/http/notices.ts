@@ -1,10 +1,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { listNotices, renderAtom } from '../notices/notices.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/notices.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/notices and its Atom feed (reads only: sunsets are processed by the jobs loop). */
 export function noticesRouter(deps: Deps): OpenAPIHono<AppEnv> {

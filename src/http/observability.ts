@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
 import { requireRole } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { scorecard } from '../observability/scorecards.ts';
 import { runSynthetic } from '../observability/synthetic.ts';
 import { operatorViews } from '../observability/views.ts';
 import type { Runtime } from '../runtime/index.ts';
-import { jsonBody, principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
+import { jsonBody } from './request.ts';
 
 /** /v1/sla, /v1/synthetic/run, /v1/scorecards/{partner}, /v1/operator/views. */
 export function observabilityRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {

@@ -4,7 +4,8 @@ import type { Role } from '../auth/principal.ts';
 import type { Scope } from '../auth/scopes.ts';
 import { AccordError, ERROR_STATUS, type ErrorCode } from '../errors.ts';
 import { fieldErrors } from '../lib/validate.ts';
-import { jsonBody, type AppEnv } from './types.ts';
+import type { AppEnv } from './env.ts';
+import { jsonBody } from './request.ts';
 
 /**
  * One definition per operation (ADR 0015): method, path, operationId, tags, summary, the roles

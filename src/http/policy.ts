@@ -1,10 +1,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { formatOfContentType } from '../contracts/document.ts';
 import { getMatrixDocument, putMatrixDocument } from '../matrix/store.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/policy.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/policy: the governance policy (control-matrix/policy.yaml). */
 export function policyRouter(deps: Deps): OpenAPIHono<AppEnv> {

@@ -1,9 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { recordRelease } from '../changes/releases.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/releases.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/releases: recorded releases, each on a passing gate decision. */
 export function releasesRouter(deps: Deps): OpenAPIHono<AppEnv> {

@@ -1,9 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { closeReviewItem, listReviewItems } from '../gate/review-items.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/review-items.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/review-items: post-release reviews opened by break-glass. */
 export function reviewItemsRouter(deps: Deps): OpenAPIHono<AppEnv> {

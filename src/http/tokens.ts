@@ -1,10 +1,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createToken, listTokens, revokeToken } from '../auth/tokens.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { scopesOfRole } from './api.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/tokens.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/tokens (admin only). */
 export function tokensRouter(deps: Deps): OpenAPIHono<AppEnv> {

@@ -1,5 +1,5 @@
 import { Hono, type Context, type Next } from 'hono';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { runFaultExperiment } from '../runtime/experiments.ts';
 import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
 import type { Runtime } from '../runtime/index.ts';
@@ -7,7 +7,8 @@ import { validCorrelation } from '../runtime/trace-context.ts';
 import { requestOperatorAction } from '../runtime/operator-actions.ts';
 import { getTransaction, listTransactions, loadTransactionView } from '../runtime/transaction-views.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
-import { jsonBody, jsonBodyWithText, principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
+import { jsonBody, jsonBodyWithText } from './request.ts';
 
 /** /v1/transactions (start, find, list, operator retry/compensate) and /v1/faults (sandbox fault injection). */
 export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {

@@ -1,9 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { createWebhook, deleteWebhook, enableWebhook, getWebhook, listDeliveries, listWebhooks } from '../notices/webhooks.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/webhooks.ts';
-import { principalOf, type AppEnv } from './types.ts';
+import { principalOf, type AppEnv } from './env.ts';
 
 /** /v1/webhooks: subscriptions (admins any event, a partner its own notices) and their delivery logs. */
 export function webhooksRouter(deps: Deps): OpenAPIHono<AppEnv> {

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { findMatrixFiles } from './files.ts';
 import { putMatrixDocument } from './store.ts';
 

@@ -1,4 +1,4 @@
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { getMatrixDocument, latestMatrixRow } from './store.ts';
 
 /** The governance policy in force, with every default filled in. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { and, eq } from 'drizzle-orm';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import type { OpenApiDocument } from '../contracts/document.ts';
 import { findContractFiles } from '../contracts/files.ts';
 import { loadContractDocument } from '../contracts/versions.ts';

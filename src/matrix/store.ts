@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { gitAuthor, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { canonicalYaml, parseText, sha256, type DocumentFormat } from '../contracts/document.ts';
 import { checkIds } from '../contracts/ids.ts';
 import { markContractsChanged, PARSED_BYTES_PER_YAML_BYTE } from '../contracts/versions.ts';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { consumersOf } from '../changes/consumers.ts';
 import { releaseDiff } from '../changes/changes.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { findVersion, getVersion, markContractsChanged } from '../contracts/versions.ts';
 import { contractVersions, deprecations, notices, type Db } from '../db/index.ts';
 import { renderMarkdown } from '../diff/render.ts';

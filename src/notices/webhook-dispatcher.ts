@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, asc, countDistinct, eq, isNull, lte, min, sql } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { webhookDeliveries, webhooks } from '../db/index.ts';
 import { checkUrl, MAX_URL_LENGTH, outboundPolicy, type OutboundPolicy } from '../outbound/address-policy.ts';
 import type { ResolveHost } from '../outbound/dns-resolver.ts';

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { and, asc, count, desc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { webhookDeliveries, webhooks, type Db } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { checkDestination, checkUrl, MAX_URL_LENGTH, outboundPolicy } from '../outbound/address-policy.ts';

@@ -1,4 +1,4 @@
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 
 /** Counters of one partner's exchange traffic in one minute (see partner_stats). */
 export interface MinuteStats {

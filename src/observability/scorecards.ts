@@ -1,5 +1,5 @@
 import { requireRole, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { DURATION_PATTERN } from '../matrix/schema.ts';

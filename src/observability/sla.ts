@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { eq, isNull } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { slaInterventions } from '../db/index.ts';
 import { freezeReleases, liftFreeze } from '../gate/freezes.ts';
 import type { FlowEntry } from '../matrix/checks.ts';

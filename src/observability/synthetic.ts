@@ -1,7 +1,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import semver from 'semver';
 import { requireRole, SYSTEM, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence, releases, transactions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';

@@ -1,5 +1,5 @@
 import { requireRole, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 

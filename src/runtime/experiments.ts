@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import semver from 'semver';
 import { requireRole, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { checkIds, isSemver } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { transactions } from '../db/index.ts';

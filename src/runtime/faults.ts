@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { desc, eq } from 'drizzle-orm';
 import { requireRole, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { checkIds } from '../contracts/ids.ts';
 import { faultInjections } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';

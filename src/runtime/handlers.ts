@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, or } from 'drizzle-orm';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { partnerRecords } from '../db/index.ts';
 import { consentConstraint, consentMember, consentProblem, memberMatch, operationOutcome, REFERENCE_PARTNERS } from './reference-partners.ts';
 

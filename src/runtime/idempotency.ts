@@ -1,4 +1,4 @@
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 
 /** What the store decided for one request carrying an Idempotency-Key. */
 export type Claim =

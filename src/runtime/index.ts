@@ -1,4 +1,4 @@
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { PartnerStats } from '../observability/partner-stats.ts';
 import { SlaMonitor } from '../observability/sla.ts';
 import { RouteTable } from './route-table.ts';

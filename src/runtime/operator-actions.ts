@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { requireRole, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { transactions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { appendEvent } from './outbox.ts';

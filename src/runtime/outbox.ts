@@ -1,5 +1,5 @@
 import { asc, eq, isNull } from 'drizzle-orm';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { transactionEvents } from '../db/index.ts';
 import { enqueueEvent, TRANSACTION_EVENT_TYPES } from '../notices/webhooks.ts';
 import { absoluteUrl } from '../lib/public-url.ts';

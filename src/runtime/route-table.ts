@@ -1,6 +1,6 @@
 import { inArray } from 'drizzle-orm';
 import semver from 'semver';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { listOperations, type LocatedOperation } from '../contracts/operations.ts';
 import { contractSchemasOf, type ContractSchemas } from '../contracts/schema.ts';
 import { contractsGeneration, loadContractDocument } from '../contracts/versions.ts';

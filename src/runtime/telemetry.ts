@@ -1,4 +1,4 @@
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import type { SlaMonitor } from '../observability/sla.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, isNotNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import { requireRole, type Principal } from '../auth/principal.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { transactionEvents, transactions, transactionSteps } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { appendAudit } from '../audit/log.ts';
 import { type AuthGuard } from '../auth/abuse.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { auditRequest, requestAddress } from '../http/auth.ts';
 import { CONTENT_SECURITY_POLICY, contentSecurityPolicy } from '../http/security-headers.ts';

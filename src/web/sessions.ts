@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { eq, lte, or } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import { principalOfTokenId } from '../auth/tokens.ts';
-import type { Deps } from '../context.ts';
+import type { Deps } from '../deps.ts';
 import { consoleSessions } from '../db/index.ts';
 
 /** A signed-in console user: the token's principal, the session's CSRF token and its cookie secret's hash. */

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { AccordError } from '../errors.ts';
-import type { AppEnv } from '../http/types.ts';
+import type { AppEnv } from '../http/env.ts';
 import type { PageContext } from './layout.tsx';
 import type { Session } from './sessions.ts';
 

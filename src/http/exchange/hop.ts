@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { exchangeHopOf, hopHeaders, type ExchangeHop } from '../../runtime/trace-context.ts';
-import type { AppEnv } from '../types.ts';
+import type { AppEnv } from '../env.ts';
 
 /**
  * Takes or makes the request's X-Correlation-Id and continues its W3C trace with a new span,

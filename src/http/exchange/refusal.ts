@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { AccordError } from '../../errors.ts';
 import type { DirectRefusal } from '../../runtime/direct-requests/serve.ts';
-import type { AppEnv } from '../types.ts';
+import type { AppEnv } from '../env.ts';
 
 /**
  * Renders a direct request's refusal in the contract's dialect: a FHIR OperationOutcome, or

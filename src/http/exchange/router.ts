@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { directRequests } from '../../runtime/direct-requests/serve.ts';
 import type { Runtime } from '../../runtime/index.ts';
-import { principalOf, type AppEnv } from '../types.ts';
+import { principalOf, type AppEnv } from '../env.ts';
 import { exchangeHop } from './hop.ts';
 import { renderRefusal } from './refusal.ts';
 

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Principal } from '../../auth/principal.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import type { FlowEntry, Step } from '../../matrix/checks.ts';
 import { newTransactionId } from '../ids.ts';
 import { classify, failureAction } from '../saga/policy.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import semver from 'semver';
 import type { Principal } from '../../auth/principal.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { GroupCommit } from '../../db/group-commit.ts';
 import type { FieldError } from '../../errors.ts';
 import { emptyDictionary, jsonTextDeeperThan, valueAt, type Json } from '../../lib/json.ts';

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { and, eq } from 'drizzle-orm';
 import semver from 'semver';
 import type { Principal } from '../../auth/principal.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { transactions } from '../../db/index.ts';
 import type { FlowEntry, Step } from '../../matrix/checks.ts';
 import type { SlaMonitor } from '../../observability/sla.ts';

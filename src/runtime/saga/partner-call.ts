@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import semver from 'semver';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import type { FieldError } from '../../errors.ts';
 import { ownValue, type Json } from '../../lib/json.ts';
 import { absoluteUrl } from '../../lib/public-url.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { requireRole, type Principal } from '../../auth/principal.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { transactions, transactionSteps } from '../../db/index.ts';
 import { AccordError, type FieldError } from '../../errors.ts';
 import { isObject, nestedDeeperThan, ownValue, type Json } from '../../lib/json.ts';

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { transactions, transactionSteps } from '../../db/index.ts';
 import { AccordError, type FieldError } from '../../errors.ts';
 import { appendEvent } from '../outbox.ts';

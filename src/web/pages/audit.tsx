@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import type { AuditVerification } from '../../audit/log.ts';
 import { AUDIT_SCAN_WINDOW, searchAudit, verifyAuditLog, type AuditFilter, type AuditPage } from '../../audit/search.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { AccordError } from '../../errors.ts';
 import { authorize } from '../../http/api.ts';
 import { listAudit } from '../../http/operations/audit.ts';

@@ -5,7 +5,7 @@ import { acknowledgeChange, ChangeAcknowledgement, ChangeReview, reviewChange } 
 import { acknowledgementInbox, changeQueue, partnerChanges, QUEUE_TABS, type QueueTab } from '../../changes/queue.ts';
 import { recordRelease, ReleaseRequest } from '../../changes/releases.ts';
 import { acknowledgementStatus, evidenceForChange, readChange, releasesOfChange, type ChangeContext } from '../../changes/view.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { canSee, findVersion, loadContractDocument } from '../../contracts/versions.ts';
 import type { DiffResult } from '../../diff/types.ts';
 import { AccordError } from '../../errors.ts';

@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { Principal } from '../../auth/principal.ts';
 import { releasesOfVersions } from '../../changes/releases.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { getDocument, getVersion, listContracts, listVersionPage, loadContractDocument, type ContractVersionView } from '../../contracts/versions.ts';
 import { compareRegisteredVersions, VersionPair, type SecondOpinion } from '../../diff/service.ts';
 import { parseInput } from '../../lib/validate.ts';

@@ -1,6 +1,6 @@
 import { hasScope } from '../../auth/principal.ts';
 import { inboxCount, QUEUE_TABS, queueCounts } from '../../changes/queue.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { Layout, type PageContext } from '../layout.tsx';
 import { queueTabText } from './changes/queue-page.tsx';
 

@@ -1,7 +1,7 @@
 import { Time } from '../components/time.tsx';
 import type { Hono } from 'hono';
 import { requireScope } from '../../auth/principal.ts';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { diffMatrixVersions } from '../../diff/service.ts';
 import { LEVEL_ORDER, type DiffResult } from '../../diff/types.ts';
 import { AccordError } from '../../errors.ts';

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import type { Deps } from '../../context.ts';
+import type { Deps } from '../../deps.ts';
 import { checkIds } from '../../contracts/ids.ts';
 import { AccordError } from '../../errors.ts';
 import { authorize } from '../../http/api.ts';

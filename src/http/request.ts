@@ -1,27 +1,6 @@
 import type { Context } from 'hono';
-import type { Principal } from '../auth/principal.ts';
-import type { ExchangeHop } from '../runtime/trace-context.ts';
 import { AccordError } from '../errors.ts';
-import type { Session } from '../web/sessions.ts';
-
-/** Hono environment shared by every router. */
-export interface AppEnv {
-  Variables: {
-    requestId: string;
-    principal: Principal;
-    /** Correlation id and trace context of an exchange request (set before the body limit). */
-    hop: ExchangeHop | undefined;
-    /** Set when authentication refused the request: it is audited in the aggregated refusal rows. */
-    refusalAggregated: boolean | undefined;
-    /** The console session of a signed-in console user (set on /console pages only). */
-    session: Session | undefined;
-  };
-}
-
-/** The authenticated caller (the auth middleware guarantees one on /v1 routes). */
-export function principalOf(c: Context<AppEnv>): Principal {
-  return c.get('principal');
-}
+import type { AppEnv } from './env.ts';
 
 /** Parses a JSON request body into an object, or throws a 4xx problem. */
 export async function jsonBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {

@@ -58,7 +58,7 @@ export const TokenRequest = z
       })
       .pipe(z.array(z.enum(SCOPE_NAMES)))
       .nullish()
-      .meta({ description: 'Limit the token to these scopes (each must be one its role can use); default: everything the role allows' }),
+      .meta({ description: 'Limit the token to these scopes (each must be one its role can use); default: everything the role allows', items: { type: 'string', enum: SCOPE_NAMES }, uniqueItems: true }),
   })
   .superRefine((input, ctx) => {
     if (input.role === 'partner') {

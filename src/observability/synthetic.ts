@@ -13,12 +13,15 @@ import type { Runtime } from '../runtime/index.ts';
 
 const DEADLINE_MS = 120_000;
 
+/** How a synthetic check ends: passed, failed, or skipped (the flow cannot start from an example). */
+export const SYNTHETIC_OUTCOMES = ['pass', 'fail', 'skipped'] as const;
+
 /** One synthetic check's outcome. */
 export interface SyntheticResult {
   flow: string;
   partner: string;
   version?: string;
-  result: 'pass' | 'fail' | 'skipped';
+  result: (typeof SYNTHETIC_OUTCOMES)[number];
   state?: string;
   detail?: string;
   transactionId?: string;

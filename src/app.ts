@@ -20,6 +20,7 @@ import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { transactionsRouter } from './http/transactions.ts';
+import { faultsRouter } from './http/faults.ts';
 import { observabilityRouter } from './http/observability.ts';
 import type { AppEnv } from './http/types.ts';
 import { consoleRouter } from './web/index.tsx';
@@ -79,7 +80,8 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/', tokensRouter(deps));
   app.route('/v1', changeControlRouter(deps));
   app.route('/v1', noticesRouter(deps));
-  app.route('/v1', transactionsRouter(deps, runtime));
+  app.route('/', transactionsRouter(deps, runtime));
+  app.route('/', faultsRouter(deps, runtime));
   app.route('/v1', observabilityRouter(deps, runtime));
   app.route('/exchange', exchangeRouter(deps, runtime));
   app.get('/', (c) => c.redirect('/console', 302));

@@ -9,13 +9,24 @@ import { matrixOperations } from './operations/matrix.ts';
 import { metaOperations } from './operations/meta.ts';
 import { policyOperations } from './operations/policy.ts';
 import { tokenOperations } from './operations/tokens.ts';
+import { transactionOperations } from './operations/transactions.ts';
+import { faultOperations } from './operations/faults.ts';
 
 /**
  * Accord's API: every operation definition (src/http/operations/*), the OpenAPI 3.1 document
  * generated from them (served at /openapi.json) and the index authentication reads each
  * operation's roles and scope from.
  */
-const OPERATIONS: readonly RouteConfig[] = [...metaOperations, ...tokenOperations, ...contractOperations, ...diffOperations, ...matrixOperations, ...policyOperations];
+const OPERATIONS: readonly RouteConfig[] = [
+  ...metaOperations,
+  ...tokenOperations,
+  ...contractOperations,
+  ...diffOperations,
+  ...matrixOperations,
+  ...policyOperations,
+  ...transactionOperations,
+  ...faultOperations,
+];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */
 export const ACCORD_API_DOCUMENT = generateDocument();

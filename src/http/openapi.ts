@@ -129,63 +129,6 @@ export const ACCORD_OPENAPI = {
       parameters: [pathParam('id', 'Webhook id')],
       get: op('Delivery log of a webhook', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'array', items: { type: 'object' } }), '404': problem }),
     },
-    '/v1/transactions': {
-      post: op(
-        'Start a control-matrix flow (saga) against a partner; answers 202 with the transaction. Idempotency-Key required (IETF semantics: 422 different body, 409 in flight, replay with Idempotent-Replayed: true)',
-        ['admin', 'ci', 'partner'],
-        'transactions:write',
-        { '202': json(ref('Transaction'), 'Accepted: the engine runs the steps; poll Location'), '400': problem, '404': problem, '409': problem, '415': problem, '422': problem },
-        {
-          parameters: [
-            { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', maxLength: 255 } },
-            { name: 'X-Correlation-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 128 } },
-            { name: 'traceparent', in: 'header', required: false, schema: { type: 'string' } },
-            { name: 'tracestate', in: 'header', required: false, schema: { type: 'string' } },
-          ],
-          requestBody: jsonRequest({
-            type: 'object',
-            required: ['flow', 'partner', 'input'],
-            properties: { flow: { type: 'string' }, partner: { type: 'string' }, major: { type: 'integer' }, input: { type: 'object', description: 'Reference flow: { memberMatch: <$member-match Parameters>, groupId? }' } },
-          }),
-        },
-      ),
-      get: op(
-        'Transactions still in flight or waiting for an operator (default), oldest change first; filter to find stuck ones',
-        ['admin', 'ci', 'author', 'approver', 'partner'],
-        'transactions:read',
-        { '200': json({ type: 'object', properties: { transactions: { type: 'array', items: { type: 'object' } } } }), '400': problem },
-        { parameters: [optionalQuery('state'), optionalQuery('partner'), optionalQuery('flow'), optionalQuery('olderThan'), optionalQuery('limit')] },
-      ),
-    },
-    '/v1/transactions/{ref}': {
-      parameters: [pathParam('ref', 'Transaction id, correlation id or idempotency key')],
-      get: op('One transaction: state, where it is now, each step with start, end, latency, attempts and outcome, compensations, events', ['admin', 'ci', 'author', 'approver', 'partner'], 'transactions:read', { '200': json(ref('Transaction')), '404': problem }),
-    },
-    '/v1/transactions/{ref}/retry': {
-      parameters: [pathParam('ref', 'Transaction id, correlation id or idempotency key')],
-      post: op('Operator: retry the step that stopped now, with a fresh retry budget (audited)', ['admin'], 'operator', { '202': json(ref('Transaction')), '404': problem, '409': problem }),
-    },
-    '/v1/transactions/{ref}/compensate': {
-      parameters: [pathParam('ref', 'Transaction id, correlation id or idempotency key')],
-      post: op('Operator: compensate the completed steps in reverse order, run a stopped compensation again, or close a direct request waiting for review (audited)', ['admin'], 'operator', { '202': json(ref('Transaction')), '404': problem, '409': problem }),
-    },
-    '/v1/faults': {
-      get: op('Injected faults (sandbox)', ['admin', 'ci', 'author', 'approver'], 'observability:read', { '200': json({ type: 'object', properties: { faults: { type: 'array', items: ref('Fault') } } }) }),
-      post: op('Inject a fault for a partner and step (sandbox only)', ['admin', 'ci'], 'operator', { '201': json(ref('Fault')), '400': problem, '409': problem }, { requestBody: jsonRequest(ref('FaultRequest')) }),
-    },
-    '/v1/fault-experiments': {
-      post: op(
-        'Run a fault-injection experiment (one saga per fault kind) against the version the sandbox serves and store failure-injection evidence for it',
-        ['admin', 'ci'],
-        'operator',
-        { '201': json({ type: 'object', properties: { id: { type: 'string' }, result: { type: 'string', enum: ['pass', 'fail'] }, scenarios: { type: 'array', items: { type: 'object' } }, evidence: { type: 'object' } } }), '400': problem, '404': problem, '409': problem, '422': problem },
-        { requestBody: jsonRequest({ type: 'object', required: ['partner', 'api', 'version'], properties: { partner: { type: 'string' }, api: { type: 'string' }, version: { type: 'string' }, flow: { type: 'string', default: 'payer-data-export' } } }) },
-      ),
-    },
-    '/v1/faults/{id}': {
-      parameters: [pathParam('id', 'Fault id')],
-      delete: op('Remove an injected fault', ['admin', 'ci'], 'operator', { '204': { description: 'Removed' }, '404': problem }),
-    },
     '/v1/sla': {
       get: op('SLA status per flow and partner: targets, current values (5-minute window), rules breached and since when, interventions in force', ['admin', 'ci', 'author', 'approver'], 'observability:read', { '200': json({ type: 'object' }) }),
     },
@@ -218,58 +161,6 @@ export const ACCORD_OPENAPI = {
       },
     },
     schemas: {
-      Transaction: {
-        type: 'object',
-        required: ['id', 'flow', 'partner', 'state', 'where', 'correlationId', 'steps', 'compensations', 'events'],
-        properties: {
-          id: { type: 'string' },
-          flow: { type: 'string' },
-          partner: { type: 'string' },
-          api: { type: 'string' },
-          version: { type: 'string' },
-          mode: { type: 'string', enum: ['saga', 'sync'] },
-          state: { type: 'string', enum: ['initiated', 'accepted', 'in-progress', 'compensating', 'needs-attention', 'completed', 'compensated'] },
-          phase: { type: 'string', enum: ['forward', 'compensating'] },
-          where: { type: 'string', description: 'Where it is now, in words' },
-          correlationId: { type: 'string' },
-          idempotencyKey: { type: ['string', 'null'] },
-          traceId: { type: 'string' },
-          failure: { type: ['object', 'null'] },
-          steps: { type: 'array', items: ref('TransactionStep') },
-          compensations: { type: 'array', items: ref('TransactionStep') },
-          events: { type: 'array', items: { type: 'object' } },
-        },
-      },
-      TransactionStep: {
-        type: 'object',
-        properties: {
-          id: { type: 'string' },
-          forStep: { type: 'string' },
-          operation: { type: 'string' },
-          state: { type: 'string', enum: ['pending', 'running', 'succeeded', 'failed', 'skipped'] },
-          attempts: { type: 'integer' },
-          startedAt: { type: ['string', 'null'] },
-          endedAt: { type: ['string', 'null'] },
-          latencyMs: { type: ['integer', 'null'] },
-          outcome: { type: ['object', 'null'] },
-          attemptLog: { type: 'array', items: { type: 'object' } },
-        },
-      },
-      FaultRequest: {
-        type: 'object',
-        required: ['partner', 'step', 'kind'],
-        properties: {
-          partner: { type: 'string' },
-          step: { type: 'string', description: 'Step id or operationId (compensation operations too)' },
-          kind: { type: 'string', enum: ['timeout', 'error-status', 'validation-error', 'partial-write', 'delayed-event', 'duplicate-delivery'] },
-          flow: { type: 'string' },
-          transactionId: { type: 'string' },
-          status: { type: 'integer', minimum: 400, maximum: 599 },
-          delayMs: { type: 'integer', minimum: 1, maximum: 600000 },
-          remaining: { type: ['integer', 'null'], minimum: 1, description: 'How many calls it affects; null = until removed' },
-        },
-      },
-      Fault: { allOf: [ref('FaultRequest'), { type: 'object', properties: { id: { type: 'string' }, source: { type: 'string', enum: ['api', 'config'] }, createdAt: { type: 'string' } } }] },
       Problem: {
         type: 'object',
         required: ['type', 'title', 'status', 'detail', 'code'],

@@ -21,7 +21,10 @@ import { tokensRouter } from './http/tokens.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { transactionsRouter } from './http/transactions.ts';
 import { faultsRouter } from './http/faults.ts';
-import { observabilityRouter } from './http/observability.ts';
+import { slaRouter } from './http/sla.ts';
+import { syntheticRouter } from './http/synthetic.ts';
+import { scorecardsRouter } from './http/scorecards.ts';
+import { operatorViewsRouter } from './http/operator-views.ts';
 import type { AppEnv } from './http/types.ts';
 import { consoleRouter } from './web/index.tsx';
 
@@ -82,7 +85,10 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/v1', noticesRouter(deps));
   app.route('/', transactionsRouter(deps, runtime));
   app.route('/', faultsRouter(deps, runtime));
-  app.route('/v1', observabilityRouter(deps, runtime));
+  app.route('/', slaRouter(runtime));
+  app.route('/', syntheticRouter(deps, runtime));
+  app.route('/', scorecardsRouter(deps, runtime));
+  app.route('/', operatorViewsRouter(deps, runtime));
   app.route('/exchange', exchangeRouter(deps, runtime));
   app.get('/', (c) => c.redirect('/console', 302));
   app.route('/console', consoleRouter(deps, guard));

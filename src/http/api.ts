@@ -11,6 +11,10 @@ import { policyOperations } from './operations/policy.ts';
 import { tokenOperations } from './operations/tokens.ts';
 import { transactionOperations } from './operations/transactions.ts';
 import { faultOperations } from './operations/faults.ts';
+import { slaOperations } from './operations/sla.ts';
+import { syntheticOperations } from './operations/synthetic.ts';
+import { scorecardOperations } from './operations/scorecards.ts';
+import { operatorViewOperations } from './operations/operator-views.ts';
 
 /**
  * Accord's API: every operation definition (src/http/operations/*), the OpenAPI 3.1 document
@@ -26,6 +30,10 @@ const OPERATIONS: readonly RouteConfig[] = [
   ...policyOperations,
   ...transactionOperations,
   ...faultOperations,
+  ...slaOperations,
+  ...syntheticOperations,
+  ...scorecardOperations,
+  ...operatorViewOperations,
 ];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */

@@ -17,7 +17,6 @@ const pathParam = (name: string, description: string) => ({ name, in: 'path', re
 const queryParam = (name: string, description: string) => ({ name, in: 'query', required: true, description, schema: { type: 'string' } });
 const optionalQuery = (name: string) => ({ name, in: 'query', required: false, schema: { type: 'string' } });
 const jsonRequest = (schema: object) => ({ required: true, content: { 'application/json': { schema } } });
-const PARTNER = pathParam('partner', 'Partner id');
 
 function op(summary: string, roles: Role[], scope: Scope, responses: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {
@@ -128,25 +127,6 @@ export const ACCORD_OPENAPI = {
     '/v1/webhooks/{id}/deliveries': {
       parameters: [pathParam('id', 'Webhook id')],
       get: op('Delivery log of a webhook', ['admin', 'partner'], 'webhooks', { '200': json({ type: 'array', items: { type: 'object' } }), '404': problem }),
-    },
-    '/v1/sla': {
-      get: op('SLA status per flow and partner: targets, current values (5-minute window), rules breached and since when, interventions in force', ['admin', 'ci', 'author', 'approver'], 'observability:read', { '200': json({ type: 'object' }) }),
-    },
-    '/v1/synthetic/run': {
-      post: op(
-        'Run synthetic transactions now (every flow and partner, or the given ones) with the contracts\' synthetic examples; results become synthetic-check evidence; a failure after a release raises a synthetic-drift notice',
-        ['admin', 'ci'],
-        'operator',
-        { '200': json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object' } } } }), '404': problem },
-        { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { flow: { type: 'string' }, partner: { type: 'string' } } } } } } },
-      ),
-    },
-    '/v1/scorecards/{partner}': {
-      parameters: [PARTNER],
-      get: op('Partner scorecard over a window (default P7D): acceptance, duplicates, error taxonomy, observability completeness, release hygiene, synthetic success', ['admin', 'ci', 'author', 'approver', 'partner'], 'observability:read', { '200': json({ type: 'object' }), '400': problem, '404': problem }, { parameters: [optionalQuery('window')] }),
-    },
-    '/v1/operator/views': {
-      get: op('Operator views: degraded partner routes, stuck transaction types, accumulating retries, pending compensations, with links to the transactions', ['admin', 'ci', 'author', 'approver'], 'observability:read', { '200': json({ type: 'object' }) }),
     },
     '/v1/audit': {
       get: op('The hash-chained audit log', ['admin'], 'audit:read', { '200': json({ type: 'array', items: { type: 'object' } }), '400': problem }, { parameters: [optionalQuery('after'), optionalQuery('limit')] }),

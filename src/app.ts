@@ -27,8 +27,12 @@ import { tokensRouter } from './http/tokens.ts';
 import { webhooksRouter } from './http/webhooks.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { transactionsRouter } from './http/transactions.ts';
-import { observabilityRouter } from './http/observability.ts';
 import type { AppEnv } from './http/env.ts';
+import { faultsRouter } from './http/faults.ts';
+import { slaRouter } from './http/sla.ts';
+import { syntheticRouter } from './http/synthetic.ts';
+import { scorecardsRouter } from './http/scorecards.ts';
+import { operatorViewsRouter } from './http/operator-views.ts';
 import { consoleRouter } from './web/index.tsx';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -93,8 +97,12 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
   app.route('/', releasesRouter(deps));
   app.route('/', freezesRouter(deps));
   app.route('/', auditRouter(deps));
-  app.route('/v1', transactionsRouter(deps, runtime));
-  app.route('/v1', observabilityRouter(deps, runtime));
+  app.route('/', transactionsRouter(deps, runtime));
+  app.route('/', faultsRouter(deps, runtime));
+  app.route('/', slaRouter(runtime));
+  app.route('/', syntheticRouter(deps, runtime));
+  app.route('/', scorecardsRouter(deps, runtime));
+  app.route('/', operatorViewsRouter(deps, runtime));
   app.route('/exchange', exchangeRouter(deps, runtime));
   app.get('/', (c) => c.redirect('/console', 302));
   app.route('/console', consoleRouter(deps, guard));

@@ -45,7 +45,7 @@ describe('security headers', () => {
   };
 
   it('every documented operation answers with nosniff, Referrer-Policy and the Content-Security-Policy, refusals included', async () => {
-    for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths)) {
+    for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths ?? {})) {
       for (const [method, op] of Object.entries(item as Record<string, any>)) {
         if (method === 'parameters') continue;
         const url = template.replace(/\{(\w+)\}/g, (_, n) => SAMPLE[n]!);

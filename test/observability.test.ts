@@ -202,9 +202,17 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
     expect(card.releaseHygiene).toEqual({ releases: 0, evidenceComplete: null, breakingReleases: 0, breakingWithoutNotice: 0 });
     expect((await s.call('GET', '/v1/scorecards/bluestem-mutual', { token: s.token('partner', 'northwind-health') })).status).toBe(404);
     expect((await s.call('GET', '/v1/scorecards/bluestem-mutual?window=forever')).status).toBe(400);
+    expect(await (await s.call('GET', '/v1/scorecards/bluestem-mutual?window=forever')).json()).toMatchObject({
+      code: 'bad_request',
+      detail: 'window must be an ISO 8601 duration such as P7D or PT1H',
+      errors: [{ location: 'window', message: 'not a duration' }],
+    });
   });
 
   it('synthetic transactions store synthetic-check evidence and count in metrics; a failure after a release raises a drift notice', async () => {
+    const invalid = await s.call('POST', '/v1/synthetic/run', { body: JSON.stringify({ flow: 7 }), type: 'application/json' });
+    expect(await invalid.json()).toMatchObject({ status: 400, code: 'bad_request', errors: [{ location: '/flow', message: 'must name a control-matrix flow' }] });
+    expect((await s.call('POST', '/v1/synthetic/run', { body: JSON.stringify({ flow: 'no-such-flow' }), type: 'application/json' })).status).toBe(404);
     const run = await (await s.call('POST', '/v1/synthetic/run', { body: JSON.stringify({ flow: 'payer-data-export' }), type: 'application/json' })).json();
     expect(run.results.map((r: any) => [r.partner, r.result])).toEqual([
       ['bluestem-mutual', 'pass'],

@@ -113,7 +113,14 @@ describe('saga engine: the payer-data-export flow', () => {
     expect((await start({ flow: 'payer-data-export', partner: 'nobody-here', input: {} })).status).toBe(404);
     const missing = await start({ partner: 'northwind-health' });
     expect(missing.status).toBe(400);
-    expect((await missing.json()).errors.map((e: any) => e.location)).toEqual(['/flow', '/input']);
+    const problem = await missing.json();
+    expect(problem.errors.map((e: any) => e.location)).toEqual(['/flow', '/input']);
+    expect(problem).toMatchObject({ code: 'bad_request', detail: 'The transaction request is invalid' });
+    const wrongType = await s.call('POST', '/v1/transactions', { body: JSON.stringify(exportBody()), type: 'text/plain', headers: { 'Idempotency-Key': 'text-body-0001' } });
+    expect(wrongType.status).toBe(415);
+    const oversizedKey = await start(exportBody(), { 'Idempotency-Key': 'k'.repeat(256) });
+    expect(oversizedKey.status).toBe(400);
+    expect((await oversizedKey.json()).detail).toBe('Send an Idempotency-Key header (at most 255 characters): starting a flow is idempotent');
     const bad = matchExample();
     bad.parameter[0].resource.birthDate = 12;
     const invalid = await start(exportBody({ memberMatch: bad }));
@@ -333,6 +340,18 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(old.transactions).toEqual([]);
     expect((await s.call('GET', '/v1/transactions?state=done')).status).toBe(400);
     expect((await s.call('GET', '/v1/transactions?olderThan=yesterday')).status).toBe(400);
+    const refused = await s.call('GET', '/v1/transactions?state=done,completed&olderThan=yesterday&limit=0');
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(await refused.json()).toMatchObject({
+      status: 400,
+      code: 'bad_request',
+      detail: 'Invalid transaction query',
+      errors: [
+        { location: 'state', message: 'unknown state done; states are initiated, accepted, in-progress, compensating, needs-attention, completed, compensated' },
+        { location: 'olderThan', message: 'must be an ISO 8601 duration (PT10M) or timestamp' },
+        { location: 'limit', message: 'must be an integer 1–1000' },
+      ],
+    });
   });
 
   it('publishes the outbox to subscribed webhooks, once', async () => {
@@ -406,7 +425,9 @@ describe('fault injection: API and configuration', () => {
   it('refuses invalid faults, and fault injection outside the sandbox', async () => {
     const bad = await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'meteor' }), type: 'application/json' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).errors[0].location).toBe('/kind');
+    const problem = await bad.json();
+    expect(problem.errors[0].location).toBe('/kind');
+    expect(problem).toMatchObject({ code: 'bad_request', detail: 'The fault is invalid' });
     expect((await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'delayed-event' }), type: 'application/json' })).status).toBe(400);
     expect((await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'timeout' }), type: 'application/json', token: s.token('author') })).status).toBe(403);
     expect((await s.call('DELETE', '/v1/faults/flt_nothing')).status).toBe(404);
@@ -496,6 +517,8 @@ describe('fault-injection experiments produce failure-injection evidence', () =>
     expect((await old.json()).detail).toContain('serves 1.1.0');
     expect((await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '9.0.0' }), type: 'application/json' })).status).toBe(404);
     expect((await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0' }), type: 'application/json', token: s.token('author') })).status).toBe(403);
+    const invalid = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: 'latest' }), type: 'application/json' });
+    expect(await invalid.json()).toMatchObject({ status: 400, code: 'bad_request', detail: 'Invalid experiment', errors: [{ location: '/version', message: 'must be a semantic version' }] });
     const count = s.deps.db.$client.prepare("SELECT count(*) FROM evidence WHERE kind = 'failure-injection' AND version = '1.0.0'").pluck().get();
     expect(count).toBe(0);
   });

@@ -24,7 +24,7 @@ const SAMPLE_PARAMS: Record<string, string> = { partner: 'acme', api: 'member-ap
 
 function securedOperations(): SecuredOperation[] {
   const ops: SecuredOperation[] = [];
-  for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths)) {
+  for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths ?? {})) {
     for (const [method, op] of Object.entries(item as Record<string, any>)) {
       if (method === 'parameters' || !op.security?.length) continue;
       ops.push({ method: method.toUpperCase(), path: template.replace(/\{(\w+)\}/g, (_, n) => SAMPLE_PARAMS[n]!), roles: op['x-accord-roles'], scope: op['x-accord-scope'], hasBody: !!op.requestBody });
@@ -170,7 +170,7 @@ describe("Accord's own OpenAPI document", () => {
 
   it('describes every API route the app serves (the console\'s HTML pages under /console, and / that redirects there, are not API)', () => {
     const documented = new Set<string>();
-    for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths)) {
+    for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths ?? {})) {
       for (const method of Object.keys(item)) if (method !== 'parameters') documented.add(`${method.toUpperCase()} ${template}`);
     }
     const served = s.app.routes

@@ -8,7 +8,7 @@ import { REPO_ROOT } from './harness.ts';
  * listed here, which may only shrink, and no import cycle. A new long file or a cycle fails.
  */
 const MAX_LINES = 400;
-const LONG_FILES_TODAY = ['src/http/openapi.ts', 'src/web/components/api-reference.tsx'];
+const LONG_FILES_TODAY = ['src/web/components/api-reference.tsx'];
 
 function sourceFiles(dir = path.join(REPO_ROOT, 'src')): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

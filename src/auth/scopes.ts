@@ -1,6 +1,6 @@
 /**
  * Accord's token scopes: one vocabulary for every operation (declared per operation as
- * `x-accord-scope` in src/http/openapi.ts, next to its roles) and for the exchange runtime.
+ * `scope` in its definition, src/http/operations/*, next to its roles) and for the exchange runtime.
  * A token limited to some scopes may call only operations needing one of them, and only within
  * what its role allows. Later features reuse these names; add new ones here.
  */

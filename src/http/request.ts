@@ -4,11 +4,6 @@ import type { AppEnv } from './env.ts';
 
 /** Parses a JSON request body into an object, or throws a 4xx problem. */
 export async function jsonBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  return (await jsonBodyWithText(c)).body;
-}
-
-/** jsonBody, plus the body's exact text (for idempotency fingerprints). */
-export async function jsonBodyWithText(c: Context<AppEnv>): Promise<{ body: Record<string, unknown>; text: string }> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') throw new AccordError('unsupported_media_type', 'Send a JSON body (Content-Type: application/json)');
   const text = await c.req.text();
@@ -19,7 +14,7 @@ export async function jsonBodyWithText(c: Context<AppEnv>): Promise<{ body: Reco
     throw new AccordError('bad_request', `The body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AccordError('bad_request', 'The body must be a JSON object');
-  return { body: body as Record<string, unknown>, text };
+  return body as Record<string, unknown>;
 }
 
 /**

@@ -1,27 +1,27 @@
-import { Hono, type Context, type Next } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, Next } from 'hono';
 import type { Deps } from '../deps.ts';
-import { runFaultExperiment } from '../runtime/experiments.ts';
-import { createFault, deleteFault, listFaults } from '../runtime/faults.ts';
-import type { Runtime } from '../runtime/index.ts';
-import { validCorrelation } from '../runtime/trace-context.ts';
-import { requestOperatorAction } from '../runtime/operator-actions.ts';
-import { getTransaction, listTransactions, loadTransactionView } from '../runtime/transaction-views.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+import type { Runtime } from '../runtime/index.ts';
+import { requestOperatorAction } from '../runtime/operator-actions.ts';
+import { validCorrelation } from '../runtime/trace-context.ts';
+import { getTransaction, listTransactions, loadTransactionView } from '../runtime/transaction-views.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/transactions.ts';
 import { principalOf, type AppEnv } from './env.ts';
-import { jsonBody, jsonBodyWithText } from './request.ts';
 
-/** /v1/transactions (start, find, list, operator retry/compensate) and /v1/faults (sandbox fault injection). */
-export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+/** /v1/transactions: start a flow, find and list transactions, operator retry and compensate. */
+export function transactionsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<AppEnv> {
+  const app = operationsRouter();
   // A caller's X-Correlation-Id comes back on every answer here, refusals included (a transaction's own is set below).
-  app.use('/transactions/*', echoCorrelation);
-  app.use('/transactions', echoCorrelation);
-  app.post('/transactions', async (c) => {
-    const principal = principalOf(c);
-    const { body, text: rawBody } = await jsonBodyWithText(c);
-    const started = await runtime.engine.start(principal, {
+  app.use('/v1/transactions', echoCorrelation);
+  app.use('/v1/transactions/*', echoCorrelation);
+
+  serve(app, op.startTransaction, async (c, { body }) => {
+    const started = await runtime.engine.start(principalOf(c), {
       body,
-      rawBody,
+      // The exact text (Hono keeps the body read for validation): the idempotency fingerprint is of the bytes sent.
+      rawBody: await c.req.text(),
       idempotencyKey: c.req.header('idempotency-key'),
       correlationId: c.req.header('x-correlation-id'),
       traceparent: c.req.header('traceparent'),
@@ -35,25 +35,22 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       ...(started.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
     });
   });
-  app.get('/transactions', (c) => c.json(listTransactions(deps, principalOf(c), c.req.query())));
-  app.get('/transactions/:ref', (c) => {
-    const view = getTransaction(deps, principalOf(c), c.req.param('ref'), (id) => runtime.engine.inCall(id));
+
+  serve(app, op.listTransactions, (c, { query }) => c.json(listTransactions(deps, principalOf(c), query)));
+
+  serve(app, op.getTransaction, (c, { params }) => {
+    const view = getTransaction(deps, principalOf(c), params.ref, (id) => runtime.engine.inCall(id));
     return c.json(view, 200, { 'X-Correlation-Id': view.correlationId });
   });
-  for (const action of ['retry', 'compensate'] as const) {
-    app.post(`/transactions/:ref/${action}`, (c) => {
-      const row = requestOperatorAction(deps, principalOf(c), c.req.param('ref'), action);
+
+  for (const [operation, action] of [[op.retryTransaction, 'retry'], [op.compensateTransaction, 'compensate']] as const) {
+    serve(app, operation, (c, { params }) => {
+      const row = requestOperatorAction(deps, principalOf(c), params.ref, action);
       runtime.engine.kick(row.id);
       return c.json(loadTransactionView(deps.db, deps.config, row), 202);
     });
   }
-  app.post('/fault-experiments', async (c) => c.json(await runFaultExperiment(deps, runtime, principalOf(c), await jsonBody(c)), 201));
-  app.post('/faults', async (c) => c.json(createFault(deps, principalOf(c), await jsonBody(c)), 201));
-  app.get('/faults', (c) => c.json({ faults: listFaults(deps, principalOf(c)) }));
-  app.delete('/faults/:id', (c) => {
-    deleteFault(deps, principalOf(c), c.req.param('id'));
-    return c.body(null, 204);
-  });
+
   return app;
 }
 

@@ -6,10 +6,12 @@ import { slaInterventions } from '../db/index.ts';
 import { freezeReleases, liftFreeze } from '../gate/freezes.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
+import { SLA_METRICS } from '../matrix/schema.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
 
 /** What the monitor measures per flow and partner (the control matrix's SLA metrics plus errorRate). */
-export type SlaMetric = 'timeToAcknowledge' | 'timeToFinalize' | 'duplicateResolution' | 'remediationResponse' | 'errorRate';
+export const MONITORED_METRICS = [...SLA_METRICS, 'errorRate'] as const;
+export type SlaMetric = (typeof MONITORED_METRICS)[number];
 
 type Rule = FlowEntry['sla']['interventions'][number];
 type InterventionRow = typeof slaInterventions.$inferSelect;
@@ -216,7 +218,7 @@ export class SlaMonitor {
           partners: this.partners(flow.flow).map((partner) => ({
             partner,
             current: Object.fromEntries(
-              (['timeToAcknowledge', 'timeToFinalize', 'duplicateResolution', 'remediationResponse', 'errorRate'] as const).map((metric) => {
+              MONITORED_METRICS.map((metric) => {
                 const p = metric === 'errorRate' ? 0 : (flow.sla[metric]?.percentile ?? 95);
                 // Remediation is slow by nature: measured over a day, the rest over five minutes.
                 const window = metric === 'remediationResponse' ? 86_400_000 : DEFAULT_WINDOW_MS;

@@ -1,6 +1,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import semver from 'semver';
-import { requireRole, SYSTEM, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
+import { SYSTEM, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence, releases, transactions } from '../db/index.ts';
@@ -13,12 +14,25 @@ import type { Runtime } from '../runtime/index.ts';
 
 const DEADLINE_MS = 120_000;
 
+/** What to run now: one flow, one partner, or (left out) every flow and every partner serving it. */
+export const SyntheticRunRequest = z
+  .object({
+    flow: z.string({ error: 'must name a control-matrix flow' }).optional(),
+    partner: z.string({ error: 'must name a partner' }).optional(),
+  })
+  .meta({ id: 'SyntheticRunRequest' });
+
+export type SyntheticRunRequest = z.output<typeof SyntheticRunRequest>;
+
+/** How a synthetic check ends: passed, failed, or skipped (the flow cannot start from an example). */
+export const SYNTHETIC_OUTCOMES = ['pass', 'fail', 'skipped'] as const;
+
 /** One synthetic check's outcome. */
 export interface SyntheticResult {
   flow: string;
   partner: string;
   version?: string;
-  result: 'pass' | 'fail' | 'skipped';
+  result: (typeof SYNTHETIC_OUTCOMES)[number];
   state?: string;
   detail?: string;
   transactionId?: string;
@@ -34,10 +48,9 @@ export interface SyntheticResult {
  * latest release of that version raises a drift alert (notice `synthetic-drift` + webhook).
  * Flows whose first step the reference runtime cannot build from an example are skipped.
  */
-export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Principal, input: { flow?: unknown; partner?: unknown } = {}): Promise<{ results: SyntheticResult[] }> {
-  requireRole(principal, ['admin', 'ci'], 'run synthetic transactions');
+export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Principal, input: SyntheticRunRequest = {}): Promise<{ results: SyntheticResult[] }> {
   const flows = (await runtime.routes.allFlows()).filter((f) => input.flow === undefined || f.flow === input.flow);
-  if (input.flow !== undefined && flows.length === 0) throw new AccordError('not_found', `No control-matrix flow "${String(input.flow)}"`);
+  if (input.flow !== undefined && flows.length === 0) throw new AccordError('not_found', `No control-matrix flow "${input.flow}"`);
   const candidates = await servedPartners(runtime);
   const started: Array<SyntheticResult & { id?: string }> = [];
   const stamp = deps.clock().toISOString();

@@ -1,4 +1,3 @@
-import { requireRole, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
@@ -11,8 +10,7 @@ const STUCK_AFTER_MS = 5 * 60_000;
  * for 5 minutes), accumulating retries (in-flight steps past their first attempt) and pending
  * compensations — each with links to the transactions behind it.
  */
-export async function operatorViews(deps: Deps, runtime: Runtime, principal: Principal) {
-  requireRole(principal, ['admin', 'ci', 'author', 'approver'], 'read operator views');
+export async function operatorViews(deps: Deps, runtime: Runtime) {
   const db = deps.db.$client;
   const now = deps.clock().getTime();
   const hourAgo = new Date(now - 3_600_000).toISOString();

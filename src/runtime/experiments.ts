@@ -1,21 +1,46 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import semver from 'semver';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
-import { checkIds, isSemver } from '../contracts/ids.ts';
+import { checkIds, ID_PATTERN, isSemver } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { transactions } from '../db/index.ts';
 import { flowInput } from './flow-requests.ts';
-import { AccordError, type FieldError } from '../errors.ts';
+import { AccordError } from '../errors.ts';
 import { addEvidence, type EvidenceView } from '../evidence/evidence.ts';
 import { requestExample } from './route-table.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
-import type { FaultInput } from './faults.ts';
+import type { TransactionFault } from './faults.ts';
 import type { Runtime } from './index.ts';
 import { loadTransactionView, type TransactionView } from './transaction-views.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+
+const ID_RULE = `must match ${ID_PATTERN.source}`;
+
+/** An id (partner, API) with the findings checkIds gives. */
+function id() {
+  return z.string({ error: ID_RULE }).superRefine((value, ctx) => {
+    for (const e of checkIds({ value })) ctx.addIssue({ code: 'custom', message: e.message });
+  });
+}
+
+/** A fault-injection experiment: the partner's contract version to run it against, and the flow. */
+export const FaultExperimentRequest = z
+  .object({
+    partner: id(),
+    api: id(),
+    version: z.string({ error: 'must be a semantic version' }).refine(isSemver, 'must be a semantic version'),
+    flow: z.string({ error: 'must name a control-matrix flow' }).default('payer-data-export'),
+  })
+  .meta({ id: 'FaultExperimentRequest' });
+
+export type FaultExperimentRequest = z.output<typeof FaultExperimentRequest>;
+
+/** What a problem with an experiment request says. */
+export const FAULT_EXPERIMENT_PROBLEM = 'Invalid experiment';
 
 /** Experiments run their sagas this much faster than the matrix says (1 s of backoff → 1 ms). */
 const EXPERIMENT_TIME_SCALE = 0.001;
@@ -23,7 +48,7 @@ const DEADLINE_MS = 60_000;
 
 interface Scenario {
   name: string;
-  fault: FaultInput;
+  fault: TransactionFault;
   expected: 'completed' | 'compensated';
   /** Why the expected outcome shows recovery. */
   check(view: TransactionView): string | undefined;
@@ -76,21 +101,13 @@ function scenarios(flowEntry: FlowEntry): Scenario[] {
  * delivery, validation error), each with a fault scoped to its own transaction, and checks
  * that each recovers as the control matrix says (retried to completion, or compensated in
  * reverse order). Stores the result as `failure-injection` evidence bound to the version's
- * content. Admin or ci; sandbox only.
+ * content. Sandbox only.
  */
-export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal: Principal, input: Record<string, unknown>) {
-  requireRole(principal, ['admin', 'ci'], 'run fault-injection experiments');
+export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal: Principal, input: FaultExperimentRequest) {
   if (deps.config.runtimeEnvironment !== 'sandbox') throw new AccordError('conflict', 'Fault-injection experiments run only in the sandbox environment');
-  const errors: FieldError[] = checkIds({ '/partner': input.partner as string, '/api': input.api as string });
-  if (!isSemver(input.version)) errors.push({ location: '/version', message: 'must be a semantic version' });
-  if (input.flow !== undefined && typeof input.flow !== 'string') errors.push({ location: '/flow', message: 'must name a control-matrix flow' });
-  if (errors.length > 0) throw new AccordError('bad_request', 'Invalid experiment', { errors });
-  const partner = input.partner as string;
-  const api = input.api as string;
-  const version = input.version as string;
+  const { partner, api, version, flow: flowName } = input;
   const row = findVersion(deps, partner, api, version);
   if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
-  const flowName = (input.flow as string | undefined) ?? 'payer-data-export';
   const flowEntry = await runtime.routes.flow(flowName);
   if (!flowEntry) throw new AccordError('not_found', `No control-matrix flow "${flowName}"`);
   if (flowEntry.contract.api !== api) throw new AccordError('invalid_document', `Flow ${flowName} runs against ${flowEntry.contract.api}, not ${api}`);

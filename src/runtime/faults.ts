@@ -1,28 +1,66 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { desc, eq } from 'drizzle-orm';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
-import { checkIds } from '../contracts/ids.ts';
+import { checkIds, ID_PATTERN } from '../contracts/ids.ts';
 import { faultInjections } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { isObject } from '../lib/json.ts';
+import { fieldErrors } from '../lib/validate.ts';
 import { parseYaml } from '../lib/yaml.ts';
 
+/** What an injected fault does to a partner call. */
 export const FAULT_KINDS = ['timeout', 'error-status', 'validation-error', 'partial-write', 'delayed-event', 'duplicate-delivery'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/** Where a fault came from: the API, or the ACCORD_FAULTS file at start-up. */
+export const FAULT_SOURCES = ['api', 'config'] as const;
 export type Fault = typeof faultInjections.$inferSelect;
 
-export interface FaultInput {
-  partner?: unknown;
-  step?: unknown;
-  kind?: unknown;
-  flow?: unknown;
-  transactionId?: unknown;
-  status?: unknown;
-  delayMs?: unknown;
-  remaining?: unknown;
-}
+const PARTNER_RULE = `must match ${ID_PATTERN.source}`;
+const STEP_RULE = 'must name a step id or an operationId';
+const FLOW_RULE = 'must be a flow id';
+const STATUS_RULE = 'must be an HTTP error status (400–599)';
+const DELAY_RULE = 'must be the delay in milliseconds (1–600000)';
+const REMAINING_RULE = 'must be a positive integer (how many calls it affects), or null for all';
+
+/** A fault to inject (API, ACCORD_FAULTS file, fault experiments): its shape. */
+export const FaultRequest = z
+  .object({
+    partner: z
+      .string({ error: PARTNER_RULE })
+      .superRefine((partner, ctx) => {
+        for (const e of checkIds({ partner })) ctx.addIssue({ code: 'custom', message: e.message });
+      })
+      .meta({ description: 'The partner whose calls fail' }),
+    step: z
+      .string({ error: STEP_RULE })
+      .regex(/^[A-Za-z0-9_-]{1,128}$/, STEP_RULE)
+      .meta({ description: 'Step id or operationId (compensation operations too)' }),
+    kind: z.enum(FAULT_KINDS, { error: `must be one of ${FAULT_KINDS.join(', ')}` }),
+    flow: z.string({ error: FLOW_RULE }).regex(ID_PATTERN, FLOW_RULE).optional().meta({ description: 'Only in this flow' }),
+    transactionId: z.string({ error: 'must be a transaction id' }).optional().meta({ description: 'Only in this transaction' }),
+    status: z.number({ error: STATUS_RULE }).int(STATUS_RULE).min(400, STATUS_RULE).max(599, STATUS_RULE).optional().meta({ description: 'error-status: the status answered (default 503)' }),
+    delayMs: z.number({ error: DELAY_RULE }).int(DELAY_RULE).min(1, DELAY_RULE).max(600_000, DELAY_RULE).optional().meta({ description: 'delayed-event (required there): the delay' }),
+    remaining: z
+      .number({ error: REMAINING_RULE })
+      .int(REMAINING_RULE)
+      .min(1, REMAINING_RULE)
+      .nullish()
+      .meta({ description: 'How many calls it affects; null = until removed' }),
+  })
+  .superRefine((fault, ctx) => {
+    if (fault.kind === 'delayed-event' && fault.delayMs === undefined) ctx.addIssue({ code: 'custom', path: ['delayMs'], message: DELAY_RULE });
+  })
+  .meta({ id: 'FaultRequest' });
+
+export type FaultRequest = z.output<typeof FaultRequest>;
+
+/** A fault for one transaction (fault experiments): its partner and transaction id come from the transaction. */
+export type TransactionFault = Omit<z.input<typeof FaultRequest>, 'partner' | 'transactionId'>;
+
+/** What a problem with a fault says. */
+export const FAULT_PROBLEM = 'The fault is invalid';
 
 // Faults change rarely and are read on every runtime call: keep them in memory per database,
 // reloaded after any change (the generation counter).
@@ -42,29 +80,17 @@ function changed(): void {
   generation++;
 }
 
-function check(input: FaultInput, at: string): FieldError[] {
-  const errors: FieldError[] = checkIds({ [`${at}/partner`]: input.partner as string }).map((e) => ({ ...e }));
-  if (typeof input.step !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(input.step)) errors.push({ location: `${at}/step`, message: 'must name a step id or an operationId' });
-  if (!(FAULT_KINDS as readonly unknown[]).includes(input.kind)) errors.push({ location: `${at}/kind`, message: `must be one of ${FAULT_KINDS.join(', ')}` });
-  if (input.flow !== undefined && (typeof input.flow !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.flow))) errors.push({ location: `${at}/flow`, message: 'must be a flow id' });
-  if (input.transactionId !== undefined && typeof input.transactionId !== 'string') errors.push({ location: `${at}/transactionId`, message: 'must be a transaction id' });
-  if (input.status !== undefined && (!Number.isInteger(input.status) || (input.status as number) < 400 || (input.status as number) > 599)) errors.push({ location: `${at}/status`, message: 'must be an HTTP error status (400–599)' });
-  if (input.kind === 'delayed-event' && (!Number.isInteger(input.delayMs) || (input.delayMs as number) < 1 || (input.delayMs as number) > 600_000)) errors.push({ location: `${at}/delayMs`, message: 'must be the delay in milliseconds (1–600000)' });
-  if (input.remaining !== undefined && input.remaining !== null && (!Number.isInteger(input.remaining) || (input.remaining as number) < 1)) errors.push({ location: `${at}/remaining`, message: 'must be a positive integer (how many calls it affects), or null for all' });
-  return errors;
-}
-
-function row(input: FaultInput, source: 'api' | 'config', by: string, now: Date): Fault {
+function row(input: FaultRequest, source: (typeof FAULT_SOURCES)[number], by: string, now: Date): Fault {
   return {
     id: `flt_${randomBytes(8).toString('hex')}`,
-    partner: input.partner as string,
-    step: input.step as string,
-    kind: input.kind as string,
-    flow: (input.flow as string | undefined) ?? null,
-    transactionId: (input.transactionId as string | undefined) ?? null,
-    status: input.kind === 'error-status' ? ((input.status as number | undefined) ?? 503) : input.kind === 'validation-error' ? 400 : null,
-    delayMs: (input.delayMs as number | undefined) ?? null,
-    remaining: (input.remaining as number | null | undefined) ?? null,
+    partner: input.partner,
+    step: input.step,
+    kind: input.kind,
+    flow: input.flow ?? null,
+    transactionId: input.transactionId ?? null,
+    status: input.kind === 'error-status' ? (input.status ?? 503) : input.kind === 'validation-error' ? 400 : null,
+    delayMs: input.delayMs ?? null,
+    remaining: input.remaining ?? null,
     source,
     createdBy: by,
     createdAt: now.toISOString(),
@@ -75,37 +101,32 @@ function sandboxOnly(deps: Pick<Deps, 'config'>): void {
   if (deps.config.runtimeEnvironment !== 'sandbox') throw new AccordError('conflict', `Fault injection is only available in the sandbox environment (ACCORD_RUNTIME_ENV is "${deps.config.runtimeEnvironment}")`);
 }
 
-/** Injects a fault (admin or ci, sandbox only). */
-export function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, input: FaultInput): Fault {
-  requireRole(principal, ['admin', 'ci'], 'inject faults');
+/** Injects a fault (sandbox only). */
+export function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, input: FaultRequest): Fault {
   sandboxOnly(deps);
-  const errors = check(input, '');
-  if (errors.length > 0) throw new AccordError('bad_request', 'The fault is invalid', { errors });
   const fault = row(input, 'api', principal.name, deps.clock());
   deps.db.insert(faultInjections).values(fault).run();
   changed();
   return fault;
 }
 
-/** Stores a fault inside the caller's SQLite transaction (engine: transaction-scoped experiment faults); throws on an invalid one. */
-export function insertFault(dbTx: Pick<Deps['db'], 'insert'>, principal: Principal, input: FaultInput, now: Date): Fault {
-  const errors = check(input, '');
-  if (errors.length > 0) throw new AccordError('bad_request', 'The fault is invalid', { errors });
-  const fault = row(input, 'api', principal.name, now);
+/** Stores a fault inside the caller's SQLite transaction (engine: transaction-scoped experiment faults); throws 400 on an invalid one. */
+export function insertFault(dbTx: Pick<Deps['db'], 'insert'>, principal: Principal, input: z.input<typeof FaultRequest>, now: Date): Fault {
+  const parsed = FaultRequest.safeParse(input);
+  if (!parsed.success) throw new AccordError('bad_request', FAULT_PROBLEM, { errors: fieldErrors(parsed.error, 'body') });
+  const fault = row(parsed.data, 'api', principal.name, now);
   dbTx.insert(faultInjections).values(fault).run();
   changed();
   return fault;
 }
 
 /** Every active fault, newest first. */
-export function listFaults(deps: Pick<Deps, 'db'>, principal: Principal): Fault[] {
-  requireRole(principal, ['admin', 'ci', 'author', 'approver'], 'read injected faults');
+export function listFaults(deps: Pick<Deps, 'db'>): Fault[] {
   return all(deps);
 }
 
 /** Removes a fault. */
-export function deleteFault(deps: Pick<Deps, 'db'>, principal: Principal, id: string): void {
-  requireRole(principal, ['admin', 'ci'], 'remove faults');
+export function deleteFault(deps: Pick<Deps, 'db'>, id: string): void {
   if (deps.db.delete(faultInjections).where(eq(faultInjections.id, id)).run().changes === 0) throw new AccordError('not_found', `No fault ${id}`);
   changed();
 }
@@ -122,10 +143,17 @@ export function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'config'>
     throw new AccordError('bad_request', `ACCORD_FAULTS: cannot read ${file}: ${(error as Error).message}`);
   }
   if (!Array.isArray(data)) throw new AccordError('bad_request', `ACCORD_FAULTS: ${file} must hold a list of faults`);
-  const errors = data.flatMap((f, i) => (isObject(f) ? check(f as FaultInput, `/${i}`) : [{ location: `/${i}`, message: 'must be an object' }]));
+  const errors: FieldError[] = [];
+  const requests: FaultRequest[] = [];
+  data.forEach((f, i) => {
+    const parsed = FaultRequest.safeParse(f);
+    if (parsed.success) requests.push(parsed.data);
+    else if (!isObject(f)) errors.push({ location: `/${i}`, message: 'must be an object' });
+    else errors.push(...fieldErrors(parsed.error, 'body').map((e) => ({ ...e, location: `/${i}${e.location}` })));
+  });
   if (errors.length > 0) throw new AccordError('bad_request', `ACCORD_FAULTS: ${file} is invalid: ${errors.map((e) => `${e.location} ${e.message}`).join('; ')}`, { errors });
   if (data.length > 0) sandboxOnly(deps);
-  const faults = data.map((f) => row(f as FaultInput, 'config', 'config', deps.clock()));
+  const faults = requests.map((f) => row(f, 'config', 'config', deps.clock()));
   deps.db.transaction((dbTx) => {
     dbTx.delete(faultInjections).where(eq(faultInjections.source, 'config')).run();
     for (const fault of faults) dbTx.insert(faultInjections).values(fault).run();

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { transactions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
@@ -15,7 +15,6 @@ import { findTransaction, type TransactionRow } from './transaction-views.ts';
  * again. Terminal transactions refuse with 409.
  */
 export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, ref: string, action: 'retry' | 'compensate'): TransactionRow {
-  requireRole(principal, ['admin'], `${action} transactions`);
   const row = findTransaction(deps, principal, ref);
   if (TERMINAL_STATES.includes(row.state as TransactionState)) throw new AccordError('conflict', `${row.id} is ${row.state}; a finished transaction cannot be ${action === 'retry' ? 'retried' : 'compensated'}`);
   // Waiting in needs-attention after a compensation failed, compensate runs it again; while the engine compensates, there is nothing to ask.

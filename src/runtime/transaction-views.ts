@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, isNotNull, lte, or, sql, type SQL } from 'drizzle-orm';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { transactionEvents, transactions, transactionSteps } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
@@ -10,8 +11,6 @@ import { absoluteUrl } from '../lib/public-url.ts';
 
 export type TransactionRow = typeof transactions.$inferSelect;
 type Reader = Pick<Deps['db'], 'select'>;
-
-const STAFF = ['admin', 'ci', 'author', 'approver'] as const;
 
 function visible(principal: Principal, row: TransactionRow): boolean {
   return principal.role !== 'partner' || row.callerPartner === principal.partner || row.partner === principal.partner;
@@ -152,7 +151,6 @@ export type TransactionView = ReturnType<typeof loadTransactionView>;
  * else the newest the caller may see); 404 otherwise. Partner tokens see only transactions they started or that run against them.
  */
 export function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string): TransactionRow {
-  requireRole(principal, [...STAFF, 'partner'], 'read transactions');
   const rows = deps.db
     .select()
     .from(transactions)
@@ -173,38 +171,65 @@ export function getTransaction(deps: Pick<Deps, 'db' | 'config'>, principal: Pri
   return loadTransactionView(deps.db, deps.config, row, inCall(row.id));
 }
 
+const DURATION = new RegExp(DURATION_PATTERN);
+const STATES_RULE = `states are ${TRANSACTION_STATES.join(', ')}`;
+const OLDER_THAN_RULE = 'must be an ISO 8601 duration (PT10M) or timestamp';
+const LIMIT_RULE = 'must be an integer 1–1000';
+
+/** The filters of a transaction list (GET /v1/transactions); empty values count as left out. */
+export const TransactionQuery = z.object({
+  state: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      const unknown = (value ? value.split(',') : []).filter((s) => !(TRANSACTION_STATES as readonly string[]).includes(s));
+      if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown state ${unknown.join(', ')}; ${STATES_RULE}` });
+    })
+    .transform((value) => (value ? (value.split(',') as TransactionState[]) : undefined))
+    .meta({ description: `Comma-separated states (default: those not finished); ${STATES_RULE}` }),
+  partner: z.string().optional().meta({ description: 'Only transactions against this partner' }),
+  flow: z.string().optional().meta({ description: 'Only this flow' }),
+  olderThan: z
+    .string()
+    .optional()
+    .refine((value) => !value || DURATION.test(value) || (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value))), OLDER_THAN_RULE)
+    .meta({ description: 'Unchanged for at least this ISO 8601 duration (PT10M), or since this timestamp' }),
+  limit: z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || (Number.isInteger(Number(value)) && Number(value) >= 1 && Number(value) <= 1000), LIMIT_RULE)
+    .transform((value) => (value === undefined ? 100 : Number(value)))
+    .meta({ description: 'At most this many, 1–1000 (default 100)' }),
+});
+
+export type TransactionQuery = z.output<typeof TransactionQuery>;
+
+/** What a problem with a transaction list's filters says. */
+export const TRANSACTION_QUERY_PROBLEM = 'Invalid transaction query';
+
+/** The newest last change `olderThan` allows: now minus a duration (clamped at year 0), or a timestamp. */
+function changedBefore(olderThan: string, now: Date): string {
+  // A duration reaching before year 0 (P999999999D) means "everything": clamp, do not overflow.
+  if (DURATION.test(olderThan)) return new Date(Math.max(now.getTime() - durationMs(olderThan), Date.parse('0000-01-01T00:00:00Z'))).toISOString();
+  return new Date(olderThan).toISOString();
+}
+
 /**
  * Lists transactions, oldest update first: by default those still in flight or waiting for an
  * operator; filter by state, partner, flow and `olderThan` (an ISO 8601 duration since the last
- * change, or a timestamp) to find stuck ones.
+ * change, or a timestamp) to find stuck ones. A partner sees those it started or that run against it.
  */
-export function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: Record<string, string | undefined>) {
-  requireRole(principal, [...STAFF, 'partner'], 'read transactions');
-  const errors = [];
-  const states = query.state ? query.state.split(',') : TRANSACTION_STATES.filter((s) => !TERMINAL_STATES.includes(s));
-  const unknown = states.filter((s) => !(TRANSACTION_STATES as readonly string[]).includes(s));
-  if (unknown.length > 0) errors.push({ location: 'query.state', message: `unknown state ${unknown.join(', ')}; states are ${TRANSACTION_STATES.join(', ')}` });
-  let before: string | undefined;
-  if (query.olderThan) {
-    if (new RegExp(DURATION_PATTERN).test(query.olderThan)) {
-      // A duration reaching before year 0 (P999999999D) means "everything": clamp, do not overflow.
-      const at = Math.max(deps.clock().getTime() - durationMs(query.olderThan), Date.parse('0000-01-01T00:00:00Z'));
-      before = Number.isFinite(at) ? new Date(at).toISOString() : undefined;
-      if (before === undefined) errors.push({ location: 'query.olderThan', message: 'is too large' });
-    } else if (!Number.isNaN(Date.parse(query.olderThan)) && /^\d{4}-\d{2}-\d{2}/.test(query.olderThan)) before = new Date(query.olderThan).toISOString();
-    else errors.push({ location: 'query.olderThan', message: 'must be an ISO 8601 duration (PT10M) or timestamp' });
-  }
-  const limit = query.limit === undefined ? 100 : Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) errors.push({ location: 'query.limit', message: 'must be an integer 1–1000' });
-  if (errors.length > 0) throw new AccordError('bad_request', 'Invalid transaction query', { errors });
+export function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: TransactionQuery) {
+  const states = query.state ?? TRANSACTION_STATES.filter((s) => !TERMINAL_STATES.includes(s));
+  const before = query.olderThan ? changedBefore(query.olderThan, deps.clock()) : undefined;
   const where: SQL[] = [inArray(transactions.state, states)];
   // Lets SQLite use the partial index of unfinished transactions (the usual question).
-  if (!states.some((st) => TERMINAL_STATES.includes(st as TransactionState))) where.push(sql`state NOT IN ('completed', 'compensated')`);
+  if (!states.some((st) => TERMINAL_STATES.includes(st))) where.push(sql`state NOT IN ('completed', 'compensated')`);
   if (query.partner) where.push(eq(transactions.partner, query.partner));
   if (query.flow) where.push(eq(transactions.flow, query.flow));
   if (before) where.push(lte(transactions.updatedAt, before));
   if (principal.role === 'partner') where.push(or(eq(transactions.partner, principal.partner!), eq(transactions.callerPartner, principal.partner!))!);
-  const rows = deps.db.select().from(transactions).where(and(...where)).orderBy(asc(transactions.updatedAt)).limit(limit).all();
+  const rows = deps.db.select().from(transactions).where(and(...where)).orderBy(asc(transactions.updatedAt)).limit(query.limit).all();
   const now = deps.clock().getTime();
   return {
     transactions: rows.map((r) => ({

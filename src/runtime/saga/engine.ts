@@ -6,7 +6,7 @@ import type { Deps } from '../../deps.ts';
 import { transactions } from '../../db/index.ts';
 import type { FlowEntry, Step } from '../../matrix/checks.ts';
 import type { SlaMonitor } from '../../observability/sla.ts';
-import type { FaultInput } from '../faults.ts';
+import type { TransactionFault } from '../faults.ts';
 import { stepOutputs, type FlowContext } from '../flow-requests.ts';
 import { lookupPartnerRequest } from '../handlers.ts';
 import { IdempotencyStore } from '../idempotency.ts';
@@ -51,7 +51,7 @@ export class SagaEngine {
    * Starts a flow for a partner (see startTransaction) and runs it; repeats replay the first
    * answer and start nothing.
    */
-  async start(principal: Principal, request: StartRequest, options: { timeScale?: number; faults?: FaultInput[] } = {}): Promise<Started> {
+  async start(principal: Principal, request: StartRequest, options: { timeScale?: number; faults?: TransactionFault[] } = {}): Promise<Started> {
     const started = await startTransaction(this.deps, { routes: this.routes, sla: this.sla, idempotency: this.idempotency, ...options }, principal, request);
     if (!started.replayed) this.kick(started.id!);
     return started;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { requireRole, type Principal } from '../../auth/principal.ts';
+import { z } from 'zod';
+import type { Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import { transactions, transactionSteps } from '../../db/index.ts';
 import { AccordError, type FieldError } from '../../errors.ts';
@@ -10,7 +11,7 @@ import type { FlowEntry } from '../../matrix/checks.ts';
 import { durationMs } from '../../matrix/durations.ts';
 import type { SlaMonitor } from '../../observability/sla.ts';
 import { parameterErrors } from '../contract-check.ts';
-import { insertFault, type FaultInput } from '../faults.ts';
+import { insertFault, type TransactionFault } from '../faults.ts';
 import { planRequest, type FlowContext } from '../flow-requests.ts';
 import { newTransactionId, timeOrderedUuid } from '../ids.ts';
 import type { IdempotencyStore } from '../idempotency.ts';
@@ -21,9 +22,31 @@ import { loadTransactionView, type TransactionRow } from '../transaction-views.t
 import { requestErrors } from './partner-call.ts';
 import { pendingStep } from './timeline.ts';
 
-/** A new saga transaction's request (POST /v1/transactions). */
+const INPUT_RULE = 'must be the flow input object (for the reference flow: the $member-match Parameters as memberMatch, optional groupId)';
+const MAJOR_RULE = 'must be a major version number';
+
+/** The body of POST /v1/transactions: a flow, the partner it runs against, its input, optionally a major version. */
+export const TransactionRequest = z
+  .object({
+    flow: z.string({ error: 'must name a control-matrix flow' }),
+    partner: z.string({ error: 'must name the partner the flow runs against' }),
+    // Taken as sent (a record schema would drop keys such as __proto__ from what is stored and run).
+    input: z
+      .custom<Record<string, unknown>>(isObject, { error: INPUT_RULE })
+      .refine((input) => !nestedDeeperThan(input, MAX_DEPTH), `is nested deeper than ${MAX_DEPTH} levels`)
+      .meta({ type: 'object', description: 'Reference flow: { memberMatch: <$member-match Parameters>, groupId? }' }),
+    major: z.number({ error: MAJOR_RULE }).int(MAJOR_RULE).min(0, MAJOR_RULE).optional().meta({ description: 'The major version to run against (default: the newest the flow allows)' }),
+  })
+  .meta({ id: 'TransactionRequest' });
+
+export type TransactionRequest = z.output<typeof TransactionRequest>;
+
+/** What a problem with a transaction request says. */
+export const TRANSACTION_REQUEST_PROBLEM = 'The transaction request is invalid';
+
+/** A new saga transaction's request (POST /v1/transactions): its parsed body and exact text, and its headers. */
 export interface StartRequest {
-  body: Record<string, unknown>;
+  body: TransactionRequest;
   rawBody: string;
   idempotencyKey: string | undefined;
   correlationId: string | undefined;
@@ -47,18 +70,7 @@ export interface StartContext {
   /** Waits shrink by this factor (default: the configured saga time scale). */
   timeScale?: number;
   /** Faults for this transaction only (fault experiments). */
-  faults?: FaultInput[];
-}
-
-/** Problems of the request body's shape: flow and partner names, the input object, an optional major version. */
-export function startRequestErrors(body: Record<string, unknown>): FieldError[] {
-  const errors: FieldError[] = [];
-  if (typeof body.flow !== 'string') errors.push({ location: '/flow', message: 'must name a control-matrix flow' });
-  if (typeof body.partner !== 'string') errors.push({ location: '/partner', message: 'must name the partner the flow runs against' });
-  if (!isObject(body.input)) errors.push({ location: '/input', message: 'must be the flow input object (for the reference flow: the $member-match Parameters as memberMatch, optional groupId)' });
-  else if (nestedDeeperThan(body.input, MAX_DEPTH)) errors.push({ location: '/input', message: `is nested deeper than ${MAX_DEPTH} levels` });
-  if (body.major !== undefined && (!Number.isInteger(body.major) || (body.major as number) < 0)) errors.push({ location: '/major', message: 'must be a major version number' });
-  return errors;
+  faults?: TransactionFault[];
 }
 
 /**
@@ -68,17 +80,14 @@ export function startRequestErrors(body: Record<string, unknown>): FieldError[] 
  * answer. The caller runs the transaction.
  */
 export async function startTransaction(deps: Deps, start: StartContext, principal: Principal, request: StartRequest): Promise<Started> {
-  requireRole(principal, ['admin', 'ci', 'partner'], 'start exchange flows');
   const { body } = request;
-  const errors = startRequestErrors(body);
-  if (errors.length > 0) throw new AccordError('bad_request', 'The transaction request is invalid', { errors });
-  const flowEntry = await start.routes.flow(body.flow as string);
-  if (!flowEntry) throw new AccordError('not_found', `No control-matrix flow "${String(body.flow)}"`);
-  const partner = body.partner as string;
+  const flowEntry = await start.routes.flow(body.flow);
+  if (!flowEntry) throw new AccordError('not_found', `No control-matrix flow "${body.flow}"`);
+  const partner = body.partner;
   const retryAfter = start.sla.throttled(flowEntry.flow, partner);
   if (retryAfter !== undefined) throw new AccordError('too_many_requests', `${flowEntry.flow} at ${partner} is throttled by an SLA intervention (GET /v1/sla); retry later`, { retryAfterSeconds: retryAfter });
-  const served = await start.routes.forFlow(flowEntry, partner, body.major as number | undefined);
-  if (!served) throw new AccordError('not_found', `${partner} serves no ${flowEntry.contract.api} version in ${flowEntry.contract.versions}${body.major !== undefined ? ` with major ${String(body.major)}` : ''} for flow ${flowEntry.flow}`);
+  const served = await start.routes.forFlow(flowEntry, partner, body.major);
+  if (!served) throw new AccordError('not_found', `${partner} serves no ${flowEntry.contract.api} version in ${flowEntry.contract.versions}${body.major !== undefined ? ` with major ${body.major}` : ''} for flow ${flowEntry.flow}`);
   const missing = flowEntry.steps.flatMap((s) => [s.operationId, s.compensation.operationId]).filter((op): op is string => Boolean(op) && !served.operations.has(op!));
   if (missing.length > 0) throw new AccordError('invalid_document', `${partner}/${flowEntry.contract.api} ${served.version} lacks operations the flow needs: ${missing.join(', ')}`);
   const input = body.input as Json;

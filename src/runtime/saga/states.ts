@@ -22,6 +22,15 @@ export const STATE_RANK: Record<TransactionState, number> = {
 
 export const TERMINAL_STATES: readonly TransactionState[] = ['completed', 'compensated'];
 
+/** How a transaction runs: a saga the engine drives, or one direct exchange request recorded as it was answered. */
+export const TRANSACTION_MODES = ['saga', 'sync'] as const;
+
+/** Which way a transaction moves: through its steps, or back through their compensations. */
+export const TRANSACTION_PHASES = ['forward', 'compensating'] as const;
+
+/** The states of one step (or compensation) on a transaction's timeline. */
+export const STEP_STATES = ['pending', 'running', 'succeeded', 'failed', 'skipped'] as const;
+
 /** What can happen to a transaction. */
 export type SagaEvent =
   | { type: 'accept' }

@@ -5,7 +5,7 @@ import { escapeSegment, isObject, pointerOfFragment, unescapeSegment, type Json 
 
 /** What ApiReference renders: any OpenAPI 3.x document object, within bounds. */
 export interface ApiReferenceProps {
-  /** The parsed document (a registered contract, or Accord's own ACCORD_OPENAPI). */
+  /** The parsed document (a registered contract, or Accord's own ACCORD_API_DOCUMENT). */
   document: unknown;
   /** Prefix of every id the reference gives its elements (default "ref"). */
   idPrefix?: string;

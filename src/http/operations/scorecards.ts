@@ -1,0 +1,47 @@
+import { z } from '@hono/zod-openapi';
+import { DURATION_PATTERN } from '../../matrix/schema.ts';
+import { defineOperation, json, pathParam, problem } from '../operation.ts';
+
+/** /v1/scorecards/{partner}: how a partner's API feels to its peers. */
+
+const Share = z.number().nullable().meta({ description: '0–1; null without data' });
+
+const Scorecard = z
+  .object({
+    partner: z.string(),
+    window: z.string(),
+    from: z.string(),
+    to: z.string(),
+    acceptance: z.object({ transactions: z.number().int(), rate: Share, latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }) }).meta({ description: 'The first step of every transaction against the partner' }),
+    duplicates: z.object({ requests: z.number().int(), duplicates: z.number().int(), rate: Share, replayed: z.number().int(), handledByReplay: Share }),
+    errorTaxonomy: z.object({ errors: z.number().int(), withClearCode: z.number().int(), share: Share }).meta({ description: 'Error answers with a clear, specific 4xx code' }),
+    observability: z.object({ requests: z.number().int(), correlationId: Share, traceparent: Share, complete: Share }).meta({ description: 'Requests carrying a correlation id and a traceparent' }),
+    releaseHygiene: z.object({ releases: z.number().int(), evidenceComplete: Share, breakingReleases: z.number().int(), breakingWithoutNotice: z.number().int() }),
+    synthetic: z.object({ checks: z.number().int(), passed: z.number().int(), successRate: Share }),
+  })
+  .meta({ id: 'Scorecard' });
+
+export const getScorecard = defineOperation({
+  operationId: 'getScorecard',
+  method: 'get',
+  path: '/v1/scorecards/{partner}',
+  tags: ['Observability'],
+  summary: 'Partner scorecard over a window (default P7D): acceptance, duplicates, error taxonomy, observability completeness, release hygiene, synthetic success',
+  description: 'A partner reads only its own (404 for another’s).',
+  roles: ['admin', 'ci', 'author', 'approver', 'partner'],
+  scope: 'observability:read',
+  request: {
+    params: z.object({ partner: pathParam('Partner id') }),
+    query: z.object({
+      window: z
+        .string()
+        .regex(new RegExp(DURATION_PATTERN), 'not a duration')
+        .default('P7D')
+        .meta({ description: 'An ISO 8601 duration (P7D, PT1H)' }),
+    }),
+  },
+  invalid: { parameters: 'window must be an ISO 8601 duration such as P7D or PT1H' },
+  responses: { 200: json(Scorecard), 400: problem, 404: problem },
+});
+
+export const scorecardOperations = [getScorecard];

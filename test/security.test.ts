@@ -197,5 +197,26 @@ describe("Accord's own OpenAPI document", () => {
     expect(doc.openapi).toBe('3.1.0');
     const { validateOpenApi } = await import('../src/contracts/document.ts');
     await expect(validateOpenApi(doc)).resolves.toBeTruthy();
+    // The suites above read the document the app serves.
+    expect(doc).toEqual(JSON.parse(JSON.stringify(ACCORD_API_DOCUMENT)));
+  });
+
+  it('gives every operation a unique operationId, tags, a summary and a description', () => {
+    const ids = new Set<string>();
+    let count = 0;
+    for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths ?? {})) {
+      for (const [method, op] of Object.entries(item as Record<string, any>)) {
+        if (method === 'parameters') continue;
+        count++;
+        const name = `${method.toUpperCase()} ${template}`;
+        expect(op.operationId, name).toMatch(/^[a-z][A-Za-z0-9]+$/);
+        expect(ids.has(op.operationId), `${name}: operationId ${op.operationId} used twice`).toBe(false);
+        ids.add(op.operationId);
+        expect(op.tags?.length, `${name} needs tags`).toBeGreaterThan(0);
+        expect(op.summary, `${name} needs a summary`).toBeTruthy();
+        expect(op.description, `${name} needs a description`).toBeTruthy();
+      }
+    }
+    expect(count).toBeGreaterThan(60);
   });
 });

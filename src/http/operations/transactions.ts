@@ -59,20 +59,9 @@ const Transaction = z
   })
   .meta({ id: 'Transaction' });
 
-const TransactionSummary = z
-  .object({
-    id: z.string(),
-    flow: z.string(),
-    partner: z.string(),
-    state: z.enum(TRANSACTION_STATES),
-    phase: z.enum(TRANSACTION_PHASES),
-    correlationId: z.string(),
-    idempotencyKey: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+const TransactionSummary = Transaction.pick({ id: true, flow: true, partner: true, state: true, phase: true, correlationId: true, idempotencyKey: true, createdAt: true, updatedAt: true, nextRunAt: true, failure: true })
+  .extend({
     idleMs: z.number().int().meta({ description: 'Milliseconds since its last change' }),
-    nextRunAt: z.string().nullable(),
-    failure: Failure,
     link: z.string(),
   })
   .meta({ id: 'TransactionSummary' });

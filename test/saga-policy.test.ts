@@ -3,16 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
 import type { FlowEntry, Step } from '../src/matrix/checks.ts';
 import { acknowledgingStep, backoffDelayMs, classify, compensationOutcome, decide, failureAction, isCompensable, type Outcome } from '../src/runtime/saga/policy.ts';
-
-/** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './prng.ts';
 
 /** The reference network's flows, as the control matrix registers them. */
 const flow = (name: string) => parseYaml(fs.readFileSync(new URL(`../control-matrix/${name}.yaml`, import.meta.url), 'utf8'), { maxAliases: 100 }) as unknown as FlowEntry;

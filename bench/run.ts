@@ -9,6 +9,7 @@ import { benchGate } from './gate.ts';
 import { benchMemory } from './memory.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
 import { benchRuntime } from './runtime.ts';
+import { benchStorageSqlite } from './storage/sqlite.ts';
 
 const suites: Array<[string, () => Promise<string[]>]> = [
   ['registry: register', benchRegister],
@@ -17,6 +18,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['gate', benchGate],
   ['runtime: member-match', benchRuntime],
   ['durability: consent capture', benchDurability],
+  ['storage: exchange pattern on SQLite, sync vs async', () => benchStorageSqlite()],
   ['memory: registrations', benchMemory],
   ['console: pages', benchConsole],
 ];

@@ -26,11 +26,15 @@ describe.each(releases)('the data dir of %s', (release) => {
   };
 
   beforeAll(async () => {
-    await restoreBackup({ dataDir, auditKey: undefined }, path.join(FIXTURES, release));
+    // A checkout does not keep file modes; the backup's key must be private, as it was when made.
+    const backup = path.join(work, 'backup');
+    fs.cpSync(path.join(FIXTURES, release), backup, { recursive: true });
+    fs.chmodSync(path.join(backup, 'audit.key'), 0o600);
+    await restoreBackup({ dataDir, auditKey: undefined }, backup);
     s = await startTestService({ dir: dataDir });
   });
   afterAll(async () => {
-    if (!closed) await s.close();
+    if (s && !closed) await s.close();
     fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { Role } from '../auth/principal.ts';
 import type { Scope } from '../auth/scopes.ts';
 import { AccordError, ERROR_STATUS, type ErrorCode } from '../errors.ts';
-import { fieldErrors } from '../lib/validate.ts';
+import { fieldErrors, parseInput } from '../lib/validate.ts';
 import type { AppEnv } from './env.ts';
 import { jsonBody } from './request.ts';
 
@@ -108,24 +108,24 @@ export function operationsRouter(): OpenAPIHono<AppEnv> {
 }
 
 /**
- * Serves `operation` on `app`: parameters, query and a JSON body are validated with its schemas
- * (a body first has to be a JSON object: 415 or 400 otherwise, as everywhere in Accord), then
- * `handler` gets them typed.
+ * Serves `operation` on `app`: parameters and query are validated with its schemas by
+ * @hono/zod-openapi; a JSON body is read once, has to be a JSON object (415 or 400 otherwise, as
+ * everywhere in Accord) and is validated here with its schema. `handler` gets them typed.
  */
 export function serve<R extends RouteConfig>(app: OpenAPIHono<AppEnv>, operation: R, handler: (c: Context<AppEnv>, input: OperationInput<R>) => Response | Promise<Response>): void {
   const invalid = INVALID.get(operation) ?? {};
   const body = operation.request?.body;
   const jsonSchema = (body?.content?.['application/json'] as { schema?: unknown } | undefined)?.schema;
   const middleware: MiddlewareHandler<AppEnv>[] = [];
-  if (jsonSchema instanceof z.ZodType) middleware.push(jsonObject(body?.required === true));
+  if (jsonSchema instanceof z.ZodType) middleware.push(jsonObject(jsonSchema, body?.required === true, invalid));
+  // The body is not handed to the library: its validator would parse the text a second time and
+  // answer media-type problems in its own words.
   app.openapi(
-    { ...operation, middleware },
+    { ...operation, request: { ...operation.request, body: undefined }, middleware },
     ((c: Context<AppEnv>) => handler(c, { params: c.req.valid('param' as never), query: c.req.valid('query' as never), body: c.req.valid('json' as never) } as OperationInput<R>)) as never,
     ((result: { success: boolean; error?: z.ZodError; target: string }) => {
       if (result.success) return;
-      const source = result.target === 'json' ? 'body' : 'parameters';
-      const errors = fieldErrors(result.error!, source);
-      if (source === 'body') throw new AccordError(invalid.code ?? 'invalid_document', invalid.detail ?? 'Invalid request body', { errors });
+      const errors = fieldErrors(result.error!, 'parameters');
       const names = [...new Set(errors.map((e) => e.location.split('.')[0]))];
       throw new AccordError('bad_request', invalid.parameters ?? `Invalid ${result.target === 'param' ? 'path' : 'query'} parameter${names.length > 1 ? 's' : ''} ${names.join(', ')}: ${errors[0]!.message}`, { errors });
     }) as never,
@@ -133,16 +133,17 @@ export function serve<R extends RouteConfig>(app: OpenAPIHono<AppEnv>, operation
 }
 
 /**
- * Accord's JSON body rules before the schema: 415 unless application/json, 400 unless a JSON
- * object. An optional body may be left out (no Content-Type, or an empty body).
+ * Accord's JSON body rules, then the schema: 415 unless application/json, 400 unless a JSON
+ * object, 422 (or the operation's code) unless it fits. An optional body may be left out (no
+ * Content-Type, or an empty body).
  */
-function jsonObject(required: boolean): MiddlewareHandler<AppEnv> {
+function jsonObject(schema: z.ZodType, required: boolean, invalid: InvalidInput): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!required && (c.req.header('content-length') === '0' || !c.req.header('content-type'))) {
       c.req.addValidatedData('json', {});
       return next();
     }
-    c.req.addValidatedData('json', await jsonBody(c));
+    c.req.addValidatedData('json', parseInput(schema, await jsonBody(c), { code: invalid.code, detail: invalid.detail ?? 'Invalid request body' }) as object);
     await next();
   };
 }

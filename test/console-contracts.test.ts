@@ -285,6 +285,10 @@ describe('the diff view', () => {
     expect(text).toContain('breaking on A What it means: Clients that read this property will no longer find it.');
     expect(text).toContain('servers What it means: Clients configured with the old server address may stop reaching the API.');
     expect(text).toContain('The version number is a minor step, but these changes need a major version.');
+    // In 0.x a minor step is a major one, as registration reads it: no warning there.
+    const zeroX = textOf(await render(DiffView({ result, fromVersion: '0.1.0', toVersion: '0.2.0' })));
+    expect(zeroX).toContain('breaking on A');
+    expect(zeroX).not.toContain('The version number is a');
     // Without the documents there are no fragments.
     expect(html).not.toContain('side-by-side');
   });

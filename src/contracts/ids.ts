@@ -49,6 +49,25 @@ export function isSemver(version: unknown): version is string {
 /** A strict semantic version in a request (isSemver). */
 export const SemVer = z.string({ error: 'must be a semantic version' }).refine(isSemver, 'must be a semantic version').meta({ description: 'Semantic version (no leading v, no build metadata)', examples: ['1.2.0'] });
 
+/** Whether going from `previous` to `next` is a major bump (in 0.x, a minor bump counts). */
+export function isMajorBump(previous: string, next: string): boolean {
+  const p = new semver.SemVer(previous);
+  const n = new semver.SemVer(next);
+  return n.major > p.major || (p.major === 0 && n.major === 0 && n.minor > p.minor);
+}
+
+/**
+ * The bump a step between two releases (x.y.z) declares, as registration reads it (in 0.x a
+ * minor step is a major one); undefined when either is not a release or the step goes backwards.
+ */
+export function declaredBump(from: string | null | undefined, to: string | undefined): 'major' | 'minor' | 'patch' | 'none' | undefined {
+  const release = (v: string | null | undefined): v is string => isSemver(v) && semver.prerelease(v) === null;
+  if (!release(from) || !release(to) || semver.lt(to, from)) return undefined;
+  if (isMajorBump(from, to)) return 'major';
+  if (semver.eq(from, to)) return 'none';
+  return semver.minor(to) > semver.minor(from) ? 'minor' : 'patch';
+}
+
 /**
  * A string whose byte order is semver precedence (so SQLite can ORDER BY it): numbers
  * zero-padded, a release sorting after all of its pre-releases, numeric pre-release

@@ -9,7 +9,7 @@ import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
 import { canonicalYaml, parseText, sha256, validateOpenApi, type DocumentFormat, type OpenApiDocument } from './document.ts';
 import { refFormatProblem } from '../registry/ref-format.ts';
-import { assertIds, isSemver, versionKey } from './ids.ts';
+import { assertIds, isMajorBump, isSemver, versionKey } from './ids.ts';
 import { contractPath, contractTag, findVersion, loadContractDocument, markContractsChanged, toView, type ContractVersionView } from './versions.ts';
 
 export interface RegisterInput {
@@ -40,13 +40,6 @@ export interface RegisterResult {
   version: ContractVersionView;
   /** Set for a new version that has a predecessor. */
   diff?: RegistrationDiff;
-}
-
-/** Whether going from `previous` to `next` is a major bump (in 0.x, a minor bump counts). */
-function isMajorBump(previous: string, next: string): boolean {
-  const p = new semver.SemVer(previous);
-  const n = new semver.SemVer(next);
-  return n.major > p.major || (p.major === 0 && n.major === 0 && n.minor > p.minor);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Child } from 'hono/jsx';
 import { consequenceOf } from '../../diff/consequence.ts';
 import { verdictLine } from '../../diff/render.ts';
+import { declaredBump } from '../../contracts/ids.ts';
 import { LEVEL_ORDER, type Bump, type Change, type DiffResult, type Level } from '../../diff/types.ts';
 import { emptyDictionary, valueAt } from '../../lib/json.ts';
 import { dumpYaml } from '../../lib/yaml.ts';
@@ -71,19 +72,6 @@ function groupFindings(changes: Change[]): Group[] {
   for (const g of groups) g.changes.sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
   const worst = (g: Group) => LEVEL_ORDER[g.changes[0]!.level];
   return groups.sort((a, b) => worst(a) - worst(b) || b.counts.breaking - a.counts.breaking || b.counts.warning - a.counts.warning || b.changes.length - a.changes.length || a.label.localeCompare(b.label));
-}
-
-/** The bump a version step declares, or undefined when either is not a release x.y.z or the step goes backwards. */
-function declaredBump(from: string | null | undefined, to: string | undefined): Bump | undefined {
-  const parse = (v: string | null | undefined) => /^(\d+)\.(\d+)\.(\d+)$/.exec(v ?? '')?.slice(1).map(Number);
-  const a = parse(from);
-  const b = parse(to);
-  if (!a || !b) return undefined;
-  for (const [i, bump] of (['major', 'minor', 'patch'] as const).entries()) {
-    if (b[i]! > a[i]!) return bump;
-    if (b[i]! < a[i]!) return undefined;
-  }
-  return 'none';
 }
 
 /** A copy of `value` cut to the fragment bounds, what was cut named in place ("… N more"). */

@@ -16,6 +16,17 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * The code of an HTTP error status: the one the closed list maps to it; 410 Gone is a not_found
+ * that stays; otherwise unavailable for 5xx and bad_request for other 4xx.
+ */
+export function errorCodeOf(status: number): ErrorCode {
+  const exact = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((code) => ERROR_STATUS[code] === status);
+  if (exact) return exact;
+  if (status === 410) return 'not_found';
+  return status >= 500 ? 'unavailable' : 'bad_request';
+}
+
 const TITLES: Record<ErrorCode, string> = {
   bad_request: 'Bad request',
   unauthorized: 'Authentication required',

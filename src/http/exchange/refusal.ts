@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { AccordError } from '../../errors.ts';
+import { AccordError, errorCodeOf } from '../../errors.ts';
 import type { DirectRefusal } from '../../runtime/direct-requests/serve.ts';
 import type { AppEnv } from '../env.ts';
 
@@ -13,6 +13,6 @@ export function renderRefusal(c: Context<AppEnv>, refusal: DirectRefusal): Respo
     const outcome = { resourceType: 'OperationOutcome', issue: (errors.length ? errors : [{ location: '', message: detail }]).map((e) => ({ severity: 'error', code, diagnostics: e.message, ...(e.location ? { expression: [e.location] } : {}) })) };
     return c.body(JSON.stringify(outcome), status as 400, { ...refusal.headers, 'Content-Type': 'application/fhir+json' });
   }
-  const problem = new AccordError(status >= 500 ? 'unavailable' : status === 409 ? 'conflict' : status === 422 ? 'invalid_document' : status === 404 || status === 410 ? 'not_found' : 'bad_request', detail, { errors }).toProblem({ instance: c.req.path, requestId: c.get('requestId') });
+  const problem = new AccordError(errorCodeOf(status), detail, { errors }).toProblem({ instance: c.req.path, requestId: c.get('requestId') });
   return c.body(JSON.stringify({ ...problem, status }), status as 400, { ...refusal.headers, 'Content-Type': 'application/problem+json' });
 }

@@ -6,6 +6,8 @@ import { FaultRequest, insertFault } from '../src/runtime/faults.ts';
 import { MAX_DEPTH } from '../src/lib/yaml.ts';
 import { TransactionRequest } from '../src/runtime/saga/start.ts';
 import { TransactionQuery } from '../src/runtime/transaction-views.ts';
+import { faultInjections } from '../src/db/index.ts';
+import { startTestService } from './harness.ts';
 
 /** The findings of `value` against `schema`, as the API reports them (none when it fits). */
 function findings(schema: z.ZodType, value: unknown, source: InputSource = 'body') {
@@ -56,15 +58,19 @@ describe('the shapes of the runtime inputs (one schema for the API, the fault fi
     expect(findings(FaultRequest, { partner: 'northwind-health', step: 'x', kind: 'timeout', remaining: null })).toEqual([]);
   });
 
-  it('checks a transaction’s own faults (fault experiments) before storing them', () => {
-    const stored: unknown[] = [];
-    const dbTx = { insert: () => ({ values: (row: unknown) => ({ run: () => stored.push(row) }) }) } as unknown as Parameters<typeof insertFault>[0];
-    const principal = { tokenId: 't', name: 'ci-bot', role: 'ci' as const, partner: null };
-    expect(() => insertFault(dbTx, principal, { partner: 'northwind-health', transactionId: 'txn_1', step: 'x', kind: 'delayed-event' }, new Date())).toThrow('The fault is invalid');
-    expect(stored).toEqual([]);
-    const fault = insertFault(dbTx, principal, { partner: 'northwind-health', transactionId: 'txn_1', step: 'x', kind: 'error-status' }, new Date('2026-01-01T00:00:00Z'));
-    expect(fault).toMatchObject({ partner: 'northwind-health', transactionId: 'txn_1', status: 503, source: 'api', createdBy: 'ci-bot', createdAt: '2026-01-01T00:00:00.000Z' });
-    expect(stored).toEqual([fault]);
+  it('checks a transaction’s own faults (fault experiments) before storing them', async () => {
+    const s = await startTestService();
+    try {
+      const stored = () => s.deps.db.select().from(faultInjections).all();
+      const principal = { tokenId: 't', name: 'ci-bot', role: 'ci' as const, partner: null };
+      expect(() => insertFault(s.deps.db, principal, { partner: 'northwind-health', transactionId: 'txn_1', step: 'x', kind: 'delayed-event' }, new Date())).toThrow('The fault is invalid');
+      expect(stored()).toEqual([]);
+      const fault = insertFault(s.deps.db, principal, { partner: 'northwind-health', transactionId: 'txn_1', step: 'x', kind: 'error-status' }, new Date('2026-01-01T00:00:00Z'));
+      expect(fault).toMatchObject({ partner: 'northwind-health', transactionId: 'txn_1', status: 503, source: 'api', createdBy: 'ci-bot', createdAt: '2026-01-01T00:00:00.000Z' });
+      expect(stored()).toEqual([fault]);
+    } finally {
+      await s.cleanup();
+    }
   });
 
   it('a fault experiment names a partner, an API and a semantic version; the flow defaults to payer-data-export', () => {

@@ -4,7 +4,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
-import { checkIds, ID_PATTERN, isSemver } from '../contracts/ids.ts';
+import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { transactions } from '../db/index.ts';
 import { flowInput } from './flow-requests.ts';
@@ -18,21 +18,12 @@ import type { Runtime } from './index.ts';
 import { loadTransactionView, type TransactionView } from './transaction-views.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 
-const ID_RULE = `must match ${ID_PATTERN.source}`;
-
-/** An id (partner, API) with the findings checkIds gives. */
-function id() {
-  return z.string({ error: ID_RULE }).superRefine((value, ctx) => {
-    for (const e of checkIds({ value })) ctx.addIssue({ code: 'custom', message: e.message });
-  });
-}
-
 /** A fault-injection experiment: the partner's contract version to run it against, and the flow. */
 export const FaultExperimentRequest = z
   .object({
-    partner: id(),
-    api: id(),
-    version: z.string({ error: 'must be a semantic version' }).refine(isSemver, 'must be a semantic version'),
+    partner: Id,
+    api: Id,
+    version: SemVer,
     flow: z.string({ error: 'must name a control-matrix flow' }).default('payer-data-export'),
   })
   .meta({ id: 'FaultExperimentRequest' });

@@ -4,7 +4,7 @@ import { desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
-import { checkIds, ID_PATTERN } from '../contracts/ids.ts';
+import { Id, ID_PATTERN } from '../contracts/ids.ts';
 import { faultInjections } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { isObject } from '../lib/json.ts';
@@ -17,7 +17,6 @@ export const FAULT_KINDS = ['timeout', 'error-status', 'validation-error', 'part
 export const FAULT_SOURCES = ['api', 'config'] as const;
 export type Fault = typeof faultInjections.$inferSelect;
 
-const PARTNER_RULE = `must match ${ID_PATTERN.source}`;
 const STEP_RULE = 'must name a step id or an operationId';
 const FLOW_RULE = 'must be a flow id';
 const STATUS_RULE = 'must be an HTTP error status (400–599)';
@@ -27,12 +26,7 @@ const REMAINING_RULE = 'must be a positive integer (how many calls it affects), 
 /** A fault to inject (API, ACCORD_FAULTS file, fault experiments): its shape. */
 export const FaultRequest = z
   .object({
-    partner: z
-      .string({ error: PARTNER_RULE })
-      .superRefine((partner, ctx) => {
-        for (const e of checkIds({ partner })) ctx.addIssue({ code: 'custom', message: e.message });
-      })
-      .meta({ description: 'The partner whose calls fail' }),
+    partner: Id.meta({ description: 'The partner whose calls fail' }),
     step: z
       .string({ error: STEP_RULE })
       .regex(/^[A-Za-z0-9_-]{1,128}$/, STEP_RULE)

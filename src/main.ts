@@ -49,18 +49,19 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     io.out(helpFor(rest));
     return 0;
   }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    throw new CliFailure(`configuration: ${(error as Error).message}`, 3);
-  }
   const found = findCommand(argv);
   if (!found) throw notACommand(argv);
   const args = parseCommandArgs(found.command, found.args);
   if (args.values.help) {
     io.out(found.command.help);
     return 0;
+  }
+  // Read only now: help and a mistyped command need no (valid) configuration.
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    throw new CliFailure(`configuration: ${(error as Error).message}`, 3);
   }
   return found.command.run(args, { config, io });
 }

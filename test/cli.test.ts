@@ -156,6 +156,18 @@ describe('accord help and usage (one text per command)', () => {
     for (const name of ['audit verify', 'audit reanchor']) expect(audit.stdout).toContain(COMMANDS.find((c) => c.name === name)!.help);
   });
 
+  it('answers help and names an unknown command even when the configuration is invalid; running a command reports it', async () => {
+    const badEnv = { PORT: 'abc' };
+    const help = await runCli(['serve', '--help'], badEnv);
+    expect(help).toEqual({ code: 0, stdout: `${COMMANDS.find((c) => c.name === 'serve')!.help}\n`, stderr: '' });
+    const unknown = await runCli(['frobnicate'], badEnv);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/^accord: Unknown command "frobnicate"/);
+    const serve = await runCli(['serve'], badEnv);
+    expect(serve.code).toBe(3);
+    expect(serve.stderr).toMatch(/^accord: configuration: .*PORT/);
+  });
+
   it('exits 3 with the usage on a group without its command, an unknown command or a usage mistake', async () => {
     const gate = await accordHere(['gate']);
     expect(gate.code).toBe(3);

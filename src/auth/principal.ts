@@ -5,6 +5,9 @@ import type { Scope } from './scopes.ts';
 export const ROLES = ['admin', 'author', 'approver', 'ci', 'partner'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** Every role but partner: the network's own staff and CI. */
+export const STAFF_ROLES = ['admin', 'author', 'approver', 'ci'] as const;
+
 /** Who is calling: resolved from a bearer token. */
 export interface Principal {
   tokenId: string;

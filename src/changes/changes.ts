@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, lt, ne } from 'drizzle-orm';
 import semver from 'semver';
 import { z } from 'zod';
-import { requireRole, type Principal } from '../auth/principal.ts';
+import { requireRole, STAFF_ROLES, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { Id, SemVer, versionKey } from '../contracts/ids.ts';
 import { findVersion, loadContractDocument, markContractsChanged, type ContractVersionRow } from '../contracts/versions.ts';
@@ -59,8 +59,6 @@ export function changedOperations(changes: Change[]): Set<string> {
   return new Set(changes.filter((c) => c.operationId !== undefined && !removal(c)).map((c) => c.operationId!));
 }
 
-/** The roles that work on change requests (partners only read and acknowledge them). */
-export const STAFF_ROLES = ['admin', 'author', 'approver', 'ci'] as const;
 
 const SUMMARY_RULE = 'must say what changes and why (3–5000 characters)';
 const FLOWS_RULE = 'must be an array of flow ids';

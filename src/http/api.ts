@@ -77,7 +77,7 @@ function generateDocument() {
 }
 
 /** One secured operation: its method, path template, roles and scope. */
-export interface SecuredOperation {
+interface SecuredOperation {
   method: string;
   /** The OpenAPI path template, e.g. `/v1/changes/{id}/reviews`. */
   template: string;
@@ -93,11 +93,6 @@ for (const [template, item] of Object.entries(ACCORD_API_DOCUMENT.paths ?? {})) 
     if (method === 'parameters' || !op.security?.length) continue;
     SECURED.set(`${method.toUpperCase()} ${template}`, { method: method.toUpperCase(), template, operationId: op.operationId, summary: op.summary, roles: op['x-accord-roles']!, scope: op['x-accord-scope']! });
   }
-}
-
-/** Every secured operation of the API. */
-export function securedOperations(): SecuredOperation[] {
-  return [...SECURED.values()];
 }
 
 /**

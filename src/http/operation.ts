@@ -85,7 +85,12 @@ export function defineOperation<const S extends Spec>(spec: S) {
     ...route,
     security: secured ? [{ bearer: [] }] : [],
     ...(secured ? { 'x-accord-roles': roles, 'x-accord-scope': scope } : {}),
-    responses: secured ? { ...responses, 401: problem, 403: problem, 429: problem, default: problem } : responses,
+    responses: {
+      // Every body can be refused for its media type, its syntax and its size before it is read.
+      ...(route.request?.body ? { 400: problem, 413: problem, 415: problem } : {}),
+      ...responses,
+      ...(secured ? { 401: problem, 403: problem, 429: problem, default: problem } : {}),
+    },
   } as RouteConfig & Omit<S, 'roles' | 'scope' | 'invalid'>);
   if (invalid) INVALID.set(defined, invalid);
   return defined as typeof defined & Pick<S, 'method' | 'path' | 'request' | 'responses'>;
@@ -102,7 +107,7 @@ export interface OperationInput<R> {
   body: Out<JsonSchemaOf<RequestOf<R> extends { body: infer B } ? B : undefined>>;
 }
 
-/** A router of operations (OpenAPIHono: it collects their definitions for /openapi.json). */
+/** A router of operations (OpenAPIHono: it validates parameters and query; /openapi.json comes from src/http/api.ts). */
 export function operationsRouter(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>();
 }

@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import { STAFF_ROLES } from '../../changes/changes.ts';
 import { EVIDENCE_RESULTS, EvidenceRecord, JunitEvidenceParams } from '../../evidence/evidence.ts';
 import { EVIDENCE_KINDS } from '../../matrix/schema.ts';
 import { defineOperation, json, jsonBodyOf, problem } from '../operation.ts';
+import { STAFF_ROLES } from '../../auth/principal.ts';
 
 const Evidence = z
   .object({

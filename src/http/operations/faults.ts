@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { FAULT_EXPERIMENT_PROBLEM, FaultExperimentRequest } from '../../runtime/experiments.ts';
 import { FAULT_KINDS, FAULT_PROBLEM, FAULT_SOURCES, FaultRequest } from '../../runtime/faults.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { STAFF_ROLES } from '../../auth/principal.ts';
 
 /** /v1/faults and /v1/fault-experiments: fault injection in the sandbox, and experiments that prove recovery from each fault kind. */
 
@@ -53,7 +54,7 @@ export const listFaults = defineOperation({
   tags: ['Faults'],
   summary: 'Injected faults (sandbox)',
   description: 'Every active fault, newest first, from the API and from the ACCORD_FAULTS file.',
-  roles: ['admin', 'ci', 'author', 'approver'],
+  roles: STAFF_ROLES,
   scope: 'observability:read',
   responses: { 200: json(z.object({ faults: z.array(Fault) })) },
 });

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import { STAFF_ROLES } from '../../changes/changes.ts';
 import { FREEZE_SOURCES, FreezeRequest } from '../../gate/freezes.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { STAFF_ROLES } from '../../auth/principal.ts';
 
 const Freeze = z
   .object({

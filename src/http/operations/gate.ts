@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import { STAFF_ROLES } from '../../changes/changes.ts';
 import type { ReasonStatus, Verdict } from '../../gate/evaluate.ts';
 import { GateCheckRequest } from '../../gate/check.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { STAFF_ROLES } from '../../auth/principal.ts';
 
 /** The gate's verdicts. */
 export const VERDICTS = ['pass', 'fail', 'pending'] as const satisfies readonly Verdict[];
@@ -63,7 +63,7 @@ export const checkGate = defineOperation({
   tags: ['Gate'],
   summary: 'Release gate: pass, fail or pending with reasons, what changed, detection and recovery; the decision is stored',
   description: 'The decision is stored with its inputs and their hash. `breakGlass` (admins only, 403 otherwise) passes regardless: audited, announced to webhooks, and followed up by a post-release review item.',
-  roles: ['admin', 'ci', 'author', 'approver'],
+  roles: STAFF_ROLES,
   scope: 'gate:check',
   request: { body: jsonBodyOf(GateCheckRequest) },
   invalid: { detail: 'Invalid gate check' },

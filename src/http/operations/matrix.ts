@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ROLES } from '../../auth/principal.ts';
+import { ROLES, STAFF_ROLES } from '../../auth/principal.ts';
 import { MATRIX_TABLE_FORMATS } from '../../matrix/render.ts';
 import { MATRIX_KINDS } from '../../matrix/store.ts';
 import { defineOperation, json, pathParam, problem } from '../operation.ts';
@@ -84,7 +84,7 @@ export const validateMatrixEntry = defineOperation({
   tags: ['Control matrix'],
   summary: 'Dry-run the checks on a flow entry; nothing is stored',
   description: 'Every check a stored entry must pass, against the registered contracts: 200 when all pass, 422 with `valid: false` and the findings (rule, location, message) otherwise.',
-  roles: ['admin', 'author', 'approver', 'ci'],
+  roles: STAFF_ROLES,
   scope: 'matrix:read',
   request: {
     query: z.object({ flow: z.string().optional().meta({ description: 'Check that the entry names this flow' }) }),

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { TRANSACTION_STATES } from '../../runtime/saga/states.ts';
 import { defineOperation, json } from '../operation.ts';
+import { STAFF_ROLES } from '../../auth/principal.ts';
 
 /** /v1/operator/views: what needs an operator now. */
 
@@ -43,7 +44,7 @@ export const getOperatorViews = defineOperation({
   tags: ['Observability'],
   summary: 'Operator views: degraded partner routes, stuck transaction types, accumulating retries, pending compensations, with links to the transactions',
   description: 'Each view links to the transactions behind it.',
-  roles: ['admin', 'ci', 'author', 'approver'],
+  roles: STAFF_ROLES,
   scope: 'observability:read',
   responses: { 200: json(OperatorViews) },
 });

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { DURATION_PATTERN } from '../../matrix/schema.ts';
 import { defineOperation, json, pathParam, problem } from '../operation.ts';
+import { ROLES } from '../../auth/principal.ts';
 
 /** /v1/scorecards/{partner}: how a partner's API feels to its peers. */
 
@@ -28,7 +29,7 @@ export const getScorecard = defineOperation({
   tags: ['Observability'],
   summary: 'Partner scorecard over a window (default P7D): acceptance, duplicates, error taxonomy, observability completeness, release hygiene, synthetic success',
   description: 'A partner reads only its own (404 for another’s).',
-  roles: ['admin', 'ci', 'author', 'approver', 'partner'],
+  roles: ROLES,
   scope: 'observability:read',
   request: {
     params: z.object({ partner: pathParam('Partner id') }),

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { MONITORED_METRICS } from '../../observability/sla.ts';
 import { defineOperation, json } from '../operation.ts';
+import { STAFF_ROLES } from '../../auth/principal.ts';
 
 /** /v1/sla: the SLA monitor's view of every flow and partner. */
 
@@ -55,7 +56,7 @@ export const getSlaStatus = defineOperation({
   tags: ['Observability'],
   summary: 'SLA status per flow and partner: targets, current values (5-minute window), rules breached and since when, interventions in force',
   description: 'Interventions (throttle, freeze-releases, pause-retries, page-owner) start when a rule has been breached for its `for` and lift when the value recovers; both are audited.',
-  roles: ['admin', 'ci', 'author', 'approver'],
+  roles: STAFF_ROLES,
   scope: 'observability:read',
   responses: { 200: json(SlaStatus) },
 });

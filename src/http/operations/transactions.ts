@@ -3,6 +3,7 @@ import { STEP_STATES, TRANSACTION_MODES, TRANSACTION_PHASES, TRANSACTION_STATES 
 import { TRANSACTION_REQUEST_PROBLEM, TransactionRequest } from '../../runtime/saga/start.ts';
 import { TRANSACTION_QUERY_PROBLEM, TransactionQuery } from '../../runtime/transaction-views.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { ROLES } from '../../auth/principal.ts';
 
 /** /v1/transactions: business transactions (control-matrix flows) started, found, listed, retried and compensated. */
 
@@ -112,7 +113,7 @@ export const listTransactions = defineOperation({
   tags: ['Transactions'],
   summary: 'Transactions still in flight or waiting for an operator (default), oldest change first; filter to find stuck ones',
   description: 'A partner sees the transactions it started or that run against it.',
-  roles: ['admin', 'ci', 'author', 'approver', 'partner'],
+  roles: ROLES,
   scope: 'transactions:read',
   request: { query: TransactionQuery },
   invalid: { parameters: TRANSACTION_QUERY_PROBLEM },
@@ -126,7 +127,7 @@ export const getTransaction = defineOperation({
   tags: ['Transactions'],
   summary: 'One transaction: state, where it is now, each step with start, end, latency, attempts and outcome, compensations, events',
   description: 'By id, correlation id or idempotency key (the caller’s own use of a key first). A partner sees only transactions it started or that run against it (404 otherwise).',
-  roles: ['admin', 'ci', 'author', 'approver', 'partner'],
+  roles: ROLES,
   scope: 'transactions:read',
   request: { params: RefParams },
   responses: { 200: { ...json(Transaction), headers: CorrelationHeader }, 404: problem },

@@ -31,9 +31,12 @@ describe('console: audit log', () => {
       expect(page.status).toBe(403);
       expect(await page.text()).toContain('<!DOCTYPE html>');
       expect((await user.post('/console/audit/verify')).status).toBe(403);
+      // The navigation offers only what the token may open.
+      expect(await (await user.get('/console')).text()).not.toContain('href="/console/audit"');
     }
     const scoped = await signIn(s, createToken(s.deps, 'test', { role: 'admin', name: 'auditor', scopes: ['audit:read'] }).token);
     expect((await scoped.get('/console/audit')).status).toBe(200);
+    expect(await (await scoped.get('/console')).text()).toContain('href="/console/audit"');
   });
 
   it('searches by actor, action, target, outcome and date, newest first, 50 per page with keyset pagination', async () => {

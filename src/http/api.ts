@@ -129,3 +129,13 @@ export function authorize(principal: Principal, operation: { method: string; pat
   requireRole(principal, secured.roles, `call ${name}`);
   requireScope(principal, secured.scope, name);
 }
+
+/** Whether the principal may call `operation` (authorize without the 403): what the console offers. */
+export function mayCall(principal: Principal, operation: { method: string; path: string }): boolean {
+  try {
+    authorize(principal, operation);
+    return true;
+  } catch {
+    return false;
+  }
+}

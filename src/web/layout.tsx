@@ -1,6 +1,8 @@
 import type { Child } from 'hono/jsx';
 import type { Principal } from '../auth/principal.ts';
 import { assetPath } from './assets.ts';
+import { mayCall } from '../http/api.ts';
+import { listAudit as listAuditOp } from '../http/operations/audit.ts';
 
 /** What every page needs to know about the request: who is signed in and the form token. */
 export interface PageContext {
@@ -16,7 +18,7 @@ const STAFF_NAV: Array<[string, string, (p: Principal) => boolean]> = [
   ['/console/changes', 'Changes', () => true],
   ['/console/notices', 'Notices', () => true],
   ['/console/matrix', 'Control matrix', () => true],
-  ['/console/audit', 'Audit', (p) => p.role === 'admin'],
+  ['/console/audit', 'Audit', (p) => mayCall(p, listAuditOp)],
 ];
 
 function current(path: string, href: string): boolean {

@@ -1,6 +1,6 @@
 import { pageParam } from '../query.ts';
 import type { Context, Hono } from 'hono';
-import { hasScope, requireScope } from '../../auth/principal.ts';
+import { hasScope } from '../../auth/principal.ts';
 import { acknowledgeChange, ChangeAcknowledgement, ChangeReview, reviewChange } from '../../changes/changes.ts';
 import { acknowledgementInbox, changeQueue, partnerChanges, QUEUE_TABS, type QueueTab } from '../../changes/queue.ts';
 import { recordRelease, ReleaseRequest } from '../../changes/releases.ts';
@@ -20,6 +20,7 @@ import { pageContext, sendPage, type WebEnv } from '../types.ts';
 import { DONE, type Done, environmentParam } from './changes/parts.tsx';
 import { queueTabText, PARTNER_TABS, type PartnerTab, QueuePageView } from './changes/queue-page.tsx';
 import { type ChangePageData, ChangePage } from './changes/change-page.tsx';
+import { getChange as getChangeOp, listChanges as listChangesOp } from '../../http/operations/changes.ts';
 
 async function loadChangePage(deps: Deps, pageCtx: PageContext, id: string, environment: string): Promise<ChangePageData> {
   const { principal } = pageCtx;
@@ -85,7 +86,7 @@ export function registerChangesPages(app: Hono<WebEnv>, deps: Deps): void {
   app.get('/changes', (c) => {
     const ctx = pageContext(c);
     const { principal } = ctx;
-    requireScope(principal, 'changes:read', 'read change requests');
+    authorize(principal, listChangesOp);
     const page = pageParam(c.req.query('page'));
     const tab = c.req.query('tab');
     if (principal.role === 'partner') {
@@ -104,7 +105,7 @@ export function registerChangesPages(app: Hono<WebEnv>, deps: Deps): void {
 
   app.get('/changes/:id', async (c) => {
     const ctx = pageContext(c);
-    requireScope(ctx.principal, 'changes:read', 'read change requests');
+    authorize(ctx.principal, getChangeOp);
     const done = c.req.query('done');
     if (done !== undefined && !Object.hasOwn(DONE, done)) throw new AccordError('bad_request', 'Unknown confirmation', { errors: [{ location: 'done', message: `must be one of ${Object.keys(DONE).join(', ')}` }] });
     const page = await loadChangePage(deps, ctx, c.req.param('id'), environmentParam(c.req.query('environment')));

@@ -1,6 +1,5 @@
 import { Time } from '../components/time.tsx';
 import type { Hono } from 'hono';
-import { requireScope } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import { diffMatrixVersions } from '../../diff/service.ts';
 import { LEVEL_ORDER, type DiffResult } from '../../diff/types.ts';
@@ -12,9 +11,11 @@ import { Layout, type PageContext } from '../layout.tsx';
 import { TableWrap } from '../components/table-wrap.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
 import { Lines, retries, versionParam, EntryDetails } from './matrix/entry-details.tsx';
+import { authorize } from '../../http/api.ts';
+import { getControlMatrix } from '../../http/operations/matrix.ts';
 
 function requireMatrixRead(ctx: PageContext): void {
-  requireScope(ctx.principal, 'matrix:read', 'reading the control matrix');
+  authorize(ctx.principal, getControlMatrix);
 }
 
 function MatrixTablePage(props: { ctx: PageContext; flows: Array<MatrixVersionView & { entry: FlowEntry }> }) {

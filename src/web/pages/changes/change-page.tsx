@@ -1,5 +1,9 @@
 import { Time } from '../../components/time.tsx';
-import { hasScope } from '../../../auth/principal.ts';
+import { mayCall } from '../../../http/api.ts';
+import { acknowledgeChange as acknowledgeChangeOp } from '../../../http/operations/changes.ts';
+import { checkGate as checkGateOp } from '../../../http/operations/gate.ts';
+import { getMatrixEntry as getMatrixEntryOp } from '../../../http/operations/matrix.ts';
+import { recordRelease as recordReleaseOp } from '../../../http/operations/releases.ts';
 import { mayReview } from '../../../changes/queue.ts';
 import { sameActor, changeAuthors } from '../../../changes/separation.ts';
 import { changeStatus, releasesOfChange, stillCounts, type AcknowledgementStatus, type ChangeContext, type ChangeEvidence } from '../../../changes/view.ts';
@@ -42,7 +46,7 @@ export function ChangePage(props: ChangePageData) {
   const mustAcknowledge = principal.role === 'partner' && ack.required.includes(principal.partner!);
   const acknowledgedByMe = mustAcknowledge && ack.acknowledged.some((a) => a.partner === principal.partner);
   const envQuery = environment === 'production' ? '' : `?environment=${environment}`;
-  const matrix = hasScope(principal, 'matrix:read');
+  const matrix = mayCall(principal, getMatrixEntryOp);
   const stale = facts.diff.hash !== row.diffHash;
   const ref = `${row.partner}/${row.api}@${row.version}`;
   const flows = JSON.parse(row.flows) as string[];
@@ -198,7 +202,7 @@ export function ChangePage(props: ChangePageData) {
             </ul>
           </>
         )}
-        {mustAcknowledge && !acknowledgedByMe && hasScope(principal, 'changes:acknowledge') ? (
+        {mustAcknowledge && !acknowledgedByMe && mayCall(principal, acknowledgeChangeOp) ? (
           <form method="post" action={`/console/changes/${row.id}/acknowledgements${envQuery}`}>
             <CsrfField csrf={ctx.csrf} />
             <div class="field">
@@ -331,7 +335,7 @@ export function ChangePage(props: ChangePageData) {
               ))}
             </ul>
           )}
-          {['admin', 'ci', 'author', 'approver'].includes(principal.role) && hasScope(principal, 'gate:check') ? (
+          {mayCall(principal, checkGateOp) ? (
             <form method="post" action={`/console/changes/${row.id}/gate-checks${envQuery}`}>
               <CsrfField csrf={ctx.csrf} />
               <p class="muted">A release needs a passing gate decision recorded for this content and environment.</p>
@@ -340,7 +344,7 @@ export function ChangePage(props: ChangePageData) {
               </button>
             </form>
           ) : null}
-          {['admin', 'ci'].includes(principal.role) && hasScope(principal, 'releases:write') ? (
+          {mayCall(principal, recordReleaseOp) ? (
             <form method="post" action={`/console/changes/${row.id}/releases${envQuery}`}>
               <CsrfField csrf={ctx.csrf} />
               <div class="field">

@@ -1,10 +1,12 @@
 import { Time } from '../../components/time.tsx';
 import type { Context } from 'hono';
-import { requireScope, type Principal } from '../../../auth/principal.ts';
+import type { Principal } from '../../../auth/principal.ts';
 import { releasesOfVersions } from '../../../changes/releases.ts';
 import { AccordError } from '../../../errors.ts';
 import { deprecationOf } from '../../../notices/notices.ts';
 import { pageContext, type WebEnv } from '../../types.ts';
+import { authorize } from '../../../http/api.ts';
+import { listContracts } from '../../../http/operations/contracts.ts';
 
 /** Pieces the contracts pages share: paths, paging, badges, breadcrumbs, releases, deprecations, the compare form. */
 
@@ -18,10 +20,10 @@ const STATE_BADGE: Record<string, string> = { draft: 'neutral', approved: 'pendi
 export type Release = ReturnType<typeof releasesOfVersions>[number];
 export type Deprecation = NonNullable<ReturnType<typeof deprecationOf>>;
 
-/** The signed-in principal, once its token may read contracts (the scope every /v1/contracts read needs). */
+/** The signed-in principal, once it may read contracts as the API lets it (GET /v1/contracts). */
 export function reader(c: Context<WebEnv>): Principal {
   const principal = pageContext(c).principal;
-  requireScope(principal, 'contracts:read', 'reading contracts');
+  authorize(principal, listContracts);
   return principal;
 }
 

@@ -64,7 +64,7 @@ describe('console: notices and deprecations', () => {
     await deprecate('northwind-health', '1.1.0', { sunset: '2027-06-30', successor: '2.0.0', reason: 'Use 2.0.0' });
     await deprecate('bluestem-mutual', '1.0.0', { sunset: '2027-03-31', reason: 'Superseded' });
     now = Date.parse('2027-04-02T09:00:00Z');
-    // The jobs loop's run (src/service.ts), on the test's clock.
+    // The jobs loop's run (src/server.ts), on the test's clock.
     expect(processSunsets(s.deps)).toBe(1);
     const user = await signIn(s, ADMIN_TOKEN);
     const html = await (await user.get('/console/notices')).text();

@@ -2,6 +2,7 @@ import type { Child } from 'hono/jsx';
 import { resolveLocal } from '../../contracts/document.ts';
 import { isObject } from '../../lib/json.ts';
 import { type Ctx, description, more, refLink, scalar, schemaFacts, schemaTree, spend } from './api-schema.tsx';
+import { TableWrap } from './table-wrap.tsx';
 
 /** An operation's parameters, request body and responses, as the API reference shows them. */
 
@@ -53,7 +54,7 @@ export function parameterTable(ctx: Ctx, parameters: unknown[]): Child {
     );
   }
   return (
-    <div class="table-wrap">
+    <TableWrap label="Parameters">
       <table>
         <thead>
           <tr>
@@ -69,7 +70,7 @@ export function parameterTable(ctx: Ctx, parameters: unknown[]): Child {
           {i < parameters.length && <tr><td colspan={5} class="muted">{`… ${parameters.length - i} more parameters not shown (the reference is bounded)`}</td></tr>}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 

@@ -14,6 +14,7 @@ import { DiffView } from '../components/diff-view.tsx';
 import { Layout, type PageContext } from '../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../types.ts';
 import { APIS_PER_PAGE, VERSIONS_PER_PAGE, SELECT_VERSIONS, type Release, type Deprecation, reader, checkPage, apiPath, versionPath, StateBadge, Pagination, Breadcrumb, ReleaseList, DeprecationText, CompareForm } from './contracts/parts.tsx';
+import { TableWrap } from '../components/table-wrap.tsx';
 
 /** APIs listed per page of /contracts, and versions per page of an API. */
 
@@ -32,7 +33,7 @@ function ContractsPage(props: { ctx: PageContext; apis: ReturnType<typeof listCo
       {[...byPartner].map(([partner, apis], i) => (
         <section aria-labelledby={`partner-${i}`}>
           <h2 id={`partner-${i}`}>{partner}</h2>
-          <div class="table-wrap">
+          <TableWrap label={`APIs of ${partner}`}>
             <table>
               <thead>
                 <tr>
@@ -57,7 +58,7 @@ function ContractsPage(props: { ctx: PageContext; apis: ReturnType<typeof listCo
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </section>
       ))}
       <Pagination page={props.page} pages={props.pages} href={query} label="Pages of APIs" />
@@ -89,7 +90,7 @@ function ApiPage(props: {
       </section>
       <section aria-labelledby="versions-heading">
         <h2 id="versions-heading">Versions</h2>
-        <div class="table-wrap">
+        <TableWrap label="Versions">
           <table>
             <thead>
               <tr>
@@ -133,7 +134,7 @@ function ApiPage(props: {
               })}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
         <Pagination page={props.page} pages={props.pages} href={(p) => `${apiPath(partner, api)}?page=${p}`} label="Pages of versions" />
       </section>
     </Layout>

@@ -1,3 +1,4 @@
+import { BackupError } from '../backup/errors.ts';
 import { AccordError } from '../errors.ts';
 import { oneLine } from '../lib/text.ts';
 import type { Command, Io } from './command.ts';
@@ -19,12 +20,16 @@ export function usageFailure(command: Pick<Command, 'synopsis'>, detail?: string
 
 /**
  * Prints what went wrong on stderr and returns the exit code: a CliFailure's own, 1 for a
- * refusal (an AccordError below 500), 3 for everything else.
+ * refusal (an AccordError below 500) or a backup that cannot be trusted, 3 for everything else.
  */
 export function reportError(error: unknown, io: Io): number {
   if (error instanceof CliFailure) {
     io.err(`accord: ${error.message}`);
     return error.exitCode;
+  }
+  if (error instanceof BackupError) {
+    io.err(`accord: ${error.message}`);
+    return error.reason === 'unusable-backup' ? 1 : 3;
   }
   if (error instanceof AccordError) {
     io.err(`accord: ${oneLine(error.message)}${error.errors ? `\n${error.errors.map((e) => oneLine(`  ${e.location}: ${e.message}`)).join('\n')}` : ''}`);

@@ -1,19 +1,13 @@
 import { createBackup } from '../../backup/create.ts';
-import { BackupError } from '../../backup/errors.ts';
 import { BACKUP_FILES, MANIFEST_FILE } from '../../backup/manifest.ts';
 import type { Command } from '../command.ts';
-import { CliFailure, usageFailure } from '../errors.ts';
+import { usageFailure } from '../errors.ts';
 
 /** A size for people: bytes, KiB or MiB. */
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-/** A BackupError as the CLI reports it: exit 1 when the backup cannot be trusted, 3 when refused. */
-export function backupFailure(error: unknown): unknown {
-  return error instanceof BackupError ? new CliFailure(error.message, error.reason === 'unusable-backup' ? 1 : 3) : error;
 }
 
 /** `accord backup <dir>`: a consistent backup of the local data dir, also while a server runs on it. */
@@ -37,9 +31,7 @@ hashes, webhook secrets, the audit key): store it like the data dir. Restore wit
   async run({ positionals }, { config, io }) {
     const dir = positionals[0];
     if (!dir || positionals.length > 1) throw usageFailure(backup);
-    const result = await createBackup(config, dir).catch((error) => {
-      throw backupFailure(error);
-    });
+    const result = await createBackup(config, dir);
     const { manifest } = result;
     const rows = Object.values(manifest.database.tables).reduce((a, b) => a + b, 0);
     const details: Record<string, string> = {

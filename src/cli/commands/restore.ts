@@ -2,7 +2,6 @@ import { currentAccordVersion, MANIFEST_FILE } from '../../backup/manifest.ts';
 import { restoreBackup } from '../../backup/restore.ts';
 import type { Command } from '../command.ts';
 import { usageFailure } from '../errors.ts';
-import { backupFailure } from './backup.ts';
 
 /** `accord restore <dir>`: a backup made by `accord backup`, checked, into a new data dir. */
 export const restore: Command = {
@@ -26,9 +25,7 @@ checks, 3 error (target not empty, wrong or missing key, usage).`,
   async run({ positionals }, { config, io }) {
     const dir = positionals[0];
     if (!dir || positionals.length > 1) throw usageFailure(restore);
-    const result = await restoreBackup(config, dir).catch((error) => {
-      throw backupFailure(error);
-    });
+    const result = await restoreBackup(config, dir);
     const { manifest, audit } = result;
     const anchored = audit.anchor ? `anchored up to entry ${audit.anchor.head.seq}, ${audit.unanchored} newer` : 'no anchor';
     io.out(`Checked ${dir}: manifest of Accord ${manifest.accordVersion} made ${manifest.createdAt}; ${result.filesChecked} files match their size and SHA-256.`);

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { count } from 'drizzle-orm';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.ts';
@@ -22,6 +21,7 @@ import { IdempotencyStore } from './runtime/idempotency.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { publishTransactionEvents } from './runtime/outbox.ts';
 import { purgeSessions } from './web/sessions.ts';
+import { dataDirLayout } from './data-dir.ts';
 
 /** A started service: its dependencies and what start-up produced. */
 export interface Service {
@@ -102,13 +102,13 @@ function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispa
  * audit key and anchors the audit log (refusing to start over a tampered one), installs the first
  * admin token and seeds an empty registry with the reference network.
  */
-export async function openService(config: Config, options: { clock?: Clock; logger?: Logger; dbFile?: string } = {}): Promise<Service> {
+export async function openService(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<Service> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? (() => new Date());
-  const dbFile = options.dbFile ?? path.join(config.dataDir, 'accord.db');
-  const db = openDb(dbFile, { durability: config.durability });
+  const layout = dataDirLayout(config.dataDir);
+  const db = openDb(layout.database, { durability: config.durability });
   const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag').pluck();
-  const registry = await GitRegistry.open(path.join(config.dataDir, 'registry'), (tag) => indexedTag.get({ tag }) !== undefined, { durability: config.durability });
+  const registry = await GitRegistry.open(layout.registry, (tag) => indexedTag.get({ tag }) !== undefined, { durability: config.durability });
   const metrics = new Metrics(config.telemetry, {
     inFlight: () => db.$client.prepare("SELECT partner, flow, count(*) AS count FROM transactions WHERE state NOT IN ('completed', 'compensated') GROUP BY partner, flow").all() as Array<{ partner: string; flow: string; count: number }>,
     interventions: () =>
@@ -142,7 +142,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const webhookDispatcher = new WebhookDispatcher(deps);
   const runtime = createRuntime(deps);
   const guard = new AuthGuard(deps);
-  const checkpointer = dbFile === ':memory:' ? undefined : startCheckpointer(db, dbFile, logger);
+  const checkpointer = startCheckpointer(db, layout.database, logger);
   let stopJobs: (() => Promise<void>) | undefined;
   return {
     deps,

@@ -5,7 +5,8 @@ import { loadAuditKey } from '../audit/key.ts';
 import type { Config } from '../config.ts';
 import { databaseFacts, snapshotDatabase, withDatabaseAsIs } from './database-snapshot.ts';
 import { BackupError } from './errors.ts';
-import { dataDirLayout, fsyncPath, targetState, writeNewFile } from './files.ts';
+import { dataDirLayout } from '../data-dir.ts';
+import { fsyncPath, targetState, writeNewFile } from './files.ts';
 import { BACKUP_FILES, currentAccordVersion, describeBackup, MANIFEST_FILE, writeManifest, type BackupManifest } from './manifest.ts';
 import { bundleRegistry, readRef, readRefs, refsMatchingSnapshot } from './registry-bundle.ts';
 

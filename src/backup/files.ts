@@ -2,12 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { auditKeyFile } from '../audit/key.ts';
-
-/** Where the parts of a data dir live. */
-export function dataDirLayout(dataDir: string): { database: string; registry: string; auditKey: string } {
-  return { database: path.join(dataDir, 'accord.db'), registry: path.join(dataDir, 'registry'), auditKey: auditKeyFile(dataDir) };
-}
 
 /** What is at a path a backup or a restore is asked to write into. */
 export type TargetState = 'missing' | 'empty' | 'not-empty' | 'not-a-directory';

@@ -8,7 +8,8 @@ import type { Config } from '../config.ts';
 import { GitRegistry } from '../registry/git-registry.ts';
 import { databaseFacts, integrityProblems, withDatabaseAsIs } from './database-snapshot.ts';
 import { BackupError } from './errors.ts';
-import { dataDirLayout, fsyncPath, fsyncTree, targetState, writeNewFile } from './files.ts';
+import { dataDirLayout } from '../data-dir.ts';
+import { fsyncPath, fsyncTree, targetState, writeNewFile } from './files.ts';
 import { BACKUP_FILES, checkBackupFiles, readManifest, type BackupManifest } from './manifest.ts';
 import { cloneBundle, fsckProblems, readRefs } from './registry-bundle.ts';
 

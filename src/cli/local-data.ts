@@ -1,20 +1,20 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { loadAuditKey } from '../audit/key.ts';
 import type { Config } from '../config.ts';
+import { dataDirLayout } from '../data-dir.ts';
 import { openDb, type Db } from '../db/index.ts';
 import { CliFailure } from './errors.ts';
 
 /** The database file in the data dir (ACCORD_DATA_DIR); with `existing`, a missing one is an error. */
 export function localDatabaseFile(config: Config, options: { existing?: boolean } = {}): string {
-  const file = path.join(config.dataDir, 'accord.db');
+  const file = dataDirLayout(config.dataDir).database;
   if (options.existing && !existsSync(file)) throw new CliFailure(`No database at ${file} (set ACCORD_DATA_DIR)`, 3);
   return file;
 }
 
 /** The Git registry's folder in the data dir. */
 export function localRegistryDir(config: Config): string {
-  return path.join(config.dataDir, 'registry');
+  return dataDirLayout(config.dataDir).registry;
 }
 
 /** Opens the database `file`, passes it to `use` and closes it afterwards, whatever happens. */

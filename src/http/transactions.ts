@@ -1,7 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Next } from 'hono';
 import type { Deps } from '../deps.ts';
-import { absoluteUrl } from '../lib/public-url.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { requestOperatorAction } from '../runtime/operator-actions.ts';
 import { validCorrelation } from '../runtime/trace-context.ts';
@@ -27,13 +26,7 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<Ap
       traceparent: c.req.header('traceparent'),
       tracestate: c.req.header('tracestate'),
     });
-    const view = JSON.parse(started.body) as { id: string; correlationId: string };
-    return c.body(started.body, started.status as 202, {
-      'Content-Type': 'application/json',
-      Location: absoluteUrl(deps.config, `/v1/transactions/${view.id}`),
-      'X-Correlation-Id': view.correlationId,
-      ...(started.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
-    });
+    return c.body(started.body, started.status as 202, { ...started.headers, 'Content-Type': 'application/json', ...(started.replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   });
 
   serve(app, op.listTransactions, (c, { query }) => c.json(listTransactions(deps, principalOf(c), query)));

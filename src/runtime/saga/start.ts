@@ -58,6 +58,8 @@ export interface StartRequest {
 export interface Started {
   status: number;
   body: string;
+  /** Location and X-Correlation-Id, as stored with the answer (a replay gets the first answer's). */
+  headers: Record<string, string>;
   replayed: boolean;
   id: string | undefined;
 }
@@ -146,15 +148,16 @@ export async function startTransaction(deps: Deps, start: StartContext, principa
     appendEvent(dbTx, row, row.createdAt, 'transaction.initiated', { to: 'initiated', data: { flow: flowEntry.flow, partner, version: served.version, idempotencyKey: key } });
     const view = loadTransactionView(dbTx, deps.config, row);
     const responseBody = JSON.stringify(view);
-    start.idempotency.complete(scope, key, { status: 202, headers: { Location: absoluteUrl(deps.config, `/v1/transactions/${id}`), 'X-Correlation-Id': correlationId }, body: responseBody });
-    return { kind: 'created' as const, body: responseBody };
+    const headers = { Location: absoluteUrl(deps.config, `/v1/transactions/${id}`), 'X-Correlation-Id': correlationId };
+    start.idempotency.complete(scope, key, { status: 202, headers, body: responseBody });
+    return { kind: 'created' as const, body: responseBody, headers };
   });
   if (outcome.kind === 'mismatch') throw new AccordError('invalid_document', `This ${headerName} was used with a different request`);
   if (outcome.kind === 'in-flight') throw new AccordError('conflict', `A request with this ${headerName} is still being processed; retry later`);
-  if (outcome.kind === 'replay') return { status: outcome.status, body: outcome.body, replayed: true, id: (JSON.parse(outcome.body) as { id?: string }).id };
+  if (outcome.kind === 'replay') return { status: outcome.status, body: outcome.body, headers: outcome.headers, replayed: true, id: (JSON.parse(outcome.body) as { id?: string }).id };
   deps.metrics.requestsInitiated.inc({ partner, flow: flowEntry.flow });
   deps.logger.info({ transactionId: id, correlationId, traceId: trace.traceId, flow: flowEntry.flow, partner }, 'transaction initiated');
-  return { status: 202, body: outcome.body, replayed: false, id };
+  return { status: 202, body: outcome.body, headers: outcome.headers, replayed: false, id };
 }
 
 /**

@@ -81,8 +81,8 @@ function reference(version: string): any {
 }
 
 /** The people of the change story (tokens of an author, two approvers, CI and bluestem-mutual) and an API caller. */
-export function storyPeople(service: Service) {
-  const newToken = (role: 'author' | 'approver' | 'ci' | 'partner', name: string, partner?: string) => createToken(service.deps, 'bench', { role, name, partner }).token;
+export async function storyPeople(service: Service) {
+  const newToken = async (role: 'author' | 'approver' | 'ci' | 'partner', name: string, partner?: string) => (await createToken(service.deps, 'bench', { role, name, partner })).token;
   /** An in-process API call with a bearer token; throws unless it succeeds. */
   const call = async (method: string, url: string, bearer: string, body?: unknown, type = 'application/json'): Promise<any> => {
     const res = await service.app.request(url, { method, headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': type }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
@@ -92,11 +92,11 @@ export function storyPeople(service: Service) {
   return {
     call,
     newToken,
-    alice: newToken('author', 'alice'),
-    bob: newToken('approver', 'bob'),
-    carol: newToken('approver', 'carol'),
-    ci: newToken('ci', 'ci-pipeline'),
-    bluestem: newToken('partner', 'bluestem ops', 'bluestem-mutual'),
+    alice: await newToken('author', 'alice'),
+    bob: await newToken('approver', 'bob'),
+    carol: await newToken('approver', 'carol'),
+    ci: await newToken('ci', 'ci-pipeline'),
+    bluestem: await newToken('partner', 'bluestem ops', 'bluestem-mutual'),
   };
 }
 
@@ -107,7 +107,7 @@ export function storyPeople(service: Service) {
  * carol approve; CI posts passing evidence of every kind. What remains: bluestem-mutual's
  * acknowledgement, then the gate and the release.
  */
-export async function breakingChangeStory(people: ReturnType<typeof storyPeople>): Promise<string> {
+export async function breakingChangeStory(people: Awaited<ReturnType<typeof storyPeople>>): Promise<string> {
   const { call, alice, bob, carol, ci } = people;
   const v3 = reference('2.0.0');
   v3.info.version = '3.0.0';
@@ -126,7 +126,7 @@ export async function breakingChangeStory(people: ReturnType<typeof storyPeople>
 }
 
 /** Rows inserted with a prepared statement over `template`'s columns (a real row), each overriding some of them. */
-function cloner(client: ReturnType<typeof openDb>['$client'], table: string, template: Record<string, unknown>) {
+function cloner(client: NonNullable<ReturnType<typeof openDb>['$sqlite']>, table: string, template: Record<string, unknown>) {
   const columns = Object.keys(template);
   const statement = client.prepare(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
   return (overrides: Record<string, unknown>) => statement.run({ ...template, ...overrides });
@@ -157,8 +157,8 @@ export async function buildConsoleDataSet(size: ConsoleDataSize = { partners: 10
   const service = await openService(config, { logger: pino({ level: 'silent' }) });
   const { deps } = service;
   const viewerPartner = partnerName(2);
-  const story = storyPeople(service);
-  const tokens = { admin: ADMIN_TOKEN, approver: story.newToken('approver', 'dana'), partner: story.newToken('partner', `${viewerPartner} portal`, viewerPartner) };
+  const story = await storyPeople(service);
+  const tokens = { admin: ADMIN_TOKEN, approver: await story.newToken('approver', 'dana'), partner: await story.newToken('partner', `${viewerPartner} portal`, viewerPartner) };
   const changeId = await breakingChangeStory(story);
   await story.call('POST', `/v1/changes/${changeId}/acknowledgements`, story.bluestem, { comment: 'We are ready' });
   const decision = await story.call('POST', '/v1/gate/check', story.ci, { partner: 'northwind-health', api: 'p2p-exchange', version: '3.0.0', environment: 'production' });
@@ -183,23 +183,24 @@ export async function buildConsoleDataSet(size: ConsoleDataSize = { partners: 10
   const actions = ['POST /v1/contracts/:partner/:api/versions', 'POST /v1/changes', 'POST /v1/changes/:id/reviews', 'POST /v1/evidence', 'gate.decision', 'console.sign-in', 'POST /v1/releases'];
   for (let i = 0; i < size.auditEntries; i++) {
     const p = partnerName(i % size.partners);
-    appendAudit(deps, { actor: ['alice', 'bob', 'carol', 'ci-pipeline'][i % 4]!, role: ['author', 'approver', 'approver', 'ci'][i % 4]!, action: actions[i % actions.length]!, target: `${p}/${APIS[i % APIS.length]}`, outcome: i % 17 === 0 ? 'refused' : 'ok', detail: { status: i % 17 === 0 ? 403 : 201, requestId: `bench-${i}` } });
+    await appendAudit(deps, { actor: ['alice', 'bob', 'carol', 'ci-pipeline'][i % 4]!, role: ['author', 'approver', 'approver', 'ci'][i % 4]!, action: actions[i % actions.length]!, target: `${p}/${APIS[i % APIS.length]}`, outcome: i % 17 === 0 ? 'refused' : 'ok', detail: { status: i % 17 === 0 ? 403 : 201, requestId: `bench-${i}` } });
   }
 
-  const client = deps.db.$client;
-  const one = (sql: string, ...args: unknown[]) => client.prepare(sql).get(...args) as Record<string, unknown>;
+  const client = deps.db.$sql;
+  const one = async (sql: string, ...args: unknown[]) => (await client.get(sql, [...args])) as Record<string, unknown>;
   const templates = {
-    version: one("SELECT * FROM contract_versions WHERE partner = 'northwind-health' AND version = '3.0.0'"),
-    change: one('SELECT * FROM change_requests WHERE id = ?', changeId),
-    review: one('SELECT * FROM change_reviews WHERE change_id = ? LIMIT 1', changeId),
-    ack: one('SELECT * FROM change_acks WHERE change_id = ?', changeId),
-    evidence: one("SELECT * FROM evidence WHERE version = '3.0.0' LIMIT 1"),
-    decision: one('SELECT * FROM gate_decisions WHERE id = ?', decision.decisionId),
-    release: one("SELECT * FROM releases WHERE version = '3.0.0'"),
-    notice: one("SELECT * FROM notices WHERE kind = 'breaking-release' LIMIT 1"),
+    version: await one("SELECT * FROM contract_versions WHERE partner = 'northwind-health' AND version = '3.0.0'"),
+    change: await one('SELECT * FROM change_requests WHERE id = ?', changeId),
+    review: await one('SELECT * FROM change_reviews WHERE change_id = ? LIMIT 1', changeId),
+    ack: await one('SELECT * FROM change_acks WHERE change_id = ?', changeId),
+    evidence: await one("SELECT * FROM evidence WHERE version = '3.0.0' LIMIT 1"),
+    decision: await one('SELECT * FROM gate_decisions WHERE id = ?', decision.decisionId),
+    release: await one("SELECT * FROM releases WHERE version = '3.0.0'"),
+    notice: await one("SELECT * FROM notices WHERE kind = 'breaking-release' LIMIT 1"),
   };
-  const approverTokens = Object.fromEntries(['bob', 'carol'].map((name) => [name, (one('SELECT id FROM tokens WHERE name = ?', name) as { id: string }).id]));
-  const aliceTokenId = (one("SELECT id FROM tokens WHERE name = 'alice'") as { id: string }).id;
+  const approverTokens: Record<string, string> = {};
+  for (const name of ['bob', 'carol']) approverTokens[name] = ((await one('SELECT id FROM tokens WHERE name = ?', name)) as { id: string }).id;
+  const aliceTokenId = (await one("SELECT id FROM tokens WHERE name = 'alice'") as { id: string }).id;
   await service.close();
 
   // Every bench version's document in one commit on main, each with its annotated tag, as registration makes them.
@@ -242,21 +243,22 @@ export async function buildConsoleDataSet(size: ConsoleDataSize = { partners: 10
   const commit = (await gitOut(repo, ['rev-parse', 'main'])).trim();
 
   const db = openDb(path.join(dir, 'accord.db'));
+  const sqlite = db.$sqlite!;
   const insert = {
-    version: cloner(db.$client, 'contract_versions', templates.version),
-    change: cloner(db.$client, 'change_requests', templates.change),
-    review: cloner(db.$client, 'change_reviews', templates.review),
-    ack: cloner(db.$client, 'change_acks', templates.ack),
-    evidence: cloner(db.$client, 'evidence', templates.evidence),
-    decision: cloner(db.$client, 'gate_decisions', templates.decision),
-    release: cloner(db.$client, 'releases', templates.release),
-    notice: cloner(db.$client, 'notices', templates.notice),
-    deprecation: db.$client.prepare('INSERT INTO deprecations (partner, api, version, deprecated_at, sunset, successor, reason, sunset_notice_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    version: cloner(sqlite, 'contract_versions', templates.version),
+    change: cloner(sqlite, 'change_requests', templates.change),
+    review: cloner(sqlite, 'change_reviews', templates.review),
+    ack: cloner(sqlite, 'change_acks', templates.ack),
+    evidence: cloner(sqlite, 'evidence', templates.evidence),
+    decision: cloner(sqlite, 'gate_decisions', templates.decision),
+    release: cloner(sqlite, 'releases', templates.release),
+    notice: cloner(sqlite, 'notices', templates.notice),
+    deprecation: sqlite.prepare('INSERT INTO deprecations (partner, api, version, deprecated_at, sunset, successor, reason, sunset_notice_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
   };
   const now = Date.now();
   const counts: Record<string, number> = {};
   const count = (table: string) => (counts[table] = (counts[table] ?? 0) + 1);
-  db.$client.transaction(() => {
+  sqlite.transaction(() => {
     for (const [g, v] of versions.entries()) {
       const partner = partnerName(v.p);
       const { api, version, i } = v;
@@ -342,8 +344,8 @@ export async function buildConsoleDataSet(size: ConsoleDataSize = { partners: 10
       }
     }
   })();
-  counts.audit_log = (db.$client.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
-  db.$client.close();
+  counts.audit_log = ((await db.$sql.get('SELECT count(*) AS n FROM audit_log')) as { n: number }).n;
+  await db.$close();
 
   const p = partnerName(1);
   const idOf = (partner: string, api: string, i: number) => hexId('chg', versions.findIndex((v) => partnerName(v.p) === partner && v.api === api && v.i === i) + 1);

@@ -48,14 +48,14 @@ await new Promise((resolve) => server.once('listening', resolve));
 const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const browser = await launchBrowser();
 try {
-  const people = storyPeople(service);
+  const people = await storyPeople(service);
   const changeId = await breakingChangeStory(people);
   await people.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions/1.0.0/deprecation', people.alice, {
     sunset: new Date(Date.now() + 120 * 86_400_000).toISOString().slice(0, 10),
     successor: '3.0.0',
     reason: 'Superseded by 3.0.0; 1.x has no finalisation endpoint',
   });
-  const tokens: Record<Exclude<Visitor, 'anonymous'>, string> = { admin: service.token, approver: people.newToken('approver', 'dana'), partner: people.bluestem };
+  const tokens: Record<Exclude<Visitor, 'anonymous'>, string> = { admin: service.token, approver: await people.newToken('approver', 'dana'), partner: people.bluestem };
   const contexts = new Map<Visitor, BrowserContext>();
   fs.mkdirSync(OUT, { recursive: true });
   for (const [name, visitor, page, viewport] of screenshots(changeId)) {

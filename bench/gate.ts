@@ -23,7 +23,7 @@ import { median, percentile, startBenchService } from './util.ts';
 export async function benchGate(): Promise<string[]> {
   const svc = await startBenchService({ seed: true });
   try {
-    const db = svc.deps.db.$client;
+    const db = svc.deps.db.$sqlite!;
     const hex = (n: number) => randomBytes(n).toString('hex');
     db.transaction(() => {
       const version = db.prepare(`INSERT INTO contract_versions (partner, api, version, version_key, state, sha256, "commit", tag, size_bytes, created_at, created_by) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, 1000, ?, 'bench')`);
@@ -49,7 +49,7 @@ export async function benchGate(): Promise<string[]> {
     // The version under test, with a real change request, approval and evidence.
     const admin = { tokenId: 'bench', name: 'bench-author', role: 'admin' as const, partner: null };
     const approver = { tokenId: 'bench2', name: 'bench-approver', role: 'approver' as const, partner: null };
-    const row = findVersion(svc.deps, 'bluestem-mutual', 'p2p-exchange', '1.1.0')!;
+    const row = (await findVersion(svc.deps, 'bluestem-mutual', 'p2p-exchange', '1.1.0'))!;
     // 1.1.0 adds finalizeExchangeById, which the reference matrix does not cover: cover it so the gate can pass.
     const finalisation = fs.readFileSync(path.join(PACKAGE_ROOT, 'control-matrix/finalisation.yaml'), 'utf8')
       .replace('flow: finalisation', 'flow: finalisation-by-id')
@@ -60,7 +60,7 @@ export async function benchGate(): Promise<string[]> {
     const change = await createChange(svc.deps, admin, { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', summary: 'bench change' });
     await reviewChange(svc.deps, approver, change.id, { decision: 'approve' });
     for (const kind of JSON.parse(change.requiredEvidence) as EvidenceRecord['kind'][]) {
-      addEvidence(svc.deps, admin, { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', kind, result: 'pass', sha256: row.sha256, uri: 'https://ci.example/x', environment: 'staging', commit: 'abcdef1', producedAt: '2026-11-27T00:00:00Z' });
+      await addEvidence(svc.deps, admin, { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', kind, result: 'pass', sha256: row.sha256, uri: 'https://ci.example/x', environment: 'staging', commit: 'abcdef1', producedAt: '2026-11-27T00:00:00Z' });
     }
     const input = { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', environment: 'production' };
     let verdict = '';
@@ -71,7 +71,7 @@ export async function benchGate(): Promise<string[]> {
       await checkGate(svc.deps, admin, input);
       inProcess.push(performance.now() - t);
     }
-    const ci = createToken(svc.deps, 'bench', { role: 'ci', name: 'bench-ci' }).token;
+    const ci = (await createToken(svc.deps, 'bench', { role: 'ci', name: 'bench-ci' })).token;
     const server = serve({ fetch: svc.app.fetch, hostname: '127.0.0.1', port: 0 });
     await new Promise((resolve) => server.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/gate/check`;

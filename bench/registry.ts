@@ -52,10 +52,10 @@ function fetchOrRequest(svc: Awaited<ReturnType<typeof startBenchService>>, url:
 export async function benchListVersions(): Promise<string[]> {
   const svc = await startBenchService();
   try {
-    const insert = svc.deps.db.$client.prepare(
+    const insert = svc.deps.db.$sqlite!.prepare(
       `INSERT INTO contract_versions (partner, api, version, version_key, state, sha256, "commit", tag, size_bytes, created_at, created_by) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, 1000, ?, 'bench')`,
     );
-    svc.deps.db.$client.transaction(() => {
+    svc.deps.db.$sqlite!.transaction(() => {
       for (let i = 0; i < 5000; i++) {
         const version = `${Math.floor(i / 100)}.${i % 100}.${i % 7}`;
         insert.run('bench', 'big-api', version, versionKey(version), 'a'.repeat(64), 'b'.repeat(40), `bench/big-api/v${version}`, new Date(1_700_000_000_000 + i * 1000).toISOString());

@@ -18,7 +18,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['gate', benchGate],
   ['runtime: member-match', benchRuntime],
   ['durability: consent capture', benchDurability],
-  ['storage: exchange pattern on SQLite, sync vs async', () => benchStorageSqlite()],
+  ['storage: exchange pattern on SQLite, app storage vs raw statements', () => benchStorageSqlite()],
   ['memory: registrations', benchMemory],
   ['console: pages', benchConsole],
 ];

@@ -53,8 +53,8 @@ export async function benchRuntime(): Promise<string[]> {
   const body = JSON.stringify(doc.paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example);
   const runtime = await listen(svc.app.fetch);
   const quietServer = await listen(quiet.app.fetch);
-  const stopJobs = svc.startJobs(); // SLA evaluation, stats flush and outbox run as in production
-  const stopQuietJobs = quiet.startJobs();
+  const stopJobs = await svc.startJobs(); // SLA evaluation, stats flush and outbox run as in production
+  const stopQuietJobs = await quiet.startJobs();
   const echo = await listen(bare.fetch);
   try {
     const common = { connections: 50, duration: 3, method: 'POST' as const, body };
@@ -76,7 +76,7 @@ export async function benchRuntime(): Promise<string[]> {
     const latency = (r: Rounds) => `p50 ${median(r.p50s)} ms, p99 ${median(r.p99s)} ms (median round; worst round's p99 ${Math.max(...r.p99s)} ms)`;
     // Duplicate storm: 1,000 concurrent consent captures over 10 keys must have exactly 10 effects.
     const consent = JSON.stringify(doc.paths['/Consent'].post.requestBody.content['application/fhir+json'].example);
-    const before = svc.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get() as number;
+    const before = (await svc.deps.db.$sql.value("SELECT count(*) FROM partner_records WHERE kind = 'consent'")) as number;
     const statuses = await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
         fetch(`${runtime.url}/exchange/northwind-health/p2p-exchange/v2/Consent`, {
@@ -89,7 +89,7 @@ export async function benchRuntime(): Promise<string[]> {
         }),
       ),
     );
-    const effects = (svc.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get() as number) - before;
+    const effects = ((await svc.deps.db.$sql.value("SELECT count(*) FROM partner_records WHERE kind = 'consent'")) as number) - before;
     const byStatus = Object.entries(statuses.reduce<Record<number, number>>((acc, st) => ({ ...acc, [st]: (acc[st] ?? 0) + 1 }), {})).map(([k, v]) => `${v}× ${k}`).join(', ');
     const failed = (r: Rounds) => (r.failures ? `, ${r.failures} non-2xx or errors` : '');
     return [
@@ -100,8 +100,8 @@ export async function benchRuntime(): Promise<string[]> {
       `telemetry off (ACCORD_TELEMETRY=off${failed(off)}): ${rate(off)} req/s, ${latency(off)}; telemetry on costs ${((1 - medianRatio(full, off)) * 100).toFixed(1)} % of throughput (target ≤ 10 %; rounds ${full.rates.map((r, i) => ((1 - r / off.rates[i]!) * 100).toFixed(0)).join('/')} %)`,
     ];
   } finally {
-    stopJobs();
-    stopQuietJobs();
+    await stopJobs();
+    await stopQuietJobs();
     runtime.close();
     quietServer.close();
     echo.close();

@@ -25,7 +25,7 @@ import { policyRouter } from './http/policy.ts';
 import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { webhooksRouter } from './http/webhooks.ts';
-import { createRuntime, type Runtime } from './runtime/index.ts';
+import type { Runtime } from './runtime/index.ts';
 import { transactionsRouter } from './http/transactions.ts';
 import type { AppEnv } from './http/env.ts';
 import { faultsRouter } from './http/faults.ts';
@@ -42,7 +42,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * serves). `guard` holds the abuse-limit counters and the aggregated refusal rows; the service
  * flushes it when a minute ends and at shutdown.
  */
-export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), guard: AuthGuard = new AuthGuard(deps)): Hono<AppEnv> {
+export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new AuthGuard(deps)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Every request: the security headers, its X-Request-Id, an exchange request's trace context,
@@ -69,11 +69,11 @@ export function createApp(deps: Deps, runtime: Runtime = createRuntime(deps), gu
     if (c.get('refusalAggregated')) return;
     const status = c.res.status;
     const principal = c.get('principal');
-    if (!principal) return guard.refusedUnauthenticated(requestAddress(deps, c), status);
+    if (!principal) return await guard.refusedUnauthenticated(requestAddress(deps, c), status);
     // Reads are audited only when refused (403); every write is.
     if ((c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') && status !== 403) return;
     const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL');
-    auditRequest(deps, c, principal, `${c.req.method} ${route?.path ?? c.req.path}`);
+    await auditRequest(deps, c, principal, `${c.req.method} ${route?.path ?? c.req.path}`);
   });
 
   // Authentication before the body limit: an unauthenticated request is refused (and counted in

@@ -10,6 +10,8 @@ export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 export interface Config {
   /** Where accord.db and the Git registry live. */
   dataDir: string;
+  /** PostgreSQL to store in instead of the data dir's SQLite file (scale-out mode), if set. */
+  databaseUrl: string | undefined;
   host: string;
   port: number;
   /** Maximum request body in bytes. */
@@ -79,9 +81,25 @@ export interface Config {
   sessionMaxMs: number;
 }
 
+/** ACCORD_DATABASE_URL: a postgres:// URL; with it the audit key must come from ACCORD_AUDIT_KEY (replicas share it). */
+function databaseUrlSetting(raw: string | undefined, auditKey: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AccordError('bad_request', 'ACCORD_DATABASE_URL is not a URL (expected postgres://user:password@host:5432/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new AccordError('bad_request', `ACCORD_DATABASE_URL must be a postgres:// URL, got a ${url.protocol}// one`);
+  // Every replica must chain audit entries with the same key: a generated per-host key file would fork the chain.
+  if (!auditKey) throw new AccordError('bad_request', 'ACCORD_AUDIT_KEY is required with ACCORD_DATABASE_URL: every replica must use the same audit key');
+  return raw;
+}
+
 /** Every setting: environment variable, default and description (the README's table). */
 export const SETTINGS = [
   ['ACCORD_DATA_DIR', './data', 'Data directory: `accord.db` (SQLite, WAL) and `registry/` (Git).'],
+  ['ACCORD_DATABASE_URL', '(unset: SQLite)', 'A `postgres://` URL: store in that PostgreSQL database instead of `<data>/accord.db` (scale-out mode; requires `ACCORD_AUDIT_KEY`).'],
   ['HOST', '127.0.0.1', 'Address the server listens on.'],
   ['PORT', '8080', 'Port the server listens on.'],
   ['ACCORD_BODY_LIMIT', '5242880', 'Largest accepted request body in bytes (5 MiB); larger → 413.'],
@@ -232,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const port = intSetting('PORT', env.PORT, 8080, 0, 65535);
   return {
     dataDir: path.resolve(env.ACCORD_DATA_DIR || './data'),
+    databaseUrl: databaseUrlSetting(env.ACCORD_DATABASE_URL, env.ACCORD_AUDIT_KEY),
     host,
     port,
     bodyLimit: intSetting('ACCORD_BODY_LIMIT', env.ACCORD_BODY_LIMIT, 5 * 1024 * 1024),

@@ -39,7 +39,7 @@ export interface Service {
    * Resumes unfinished transactions and starts the background jobs (transaction outbox, sunsets)
    * and the webhook dispatcher; returns a stop function that waits for the run in progress.
    */
-  startJobs(): () => Promise<void>;
+  startJobs(): Promise<() => Promise<void>>;
   /**
    * Stops the jobs (waiting for the run in progress), writes the pending aggregated refusal rows
    * to the audit log, stops the webhook dispatcher
@@ -57,21 +57,21 @@ export interface Service {
  * for one. Webhook deliveries run in their own dispatcher, never awaited here: a slow endpoint
  * cannot hold these up.
  */
-function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher, guard: AuthGuard): () => Promise<void> {
-  runtime.engine.resume();
-  webhookDispatcher.start();
+async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher, guard: AuthGuard): Promise<() => Promise<void>> {
+  await runtime.engine.resume();
+  await webhookDispatcher.start();
   const idempotency = new IdempotencyStore(deps);
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running) return;
     running = Promise.resolve()
-      .then(() => processSunsets(deps))
-      .then(() => idempotency.purgeExpired())
-      .then(() => purgeSessions(deps))
-      .then(() => runtime.stats.flush())
+      .then(async () => await processSunsets(deps))
+      .then(async () => await idempotency.purgeExpired())
+      .then(async () => await purgeSessions(deps))
+      .then(async () => await runtime.stats.flush())
       .then(() => runtime.sla.evaluate())
-      .then(() => publishTransactionEvents(deps))
-      .then(() => guard.flushEnded())
+      .then(async () => await publishTransactionEvents(deps))
+      .then(async () => await guard.flushEnded())
       .then(() => deps.audit.anchorIfDue())
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = undefined));
@@ -107,60 +107,60 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const clock = options.clock ?? (() => new Date());
   const layout = dataDirLayout(config.dataDir);
   const db = openDb(layout.database, { durability: config.durability });
-  const indexedTag = db.$client.prepare('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag').pluck();
-  const registry = await GitRegistry.open(layout.registry, (tag) => indexedTag.get({ tag }) !== undefined, { durability: config.durability });
+  const indexedTag = async (tag: string) => (await db.$sql.value('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag', { tag })) !== undefined;
+  const registry = await GitRegistry.open(layout.registry, indexedTag, { durability: config.durability });
   const metrics = new Metrics(config.telemetry, {
-    inFlight: () => db.$client.prepare("SELECT partner, flow, count(*) AS count FROM transactions WHERE state NOT IN ('completed', 'compensated') GROUP BY partner, flow").all() as Array<{ partner: string; flow: string; count: number }>,
-    interventions: () =>
-      (db.$client.prepare('SELECT partner, flow, actions FROM sla_interventions WHERE lifted_at IS NULL').all() as Array<{ partner: string; flow: string; actions: string }>).flatMap((r) =>
+    inFlight: async () => (await db.$sql.all("SELECT partner, flow, count(*) AS count FROM transactions WHERE state NOT IN ('completed', 'compensated') GROUP BY partner, flow")) as Array<{ partner: string; flow: string; count: number }>,
+    interventions: async () =>
+      ((await db.$sql.all('SELECT partner, flow, actions FROM sla_interventions WHERE lifted_at IS NULL')) as Array<{ partner: string; flow: string; actions: string }>).flatMap((r) =>
         (JSON.parse(r.actions) as string[]).map((action) => ({ partner: r.partner, flow: r.flow, action })),
       ),
   });
-  const audit = await AuditChain.open({ db, registry, logger, config }).catch((error) => {
-    db.$client.close();
+  const audit = await AuditChain.open({ db, registry, logger, config }).catch(async (error) => {
+    await db.$close();
     throw error;
   });
   const deps: Deps = { db, registry, clock, logger, config, metrics, audit };
 
-  const admin = ensureAdminToken(deps, config.adminToken);
+  const admin = await ensureAdminToken(deps, config.adminToken);
   const seeded = { contracts: 0, matrix: 0 };
   if (config.seedDir) {
     // Contracts first: the matrix is checked against them.
-    if (db.select({ n: count() }).from(contractVersions).get()!.n === 0) {
+    if ((await db.select({ n: count() }).from(contractVersions).get())!.n === 0) {
       seeded.contracts = (await importContracts(deps, SYSTEM, config.seedDir, { state: 'released' })).filter((r) => r.created).length;
     }
-    if (db.select({ n: count() }).from(matrixVersions).get()!.n === 0) {
+    if ((await db.select({ n: count() }).from(matrixVersions).get())!.n === 0) {
       seeded.matrix = (await importMatrix(deps, SYSTEM, config.seedDir)).filter((r) => r.created).length;
     }
     if (seeded.contracts + seeded.matrix > 0) logger.info({ ...seeded, from: config.seedDir }, 'seeded the reference network');
   }
   if (config.faultsFile) {
-    const faults = loadConfiguredFaults(deps, config.faultsFile);
+    const faults = await loadConfiguredFaults(deps, config.faultsFile);
     logger.warn({ count: faults.length, file: config.faultsFile }, 'fault injection from ACCORD_FAULTS is active');
   }
-  disableDisallowedWebhooks(deps);
+  await disableDisallowedWebhooks(deps);
   const webhookDispatcher = new WebhookDispatcher(deps);
-  const runtime = createRuntime(deps);
+  const runtime = await createRuntime(deps);
   const guard = new AuthGuard(deps);
-  const checkpointer = startCheckpointer(db, layout.database, logger);
+  const checkpointer = db.$sqlite ? startCheckpointer(db.$sqlite, layout.database, logger) : undefined;
   let stopJobs: (() => Promise<void>) | undefined;
   return {
     deps,
     runtime,
     guard,
     app: createApp(deps, runtime, guard),
-    startJobs: () => (stopJobs = startJobs(deps, runtime, webhookDispatcher, guard)),
+    startJobs: async () => (stopJobs = await startJobs(deps, runtime, webhookDispatcher, guard)),
     initialAdminToken: admin?.generated ? admin.token : undefined,
     seeded,
     close: async () => {
       await stopJobs?.();
       // The last minute's aggregated refusals (401s, 429s) reach the audit log before it closes.
-      guard.flush();
+      await guard.flush();
       await webhookDispatcher.stop();
       await runtime.engine.stop();
       await audit.close();
       await checkpointer?.stop();
-      db.$client.close();
+      await db.$close();
     },
   };
 }

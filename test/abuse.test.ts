@@ -22,12 +22,12 @@ describe('abuse limits over HTTP', () => {
     s = await startTestService({ clock: () => new Date(now), env });
     url = await s.listen();
   };
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
 
   const get = (path: string, token: string | null, headers: Record<string, string> = {}) =>
     fetch(`${url}${path}`, { headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...headers } });
-  const auditRows = () => s.deps.db.$client.prepare("SELECT actor, role, action, target, outcome, detail FROM audit_log WHERE action IN ('auth.refused', 'rate-limited') ORDER BY seq").all() as Array<{ actor: string; role: string; action: string; target: string; outcome: string; detail: string }>;
-  const allAuditRows = () => s.deps.db.$client.prepare('SELECT count(*) FROM audit_log').pluck().get() as number;
+  const auditRows = async () => (await s.deps.db.$sql.all("SELECT actor, role, action, target, outcome, detail FROM audit_log WHERE action IN ('auth.refused', 'rate-limited') ORDER BY seq")) as Array<{ actor: string; role: string; action: string; target: string; outcome: string; detail: string }>;
+  const allAuditRows = async () => (await s.deps.db.$sql.value('SELECT count(*) FROM audit_log')) as number;
 
   it('past ACCORD_AUTH_FAILURE_LIMIT failures a minute, an address gets 429 with Retry-After, a valid token included, on /v1 and /exchange', async () => {
     await start({ ACCORD_AUTH_FAILURE_LIMIT: '3' });
@@ -88,39 +88,39 @@ describe('abuse limits over HTTP', () => {
 
   it('audits refused authentications as one row per source per minute with a count, not one row per request', async () => {
     await start({ ACCORD_AUTH_FAILURE_LIMIT: '5' });
-    const before = allAuditRows();
+    const before = await allAuditRows();
     for (let i = 0; i < 40; i++) {
       now += 1000;
       expect([401, 429]).toContain((await get('/v1/contracts', i % 2 ? null : `acc_flood-${i}-0000000000000000000`)).status);
     }
     for (let i = 0; i < 10; i++) expect((await fetch(`${url}/v1/changes`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(429);
-    expect(allAuditRows()).toBe(before); // nothing yet: the minute has not ended
+    expect(await allAuditRows()).toBe(before); // nothing yet: the minute has not ended
 
     now = T0 + 55_000; // the next minute (the address is still limited): its first refusal writes the last minute's row
     expect((await get('/v1/contracts', null)).status).toBe(429);
-    const rows = auditRows();
+    const rows = await auditRows();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: 'anonymous', role: 'none', action: 'auth.refused', target: '127.0.0.1', outcome: 'refused' });
     const detail = JSON.parse(rows[0]!.detail);
     expect(detail).toMatchObject({ count: 50, reasons: { unknown: 3, missing: 2, 'rate-limited': 45 } });
-    expect(allAuditRows()).toBe(before + 1);
+    expect(await allAuditRows()).toBe(before + 1);
   });
 
   it('writes the pending refusal rows at shutdown', async () => {
     s = await startTestService();
     const dir = s.dir;
     expect((await s.call('GET', '/v1/contracts', { token: 'acc_unknown-000000000000000000000' })).status).toBe(401);
-    expect(auditRows()).toHaveLength(0);
+    expect(await auditRows()).toHaveLength(0);
     await s.close();
     s = await startTestService({ dir });
-    const rows = auditRows();
+    const rows = await auditRows();
     expect(rows).toHaveLength(1);
     expect(JSON.parse(rows[0]!.detail)).toMatchObject({ count: 1, reasons: { unknown: 1 } });
   });
 
   it('limits requests per token per minute when ACCORD_TOKEN_RATE_LIMIT is set (429 with Retry-After), other tokens unaffected', async () => {
     await start({ ACCORD_TOKEN_RATE_LIMIT: '5' });
-    const ci = s.token('ci');
+    const ci = await s.token('ci');
     for (let i = 0; i < 5; i++) expect((await get('/v1/contracts', ci)).status).toBe(200);
     now += 12_000;
     const limited = await get('/v1/contracts', ci);
@@ -130,13 +130,13 @@ describe('abuse limits over HTTP', () => {
     now += 48_000;
     expect((await get('/v1/contracts', ci)).status).toBe(200);
     now += 61_000;
-    s.guard.flushEnded(); // what the jobs loop does
-    expect(auditRows().filter((r) => r.action === 'rate-limited')).toEqual([expect.objectContaining({ role: 'ci', target: expect.stringMatching(/^token tok_/), detail: expect.stringContaining('"token-rate-limit":1') })]);
+    await s.guard.flushEnded(); // what the jobs loop does
+    expect((await auditRows()).filter((r) => r.action === 'rate-limited')).toEqual([expect.objectContaining({ role: 'ci', target: expect.stringMatching(/^token tok_/), detail: expect.stringContaining('"token-rate-limit":1') })]);
   });
 
   it('has no per-token limit by default', async () => {
     await start({});
-    const ci = s.token('ci');
+    const ci = await s.token('ci');
     for (let i = 0; i < 60; i++) expect((await s.call('GET', '/v1/contracts', { token: ci })).status).toBe(200);
   });
 });
@@ -159,17 +159,17 @@ describe('nothing unauthenticated writes an audit row per request', () => {
   let s: TestService;
   let url: string;
   let now: number;
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
   const start = async () => {
     now = T0;
     s = await startTestService({ clock: () => new Date(now), env: { ACCORD_AUTH_FAILURE_LIMIT: '5', ACCORD_BODY_LIMIT: '4000' } });
     url = await s.listen();
   };
-  const rows = () => s.deps.db.$client.prepare('SELECT actor, role, action, target, outcome, detail FROM audit_log ORDER BY seq').all() as Array<{ actor: string; role: string; action: string; target: string; outcome: string; detail: string }>;
+  const rows = async () => (await s.deps.db.$sql.all('SELECT actor, role, action, target, outcome, detail FROM audit_log ORDER BY seq')) as Array<{ actor: string; role: string; action: string; target: string; outcome: string; detail: string }>;
 
   it('50 anonymous oversized POSTs (and long or malformed paths) leave one aggregated row for their source and minute', async () => {
     await start();
-    const before = rows().length;
+    const before = (await rows()).length;
     const paths = ['/v1/tokens', `/v1/${'a'.repeat(12_000)}`, '/v1/contracts/%E0%A4%A', '/v1/no-such-route'];
     for (let i = 0; i < 50; i++) {
       now += 500;
@@ -181,11 +181,11 @@ describe('nothing unauthenticated writes an audit row per request', () => {
     expect(exchange.status).toBe(429);
     expect(exchange.headers['x-correlation-id']).toBe('corr-anon-1');
     expect(exchange.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    expect(rows()).toHaveLength(before); // nothing per request
+    expect(await rows()).toHaveLength(before); // nothing per request
 
     now += 60_000;
-    s.guard.flushEnded();
-    const anonymous = rows().slice(before).filter((r) => r.actor === 'anonymous');
+    await s.guard.flushEnded();
+    const anonymous = (await rows()).slice(before).filter((r) => r.actor === 'anonymous');
     expect(anonymous).toHaveLength(1);
     expect(anonymous[0]).toMatchObject({ action: 'auth.refused', target: '127.0.0.1', outcome: 'refused' });
     expect(JSON.parse(anonymous[0]!.detail)).toMatchObject({ count: 51, reasons: { missing: 5, 'rate-limited': 46 } });
@@ -193,11 +193,11 @@ describe('nothing unauthenticated writes an audit row per request', () => {
 
   it('an authenticated oversized POST still gets 413 and is audited once, under its caller', async () => {
     await start();
-    const before = rows().length;
+    const before = (await rows()).length;
     const res = await postDeclaringLength(url, '/v1/tokens', 99_999_999, { Authorization: `Bearer ${ADMIN_TOKEN}` });
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toBe('application/problem+json');
-    const added = rows().slice(before);
+    const added = (await rows()).slice(before);
     expect(added).toHaveLength(1);
     expect(added[0]).toMatchObject({ actor: 'initial admin', role: 'admin', target: '/v1/tokens', outcome: 'refused' });
     expect(JSON.parse(added[0]!.detail)).toMatchObject({ status: 413 });
@@ -205,11 +205,11 @@ describe('nothing unauthenticated writes an audit row per request', () => {
 
   it('an audit row keeps at most 512 characters of a request\'s path, marked as cut', async () => {
     await start();
-    const before = rows().length;
+    const before = (await rows()).length;
     const long = `/v1/${'b'.repeat(12_000)}`;
     const res = await fetch(`${url}${long}`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(res.status).toBe(404);
-    const added = rows().slice(before);
+    const added = (await rows()).slice(before);
     expect(added).toHaveLength(1);
     for (const text of [added[0]!.action, added[0]!.target]) {
       expect(text.length).toBeLessThan(600);
@@ -221,7 +221,7 @@ describe('nothing unauthenticated writes an audit row per request', () => {
 
 describe('abuse limit memory stays bounded', () => {
   let s: TestService;
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
 
   it('a flood of distinct addresses keeps at most MAX_WINDOWS counters and MAX_REFUSAL_SOURCES + 1 audit rows a minute', async () => {
     let now = T0;
@@ -231,7 +231,7 @@ describe('abuse limit memory stays bounded', () => {
     let refused = 0;
     for (let i = 0; i < flood; i++) {
       try {
-        guard.authenticate(`Bearer acc_${String(i).padStart(8, '0')}-flood-000000000000`, () => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+        await guard.authenticate(`Bearer acc_${String(i).padStart(8, '0')}-flood-000000000000`, () => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
       } catch {
         refused++;
       }
@@ -243,8 +243,8 @@ describe('abuse limit memory stays bounded', () => {
     const last = flood - 1;
     expect(guard.failures.peek(`address 10.${(last >> 16) & 255}.${(last >> 8) & 255}.${last & 255}`, now)?.count).toBe(1);
     now += 60_000;
-    guard.flushEnded();
-    const rows = s.deps.db.$client.prepare("SELECT target, detail FROM audit_log WHERE action = 'auth.refused'").all() as Array<{ target: string; detail: string }>;
+    await guard.flushEnded();
+    const rows = (await s.deps.db.$sql.all("SELECT target, detail FROM audit_log WHERE action = 'auth.refused'")) as Array<{ target: string; detail: string }>;
     expect(rows).toHaveLength(MAX_REFUSAL_SOURCES + 1);
     const other = rows.find((r) => r.target === '(other sources)')!;
     expect(JSON.parse(other.detail).count).toBe(flood - MAX_REFUSAL_SOURCES);

@@ -55,9 +55,9 @@ async function verifyDir(dir: string, env: Record<string, string> = {}): Promise
   const stored = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(path.join(dir, 'registry')));
   const db = openDb(path.join(dir, 'accord.db'));
   try {
-    return verifyAudit(db, key, stored);
+    return await verifyAudit(db, key, stored);
   } finally {
-    db.$client.close();
+    await db.$close();
   }
 }
 
@@ -68,7 +68,7 @@ const anchorSubjects = (dir: string) => git(dir, 'log', '--format=%s', 'refs/acc
 
 /** Makes `n` audited requests (refused reads are audited). */
 async function audited(s: TestService, n: number): Promise<void> {
-  const ci = s.token('ci');
+  const ci = await s.token('ci');
   for (let i = 0; i < n; i++) expect((await s.call('GET', '/v1/audit', { token: ci })).status).toBe(403);
 }
 
@@ -416,9 +416,9 @@ describe('anchoring schedule', () => {
 
 describe('upgrade from the unkeyed chain', () => {
   /** A data dir as the previous release left it: entries chained with unkeyed SHA-256, no key, no anchor. */
-  function oldDataDir(entries: number): string {
+  async function oldDataDir(entries: number): Promise<string> {
     const dir = tempDir();
-    openDb(path.join(dir, 'accord.db')).$client.close();
+    await openDb(path.join(dir, 'accord.db')).$close();
     tamper(dir, (db) => {
       let prev = GENESIS;
       for (let i = 1; i <= entries; i++) {
@@ -432,7 +432,7 @@ describe('upgrade from the unkeyed chain', () => {
   }
 
   it('anchors the legacy segment at the first start, links the first keyed entry to its head, and verifies', async () => {
-    const dir = oldDataDir(4);
+    const dir = await oldDataDir(4);
     const legacyHead = (() => {
       const db = new Database(path.join(dir, 'accord.db'), { readonly: true });
       const head = db.prepare('SELECT hash FROM audit_log WHERE seq = 4').pluck().get() as string;
@@ -455,7 +455,7 @@ describe('upgrade from the unkeyed chain', () => {
   });
 
   it('with ACCORD_AUDIT_KEY set before the first start of this release, asks for accord audit reanchor once, then starts and verifies', async () => {
-    const dir = oldDataDir(3);
+    const dir = await oldDataDir(3);
     await GitRegistry.open(path.join(dir, 'registry')); // the previous release made the registry too
     const key = randomBytes(32).toString('hex');
     await expect(startTestService({ dir, env: { ACCORD_AUDIT_KEY: key } })).rejects.toThrow(/accord audit reanchor/);
@@ -468,7 +468,7 @@ describe('upgrade from the unkeyed chain', () => {
 
   it('reports legacy entries edited and re-chained after the upgrade, with or without keyed entries after them', async () => {
     for (const keyedAfter of [0, 2]) {
-      const dir = oldDataDir(4);
+      const dir = await oldDataDir(4);
       const s = await startTestService({ dir });
       await audited(s, keyedAfter);
       await s.close();

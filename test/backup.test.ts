@@ -52,12 +52,12 @@ describe('accord backup and restore (embedded mode)', () => {
   beforeAll(async () => {
     // Every audit entry is anchored at once: a backup taken while anchors move must still verify.
     s = await startTestService({ seed: true, env: { ACCORD_AUDIT_ANCHOR_EVERY: '1', ACCORD_JOBS_INTERVAL_MS: '100' } });
-    s.startJobs();
+    await s.startJobs();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-backup-'));
     await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '2.1.0', (doc) => (doc.info.description = 'A clarified description.'));
     await openChange(s, 'northwind-health', 'p2p-exchange', '2.1.0', 'clarify the description');
     expect((await s.call('POST', '/v1/tokens', { body: JSON.stringify({ role: 'ci', name: 'pipeline' }), type: 'application/json' })).status).toBe(201);
-    auditAtBackup = s.deps.db.$client.prepare('SELECT count(*) FROM audit_log').pluck().get() as number;
+    auditAtBackup = (await s.deps.db.$sql.value('SELECT count(*) FROM audit_log')) as number;
     expect(auditAtBackup).toBeGreaterThan(0);
 
     backupDir = path.join(work, 'backup');
@@ -117,11 +117,11 @@ describe('accord backup and restore (embedded mode)', () => {
       expect(Object.keys(state.documents)).toHaveLength(6);
       expect(state.changeViews).toEqual([expect.objectContaining({ partner: 'northwind-health', version: '2.1.0' })]);
       expect(state).toEqual(await visibleState(s));
-      restored.expectIndexMatchesTags();
+      await restored.expectIndexMatchesTags();
       // The audit log as it was at the backup: the same entries, byte for byte.
-      const entries = (svc: TestService) => svc.deps.db.$client.prepare('SELECT * FROM audit_log WHERE seq <= ? ORDER BY seq').all(manifest.audit.head.seq);
-      expect(entries(restored)).toEqual(entries(s));
-      expect(entries(restored)).toHaveLength(manifest.audit.count);
+      const entries = async (svc: TestService) => (await svc.deps.db.$sql.all('SELECT * FROM audit_log WHERE seq <= ? ORDER BY seq', [manifest.audit.head.seq]));
+      expect(await entries(restored)).toEqual(await entries(s));
+      expect(await entries(restored)).toHaveLength(manifest.audit.count);
     } finally {
       await restored.close();
     }
@@ -153,9 +153,9 @@ describe('accord backup and restore (embedded mode)', () => {
     expect(restoreRun.code).toBe(0);
     const restored = await startTestService({ dir: target });
     try {
-      restored.expectIndexMatchesTags();
-      const rows = restored.deps.db.$client.prepare('SELECT partner, api, version, sha256, "commit" FROM contract_versions ORDER BY partner, api, version').all();
-      const original = s.deps.db.$client.prepare('SELECT partner, api, version, sha256, "commit" FROM contract_versions ORDER BY partner, api, version').all();
+      await restored.expectIndexMatchesTags();
+      const rows = (await restored.deps.db.$sql.all('SELECT partner, api, version, sha256, "commit" FROM contract_versions ORDER BY partner, api, version'));
+      const original = (await s.deps.db.$sql.all('SELECT partner, api, version, sha256, "commit" FROM contract_versions ORDER BY partner, api, version'));
       expect(original).toEqual(expect.arrayContaining(rows));
       const { documents } = await visibleState(restored);
       for (const [key, text] of Object.entries(documents)) {
@@ -180,7 +180,7 @@ describe('accord backup and restore (embedded mode)', () => {
     expect(after.get('refs/accord/audit')!.object).not.toBe(anchorBefore);
 
     await withDatabaseAsIs(snapshot, async (db) => {
-      const pinned = await refsMatchingSnapshot(registry, after, anchorBefore, databaseFacts(db).indexedTags);
+      const pinned = await refsMatchingSnapshot(registry, after, anchorBefore, (await databaseFacts(db)).indexedTags);
       expect(pinned.has('refs/tags/bluestem-mutual/p2p-exchange/v9.0.0')).toBe(false);
       expect(after.has('refs/tags/bluestem-mutual/p2p-exchange/v9.0.0')).toBe(true);
       expect(pinned.get('refs/heads/main')).toBe(mainBefore);
@@ -188,8 +188,8 @@ describe('accord backup and restore (embedded mode)', () => {
       // The anchor written after the snapshot covers entries the snapshot lacks: with it the log would look truncated.
       const anchorAt = (commit: string) => parseStoredAnchor({ commit, text: git(registry, 'cat-file', 'blob', `${commit}:audit-anchor.json`) });
       const key = fs.readFileSync(path.join(s.dir, 'audit.key'), 'utf8').trim();
-      expect(verifyAudit(db, Buffer.from(key, 'hex'), anchorAt(anchorBefore!)).ok).toBe(true);
-      expect(verifyAudit(db, Buffer.from(key, 'hex'), anchorAt(after.get('refs/accord/audit')!.object)).problems).toEqual([expect.objectContaining({ kind: 'truncated' })]);
+      expect((await verifyAudit(db, Buffer.from(key, 'hex'), anchorAt(anchorBefore!))).ok).toBe(true);
+      expect((await verifyAudit(db, Buffer.from(key, 'hex'), anchorAt(after.get('refs/accord/audit')!.object))).problems).toEqual([expect.objectContaining({ kind: 'truncated' })]);
     });
   });
 

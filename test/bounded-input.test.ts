@@ -12,7 +12,7 @@ describe('bounded validation of documents', () => {
   beforeAll(async () => {
     s = await startTestService({ env: { ACCORD_BODY_LIMIT: String(8 * 1024 * 1024) } });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const huge = JSON.stringify({ openapi: '3.1.0', info: { title: 't', version: '1.0.0' }, paths: {}, tags: Array(2_000_000).fill(0) });
 

@@ -26,7 +26,7 @@ describe('caches of parsed documents and compiled validators stay within ACCORD_
   beforeAll(async () => {
     s = await startTestService({ env: { ACCORD_CACHE_MAX_BYTES: String(BUDGET) } });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('parsed contract documents: many large versions loaded, the estimate never above the budget, answers unchanged', async () => {
     const versions = Array.from({ length: 12 }, (_, i) => `1.${i}.0`);

@@ -38,9 +38,9 @@ describe('change control end to end', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/accord`;
   });
-  afterAll(() => {
+  afterAll(async () => {
     receiver.close();
-    s.cleanup();
+    await s.cleanup();
   });
 
   const json = (method: string, p: string, body: unknown, token?: string) => s.call(method, p, { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
@@ -49,15 +49,15 @@ describe('change control end to end', () => {
   let ci: string;
 
   it('runs the whole story', async () => {
-    ci = s.token('ci');
+    ci = await s.token('ci');
     // named tokens: "alice" is both an author and (separately) an approver — the same person
     const { createToken } = await import('../src/auth/tokens.ts');
-    const alice = createToken(s.deps, 'test', { role: 'author', name: 'alice' }).token;
-    const aliceApprover = createToken(s.deps, 'test', { role: 'approver', name: 'alice' }).token;
-    const bob = createToken(s.deps, 'test', { role: 'approver', name: 'bob' }).token;
-    const carol = createToken(s.deps, 'test', { role: 'approver', name: 'carol' }).token;
-    const bluestem = s.token('partner', 'bluestem-mutual');
-    const outsider = s.token('partner', 'acme-payer');
+    const alice = (await createToken(s.deps, 'test', { role: 'author', name: 'alice' })).token;
+    const aliceApprover = (await createToken(s.deps, 'test', { role: 'approver', name: 'alice' })).token;
+    const bob = (await createToken(s.deps, 'test', { role: 'approver', name: 'bob' })).token;
+    const carol = (await createToken(s.deps, 'test', { role: 'approver', name: 'carol' })).token;
+    const bluestem = await s.token('partner', 'bluestem-mutual');
+    const outsider = await s.token('partner', 'acme-payer');
 
     // a webhook that receives notices
     const webhook = await json('POST', '/v1/webhooks', { url: receiverUrl, secret: 'whsec-0123456789abcdef', events: ['notice.deprecation', 'notice.breaking-release'] });
@@ -180,7 +180,7 @@ describe('change control end to end', () => {
     const audit = await (await s.call('GET', '/v1/audit?limit=1000')).json();
     expect(audit.some((a: { action: string; outcome: string }) => a.action === 'POST /v1/changes/:id/reviews' && a.outcome === 'refused')).toBe(true);
     expect(audit.some((a: { action: string }) => a.action === 'gate.decision')).toBe(true);
-    s.deps.db.$client.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").run();
+    await s.deps.db.$sql.run("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3");
     const broken = await runCli(['audit', 'verify'], { ACCORD_DATA_DIR: s.dir });
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain('BROKEN at entry 3');
@@ -200,11 +200,11 @@ describe('change control end to end', () => {
     expect((await gate({ ACCORD_URL: 'http://127.0.0.1:9' })).code).toBe(3);
     expect((await runCli(['gate', 'check', '--partner', 'northwind-health', '--api', 'p2p-exchange', '--version', '9.9.9', '--env', 'production'], { ACCORD_URL: url, ACCORD_TOKEN: ci })).code).toBe(3);
     expect((await runCli(['gate', 'check', '--partner', 'northwind-health'], { ACCORD_URL: url, ACCORD_TOKEN: ci })).code).toBe(3);
-    expect((await gate({ token: s.token('partner', 'bluestem-mutual') })).code).toBe(3);
+    expect((await gate({ token: await s.token('partner', 'bluestem-mutual') })).code).toBe(3);
   });
 
   it('releases need a passing decision for this exact content; states never move backwards', async () => {
-    const ci2 = s.token('ci');
+    const ci2 = await s.token('ci');
     const noDecision = await json('POST', '/v1/releases', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', environment: 'production' }, ci2);
     expect(noDecision.status).toBe(409);
     // 1.1.0 of northwind is deprecated now: it can never be released again
@@ -216,15 +216,15 @@ describe('change control end to end', () => {
   });
 
   it('break-glass is admin only, needs a reason, passes, is audited and opens a review item', async () => {
-    const before = await (await json('POST', '/v1/gate/check', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', environment: 'production' }, s.token('ci'))).json();
+    const before = await (await json('POST', '/v1/gate/check', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', environment: 'production' }, await s.token('ci'))).json();
     expect(before.verdict).not.toBe('pass');
-    expect((await json('POST', '/v1/gate/check', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', environment: 'production', breakGlass: 'outage fix, approved by phone' }, s.token('ci'))).status).toBe(403);
+    expect((await json('POST', '/v1/gate/check', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', environment: 'production', breakGlass: 'outage fix, approved by phone' }, await s.token('ci'))).status).toBe(403);
     expect((await json('POST', '/v1/gate/check', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.1.0', environment: 'production', breakGlass: 'x' })).status).toBe(422);
     const res = await runCli(['gate', 'check', '--partner', 'bluestem-mutual', '--api', 'p2p-exchange', '--version', '1.1.0', '--env', 'production', '--break-glass', 'outage fix, approved by phone'], { ACCORD_URL: url, ACCORD_TOKEN: ADMIN_TOKEN });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/break-glass by initial admin: outage fix, approved by phone \(review rvw_/);
     const audit = await (await s.call('GET', '/v1/audit?limit=1000')).json();
     expect(audit.filter((a: { action: string }) => a.action === 'gate.break-glass').pop()).toMatchObject({ actor: 'initial admin', detail: { reason: 'outage fix, approved by phone', verdict: 'pass' } });
-    expect(s.deps.db.$client.prepare("SELECT count(*) FROM review_items WHERE status = 'open'").pluck().get()).toBeGreaterThanOrEqual(1);
+    expect((await s.deps.db.$sql.value("SELECT count(*) FROM review_items WHERE status = 'open'"))).toBeGreaterThanOrEqual(1);
   });
 });

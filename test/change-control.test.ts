@@ -97,9 +97,9 @@ describe('evidence, webhooks and sunsets over HTTP', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   });
-  afterAll(() => {
+  afterAll(async () => {
     receiver.close();
-    s.cleanup();
+    await s.cleanup();
   });
   const json = (method: string, p: string, body: unknown, token?: string) => s.call(method, p, { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
 
@@ -107,15 +107,15 @@ describe('evidence, webhooks and sunsets over HTTP', () => {
     const res = await json('POST', '/v1/evidence', { partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', kind: 'vibes', result: 'maybe', sha256: 'xyz', uri: 'not a uri', environment: 'staging', commit: 'zz', producedAt: 'yesterday' });
     expect(res.status).toBe(422);
     expect((await res.json()).errors.map((e: { location: string }) => e.location).sort()).toEqual(['/commit', '/kind', '/producedAt', '/result', '/sha256', '/uri']);
-    expect(s.deps.db.$client.prepare('SELECT count(*) FROM evidence').pluck().get()).toBe(0);
+    expect((await s.deps.db.$sql.value('SELECT count(*) FROM evidence'))).toBe(0);
     const junit = await s.call('POST', '/v1/evidence/junit?partner=northwind-health', { body: '<not-xml', type: 'application/xml' });
     expect(junit.status).toBe(422);
-    expect((await s.call('POST', '/v1/evidence', { body: '{}', type: 'application/json', token: s.token('partner', 'northwind-health') })).status).toBe(403);
+    expect((await s.call('POST', '/v1/evidence', { body: '{}', type: 'application/json', token: await s.token('partner', 'northwind-health') })).status).toBe(403);
   });
 
   it('retries a failing webhook delivery with backoff until it succeeds, and logs every attempt', async () => {
     const hook = await (await json('POST', '/v1/webhooks', { url: `${url}/admin`, secret: 'admin-secret-0123456789', events: ['notice.deprecation'] })).json();
-    const partnerToken = s.token('partner', 'acme-payer');
+    const partnerToken = await s.token('partner', 'acme-payer');
     const partnerHook = await json('POST', '/v1/webhooks', { url: `${url}/acme`, secret: 'acme-secret-0123456789', events: ['notice.deprecation'] }, partnerToken);
     expect(partnerHook.status).toBe(201);
     expect((await json('POST', '/v1/webhooks', { url: `${url}/acme`, secret: 'acme-secret-0123456789', events: ['release.recorded'] }, partnerToken)).status).toBe(422);
@@ -144,13 +144,13 @@ describe('evidence, webhooks and sunsets over HTTP', () => {
   });
 
   it('retires a version when its sunset passes and tells its partners', async () => {
-    expect(processSunsets(s.deps)).toBe(0);
+    expect(await processSunsets(s.deps)).toBe(0);
     now = new Date('2027-04-01T00:00:00Z');
-    expect(processSunsets(s.deps)).toBe(1);
-    expect(processSunsets(s.deps)).toBe(0);
+    expect(await processSunsets(s.deps)).toBe(1);
+    expect(await processSunsets(s.deps)).toBe(0);
     const version = await (await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.0.0')).json();
     expect(version.state).toBe('retired');
-    const notices = await (await s.call('GET', '/v1/notices', { token: s.token('partner', 'northwind-health') })).json();
+    const notices = await (await s.call('GET', '/v1/notices', { token: await s.token('partner', 'northwind-health') })).json();
     expect(notices[0]).toMatchObject({ kind: 'sunset-reached', version: '1.0.0', title: expect.stringContaining('reached its sunset') });
     const notes = await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.1.0/release-notes');
     expect(notes.headers.get('content-type')).toContain('text/markdown');
@@ -164,7 +164,7 @@ describe('change control holds up against stale facts and misuse', () => {
     // One test subscribes a webhook on 127.0.0.1: private targets need the operator's opt-in.
     s = await startTestService({ seed: true, env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
   const json = (method: string, p: string, body: unknown, token?: string) => s.call(method, p, { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
   const gate = async (version: string, extra: Record<string, unknown> = {}) => (await json('POST', '/v1/gate/check', { partner: 'northwind-health', api: 'p2p-exchange', version, environment: 'production', ...extra })).json();
 
@@ -190,7 +190,7 @@ describe('change control holds up against stale facts and misuse', () => {
   it('a release is refused when the gate no longer passes, even after a pass', async () => {
     // bluestem 1.0.0 meets every requirement, so its gate passes without break-glass
     const change = await (await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.0.0', summary: 'baseline' })).json();
-    const approver = s.token('approver');
+    const approver = await s.token('approver');
     await json('POST', `/v1/changes/${change.id}/reviews`, { decision: 'approve' }, approver);
     const sha = (await (await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.0.0')).json()).sha256;
     for (const kind of change.requires.evidence) {
@@ -210,7 +210,7 @@ describe('change control holds up against stale facts and misuse', () => {
     const v = fs.readFileSync(path.join(REPO_ROOT, 'contracts/bluestem-mutual/p2p-exchange/1.1.0/openapi.yaml'), 'utf8').replace('version: 1.1.0', 'version: 1.2.0').replace('Record the member', 'Record a member');
     expect((await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions', { body: v, type: 'application/yaml' })).status).toBe(201);
     const change = await (await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.2.0', summary: 'wording' })).json();
-    expect((await json('POST', `/v1/changes/${change.id}/reviews`, { decision: 'reject', comment: 'wrong wording' }, s.token('approver'))).status).toBe(201);
+    expect((await json('POST', `/v1/changes/${change.id}/reviews`, { decision: 'reject', comment: 'wrong wording' }, await s.token('approver'))).status).toBe(201);
     expect((await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.2.0', summary: 'again' })).status).toBe(409);
   });
 
@@ -223,7 +223,7 @@ describe('change control holds up against stale facts and misuse', () => {
   });
 
   it('audits refused reads; break-glass opens a review item that can be closed once', async () => {
-    expect((await s.call('GET', '/v1/audit', { token: s.token('ci') })).status).toBe(403);
+    expect((await s.call('GET', '/v1/audit', { token: await s.token('ci') })).status).toBe(403);
     const audit = await (await s.call('GET', '/v1/audit?limit=1000')).json();
     expect(audit.some((a: { action: string; outcome: string }) => a.action === 'GET /v1/audit' && a.outcome === 'refused')).toBe(true);
     const items = await (await s.call('GET', '/v1/review-items?status=open')).json();
@@ -240,7 +240,7 @@ describe('change control holds up against stale facts and misuse', () => {
     expect(dep.status).toBe(201);
     expect((await s.call('DELETE', `/v1/webhooks/${hook.id}`)).status).toBe(204);
     expect(await dispatchDueDeliveries(s.deps)).toBe(0);
-    const log = s.deps.db.$client.prepare('SELECT status FROM webhook_deliveries WHERE webhook_id = ?').pluck().all(hook.id);
+    const log = (await s.deps.db.$sql.column('SELECT status FROM webhook_deliveries WHERE webhook_id = ?', [hook.id]));
     expect(log).toEqual(['cancelled']);
     const atom = await (await s.call('GET', '/v1/notices.atom')).text();
     expect(atom).not.toMatch(/[\u0000-\u0008]/);

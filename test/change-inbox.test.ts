@@ -24,11 +24,11 @@ describe('GET /v1/changes?awaiting=me', () => {
 
   beforeAll(async () => {
     s = await startTestService({ seed: true });
-    bluestem = s.token('partner', 'bluestem-mutual');
-    acme = s.token('partner', 'acme-payer');
-    northwind = s.token('partner', 'northwind-health');
-    author = createToken(s.deps, 'test', { role: 'author', name: 'alice' }).token;
-    approver = createToken(s.deps, 'test', { role: 'approver', name: 'bob' }).token;
+    bluestem = await s.token('partner', 'bluestem-mutual');
+    acme = await s.token('partner', 'acme-payer');
+    northwind = await s.token('partner', 'northwind-health');
+    author = (await createToken(s.deps, 'test', { role: 'author', name: 'alice' })).token;
+    approver = (await createToken(s.deps, 'test', { role: 'approver', name: 'bob' })).token;
     await setConsumers(s, 'northwind-health', 'p2p-exchange', ['bluestem-mutual', 'acme-payer']);
     await setConsumers(s, 'bluestem-mutual', 'p2p-exchange', ['northwind-health']);
 
@@ -51,7 +51,7 @@ describe('GET /v1/changes?awaiting=me', () => {
     expect((await decision.json()).verdict).toBe('pass');
     expect((await postJson(s, '/v1/releases', { partner: 'northwind-health', api: 'p2p-exchange', version: '5.0.0', environment: 'production' })).status).toBe(201);
   }, 120_000);
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it("answers a partner with exactly the change requests awaiting its acknowledgement (not another partner's, not rejected or released ones)", async () => {
     expect(await awaiting(bluestem)).toEqual([ids.northwind3]);
@@ -75,12 +75,12 @@ describe('GET /v1/changes?awaiting=me', () => {
     // one approval is all a non-breaking change needs; a breaking one still awaits it, but not from bob, who reviewed it
     expect((await postJson(s, `/v1/changes/${ids.bluestem2}/reviews`, { decision: 'approve' }, approver)).status).toBe(201);
     expect(await awaiting(approver)).toEqual([ids.northwind3]);
-    expect(await awaiting(s.token('approver'))).toEqual([ids.bluestem2, ids.northwind3]);
+    expect(await awaiting(await s.token('approver'))).toEqual([ids.bluestem2, ids.northwind3]);
     // an approver token of the change's author (a look-alike name) is not asked to review it
-    const aliceApprover = createToken(s.deps, 'test', { role: 'approver', name: 'Alice' }).token;
+    const aliceApprover = (await createToken(s.deps, 'test', { role: 'approver', name: 'Alice' })).token;
     expect(await awaiting(aliceApprover)).toEqual([]);
     expect(await awaiting(author)).toEqual([]);
-    expect(await awaiting(s.token('ci'))).toEqual([]);
+    expect(await awaiting(await s.token('ci'))).toEqual([]);
   });
 
   it('keeps the staff list as it was, and refuses it to partners without awaiting=me (403)', async () => {
@@ -90,7 +90,7 @@ describe('GET /v1/changes?awaiting=me', () => {
     expect(res.status).toBe(403);
     expect((await res.json()).detail).toContain('awaiting=me');
     // a partner token limited to changes:read lists its inbox
-    const limited = createToken(s.deps, 'test', { role: 'partner', partner: 'acme-payer', name: 'acme reader', scopes: ['changes:read'] }).token;
+    const limited = (await createToken(s.deps, 'test', { role: 'partner', partner: 'acme-payer', name: 'acme reader', scopes: ['changes:read'] })).token;
     expect(await awaiting(limited)).toEqual([ids.northwind3]);
   });
 

@@ -2,11 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCheckpointer } from '../src/db/checkpointer.ts';
-import type { Db } from '../src/db/client.ts';
 import { startTestService, type TestService } from './harness.ts';
 
 describe('WAL checkpoints off the request thread', () => {
@@ -18,7 +16,7 @@ describe('WAL checkpoints off the request thread', () => {
 
   it('copies committed pages into the database file without the request thread checkpointing', async () => {
     s = await startTestService();
-    const sqlite = s.deps.db.$client;
+    const sqlite = s.deps.db.$sqlite!;
     const file = path.join(s.dir, 'accord.db');
     // The request thread's own automatic checkpoint is only a far-away backstop.
     expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBeGreaterThanOrEqual(10_000);
@@ -37,22 +35,22 @@ describe('WAL checkpoints off the request thread', () => {
   it('stops with the service and leaves a database that opens again with everything in it', async () => {
     s = await startTestService();
     const dir = s.dir;
-    s.deps.db.$client.prepare("INSERT INTO outbox_cursors (name, position) VALUES ('kept', 7)").run();
+    await s.deps.db.$sql.run("INSERT INTO outbox_cursors (name, position) VALUES ('kept', 7)");
     await s.close();
     s = undefined;
     const again = await startTestService({ dir });
     try {
-      expect(again.deps.db.$client.prepare("SELECT position FROM outbox_cursors WHERE name = 'kept'").pluck().get()).toBe(7);
+      expect((await again.deps.db.$sql.value("SELECT position FROM outbox_cursors WHERE name = 'kept'"))).toBe(7);
     } finally {
       await again.cleanup();
     }
   });
 
   it('stops at once, and more than once, when its worker has already died', async () => {
-    const db = drizzle(new Database(':memory:')) as unknown as Db;
+    const sqlite = new Database(':memory:');
     const errors: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
-    const checkpointer = startCheckpointer(db, path.join(os.tmpdir(), 'no-such-dir-for-accord', 'x.db'), logger);
+    const checkpointer = startCheckpointer(sqlite, path.join(os.tmpdir(), 'no-such-dir-for-accord', 'x.db'), logger);
     for (let i = 0; i < 500 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(errors.join('')).toContain('checkpoint worker stopped');
     await new Promise((r) => setTimeout(r, 50)); // the exit follows the error

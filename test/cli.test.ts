@@ -22,8 +22,8 @@ describe('accord CLI', () => {
     env = { ACCORD_URL: await s.listen(), ACCORD_TOKEN: ADMIN_TOKEN };
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-cli-'));
   });
-  afterAll(() => {
-    s.cleanup();
+  afterAll(async () => {
+    await s.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -62,7 +62,7 @@ describe('accord CLI', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/HTTP 422[\s\S]*\/paths\/~1a\/get/);
 
-    const forbidden = await accord(['contract', 'register', changed, '--partner', 'acme', '--api', 'x'], { ...env, ACCORD_TOKEN: s.token('approver') });
+    const forbidden = await accord(['contract', 'register', changed, '--partner', 'acme', '--api', 'x'], { ...env, ACCORD_TOKEN: await s.token('approver') });
     expect(forbidden.code).toBe(1);
     expect(forbidden.stderr).toContain('HTTP 403');
 

@@ -25,7 +25,7 @@ describe('console: audit log', () => {
 
   it('is for admins with audit:read only: other roles, partners and a scope-limited admin token get a 403 page', async () => {
     s = await startTestService({ clock });
-    for (const token of [s.token('approver'), s.token('author'), s.token('ci'), s.token('partner', 'bluestem-mutual'), createToken(s.deps, 'test', { role: 'admin', name: 'token admin', scopes: ['tokens'] }).token]) {
+    for (const token of [await s.token('approver'), await s.token('author'), await s.token('ci'), await s.token('partner', 'bluestem-mutual'), (await createToken(s.deps, 'test', { role: 'admin', name: 'token admin', scopes: ['tokens'] })).token]) {
       const user = await signIn(s, token);
       const page = await user.get('/console/audit');
       expect(page.status).toBe(403);
@@ -34,14 +34,14 @@ describe('console: audit log', () => {
       // The navigation offers only what the token may open.
       expect(await (await user.get('/console')).text()).not.toContain('href="/console/audit"');
     }
-    const scoped = await signIn(s, createToken(s.deps, 'test', { role: 'admin', name: 'auditor', scopes: ['audit:read'] }).token);
+    const scoped = await signIn(s, (await createToken(s.deps, 'test', { role: 'admin', name: 'auditor', scopes: ['audit:read'] })).token);
     expect((await scoped.get('/console/audit')).status).toBe(200);
     expect(await (await scoped.get('/console')).text()).toContain('href="/console/audit"');
   });
 
   it('searches by actor, action, target, outcome and date, newest first, 50 per page with keyset pagination', async () => {
     s = await startTestService({ clock });
-    const approver = s.token('approver');
+    const approver = await s.token('approver');
     // Day 1: 60 refused reads by the approver, and a token created by the admin.
     for (let i = 0; i < 60; i++) expect((await s.call('GET', '/v1/audit', { token: approver })).status).toBe(403);
     expect((await s.call('POST', '/v1/tokens', { body: JSON.stringify({ role: 'ci', name: 'pipeline' }), type: 'application/json' })).status).toBe(201);
@@ -84,16 +84,16 @@ describe('console: audit log', () => {
 
   it('reads at most one window of entries per page and offers to search older ones', async () => {
     s = await startTestService({ clock });
-    appendAudit(s.deps, { actor: 'needle', role: 'admin', action: 'test.rare', target: 'x', outcome: 'ok' });
-    for (let i = 0; i < 30; i++) appendAudit(s.deps, { actor: 'hay', role: 'admin', action: 'test.common', target: 'x', outcome: 'ok' });
-    const first = searchAudit(s.deps, { actor: 'needle' }, { window: 10 });
+    await appendAudit(s.deps, { actor: 'needle', role: 'admin', action: 'test.rare', target: 'x', outcome: 'ok' });
+    for (let i = 0; i < 30; i++) await appendAudit(s.deps, { actor: 'hay', role: 'admin', action: 'test.common', target: 'x', outcome: 'ok' });
+    const first = await searchAudit(s.deps, { actor: 'needle' }, { window: 10 });
     expect(first.entries).toEqual([]);
     expect(first.windowEnded).toBe(true);
     const top = first.searched!.to;
     expect(first.searched).toEqual({ from: top - 9, to: top });
     expect(first.next).toBe(top - 9);
     let page = first;
-    while (page.entries.length === 0 && page.next !== undefined) page = searchAudit(s.deps, { actor: 'needle', before: page.next }, { window: 10 });
+    while (page.entries.length === 0 && page.next !== undefined) page = await searchAudit(s.deps, { actor: 'needle', before: page.next }, { window: 10 });
     expect(page.entries.map((e) => e.action)).toEqual(['test.rare']);
     expect(page.next).toBeUndefined();
   });
@@ -131,7 +131,7 @@ describe('console: audit log', () => {
 
     await s.deps.audit.settled();
     // The post's own audit entry is written after the page, so the verification sees the entries before it.
-    const entries = s.deps.db.$client.prepare('SELECT count(*) FROM audit_log').pluck().get() as number;
+    const entries = (await s.deps.db.$sql.value('SELECT count(*) FROM audit_log')) as number;
     const ok = await user.post('/console/audit/verify');
     expect(ok.status).toBe(200);
     const okHtml = await ok.text();
@@ -139,7 +139,7 @@ describe('console: audit log', () => {
     expect(okHtml).toContain(`${entries} entries checked`);
     expect(okHtml).toMatch(/Anchor [0-9a-f]{12} written <time datetime="[^"]+">/);
 
-    s.deps.db.$client.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2").run();
+    await s.deps.db.$sql.run("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2");
     const failed = await (await user.post('/console/audit/verify')).text();
     expect(failed).toContain('<strong>Audit log verification FAILED</strong>');
     expect(failed).toContain('Entry 2: entry 2 does not match its HMAC');

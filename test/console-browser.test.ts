@@ -52,7 +52,7 @@ describe('the console in a real browser (Chromium)', () => {
     browser = await launchBrowser();
     s = await startTestService({ seed: true });
     baseUrl = await s.listen();
-    tokens = { admin: ADMIN_TOKEN, approver: s.token('approver'), partner: s.token('partner', 'bluestem-mutual') };
+    tokens = { admin: ADMIN_TOKEN, approver: await s.token('approver'), partner: await s.token('partner', 'bluestem-mutual') };
   });
   afterAll(async () => {
     await browser?.close();

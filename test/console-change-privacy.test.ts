@@ -18,8 +18,8 @@ describe('console: what a change page does not tell a consuming partner', () => 
 
   beforeAll(async () => {
     s = await startTestService({ seed: true });
-    const registrant = createToken(s.deps, 'test', { role: 'author', name: 'alice-registrant' }).token;
-    const opener = createToken(s.deps, 'test', { role: 'author', name: 'olga-opener' }).token;
+    const registrant = (await createToken(s.deps, 'test', { role: 'author', name: 'alice-registrant' })).token;
+    const opener = (await createToken(s.deps, 'test', { role: 'author', name: 'olga-opener' })).token;
     await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => {
       delete d.paths['/Consent/{consentId}'];
     }, registrant);
@@ -28,11 +28,11 @@ describe('console: what a change page does not tell a consuming partner', () => 
     await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '2.5.0', (d) => {
       d.info.description = 'an unpublished draft';
     }, registrant);
-    bluestemToken = s.token('partner', 'bluestem-mutual');
+    bluestemToken = await s.token('partner', 'bluestem-mutual');
     bluestem = await signIn(s, bluestemToken);
-    admin = await signIn(s, s.token('admin'));
+    admin = await signIn(s, await s.token('admin'));
   }, 60_000);
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('names neither the unpublished draft nor the registrant to the partner; staff see both', async () => {
     expect((await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions/2.5.0', { token: bluestemToken })).status).toBe(404);
@@ -58,6 +58,6 @@ describe('console: what a change page does not tell a consuming partner', () => 
     const res = await s.app.request(`/console/changes/${id}/acknowledgements`, { method: 'POST', headers: { Cookie: bluestem.cookie }, body });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('Form fields must be text: comment');
-    expect(s.deps.db.$client.prepare('SELECT count(*) FROM change_acks').pluck().get()).toBe(0);
+    expect((await s.deps.db.$sql.value('SELECT count(*) FROM change_acks'))).toBe(0);
   });
 });

@@ -26,7 +26,7 @@ describe('console: change requests', () => {
     expect(res.status, path).toBe(status);
     return res.text();
   };
-  const stored = (table: 'change_reviews' | 'change_acks' | 'releases' | 'gate_decisions') => s.deps.db.$client.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+  const stored = async (table: 'change_reviews' | 'change_acks' | 'releases' | 'gate_decisions') => (await s.deps.db.$sql.value(`SELECT count(*) FROM ${table}`)) as number;
   /** The text of a section of a page, from its heading to the next h2 (tags removed, entities decoded). */
   const section = (html: string, heading: string) => {
     const start = html.indexOf(`>${heading}</h2>`);
@@ -38,7 +38,7 @@ describe('console: change requests', () => {
 
   beforeAll(async () => {
     s = await startTestService({ seed: true });
-    alice = createToken(s.deps, 'test', { role: 'author', name: 'alice' }).token;
+    alice = (await createToken(s.deps, 'test', { role: 'author', name: 'alice' })).token;
     // the author registers a breaking 3.0.0 (an operation removed, finalisation must say who) and
     // extends the controls of the flows it touches to 3.x, then opens its change request
     await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => {
@@ -52,14 +52,14 @@ describe('console: change requests', () => {
       expect((await s.call('PUT', `/v1/control-matrix/${flow}`, { body: entry, type: 'application/yaml', token: alice })).status).toBe(201);
     }
     id = (await openChange(s, 'northwind-health', 'p2p-exchange', '3.0.0', 'Reading one consent moves to the consent search', alice)).id;
-    bob = await signIn(s, createToken(s.deps, 'test', { role: 'approver', name: 'bob' }).token);
-    carol = await signIn(s, createToken(s.deps, 'test', { role: 'approver', name: 'carol' }).token);
-    aliceApprover = await signIn(s, createToken(s.deps, 'test', { role: 'approver', name: 'Alice' }).token);
-    bluestem = await signIn(s, s.token('partner', 'bluestem-mutual'));
-    acme = await signIn(s, s.token('partner', 'acme-payer'));
-    admin = await signIn(s, s.token('admin'));
+    bob = await signIn(s, (await createToken(s.deps, 'test', { role: 'approver', name: 'bob' })).token);
+    carol = await signIn(s, (await createToken(s.deps, 'test', { role: 'approver', name: 'carol' })).token);
+    aliceApprover = await signIn(s, (await createToken(s.deps, 'test', { role: 'approver', name: 'Alice' })).token);
+    bluestem = await signIn(s, await s.token('partner', 'bluestem-mutual'));
+    acme = await signIn(s, await s.token('partner', 'acme-payer'));
+    admin = await signIn(s, await s.token('admin'));
   }, 60_000);
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('shows an approver the change in its review queue, with tabs, and everything about it on one page', async () => {
     const queue = await page(bob, '/console/changes');
@@ -107,7 +107,7 @@ describe('console: change requests', () => {
     const refused = await forged.text();
     expect(refused).toContain('<h1>Change request northwind-health/p2p-exchange@3.0.0</h1>');
     expect(refused).toMatch(/<div class="error" role="alert"><p>Whoever opened a change request or registered its version may not review it/);
-    expect(stored('change_reviews')).toBe(0);
+    expect(await stored('change_reviews')).toBe(0);
   });
 
   it('an approval changes the gate preview; two make the approvals met and move the change to the acknowledgements tab', async () => {
@@ -126,7 +126,7 @@ describe('console: change requests', () => {
     const noReason = await carol.post(`/console/changes/${id}/reviews`, { decision: 'reject' });
     expect(noReason.status).toBe(422);
     expect(await noReason.text()).toContain('say why the change is rejected');
-    expect(stored('change_reviews')).toBe(1);
+    expect(await stored('change_reviews')).toBe(1);
 
     expect((await carol.post(`/console/changes/${id}/reviews`, { decision: 'approve' })).status).toBe(303);
     const met = await page(carol, `/console/changes/${id}`);
@@ -165,34 +165,34 @@ describe('console: change requests', () => {
     expect(res.status).toBe(404);
     expect(await res.text()).not.toContain('northwind-health/p2p-exchange@3.0.0');
     for (const tab of ['inbox', 'own']) expect(await page(acme, `/console/changes?tab=${tab}`)).not.toContain(id);
-    const acks = stored('change_acks');
+    const acks = await stored('change_acks');
     expect((await acme.post(`/console/changes/${id}/acknowledgements`, {})).status).toBe(404);
-    expect(stored('change_acks')).toBe(acks);
+    expect(await stored('change_acks')).toBe(acks);
     // the provider itself sees its own change among its APIs'
-    const northwind = await signIn(s, s.token('partner', 'northwind-health'));
+    const northwind = await signIn(s, await s.token('partner', 'northwind-health'));
     expect(await page(northwind, '/console/changes?tab=own')).toContain(id);
   });
 
   it('refuses a post without the CSRF token (403) and one by a role that may not act (403), storing nothing', async () => {
-    const reviews = stored('change_reviews');
+    const reviews = await stored('change_reviews');
     const forged = await admin.post(`/console/changes/${id}/reviews`, { decision: 'reject', comment: 'forged', _csrf: null });
     expect(forged.status).toBe(403);
     expect(await forged.text()).toContain('CSRF');
-    const ci = await signIn(s, s.token('ci'));
+    const ci = await signIn(s, await s.token('ci'));
     const wrongRole = await ci.post(`/console/changes/${id}/reviews`, { decision: 'reject', comment: 'not mine to judge' });
     expect(wrongRole.status).toBe(403);
     expect(await wrongRole.text()).toContain('Role &quot;ci&quot; may not call POST /v1/changes/{id}/reviews; needs admin or approver');
     const partnerRelease = await bluestem.post(`/console/changes/${id}/releases`, { environment: 'production' });
     expect(partnerRelease.status).toBe(403);
-    expect(stored('change_reviews')).toBe(reviews);
-    expect(stored('releases')).toBe(0);
+    expect(await stored('change_reviews')).toBe(reviews);
+    expect(await stored('releases')).toBe(0);
     // a token limited to reading changes sees no review form and may not post one
-    const reader = await signIn(s, createToken(s.deps, 'test', { role: 'approver', name: 'dave', scopes: ['changes:read'] }).token);
+    const reader = await signIn(s, (await createToken(s.deps, 'test', { role: 'approver', name: 'dave', scopes: ['changes:read'] })).token);
     expect(await page(reader, `/console/changes/${id}`)).not.toContain(`action="/console/changes/${id}/reviews"`);
     const limited = await reader.post(`/console/changes/${id}/reviews`, { decision: 'approve' });
     expect(limited.status).toBe(403);
     expect(await limited.text()).toContain('needs the scope &quot;changes:review&quot;');
-    expect(stored('change_reviews')).toBe(reviews);
+    expect(await stored('change_reviews')).toBe(reviews);
   });
 
   it('answers bad query values with a 4xx page', async () => {
@@ -211,10 +211,10 @@ describe('console: change requests', () => {
     const early = await admin.post(`/console/changes/${id}/releases`, { environment: 'production' });
     expect(early.status).toBe(409);
     expect(await early.text()).toContain('run accord gate check first');
-    expect(stored('releases')).toBe(0);
+    expect(await stored('releases')).toBe(0);
 
     const sha = (await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions/3.0.0')).json()).sha256;
-    const ci = s.token('ci');
+    const ci = await s.token('ci');
     for (const kind of ['contract-test', 'replay-test', 'duplicate-handling-test', 'failure-injection', 'rollback-plan', 'runbook']) {
       const res = await postJson(s, '/v1/evidence', { partner: 'northwind-health', api: 'p2p-exchange', version: '3.0.0', kind, result: 'pass', sha256: sha, uri: `https://ci.example/${kind}`, environment: 'staging', commit: 'a1b2c3d4e5f6', producedAt: '2026-11-20T11:00:00Z' }, ci);
       expect(res.status).toBe(201);
@@ -226,7 +226,7 @@ describe('console: change requests', () => {
 
     const check = await admin.post(`/console/changes/${id}/gate-checks`, {});
     expect(check.status).toBe(303);
-    expect(stored('gate_decisions')).toBe(1);
+    expect(await stored('gate_decisions')).toBe(1);
     const released = await admin.post(`/console/changes/${id}/releases`, { environment: 'production' });
     expect(released.status).toBe(303);
     expect(released.headers.get('location')).toBe(`/console/changes/${id}?done=released`);

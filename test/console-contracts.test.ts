@@ -45,13 +45,13 @@ describe('console contracts pages', () => {
     admin = await signIn(s, ADMIN_TOKEN);
     // A draft of northwind-health (visible to staff and northwind-health only).
     const draft = fs.readFileSync(path.join(REPO_ROOT, 'contracts/northwind-health/p2p-exchange/2.0.0/openapi.yaml'), 'utf8').replace('version: 2.0.0', 'version: 2.1.0').replace('Record the member', 'Record a member');
-    expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: draft, type: 'application/yaml', token: s.token('author') })).status).toBe(201);
+    expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: draft, type: 'application/yaml', token: await s.token('author') })).status).toBe(201);
     // 1.0.0 released to production (break-glass: the gate's other requirements are not the point here), then deprecated.
     expect((await json('POST', '/v1/gate/check', { partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', environment: 'production', breakGlass: 'restore the known-good baseline' })).status).toBe(200);
     expect((await json('POST', '/v1/releases', { partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', environment: 'production' })).status).toBe(201);
     expect((await json('POST', '/v1/contracts/northwind-health/p2p-exchange/versions/1.0.0/deprecation', { sunset: '2027-06-30', successor: '2.0.0', reason: 'replaced by 2.0.0' })).status).toBe(201);
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('lists partners and their APIs, grouped by partner, with the latest version and how many there are', async () => {
     const res = await admin.get('/console/contracts');
@@ -107,7 +107,7 @@ describe('console contracts pages', () => {
   });
 
   it('shows a partner only what the API shows it: another partner’s draft is neither listed nor reachable', async () => {
-    const bluestem = await signIn(s, s.token('partner', 'bluestem-mutual'));
+    const bluestem = await signIn(s, await s.token('partner', 'bluestem-mutual'));
     const list = await (await bluestem.get('/console/contracts')).text();
     expect(textOf(list)).toContain('p2p-exchange 2.0.0 3');
     const versions = await (await bluestem.get(NW)).text();
@@ -122,11 +122,11 @@ describe('console contracts pages', () => {
       expect(html.replace('2.1.0', '9.9.9')).toBe(notFound);
     }
     // The owner sees its own draft.
-    const northwind = await signIn(s, s.token('partner', 'northwind-health'));
+    const northwind = await signIn(s, await s.token('partner', 'northwind-health'));
     expect((await northwind.get(`${NW}/versions/2.1.0`)).status).toBe(200);
     expect(versionRows(await (await northwind.get(NW)).text())[0]!.version).toBe('2.1.0');
     // A token limited to other scopes reads no contracts, as on the API.
-    const feedOnly = createToken(s.deps, 'test', { role: 'partner', partner: 'bluestem-mutual', name: 'feed reader', scopes: ['notices:read'] }).token;
+    const feedOnly = (await createToken(s.deps, 'test', { role: 'partner', partner: 'bluestem-mutual', name: 'feed reader', scopes: ['notices:read'] })).token;
     const limited = await signIn(s, feedOnly);
     const refused = await limited.get('/console/contracts');
     expect(refused.status).toBe(403);

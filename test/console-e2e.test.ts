@@ -26,7 +26,7 @@ describe('console walk-through in a real browser', () => {
     browser = await launchBrowser();
     s = await startTestService({ seed: true });
     base = await s.listen();
-    const author = createToken(s.deps, 'test', { role: 'author', name: 'alice' }).token;
+    const author = (await createToken(s.deps, 'test', { role: 'author', name: 'alice' })).token;
     await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => {
       delete d.paths['/Consent/{consentId}'];
       d.components.schemas.Finalization.required.push('finalizedBy');
@@ -45,11 +45,11 @@ describe('console walk-through in a real browser', () => {
   });
 
   /** A page in the browser context of a user signed in with `token` (one sign-in per user). */
-  async function pageAs(who: string, token: () => string): Promise<{ page: Page; problems: PageProblems }> {
+  async function pageAs(who: string, token: () => Promise<string>): Promise<{ page: Page; problems: PageProblems }> {
     if (!signedIn.has(who)) {
       const context = await browser.newContext();
       const page = await context.newPage();
-      await signInAs(page, base, token());
+      await signInAs(page, base, await token());
       await page.close();
       signedIn.set(who, context);
     }
@@ -60,7 +60,7 @@ describe('console walk-through in a real browser', () => {
   const gatePreview = (page: Page) => page.locator('section[aria-labelledby="gate-preview"]').innerText();
 
   it('an approver opens the change from the queue and approves it: the gate preview changes', async () => {
-    const { page, problems } = await pageAs('bob', () => s.token('approver'));
+    const { page, problems } = await pageAs('bob', async () => await s.token('approver'));
     await page.goto(`${base}/console`);
     await page.getByRole('link', { name: /Awaiting my review/ }).first().click();
     await page.getByRole('link', { name: 'northwind-health/p2p-exchange@3.0.0' }).click();
@@ -76,7 +76,7 @@ describe('console walk-through in a real browser', () => {
   });
 
   it('the consuming partner sees the change awaiting its acknowledgement and acknowledges it', async () => {
-    const { page, problems } = await pageAs('bluestem', () => s.token('partner', 'bluestem-mutual'));
+    const { page, problems } = await pageAs('bluestem', async () => await s.token('partner', 'bluestem-mutual'));
     await page.goto(`${base}/console`);
     await page.getByRole('link', { name: '1 change request awaits your acknowledgement' }).click();
     await page.getByRole('link', { name: 'northwind-health/p2p-exchange@3.0.0' }).click();
@@ -85,13 +85,13 @@ describe('console walk-through in a real browser', () => {
     await Promise.all([page.waitForURL(/done=acknowledged/), page.getByRole('button', { name: 'Acknowledge for bluestem-mutual' }).click()]);
     await page.goto(`${base}/console`);
     expect(await page.getByText('Nothing awaits your acknowledgement').count()).toBe(1);
-    const acks = s.deps.db.$client.prepare('SELECT partner, comment FROM change_acks WHERE change_id = ?').all(id);
+    const acks = (await s.deps.db.$sql.all('SELECT partner, comment FROM change_acks WHERE change_id = ?', [id]));
     expect(acks).toEqual([{ partner: 'bluestem-mutual', comment: 'Our client no longer reads single consents' }]);
     expect(problems).toEqual(noProblems);
   });
 
   it('an admin sees the change with its release form, and the page is accessible', async () => {
-    const { page, problems } = await pageAs('admin', () => s.token('admin'));
+    const { page, problems } = await pageAs('admin', async () => await s.token('admin'));
     await page.goto(`${base}/console/changes/${id}`);
     expect(await page.getByRole('button', { name: 'Record the release' }).count()).toBe(1);
     expect(await page.locator('section[aria-labelledby="approvals"]').innerText()).toContain('Consent search covers it; approved');
@@ -102,7 +102,7 @@ describe('console walk-through in a real browser', () => {
   });
 
   it("a partner of another network member sees neither the draft nor its change request", async () => {
-    const { page } = await pageAs('acme', () => s.token('partner', 'acme-payer'));
+    const { page } = await pageAs('acme', async () => await s.token('partner', 'acme-payer'));
     await page.goto(`${base}/console/contracts/northwind-health/p2p-exchange`);
     expect(await page.locator('main').innerText()).not.toContain('3.0.0');
     for (const url of [`/console/contracts/northwind-health/p2p-exchange/versions/3.0.0`, `/console/changes/${id}`]) {
@@ -115,13 +115,13 @@ describe('console walk-through in a real browser', () => {
   });
 
   it('a form posted without its CSRF token is refused with 403 and changes nothing', async () => {
-    const { page } = await pageAs('carol', () => s.token('approver'));
+    const { page } = await pageAs('carol', async () => await s.token('approver'));
     await page.goto(`${base}/console/changes/${id}`);
     // the same form as the page's, its _csrf field removed: the browser posts it with the session cookie
     await page.locator('form[action$="/reviews"] input[name="_csrf"]').evaluate((input) => input.remove());
     const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Approve' }).click()]);
     expect(answer.status()).toBe(403);
     expect(await page.getByRole('alert').innerText()).toContain('CSRF');
-    expect(s.deps.db.$client.prepare('SELECT count(*) FROM change_reviews').pluck().get()).toBe(1);
+    expect((await s.deps.db.$sql.value('SELECT count(*) FROM change_reviews'))).toBe(1);
   });
 });

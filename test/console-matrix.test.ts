@@ -19,10 +19,10 @@ describe('console: control matrix', () => {
     admin = await signIn(s, ADMIN_TOKEN);
     // A second version of member-match through the API: a shorter dedupe window and one escalation contact fewer.
     const v2 = read('member-match.yaml').replace('dedupeWindow: P1D', 'dedupeWindow: PT12H').replace('contact: interoperability duty manager', 'contact: identity duty manager');
-    const res = await s.call('PUT', '/v1/control-matrix/member-match', { body: v2, type: 'application/yaml', token: s.token('author') });
+    const res = await s.call('PUT', '/v1/control-matrix/member-match', { body: v2, type: 'application/yaml', token: await s.token('author') });
     expect(res.status, await res.clone().text()).toBe(201);
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('the table has one row per flow with idempotency, retries, compensations, SLA targets, owner and escalation', async () => {
     const res = await admin.get('/console/matrix');
@@ -108,7 +108,7 @@ describe('console: control matrix', () => {
   });
 
   it('every role may read the matrix, as GET /v1/control-matrix allows; a token limited to scopes without matrix:read gets 403', async () => {
-    const partnerToken = s.token('partner', 'bluestem-mutual');
+    const partnerToken = await s.token('partner', 'bluestem-mutual');
     expect((await s.call('GET', '/v1/control-matrix', { token: partnerToken })).status).toBe(200);
     const partner = await signIn(s, partnerToken);
     const table = await partner.get('/console/matrix');
@@ -116,7 +116,7 @@ describe('console: control matrix', () => {
     expect(await table.text()).toContain('<a href="/console/matrix" aria-current="page">Control matrix</a>');
     expect((await partner.get('/console/matrix/member-match?from=1&to=2')).status).toBe(200);
 
-    const limited = createToken(s.deps, 'test', { role: 'approver', name: 'changes only', scopes: ['changes:read'] }).token;
+    const limited = (await createToken(s.deps, 'test', { role: 'approver', name: 'changes only', scopes: ['changes:read'] })).token;
     expect((await s.call('GET', '/v1/control-matrix', { token: limited })).status).toBe(403);
     const user = await signIn(s, limited);
     for (const url of ['/console/matrix', '/console/matrix/member-match']) {

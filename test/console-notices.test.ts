@@ -65,7 +65,7 @@ describe('console: notices and deprecations', () => {
     await deprecate('bluestem-mutual', '1.0.0', { sunset: '2027-03-31', reason: 'Superseded' });
     now = Date.parse('2027-04-02T09:00:00Z');
     // The jobs loop's run (src/server.ts), on the test's clock.
-    expect(processSunsets(s.deps)).toBe(1);
+    expect(await processSunsets(s.deps)).toBe(1);
     const user = await signIn(s, ADMIN_TOKEN);
     const html = await (await user.get('/console/notices')).text();
     const past = section(html, 'Sunset reached');
@@ -84,13 +84,19 @@ describe('console: notices and deprecations', () => {
     s = await startTestService({ seed: true, clock });
     await deprecate('bluestem-mutual', '1.0.0', { sunset: '2027-03-31', reason: 'Superseded' });
     now = Date.parse('2027-04-02T09:00:00Z');
-    const rows = () => s!.deps.db.$client.prepare('SELECT (SELECT count(*) FROM notices), (SELECT count(*) FROM webhook_deliveries), (SELECT count(*) FROM audit_log), (SELECT state FROM contract_versions WHERE partner = ? AND version = ?), (SELECT sunset_notice_at FROM deprecations)').raw().get('bluestem-mutual', '1.0.0');
+    const rows = async () =>
+      Object.values(
+        (await s!.deps.db.$sql.get(
+          'SELECT (SELECT count(*) FROM notices) AS a, (SELECT count(*) FROM webhook_deliveries) AS b, (SELECT count(*) FROM audit_log) AS c, (SELECT state FROM contract_versions WHERE partner = ? AND version = ?) AS d, (SELECT sunset_notice_at FROM deprecations) AS e',
+          ['bluestem-mutual', '1.0.0'],
+        ))!,
+      );
     const user = await signIn(s, ADMIN_TOKEN);
-    const before = rows();
+    const before = await rows();
     const html = await (await user.get('/console/notices')).text();
     expect((await s.call('GET', '/v1/notices')).status).toBe(200);
     expect((await s.call('GET', '/v1/notices.atom')).status).toBe(200);
-    expect(rows()).toEqual(before);
+    expect(await rows()).toEqual(before);
     expect(before).toEqual([1, 0, expect.any(Number), 'deprecated', null]);
     const past = section(html, 'Sunset reached');
     expect(past).toContain('bluestem-mutual / p2p-exchange');
@@ -131,7 +137,7 @@ describe('console: notices and deprecations', () => {
     expect((await s.call('PUT', '/v1/contracts/northwind-health/p2p-exchange/consumers', { body: JSON.stringify({ consumers: ['riverbend-care'] }), type: 'application/json' })).status).toBe(200);
     await deprecate('northwind-health', '1.1.0', { sunset: '2027-06-30', reason: 'Use 2.0.0' });
     await deprecate('bluestem-mutual', '1.0.0', { sunset: '2027-03-31', reason: 'Superseded' });
-    const bluestemToken = s.token('partner', 'bluestem-mutual');
+    const bluestemToken = await s.token('partner', 'bluestem-mutual');
     const bluestem = await signIn(s, bluestemToken);
     const html = await (await bluestem.get('/console/notices')).text();
     const recent = section(html, 'Recent notices');
@@ -143,12 +149,12 @@ describe('console: notices and deprecations', () => {
     expect(section(html, 'Upcoming sunsets')).toContain('northwind-health / p2p-exchange');
     expect((await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions/1.1.0', { token: bluestemToken })).status).toBe(200);
 
-    const riverbend = await signIn(s, s.token('partner', 'riverbend-care'));
+    const riverbend = await signIn(s, await s.token('partner', 'riverbend-care'));
     const theirs = section(await (await riverbend.get('/console/notices')).text(), 'Recent notices');
     expect(theirs).toContain('northwind-health/p2p-exchange 1.1.0 is deprecated');
     expect(theirs).not.toContain('bluestem-mutual/p2p-exchange 1.0.0 is deprecated');
 
-    const limited = createToken(s.deps, 'test', { role: 'partner', partner: 'bluestem-mutual', name: 'exchange only', scopes: ['exchange'] }).token;
+    const limited = (await createToken(s.deps, 'test', { role: 'partner', partner: 'bluestem-mutual', name: 'exchange only', scopes: ['exchange'] })).token;
     const refused = await (await signIn(s, limited)).get('/console/notices');
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain('notices:read');

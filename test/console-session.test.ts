@@ -52,7 +52,7 @@ describe('console sign-in and sessions', () => {
     expect(html).toContain('Sign out');
     expect(html).not.toContain(ADMIN_TOKEN);
     // Only the secret's hash is stored.
-    const stored = JSON.stringify(s.deps.db.$client.prepare('SELECT * FROM console_sessions').all());
+    const stored = JSON.stringify((await s.deps.db.$sql.all('SELECT * FROM console_sessions')));
     expect(stored).not.toContain(session.split(';')[0]!.split('=')[1]);
   });
 
@@ -74,7 +74,7 @@ describe('console sign-in and sessions', () => {
     expect(await wrong.text()).toContain('That token is not valid');
     const forged = await post({ token: ADMIN_TOKEN });
     expect(forged.status).toBe(403);
-    expect(s.deps.db.$client.prepare('SELECT count(*) AS n FROM console_sessions').get()).toEqual({ n: 0 });
+    expect((await s.deps.db.$sql.get('SELECT count(*) AS n FROM console_sessions'))).toEqual({ n: 0 });
   });
 
   it('failed sign-ins count toward ACCORD_AUTH_FAILURE_LIMIT like failed API calls (429, then even a valid token)', async () => {
@@ -111,30 +111,30 @@ describe('console sign-in and sessions', () => {
 
   it('the jobs loop deletes sessions past their idle or absolute end, and keeps the live ones', async () => {
     s = await startTestService({ clock, env: { ACCORD_SESSION_IDLE: 'PT30M', ACCORD_SESSION_MAX: 'PT2H' } });
-    const count = () => s!.deps.db.$client.prepare('SELECT count(*) FROM console_sessions').pluck().get();
+    const count = async () => (await s!.deps.db.$sql.value('SELECT count(*) FROM console_sessions'));
     const old = await signIn(s, ADMIN_TOKEN); // signed in at T0, used every 20 minutes: ends at its absolute end
     now += 25 * 60_000;
     await old.get('/console');
     await signIn(s, ADMIN_TOKEN); // left idle from T0+25m
     const busy = await signIn(s, ADMIN_TOKEN);
-    expect(purgeSessions(s.deps)).toBe(0);
+    expect(await purgeSessions(s.deps)).toBe(0);
     for (let i = 0; i < 5; i++) {
       now += 20 * 60_000;
       if (i < 4) await old.get('/console'); // last used at T0+105m
       await busy.get('/console');
     }
     // T0+125m: the idle one went at T0+55m, the oldest reached its 2 h end; the busy one lives
-    expect(purgeSessions(s.deps)).toBe(2);
-    expect(count()).toBe(1);
+    expect(await purgeSessions(s.deps)).toBe(2);
+    expect(await count()).toBe(1);
     expect((await busy.get('/console')).status).toBe(200);
   });
 
   it('revoking the token ends its sessions at once', async () => {
     s = await startTestService({ clock });
-    const token = s.token('approver');
+    const token = await s.token('approver');
     const user = await signIn(s, token);
     expect((await user.get('/console')).status).toBe(200);
-    const id = (s.deps.db.$client.prepare("SELECT id FROM tokens WHERE role = 'approver'").get() as { id: string }).id;
+    const id = ((await s.deps.db.$sql.get("SELECT id FROM tokens WHERE role = 'approver'")) as { id: string }).id;
     expect((await s.call('DELETE', `/v1/tokens/${id}`)).status).toBe(204);
     expect((await user.get('/console')).status).toBe(303);
   });
@@ -149,7 +149,7 @@ describe('console sign-in and sessions', () => {
     const out = await user.post('/console/sign-out');
     expect(out.status).toBe(303);
     expect((await user.get('/console')).status).toBe(303);
-    const audit = s.deps.db.$client.prepare("SELECT action, outcome FROM audit_log WHERE action LIKE 'console%' ORDER BY seq").all();
+    const audit = (await s.deps.db.$sql.all("SELECT action, outcome FROM audit_log WHERE action LIKE 'console%' ORDER BY seq"));
     expect(audit).toEqual([
       { action: 'console.sign-in', outcome: 'ok' },
       { action: 'console POST /console/sign-out', outcome: 'refused' },

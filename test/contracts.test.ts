@@ -14,14 +14,14 @@ describe('contract registration', () => {
   beforeEach(async () => {
     s = await startTestService();
   });
-  afterEach(() => {
-    s.expectIndexMatchesTags();
-    s.cleanup();
+  afterEach(async () => {
+    await s.expectIndexMatchesTags();
+    await s.cleanup();
   });
 
   it('registers a version, commits canonical YAML with a tag, and reads it back byte for byte', async () => {
     const body = fs.readFileSync(NORTHWIND_1_0, 'utf8');
-    const author = s.token('author');
+    const author = await s.token('author');
     const res = await s.call('POST', BASE, { body, type: 'application/yaml', token: author });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`${s.config.publicUrl}${BASE}/1.0.0`);
@@ -110,13 +110,13 @@ describe('contract registration', () => {
 
   it('undoes the commit and the tag when the index write fails (no orphans)', async () => {
     const head = s.git('rev-parse', 'HEAD');
-    s.deps.db.$client.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON contract_versions BEGIN SELECT RAISE(ABORT, 'disk says no'); END;`);
+    s.deps.db.$sqlite!.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON contract_versions BEGIN SELECT RAISE(ABORT, 'disk says no'); END;`);
     const res = await s.call('POST', BASE, { body: minimalSpec(), type: 'application/yaml' });
     expect(res.status).toBe(500);
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
     expect(s.git('tag', '--list')).toBe('');
     expect(s.git('fsck', '--dangling', '--unreachable')).toBe('');
-    s.deps.db.$client.exec('DROP TRIGGER refuse');
+    s.deps.db.$sqlite!.exec('DROP TRIGGER refuse');
     expect((await s.call('POST', BASE, { body: minimalSpec(), type: 'application/yaml' })).status).toBe(201);
   });
 
@@ -144,11 +144,11 @@ describe('bad input changes nothing', () => {
     s = await startTestService({ env: { ACCORD_BODY_LIMIT: '65536' } });
     head = s.git('rev-parse', 'HEAD');
   });
-  afterEach(() => {
+  afterEach(async () => {
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
     expect(s.git('tag', '--list')).toBe('');
-    expect(s.deps.db.$client.prepare('SELECT count(*) FROM contract_versions').pluck().get()).toBe(0);
-    s.cleanup();
+    expect((await s.deps.db.$sql.value('SELECT count(*) FROM contract_versions'))).toBe(0);
+    await s.cleanup();
   });
 
   async function expectProblem(res: Response, status: number, code: string): Promise<Record<string, any>> {
@@ -254,7 +254,7 @@ describe('input the operation definitions refuse (locations as before)', () => {
   beforeAll(async () => {
     s = await startTestService({ seed: true });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const send = (method: string, url: string, body: unknown) => s.call(method, url, { body: JSON.stringify(body), type: 'application/json' });
   async function problemOf(res: Response, status: number, code: string): Promise<{ detail: string; errors: Array<{ location: string; message: string }> }> {

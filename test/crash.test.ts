@@ -53,7 +53,7 @@ describe('crash recovery: SIGKILL at random moments during 100 flows', () => {
     let kills = 0;
     let interrupted = 0;
     /** Transactions the killed process left mid-flow (the restart must finish them). */
-    const unfinished = () => {
+    const unfinished = async () => {
       if (!fs.existsSync(path.join(dir, 'accord.db'))) return 0;
       const db = new Database(path.join(dir, 'accord.db'));
       try {
@@ -97,7 +97,7 @@ describe('crash recovery: SIGKILL at random moments during 100 flows', () => {
       clearTimeout(killer);
       if (server.child.signalCode !== null || server.child.exitCode !== null || server.child.killed) {
         await new Promise((r) => (server.child.exitCode !== null || server.child.signalCode !== null ? r(undefined) : server.child.once('exit', r)));
-        interrupted += unfinished();
+        interrupted += await unfinished();
         server = await startServer(dir, faults);
       }
     }
@@ -107,7 +107,7 @@ describe('crash recovery: SIGKILL at random moments during 100 flows', () => {
       server.child.kill('SIGKILL');
       kills++;
       await new Promise((r) => server.child.once('exit', r));
-      interrupted += unfinished();
+      interrupted += await unfinished();
       server = await startServer(dir, faults);
     }
     expect(kills).toBeGreaterThanOrEqual(6);
@@ -141,25 +141,20 @@ describe('crash recovery: SIGKILL at random moments during 100 flows', () => {
       const compensated = rows.filter((r) => r.state === 'compensated').length;
       expect(compensated).toBeGreaterThanOrEqual(FLOWS / 2);
       // No effect twice: each partner effect row pairs with exactly one recorded step request, one per transaction.
-      const count = (sql: string, ...args: unknown[]) => db.prepare(sql).pluck().get(...args) as number;
-      const requests = (suffix: string) => count("SELECT count(*) FROM partner_records WHERE kind = 'request' AND id LIKE ?", `%.${suffix}`);
-      expect(requests('capture-consent')).toBe(FLOWS);
-      expect(count("SELECT count(*) FROM partner_records WHERE kind = 'consent'")).toBe(FLOWS);
-      expect(count("SELECT count(*) FROM partner_records WHERE kind = 'export'")).toBe(FLOWS);
-      expect(count("SELECT count(*) FROM partner_records WHERE kind = 'acknowledgement'")).toBe(requests('acknowledge'));
-      expect(count("SELECT count(*) FROM partner_records WHERE kind = 'finalization'")).toBe(FLOWS - compensated);
+      const count = async (sql: string, ...args: unknown[]) => db.prepare(sql).pluck().get(...args) as number;
+      const requests = async (suffix: string) => await count("SELECT count(*) FROM partner_records WHERE kind = 'request' AND id LIKE ?", `%.${suffix}`);
+      expect(await requests('capture-consent')).toBe(FLOWS);
+      expect(await count("SELECT count(*) FROM partner_records WHERE kind = 'consent'")).toBe(FLOWS);
+      expect(await count("SELECT count(*) FROM partner_records WHERE kind = 'export'")).toBe(FLOWS);
+      expect(await count("SELECT count(*) FROM partner_records WHERE kind = 'acknowledgement'")).toBe(await requests('acknowledge'));
+      expect(await count("SELECT count(*) FROM partner_records WHERE kind = 'finalization'")).toBe(FLOWS - compensated);
       // Compensated flows undid their work exactly once: consent revoked and export cancelled.
-      expect(count("SELECT count(*) FROM partner_records WHERE kind = 'consent' AND status = 'inactive'")).toBe(compensated);
-      expect(count("SELECT count(*) FROM partner_records WHERE kind = 'export' AND status = 'cancelled'")).toBe(compensated);
+      expect(await count("SELECT count(*) FROM partner_records WHERE kind = 'consent' AND status = 'inactive'")).toBe(compensated);
+      expect(await count("SELECT count(*) FROM partner_records WHERE kind = 'export' AND status = 'cancelled'")).toBe(compensated);
       // Every state change recorded moved forward.
-      const backwards = db
-        .prepare(
-          `SELECT count(*) FROM transaction_events WHERE type = 'transaction.state-changed' AND
+      const backwards = db.prepare(`SELECT count(*) FROM transaction_events WHERE type = 'transaction.state-changed' AND
              (CASE to_state WHEN 'accepted' THEN 1 WHEN 'in-progress' THEN 2 WHEN 'compensating' THEN 3 WHEN 'needs-attention' THEN 4 ELSE 5 END) <=
-             (CASE from_state WHEN 'initiated' THEN 0 WHEN 'accepted' THEN 1 WHEN 'in-progress' THEN 2 WHEN 'compensating' THEN 3 WHEN 'needs-attention' THEN 4 ELSE 5 END)`,
-        )
-        .pluck()
-        .get();
+             (CASE from_state WHEN 'initiated' THEN 0 WHEN 'accepted' THEN 1 WHEN 'in-progress' THEN 2 WHEN 'compensating' THEN 3 WHEN 'needs-attention' THEN 4 ELSE 5 END)`).pluck().get();
       expect(backwards).toBe(0);
     } finally {
       db.close();

@@ -19,8 +19,8 @@ describe('ACCORD_DURABILITY', () => {
     [{ ACCORD_DURABILITY: 'full' }, 2, 'committed'],
   ] as const)('%j opens SQLite with synchronous=%i (1 NORMAL, 2 FULL), WAL either way, and Git with core.fsync=%j', async (env, level, gitFsync) => {
     s = await startTestService({ env });
-    expect(s.deps.db.$client.pragma('synchronous', { simple: true })).toBe(level);
-    expect(s.deps.db.$client.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(s.deps.db.$sqlite!.pragma('synchronous', { simple: true })).toBe(level);
+    expect(s.deps.db.$sqlite!.pragma('journal_mode', { simple: true })).toBe('wal');
     let configured = '';
     try {
       configured = s.git('config', 'core.fsync').trim();

@@ -26,7 +26,7 @@ describe('versions that make an invalid Git tag', () => {
   beforeEach(async () => {
     s = await startTestService();
   });
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
 
   it.each([
     ['?version=', '1.0.0-rc.lock', 'version'],
@@ -48,7 +48,7 @@ describe('versions that make an invalid Git tag', () => {
     expect(await (await s.call('GET', '/v1/contracts')).json()).toEqual([]);
     // a fine pre-release still registers
     expect((await s.call('POST', '/v1/contracts/acme/member-api/versions?version=1.0.0-rc.1', { body: minimalSpec('1.0.0-rc.1'), type: 'application/yaml' })).status).toBe(201);
-    s.expectIndexMatchesTags();
+    await s.expectIndexMatchesTags();
   });
 });
 
@@ -57,16 +57,14 @@ describe('names Git cannot carry', () => {
   beforeEach(async () => {
     s = await startTestService();
   });
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
 
   it('a token named before names were checked (control and bidi characters) still commits, with those characters replaced in the author line', async () => {
     const secret = 'acc_legacy-token-with-an-odd-name-000000';
-    s.deps.db.$client
-      .prepare("INSERT INTO tokens (id, name, role, partner, secret_hash, created_at, created_by) VALUES ('tok_legacy', ?, 'author', NULL, ?, '2026-01-01T00:00:00.000Z', 'test')")
-      .run('old\x00name\x07 \u202eeman', createHash('sha256').update(secret).digest('hex'));
+    await s.deps.db.$sql.run("INSERT INTO tokens (id, name, role, partner, secret_hash, created_at, created_by) VALUES ('tok_legacy', ?, 'author', NULL, ?, '2026-01-01T00:00:00.000Z', 'test')", ['old\x00name\x07 \u202eeman', createHash('sha256').update(secret).digest('hex')]);
     const res = await s.call('POST', '/v1/contracts/acme/member-api/versions', { token: secret, body: minimalSpec(), type: 'application/yaml' });
     expect(res.status).toBe(201);
     expect(s.git('log', '-1', '--format=%an', 'main').trim()).toBe('old\ufffdname\ufffd \ufffdeman');
-    s.expectIndexMatchesTags();
+    await s.expectIndexMatchesTags();
   });
 });

@@ -29,11 +29,11 @@ export interface TestService extends Service {
   /** In-process request with a bearer token (admin unless given). */
   call(method: string, url: string, options?: { token?: string | null; body?: string; type?: string; headers?: Record<string, string> }): Promise<Response>;
   /** Creates a token of the role and returns its secret. */
-  token(role: Role, partner?: string): string;
+  token(role: Role, partner?: string): Promise<string>;
   /** Git, run in the (bare) registry repository. */
   git(...args: string[]): string;
   /** Asserts the SQLite indexes (contracts and control matrix) and the Git tags list exactly the same versions. */
-  expectIndexMatchesTags(): void;
+  expectIndexMatchesTags(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -64,8 +64,8 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
       if (o.type) headers['Content-Type'] = o.type;
       return Promise.resolve(service.app.request(url, { method, headers, ...(o.body !== undefined ? { body: o.body } : {}) }));
     },
-    token(role, partner) {
-      return createToken(service.deps, 'test', { role, partner, name: `${role}${partner ? `-${partner}` : ''}-${Math.random().toString(36).slice(2, 8)}` }).token;
+    async token(role, partner) {
+      return (await createToken(service.deps, 'test', { role, partner, name: `${role}${partner ? `-${partner}` : ''}-${Math.random().toString(36).slice(2, 8)}` })).token;
     },
     git,
     async listen() {
@@ -74,11 +74,9 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
       servers.push(server);
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
-    expectIndexMatchesTags() {
+    async expectIndexMatchesTags() {
       const tags = git('tag', '--list').split('\n').filter(Boolean).sort();
-      const rows = service.deps.db.$client
-        .prepare('SELECT tag, "commit" FROM contract_versions UNION ALL SELECT tag, "commit" FROM matrix_versions')
-        .all() as Array<{ tag: string; commit: string }>;
+      const rows = (await service.deps.db.$sql.all('SELECT tag, "commit" FROM contract_versions UNION ALL SELECT tag, "commit" FROM matrix_versions')) as Array<{ tag: string; commit: string }>;
       expect(rows.map((r) => r.tag).sort()).toEqual(tags);
       for (const row of rows) expect(git('rev-list', '-n', '1', row.tag).trim()).toBe(row.commit);
     },

@@ -36,7 +36,7 @@ describe('security headers', () => {
   beforeAll(async () => {
     s = await startTestService({ env: { ACCORD_AUTH_FAILURE_LIMIT: '1000' } });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const expectHardened = (res: Response, what: string) => {
     expect(res.headers.get('x-content-type-options'), what).toBe('nosniff');
@@ -76,7 +76,7 @@ describe('absolute URLs come from ACCORD_PUBLIC_URL, never from the Host header'
     const dep = await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions/1.1.0/deprecation', { body: JSON.stringify({ sunset: '2027-06-30', successor: '2.0.0', reason: 'Use 2.0.0' }), type: 'application/json' });
     expect(dep.status).toBe(201);
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('the Atom feed links itself and its entries on the public URL', async () => {
     const res = await raw(base, 'GET', '/v1/notices.atom', evil);
@@ -124,8 +124,8 @@ describe('absolute URLs come from ACCORD_PUBLIC_URL, never from the Host header'
     for (const t of listed.transactions ?? listed) expect(t.link).toMatch(new RegExp(`^${PUBLIC}/v1/transactions/`));
     // the transaction outbox publishes its events with the same absolute link
     expect((await raw(base, 'POST', '/v1/webhooks', { ...evil, 'Content-Type': 'application/json' }, JSON.stringify({ url: 'https://1.1.1.1/accord', secret: '0123456789abcdef', events: ['transaction.state-changed', 'transaction.recorded'] }))).status).toBe(201);
-    publishTransactionEvents(s.deps);
-    const payloads = (s.deps.db.$client.prepare("SELECT payload FROM webhook_deliveries WHERE event_type LIKE 'transaction.%'").pluck().all() as string[]).map((p) => JSON.parse(p));
+    await publishTransactionEvents(s.deps);
+    const payloads = ((await s.deps.db.$sql.column("SELECT payload FROM webhook_deliveries WHERE event_type LIKE 'transaction.%'")) as string[]).map((p) => JSON.parse(p));
     expect(payloads.length).toBeGreaterThan(0);
     for (const p of payloads) expect(p.data.link).toMatch(new RegExp(`^${PUBLIC}/v1/transactions/txn_`));
   });

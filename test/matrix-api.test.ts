@@ -11,9 +11,9 @@ describe('control matrix over HTTP', () => {
   beforeAll(async () => {
     s = await startTestService({ seed: true });
   });
-  afterAll(() => {
-    s.expectIndexMatchesTags();
-    s.cleanup();
+  afterAll(async () => {
+    await s.expectIndexMatchesTags();
+    await s.cleanup();
   });
 
   const matrixTags = () => s.git('tag', '--list', 'control-matrix/*').split('\n').filter(Boolean);
@@ -31,7 +31,7 @@ describe('control matrix over HTTP', () => {
   });
 
   it('PUT: 200 when unchanged, 201 with a new version when changed, history kept', async () => {
-    const author = s.token('author');
+    const author = await s.token('author');
     const same = await s.call('PUT', '/v1/control-matrix/member-match', { body: read('member-match.yaml'), type: 'application/yaml', token: author });
     expect(same.status).toBe(200);
     const changed = read('member-match.yaml').replace('dedupeWindow: P1D', 'dedupeWindow: P2D');
@@ -79,7 +79,7 @@ describe('control matrix over HTTP', () => {
 
   it('validate is a dry run: findings with rule ids, nothing stored', async () => {
     const head = s.git('rev-parse', 'HEAD');
-    const ci = s.token('ci');
+    const ci = await s.token('ci');
     const ok = await s.call('POST', '/v1/control-matrix/validate', { body: read('finalisation.yaml'), type: 'application/yaml', token: ci });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ valid: true, errors: [] });
@@ -128,13 +128,13 @@ describe('control matrix over HTTP', () => {
   });
 
   it('only admins change the policy; authors change flows; everyone reads', async () => {
-    const author = s.token('author');
+    const author = await s.token('author');
     const stricter = read('policy.yaml').replace('breaking: 2', 'breaking: 3');
     expect((await s.call('PUT', '/v1/policy', { body: stricter, type: 'application/yaml', token: author })).status).toBe(403);
     const res = await s.call('PUT', '/v1/policy', { body: stricter, type: 'application/yaml' });
     expect(res.status).toBe(201);
     expect((await res.json()).version).toBe(4);
-    const partner = s.token('partner', 'bluestem-mutual');
+    const partner = await s.token('partner', 'bluestem-mutual');
     expect((await s.call('GET', '/v1/policy', { token: partner })).status).toBe(200);
     expect((await s.call('GET', '/v1/control-matrix?format=md', { token: partner })).status).toBe(200);
     expect((await s.call('PUT', '/v1/control-matrix/member-match', { body: read('member-match.yaml'), type: 'application/yaml', token: partner })).status).toBe(403);

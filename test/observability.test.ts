@@ -18,7 +18,7 @@ describe('SLA monitor: breach → throttle and release freeze → recovery', () 
     // Time scale 0.01: member-match's 10 s timeout becomes 100 ms, so an 80 ms answer is slow but not a timeout.
     s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_SAGA_TIME_SCALE: '0.01', ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('injected slowness breaches p95 time-to-acknowledge; new requests get 429, the gate fails for the partner; recovery lifts both', async () => {
     // The member-match owner tightens the SLA: p95 above 50 ms over 5 minutes, for 1 minute → throttle, freeze releases, page the owner.
@@ -56,7 +56,7 @@ describe('SLA monitor: breach → throttle and release freeze → recovery', () 
     const frozen = await gate();
     expect(frozen.status).toBe('failed');
     expect(frozen.message).toContain('SLA breach: member-match at northwind-health');
-    const paged = s.deps.db.$client.prepare("SELECT payload FROM webhook_deliveries WHERE event_type = 'sla.page-owner'").pluck().all() as string[];
+    const paged = (await s.deps.db.$sql.column("SELECT payload FROM webhook_deliveries WHERE event_type = 'sla.page-owner'")) as string[];
     expect(JSON.parse(paged[0]!).data.owner).toEqual({ team: 'member-identity', contact: 'member-identity@accord-network.example' });
 
     // Recovery: the partner is fast again and the slow samples leave the window.
@@ -66,9 +66,9 @@ describe('SLA monitor: breach → throttle and release freeze → recovery', () 
     await s.runtime.sla.evaluate();
     expect((await match()).status).toBe(200);
     expect((await gate()).status).toBe('met');
-    const audit = s.deps.db.$client.prepare("SELECT action FROM audit_log WHERE action LIKE 'sla.%'").pluck().all();
+    const audit = (await s.deps.db.$sql.column("SELECT action FROM audit_log WHERE action LIKE 'sla.%'"));
     expect(audit).toEqual(['sla.intervention-applied', 'sla.intervention-lifted']);
-    expect(s.deps.db.$client.prepare("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'sla.recovered'").pluck().get()).toBe(1);
+    expect((await s.deps.db.$sql.value("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'sla.recovered'"))).toBe(1);
   });
 
   it('pause-retries makes the saga engine give up at the first retryable failure', async () => {
@@ -103,7 +103,7 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
     });
     s = await startTestService({ seed: true, clock: () => new Date(), env: { ACCORD_SAGA_TIME_SCALE: '0.0001' }, logger: pino({ level: 'info' }, sink) });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
   const post = (url: string, body: unknown, headers: Record<string, string>) => s.call('POST', url, { body: JSON.stringify(body), type: 'application/fhir+json', headers });
 
   it('/metrics parses as Prometheus text and has every listed series after a reference flow; no ids as labels', async () => {
@@ -200,7 +200,7 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
     // correlation id on 6 + 2 = 8 of 13, traceparent on 6 of 13, both on 6 of 13
     expect(card.observability).toEqual({ requests: 13, correlationId: 0.6154, traceparent: 0.4615, complete: 0.4615 });
     expect(card.releaseHygiene).toEqual({ releases: 0, evidenceComplete: null, breakingReleases: 0, breakingWithoutNotice: 0 });
-    expect((await s.call('GET', '/v1/scorecards/bluestem-mutual', { token: s.token('partner', 'northwind-health') })).status).toBe(404);
+    expect((await s.call('GET', '/v1/scorecards/bluestem-mutual', { token: await s.token('partner', 'northwind-health') })).status).toBe(404);
     expect((await s.call('GET', '/v1/scorecards/bluestem-mutual?window=forever')).status).toBe(400);
     expect(await (await s.call('GET', '/v1/scorecards/bluestem-mutual?window=forever')).json()).toMatchObject({
       code: 'bad_request',
@@ -221,13 +221,11 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
     const card = await (await s.call('GET', '/v1/scorecards/northwind-health?window=PT1H')).json();
     expect(card.synthetic).toEqual({ checks: 1, passed: 1, successRate: 1 });
     // bluestem releases 1.1.0 to production, then its finalise breaks.
-    s.deps.db.$client
-      .prepare("INSERT INTO releases (id, partner, api, version, environment, content_sha256, decision_id, created_at, created_by) VALUES ('rel_test', 'bluestem-mutual', 'p2p-exchange', '1.1.0', 'production', 'x', 'dec_x', ?, 'test')")
-      .run(new Date().toISOString());
+    await s.deps.db.$sql.run("INSERT INTO releases (id, partner, api, version, environment, content_sha256, decision_id, created_at, created_by) VALUES ('rel_test', 'bluestem-mutual', 'p2p-exchange', '1.1.0', 'production', 'x', 'dec_x', ?, 'test')", [new Date().toISOString()]);
     await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'bluestem-mutual', step: 'finalise', kind: 'error-status', status: 500 }), type: 'application/json' });
     const failed = await (await s.call('POST', '/v1/synthetic/run', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'bluestem-mutual' }), type: 'application/json' })).json();
     expect(failed.results).toEqual([expect.objectContaining({ partner: 'bluestem-mutual', result: 'fail', state: 'compensated', driftNoticeId: expect.stringMatching(/^ntc_/) })]);
-    const notices = await (await s.call('GET', '/v1/notices', { token: s.token('partner', 'bluestem-mutual') })).json();
+    const notices = await (await s.call('GET', '/v1/notices', { token: await s.token('partner', 'bluestem-mutual') })).json();
     expect(notices.some((n: any) => n.kind === 'synthetic-drift' && n.version === '1.1.0')).toBe(true);
     const metrics = await (await s.call('GET', '/metrics', { token: null })).text();
     expect(metrics).toContain('accord_synthetic_checks_total{partner="bluestem-mutual",flow="payer-data-export",outcome="fail"} 1');
@@ -240,6 +238,6 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
     expect(Array.isArray(views.accumulatingRetries)).toBe(true);
     // metrics-flow-4 waits for an operator in the forward phase; nothing is mid-compensation
     expect(views.pendingCompensations).toEqual([]);
-    expect((await s.call('GET', '/v1/operator/views', { token: s.token('partner', 'bluestem-mutual') })).status).toBe(403);
+    expect((await s.call('GET', '/v1/operator/views', { token: await s.token('partner', 'bluestem-mutual') })).status).toBe(403);
   });
 });

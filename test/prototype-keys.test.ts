@@ -62,7 +62,7 @@ describe('inherited names over HTTP', () => {
     s = await startTestService({ seed: true });
     await registerContractVersion(s.deps, SYSTEM, { partner: 'proto-partner', api: 'things', body: PROTO_API, format: 'yaml', state: 'released' });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const send = (method: string, url: string, body?: string) => s.call(method, `/exchange/proto-partner/things/v1${url}`, { ...(body === undefined ? {} : { body, type: 'application/json' }) });
 

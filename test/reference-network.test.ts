@@ -94,9 +94,9 @@ describe('importing the reference network', () => {
   beforeAll(async () => {
     s = await startTestService({ seed: true });
   });
-  afterAll(() => {
-    s.expectIndexMatchesTags();
-    s.cleanup();
+  afterAll(async () => {
+    await s.expectIndexMatchesTags();
+    await s.cleanup();
   });
 
   it('seeds an empty registry at start-up, released, one commit and tag per version', async () => {

@@ -13,11 +13,11 @@ describe('a served version without operations', () => {
     s = await startTestService({ seed: true, clock: () => new Date(), env: { ACCORD_SAGA_TIME_SCALE: '0.0001' } });
     // Another partner's first version has no paths at all; one approval serves it in the sandbox.
     expect((await s.call('POST', '/v1/contracts/acme/empty-api/versions', { body: 'openapi: 3.1.0\ninfo: {title: Empty, version: 1.0.0}\npaths: {}\n', type: 'application/yaml' })).status).toBe(201);
-    const change = await (await s.call('POST', '/v1/changes', { token: s.token('author'), body: JSON.stringify({ partner: 'acme', api: 'empty-api', version: '1.0.0', summary: 'an empty API' }), type: 'application/json' })).json();
-    expect((await s.call('POST', `/v1/changes/${change.id}/reviews`, { token: s.token('approver'), body: JSON.stringify({ decision: 'approve' }), type: 'application/json' })).status).toBe(201);
+    const change = await (await s.call('POST', '/v1/changes', { token: await s.token('author'), body: JSON.stringify({ partner: 'acme', api: 'empty-api', version: '1.0.0', summary: 'an empty API' }), type: 'application/json' })).json();
+    expect((await s.call('POST', `/v1/changes/${change.id}/reviews`, { token: await s.token('approver'), body: JSON.stringify({ decision: 'approve' }), type: 'application/json' })).status).toBe(201);
     expect((await (await s.call('GET', '/v1/contracts/acme/empty-api/versions/1.0.0')).json()).state).toBe('approved');
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('does not stop other partners\' flows from starting (was a 500)', async () => {
     const res = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: memberMatch() } }), type: 'application/json', headers: { 'Idempotency-Key': 'empty-line-1' } });
@@ -35,8 +35,8 @@ describe('large documents and bodies stay bounded', () => {
   let s: TestService;
   const served = async (api: string, spec: object) => {
     expect((await s.call('POST', `/v1/contracts/acme/${api}/versions`, { body: JSON.stringify(spec), type: 'application/json' })).status).toBe(201);
-    const change = await (await s.call('POST', '/v1/changes', { token: s.token('author'), body: JSON.stringify({ partner: 'acme', api, version: '1.0.0', summary: 'large' }), type: 'application/json' })).json();
-    expect((await s.call('POST', `/v1/changes/${change.id}/reviews`, { token: s.token('approver'), body: JSON.stringify({ decision: 'approve' }), type: 'application/json' })).status).toBe(201);
+    const change = await (await s.call('POST', '/v1/changes', { token: await s.token('author'), body: JSON.stringify({ partner: 'acme', api, version: '1.0.0', summary: 'large' }), type: 'application/json' })).json();
+    expect((await s.call('POST', `/v1/changes/${change.id}/reviews`, { token: await s.token('approver'), body: JSON.stringify({ decision: 'approve' }), type: 'application/json' })).status).toBe(201);
   };
   const spec = (schema: object) => ({
     openapi: '3.1.0',
@@ -51,7 +51,7 @@ describe('large documents and bodies stay bounded', () => {
     await served('examples-api', spec({ type: 'array', items: { type: 'string' }, examples: [Array.from({ length: 250_000 }, () => 'x')] }));
     await served('strings-api', spec({ type: 'array', items: { type: 'string' } }));
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('a contract whose schema carries a huge examples array is served', async () => {
     // valid: through validation to the reference partners, which have no handler for acme (501)

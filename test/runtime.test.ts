@@ -18,7 +18,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
   beforeAll(async () => {
     s = await startTestService({ seed: true, clock: () => new Date(now) });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const post = (url: string, body: unknown, headers: Record<string, string> = {}, token?: string) =>
     s.call('POST', url, { body: typeof body === 'string' ? body : JSON.stringify(body), type: 'application/fhir+json', headers, ...(token ? { token } : {}) });
@@ -85,7 +85,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     changed.parameter[1].resource.subscriberId = 'NWH-999999';
     expect((await post(MATCH, changed, { 'Idempotency-Key': 'match-replay-1' })).status).toBe(422);
     // another caller's identical key is its own key
-    const other = await post(MATCH, changed, { 'Idempotency-Key': 'match-replay-1' }, s.token('partner', 'bluestem-mutual'));
+    const other = await post(MATCH, changed, { 'Idempotency-Key': 'match-replay-1' }, await s.token('partner', 'bluestem-mutual'));
     expect(other.status).toBe(422);
     expect(other.headers.get('idempotent-replayed')).toBeNull();
   });
@@ -95,7 +95,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     const originals = responses.filter((r) => r.status === 200 && r.headers.get('idempotent-replayed') === null);
     expect(originals).toHaveLength(1);
     for (const r of responses) expect([200, 409]).toContain(r.status);
-    expect(s.deps.db.$client.prepare("SELECT count(*) FROM idempotency_keys WHERE key = 'storm-key-1'").pluck().get()).toBe(1);
+    expect((await s.deps.db.$sql.value("SELECT count(*) FROM idempotency_keys WHERE key = 'storm-key-1'"))).toBe(1);
   });
 
   it('answers 404 for unknown lines and paths, 405 for other methods', async () => {
@@ -159,8 +159,8 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     expect(saga.status).toBe(404);
     // Once the jobs retire 1.1.0 the v1 line stays gone: it does not fall back to 1.0.0.
     const { processSunsets } = await import('../src/notices/notices.ts');
-    processSunsets(s.deps);
-    expect(s.deps.db.$client.prepare("SELECT state FROM contract_versions WHERE partner = 'northwind-health' AND version = '1.1.0'").pluck().get()).toBe('retired');
+    await processSunsets(s.deps);
+    expect((await s.deps.db.$sql.value("SELECT state FROM contract_versions WHERE partner = 'northwind-health' AND version = '1.1.0'"))).toBe('retired');
     const gone = await post(v1, example(), { 'Idempotency-Key': 'deprecated-3' });
     expect(gone.status).toBe(410);
     expect(gone.headers.get('deprecation')).toBeNull();
@@ -173,7 +173,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: JSON.stringify(v3), type: 'application/json' })).status).toBe(201);
     const url = '/exchange/northwind-health/p2p-exchange/v3/Patient/$member-match';
     expect((await post(url, example(), { 'Idempotency-Key': 'v3-key-0001' })).status).toBe(404); // a draft is not served
-    s.deps.db.$client.prepare("UPDATE contract_versions SET state = 'approved' WHERE version = '3.0.0'").run();
+    await s.deps.db.$sql.run("UPDATE contract_versions SET state = 'approved' WHERE version = '3.0.0'");
     const { markContractsChanged } = await import('../src/contracts/versions.ts');
     markContractsChanged();
     const served = await post(url, example(), { 'Idempotency-Key': 'v3-key-0002' });
@@ -186,7 +186,7 @@ describe('exchange runtime: the whole payer-to-payer flow with the contract exam
   beforeAll(async () => {
     s = await startTestService({ seed: true });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const V2 = '/exchange/northwind-health/p2p-exchange/v2';
   const ex = (p: string, method = 'post', media = 'application/fhir+json') => structuredClone(doc('northwind-health', '2.0.0').paths[p][method].requestBody.content[media].example);
@@ -246,35 +246,35 @@ describe('IdempotencyStore', () => {
   beforeAll(async () => {
     s = await startTestService({ clock: () => new Date(now) });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
-  it('holds an in-flight lease, lets it be taken over after a crash, and expires keys after the window', () => {
+  it('holds an in-flight lease, lets it be taken over after a crash, and expires keys after the window', async () => {
     const store = new IdempotencyStore(s.deps);
-    expect(store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'proceed' });
-    expect(store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'in-flight' });
-    expect(store.claim('caller|route', 'k1', 'other', 60_000, 5_000)).toEqual({ kind: 'mismatch' });
+    expect(await store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'proceed' });
+    expect(await store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'in-flight' });
+    expect(await store.claim('caller|route', 'k1', 'other', 60_000, 5_000)).toEqual({ kind: 'mismatch' });
     now = new Date(now.getTime() + 6_000); // the first claimant crashed; its lease ran out
-    expect(store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'proceed' });
-    store.complete('caller|route', 'k1', { status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' });
-    expect(store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'replay', status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' });
+    expect(await store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'proceed' });
+    await store.complete('caller|route', 'k1', { status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' });
+    expect(await store.claim('caller|route', 'k1', 'fp', 60_000, 5_000)).toEqual({ kind: 'replay', status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' });
     now = new Date(now.getTime() + 61_000); // the dedupe window is over: the key is new again
-    expect(store.claim('caller|route', 'k1', 'different', 60_000, 5_000)).toEqual({ kind: 'proceed' });
+    expect(await store.claim('caller|route', 'k1', 'different', 60_000, 5_000)).toEqual({ kind: 'proceed' });
   });
 
-  it('purges completed keys once their window is over, and only those', () => {
+  it('purges completed keys once their window is over, and only those', async () => {
     const store = new IdempotencyStore(s.deps);
-    const count = () => s.deps.db.$client.prepare("SELECT count(*) FROM idempotency_keys WHERE scope = 'purge|route'").pluck().get();
-    store.claim('purge|route', 'old', 'fp', 60_000, 5_000);
-    store.complete('purge|route', 'old', { status: 200, headers: {}, body: '' });
-    store.claim('purge|route', 'running', 'fp', 60_000, 5_000); // in flight: kept
+    const count = async () => (await s.deps.db.$sql.value("SELECT count(*) FROM idempotency_keys WHERE scope = 'purge|route'"));
+    await store.claim('purge|route', 'old', 'fp', 60_000, 5_000);
+    await store.complete('purge|route', 'old', { status: 200, headers: {}, body: '' });
+    await store.claim('purge|route', 'running', 'fp', 60_000, 5_000); // in flight: kept
     now = new Date(now.getTime() + 30_000);
-    store.claim('purge|route', 'fresh', 'fp', 60_000, 5_000);
-    store.complete('purge|route', 'fresh', { status: 200, headers: {}, body: '' });
-    expect(store.purgeExpired()).toBe(0);
+    await store.claim('purge|route', 'fresh', 'fp', 60_000, 5_000);
+    await store.complete('purge|route', 'fresh', { status: 200, headers: {}, body: '' });
+    expect(await store.purgeExpired()).toBe(0);
     now = new Date(now.getTime() + 31_000); // "old" is past its window, "fresh" is not
-    expect(store.purgeExpired()).toBe(1);
-    expect(count()).toBe(2);
-    expect(store.claim('purge|route', 'fresh', 'fp', 60_000, 5_000).kind).toBe('replay');
+    expect(await store.purgeExpired()).toBe(1);
+    expect(await count()).toBe(2);
+    expect((await store.claim('purge|route', 'fresh', 'fp', 60_000, 5_000)).kind).toBe('replay');
   });
 });
 
@@ -285,9 +285,9 @@ describe('body limit over real HTTP', () => {
     s = await startTestService({ seed: true, env: { ACCORD_BODY_LIMIT: '4000' } });
     url = await s.listen();
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
-  const records = () => s.deps.db.$client.prepare('SELECT (SELECT count(*) FROM transactions) + (SELECT count(*) FROM idempotency_keys)').pluck().get() as number;
+  const records = async () => (await s.deps.db.$sql.value('SELECT (SELECT count(*) FROM transactions) + (SELECT count(*) FROM idempotency_keys)')) as number;
   const headers = (key: string) => ({ Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/fhir+json', 'Idempotency-Key': key });
   /** A body sent with Transfer-Encoding: chunked (no Content-Length), in pieces. */
   const chunked = (text: string) => {
@@ -306,7 +306,7 @@ describe('body limit over real HTTP', () => {
   };
 
   it('refuses a declared length over the limit and a chunked body that grows over it with 413, storing nothing', async () => {
-    const before = records();
+    const before = await records();
     const declared = await fetch(`${url}${MATCH}`, { method: 'POST', headers: { ...headers('limit-key-1'), 'X-Correlation-Id': 'corr-too-large-1' }, body: padded() });
     expect(declared.status).toBe(413);
     expect(declared.headers.get('x-correlation-id')).toBe('corr-too-large-1');
@@ -315,7 +315,7 @@ describe('body limit over real HTTP', () => {
     const streamed = await fetch(`${url}${MATCH}`, { method: 'POST', headers: headers('limit-key-2'), body: chunked(padded()), duplex: 'half' } as RequestInit);
     expect(streamed.status).toBe(413);
     await streamed.arrayBuffer();
-    expect(records()).toBe(before);
+    expect(await records()).toBe(before);
   });
 
   it('serves bodies under the limit, declared or chunked', async () => {
@@ -333,10 +333,10 @@ describe('exchange runtime: each caller sees its own records; consents must perm
   let acme: string;
   beforeAll(async () => {
     s = await startTestService({ seed: true, clock: () => new Date('2026-11-27T12:00:00Z') });
-    bluestem = s.token('partner', 'bluestem-mutual');
-    acme = s.token('partner', 'acme-health');
+    bluestem = await s.token('partner', 'bluestem-mutual');
+    acme = await s.token('partner', 'acme-health');
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const V2 = '/exchange/northwind-health/p2p-exchange/v2';
   const ex = (p: string) => structuredClone(doc('northwind-health', '2.0.0').paths[p].post.requestBody.content['application/fhir+json'].example);
@@ -447,7 +447,7 @@ describe('exchange runtime: each caller sees its own records; consents must perm
   });
 
   it("finds the caller's own transaction by an idempotency key another caller used too", async () => {
-    const [a, b] = [s.token('admin'), s.token('admin')];
+    const [a, b] = [await s.token('admin'), await s.token('admin')];
     const match = (token: string, family: string) => {
       const body = ex('/Patient/$member-match');
       body.parameter[0].resource.name[0].family = family;
@@ -475,7 +475,7 @@ describe('exchange runtime: each caller sees its own records; consents must perm
   });
 
   it("cannot finalise an exchange another caller finalised; the same key for another group is a different request; HEAD changes nothing", async () => {
-    const operator = s.token('admin');
+    const operator = await s.token('admin');
     const exportFor = async (token: string, key: string, group = 'members-2026') => {
       expect((await send('POST', `${V2}/Consent`, token, ex('/Consent'))).status).toBe(201);
       return s.call('POST', `${V2}/Group/${group}/$davinci-data-export`, { token, body: JSON.stringify(ex('/Group/{groupId}/$davinci-data-export')), type: 'application/fhir+json', headers: { 'Idempotency-Key': key } });

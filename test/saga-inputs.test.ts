@@ -61,13 +61,13 @@ describe('the shapes of the runtime inputs (one schema for the API, the fault fi
   it('checks a transaction’s own faults (fault experiments) before storing them', async () => {
     const s = await startTestService();
     try {
-      const stored = () => s.deps.db.select().from(faultInjections).all();
+      const stored = async () => await s.deps.db.select().from(faultInjections).all();
       const principal = { tokenId: 't', name: 'ci-bot', role: 'ci' as const, partner: null };
-      expect(() => insertFault(s.deps.db, principal, { partner: 'northwind-health', transactionId: 'txn_1', step: 'x', kind: 'delayed-event' }, new Date())).toThrow('The fault is invalid');
-      expect(stored()).toEqual([]);
-      const fault = insertFault(s.deps.db, principal, { partner: 'northwind-health', transactionId: 'txn_1', step: 'x', kind: 'error-status' }, new Date('2026-01-01T00:00:00Z'));
+      await expect(insertFault(s.deps.db, principal, { partner: 'northwind-health', transactionId: 'txn_1', step: 'x', kind: 'delayed-event' }, new Date())).rejects.toThrow('The fault is invalid');
+      expect(await stored()).toEqual([]);
+      const fault = await insertFault(s.deps.db, principal, { partner: 'northwind-health', transactionId: 'txn_1', step: 'x', kind: 'error-status' }, new Date('2026-01-01T00:00:00Z'));
       expect(fault).toMatchObject({ partner: 'northwind-health', transactionId: 'txn_1', status: 503, source: 'api', createdBy: 'ci-bot', createdAt: '2026-01-01T00:00:00.000Z' });
-      expect(stored()).toEqual([fault]);
+      expect(await stored()).toEqual([fault]);
     } finally {
       await s.cleanup();
     }

@@ -23,13 +23,13 @@ describe('saga engine: the payer-data-export flow', () => {
     // The outbox test subscribes a webhook on 127.0.0.1: private targets need the operator's opt-in.
     s = await sagaService({ ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const start = (body: unknown, headers: Record<string, string> = {}, token?: string) =>
     s.call('POST', '/v1/transactions', { body: JSON.stringify(body), type: 'application/json', headers: { 'Idempotency-Key': `saga-key-${++n}`, ...headers }, ...(token ? { token } : {}) });
   const get = async (ref: string) => (await s.call('GET', `/v1/transactions/${encodeURIComponent(ref)}`)).json();
   const exportBody = (input: object = { memberMatch: matchExample() }) => ({ flow: 'payer-data-export', partner: 'northwind-health', input });
-  const records = (kind: string) => s.deps.db.$client.prepare('SELECT * FROM partner_records WHERE kind = ? ORDER BY created_at').all(kind) as Array<{ id: string; status: string; data: string }>;
+  const records = async (kind: string) => (await s.deps.db.$sql.all('SELECT * FROM partner_records WHERE kind = ? ORDER BY created_at', [kind])) as Array<{ id: string; status: string; data: string }>;
   const inject = async (fault: object) => {
     const res = await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', flow: 'payer-data-export', ...fault }), type: 'application/json' });
     expect(res.status, await res.clone().text()).toBe(201);
@@ -53,7 +53,7 @@ describe('saga engine: the payer-data-export flow', () => {
   };
 
   it('runs the six steps in order to completed, with a timeline, events and one effect per step', async () => {
-    const before = { consent: records('consent').length, export: records('export').length, ack: records('acknowledgement').length, fin: records('finalization').length };
+    const before = { consent: (await records('consent')).length, export: (await records('export')).length, ack: (await records('acknowledgement')).length, fin: (await records('finalization')).length };
     const res = await start(exportBody(), { 'X-Correlation-Id': 'corr-saga-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
     expect(res.status).toBe(202);
     expect(res.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:8080\/v1\/transactions\/txn_/);
@@ -76,15 +76,15 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(view.steps[3].attemptLog.map((a: any) => a.status)).toEqual([202, 200]);
     expect(view.events.filter((e: any) => e.type === 'transaction.state-changed').map((e: any) => e.to)).toEqual(['accepted', 'in-progress', 'completed']);
     expectForwardOnly(view);
-    expect(records('consent').length - before.consent).toBe(1);
-    expect(records('export').length - before.export).toBe(1);
-    expect(records('acknowledgement').length - before.ack).toBe(1);
-    expect(records('finalization').length - before.fin).toBe(1);
+    expect((await records('consent')).length - before.consent).toBe(1);
+    expect((await records('export')).length - before.export).toBe(1);
+    expect((await records('acknowledgement')).length - before.ack).toBe(1);
+    expect((await records('finalization')).length - before.fin).toBe(1);
     // Found by correlation id and by idempotency key too.
     expect((await get('corr-saga-1')).id).toBe(accepted.id);
     expect((await get(accepted.idempotencyKey)).id).toBe(accepted.id);
     // Correlation id on every step row and event.
-    const rows = s.deps.db.$client.prepare('SELECT correlation_id FROM transaction_steps WHERE transaction_id = ? UNION SELECT correlation_id FROM transaction_events WHERE transaction_id = ?').pluck().all(accepted.id, accepted.id);
+    const rows = (await s.deps.db.$sql.column('SELECT correlation_id FROM transaction_steps WHERE transaction_id = ? UNION SELECT correlation_id FROM transaction_events WHERE transaction_id = ?', [accepted.id, accepted.id]));
     expect(rows).toEqual(['corr-saga-1']);
   });
 
@@ -100,12 +100,12 @@ describe('saga engine: the payer-data-export flow', () => {
     const other = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ ...exportBody(), partner: 'bluestem-mutual' }), type: 'application/json', headers });
     expect(other.status).toBe(422);
     await s.runtime.engine.idle();
-    expect(s.deps.db.$client.prepare("SELECT count(*) FROM transactions WHERE idempotency_key = 'start-once-0001'").pluck().get()).toBe(1);
+    expect((await s.deps.db.$sql.value("SELECT count(*) FROM transactions WHERE idempotency_key = 'start-once-0001'"))).toBe(1);
   });
 
   it('refuses bad requests with 4xx and stores nothing', async () => {
-    const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM transactions').pluck().get();
-    const before = count();
+    const count = async () => (await s.deps.db.$sql.value('SELECT count(*) FROM transactions'));
+    const before = await count();
     const noKey = await s.call('POST', '/v1/transactions', { body: JSON.stringify(exportBody()), type: 'application/json' });
     expect(noKey.status).toBe(400);
     expect((await noKey.json()).detail).toContain('Idempotency-Key');
@@ -131,8 +131,8 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(badGroup.status).toBe(400);
     expect((await badGroup.json()).errors.map((e: any) => e.location)).toEqual(['/input/request-export/path.groupId']);
     expect((await s.call('POST', '/v1/transactions', { body: 'not json', type: 'application/json', headers: { 'Idempotency-Key': 'bad-json-0001' } })).status).toBe(400);
-    expect((await start(exportBody(), {}, s.token('approver'))).status).toBe(403);
-    expect(count()).toBe(before);
+    expect((await start(exportBody(), {}, await s.token('approver'))).status).toBe(403);
+    expect(await count()).toBe(before);
   });
 
   it('answers with the correlation id: the caller\'s on refusals, the transaction\'s when it is read', async () => {
@@ -148,7 +148,7 @@ describe('saga engine: the payer-data-export flow', () => {
     for (let failing = 2; failing <= STEPS.length; failing++) {
       await clearFaults();
       await inject({ step: STEPS[failing - 1], kind: 'error-status', status: 503 });
-      const before = { revoked: records('consent').filter((r) => r.status === 'inactive').length, cancelled: records('export').filter((r) => r.status === 'cancelled').length };
+      const before = { revoked: (await records('consent')).filter((r) => r.status === 'inactive').length, cancelled: (await records('export')).filter((r) => r.status === 'cancelled').length };
       const view = await run();
       expect(view.state, `failing at step ${failing}`).toBe('compensated');
       expectForwardOnly(view);
@@ -167,8 +167,8 @@ describe('saga engine: the payer-data-export flow', () => {
         if (expected === 'succeeded') expect(c.attempts).toBe(1);
       }
       // Each compensating operation took effect exactly once.
-      expect(records('consent').filter((r) => r.status === 'inactive').length - before.revoked).toBe(failing > 2 ? 1 : 0);
-      expect(records('export').filter((r) => r.status === 'cancelled').length - before.cancelled).toBe(failing > 3 ? 1 : 0);
+      expect((await records('consent')).filter((r) => r.status === 'inactive').length - before.revoked).toBe(failing > 2 ? 1 : 0);
+      expect((await records('export')).filter((r) => r.status === 'cancelled').length - before.cancelled).toBe(failing > 3 ? 1 : 0);
       if (failing > 5) expect(view.events.some((e: any) => e.type === 'transaction.reversal-event' && e.step === 'acknowledge')).toBe(true);
       expect(view.steps.slice(failing).every((x: any) => x.state === 'skipped')).toBe(true);
     }
@@ -186,7 +186,7 @@ describe('saga engine: the payer-data-export flow', () => {
     for (const [fault, firstResult] of cases) {
       await clearFaults();
       await inject(fault);
-      const before = { consent: records('consent').length, export: records('export').length, ack: records('acknowledgement').length };
+      const before = { consent: (await records('consent')).length, export: (await records('export')).length, ack: (await records('acknowledgement')).length };
       const view = await run();
       expect(view.state, JSON.stringify(fault)).toBe('completed');
       const step = view.steps.find((x: any) => x.id === (fault as { step: string }).step);
@@ -196,16 +196,16 @@ describe('saga engine: the payer-data-export flow', () => {
         // the retry is answered from the partner's record of the first call when the partner had acted
         if (firstResult === 'partial-write' || (fault as { kind: string }).kind === 'delayed-event') expect(step.attemptLog[1].replayed).toBe(true);
       }
-      expect(records('consent').length - before.consent).toBe(1);
-      expect(records('export').length - before.export).toBe(1);
-      expect(records('acknowledgement').length - before.ack).toBe(1);
+      expect((await records('consent')).length - before.consent).toBe(1);
+      expect((await records('export')).length - before.export).toBe(1);
+      expect((await records('acknowledgement')).length - before.ack).toBe(1);
     }
     await clearFaults();
   });
 
   it('a partial write that never heals compensates the step itself (the partner kept the export)', async () => {
     await inject({ step: 'request-export', kind: 'partial-write' });
-    const before = records('export').filter((r) => r.status === 'cancelled').length;
+    const before = (await records('export')).filter((r) => r.status === 'cancelled').length;
     const view = await run();
     await clearFaults();
     expect(view.state, JSON.stringify(view, null, 1)).toBe('compensated');
@@ -215,7 +215,7 @@ describe('saga engine: the payer-data-export flow', () => {
       ['capture-consent', 'succeeded'],
       ['match-member', 'skipped'],
     ]);
-    expect(records('export').filter((r) => r.status === 'cancelled').length - before).toBe(1);
+    expect((await records('export')).filter((r) => r.status === 'cancelled').length - before).toBe(1);
   });
 
   it('an acknowledgement whose answer is lost for good is reversed too (the partner kept it): a reversal event', async () => {
@@ -244,7 +244,7 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(stuck.where).toContain('waiting for an operator');
     const listed = await (await s.call('GET', '/v1/transactions?state=needs-attention&flow=payer-data-export')).json();
     expect(listed.transactions.map((t: any) => t.id)).toContain(stuck.id);
-    expect((await s.call('POST', `/v1/transactions/${stuck.id}/compensate`, { token: s.token('ci') })).status).toBe(403);
+    expect((await s.call('POST', `/v1/transactions/${stuck.id}/compensate`, { token: await s.token('ci') })).status).toBe(403);
     const compensate = await s.call('POST', `/v1/transactions/${stuck.id}/compensate`);
     expect(compensate.status).toBe(202);
     await s.runtime.engine.idle();
@@ -252,7 +252,7 @@ describe('saga engine: the payer-data-export flow', () => {
     expect(done.state, JSON.stringify(done, null, 1)).toBe('compensated');
     expectForwardOnly(done);
     expect((await s.call('POST', `/v1/transactions/${stuck.id}/retry`)).status).toBe(409);
-    const audit = s.deps.db.$client.prepare("SELECT action FROM audit_log WHERE action LIKE 'POST /v1/transactions/%'").pluck().all();
+    const audit = (await s.deps.db.$sql.column("SELECT action FROM audit_log WHERE action LIKE 'POST /v1/transactions/%'"));
     expect(audit).toContain('POST /v1/transactions/:ref/compensate');
   });
 
@@ -280,14 +280,14 @@ describe('saga engine: the payer-data-export flow', () => {
     await inject({ step: 'cancelExport', kind: 'error-status', status: 502 });
     const view = await run();
     expect(view.state).toBe('needs-attention');
-    const job = JSON.parse(records('export').at(-1)!.data).jobId;
+    const job = JSON.parse((await records('export')).at(-1)!.data).jobId;
     await clearFaults();
     expect((await s.call('POST', `/v1/transactions/${view.id}/${action}`)).status).toBe(202);
     await s.runtime.engine.idle();
     const done = await get(view.id);
     expect(done.state).toBe('compensated');
     expect(done.compensations.find((c: any) => c.forStep === 'request-export').state).toBe('succeeded');
-    expect(records('export').find((r) => JSON.parse(r.data).jobId === job)!.status).toBe('cancelled');
+    expect((await records('export')).find((r) => JSON.parse(r.data).jobId === job)!.status).toBe('cancelled');
   });
 
   it('records direct exchange requests as transactions found by correlation id or idempotency key', async () => {
@@ -300,7 +300,7 @@ describe('saga engine: the payer-data-export flow', () => {
     expect((await get('direct-match-0001')).id).toBe(view.id);
     // a replay is not a second transaction
     await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'direct-match-0001' } });
-    expect(s.deps.db.$client.prepare("SELECT count(*) FROM transactions WHERE idempotency_key = 'direct-match-0001'").pluck().get()).toBe(1);
+    expect((await s.deps.db.$sql.value("SELECT count(*) FROM transactions WHERE idempotency_key = 'direct-match-0001'"))).toBe(1);
     expect((await s.call('POST', `/v1/transactions/${view.id}/retry`)).status).toBe(409);
     expect((await s.call('GET', '/v1/transactions/nothing-like-this')).status).toBe(404);
   });
@@ -325,9 +325,9 @@ describe('saga engine: the payer-data-export flow', () => {
 
   it('partners see only their own transactions', async () => {
     const view = await run();
-    const bluestem = s.token('partner', 'bluestem-mutual');
+    const bluestem = await s.token('partner', 'bluestem-mutual');
     expect((await s.call('GET', `/v1/transactions/${view.id}`, { token: bluestem })).status).toBe(404);
-    expect((await s.call('GET', `/v1/transactions/${view.id}`, { token: s.token('partner', 'northwind-health') })).status).toBe(200);
+    expect((await s.call('GET', `/v1/transactions/${view.id}`, { token: await s.token('partner', 'northwind-health') })).status).toBe(200);
     const list = await (await s.call('GET', '/v1/transactions?state=completed', { token: bluestem })).json();
     expect(list.transactions.some((t: any) => t.partner === 'northwind-health')).toBe(false);
   });
@@ -357,19 +357,19 @@ describe('saga engine: the payer-data-export flow', () => {
   it('publishes the outbox to subscribed webhooks, once', async () => {
     const hook = await s.call('POST', '/v1/webhooks', { body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: 'a-very-long-webhook-secret-123', events: ['transaction.state-changed'] }), type: 'application/json' });
     expect(hook.status, await hook.clone().text()).toBe(201);
-    publishTransactionEvents(s.deps, 100_000);
+    await publishTransactionEvents(s.deps, 100_000);
     const view = await run();
-    const published = publishTransactionEvents(s.deps, 100_000);
+    const published = await publishTransactionEvents(s.deps, 100_000);
     expect(published).toBe(view.events.length);
-    expect(publishTransactionEvents(s.deps)).toBe(0);
-    const deliveries = s.deps.db.$client.prepare("SELECT payload FROM webhook_deliveries WHERE event_type = 'transaction.state-changed'").pluck().all() as string[];
+    expect(await publishTransactionEvents(s.deps)).toBe(0);
+    const deliveries = (await s.deps.db.$sql.column("SELECT payload FROM webhook_deliveries WHERE event_type = 'transaction.state-changed'")) as string[];
     expect(deliveries.filter((p) => JSON.parse(p).data.transactionId === view.id).map((p) => JSON.parse(p).data.to)).toEqual(['accepted', 'in-progress', 'completed']);
     // A direct exchange request's record is its own outbox entry.
     await s.call('POST', '/v1/webhooks', { body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: 'a-very-long-webhook-secret-123', events: ['transaction.recorded'] }), type: 'application/json' });
     await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'outbox-direct-0001', 'X-Correlation-Id': 'corr-outbox-1' } });
-    expect(publishTransactionEvents(s.deps)).toBe(1);
-    expect(publishTransactionEvents(s.deps)).toBe(0);
-    const recorded = s.deps.db.$client.prepare("SELECT payload FROM webhook_deliveries WHERE event_type = 'transaction.recorded'").pluck().all() as string[];
+    expect(await publishTransactionEvents(s.deps)).toBe(1);
+    expect(await publishTransactionEvents(s.deps)).toBe(0);
+    const recorded = (await s.deps.db.$sql.column("SELECT payload FROM webhook_deliveries WHERE event_type = 'transaction.recorded'")) as string[];
     expect(recorded.map((p) => JSON.parse(p).data)).toEqual([expect.objectContaining({ correlationId: 'corr-outbox-1', flow: 'member-match', to: 'completed', operationId: 'memberMatch', status: 200 })]);
   });
 });
@@ -382,7 +382,7 @@ describe('fault injection: API and configuration', () => {
     fs.writeFileSync(file, '- {partner: northwind-health, step: match-member, kind: error-status, status: 503, remaining: 1}\n');
     s = await sagaService({ ACCORD_FAULTS: file });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('loads faults from ACCORD_FAULTS and applies them to direct exchange requests too', async () => {
     const faults = (await (await s.call('GET', '/v1/faults')).json()).faults;
@@ -403,12 +403,12 @@ describe('fault injection: API and configuration', () => {
     expect(created.status).toBe(201);
     const consent = matchExample().parameter[3].resource;
     const call = () => s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Consent', { body: JSON.stringify(consent), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'fault-consent-0001' } });
-    const before = s.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get() as number;
+    const before = (await s.deps.db.$sql.value("SELECT count(*) FROM partner_records WHERE kind = 'consent'")) as number;
     expect((await call()).status).toBe(500);
     const retry = await call();
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    expect(s.deps.db.$client.prepare("SELECT count(*) FROM partner_records WHERE kind = 'consent'").pluck().get()).toBe(before + 1);
+    expect((await s.deps.db.$sql.value("SELECT count(*) FROM partner_records WHERE kind = 'consent'"))).toBe(before + 1);
   });
 
   it('a direct answer delayed beyond the step timeout is a 504 timeout; the effect is kept for the retry', async () => {
@@ -429,7 +429,7 @@ describe('fault injection: API and configuration', () => {
     expect(problem.errors[0].location).toBe('/kind');
     expect(problem).toMatchObject({ code: 'bad_request', detail: 'The fault is invalid' });
     expect((await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'delayed-event' }), type: 'application/json' })).status).toBe(400);
-    expect((await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'timeout' }), type: 'application/json', token: s.token('author') })).status).toBe(403);
+    expect((await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'x', kind: 'timeout' }), type: 'application/json', token: await s.token('author') })).status).toBe(403);
     expect((await s.call('DELETE', '/v1/faults/flt_nothing')).status).toBe(404);
     const production = await startTestService({ seed: false, env: { ACCORD_RUNTIME_ENV: 'production' } });
     try {
@@ -451,7 +451,7 @@ describe('schema drift: answers are checked against the contract', () => {
   beforeAll(async () => {
     s = await sagaService();
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('counts and logs an answer that does not match the served contract as schema-drift, and still answers', async () => {
     // 3.0.0 promises a matchedAt field in the $member-match answer that the partner does not send.
@@ -460,7 +460,7 @@ describe('schema drift: answers are checked against the contract', () => {
     v3.components.schemas.MemberMatchResponse.required = [...(v3.components.schemas.MemberMatchResponse.required ?? []), 'matchedAt'];
     v3.components.schemas.MemberMatchResponse.properties = { ...v3.components.schemas.MemberMatchResponse.properties, matchedAt: { type: 'string' } };
     expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: JSON.stringify(v3), type: 'application/json' })).status).toBe(201);
-    s.deps.db.$client.prepare("UPDATE contract_versions SET state = 'approved' WHERE version = '3.0.0'").run();
+    await s.deps.db.$sql.run("UPDATE contract_versions SET state = 'approved' WHERE version = '3.0.0'");
     const { markContractsChanged } = await import('../src/contracts/versions.ts');
     markContractsChanged();
     const drift = async () => (await s.deps.metrics.registry.getSingleMetric('accord_schema_drift_total')!.get()).values.find((v) => v.labels.partner === 'northwind-health' && v.labels.operation === 'memberMatch')?.value ?? 0;
@@ -478,10 +478,10 @@ describe('fault-injection experiments produce failure-injection evidence', () =>
   beforeAll(async () => {
     s = await startTestService({ seed: true, clock: () => new Date() });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('runs one saga per fault kind against the served version, checks recovery and stores evidence bound to its content', async () => {
-    const res = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0' }), type: 'application/json', token: s.token('ci') });
+    const res = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0' }), type: 'application/json', token: await s.token('ci') });
     const text = await res.clone().text();
     expect(res.status, text).toBe(201);
     const experiment = await res.json();
@@ -516,10 +516,10 @@ describe('fault-injection experiments produce failure-injection evidence', () =>
     expect(old.status).toBe(409);
     expect((await old.json()).detail).toContain('serves 1.1.0');
     expect((await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '9.0.0' }), type: 'application/json' })).status).toBe(404);
-    expect((await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0' }), type: 'application/json', token: s.token('author') })).status).toBe(403);
+    expect((await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0' }), type: 'application/json', token: await s.token('author') })).status).toBe(403);
     const invalid = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: 'latest' }), type: 'application/json' });
     expect(await invalid.json()).toMatchObject({ status: 400, code: 'bad_request', detail: 'Invalid experiment', errors: [{ location: '/version', message: 'must be a semantic version' }] });
-    const count = s.deps.db.$client.prepare("SELECT count(*) FROM evidence WHERE kind = 'failure-injection' AND version = '1.0.0'").pluck().get();
+    const count = (await s.deps.db.$sql.value("SELECT count(*) FROM evidence WHERE kind = 'failure-injection' AND version = '1.0.0'"));
     expect(count).toBe(0);
   });
 });
@@ -529,7 +529,7 @@ describe("saga engine: an operator's action does not cut a partner's slowness sh
   beforeAll(async () => {
     s = await sagaService({ ACCORD_SAGA_TIME_SCALE: '0.05' }); // request-export's 30 s timeout → 1.5 s
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   /** Starts a saga whose export request the partner answers `delayMs` late; resolves once consent is captured (the call is out). */
   async function slowExport(delayMs: number, key: string) {

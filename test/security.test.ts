@@ -46,17 +46,17 @@ describe('security suite (every secured route)', () => {
     // Hundreds of failed authentications come from the one in-process address here; the abuse
     // limits have their own tests (test/abuse.test.ts).
     s = await startTestService({ clock: () => new Date(now), env: { ACCORD_AUTH_FAILURE_LIMIT: '1000000' } });
-    for (const role of ROLES) tokens[role] = role === 'partner' ? s.token('partner', 'other-payer') : s.token(role);
-    for (const role of ROLES) exchangeOnly[role] = createToken(s.deps, 'test', { role, partner: role === 'partner' ? 'other-payer' : undefined, name: `${role} exchange only`, scopes: ['exchange'] }).token;
-    expired = createToken(s.deps, 'test', { role: 'admin', name: 'short-lived admin', expiresIn: 'PT1H' }).token;
+    for (const role of ROLES) tokens[role] = role === 'partner' ? await s.token('partner', 'other-payer') : await s.token(role);
+    for (const role of ROLES) exchangeOnly[role] = (await createToken(s.deps, 'test', { role, partner: role === 'partner' ? 'other-payer' : undefined, name: `${role} exchange only`, scopes: ['exchange'] })).token;
+    expired = (await createToken(s.deps, 'test', { role: 'admin', name: 'short-lived admin', expiresIn: 'PT1H' })).token;
     now += 2 * 3_600_000;
-    revoked = s.token('author');
-    const id = s.deps.db.$client.prepare("SELECT id FROM tokens WHERE role = 'author' ORDER BY created_at DESC LIMIT 1").pluck().get() as string;
+    revoked = await s.token('author');
+    const id = (await s.deps.db.$sql.value("SELECT id FROM tokens WHERE role = 'author' ORDER BY created_at DESC LIMIT 1")) as string;
     expect((await s.call('DELETE', `/v1/tokens/${id}`)).status).toBe(204);
     // a draft of partner "acme" that another partner must never see
     expect((await s.call('POST', '/v1/contracts/acme/member-api/versions?version=1.0.0', { body: minimalSpec(), type: 'application/yaml' })).status).toBe(201);
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const operations = securedOperations();
 
@@ -94,7 +94,7 @@ describe('security suite (every secured route)', () => {
           const problem = await res.json();
           expect(problem.missingScope, role).toBe(op.scope);
           expect(problem.detail, role).toContain(`"${op.scope}"`);
-          const limitedToIt = await send(createToken(s.deps, 'test', { role, partner: role === 'partner' ? 'other-payer' : undefined, name: `${role} ${op.scope}`, scopes: [op.scope] }).token);
+          const limitedToIt = await send((await createToken(s.deps, 'test', { role, partner: role === 'partner' ? 'other-payer' : undefined, name: `${role} ${op.scope}`, scopes: [op.scope] })).token);
           if (limitedToIt.status === 403) expect((await limitedToIt.json()).missingScope, `${role} with "${op.scope}"`).toBeUndefined();
         }
       });
@@ -104,7 +104,7 @@ describe('security suite (every secured route)', () => {
         it("never shows another partner's draft", async () => {
           const res = await s.call('GET', `${op.path}${op.path.endsWith('/diff') ? '?from=1.0.0&to=1.0.0' : ''}`, { token: tokens.partner });
           expect(res.status).toBe(404);
-          const own = await s.call('GET', `${op.path}${op.path.endsWith('/diff') ? '?from=1.0.0&to=1.0.0' : ''}`, { token: s.token('partner', 'acme') });
+          const own = await s.call('GET', `${op.path}${op.path.endsWith('/diff') ? '?from=1.0.0&to=1.0.0' : ''}`, { token: await s.token('partner', 'acme') });
           expect(own.status).toBe(200);
         });
       }
@@ -129,11 +129,11 @@ describe('partner isolation', () => {
     s = await startTestService({ seed: true });
     expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions?version=3.0.0-draft.1', { body: minimalSpec(), type: 'application/yaml' })).status).toBe(201);
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it("a partner reads its own drafts but never another partner's", async () => {
-    const own = s.token('partner', 'northwind-health');
-    const other = s.token('partner', 'bluestem-mutual');
+    const own = await s.token('partner', 'northwind-health');
+    const other = await s.token('partner', 'bluestem-mutual');
     const draft = '/v1/contracts/northwind-health/p2p-exchange/versions/3.0.0-draft.1';
     expect((await s.call('GET', draft, { token: own })).status).toBe(200);
     expect((await s.call('GET', `${draft}/document`, { token: own })).status).toBe(200);
@@ -155,9 +155,9 @@ describe('partner isolation', () => {
 
   it('any valid token reads released material; only authors and admins register', async () => {
     for (const role of ['approver', 'ci'] as const) {
-      expect((await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.1.0/document', { token: s.token(role) })).status).toBe(200);
+      expect((await s.call('GET', '/v1/contracts/bluestem-mutual/p2p-exchange/versions/1.1.0/document', { token: await s.token(role) })).status).toBe(200);
     }
-    const partner = s.token('partner', 'northwind-health');
+    const partner = await s.token('partner', 'northwind-health');
     const res = await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions?version=9.0.0', { token: partner, body: minimalSpec(), type: 'application/yaml' });
     expect(res.status).toBe(403);
   });
@@ -168,7 +168,7 @@ describe("Accord's own OpenAPI document", () => {
   beforeAll(async () => {
     s = await startTestService();
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it('describes every API route the app serves (the console\'s HTML pages under /console, and / that redirects there, are not API)', () => {
     const documented = new Set<string>();

@@ -71,8 +71,8 @@ async function commitAsOldRelease(s: TestService, partner: string, api: string, 
   await s.deps.registry.transaction((tx) =>
     tx.publish(
       { path: contractPath(partner, api, version), content: yaml, tag: contractTag(partner, api, version), message: `Register contract ${partner}/${api} ${version}`, tagMessage: `Contract ${partner}/${api} ${version}`, author: gitAuthor(SYSTEM), at: new Date('2026-01-01T00:00:00Z') },
-      (commit) =>
-        s.deps.db
+      async (commit) =>
+        await s.deps.db
           .insert(contractVersions)
           .values({ partner, api, version, versionKey: versionKey(version), state: 'released', sha256: digest, commit, tag: contractTag(partner, api, version), sizeBytes: Buffer.byteLength(yaml), createdAt: '2026-01-01T00:00:00.000Z', createdBy: 'old-release' })
           .run(),
@@ -90,7 +90,7 @@ describe('schemas that only refer to themselves', () => {
     await commitAsOldRelease(s, 'old-release', 'cycles', '3.0.0', nodesApi({ A: { $ref: B }, B: { $ref: A } }, '3.0.0', '3.0.3'));
     await registerContractVersion(s.deps, SYSTEM, { partner: 'trees', api: 'nodes', body: JSON.stringify(RECURSIVE[0]![1]), format: 'json', state: 'released' });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   for (const [i, [what, doc, pointer, cycle]] of SELF_ONLY.entries()) {
     it(`registration refuses ${what} with 422 naming the pointer, and writes nothing`, async () => {

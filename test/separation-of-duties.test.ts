@@ -73,13 +73,13 @@ describe('counted approvals', () => {
 describe('separation of duties over HTTP', () => {
   let s: TestService;
   let changeId: string;
-  const named = (role: 'author' | 'approver', name: string) => createToken(s.deps, 'test', { role, name }).token;
+  const named = async (role: 'author' | 'approver', name: string) => (await createToken(s.deps, 'test', { role, name })).token;
   const review = (token: string) => s.call('POST', `/v1/changes/${changeId}/reviews`, { token, body: JSON.stringify({ decision: 'approve' }), type: 'application/json' });
   const state = async () => (await (await s.call('GET', '/v1/contracts/acme/member-api/versions/2.0.0')).json()).state as string;
 
   beforeAll(async () => {
     s = await startTestService();
-    const author = named('author', 'alice-author');
+    const author = await named('author', 'alice-author');
     const register = (version: string, spec: string) => s.call('POST', `/v1/contracts/acme/member-api/versions?version=${version}`, { token: author, body: spec, type: 'application/yaml' });
     expect((await register('1.0.0', minimalSpec('1.0.0'))).status).toBe(201);
     // 2.0.0 removes the only operation: breaking, so the default policy asks for two approvals; the admin registers it
@@ -90,12 +90,12 @@ describe('separation of duties over HTTP', () => {
     expect(change.requires.approvals).toBe(2);
     changeId = change.id;
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   it.each([['Alice-Author'], ['\u0430lice-author'], ['ALICE\u2010AUTHOR'], ['aIice-author'], ['ali\u0307ce-author'], ['alice-author\u2800'], ['Initial Admin'], ['initiaI admin']])(
     'refuses %s, a look-alike of whoever opened the change or registered the version, with 403 and stores nothing',
     async (name) => {
-      const res = await review(named('approver', name));
+      const res = await review(await named('approver', name));
       expect(res.status).toBe(403);
       expect((await res.json()).detail).toMatch(/opened a change request or registered its version/);
       expect((await (await s.call('GET', `/v1/changes/${changeId}`)).json()).reviews).toEqual([]);
@@ -108,12 +108,12 @@ describe('separation of duties over HTTP', () => {
   });
 
   it('counts two look-alike approvers once; a third person completes the approval', async () => {
-    expect((await review(named('approver', 'bob-approver'))).status).toBe(201);
-    expect((await review(named('approver', 'Bob-Approver'))).status).toBe(201);
+    expect((await review(await named('approver', 'bob-approver'))).status).toBe(201);
+    expect((await review(await named('approver', 'Bob-Approver'))).status).toBe(201);
     expect(await state()).toBe('draft');
     const gate = await (await s.call('POST', '/v1/gate/check', { body: JSON.stringify({ partner: 'acme', api: 'member-api', version: '2.0.0', environment: 'production' }), type: 'application/json' })).json();
     expect(gate.reasons.find((r: { rule: string }) => r.rule === 'approvals').message).toMatch(/^1 of 2 approvals/);
-    expect((await review(named('approver', 'carol-approver'))).status).toBe(201);
+    expect((await review(await named('approver', 'carol-approver'))).status).toBe(201);
     expect(await state()).toBe('approved');
   });
 });

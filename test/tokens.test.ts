@@ -10,7 +10,7 @@ describe('tokens', () => {
   beforeEach(async () => {
     s = await startTestService();
   });
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
 
   const post = (body: unknown, token?: string) => s.call('POST', '/v1/tokens', { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
 
@@ -21,7 +21,7 @@ describe('tokens', () => {
     expect(created).toMatchObject({ role: 'partner', partner: 'bluestem-mutual', name: 'Bluestem CI', id: expect.stringMatching(/^tok_/) });
     expect(created.token).toMatch(/^acc_[A-Za-z0-9_-]{43}$/);
 
-    const stored = s.deps.db.$client.prepare('SELECT * FROM tokens WHERE id = ?').get(created.id) as Record<string, string>;
+    const stored = (await s.deps.db.$sql.get('SELECT * FROM tokens WHERE id = ?', [created.id])) as Record<string, string>;
     expect(JSON.stringify(stored)).not.toContain(created.token);
 
     const listText = await (await s.call('GET', '/v1/tokens')).text();
@@ -93,10 +93,10 @@ describe('token names', () => {
   beforeEach(async () => {
     s = await startTestService();
   });
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
 
   const post = (body: unknown) => s.call('POST', '/v1/tokens', { body: JSON.stringify(body), type: 'application/json' });
-  const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM tokens').pluck().get();
+  const count = async () => (await s.deps.db.$sql.value('SELECT count(*) FROM tokens'));
 
   it.each([
     ['NUL', 'ci\u0000bot', 'U+0000'],
@@ -120,13 +120,13 @@ describe('token names', () => {
     ['an unassigned code point', 'alice\u0378', 'U+0378'],
     ['a lone surrogate', 'alice\ud800', 'U+D800'],
   ])('refuses a name with %s over HTTP: 422 at /name, nothing written', async (_, name, codePoint) => {
-    const before = count();
+    const before = await count();
     const res = await post({ role: 'author', name });
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const problem = await res.json();
     expect(problem.errors).toEqual([{ location: '/name', message: expect.stringContaining(codePoint) }]);
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 
   it('accepts names in any script, with accents, emoji and inner spaces', async () => {
@@ -151,9 +151,9 @@ describe('token names', () => {
       const { openDb } = await import('../src/db/index.ts');
       const db = openDb(path.join(dir, 'accord.db'));
       try {
-        expect(db.$client.prepare('SELECT name FROM tokens').pluck().all()).toEqual(['alice-author']);
+        expect((await db.$sql.column('SELECT name FROM tokens'))).toEqual(['alice-author']);
       } finally {
-        db.$client.close();
+        await db.$close();
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -175,10 +175,10 @@ describe('token expiry and scopes', () => {
     now = Date.parse('2026-11-27T12:00:00Z');
     s = await startTestService({ clock: () => new Date(now), env });
   };
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
 
   const post = (body: unknown, token?: string) => s.call('POST', '/v1/tokens', { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
-  const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM tokens').pluck().get();
+  const count = async () => (await s.deps.db.$sql.value('SELECT count(*) FROM tokens'));
 
   it('a token with expiresIn works until then and answers 401 "expired" after', async () => {
     await start();
@@ -210,11 +210,11 @@ describe('token expiry and scopes', () => {
 
   it.each([['30 days'], ['P0D'], ['PT0S'], ['P1Y'], ['P36501D'], [30], [null]])('refuses expiresIn %j with 422 at /expiresIn, nothing written', async (expiresIn) => {
     await start();
-    const before = count();
+    const before = await count();
     const res = await post({ role: 'author', name: 'x', expiresIn });
     expect(res.status).toBe(422);
     expect((await res.json()).errors.map((e: { location: string }) => e.location)).toEqual(['/expiresIn']);
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 
   it('an expired admin token does not count as the one left to manage tokens', async () => {
@@ -257,12 +257,12 @@ describe('token expiry and scopes', () => {
     [{ role: 'author', name: 'x', scopes: ['contracts:read', 'contracts:read'] }, '/scopes/1', /twice/],
   ])('refuses scopes in %j with 422 at %s, nothing written', async (body, location, message) => {
     await start();
-    const before = count();
+    const before = await count();
     const res = await post(body);
     expect(res.status).toBe(422);
     const problem = await res.json();
     expect(problem.errors).toEqual([{ location, message: expect.stringMatching(message) }]);
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 
   it('a token limited to scopes creates tokens only within its own scopes', async () => {
@@ -292,12 +292,12 @@ describe('token expiry and scopes', () => {
       const { openDb } = await import('../src/db/index.ts');
       const db = openDb(path.join(dir, 'accord.db'));
       try {
-        const rows = db.$client.prepare('SELECT created_at AS createdAt, expires_at AS expiresAt, scopes FROM tokens').all() as Array<{ createdAt: string; expiresAt: string; scopes: string }>;
+        const rows = (await db.$sql.all('SELECT created_at AS "createdAt", expires_at AS "expiresAt", scopes FROM tokens')) as Array<{ createdAt: string; expiresAt: string; scopes: string }>;
         expect(rows).toHaveLength(1);
         expect(Date.parse(rows[0]!.expiresAt) - Date.parse(rows[0]!.createdAt)).toBe(30 * 86_400_000);
         expect(JSON.parse(rows[0]!.scopes)).toEqual(['notices:read', 'exchange']);
       } finally {
-        db.$client.close();
+        await db.$close();
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -313,7 +313,7 @@ describe('a token never creates a token that outlives it, and full admins stay',
     now = T0;
     s = await startTestService({ clock: () => new Date(now), env });
   };
-  afterEach(() => s.cleanup());
+  afterEach(async () => await s.cleanup());
 
   const post = (body: unknown, token?: string) => s.call('POST', '/v1/tokens', { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
   const create = async (body: unknown, token?: string) => {
@@ -323,7 +323,7 @@ describe('a token never creates a token that outlives it, and full admins stay',
   };
   const revoke = (id: string, token?: string) => s.call('DELETE', `/v1/tokens/${id}`, token ? { token } : {});
   const initialAdminId = async () => (await (await s.call('GET', '/v1/tokens')).json()).find((t: { name: string }) => t.name === 'initial admin').id as string;
-  const count = () => s.deps.db.$client.prepare('SELECT count(*) FROM tokens').pluck().get();
+  const count = async () => (await s.deps.db.$sql.value('SELECT count(*) FROM tokens'));
 
   it('a token created by an expiring token expires with it at the latest: by default, and a longer expiresIn gets 422 naming that expiry', async () => {
     await start();
@@ -334,14 +334,14 @@ describe('a token never creates a token that outlives it, and full admins stay',
     const shorter = await create({ role: 'ci', name: 'shorter', expiresIn: 'PT10S' }, short.token);
     expect(shorter.expiresAt).toBe('2026-11-27T12:00:10.000Z');
 
-    const before = count();
+    const before = await count();
     for (const expiresIn of ['PT21S', 'P30D', 'never']) {
       const res = await post({ role: 'author', name: 'longer', expiresIn }, short.token);
       expect(res.status, expiresIn).toBe(422);
       const problem = await res.json();
       expect(problem.errors).toEqual([{ location: '/expiresIn', message: expect.stringContaining('2026-11-27T12:00:20.000Z') }]);
     }
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
 
     now += 20_000;
     expect((await s.call('GET', '/v1/contracts', { token: child.token })).status).toBe(401);

@@ -60,18 +60,16 @@ async function receiver(answer: (hit: Hit) => number | undefined = () => 204) {
 
 const SECRET = 'whsec-0123456789abcdef';
 const json = (s: TestService, method: string, path: string, body: unknown, token?: string) => s.call(method, path, { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
-const count = (s: TestService, sql: string, ...params: unknown[]) => s.deps.db.$client.prepare(sql).pluck().get(...params) as number;
-const deliveriesOf = (s: TestService, id: string) => s.deps.db.$client.prepare('SELECT status, attempts, last_status AS lastStatus, last_error AS lastError FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at').all(id) as Array<{ status: string; attempts: number; lastStatus: number | null; lastError: string | null }>;
+const count = async (s: TestService, sql: string, ...params: unknown[]) => (await s.deps.db.$sql.value(sql, [...params])) as number;
+const deliveriesOf = async (s: TestService, id: string) => (await s.deps.db.$sql.all('SELECT status, attempts, last_status AS "lastStatus", last_error AS "lastError" FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at', [id])) as Array<{ status: string; attempts: number; lastStatus: number | null; lastError: string | null }>;
 /** Inserts a subscription as if it had been registered before the address rules existed. */
-function insertWebhook(s: TestService, url: string, options: { partner?: string | null; events?: string[] } = {}): string {
+async function insertWebhook(s: TestService, url: string, options: { partner?: string | null; events?: string[] } = {}): Promise<string> {
   const id = `whk_${Math.random().toString(16).slice(2, 10).padEnd(8, '0')}00000000`;
-  s.deps.db.$client
-    .prepare('INSERT INTO webhooks (id, url, secret, events, partner, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
-    .run(id, url, SECRET, JSON.stringify(options.events ?? ['notice.deprecation']), options.partner ?? null, '2026-01-01T00:00:00.000Z', 'before-upgrade');
+  await s.deps.db.$sql.run('INSERT INTO webhooks (id, url, secret, events, partner, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)', [id, url, SECRET, JSON.stringify(options.events ?? ['notice.deprecation']), options.partner ?? null, '2026-01-01T00:00:00.000Z', 'before-upgrade']);
   return id;
 }
 /** Puts one event of `type` in the outbox of every subscription to it (partner subscriptions: those of `audience`). */
-const emit = (s: TestService, type: string, audience: string[] | 'all' = 'all') => s.deps.db.transaction((tx) => enqueueEvent(tx, s.deps.clock(), type, { audience }, audience));
+const emit = async (s: TestService, type: string, audience: string[] | 'all' = 'all') => await s.deps.db.transaction(async (tx) => await enqueueEvent(tx, s.deps.clock(), type, { audience }, audience));
 const deprecate = (s: TestService, partner: string, version: string, sunset = '2027-12-31') => json(s, 'POST', `/v1/contracts/${partner}/p2p-exchange/versions/${version}/deprecation`, { sunset, reason: 'superseded' });
 
 describe('webhook registration refuses destinations that are not public', () => {
@@ -79,7 +77,7 @@ describe('webhook registration refuses destinations that are not public', () => 
   beforeAll(async () => {
     s = await startTestService();
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
 
   const REFUSALS: Array<[url: string, message: string]> = [
     ['http://127.0.0.1:8080/hook', 'is a private address (127.0.0.1, loopback)'],
@@ -103,7 +101,7 @@ describe('webhook registration refuses destinations that are not public', () => 
   ];
 
   it('answers 422 problem+json naming the reason at /url, for admins and partners, and stores nothing', async () => {
-    const partner = s.token('partner', 'acme-payer');
+    const partner = await s.token('partner', 'acme-payer');
     for (const [url, message] of REFUSALS) {
       for (const token of [undefined, partner]) {
         const res = await json(s, 'POST', '/v1/webhooks', { url, secret: SECRET, events: ['notice.deprecation'] }, token);
@@ -112,11 +110,11 @@ describe('webhook registration refuses destinations that are not public', () => 
         expect((await res.json()).errors, url).toEqual([{ location: '/url', message }]);
       }
     }
-    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+    expect(await count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
   });
 
   it('refuses a URL longer than 2048 characters and a secret outside 16–256 characters with 422, storing nothing', async () => {
-    const partner = s.token('partner', 'acme-payer');
+    const partner = await s.token('partner', 'acme-payer');
     const huge = `https://hooks.partner.example/${'a'.repeat(1024 * 1024)}`;
     const res = await json(s, 'POST', '/v1/webhooks', { url: huge, secret: 's'.repeat(257), events: ['notice.deprecation'] }, partner);
     expect(res.status).toBe(422);
@@ -130,12 +128,12 @@ describe('webhook registration refuses destinations that are not public', () => 
     try {
       expect((await json(opted, 'POST', '/v1/webhooks', { url: `${longest}a`, secret: SECRET, events: ['notice.deprecation'] })).status).toBe(422);
       expect((await json(opted, 'POST', '/v1/webhooks', { url: longest, secret: 's'.repeat(15), events: ['notice.deprecation'] })).status).toBe(422);
-      expect(count(opted, 'SELECT count(*) FROM webhooks')).toBe(0);
+      expect(await count(opted, 'SELECT count(*) FROM webhooks')).toBe(0);
       expect((await json(opted, 'POST', '/v1/webhooks', { url: longest, secret: 's'.repeat(256), events: ['notice.deprecation'] })).status).toBe(201);
     } finally {
       await opted.cleanup();
     }
-    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+    expect(await count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
   });
 
   it('lists every finding of a request of the wrong shape; a partner may subscribe to notice events only', async () => {
@@ -153,14 +151,14 @@ describe('webhook registration refuses destinations that are not public', () => 
     });
     const unknown = await json(s, 'POST', '/v1/webhooks', { url: 'https://93.184.215.14/in', secret: SECRET, events: ['notice.deprecation', 'bogus'] });
     expect((await unknown.json()).errors).toEqual([{ location: '/events/1', message: `must be one of ${all}` }]);
-    const partner = s.token('partner', 'acme-payer');
+    const partner = await s.token('partner', 'acme-payer');
     const staffOnly = await json(s, 'POST', '/v1/webhooks', { url: 'https://93.184.215.14/in', secret: SECRET, events: ['notice.deprecation', 'release.recorded'] }, partner);
     expect(staffOnly.status).toBe(422);
     expect((await staffOnly.json()).errors).toEqual([
       { location: '/events/1', message: 'must be one of notice.deprecation, notice.breaking-release, notice.sunset-reached, notice.synthetic-drift, notice.webhook-disabled' },
     ]);
     expect((await json(s, 'POST', '/v1/webhooks', [])).status).toBe(400);
-    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+    expect(await count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
   });
 
   it('resolves a host name: refused when any address is not public, accepted when it cannot be resolved now (every delivery checks it again)', async () => {
@@ -174,7 +172,7 @@ describe('webhook registration refuses destinations that are not public', () => 
     const partner = { tokenId: 'tok_partner', name: 'acme', role: 'partner' as const, partner: 'acme-payer' };
     const refusedForPartner = await createWebhook(s.deps, partner, input, { resolve: privateAnswer }).catch((error: unknown) => error);
     expect((refusedForPartner as AccordError).toProblem()).toMatchObject({ status: 422, errors: [{ location: '/url', message: 'resolves to an address that is not public' }] });
-    expect(count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
+    expect(await count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
     const nxdomain: ResolveHost = async (name) => {
       throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
     };
@@ -189,7 +187,7 @@ describe('webhook registration refuses destinations that are not public', () => 
       return [{ address: '93.184.215.14', family: 4 }];
     };
     // As the API does: the request's shape is checked before createWebhook runs.
-    const register = async (input: unknown) => createWebhook(s.deps, partner, parseInput(WebhookRequest, input, { detail: 'Invalid webhook' }), { resolve });
+    const register = async (input: unknown) => await createWebhook(s.deps, partner, parseInput(WebhookRequest, input, { detail: 'Invalid webhook' }), { resolve });
     const badSecret = await register({ url: 'https://a.partner.example/in', secret: 'short', events: ['notice.deprecation'] }).catch((e: unknown) => e);
     expect((badSecret as AccordError).toProblem().errors).toEqual([{ location: '/secret', message: 'must be 16–256 characters (used to sign deliveries)' }]);
     for (let i = 0; i < s.deps.config.webhooksPerOwner; i++) {
@@ -210,13 +208,13 @@ describe('webhook delivery checks the destination again and shows failure classe
     const sink = { write: (line: string) => void logged.push(line) };
     s = await startTestService({ seed: true, logger: pino({ level: 'warn' }, sink) });
   });
-  afterAll(() => {
+  afterAll(async () => {
     r.close();
-    return s.cleanup();
+    return await s.cleanup();
   });
 
   it('refuses at delivery a subscription whose name is loopback: the class is shown, the receiver never contacted', async () => {
-    const id = insertWebhook(s, `http://localhost:${r.port}/old-subscription`);
+    const id = await insertWebhook(s, `http://localhost:${r.port}/old-subscription`);
     expect((await deprecate(s, 'bluestem-mutual', '1.0.0')).status).toBe(201);
     expect(await dispatchDueDeliveries(s.deps)).toBe(1);
     const log = await (await s.call('GET', `/v1/webhooks/${id}/deliveries`)).json();
@@ -225,11 +223,11 @@ describe('webhook delivery checks the destination again and shows failure classe
   });
 
   it('checks every address a name resolves to at delivery (DNS may change after registration)', async () => {
-    const id = insertWebhook(s, `http://hooks.partner.test:${r.port}/rebound`, { events: ['notice.breaking-release', 'notice.deprecation'] });
+    const id = await insertWebhook(s, `http://hooks.partner.test:${r.port}/rebound`, { events: ['notice.breaking-release', 'notice.deprecation'] });
     const rebound: ResolveHost = async () => [{ address: '93.184.215.14', family: 4 }, { address: '127.0.0.1', family: 4 }];
     expect((await deprecate(s, 'northwind-health', '1.0.0')).status).toBe(201);
     await dispatchDueDeliveries(s.deps, { resolve: rebound });
-    expect(deliveriesOf(s, id)).toMatchObject([{ attempts: 1, lastError: 'destination not allowed' }]);
+    expect(await deliveriesOf(s, id)).toMatchObject([{ attempts: 1, lastError: 'destination not allowed' }]);
     expect(r.hits).toEqual([]);
   });
 
@@ -240,12 +238,12 @@ describe('webhook delivery checks the destination again and shows failure classe
     await new Promise((resolve) => closed.close(resolve));
     // A refused connection is recorded when the attempt's budget is spent: a short budget keeps the test short.
     const allowPrivate = { ...s.deps, config: { ...s.deps.config, outboundAllowPrivate: true, webhookTimeoutMs: 1000 } };
-    const unresolvable = insertWebhook(s, 'https://hooks.partner.test/unresolvable', { events: ['notice.sunset-reached'] });
-    const refused = insertWebhook(s, `http://127.0.0.1:${closedPort}/refused`, { events: ['notice.sunset-reached'] });
-    const unavailable = insertWebhook(s, r.url('/unavailable'), { events: ['notice.sunset-reached'] });
-    const redirect = insertWebhook(s, r.url('/redirect'), { events: ['notice.sunset-reached'] });
-    s.deps.db.$client.prepare("UPDATE deprecations SET sunset = '2026-01-01T00:00:00.000Z'").run();
-    (await import('../src/notices/notices.ts')).processSunsets(s.deps);
+    const unresolvable = await insertWebhook(s, 'https://hooks.partner.test/unresolvable', { events: ['notice.sunset-reached'] });
+    const refused = await insertWebhook(s, `http://127.0.0.1:${closedPort}/refused`, { events: ['notice.sunset-reached'] });
+    const unavailable = await insertWebhook(s, r.url('/unavailable'), { events: ['notice.sunset-reached'] });
+    const redirect = await insertWebhook(s, r.url('/redirect'), { events: ['notice.sunset-reached'] });
+    await s.deps.db.$sql.run("UPDATE deprecations SET sunset = '2026-01-01T00:00:00.000Z'");
+    await (await import('../src/notices/notices.ts')).processSunsets(s.deps);
     const nxdomain: ResolveHost = async (name) => {
       throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
     };
@@ -269,7 +267,7 @@ describe('webhook delivery checks the destination again and shows failure classe
       expect((await deprecate(opted, 'bluestem-mutual', '1.0.0')).status).toBe(201);
       expect(await dispatchDueDeliveries(opted.deps)).toBe(1);
       expect(r.hits.filter((h) => h.path === '/opted-in')).toHaveLength(1);
-      expect(deliveriesOf(opted, (await res.json()).id)).toMatchObject([{ status: 'delivered', lastStatus: 204, lastError: null }]);
+      expect(await deliveriesOf(opted, (await res.json()).id)).toMatchObject([{ status: 'delivered', lastStatus: 204, lastError: null }]);
     } finally {
       await opted.cleanup();
     }
@@ -286,9 +284,9 @@ describe('Standard Webhooks signatures', () => {
     r = await receiver(() => statuses.shift() ?? 204);
     s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
   });
-  afterAll(() => {
+  afterAll(async () => {
     r.close();
-    return s.cleanup();
+    return await s.cleanup();
   });
 
   it('signs every delivery so the standardwebhooks package verifies it (secret as raw UTF-8 bytes); webhook-id is the delivery id on every retry', async () => {
@@ -339,10 +337,10 @@ describe('webhook isolation: a hanging subscriber holds up neither others nor th
       env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_JOBS_INTERVAL_MS: '50', ACCORD_WEBHOOK_TIMEOUT_MS: '120000' },
     });
   });
-  afterAll(() => {
+  afterAll(async () => {
     slow.close();
     healthy.close();
-    return s.cleanup();
+    return await s.cleanup();
   });
 
   it('the healthy subscriber is delivered to and a sunset is processed while the slow one hangs; the slow one gets its events one at a time, in order', async () => {
@@ -350,12 +348,12 @@ describe('webhook isolation: a hanging subscriber holds up neither others nor th
     await json(s, 'POST', '/v1/webhooks', { url: healthy.url('/healthy'), secret: SECRET, events: ['notice.sunset-reached'] });
     expect((await deprecate(s, 'bluestem-mutual', '1.0.0', '2027-03-31')).status).toBe(201);
     expect((await deprecate(s, 'northwind-health', '1.0.0', '2027-12-31')).status).toBe(201);
-    const stopJobs = s.startJobs();
+    const stopJobs = await s.startJobs();
     try {
       await vi.waitFor(() => expect(slow.held).toHaveLength(1), { timeout: 30_000, interval: 20 });
       now = Date.parse('2027-04-01T00:00:00Z');
       await vi.waitFor(() => expect(healthy.hits).toHaveLength(1), { timeout: 30_000, interval: 20 });
-      expect(count(s, "SELECT count(*) FROM contract_versions WHERE partner = 'bluestem-mutual' AND version = '1.0.0' AND state = 'retired'")).toBe(1);
+      expect(await count(s, "SELECT count(*) FROM contract_versions WHERE partner = 'bluestem-mutual' AND version = '1.0.0' AND state = 'retired'")).toBe(1);
       // Still hanging: the healthy delivery and the sunset did not wait for the slow attempt to end.
       expect(slow.held[0]!.closed).toBe(false);
       expect(slow.hits).toHaveLength(1);
@@ -365,7 +363,7 @@ describe('webhook isolation: a hanging subscriber holds up neither others nor th
       expect(order).toEqual(['slow got 1.0.0', 'healthy got notice.sunset-reached', 'slow got 1.0.0']);
       expect(slow.hits.map((h) => JSON.parse(h.body).data.partner)).toEqual(['bluestem-mutual', 'northwind-health']);
     } finally {
-      stopJobs();
+      await stopJobs();
     }
   });
 });
@@ -375,23 +373,23 @@ describe('cap of active webhook subscriptions per owner', () => {
   beforeAll(async () => {
     s = await startTestService({ env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_WEBHOOKS_PER_OWNER: '2' } });
   });
-  afterAll(() => s.cleanup());
+  afterAll(async () => await s.cleanup());
   const register = (token?: string) => json(s, 'POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/hook', secret: SECRET, events: ['notice.deprecation'] }, token);
 
   it("counts a partner's own subscriptions and the staff's together; 409 problem+json beyond the cap, nothing stored", async () => {
-    const acme = s.token('partner', 'acme-payer');
-    const acmeAgain = s.token('partner', 'acme-payer');
-    const other = s.token('partner', 'other-payer');
+    const acme = await s.token('partner', 'acme-payer');
+    const acmeAgain = await s.token('partner', 'acme-payer');
+    const other = await s.token('partner', 'other-payer');
     expect((await register(acme)).status).toBe(201);
     const second = await (await register(acmeAgain)).json();
     const third = await register(acme);
     expect(third.status).toBe(409);
     expect(third.headers.get('content-type')).toBe('application/problem+json');
     expect((await third.json()).detail).toBe('acme-payer already holds 2 active webhook subscriptions, the most allowed (ACCORD_WEBHOOKS_PER_OWNER=2); delete one first');
-    expect(count(s, "SELECT count(*) FROM webhooks WHERE partner = 'acme-payer'")).toBe(2);
+    expect(await count(s, "SELECT count(*) FROM webhooks WHERE partner = 'acme-payer'")).toBe(2);
     expect((await register(other)).status).toBe(201);
     expect((await register()).status).toBe(201);
-    expect((await register(s.token('admin'))).status).toBe(201);
+    expect((await register(await s.token('admin'))).status).toBe(201);
     const staff = await register();
     expect(staff.status).toBe(409);
     expect((await staff.json()).detail).toMatch(/^The staff already hold 2 active webhook subscriptions/);
@@ -409,22 +407,22 @@ describe('automatic disabling after sustained failure', () => {
     r = await receiver(() => answer);
     s = await startTestService({ seed: true, clock: () => new Date(now), env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_WEBHOOK_DISABLE_FAILURES: '3', ACCORD_WEBHOOK_DISABLE_AFTER: 'PT1H' } });
   });
-  afterAll(() => {
+  afterAll(async () => {
     r.close();
-    return s.cleanup();
+    return await s.cleanup();
   });
   afterEach(() => {
     answer = 503;
   });
   const retry = async (attempt: number) => {
     now += backoffMs(attempt);
-    return dispatchDueDeliveries(s.deps);
+    return await dispatchDueDeliveries(s.deps);
   };
 
   it('a success ends the failure streak', async () => {
     const hook = await (await json(s, 'POST', '/v1/webhooks', { url: r.url('/flaky'), secret: SECRET, events: ['notice.synthetic-drift'] })).json();
     const { publishNotice } = await import('../src/notices/notices.ts');
-    s.deps.db.transaction((tx) => publishNotice(tx, s.deps, { kind: 'synthetic-drift', partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', title: 'drift', body: 'drift' }));
+    await s.deps.db.transaction(async (tx) => await publishNotice(tx, s.deps, { kind: 'synthetic-drift', partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', title: 'drift', body: 'drift' }));
     await dispatchDueDeliveries(s.deps);
     await retry(1);
     expect(await (await s.call('GET', `/v1/webhooks/${hook.id}`)).json()).toMatchObject({ consecutiveFailures: 2, failingSince: expect.any(String), disabledAt: null });
@@ -435,8 +433,8 @@ describe('automatic disabling after sustained failure', () => {
   });
 
   it('disables after N failures in a row over at least the window, cancels pending deliveries and tells the owner; the owner re-enables it', async () => {
-    const bluestem = s.token('partner', 'bluestem-mutual');
-    const northwind = s.token('partner', 'northwind-health');
+    const bluestem = await s.token('partner', 'bluestem-mutual');
+    const northwind = await s.token('partner', 'northwind-health');
     const hook = await (await json(s, 'POST', '/v1/webhooks', { url: r.url('/dead'), secret: SECRET, events: ['notice.deprecation'] }, bluestem)).json();
     expect((await deprecate(s, 'bluestem-mutual', '1.0.0')).status).toBe(201);
     await dispatchDueDeliveries(s.deps);
@@ -448,7 +446,7 @@ describe('automatic disabling after sustained failure', () => {
     expect(await dispatchDueDeliveries(s.deps)).toBe(1);
     const [view] = await (await s.call('GET', '/v1/webhooks', { token: bluestem })).json();
     expect(view).toMatchObject({ id: hook.id, disabledAt: new Date(now).toISOString(), disabledReason: expect.stringMatching(/^every delivery attempt failed since .* \(4 in a row, the last: HTTP 503\)$/) });
-    expect(deliveriesOf(s, hook.id).map((d) => d.status)).toEqual(['cancelled']);
+    expect((await deliveriesOf(s, hook.id)).map((d) => d.status)).toEqual(['cancelled']);
 
     const notices = await (await s.call('GET', '/v1/notices', { token: bluestem })).json();
     const notice = notices.find((n: { kind: string }) => n.kind === 'webhook-disabled');
@@ -461,7 +459,7 @@ describe('automatic disabling after sustained failure', () => {
 
     // a disabled subscription gets no new deliveries
     expect((await deprecate(s, 'bluestem-mutual', '1.1.0')).status).toBe(201);
-    expect(deliveriesOf(s, hook.id)).toHaveLength(1);
+    expect(await deliveriesOf(s, hook.id)).toHaveLength(1);
     expect(await dispatchDueDeliveries(s.deps)).toBe(0);
 
     expect((await s.call('POST', `/v1/webhooks/${hook.id}/enable`, { token: northwind })).status).toBe(404);
@@ -471,7 +469,7 @@ describe('automatic disabling after sustained failure', () => {
     answer = 204;
     expect((await deprecate(s, 'northwind-health', '1.1.0')).status).toBe(201);
     await dispatchDueDeliveries(s.deps);
-    expect(deliveriesOf(s, hook.id).map((d) => d.status)).toEqual(['cancelled', 'delivered']);
+    expect((await deliveriesOf(s, hook.id)).map((d) => d.status)).toEqual(['cancelled', 'delivered']);
   });
 });
 
@@ -479,23 +477,23 @@ describe('upgrade: subscriptions to destinations no longer allowed are disabled 
   it('disables them with a notice to the owner (staff only for an admin subscription), idempotently, unless an opt-in allows them', async () => {
     const first = await startTestService();
     const dir = first.dir;
-    const loopback = insertWebhook(first, 'http://127.0.0.1:9/hook', { partner: 'acme-payer' });
-    const decimal = insertWebhook(first, 'http://2130706433/hook', { partner: 'acme-payer' });
-    const credentials = insertWebhook(first, 'https://user:pw@hooks.partner.example/hook', { partner: 'acme-payer' });
-    const staffLocalhost = insertWebhook(first, 'http://localhost:8080/hook');
-    const named = insertWebhook(first, 'https://hooks.partner.example/hook', { partner: 'acme-payer' });
-    const huge = insertWebhook(first, `https://hooks.partner.example/${'a'.repeat(1024 * 1024)}`, { partner: 'acme-payer' });
+    const loopback = await insertWebhook(first, 'http://127.0.0.1:9/hook', { partner: 'acme-payer' });
+    const decimal = await insertWebhook(first, 'http://2130706433/hook', { partner: 'acme-payer' });
+    const credentials = await insertWebhook(first, 'https://user:pw@hooks.partner.example/hook', { partner: 'acme-payer' });
+    const staffLocalhost = await insertWebhook(first, 'http://localhost:8080/hook');
+    const named = await insertWebhook(first, 'https://hooks.partner.example/hook', { partner: 'acme-payer' });
+    const huge = await insertWebhook(first, `https://hooks.partner.example/${'a'.repeat(1024 * 1024)}`, { partner: 'acme-payer' });
     await first.close();
 
     const optedIn = await startTestService({ dir, env: { ACCORD_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8' } });
-    const active = () => optedIn.deps.db.$client.prepare('SELECT id FROM webhooks WHERE disabled_at IS NULL ORDER BY id').pluck().all() as string[];
+    const active = async () => (await optedIn.deps.db.$sql.column('SELECT id FROM webhooks WHERE disabled_at IS NULL ORDER BY id')) as string[];
     // the CIDR opt-in keeps the loopback address literals; localhost names and credentials are not allowed by it
-    expect(active()).toEqual([loopback, decimal, named].sort());
+    expect(await active()).toEqual([loopback, decimal, named].sort());
     await optedIn.close();
 
     const upgraded = await startTestService({ dir });
     try {
-      const acme = upgraded.token('partner', 'acme-payer');
+      const acme = await upgraded.token('partner', 'acme-payer');
       const views = await (await upgraded.call('GET', '/v1/webhooks', { token: acme })).json();
       const byId = Object.fromEntries(views.map((v: { id: string }) => [v.id, v]));
       expect(byId[loopback]).toMatchObject({ disabledAt: expect.any(String), disabledReason: expect.stringMatching(/^the URL is a private address \(127\.0\.0\.1, loopback\); outbound calls reach public addresses only/) });
@@ -518,8 +516,8 @@ describe('upgrade: subscriptions to destinations no longer allowed are disabled 
 
     const again = await startTestService({ dir });
     try {
-      expect(count(again, "SELECT count(*) FROM notices WHERE kind = 'webhook-disabled'")).toBe(5);
-      expect(count(again, 'SELECT count(*) FROM webhooks WHERE disabled_at IS NULL')).toBe(1);
+      expect(await count(again, "SELECT count(*) FROM notices WHERE kind = 'webhook-disabled'")).toBe(5);
+      expect(await count(again, 'SELECT count(*) FROM webhooks WHERE disabled_at IS NULL')).toBe(1);
     } finally {
       await again.cleanup();
     }
@@ -555,7 +553,7 @@ describe('delivery slots are shared fairly between owners', () => {
     return s;
   };
   const subscribe = async (s: TestService, partner: string, url: string) => {
-    const res = await json(s, 'POST', '/v1/webhooks', { url, secret: SECRET, events: ['notice.deprecation'] }, s.token('partner', partner));
+    const res = await json(s, 'POST', '/v1/webhooks', { url, secret: SECRET, events: ['notice.deprecation'] }, await s.token('partner', partner));
     expect(res.status).toBe(201);
     return (await res.json()).id as string;
   };
@@ -565,10 +563,10 @@ describe('delivery slots are shared fairly between owners', () => {
       for (let i = 0; i < subscriptionsEach; i++) await subscribe(s, partner, hostile.url(`/${partner}/${i}`));
     }
     const honestHook = await subscribe(s, 'bluestem-mutual', honest.url('/bluestem'));
-    emit(s, 'notice.deprecation', ['acme-payer', 'other-payer']);
+    await emit(s, 'notice.deprecation', ['acme-payer', 'other-payer']);
     now += 1000;
-    emit(s, 'notice.deprecation', ['bluestem-mutual']);
-    return { honestHook, honestDelivery: s.deps.db.$client.prepare('SELECT id FROM webhook_deliveries WHERE webhook_id = ?').pluck().get(honestHook) as string };
+    await emit(s, 'notice.deprecation', ['bluestem-mutual']);
+    return { honestHook, honestDelivery: (await s.deps.db.$sql.value('SELECT id FROM webhook_deliveries WHERE webhook_id = ?', [honestHook])) as string };
   };
   const heldBy = (partner: string) => hostile.held.filter((h) => h.hit.path.startsWith(`/${partner}/`)).length;
 
@@ -577,14 +575,14 @@ describe('delivery slots are shared fairly between owners', () => {
     const { honestHook, honestDelivery } = await hostileOwnersAndOneHonest(s, 10);
     const dispatcher = new WebhookDispatcher(s.deps);
     try {
-      const started = dispatcher.fill();
+      const started = await dispatcher.fill();
       expect(started).toContain(honestDelivery);
-      await vi.waitFor(() => expect(deliveriesOf(s, honestHook)).toMatchObject([{ status: 'delivered', lastStatus: 204 }]), { timeout: 10_000, interval: 10 });
+      await vi.waitFor(async () => expect(await deliveriesOf(s, honestHook)).toMatchObject([{ status: 'delivered', lastStatus: 204 }]), { timeout: 10_000, interval: 10 });
       await vi.waitFor(() => expect(hostile.held).toHaveLength(started.length - 1), { timeout: 10_000, interval: 10 });
       // Three owners hold subscriptions: each may have floor(16 / 3) = 5 attempts in flight.
       expect([heldBy('acme-payer'), heldBy('other-payer')]).toEqual([5, 5]);
       expect(hostile.held.every((h) => !h.closed)).toBe(true);
-      expect(dispatcher.fill()).toEqual([]);
+      expect(await dispatcher.fill()).toEqual([]);
     } finally {
       await stopHanging(dispatcher);
     }
@@ -595,14 +593,14 @@ describe('delivery slots are shared fairly between owners', () => {
     const { honestDelivery } = await hostileOwnersAndOneHonest(s, 3);
     const dispatcher = new WebhookDispatcher(s.deps);
     try {
-      expect(dispatcher.fill()).toHaveLength(2);
+      expect(await dispatcher.fill()).toHaveLength(2);
       await vi.waitFor(() => expect(hostile.held).toHaveLength(2), { timeout: 10_000, interval: 10 });
       expect([heldBy('acme-payer'), heldBy('other-payer')]).toEqual([1, 1]);
       const acme = hostile.held.find((h) => h.hit.path.startsWith('/acme-payer/'))!;
       acme.res.writeHead(204).end();
       await dispatcher.nextSettled();
       // acme-payer has nothing in flight now, like bluestem-mutual, but was served more recently; other-payer is at its share.
-      expect(dispatcher.fill()).toEqual([honestDelivery]);
+      expect(await dispatcher.fill()).toEqual([honestDelivery]);
       await vi.waitFor(() => expect(honest.hits.map((h) => h.path)).toEqual(['/bluestem']), { timeout: 10_000, interval: 10 });
     } finally {
       await stopHanging(dispatcher);
@@ -626,26 +624,26 @@ describe('subscribers whose name server never answers', () => {
   });
 
   it('hold up neither an honest subscriber nor each other: its delivery goes out while their lookups hang', async () => {
-    const hostileHooks = Array.from({ length: 8 }, (_, i) => insertWebhook(s, `http://stall-${i}.acme.test/hook`, { partner: 'acme-payer' }));
-    const honestHook = insertWebhook(s, `http://hooks.bluestem.test:${r.port}/hook`, { partner: 'bluestem-mutual' });
-    emit(s, 'notice.deprecation', ['acme-payer', 'bluestem-mutual']);
+    const hostileHooks = await Promise.all(Array.from({ length: 8 }, async (_, i) => await insertWebhook(s, `http://stall-${i}.acme.test/hook`, { partner: 'acme-payer' })));
+    const honestHook = await insertWebhook(s, `http://hooks.bluestem.test:${r.port}/hook`, { partner: 'bluestem-mutual' });
+    await emit(s, 'notice.deprecation', ['acme-payer', 'bluestem-mutual']);
     const giveUp = new AbortController();
     const resolver = dnsResolver({ servers: [dns.server] });
     // The test ends the hanging lookups itself instead of waiting out their budget.
     const resolve: ResolveHost = (name, options) => resolver(name, { ...options, signal: AbortSignal.any([options.signal, giveUp.signal]) });
     const dispatcher = new WebhookDispatcher(s.deps, { resolve });
     try {
-      expect(dispatcher.fill()).toHaveLength(9);
-      await vi.waitFor(() => expect(deliveriesOf(s, honestHook)).toMatchObject([{ status: 'delivered', lastStatus: 204 }]), { timeout: 10_000, interval: 10 });
+      expect(await dispatcher.fill()).toHaveLength(9);
+      await vi.waitFor(async () => expect(await deliveriesOf(s, honestHook)).toMatchObject([{ status: 'delivered', lastStatus: 204 }]), { timeout: 10_000, interval: 10 });
       await vi.waitFor(() => expect(new Set(dns.queries.filter((q) => q.name.startsWith('stall-')).map((q) => q.name)).size).toBe(8), { timeout: 10_000, interval: 10 });
       expect(r.hits.map((h) => h.path)).toEqual(['/hook']);
       expect(dispatcher.inFlight).toBe(8);
-      for (const id of hostileHooks) expect(deliveriesOf(s, id)).toMatchObject([{ status: 'pending', attempts: 0 }]);
+      for (const id of hostileHooks) expect(await deliveriesOf(s, id)).toMatchObject([{ status: 'pending', attempts: 0 }]);
     } finally {
       giveUp.abort();
       await dispatcher.stop();
     }
-    for (const id of hostileHooks) expect(deliveriesOf(s, id)).toMatchObject([{ status: 'pending', attempts: 1, lastError: 'could not resolve host' }]);
+    for (const id of hostileHooks) expect(await deliveriesOf(s, id)).toMatchObject([{ status: 'pending', attempts: 1, lastError: 'could not resolve host' }]);
   });
 });
 
@@ -669,10 +667,10 @@ describe("a delivery log does not tell how a connection failed", () => {
     await new Promise((resolve) => closed.close(resolve));
     s = await startTestService({ clock: () => new Date(now), env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true', ACCORD_WEBHOOK_TIMEOUT_MS: String(BUDGET_MS) } });
   });
-  afterAll(() => {
+  afterAll(async () => {
     silent.close();
     slowThenFailing.close();
-    return s.cleanup();
+    return await s.cleanup();
   });
   const subscribe = async (url: string, event: string) => (await (await json(s, 'POST', '/v1/webhooks', { url, secret: SECRET, events: [event] })).json()).id as string;
   const log = async (id: string) => (await s.call('GET', `/v1/webhooks/${id}/deliveries`)).json();
@@ -680,12 +678,12 @@ describe("a delivery log does not tell how a connection failed", () => {
   it('a refused connection is recorded when the budget is spent, like a silent endpoint, and both logs read the same', async () => {
     const refused = await subscribe(`http://127.0.0.1:${closedPort}/refused`, 'release.recorded');
     const hanging = await subscribe(silent.url('/silent'), 'gate.break-glass');
-    emit(s, 'release.recorded');
+    await emit(s, 'release.recorded');
     const startedAt = performance.now();
     expect(await dispatchDueDeliveries(s.deps)).toBe(1);
     // A refused connection fails within milliseconds; its attempt still takes the whole budget.
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(BUDGET_MS);
-    emit(s, 'gate.break-glass');
+    await emit(s, 'gate.break-glass');
     expect(await dispatchDueDeliveries(s.deps)).toBe(1);
     expect(silent.held).toHaveLength(1);
     const [refusedLog, hangingLog] = [await log(refused), await log(hanging)];
@@ -699,7 +697,7 @@ describe("a delivery log does not tell how a connection failed", () => {
 
   it('the next attempt is scheduled from the start of the failed one, whatever the failure took', async () => {
     const hook = await subscribe(slowThenFailing.url('/slow-503'), 'sla.page-owner');
-    emit(s, 'sla.page-owner');
+    await emit(s, 'sla.page-owner');
     const startedAt = now;
     expect(await dispatchDueDeliveries(s.deps)).toBe(1);
     expect(now).toBe(startedAt + 30_000);

@@ -106,7 +106,9 @@ export class AsyncGroupCommit<C> {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => (this.running = this.running.then(() => this.flush())));
+        setImmediate(() => {
+          this.running = this.running.then(() => this.flush());
+        });
       }
     });
   }
@@ -116,7 +118,9 @@ export class AsyncGroupCommit<C> {
     const batch = this.queue.splice(0, this.maxBatch);
     if (this.queue.length > 0) {
       this.scheduled = true;
-      setImmediate(() => (this.running = this.running.then(() => this.flush())));
+      setImmediate(() => {
+        this.running = this.running.then(() => this.flush());
+      });
     }
     if (batch.length === 0) return;
     try {

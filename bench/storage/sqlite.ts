@@ -2,11 +2,11 @@
  * The exchange hot path's storage pattern (bench/storage/pattern.ts) on the embedded database as
  * the app opens it (openDb: temp file, WAL, synchronous=NORMAL, migrations; the checkpoint
  * worker running), three ways:
- * - sync: better-sqlite3 prepared statements in src/db/group-commit.ts's GroupCommit (today);
- * - async wrapper: the same statements behind an async repository (`await` per statement), the
- *   batch in an async group commit (BEGIN … await each unit … COMMIT);
- * - async drizzle: drizzle prepared queries (placeholders) over the same connection, awaited per
- *   statement — what "async repositories over drizzle" costs on SQLite.
+ * - app storage: what the app runs since ADR 0016, `db.unit` (the group commit of
+ *   src/db/sqlite.ts) with the statements through `db.$sql` (statement cache, async);
+ * - async wrapper: better-sqlite3 prepared statements held by the bench, one `await` each, in
+ *   the bench's own async group commit (BEGIN … await each unit … COMMIT): the floor;
+ * - async drizzle: drizzle prepared queries (placeholders) in `db.unit`, awaited per statement.
  * 1 and 8 concurrent clients; every (variant, clients) pair runs `rounds` times, alternating, on
  * a fresh database each time. Needs nothing beyond the project's packages.
  *
@@ -18,40 +18,38 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { startCheckpointer } from '../../src/db/checkpointer.ts';
-import { openDb, type Db } from '../../src/db/client.ts';
-import { GroupCommit } from '../../src/db/group-commit.ts';
+import { changesOf, openDb, type Db } from '../../src/db/client.ts';
 import { idempotencyKeys, transactions } from '../../src/db/schema/index.ts';
 import { AsyncGroupCommit, drive, requestParams, SQLITE, summarise, type RequestParams } from './pattern.ts';
 
-type Variant = 'sync' | 'async wrapper' | 'async drizzle';
+type Variant = 'app storage' | 'async wrapper' | 'async drizzle';
 
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-storage-bench-'));
   const file = path.join(dir, 'accord.db');
   const db = openDb(file);
-  const checkpointer = startCheckpointer(db, file, pino({ level: 'silent' }));
+  const checkpointer = startCheckpointer(db.$sqlite!, file, pino({ level: 'silent' }));
   try {
     return await fn(db);
   } finally {
     await checkpointer.stop();
-    db.$client.close();
+    await db.$close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function runner(db: Db, variant: Variant): (i: number) => Promise<unknown> {
-  const sqlite = db.$client;
+async function runner(db: Db, variant: Variant): Promise<(i: number) => Promise<unknown>> {
+  const sqlite = db.$sqlite!;
   const claim = sqlite.prepare(SQLITE.claim);
   const complete = sqlite.prepare(SQLITE.complete);
   const record = sqlite.prepare(SQLITE.record);
-  if (variant === 'sync') {
-    const commits = new GroupCommit(sqlite);
+  if (variant === 'app storage') {
     return (i) =>
-      commits.run(() => {
+      db.unit(async () => {
         const p = requestParams(i);
-        if (claim.run(p).changes !== 1) throw new Error('claim lost');
-        complete.run(p);
-        record.run(p);
+        if ((await db.$sql.run(SQLITE.claim, p)).changes !== 1) throw new Error('claim lost');
+        await db.$sql.run(SQLITE.complete, p);
+        await db.$sql.run(SQLITE.record, p);
       });
   }
   const exec = async (_: unknown, text: string) => sqlite.exec(text);
@@ -91,9 +89,9 @@ function runner(db: Db, variant: Variant): (i: number) => Promise<unknown> {
     })
     .prepare();
   return (i) =>
-    commits.run(async () => {
+    db.unit(async () => {
       const p = requestParams(i);
-      if ((await dClaim.run(p)).changes !== 1) throw new Error('claim lost');
+      if (changesOf(await dClaim.run(p)) !== 1) throw new Error('claim lost');
       await dComplete.run(p);
       await dRecord.run(p);
     });
@@ -101,12 +99,12 @@ function runner(db: Db, variant: Variant): (i: number) => Promise<unknown> {
 
 /** Runs every variant × clients `rounds` times, alternating; returns one line per pair. */
 export async function benchStorageSqlite(seconds = 3, rounds = 3): Promise<string[]> {
-  const variants: Variant[] = ['sync', 'async wrapper', 'async drizzle'];
+  const variants: Variant[] = ['async wrapper', 'app storage', 'async drizzle'];
   const results = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
     for (const clients of [1, 8]) {
       for (const variant of variants) {
-        const rate = await withDb((db) => drive(clients, seconds, runner(db, variant)));
+        const rate = await withDb(async (db) => drive(clients, seconds, await runner(db, variant)));
         const name = `sqlite ${variant}, ${clients} client${clients > 1 ? 's' : ''}`;
         results.set(name, [...(results.get(name) ?? []), rate]);
       }
@@ -114,11 +112,11 @@ export async function benchStorageSqlite(seconds = 3, rounds = 3): Promise<strin
   }
   const lines: string[] = [];
   for (const clients of [1, 8]) {
-    const base = summarise(results.get(`sqlite sync, ${clients} client${clients > 1 ? 's' : ''}`)!).median;
+    const base = summarise(results.get(`sqlite async wrapper, ${clients} client${clients > 1 ? 's' : ''}`)!).median;
     for (const variant of variants) {
       const name = `sqlite ${variant}, ${clients} client${clients > 1 ? 's' : ''}`;
       const s = summarise(results.get(name)!);
-      lines.push(`${name}: ${s.text}; ${(1e6 / s.median).toFixed(1)} µs/request; ${variant === 'sync' ? 'baseline' : `${(((s.median - base) / base) * 100).toFixed(1)} % vs sync`}`);
+      lines.push(`${name}: ${s.text}; ${(1e6 / s.median).toFixed(1)} µs/request; ${variant === 'async wrapper' ? 'baseline' : `${(((s.median - base) / base) * 100).toFixed(1)} % vs the async wrapper`}`);
     }
   }
   return lines;

@@ -30,10 +30,10 @@ interface ChainDeps {
  * anchored head is keyed, contiguous, linked and matches its HMAC, and the anchored head itself
  * is still there unchanged; otherwise what breaks that. Never anchors over tampering.
  */
-function extendAnchor(db: Db, key: Buffer, from: AnchorState): Pick<AnchorState, 'count' | 'head'> | { problem: string } {
+async function extendAnchor(db: Db, key: Buffer, from: AnchorState): Promise<Pick<AnchorState, 'count' | 'head'> | { problem: string }> {
   let head = from.head;
   let sawHead = from.head.seq === 0;
-  for (const row of db.$client.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_log WHERE seq >= ? ORDER BY seq`).iterate(from.head.seq) as IterableIterator<StoredEntry>) {
+  for (const row of (await db.$sql.all(`SELECT ${ENTRY_COLUMNS} FROM audit_log WHERE seq >= ? ORDER BY seq`, [from.head.seq])) as StoredEntry[]) {
     if (!sawHead) {
       if (row.seq !== from.head.seq || row.hash !== from.head.hash) return { problem: `entry ${from.head.seq}, the head of the last anchor, is ${row.seq !== from.head.seq ? 'missing' : 'no longer the entry anchored'}` };
       sawHead = true;
@@ -88,13 +88,13 @@ export class AuditChain implements AuditAppender {
    */
   static async open(deps: ChainDeps): Promise<AuditChain> {
     const { db, registry, logger } = deps;
-    const hasKeyed = db.$client.prepare('SELECT 1 FROM audit_log WHERE chain = ? LIMIT 1').get(KEYED) !== undefined;
+    const hasKeyed = (await db.$sql.get('SELECT 1 FROM audit_log WHERE chain = ? LIMIT 1', [KEYED])) !== undefined;
     if (hasKeyed && !deps.config.auditKey && !fs.existsSync(auditKeyFile(deps.config.dataDir))) {
       throw new AccordError('unavailable', `The audit log has keyed entries but there is no audit key (ACCORD_AUDIT_KEY or ${auditKeyFile(deps.config.dataDir)}): restore the key; a new one would make the log unverifiable`);
     }
     const { key, source, created } = loadAuditKey(deps.config, { create: true });
     if (created) logger.warn({ file: source }, 'created the audit key; keep a copy outside the data dir: without it the audit log cannot be verified');
-    const newestSeq = (db.$client.prepare('SELECT max(seq) FROM audit_log').pluck().get() as number | null) ?? 0;
+    const newestSeq = ((await db.$sql.value('SELECT max(seq) FROM audit_log')) as number | null) ?? 0;
     const stored = parseStoredAnchor(await registry.readAuditAnchor());
     let chain: AuditChain;
     if (stored) {
@@ -117,7 +117,7 @@ export class AuditChain implements AuditAppender {
           `Refusing to start: ${ANCHOR_REF} is missing from the registry although the audit key (${source}) was not made by this start — the anchor was deleted or the registry replaced, and the entries may have been rewritten as unkeyed ones. Run \`accord audit verify\`; restore the registry from a backup, or after investigating accept the current log with \`accord audit reanchor --reason …\` (also what the first start of this release needs when ACCORD_AUDIT_KEY is set in advance).`,
         );
       }
-      const found = verifyAudit(db, key, undefined);
+      const found = await verifyAudit(db, key, undefined);
       const broken = found.problems.filter((p) => p.kind !== 'missing-anchor');
       if (broken.length > 0) logger.warn({ problems: broken.map((p) => p.message) }, 'the unkeyed audit log was already broken before the upgrade; anchoring it as it is');
       chain = new AuditChain(deps, key, { commit: undefined, state: { count: found.checked, head: found.head, legacy: found.legacy } }, newestSeq);
@@ -164,9 +164,9 @@ export class AuditChain implements AuditAppender {
    */
   anchor(): Promise<AnchorOutcome> {
     if (!this.queued) {
-      const next = this.queue.then(() => {
+      const next = this.queue.then(async () => {
         this.queued = undefined;
-        return this.write();
+        return await this.write();
       });
       this.queued = next;
       this.queue = next.catch(() => undefined);
@@ -197,7 +197,7 @@ export class AuditChain implements AuditAppender {
       if (stored.anchor!.reanchored?.replaced !== (this.anchored.commit ?? null)) return this.refuse(`${ANCHOR_REF} was moved to ${stored.commit}, which does not follow the last anchor: it was rolled back`);
       this.anchored = { commit: stored.commit, state: stored.anchor! };
     }
-    const extended = extendAnchor(db, this.key, this.anchored.state);
+    const extended = await extendAnchor(db, this.key, this.anchored.state);
     if ('problem' in extended) return this.refuse(extended.problem);
     if (extended.head.seq === this.anchored.state.head.seq && !this.firstPending) return { written: false };
     // Wall time, not deps.clock: anchors happen at unpredictable moments, and a test's stepping clock must not move because of them.
@@ -227,8 +227,8 @@ export async function reanchorAudit(deps: { db: Db; registry: GitRegistry; key: 
   const stored = await registry.readAuditAnchor();
   const replaced = stored?.commit ?? null;
   const appender: AuditAppender = { entryHash: (prevHash, row) => entryHmac(key, prevHash, row), appended: () => undefined };
-  appendAudit({ db, clock: () => new Date(), audit: appender }, { actor: 'accord audit reanchor', role: 'operator', action: 'audit.reanchored', target: ANCHOR_REF, outcome: 'ok', detail: { reason, replaced } });
-  const now = verifyAudit(db, key, undefined);
+  await appendAudit({ db, clock: () => new Date(), audit: appender }, { actor: 'accord audit reanchor', role: 'operator', action: 'audit.reanchored', target: ANCHOR_REF, outcome: 'ok', detail: { reason, replaced } });
+  const now = await verifyAudit(db, key, undefined);
   const anchor = sealAnchor(key, { count: now.checked, head: now.head, legacy: now.legacy, reanchored: { reason, replaced } }, new Date());
   const commit = await registry.writeAuditAnchor({ text: anchorText(anchor), parent: replaced ?? undefined, message: anchorMessage(anchor), at: new Date() });
   return { anchor, commit, replaced };

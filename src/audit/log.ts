@@ -40,7 +40,7 @@ export const LEGACY = 'sha256';
 /** The link before the first entry. */
 export const GENESIS = '0'.repeat(64);
 /** SELECT list for whole rows. */
-export const ENTRY_COLUMNS = 'seq, at, actor, role, action, target, outcome, detail, prev_hash AS prevHash, hash, chain';
+export const ENTRY_COLUMNS = 'seq, at, actor, role, action, target, outcome, detail, prev_hash AS "prevHash", hash, chain';
 
 /** The unkeyed link of the old release (its content without seq), kept to verify legacy entries. */
 function legacyHash(prevHash: string, row: EntryContent): string {
@@ -63,9 +63,9 @@ export interface AuditAppender {
 }
 
 /** Appends one entry, keyed-chained to the previous entry, in one SQLite transaction; may schedule an anchor. */
-export function appendAudit(deps: { db: Db; clock: () => Date; audit: AuditAppender }, entry: AuditEntry): void {
-  const seq = deps.db.transaction((tx) => {
-    const last = tx.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1).get();
+export async function appendAudit(deps: { db: Db; clock: () => Date; audit: AuditAppender }, entry: AuditEntry): Promise<void> {
+  const seq = await deps.db.transaction(async (tx) => {
+    const last = await tx.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1).get();
     const row: EntryContent = {
       seq: (last?.seq ?? 0) + 1,
       at: deps.clock().toISOString(),
@@ -77,21 +77,21 @@ export function appendAudit(deps: { db: Db; clock: () => Date; audit: AuditAppen
       detail: JSON.stringify(entry.detail ?? {}),
     };
     const prevHash = last?.hash ?? GENESIS;
-    tx.insert(auditLog).values({ ...row, prevHash, hash: deps.audit.entryHash(prevHash, row), chain: KEYED }).run();
+    await tx.insert(auditLog).values({ ...row, prevHash, hash: deps.audit.entryHash(prevHash, row), chain: KEYED }).run();
     return row.seq;
   });
   deps.audit.appended(seq);
 }
 
 /** Entries after `after` (a seq), oldest first, at most `limit`. */
-export function listAudit(deps: { db: Db }, options: { after?: number; limit?: number } = {}) {
-  return deps.db
+export async function listAudit(deps: { db: Db }, options: { after?: number; limit?: number } = {}) {
+  return (await deps.db
     .select()
     .from(auditLog)
     .where(gt(auditLog.seq, options.after ?? 0))
     .orderBy(auditLog.seq)
     .limit(Math.min(options.limit ?? 100, 1000))
-    .all()
+    .all())
     .map((r) => ({ ...r, detail: JSON.parse(r.detail) as unknown }));
 }
 
@@ -130,7 +130,7 @@ const range = (from: number, to: number) => (from === to ? `entry ${from}` : `en
  * anchor recorded (count, head entry and hash, legacy segment). Reports every problem found.
  * @param stored the anchor read from `refs/accord/audit`, or undefined when the ref does not exist
  */
-export function verifyAudit(db: Db, key: Buffer, stored: StoredAnchor | undefined): AuditVerification {
+export async function verifyAudit(db: Db, key: Buffer, stored: StoredAnchor | undefined): Promise<AuditVerification> {
   const problems: AuditProblem[] = [];
   const anchorIssue = stored ? anchorProblem(key, stored) : undefined;
   const anchor = stored && !anchorIssue ? stored.anchor : undefined;
@@ -159,7 +159,7 @@ export function verifyAudit(db: Db, key: Buffer, stored: StoredAnchor | undefine
     }
   };
 
-  for (const row of db.$client.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_log ORDER BY seq`).iterate() as IterableIterator<StoredEntry>) {
+  for (const row of (await db.$sql.all(`SELECT ${ENTRY_COLUMNS} FROM audit_log ORDER BY seq`)) as StoredEntry[]) {
     checked++;
     const keyed = row.chain === KEYED;
     const gap = keyed && row.seq !== prev.seq + 1;
@@ -218,7 +218,7 @@ export function verifyAudit(db: Db, key: Buffer, stored: StoredAnchor | undefine
     }
   }
 
-  const unanchored = anchor ? (db.$client.prepare('SELECT count(*) FROM audit_log WHERE seq > ?').pluck().get(anchor.head.seq) as number) : checked;
+  const unanchored = anchor ? ((await db.$sql.value('SELECT count(*) FROM audit_log WHERE seq > ?', [anchor.head.seq])) as number) : checked;
   return {
     ok: problems.length === 0,
     checked,

@@ -39,19 +39,18 @@ export const AUDIT_SCAN_WINDOW = 50_000;
 
 const DAY_MS = 86_400_000;
 
-type Client = Deps['db']['$client'];
+type Client = Deps['db']['$sql'];
 
 /**
  * The first seq (at or after `lo`) whose time is at or after `iso`, by binary search over seq
  * (entries are appended in time order); `hi + 1` when there is none.
  */
-function firstSeqAtOrAfter(db: Client, iso: string, lo: number, hi: number): number {
-  const at = db.prepare('SELECT seq, at FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT 1');
+async function firstSeqAtOrAfter(db: Client, iso: string, lo: number, hi: number): Promise<number> {
   let low = lo;
   let high = hi + 1;
   while (low < high) {
     const mid = Math.floor((low + high) / 2);
-    const row = at.get(mid) as { seq: number; at: string } | undefined;
+    const row = await db.get<{ seq: number; at: string }>('SELECT seq, at FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT 1', [mid]);
     if (!row || row.seq > hi || row.at >= iso) high = mid;
     else low = row.seq + 1;
   }
@@ -65,18 +64,18 @@ const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
  * by binary search (O(log n) primary-key reads); the other filters are checked on at most
  * `AUDIT_SCAN_WINDOW` consecutive entries, so a page costs the same on a log of any size.
  */
-export function searchAudit(deps: Pick<Deps, 'db'>, filter: AuditFilter, { pageSize = AUDIT_PAGE_SIZE, window = AUDIT_SCAN_WINDOW } = {}): AuditPage {
-  const db = deps.db.$client;
+export async function searchAudit(deps: Pick<Deps, 'db'>, filter: AuditFilter, { pageSize = AUDIT_PAGE_SIZE, window = AUDIT_SCAN_WINDOW } = {}): Promise<AuditPage> {
+  const db = deps.db.$sql;
   // Two statements: SQLite answers a lone min() or max() of the primary key from the index, both together by a full scan.
-  const first = db.prepare('SELECT min(seq) FROM audit_log').pluck().get() as number | null;
-  const last = db.prepare('SELECT max(seq) FROM audit_log').pluck().get() as number | null;
+  const first = (await db.value('SELECT min(seq) FROM audit_log')) as number | null;
+  const last = (await db.value('SELECT max(seq) FROM audit_log')) as number | null;
   if (first === null || last === null) return { entries: [], windowEnded: false };
   let hi = Math.min(last, (filter.before ?? Number.MAX_SAFE_INTEGER) - 1);
   let lo = first;
   const fromIso = filter.from && new Date(`${filter.from}T00:00:00.000Z`).toISOString();
   const untilIso = filter.to && new Date(Date.parse(`${filter.to}T00:00:00.000Z`) + DAY_MS).toISOString();
-  if (fromIso) lo = firstSeqAtOrAfter(db, fromIso, lo, hi);
-  if (untilIso) hi = firstSeqAtOrAfter(db, untilIso, lo, hi) - 1;
+  if (fromIso) lo = await firstSeqAtOrAfter(db, fromIso, lo, hi);
+  if (untilIso) hi = (await firstSeqAtOrAfter(db, untilIso, lo, hi)) - 1;
   if (hi < lo) return { entries: [], windowEnded: false };
   const windowLo = Math.max(lo, hi - window + 1);
 
@@ -101,9 +100,7 @@ export function searchAudit(deps: Pick<Deps, 'db'>, filter: AuditFilter, { pageS
     where.push('at < ?');
     params.push(untilIso);
   }
-  const rows = db
-    .prepare(`SELECT seq, at, actor, role, action, target, outcome, detail FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
-    .all(...params, pageSize + 1) as AuditPage['entries'];
+  const rows = (await db.all(`SELECT seq, at, actor, role, action, target, outcome, detail FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, [...params, pageSize + 1])) as AuditPage['entries'];
   const entries = rows.slice(0, pageSize);
   if (rows.length > pageSize) return { entries, next: entries.at(-1)!.seq, searched: { from: entries.at(-1)!.seq, to: hi }, windowEnded: false };
   const windowEnded = windowLo > lo;
@@ -118,5 +115,5 @@ export function searchAudit(deps: Pick<Deps, 'db'>, filter: AuditFilter, { pageS
 export async function verifyAuditLog(deps: Pick<Deps, 'db' | 'registry' | 'config'>): Promise<AuditVerification> {
   const { key } = loadAuditKey(deps.config, { create: false });
   const stored = parseStoredAnchor(await deps.registry.readAuditAnchor());
-  return verifyAudit(deps.db, key, stored);
+  return await verifyAudit(deps.db, key, stored);
 }

@@ -106,10 +106,10 @@ export class RefusalLog {
   constructor(private readonly deps: Pick<Deps, 'db' | 'clock' | 'audit'>) {}
 
   /** Counts one refusal of `source` (its action, actor and target) for `reason`. */
-  record(source: { action: string; actor: string; role: string; target: string }, reason: string, now: number): void {
+  async record(source: { action: string; actor: string; role: string; target: string }, reason: string, now: number): Promise<void> {
     const minute = Math.floor(now / WINDOW_MS) * WINDOW_MS;
     if (minute > this.#minute) {
-      this.flush();
+      await this.flush();
       this.#minute = minute;
     }
     source = { action: auditText(source.action), actor: auditText(source.actor), role: source.role, target: auditText(source.target) };
@@ -129,22 +129,22 @@ export class RefusalLog {
   }
 
   /** Writes the rows of a minute that has ended by `now`. */
-  flushEnded(now: number): void {
-    if (Math.floor(now / WINDOW_MS) * WINDOW_MS > this.#minute) this.flush();
+  async flushEnded(now: number): Promise<void> {
+    if (Math.floor(now / WINDOW_MS) * WINDOW_MS > this.#minute) await this.flush();
   }
 
   /** Writes every pending row now (shutdown). */
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.#pending.size === 0) return;
     // One transaction for the minute's rows: one commit, not one per row.
-    this.deps.db.transaction(() => {
-      for (const bucket of this.#pending.values()) this.#write(bucket);
+    await this.deps.db.transaction(async () => {
+      for (const bucket of this.#pending.values()) await this.#write(bucket);
     });
     this.#pending.clear();
   }
 
-  #write(bucket: RefusalBucket): void {
-    appendAudit(this.deps, {
+  async #write(bucket: RefusalBucket): Promise<void> {
+    await appendAudit(this.deps, {
       actor: bucket.actor,
       role: bucket.role,
       action: bucket.action,
@@ -191,17 +191,17 @@ export class AuthGuard {
    * refusal log.
    * @param address the client's address (see clientAddress), asked for only when a limit needs it
    */
-  authenticate(authorization: string | undefined, address: () => string): Principal {
+  async authenticate(authorization: string | undefined, address: () => string): Promise<Principal> {
     const bearer = bearerSecret(authorization);
     // The hot path (a valid token, no failures anywhere, no per-token limit) allocates nothing.
     if (this.failures.size === 0 && this.deps.config.tokenRateLimit === 0 && 'secret' in bearer) {
-      const resolved = resolveToken(this.deps, bearer.secret);
+      const resolved = await resolveToken(this.deps, bearer.secret);
       if ('principal' in resolved) return resolved.principal;
     }
-    return this.#authenticateWithLimits(bearer, address);
+    return await this.#authenticateWithLimits(bearer, address);
   }
 
-  #authenticateWithLimits(bearer: ReturnType<typeof bearerSecret>, address: () => string): Principal {
+  async #authenticateWithLimits(bearer: ReturnType<typeof bearerSecret>, address: () => string): Promise<Principal> {
     const prefix = 'secret' in bearer ? bearer.secret.slice(0, TOKEN_PREFIX_LENGTH) : undefined;
     let source: string | undefined;
     const sourceKey = () => (source ??= limitKey(address()));
@@ -216,19 +216,19 @@ export class AuthGuard {
         .map((key) => this.failures.peek(key, clock()))
         .filter((w): w is Window => w !== undefined && w.count >= limit);
       if (blocked.length > 0) {
-        this.refusals.record(anonymous(), 'rate-limited', clock());
+        await this.refusals.record(anonymous(), 'rate-limited', clock());
         const retryAfter = Math.max(...blocked.map((w) => secondsLeft(w, clock())));
         throw new AccordError('too_many_requests', `Too many failed authentications; retry after ${retryAfter} s`, { retryAfterSeconds: retryAfter });
       }
     }
 
-    const resolved = 'secret' in bearer ? resolveToken(this.deps, bearer.secret) : bearer;
+    const resolved = 'secret' in bearer ? await resolveToken(this.deps, bearer.secret) : bearer;
     if ('failure' in resolved) {
       for (const key of keys()) {
         // Once per window and key: the operator hears of a guessing run without one line per request.
         if (this.failures.add(key, clock()).count === limit) this.deps.logger.warn({ limited: key, retryAfterSeconds: 60 }, 'failed authentications reached ACCORD_AUTH_FAILURE_LIMIT; further attempts get 429 for a minute');
       }
-      this.refusals.record(anonymous(), resolved.failure, clock());
+      await this.refusals.record(anonymous(), resolved.failure, clock());
       throw new AccordError('unauthorized', FAILURE_DETAIL[resolved.failure]);
     }
 
@@ -237,7 +237,7 @@ export class AuthGuard {
     if (perToken > 0) {
       const window = this.requests.add(principal.tokenId, clock());
       if (window.count > perToken) {
-        this.refusals.record({ action: 'rate-limited', actor: principal.name, role: principal.role, target: `token ${principal.tokenId}` }, 'token-rate-limit', clock());
+        await this.refusals.record({ action: 'rate-limited', actor: principal.name, role: principal.role, target: `token ${principal.tokenId}` }, 'token-rate-limit', clock());
         const retryAfter = secondsLeft(window, clock());
         throw new AccordError('too_many_requests', `This token made more than ${perToken} requests this minute; retry after ${retryAfter} s`, { retryAfterSeconds: retryAfter });
       }
@@ -251,23 +251,23 @@ export class AuthGuard {
    * audit row of its own.
    * @param address the client's address (see clientAddress)
    */
-  refusedUnauthenticated(address: string, status: number): void {
-    this.refusals.record({ action: 'auth.refused', actor: 'anonymous', role: 'none', target: limitKey(address) }, `status ${status}`, this.deps.clock().getTime());
+  async refusedUnauthenticated(address: string, status: number): Promise<void> {
+    await this.refusals.record({ action: 'auth.refused', actor: 'anonymous', role: 'none', target: limitKey(address) }, `status ${status}`, this.deps.clock().getTime());
   }
 
   /**
    * Writes the refusal rows of a minute that has ended and forgets ended windows, so requests take
    * the fast path again once the failures have aged out (the jobs loop calls it).
    */
-  flushEnded(): void {
+  async flushEnded(): Promise<void> {
     const now = this.deps.clock().getTime();
-    if (this.refusals.pending > 0) this.refusals.flushEnded(now);
+    if (this.refusals.pending > 0) await this.refusals.flushEnded(now);
     this.failures.prune(now);
     this.requests.prune(now);
   }
 
   /** Writes every pending refusal row (shutdown). */
-  flush(): void {
-    this.refusals.flush();
+  async flush(): Promise<void> {
+    await this.refusals.flush();
   }
 }

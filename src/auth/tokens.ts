@@ -87,19 +87,19 @@ function expiryOf(input: TokenRequest, defaultTtlMs: number | undefined, creator
  * @param options.creator the creating token (absent: the operator, through the CLI or at first start)
  * @param options.scopesOfRole the scopes each role can use (src/http/api.ts derives them from the operations); the API and the CLI pass it, trusted code that leaves it out is not checked against it
  */
-export function createToken(
+export async function createToken(
   deps: Pick<Deps, 'db' | 'clock'> & { config?: Pick<Config, 'tokenDefaultTtlMs'> },
   createdBy: string,
   input: TokenRequest,
   options: { secret?: string; creator?: Creator; scopesOfRole?: (role: Role) => readonly Scope[] } = {},
-): TokenView & { token: string } {
+): Promise<TokenView & { token: string }> {
   const creator = options.creator ?? {};
   const now = deps.clock();
   const errors = creatorErrors(input, creator, options.scopesOfRole?.(input.role), now);
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid token request', { errors });
   const secret = options.secret ?? `acc_${randomBytes(32).toString('base64url')}`;
   if (secret.length < 24) throw new AccordError('bad_request', 'A token must be at least 24 characters long');
-  const row = deps.db
+  const row = await deps.db
     .insert(tokens)
     .values({
       id: `tok_${randomBytes(8).toString('hex')}`,
@@ -120,11 +120,11 @@ export function createToken(
 }
 
 /** All tokens, newest first, without secrets. */
-export function listTokens(deps: Pick<Deps, 'db'>): TokenView[] {
-  return deps.db
+export async function listTokens(deps: Pick<Deps, 'db'>): Promise<TokenView[]> {
+  return (await deps.db
     .select()
     .from(tokens)
-    .all()
+    .all())
     .map(toView)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
 }
@@ -135,18 +135,18 @@ export function listTokens(deps: Pick<Deps, 'db'>): TokenView[] {
  * one), and only while another full admin remains (409 otherwise: everyone would be locked out of
  * managing tokens, or left with tokens that expire).
  */
-export function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string, by: Pick<Principal, 'role' | 'scopes' | 'expiresAt'>): TokenView {
-  return deps.db.transaction((tx) => {
-    const row = tx.select().from(tokens).where(eq(tokens.id, id)).get();
+export async function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string, by: Pick<Principal, 'role' | 'scopes' | 'expiresAt'>): Promise<TokenView> {
+  return await deps.db.transaction(async (tx) => {
+    const row = await tx.select().from(tokens).where(eq(tokens.id, id)).get();
     if (!row) throw new AccordError('not_found', `No token ${id}`);
     if (row.revokedAt) return toView(row);
     const target = toView(row);
     if (isFullAdmin(target)) {
       if (!isFullAdmin(by)) throw new AccordError('forbidden', 'Only a full admin token (not limited to scopes, never expiring) may revoke a full admin token');
-      const others = tx.select().from(tokens).where(eq(tokens.role, 'admin')).all().map(toView).filter((t) => t.id !== id && !t.revokedAt && isFullAdmin(t));
+      const others = (await tx.select().from(tokens).where(eq(tokens.role, 'admin')).all()).map(toView).filter((t) => t.id !== id && !t.revokedAt && isFullAdmin(t));
       if (others.length === 0) throw new AccordError('conflict', 'This is the last full admin token (not revoked, not limited to scopes, never expiring); create another full admin before revoking it');
     }
-    const revoked = toView(tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get()!);
+    const revoked = toView((await tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get())!);
     tokensGeneration++;
     return revoked;
   });
@@ -159,34 +159,27 @@ interface TokenRecord {
   expiresAt: string | null;
 }
 
-const lookups = new WeakMap<object, { get(hash: string): unknown }>();
-
 // Hot path: tokens are cached by SHA-256 of the secret until any token changes (creation or
 // revocation bumps the generation), so a revocation takes effect at once. Expiry is checked on
 // every use, cached or not.
 let tokensGeneration = 0;
 const resolved = new WeakMap<object, { generation: number; byHash: Map<string, TokenRecord | undefined> }>();
 
-function tokenRecord(deps: Pick<Deps, 'db'>, secret: string): TokenRecord | undefined {
-  let cache = resolved.get(deps.db.$client);
+async function tokenRecord(deps: Pick<Deps, 'db'>, secret: string): Promise<TokenRecord | undefined> {
+  let cache = resolved.get(deps.db);
   if (cache?.generation !== tokensGeneration) {
     cache = { generation: tokensGeneration, byHash: new Map() };
-    resolved.set(deps.db.$client, cache);
+    resolved.set(deps.db, cache);
   }
   const hash = hashSecret(secret);
   if (cache.byHash.has(hash)) return cache.byHash.get(hash);
-  const record = lookupToken(deps, hash);
+  const record = await lookupToken(deps, hash);
   if (cache.byHash.size < 10_000) cache.byHash.set(hash, record);
   return record;
 }
 
-function lookupToken(deps: Pick<Deps, 'db'>, hash: string): TokenRecord | undefined {
-  let lookup = lookups.get(deps.db.$client);
-  if (!lookup) {
-    lookup = deps.db.$client.prepare('SELECT id, name, role, partner, revoked_at AS revokedAt, expires_at AS expiresAt, scopes FROM tokens WHERE secret_hash = ?');
-    lookups.set(deps.db.$client, lookup);
-  }
-  const row = lookup.get(hash) as { id: string; name: string; role: Role; partner: string | null; revokedAt: string | null; expiresAt: string | null; scopes: string | null } | undefined;
+async function lookupToken(deps: Pick<Deps, 'db'>, hash: string): Promise<TokenRecord | undefined> {
+  const row = (await deps.db.$sql.get('SELECT id, name, role, partner, revoked_at AS "revokedAt", expires_at AS "expiresAt", scopes FROM tokens WHERE secret_hash = ?', [hash])) as { id: string; name: string; role: Role; partner: string | null; revokedAt: string | null; expiresAt: string | null; scopes: string | null } | undefined;
   if (!row) return undefined;
   const scopes = row.scopes === null ? null : (JSON.parse(row.scopes) as Scope[]);
   return { principal: { tokenId: row.id, name: row.name, role: row.role, partner: row.partner, scopes, expiresAt: row.expiresAt }, revoked: row.revokedAt !== null, expiresAt: row.expiresAt };
@@ -196,8 +189,8 @@ function lookupToken(deps: Pick<Deps, 'db'>, hash: string): TokenRecord | undefi
  * The principal of a token by its id (a console session holds the id, never the secret), or
  * undefined when the token is unknown, revoked or expired: ending the token ends its sessions.
  */
-export function principalOfTokenId(deps: Pick<Deps, 'db' | 'clock'>, id: string): Principal | undefined {
-  const row = deps.db.select().from(tokens).where(eq(tokens.id, id)).get();
+export async function principalOfTokenId(deps: Pick<Deps, 'db' | 'clock'>, id: string): Promise<Principal | undefined> {
+  const row = await deps.db.select().from(tokens).where(eq(tokens.id, id)).get();
   if (!row || row.revokedAt !== null) return undefined;
   if (row.expiresAt !== null && Date.parse(row.expiresAt) <= deps.clock().getTime()) return undefined;
   const scopes = row.scopes === null ? null : (JSON.parse(row.scopes) as Scope[]);
@@ -212,8 +205,8 @@ export function bearerSecret(header: string | undefined): { secret: string } | {
 }
 
 /** Resolves a bearer secret to its principal, or says why it is refused (unknown, revoked, expired). */
-export function resolveToken(deps: Pick<Deps, 'db' | 'clock'>, secret: string): { principal: Principal } | { failure: AuthFailure; expiresAt?: string } {
-  const record = tokenRecord(deps, secret);
+export async function resolveToken(deps: Pick<Deps, 'db' | 'clock'>, secret: string): Promise<{ principal: Principal } | { failure: AuthFailure; expiresAt?: string }> {
+  const record = await tokenRecord(deps, secret);
   if (!record) return { failure: 'unknown' };
   if (record.revoked) return { failure: 'revoked' };
   if (record.expiresAt !== null && Date.parse(record.expiresAt) <= deps.clock().getTime()) return { failure: 'expired', expiresAt: record.expiresAt };
@@ -225,9 +218,9 @@ export function resolveToken(deps: Pick<Deps, 'db' | 'clock'>, secret: string): 
  * generated one. It never expires (it is how the operator gets in). Returns the secret to print
  * once, or undefined when tokens already exist or the configured secret was used.
  */
-export function ensureAdminToken(deps: Pick<Deps, 'db' | 'clock'>, configured: string | undefined): { token: string; generated: boolean } | undefined {
-  const existing = deps.db.select({ n: count() }).from(tokens).get()!.n;
+export async function ensureAdminToken(deps: Pick<Deps, 'db' | 'clock'>, configured: string | undefined): Promise<{ token: string; generated: boolean } | undefined> {
+  const existing = (await deps.db.select({ n: count() }).from(tokens).get())!.n;
   if (existing > 0) return undefined;
-  const created = createToken({ db: deps.db, clock: deps.clock }, 'accord-system', { role: 'admin', name: 'initial admin' }, { secret: configured });
+  const created = await createToken({ db: deps.db, clock: deps.clock }, 'accord-system', { role: 'admin', name: 'initial admin' }, { secret: configured });
   return { token: created.token, generated: configured === undefined };
 }

@@ -1,9 +1,7 @@
 import fs from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { GENESIS } from '../audit/log.ts';
-import type { Db } from '../db/index.ts';
-import * as schema from '../db/schema/index.ts';
+import { openDb, type Db } from '../db/index.ts';
 
 /** What a database snapshot holds that the rest of a backup must agree with. */
 export interface DatabaseFacts {
@@ -43,21 +41,22 @@ export async function snapshotDatabase(source: string, target: string): Promise<
  * holds; the service migrates at its next start), passes it to `use` and closes it.
  */
 export async function withDatabaseAsIs<T>(file: string, use: (db: Db) => T | Promise<T>): Promise<T> {
-  const sqlite = new Database(file, { fileMustExist: true });
+  const db = openDb(file, { migrate: false });
   try {
-    return await use(drizzle(sqlite, { schema }) as Db);
+    return await use(db);
   } finally {
-    sqlite.close();
+    await db.$close();
   }
 }
 
 /** Row counts, indexed tags and the audit head of an open database. */
-export function databaseFacts(db: Db): DatabaseFacts {
-  const sqlite = db.$client;
-  const names = sqlite.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").pluck().all() as string[];
-  const tables = Object.fromEntries(names.map((name) => [name, sqlite.prepare(`SELECT count(*) FROM "${name.replaceAll('"', '""')}"`).pluck().get() as number]));
-  const tagRows = sqlite.prepare('SELECT tag, "commit" FROM contract_versions UNION ALL SELECT tag, "commit" FROM matrix_versions').all() as Array<{ tag: string; commit: string }>;
-  const head = sqlite.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+export async function databaseFacts(db: Db): Promise<DatabaseFacts> {
+  const sqlite = db.$sql;
+  const names = (await sqlite.column("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")) as string[];
+  const tables: Record<string, number> = {};
+  for (const name of names) tables[name] = (await sqlite.value<number>(`SELECT count(*) FROM "${name.replaceAll('"', '""')}"`))!;
+  const tagRows = (await sqlite.all('SELECT tag, "commit" FROM contract_versions UNION ALL SELECT tag, "commit" FROM matrix_versions')) as Array<{ tag: string; commit: string }>;
+  const head = (await sqlite.get('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) as { seq: number; hash: string } | undefined;
   return {
     tables,
     indexedTags: new Map(tagRows.map((r) => [r.tag, r.commit])),
@@ -67,6 +66,6 @@ export function databaseFacts(db: Db): DatabaseFacts {
 
 /** `PRAGMA integrity_check`'s findings; empty when the file is sound. */
 export function integrityProblems(db: Db): string[] {
-  const rows = db.$client.pragma('integrity_check') as Array<{ integrity_check: string }>;
+  const rows = db.$sqlite!.pragma('integrity_check') as Array<{ integrity_check: string }>;
   return rows.map((r) => r.integrity_check).filter((r) => r !== 'ok');
 }

@@ -63,10 +63,10 @@ async function verifyRestored(staging: string, manifest: BackupManifest, key: Bu
     if (refs.get(name)?.object !== listed) throw unusable(`ref ${name} is ${refs.get(name)?.object ?? 'missing'} in the registry, ${listed ?? 'not listed'} in the manifest`);
   }
   const stored = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(layout.registry));
-  return withDatabaseAsIs(layout.database, (db) => {
+  return withDatabaseAsIs(layout.database, async (db) => {
     const integrity = integrityProblems(db);
     if (integrity.length > 0) throw unusable(`SQLite integrity check: ${integrity.slice(0, 3).join('; ')}`);
-    const facts = databaseFacts(db);
+    const facts = await databaseFacts(db);
     for (const name of new Set([...Object.keys(facts.tables), ...Object.keys(manifest.database.tables)])) {
       if (facts.tables[name] !== manifest.database.tables[name]) throw unusable(`table ${name} has ${facts.tables[name] ?? 'no'} rows, the manifest says ${manifest.database.tables[name] ?? 'no such table'}`);
     }
@@ -74,7 +74,7 @@ async function verifyRestored(staging: string, manifest: BackupManifest, key: Bu
       const ref = refs.get(`refs/tags/${tag}`);
       if ((ref?.peeled ?? ref?.object) !== commit) throw unusable(`version tag ${tag} names ${ref ? (ref.peeled ?? ref.object) : 'nothing'} in the registry, the database indexes commit ${commit}`);
     }
-    const audit = verifyAudit(db, key, stored);
+    const audit = await verifyAudit(db, key, stored);
     if (!audit.ok) throw unusable(`the audit log does not verify: ${audit.problems.map((p) => p.message).join('; ')}`);
     if (audit.checked !== manifest.audit.count || audit.head.seq !== manifest.audit.head.seq || audit.head.hash !== manifest.audit.head.hash) {
       throw unusable(`the audit log has ${audit.checked} entries up to entry ${audit.head.seq}, the manifest says ${manifest.audit.count} up to entry ${manifest.audit.head.seq}`);

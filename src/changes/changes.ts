@@ -22,16 +22,16 @@ export type ChangeRow = typeof changeRequests.$inferSelect;
 export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>, row: ContractVersionRow): Promise<{ base: string | null; result: DiffResult; hash: string }> {
   // Production's newest release of a lower version: a patch on an older line is not compared with a newer line.
   const key = versionKey(row.version);
-  const production = deps.db
+  const production = (await deps.db
     .select({ version: releases.version })
     .from(releases)
     .where(and(eq(releases.partner, row.partner), eq(releases.api, row.api), eq(releases.environment, 'production'), ne(releases.version, row.version)))
     .orderBy(desc(releases.createdAt))
-    .all()
+    .all())
     .find((r) => versionKey(r.version) < key);
   const base = production
-    ? findVersion(deps, row.partner, row.api, production.version)
-    : deps.db
+    ? await findVersion(deps, row.partner, row.api, production.version)
+    : await deps.db
         .select()
         .from(contractVersions)
         .where(and(eq(contractVersions.partner, row.partner), eq(contractVersions.api, row.api), lt(contractVersions.versionKey, versionKey(row.version))))
@@ -90,13 +90,13 @@ export type ChangeRequest = z.output<typeof ChangeRequest>;
  * evidence kinds).
  */
 export async function createChange(deps: Deps, principal: Principal, input: ChangeRequest): Promise<ChangeRow> {
-  const row = findVersion(deps, input.partner, input.api, input.version);
+  const row = await findVersion(deps, input.partner, input.api, input.version);
   if (!row) throw new AccordError('not_found', `No contract version ${input.partner}/${input.api}@${input.version}`);
   if (row.state === 'retired') throw new AccordError('conflict', `${row.partner}/${row.api}@${row.version} is retired`);
   const diff = await releaseDiff(deps, row);
   // A rejection stands: a new change request for the same diff may not wipe it out.
-  const previous = latestChangeFor(deps, row.partner, row.api, row.version);
-  if (previous && previous.diffHash === diff.hash && reviewsOf(deps, previous.id).some((r) => r.decision === 'reject' && r.diffHash === previous.diffHash)) {
+  const previous = await latestChangeFor(deps, row.partner, row.api, row.version);
+  if (previous && previous.diffHash === diff.hash && (await reviewsOf(deps, previous.id)).some((r) => r.decision === 'reject' && r.diffHash === previous.diffHash)) {
     throw new AccordError('conflict', `Change request ${previous.id} for this diff was rejected; register a new version that addresses the rejection`);
   }
   const policy = await currentPolicy(deps);
@@ -113,7 +113,7 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
     flowIds = flowsCovering(flows, row.partner, row.api, row.version, changedOperations(diff.result.changes)).map((e) => e.flow);
   }
   const acks = policy.acknowledgements?.[changeClass] ?? (breaking ? 'all-consumers' : 'none');
-  return deps.db
+  return await deps.db
     .insert(changeRequests)
     .values({
       id: `chg_${randomBytes(8).toString('hex')}`,
@@ -128,7 +128,7 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
       summary: input.summary.trim(),
       flows: JSON.stringify(flowIds),
       requiredApprovals: policy.approvals[changeClass],
-      requiredAcks: JSON.stringify(acks === 'all-consumers' ? consumersOf(deps, row.partner, row.api) : []),
+      requiredAcks: JSON.stringify(acks === 'all-consumers' ? await consumersOf(deps, row.partner, row.api) : []),
       requiredEvidence: JSON.stringify(policy.evidence[changeClass]),
       createdAt: deps.clock().toISOString(),
       createdBy: principal.name,
@@ -139,15 +139,15 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
 }
 
 /** A change request's row (404 when there is none). */
-export function getChangeRow(deps: Pick<Deps, 'db'>, id: string): ChangeRow {
-  const row = deps.db.select().from(changeRequests).where(eq(changeRequests.id, id)).get();
+export async function getChangeRow(deps: Pick<Deps, 'db'>, id: string): Promise<ChangeRow> {
+  const row = await deps.db.select().from(changeRequests).where(eq(changeRequests.id, id)).get();
   if (!row) throw new AccordError('not_found', `No change request ${id}`);
   return row;
 }
 
 /** The newest change request for a version, if any. */
-export function latestChangeFor(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string): ChangeRow | undefined {
-  return deps.db
+export async function latestChangeFor(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string): Promise<ChangeRow | undefined> {
+  return await deps.db
     .select()
     .from(changeRequests)
     .where(and(eq(changeRequests.partner, partner), eq(changeRequests.api, api), eq(changeRequests.version, version)))
@@ -157,13 +157,13 @@ export function latestChangeFor(deps: Pick<Deps, 'db'>, partner: string, api: st
 }
 
 /** The reviews of a change request, oldest first. */
-export function reviewsOf(deps: Pick<Deps, 'db'>, changeId: string) {
-  return deps.db.select().from(changeReviews).where(eq(changeReviews.changeId, changeId)).orderBy(changeReviews.createdAt).all();
+export async function reviewsOf(deps: Pick<Deps, 'db'>, changeId: string) {
+  return await deps.db.select().from(changeReviews).where(eq(changeReviews.changeId, changeId)).orderBy(changeReviews.createdAt).all();
 }
 
 /** The acknowledgements of a change request, oldest first. */
-export function acksOf(deps: Pick<Deps, 'db'>, changeId: string) {
-  return deps.db.select().from(changeAcks).where(eq(changeAcks.changeId, changeId)).orderBy(changeAcks.createdAt).all();
+export async function acksOf(deps: Pick<Deps, 'db'>, changeId: string) {
+  return await deps.db.select().from(changeAcks).where(eq(changeAcks.changeId, changeId)).orderBy(changeAcks.createdAt).all();
 }
 
 /** A reviewer's decisions. */
@@ -191,15 +191,15 @@ export type ChangeReview = z.output<typeof ChangeReview>;
  * authors may not review it.
  */
 export async function reviewChange(deps: Deps, principal: Principal, id: string, input: ChangeReview) {
-  const change = getChangeRow(deps, id);
-  const version = findVersion(deps, change.partner, change.api, change.version)!;
+  const change = await getChangeRow(deps, id);
+  const version = (await findVersion(deps, change.partner, change.api, change.version))!;
   const authors = changeAuthors(change, version.createdBy);
   if (authors.some((author) => sameActor({ name: principal.name, token: principal.tokenId }, author))) {
     throw new AccordError('forbidden', 'Whoever opened a change request or registered its version may not review it (same token, or a name that looks like theirs); ask another approver');
   }
   // Reviews are bound to the diff the change request was opened with (and the board saw).
   const hash = change.diffHash;
-  const review = deps.db
+  const review = await deps.db
     .insert(changeReviews)
     .values({
       id: `rev_${randomBytes(8).toString('hex')}`,
@@ -214,10 +214,10 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
     .returning()
     .get();
   // Enough valid approvals move a draft version to approved (states only move forward).
-  const reviews = reviewsOf(deps, id).filter((r) => r.diffHash === hash);
+  const reviews = (await reviewsOf(deps, id)).filter((r) => r.diffHash === hash);
   const rejected = reviews.some((r) => r.decision === 'reject');
   if (!rejected && countedApprovers(authors, hash, reviews).length >= change.requiredApprovals && version.state === 'draft') {
-    deps.db
+    await deps.db
       .update(contractVersions)
       .set({ state: 'approved' })
       .where(and(eq(contractVersions.partner, version.partner), eq(contractVersions.api, version.api), eq(contractVersions.version, version.version), eq(contractVersions.state, 'draft')))
@@ -240,12 +240,12 @@ export const ChangeAcknowledgement = z
 export type ChangeAcknowledgement = z.output<typeof ChangeAcknowledgement>;
 
 /** A consuming partner (the principal's) acknowledges a (breaking) change. */
-export function acknowledgeChange(deps: Deps, principal: Principal, id: string, input: ChangeAcknowledgement) {
-  const change = getChangeRow(deps, id);
+export async function acknowledgeChange(deps: Deps, principal: Principal, id: string, input: ChangeAcknowledgement) {
+  const change = await getChangeRow(deps, id);
   const required = JSON.parse(change.requiredAcks) as string[];
   if (!required.includes(principal.partner!)) throw new AccordError('forbidden', `Partner ${principal.partner} is not a consumer asked to acknowledge this change`);
   const hash = change.diffHash;
-  return deps.db
+  return await deps.db
     .insert(changeAcks)
     .values({
       id: `ack_${randomBytes(8).toString('hex')}`,
@@ -264,16 +264,16 @@ export function acknowledgeChange(deps: Deps, principal: Principal, id: string, 
  * Change requests, newest first, optionally for one partner/api: for staff only (a partner
  * lists what awaits it, src/changes/queue.ts awaitingPrincipal).
  */
-export function listChanges(deps: Pick<Deps, 'db'>, principal: Principal, filter: { partner?: string; api?: string; limit?: number }) {
+export async function listChanges(deps: Pick<Deps, 'db'>, principal: Principal, filter: { partner?: string; api?: string; limit?: number }) {
   requireRole(principal, STAFF_ROLES, 'list change requests (a partner lists those awaiting its acknowledgement with ?awaiting=me)');
   const conditions = [filter.partner ? eq(changeRequests.partner, filter.partner) : undefined, filter.api ? eq(changeRequests.api, filter.api) : undefined].filter((c) => c !== undefined);
-  return deps.db
+  return (await deps.db
     .select()
     .from(changeRequests)
     .where(conditions.length ? and(...conditions) : undefined)
     .orderBy(desc(changeRequests.createdAt))
     .limit(Math.min(filter.limit ?? 100, 1000))
-    .all()
+    .all())
     .map(toChangeSummary);
 }
 

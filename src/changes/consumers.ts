@@ -10,14 +10,14 @@ import { AccordError } from '../errors.ts';
  * partner that implements an API with the same id (in a payer-to-payer network, peers that
  * exchange through the same API call each other).
  */
-export function consumersOf(deps: Pick<Deps, 'db'>, provider: string, api: string): string[] {
-  const explicit = deps.db.select({ consumer: apiConsumers.consumer }).from(apiConsumers).where(and(eq(apiConsumers.provider, provider), eq(apiConsumers.api, api))).all();
+export async function consumersOf(deps: Pick<Deps, 'db'>, provider: string, api: string): Promise<string[]> {
+  const explicit = await deps.db.select({ consumer: apiConsumers.consumer }).from(apiConsumers).where(and(eq(apiConsumers.provider, provider), eq(apiConsumers.api, api))).all();
   if (explicit.length > 0) return explicit.map((r) => r.consumer).sort();
-  return deps.db
+  return (await deps.db
     .selectDistinct({ partner: contractVersions.partner })
     .from(contractVersions)
     .where(and(eq(contractVersions.api, api), ne(contractVersions.partner, provider)))
-    .all()
+    .all())
     .map((r) => r.partner)
     .sort();
 }
@@ -42,11 +42,11 @@ export const ConsumerList = z
 export const CONSUMER_LIST_PROBLEM = 'Invalid consumer list';
 
 /** Replaces the explicit consumer list of an API (an empty list restores the default rule). */
-export function setConsumers(deps: Pick<Deps, 'db'>, provider: string, api: string, consumers: string[]): string[] {
+export async function setConsumers(deps: Pick<Deps, 'db'>, provider: string, api: string, consumers: string[]): Promise<string[]> {
   if (consumers.includes(provider)) throw new AccordError('invalid_document', CONSUMER_LIST_PROBLEM, { errors: [{ location: '/consumers', message: 'a partner does not consume its own API' }] });
-  deps.db.transaction((tx) => {
-    tx.delete(apiConsumers).where(and(eq(apiConsumers.provider, provider), eq(apiConsumers.api, api))).run();
-    for (const consumer of new Set(consumers)) tx.insert(apiConsumers).values({ provider, api, consumer }).run();
+  await deps.db.transaction(async (tx) => {
+    await tx.delete(apiConsumers).where(and(eq(apiConsumers.provider, provider), eq(apiConsumers.api, api))).run();
+    for (const consumer of new Set(consumers)) await tx.insert(apiConsumers).values({ provider, api, consumer }).run();
   });
-  return consumersOf(deps, provider, api);
+  return await consumersOf(deps, provider, api);
 }

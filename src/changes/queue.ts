@@ -1,7 +1,7 @@
-import type Database from 'better-sqlite3';
 import { inArray } from 'drizzle-orm';
 import { hasScope, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
+import type { Sql } from '../db/index.ts';
 import { changeRequests } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import type { ChangeRow } from './changes.ts';
@@ -83,10 +83,11 @@ export function queueStatus(row: Pick<QueueRow, 'state' | 'rejected' | 'approval
 const OPEN_STATES = ['draft', 'approved'];
 
 // The gate's own rules run inside the queries as SQL functions, registered once per connection.
-const prepared = new WeakSet<Database.Database>();
-function sqliteOf(deps: Pick<Deps, 'db'>): Database.Database {
-  const sqlite = deps.db.$client;
-  if (!prepared.has(sqlite)) {
+// On PostgreSQL its migrations create them (migrations-pg).
+const prepared = new WeakSet<object>();
+function sqlOf(deps: Pick<Deps, 'db'>): Sql {
+  const sqlite = deps.db.$sqlite;
+  if (sqlite && !prepared.has(sqlite)) {
     sqlite.function('accord_same_actor', { deterministic: true }, (name, token, otherName, otherToken) =>
       sameActor({ name: String(name), token: token === null ? undefined : String(token) }, { name: String(otherName), token: otherToken === null ? undefined : String(otherToken) }) ? 1 : 0,
     );
@@ -105,7 +106,7 @@ function sqliteOf(deps: Pick<Deps, 'db'>): Database.Database {
     });
     prepared.add(sqlite);
   }
-  return sqlite;
+  return deps.db.$sql;
 }
 
 /**
@@ -160,18 +161,17 @@ function checkPage(page: number): void {
  * One page of the change requests a selection (`FROM … WHERE …` over `c`, `v`) lists, newest
  * first; display columns and counts are read for the page's rows only.
  */
-function listPage(deps: Pick<Deps, 'db'>, selection: string, params: Record<string, unknown>, page: number, pageSize: number): QueuePage {
+async function listPage(deps: Pick<Deps, 'db'>, selection: string, params: Record<string, unknown>, page: number, pageSize: number): Promise<QueuePage> {
   checkPage(page);
-  const rows = sqliteOf(deps)
-    .prepare(
+  const rows = (await sqlOf(deps).all(
       `WITH sel AS (SELECT c.rowid AS rid ${selection} ORDER BY c.rowid DESC LIMIT :limit OFFSET :offset)
-       SELECT c.id, c.partner, c.api, c.version, c.breaking, c.summary, c.created_at AS createdAt, c.created_by AS createdBy, v.state,
-         ${APPROVALS} AS approvals, c.required_approvals AS requiredApprovals, ${ACKNOWLEDGED} AS acknowledgements, ${REQUIRED_ACKS} AS requiredAcknowledgements, ${REJECTED} AS rejected
+       SELECT c.id, c.partner, c.api, c.version, c.breaking, c.summary, c.created_at AS "createdAt", c.created_by AS "createdBy", v.state,
+         ${APPROVALS} AS approvals, c.required_approvals AS "requiredApprovals", ${ACKNOWLEDGED} AS acknowledgements, ${REQUIRED_ACKS} AS "requiredAcknowledgements", ${REJECTED} AS rejected
        FROM sel CROSS JOIN change_requests c ON c.rowid = sel.rid
        JOIN contract_versions v ON v.partner = c.partner AND v.api = c.api AND v.version = c.version
        ORDER BY c.rowid DESC`,
-    )
-    .all({ ...params, limit: pageSize + 1, offset: (page - 1) * pageSize }) as Array<Omit<QueueRow, 'breaking' | 'rejected'> & { breaking: number; rejected: number }>;
+    { ...params, limit: pageSize + 1, offset: (page - 1) * pageSize },
+  )) as Array<Omit<QueueRow, 'breaking' | 'rejected'> & { breaking: number; rejected: number }>;
   return {
     rows: rows.slice(0, pageSize).map((r) => ({ ...r, breaking: r.breaking === 1, rejected: r.rejected === 1 })),
     page,
@@ -185,8 +185,8 @@ const viewerParams = (viewer: Principal) => (mayReview(viewer) ? { name: viewer.
  * One page of a staff queue tab (see the module's definitions), newest change request first.
  * @param viewer whose review the `review` tab is about (when it may review)
  */
-export function changeQueue(deps: Pick<Deps, 'db'>, viewer: Principal, tab: QueueTab, page = 1, pageSize = QUEUE_PAGE_SIZE): QueuePage {
-  return listPage(deps, tabSelection(tab, mayReview(viewer)), viewerParams(viewer), page, pageSize);
+export async function changeQueue(deps: Pick<Deps, 'db'>, viewer: Principal, tab: QueueTab, page = 1, pageSize = QUEUE_PAGE_SIZE): Promise<QueuePage> {
+  return await listPage(deps, tabSelection(tab, mayReview(viewer)), viewerParams(viewer), page, pageSize);
 }
 
 /**
@@ -197,55 +197,48 @@ export function changeQueue(deps: Pick<Deps, 'db'>, viewer: Principal, tab: Queu
 const FINGERPRINT = `SELECT (SELECT max(rowid) FROM change_requests) || ' ' || (SELECT max(rowid) FROM change_reviews) || ' '
   || (SELECT max(rowid) FROM change_acks) || ' ' || (SELECT count(*) FROM contract_versions v WHERE ${CLOSED})`;
 const MAX_CACHED_COUNTS = 1000;
-const cachedCounts = new WeakMap<Database.Database, Map<string, { fingerprint: string; counts: unknown }>>();
+const cachedCounts = new WeakMap<object, Map<string, { fingerprint: string; counts: unknown }>>();
 
 /** A count computed at most once per viewer and state of the queue's tables. */
-function cached<T>(deps: Pick<Deps, 'db'>, key: string, compute: () => T): T {
-  const sqlite = sqliteOf(deps);
-  let cache = cachedCounts.get(sqlite);
-  if (!cache) cachedCounts.set(sqlite, (cache = new Map()));
-  const fingerprint = String(sqlite.prepare(FINGERPRINT).pluck().get());
+async function cached<T>(deps: Pick<Deps, 'db'>, key: string, compute: () => Promise<T>): Promise<T> {
+  const sqlite = sqlOf(deps);
+  let cache = cachedCounts.get(deps.db);
+  if (!cache) cachedCounts.set(deps.db, (cache = new Map()));
+  const fingerprint = String((await sqlite.value(FINGERPRINT)));
   const hit = cache.get(key);
   if (hit?.fingerprint === fingerprint) return hit.counts as T;
-  const counts = compute();
+  const counts = await compute();
   if (cache.size >= MAX_CACHED_COUNTS) cache.clear();
   cache.set(key, { fingerprint, counts });
   return counts;
 }
 
 /** How many current change requests each staff tab holds for this viewer (one pass over the open versions). */
-export function queueCounts(deps: Pick<Deps, 'db'>, viewer: Principal): Record<QueueTab, number> {
+export async function queueCounts(deps: Pick<Deps, 'db'>, viewer: Principal): Promise<Record<QueueTab, number>> {
   const viewerReviews = mayReview(viewer);
-  return cached(deps, viewerReviews ? `review ${viewer.tokenId} ${viewer.name}` : 'all', () => {
-    const sqlite = sqliteOf(deps);
-    const open = sqlite
-      .prepare(
-        `WITH s AS MATERIALIZED (SELECT ${APPROVALS} >= c.required_approvals AS approved, (${REQUIRED_ACKS} = 0 OR ${ACKNOWLEDGED} >= ${REQUIRED_ACKS}) AS acknowledged${viewerReviews ? `, ${VIEWER_MAY_REVIEW} AS mine` : ''}
+  return await cached(deps, viewerReviews ? `review ${viewer.tokenId} ${viewer.name}` : 'all', async () => {
+    const sqlite = sqlOf(deps);
+    const open = (await sqlite.get(`WITH s AS MATERIALIZED (SELECT ${APPROVALS} >= c.required_approvals AS approved, (${REQUIRED_ACKS} = 0 OR ${ACKNOWLEDGED} >= ${REQUIRED_ACKS}) AS acknowledged${viewerReviews ? `, ${VIEWER_MAY_REVIEW} AS mine` : ''}
            ${CURRENT} WHERE ${OPEN} AND NOT ${REJECTED})
-         SELECT coalesce(sum(NOT approved${viewerReviews ? ' AND mine' : ''}), 0) AS review, coalesce(sum(approved AND NOT acknowledged), 0) AS acks, coalesce(sum(approved AND acknowledged), 0) AS ready FROM s`,
-      )
-      .get(viewerParams(viewer)) as Omit<Record<QueueTab, number>, 'released'>;
-    const released = sqlite
-      .prepare(`SELECT count(*) FROM contract_versions v WHERE ${CLOSED} AND EXISTS (SELECT 1 FROM change_requests n WHERE n.partner = v.partner AND n.api = v.api AND n.version = v.version)`)
-      .pluck()
-      .get() as number;
+         SELECT coalesce(sum(NOT approved${viewerReviews ? ' AND mine' : ''}), 0) AS review, coalesce(sum(approved AND NOT acknowledged), 0) AS acks, coalesce(sum(approved AND acknowledged), 0) AS ready FROM s`, viewerParams(viewer))) as Omit<Record<QueueTab, number>, 'released'>;
+    const released = (await sqlite.value(`SELECT count(*) FROM contract_versions v WHERE ${CLOSED} AND EXISTS (SELECT 1 FROM change_requests n WHERE n.partner = v.partner AND n.api = v.api AND n.version = v.version)`)) as number;
     return { ...open, released };
   });
 }
 
 /** One page of a partner's inbox: open change requests awaiting its acknowledgement, newest first. */
-export function acknowledgementInbox(deps: Pick<Deps, 'db'>, partner: string, page = 1, pageSize = QUEUE_PAGE_SIZE): QueuePage {
-  return listPage(deps, `${CURRENT} WHERE ${OPEN} AND ${IN_INBOX}`, { partner }, page, pageSize);
+export async function acknowledgementInbox(deps: Pick<Deps, 'db'>, partner: string, page = 1, pageSize = QUEUE_PAGE_SIZE): Promise<QueuePage> {
+  return await listPage(deps, `${CURRENT} WHERE ${OPEN} AND ${IN_INBOX}`, { partner }, page, pageSize);
 }
 
 /** How many change requests await the partner's acknowledgement. */
-export function inboxCount(deps: Pick<Deps, 'db'>, partner: string): number {
-  return cached(deps, `inbox ${partner}`, () => sqliteOf(deps).prepare(`SELECT count(*) ${CURRENT} WHERE ${OPEN} AND ${IN_INBOX}`).pluck().get({ partner }) as number);
+export async function inboxCount(deps: Pick<Deps, 'db'>, partner: string): Promise<number> {
+  return await cached(deps, `inbox ${partner}`, async () => (await sqlOf(deps).value<number>(`SELECT count(*) ${CURRENT} WHERE ${OPEN} AND ${IN_INBOX}`, { partner }))!);
 }
 
 /** One page of the current change requests of a partner's own APIs (any state), newest first. */
-export function partnerChanges(deps: Pick<Deps, 'db'>, partner: string, page = 1, pageSize = QUEUE_PAGE_SIZE): QueuePage {
-  return listPage(deps, `FROM change_requests c WHERE c.partner = :partner AND ${IS_CURRENT}`, { partner }, page, pageSize);
+export async function partnerChanges(deps: Pick<Deps, 'db'>, partner: string, page = 1, pageSize = QUEUE_PAGE_SIZE): Promise<QueuePage> {
+  return await listPage(deps, `FROM change_requests c WHERE c.partner = :partner AND ${IS_CURRENT}`, { partner }, page, pageSize);
 }
 
 /**
@@ -253,12 +246,12 @@ export function partnerChanges(deps: Pick<Deps, 'db'>, partner: string, page = 1
  * most `limit`: for a partner its inbox; for an approver or admin the open ones it may still
  * review (the `review` tab); nothing for other roles, who neither review nor acknowledge.
  */
-export function awaitingPrincipal(deps: Pick<Deps, 'db'>, principal: Principal, limit = 100): ChangeRow[] {
+export async function awaitingPrincipal(deps: Pick<Deps, 'db'>, principal: Principal, limit = 100): Promise<ChangeRow[]> {
   let page: QueuePage;
-  if (principal.role === 'partner') page = acknowledgementInbox(deps, principal.partner!, 1, limit);
-  else if (mayReview(principal)) page = changeQueue(deps, principal, 'review', 1, limit);
+  if (principal.role === 'partner') page = await acknowledgementInbox(deps, principal.partner!, 1, limit);
+  else if (mayReview(principal)) page = await changeQueue(deps, principal, 'review', 1, limit);
   else return [];
   if (page.rows.length === 0) return [];
-  const byId = new Map(deps.db.select().from(changeRequests).where(inArray(changeRequests.id, page.rows.map((r) => r.id))).all().map((r) => [r.id, r]));
+  const byId = new Map((await deps.db.select().from(changeRequests).where(inArray(changeRequests.id, page.rows.map((r) => r.id))).all()).map((r) => [r.id, r]));
   return page.rows.map((r) => byId.get(r.id)!);
 }

@@ -27,9 +27,9 @@ export type ReleaseRequest = z.output<typeof ReleaseRequest>;
  */
 export async function recordRelease(deps: Deps, principal: Principal, input: ReleaseRequest) {
   const { partner, api, version, environment } = input;
-  const row = findVersion(deps, partner, api, version);
+  const row = await findVersion(deps, partner, api, version);
   if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
-  const decision = deps.db
+  const decision = await deps.db
     .select()
     .from(gateDecisions)
     .where(and(eq(gateDecisions.partner, partner), eq(gateDecisions.api, api), eq(gateDecisions.version, version), eq(gateDecisions.environment, environment)))
@@ -50,19 +50,19 @@ export async function recordRelease(deps: Deps, principal: Principal, input: Rel
     }
   }
   const now = deps.clock().toISOString();
-  const change = latestChangeFor(deps, partner, api, version);
+  const change = await latestChangeFor(deps, partner, api, version);
   const decidedDiff = (JSON.parse(decision.inputs) as GateFacts).diff;
-  const alreadyAnnounced = deps.db.select({ id: notices.id }).from(notices).where(and(eq(notices.kind, 'breaking-release'), eq(notices.partner, partner), eq(notices.api, api), eq(notices.version, version))).get();
-  const result = deps.db.transaction((tx) => {
-    const release = tx
+  const alreadyAnnounced = await deps.db.select({ id: notices.id }).from(notices).where(and(eq(notices.kind, 'breaking-release'), eq(notices.partner, partner), eq(notices.api, api), eq(notices.version, version))).get();
+  const result = await deps.db.transaction(async (tx) => {
+    const release = await tx
       .insert(releases)
       .values({ id: `rel_${randomBytes(8).toString('hex')}`, partner, api, version, environment, contentSha256: row.sha256, decisionId: decision.id, createdAt: now, createdBy: principal.name })
       .returning()
       .get();
-    tx.update(contractVersions).set({ state: 'released' }).where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version))).run();
-    enqueueEvent(tx, deps.clock(), 'release.recorded', { ...release }, 'all');
+    await tx.update(contractVersions).set({ state: 'released' }).where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version))).run();
+    await enqueueEvent(tx, deps.clock(), 'release.recorded', { ...release }, 'all');
     if (decidedDiff.summary.breaking > 0 && !alreadyAnnounced) {
-      publishNotice(tx, deps, {
+      await publishNotice(tx, deps, {
         kind: 'breaking-release',
         partner,
         api,
@@ -78,9 +78,9 @@ export async function recordRelease(deps: Deps, principal: Principal, input: Rel
 }
 
 /** When and by whom each of the given versions of an API was released to each environment, oldest first. */
-export function releasesOfVersions(deps: Pick<Deps, 'db'>, partner: string, api: string, versions: string[]) {
+export async function releasesOfVersions(deps: Pick<Deps, 'db'>, partner: string, api: string, versions: string[]) {
   if (versions.length === 0) return [];
-  return deps.db
+  return await deps.db
     .select({ version: releases.version, environment: releases.environment, createdAt: releases.createdAt, createdBy: releases.createdBy })
     .from(releases)
     .where(and(eq(releases.partner, partner), eq(releases.api, api), inArray(releases.version, versions)))

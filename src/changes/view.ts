@@ -15,8 +15,8 @@ import { changeAuthors, countedApprovers } from './separation.ts';
 /** A change request read for one environment: its row, reviews, acknowledgements, and the gate's facts and preview. */
 export interface ChangeContext {
   row: ChangeRow;
-  reviews: ReturnType<typeof reviewsOf>;
-  acks: ReturnType<typeof acksOf>;
+  reviews: Awaited<ReturnType<typeof reviewsOf>>;
+  acks: Awaited<ReturnType<typeof acksOf>>;
   facts: GateFacts;
   preview: GateAnswer;
 }
@@ -39,10 +39,10 @@ export function canReadChange(principal: Principal, row: Pick<ChangeRow, 'partne
  * exist) with the gate's facts and preview for `environment`.
  */
 export async function readChange(deps: Deps, principal: Principal, id: string, environment = 'production'): Promise<ChangeContext> {
-  const row = getChangeRow(deps, id);
+  const row = await getChangeRow(deps, id);
   if (!canReadChange(principal, row)) throw new AccordError('not_found', `No change request ${row.id}`);
   const facts = await gatherFacts(deps, row.partner, row.api, row.version, environment);
-  return { row, reviews: reviewsOf(deps, row.id), acks: acksOf(deps, row.id), facts, preview: evaluateGate(facts) };
+  return { row, reviews: await reviewsOf(deps, row.id), acks: await acksOf(deps, row.id), facts, preview: evaluateGate(facts) };
 }
 
 /** Whether a review or acknowledgement still counts: it is for the change's diff, and that diff is still what a release would ship. */
@@ -110,7 +110,7 @@ export async function acknowledgementStatus(deps: Deps, ctx: ChangeContext): Pro
     missing: required.filter((p) => !acknowledged.has(p)),
     rule: policy.acknowledgements[changeClass],
     changeClass,
-    consumers: consumersOf(deps, ctx.row.partner, ctx.row.api),
+    consumers: await consumersOf(deps, ctx.row.partner, ctx.row.api),
   };
 }
 
@@ -132,23 +132,24 @@ export interface ChangeEvidence {
  * The newest evidence records of each kind the change requires (at most `perKind` each, newest
  * recorded first), bound to this content or not: what the gate looks at.
  */
-export function evidenceForChange(deps: Pick<Deps, 'db'>, ctx: ChangeContext, perKind = 5): ChangeEvidence[] {
+export async function evidenceForChange(deps: Pick<Deps, 'db'>, ctx: ChangeContext, perKind = 5): Promise<ChangeEvidence[]> {
   const { partner, api, version, sha256 } = ctx.facts.target;
-  return (ctx.facts.change?.requiredEvidence ?? []).flatMap((kind) =>
-    deps.db
+  const perKindRows = await Promise.all((ctx.facts.change?.requiredEvidence ?? []).map(async (kind) =>
+    (await deps.db
       .select({ id: evidence.id, kind: evidence.kind, result: evidence.result, environment: evidence.environment, uri: evidence.uri, producedAt: evidence.producedAt, createdAt: evidence.createdAt, expiresAt: evidence.expiresAt, sha256: evidence.sha256 })
       .from(evidence)
       .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version), eq(evidence.kind, kind)))
       .orderBy(desc(evidence.createdAt))
       .limit(perKind)
-      .all()
+      .all())
       .map(({ sha256: bound, ...e }) => ({ ...e, boundToContent: bound === sha256 })),
-  );
+  ));
+  return perKindRows.flat();
 }
 
 /** The releases of a change request's version, newest first. */
-export function releasesOfChange(deps: Pick<Deps, 'db'>, row: Pick<ChangeRow, 'partner' | 'api' | 'version'>) {
-  return deps.db
+export async function releasesOfChange(deps: Pick<Deps, 'db'>, row: Pick<ChangeRow, 'partner' | 'api' | 'version'>) {
+  return await deps.db
     .select({ environment: releases.environment, createdAt: releases.createdAt, createdBy: releases.createdBy })
     .from(releases)
     .where(and(eq(releases.partner, row.partner), eq(releases.api, row.api), eq(releases.version, row.version)))

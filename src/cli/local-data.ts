@@ -23,7 +23,7 @@ export async function withDatabase<T>(config: Config, file: string, use: (db: Db
   try {
     return await use(db);
   } finally {
-    db.$client.close();
+    await db.$close();
   }
 }
 

@@ -68,7 +68,7 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
   const digest = sha256(yaml);
 
   return deps.registry.transaction(async (tx) => {
-    const existing = findVersion(deps, partner, api, version);
+    const existing = await findVersion(deps, partner, api, version);
     if (existing) {
       if (existing.sha256 === digest) return { created: false, version: toView(existing) };
       throw new AccordError('conflict', `${partner}/${api}@${version} is already registered with different content; versions are immutable, register a new version`, {
@@ -95,8 +95,8 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
         author: gitAuthor(principal),
         at,
       },
-      (commit) =>
-        deps.db
+      async (commit) =>
+        await deps.db
           .insert(contractVersions)
           .values({
             partner,
@@ -124,7 +124,7 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
 async function diffAgainstPrevious(deps: Deps, partner: string, api: string, version: string, doc: OpenApiDocument): Promise<RegistrationDiff | undefined> {
   // A release is judged against the previous release: what changed since its pre-releases is free.
   const isRelease = new semver.SemVer(version).prerelease.length === 0;
-  const previous = deps.db
+  const previous = await deps.db
     .select()
     .from(contractVersions)
     .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), lt(contractVersions.versionKey, versionKey(version)), isRelease ? like(contractVersions.versionKey, '%\x7f') : undefined))

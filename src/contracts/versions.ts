@@ -62,17 +62,17 @@ export function toView(row: ContractVersionRow): ContractVersionView {
 }
 
 /** Every API with its newest visible version and how many versions the caller can see. */
-export function listContracts(deps: Deps, principal: Principal): Array<{ partner: string; api: string; latestVersion: string; versionCount: number }> {
+export async function listContracts(deps: Deps, principal: Principal): Promise<Array<{ partner: string; api: string; latestVersion: string; versionCount: number }>> {
   const visible = principal.role === 'partner' ? or(eq(contractVersions.partner, principal.partner ?? ''), inArray(contractVersions.state, [...PUBLISHED_STATES])) : undefined;
   // One row per API, aggregated by SQLite: with a single max() in the query, the bare `version`
   // column is that of the row holding the highest version_key (strict semver: keys are unique).
-  return deps.db
+  return (await deps.db
     .select({ partner: contractVersions.partner, api: contractVersions.api, latestVersion: contractVersions.version, versionCount: count(), latestKey: max(contractVersions.versionKey) })
     .from(contractVersions)
     .where(visible)
     .groupBy(contractVersions.partner, contractVersions.api)
     .orderBy(asc(contractVersions.partner), asc(contractVersions.api))
-    .all()
+    .all())
     .map(({ partner, api, latestVersion, versionCount }) => ({ partner, api, latestVersion, versionCount }));
 }
 
@@ -89,13 +89,13 @@ const VIEW_COLUMNS = {
 };
 
 /** Visible versions of one API in semver order (404 when the caller can see none). */
-export function listVersions(deps: Deps, principal: Principal, partner: string, api: string): ContractVersionView[] {
-  const rows = deps.db
+export async function listVersions(deps: Deps, principal: Principal, partner: string, api: string): Promise<ContractVersionView[]> {
+  const rows = (await deps.db
     .select(VIEW_COLUMNS)
     .from(contractVersions)
     .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api)))
     .orderBy(asc(contractVersions.versionKey), asc(contractVersions.version))
-    .all()
+    .all())
     .filter((row) => canSee(principal, row));
   if (rows.length === 0) throw new AccordError('not_found', `No contract ${partner}/${api}`);
   return rows;
@@ -113,11 +113,11 @@ function visibleVersionsOf(principal: Principal, partner: string, api: string): 
  * see in all; 404 when it can see none. Bounded and indexed (strict semver: version keys are
  * unique, so the index alone orders them), for APIs with thousands of versions.
  */
-export function listVersionPage(deps: Pick<Deps, 'db'>, principal: Principal, partner: string, api: string, page: { offset: number; limit: number }): { rows: ContractVersionView[]; total: number } {
+export async function listVersionPage(deps: Pick<Deps, 'db'>, principal: Principal, partner: string, api: string, page: { offset: number; limit: number }): Promise<{ rows: ContractVersionView[]; total: number }> {
   const where = visibleVersionsOf(principal, partner, api);
-  const total = deps.db.select({ n: count() }).from(contractVersions).where(where).get()?.n ?? 0;
+  const total = (await deps.db.select({ n: count() }).from(contractVersions).where(where).get())?.n ?? 0;
   if (total === 0) throw new AccordError('not_found', `No contract ${partner}/${api}`);
-  const rows = deps.db
+  const rows = await deps.db
     .select(VIEW_COLUMNS)
     .from(contractVersions)
     .where(where)
@@ -129,8 +129,8 @@ export function listVersionPage(deps: Pick<Deps, 'db'>, principal: Principal, pa
 }
 
 /** One version's index row, or undefined. */
-export function findVersion(deps: Pick<Deps, "db">, partner: string, api: string, version: string): ContractVersionRow | undefined {
-  return deps.db
+export async function findVersion(deps: Pick<Deps, "db">, partner: string, api: string, version: string): Promise<ContractVersionRow | undefined> {
+  return await deps.db
     .select()
     .from(contractVersions)
     .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version)))
@@ -138,15 +138,15 @@ export function findVersion(deps: Pick<Deps, "db">, partner: string, api: string
 }
 
 /** One visible version (404 otherwise: callers cannot tell hidden from absent). */
-export function getVersion(deps: Deps, principal: Principal, partner: string, api: string, version: string): ContractVersionRow {
-  const row = findVersion(deps, partner, api, version);
+export async function getVersion(deps: Deps, principal: Principal, partner: string, api: string, version: string): Promise<ContractVersionRow> {
+  const row = await findVersion(deps, partner, api, version);
   if (!row || !canSee(principal, row)) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
   return row;
 }
 
 /** The canonical YAML of a visible version, as committed. */
 export async function getDocument(deps: Deps, principal: Principal, partner: string, api: string, version: string): Promise<{ row: ContractVersionRow; yaml: string }> {
-  const row = getVersion(deps, principal, partner, api, version);
+  const row = await getVersion(deps, principal, partner, api, version);
   return { row, yaml: await deps.registry.read(row.commit, contractPath(partner, api, version)) };
 }
 
@@ -176,7 +176,7 @@ export async function loadContractDocument(deps: Pick<Deps, 'registry' | 'config
 
 /** Git commits that touched an API, newest first, limited to the versions the caller can see. */
 export async function contractHistory(deps: Deps, principal: Principal, partner: string, api: string): Promise<HistoryEntry[]> {
-  const visible = new Set(listVersions(deps, principal, partner, api).map((r) => r.commit));
+  const visible = new Set((await listVersions(deps, principal, partner, api)).map((r) => r.commit));
   const all = await deps.registry.history(`contracts/${partner}/${api}/`);
   return principal.role === 'partner' && principal.partner !== partner ? all.filter((c) => visible.has(c.sha)) : all;
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { Db } from './client.ts';
+import type Database from 'better-sqlite3';
 
 /** WAL pages the request thread lets accumulate before it checkpoints itself (a backstop, ≈ 80 MB). */
 const BACKSTOP_PAGES = 20_000;
@@ -12,11 +12,11 @@ const BACKSTOP_PAGES = 20_000;
  * With SQLite's default (a checkpoint inside the commit that crosses 1,000 pages) every few
  * hundred exchange requests one of them paid for copying and fsyncing the database file.
  */
-export function startCheckpointer(db: Db, file: string, logger: Logger, intervalMs = 200): { stop(): Promise<void> } {
+export function startCheckpointer(sqlite: Database.Database, file: string, logger: Logger, intervalMs = 200): { stop(): Promise<void> } {
   const worker = new Worker(new URL('./checkpoint.worker.mjs', import.meta.url), { workerData: { file, intervalMs } });
   worker.unref();
-  db.$client.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-  db.$client.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  sqlite.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   let exited = false;
   worker.once('exit', () => (exited = true));
   let stopping: Promise<void> | undefined;

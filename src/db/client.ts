@@ -1,12 +1,60 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { drizzle as drizzleSync } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy';
 import { PACKAGE_ROOT } from '../config.ts';
 import * as schema from './schema/index.ts';
+import { type Dialect, type Executor, type Sql, sqlOf } from './sql.ts';
+import { SqliteExecutor } from './sqlite.ts';
 
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/**
+ * The database: drizzle's query builder (async; the same SQL runs on SQLite and PostgreSQL),
+ * raw SQL (`$sql`), transactions and the group commit.
+ */
+export type Db = Omit<SqliteRemoteDatabase<typeof schema>, 'transaction'> & {
+  /**
+   * Runs `work` in one transaction (a savepoint inside another). Every statement of the async
+   * context runs in it, through `tx` or not; await nothing but storage inside (no partner calls,
+   * no Git, no timers): on SQLite an open transaction holds the one connection.
+   */
+  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
+  /** Runs `work` in the next group commit (SQLite) or its own transaction (PostgreSQL); see SqliteExecutor. */
+  unit<T>(work: () => Promise<T>): Promise<T>;
+  readonly $sql: Sql;
+  readonly $dialect: Dialect;
+  /** The SQLite connection, for what only SQLite has (online backup, WAL checkpoints, pragmas); undefined on PostgreSQL. */
+  readonly $sqlite: Database.Database | undefined;
+  /** Waits for the transactions in progress and closes the connection(s). */
+  $close(): Promise<void>;
+};
+
+/** How many rows a drizzle `.run()` changed. */
+export function changesOf(result: unknown): number {
+  return (result as { changes: number }).changes;
+}
+
+/** A `Db` over an executor. */
+export function dbOf(executor: Executor, sqlite?: Database.Database): Db {
+  const base = drizzle(
+    async (text, params, method) => {
+      const { rows, changes } = await executor.query(text, params, method === 'run' ? 'run' : method === 'get' ? 'array' : 'arrays');
+      return { rows: (method === 'get' ? rows[0] : rows) as any[], changes };
+    },
+    { schema },
+  );
+  const db = base as unknown as Db & { transaction: unknown };
+  Object.assign(db, {
+    transaction: async <T>(work: (tx: Db) => Promise<T>) => await executor.transaction(() => work(db)),
+    unit: async <T>(work: () => Promise<T>) => await executor.unit(work),
+    $sql: sqlOf(executor),
+    $dialect: executor.dialect,
+    $sqlite: sqlite,
+    $close: () => executor.close(),
+  });
+  return db;
+}
 
 /**
  * Opens (or creates) the SQLite database, switches a file database to WAL and applies the
@@ -15,13 +63,14 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
  * @param options.durability `normal` (WAL with synchronous=NORMAL: a commit is safe from a
  *   process crash at once and from a power failure after the next WAL sync) or `full`
  *   (synchronous=FULL: every commit is fsynced before it returns); see ADR 0012
+ * @param options.migrate false to open the file as it is (a restore checks what a backup holds)
  */
-export function openDb(file: string, { durability = 'normal' }: { durability?: 'normal' | 'full' } = {}): Db {
+export function openDb(file: string, { durability = 'normal', migrate: migrations = true }: { durability?: 'normal' | 'full'; migrate?: boolean } = {}): Db {
   // The database holds webhook secrets and token hashes: other local users may not read it (a
   // database made by an earlier release is tightened too, where the file is ours to change).
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const sqlite = new Database(file);
-  if (file !== ':memory:') {
+  if (file !== ':memory:' && migrations) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const sqlite = new Database(file, { fileMustExist: !migrations });
+  if (file !== ':memory:' && migrations) {
     // SQLite gives the -wal and -shm files it creates the database's mode; ones left by an
     // earlier release are tightened here too.
     for (const f of [file, `${file}-wal`, `${file}-shm`]) {
@@ -34,10 +83,11 @@ export function openDb(file: string, { durability = 'normal' }: { durability?: '
     }
     sqlite.pragma('journal_mode = WAL');
   }
-  sqlite.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = drizzle(sqlite, { schema }) as Db;
-  migrate(db, { migrationsFolder: path.join(PACKAGE_ROOT, 'migrations') });
-  return db;
+  if (migrations) {
+    sqlite.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    migrate(drizzleSync(sqlite), { migrationsFolder: path.join(PACKAGE_ROOT, 'migrations') });
+  }
+  return dbOf(new SqliteExecutor(sqlite), sqlite);
 }

@@ -1,2 +1,3 @@
-export { openDb, type Db } from './client.ts';
+export { changesOf, openDb, type Db } from './client.ts';
+export type { Sql, SqlParams } from './sql.ts';
 export * from './schema/index.ts';

@@ -43,8 +43,8 @@ export const VersionPair = z.object({
 
 /** Two registered versions the caller can see and their parsed documents (404 for one it cannot see). */
 async function loadVersionPair(deps: Deps, principal: Principal, partner: string, api: string, from: string, to: string) {
-  const baseRow = getVersion(deps, principal, partner, api, from);
-  const revisionRow = getVersion(deps, principal, partner, api, to);
+  const baseRow = await getVersion(deps, principal, partner, api, from);
+  const revisionRow = await getVersion(deps, principal, partner, api, to);
   return { from, to, base: await loadContractDocument(deps, baseRow), revision: await loadContractDocument(deps, revisionRow) };
 }
 

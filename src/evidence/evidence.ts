@@ -74,10 +74,10 @@ function toView(row: EvidenceRow, contentSha: string | undefined): EvidenceView 
   return { ...row, report: row.report ? (JSON.parse(row.report) as JunitSummary) : null, boundToContent: row.sha256 === contentSha };
 }
 
-function store(deps: Deps, principal: Principal, input: EvidenceParams, result: EvidenceRecord['result'], report?: { summary: JunitSummary; sha256: string }): EvidenceView {
-  const version = findVersion(deps, input.partner, input.api, input.version);
+async function store(deps: Deps, principal: Principal, input: EvidenceParams, result: EvidenceRecord['result'], report?: { summary: JunitSummary; sha256: string }): Promise<EvidenceView> {
+  const version = await findVersion(deps, input.partner, input.api, input.version);
   if (!version) throw new AccordError('not_found', `No contract version ${input.partner}/${input.api}@${input.version}`);
-  const row = deps.db
+  const row = await deps.db
     .insert(evidence)
     .values({
       id: `evd_${randomBytes(8).toString('hex')}`,
@@ -106,9 +106,9 @@ function store(deps: Deps, principal: Principal, input: EvidenceParams, result: 
  * Records one piece of release evidence. It counts for a release only if its sha256 is the
  * registered content's (evidence for other content is kept, but never counts).
  */
-export function addEvidence(deps: Deps, principal: Principal, input: EvidenceRecord): EvidenceView {
+export async function addEvidence(deps: Deps, principal: Principal, input: EvidenceRecord): Promise<EvidenceView> {
   refuseFuture(input, deps.clock(), 'Invalid evidence');
-  return store(deps, principal, input, input.result);
+  return await store(deps, principal, input, input.result);
 }
 
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', processEntities: false, allowBooleanAttributes: true, isArray: (name) => ['testsuite', 'testcase'].includes(name) });
@@ -144,22 +144,22 @@ export function summariseJunit(report: string): JunitSummary {
 }
 
 /** Records evidence from a JUnit report: pass when it ran tests and none failed or errored. */
-export function addJunitEvidence(deps: Deps, principal: Principal, report: string, input: EvidenceParams): EvidenceView {
+export async function addJunitEvidence(deps: Deps, principal: Principal, report: string, input: EvidenceParams): Promise<EvidenceView> {
   refuseFuture(input, deps.clock(), 'Invalid evidence parameters');
   const summary = summariseJunit(report);
   // A report passes when some test actually ran and none failed or errored (all skipped is not a pass).
   const result = summary.tests - summary.skipped > 0 && summary.failures === 0 && summary.errors === 0 ? 'pass' : 'fail';
-  return store(deps, principal, input, result, { summary, sha256: createHash('sha256').update(report).digest('hex') });
+  return await store(deps, principal, input, result, { summary, sha256: createHash('sha256').update(report).digest('hex') });
 }
 
 /** Evidence recorded for one version, newest first. */
-export function listEvidence(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string): EvidenceView[] {
-  const v = findVersion(deps, partner, api, version);
-  return deps.db
+export async function listEvidence(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string): Promise<EvidenceView[]> {
+  const v = await findVersion(deps, partner, api, version);
+  return (await deps.db
     .select()
     .from(evidence)
     .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version)))
     .orderBy(desc(evidence.producedAt))
-    .all()
+    .all())
     .map((row) => toView(row, v?.sha256));
 }

@@ -36,14 +36,14 @@ export type GateCheckRequest = z.output<typeof GateCheckRequest>;
 
 /** Collects the stored facts the gate decides on. */
 export async function gatherFacts(deps: Deps, partner: string, api: string, version: string, environment: string): Promise<GateFacts> {
-  const row = findVersion(deps, partner, api, version);
+  const row = await findVersion(deps, partner, api, version);
   if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
-  const change = latestChangeFor(deps, partner, api, version);
+  const change = await latestChangeFor(deps, partner, api, version);
   const diff = await releaseDiff(deps, row);
   const changed = [...changedOperations(diff.result.changes)].sort();
   const flows = flowsCovering(await currentFlows(deps), partner, api, version, new Set(changed));
   const required = change ? (JSON.parse(change.requiredEvidence) as string[]) : [];
-  const previous = deps.db
+  const previous = await deps.db
     .select({ version: releases.version })
     .from(releases)
     .where(and(eq(releases.partner, partner), eq(releases.api, api), eq(releases.environment, environment)))
@@ -71,21 +71,21 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
       bump: diff.result.bump,
       changes: diff.result.changes.map(({ rule, level, method, path, operationId, message }) => ({ rule, level, method, path, operationId, message })),
     },
-    reviews: change ? reviewsOf(deps, change.id).map(({ reviewer, reviewerToken, decision, diffHash, comment }) => ({ reviewer, reviewerToken, decision, diffHash, comment })) : [],
-    acks: change ? acksOf(deps, change.id).map(({ partner: p, diffHash }) => ({ partner: p, diffHash })) : [],
+    reviews: change ? (await reviewsOf(deps, change.id)).map(({ reviewer, reviewerToken, decision, diffHash, comment }) => ({ reviewer, reviewerToken, decision, diffHash, comment })) : [],
+    acks: change ? (await acksOf(deps, change.id)).map(({ partner: p, diffHash }) => ({ partner: p, diffHash })) : [],
     // The newest records of each required kind (by when Accord received them), bound or not.
-    evidence: required.flatMap((kind) =>
-      deps.db
+    evidence: (await Promise.all(required.map(async (kind) =>
+      await deps.db
         .select({ id: evidence.id, kind: evidence.kind, result: evidence.result, sha256: evidence.sha256, uri: evidence.uri, producedAt: evidence.producedAt, expiresAt: evidence.expiresAt, createdAt: evidence.createdAt })
         .from(evidence)
         .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version), eq(evidence.kind, kind)))
         .orderBy(desc(evidence.createdAt))
         .limit(20)
         .all(),
-    ),
+    ))).flat(),
     flows: flows.map((f) => ({ flow: f.flow, owner: f.owner, steps: f.steps, observability: f.observability, sla: f.sla, escalation: f.escalation, idempotency: { replayPolicy: f.idempotency.replayPolicy, dedupeWindow: f.idempotency.dedupeWindow } })),
     changedOperations: changed,
-    freezes: activeFreezes(deps, partner),
+    freezes: await activeFreezes(deps, partner),
     previousRelease: previous?.version ?? null,
   };
 }
@@ -119,8 +119,8 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateChe
     answer.reasons.push({ rule: 'break-glass', status: 'met', message: `Break-glass by ${principal.name}: ${breakGlass.reason} (the gate said ${answer.verdict})`, howToFix: `Post-release review ${reviewItem} is open.` });
   }
   const final: GateAnswer = breakGlass ? { ...answer, verdict: 'pass' } : answer;
-  deps.db.transaction((tx) => {
-    tx.insert(gateDecisions)
+  await deps.db.transaction(async (tx) => {
+    await tx.insert(gateDecisions)
       .values({
         id: decisionId,
         partner,
@@ -138,11 +138,11 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateChe
       })
       .run();
     if (breakGlass) {
-      openReviewItem(tx, { id: breakGlass.reviewItem, decisionId, partner, api, version, reason: breakGlass.reason, createdAt, createdBy: principal.name });
-      enqueueEvent(tx, deps.clock(), 'gate.break-glass', { decisionId, partner, api, version, environment, reason: breakGlass.reason, by: principal.name, reviewItem: breakGlass.reviewItem, evaluated: answer.verdict }, 'all');
+      await openReviewItem(tx, { id: breakGlass.reviewItem, decisionId, partner, api, version, reason: breakGlass.reason, createdAt, createdBy: principal.name });
+      await enqueueEvent(tx, deps.clock(), 'gate.break-glass', { decisionId, partner, api, version, environment, reason: breakGlass.reason, by: principal.name, reviewItem: breakGlass.reviewItem, evaluated: answer.verdict }, 'all');
     }
   });
-  appendAudit(deps, {
+  await appendAudit(deps, {
     actor: principal.name,
     role: principal.role,
     action: breakGlass ? 'gate.break-glass' : 'gate.decision',
@@ -154,8 +154,8 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateChe
 }
 
 /** A stored decision, re-derived from its stored inputs to show it still holds. */
-export function getDecision(deps: Pick<Deps, 'db'>, id: string) {
-  const row = deps.db.select().from(gateDecisions).where(eq(gateDecisions.id, id)).get();
+export async function getDecision(deps: Pick<Deps, 'db'>, id: string) {
+  const row = await deps.db.select().from(gateDecisions).where(eq(gateDecisions.id, id)).get();
   if (!row) throw new AccordError('not_found', `No gate decision ${id}`);
   const facts = JSON.parse(row.inputs) as GateFacts;
   const answer = JSON.parse(row.answer) as GateAnswer;

@@ -31,8 +31,8 @@ export const FreezeRequest = z
 export type FreezeRequest = z.output<typeof FreezeRequest>;
 
 /** Freezes releases for a partner. */
-export function freezeReleases(deps: Pick<Deps, 'db' | 'clock'>, by: string, input: FreezeRequest, source: FreezeSource = 'manual'): FreezeRow {
-  return deps.db
+export async function freezeReleases(deps: Pick<Deps, 'db' | 'clock'>, by: string, input: FreezeRequest, source: FreezeSource = 'manual'): Promise<FreezeRow> {
+  return await deps.db
     .insert(releaseFreezes)
     .values({ id: `frz_${randomBytes(8).toString('hex')}`, partner: input.partner, reason: input.reason.trim(), source, createdAt: deps.clock().toISOString(), createdBy: by, liftedAt: null })
     .returning()
@@ -40,13 +40,13 @@ export function freezeReleases(deps: Pick<Deps, 'db' | 'clock'>, by: string, inp
 }
 
 /** Freezes, active and lifted, newest first (at most 500). */
-export function listFreezes(deps: Pick<Deps, 'db'>): FreezeRow[] {
-  return deps.db.select().from(releaseFreezes).orderBy(desc(releaseFreezes.createdAt)).limit(500).all();
+export async function listFreezes(deps: Pick<Deps, 'db'>): Promise<FreezeRow[]> {
+  return await deps.db.select().from(releaseFreezes).orderBy(desc(releaseFreezes.createdAt)).limit(500).all();
 }
 
 /** The freezes in force for a partner (what the gate looks at). */
-export function activeFreezes(deps: Pick<Deps, 'db'>, partner: string): Array<Pick<FreezeRow, 'id' | 'reason' | 'source'>> {
-  return deps.db
+export async function activeFreezes(deps: Pick<Deps, 'db'>, partner: string): Promise<Array<Pick<FreezeRow, 'id' | 'reason' | 'source'>>> {
+  return await deps.db
     .select({ id: releaseFreezes.id, reason: releaseFreezes.reason, source: releaseFreezes.source })
     .from(releaseFreezes)
     .where(and(eq(releaseFreezes.partner, partner), isNull(releaseFreezes.liftedAt)))
@@ -54,9 +54,9 @@ export function activeFreezes(deps: Pick<Deps, 'db'>, partner: string): Array<Pi
 }
 
 /** Lifts a freeze (lifting it again changes nothing). */
-export function liftFreeze(deps: Pick<Deps, 'db' | 'clock'>, id: string): FreezeRow {
-  const row = deps.db.select().from(releaseFreezes).where(eq(releaseFreezes.id, id)).get();
+export async function liftFreeze(deps: Pick<Deps, 'db' | 'clock'>, id: string): Promise<FreezeRow> {
+  const row = await deps.db.select().from(releaseFreezes).where(eq(releaseFreezes.id, id)).get();
   if (!row) throw new AccordError('not_found', `No freeze ${id}`);
   if (row.liftedAt) return row;
-  return deps.db.update(releaseFreezes).set({ liftedAt: deps.clock().toISOString() }).where(eq(releaseFreezes.id, id)).returning().get()!;
+  return (await deps.db.update(releaseFreezes).set({ liftedAt: deps.clock().toISOString() }).where(eq(releaseFreezes.id, id)).returning().get())!;
 }

@@ -34,13 +34,13 @@ export function newReviewItemId(): string {
 }
 
 /** Opens the review item of a break-glass decision, inside the transaction storing the decision. */
-export function openReviewItem(tx: Pick<Db, 'insert'>, item: Omit<ReviewItemRow, 'status'>): void {
-  tx.insert(reviewItems).values({ ...item, status: 'open' }).run();
+export async function openReviewItem(tx: Pick<Db, 'insert'>, item: Omit<ReviewItemRow, 'status'>): Promise<void> {
+  await tx.insert(reviewItems).values({ ...item, status: 'open' }).run();
 }
 
 /** Review items, newest first (at most 500), optionally only those of one status. */
-export function listReviewItems(deps: Pick<Deps, 'db'>, status?: string): ReviewItemRow[] {
-  return deps.db
+export async function listReviewItems(deps: Pick<Deps, 'db'>, status?: string): Promise<ReviewItemRow[]> {
+  return await deps.db
     .select()
     .from(reviewItems)
     .where(status ? eq(reviewItems.status, status) : undefined)
@@ -50,9 +50,9 @@ export function listReviewItems(deps: Pick<Deps, 'db'>, status?: string): Review
 }
 
 /** Closes a review item with what the review concluded (appended to its reason, signed by the reviewer). */
-export function closeReviewItem(deps: Pick<Deps, 'db'>, principal: Principal, id: string, input: ReviewConclusion): ReviewItemRow {
-  const row = deps.db.select().from(reviewItems).where(eq(reviewItems.id, id)).get();
+export async function closeReviewItem(deps: Pick<Deps, 'db'>, principal: Principal, id: string, input: ReviewConclusion): Promise<ReviewItemRow> {
+  const row = await deps.db.select().from(reviewItems).where(eq(reviewItems.id, id)).get();
   if (!row) throw new AccordError('not_found', `No review item ${id}`);
   if (row.status === 'closed') throw new AccordError('conflict', `Review item ${id} is already closed`);
-  return deps.db.update(reviewItems).set({ status: 'closed', reason: `${row.reason}\n\nReview (${principal.name}): ${input.conclusion.trim()}` }).where(eq(reviewItems.id, id)).returning().get()!;
+  return (await deps.db.update(reviewItems).set({ status: 'closed', reason: `${row.reason}\n\nReview (${principal.name}): ${input.conclusion.trim()}` }).where(eq(reviewItems.id, id)).returning().get())!;
 }

@@ -8,6 +8,6 @@ import type { AppEnv } from './env.ts';
 /** /v1/audit: the audit log. */
 export function auditRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
-  serve(app, op.listAudit, (c, { query }) => c.json(listAudit(deps, query)));
+  serve(app, op.listAudit, async (c, { query }) => c.json(await listAudit(deps, query)));
   return app;
 }

@@ -37,7 +37,7 @@ export function exchangeScope(c: Context<AppEnv>): void {
 export function authenticate(deps: Pick<Deps, 'config'>, guard: AuthGuard, authorizeRequest: (c: Context<AppEnv>) => void): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     try {
-      c.set('principal', guard.authenticate(c.req.header('authorization'), () => requestAddress(deps, c)));
+      c.set('principal', await guard.authenticate(c.req.header('authorization'), () => requestAddress(deps, c)));
     } catch (error) {
       // Counted in the guard's aggregated refusal rows, not one audit row per request.
       c.set('refusalAggregated', true);
@@ -52,9 +52,9 @@ export function authenticate(deps: Pick<Deps, 'config'>, guard: AuthGuard, autho
  * Audits an authenticated caller's request once it has been answered (API and console alike):
  * `action` as given, the path as target, the outcome from the status (refused for 4xx).
  */
-export function auditRequest(deps: Pick<Deps, 'db' | 'clock' | 'audit'>, c: Context<AppEnv>, principal: Principal, action: string): void {
+export async function auditRequest(deps: Pick<Deps, 'db' | 'clock' | 'audit'>, c: Context<AppEnv>, principal: Principal, action: string): Promise<void> {
   const status = c.res.status;
-  appendAudit(deps, {
+  await appendAudit(deps, {
     actor: principal.name,
     role: principal.role,
     action: auditText(action),

@@ -16,13 +16,13 @@ export function changesRouter(deps: Deps): OpenAPIHono<AppEnv> {
     c.header('Location', absoluteUrl(deps.config, `/v1/changes/${change.id}`));
     return c.json(toChangeSummary(change), 201);
   });
-  serve(app, op.listChanges, (c, { query: { awaiting, ...filter } }) => {
+  serve(app, op.listChanges, async (c, { query: { awaiting, ...filter } }) => {
     const principal = principalOf(c);
-    if (awaiting === 'me') return c.json(awaitingPrincipal(deps, principal).map(toChangeSummary));
-    return c.json(listChanges(deps, principal, filter));
+    if (awaiting === 'me') return c.json((await awaitingPrincipal(deps, principal)).map(toChangeSummary));
+    return c.json(await listChanges(deps, principal, filter));
   });
   serve(app, op.getChange, async (c, { params, query }) => c.json(await changeView(deps, principalOf(c), params.id, query.environment ?? 'production')));
   serve(app, op.reviewChange, async (c, { params, body }) => c.json(await reviewChange(deps, principalOf(c), params.id, body), 201));
-  serve(app, op.acknowledgeChange, (c, { params, body }) => c.json(acknowledgeChange(deps, principalOf(c), params.id, body), 201));
+  serve(app, op.acknowledgeChange, async (c, { params, body }) => c.json(await acknowledgeChange(deps, principalOf(c), params.id, body), 201));
   return app;
 }

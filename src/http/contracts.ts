@@ -29,7 +29,7 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
 export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
 
-  serve(app, op.listContracts, (c) => c.json(listContracts(deps, principalOf(c))));
+  serve(app, op.listContracts, async (c) => c.json(await listContracts(deps, principalOf(c))));
 
   serve(app, op.registerContractVersion, async (c, { params, query }) => {
     const result = await registerContractVersion(deps, principalOf(c), {
@@ -45,9 +45,9 @@ export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
     return c.json({ ...v, ...(result.diff ? { diff: result.diff } : {}) }, result.created ? 201 : 200);
   });
 
-  serve(app, op.listContractVersions, (c, { params }) => c.json(listVersions(deps, principalOf(c), params.partner, params.api)));
+  serve(app, op.listContractVersions, async (c, { params }) => c.json(await listVersions(deps, principalOf(c), params.partner, params.api)));
 
-  serve(app, op.getContractVersion, (c, { params }) => c.json(toView(getVersion(deps, principalOf(c), params.partner, params.api, params.version))));
+  serve(app, op.getContractVersion, async (c, { params }) => c.json(toView(await getVersion(deps, principalOf(c), params.partner, params.api, params.version))));
 
   serve(app, op.getContractDocument, async (c, { params }) => {
     const type = negotiate(c.req.header('accept'), DOCUMENT_TYPES);
@@ -69,9 +69,9 @@ export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
 
   serve(app, op.listContractHistory, async (c, { params }) => c.json(await contractHistory(deps, principalOf(c), params.partner, params.api)));
 
-  serve(app, op.getContractConsumers, (c, { params }) => c.json({ consumers: consumersOf(deps, params.partner, params.api) }));
+  serve(app, op.getContractConsumers, async (c, { params }) => c.json({ consumers: await consumersOf(deps, params.partner, params.api) }));
 
-  serve(app, op.setContractConsumers, (c, { params, body }) => c.json({ consumers: setConsumers(deps, params.partner, params.api, body.consumers) }));
+  serve(app, op.setContractConsumers, async (c, { params, body }) => c.json({ consumers: await setConsumers(deps, params.partner, params.api, body.consumers) }));
 
   serve(app, op.deprecateContractVersion, async (c, { params, body }) => {
     const { partner, api, version } = params;

@@ -12,13 +12,13 @@ const JUNIT_TYPES = ['application/xml', 'text/xml', 'application/junit+xml'];
 /** /v1/evidence: release evidence, recorded as JSON or from a JUnit report. */
 export function evidenceRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
-  serve(app, op.addEvidence, (c, { body }) => c.json(addEvidence(deps, principalOf(c), body), 201));
+  serve(app, op.addEvidence, async (c, { body }) => c.json(await addEvidence(deps, principalOf(c), body), 201));
   serve(app, op.addJunitEvidence, async (c, { query }) => {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!JUNIT_TYPES.includes(type)) throw new AccordError('unsupported_media_type', 'Send the JUnit report as application/xml; the other fields as query parameters');
     const params = parseInput(JunitEvidenceParams, query, { detail: 'Invalid evidence parameters' });
-    return c.json(addJunitEvidence(deps, principalOf(c), await c.req.text(), params), 201);
+    return c.json(await addJunitEvidence(deps, principalOf(c), await c.req.text(), params), 201);
   });
-  serve(app, op.listEvidence, (c, { query }) => c.json(listEvidence(deps, query.partner, query.api, query.version)));
+  serve(app, op.listEvidence, async (c, { query }) => c.json(await listEvidence(deps, query.partner, query.api, query.version)));
   return app;
 }

@@ -10,10 +10,10 @@ import { principalOf, type AppEnv } from './env.ts';
 /** /v1/faults (sandbox fault injection) and /v1/fault-experiments (recovery from each fault kind, as evidence). */
 export function faultsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
-  serve(app, op.listFaults, (c) => c.json({ faults: listFaults(deps) }));
-  serve(app, op.createFault, (c, { body }) => c.json(createFault(deps, principalOf(c), body), 201));
-  serve(app, op.deleteFault, (c, { params }) => {
-    deleteFault(deps, params.id);
+  serve(app, op.listFaults, async (c) => c.json({ faults: await listFaults(deps) }));
+  serve(app, op.createFault, async (c, { body }) => c.json(await createFault(deps, principalOf(c), body), 201));
+  serve(app, op.deleteFault, async (c, { params }) => {
+    await deleteFault(deps, params.id);
     return c.body(null, 204);
   });
   serve(app, op.runFaultExperiment, async (c, { body }) => c.json(await runFaultExperiment(deps, runtime, principalOf(c), body), 201));

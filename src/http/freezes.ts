@@ -8,8 +8,8 @@ import { principalOf, type AppEnv } from './env.ts';
 /** /v1/freezes: release freezes per partner. */
 export function freezesRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
-  serve(app, op.listFreezes, (c) => c.json(listFreezes(deps)));
-  serve(app, op.freezeReleases, (c, { body }) => c.json(freezeReleases(deps, principalOf(c).name, body), 201));
-  serve(app, op.liftFreeze, (c, { params }) => c.json(liftFreeze(deps, params.id)));
+  serve(app, op.listFreezes, async (c) => c.json(await listFreezes(deps)));
+  serve(app, op.freezeReleases, async (c, { body }) => c.json(await freezeReleases(deps, principalOf(c).name, body), 201));
+  serve(app, op.liftFreeze, async (c, { params }) => c.json(await liftFreeze(deps, params.id)));
   return app;
 }

@@ -9,6 +9,6 @@ import { principalOf, type AppEnv } from './env.ts';
 export function gateRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
   serve(app, op.checkGate, async (c, { body }) => c.json(await checkGate(deps, principalOf(c), body)));
-  serve(app, op.getGateDecision, (c, { params }) => c.json(getDecision(deps, params.id)));
+  serve(app, op.getGateDecision, async (c, { params }) => c.json(await getDecision(deps, params.id)));
   return app;
 }

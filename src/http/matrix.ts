@@ -46,7 +46,7 @@ export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
 
   serve(app, op.getMatrixEntry, async (c, { params, query }) => c.json(await getMatrixDocument(deps, 'flow', params.flow, query.version)));
 
-  serve(app, op.listMatrixEntryVersions, (c, { params }) => c.json(listMatrixVersions(deps, params.flow)));
+  serve(app, op.listMatrixEntryVersions, async (c, { params }) => c.json(await listMatrixVersions(deps, params.flow)));
 
   serve(app, op.diffMatrixEntryVersions, async (c, { params, query }) => {
     const { flow } = params;

@@ -12,7 +12,7 @@ export function metaRouter(deps: Deps): OpenAPIHono<AppEnv> {
   serve(app, getReadiness, async (c) => {
     const checks: Record<string, string> = {};
     try {
-      deps.db.$client.prepare('SELECT 1').get();
+      await deps.db.$sql.get('SELECT 1');
       checks.database = 'ok';
     } catch (error) {
       checks.database = `failed: ${(error as Error).message}`;

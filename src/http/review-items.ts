@@ -8,7 +8,7 @@ import { principalOf, type AppEnv } from './env.ts';
 /** /v1/review-items: post-release reviews opened by break-glass. */
 export function reviewItemsRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
-  serve(app, op.listReviewItems, (c, { query }) => c.json(listReviewItems(deps, query.status)));
-  serve(app, op.closeReviewItem, (c, { params, body }) => c.json(closeReviewItem(deps, principalOf(c), params.id, body)));
+  serve(app, op.listReviewItems, async (c, { query }) => c.json(await listReviewItems(deps, query.status)));
+  serve(app, op.closeReviewItem, async (c, { params, body }) => c.json(await closeReviewItem(deps, principalOf(c), params.id, body)));
   return app;
 }

@@ -9,17 +9,17 @@ import { principalOf, type AppEnv } from './env.ts';
 /** /v1/tokens (admin only). */
 export function tokensRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
-  serve(app, op.createToken, (c, { body }) => {
+  serve(app, op.createToken, async (c, { body }) => {
     const principal = principalOf(c);
-    const created = createToken(deps, principal.name, body, { creator: principal, scopesOfRole });
+    const created = await createToken(deps, principal.name, body, { creator: principal, scopesOfRole });
     deps.logger.info({ tokenId: created.id, role: created.role, expiresAt: created.expiresAt, scopes: created.scopes, by: principal.name }, 'token created');
     // The answer carries the secret: no cache may keep it.
     return c.json(created, 201, { 'Cache-Control': 'no-store' });
   });
-  serve(app, op.listTokens, (c) => c.json(listTokens(deps)));
-  serve(app, op.revokeToken, (c, { params }) => {
+  serve(app, op.listTokens, async (c) => c.json(await listTokens(deps)));
+  serve(app, op.revokeToken, async (c, { params }) => {
     const principal = principalOf(c);
-    const revoked = revokeToken(deps, params.id, principal);
+    const revoked = await revokeToken(deps, params.id, principal);
     deps.logger.info({ tokenId: revoked.id, by: principal.name }, 'token revoked');
     return c.body(null, 204);
   });

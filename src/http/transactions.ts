@@ -29,18 +29,18 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<Ap
     return c.body(started.body, started.status as 202, { ...started.headers, 'Content-Type': 'application/json', ...(started.replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   });
 
-  serve(app, op.listTransactions, (c, { query }) => c.json(listTransactions(deps, principalOf(c), query)));
+  serve(app, op.listTransactions, async (c, { query }) => c.json(await listTransactions(deps, principalOf(c), query)));
 
-  serve(app, op.getTransaction, (c, { params }) => {
-    const view = getTransaction(deps, principalOf(c), params.ref, (id) => runtime.engine.inCall(id));
+  serve(app, op.getTransaction, async (c, { params }) => {
+    const view = await getTransaction(deps, principalOf(c), params.ref, (id) => runtime.engine.inCall(id));
     return c.json(view, 200, { 'X-Correlation-Id': view.correlationId });
   });
 
   for (const [operation, action] of [[op.retryTransaction, 'retry'], [op.compensateTransaction, 'compensate']] as const) {
-    serve(app, operation, (c, { params }) => {
-      const row = requestOperatorAction(deps, principalOf(c), params.ref, action);
-      runtime.engine.kick(row.id);
-      return c.json(loadTransactionView(deps.db, deps.config, row), 202);
+    serve(app, operation, async (c, { params }) => {
+      const row = await requestOperatorAction(deps, principalOf(c), params.ref, action);
+      await runtime.engine.kick(row.id);
+      return c.json(await loadTransactionView(deps.db, deps.config, row), 202);
     });
   }
 

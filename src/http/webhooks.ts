@@ -9,13 +9,13 @@ import { principalOf, type AppEnv } from './env.ts';
 export function webhooksRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
   serve(app, op.createWebhook, async (c, { body }) => c.json(await createWebhook(deps, principalOf(c), body), 201));
-  serve(app, op.listWebhooks, (c) => c.json(listWebhooks(deps, principalOf(c))));
-  serve(app, op.getWebhook, (c, { params }) => c.json(getWebhook(deps, principalOf(c), params.id)));
+  serve(app, op.listWebhooks, async (c) => c.json(await listWebhooks(deps, principalOf(c))));
+  serve(app, op.getWebhook, async (c, { params }) => c.json(await getWebhook(deps, principalOf(c), params.id)));
   serve(app, op.enableWebhook, async (c, { params }) => c.json(await enableWebhook(deps, principalOf(c), params.id)));
-  serve(app, op.deleteWebhook, (c, { params }) => {
-    deleteWebhook(deps, principalOf(c), params.id);
+  serve(app, op.deleteWebhook, async (c, { params }) => {
+    await deleteWebhook(deps, principalOf(c), params.id);
     return c.body(null, 204);
   });
-  serve(app, op.listWebhookDeliveries, (c, { params }) => c.json(listDeliveries(deps, principalOf(c), params.id)));
+  serve(app, op.listWebhookDeliveries, async (c, { params }) => c.json(await listDeliveries(deps, principalOf(c), params.id)));
   return app;
 }

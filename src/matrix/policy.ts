@@ -21,7 +21,7 @@ export const DEFAULT_POLICY: Policy = {
 
 /** The governance policy in force: the latest registered version with defaults filled in, else DEFAULT_POLICY. */
 export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry' | 'config'>): Promise<Policy> {
-  if (!latestMatrixRow(deps, 'policy')) return DEFAULT_POLICY;
+  if (!await latestMatrixRow(deps, 'policy')) return DEFAULT_POLICY;
   const stored = (await getMatrixDocument(deps, 'policy', 'policy')).entry as Partial<Policy>;
   return {
     approvals: stored.approvals ?? DEFAULT_POLICY.approvals,

@@ -12,7 +12,7 @@ import type { ContractDoc, ContractSource } from './checks.ts';
 export function registrySource(deps: Pick<Deps, 'db' | 'registry' | 'config'>): ContractSource {
   return {
     async versions(partner, api) {
-      const rows = deps.db
+      const rows = await deps.db
         .select()
         .from(contractVersions)
         .where(partner === '*' ? eq(contractVersions.api, api) : and(eq(contractVersions.partner, partner), eq(contractVersions.api, api)))

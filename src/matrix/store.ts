@@ -86,7 +86,7 @@ export async function putMatrixDocument(
   const { name, kind } = input;
 
   return deps.registry.transaction(async (tx) => {
-    const latest = latestMatrixRow(deps, name);
+    const latest = await latestMatrixRow(deps, name);
     if (latest && latest.kind !== kind) throw new AccordError('conflict', `"${name}" is already a ${latest.kind}`);
     if (latest?.sha256 === digest) return { created: false, version: toView(latest) };
     const version = (latest?.version ?? 0) + 1;
@@ -103,8 +103,8 @@ export async function putMatrixDocument(
         author: gitAuthor(principal),
         at,
       },
-      (commit) =>
-        deps.db
+      async (commit) =>
+        await deps.db
           .insert(matrixVersions)
           .values({ name, version, kind, sha256: digest, commit, tag, createdAt: at.toISOString(), createdBy: principal.name })
           .returning()
@@ -118,16 +118,16 @@ export async function putMatrixDocument(
 }
 
 /** The index row of the latest version of `name` (a flow or the policy), if any. */
-export function latestMatrixRow(deps: Pick<Deps, 'db'>, name: string): MatrixRow | undefined {
-  return deps.db.select().from(matrixVersions).where(eq(matrixVersions.name, name)).orderBy(desc(matrixVersions.version)).limit(1).get();
+export async function latestMatrixRow(deps: Pick<Deps, 'db'>, name: string): Promise<MatrixRow | undefined> {
+  return await deps.db.select().from(matrixVersions).where(eq(matrixVersions.name, name)).orderBy(desc(matrixVersions.version)).limit(1).get();
 }
 
 /** One version (latest when `version` is undefined) with its parsed content; 404 otherwise. */
 export async function getMatrixDocument(deps: Pick<Deps, 'db' | 'registry' | 'config'>, kind: MatrixKind, name: string, version?: number): Promise<MatrixVersionView & { entry: unknown }> {
   const row =
     version === undefined
-      ? latestMatrixRow(deps, name)
-      : deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.version, version))).get();
+      ? await latestMatrixRow(deps, name)
+      : await deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.version, version))).get();
   if (!row || row.kind !== kind) throw new AccordError('not_found', kind === 'policy' ? 'No governance policy is registered' : `No control-matrix entry "${name}"${version === undefined ? '' : ` version ${version}`}`);
   const cache = parsedMatrixDocuments(deps.config);
   let entry = cache.get(row.sha256)?.value;
@@ -140,15 +140,15 @@ export async function getMatrixDocument(deps: Pick<Deps, 'db' | 'registry' | 'co
 }
 
 /** Every version of one entry, oldest first. */
-export function listMatrixVersions(deps: Pick<Deps, 'db'>, name: string): MatrixVersionView[] {
-  const rows = deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.kind, 'flow'))).orderBy(matrixVersions.version).all();
+export async function listMatrixVersions(deps: Pick<Deps, 'db'>, name: string): Promise<MatrixVersionView[]> {
+  const rows = await deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.kind, 'flow'))).orderBy(matrixVersions.version).all();
   if (rows.length === 0) throw new AccordError('not_found', `No control-matrix entry "${name}"`);
   return rows.map(toView);
 }
 
 /** The latest version of every flow entry, parsed, ordered by flow id. */
 export async function currentFlows(deps: Pick<Deps, 'db' | 'registry' | 'config'>): Promise<Array<MatrixVersionView & { entry: FlowEntry }>> {
-  const names = deps.db
+  const names = await deps.db
     .selectDistinct({ name: matrixVersions.name })
     .from(matrixVersions)
     .where(eq(matrixVersions.kind, 'flow'))

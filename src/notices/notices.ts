@@ -23,30 +23,30 @@ export type NoticeKind = (typeof NOTICE_KINDS)[number];
  * Stores a notice for the API's provider and consumers (or the `audience` given; staff see
  * every notice) and queues the matching webhook event, in the caller's transaction.
  */
-export function publishNotice(
+export async function publishNotice(
   tx: Tx,
   deps: Pick<Deps, 'db' | 'clock'>,
   notice: { kind: NoticeKind; partner: string; api: string; version: string; title: string; body: string },
   options: { audience?: string[] } = {},
-): string {
+): Promise<string> {
   const now = deps.clock();
-  const audience = options.audience ?? [notice.partner, ...consumersOf(deps, notice.partner, notice.api)];
+  const audience = options.audience ?? [notice.partner, ...await consumersOf(deps, notice.partner, notice.api)];
   const id = `ntc_${randomBytes(8).toString('hex')}`;
-  tx.insert(notices).values({ id, ...notice, audience: JSON.stringify(audience), createdAt: now.toISOString() }).run();
-  enqueueEvent(tx, now, `notice.${notice.kind}`, { noticeId: id, ...notice }, audience);
+  await tx.insert(notices).values({ id, ...notice, audience: JSON.stringify(audience), createdAt: now.toISOString() }).run();
+  await enqueueEvent(tx, now, `notice.${notice.kind}`, { noticeId: id, ...notice }, audience);
   return id;
 }
 
 /** Notices, newest first; a partner sees only those that concern it (filtered in SQL). */
-export function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit = 100) {
+export async function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit = 100) {
   const concerns = principal.role === 'partner' ? sql`EXISTS (SELECT 1 FROM json_each(${notices.audience}) WHERE value = ${principal.partner})` : undefined;
-  return deps.db
+  return (await deps.db
     .select()
     .from(notices)
     .where(concerns)
     .orderBy(desc(notices.createdAt))
     .limit(Math.min(Math.max(limit, 1), 1000))
-    .all()
+    .all())
     .map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] }));
 }
 
@@ -60,7 +60,7 @@ function relatedPath(n: { kind: string; partner: string; api: string; version: s
  * The notices as an Atom 1.0 feed (RFC 4287).
  * @param urlOf the absolute URL of one of Accord's paths (on the public URL, never the request's Host)
  */
-export function renderAtom(items: ReturnType<typeof listNotices>, urlOf: (path: string) => string, updated: Date): string {
+export function renderAtom(items: Awaited<ReturnType<typeof listNotices>>, urlOf: (path: string) => string, updated: Date): string {
   const entries = items
     .map(
       (n) => `  <entry>
@@ -111,23 +111,23 @@ export type DeprecationRequest = z.output<typeof DeprecationRequest>;
  * never before the deprecation), optional successor, reason; notifies provider and consumers.
  */
 export async function deprecateVersion(deps: Deps, principal: Principal, partner: string, api: string, version: string, input: DeprecationRequest) {
-  const row = getVersion(deps, principal, partner, api, version);
+  const row = await getVersion(deps, principal, partner, api, version);
   const policy = await currentPolicy(deps);
   const now = deps.clock();
   const minDays = policy.deprecation.minimumNoticeDays;
   const errors = [];
   const sunset = new Date(input.sunset);
   if (sunset.getTime() < now.getTime() + minDays * 86_400_000) errors.push({ location: '/sunset', message: `must be at least ${minDays} days from now (policy minimum notice), i.e. on or after ${new Date(now.getTime() + minDays * 86_400_000).toISOString().slice(0, 10)}` });
-  if (input.successor !== undefined && !findVersion(deps, partner, api, input.successor)) errors.push({ location: '/successor', message: SUCCESSOR_RULE });
+  if (input.successor !== undefined && !await findVersion(deps, partner, api, input.successor)) errors.push({ location: '/successor', message: SUCCESSOR_RULE });
   if (errors.length > 0) throw new AccordError('invalid_document', DEPRECATION_PROBLEM, { errors });
   if (row.state !== 'released') throw new AccordError('conflict', `Only released versions can be deprecated; ${partner}/${api}@${version} is ${row.state} (states only move forward)`);
   const deprecatedAt = now.toISOString();
   const sunsetIso = sunset.toISOString();
   const successor = input.successor ?? null;
-  const result = deps.db.transaction((tx) => {
-    tx.insert(deprecations).values({ partner, api, version, deprecatedAt, sunset: sunsetIso, successor, reason: input.reason, sunsetNoticeAt: null, createdBy: principal.name }).run();
-    tx.update(contractVersions).set({ state: 'deprecated' }).where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version))).run();
-    const noticeId = publishNotice(tx, deps, {
+  const result = await deps.db.transaction(async (tx) => {
+    await tx.insert(deprecations).values({ partner, api, version, deprecatedAt, sunset: sunsetIso, successor, reason: input.reason, sunsetNoticeAt: null, createdBy: principal.name }).run();
+    await tx.update(contractVersions).set({ state: 'deprecated' }).where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api), eq(contractVersions.version, version))).run();
+    const noticeId = await publishNotice(tx, deps, {
       kind: 'deprecation',
       partner,
       api,
@@ -142,22 +142,22 @@ export async function deprecateVersion(deps: Deps, principal: Principal, partner
 }
 
 /** The deprecation of a version, if any (for headers and views). */
-export function deprecationOf(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string) {
-  return deps.db.select().from(deprecations).where(and(eq(deprecations.partner, partner), eq(deprecations.api, api), eq(deprecations.version, version))).get();
+export async function deprecationOf(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string) {
+  return await deps.db.select().from(deprecations).where(and(eq(deprecations.partner, partner), eq(deprecations.api, api), eq(deprecations.version, version))).get();
 }
 
 /**
  * Retires versions whose sunset has passed and tells partners; idempotent. Returns how many.
  * Only the jobs loop calls it (every ACCORD_JOBS_INTERVAL_MS): reads never write.
  */
-export function processSunsets(deps: Pick<Deps, 'db' | 'clock' | 'audit'>): number {
+export async function processSunsets(deps: Pick<Deps, 'db' | 'clock' | 'audit'>): Promise<number> {
   const now = deps.clock().toISOString();
-  const due = deps.db.select().from(deprecations).where(and(isNull(deprecations.sunsetNoticeAt), lte(deprecations.sunset, now))).all();
+  const due = await deps.db.select().from(deprecations).where(and(isNull(deprecations.sunsetNoticeAt), lte(deprecations.sunset, now))).all();
   for (const d of due) {
-    deps.db.transaction((tx) => {
-      tx.update(deprecations).set({ sunsetNoticeAt: now }).where(and(eq(deprecations.partner, d.partner), eq(deprecations.api, d.api), eq(deprecations.version, d.version))).run();
-      tx.update(contractVersions).set({ state: 'retired' }).where(and(eq(contractVersions.partner, d.partner), eq(contractVersions.api, d.api), eq(contractVersions.version, d.version), eq(contractVersions.state, 'deprecated'))).run();
-      publishNotice(tx, deps, {
+    await deps.db.transaction(async (tx) => {
+      await tx.update(deprecations).set({ sunsetNoticeAt: now }).where(and(eq(deprecations.partner, d.partner), eq(deprecations.api, d.api), eq(deprecations.version, d.version))).run();
+      await tx.update(contractVersions).set({ state: 'retired' }).where(and(eq(contractVersions.partner, d.partner), eq(contractVersions.api, d.api), eq(contractVersions.version, d.version), eq(contractVersions.state, 'deprecated'))).run();
+      await publishNotice(tx, deps, {
         kind: 'sunset-reached',
         partner: d.partner,
         api: d.api,
@@ -167,16 +167,16 @@ export function processSunsets(deps: Pick<Deps, 'db' | 'clock' | 'audit'>): numb
       });
     });
     markContractsChanged();
-    appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'version.retired', target: `${d.partner}/${d.api}@${d.version}`, outcome: 'ok', detail: { sunset: d.sunset } });
+    await appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'version.retired', target: `${d.partner}/${d.api}@${d.version}`, outcome: 'ok', detail: { sunset: d.sunset } });
   }
   return due.length;
 }
 
 /** Partner-facing release notes of a version: the Markdown changelog of what it ships. */
 export async function releaseNotes(deps: Deps, principal: Principal, partner: string, api: string, version: string): Promise<string> {
-  const row = getVersion(deps, principal, partner, api, version);
+  const row = await getVersion(deps, principal, partner, api, version);
   const diff = await releaseDiff(deps, row);
-  const deprecation = deprecationOf(deps, partner, api, version);
+  const deprecation = await deprecationOf(deps, partner, api, version);
   const header = deprecation ? `> Deprecated on ${deprecation.deprecatedAt.slice(0, 10)}; sunset ${deprecation.sunset.slice(0, 10)}${deprecation.successor ? `; successor ${deprecation.successor}` : ''}.\n\n` : '';
   return header + renderMarkdown(diff.result, `${partner}/${api} ${version}${diff.base ? ` (changes since ${diff.base})` : ''}`);
 }

@@ -56,20 +56,20 @@ function deprecationsSeenBy(deps: Pick<Deps, 'db'>, principal: Principal) {
  * partner and/or API: sunsets still ahead of `now` soonest first, and those reached newest first.
  * @param options.limit how many of each list at most (default 100 upcoming, 25 past)
  */
-export function sunsetTimeline(
+export async function sunsetTimeline(
   deps: Pick<Deps, 'db' | 'clock'>,
   principal: Principal,
   filter: { partner?: string; api?: string },
   { upcomingLimit = 100, pastLimit = 25 }: { upcomingLimit?: number; pastLimit?: number } = {},
-): SunsetTimeline {
+): Promise<SunsetTimeline> {
   const now = deps.clock().toISOString();
   const scope = [visibleTo(principal), filter.partner ? eq(deprecations.partner, filter.partner) : undefined, filter.api ? eq(deprecations.api, filter.api) : undefined];
-  const upcoming = deprecationsSeenBy(deps, principal)
+  const upcoming = await deprecationsSeenBy(deps, principal)
     .where(and(...scope, gte(deprecations.sunset, now)))
     .orderBy(asc(deprecations.sunset), asc(deprecations.partner), asc(deprecations.api), asc(deprecations.version))
     .limit(upcomingLimit + 1)
     .all();
-  const past = deprecationsSeenBy(deps, principal)
+  const past = await deprecationsSeenBy(deps, principal)
     .where(and(...scope, lt(deprecations.sunset, now)))
     .orderBy(desc(deprecations.sunset), asc(deprecations.partner), asc(deprecations.api), asc(deprecations.version))
     .limit(pastLimit + 1)
@@ -86,8 +86,8 @@ function retiredAtSunset(entry: SunsetEntry): SunsetEntry {
 }
 
 /** The partners and APIs that have deprecated versions the principal may see (for a filter's choices). */
-export function deprecatedApis(deps: Pick<Deps, 'db'>, principal: Principal): { partners: string[]; apis: string[] } {
-  const rows = deps.db
+export async function deprecatedApis(deps: Pick<Deps, 'db'>, principal: Principal): Promise<{ partners: string[]; apis: string[] }> {
+  const rows = await deps.db
     .selectDistinct({ partner: deprecations.partner, api: deprecations.api })
     .from(deprecations)
     .innerJoin(contractVersions, and(eq(contractVersions.partner, deprecations.partner), eq(contractVersions.api, deprecations.api), eq(contractVersions.version, deprecations.version)))

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { and, asc, countDistinct, eq, isNull, lte, min, sql } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
 import type { Deps } from '../deps.ts';
-import { webhookDeliveries, webhooks } from '../db/index.ts';
+import { webhookDeliveries, webhooks, changesOf } from '../db/index.ts';
 import { checkUrl, MAX_URL_LENGTH, outboundPolicy, type OutboundPolicy } from '../outbound/address-policy.ts';
 import type { ResolveHost } from '../outbound/dns-resolver.ts';
 import { OUTBOUND_FAILURES, sendOutbound } from '../outbound/http-client.ts';
@@ -59,11 +59,11 @@ export class WebhookDispatcher {
   }
 
   /** Looks for due deliveries every `jobsIntervalMs`, and again whenever an attempt ends. */
-  start(): void {
+  async start(): Promise<void> {
     if (this.#timer || this.#stopping) return;
-    this.#timer = setInterval(() => this.fill(), this.#deps.config.jobsIntervalMs);
+    this.#timer = setInterval(() => void this.fill(), this.#deps.config.jobsIntervalMs);
     this.#timer.unref();
-    this.fill();
+    await this.fill();
   }
 
   /** Stops starting attempts and waits for those in flight (each is bounded by `webhookTimeoutMs`). Idempotent. */
@@ -90,13 +90,13 @@ export class WebhookDispatcher {
    * the owners holding active subscriptions (at least 1). The shares add up to at most the
    * whole, so whatever the others' endpoints do, every owner can always start its share.
    */
-  #ownerShare(): number {
+  async #ownerShare(): Promise<number> {
     const { db, config } = this.#deps;
-    const owners = db
+    const owners = (await db
       .select({ n: countDistinct(sql`coalesce(${webhooks.partner}, '')`) })
       .from(webhooks)
       .where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt)))
-      .get()!.n;
+      .get())!.n;
     return Math.max(1, Math.floor(config.webhookConcurrency / Math.max(1, owners)));
   }
 
@@ -106,14 +106,14 @@ export class WebhookDispatcher {
    * the oldest due delivery), round-robin over that owner's subscriptions, each subscription's
    * deliveries in order. Returns the ids of the deliveries started; those in `skip` are left alone.
    */
-  fill(skip: ReadonlySet<string> = new Set()): string[] {
+  async fill(skip: ReadonlySet<string> = new Set()): Promise<string[]> {
     if (this.#stopping) return [];
     const { db, clock, config, logger } = this.#deps;
     const started: string[] = [];
     try {
       const now = clock().toISOString();
       const due = and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), isNull(webhooks.deletedAt), isNull(webhooks.disabledAt));
-      const subscriptions = db
+      const subscriptions = await db
         .select({ id: webhookDeliveries.webhookId, partner: webhooks.partner })
         .from(webhookDeliveries)
         .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
@@ -128,7 +128,7 @@ export class WebhookDispatcher {
         const owner = ownerOf(partner);
         queues.set(owner, [...(queues.get(owner) ?? []), id]);
       }
-      const share = this.#ownerShare();
+      const share = await this.#ownerShare();
       const candidates = new Map<string, Array<{ delivery: Delivery; webhook: Webhook }>>();
       while (this.#attempts.size < config.webhookConcurrency) {
         const owner = this.#nextOwner(queues, share);
@@ -136,11 +136,11 @@ export class WebhookDispatcher {
         const queue = queues.get(owner)!;
         const id = queue.shift()!;
         if ((this.#inFlightPerWebhook.get(id) ?? 0) >= config.webhookSubscriberConcurrency) continue;
-        if (!candidates.has(id)) candidates.set(id, this.#dueDeliveries(id, due, skip));
+        if (!candidates.has(id)) candidates.set(id, await this.#dueDeliveries(id, due, skip));
         const next = candidates.get(id)!.shift();
         if (!next) continue;
         queue.push(id);
-        if (!this.#claim(next.delivery)) continue;
+        if (!(await this.#claim(next.delivery))) continue;
         this.#lastServed.set(owner, ++this.#served);
         this.#launch(next.webhook, next.delivery);
         started.push(next.delivery.id);
@@ -164,30 +164,30 @@ export class WebhookDispatcher {
   }
 
   /** A subscription's due deliveries in order, as many as it could start now. */
-  #dueDeliveries(webhookId: string, due: ReturnType<typeof and>, skip: ReadonlySet<string>): Array<{ delivery: Delivery; webhook: Webhook }> {
+  async #dueDeliveries(webhookId: string, due: ReturnType<typeof and>, skip: ReadonlySet<string>): Promise<Array<{ delivery: Delivery; webhook: Webhook }>> {
     const room = this.#deps.config.webhookSubscriberConcurrency - (this.#inFlightPerWebhook.get(webhookId) ?? 0);
-    return this.#deps.db
+    return (await this.#deps.db
       .select({ delivery: webhookDeliveries, webhook: webhooks })
       .from(webhookDeliveries)
       .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
       .where(and(eq(webhookDeliveries.webhookId, webhookId), due))
       .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.createdAt), asc(sql`${webhookDeliveries}.rowid`))
       .limit(room + skip.size)
-      .all()
+      .all())
       .filter((r) => !skip.has(r.delivery.id))
       .slice(0, room);
   }
 
   /** Moves the delivery's next attempt past this attempt's budget, unless someone else already did. */
-  #claim(delivery: Delivery): boolean {
+  async #claim(delivery: Delivery): Promise<boolean> {
     const { db, clock, config } = this.#deps;
     const until = new Date(clock().getTime() + config.webhookTimeoutMs + CLAIM_MARGIN_MS).toISOString();
     return (
-      db
+      changesOf(await db
         .update(webhookDeliveries)
         .set({ nextAttemptAt: until })
         .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.status, 'pending'), eq(webhookDeliveries.nextAttemptAt, delivery.nextAttemptAt)))
-        .run().changes === 1
+        .run()) === 1
     );
   }
 
@@ -201,7 +201,7 @@ export class WebhookDispatcher {
         increment(this.#inFlightPerWebhook, webhook.id, -1);
         increment(this.#inFlightPerOwner, owner, -1);
         this.#attempts.delete(attempt);
-        if (this.#timer && !this.#stopping) setImmediate(() => this.fill());
+        if (this.#timer && !this.#stopping) setImmediate(() => void this.fill());
       });
     this.#attempts.add(attempt);
   }
@@ -243,8 +243,8 @@ export class WebhookDispatcher {
     const ok = status !== null && status >= 200 && status < 300;
     const failure = ok ? null : result.outcome === 'failed' ? OUTBOUND_FAILURES[result.failure] : status! >= 300 && status! < 400 ? REDIRECT_NOT_FOLLOWED : `HTTP ${status}`;
     if (!ok) logger.warn({ webhook: webhook.id, delivery: delivery.id, url: quoted(webhook.url), attempts: delivery.attempts + 1, status, failure, error: result.outcome === 'failed' ? result.error : undefined }, 'webhook delivery failed');
-    const disabled = recordAttempt(this.#deps, webhook.id, delivery, { startedAt, status, failure });
-    if (disabled) auditDisabled(this.#deps, webhook.id, disabled);
+    const disabled = await recordAttempt(this.#deps, webhook.id, delivery, { startedAt, status, failure });
+    if (disabled) await auditDisabled(this.#deps, webhook.id, disabled);
   }
 }
 
@@ -255,12 +255,12 @@ export class WebhookDispatcher {
  * `webhookDisableFailures` times in a row over at least `webhookDisableAfterMs`. Returns the
  * reason if it disabled it.
  */
-function recordAttempt(deps: DispatchDeps, webhookId: string, delivery: Delivery, outcome: { startedAt: Date; status: number | null; failure: string | null }): string | undefined {
+async function recordAttempt(deps: DispatchDeps, webhookId: string, delivery: Delivery, outcome: { startedAt: Date; status: number | null; failure: string | null }): Promise<string | undefined> {
   const now = deps.clock();
   const attempts = delivery.attempts + 1;
   const ok = outcome.failure === null;
-  return deps.db.transaction((tx) => {
-    tx.update(webhookDeliveries)
+  return await deps.db.transaction(async (tx) => {
+    await tx.update(webhookDeliveries)
       .set({
         attempts,
         lastStatus: outcome.status,
@@ -271,18 +271,18 @@ function recordAttempt(deps: DispatchDeps, webhookId: string, delivery: Delivery
       })
       .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.status, 'pending')))
       .run();
-    const webhook = tx.select().from(webhooks).where(eq(webhooks.id, webhookId)).get();
+    const webhook = await tx.select().from(webhooks).where(eq(webhooks.id, webhookId)).get();
     if (!webhook || webhook.deletedAt || webhook.disabledAt) return undefined;
     if (ok) {
-      if (webhook.consecutiveFailures > 0) tx.update(webhooks).set({ consecutiveFailures: 0, failingSince: null }).where(eq(webhooks.id, webhookId)).run();
+      if (webhook.consecutiveFailures > 0) await tx.update(webhooks).set({ consecutiveFailures: 0, failingSince: null }).where(eq(webhooks.id, webhookId)).run();
       return undefined;
     }
     const failures = webhook.consecutiveFailures + 1;
     const failingSince = webhook.failingSince ?? now.toISOString();
-    tx.update(webhooks).set({ consecutiveFailures: failures, failingSince }).where(eq(webhooks.id, webhookId)).run();
+    await tx.update(webhooks).set({ consecutiveFailures: failures, failingSince }).where(eq(webhooks.id, webhookId)).run();
     if (failures < deps.config.webhookDisableFailures || now.getTime() - Date.parse(failingSince) < deps.config.webhookDisableAfterMs) return undefined;
     const reason = `every delivery attempt failed since ${failingSince} (${failures} in a row, the last: ${outcome.failure})`;
-    disableWebhook(tx, deps, webhook, reason);
+    await disableWebhook(tx, deps, webhook, reason);
     return reason;
   });
 }
@@ -292,10 +292,10 @@ function recordAttempt(deps: DispatchDeps, webhookId: string, delivery: Delivery
  * `disabledReason`, cancels its pending deliveries and tells its owner with a
  * `webhook-disabled` notice (a partner's own audience; an admin's subscription: staff only).
  */
-function disableWebhook(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, webhook: Webhook, reason: string): void {
-  tx.update(webhooks).set({ disabledAt: deps.clock().toISOString(), disabledReason: reason }).where(eq(webhooks.id, webhook.id)).run();
-  tx.update(webhookDeliveries).set({ status: 'cancelled' }).where(and(eq(webhookDeliveries.webhookId, webhook.id), eq(webhookDeliveries.status, 'pending'))).run();
-  publishNotice(
+async function disableWebhook(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, webhook: Webhook, reason: string): Promise<void> {
+  await tx.update(webhooks).set({ disabledAt: deps.clock().toISOString(), disabledReason: reason }).where(eq(webhooks.id, webhook.id)).run();
+  await tx.update(webhookDeliveries).set({ status: 'cancelled' }).where(and(eq(webhookDeliveries.webhookId, webhook.id), eq(webhookDeliveries.status, 'pending'))).run();
+  await publishNotice(
     tx,
     deps,
     {
@@ -311,9 +311,9 @@ function disableWebhook(tx: Tx, deps: Pick<Deps, 'db' | 'clock'>, webhook: Webho
   );
 }
 
-function auditDisabled(deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'audit'>, webhookId: string, reason: string): void {
+async function auditDisabled(deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'audit'>, webhookId: string, reason: string): Promise<void> {
   deps.logger.warn({ webhook: webhookId, reason }, 'webhook disabled');
-  appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'webhook.disabled', target: webhookId, outcome: 'ok', detail: { reason } });
+  await appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'webhook.disabled', target: webhookId, outcome: 'ok', detail: { reason } });
 }
 
 /**
@@ -322,15 +322,15 @@ function auditDisabled(deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'audit'>, we
  * `localhost` name), each with a notice to its owner. Names are checked at every delivery.
  * Returns how many were disabled.
  */
-export function disableDisallowedWebhooks(deps: DispatchDeps): number {
+export async function disableDisallowedWebhooks(deps: DispatchDeps): Promise<number> {
   const policy = outboundPolicy(deps.config);
   let disabled = 0;
-  for (const webhook of deps.db.select().from(webhooks).where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt))).all()) {
+  for (const webhook of await deps.db.select().from(webhooks).where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt))).all()) {
     const check = checkUrl(webhook.url, policy);
     if (check.ok) continue;
     const reason = `the URL ${check.reason}; outbound calls reach public addresses only, unless ACCORD_OUTBOUND_ALLOW_PRIVATE or ACCORD_OUTBOUND_ALLOW_CIDRS allow more`;
-    deps.db.transaction((tx) => disableWebhook(tx, deps, webhook, reason));
-    auditDisabled(deps, webhook.id, reason);
+    await deps.db.transaction(async (tx) => await disableWebhook(tx, deps, webhook, reason));
+    await auditDisabled(deps, webhook.id, reason);
     disabled++;
   }
   return disabled;
@@ -345,7 +345,7 @@ export async function dispatchDueDeliveries(deps: DispatchDeps, options: { resol
   const dispatcher = new WebhookDispatcher(deps, options);
   const attempted = new Set<string>();
   for (;;) {
-    for (const id of dispatcher.fill(attempted)) attempted.add(id);
+    for (const id of await dispatcher.fill(attempted)) attempted.add(id);
     if (dispatcher.inFlight === 0) return attempted.size;
     await dispatcher.nextSettled();
   }

@@ -70,12 +70,12 @@ async function urlRefusal(deps: Pick<Deps, 'config'>, principal: Principal, url:
 }
 
 /** Throws 409 when the owner already holds `webhooksPerOwner` active (neither deleted nor disabled) subscriptions. */
-function requireRoomFor(tx: Tx, deps: Pick<Deps, 'config'>, partner: string | null): void {
-  const active = tx
+async function requireRoomFor(tx: Tx, deps: Pick<Deps, 'config'>, partner: string | null): Promise<void> {
+  const active = (await tx
     .select({ n: count() })
     .from(webhooks)
     .where(and(partner === null ? isNull(webhooks.partner) : eq(webhooks.partner, partner), isNull(webhooks.deletedAt), isNull(webhooks.disabledAt)))
-    .get()!.n;
+    .get())!.n;
   if (active >= deps.config.webhooksPerOwner) {
     throw new AccordError('conflict', `${partner ?? 'The staff'} already ${partner === null ? 'hold' : 'holds'} ${active} active webhook subscriptions, the most allowed (ACCORD_WEBHOOKS_PER_OWNER=${deps.config.webhooksPerOwner}); delete one first`);
   }
@@ -99,12 +99,12 @@ export async function createWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>,
   if (errors.length > 0) throw new AccordError('invalid_document', 'Invalid webhook', { errors });
   const partner = principal.role === 'partner' ? principal.partner : null;
   // The cheap checks first: a request refused anyway makes no DNS query.
-  deps.db.transaction((tx) => requireRoomFor(tx, deps, partner));
+  await deps.db.transaction(async (tx) => await requireRoomFor(tx, deps, partner));
   const refusal = await urlRefusal(deps, principal, input.url, options.resolve);
   if (refusal) throw new AccordError('invalid_document', 'Invalid webhook', { errors: [{ location: '/url', message: refusal }] });
-  const row = deps.db.transaction((tx) => {
-    requireRoomFor(tx, deps, partner);
-    return tx
+  const row = await deps.db.transaction(async (tx) => {
+    await requireRoomFor(tx, deps, partner);
+    return await tx
       .insert(webhooks)
       .values({
         id: `whk_${randomBytes(8).toString('hex')}`,
@@ -127,19 +127,19 @@ function visible(principal: Principal, row: typeof webhooks.$inferSelect): boole
 }
 
 /** Webhooks the principal may see (a partner its own), with `disabledAt`/`disabledReason` when Accord stopped delivering. */
-export function listWebhooks(deps: Pick<Deps, 'db'>, principal: Principal) {
-  return deps.db.select().from(webhooks).where(isNull(webhooks.deletedAt)).orderBy(asc(webhooks.createdAt)).all().filter((w) => visible(principal, w)).map(toView);
+export async function listWebhooks(deps: Pick<Deps, 'db'>, principal: Principal) {
+  return (await deps.db.select().from(webhooks).where(isNull(webhooks.deletedAt)).orderBy(asc(webhooks.createdAt)).all()).filter((w) => visible(principal, w)).map(toView);
 }
 
-function ownWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
-  const row = deps.db.select().from(webhooks).where(eq(webhooks.id, id)).get();
+async function ownWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
+  const row = await deps.db.select().from(webhooks).where(eq(webhooks.id, id)).get();
   if (!row || row.deletedAt || !visible(principal, row)) throw new AccordError('not_found', `No webhook ${id}`);
   return row;
 }
 
 /** One webhook (404 for another partner's). */
-export function getWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
-  return toView(ownWebhook(deps, principal, id));
+export async function getWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
+  return toView(await ownWebhook(deps, principal, id));
 }
 
 /**
@@ -148,23 +148,23 @@ export function getWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: str
  * cancelled when it was disabled stay cancelled. Enabling an active webhook changes nothing.
  */
 export async function enableWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, id: string) {
-  const row = ownWebhook(deps, principal, id);
+  const row = await ownWebhook(deps, principal, id);
   if (!row.disabledAt) return toView(row);
   const refusal = await urlRefusal(deps, principal, row.url, undefined);
   if (refusal) throw new AccordError('invalid_document', 'The webhook URL is not allowed; delete it and register a reachable public URL', { errors: [{ location: '/url', message: refusal }] });
-  const enabled = deps.db.transaction((tx) => {
-    requireRoomFor(tx, deps, row.partner);
-    return tx.update(webhooks).set({ disabledAt: null, disabledReason: null, consecutiveFailures: 0, failingSince: null }).where(eq(webhooks.id, id)).returning().get();
+  const enabled = await deps.db.transaction(async (tx) => {
+    await requireRoomFor(tx, deps, row.partner);
+    return await tx.update(webhooks).set({ disabledAt: null, disabledReason: null, consecutiveFailures: 0, failingSince: null }).where(eq(webhooks.id, id)).returning().get();
   });
   return toView(enabled);
 }
 
 /** Deletes a webhook and cancels its pending deliveries. */
-export function deleteWebhook(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, id: string): void {
-  ownWebhook(deps, principal, id);
-  deps.db.transaction((tx) => {
-    tx.update(webhooks).set({ deletedAt: deps.clock().toISOString() }).where(eq(webhooks.id, id)).run();
-    tx.update(webhookDeliveries).set({ status: 'cancelled' }).where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.status, 'pending'))).run();
+export async function deleteWebhook(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, id: string): Promise<void> {
+  await ownWebhook(deps, principal, id);
+  await deps.db.transaction(async (tx) => {
+    await tx.update(webhooks).set({ deletedAt: deps.clock().toISOString() }).where(eq(webhooks.id, id)).run();
+    await tx.update(webhookDeliveries).set({ status: 'cancelled' }).where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.status, 'pending'))).run();
   });
 }
 
@@ -182,9 +182,9 @@ function shownFailure(lastError: string | null): string | null {
  * connection errors, nor when Accord will try again (a lease while an attempt is in flight,
  * then a time derived from the attempt's start: neither is the owner's business).
  */
-export function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
-  ownWebhook(deps, principal, id);
-  return deps.db
+export async function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
+  await ownWebhook(deps, principal, id);
+  return (await deps.db
     .select({
       id: webhookDeliveries.id,
       eventId: webhookDeliveries.eventId,
@@ -201,7 +201,7 @@ export function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id:
     .where(eq(webhookDeliveries.webhookId, id))
     .orderBy(desc(webhookDeliveries.createdAt))
     .limit(200)
-    .all()
+    .all())
     .map((d) => ({ ...d, lastError: shownFailure(d.lastError), payload: JSON.parse(d.payload) as unknown }));
 }
 
@@ -210,14 +210,14 @@ export function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id:
  * the event concerns that partner), inside the caller's transaction so the event is durable
  * exactly when the state change is.
  */
-export function enqueueEvent(tx: Tx, now: Date, type: string, data: Record<string, unknown>, audience: string[] | 'all'): string {
+export async function enqueueEvent(tx: Tx, now: Date, type: string, data: Record<string, unknown>, audience: string[] | 'all'): Promise<string> {
   const eventId = `evt_${randomBytes(10).toString('hex')}`;
   const payload = JSON.stringify({ id: eventId, type, createdAt: now.toISOString(), data });
-  for (const hook of tx.select().from(webhooks).where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt))).all()) {
+  for (const hook of await tx.select().from(webhooks).where(and(isNull(webhooks.deletedAt), isNull(webhooks.disabledAt))).all()) {
     const events = JSON.parse(hook.events) as string[];
     if (!events.includes(type)) continue;
     if (hook.partner && (audience === 'all' || !audience.includes(hook.partner))) continue;
-    tx.insert(webhookDeliveries)
+    await tx.insert(webhookDeliveries)
       .values({ id: `dlv_${randomBytes(8).toString('hex')}`, webhookId: hook.id, eventId, eventType: type, payload, status: 'pending', attempts: 0, nextAttemptAt: now.toISOString(), createdAt: now.toISOString() })
       .run();
   }

@@ -39,7 +39,7 @@ export class Metrics {
   constructor(
     readonly enabled = true,
     /** Collected on scrape: transactions not yet finished, and active SLA interventions. */
-    collect: { inFlight?: () => Array<{ partner: string; flow: string; count: number }>; interventions?: () => Array<{ partner: string; flow: string; action: string }> } = {},
+    collect: { inFlight?: () => Promise<Array<{ partner: string; flow: string; count: number }>>; interventions?: () => Promise<Array<{ partner: string; flow: string; action: string }>> } = {},
   ) {
     const registers = [this.registry];
     const counter = (name: string, help: string, labelNames: string[]): CounterLike => (enabled ? new Counter({ name, help, labelNames, registers }) : NOOP);
@@ -64,9 +64,10 @@ export class Metrics {
         help: 'Unresolved transactions (not completed or compensated), including those waiting for an operator',
         labelNames: ['partner', 'flow'],
         registers,
-        collect() {
+        async collect() {
+          const rows = (await collect.inFlight?.()) ?? [];
           this.reset();
-          for (const row of collect.inFlight?.() ?? []) this.set({ partner: row.partner, flow: row.flow }, row.count);
+          for (const row of rows) this.set({ partner: row.partner, flow: row.flow }, row.count);
         },
       });
       new Gauge({
@@ -74,9 +75,10 @@ export class Metrics {
         help: 'SLA interventions in force',
         labelNames: ['partner', 'flow', 'action'],
         registers,
-        collect() {
+        async collect() {
+          const rows = (await collect.interventions?.()) ?? [];
           this.reset();
-          for (const row of collect.interventions?.() ?? []) this.inc({ partner: row.partner, flow: row.flow, action: row.action });
+          for (const row of rows) this.inc({ partner: row.partner, flow: row.flow, action: row.action });
         },
       });
     }

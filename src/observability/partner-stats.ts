@@ -35,22 +35,21 @@ export class PartnerStats {
   }
 
   /** Writes the pending counters (one transaction). */
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     const pending = this.pending;
     this.pending = new Map();
-    const upsert = this.deps.db.$client.prepare(
-      `INSERT INTO partner_stats (partner, minute, requests, accepted, errors, errors_coded, duplicates, duplicates_replayed, with_correlation, with_traceparent, with_both)
-       VALUES (@partner, @minute, @requests, @accepted, @errors, @errorsCoded, @duplicates, @duplicatesReplayed, @withCorrelation, @withTraceparent, @withBoth)
-       ON CONFLICT (partner, minute) DO UPDATE SET requests = requests + excluded.requests, accepted = accepted + excluded.accepted, errors = errors + excluded.errors,
-         errors_coded = errors_coded + excluded.errors_coded, duplicates = duplicates + excluded.duplicates, duplicates_replayed = duplicates_replayed + excluded.duplicates_replayed,
-         with_correlation = with_correlation + excluded.with_correlation, with_traceparent = with_traceparent + excluded.with_traceparent, with_both = with_both + excluded.with_both`,
-    );
-    this.deps.db.$client.transaction(() => {
+    await this.deps.db.transaction(async (tx) => {
       for (const [key, stats] of pending) {
         const [partner, minute] = key.split('|');
-        upsert.run({ partner, minute: new Date(Number(minute) * 60_000).toISOString(), ...stats });
+        await tx.$sql.run(UPSERT, { partner, minute: new Date(Number(minute) * 60_000).toISOString(), ...stats });
       }
-    })();
+    });
   }
 }
+
+const UPSERT = `INSERT INTO partner_stats (partner, minute, requests, accepted, errors, errors_coded, duplicates, duplicates_replayed, with_correlation, with_traceparent, with_both)
+  VALUES (@partner, @minute, @requests, @accepted, @errors, @errorsCoded, @duplicates, @duplicatesReplayed, @withCorrelation, @withTraceparent, @withBoth)
+  ON CONFLICT (partner, minute) DO UPDATE SET requests = partner_stats.requests + excluded.requests, accepted = partner_stats.accepted + excluded.accepted, errors = partner_stats.errors + excluded.errors,
+    errors_coded = partner_stats.errors_coded + excluded.errors_coded, duplicates = partner_stats.duplicates + excluded.duplicates, duplicates_replayed = partner_stats.duplicates_replayed + excluded.duplicates_replayed,
+    with_correlation = partner_stats.with_correlation + excluded.with_correlation, with_traceparent = partner_stats.with_traceparent + excluded.with_traceparent, with_both = partner_stats.with_both + excluded.with_both`;

@@ -14,39 +14,27 @@ const share = (part: number, whole: number) => (whole === 0 ? null : Math.round(
  * and a traceparent), release hygiene (releases whose gate had all evidence; breaking releases
  * without a breaking-release notice) and synthetic success. Shares are 0–1, null without data.
  */
-export function scorecard(deps: Deps, runtime: Runtime, principal: Principal, partner: string, window = 'P7D') {
+export async function scorecard(deps: Deps, runtime: Runtime, principal: Principal, partner: string, window = 'P7D') {
   if (principal.role === 'partner' && principal.partner !== partner) throw new AccordError('not_found', `No scorecard for ${partner}`);
-  runtime.stats.flush();
+  await runtime.stats.flush();
   const now = deps.clock();
   const since = new Date(now.getTime() - durationMs(window)).toISOString();
-  const db = deps.db.$client;
+  const db = deps.db.$sql;
 
   // Acceptance: the first step of every transaction against the partner.
   const firstSteps = [
-    ...(db.prepare("SELECT json_extract(sync_step, '$.latencyMs') AS latency, json_extract(sync_step, '$.outcome.status') AS status FROM transactions WHERE partner = ? AND mode = 'sync' AND created_at >= ?").all(partner, since) as Array<{ latency: number; status: number }>),
-    ...(db
-      .prepare(
-        `SELECT json_extract(s.attempt_log, '$[0].latencyMs') AS latency, json_extract(s.attempt_log, '$[0].status') AS status FROM transactions t JOIN transaction_steps s ON s.transaction_id = t.id AND s.kind = 'forward' AND s.position = 0
-         WHERE t.partner = ? AND t.mode = 'saga' AND t.created_at >= ? AND s.attempts > 0`,
-      )
-      .all(partner, since) as Array<{ latency: number; status: number }>),
+    ...((await db.all("SELECT json_extract(sync_step, '$.latencyMs') AS latency, json_extract(sync_step, '$.outcome.status') AS status FROM transactions WHERE partner = ? AND mode = 'sync' AND created_at >= ?", [partner, since])) as Array<{ latency: number; status: number }>),
+    ...((await db.all(`SELECT json_extract(s.attempt_log, '$[0].latencyMs') AS latency, json_extract(s.attempt_log, '$[0].status') AS status FROM transactions t JOIN transaction_steps s ON s.transaction_id = t.id AND s.kind = 'forward' AND s.position = 0
+         WHERE t.partner = ? AND t.mode = 'saga' AND t.created_at >= ? AND s.attempts > 0`, [partner, since])) as Array<{ latency: number; status: number }>),
   ];
   const latencies = firstSteps.map((r) => r.latency);
-  const stats = db
-    .prepare(
-      `SELECT coalesce(sum(requests), 0) AS requests, coalesce(sum(accepted), 0) AS accepted, coalesce(sum(errors), 0) AS errors, coalesce(sum(errors_coded), 0) AS errorsCoded,
-              coalesce(sum(duplicates), 0) AS duplicates, coalesce(sum(duplicates_replayed), 0) AS duplicatesReplayed, coalesce(sum(with_correlation), 0) AS withCorrelation,
-              coalesce(sum(with_traceparent), 0) AS withTraceparent, coalesce(sum(with_both), 0) AS withBoth
-       FROM partner_stats WHERE partner = ? AND minute >= ?`,
-    )
-    .get(partner, new Date(Math.floor(Date.parse(since) / 60_000) * 60_000).toISOString()) as Record<string, number>;
+  const stats = (await db.get(`SELECT coalesce(sum(requests), 0) AS requests, coalesce(sum(accepted), 0) AS accepted, coalesce(sum(errors), 0) AS errors, coalesce(sum(errors_coded), 0) AS "errorsCoded",
+              coalesce(sum(duplicates), 0) AS duplicates, coalesce(sum(duplicates_replayed), 0) AS "duplicatesReplayed", coalesce(sum(with_correlation), 0) AS "withCorrelation",
+              coalesce(sum(with_traceparent), 0) AS "withTraceparent", coalesce(sum(with_both), 0) AS "withBoth"
+       FROM partner_stats WHERE partner = ? AND minute >= ?`, [partner, new Date(Math.floor(Date.parse(since) / 60_000) * 60_000).toISOString()])) as Record<string, number>;
 
   // Release hygiene: each release's gate decision, and breaking releases without notice.
-  const released = db
-    .prepare(
-      `SELECT r.version, r.api, d.answer FROM releases r JOIN gate_decisions d ON d.id = r.decision_id WHERE r.partner = ? AND r.created_at >= ?`,
-    )
-    .all(partner, since) as Array<{ version: string; api: string; answer: string }>;
+  const released = (await db.all(`SELECT r.version, r.api, d.answer FROM releases r JOIN gate_decisions d ON d.id = r.decision_id WHERE r.partner = ? AND r.created_at >= ?`, [partner, since])) as Array<{ version: string; api: string; answer: string }>;
   let evidenceComplete = 0;
   let breaking = 0;
   let breakingWithoutNotice = 0;
@@ -56,11 +44,11 @@ export function scorecard(deps: Deps, runtime: Runtime, principal: Principal, pa
     if (evidenceRules.every((x) => x.status === 'met')) evidenceComplete++;
     if ((answer.whatChanged?.breaking?.length ?? 0) > 0) {
       breaking++;
-      const notice = db.prepare("SELECT 1 FROM notices WHERE kind = 'breaking-release' AND partner = ? AND api = ? AND version = ?").get(partner, r.api, r.version);
+      const notice = (await db.get("SELECT 1 FROM notices WHERE kind = 'breaking-release' AND partner = ? AND api = ? AND version = ?", [partner, r.api, r.version]));
       if (!notice) breakingWithoutNotice++;
     }
   }
-  const synthetic = db.prepare("SELECT result, count(*) AS n FROM evidence WHERE partner = ? AND kind = 'synthetic-check' AND produced_at >= ? GROUP BY result").all(partner, since) as Array<{ result: string; n: number }>;
+  const synthetic = (await db.all("SELECT result, count(*) AS n FROM evidence WHERE partner = ? AND kind = 'synthetic-check' AND produced_at >= ? GROUP BY result", [partner, since])) as Array<{ result: string; n: number }>;
   const syntheticPass = synthetic.find((s) => s.result === 'pass')?.n ?? 0;
   const syntheticAll = synthetic.reduce((a, s) => a + s.n, 0);
   return {

@@ -90,11 +90,16 @@ export class SlaMonitor {
   private readonly breachSince = new Map<string, number>();
   private active = new Map<string, InterventionRow>();
 
-  constructor(
+  private constructor(
     private readonly deps: Deps,
     private readonly flows: () => Promise<FlowEntry[]>,
-  ) {
-    for (const row of deps.db.select().from(slaInterventions).where(isNull(slaInterventions.liftedAt)).all()) this.active.set(`${row.flow}|${row.partner}|${row.rule}`, row);
+  ) {}
+
+  /** A monitor with the interventions in force in the database. */
+  static async open(deps: Deps, flows: () => Promise<FlowEntry[]>): Promise<SlaMonitor> {
+    const monitor = new SlaMonitor(deps, flows);
+    for (const row of await deps.db.select().from(slaInterventions).where(isNull(slaInterventions.liftedAt)).all()) monitor.active.set(`${row.flow}|${row.partner}|${row.rule}`, row);
+    return monitor;
   }
 
   /** Adds one measurement (seconds for durations, 1/0 for errorRate). */
@@ -142,19 +147,19 @@ export class SlaMonitor {
     const now = this.deps.clock().getTime();
     for (const flow of await this.flows()) {
       for (const partner of this.partners(flow.flow)) {
-        flow.sla.interventions.forEach((rule, index) => {
+        for (const [index, rule] of flow.sla.interventions.entries()) {
           const key = `${flow.flow}|${partner}|${index}`;
           const { value, samples } = this.value(flow.flow, partner, rule.metric, durationMs(rule.window), rule.percentile ?? 95, now);
           const breached = samples > 0 && value > threshold(rule);
           if (breached) {
             if (!this.breachSince.has(key)) this.breachSince.set(key, now);
-            if (!this.active.has(key) && now - this.breachSince.get(key)! >= durationMs(rule.for)) this.apply(flow, partner, index, rule, value);
+            if (!this.active.has(key) && now - this.breachSince.get(key)! >= durationMs(rule.for)) await this.apply(flow, partner, index, rule, value);
           } else {
             this.breachSince.delete(key);
             const row = this.active.get(key);
-            if (row) this.lift(flow, row, value);
+            if (row) await this.lift(flow, row, value);
           }
-        });
+        }
       }
     }
   }
@@ -164,36 +169,36 @@ export class SlaMonitor {
     return `SLA breach: ${flow.flow} at ${partner}: ${rule.metric}${rule.percentile ? ` p${rule.percentile}` : ''} ${value.toFixed(3)}${unit} above ${rule.above} over ${rule.window} for ${rule.for}`;
   }
 
-  private apply(flow: FlowEntry, partner: string, index: number, rule: Rule, value: number): void {
+  private async apply(flow: FlowEntry, partner: string, index: number, rule: Rule, value: number): Promise<void> {
     const now = this.deps.clock();
     const reason = this.describe(flow, partner, rule, value);
-    const row = this.deps.db.transaction((tx) => {
-      const freeze = rule.actions.includes('freeze-releases') ? freezeReleases({ db: tx as unknown as Deps['db'], clock: this.deps.clock }, 'accord-sla-monitor', { partner, reason }, 'sla') : undefined;
-      const inserted = tx
+    const row = await this.deps.db.transaction(async (tx) => {
+      const freeze = rule.actions.includes('freeze-releases') ? await freezeReleases({ db: tx as unknown as Deps['db'], clock: this.deps.clock }, 'accord-sla-monitor', { partner, reason }, 'sla') : undefined;
+      const inserted = await tx
         .insert(slaInterventions)
         .values({ id: `sla_${randomBytes(8).toString('hex')}`, flow: flow.flow, partner, rule: index, metric: rule.metric, actions: JSON.stringify(rule.actions), value: String(value), threshold: String(rule.above), freezeId: freeze?.id ?? null, startedAt: now.toISOString(), liftedAt: null })
         .returning()
         .get();
       for (const action of rule.actions.filter((a) => a === 'page-owner' || a === 'open-ticket')) {
-        enqueueEvent(tx, now, `sla.${action}`, { flow: flow.flow, partner, owner: flow.owner, escalation: flow.escalation, metric: rule.metric, value, threshold: rule.above, reason, interventionId: inserted.id }, 'all');
+        await enqueueEvent(tx, now, `sla.${action}`, { flow: flow.flow, partner, owner: flow.owner, escalation: flow.escalation, metric: rule.metric, value, threshold: rule.above, reason, interventionId: inserted.id }, 'all');
       }
       return inserted;
     });
     this.active.set(`${flow.flow}|${partner}|${index}`, row);
-    appendAudit(this.deps, { actor: 'accord-sla-monitor', role: 'system', action: 'sla.intervention-applied', target: `${flow.flow}/${partner}`, outcome: 'ok', detail: { id: row.id, actions: rule.actions, metric: rule.metric, value, threshold: rule.above } });
+    await appendAudit(this.deps, { actor: 'accord-sla-monitor', role: 'system', action: 'sla.intervention-applied', target: `${flow.flow}/${partner}`, outcome: 'ok', detail: { id: row.id, actions: rule.actions, metric: rule.metric, value, threshold: rule.above } });
     this.deps.logger.warn({ flow: flow.flow, partner, metric: rule.metric, value, actions: rule.actions, interventionId: row.id }, reason);
   }
 
-  private lift(flow: FlowEntry, row: InterventionRow, value: number): void {
+  private async lift(flow: FlowEntry, row: InterventionRow, value: number): Promise<void> {
     const now = this.deps.clock();
-    this.deps.db.transaction((tx) => {
-      tx.update(slaInterventions).set({ liftedAt: now.toISOString() }).where(eq(slaInterventions.id, row.id)).run();
-      if (row.freezeId) liftFreeze({ db: tx as unknown as Deps['db'], clock: this.deps.clock }, row.freezeId);
+    await this.deps.db.transaction(async (tx) => {
+      await tx.update(slaInterventions).set({ liftedAt: now.toISOString() }).where(eq(slaInterventions.id, row.id)).run();
+      if (row.freezeId) await liftFreeze({ db: tx as unknown as Deps['db'], clock: this.deps.clock }, row.freezeId);
       const actions = JSON.parse(row.actions) as string[];
-      if (actions.includes('page-owner') || actions.includes('open-ticket')) enqueueEvent(tx, now, 'sla.recovered', { flow: flow.flow, partner: row.partner, owner: flow.owner, metric: row.metric, value, interventionId: row.id }, 'all');
+      if (actions.includes('page-owner') || actions.includes('open-ticket')) await enqueueEvent(tx, now, 'sla.recovered', { flow: flow.flow, partner: row.partner, owner: flow.owner, metric: row.metric, value, interventionId: row.id }, 'all');
     });
     this.active.delete(`${row.flow}|${row.partner}|${row.rule}`);
-    appendAudit(this.deps, { actor: 'accord-sla-monitor', role: 'system', action: 'sla.intervention-lifted', target: `${row.flow}/${row.partner}`, outcome: 'ok', detail: { id: row.id, metric: row.metric, value } });
+    await appendAudit(this.deps, { actor: 'accord-sla-monitor', role: 'system', action: 'sla.intervention-lifted', target: `${row.flow}/${row.partner}`, outcome: 'ok', detail: { id: row.id, metric: row.metric, value } });
     this.deps.logger.info({ flow: row.flow, partner: row.partner, metric: row.metric, value, interventionId: row.id }, 'SLA recovered; intervention lifted');
   }
 

@@ -87,19 +87,19 @@ export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Prin
       results.push(s);
       continue;
     }
-    const row = deps.db.select().from(transactions).where(eq(transactions.id, s.id)).get()!;
+    const row = (await deps.db.select().from(transactions).where(eq(transactions.id, s.id)).get())!;
     const pass = row.state === 'completed';
     const result: SyntheticResult = { flow: s.flow, partner: s.partner, version: s.version, result: pass ? 'pass' : 'fail', state: row.state, transactionId: row.id, ...(pass ? {} : { detail: row.failure ?? `still ${row.state} after ${DEADLINE_MS / 1000} s` }) };
     deps.metrics.syntheticChecks.inc({ partner: s.partner, flow: s.flow, outcome: result.result });
-    const version = findVersion(deps, s.partner, row.api, s.version!);
+    const version = await findVersion(deps, s.partner, row.api, s.version!);
     if (version) {
-      const previous = deps.db.select().from(evidence).where(and(eq(evidence.partner, s.partner), eq(evidence.api, row.api), eq(evidence.version, s.version!), eq(evidence.kind, 'synthetic-check'))).orderBy(desc(evidence.createdAt)).limit(1).get();
-      result.evidenceId = addEvidence(deps, principal, { partner: s.partner, api: row.api, version: s.version!, kind: 'synthetic-check', result: pass ? 'pass' : 'fail', sha256: version.sha256, uri: `urn:accord:transaction:${row.id}`, environment: deps.config.runtimeEnvironment, commit: version.commit, producedAt: deps.clock().toISOString() }).id;
-      const release = deps.db.select().from(releases).where(and(eq(releases.partner, s.partner), eq(releases.api, row.api), eq(releases.version, s.version!))).orderBy(desc(releases.createdAt)).limit(1).get();
+      const previous = await deps.db.select().from(evidence).where(and(eq(evidence.partner, s.partner), eq(evidence.api, row.api), eq(evidence.version, s.version!), eq(evidence.kind, 'synthetic-check'))).orderBy(desc(evidence.createdAt)).limit(1).get();
+      result.evidenceId = (await addEvidence(deps, principal, { partner: s.partner, api: row.api, version: s.version!, kind: 'synthetic-check', result: pass ? 'pass' : 'fail', sha256: version.sha256, uri: `urn:accord:transaction:${row.id}`, environment: deps.config.runtimeEnvironment, commit: version.commit, producedAt: deps.clock().toISOString() })).id;
+      const release = await deps.db.select().from(releases).where(and(eq(releases.partner, s.partner), eq(releases.api, row.api), eq(releases.version, s.version!))).orderBy(desc(releases.createdAt)).limit(1).get();
       // Drift: it failed after a release of this version, and it had not failed since that release.
       if (!pass && release && (!previous || previous.result === 'pass' || previous.createdAt < release.createdAt)) {
-        result.driftNoticeId = deps.db.transaction((tx) =>
-          publishNotice(tx, deps, {
+        result.driftNoticeId = await deps.db.transaction(async (tx) =>
+          await publishNotice(tx, deps, {
             kind: 'synthetic-drift',
             partner: s.partner,
             api: row.api,

@@ -51,8 +51,8 @@ export function dnsResolver(options: { servers?: string[] } = {}): ResolveHost {
         resolver.resolve4(name).then((list) => list.map((address): ResolvedAddress => ({ address, family: 4 }))),
         resolver.resolve6(name).then((list) => list.map((address): ResolvedAddress => ({ address, family: 6 }))),
       ];
-      families.forEach((query, i) =>
-        query
+      families.forEach((query, i) => {
+        void query
           .then(
             (addresses) => {
               found[i] = addresses;
@@ -60,8 +60,8 @@ export function dnsResolver(options: { servers?: string[] } = {}): ResolveHost {
             },
             (error: NodeJS.ErrnoException) => void errors.push(error),
           )
-          .finally(settle),
-      );
+          .finally(settle);
+      });
       signal.addEventListener('abort', cancel, { once: true });
       if (signal.aborted) cancel();
     });

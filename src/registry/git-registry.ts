@@ -96,7 +96,7 @@ export class GitRegistry {
    * what a crash may have left half-done: a newest commit whose tag the index does not know
    * (`isIndexed(tag)` false).
    */
-  static async open(dir: string, isIndexed: (tag: string) => boolean = () => true, { durability = 'normal' }: { durability?: 'normal' | 'full' } = {}): Promise<GitRegistry> {
+  static async open(dir: string, isIndexed: (tag: string) => Promise<boolean> | boolean = () => true, { durability = 'normal' }: { durability?: 'normal' | 'full' } = {}): Promise<GitRegistry> {
     await fs.mkdir(dir, { recursive: true });
     const registry = new GitRegistry(dir);
     const exists = await fs.stat(path.join(dir, 'HEAD')).then(
@@ -127,12 +127,13 @@ export class GitRegistry {
     }
   }
 
-  private async recover(isIndexed: (tag: string) => boolean): Promise<void> {
+  private async recover(isIndexed: (tag: string) => Promise<boolean> | boolean): Promise<void> {
     // A crash between fast-import and the index insert can only leave the newest commit unindexed.
     for (;;) {
       const decorations = await this.git.raw(['log', '-1', '--decorate=full', '--format=%H %D', BRANCH]);
       const tags = [...decorations.matchAll(/tag: refs\/tags\/([^,\s]+)/g)].map((m) => m[1]!);
-      const orphans = tags.filter((t) => !isIndexed(t));
+      const orphans: string[] = [];
+      for (const t of tags) if (!(await isIndexed(t))) orphans.push(t);
       if (orphans.length === 0) break;
       for (const t of orphans) await this.git.raw(['tag', '-d', t]);
       if (tags.length === orphans.length) await this.git.raw(['update-ref', BRANCH, `${BRANCH}~1`]);

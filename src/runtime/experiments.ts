@@ -97,7 +97,7 @@ function scenarios(flowEntry: FlowEntry): Scenario[] {
 export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal: Principal, input: FaultExperimentRequest) {
   if (deps.config.runtimeEnvironment !== 'sandbox') throw new AccordError('conflict', 'Fault-injection experiments run only in the sandbox environment');
   const { partner, api, version, flow: flowName } = input;
-  const row = findVersion(deps, partner, api, version);
+  const row = await findVersion(deps, partner, api, version);
   if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
   const flowEntry = await runtime.routes.flow(flowName);
   if (!flowEntry) throw new AccordError('not_found', `No control-matrix flow "${flowName}"`);
@@ -122,14 +122,14 @@ export async function runFaultExperiment(deps: Deps, runtime: Runtime, principal
     started.push({ scenario, transactionId: result.id! });
   }
   await runtime.engine.settled(started.map((s) => s.transactionId), DEADLINE_MS);
-  const results = started.map(({ scenario, transactionId }) => {
-    const view = loadTransactionView(deps.db, deps.config, deps.db.select().from(transactions).where(eq(transactions.id, transactionId)).get()!);
+  const results = await Promise.all(started.map(async ({ scenario, transactionId }) => {
+    const view = await loadTransactionView(deps.db, deps.config, (await deps.db.select().from(transactions).where(eq(transactions.id, transactionId)).get())!);
     const problem = view.state !== scenario.expected ? `ended ${view.state}, expected ${scenario.expected}` : scenario.check(view);
     return { name: scenario.name, fault: scenario.fault, expected: scenario.expected, state: view.state, passed: !problem, ...(problem ? { detail: problem } : {}), transactionId, link: absoluteUrl(deps.config, `/v1/transactions/${transactionId}`) };
-  });
+  }));
   const failed = results.filter((r) => !r.passed).length;
   const producedAt = deps.clock().toISOString();
-  const evidence: EvidenceView = addEvidence(deps, principal, {
+  const evidence: EvidenceView = await addEvidence(deps, principal, {
     partner,
     api,
     version,

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { Id, ID_PATTERN } from '../contracts/ids.ts';
-import { faultInjections } from '../db/index.ts';
+import { faultInjections, changesOf } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { isObject } from '../lib/json.ts';
 import { fieldErrors } from '../lib/validate.ts';
@@ -61,11 +61,11 @@ export const FAULT_PROBLEM = 'The fault is invalid';
 let generation = 0;
 const cache = new WeakMap<object, { generation: number; faults: Fault[] }>();
 
-function all(deps: Pick<Deps, 'db'>): Fault[] {
-  let cached = cache.get(deps.db.$client);
+async function all(deps: Pick<Deps, 'db'>): Promise<Fault[]> {
+  let cached = cache.get(deps.db);
   if (cached?.generation !== generation) {
-    cached = { generation, faults: deps.db.select().from(faultInjections).orderBy(desc(faultInjections.createdAt)).all() };
-    cache.set(deps.db.$client, cached);
+    cached = { generation, faults: await deps.db.select().from(faultInjections).orderBy(desc(faultInjections.createdAt)).all() };
+    cache.set(deps.db, cached);
   }
   return cached.faults;
 }
@@ -96,32 +96,32 @@ function sandboxOnly(deps: Pick<Deps, 'config'>): void {
 }
 
 /** Injects a fault (sandbox only). */
-export function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, input: FaultRequest): Fault {
+export async function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, input: FaultRequest): Promise<Fault> {
   sandboxOnly(deps);
   const fault = row(input, 'api', principal.name, deps.clock());
-  deps.db.insert(faultInjections).values(fault).run();
+  await deps.db.insert(faultInjections).values(fault).run();
   changed();
   return fault;
 }
 
 /** Stores a fault inside the caller's SQLite transaction (engine: transaction-scoped experiment faults); throws 400 on an invalid one. */
-export function insertFault(dbTx: Pick<Deps['db'], 'insert'>, principal: Principal, input: z.input<typeof FaultRequest>, now: Date): Fault {
+export async function insertFault(dbTx: Pick<Deps['db'], 'insert'>, principal: Principal, input: z.input<typeof FaultRequest>, now: Date): Promise<Fault> {
   const parsed = FaultRequest.safeParse(input);
   if (!parsed.success) throw new AccordError('bad_request', FAULT_PROBLEM, { errors: fieldErrors(parsed.error, 'body') });
   const fault = row(parsed.data, 'api', principal.name, now);
-  dbTx.insert(faultInjections).values(fault).run();
+  await dbTx.insert(faultInjections).values(fault).run();
   changed();
   return fault;
 }
 
 /** Every active fault, newest first. */
-export function listFaults(deps: Pick<Deps, 'db'>): Fault[] {
-  return all(deps);
+export async function listFaults(deps: Pick<Deps, 'db'>): Promise<Fault[]> {
+  return await all(deps);
 }
 
 /** Removes a fault. */
-export function deleteFault(deps: Pick<Deps, 'db'>, id: string): void {
-  if (deps.db.delete(faultInjections).where(eq(faultInjections.id, id)).run().changes === 0) throw new AccordError('not_found', `No fault ${id}`);
+export async function deleteFault(deps: Pick<Deps, 'db'>, id: string): Promise<void> {
+  if (changesOf(await deps.db.delete(faultInjections).where(eq(faultInjections.id, id)).run()) === 0) throw new AccordError('not_found', `No fault ${id}`);
   changed();
 }
 
@@ -129,7 +129,7 @@ export function deleteFault(deps: Pick<Deps, 'db'>, id: string): void {
  * Replaces the faults from configuration with those in `file` (YAML or JSON: a list of faults),
  * at start-up. Throws with every problem if the file is invalid, before changing anything.
  */
-export function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'config'>, file: string): Fault[] {
+export async function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'config'>, file: string): Promise<Fault[]> {
   let data: unknown;
   try {
     data = parseYaml(fs.readFileSync(file, 'utf8'), { maxAliases: 0 });
@@ -148,9 +148,9 @@ export function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'config'>
   if (errors.length > 0) throw new AccordError('bad_request', `ACCORD_FAULTS: ${file} is invalid: ${errors.map((e) => `${e.location} ${e.message}`).join('; ')}`, { errors });
   if (data.length > 0) sandboxOnly(deps);
   const faults = requests.map((f) => row(f, 'config', 'config', deps.clock()));
-  deps.db.transaction((dbTx) => {
-    dbTx.delete(faultInjections).where(eq(faultInjections.source, 'config')).run();
-    for (const fault of faults) dbTx.insert(faultInjections).values(fault).run();
+  await deps.db.transaction(async (dbTx) => {
+    await dbTx.delete(faultInjections).where(eq(faultInjections.source, 'config')).run();
+    for (const fault of faults) await dbTx.insert(faultInjections).values(fault).run();
   });
   changed();
   return faults;
@@ -160,8 +160,8 @@ export function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'config'>
  * The fault that applies to one partner call, if any, and uses it up (`remaining`).
  * Transaction-scoped faults win over flow-scoped ones, which win over partner-wide ones.
  */
-export function takeFault(deps: Pick<Deps, 'db'>, call: { partner: string; flow: string | undefined; step: string | undefined; operationId: string | undefined; transactionId: string | undefined }): Fault | undefined {
-  const faults = all(deps);
+export async function takeFault(deps: Pick<Deps, 'db'>, call: { partner: string; flow: string | undefined; step: string | undefined; operationId: string | undefined; transactionId: string | undefined }): Promise<Fault | undefined> {
+  const faults = await all(deps);
   if (faults.length === 0) return undefined;
   const applies = faults.filter(
     (f) =>
@@ -172,8 +172,8 @@ export function takeFault(deps: Pick<Deps, 'db'>, call: { partner: string; flow:
   );
   const fault = applies.find((f) => f.transactionId) ?? applies.find((f) => f.flow) ?? applies[0];
   if (!fault || fault.remaining === null) return fault;
-  if (fault.remaining <= 1) deps.db.delete(faultInjections).where(eq(faultInjections.id, fault.id)).run();
-  else deps.db.update(faultInjections).set({ remaining: fault.remaining - 1 }).where(eq(faultInjections.id, fault.id)).run();
+  if (fault.remaining <= 1) await deps.db.delete(faultInjections).where(eq(faultInjections.id, fault.id)).run();
+  else await deps.db.update(faultInjections).set({ remaining: fault.remaining - 1 }).where(eq(faultInjections.id, fault.id)).run();
   changed();
   return fault;
 }

@@ -40,26 +40,26 @@ function records(deps: Pick<Deps, 'db'>, owner: string) {
   // '' marks records from before owners were kept: anyone's.
   const mine = or(eq(partnerRecords.owner, owner), eq(partnerRecords.owner, ''));
   return {
-    get(partner: string, kind: string, id: string) {
-      return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), eq(partnerRecords.id, id), mine)).get();
+    async get(partner: string, kind: string, id: string) {
+      return await deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), eq(partnerRecords.id, id), mine)).get();
     },
-    put(partner: string, kind: string, id: string, data: Json, status: string, now: Date) {
-      deps.db
+    async put(partner: string, kind: string, id: string, data: Json, status: string, now: Date) {
+      await deps.db
         .insert(partnerRecords)
         .values({ partner, kind, id, data: JSON.stringify(data), status, polls: 0, owner, createdAt: now.toISOString(), updatedAt: now.toISOString() })
         .onConflictDoUpdate({ target: [partnerRecords.partner, partnerRecords.kind, partnerRecords.id], set: { data: JSON.stringify(data), status, updatedAt: now.toISOString() }, setWhere: mine })
         .run();
     },
     /** Whether a record with this id exists that belongs to another caller. */
-    othersHave(partner: string, kind: string, id: string) {
-      const row = deps.db.select({ owner: partnerRecords.owner }).from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), eq(partnerRecords.id, id))).get();
+    async othersHave(partner: string, kind: string, id: string) {
+      const row = await deps.db.select({ owner: partnerRecords.owner }).from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), eq(partnerRecords.id, id))).get();
       return row !== undefined && row.owner !== owner && row.owner !== '';
     },
-    find(partner: string, kind: string) {
-      return deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), mine)).all();
+    async find(partner: string, kind: string) {
+      return await deps.db.select().from(partnerRecords).where(and(eq(partnerRecords.partner, partner), eq(partnerRecords.kind, kind), mine)).all();
     },
-    poll(partner: string, kind: string, id: string) {
-      deps.db.$client.prepare('UPDATE partner_records SET polls = polls + 1 WHERE partner = ? AND kind = ? AND id = ?').run(partner, kind, id);
+    async poll(partner: string, kind: string, id: string) {
+      await deps.db.$sql.run('UPDATE partner_records SET polls = polls + 1 WHERE partner = ? AND kind = ? AND id = ?', [partner, kind, id]);
     },
   };
 }
@@ -74,7 +74,7 @@ const notFound = (what: string): HandlerResult => ({ status: 404, body: operatio
  * State lives in SQLite (partner_records) so it survives restarts. Each record belongs to the
  * caller that made it: another caller gets 404, as if it did not exist.
  */
-export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): HandlerResult {
+export async function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Promise<HandlerResult> {
   const store = records(deps, ownerOf(call.caller));
   const { partner, body, params, now } = call;
   const today = now.toISOString().slice(0, 10);
@@ -87,56 +87,56 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
       if (problem) return consentConstraint(problem, 'Consent');
       const consentId = id('consent');
       const consent = { ...body, id: consentId };
-      store.put(partner, 'consent', consentId, consent, String(body.status), now);
+      await store.put(partner, 'consent', consentId, consent, String(body.status), now);
       return { status: 201, body: consent, headers: { Location: `${call.base}/Consent/${consentId}` } };
     }
     case 'readConsent': {
-      const row = store.get(partner, 'consent', params.consentId!);
+      const row = await store.get(partner, 'consent', params.consentId!);
       return row ? { status: 200, body: JSON.parse(row.data) } : notFound(`consent ${params.consentId}`);
     }
     case 'revokeConsent': {
-      const row = store.get(partner, 'consent', params.consentId!);
+      const row = await store.get(partner, 'consent', params.consentId!);
       if (!row) return notFound(`consent ${params.consentId}`);
       const consent = { ...JSON.parse(row.data), status: 'inactive' };
-      store.put(partner, 'consent', row.id, consent, 'inactive', now);
+      await store.put(partner, 'consent', row.id, consent, 'inactive', now);
       return { status: 200, body: consent };
     }
     case 'requestDataExport': {
       const member = (Array.isArray(body.parameter) ? body.parameter : []).find((p: Json) => p?.name === 'memberIdentifier')?.valueIdentifier?.value;
       // The caller's own consent on file for the member, still active, a permit and in period.
-      const consented = store.find(partner, 'consent').some((r) => {
+      const consented = (await store.find(partner, 'consent')).some((r) => {
         const c = JSON.parse(r.data);
         return r.status === 'active' && c.patient?.identifier?.value === member && consentProblem(partner, c, today, call.caller.partner) === undefined;
       });
       if (!consented) return consentConstraint(`no active consent on file for member ${member ?? '(none given)'} that permits disclosure to the caller`, "Parameters.parameter.where(name = 'memberIdentifier')");
       const jobId = id('job');
-      store.put(partner, 'export', jobId, { jobId, groupId: params.groupId, member, request: body }, 'in-progress', now);
+      await store.put(partner, 'export', jobId, { jobId, groupId: params.groupId, member, request: body }, 'in-progress', now);
       return { status: 202, body: null, headers: { 'Content-Location': `${call.base}/export-status/${jobId}` } };
     }
     case 'getExportStatus': {
-      const row = store.get(partner, 'export', params.jobId!);
+      const row = await store.get(partner, 'export', params.jobId!);
       if (!row || row.status === 'cancelled') return notFound(`export job ${params.jobId}`);
       if (row.polls < 1) {
-        store.poll(partner, 'export', row.id);
+        await store.poll(partner, 'export', row.id);
         return { status: 202, body: null, headers: { 'X-Progress': 'exporting: 50% of resources written' } };
       }
       const job = JSON.parse(row.data);
-      store.put(partner, 'export', row.id, job, 'completed', now);
+      await store.put(partner, 'export', row.id, job, 'completed', now);
       const profile = REFERENCE_PARTNERS.get(partner);
       const files = ['Patient', 'Coverage', 'ExplanationOfBenefit'].map((type) => ({ type, url: `https://files.${partner}.example/exports/${row.id}/${type}.ndjson`, count: type === 'ExplanationOfBenefit' ? 14 : 1 }));
       return { status: 200, body: { transactionTime: row.createdAt, request: `${call.base}/Group/${job.groupId}/$davinci-data-export`, requiresAccessToken: true, output: profile ? files : [], error: [] } };
     }
     case 'cancelExport': {
-      const row = store.get(partner, 'export', params.jobId!);
+      const row = await store.get(partner, 'export', params.jobId!);
       if (!row || row.status === 'cancelled') return notFound(`export job ${params.jobId}`);
-      store.put(partner, 'export', row.id, JSON.parse(row.data), 'cancelled', now);
+      await store.put(partner, 'export', row.id, JSON.parse(row.data), 'cancelled', now);
       return { status: 202, body: null };
     }
     case 'acknowledgeReceipt': {
-      const job = store.get(partner, 'export', String(body.exportJobId));
+      const job = await store.get(partner, 'export', String(body.exportJobId));
       if (!job || job.status === 'cancelled') return notFound(`export job ${body.exportJobId}`);
       const acknowledgementId = id('ack');
-      store.put(partner, 'acknowledgement', acknowledgementId, body, String(body.status), now);
+      await store.put(partner, 'acknowledgement', acknowledgementId, body, String(body.status), now);
       return { status: 201, body: { acknowledgementId, exportJobId: body.exportJobId, recordedAt: now.toISOString() } };
     }
     case 'finalizeExchange':
@@ -145,10 +145,10 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
         return { status: 422, body: operationOutcome('business-rule', `The body's exchangeId ${body.exchangeId} is not the path's ${params.exchangeId}`) };
       }
       const exchangeId = params.exchangeId ?? String(body.exchangeId);
-      if (store.othersHave(partner, 'finalization', exchangeId)) return { status: 409, body: operationOutcome('conflict', `Exchange ${exchangeId} was finalised by another caller`) };
-      const job = store.get(partner, 'export', String(body.exportJobId));
+      if (await store.othersHave(partner, 'finalization', exchangeId)) return { status: 409, body: operationOutcome('conflict', `Exchange ${exchangeId} was finalised by another caller`) };
+      const job = await store.get(partner, 'export', String(body.exportJobId));
       if (!job) return notFound(`export job ${body.exportJobId}`);
-      store.put(partner, 'finalization', exchangeId, { ...body, exchangeId }, 'finalized', now);
+      await store.put(partner, 'finalization', exchangeId, { ...body, exchangeId }, 'finalized', now);
       return { status: 200, body: { exchangeId, state: 'finalized', finalizedAt: now.toISOString() } };
     }
     default:
@@ -159,11 +159,11 @@ export function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Hand
 const ROLLBACK = Symbol('rollback');
 
 /** What `handleReference` would answer, with nothing it does kept (HEAD). */
-export function peekReference(deps: Pick<Deps, 'db'>, call: HandlerCall): HandlerResult {
+export async function peekReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Promise<HandlerResult> {
   let result: HandlerResult | undefined;
   try {
-    deps.db.transaction(() => {
-      result = handleReference(deps, call);
+    await deps.db.transaction(async () => {
+      result = await handleReference(deps, call);
       throw ROLLBACK;
     });
   } catch (error) {
@@ -177,18 +177,18 @@ export function peekReference(deps: Pick<Deps, 'db'>, call: HandlerCall): Handle
  * the partner answers a repeated key with its first answer and does nothing again, as a
  * partner implementing Idempotency-Key does. Run inside the caller's SQLite transaction.
  */
-export function callPartner(deps: Pick<Deps, 'db'>, call: HandlerCall & { requestKey: string | undefined }): HandlerResult & { replayed: boolean } {
-  if (call.requestKey === undefined) return { ...handleReference(deps, call), replayed: false };
+export async function callPartner(deps: Pick<Deps, 'db'>, call: HandlerCall & { requestKey: string | undefined }): Promise<HandlerResult & { replayed: boolean }> {
+  if (call.requestKey === undefined) return { ...await handleReference(deps, call), replayed: false };
   const store = records(deps, ownerOf(call.caller));
-  const earlier = store.get(call.partner, 'request', call.requestKey);
+  const earlier = await store.get(call.partner, 'request', call.requestKey);
   if (earlier) return { ...(JSON.parse(earlier.data) as HandlerResult), replayed: true };
-  const result = handleReference(deps, call);
-  store.put(call.partner, 'request', call.requestKey, result as unknown as Json, String(result.status), call.now);
+  const result = await handleReference(deps, call);
+  await store.put(call.partner, 'request', call.requestKey, result as unknown as Json, String(result.status), call.now);
   return { ...result, replayed: false };
 }
 
 /** The partner's stored answer to a request key, if it ever received that request (no effect). */
-export function lookupPartnerRequest(deps: Pick<Deps, 'db'>, partner: string, requestKey: string, caller: Caller): HandlerResult | undefined {
-  const row = records(deps, ownerOf(caller)).get(partner, 'request', requestKey);
+export async function lookupPartnerRequest(deps: Pick<Deps, 'db'>, partner: string, requestKey: string, caller: Caller): Promise<HandlerResult | undefined> {
+  const row = await records(deps, ownerOf(caller)).get(partner, 'request', requestKey);
   return row ? (JSON.parse(row.data) as HandlerResult) : undefined;
 }

@@ -13,8 +13,8 @@ export interface Runtime {
 }
 
 /** Builds the runtime over injected dependencies. */
-export function createRuntime(deps: Deps): Runtime {
+export async function createRuntime(deps: Deps): Promise<Runtime> {
   const routes = new RouteTable(deps);
-  const sla = new SlaMonitor(deps, () => routes.allFlows());
+  const sla = await SlaMonitor.open(deps, () => routes.allFlows());
   return { routes, sla, stats: new PartnerStats(deps), engine: new SagaEngine(deps, routes, sla) };
 }

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
-import { transactions } from '../db/index.ts';
+import { transactions, changesOf } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { appendEvent } from './outbox.ts';
 import { TERMINAL_STATES, type TransactionState } from './saga/states.ts';
@@ -14,8 +14,8 @@ import { findTransaction, type TransactionRow } from './transaction-views.ts';
  * effect: compensate closes it (→ compensated); retrying it is the caller's, by sending it
  * again. Terminal transactions refuse with 409.
  */
-export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, ref: string, action: 'retry' | 'compensate'): TransactionRow {
-  const row = findTransaction(deps, principal, ref);
+export async function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'logger'>, principal: Principal, ref: string, action: 'retry' | 'compensate'): Promise<TransactionRow> {
+  const row = await findTransaction(deps, principal, ref);
   if (TERMINAL_STATES.includes(row.state as TransactionState)) throw new AccordError('conflict', `${row.id} is ${row.state}; a finished transaction cannot be ${action === 'retry' ? 'retried' : 'compensated'}`);
   // Waiting in needs-attention after a compensation failed, compensate runs it again; while the engine compensates, there is nothing to ask.
   if (action === 'compensate' && row.state === 'compensating') throw new AccordError('conflict', `${row.id} is already compensating`);
@@ -24,15 +24,15 @@ export function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'metrics
   if (row.operatorAction) throw new AccordError('conflict', `${row.id} already has an operator ${row.operatorAction.startsWith('retr') ? 'retry' : 'compensation'} under way`);
   const now = deps.clock().toISOString();
   const change = close ? { state: 'compensated', finishedAt: now } : { operatorAction: action, nextRunAt: null };
-  deps.db.transaction((dbTx) => {
-    const changed = dbTx
+  await deps.db.transaction(async (dbTx) => {
+    const changed = changesOf(await dbTx
       .update(transactions)
       .set({ ...change, updatedAt: now })
       .where(and(eq(transactions.id, row.id), eq(transactions.state, row.state)))
-      .run().changes;
+      .run());
     if (changed === 0) throw new AccordError('conflict', `${row.id} changed state meanwhile; read it again`);
-    appendEvent(dbTx, row, now, `transaction.operator-${action}`, { from: row.state, to: row.state, data: { by: principal.name } });
-    if (close) appendEvent(dbTx, row, now, 'transaction.state-changed', { from: row.state, to: 'compensated', data: { reason: 'closed after review: the request had no effect to undo' } });
+    await appendEvent(dbTx, row, now, `transaction.operator-${action}`, { from: row.state, to: row.state, data: { by: principal.name } });
+    if (close) await appendEvent(dbTx, row, now, 'transaction.state-changed', { from: row.state, to: 'compensated', data: { reason: 'closed after review: the request had no effect to undo' } });
   });
   deps.metrics.manualInterventions.inc({ partner: row.partner, flow: row.flow, action });
   if (close) deps.metrics.transactionsFinished.inc({ partner: row.partner, flow: row.flow, state: 'compensated' });

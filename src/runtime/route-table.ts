@@ -27,7 +27,7 @@ export interface Route {
   flowEntry: FlowEntry | undefined;
   /** The flow entry whose idempotency applies: `flowEntry`, else the flow with this operation as a later step. */
   idempotencyFlowEntry: FlowEntry | undefined;
-  deprecation: ReturnType<typeof deprecationOf>;
+  deprecation: Awaited<ReturnType<typeof deprecationOf>>;
   /** The line's newest version reached its sunset: every request answers 410. */
   retired: boolean;
 }
@@ -142,7 +142,7 @@ export class RouteTable {
     const deps = this.deps;
     // Retired versions count: a line whose newest version reached its sunset answers 410, it does not fall back to an older one.
     const states = deps.config.runtimeEnvironment === 'sandbox' ? ['released', 'deprecated', 'retired', 'approved'] : ['released', 'deprecated', 'retired'];
-    const rows = deps.db.select().from(contractVersions).where(inArray(contractVersions.state, states)).all();
+    const rows = await deps.db.select().from(contractVersions).where(inArray(contractVersions.state, states)).all();
     const newest = new Map<string, (typeof rows)[number]>();
     for (const row of rows) {
       const key = `${row.partner}/${row.api}/${semver.major(row.version)}`;
@@ -154,7 +154,7 @@ export class RouteTable {
     for (const row of newest.values()) {
       const schemas = contractSchemasOf(deps.config, row.sha256, row.sizeBytes, await loadContractDocument(deps, row));
       const doc = schemas.document;
-      const deprecation = deprecationOf(deps, row.partner, row.api, row.version);
+      const deprecation = await deprecationOf(deps, row.partner, row.api, row.version);
       const major = semver.major(row.version);
       const routes: Route[] = [];
       for (const op of listOperations(doc)) {

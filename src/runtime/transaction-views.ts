@@ -77,14 +77,14 @@ export interface CallInProgress {
 }
 
 /** The full picture of one transaction: state, steps with their attempts, compensations, events and where it is now. */
-export function loadTransactionView(db: Reader, config: Pick<Deps['config'], 'publicUrl'>, row: TransactionRow, call?: CallInProgress) {
-  const steps = db.select().from(transactionSteps).where(eq(transactionSteps.transactionId, row.id)).orderBy(asc(transactionSteps.position)).all();
-  const events = db
+export async function loadTransactionView(db: Reader, config: Pick<Deps['config'], 'publicUrl'>, row: TransactionRow, call?: CallInProgress) {
+  const steps = await db.select().from(transactionSteps).where(eq(transactionSteps.transactionId, row.id)).orderBy(asc(transactionSteps.position)).all();
+  const events = (await db
     .select()
     .from(transactionEvents)
     .where(eq(transactionEvents.transactionId, row.id))
     .orderBy(asc(transactionEvents.seq))
-    .all()
+    .all())
     .map((e) => ({ seq: e.seq as number | null, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: JSON.parse(e.data) as unknown }));
   const forward = steps.filter((s) => s.kind === 'forward');
   if (row.syncStep) {
@@ -144,20 +144,20 @@ function header(row: TransactionRow, total: number, steps: Parameters<typeof whe
   };
 }
 
-export type TransactionView = ReturnType<typeof loadTransactionView>;
+export type TransactionView = Awaited<ReturnType<typeof loadTransactionView>>;
 
 /**
  * Finds a transaction by id, correlation id or idempotency key (the caller's own newest first,
  * else the newest the caller may see); 404 otherwise. Partner tokens see only transactions they started or that run against them.
  */
-export function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string): TransactionRow {
-  const rows = deps.db
+export async function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string): Promise<TransactionRow> {
+  const rows = (await deps.db
     .select()
     .from(transactions)
     .where(or(eq(transactions.id, ref), eq(transactions.correlationId, ref), eq(transactions.idempotencyKey, ref)))
     .orderBy(desc(transactions.createdAt))
     .limit(50)
-    .all()
+    .all())
     .filter((r) => visible(principal, r));
   // An id is unique; a key is scoped to its caller, so the caller's own use of it comes first.
   const row = rows.find((r) => r.id === ref) ?? rows.find((r) => r.callerTokenId === principal.tokenId) ?? rows[0];
@@ -166,9 +166,9 @@ export function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, re
 }
 
 /** GET /v1/transactions/{ref}. */
-export function getTransaction(deps: Pick<Deps, 'db' | 'config'>, principal: Principal, ref: string, inCall: (id: string) => CallInProgress | undefined = () => undefined): TransactionView {
-  const row = findTransaction(deps, principal, ref);
-  return loadTransactionView(deps.db, deps.config, row, inCall(row.id));
+export async function getTransaction(deps: Pick<Deps, 'db' | 'config'>, principal: Principal, ref: string, inCall: (id: string) => CallInProgress | undefined = () => undefined): Promise<TransactionView> {
+  const row = await findTransaction(deps, principal, ref);
+  return await loadTransactionView(deps.db, deps.config, row, inCall(row.id));
 }
 
 const DURATION = new RegExp(DURATION_PATTERN);
@@ -219,7 +219,7 @@ function changedBefore(olderThan: string, now: Date): string {
  * operator; filter by state, partner, flow and `olderThan` (an ISO 8601 duration since the last
  * change, or a timestamp) to find stuck ones. A partner sees those it started or that run against it.
  */
-export function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: TransactionQuery) {
+export async function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: TransactionQuery) {
   const states = query.state ?? TRANSACTION_STATES.filter((s) => !TERMINAL_STATES.includes(s));
   const before = query.olderThan ? changedBefore(query.olderThan, deps.clock()) : undefined;
   const where: SQL[] = [inArray(transactions.state, states)];
@@ -229,7 +229,7 @@ export function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, pr
   if (query.flow) where.push(eq(transactions.flow, query.flow));
   if (before) where.push(lte(transactions.updatedAt, before));
   if (principal.role === 'partner') where.push(or(eq(transactions.partner, principal.partner!), eq(transactions.callerPartner, principal.partner!))!);
-  const rows = deps.db.select().from(transactions).where(and(...where)).orderBy(asc(transactions.updatedAt)).limit(query.limit).all();
+  const rows = await deps.db.select().from(transactions).where(and(...where)).orderBy(asc(transactions.updatedAt)).limit(query.limit).all();
   const now = deps.clock().getTime();
   return {
     transactions: rows.map((r) => ({
@@ -253,26 +253,26 @@ export function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, pr
 const ACTIVE_STATES: TransactionState[] = ['initiated', 'accepted', 'in-progress', 'compensating'];
 
 /** The saga transactions the engine continues after a start: unfinished, and not waiting for an operator (or with an operator's action to run). */
-export function sagasToContinue(db: Reader): string[] {
-  return db
+export async function sagasToContinue(db: Reader): Promise<string[]> {
+  return (await db
     .select({ id: transactions.id })
     .from(transactions)
     .where(and(sql`state NOT IN ('completed', 'compensated')`, eq(transactions.mode, 'saga'), or(inArray(transactions.state, ACTIVE_STATES), and(eq(transactions.state, 'needs-attention'), isNotNull(transactions.operatorAction)))))
-    .all()
+    .all())
     .map((r) => r.id);
 }
 
 /** Whether any of these transactions is still running: neither finished nor waiting for an operator. */
-export function anyStillRunning(db: Reader, ids: string[]): boolean {
-  return db
+export async function anyStillRunning(db: Reader, ids: string[]): Promise<boolean> {
+  return (await db
     .select({ state: transactions.state, action: transactions.operatorAction })
     .from(transactions)
     .where(inArray(transactions.id, ids))
-    .all()
+    .all())
     .some((r) => !TERMINAL_STATES.includes(r.state as TransactionState) && !(r.state === 'needs-attention' && !r.action));
 }
 
 /** When a transaction was last handed to a human (its last change to needs-attention), if ever. */
-export function handedToOperatorAt(db: Pick<Deps['db'], '$client'>, transactionId: string): string | null {
-  return db.$client.prepare("SELECT max(created_at) FROM transaction_events WHERE transaction_id = ? AND type = 'transaction.state-changed' AND to_state = 'needs-attention'").pluck().get(transactionId) as string | null;
+export async function handedToOperatorAt(db: Pick<Deps['db'], '$sql'>, transactionId: string): Promise<string | null> {
+  return (await db.$sql.value("SELECT max(created_at) FROM transaction_events WHERE transaction_id = ? AND type = 'transaction.state-changed' AND to_state = 'needs-attention'", [transactionId])) as string | null;
 }

@@ -108,21 +108,21 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
     const token = typeof form.token === 'string' ? form.token.trim() : '';
     let principal;
     try {
-      principal = guard.authenticate(`Bearer ${token}`, () => requestAddress(deps, c));
+      principal = await guard.authenticate(`Bearer ${token}`, () => requestAddress(deps, c));
     } catch (error) {
       if (!(error instanceof AccordError)) throw error;
       return signInPage(c, deps, error.status === 429 ? 429 : 401, error.status === 429 ? error.message : 'That token is not valid (unknown, revoked or expired).');
     }
-    const secret = openSession(deps, principal);
+    const secret = await openSession(deps, principal);
     deleteCookie(c, SIGN_IN_COOKIE, { path: '/console' });
     setCookie(c, SESSION_COOKIE, secret, cookieOptions(deps, Math.floor(deps.config.sessionMaxMs / 1000)));
-    appendAudit(deps, { actor: principal.name, role: principal.role, action: 'console.sign-in', target: `token ${principal.tokenId}`, outcome: 'ok', detail: { requestId: c.get('requestId') } });
+    await appendAudit(deps, { actor: principal.name, role: principal.role, action: 'console.sign-in', target: `token ${principal.tokenId}`, outcome: 'ok', detail: { requestId: c.get('requestId') } });
     return c.redirect('/console', 303);
   });
 
   // Every other page needs a session.
   app.use(async (c, next) => {
-    const session = resolveSession(deps, getCookie(c, SESSION_COOKIE));
+    const session = await resolveSession(deps, getCookie(c, SESSION_COOKIE));
     if (!session) {
       if (c.req.method === 'GET' || c.req.method === 'HEAD') return c.redirect('/console/sign-in', 303);
       throw new AccordError('unauthorized', 'Your session has ended; sign in again');
@@ -132,7 +132,7 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
     await next();
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return;
     // Like the API, every state-changing console action is audited, refused ones included.
-    auditRequest(deps, c, session.principal, `console ${c.req.method} ${c.req.path}`);
+    await auditRequest(deps, c, session.principal, `console ${c.req.method} ${c.req.path}`);
   });
 
   // Every form posts the session's CSRF token back.
@@ -146,8 +146,8 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
     await next();
   });
 
-  app.post('/sign-out', (c) => {
-    closeSession(deps, sessionOf(c).idHash);
+  app.post('/sign-out', async (c) => {
+    await closeSession(deps, sessionOf(c).idHash);
     deleteCookie(c, SESSION_COOKIE, { path: '/console' });
     return c.redirect('/console/sign-in', 303);
   });

@@ -3,7 +3,7 @@ import { eq, lte, or } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import { principalOfTokenId } from '../auth/tokens.ts';
 import type { Deps } from '../deps.ts';
-import { consoleSessions } from '../db/index.ts';
+import { consoleSessions, changesOf } from '../db/index.ts';
 
 /** A signed-in console user: the token's principal, the session's CSRF token and its cookie secret's hash. */
 export interface Session {
@@ -32,10 +32,10 @@ export function sameSecret(a: string | undefined, b: string | undefined): boolea
  * Opens a session for a principal that just signed in with its token; returns the cookie's
  * secret (only its hash is stored).
  */
-export function openSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal): string {
+export async function openSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal): Promise<string> {
   const secret = randomSecret();
   const now = deps.clock();
-  deps.db
+  await deps.db
     .insert(consoleSessions)
     .values({
       idHash: hashOf(secret),
@@ -54,33 +54,33 @@ export function openSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>, princip
  * ACCORD_SESSION_IDLE, older than ACCORD_SESSION_MAX, or its token revoked or expired (an ended
  * session is deleted).
  */
-export function resolveSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>, secret: string | undefined): Session | undefined {
+export async function resolveSession(deps: Pick<Deps, 'db' | 'clock' | 'config'>, secret: string | undefined): Promise<Session | undefined> {
   if (!secret) return undefined;
   const idHash = hashOf(secret);
-  const row = deps.db.select().from(consoleSessions).where(eq(consoleSessions.idHash, idHash)).get();
+  const row = await deps.db.select().from(consoleSessions).where(eq(consoleSessions.idHash, idHash)).get();
   if (!row) return undefined;
   const now = deps.clock().getTime();
-  const principal = principalOfTokenId(deps, row.tokenId);
+  const principal = await principalOfTokenId(deps, row.tokenId);
   if (!principal || now >= Date.parse(row.expiresAt) || now >= Date.parse(row.lastSeenAt) + deps.config.sessionIdleMs) {
-    deps.db.delete(consoleSessions).where(eq(consoleSessions.idHash, idHash)).run();
+    await deps.db.delete(consoleSessions).where(eq(consoleSessions.idHash, idHash)).run();
     return undefined;
   }
   if (now - Date.parse(row.lastSeenAt) >= TOUCH_EVERY_MS) {
-    deps.db.update(consoleSessions).set({ lastSeenAt: new Date(now).toISOString() }).where(eq(consoleSessions.idHash, idHash)).run();
+    await deps.db.update(consoleSessions).set({ lastSeenAt: new Date(now).toISOString() }).where(eq(consoleSessions.idHash, idHash)).run();
   }
   return { idHash, principal, csrf: row.csrf };
 }
 
 /** Ends a session (sign-out). */
-export function closeSession(deps: Pick<Deps, 'db'>, idHash: string): void {
-  deps.db.delete(consoleSessions).where(eq(consoleSessions.idHash, idHash)).run();
+export async function closeSession(deps: Pick<Deps, 'db'>, idHash: string): Promise<void> {
+  await deps.db.delete(consoleSessions).where(eq(consoleSessions.idHash, idHash)).run();
 }
 
 /** Deletes sessions past their absolute or idle end (the jobs loop calls it); returns how many. */
-export function purgeSessions(deps: Pick<Deps, 'db' | 'clock' | 'config'>): number {
+export async function purgeSessions(deps: Pick<Deps, 'db' | 'clock' | 'config'>): Promise<number> {
   const now = deps.clock().getTime();
-  return deps.db
+  return changesOf(await deps.db
     .delete(consoleSessions)
     .where(or(lte(consoleSessions.expiresAt, new Date(now).toISOString()), lte(consoleSessions.lastSeenAt, new Date(now - deps.config.sessionIdleMs).toISOString())))
-    .run().changes;
+    .run());
 }

@@ -20,7 +20,8 @@ export function pageContext(c: Context<WebEnv>): PageContext {
   return { principal: session.principal, csrf: session.csrf, path: c.req.path };
 }
 
-/** Sends a page: the doctype, then the rendered JSX. */
+/** Sends a page: the doctype, then the rendered JSX (async components, which read storage, awaited). */
 export async function sendPage(c: Context<WebEnv>, page: unknown, status = 200): Promise<Response> {
-  return c.html(`<!DOCTYPE html>${String(await page)}`, status as 200);
+  const html = await ((await page) as { toString(): string | Promise<string> }).toString();
+  return c.html(`<!DOCTYPE html>${html}`, status as 200);
 }

@@ -81,9 +81,9 @@ describe('diff over HTTP, on registration and in the CLI', () => {
     s = await startTestService({ seed: true });
     url = await s.listen();
   });
-  afterAll(() => {
-    s.expectIndexMatchesTags();
-    s.cleanup();
+  afterAll(async () => {
+    await s.expectIndexMatchesTags();
+    await s.cleanup();
   });
 
   it('GET /v1/contracts/{p}/{a}/diff classifies two registered versions (JSON, Markdown)', async () => {
@@ -103,7 +103,7 @@ describe('diff over HTTP, on registration and in the CLI', () => {
   it('POST /v1/diff diffs two posted documents statelessly and refuses external refs', async () => {
     const base = load(path.join(CORPUS, 'checker/request_parameter_min_increased_base.yaml'));
     const revision = load(path.join(CORPUS, 'checker/request_parameter_min_increased_revision.yaml'));
-    const res = await s.call('POST', '/v1/diff', { body: JSON.stringify({ base, revision }), type: 'application/json', token: s.token('partner', 'bluestem-mutual') });
+    const res = await s.call('POST', '/v1/diff', { body: JSON.stringify({ base, revision }), type: 'application/json', token: await s.token('partner', 'bluestem-mutual') });
     expect(res.status).toBe(200);
     expect((await res.json()).changes.map((c: { rule: string }) => c.rule)).toContain('request-parameter-min-increased');
     const external = structuredClone(revision);
@@ -116,7 +116,7 @@ describe('diff over HTTP, on registration and in the CLI', () => {
   it('registration returns the diff against the previous version and refuses a breaking change without a major bump', async () => {
     const v20 = fs.readFileSync(contract('northwind-health', '2.0.0'), 'utf8');
     const head = s.git('rev-parse', 'HEAD');
-    const author = s.token('author');
+    const author = await s.token('author');
     const refused = await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=1.2.0', { body: v20, type: 'application/yaml', token: author });
     expect(refused.status).toBe(409);
     const problem = await refused.json();

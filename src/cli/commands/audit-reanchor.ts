@@ -30,14 +30,14 @@ the service stopped. Exit 0 re-anchored, 1 nothing to do (the log verifies), 3 e
       const registryDir = localRegistryDir(config);
       if (!existsSync(path.join(registryDir, 'HEAD'))) throw new CliFailure(`No Git registry at ${registryDir} (set ACCORD_DATA_DIR, or restore the registry first)`, 3);
       const registry = await GitRegistry.open(registryDir, undefined, { durability: config.durability });
-      const before = verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
+      const before = await verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
       if (before.ok) {
         io.out('The audit log verifies against its anchor; nothing to re-anchor.');
         return 1;
       }
       const { anchor, commit, replaced } = await reanchorAudit({ db, registry, key }, reason);
       io.out(`Re-anchored the audit log: ${anchor.count} entries up to entry ${anchor.head.seq}, anchor ${commit.slice(0, 12)} (replaced ${replaced ?? 'no anchor'}).`);
-      const after = verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
+      const after = await verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
       for (const p of after.problems) io.out(`  still reported by verify: ${p.message}.`);
       return 0;
     });

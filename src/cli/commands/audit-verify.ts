@@ -30,8 +30,8 @@ ACCORD_AUDIT_ANCHOR_EVERY entries and at shutdown). Exit 0 intact, 1 broken, 3 e
     const file = localDatabaseFile(config, { existing: true });
     const key = localAuditKey(config);
     const stored = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(localRegistryDir(config)));
-    return withDatabase(config, file, (db) => {
-      const result = verifyAudit(db, key, stored);
+    return withDatabase(config, file, async (db) => {
+      const result = await verifyAudit(db, key, stored);
       const kinds = `${result.legacy.count} unkeyed from before the upgrade, ${result.checked - result.legacy.count} keyed`;
       if (result.ok) {
         io.out(`Audit log intact: ${result.checked} entries checked (${kinds}). Head: entry ${result.head.seq} ${result.head.hash}.`);

@@ -39,7 +39,7 @@ ACCORD_ADMIN_TOKEN), and imports the reference network from ACCORD_SEED_DIR.`,
       io.out(`  ${service.initialAdminToken}`);
       io.out('');
     }
-    service.startJobs();
+    await service.startJobs();
     // New connections stop at once; close() waits for the jobs run in progress, then anchors the audit log.
     const stop = () => {
       server.close();

@@ -25,13 +25,13 @@ ${SCOPE_NAMES.join(', ')}.`,
     if (!values.role) throw new CliFailure('--role is required (admin, author, approver, ci or partner)', 3);
     const role = values.role as string;
     const scopes = values.scopes === undefined ? undefined : (values.scopes as string).split(',').map((scope) => scope.trim());
-    return withDatabase(config, localDatabaseFile(config), (db) => {
+    return withDatabase(config, localDatabaseFile(config), async (db) => {
       const request = parseInput(
         TokenRequest,
         { role, partner: values.partner, name: (values.name as string | undefined) ?? `${role}${values.partner ? ` ${values.partner}` : ''} (cli)`, expiresIn: values['expires-in'], scopes },
         { detail: 'Invalid token request' },
       );
-      const created = createToken({ db, clock: () => new Date(), config }, 'accord-cli', request, { scopesOfRole });
+      const created = await createToken({ db, clock: () => new Date(), config }, 'accord-cli', request, { scopesOfRole });
       io.out(`Created ${created.role} token ${created.id} "${created.name}"${created.partner ? ` for partner ${created.partner}` : ''}.`);
       io.out(`Expires: ${created.expiresAt ?? 'never'}. Scopes: ${created.scopes?.join(', ') ?? `everything the ${created.role} role allows`}.`);
       io.out('Secret (shown once):');

@@ -1,4 +1,3 @@
-import type { Database } from 'better-sqlite3';
 import type { Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import type { FlowEntry, Step } from '../../matrix/checks.ts';
@@ -39,7 +38,7 @@ export interface RecordedDirectRequest {
  * outbox event. Runs inside the request's database transaction, so the record exists exactly
  * when the effect does; `GET /v1/transactions/{correlation id or key}` finds it.
  */
-export function recordDirectRequest(deps: Pick<Deps, 'db' | 'clock'>, r: DirectRequestRecord): RecordedDirectRequest {
+export async function recordDirectRequest(deps: Pick<Deps, 'db' | 'clock'>, r: DirectRequestRecord): Promise<RecordedDirectRequest> {
   const outcome = classify(r.operationId, 'POST', r.status, 'answered');
   const state: TransactionState = outcome.kind === 'succeeded' ? 'completed' : failureAction(r.flowEntry, outcome.failureMode) === 'needs-attention' ? 'needs-attention' : 'compensated';
   const now = deps.clock().toISOString();
@@ -58,7 +57,7 @@ export function recordDirectRequest(deps: Pick<Deps, 'db' | 'clock'>, r: DirectR
     attemptLog: [attempt],
   };
   // One row: the transaction, its step and (read by rowid) its outbox record.
-  insertStatement(deps.db).run({
+  await deps.db.$sql.run(INSERT, {
     id,
     flow: r.flowEntry.flow,
     partner: r.partner,
@@ -86,17 +85,5 @@ export function countDirectRequest(metrics: Deps['metrics'], r: Pick<DirectReque
   metrics.stepDuration.observe({ partner: r.partner, flow: r.flowEntry.flow, step: r.step.id, outcome: recorded.stepOutcome }, r.latencyMs / 1000);
 }
 
-// One prepared statement per database connection: recording is on every direct request's path.
-const insertStatements = new WeakMap<object, ReturnType<Database['prepare']>>();
-
-function insertStatement(db: Deps['db']) {
-  let statement = insertStatements.get(db.$client);
-  if (!statement) {
-    statement = db.$client.prepare(
-      `INSERT INTO transactions (id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, sync_step, failure, time_scale_ppm, created_at, updated_at, finished_at)
-       VALUES (@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @syncStep, @failure, 1000000, @now, @now, @finishedAt)`,
-    );
-    insertStatements.set(db.$client, statement);
-  }
-  return statement;
-}
+const INSERT = `INSERT INTO transactions (id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, sync_step, failure, time_scale_ppm, created_at, updated_at, finished_at)
+  VALUES (@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @syncStep, @failure, 1000000, @now, @now, @finishedAt)`;

@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks';
 import semver from 'semver';
 import type { Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
-import { GroupCommit } from '../../db/group-commit.ts';
 import type { FieldError } from '../../errors.ts';
 import { emptyDictionary, jsonTextDeeperThan, valueAt, type Json } from '../../lib/json.ts';
 import { absoluteUrl } from '../../lib/public-url.ts';
@@ -80,7 +79,6 @@ interface Seen {
 export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRequest) => Promise<DirectResult> {
   const { routes, sla, stats } = runtime;
   const store = new IdempotencyStore(deps);
-  const commits = new GroupCommit(deps.db.$client);
 
   return async function serveDirectRequest(request) {
     const seen: { value?: Seen } = {};
@@ -199,7 +197,7 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
 
     // Faults injected for this partner and step (sandbox): some answer before anything happens.
     const step = route.flowEntry?.steps[0];
-    const fault = takeFault(deps, { partner, flow: route.flowEntry?.flow, step: step?.id, operationId: route.op.operationId, transactionId: undefined });
+    const fault = await takeFault(deps, { partner, flow: route.flowEntry?.flow, step: step?.id, operationId: route.op.operationId, transactionId: undefined });
     if (fault?.kind === 'timeout') {
       await sleep(step ? durationMs(step.timeout) * deps.config.sagaTimeScale : 0);
       return refuse(route, 504, 'timeout', `Injected fault: ${partner} did not answer within ${step?.timeout ?? 'the timeout'}`);
@@ -210,28 +208,28 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
     const contentType = (result: HandlerResult): Record<string, string> => (result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' });
     // HEAD answers what GET would, without GET's effects (a poll counts): the work runs in a transaction that is rolled back.
     if (request.method === 'HEAD') {
-      const peek = peekReference(deps, { ...call, body: {}, now: deps.clock() });
+      const peek = await peekReference(deps, { ...call, body: {}, now: deps.clock() });
       return answer(peek.status, { ...contentType(peek), ...peek.headers }, null);
     }
     // Claim, effect, stored response and transaction record commit in one database transaction
     // (grouped with concurrent requests, ADR 0006): they happen together or not at all, and the
     // answer leaves only after the commit.
     type Executed = { claim?: Claim; result?: HandlerResult; headers?: Record<string, string>; body?: string; record?: DirectRequestRecord; recorded?: RecordedDirectRequest };
-    const execute = (): Promise<Executed> =>
-      commits.run((): Executed => {
+    const execute = async (): Promise<Executed> =>
+      await deps.db.unit(async (): Promise<Executed> => {
         if (idem && key) {
-          const claim = store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.idempotencyFlowEntry!));
+          const claim = await store.claim(scope, key, fingerprint, durationMs(idem.dedupeWindow), leaseMs(route.idempotencyFlowEntry!));
           if (claim.kind !== 'proceed') return { claim };
         }
         const started = deps.clock();
         const t0 = performance.now();
-        const result = handleReference(deps, { ...call, body: (body ?? {}) as Json, now: started });
+        const result = await handleReference(deps, { ...call, body: (body ?? {}) as Json, now: started });
         const responseBody = result.body === null ? '' : JSON.stringify(result.body);
         const resultHeaders: Record<string, string> = { ...contentType(result), ...result.headers };
-        if (idem && key) store.complete(scope, key, { status: result.status, headers: resultHeaders, body: responseBody });
+        if (idem && key) await store.complete(scope, key, { status: result.status, headers: resultHeaders, body: responseBody });
         if (!route.flowEntry || !step) return { result, headers: resultHeaders, body: responseBody };
         const record: DirectRequestRecord = { flowEntry: route.flowEntry, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind };
-        return { result, headers: resultHeaders, body: responseBody, record, recorded: recordDirectRequest(deps, record) };
+        return { result, headers: resultHeaders, body: responseBody, record, recorded: await recordDirectRequest(deps, record) };
       });
     const count = (done: Executed) => done.record && countDirectRequest(deps.metrics, done.record, done.recorded!);
     const outcome = await execute();

@@ -53,20 +53,20 @@ export class SagaEngine {
    */
   async start(principal: Principal, request: StartRequest, options: { timeScale?: number; faults?: TransactionFault[] } = {}): Promise<Started> {
     const started = await startTransaction(this.deps, { routes: this.routes, sla: this.sla, idempotency: this.idempotency, ...options }, principal, request);
-    if (!started.replayed) this.kick(started.id!);
+    if (!started.replayed) await this.kick(started.id!);
     return started;
   }
 
   /** Continues every unfinished transaction (start-up after a stop or a crash). Returns how many. */
-  resume(): number {
-    const ids = sagasToContinue(this.deps.db);
-    for (const id of ids) this.kick(id);
+  async resume(): Promise<number> {
+    const ids = await sagasToContinue(this.deps.db);
+    for (const id of ids) await this.kick(id);
     if (ids.length > 0) this.deps.logger.info({ count: ids.length }, 'resuming unfinished transactions');
     return ids.length;
   }
 
   /** Runs (or wakes) the transaction's driver. */
-  kick(id: string): void {
+  async kick(id: string): Promise<void> {
     if (this.stopped) return;
     const waker = this.wakers.get(id);
     if (this.running.has(id)) {
@@ -82,7 +82,7 @@ export class SagaEngine {
   /** Waits until each transaction is finished or waiting for an operator, or `timeoutMs` has passed. */
   async settled(ids: string[], timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (ids.length > 0 && anyStillRunning(this.deps.db, ids) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (ids.length > 0 && await anyStillRunning(this.deps.db, ids) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /** Waits until no transaction is being driven (tests, benchmarks). */
@@ -133,23 +133,23 @@ export class SagaEngine {
     }).finally(() => this.wakers.delete(id));
   }
 
-  private load(id: string): TransactionRow | undefined {
-    return this.deps.db.select().from(transactions).where(eq(transactions.id, id)).get();
+  private async load(id: string): Promise<TransactionRow | undefined> {
+    return await this.deps.db.select().from(transactions).where(eq(transactions.id, id)).get();
   }
 
   private async drive(id: string): Promise<void> {
     for (;;) {
       if (this.stopped) return;
-      const transaction = this.load(id);
+      const transaction = await this.load(id);
       if (!transaction || TERMINAL_STATES.includes(transaction.state as TransactionState)) return;
       if (transaction.state === 'needs-attention' && !transaction.operatorAction) return;
       const flowEntry = JSON.parse(transaction.plan) as FlowEntry;
       if (transaction.operatorAction === 'retry' || transaction.operatorAction === 'compensate') {
-        this.applyOperatorAction(transaction, flowEntry);
+        await this.applyOperatorAction(transaction, flowEntry);
         continue;
       }
       if (transaction.state === 'initiated') {
-        this.commit(transaction, (dbTx, row) => transition(dbTx, row, { type: 'accept' }, this.deps, this.onState));
+        await this.commit(transaction, async (dbTx, row) => await transition(dbTx, row, { type: 'accept' }, this.deps, this.onState));
         continue;
       }
       const wait = this.waitMs(transaction);
@@ -160,15 +160,15 @@ export class SagaEngine {
       }
       if (transaction.phase === 'forward') {
         if (transaction.cursor >= flowEntry.steps.length) {
-          this.commit(transaction, (dbTx, row) => transition(dbTx, row, { type: 'steps-completed' }, this.deps, this.onState));
+          await this.commit(transaction, async (dbTx, row) => await transition(dbTx, row, { type: 'steps-completed' }, this.deps, this.onState));
           continue;
         }
         await this.forward(transaction, flowEntry, flowEntry.steps[transaction.cursor]!);
       } else {
         if (transaction.cursor < 0) {
-          this.commit(transaction, (dbTx, row) => {
-            skipPendingSteps(dbTx, row.id);
-            transition(dbTx, row, { type: 'compensations-completed' }, this.deps, this.onState);
+          await this.commit(transaction, async (dbTx, row) => {
+            await skipPendingSteps(dbTx, row.id);
+            await transition(dbTx, row, { type: 'compensations-completed' }, this.deps, this.onState);
           });
           continue;
         }
@@ -189,35 +189,35 @@ export class SagaEngine {
    * Runs `fn` in one SQLite transaction on the row as it is now; the state guard makes a
    * concurrent change (an operator) fail the write instead of being overwritten.
    */
-  private commit(transaction: TransactionRow, fn: (dbTx: Tx, row: TransactionRow) => void): void {
-    this.deps.db.transaction((dbTx) => {
-      const row = dbTx.select().from(transactions).where(and(eq(transactions.id, transaction.id), eq(transactions.state, transaction.state), eq(transactions.cursor, transaction.cursor), eq(transactions.phase, transaction.phase))).get();
+  private async commit(transaction: TransactionRow, fn: (dbTx: Tx, row: TransactionRow) => Promise<void>): Promise<void> {
+    await this.deps.db.transaction(async (dbTx) => {
+      const row = await dbTx.select().from(transactions).where(and(eq(transactions.id, transaction.id), eq(transactions.state, transaction.state), eq(transactions.cursor, transaction.cursor), eq(transactions.phase, transaction.phase))).get();
       if (!row) return;
-      fn(dbTx, row);
+      await fn(dbTx, row);
     });
   }
 
-  private applyOperatorAction(transaction: TransactionRow, flowEntry: FlowEntry): void {
-    this.commit(transaction, (dbTx, row) => {
+  private async applyOperatorAction(transaction: TransactionRow, flowEntry: FlowEntry): Promise<void> {
+    await this.commit(transaction, async (dbTx, row) => {
       const action = row.operatorAction;
       // In needs-attention the operator's work runs in that state: mark it in progress until it stops or ends.
       const working = row.state === 'needs-attention' ? (action === 'retry' ? 'retrying' : 'compensating') : null;
-      dbTx.update(transactions).set({ operatorAction: working, nextRunAt: null, updatedAt: this.deps.clock().toISOString() }).where(eq(transactions.id, row.id)).run();
+      await dbTx.update(transactions).set({ operatorAction: working, nextRunAt: null, updatedAt: this.deps.clock().toISOString() }).where(eq(transactions.id, row.id)).run();
       row.operatorAction = working;
       // Compensating a transaction that stopped while compensating means: run the stopped compensation again.
       if (action === 'retry' || row.phase === 'compensating') {
         // A fresh retry budget for the step that stopped.
         const kind = row.phase === 'forward' ? 'forward' : 'compensation';
         const step = flowEntry.steps[row.cursor];
-        if (step) resetRetryBudget(dbTx, row.id, kind, step.id);
+        if (step) await resetRetryBudget(dbTx, row.id, kind, step.id);
         // While compensating the failure stays: it names the forward step that failed, whose own undo depends on it.
-        if (row.phase === 'forward') dbTx.update(transactions).set({ failure: null }).where(eq(transactions.id, row.id)).run();
-        if (row.state === 'needs-attention') transition(dbTx, row, { type: action === 'retry' ? 'operator-retry' : 'operator-compensate' }, this.deps, this.onState);
+        if (row.phase === 'forward') await dbTx.update(transactions).set({ failure: null }).where(eq(transactions.id, row.id)).run();
+        if (row.state === 'needs-attention') await transition(dbTx, row, { type: action === 'retry' ? 'operator-retry' : 'operator-compensate' }, this.deps, this.onState);
       } else if (action === 'compensate' && row.phase === 'forward') {
         const cursor = row.cursor - 1;
-        dbTx.update(transactions).set({ phase: 'compensating', cursor }).where(eq(transactions.id, row.id)).run();
+        await dbTx.update(transactions).set({ phase: 'compensating', cursor }).where(eq(transactions.id, row.id)).run();
         Object.assign(row, { phase: 'compensating', cursor });
-        transition(dbTx, row, { type: 'operator-compensate' }, this.deps, this.onState);
+        await transition(dbTx, row, { type: 'operator-compensate' }, this.deps, this.onState);
       }
     });
   }
@@ -231,25 +231,25 @@ export class SagaEngine {
   private async forward(transaction: TransactionRow, flowEntry: FlowEntry, step: Step): Promise<void> {
     const context = JSON.parse(transaction.context) as FlowContext;
     const route = await this.route(transaction, flowEntry, step.operationId);
-    const call = await this.calling(transaction.id, { stepId: step.id, operation: step.operationId, compensation: false }, () =>
-      callStep(this.deps, transaction, flowEntry, { step, operationId: step.operationId, route, requestKey: `${transaction.id}.${step.id}`, context }, (ms) => this.sleep(transaction.id, ms, false)),
+    const call = await this.calling(transaction.id, { stepId: step.id, operation: step.operationId, compensation: false }, async () =>
+      await callStep(this.deps, transaction, flowEntry, { step, operationId: step.operationId, route, requestKey: `${transaction.id}.${step.id}`, context }, (ms) => this.sleep(transaction.id, ms, false)),
     );
     const labels = { partner: transaction.partner, flow: transaction.flow, step: step.id };
     let decided: Decision | undefined;
-    this.commit(transaction, (dbTx, row) => {
+    await this.commit(transaction, async (dbTx, row) => {
       const now = this.deps.clock().toISOString();
-      if (row.state === 'accepted') transition(dbTx, row, { type: 'step-started' }, this.deps, this.onState);
-      call.effect?.();
-      const current = ensureStep(dbTx, row, 'forward', step.id, row.cursor, step.operationId);
+      if (row.state === 'accepted') await transition(dbTx, row, { type: 'step-started' }, this.deps, this.onState);
+      await call.effect?.();
+      const current = await ensureStep(dbTx, row, 'forward', step.id, row.cursor, step.operationId);
       const { final, delay } = (decided = decide(call.outcome, current.roundAttempts + 1, step, row.timeScale, this.sla.retriesPaused(row.flow, row.partner)));
-      saveAttempt(dbTx, current, call.record, final);
+      await saveAttempt(dbTx, current, call.record, final);
       if (final.kind === 'succeeded') {
         const merged = { ...context, ...stepOutputs(step.operationId, call.result!) };
-        dbTx.update(transactions).set({ context: JSON.stringify(merged), cursor: row.cursor + 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
-        appendEvent(dbTx, row, now, 'transaction.step-succeeded', { step: step.id, data: { operationId: step.operationId, status: call.record.status, attempt: call.record.n } });
+        await dbTx.update(transactions).set({ context: JSON.stringify(merged), cursor: row.cursor + 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        await appendEvent(dbTx, row, now, 'transaction.step-succeeded', { step: step.id, data: { operationId: step.operationId, status: call.record.status, attempt: call.record.n } });
       } else if (final.kind === 'retry') {
-        dbTx.update(transactions).set({ nextRunAt: new Date(Date.parse(now) + delay).toISOString(), updatedAt: now }).where(eq(transactions.id, row.id)).run();
-        appendEvent(dbTx, row, now, 'transaction.step-retry-scheduled', { step: step.id, data: { status: call.record.status, result: final.result, attempt: call.record.n, delayMs: Math.round(delay) } });
+        await dbTx.update(transactions).set({ nextRunAt: new Date(Date.parse(now) + delay).toISOString(), updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        await appendEvent(dbTx, row, now, 'transaction.step-retry-scheduled', { step: step.id, data: { status: call.record.status, result: final.result, attempt: call.record.n, delayMs: Math.round(delay) } });
       } else {
         const mode = flowEntry.failureModes[final.failureMode ?? ''];
         const action = failureAction(flowEntry, final.failureMode);
@@ -258,13 +258,13 @@ export class SagaEngine {
         const cursor = final.mayHaveActed && isCompensable(step) ? row.cursor : row.cursor - 1;
         // During an operator's retry a failure that compensates goes on compensating; one that needs a human waits again.
         const operatorAction = row.state === 'needs-attention' && action === 'compensate' ? 'compensating' : null;
-        dbTx.update(transactions)
+        await dbTx.update(transactions)
           .set({ failure: JSON.stringify(failure), nextRunAt: null, updatedAt: now, operatorAction, ...(action === 'compensate' ? { phase: 'compensating', cursor } : {}) })
           .where(eq(transactions.id, row.id))
           .run();
-        appendEvent(dbTx, row, now, 'transaction.step-failed', { step: step.id, data: failure });
+        await appendEvent(dbTx, row, now, 'transaction.step-failed', { step: step.id, data: failure });
         if (action === 'compensate') Object.assign(row, { phase: 'compensating', cursor });
-        transition(dbTx, row, { type: 'step-failed', action }, this.deps, this.onState);
+        await transition(dbTx, row, { type: 'step-failed', action }, this.deps, this.onState);
       }
     });
     if (!decided) return;
@@ -283,12 +283,12 @@ export class SagaEngine {
   }
 
   /** Telemetry of a state change: time to finalise, the error rate and the remediation time the SLA monitor watches. */
-  private readonly onState = (row: TransactionRow, to: TransactionState): void => {
+  private readonly onState = async (row: TransactionRow, to: TransactionState): Promise<void> => {
     const ended = to === 'completed' || to === 'compensated';
     // One error-rate sample per transaction: when it ends, or when it is handed to a human (not again when resolved).
     const sampled = (ended || to === 'needs-attention') && row.state !== 'needs-attention';
     // From handing the transaction to a human until it was resolved: the remediationResponse SLA.
-    const handedOver = row.state === 'needs-attention' && ended ? handedToOperatorAt(this.deps.db, row.id) : undefined;
+    const handedOver = row.state === 'needs-attention' && ended ? await handedToOperatorAt(this.deps.db, row.id) : undefined;
     observeFlow(this.deps, this.sla, {
       flow: row.flow,
       partner: row.partner,
@@ -304,60 +304,60 @@ export class SagaEngine {
 
   /** One attempt of the compensation of completed step `step` (reverse order is the cursor's). */
   private async compensate(transaction: TransactionRow, flowEntry: FlowEntry, step: Step): Promise<void> {
-    const forwardRow = readStep(this.deps.db, transaction.id, 'forward', step.id);
+    const forwardRow = await readStep(this.deps.db, transaction.id, 'forward', step.id);
     const failure = transaction.failure ? (JSON.parse(transaction.failure) as { step?: string }) : {};
     const needed = forwardRow?.state === 'succeeded' || (failure.step === step.id && (forwardRow?.attempts ?? 0) > 0);
     const operation = step.compensation.operationId ?? step.compensation.strategy ?? 'none';
     const labels = { partner: transaction.partner, flow: transaction.flow, step: step.id };
     if (!needed || !isCompensable(step)) {
-      this.skipCompensation(transaction, step, operation, needed ? 'no compensation needed (matrix: none)' : 'step did not run');
+      await this.skipCompensation(transaction, step, operation, needed ? 'no compensation needed (matrix: none)' : 'step did not run');
       return;
     }
     let context = JSON.parse(transaction.context) as FlowContext;
     if (forwardRow?.state !== 'succeeded') {
       // The step's answer was lost (timeout, partial write): ask the partner what it did under the step's request key.
-      const earlier = lookupPartnerRequest(this.deps, transaction.partner, `${transaction.id}.${step.id}`, { partner: transaction.callerPartner, tokenId: transaction.callerTokenId });
+      const earlier = await lookupPartnerRequest(this.deps, transaction.partner, `${transaction.id}.${step.id}`, { partner: transaction.callerPartner, tokenId: transaction.callerTokenId });
       if (!earlier || earlier.status < 200 || earlier.status >= 300) {
-        this.skipCompensation(transaction, step, operation, 'the partner never acted on the step');
+        await this.skipCompensation(transaction, step, operation, 'the partner never acted on the step');
         return;
       }
       context = { ...context, ...stepOutputs(step.operationId, earlier) };
     }
     if (!step.compensation.operationId) {
       // reversal-event: the compensation is an event partners act on.
-      this.commit(transaction, (dbTx, row) => {
+      await this.commit(transaction, async (dbTx, row) => {
         const now = this.deps.clock().toISOString();
-        const current = ensureStep(dbTx, row, 'compensation', step.id, row.cursor, operation);
-        saveAttempt(dbTx, current, { n: 1, startedAt: now, endedAt: now, latencyMs: 0, status: null, result: 'event emitted', spanId: newSpanId() }, { kind: 'succeeded', status: null, result: 'event emitted' });
-        dbTx.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
-        appendEvent(dbTx, row, now, 'transaction.reversal-event', { step: step.id, data: { note: (step.compensation as { note?: string }).note ?? `Reverse ${step.id}`, context } });
+        const current = await ensureStep(dbTx, row, 'compensation', step.id, row.cursor, operation);
+        await saveAttempt(dbTx, current, { n: 1, startedAt: now, endedAt: now, latencyMs: 0, status: null, result: 'event emitted', spanId: newSpanId() }, { kind: 'succeeded', status: null, result: 'event emitted' });
+        await dbTx.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        await appendEvent(dbTx, row, now, 'transaction.reversal-event', { step: step.id, data: { note: (step.compensation as { note?: string }).note ?? `Reverse ${step.id}`, context } });
       });
       this.deps.metrics.compensations.inc({ ...labels, outcome: 'succeeded' });
       return;
     }
     const route = await this.route(transaction, flowEntry, step.compensation.operationId);
     const operationId = step.compensation.operationId;
-    const call = await this.calling(transaction.id, { stepId: step.id, operation: operationId, compensation: true }, () =>
-      callStep(this.deps, transaction, flowEntry, { step, operationId, route, requestKey: `${transaction.id}.${step.id}.compensate`, context }, (ms) => this.sleep(transaction.id, ms, false)),
+    const call = await this.calling(transaction.id, { stepId: step.id, operation: operationId, compensation: true }, async () =>
+      await callStep(this.deps, transaction, flowEntry, { step, operationId, route, requestKey: `${transaction.id}.${step.id}.compensate`, context }, (ms) => this.sleep(transaction.id, ms, false)),
     );
     let decided: Decision | undefined;
-    this.commit(transaction, (dbTx, row) => {
+    await this.commit(transaction, async (dbTx, row) => {
       const now = this.deps.clock().toISOString();
-      const current = ensureStep(dbTx, row, 'compensation', step.id, row.cursor, operation);
-      call.effect?.();
+      const current = await ensureStep(dbTx, row, 'compensation', step.id, row.cursor, operation);
+      await call.effect?.();
       const { final, delay } = (decided = decide(compensationOutcome(call.outcome), current.roundAttempts + 1, step, row.timeScale));
-      saveAttempt(dbTx, current, call.record, final);
+      await saveAttempt(dbTx, current, call.record, final);
       if (final.kind === 'succeeded') {
-        dbTx.update(transactions).set({ cursor: row.cursor - 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
-        appendEvent(dbTx, row, now, 'transaction.compensation-succeeded', { step: step.id, data: { operationId: operation, status: final.status, result: final.result } });
+        await dbTx.update(transactions).set({ cursor: row.cursor - 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        await appendEvent(dbTx, row, now, 'transaction.compensation-succeeded', { step: step.id, data: { operationId: operation, status: final.status, result: final.result } });
       } else if (final.kind === 'retry') {
-        dbTx.update(transactions).set({ nextRunAt: new Date(Date.parse(now) + delay).toISOString(), updatedAt: now }).where(eq(transactions.id, row.id)).run();
-        appendEvent(dbTx, row, now, 'transaction.compensation-retry-scheduled', { step: step.id, data: { status: final.status, result: final.result, delayMs: Math.round(delay) } });
+        await dbTx.update(transactions).set({ nextRunAt: new Date(Date.parse(now) + delay).toISOString(), updatedAt: now }).where(eq(transactions.id, row.id)).run();
+        await appendEvent(dbTx, row, now, 'transaction.compensation-retry-scheduled', { step: step.id, data: { status: final.status, result: final.result, delayMs: Math.round(delay) } });
       } else {
         const detail = { step: step.id, operationId: operation, status: final.status, detail: final.detail ?? final.result, compensation: true };
-        dbTx.update(transactions).set({ failure: JSON.stringify(detail), nextRunAt: null, updatedAt: now, operatorAction: null }).where(eq(transactions.id, row.id)).run();
-        appendEvent(dbTx, row, now, 'transaction.compensation-failed', { step: step.id, data: detail });
-        transition(dbTx, row, { type: 'compensation-failed' }, this.deps, this.onState);
+        await dbTx.update(transactions).set({ failure: JSON.stringify(detail), nextRunAt: null, updatedAt: now, operatorAction: null }).where(eq(transactions.id, row.id)).run();
+        await appendEvent(dbTx, row, now, 'transaction.compensation-failed', { step: step.id, data: detail });
+        await transition(dbTx, row, { type: 'compensation-failed' }, this.deps, this.onState);
       }
     });
     if (!decided) return;
@@ -367,13 +367,13 @@ export class SagaEngine {
   }
 
   /** Moves past a step that needs no compensation, recording why. */
-  private skipCompensation(transaction: TransactionRow, step: Step, operation: string, reason: string): void {
-    this.commit(transaction, (dbTx, row) => {
+  private async skipCompensation(transaction: TransactionRow, step: Step, operation: string, reason: string): Promise<void> {
+    await this.commit(transaction, async (dbTx, row) => {
       const now = this.deps.clock().toISOString();
-      ensureStep(dbTx, row, 'compensation', step.id, row.cursor, operation);
-      skipStep(dbTx, row.id, 'compensation', step.id, reason);
-      dbTx.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
-      appendEvent(dbTx, row, now, 'transaction.compensation-skipped', { step: step.id, data: { strategy: operation, reason } });
+      await ensureStep(dbTx, row, 'compensation', step.id, row.cursor, operation);
+      await skipStep(dbTx, row.id, 'compensation', step.id, reason);
+      await dbTx.update(transactions).set({ cursor: row.cursor - 1, updatedAt: now }).where(eq(transactions.id, row.id)).run();
+      await appendEvent(dbTx, row, now, 'transaction.compensation-skipped', { step: step.id, data: { strategy: operation, reason } });
     });
   }
 }

@@ -22,7 +22,7 @@ export interface StepCall {
   outcome: Outcome;
   record: AttemptRecord;
   result?: HandlerResult;
-  effect?: () => void;
+  effect?: () => Promise<void>;
 }
 
 /** Which call of a step: its operation, the route that serves it (undefined when no longer served), its request key and what the flow knows so far. */
@@ -66,7 +66,7 @@ export async function callStep(deps: Deps, transaction: TransactionRow, flowEntr
   const invalid = request ? requestErrors(route, request, requestKey) : [{ location: '', message: `no request builder for ${operationId}` }];
   if (invalid.length > 0) return finish({ kind: 'failed', status: null, result: 'invalid-request', failureMode: 'downstream-validation-error', detail: `The request does not match the contract: ${invalid.map((e) => `${e.location} ${e.message}`).join('; ')}` });
   // A compensation is addressed by its operation (cancelExport), a forward step by its id or operation.
-  const fault = takeFault(deps, { partner: transaction.partner, flow: transaction.flow, step: operationId === step.operationId ? step.id : undefined, operationId, transactionId: transaction.id });
+  const fault = await takeFault(deps, { partner: transaction.partner, flow: transaction.flow, step: operationId === step.operationId ? step.id : undefined, operationId, transactionId: transaction.id });
   const timeoutMs = durationMs(step.timeout) * (transaction.timeScale / 1_000_000);
   const extra = { ...(fault ? { fault: fault.kind } : {}) };
   if (fault?.kind === 'timeout') {
@@ -92,11 +92,11 @@ export async function callStep(deps: Deps, transaction: TransactionRow, flowEntr
     requestKey: route.method === 'GET' || route.method === 'HEAD' ? undefined : requestKey,
   };
   let result: HandlerResult & { replayed: boolean } = { status: 0, body: null, replayed: false };
-  const effect = () => {
+  const effect = async () => {
     const now = deps.clock();
-    result = callPartner(deps, { ...partnerCall, now });
+    result = await callPartner(deps, { ...partnerCall, now });
     // The partner receives the same request twice; its request key makes the second a replay.
-    if (fault?.kind === 'duplicate-delivery') result = callPartner(deps, { ...partnerCall, now });
+    if (fault?.kind === 'duplicate-delivery') result = await callPartner(deps, { ...partnerCall, now });
   };
   // The effect runs in the attempt's database transaction; classify lazily once it has run.
   const record: AttemptRecord = { n: 0, startedAt: startedAt.toISOString(), endedAt: '', latencyMs: 0, status: null, result: '', spanId, ...extra };
@@ -117,8 +117,8 @@ export async function callStep(deps: Deps, transaction: TransactionRow, flowEntr
   const call: StepCall = {
     outcome,
     record,
-    effect: () => {
-      effect();
+    effect: async () => {
+      await effect();
       call.result = result;
       resolve();
     },

@@ -110,8 +110,8 @@ export async function startTransaction(deps: Deps, start: StartContext, principa
   const fingerprint = createHash('sha256').update(request.rawBody).digest('hex');
   const correlationId = validCorrelation(request.correlationId) ?? timeOrderedUuid();
   const trace = traceContext(request.traceparent);
-  const outcome = deps.db.transaction((dbTx) => {
-    const claim = start.idempotency.claim(scope, key, fingerprint, durationMs(flowEntry.idempotency.dedupeWindow), 30_000);
+  const outcome = await deps.db.transaction(async (dbTx) => {
+    const claim = await start.idempotency.claim(scope, key, fingerprint, durationMs(flowEntry.idempotency.dedupeWindow), 30_000);
     if (claim.kind !== 'proceed') return claim;
     const row: TransactionRow = {
       id,
@@ -141,15 +141,15 @@ export async function startTransaction(deps: Deps, start: StartContext, principa
       updatedAt: now.toISOString(),
       finishedAt: null,
     };
-    dbTx.insert(transactions).values(row).run();
-    flowEntry.steps.forEach((s, position) => dbTx.insert(transactionSteps).values(pendingStep(row, 'forward', s.id, position, s.operationId)).run());
+    await dbTx.insert(transactions).values(row).run();
+    for (const [position, s] of flowEntry.steps.entries()) await dbTx.insert(transactionSteps).values(pendingStep(row, 'forward', s.id, position, s.operationId)).run();
     // Faults for this transaction only (fault experiments), in place before its first step.
-    for (const fault of start.faults ?? []) insertFault(dbTx, principal, { ...fault, partner, transactionId: id }, deps.clock());
-    appendEvent(dbTx, row, row.createdAt, 'transaction.initiated', { to: 'initiated', data: { flow: flowEntry.flow, partner, version: served.version, idempotencyKey: key } });
-    const view = loadTransactionView(dbTx, deps.config, row);
+    for (const fault of start.faults ?? []) await insertFault(dbTx, principal, { ...fault, partner, transactionId: id }, deps.clock());
+    await appendEvent(dbTx, row, row.createdAt, 'transaction.initiated', { to: 'initiated', data: { flow: flowEntry.flow, partner, version: served.version, idempotencyKey: key } });
+    const view = await loadTransactionView(dbTx, deps.config, row);
     const responseBody = JSON.stringify(view);
     const headers = { Location: absoluteUrl(deps.config, `/v1/transactions/${id}`), 'X-Correlation-Id': correlationId };
-    start.idempotency.complete(scope, key, { status: 202, headers, body: responseBody });
+    await start.idempotency.complete(scope, key, { status: 202, headers, body: responseBody });
     return { kind: 'created' as const, body: responseBody, headers };
   });
   if (outcome.kind === 'mismatch') throw new AccordError('invalid_document', `This ${headerName} was used with a different request`);

@@ -37,23 +37,23 @@ export function pendingStep(transaction: TransactionRow, kind: StepKind, stepId:
 }
 
 /** The timeline row of a step, if it has one. */
-export function readStep(db: Pick<Deps['db'], 'select'>, transactionId: string, kind: StepKind, stepId: string): StepRow | undefined {
-  return db.select().from(transactionSteps).where(stepKey(transactionId, kind, stepId)).get();
+export async function readStep(db: Pick<Deps['db'], 'select'>, transactionId: string, kind: StepKind, stepId: string): Promise<StepRow | undefined> {
+  return await db.select().from(transactionSteps).where(stepKey(transactionId, kind, stepId)).get();
 }
 
 /** The timeline row of a step (a compensation row is created on first use), read once per attempt. */
-export function ensureStep(dbTx: Tx, transaction: TransactionRow, kind: StepKind, stepId: string, position: number, operation: string): StepRow {
-  dbTx.insert(transactionSteps).values(pendingStep(transaction, kind, stepId, position, operation)).onConflictDoNothing().run();
-  return readStep(dbTx, transaction.id, kind, stepId)!;
+export async function ensureStep(dbTx: Tx, transaction: TransactionRow, kind: StepKind, stepId: string, position: number, operation: string): Promise<StepRow> {
+  await dbTx.insert(transactionSteps).values(pendingStep(transaction, kind, stepId, position, operation)).onConflictDoNothing().run();
+  return (await readStep(dbTx, transaction.id, kind, stepId))!;
 }
 
 /** Appends an attempt (numbered after the row's) to a step's timeline and sets its state from the outcome. */
-export function saveAttempt(dbTx: Tx, row: StepRow, record: AttemptRecord, outcome: Outcome): void {
+export async function saveAttempt(dbTx: Tx, row: StepRow, record: AttemptRecord, outcome: Outcome): Promise<void> {
   record.n = row.attempts + 1;
   const log = JSON.parse(row.attemptLog) as AttemptRecord[];
   log.push(record);
   const startedAt = row.startedAt ?? record.startedAt;
-  dbTx
+  await dbTx
     .update(transactionSteps)
     .set({
       state: outcome.kind === 'succeeded' ? 'succeeded' : outcome.kind === 'failed' ? 'failed' : 'running',
@@ -70,36 +70,36 @@ export function saveAttempt(dbTx: Tx, row: StepRow, record: AttemptRecord, outco
 }
 
 /** Marks a step skipped, with the reason as its outcome. */
-export function skipStep(dbTx: Tx, transactionId: string, kind: StepKind, stepId: string, reason: string): void {
-  dbTx.update(transactionSteps).set({ state: 'skipped', outcome: JSON.stringify({ result: reason }) }).where(stepKey(transactionId, kind, stepId)).run();
+export async function skipStep(dbTx: Tx, transactionId: string, kind: StepKind, stepId: string, reason: string): Promise<void> {
+  await dbTx.update(transactionSteps).set({ state: 'skipped', outcome: JSON.stringify({ result: reason }) }).where(stepKey(transactionId, kind, stepId)).run();
 }
 
 /** Marks the forward steps that never ran skipped (the transaction was compensated before reaching them). */
-export function skipPendingSteps(dbTx: Tx, transactionId: string): void {
-  dbTx.update(transactionSteps).set({ state: 'skipped' }).where(and(eq(transactionSteps.transactionId, transactionId), eq(transactionSteps.kind, 'forward'), eq(transactionSteps.state, 'pending'))).run();
+export async function skipPendingSteps(dbTx: Tx, transactionId: string): Promise<void> {
+  await dbTx.update(transactionSteps).set({ state: 'skipped' }).where(and(eq(transactionSteps.transactionId, transactionId), eq(transactionSteps.kind, 'forward'), eq(transactionSteps.state, 'pending'))).run();
 }
 
 /** Gives a step a fresh retry budget (an operator's retry). */
-export function resetRetryBudget(dbTx: Tx, transactionId: string, kind: StepKind, stepId: string): void {
-  dbTx.update(transactionSteps).set({ roundAttempts: 0 }).where(stepKey(transactionId, kind, stepId)).run();
+export async function resetRetryBudget(dbTx: Tx, transactionId: string, kind: StepKind, stepId: string): Promise<void> {
+  await dbTx.update(transactionSteps).set({ roundAttempts: 0 }).where(stepKey(transactionId, kind, stepId)).run();
 }
 
 /**
  * Applies a state-machine event to a transaction row (refusing what the machine does not allow)
  * and writes the change with its outbox event.
  */
-export function transition(dbTx: Tx, row: TransactionRow, e: SagaEvent, deps: Pick<Deps, 'clock' | 'metrics' | 'logger'>, onState?: (row: TransactionRow, to: TransactionState) => void): void {
+export async function transition(dbTx: Tx, row: TransactionRow, e: SagaEvent, deps: Pick<Deps, 'clock' | 'metrics' | 'logger'>, onState?: (row: TransactionRow, to: TransactionState) => Promise<void>): Promise<void> {
   const from = row.state as TransactionState;
   const to = nextState(from, e);
   if (!to) throw new AccordError('conflict', `Transaction ${row.id} cannot take "${e.type}" in state ${from}`);
   const now = deps.clock().toISOString();
   const finished = TERMINAL_STATES.includes(to);
-  dbTx.update(transactions).set({ state: to, updatedAt: now, ...(finished ? { finishedAt: now, nextRunAt: null, operatorAction: null } : {}) }).where(eq(transactions.id, row.id)).run();
+  await dbTx.update(transactions).set({ state: to, updatedAt: now, ...(finished ? { finishedAt: now, nextRunAt: null, operatorAction: null } : {}) }).where(eq(transactions.id, row.id)).run();
   if (from !== to) {
-    appendEvent(dbTx, row, now, 'transaction.state-changed', { from, to, data: { reason: e.type } });
+    await appendEvent(dbTx, row, now, 'transaction.state-changed', { from, to, data: { reason: e.type } });
     if (finished || to === 'needs-attention') deps.metrics.transactionsFinished.inc({ partner: row.partner, flow: row.flow, state: to });
     deps.logger.info({ transactionId: row.id, correlationId: row.correlationId, traceId: row.traceId, flow: row.flow, partner: row.partner, from, to }, 'transaction state changed');
-    onState?.(row, to);
+    await onState?.(row, to);
   }
   row.state = to;
 }

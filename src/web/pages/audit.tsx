@@ -222,16 +222,16 @@ function AuditLogPage(props: { ctx: PageContext; filter: AuditFilter; page: Audi
 
 /** The console's audit pages (mounted under /console): the searchable log and its on-demand verification, for whoever may read the log through the API. */
 export function registerAuditPages(app: Hono<WebEnv>, deps: Deps): void {
-  app.get('/audit', (c) => {
+  app.get('/audit', async (c) => {
     const ctx = pageContext(c);
     authorize(ctx.principal, listAudit);
     const filter = parseFilter((name) => c.req.query(name));
-    return sendPage(c, <AuditLogPage ctx={ctx} filter={filter} page={searchAudit(deps, filter)} />);
+    return sendPage(c, <AuditLogPage ctx={ctx} filter={filter} page={await searchAudit(deps, filter)} />);
   });
   app.post('/audit/verify', async (c) => {
     const ctx = pageContext(c);
     authorize(ctx.principal, listAudit);
     const result = await verifyAuditLog(deps);
-    return sendPage(c, <AuditLogPage ctx={ctx} filter={{}} page={searchAudit(deps, {})} verification={{ result, at: deps.clock() }} />);
+    return sendPage(c, <AuditLogPage ctx={ctx} filter={{}} page={await searchAudit(deps, {})} verification={{ result, at: deps.clock() }} />);
   });
 }

@@ -29,14 +29,20 @@ async function loadChangePage(deps: Deps, pageCtx: PageContext, id: string, envi
   // The documents only where the viewer may read them, as through the API (another partner's draft stays hidden).
   const documents: ChangePageData['documents'] = {};
   if (hasScope(principal, 'contracts:read')) {
-    const version = findVersion(deps, row.partner, row.api, row.version);
-    const base = row.baseVersion ? findVersion(deps, row.partner, row.api, row.baseVersion) : undefined;
+    const version = await findVersion(deps, row.partner, row.api, row.version);
+    const base = row.baseVersion ? await findVersion(deps, row.partner, row.api, row.baseVersion) : undefined;
     if (version && canSee(principal, version) && (!row.baseVersion || (base && canSee(principal, base)))) {
       documents.revision = await loadContractDocument(deps, version);
       if (base) documents.base = await loadContractDocument(deps, base);
     }
   }
   const staff = principal.role !== 'partner';
+  // The versions the page names (base, diff base, rollback target): shown only when the viewer may see them.
+  const visibleVersions = new Set<string>();
+  for (const v of [row.baseVersion, change.facts.diff.base, change.preview.recovery.rollbackTo]) {
+    const found = v ? await findVersion(deps, row.partner, row.api, v) : undefined;
+    if (found && canSee(principal, found)) visibleVersions.add(found.version);
+  }
   return {
     ctx: pageCtx,
     change,
@@ -45,13 +51,9 @@ async function loadChangePage(deps: Deps, pageCtx: PageContext, id: string, envi
     diff: JSON.parse(row.diff) as DiffResult,
     documents,
     acknowledgements: await acknowledgementStatus(deps, change),
-    evidence: staff && hasScope(principal, 'evidence:read') ? evidenceForChange(deps, change) : null,
-    releases: staff ? releasesOfChange(deps, row) : null,
-    visible: (v) => {
-      if (!v) return false;
-      const found = findVersion(deps, row.partner, row.api, v);
-      return found !== undefined && canSee(principal, found);
-    },
+    evidence: staff && hasScope(principal, 'evidence:read') ? await evidenceForChange(deps, change) : null,
+    releases: staff ? await releasesOfChange(deps, row) : null,
+    visible: (v) => !!v && visibleVersions.has(v),
   };
 }
 
@@ -83,7 +85,7 @@ async function act(c: Context<WebEnv>, deps: Deps, operation: { method: string; 
 
 /** The console's change-request pages (mounted under /console): the queue, a partner's inbox, one page per change and its forms. */
 export function registerChangesPages(app: Hono<WebEnv>, deps: Deps): void {
-  app.get('/changes', (c) => {
+  app.get('/changes', async (c) => {
     const ctx = pageContext(c);
     const { principal } = ctx;
     authorize(principal, listChangesOp);
@@ -92,7 +94,7 @@ export function registerChangesPages(app: Hono<WebEnv>, deps: Deps): void {
     if (principal.role === 'partner') {
       const current = (tab ?? 'inbox') as PartnerTab;
       if (!Object.hasOwn(PARTNER_TABS, current)) throw new AccordError('bad_request', `Unknown tab ${JSON.stringify(tab)}`, { errors: [{ location: 'tab', message: 'must be inbox or own' }] });
-      const list = current === 'inbox' ? acknowledgementInbox(deps, principal.partner!, page) : partnerChanges(deps, principal.partner!, page);
+      const list = current === 'inbox' ? await acknowledgementInbox(deps, principal.partner!, page) : await partnerChanges(deps, principal.partner!, page);
       const tabs = Object.entries(PARTNER_TABS).map(([id, t]) => ({ id, label: t.label }));
       return sendPage(c, <QueuePageView ctx={ctx} tabs={tabs} current={current} about={PARTNER_TABS[current].about} list={list} />);
     }
@@ -100,7 +102,7 @@ export function registerChangesPages(app: Hono<WebEnv>, deps: Deps): void {
     if (!QUEUE_TABS.includes(current)) throw new AccordError('bad_request', `Unknown tab ${JSON.stringify(tab)}`, { errors: [{ location: 'tab', message: `must be one of ${QUEUE_TABS.join(', ')}` }] });
     const text = (t: QueueTab) => queueTabText(principal, t);
     const tabs = QUEUE_TABS.map((id) => ({ id, label: text(id).label }));
-    return sendPage(c, <QueuePageView ctx={ctx} tabs={tabs} current={current} about={text(current).about} list={changeQueue(deps, principal, current, page)} />);
+    return sendPage(c, <QueuePageView ctx={ctx} tabs={tabs} current={current} about={text(current).about} list={await changeQueue(deps, principal, current, page)} />);
   });
 
   app.get('/changes/:id', async (c) => {
@@ -120,8 +122,8 @@ export function registerChangesPages(app: Hono<WebEnv>, deps: Deps): void {
     }),
   );
   app.post('/changes/:id/acknowledgements', (c) =>
-    act(c, deps, changeOperations.acknowledgeChange, ({ row }, form): Done => {
-      acknowledgeChange(deps, pageContext(c).principal, row.id, parseInput(ChangeAcknowledgement, { comment: form.comment }, { detail: 'Invalid request body' }));
+    act(c, deps, changeOperations.acknowledgeChange, async ({ row }, form): Promise<Done> => {
+      await acknowledgeChange(deps, pageContext(c).principal, row.id, parseInput(ChangeAcknowledgement, { comment: form.comment }, { detail: 'Invalid request body' }));
       return 'acknowledged';
     }),
   );

@@ -18,8 +18,8 @@ import { TableWrap } from '../components/table-wrap.tsx';
 
 /** APIs listed per page of /contracts, and versions per page of an API. */
 
-function ContractsPage(props: { ctx: PageContext; apis: ReturnType<typeof listContracts>; page: number; pages: number; total: number; partner?: string }) {
-  const byPartner = new Map<string, ReturnType<typeof listContracts>>();
+function ContractsPage(props: { ctx: PageContext; apis: Awaited<ReturnType<typeof listContracts>>; page: number; pages: number; total: number; partner?: string }) {
+  const byPartner = new Map<string, Awaited<ReturnType<typeof listContracts>>>();
   for (const a of props.apis) byPartner.set(a.partner, [...(byPartner.get(a.partner) ?? []), a]);
   const query = (page: number) => `/console/contracts?${new URLSearchParams({ ...(props.partner ? { partner: props.partner } : {}), page: String(page) })}`;
   return (
@@ -223,9 +223,9 @@ function ComparePage(props: { ctx: PageContext; partner: string; api: string; fr
 }
 
 /** The version names the compare form offers (newest first), or undefined when there are too many for a <select>. */
-function compareChoices(deps: Deps, principal: Principal, partner: string, api: string, knownTotal?: number): string[] | undefined {
+async function compareChoices(deps: Deps, principal: Principal, partner: string, api: string, knownTotal?: number): Promise<string[] | undefined> {
   if (knownTotal !== undefined && knownTotal > SELECT_VERSIONS) return undefined;
-  const { rows, total } = listVersionPage(deps, principal, partner, api, { offset: 0, limit: SELECT_VERSIONS });
+  const { rows, total } = await listVersionPage(deps, principal, partner, api, { offset: 0, limit: SELECT_VERSIONS });
   return total > SELECT_VERSIONS ? undefined : rows.map((r) => r.version);
 }
 
@@ -236,30 +236,30 @@ function downloadHeaders(type: string, name: string): Record<string, string> {
 
 /** The console's contracts pages (mounted under /console). */
 export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
-  app.get('/contracts', (c) => {
+  app.get('/contracts', async (c) => {
     const principal = reader(c);
     const partner = c.req.query('partner') || undefined;
     const page = pageParam(c.req.query('page'));
-    const all = listContracts(deps, principal).filter((a) => !partner || a.partner === partner);
+    const all = (await listContracts(deps, principal)).filter((a) => !partner || a.partner === partner);
     const pages = Math.max(1, Math.ceil(all.length / APIS_PER_PAGE));
     checkPage(page, pages);
     const apis = all.slice((page - 1) * APIS_PER_PAGE, page * APIS_PER_PAGE);
     return sendPage(c, <ContractsPage ctx={pageContext(c)} apis={apis} page={page} pages={pages} total={all.length} {...(partner ? { partner } : {})} />);
   });
 
-  app.get('/contracts/:partner/:api', (c) => {
+  app.get('/contracts/:partner/:api', async (c) => {
     const principal = reader(c);
     const { partner, api } = c.req.param();
     const page = pageParam(c.req.query('page'));
     // One row more than the page: the oldest row's predecessor, for its "changes since" link.
-    const { rows, total } = listVersionPage(deps, principal, partner, api, { offset: (page - 1) * VERSIONS_PER_PAGE, limit: VERSIONS_PER_PAGE + 1 });
+    const { rows, total } = await listVersionPage(deps, principal, partner, api, { offset: (page - 1) * VERSIONS_PER_PAGE, limit: VERSIONS_PER_PAGE + 1 });
     const pages = Math.ceil(total / VERSIONS_PER_PAGE);
     checkPage(page, pages);
     const shown = rows.slice(0, VERSIONS_PER_PAGE);
     const previous = new Map(shown.flatMap((r, i) => (rows[i + 1] ? [[r.version, rows[i + 1]!.version] as const] : [])));
     const releases = new Map<string, Release[]>();
-    for (const r of releasesOfVersions(deps, partner, api, shown.map((v) => v.version))) releases.set(r.version, [...(releases.get(r.version) ?? []), r]);
-    const deprecations = new Map(shown.map((v) => [v.version, deprecationOf(deps, partner, api, v.version)]));
+    for (const r of await releasesOfVersions(deps, partner, api, shown.map((v) => v.version))) releases.set(r.version, [...(releases.get(r.version) ?? []), r]);
+    const deprecations = new Map(await Promise.all(shown.map(async (v) => [v.version, await deprecationOf(deps, partner, api, v.version)] as const)));
     return sendPage(
       c,
       <ApiPage
@@ -273,7 +273,7 @@ export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
         total={total}
         page={page}
         pages={pages}
-        compareVersions={compareChoices(deps, principal, partner, api, total)}
+        compareVersions={await compareChoices(deps, principal, partner, api, total)}
       />,
     );
   });
@@ -293,7 +293,7 @@ export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
         from={compared.from}
         to={compared.to}
         {...(compared.result.openapiDiff ? { secondOpinion: compared.result.openapiDiff } : {})}
-        compareVersions={compareChoices(deps, principal, partner, api)}
+        compareVersions={await compareChoices(deps, principal, partner, api)}
         view={<DiffView result={compared.result} base={compared.base} revision={compared.revision} fromVersion={compared.from} toVersion={compared.to} />}
       />,
     );
@@ -302,15 +302,15 @@ export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
   app.get('/contracts/:partner/:api/versions/:version', async (c) => {
     const principal = reader(c);
     const { partner, api, version } = c.req.param();
-    const row = getVersion(deps, principal, partner, api, version);
+    const row = await getVersion(deps, principal, partner, api, version);
     const document = await loadContractDocument(deps, row);
     return sendPage(
       c,
       <VersionPage
         ctx={pageContext(c)}
         row={row}
-        releases={releasesOfVersions(deps, partner, api, [version])}
-        deprecation={deprecationOf(deps, partner, api, version)}
+        releases={await releasesOfVersions(deps, partner, api, [version])}
+        deprecation={await deprecationOf(deps, partner, api, version)}
         document={document}
       />,
     );
@@ -324,7 +324,7 @@ export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
 
   app.get('/contracts/:partner/:api/versions/:version/openapi.json', async (c) => {
     const { partner, api, version } = c.req.param();
-    const row = getVersion(deps, reader(c), partner, api, version);
+    const row = await getVersion(deps, reader(c), partner, api, version);
     const document = await loadContractDocument(deps, row);
     return c.body(`${JSON.stringify(document, null, 2)}\n`, 200, downloadHeaders('application/json', `${partner}-${api}-${version}.openapi.json`));
   });

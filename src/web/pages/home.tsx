@@ -4,12 +4,12 @@ import type { Deps } from '../../deps.ts';
 import { Layout, type PageContext } from '../layout.tsx';
 import { queueTabText } from './changes/queue-page.tsx';
 
-function ChangesPanel(props: { deps: Deps; ctx: PageContext }) {
+async function ChangesPanel(props: { deps: Deps; ctx: PageContext }) {
   const { principal } = props.ctx;
   // Counts only for a token that may read change requests (as GET /v1/changes needs changes:read).
   const reads = hasScope(principal, 'changes:read');
   if (principal.role === 'partner') {
-    const waiting = reads ? inboxCount(props.deps, principal.partner!) : 0;
+    const waiting = reads ? await inboxCount(props.deps, principal.partner!) : 0;
     return (
       <section class="panel" aria-labelledby="home-changes">
         <h2 id="home-changes">Changes awaiting you</h2>
@@ -18,7 +18,7 @@ function ChangesPanel(props: { deps: Deps; ctx: PageContext }) {
       </section>
     );
   }
-  const counts = reads ? queueCounts(props.deps, principal) : undefined;
+  const counts = reads ? await queueCounts(props.deps, principal) : undefined;
   return (
     <section class="panel" aria-labelledby="home-changes">
       <h2 id="home-changes">Change requests</h2>

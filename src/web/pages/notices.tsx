@@ -87,12 +87,12 @@ function idParam(value: string | undefined, name: string): string | undefined {
   return value;
 }
 
-function NoticesPage(props: { deps: Deps; ctx: PageContext; partner?: string; api?: string }) {
+async function NoticesPage(props: { deps: Deps; ctx: PageContext; partner?: string; api?: string }) {
   const { deps, ctx, partner, api } = props;
   const now = deps.clock();
-  const timeline = sunsetTimeline(deps, ctx.principal, { partner, api });
-  const choices = deprecatedApis(deps, ctx.principal);
-  const notices = listNotices(deps, ctx.principal, RECENT_NOTICES);
+  const timeline = await sunsetTimeline(deps, ctx.principal, { partner, api });
+  const choices = await deprecatedApis(deps, ctx.principal);
+  const notices = await listNotices(deps, ctx.principal, RECENT_NOTICES);
   const feed = absoluteUrl(deps.config, '/v1/notices.atom');
   const filtered = partner || api ? ` for ${[partner, api].filter(Boolean).join(' / ')}` : '';
   return (

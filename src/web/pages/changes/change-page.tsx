@@ -26,7 +26,7 @@ export interface ChangePageData {
   documents: { base?: unknown; revision?: unknown };
   acknowledgements: AcknowledgementStatus;
   evidence: ChangeEvidence[] | null;
-  releases: ReturnType<typeof releasesOfChange> | null;
+  releases: Awaited<ReturnType<typeof releasesOfChange>> | null;
   /** Whether the viewer may see a version of the change's API (a partner: not another partner's draft). */
   visible: (version: string | null | undefined) => boolean;
   done?: Done;

@@ -17,8 +17,8 @@ export const SELECT_VERSIONS = 500;
 
 const STATE_BADGE: Record<string, string> = { draft: 'neutral', approved: 'pending', released: 'ok', deprecated: 'warn', retired: 'neutral' };
 
-export type Release = ReturnType<typeof releasesOfVersions>[number];
-export type Deprecation = NonNullable<ReturnType<typeof deprecationOf>>;
+export type Release = Awaited<ReturnType<typeof releasesOfVersions>>[number];
+export type Deprecation = NonNullable<Awaited<ReturnType<typeof deprecationOf>>>;
 
 /** The signed-in principal, once it may read contracts as the API lets it (GET /v1/contracts). */
 export function reader(c: Context<WebEnv>): Principal {

@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One PostgreSQL server for the whole run (a throwaway cluster, or ACCORD_TEST_DATABASE_URL).
+    globalSetup: ['test/postgres-setup.ts'],
   },
 });

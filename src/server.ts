@@ -9,7 +9,8 @@ import type { Config } from './config.ts';
 import type { Clock, Deps } from './deps.ts';
 import { importContracts } from './contracts/import.ts';
 import { startCheckpointer } from './db/checkpointer.ts';
-import { contractVersions, matrixVersions, openDb } from './db/index.ts';
+import { contractVersions, matrixVersions } from './db/index.ts';
+import { openStorage } from './db/open.ts';
 import { importMatrix } from './matrix/import.ts';
 import { processSunsets } from './notices/notices.ts';
 import { disableDisallowedWebhooks, WebhookDispatcher } from './notices/webhook-dispatcher.ts';
@@ -106,7 +107,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const logger = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? (() => new Date());
   const layout = dataDirLayout(config.dataDir);
-  const db = openDb(layout.database, { durability: config.durability });
+  const db = await openStorage(config, layout.database);
   const indexedTag = async (tag: string) => (await db.$sql.value('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag', { tag })) !== undefined;
   const registry = await GitRegistry.open(layout.registry, indexedTag, { durability: config.durability });
   const metrics = new Metrics(config.telemetry, {

@@ -10,6 +10,7 @@ import type { Role } from '../src/auth/principal.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openService, type Service } from '../src/server.ts';
+import { freshPostgresDatabase, type PostgresDatabase } from './postgres.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -37,17 +38,34 @@ export interface TestService extends Service {
   cleanup(): Promise<void>;
 }
 
+/** The storage test services use: `sqlite` (the data dir's file) or, in the `postgres` test project, a fresh PostgreSQL database each. */
+export const TEST_STORAGE = process.env.ACCORD_TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The audit key test services share on PostgreSQL (where ACCORD_AUDIT_KEY is required). */
+export const TEST_AUDIT_KEY = 'a1'.repeat(32);
+
+// A service reopened on the same data dir (a restart) finds the same PostgreSQL database.
+const postgresOfDir = new Map<string, PostgresDatabase>();
+
 /**
- * Opens a real service on a temp data dir: real SQLite file with the real migrations, real Git
- * repository. No seeding unless `seed` is set.
+ * Opens a real service on a temp data dir: real Git repository, and a real SQLite file with the
+ * real migrations or (project `postgres`) a real PostgreSQL database of its own, migrated. No
+ * seeding unless `seed` is set.
  */
 export async function startTestService(options: { seed?: boolean; env?: Record<string, string>; dir?: string; clock?: () => Date; logger?: pino.Logger } = {}): Promise<TestService> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'accord-test-'));
+  let storageEnv: Record<string, string> = {};
+  if (TEST_STORAGE === 'postgres') {
+    let database = postgresOfDir.get(dir);
+    if (!database) postgresOfDir.set(dir, (database = await freshPostgresDatabase({ migrated: true })));
+    storageEnv = { ACCORD_DATABASE_URL: database.url, ACCORD_AUDIT_KEY: TEST_AUDIT_KEY };
+  }
   const config = loadConfig({
     ACCORD_DATA_DIR: dir,
     ACCORD_ADMIN_TOKEN: ADMIN_TOKEN,
     ACCORD_SEED_DIR: options.seed ? REPO_ROOT : '',
     ACCORD_LOG_LEVEL: 'silent',
+    ...storageEnv,
     ...options.env,
   });
   const service = await openService(config, { clock: options.clock ?? steppingClock(), logger: options.logger ?? pino({ level: 'silent' }) });
@@ -84,6 +102,8 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
       for (const server of servers) server.close();
       await service.close();
       fs.rmSync(dir, { recursive: true, force: true });
+      await postgresOfDir.get(dir)?.drop();
+      postgresOfDir.delete(dir);
     },
   };
 }

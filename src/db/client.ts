@@ -26,6 +26,13 @@ export type Db = Omit<SqliteRemoteDatabase<typeof schema>, 'transaction'> & {
   readonly $dialect: Dialect;
   /** The SQLite connection, for what only SQLite has (online backup, WAL checkpoints, pragmas); undefined on PostgreSQL. */
   readonly $sqlite: Database.Database | undefined;
+  /**
+   * Inside a transaction: waits until no other transaction holding `key` is open, and holds it
+   * until this one ends (PostgreSQL `pg_advisory_xact_lock`; on SQLite an open transaction
+   * already holds the only connection). For check-then-write sequences replicas must not
+   * interleave, such as appending to the audit log's hash chain.
+   */
+  $serialize(key: number): Promise<void>;
   /** Waits for the transactions in progress and closes the connection(s). */
   $close(): Promise<void>;
 };
@@ -52,6 +59,9 @@ export function dbOf(executor: Executor, sqlite?: Database.Database): Db {
     $dialect: executor.dialect,
     $sqlite: sqlite,
     $close: () => executor.close(),
+    $serialize: async (key: number) => {
+      if (executor.dialect === 'postgres') await executor.query('SELECT pg_advisory_xact_lock(?)', [key], 'run');
+    },
   });
   return db;
 }

@@ -72,6 +72,8 @@ export function toPostgres(text: string): { text: string; names: string[] | unde
       i += name.length;
     } else out += c;
   }
+  // drizzle's SQLite builder qualifies an ON CONFLICT target ("t"."c"), which PostgreSQL refuses.
+  out = out.replace(/on conflict \(([^)]*)\)/gi, (clause: string, target: string) => clause.replace(target, target.replace(/"[^"]+"\./g, '')));
   const result = { text: out, names: names.length > 0 ? names : undefined };
   if (cache.size > 2000) cache.clear();
   cache.set(text, result);

@@ -1,7 +1,7 @@
 import { createBackup } from '../../backup/create.ts';
 import { BACKUP_FILES, MANIFEST_FILE } from '../../backup/manifest.ts';
 import type { Command } from '../command.ts';
-import { usageFailure } from '../errors.ts';
+import { CliFailure, usageFailure } from '../errors.ts';
 
 /** A size for people: bytes, KiB or MiB. */
 function formatBytes(bytes: number): string {
@@ -31,6 +31,7 @@ hashes, webhook secrets, the audit key): store it like the data dir. Restore wit
   async run({ positionals }, { config, io }) {
     const dir = positionals[0];
     if (!dir || positionals.length > 1) throw usageFailure(backup);
+    if (config.databaseUrl) throw new CliFailure('accord backup is for the embedded SQLite data dir; with ACCORD_DATABASE_URL, back up PostgreSQL with pg_dump (README, PostgreSQL)', 3);
     const result = await createBackup(config, dir);
     const { manifest } = result;
     const rows = Object.values(manifest.database.tables).reduce((a, b) => a + b, 0);

@@ -1,7 +1,7 @@
 import { currentAccordVersion, MANIFEST_FILE } from '../../backup/manifest.ts';
 import { restoreBackup } from '../../backup/restore.ts';
 import type { Command } from '../command.ts';
-import { usageFailure } from '../errors.ts';
+import { CliFailure, usageFailure } from '../errors.ts';
 
 /** `accord restore <dir>`: a backup made by `accord backup`, checked, into a new data dir. */
 export const restore: Command = {
@@ -25,6 +25,7 @@ checks, 3 error (target not empty, wrong or missing key, usage).`,
   async run({ positionals }, { config, io }) {
     const dir = positionals[0];
     if (!dir || positionals.length > 1) throw usageFailure(restore);
+    if (config.databaseUrl) throw new CliFailure('accord restore is for the embedded SQLite data dir; with ACCORD_DATABASE_URL, restore PostgreSQL with pg_restore (README, PostgreSQL)', 3);
     const result = await restoreBackup(config, dir);
     const { manifest, audit } = result;
     const anchored = audit.anchor ? `anchored up to entry ${audit.anchor.head.seq}, ${audit.unanchored} newer` : 'no anchor';

@@ -57,7 +57,13 @@ async function firstSeqAtOrAfter(db: Client, iso: string, lo: number, hi: number
   return low;
 }
 
-const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/**
+ * The LIKE pattern for a case-insensitive substring, matched against `lower(column)`: SQLite's
+ * LIKE ignores ASCII case only and PostgreSQL's ignores none, so both compare ASCII-lowercased
+ * text. lower() of a COLLATE "C" column changes ASCII letters only, as SQLite's lower() does;
+ * the pattern is lowered here (ASCII only), so no database collation decides how it lowers.
+ */
+const like = (text: string) => `%${text.replace(/[A-Z]/g, (c) => c.toLowerCase()).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /**
  * One page of the audit log, newest first, matching every filter given. Dates become a seq range
@@ -83,7 +89,7 @@ export async function searchAudit(deps: Pick<Deps, 'db'>, filter: AuditFilter, {
   const params: Array<string | number> = [windowLo, hi];
   for (const field of ['actor', 'action', 'target'] as const) {
     if (filter[field]) {
-      where.push(`${field} LIKE ? ESCAPE '\\'`);
+      where.push(`lower(${field}) LIKE ? ESCAPE '\\'`);
       params.push(like(filter[field]));
     }
   }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, lt, ne } from 'drizzle-orm';
+import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
 import semver from 'semver';
 import { z } from 'zod';
 import { requireRole, STAFF_ROLES, type Principal } from '../auth/principal.ts';
@@ -151,7 +151,8 @@ export async function latestChangeFor(deps: Pick<Deps, 'db'>, partner: string, a
     .select()
     .from(changeRequests)
     .where(and(eq(changeRequests.partner, partner), eq(changeRequests.api, api), eq(changeRequests.version, version)))
-    .orderBy(desc(changeRequests.createdAt))
+    // Two opened in the same millisecond: the later insert (as the queue's CURRENT; SQLite's index order, made explicit for PostgreSQL).
+    .orderBy(desc(changeRequests.createdAt), desc(sql`${changeRequests}.rowid`))
     .limit(1)
     .get();
 }

@@ -112,15 +112,19 @@ function sqlOf(deps: Pick<Deps, 'db'>): Sql {
 /**
  * Current change requests (`c`, the newest of its version `v`) found from their versions' states
  * (indexed): open change requests are few next to the released history, so lists and counts of
- * open ones read only those.
+ * open ones read only those. Ends in a WHERE clause: callers add `AND …`. The join condition
+ * sits in WHERE because PostgreSQL takes no ON after CROSS JOIN, and CROSS JOIN it stays because
+ * it tells SQLite to read the versions first. Change requests opened in the same millisecond
+ * are told apart by rowid, as latestChangeFor does.
  */
-const CURRENT = `FROM contract_versions v
-  CROSS JOIN change_requests c ON c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = v.partner AND n.api = v.api AND n.version = v.version ORDER BY n.created_at DESC LIMIT 1)`;
+const NEWEST_OF_VERSION = 'ORDER BY n.created_at DESC, n.rowid DESC LIMIT 1';
+const CURRENT = `FROM contract_versions v CROSS JOIN change_requests c
+  WHERE c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = v.partner AND n.api = v.api AND n.version = v.version ${NEWEST_OF_VERSION})`;
 
-/** Change requests with their version, newest first, so that a list of a common kind stops reading once its page is full... */
-const NEWEST_FIRST_FROM = 'FROM change_requests c CROSS JOIN contract_versions v ON v.partner = c.partner AND v.api = c.api AND v.version = c.version';
+/** Change requests with their version, newest first, so that a list of a common kind stops reading once its page is full (ends in WHERE, as CURRENT)... */
+const NEWEST_FIRST_FROM = 'FROM change_requests c CROSS JOIN contract_versions v WHERE v.partner = c.partner AND v.api = c.api AND v.version = c.version';
 /** ...of which only the current ones count. */
-const IS_CURRENT = 'c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = c.partner AND n.api = c.api AND n.version = c.version ORDER BY n.created_at DESC LIMIT 1)';
+const IS_CURRENT = `c.rowid = (SELECT n.rowid FROM change_requests n WHERE n.partner = c.partner AND n.api = c.api AND n.version = c.version ${NEWEST_OF_VERSION})`;
 
 const OPEN = `v.state IN ('draft', 'approved')`;
 const CLOSED = `v.state IN ('released', 'deprecated', 'retired')`;
@@ -138,9 +142,12 @@ const IN_INBOX = `EXISTS (SELECT 1 FROM json_each(c.required_acks) j WHERE j.val
   AND NOT EXISTS (SELECT 1 FROM change_acks a WHERE a.change_id = c.id AND a.partner = :partner AND a.diff_hash = c.diff_hash)
   AND NOT ${REJECTED}`;
 
+/** How many rows meet a condition: CASE takes SQLite's 0/1 and PostgreSQL's booleans alike (PostgreSQL has no sum(boolean)). */
+const countWhere = (condition: string) => `coalesce(sum(CASE WHEN ${condition} THEN 1 ELSE 0 END), 0)`;
+
 /** What a staff tab lists (`FROM … WHERE …` over current change requests `c` and versions `v`); the viewer's own conditions when it reviews. */
 function tabSelection(tab: QueueTab, viewerReviews: boolean): string {
-  const open = (condition: string) => `${CURRENT} WHERE ${OPEN} AND NOT ${REJECTED} AND ${condition}`;
+  const open = (condition: string) => `${CURRENT} AND ${OPEN} AND NOT ${REJECTED} AND ${condition}`;
   switch (tab) {
     case 'review':
       return open(`${viewerReviews ? `${VIEWER_MAY_REVIEW} AND ` : ''}${APPROVALS} < c.required_approvals`);
@@ -149,7 +156,7 @@ function tabSelection(tab: QueueTab, viewerReviews: boolean): string {
     case 'ready':
       return open(`(${REQUIRED_ACKS} = 0 OR ${ACKNOWLEDGED} >= ${REQUIRED_ACKS}) AND ${APPROVALS} >= c.required_approvals`);
     case 'released':
-      return `${NEWEST_FIRST_FROM} WHERE ${CLOSED} AND ${IS_CURRENT}`;
+      return `${NEWEST_FIRST_FROM} AND ${CLOSED} AND ${IS_CURRENT}`;
   }
 }
 
@@ -166,9 +173,10 @@ async function listPage(deps: Pick<Deps, 'db'>, selection: string, params: Recor
   const rows = (await sqlOf(deps).all(
       `WITH sel AS (SELECT c.rowid AS rid ${selection} ORDER BY c.rowid DESC LIMIT :limit OFFSET :offset)
        SELECT c.id, c.partner, c.api, c.version, c.breaking, c.summary, c.created_at AS "createdAt", c.created_by AS "createdBy", v.state,
-         ${APPROVALS} AS approvals, c.required_approvals AS "requiredApprovals", ${ACKNOWLEDGED} AS acknowledgements, ${REQUIRED_ACKS} AS "requiredAcknowledgements", ${REJECTED} AS rejected
-       FROM sel CROSS JOIN change_requests c ON c.rowid = sel.rid
+         ${APPROVALS} AS approvals, c.required_approvals AS "requiredApprovals", ${ACKNOWLEDGED} AS acknowledgements, ${REQUIRED_ACKS} AS "requiredAcknowledgements", CASE WHEN ${REJECTED} THEN 1 ELSE 0 END AS rejected
+       FROM sel CROSS JOIN change_requests c
        JOIN contract_versions v ON v.partner = c.partner AND v.api = c.api AND v.version = c.version
+       WHERE c.rowid = sel.rid
        ORDER BY c.rowid DESC`,
     { ...params, limit: pageSize + 1, offset: (page - 1) * pageSize },
   )) as Array<Omit<QueueRow, 'breaking' | 'rejected'> & { breaking: number; rejected: number }>;
@@ -219,8 +227,8 @@ export async function queueCounts(deps: Pick<Deps, 'db'>, viewer: Principal): Pr
   return await cached(deps, viewerReviews ? `review ${viewer.tokenId} ${viewer.name}` : 'all', async () => {
     const sqlite = sqlOf(deps);
     const open = (await sqlite.get(`WITH s AS MATERIALIZED (SELECT ${APPROVALS} >= c.required_approvals AS approved, (${REQUIRED_ACKS} = 0 OR ${ACKNOWLEDGED} >= ${REQUIRED_ACKS}) AS acknowledged${viewerReviews ? `, ${VIEWER_MAY_REVIEW} AS mine` : ''}
-           ${CURRENT} WHERE ${OPEN} AND NOT ${REJECTED})
-         SELECT coalesce(sum(NOT approved${viewerReviews ? ' AND mine' : ''}), 0) AS review, coalesce(sum(approved AND NOT acknowledged), 0) AS acks, coalesce(sum(approved AND acknowledged), 0) AS ready FROM s`, viewerParams(viewer))) as Omit<Record<QueueTab, number>, 'released'>;
+           ${CURRENT} AND ${OPEN} AND NOT ${REJECTED})
+         SELECT ${countWhere(`NOT approved${viewerReviews ? ' AND mine' : ''}`)} AS review, ${countWhere('approved AND NOT acknowledged')} AS acks, ${countWhere('approved AND acknowledged')} AS ready FROM s`, viewerParams(viewer))) as Omit<Record<QueueTab, number>, 'released'>;
     const released = (await sqlite.value(`SELECT count(*) FROM contract_versions v WHERE ${CLOSED} AND EXISTS (SELECT 1 FROM change_requests n WHERE n.partner = v.partner AND n.api = v.api AND n.version = v.version)`)) as number;
     return { ...open, released };
   });
@@ -228,12 +236,12 @@ export async function queueCounts(deps: Pick<Deps, 'db'>, viewer: Principal): Pr
 
 /** One page of a partner's inbox: open change requests awaiting its acknowledgement, newest first. */
 export async function acknowledgementInbox(deps: Pick<Deps, 'db'>, partner: string, page = 1, pageSize = QUEUE_PAGE_SIZE): Promise<QueuePage> {
-  return await listPage(deps, `${CURRENT} WHERE ${OPEN} AND ${IN_INBOX}`, { partner }, page, pageSize);
+  return await listPage(deps, `${CURRENT} AND ${OPEN} AND ${IN_INBOX}`, { partner }, page, pageSize);
 }
 
 /** How many change requests await the partner's acknowledgement. */
 export async function inboxCount(deps: Pick<Deps, 'db'>, partner: string): Promise<number> {
-  return await cached(deps, `inbox ${partner}`, async () => (await sqlOf(deps).value<number>(`SELECT count(*) ${CURRENT} WHERE ${OPEN} AND ${IN_INBOX}`, { partner }))!);
+  return await cached(deps, `inbox ${partner}`, async () => (await sqlOf(deps).value<number>(`SELECT count(*) ${CURRENT} AND ${OPEN} AND ${IN_INBOX}`, { partner }))!);
 }
 
 /** One page of the current change requests of a partner's own APIs (any state), newest first. */

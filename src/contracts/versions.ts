@@ -64,16 +64,21 @@ export function toView(row: ContractVersionRow): ContractVersionView {
 /** Every API with its newest visible version and how many versions the caller can see. */
 export async function listContracts(deps: Deps, principal: Principal): Promise<Array<{ partner: string; api: string; latestVersion: string; versionCount: number }>> {
   const visible = principal.role === 'partner' ? or(eq(contractVersions.partner, principal.partner ?? ''), inArray(contractVersions.state, [...PUBLISHED_STATES])) : undefined;
-  // One row per API, aggregated by SQLite: with a single max() in the query, the bare `version`
-  // column is that of the row holding the highest version_key (strict semver: keys are unique).
-  return (await deps.db
-    .select({ partner: contractVersions.partner, api: contractVersions.api, latestVersion: contractVersions.version, versionCount: count(), latestKey: max(contractVersions.versionKey) })
+  // One row per API, then its newest visible version: the one holding the group's highest
+  // version_key (strict semver: keys are unique within an API), by the (partner, api,
+  // version_key) index. Not a bare column beside max(), which only SQLite allows.
+  const apis = deps.db
+    .select({ partner: contractVersions.partner, api: contractVersions.api, versionCount: count().as('version_count'), latestKey: max(contractVersions.versionKey).as('latest_key') })
     .from(contractVersions)
     .where(visible)
     .groupBy(contractVersions.partner, contractVersions.api)
-    .orderBy(asc(contractVersions.partner), asc(contractVersions.api))
-    .all())
-    .map(({ partner, api, latestVersion, versionCount }) => ({ partner, api, latestVersion, versionCount }));
+    .as('apis');
+  return await deps.db
+    .select({ partner: apis.partner, api: apis.api, latestVersion: contractVersions.version, versionCount: apis.versionCount })
+    .from(apis)
+    .innerJoin(contractVersions, and(eq(contractVersions.partner, apis.partner), eq(contractVersions.api, apis.api), eq(contractVersions.versionKey, apis.latestKey)))
+    .orderBy(asc(apis.partner), asc(apis.api))
+    .all();
 }
 
 /** The columns a ContractVersionView shows. */

@@ -30,6 +30,27 @@ function increment(counts: Map<string, number>, key: string, by: 1 | -1): void {
   else counts.delete(key);
 }
 
+/** A delivery is due: pending, its next attempt at or before `now`, its webhook neither deleted nor disabled (over webhook_deliveries joined with webhooks). */
+function dueCondition(now: string) {
+  return and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), isNull(webhooks.deletedAt), isNull(webhooks.disabledAt));
+}
+
+/**
+ * The subscriptions with due deliveries and their owner (partner), the one with the oldest due
+ * delivery first (ties by id, so that both engines agree). The owner is grouped by as well:
+ * PostgreSQL selects no column it does not group by, although a subscription has one owner.
+ */
+export async function dueSubscriptions(db: Deps['db'], now: string): Promise<Array<{ id: string; partner: string | null }>> {
+  return await db
+    .select({ id: webhookDeliveries.webhookId, partner: webhooks.partner })
+    .from(webhookDeliveries)
+    .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+    .where(dueCondition(now))
+    .groupBy(webhookDeliveries.webhookId, webhooks.partner)
+    .orderBy(asc(min(webhookDeliveries.nextAttemptAt)), asc(webhookDeliveries.webhookId))
+    .all();
+}
+
 /**
  * Delivers webhook events on its own schedule, apart from the jobs loop: at most
  * `webhookConcurrency` attempts in flight, at most an owner's share of them per owner (a
@@ -112,15 +133,8 @@ export class WebhookDispatcher {
     const started: string[] = [];
     try {
       const now = clock().toISOString();
-      const due = and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), isNull(webhooks.deletedAt), isNull(webhooks.disabledAt));
-      const subscriptions = await db
-        .select({ id: webhookDeliveries.webhookId, partner: webhooks.partner })
-        .from(webhookDeliveries)
-        .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
-        .where(due)
-        .groupBy(webhookDeliveries.webhookId)
-        .orderBy(asc(min(webhookDeliveries.nextAttemptAt)))
-        .all();
+      const due = dueCondition(now);
+      const subscriptions = await dueSubscriptions(db, now);
       if (subscriptions.length === 0) return started;
       // Owners in the order of their oldest due delivery, each with its subscriptions in that order.
       const queues = new Map<string, string[]>();

@@ -21,10 +21,11 @@ export async function scorecard(deps: Deps, runtime: Runtime, principal: Princip
   const since = new Date(now.getTime() - durationMs(window)).toISOString();
   const db = deps.db.$sql;
 
-  // Acceptance: the first step of every transaction against the partner.
+  // Acceptance: the first step of every transaction against the partner. Cast: PostgreSQL's
+  // json_extract answers text where SQLite's answers a number.
   const firstSteps = [
-    ...((await db.all("SELECT json_extract(sync_step, '$.latencyMs') AS latency, json_extract(sync_step, '$.outcome.status') AS status FROM transactions WHERE partner = ? AND mode = 'sync' AND created_at >= ?", [partner, since])) as Array<{ latency: number; status: number }>),
-    ...((await db.all(`SELECT json_extract(s.attempt_log, '$[0].latencyMs') AS latency, json_extract(s.attempt_log, '$[0].status') AS status FROM transactions t JOIN transaction_steps s ON s.transaction_id = t.id AND s.kind = 'forward' AND s.position = 0
+    ...((await db.all("SELECT CAST(json_extract(sync_step, '$.latencyMs') AS DOUBLE PRECISION) AS latency, CAST(json_extract(sync_step, '$.outcome.status') AS INTEGER) AS status FROM transactions WHERE partner = ? AND mode = 'sync' AND created_at >= ?", [partner, since])) as Array<{ latency: number; status: number }>),
+    ...((await db.all(`SELECT CAST(json_extract(s.attempt_log, '$[0].latencyMs') AS DOUBLE PRECISION) AS latency, CAST(json_extract(s.attempt_log, '$[0].status') AS INTEGER) AS status FROM transactions t JOIN transaction_steps s ON s.transaction_id = t.id AND s.kind = 'forward' AND s.position = 0
          WHERE t.partner = ? AND t.mode = 'saga' AND t.created_at >= ? AND s.attempts > 0`, [partner, since])) as Array<{ latency: number; status: number }>),
   ];
   const latencies = firstSteps.map((r) => r.latency);

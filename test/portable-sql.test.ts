@@ -9,7 +9,8 @@ import { listContracts } from '../src/contracts/versions.ts';
 import { dbOf, openDb, type Db } from '../src/db/client.ts';
 import { migratePostgres } from '../src/db/postgres-migrate.ts';
 import { postgresTypes } from '../src/db/postgres-types.ts';
-import { type Executor, type RowMode, type SqlParams, toPostgres } from '../src/db/sql.ts';
+import type { Executor } from '../src/db/sql.ts';
+import { PostgresExecutor } from '../src/db/postgres.ts';
 import { SqliteExecutor } from '../src/db/sqlite.ts';
 import type { Deps } from '../src/deps.ts';
 import { dueSubscriptions } from '../src/notices/webhook-dispatcher.ts';
@@ -29,27 +30,6 @@ import { freshPostgresDatabase, type PostgresDatabase } from './postgres.ts';
  * every statement it issues (rows as the driver returns them: a PostgreSQL boolean or text where
  * SQLite answers 0/1 or a number fails here even where JavaScript would coerce it).
  */
-
-/** Runs statements on a `pg` pool with the app's placeholder rewriting (no transactions: these reads need none). */
-class PoolExecutor implements Executor {
-  readonly dialect = 'postgres' as const;
-  constructor(private readonly pool: pg.Pool) {}
-  async query(text: string, params: SqlParams | undefined, mode: RowMode) {
-    const { text: sql, names } = toPostgres(text);
-    const values = names ? names.map((n) => (params as Record<string, unknown>)[n]) : Array.isArray(params) ? params : [];
-    const result = await this.pool.query({ text: sql, values, ...(mode === 'arrays' || mode === 'array' ? { rowMode: 'array' as const } : {}) });
-    return { rows: result.rows as unknown[], changes: result.rowCount ?? 0 };
-  }
-  transaction<T>(work: () => Promise<T>): Promise<T> {
-    return work();
-  }
-  unit<T>(work: () => Promise<T>): Promise<T> {
-    return work();
-  }
-  close(): Promise<void> {
-    return this.pool.end();
-  }
-}
 
 type Statement = { text: string; rows: unknown[] };
 
@@ -80,7 +60,7 @@ beforeAll(async () => {
   database = await freshPostgresDatabase();
   const pool = new pg.Pool({ connectionString: database.url, types: postgresTypes, max: 2 });
   await migratePostgres(pool);
-  postgres = dbOf(recording(new PoolExecutor(pool), postgresLog));
+  postgres = dbOf(recording(new PostgresExecutor(pool), postgresLog));
 });
 afterAll(async () => {
   await sqlite?.$close();

@@ -16,7 +16,8 @@ export class PostgresExecutor implements Executor {
   async query(text: string, params: SqlParams | undefined, mode: RowMode): Promise<{ rows: unknown[]; changes: number }> {
     const tx = currentTransaction<pg.PoolClient>(this);
     const statement = toPostgres(text);
-    const values = statement.names ? statement.names.map((name) => (params as Record<string, unknown>)[name] ?? null) : ((params as unknown[] | undefined) ?? []);
+    // Named parameters in the order of their numbers; an object for a text without names binds nothing, as on SQLite.
+    const values = statement.names ? statement.names.map((name) => (params as Record<string, unknown>)[name] ?? null) : Array.isArray(params) ? params : [];
     const arrays = mode === 'arrays' || mode === 'array';
     const result = await (tx?.connection ?? this.pool).query({ text: statement.text, values: values as unknown[], ...(arrays ? { rowMode: 'array' as const } : {}) });
     const rows = mode === 'run' ? [] : mode === 'get' || mode === 'array' ? result.rows.slice(0, 1) : result.rows;

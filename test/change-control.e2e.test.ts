@@ -174,14 +174,14 @@ describe('change control end to end', () => {
     expect(deliveries.every((d: { status: string; attempts: number }) => d.status === 'delivered' && d.attempts === 1)).toBe(true);
 
     // 12. the audit chain verifies, and breaks when a row is edited
-    const clean = await runCli(['audit', 'verify'], { ACCORD_DATA_DIR: s.dir });
+    const clean = await runCli(['audit', 'verify'], { ACCORD_DATA_DIR: s.dir, ...s.storageEnv });
     expect(clean.code, clean.stdout).toBe(0);
     expect(clean.stdout).toMatch(/^Audit log intact: \d+ entries/);
     const audit = await (await s.call('GET', '/v1/audit?limit=1000')).json();
     expect(audit.some((a: { action: string; outcome: string }) => a.action === 'POST /v1/changes/:id/reviews' && a.outcome === 'refused')).toBe(true);
     expect(audit.some((a: { action: string }) => a.action === 'gate.decision')).toBe(true);
     await s.deps.db.$sql.run("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3");
-    const broken = await runCli(['audit', 'verify'], { ACCORD_DATA_DIR: s.dir });
+    const broken = await runCli(['audit', 'verify'], { ACCORD_DATA_DIR: s.dir, ...s.storageEnv });
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain('BROKEN at entry 3');
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/commands/index.ts';
 import { programUsage } from '../src/cli/usage.ts';
 import { main } from '../src/main.ts';
-import { ADMIN_TOKEN, minimalSpec, NORTHWIND_1_0, REPO_ROOT, runCli, startTestService, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, minimalSpec, NORTHWIND_1_0, REPO_ROOT, runCli, startTestService, storageEnvFor, type TestService } from './harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin/accord.js');
 
@@ -97,15 +97,16 @@ describe('accord CLI', () => {
   it('creates tokens in the local data dir and shows the secret once', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-cli-data-'));
     try {
-      const run = await accord(['token', 'create', '--role', 'partner', '--partner', 'bluestem-mutual', '--name', 'Bluestem CI'], { ACCORD_DATA_DIR: dataDir });
+      const storage = { ACCORD_DATA_DIR: dataDir, ...(await storageEnvFor(dataDir)) };
+      const run = await accord(['token', 'create', '--role', 'partner', '--partner', 'bluestem-mutual', '--name', 'Bluestem CI'], storage);
       expect(run.code).toBe(0);
       const secret = run.stdout.trim().split('\n').pop()!;
       expect(secret).toMatch(/^acc_/);
       expect(run.stdout).toContain('partner token');
-      const bad = await accord(['token', 'create', '--role', 'partner'], { ACCORD_DATA_DIR: dataDir });
+      const bad = await accord(['token', 'create', '--role', 'partner'], storage);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain('/partner');
-      expect((await accord(['token', 'create'], { ACCORD_DATA_DIR: dataDir })).code).toBe(3);
+      expect((await accord(['token', 'create'], storage)).code).toBe(3);
       // the token works against a service on that data dir
       const svc = await startTestService({ dir: dataDir });
       expect((await svc.call('GET', '/v1/contracts', { token: secret })).status).toBe(200);

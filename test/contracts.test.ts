@@ -110,13 +110,18 @@ describe('contract registration', () => {
 
   it('undoes the commit and the tag when the index write fails (no orphans)', async () => {
     const head = s.git('rev-parse', 'HEAD');
-    s.deps.db.$sqlite!.exec(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON contract_versions BEGIN SELECT RAISE(ABORT, 'disk says no'); END;`);
+    const sql = s.deps.db.$sql;
+    if (sql.dialect === 'sqlite') await sql.run(`CREATE TEMP TRIGGER refuse BEFORE INSERT ON contract_versions BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+    else {
+      await sql.run(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk says no'; END $$`);
+      await sql.run('CREATE TRIGGER refuse BEFORE INSERT ON contract_versions FOR EACH ROW EXECUTE FUNCTION refuse()');
+    }
     const res = await s.call('POST', BASE, { body: minimalSpec(), type: 'application/yaml' });
     expect(res.status).toBe(500);
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
     expect(s.git('tag', '--list')).toBe('');
     expect(s.git('fsck', '--dangling', '--unreachable')).toBe('');
-    s.deps.db.$sqlite!.exec('DROP TRIGGER refuse');
+    await sql.run(sql.dialect === 'sqlite' ? 'DROP TRIGGER refuse' : 'DROP TRIGGER refuse ON contract_versions');
     expect((await s.call('POST', BASE, { body: minimalSpec(), type: 'application/yaml' })).status).toBe(201);
   });
 

@@ -24,6 +24,8 @@ export function steppingClock(start = '2026-11-27T12:00:00.000Z'): () => Date {
 
 export interface TestService extends Service {
   dir: string;
+  /** What a CLI process needs besides ACCORD_DATA_DIR to use this service's storage (see storageEnvFor). */
+  storageEnv: Record<string, string>;
   /** Serves the app over real HTTP on 127.0.0.1 (a free port); returns its base URL. */
   listen(): Promise<string>;
   config: Config;
@@ -48,18 +50,25 @@ export const TEST_AUDIT_KEY = 'a1'.repeat(32);
 const postgresOfDir = new Map<string, PostgresDatabase>();
 
 /**
+ * The environment that points Accord (a service or a CLI process) at a data dir's storage: none
+ * for SQLite (the data dir's file); in the `postgres` project, the database kept for that dir
+ * (made on first use) and the shared audit key.
+ */
+export async function storageEnvFor(dir: string): Promise<Record<string, string>> {
+  if (TEST_STORAGE !== 'postgres') return {};
+  let database = postgresOfDir.get(dir);
+  if (!database) postgresOfDir.set(dir, (database = await freshPostgresDatabase({ migrated: true })));
+  return { ACCORD_DATABASE_URL: database.url, ACCORD_AUDIT_KEY: TEST_AUDIT_KEY };
+}
+
+/**
  * Opens a real service on a temp data dir: real Git repository, and a real SQLite file with the
  * real migrations or (project `postgres`) a real PostgreSQL database of its own, migrated. No
  * seeding unless `seed` is set.
  */
 export async function startTestService(options: { seed?: boolean; env?: Record<string, string>; dir?: string; clock?: () => Date; logger?: pino.Logger } = {}): Promise<TestService> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'accord-test-'));
-  let storageEnv: Record<string, string> = {};
-  if (TEST_STORAGE === 'postgres') {
-    let database = postgresOfDir.get(dir);
-    if (!database) postgresOfDir.set(dir, (database = await freshPostgresDatabase({ migrated: true })));
-    storageEnv = { ACCORD_DATABASE_URL: database.url, ACCORD_AUDIT_KEY: TEST_AUDIT_KEY };
-  }
+  const storageEnv = await storageEnvFor(dir);
   const config = loadConfig({
     ACCORD_DATA_DIR: dir,
     ACCORD_ADMIN_TOKEN: ADMIN_TOKEN,
@@ -74,6 +83,7 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
   return {
     ...service,
     dir,
+    storageEnv,
     config,
     call(method, url, o = {}) {
       const headers: Record<string, string> = { ...o.headers };

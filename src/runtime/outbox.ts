@@ -4,16 +4,13 @@ import { transactionEvents } from '../db/index.ts';
 import { enqueueEvent, TRANSACTION_EVENT_TYPES } from '../notices/webhooks.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 
-/**
- * Appends an event of a business transaction to the outbox, in the database transaction of the
- * change it reports. Raw SQL that leaves out `seq`: drizzle's sqlite-core insert writes an
- * explicit NULL there, which SQLite numbers and PostgreSQL's identity column refuses.
- */
-export async function appendEvent(dbTx: Pick<Deps['db'], '$sql'>, transaction: { id: string; correlationId: string }, at: string, type: string, e: { step?: string; from?: string; to?: string; data?: unknown }): Promise<void> {
-  await dbTx.$sql.run(APPEND_EVENT, [transaction.id, type, e.from ?? null, e.to ?? null, e.step ?? null, transaction.correlationId, JSON.stringify(e.data ?? {}), at]);
+/** Appends an event of a business transaction to the outbox, in the database transaction of the change it reports. */
+export async function appendEvent(dbTx: Pick<Deps['db'], 'insert'>, transaction: { id: string; correlationId: string }, at: string, type: string, e: { step?: string; from?: string; to?: string; data?: unknown }): Promise<void> {
+  await dbTx
+    .insert(transactionEvents)
+    .values({ transactionId: transaction.id, type, fromState: e.from ?? null, toState: e.to ?? null, stepId: e.step ?? null, correlationId: transaction.correlationId, data: JSON.stringify(e.data ?? {}), createdAt: at })
+    .run();
 }
-
-const APPEND_EVENT = 'INSERT INTO transaction_events (transaction_id, type, from_state, to_state, step_id, correlation_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
 // Webhooks get these; step-level detail stays in the timeline.
 const PUBLISHED = new Set<string>(TRANSACTION_EVENT_TYPES);

@@ -18,7 +18,8 @@ export const auditVerify: Command = {
 and its anchor in the registry (exit 0 intact, 1 broken, 3 error)`,
   help: `accord audit verify
 
-Checks the audit log in the local data dir (ACCORD_DATA_DIR) with the audit key (ACCORD_AUDIT_KEY,
+Checks the audit log in the local data dir (ACCORD_DATA_DIR; in ACCORD_DATABASE_URL's PostgreSQL when
+set, the registry staying in the data dir) with the audit key (ACCORD_AUDIT_KEY,
 else <data>/audit.key) against the latest anchor on refs/accord/audit in the registry: every keyed
 entry's HMAC, link and sequence, the unkeyed entries from before the upgrade, and that the log still
 holds the anchored count, head entry and legacy segment. Reports each edited, deleted, truncated or

@@ -15,7 +15,8 @@ export const tokenCreate: Command = {
   help: `accord token create --role <admin|author|approver|ci|partner> [--partner <id>] [--name <name>]
                     [--expires-in <ISO 8601 duration>] [--scopes <scope,scope,…>]
 
-Creates a token directly in the local data dir (ACCORD_DATA_DIR) and prints the secret once.
+Creates a token directly in the local storage (the data dir's database, ACCORD_DATA_DIR, or the
+PostgreSQL database ACCORD_DATABASE_URL names) and prints the secret once.
 Use it on the server host to bootstrap or recover access. --partner is required for --role partner.
 --expires-in sets its lifetime (e.g. P30D, PT12H, or never; default ACCORD_TOKEN_DEFAULT_TTL, else none).
 --scopes limits it to some of the scopes its role allows (e.g. notices:read,exchange); scopes:

@@ -39,7 +39,8 @@ async function loadChangePage(deps: Deps, pageCtx: PageContext, id: string, envi
   const staff = principal.role !== 'partner';
   // The versions the page names (base, diff base, rollback target): shown only when the viewer may see them.
   const visibleVersions = new Set<string>();
-  for (const v of [row.baseVersion, change.facts.diff.base, change.preview.recovery.rollbackTo]) {
+  // Usually one version under three names: each is looked up once.
+  for (const v of new Set([row.baseVersion, change.facts.diff.base, change.preview.recovery.rollbackTo])) {
     const found = v ? await findVersion(deps, row.partner, row.api, v) : undefined;
     if (found && canSee(principal, found)) visibleVersions.add(found.version);
   }

@@ -41,6 +41,24 @@ describe('PostgreSQL storage shared by replicas', () => {
     expect(await b.$sql.value('SELECT position FROM outbox_cursors WHERE name = ?', ['kept'])).toBe(1);
   });
 
+  it('runs what waits for a commit only after it, and never after a rollback (cache invalidation another connection must not outrun)', async () => {
+    const done: string[] = [];
+    await a.transaction(async () => {
+      await a.$sql.run("INSERT INTO outbox_cursors (name, position) VALUES ('after-commit', 1)");
+      a.$afterCommit(() => done.push(`committed, seen by another replica: ${String(done.length)}`));
+      expect(done).toEqual([]);
+    });
+    expect(done).toEqual(['committed, seen by another replica: 0']);
+    expect(await b.$sql.value('SELECT position FROM outbox_cursors WHERE name = ?', ['after-commit'])).toBe(1);
+    await expect(
+      a.transaction(async () => {
+        a.$afterCommit(() => done.push('rolled back'));
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect(done).toHaveLength(1);
+  });
+
   it('keeps the audit hash chain linear when two replicas append at once', async () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => appendAudit({ db: i % 2 ? a : b, clock, audit: appender }, { actor: `actor-${i}`, role: 'admin', action: 'test.append', target: `t-${i}`, outcome: 'ok' })));
     const seqs = await a.$sql.column<number>('SELECT seq FROM audit_log ORDER BY seq');

@@ -115,7 +115,7 @@ export async function createToken(
     })
     .returning()
     .get();
-  tokensGeneration++;
+  deps.db.$afterCommit(tokensChanged);
   return { ...toView(row), token: secret };
 }
 
@@ -147,7 +147,7 @@ export async function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string, 
       if (others.length === 0) throw new AccordError('conflict', 'This is the last full admin token (not revoked, not limited to scopes, never expiring); create another full admin before revoking it');
     }
     const revoked = toView((await tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get())!);
-    tokensGeneration++;
+    tx.$afterCommit(tokensChanged);
     return revoked;
   });
 }
@@ -163,6 +163,7 @@ interface TokenRecord {
 // revocation bumps the generation), so a revocation takes effect at once. Expiry is checked on
 // every use, cached or not.
 let tokensGeneration = 0;
+const tokensChanged = () => void tokensGeneration++;
 const resolved = new WeakMap<object, { generation: number; byHash: Map<string, TokenRecord | undefined> }>();
 
 async function tokenRecord(deps: Pick<Deps, 'db'>, secret: string): Promise<TokenRecord | undefined> {

@@ -6,6 +6,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { drizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy';
 import { PACKAGE_ROOT } from '../config.ts';
 import * as schema from './schema/index.ts';
+import { currentTransaction } from './context.ts';
 import { type Dialect, type Executor, type Sql, sqlOf } from './sql.ts';
 import { SqliteExecutor } from './sqlite.ts';
 
@@ -33,6 +34,12 @@ export type Db = Omit<SqliteRemoteDatabase<typeof schema>, 'transaction'> & {
    * interleave, such as appending to the audit log's hash chain.
    */
   $serialize(key: number): Promise<void>;
+  /**
+   * Runs `done` once the transaction this async context is in has committed (at once outside
+   * one; never if it rolls back): invalidating a cache before the commit would let another
+   * connection reload it without the change.
+   */
+  $afterCommit(done: () => void): void;
   /** Waits for the transactions in progress and closes the connection(s). */
   $close(): Promise<void>;
 };
@@ -59,6 +66,11 @@ export function dbOf(executor: Executor, sqlite?: Database.Database): Db {
     $dialect: executor.dialect,
     $sqlite: sqlite,
     $close: () => executor.close(),
+    $afterCommit: (done: () => void) => {
+      const tx = currentTransaction(executor);
+      if (tx) tx.committed.push(done);
+      else done();
+    },
     $serialize: async (key: number) => {
       if (executor.dialect === 'postgres') await executor.query('SELECT pg_advisory_xact_lock(?)', [key], 'run');
     },

@@ -6,6 +6,8 @@ export interface TransactionContext<Connection = unknown> {
   connection: Connection;
   open: boolean;
   savepoints: number;
+  /** Run once the outermost transaction has committed (see Db.$afterCommit); dropped on rollback. */
+  committed: Array<() => void>;
 }
 
 const context = new AsyncLocalStorage<TransactionContext>();
@@ -38,4 +40,9 @@ export async function withSavepoint<T>(tx: TransactionContext, exec: (text: stri
     await exec(`RELEASE SAVEPOINT ${name}`);
     throw error;
   }
+}
+
+/** Runs what waited for `tx` to commit. */
+export function runCommitted(tx: TransactionContext): void {
+  for (const done of tx.committed.splice(0)) done();
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { currentTransaction, inTransaction, type TransactionContext, withSavepoint } from './context.ts';
+import { currentTransaction, inTransaction, runCommitted, type TransactionContext, withSavepoint } from './context.ts';
 import type { Executor, RowMode, SqlParams } from './sql.ts';
 import { toPostgres } from './sql.ts';
 
@@ -28,12 +28,13 @@ export class PostgresExecutor implements Executor {
     const open = currentTransaction<pg.PoolClient>(this);
     if (open) return withSavepoint(open, (text) => open.connection.query(text), work);
     const client = await this.pool.connect();
-    const tx: TransactionContext<pg.PoolClient> = { owner: this, connection: client, open: true, savepoints: 0 };
+    const tx: TransactionContext<pg.PoolClient> = { owner: this, connection: client, open: true, savepoints: 0, committed: [] };
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await inTransaction(tx, work);
       await client.query('COMMIT');
+      runCommitted(tx);
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));

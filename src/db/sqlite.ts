@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { currentTransaction, inTransaction, type TransactionContext, withSavepoint } from './context.ts';
+import { currentTransaction, inTransaction, runCommitted, type TransactionContext, withSavepoint } from './context.ts';
 import type { Executor, RowMode, SqlParams } from './sql.ts';
 
 type Unit = { work: () => Promise<unknown>; resolve: (value: any) => void; reject: (error: unknown) => void };
@@ -49,6 +49,7 @@ export class SqliteExecutor implements Executor {
       try {
         const result = await inTransaction(tx, work);
         this.control.COMMIT.run();
+        runCommitted(tx);
         return result;
       } catch (error) {
         if (this.sqlite.inTransaction) this.control.ROLLBACK.run();
@@ -105,7 +106,7 @@ export class SqliteExecutor implements Executor {
 
   /** Runs `body` holding the connection, with a transaction context of its own. */
   private async exclusive<T>(body: (tx: TransactionContext) => Promise<T>): Promise<T> {
-    const tx: TransactionContext = { owner: this, connection: this.sqlite, open: true, savepoints: 0 };
+    const tx: TransactionContext = { owner: this, connection: this.sqlite, open: true, savepoints: 0, committed: [] };
     while (this.holder) await this.released();
     this.holder = tx;
     try {
@@ -127,10 +128,12 @@ export class SqliteExecutor implements Executor {
         const values: unknown[] = [];
         for (const unit of batch) values.push(await inTransaction(tx, unit.work));
         this.control.COMMIT.run();
+        runCommitted(tx);
         batch.forEach((unit, i) => unit.resolve(values[i]));
         return;
       } catch {
         if (this.sqlite.inTransaction) this.control.ROLLBACK.run();
+        tx.committed.length = 0;
       }
       let outcomes: Outcome[];
       try {
@@ -144,6 +147,7 @@ export class SqliteExecutor implements Executor {
           }
         }
         this.control.COMMIT.run();
+        runCommitted(tx);
       } catch (error) {
         if (this.sqlite.inTransaction) this.control.ROLLBACK.run();
         for (const unit of batch) unit.reject(error);

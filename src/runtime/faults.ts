@@ -100,17 +100,17 @@ export async function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, p
   sandboxOnly(deps);
   const fault = row(input, 'api', principal.name, deps.clock());
   await deps.db.insert(faultInjections).values(fault).run();
-  changed();
+  deps.db.$afterCommit(changed);
   return fault;
 }
 
 /** Stores a fault inside the caller's SQLite transaction (engine: transaction-scoped experiment faults); throws 400 on an invalid one. */
-export async function insertFault(dbTx: Pick<Deps['db'], 'insert'>, principal: Principal, input: z.input<typeof FaultRequest>, now: Date): Promise<Fault> {
+export async function insertFault(dbTx: Pick<Deps['db'], 'insert' | '$afterCommit'>, principal: Principal, input: z.input<typeof FaultRequest>, now: Date): Promise<Fault> {
   const parsed = FaultRequest.safeParse(input);
   if (!parsed.success) throw new AccordError('bad_request', FAULT_PROBLEM, { errors: fieldErrors(parsed.error, 'body') });
   const fault = row(parsed.data, 'api', principal.name, now);
   await dbTx.insert(faultInjections).values(fault).run();
-  changed();
+  dbTx.$afterCommit(changed);
   return fault;
 }
 
@@ -122,7 +122,7 @@ export async function listFaults(deps: Pick<Deps, 'db'>): Promise<Fault[]> {
 /** Removes a fault. */
 export async function deleteFault(deps: Pick<Deps, 'db'>, id: string): Promise<void> {
   if (changesOf(await deps.db.delete(faultInjections).where(eq(faultInjections.id, id)).run()) === 0) throw new AccordError('not_found', `No fault ${id}`);
-  changed();
+  deps.db.$afterCommit(changed);
 }
 
 /**
@@ -174,6 +174,6 @@ export async function takeFault(deps: Pick<Deps, 'db'>, call: { partner: string;
   if (!fault || fault.remaining === null) return fault;
   if (fault.remaining <= 1) await deps.db.delete(faultInjections).where(eq(faultInjections.id, fault.id)).run();
   else await deps.db.update(faultInjections).set({ remaining: fault.remaining - 1 }).where(eq(faultInjections.id, fault.id)).run();
-  changed();
+  deps.db.$afterCommit(changed);
   return fault;
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
@@ -12,6 +14,10 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL to store in instead of the data dir's SQLite file (scale-out mode), if set. */
   databaseUrl: string | undefined;
+  /** This process's name among the replicas sharing the database: it holds saga leases and writes its own SLA rollups and rate counts under it. */
+  replicaId: string;
+  /** How long a replica's claim on a saga lasts without renewal (another replica takes the saga over after it), in ms. */
+  leaseMs: number;
   host: string;
   port: number;
   /** Maximum request body in bytes. */
@@ -96,10 +102,24 @@ function databaseUrlSetting(raw: string | undefined, auditKey: string | undefine
   return raw;
 }
 
+/**
+ * The replica's name: as set, else `embedded` (one process owns a SQLite file, and takes its
+ * leases back at once after a restart), else unique per process on PostgreSQL.
+ */
+function replicaIdSetting(raw: string | undefined, shared: boolean): string {
+  if (raw) {
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(raw)) throw new AccordError('bad_request', `ACCORD_REPLICA_ID must be 1 to 100 letters, digits, '.', '_' or '-'; got "${raw}"`);
+    return raw;
+  }
+  return shared ? `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}-${process.pid}-${randomBytes(3).toString('hex')}` : 'embedded';
+}
+
 /** Every setting: environment variable, default and description (the README's table). */
 export const SETTINGS = [
   ['ACCORD_DATA_DIR', './data', 'Data directory: `accord.db` (SQLite, WAL) and `registry/` (Git).'],
   ['ACCORD_DATABASE_URL', '(unset: SQLite)', 'A `postgres://` URL: store in that PostgreSQL database instead of `<data>/accord.db` (scale-out mode; requires `ACCORD_AUDIT_KEY`).'],
+  ['ACCORD_REPLICA_ID', '(embedded, or host-pid-random)', 'This process\'s name among replicas sharing one PostgreSQL (saga leases, its SLA rollups and rate counts); unique per process. A replica restarted under the same name takes its own sagas back at once instead of after the lease.'],
+  ['ACCORD_LEASE_MS', '30000', 'How long a replica\'s claim on a saga lasts unless renewed (it renews every third of it); after it another replica takes the saga over.'],
   ['HOST', '127.0.0.1', 'Address the server listens on.'],
   ['PORT', '8080', 'Port the server listens on.'],
   ['ACCORD_BODY_LIMIT', '5242880', 'Largest accepted request body in bytes (5 MiB); larger → 413.'],
@@ -251,6 +271,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     dataDir: path.resolve(env.ACCORD_DATA_DIR || './data'),
     databaseUrl: databaseUrlSetting(env.ACCORD_DATABASE_URL, env.ACCORD_AUDIT_KEY),
+    replicaId: replicaIdSetting(env.ACCORD_REPLICA_ID, Boolean(env.ACCORD_DATABASE_URL)),
+    leaseMs: intSetting('ACCORD_LEASE_MS', env.ACCORD_LEASE_MS, 30_000, 500, 3_600_000),
     host,
     port,
     bodyLimit: intSetting('ACCORD_BODY_LIMIT', env.ACCORD_BODY_LIMIT, 5 * 1024 * 1024),

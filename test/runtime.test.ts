@@ -175,7 +175,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     expect((await post(url, example(), { 'Idempotency-Key': 'v3-key-0001' })).status).toBe(404); // a draft is not served
     await s.deps.db.$sql.run("UPDATE contract_versions SET state = 'approved' WHERE version = '3.0.0'");
     const { markContractsChanged } = await import('../src/contracts/versions.ts');
-    markContractsChanged();
+    await markContractsChanged(s.deps.db);
     const served = await post(url, example(), { 'Idempotency-Key': 'v3-key-0002' });
     expect(served.status, await served.clone().text()).toBe(200);
   });

@@ -462,7 +462,7 @@ describe('schema drift: answers are checked against the contract', () => {
     expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: JSON.stringify(v3), type: 'application/json' })).status).toBe(201);
     await s.deps.db.$sql.run("UPDATE contract_versions SET state = 'approved' WHERE version = '3.0.0'");
     const { markContractsChanged } = await import('../src/contracts/versions.ts');
-    markContractsChanged();
+    await markContractsChanged(s.deps.db);
     const drift = async () => (await s.deps.metrics.registry.getSingleMetric('accord_schema_drift_total')!.get()).values.find((v) => v.labels.partner === 'northwind-health' && v.labels.operation === 'memberMatch')?.value ?? 0;
     const ok = await s.call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { body: JSON.stringify(matchExample()), type: 'application/fhir+json', headers: { 'Idempotency-Key': 'drift-check-0001' } });
     expect(ok.status).toBe(200);

@@ -159,7 +159,8 @@ describe('the PostgreSQL schema', () => {
     const withRowid = Object.entries(postgresTables).filter(([, shape]) => shape.columns.some((c) => c.name === 'rowid'));
     expect(withRowid.map(([table]) => table)).toEqual(ROWID_TABLES);
     for (const [table, shape] of withRowid) {
-      expect(shape.columns.at(-1), table).toEqual({ name: 'rowid', type: 'bigint', notNull: true, default: 'identity' });
+      // Columns added later come after it (ALTER TABLE appends).
+      expect(shape.columns.find((c) => c.name === 'rowid'), table).toEqual({ name: 'rowid', type: 'bigint', notNull: true, default: 'identity' });
       expect(shape.indexes.filter((i) => i.columns.join() === 'rowid'), table).toEqual([{ name: `${table}_rowid_unique`, columns: ['rowid'], unique: true, where: null }]);
     }
     // No other SQL in src/ reads rowid (a new use needs the column too).

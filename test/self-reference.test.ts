@@ -78,7 +78,7 @@ async function commitAsOldRelease(s: TestService, partner: string, api: string, 
           .run(),
     ),
   );
-  markContractsChanged();
+  await markContractsChanged(s.deps.db);
 }
 
 describe('schemas that only refer to themselves', () => {

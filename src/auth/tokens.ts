@@ -3,6 +3,7 @@ import { count, eq } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
 import { tokens } from '../db/index.ts';
+import { onSignal } from '../db/signals.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { NEVER, ttlOf, type TokenRequest } from './token-request.ts';
 import { isFullAdmin, type Principal, type Role } from './principal.ts';
@@ -115,7 +116,7 @@ export async function createToken(
     })
     .returning()
     .get();
-  deps.db.$afterCommit(tokensChanged);
+  await deps.db.$signal('tokens');
   return { ...toView(row), token: secret };
 }
 
@@ -147,7 +148,7 @@ export async function revokeToken(deps: Pick<Deps, 'db' | 'clock'>, id: string, 
       if (others.length === 0) throw new AccordError('conflict', 'This is the last full admin token (not revoked, not limited to scopes, never expiring); create another full admin before revoking it');
     }
     const revoked = toView((await tx.update(tokens).set({ revokedAt: deps.clock().toISOString() }).where(eq(tokens.id, id)).returning().get())!);
-    tx.$afterCommit(tokensChanged);
+    await tx.$signal('tokens');
     return revoked;
   });
 }
@@ -163,7 +164,8 @@ interface TokenRecord {
 // revocation bumps the generation), so a revocation takes effect at once. Expiry is checked on
 // every use, cached or not.
 let tokensGeneration = 0;
-const tokensChanged = () => void tokensGeneration++;
+// Any replica's change (signals.ts): a revocation takes effect everywhere.
+onSignal('tokens', () => void tokensGeneration++);
 const resolved = new WeakMap<object, { generation: number; byHash: Map<string, TokenRecord | undefined> }>();
 
 async function tokenRecord(deps: Pick<Deps, 'db'>, secret: string): Promise<TokenRecord | undefined> {

@@ -223,7 +223,7 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
       .set({ state: 'approved' })
       .where(and(eq(contractVersions.partner, version.partner), eq(contractVersions.api, version.api), eq(contractVersions.version, version.version), eq(contractVersions.state, 'draft')))
       .run();
-    markContractsChanged();
+    await markContractsChanged(deps.db);
   }
   return review;
 }

@@ -73,7 +73,7 @@ export async function recordRelease(deps: Deps, principal: Principal, input: Rel
     }
     return { ...release, state: 'released' };
   });
-  markContractsChanged();
+  await markContractsChanged(deps.db);
   return result;
 }
 

@@ -114,7 +114,7 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
           .returning()
           .get(),
     );
-    markContractsChanged();
+    await markContractsChanged(deps.db);
     deps.logger.info({ partner, api, version, commit: row.commit, by: principal.name }, 'contract version registered');
     return { created: true, version: toView(row), ...(diff ? { diff } : {}) };
   });

@@ -1,7 +1,8 @@
 import { and, asc, count, desc, eq, inArray, max, or, type SQL } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
-import { contractVersions } from '../db/index.ts';
+import { contractVersions, type Db } from '../db/index.ts';
+import { onSignal } from '../db/signals.ts';
 import { AccordError } from '../errors.ts';
 import { byteBoundedCaches } from '../lib/byte-cache.ts';
 import { parseYaml } from '../lib/yaml.ts';
@@ -27,9 +28,15 @@ export interface ContractVersionView {
 
 let generation = 0;
 
-/** Bumped whenever a contract version is added or changes state, or the control matrix changes (the runtime rebuilds its routes). */
-export function markContractsChanged(): void {
-  generation++;
+onSignal('contracts', () => void generation++);
+
+/**
+ * Bumps the generation whenever a contract version is added or changes state, or the control
+ * matrix changes (the runtime rebuilds its routes), here once the change commits and on every
+ * other replica (signals.ts).
+ */
+export async function markContractsChanged(db: Pick<Db, '$signal'>): Promise<void> {
+  await db.$signal('contracts');
 }
 
 /** The current contracts generation (see markContractsChanged). */

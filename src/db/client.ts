@@ -7,8 +7,10 @@ import { drizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy';
 import { PACKAGE_ROOT } from '../config.ts';
 import * as schema from './schema/index.ts';
 import { currentTransaction } from './context.ts';
+import { dispatchSignal, encodeSignal, SIGNAL_CHANNEL, type Topic } from './signals.ts';
 import { type Dialect, type Executor, type Sql, sqlOf } from './sql.ts';
 import { SqliteExecutor } from './sqlite.ts';
+import { PostgresExecutor } from './postgres.ts';
 
 /**
  * The database: drizzle's query builder (async; the same SQL runs on SQLite and PostgreSQL),
@@ -40,6 +42,14 @@ export type Db = Omit<SqliteRemoteDatabase<typeof schema>, 'transaction'> & {
    * connection reload it without the change.
    */
   $afterCommit(done: () => void): void;
+  /**
+   * Signals that shared data behind an in-memory cache changed (see signals.ts): this process's
+   * handlers run once the transaction commits (at once outside one); on PostgreSQL every other
+   * replica's run when NOTIFY delivers it, which is at the same commit.
+   */
+  $signal(topic: Topic, payload?: string): Promise<void>;
+  /** Starts receiving other replicas' signals (PostgreSQL LISTEN; nothing to do on SQLite, one process owns the file). */
+  $listen(): Promise<void>;
   /** Waits for the transactions in progress and closes the connection(s). */
   $close(): Promise<void>;
 };
@@ -70,6 +80,13 @@ export function dbOf(executor: Executor, sqlite?: Database.Database): Db {
       const tx = currentTransaction(executor);
       if (tx) tx.committed.push(done);
       else done();
+    },
+    $signal: async (topic: Topic, payload?: string) => {
+      db.$afterCommit(() => dispatchSignal(topic, payload));
+      if (executor.dialect === 'postgres') await executor.query('SELECT pg_notify(?, ?)', [SIGNAL_CHANNEL, encodeSignal(topic, payload)], 'run');
+    },
+    $listen: async () => {
+      if (executor instanceof PostgresExecutor) await executor.listen();
     },
     $serialize: async (key: number) => {
       if (executor.dialect === 'postgres') await executor.query('SELECT pg_advisory_xact_lock(?)', [key], 'run');

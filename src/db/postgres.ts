@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { decodeSignal, dispatchSignal, SIGNAL_CHANNEL } from './signals.ts';
 import { currentTransaction, inTransaction, runCommitted, type TransactionContext, withSavepoint } from './context.ts';
 import type { Executor, RowMode, SqlParams } from './sql.ts';
 import { toPostgres } from './sql.ts';
@@ -51,9 +52,53 @@ export class PostgresExecutor implements Executor {
   }
 
   private closing: Promise<void> | undefined;
+  private listener: pg.Client | undefined;
+  private listening = false;
+
+  /**
+   * Listens for other replicas' signals on a connection of its own (LISTEN), dispatching each to
+   * this process's handlers. A lost connection is re-established after a second, and then every
+   * topic is dispatched once without a payload: signals sent meanwhile were missed.
+   */
+  async listen(): Promise<void> {
+    if (this.listening) return;
+    this.listening = true;
+    await this.connectListener(false);
+  }
+
+  private async connectListener(reconnect: boolean): Promise<void> {
+    if (this.closing) return;
+    const client = new pg.Client(this.pool.options);
+    client.on('notification', (message) => {
+      const signal = message.payload === undefined ? undefined : decodeSignal(message.payload);
+      if (signal) dispatchSignal(signal.topic, signal.payload);
+    });
+    client.on('error', () => undefined);
+    client.on('end', () => {
+      if (this.listener !== client || this.closing) return;
+      this.listener = undefined;
+      setTimeout(() => void this.connectListener(true).catch(() => undefined), 1000).unref();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${SIGNAL_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (!reconnect) throw error;
+      setTimeout(() => void this.connectListener(true).catch(() => undefined), 1000).unref();
+      return;
+    }
+    this.listener = client;
+    if (reconnect) dispatchSignal(undefined, undefined);
+  }
 
   close(): Promise<void> {
-    this.closing ??= this.pool.end();
+    this.closing ??= (async () => {
+      const listener = this.listener;
+      this.listener = undefined;
+      await listener?.end().catch(() => undefined);
+      await this.pool.end();
+    })();
     return this.closing;
   }
 }

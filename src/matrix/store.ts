@@ -111,7 +111,7 @@ export async function putMatrixDocument(
           .get(),
     );
     // The runtime's routes take idempotency and steps from the matrix: rebuild them.
-    markContractsChanged();
+    await markContractsChanged(deps.db);
     deps.logger.info({ name, kind, version, commit: row.commit, by: principal.name }, 'control-matrix version stored');
     return { created: true, version: toView(row) };
   });

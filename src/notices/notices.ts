@@ -137,7 +137,7 @@ export async function deprecateVersion(deps: Deps, principal: Principal, partner
     });
     return { partner, api, version, state: 'deprecated' as const, deprecatedAt, sunset: sunsetIso, successor, reason: input.reason, noticeId };
   });
-  markContractsChanged();
+  await markContractsChanged(deps.db);
   return result;
 }
 
@@ -166,7 +166,7 @@ export async function processSunsets(deps: Pick<Deps, 'db' | 'clock' | 'audit'>)
         body: `${d.partner}/${d.api} ${d.version} reached its sunset on ${d.sunset.slice(0, 10)} and is retired.${d.successor ? ` Use ${d.successor}.` : ''}`,
       });
     });
-    markContractsChanged();
+    await markContractsChanged(deps.db);
     await appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'version.retired', target: `${d.partner}/${d.api}@${d.version}`, outcome: 'ok', detail: { sunset: d.sunset } });
   }
   return due.length;

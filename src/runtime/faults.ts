@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { Id, ID_PATTERN } from '../contracts/ids.ts';
 import { faultInjections, changesOf } from '../db/index.ts';
+import { onSignal } from '../db/signals.ts';
 import { AccordError, type FieldError } from '../errors.ts';
 import { isObject } from '../lib/json.ts';
 import { fieldErrors } from '../lib/validate.ts';
@@ -70,9 +71,8 @@ async function all(deps: Pick<Deps, 'db'>): Promise<Fault[]> {
   return cached.faults;
 }
 
-function changed(): void {
-  generation++;
-}
+// Any replica's change (signals.ts): reload on the next read.
+onSignal('faults', () => void generation++);
 
 function row(input: FaultRequest, source: (typeof FAULT_SOURCES)[number], by: string, now: Date): Fault {
   return {
@@ -100,17 +100,17 @@ export async function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, p
   sandboxOnly(deps);
   const fault = row(input, 'api', principal.name, deps.clock());
   await deps.db.insert(faultInjections).values(fault).run();
-  deps.db.$afterCommit(changed);
+  await deps.db.$signal('faults');
   return fault;
 }
 
 /** Stores a fault inside the caller's SQLite transaction (engine: transaction-scoped experiment faults); throws 400 on an invalid one. */
-export async function insertFault(dbTx: Pick<Deps['db'], 'insert' | '$afterCommit'>, principal: Principal, input: z.input<typeof FaultRequest>, now: Date): Promise<Fault> {
+export async function insertFault(dbTx: Pick<Deps['db'], 'insert' | '$signal'>, principal: Principal, input: z.input<typeof FaultRequest>, now: Date): Promise<Fault> {
   const parsed = FaultRequest.safeParse(input);
   if (!parsed.success) throw new AccordError('bad_request', FAULT_PROBLEM, { errors: fieldErrors(parsed.error, 'body') });
   const fault = row(parsed.data, 'api', principal.name, now);
   await dbTx.insert(faultInjections).values(fault).run();
-  dbTx.$afterCommit(changed);
+  await dbTx.$signal('faults');
   return fault;
 }
 
@@ -122,7 +122,7 @@ export async function listFaults(deps: Pick<Deps, 'db'>): Promise<Fault[]> {
 /** Removes a fault. */
 export async function deleteFault(deps: Pick<Deps, 'db'>, id: string): Promise<void> {
   if (changesOf(await deps.db.delete(faultInjections).where(eq(faultInjections.id, id)).run()) === 0) throw new AccordError('not_found', `No fault ${id}`);
-  deps.db.$afterCommit(changed);
+  await deps.db.$signal('faults');
 }
 
 /**
@@ -152,7 +152,7 @@ export async function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'co
     await dbTx.delete(faultInjections).where(eq(faultInjections.source, 'config')).run();
     for (const fault of faults) await dbTx.insert(faultInjections).values(fault).run();
   });
-  changed();
+  await deps.db.$signal('faults');
   return faults;
 }
 
@@ -174,6 +174,6 @@ export async function takeFault(deps: Pick<Deps, 'db'>, call: { partner: string;
   if (!fault || fault.remaining === null) return fault;
   if (fault.remaining <= 1) await deps.db.delete(faultInjections).where(eq(faultInjections.id, fault.id)).run();
   else await deps.db.update(faultInjections).set({ remaining: fault.remaining - 1 }).where(eq(faultInjections.id, fault.id)).run();
-  deps.db.$afterCommit(changed);
+  await deps.db.$signal('faults');
   return fault;
 }

@@ -85,6 +85,9 @@ export const transactions = pgTable(
     /** Multiplies backoff delays and step timeouts (1 in production; tests and experiments shrink it). */
     timeScale: bigint('time_scale_ppm', { mode: 'number' }).notNull(),
     nextRunAt: text('next_run_at'),
+    /** The replica driving the saga now (its lease), and until when (epoch ms): another takes over once it has passed. */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: bigint('lease_until', { mode: 'number' }),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
     finishedAt: text('finished_at'),

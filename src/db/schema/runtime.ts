@@ -84,6 +84,9 @@ export const transactions = sqliteTable(
     /** Multiplies backoff delays and step timeouts (1 in production; tests and experiments shrink it). */
     timeScale: integer('time_scale_ppm').notNull(),
     nextRunAt: text('next_run_at'),
+    /** The replica driving the saga now (its lease), and until when (epoch ms): another takes over once it has passed. */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: integer('lease_until'),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
     finishedAt: text('finished_at'),

@@ -137,6 +137,9 @@ export async function startTransaction(deps: Deps, start: StartContext, principa
       failure: null,
       timeScale: Math.round((start.timeScale ?? deps.config.sagaTimeScale) * 1_000_000),
       nextRunAt: null,
+      // The replica that starts a saga drives it: its lease is taken with the row.
+      leaseOwner: deps.config.replicaId,
+      leaseUntil: now.getTime() + deps.config.leaseMs,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       finishedAt: null,

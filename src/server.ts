@@ -52,28 +52,40 @@ export interface Service {
 }
 
 /**
- * Every ACCORD_JOBS_INTERVAL_MS, one run at a time: sunsets, purge of idempotency keys past their
- * window, scorecard counters, SLA evaluation, the transaction outbox, the audit rows of refused
- * authentications whose minute has ended and an audit anchor when an entry has waited a minute
- * for one. Webhook deliveries run in their own dispatcher, never awaited here: a slow endpoint
- * cannot hold these up.
+ * Every ACCORD_JOBS_INTERVAL_MS, one run at a time. On every replica: scorecard counters, the
+ * audit rows of refused authentications whose minute has ended, and taking over the sagas no
+ * live replica drives. On the leader only (always the one process on SQLite; on PostgreSQL the
+ * holder of an advisory lock, ADR 0016): sunsets, purge of idempotency keys past their window
+ * and of ended sessions, SLA evaluation, the transaction outbox, and an audit anchor when an
+ * entry has waited a minute for one. Webhook deliveries run in their own dispatcher, never
+ * awaited here: a slow endpoint cannot hold these up.
  */
 async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: WebhookDispatcher, guard: AuthGuard): Promise<() => Promise<void>> {
-  await runtime.engine.resume();
+  await deps.db.$listen();
+  await runtime.engine.resume({ startUp: true });
   await webhookDispatcher.start();
   const idempotency = new IdempotencyStore(deps);
+  let leading = false;
+  const leaderDuties = async () => {
+    await processSunsets(deps);
+    await idempotency.purgeExpired();
+    await purgeSessions(deps);
+    await runtime.sla.evaluate();
+    await publishTransactionEvents(deps);
+    await deps.audit.anchorIfDue();
+  };
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = Promise.resolve()
-      .then(async () => await processSunsets(deps))
-      .then(async () => await idempotency.purgeExpired())
-      .then(async () => await purgeSessions(deps))
-      .then(async () => await runtime.stats.flush())
-      .then(() => runtime.sla.evaluate())
-      .then(async () => await publishTransactionEvents(deps))
-      .then(async () => await guard.flushEnded())
-      .then(() => deps.audit.anchorIfDue())
+    running = (async () => {
+      await runtime.stats.flush();
+      await guard.flushEnded();
+      await runtime.engine.resume();
+      const lead = await deps.db.$lead();
+      if (lead !== leading && deps.db.$dialect === 'postgres') deps.logger.info({ replica: deps.config.replicaId }, lead ? 'this replica now leads the singleton duties' : 'this replica no longer leads the singleton duties');
+      leading = lead;
+      if (lead) await leaderDuties();
+    })()
       .catch((error) => deps.logger.error({ err: error }, 'background job failed'))
       .finally(() => (running = undefined));
   }, deps.config.jobsIntervalMs);

@@ -48,11 +48,20 @@ export type Db = Omit<SqliteRemoteDatabase<typeof schema>, 'transaction'> & {
    * replica's run when NOTIFY delivers it, which is at the same commit.
    */
   $signal(topic: Topic, payload?: string): Promise<void>;
+  /**
+   * Whether this process leads the singleton duties (sunsets, SLA evaluation, purges, the outbox,
+   * audit anchoring): always on SQLite (one process owns the file); on PostgreSQL the holder of a
+   * session advisory lock, taken over by another replica when the holder's connection dies.
+   */
+  $lead(): Promise<boolean>;
   /** Starts receiving other replicas' signals (PostgreSQL LISTEN; nothing to do on SQLite, one process owns the file). */
   $listen(): Promise<void>;
   /** Waits for the transactions in progress and closes the connection(s). */
   $close(): Promise<void>;
 };
+
+/** The advisory lock of the singleton duties' leader ('lead'). */
+const LEADER_LOCK = 0x6c656164;
 
 /** How many rows a drizzle `.run()` changed. */
 export function changesOf(result: unknown): number {
@@ -85,6 +94,7 @@ export function dbOf(executor: Executor, sqlite?: Database.Database): Db {
       db.$afterCommit(() => dispatchSignal(topic, payload));
       if (executor.dialect === 'postgres') await executor.query('SELECT pg_notify(?, ?)', [SIGNAL_CHANNEL, encodeSignal(topic, payload)], 'run');
     },
+    $lead: async () => (executor instanceof PostgresExecutor ? await executor.lead(LEADER_LOCK) : true),
     $listen: async () => {
       if (executor instanceof PostgresExecutor) await executor.listen();
     },

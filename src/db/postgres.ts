@@ -54,6 +54,25 @@ export class PostgresExecutor implements Executor {
   private closing: Promise<void> | undefined;
   private listener: pg.Client | undefined;
   private listening = false;
+  /** Whether the listening connection holds the leader lock (a session lock: it goes with the connection). */
+  private leading = false;
+
+  /**
+   * Whether this process is the leader of the singleton duties: it holds the session advisory
+   * lock `key` on its own listening connection (taken here if free). When that connection dies,
+   * so does the lock, and another replica's next call takes it (fail-over within its jobs interval).
+   */
+  async lead(key: number): Promise<boolean> {
+    await this.listen();
+    const client = this.listener;
+    if (!client) return false;
+    if (!this.leading) {
+      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+      // The connection may have been replaced meanwhile: the lock belongs to the one it was taken on.
+      this.leading = this.listener === client && result.rows[0]!.locked;
+    }
+    return this.leading;
+  }
 
   /**
    * Listens for other replicas' signals on a connection of its own (LISTEN), dispatching each to
@@ -77,6 +96,7 @@ export class PostgresExecutor implements Executor {
     client.on('end', () => {
       if (this.listener !== client || this.closing) return;
       this.listener = undefined;
+      this.leading = false;
       setTimeout(() => void this.connectListener(true).catch(() => undefined), 1000).unref();
     });
     try {

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
@@ -248,18 +248,6 @@ export async function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config
       link: absoluteUrl(deps.config, `/v1/transactions/${r.id}`),
     })),
   };
-}
-
-const ACTIVE_STATES: TransactionState[] = ['initiated', 'accepted', 'in-progress', 'compensating'];
-
-/** The saga transactions the engine continues after a start: unfinished, and not waiting for an operator (or with an operator's action to run). */
-export async function sagasToContinue(db: Reader): Promise<string[]> {
-  return (await db
-    .select({ id: transactions.id })
-    .from(transactions)
-    .where(and(sql`state NOT IN ('completed', 'compensated')`, eq(transactions.mode, 'saga'), or(inArray(transactions.state, ACTIVE_STATES), and(eq(transactions.state, 'needs-attention'), isNotNull(transactions.operatorAction)))))
-    .all())
-    .map((r) => r.id);
 }
 
 /** Whether any of these transactions is still running: neither finished nor waiting for an operator. */

@@ -1,3 +1,4 @@
+import { OUTBOX_FENCE } from '../outbox.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import type { FlowEntry, Step } from '../../matrix/checks.ts';
@@ -57,7 +58,7 @@ export async function recordDirectRequest(deps: Pick<Deps, 'db' | 'clock'>, r: D
     attemptLog: [attempt],
   };
   // One row: the transaction, its step and (read by rowid) its outbox record.
-  await deps.db.$sql.run(INSERT, {
+  await deps.db.$sql.run(deps.db.$dialect === 'postgres' ? INSERT_FENCED : INSERT, {
     id,
     flow: r.flowEntry.flow,
     partner: r.partner,
@@ -85,5 +86,12 @@ export function countDirectRequest(metrics: Deps['metrics'], r: Pick<DirectReque
   metrics.stepDuration.observe({ partner: r.partner, flow: r.flowEntry.flow, step: r.step.id, outcome: recorded.stepOutcome }, r.latencyMs / 1000);
 }
 
-const INSERT = `INSERT INTO transactions (id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, sync_step, failure, time_scale_ppm, created_at, updated_at, finished_at)
-  VALUES (@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @syncStep, @failure, 1000000, @now, @now, @finishedAt)`;
+const COLUMNS = 'id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, sync_step, failure, time_scale_ppm, created_at, updated_at, finished_at';
+const VALUES = "@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @syncStep, @failure, 1000000, @now, @now, @finishedAt";
+const INSERT = `INSERT INTO transactions (${COLUMNS}) VALUES (${VALUES})`;
+/**
+ * PostgreSQL: the same insert, holding the outbox fence (shared) from before its rowid is drawn
+ * until its transaction ends, in the one statement: the outbox publisher, taking the fence
+ * exclusively, then knows every rowid drawn so far is committed or gone (see outbox.ts).
+ */
+const INSERT_FENCED = `INSERT INTO transactions (${COLUMNS}) SELECT ${VALUES} FROM (SELECT pg_advisory_xact_lock_shared(${OUTBOX_FENCE})) AS fence`;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import semver from 'semver';
 import type { Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
@@ -14,7 +14,9 @@ import { appendEvent } from '../outbox.ts';
 import type { Route, RouteTable } from '../route-table.ts';
 import { observeFlow } from '../telemetry.ts';
 import { newSpanId } from '../trace-context.ts';
-import { anyStillRunning, handedToOperatorAt, sagasToContinue, type CallInProgress, type TransactionRow } from '../transaction-views.ts';
+import { anyStillRunning, handedToOperatorAt, type CallInProgress, type TransactionRow } from '../transaction-views.ts';
+import { onSignal } from '../../db/signals.ts';
+import { SagaLeases } from './leases.ts';
 import { callStep } from './partner-call.ts';
 import { acknowledgingStep, compensationOutcome, decide, failureAction, isCompensable, type Decision } from './policy.ts';
 import { startTransaction, type StartRequest, type Started } from './start.ts';
@@ -38,6 +40,9 @@ export class SagaEngine {
   private readonly calls = new Map<string, CallInProgress>();
   private readonly due = new Map<string, number>();
   private stopped = false;
+  private readonly leases: SagaLeases;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly stopListening: () => void;
 
   constructor(
     private readonly deps: Deps,
@@ -45,6 +50,14 @@ export class SagaEngine {
     private readonly sla: SlaMonitor,
   ) {
     this.idempotency = new IdempotencyStore(deps);
+    this.leases = new SagaLeases(deps);
+    // The sagas driven here keep their leases while they run (a third of the lease, so two renewals may fail before another replica may take over).
+    this.heartbeat = setInterval(() => void this.leases.renew([...this.running.keys()]).catch((error) => deps.logger.error({ err: error }, 'saga lease renewal failed')), Math.max(100, deps.config.leaseMs / 3));
+    this.heartbeat.unref();
+    // An operator acted on a transaction, perhaps on another replica: wake it if it is driven here, or take it if nobody drives it.
+    this.stopListening = onSignal('saga-kick', (id) => {
+      if (id) void this.kick(id, { signalled: true });
+    });
   }
 
   /**
@@ -57,25 +70,42 @@ export class SagaEngine {
     return started;
   }
 
-  /** Continues every unfinished transaction (start-up after a stop or a crash). Returns how many. */
-  async resume(): Promise<number> {
-    const ids = await sagasToContinue(this.deps.db);
+  /**
+   * Continues every unfinished transaction no live replica drives (start-up after a stop or a
+   * crash; the jobs loop calls it on every replica, so the sagas of a replica that died are taken
+   * over once their leases have passed). Returns how many it took.
+   */
+  async resume({ startUp = false }: { startUp?: boolean } = {}): Promise<number> {
+    if (this.stopped) return 0;
+    const ids = (await this.leases.claimOrphans({ own: startUp })).filter((id) => !this.running.has(id));
     for (const id of ids) await this.kick(id);
-    if (ids.length > 0) this.deps.logger.info({ count: ids.length }, 'resuming unfinished transactions');
+    if (ids.length > 0) this.deps.logger.info({ count: ids.length, replica: this.deps.config.replicaId }, 'continuing unfinished transactions');
     return ids.length;
   }
 
-  /** Runs (or wakes) the transaction's driver. */
-  async kick(id: string): Promise<void> {
+  /**
+   * Runs (or wakes) the transaction's driver, once this replica holds its lease. If another
+   * replica holds it, that one is told (a signal) unless this kick came from one.
+   */
+  async kick(id: string, { signalled = false }: { signalled?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     const waker = this.wakers.get(id);
     if (this.running.has(id)) {
       if (waker?.byKick) waker.wake();
       return;
     }
+    if (!(await this.leases.claim(id))) {
+      if (!signalled) await this.deps.db.$signal('saga-kick', id);
+      return;
+    }
+    if (this.running.has(id) || this.stopped) return;
     const run = this.drive(id)
       .catch((error) => this.deps.logger.error({ err: error, transactionId: id }, 'saga driver failed'))
-      .finally(() => this.running.delete(id));
+      .finally(async () => {
+        this.running.delete(id);
+        // Waiting for a person, finished, or stopping: nobody needs to wait for this lease to pass.
+        await this.leases.release(id).catch((error) => this.deps.logger.error({ err: error, transactionId: id }, 'saga lease release failed'));
+      });
     this.running.set(id, run);
   }
 
@@ -93,6 +123,8 @@ export class SagaEngine {
   /** Stops driving: sleeping transactions stay where they are (resume() continues them). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopListening();
+    clearInterval(this.heartbeat);
     for (const waker of this.wakers.values()) waker.wake();
     await Promise.all([...this.running.values()]);
   }
@@ -142,6 +174,8 @@ export class SagaEngine {
       if (this.stopped) return;
       const transaction = await this.load(id);
       if (!transaction || TERMINAL_STATES.includes(transaction.state as TransactionState)) return;
+      // Another replica took the saga over (this one stalled past its lease): it drives it now.
+      if (transaction.leaseOwner !== this.deps.config.replicaId) return;
       if (transaction.state === 'needs-attention' && !transaction.operatorAction) return;
       const flowEntry = JSON.parse(transaction.plan) as FlowEntry;
       if (transaction.operatorAction === 'retry' || transaction.operatorAction === 'compensate') {
@@ -186,12 +220,15 @@ export class SagaEngine {
   }
 
   /**
-   * Runs `fn` in one SQLite transaction on the row as it is now; the state guard makes a
-   * concurrent change (an operator) fail the write instead of being overwritten.
+   * Runs `fn` in one database transaction on the row as it is now. The guard is a write (it
+   * renews the lease), so on PostgreSQL it locks the row until the commit: a concurrent change (an
+   * operator) or a lost lease (another replica took the saga over) makes the write do nothing
+   * instead of overwriting it.
    */
   private async commit(transaction: TransactionRow, fn: (dbTx: Tx, row: TransactionRow) => Promise<void>): Promise<void> {
     await this.deps.db.transaction(async (dbTx) => {
-      const row = await dbTx.select().from(transactions).where(and(eq(transactions.id, transaction.id), eq(transactions.state, transaction.state), eq(transactions.cursor, transaction.cursor), eq(transactions.phase, transaction.phase))).get();
+      if (!(await this.leases.hold(transaction))) return;
+      const row = await dbTx.select().from(transactions).where(eq(transactions.id, transaction.id)).get();
       if (!row) return;
       await fn(dbTx, row);
     });

@@ -3,6 +3,7 @@ import { auditReanchor } from './audit-reanchor.ts';
 import { auditVerify } from './audit-verify.ts';
 import { backup } from './backup.ts';
 import { contractRegister } from './contract-register.ts';
+import { dbCopy } from './db-copy.ts';
 import { diff } from './diff.ts';
 import { evidenceAdd, evidenceJunit } from './evidence.ts';
 import { gateCheck } from './gate-check.ts';
@@ -13,4 +14,4 @@ import { serve } from './serve.ts';
 import { tokenCreate } from './token-create.ts';
 
 /** Every command, in the order `accord --help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, tokenCreate, importFolder, contractRegister, matrixValidate, gateCheck, evidenceAdd, evidenceJunit, auditVerify, auditReanchor, backup, restore, diff];
+export const COMMANDS: readonly Command[] = [serve, tokenCreate, importFolder, contractRegister, matrixValidate, gateCheck, evidenceAdd, evidenceJunit, auditVerify, auditReanchor, backup, restore, dbCopy, diff];

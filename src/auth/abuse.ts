@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { limitKey } from './client-address.ts';
 import type { Principal } from './principal.ts';
-import { MAX_WINDOWS, ReplicaCounts, retryAfterSeconds, total, WINDOW_MS, type Scope, type Window } from './replica-counts.ts';
+import { MAX_WINDOWS, ReplicaCounts, retryAfterSeconds, total, WINDOW_MS, type Window } from './replica-counts.ts';
 import { bearerSecret, resolveToken, type AuthFailure } from './tokens.ts';
 
 export { MAX_SYNC_ROWS, MAX_WINDOWS, MAX_WRITE_THROUGH } from './replica-counts.ts';
@@ -214,7 +214,7 @@ export class AuthGuard {
     if (this.failures.size > 0 || this.replicas.size('failures') > 0) {
       let retryAfter = 0;
       for (const key of keys()) {
-        const windows = this.#windows('failures', key, clock());
+        const windows = this.#failureWindows(key, clock());
         if (total(windows) >= limit) retryAfter = Math.max(retryAfter, retryAfterSeconds(windows, limit, clock()));
       }
       if (retryAfter > 0) {
@@ -253,10 +253,10 @@ export class AuthGuard {
     return principal;
   }
 
-  /** This replica's open window for `key` (if any) and the other replicas' open windows for it. */
-  #windows(scope: Scope, key: string, now: number): readonly Window[] {
-    const local = (scope === 'failures' ? this.failures : this.requests).peek(key, now);
-    const others = this.replicas.of(scope, key, now);
+  /** This replica's open failure window for `key` (if any) and the other replicas' open ones. */
+  #failureWindows(key: string, now: number): readonly Window[] {
+    const local = this.failures.peek(key, now);
+    const others = this.replicas.of('failures', key, now);
     return local ? [local, ...others] : others;
   }
 

@@ -3,13 +3,13 @@ import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { limitKey } from './client-address.ts';
 import type { Principal } from './principal.ts';
+import { MAX_WINDOWS, ReplicaCounts, retryAfterSeconds, total, WINDOW_MS, type Window } from './replica-counts.ts';
 import { bearerSecret, resolveToken, type AuthFailure } from './tokens.ts';
 
-const WINDOW_MS = 60_000;
+export { MAX_SYNC_ROWS, MAX_WINDOWS, MAX_WRITE_THROUGH } from './replica-counts.ts';
+
 /** How many characters of a presented token identify it for the failure limit. */
 export const TOKEN_PREFIX_LENGTH = 12;
-/** Most windows one counter keeps; past it the oldest are dropped (a flood of addresses cannot grow memory). */
-export const MAX_WINDOWS = 10_000;
 /** Most sources with their own audit row per minute; the rest share one "(other sources)" row. */
 export const MAX_REFUSAL_SOURCES = 100;
 
@@ -21,11 +21,6 @@ export function auditText(text: string): string {
   if (text.length <= AUDIT_TEXT_MAX) return text;
   const end = /[\uD800-\uDBFF]/.test(text[AUDIT_TEXT_MAX - 1]!) ? AUDIT_TEXT_MAX - 1 : AUDIT_TEXT_MAX;
   return `${text.slice(0, end)}…(+${text.length - end} characters)`;
-}
-
-interface Window {
-  start: number;
-  count: number;
 }
 
 /**
@@ -41,6 +36,11 @@ export class WindowCounters {
   /** Keys held now (ended windows included until they are dropped). */
   get size(): number {
     return this.#windows.size;
+  }
+
+  /** Every key and its window, oldest first (ended windows included until they are dropped). */
+  entries(): IterableIterator<[string, Window]> {
+    return this.#windows.entries();
   }
 
   /** The key's open window, if any. */
@@ -70,15 +70,10 @@ export class WindowCounters {
       if (this.#windows.size < this.capacity && now < window.start + WINDOW_MS) break;
       this.#windows.delete(oldest);
     }
-    const window = { start: now, count: 1 };
+    const window = { start: now, count: 1, written: 0 };
     this.#windows.set(key, window);
     return window;
   }
-}
-
-/** Seconds until a window ends (at least 1): what Retry-After says. */
-function secondsLeft(window: Window, now: number): number {
-  return Math.max(1, Math.ceil((window.start + WINDOW_MS - now) / 1000));
 }
 
 interface RefusalBucket {
@@ -174,15 +169,20 @@ const FAILURE_DETAIL: Record<AuthFailure, string> = {
  * token prefix, and past `config.authFailureLimit` in a minute every attempt from that address
  * or with that prefix gets 429 with Retry-After, a valid token included (no oracle); an
  * authenticated token past `config.tokenRateLimit` requests a minute gets 429 too. Refusals are
- * audited in aggregate (RefusalLog), never one row per request.
+ * audited in aggregate (RefusalLog), never one row per request. On PostgreSQL the counts hold
+ * across replicas: a decision adds the other replicas' counts as of the last `sync()` (see
+ * ReplicaCounts) to this replica's own.
  */
 export class AuthGuard {
   readonly failures = new WindowCounters();
   readonly requests = new WindowCounters();
   readonly refusals: RefusalLog;
+  /** The other replicas' counts (PostgreSQL; empty on SQLite). */
+  readonly replicas: ReplicaCounts;
 
   constructor(private readonly deps: Pick<Deps, 'db' | 'clock' | 'logger' | 'config' | 'audit'>) {
     this.refusals = new RefusalLog(deps);
+    this.replicas = new ReplicaCounts(deps);
   }
 
   /**
@@ -194,7 +194,7 @@ export class AuthGuard {
   async authenticate(authorization: string | undefined, address: () => string): Promise<Principal> {
     const bearer = bearerSecret(authorization);
     // The hot path (a valid token, no failures anywhere, no per-token limit) allocates nothing.
-    if (this.failures.size === 0 && this.deps.config.tokenRateLimit === 0 && 'secret' in bearer) {
+    if (this.failures.size === 0 && this.replicas.size('failures') === 0 && this.deps.config.tokenRateLimit === 0 && 'secret' in bearer) {
       const resolved = await resolveToken(this.deps, bearer.secret);
       if ('principal' in resolved) return resolved.principal;
     }
@@ -211,13 +211,14 @@ export class AuthGuard {
     const clock = () => (now ??= this.deps.clock().getTime());
 
     const limit = this.deps.config.authFailureLimit;
-    if (this.failures.size > 0) {
-      const blocked = keys()
-        .map((key) => this.failures.peek(key, clock()))
-        .filter((w): w is Window => w !== undefined && w.count >= limit);
-      if (blocked.length > 0) {
+    if (this.failures.size > 0 || this.replicas.size('failures') > 0) {
+      let retryAfter = 0;
+      for (const key of keys()) {
+        const windows = this.#failureWindows(key, clock());
+        if (total(windows) >= limit) retryAfter = Math.max(retryAfter, retryAfterSeconds(windows, limit, clock()));
+      }
+      if (retryAfter > 0) {
         await this.refusals.record(anonymous(), 'rate-limited', clock());
-        const retryAfter = Math.max(...blocked.map((w) => secondsLeft(w, clock())));
         throw new AccordError('too_many_requests', `Too many failed authentications; retry after ${retryAfter} s`, { retryAfterSeconds: retryAfter });
       }
     }
@@ -225,8 +226,11 @@ export class AuthGuard {
     const resolved = 'secret' in bearer ? await resolveToken(this.deps, bearer.secret) : bearer;
     if ('failure' in resolved) {
       for (const key of keys()) {
+        const window = this.failures.add(key, clock());
+        if (window.count + this.replicas.sum('failures', key, clock()) !== limit) continue;
         // Once per window and key: the operator hears of a guessing run without one line per request.
-        if (this.failures.add(key, clock()).count === limit) this.deps.logger.warn({ limited: key, retryAfterSeconds: 60 }, 'failed authentications reached ACCORD_AUTH_FAILURE_LIMIT; further attempts get 429 for a minute');
+        this.deps.logger.warn({ limited: key, retryAfterSeconds: 60 }, 'failed authentications reached ACCORD_AUTH_FAILURE_LIMIT; further attempts get 429 for a minute');
+        await this.replicas.writeThrough('failures', key, window);
       }
       await this.refusals.record(anonymous(), resolved.failure, clock());
       throw new AccordError('unauthorized', FAILURE_DETAIL[resolved.failure]);
@@ -236,13 +240,24 @@ export class AuthGuard {
     const perToken = this.deps.config.tokenRateLimit;
     if (perToken > 0) {
       const window = this.requests.add(principal.tokenId, clock());
-      if (window.count > perToken) {
+      const others = this.replicas.of('requests', principal.tokenId, clock());
+      const count = window.count + total(others);
+      // The last request the limit allows: the other replicas refuse the next one as soon as they sync.
+      if (count === perToken) await this.replicas.writeThrough('requests', principal.tokenId, window);
+      if (count > perToken) {
         await this.refusals.record({ action: 'rate-limited', actor: principal.name, role: principal.role, target: `token ${principal.tokenId}` }, 'token-rate-limit', clock());
-        const retryAfter = secondsLeft(window, clock());
+        const retryAfter = retryAfterSeconds([window, ...others], perToken, clock());
         throw new AccordError('too_many_requests', `This token made more than ${perToken} requests this minute; retry after ${retryAfter} s`, { retryAfterSeconds: retryAfter });
       }
     }
     return principal;
+  }
+
+  /** This replica's open failure window for `key` (if any) and the other replicas' open ones. */
+  #failureWindows(key: string, now: number): readonly Window[] {
+    const local = this.failures.peek(key, now);
+    const others = this.replicas.of('failures', key, now);
+    return local ? [local, ...others] : others;
   }
 
   /**
@@ -264,6 +279,23 @@ export class AuthGuard {
     if (this.refusals.pending > 0) await this.refusals.flushEnded(now);
     this.failures.prune(now);
     this.requests.prune(now);
+    this.replicas.prune(now);
+  }
+
+  /**
+   * Shares the counts with the other replicas on PostgreSQL (the jobs loop calls it every
+   * ACCORD_JOBS_INTERVAL_MS on every replica): writes this replica's changed counts to
+   * rate_counters, reads the others' and purges ended windows; see ReplicaCounts. Does nothing on
+   * SQLite. Never throws: a failed sync leaves the limits counting this replica alone until the
+   * next one succeeds.
+   */
+  async sync(): Promise<void> {
+    if (!this.replicas.shared) return;
+    try {
+      await this.replicas.sync({ failures: this.failures.entries(), requests: this.requests.entries() }, this.deps.clock().getTime());
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'rate-limit counts not shared with the other replicas');
+    }
   }
 
   /** Writes every pending refusal row (shutdown). */

@@ -80,6 +80,8 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     running = (async () => {
       await runtime.stats.flush();
       await guard.flushEnded();
+      // Rate-limit counts to and from the other replicas (nothing on SQLite).
+      await guard.sync();
       await runtime.engine.resume();
       const lead = await deps.db.$lead();
       if (lead !== leading && deps.db.$dialect === 'postgres') deps.logger.info({ replica: deps.config.replicaId }, lead ? 'this replica now leads the singleton duties' : 'this replica no longer leads the singleton duties');

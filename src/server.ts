@@ -24,6 +24,9 @@ import { publishTransactionEvents } from './runtime/outbox.ts';
 import { purgeSessions } from './web/sessions.ts';
 import { dataDirLayout } from './data-dir.ts';
 
+/** The advisory lock of first-start work (the first admin token, seeding): 'seed'. */
+const FIRST_START_LOCK = 0x73656564;
+
 /** A started service: its dependencies and what start-up produced. */
 export interface Service {
   deps: Deps;
@@ -137,18 +140,22 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   });
   const deps: Deps = { db, registry, clock, logger, config, metrics, audit };
 
-  const admin = await ensureAdminToken(deps, config.adminToken);
-  const seeded = { contracts: 0, matrix: 0 };
-  if (config.seedDir) {
-    // Contracts first: the matrix is checked against them.
-    if ((await db.select({ n: count() }).from(contractVersions).get())!.n === 0) {
-      seeded.contracts = (await importContracts(deps, SYSTEM, config.seedDir, { state: 'released' })).filter((r) => r.created).length;
+  // Replicas starting together on an empty PostgreSQL database: one installs the first token and seeds, the others then find it done.
+  const { admin, seeded } = await db.$exclusively(FIRST_START_LOCK, async () => {
+    const admin = await ensureAdminToken(deps, config.adminToken);
+    const seeded = { contracts: 0, matrix: 0 };
+    if (config.seedDir) {
+      // Contracts first: the matrix is checked against them.
+      if ((await db.select({ n: count() }).from(contractVersions).get())!.n === 0) {
+        seeded.contracts = (await importContracts(deps, SYSTEM, config.seedDir, { state: 'released' })).filter((r) => r.created).length;
+      }
+      if ((await db.select({ n: count() }).from(matrixVersions).get())!.n === 0) {
+        seeded.matrix = (await importMatrix(deps, SYSTEM, config.seedDir)).filter((r) => r.created).length;
+      }
+      if (seeded.contracts + seeded.matrix > 0) logger.info({ ...seeded, from: config.seedDir }, 'seeded the reference network');
     }
-    if ((await db.select({ n: count() }).from(matrixVersions).get())!.n === 0) {
-      seeded.matrix = (await importMatrix(deps, SYSTEM, config.seedDir)).filter((r) => r.created).length;
-    }
-    if (seeded.contracts + seeded.matrix > 0) logger.info({ ...seeded, from: config.seedDir }, 'seeded the reference network');
-  }
+    return { admin, seeded };
+  });
   if (config.faultsFile) {
     const faults = await loadConfiguredFaults(deps, config.faultsFile);
     logger.warn({ count: faults.length, file: config.faultsFile }, 'fault injection from ACCORD_FAULTS is active');

@@ -6,7 +6,7 @@ import { requireRole, STAFF_ROLES, type Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { Id, SemVer, versionKey } from '../contracts/ids.ts';
 import { findVersion, loadContractDocument, markContractsChanged, type ContractVersionRow } from '../contracts/versions.ts';
-import { changeAcks, changeRequests, changeReviews, contractVersions, releases } from '../db/index.ts';
+import { changeAcks, changeRequests, changeReviews, contractVersions, lockKey, releases } from '../db/index.ts';
 import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';
@@ -200,32 +200,36 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
   }
   // Reviews are bound to the diff the change request was opened with (and the board saw).
   const hash = change.diffHash;
-  const review = await deps.db
-    .insert(changeReviews)
-    .values({
-      id: `rev_${randomBytes(8).toString('hex')}`,
-      changeId: id,
-      decision: input.decision,
-      comment: input.comment ?? '',
-      diffHash: hash,
-      reviewer: principal.name,
-      reviewerToken: principal.tokenId,
-      createdAt: deps.clock().toISOString(),
-    })
-    .returning()
-    .get();
-  // Enough valid approvals move a draft version to approved (states only move forward).
-  const reviews = (await reviewsOf(deps, id)).filter((r) => r.diffHash === hash);
-  const rejected = reviews.some((r) => r.decision === 'reject');
-  if (!rejected && countedApprovers(authors, hash, reviews).length >= change.requiredApprovals && version.state === 'draft') {
-    await deps.db
-      .update(contractVersions)
-      .set({ state: 'approved' })
-      .where(and(eq(contractVersions.partner, version.partner), eq(contractVersions.api, version.api), eq(contractVersions.version, version.version), eq(contractVersions.state, 'draft')))
-      .run();
-    await markContractsChanged(deps.db);
-  }
-  return review;
+  // One change's reviews are counted one at a time: two approvals arriving together at two replicas each see the other's.
+  return await deps.db.transaction(async () => {
+    await deps.db.$serialize(lockKey(`change ${id}`));
+    const review = await deps.db
+      .insert(changeReviews)
+      .values({
+        id: `rev_${randomBytes(8).toString('hex')}`,
+        changeId: id,
+        decision: input.decision,
+        comment: input.comment ?? '',
+        diffHash: hash,
+        reviewer: principal.name,
+        reviewerToken: principal.tokenId,
+        createdAt: deps.clock().toISOString(),
+      })
+      .returning()
+      .get();
+    // Enough valid approvals move a draft version to approved (states only move forward).
+    const reviews = (await reviewsOf(deps, id)).filter((r) => r.diffHash === hash);
+    const rejected = reviews.some((r) => r.decision === 'reject');
+    if (!rejected && countedApprovers(authors, hash, reviews).length >= change.requiredApprovals && version.state === 'draft') {
+      await deps.db
+        .update(contractVersions)
+        .set({ state: 'approved' })
+        .where(and(eq(contractVersions.partner, version.partner), eq(contractVersions.api, version.api), eq(contractVersions.version, version.version), eq(contractVersions.state, 'draft')))
+        .run();
+      await markContractsChanged(deps.db);
+    }
+    return review;
+  });
 }
 
 /** A consuming partner's acknowledgement of a change. */

@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion, markContractsChanged } from '../contracts/versions.ts';
 import { contractVersions, gateDecisions, notices, releases } from '../db/index.ts';
-import { gatherFacts } from '../gate/check.ts';
+import { gatherFacts, versionLock } from '../gate/check.ts';
 import { evaluateGate, type GateFacts } from '../gate/evaluate.ts';
 import { AccordError } from '../errors.ts';
 import { publishNotice } from '../notices/notices.ts';
@@ -52,8 +52,12 @@ export async function recordRelease(deps: Deps, principal: Principal, input: Rel
   const now = deps.clock().toISOString();
   const change = await latestChangeFor(deps, partner, api, version);
   const decidedDiff = (JSON.parse(decision.inputs) as GateFacts).diff;
-  const alreadyAnnounced = await deps.db.select({ id: notices.id }).from(notices).where(and(eq(notices.kind, 'breaking-release'), eq(notices.partner, partner), eq(notices.api, api), eq(notices.version, version))).get();
   const result = await deps.db.transaction(async (tx) => {
+    // Under the version's lock, as gate decisions are written: the decision judged above must still be the latest, and only one release announces a breaking change.
+    await tx.$serialize(versionLock(partner, api, version));
+    const latest = await tx.select({ id: gateDecisions.id }).from(gateDecisions).where(and(eq(gateDecisions.partner, partner), eq(gateDecisions.api, api), eq(gateDecisions.version, version), eq(gateDecisions.environment, environment))).orderBy(desc(gateDecisions.createdAt)).limit(1).get();
+    if (latest?.id !== decision.id) throw new AccordError('conflict', `A newer gate decision ${latest?.id ?? '(none)'} for ${environment} was made meanwhile; release against it`, { extra: { decisionId: latest?.id } });
+    const alreadyAnnounced = await tx.select({ id: notices.id }).from(notices).where(and(eq(notices.kind, 'breaking-release'), eq(notices.partner, partner), eq(notices.api, api), eq(notices.version, version))).get();
     const release = await tx
       .insert(releases)
       .values({ id: `rel_${randomBytes(8).toString('hex')}`, partner, api, version, environment, contentSha256: row.sha256, decisionId: decision.id, createdAt: now, createdBy: principal.name })

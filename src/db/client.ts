@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -54,6 +55,12 @@ export type Db = Omit<SqliteRemoteDatabase<typeof schema>, 'transaction'> & {
    * session advisory lock, taken over by another replica when the holder's connection dies.
    */
   $lead(): Promise<boolean>;
+  /**
+   * Runs `work` while holding the session advisory lock `key` on PostgreSQL (replicas wait for
+   * each other; `work` runs its statements as usual, not in one transaction); at once on SQLite.
+   * For start-up work two replicas must not do together, such as seeding an empty database.
+   */
+  $exclusively<T>(key: number, work: () => Promise<T>): Promise<T>;
   /** Starts receiving other replicas' signals (PostgreSQL LISTEN; nothing to do on SQLite, one process owns the file). */
   $listen(): Promise<void>;
   /** Waits for the transactions in progress and closes the connection(s). */
@@ -62,6 +69,11 @@ export type Db = Omit<SqliteRemoteDatabase<typeof schema>, 'transaction'> & {
 
 /** The advisory lock of the singleton duties' leader ('lead'). */
 const LEADER_LOCK = 0x6c656164;
+
+/** An advisory-lock key for a name (`change <id>`, `version <partner>/<api>@<version>`): 48 bits of its SHA-256, exact as a JS number and a PostgreSQL bigint. */
+export function lockKey(name: string): number {
+  return Number.parseInt(createHash('sha256').update(name).digest('hex').slice(0, 12), 16);
+}
 
 /** How many rows a drizzle `.run()` changed. */
 export function changesOf(result: unknown): number {
@@ -95,6 +107,7 @@ export function dbOf(executor: Executor, sqlite?: Database.Database): Db {
       if (executor.dialect === 'postgres') await executor.query('SELECT pg_notify(?, ?)', [SIGNAL_CHANNEL, encodeSignal(topic, payload)], 'run');
     },
     $lead: async () => (executor instanceof PostgresExecutor ? await executor.lead(LEADER_LOCK) : true),
+    $exclusively: async <T>(key: number, work: () => Promise<T>) => (executor instanceof PostgresExecutor ? await executor.exclusively(key, work) : await work()),
     $listen: async () => {
       if (executor instanceof PostgresExecutor) await executor.listen();
     },

@@ -57,6 +57,22 @@ export class PostgresExecutor implements Executor {
   /** Whether the listening connection holds the leader lock (a session lock: it goes with the connection). */
   private leading = false;
 
+  /** See Db.$exclusively: the session lock is held on a pooled connection of its own while `work` runs. */
+  async exclusively<T>(key: number, work: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [key]);
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch((error: Error) => (broken = error));
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
   /**
    * Whether this process is the leader of the singleton duties: it holds the session advisory
    * lock `key` on its own listening connection (taken here if free). When that connection dies,

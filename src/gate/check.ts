@@ -7,7 +7,7 @@ import { acksOf, changedOperations, flowsCovering, latestChangeFor, releaseDiff,
 import type { Deps } from '../deps.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
-import { evidence, gateDecisions, releases } from '../db/index.ts';
+import { evidence, gateDecisions, lockKey, releases } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
@@ -98,6 +98,11 @@ export function hashInputs(facts: GateFacts): string {
 /** What a gate check answers: the verdict and its reasons, the stored decision's id and, after break-glass, who broke it and why. */
 export type GateDecision = GateAnswer & { decisionId: string; partner: string; api: string; version: string; environment: string; inputsHash: string; createdAt: string; breakGlass?: { reason: string; by: string; reviewItem: string } };
 
+/** The advisory lock under which a version's gate decisions and releases are written, so that replicas do not interleave them. */
+export function versionLock(partner: string, api: string, version: string): number {
+  return lockKey(`version ${partner}/${api}@${version}`);
+}
+
 /**
  * Evaluates the gate for one version and environment and stores the decision with its inputs
  * and their hash. Break-glass (admins only, with a reason) passes, is audited and opens a
@@ -120,6 +125,8 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateChe
   }
   const final: GateAnswer = breakGlass ? { ...answer, verdict: 'pass' } : answer;
   await deps.db.transaction(async (tx) => {
+    // Decisions and releases of one version are written one at a time (see recordRelease).
+    await tx.$serialize(versionLock(partner, api, version));
     await tx.insert(gateDecisions)
       .values({
         id: decisionId,

@@ -92,7 +92,7 @@ export class SlaMonitor {
         try {
           this.active = await this.loadActive();
         } catch (error) {
-          this.deps.logger?.warn({ err: error }, 'could not reload the SLA interventions in force');
+          this.deps.logger.warn({ err: error }, 'could not reload the SLA interventions in force');
         }
       } while (this.reloadAgain);
     })().finally(() => (this.reloading = undefined));

@@ -36,6 +36,7 @@ const POSTGRES_SUITES = [
   'test/security.test.ts',
   'test/self-reference.test.ts',
   'test/separation-of-duties.test.ts',
+  'test/sla-replicas.test.ts',
   'test/tokens.test.ts',
   'test/webhooks.test.ts',
 ];

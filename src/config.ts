@@ -41,6 +41,8 @@ export interface Config {
   faultsFile: string | undefined;
   /** Metrics, SLA monitor samples and scorecard counters (ACCORD_TELEMETRY=off turns them off). */
   telemetry: boolean;
+  /** How long the SLA monitor's per-minute rollups are kept, in ms. */
+  slaRollupRetentionMs: number;
   /** How often synthetic transactions run per flow and partner, in ms; 0 = only on demand. */
   syntheticIntervalMs: number;
   /** Base URL of a running Accord, for CLI commands that talk to the server. */
@@ -133,6 +135,7 @@ export const SETTINGS = [
   ['ACCORD_SAGA_TIME_SCALE', '1', 'Multiplies the saga engine\'s retry backoff and step timeouts from the control matrix (e.g. `0.01` in a sandbox demo or test run); between 0.0001 and 1.'],
   ['ACCORD_FAULTS', '(none)', 'YAML or JSON file listing faults to inject at start-up (sandbox only): `[{partner, step, kind, status?, delayMs?, remaining?, flow?}]`.'],
   ['ACCORD_TELEMETRY', 'on', '`off` disables metrics, SLA monitor samples and scorecard counters (for measuring their cost).'],
+  ['ACCORD_SLA_ROLLUP_RETENTION', 'P30D', 'How long the SLA monitor\'s per-minute rollups (`sla_rollups`) are kept (ISO 8601 duration, at least `P1D`, the longest window `GET /v1/sla` reads).'],
   ['ACCORD_SYNTHETIC_INTERVAL_MS', '0', 'How often synthetic transactions run for every flow and partner (ms); 0 runs them only on demand (`POST /v1/synthetic/run`).'],
   ['ACCORD_URL', 'http://127.0.0.1:8080', 'CLI: base URL of the running Accord server.'],
   ['ACCORD_TOKEN', '(none)', 'CLI: bearer token sent to the server.'],
@@ -241,6 +244,13 @@ function durationSetting(name: string, raw: string | undefined, fallback: string
   return ms;
 }
 
+/** ACCORD_SLA_ROLLUP_RETENTION: at least a day, the remediation window GET /v1/sla reads. */
+function rollupRetentionSetting(raw: string | undefined): number {
+  const ms = durationSetting('ACCORD_SLA_ROLLUP_RETENTION', raw, 'P30D')!;
+  if (ms < 86_400_000) throw new AccordError('bad_request', `ACCORD_SLA_ROLLUP_RETENTION must be at least P1D, got "${raw}"`);
+  return ms;
+}
+
 /** A secret key given as hex or base64, at least 32 bytes. */
 function keySetting(name: string, value: string | undefined): Buffer | undefined {
   // A key pasted from a file often carries its line break.
@@ -286,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sagaTimeScale: floatSetting('ACCORD_SAGA_TIME_SCALE', env.ACCORD_SAGA_TIME_SCALE, 1, 0.0001, 1),
     faultsFile: env.ACCORD_FAULTS ? path.resolve(env.ACCORD_FAULTS) : undefined,
     telemetry: telemetrySetting(env.ACCORD_TELEMETRY),
+    slaRollupRetentionMs: rollupRetentionSetting(env.ACCORD_SLA_ROLLUP_RETENTION),
     syntheticIntervalMs: intSetting('ACCORD_SYNTHETIC_INTERVAL_MS', env.ACCORD_SYNTHETIC_INTERVAL_MS, 0, 0, 86_400_000),
     url: url.replace(/\/+$/, ''),
     token: env.ACCORD_TOKEN || undefined,

@@ -8,6 +8,7 @@ import { benchDurability } from './durability.ts';
 import { benchGate } from './gate.ts';
 import { benchMemory } from './memory.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
+import { benchReplicas } from './replicas.ts';
 import { benchRuntime } from './runtime.ts';
 import { benchStorageSqlite } from './storage/sqlite.ts';
 
@@ -17,6 +18,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['diff: stripe', benchStripeDiff],
   ['gate', benchGate],
   ['runtime: member-match', benchRuntime],
+  ['replicas: member-match on SQLite, one and two PostgreSQL replicas', benchReplicas],
   ['durability: consent capture', benchDurability],
   ['storage: exchange pattern on SQLite, app storage vs raw statements', () => benchStorageSqlite()],
   ['memory: registrations', benchMemory],

@@ -74,6 +74,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     await idempotency.purgeExpired();
     await purgeSessions(deps);
     await runtime.sla.evaluate();
+    await runtime.sla.purge();
     await publishTransactionEvents(deps);
     await deps.audit.anchorIfDue();
   };
@@ -82,6 +83,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     if (running) return;
     running = (async () => {
       await runtime.stats.flush();
+      await runtime.sla.flush();
       await guard.flushEnded();
       // Rate-limit counts to and from the other replicas (nothing on SQLite).
       await guard.sync();
@@ -180,6 +182,8 @@ export async function openService(config: Config, options: { clock?: Clock; logg
       await guard.flush();
       await webhookDispatcher.stop();
       await runtime.engine.stop();
+      // This replica's SLA samples of the last seconds reach sla_rollups before the database closes.
+      await runtime.sla.flush();
       await audit.close();
       await checkpointer?.stop();
       await db.$close();

@@ -12,6 +12,8 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL to store in instead of the data dir's SQLite file (scale-out mode), if set. */
   databaseUrl: string | undefined;
+  /** Bare Git repository (path or URL) that is the registry of record, pushed to and fetched from; '' = none (the data dir's registry alone). */
+  registryRemote: string;
   host: string;
   port: number;
   /** Maximum request body in bytes. */
@@ -100,6 +102,7 @@ function databaseUrlSetting(raw: string | undefined, auditKey: string | undefine
 export const SETTINGS = [
   ['ACCORD_DATA_DIR', './data', 'Data directory: `accord.db` (SQLite, WAL) and `registry/` (Git).'],
   ['ACCORD_DATABASE_URL', '(unset: SQLite)', 'A `postgres://` URL: store in that PostgreSQL database instead of `<data>/accord.db` (scale-out mode; requires `ACCORD_AUDIT_KEY`).'],
+  ['ACCORD_REGISTRY_REMOTE', '(none)', 'A bare Git repository (a path, `file://` or any URL `git push` accepts) that is the registry of record: each version is pushed to it (commit and tag atomically) before it is indexed, and every replica fetches what the others pushed; `<data>/registry` becomes a local mirror.'],
   ['HOST', '127.0.0.1', 'Address the server listens on.'],
   ['PORT', '8080', 'Port the server listens on.'],
   ['ACCORD_BODY_LIMIT', '5242880', 'Largest accepted request body in bytes (5 MiB); larger → 413.'],
@@ -251,6 +254,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     dataDir: path.resolve(env.ACCORD_DATA_DIR || './data'),
     databaseUrl: databaseUrlSetting(env.ACCORD_DATABASE_URL, env.ACCORD_AUDIT_KEY),
+    registryRemote: env.ACCORD_REGISTRY_REMOTE ?? '',
     host,
     port,
     bodyLimit: intSetting('ACCORD_BODY_LIMIT', env.ACCORD_BODY_LIMIT, 5 * 1024 * 1024),

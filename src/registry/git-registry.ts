@@ -16,7 +16,7 @@ const RECORD = '\x1e';
 export interface RemoteOptions {
   /** The remote bare repository: a path, a file:// URL or any URL git accepts; '' or undefined = none. */
   remote?: string | undefined;
-  /** History and audit anchor reads fetch from the remote when the last fetch is older than this (ms). */
+  /** History reads fetch from the remote when the last fetch is older than this (ms; default 1000). */
   fetchIntervalMs?: number;
 }
 
@@ -152,8 +152,19 @@ export class GitRegistry {
 
   /** The newest audit anchor: its commit and audit-anchor.json's text (undefined if it has none); undefined when the ref does not exist. */
   async readAuditAnchor(): Promise<StoredAuditAnchor | undefined> {
-    await this.remote?.refreshIfStale();
+    // Always the remote's current anchor: an anchor written over a stale one is refused anyway.
+    await this.remote?.refresh();
     return readAnchorIn(this.dir);
+  }
+
+  /**
+   * Whether the anchor commit `newer` descends from `older` (any anchor follows none): how a replica
+   * tells another replica's anchor over its own from a rollback. Without a remote nothing else writes
+   * anchors, so the answer is always false.
+   */
+  async auditAnchorFollows(older: string | undefined, newer: string): Promise<boolean> {
+    if (!this.remote) return false;
+    return older === undefined || (older !== newer && (await this.git.raw(['merge-base', '--is-ancestor', older, newer]).then(() => true, () => false)));
   }
 
   /**

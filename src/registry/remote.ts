@@ -86,7 +86,7 @@ export class RegistryRemote {
   /**
    * @param dir the local bare repository
    * @param url the remote (see `remoteLocation`)
-   * @param fetchIntervalMs history and anchor reads fetch when the last fetch is older than this
+   * @param fetchIntervalMs history reads fetch when the last fetch is older than this
    */
   constructor(dir: string, url: string, { fetchIntervalMs = 1000 }: { fetchIntervalMs?: number } = {}) {
     this.dir = dir;

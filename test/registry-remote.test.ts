@@ -161,6 +161,25 @@ describe('registry remote', () => {
     await expect(replica(remote, { dir: other.dir })).rejects.toThrow(/different histories/);
   });
 
+  it('an unreachable remote: history stays as last fetched, a read it cannot serve and a publication are 503', async () => {
+    const remote = bareRemote();
+    const [a, b] = [await replica(remote), await replica(remote)];
+    const commit = await publish(a, '10.0.0');
+    const elsewhere = `${remote}-moved`;
+    fs.renameSync(remote, elsewhere);
+    dirs.push(elsewhere);
+    expect((await a.history('contracts/t/api/')).map((h) => h.sha)).toEqual([commit]);
+    await expect(b.read(commit, 'contracts/t/api/10.0.0/openapi.yaml')).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(publish(a, '10.1.0')).rejects.toMatchObject({ code: 'unavailable', status: 503 });
+    expect(tags(a.dir)).toEqual(['t/api/v10.0.0']);
+  });
+
+  it('a remote that refuses the first push: the replica does not open, and says why', async () => {
+    const remote = bareRemote();
+    fs.writeFileSync(path.join(remote, 'hooks/pre-receive'), '#!/bin/sh\necho "no pushes here" >&2\nexit 1\n', { mode: 0o755 });
+    await expect(replica(remote)).rejects.toMatchObject({ code: 'unavailable', message: expect.stringContaining('no pushes here') });
+  });
+
   it('cleans up at open what a publication cut short left locally', async () => {
     const remote = bareRemote();
     const a = await replica(remote);

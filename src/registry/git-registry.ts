@@ -182,7 +182,8 @@ export class GitRegistry {
 
   /** Commits on main that touched `prefix` (a folder path inside the repository), newest first. */
   async history(prefix: string): Promise<HistoryEntry[]> {
-    await this.remote?.refreshIfStale();
+    // An unreachable remote leaves the history as of the last fetch: still true, only shorter.
+    await this.remote?.refreshIfStale().catch(() => undefined);
     const out = await this.git.raw(['log', `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%B${RECORD}`, BRANCH, '--', prefix]);
     return out
       .split(RECORD)

@@ -136,10 +136,11 @@ export class RegistryRemote {
   attach(): Promise<boolean> {
     return this.locked(async () => {
       await this.dropLeftovers();
+      // A refused push is retried: another replica may have initialised the remote meanwhile.
       for (let attempt = 1; ; attempt++) {
-        const joined = await this.join();
-        if (joined) break;
-        if (attempt >= MAX_ATTEMPTS) throw new AccordError('unavailable', `The registry remote ${scrubbed(this.url)} kept changing while this replica joined it; try again`);
+        const refused = await this.join();
+        if (!refused) break;
+        if (attempt >= 5) throw remoteFailure(`The registry remote ${scrubbed(this.url)} refused this replica's registry`, refused);
         await sleep(Math.random() * 20 * attempt);
       }
       await this.fetchNow();
@@ -162,8 +163,8 @@ export class RegistryRemote {
     if (scratch) await git(this.dir, ['update-ref', '--stdin'], { input: `${scratch}\n` });
   }
 
-  /** One attempt at `attach`'s join; false when the remote moved meanwhile. */
-  private async join(): Promise<boolean> {
+  /** One attempt at `attach`'s join: undefined when joined, else the push the remote refused. */
+  private async join(): Promise<GitRun | undefined> {
     const seen = `${SCRATCH}/remote`;
     await this.fetchNow([`+refs/heads/*:${seen}/heads/*`, `+refs/accord/*:${seen}/accord/*`]);
     const remoteMain = await resolveRef(this.dir, `${seen}/heads/main`);
@@ -187,8 +188,9 @@ export class RegistryRemote {
         refspecs.push(`${AUDIT_REF}:${AUDIT_REF}`);
         options.push(`--force-with-lease=${AUDIT_REF}:${remoteAnchor ?? ''}`);
       }
-      if (refspecs.length === 0) return true;
-      return (await this.push(refspecs, options)).code === 0;
+      if (refspecs.length === 0) return undefined;
+      const pushed = await this.push(refspecs, options);
+      return pushed.code === 0 ? undefined : pushed;
     } finally {
       await this.dropScratch();
     }

@@ -16,7 +16,7 @@ import type { AuditAnchorWrite, PublishRequest, StoredAuditAnchor } from './type
  * and tag together or neither. Only then does the caller's `index` run, so a version is in the
  * database only once the remote has it. A rejected push is undone locally, the remote fetched,
  * and then either the tag exists there (someone published this version: see below), or main
- * moved (re-create the commit on the new tip and push again, a bounded number of times), or the
+ * moved (re-create the commit on the new tip and push again, for up to RACE_BUDGET_MS), or the
  * remote refused for another reason (503).
  *
  * A tag that is on the remote but has no index row (another replica is between its push and its
@@ -25,7 +25,9 @@ import type { AuditAnchorWrite, PublishRequest, StoredAuditAnchor } from './type
  * the remote's commit, so the version becomes indexed (a unique violation there means the other
  * replica indexed it first; callers answer 200) — and different content is a `TagTakenError`
  * (409). So a crash between push and index never makes a version unregistrable: the next
- * registration of it indexes it or is told what the record holds.
+ * registration of it indexes it or is told what the record holds. (Control-matrix versions are
+ * numbered by Accord, not by the caller: a put that meets a taken number moves above it and leaves
+ * the unindexed one as a gap; see src/matrix/store.ts.)
  *
  * Locking: the caller's registry queue serialises publications in this process as without a
  * remote; in addition every command that moves local refs (publish, anchor, fetch) runs under
@@ -39,8 +41,14 @@ const PENDING_PUBLISH = `${SCRATCH}/publish`;
 const PENDING_AUDIT = `${SCRATCH}/audit`;
 /** What a fetch mirrors: the remote is authoritative for every one of these refs. */
 const MIRROR = [`+${BRANCH}:${BRANCH}`, '+refs/tags/*:refs/tags/*', '+refs/accord/*:refs/accord/*'];
-/** Pushes that lose a race with another replica are retried this often before a 503. */
-const MAX_ATTEMPTS = 20;
+/**
+ * How long a publication keeps retrying while other replicas' pushes keep moving main (then 503).
+ * A time budget, not a count: a replica with a queue of publications wins several rounds in a row
+ * (its next push needs no fetch), and every lost round means another publication landed.
+ */
+const RACE_BUDGET_MS = 30_000;
+/** Joining the remote at open retries a refused push this often (another replica may be initialising it). */
+const JOIN_ATTEMPTS = 5;
 
 /** The remote as git should see it: URLs and scp-like `host:path` as given, other paths made absolute. */
 export function remoteLocation(raw: string): string {
@@ -140,7 +148,7 @@ export class RegistryRemote {
       for (let attempt = 1; ; attempt++) {
         const refused = await this.join();
         if (!refused) break;
-        if (attempt >= 5) throw remoteFailure(`The registry remote ${scrubbed(this.url)} refused this replica's registry`, refused);
+        if (attempt >= JOIN_ATTEMPTS) throw remoteFailure(`The registry remote ${scrubbed(this.url)} refused this replica's registry`, refused);
         await sleep(Math.random() * 20 * attempt);
       }
       await this.fetchNow();
@@ -206,7 +214,8 @@ export class RegistryRemote {
    * (`TagTakenError`). Leaves nothing behind locally when the push fails.
    */
   async publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T> {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const deadline = Date.now() + RACE_BUDGET_MS;
+    for (let attempt = 1; attempt === 1 || Date.now() < deadline; attempt++) {
       // Objects of attempts that lost a race are pruned once, by the attempt that ends the publication.
       const outcome = await this.locked(() =>
         this.attempt(request, attempt > 1).catch(async (error: unknown) => {
@@ -220,11 +229,12 @@ export class RegistryRemote {
         if (blob.code === 0 && blob.stdout === request.content) return await index(outcome.taken);
         throw new TagTakenError(request.tag, outcome.taken);
       }
-      // Another replica moved main first: build on its tip after a pause that spreads the racers out.
-      await sleep(Math.random() * 10 * attempt);
+      // Another replica moved main first: this one has just fetched its tip, so it goes again at once
+      // (a growing back-off would only hand the next round to the replicas that won this one).
+      await sleep(Math.random() * 5);
     }
     await this.locked(() => this.prune());
-    throw new AccordError('unavailable', `The registry remote's main kept moving: ${request.tag} was not published after ${MAX_ATTEMPTS} attempts; try again`, { retryAfterSeconds: 1 });
+    throw new AccordError('unavailable', `The registry remote's main kept moving: ${request.tag} was not published within ${RACE_BUDGET_MS / 1000} s; try again`, { retryAfterSeconds: 1 });
   }
 
   private async attempt(request: PublishRequest, raced: boolean): Promise<Attempt> {

@@ -18,6 +18,8 @@ export interface Config {
   replicaId: string;
   /** How long a replica's claim on a saga lasts without renewal (another replica takes the saga over after it), in ms. */
   leaseMs: number;
+  /** Bare Git repository (path or URL) that is the registry of record, pushed to and fetched from; '' = none (the data dir's registry alone). */
+  registryRemote: string;
   host: string;
   port: number;
   /** Maximum request body in bytes. */
@@ -122,6 +124,7 @@ export const SETTINGS = [
   ['ACCORD_DATABASE_URL', '(unset: SQLite)', 'A `postgres://` URL: store in that PostgreSQL database instead of `<data>/accord.db` (scale-out mode; requires `ACCORD_AUDIT_KEY`).'],
   ['ACCORD_REPLICA_ID', '(embedded, or host-pid-random)', 'This process\'s name among replicas sharing one PostgreSQL (saga leases, its SLA rollups and rate counts); unique per process. A replica restarted under the same name takes its own sagas back at once instead of after the lease.'],
   ['ACCORD_LEASE_MS', '30000', 'How long a replica\'s claim on a saga lasts unless renewed (it renews every third of it); after it another replica takes the saga over.'],
+  ['ACCORD_REGISTRY_REMOTE', '(none)', 'A bare Git repository (a path, `file://` or any URL `git push` accepts) that is the registry of record: each version is pushed to it (commit and tag atomically) before it is indexed, and every replica fetches what the others pushed; `<data>/registry` becomes a local mirror.'],
   ['HOST', '127.0.0.1', 'Address the server listens on.'],
   ['PORT', '8080', 'Port the server listens on.'],
   ['ACCORD_BODY_LIMIT', '5242880', 'Largest accepted request body in bytes (5 MiB); larger → 413.'],
@@ -283,6 +286,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: databaseUrlSetting(env.ACCORD_DATABASE_URL, env.ACCORD_AUDIT_KEY),
     replicaId: replicaIdSetting(env.ACCORD_REPLICA_ID, Boolean(env.ACCORD_DATABASE_URL)),
     leaseMs: intSetting('ACCORD_LEASE_MS', env.ACCORD_LEASE_MS, 30_000, 500, 3_600_000),
+    registryRemote: env.ACCORD_REGISTRY_REMOTE ?? '',
     host,
     port,
     bodyLimit: intSetting('ACCORD_BODY_LIMIT', env.ACCORD_BODY_LIMIT, 5 * 1024 * 1024),

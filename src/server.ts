@@ -128,7 +128,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const layout = dataDirLayout(config.dataDir);
   const db = await openStorage(config, layout.database);
   const indexedTag = async (tag: string) => (await db.$sql.value('SELECT 1 FROM contract_versions WHERE tag = @tag UNION ALL SELECT 1 FROM matrix_versions WHERE tag = @tag', { tag })) !== undefined;
-  const registry = await GitRegistry.open(layout.registry, indexedTag, { durability: config.durability });
+  const registry = await GitRegistry.open(layout.registry, indexedTag, { durability: config.durability, remote: config.registryRemote });
   const metrics = new Metrics(config.telemetry, {
     inFlight: async () => (await db.$sql.all("SELECT partner, flow, count(*) AS count FROM transactions WHERE state NOT IN ('completed', 'compensated') GROUP BY partner, flow")) as Array<{ partner: string; flow: string; count: number }>,
     interventions: async () =>

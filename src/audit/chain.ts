@@ -187,14 +187,27 @@ export class AuditChain implements AuditAppender {
   }
 
   private async write(): Promise<AnchorOutcome> {
+    // With a registry remote another replica may anchor between this one's read and its write
+    // (the remote refuses that write: conflict): read the new anchor, follow it, and go again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.writeOnce();
+      } catch (error) {
+        if (attempt >= 5 || !(error instanceof AccordError && error.code === 'conflict')) throw error;
+      }
+    }
+  }
+
+  private async writeOnce(): Promise<AnchorOutcome> {
     const { db, registry } = this.deps;
     const stored = parseStoredAnchor(await registry.readAuditAnchor());
     if (stored?.commit !== this.anchored.commit) {
       if (!stored) return this.refuse(`${ANCHOR_REF} was deleted from the registry`);
       const problem = anchorProblem(this.key, stored);
       if (problem) return this.refuse(`${ANCHOR_REF} was moved: ${problem}`);
-      // Only `accord audit reanchor` over the anchor this service knows may move it; an older genuine anchor is a rollback.
-      if (stored.anchor!.reanchored?.replaced !== (this.anchored.commit ?? null)) return this.refuse(`${ANCHOR_REF} was moved to ${stored.commit}, which does not follow the last anchor: it was rolled back`);
+      // Only `accord audit reanchor` over the anchor this service knows may move it, or another replica
+      // extending it (on a registry remote); an older genuine anchor is a rollback.
+      if (stored.anchor!.reanchored?.replaced !== (this.anchored.commit ?? null) && !(await registry.auditAnchorFollows(this.anchored.commit, stored.commit))) return this.refuse(`${ANCHOR_REF} was moved to ${stored.commit}, which does not follow the last anchor: it was rolled back`);
       this.anchored = { commit: stored.commit, state: stored.anchor! };
     }
     const extended = await extendAnchor(db, this.key, this.anchored.state);

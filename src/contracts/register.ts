@@ -10,7 +10,9 @@ import type { Change, DiffResult } from '../diff/types.ts';
 import { canonicalYaml, parseText, sha256, validateOpenApi, type DocumentFormat, type OpenApiDocument } from './document.ts';
 import { refFormatProblem } from '../registry/ref-format.ts';
 import { assertIds, isMajorBump, isSemver, versionKey } from './ids.ts';
-import { contractPath, contractTag, findVersion, loadContractDocument, markContractsChanged, toView, type ContractVersionView } from './versions.ts';
+import { contractPath, contractTag, findVersion, loadContractDocument, markContractsChanged, toView, type ContractVersionRow, type ContractVersionView } from './versions.ts';
+import { TagTakenError } from '../registry/remote.ts';
+import { isUniqueViolation } from '../db/unique-violation.ts';
 
 export interface RegisterInput {
   partner: string;
@@ -69,12 +71,7 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
 
   return deps.registry.transaction(async (tx) => {
     const existing = await findVersion(deps, partner, api, version);
-    if (existing) {
-      if (existing.sha256 === digest) return { created: false, version: toView(existing) };
-      throw new AccordError('conflict', `${partner}/${api}@${version} is already registered with different content; versions are immutable, register a new version`, {
-        extra: { existing: toView(existing), sha256: digest },
-      });
-    }
+    if (existing) return alreadyRegistered(existing, digest);
     const diff = await diffAgainstPrevious(deps, partner, api, version, data);
     if (diff && diff.summary.breaking > 0 && !isMajorBump(diff.against, version) && !input.allowBreaking) {
       throw new AccordError('conflict', `${partner}/${api}@${version} has ${diff.summary.breaking} breaking change${diff.summary.breaking === 1 ? '' : 's'} against ${diff.against} but is not a major version bump; register it as a new major version (or, as an admin, pass ?allowBreaking=true)`, {
@@ -85,38 +82,68 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
     const tag = contractTag(partner, api, version);
     const at = deps.clock();
     const now = at.toISOString();
-    const row = await tx.publish(
-      {
-        path: contractPath(partner, api, version),
-        content: yaml,
-        tag,
-        message: `Register contract ${partner}/${api} ${version}\n\nsha256: ${digest}\nregistered-by: ${principal.name} (${principal.role})`,
-        tagMessage: `Contract ${partner}/${api} ${version} (sha256 ${digest})`,
-        author: gitAuthor(principal),
-        at,
-      },
-      async (commit) =>
-        await deps.db
-          .insert(contractVersions)
-          .values({
-            partner,
-            api,
-            version,
-            versionKey: versionKey(version),
-            state: input.state ?? 'draft',
-            sha256: digest,
-            commit,
-            tag,
-            sizeBytes: Buffer.byteLength(yaml),
-            createdAt: now,
-            createdBy: principal.name,
-          })
-          .returning()
-          .get(),
-    );
+    let row: ContractVersionRow;
+    try {
+      row = await tx.publish(
+        {
+          path: contractPath(partner, api, version),
+          content: yaml,
+          tag,
+          message: `Register contract ${partner}/${api} ${version}\n\nsha256: ${digest}\nregistered-by: ${principal.name} (${principal.role})`,
+          tagMessage: `Contract ${partner}/${api} ${version} (sha256 ${digest})`,
+          author: gitAuthor(principal),
+          at,
+        },
+        async (commit) =>
+          await deps.db
+            .insert(contractVersions)
+            .values({
+              partner,
+              api,
+              version,
+              versionKey: versionKey(version),
+              state: input.state ?? 'draft',
+              sha256: digest,
+              commit,
+              tag,
+              sizeBytes: Buffer.byteLength(yaml),
+              createdAt: now,
+              createdBy: principal.name,
+            })
+            .returning()
+            .get(),
+      );
+    } catch (error) {
+      return await registeredMeanwhile(deps, { partner, api, version, digest }, error);
+    }
     await markContractsChanged(deps.db);
     deps.logger.info({ partner, api, version, commit: row.commit, by: principal.name }, 'contract version registered');
     return { created: true, version: toView(row), ...(diff ? { diff } : {}) };
+  });
+}
+
+/** An already registered version: identical content is a no-op (200), different content a 409 (versions are immutable). */
+function alreadyRegistered(existing: ContractVersionRow, digest: string): RegisterResult {
+  if (existing.sha256 === digest) return { created: false, version: toView(existing) };
+  throw new AccordError('conflict', `${existing.partner}/${existing.api}@${existing.version} is already registered with different content; versions are immutable, register a new version`, {
+    extra: { existing: toView(existing), sha256: digest },
+  });
+}
+
+/**
+ * The answer when publishing lost a race to another replica that registered the same version after
+ * this one's check: its push reached the registry remote first (TagTakenError) or its index row
+ * did (unique violation). Same answers as for a version found indexed; a tag on the remote that
+ * nobody indexed (its replica stopped between push and insert) with different content is a 409
+ * too — identical content never gets here, the registry adopts it. Rethrows any other error.
+ */
+async function registeredMeanwhile(deps: Deps, v: { partner: string; api: string; version: string; digest: string }, error: unknown): Promise<RegisterResult> {
+  if (!(error instanceof TagTakenError) && !isUniqueViolation(error)) throw error;
+  const winner = await findVersion(deps, v.partner, v.api, v.version);
+  if (winner) return alreadyRegistered(winner, v.digest);
+  if (!(error instanceof TagTakenError)) throw error;
+  throw new AccordError('conflict', `${v.partner}/${v.api}@${v.version} is already in the registry remote with different content (published by a replica that stopped before indexing it); versions are immutable, register a new version`, {
+    extra: { tag: error.tag, commit: error.commit, sha256: v.digest },
   });
 }
 

@@ -5,7 +5,9 @@ import { canonicalYaml, parseText, sha256, type DocumentFormat } from '../contra
 import { checkIds } from '../contracts/ids.ts';
 import { markContractsChanged, PARSED_BYTES_PER_YAML_BYTE } from '../contracts/versions.ts';
 import { matrixVersions } from '../db/index.ts';
+import { isUniqueViolation } from '../db/unique-violation.ts';
 import { AccordError } from '../errors.ts';
+import { TagTakenError } from '../registry/remote.ts';
 import { byteBoundedCaches } from '../lib/byte-cache.ts';
 import { parseYaml } from '../lib/yaml.ts';
 import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './checks.ts';
@@ -71,7 +73,9 @@ function invalid(findings: Finding[], what: string): AccordError {
  * Stores a new version of a flow entry (kind `flow`) or of the policy (name `policy`) when its
  * canonical content differs from the latest; identical content is a no-op. Same Git and index
  * discipline as contracts: one commit and annotated tag per version, index row after the
- * commit, nothing left behind on failure.
+ * commit, nothing left behind on failure. With a registry remote, a version number another replica
+ * took first (its tag reached the remote, or its index row the database) is a lost race, not an
+ * error: the put starts over above that number, as the next writer in one process would.
  */
 export async function putMatrixDocument(
   deps: Deps,
@@ -84,12 +88,30 @@ export async function putMatrixDocument(
   const yaml = canonicalYaml(data);
   const digest = sha256(yaml);
   const { name, kind } = input;
+  // A tag on the remote that nobody indexed (its replica stopped between push and insert) stays
+  // unindexed and its number is skipped: numbers above `taken` are tried.
+  let taken = 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await putMatrixVersion(deps, principal, { name, kind, yaml, digest, above: taken });
+    } catch (error) {
+      if (!(error instanceof TagTakenError || isUniqueViolation(error)) || attempt >= 10) throw error;
+      // A unique violation needs nothing more: the next attempt sees the other replica's row.
+      if (error instanceof TagTakenError) taken = Number(error.tag.slice(error.tag.lastIndexOf('/v') + 2));
+    }
+  }
+}
 
+async function putMatrixVersion(
+  deps: Deps,
+  principal: Principal,
+  { name, kind, yaml, digest, above }: { name: string; kind: MatrixKind; yaml: string; digest: string; above: number },
+): Promise<{ created: boolean; version: MatrixVersionView }> {
   return deps.registry.transaction(async (tx) => {
     const latest = await latestMatrixRow(deps, name);
     if (latest && latest.kind !== kind) throw new AccordError('conflict', `"${name}" is already a ${latest.kind}`);
     if (latest?.sha256 === digest) return { created: false, version: toView(latest) };
-    const version = (latest?.version ?? 0) + 1;
+    const version = Math.max(latest?.version ?? 0, above) + 1;
     const tag = `control-matrix/${name}/v${version}`;
     const at = deps.clock();
     const label = kind === 'policy' ? 'governance policy' : `control-matrix entry ${name}`;

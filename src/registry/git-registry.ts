@@ -2,79 +2,36 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { AccordError } from '../errors.ts';
+import { AUDIT_REF, BRANCH, anchorStream, initialCommitStream, publicationStream, readAnchorIn, resolveRef } from './git-io.ts';
 import { refFormatProblem } from './ref-format.ts';
+import { readRemoteAuditAnchor, RegistryRemote } from './remote.ts';
+import type { AuditAnchorWrite, HistoryEntry, PublishRequest, RegistryTransaction, StoredAuditAnchor } from './types.ts';
 
-/** Who a commit is attributed to. */
-export interface GitAuthor {
-  name: string;
-  email: string;
-}
+export type { AuditAnchorWrite, GitAuthor, HistoryEntry, PublishRequest, RegistryTransaction, StoredAuditAnchor } from './types.ts';
 
-/** One commit as shown by history endpoints. */
-export interface HistoryEntry {
-  sha: string;
-  author: string;
-  email: string;
-  date: string;
-  message: string;
-}
-
-export interface PublishRequest {
-  /** Path inside the repository, forward slashes. */
-  path: string;
-  content: string;
-  message: string;
-  /** Annotated tag created on the commit. */
-  tag: string;
-  tagMessage: string;
-  author: GitAuthor;
-  /** Author, committer and tagger time. */
-  at: Date;
-}
-
-/** Operations available while the registry lock is held. */
-export interface RegistryTransaction {
-  /**
-   * Writes one file in one commit plus an annotated tag, then calls `index(commit)`. If the
-   * commit, the tag or `index` fails, the tag and commit are undone and the error rethrown.
-   */
-  publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T>;
-}
-
-/** An audit anchor commit to write on `refs/accord/audit` (see src/audit/anchor.ts). */
-export interface AuditAnchorWrite {
-  /** The content of audit-anchor.json. */
-  text: string;
-  /** The anchor commit this one follows; undefined for the first. */
-  parent: string | undefined;
-  message: string;
-  at: Date;
-}
-
-const BRANCH = 'refs/heads/main';
-const AUDIT_REF = 'refs/accord/audit';
-const AUDIT_FILE = 'audit-anchor.json';
-const COMMITTER = 'Accord registry <registry@accord.invalid>';
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
-function fastImportData(text: string): string {
-  return `data ${Buffer.byteLength(text)}\n${text}\n`;
-}
-
-function gitTime(at: Date): string {
-  return `${Math.floor(at.getTime() / 1000)} +0000`;
+/** How a registry with a remote (ACCORD_REGISTRY_REMOTE) talks to it. */
+export interface RemoteOptions {
+  /** The remote bare repository: a path, a file:// URL or any URL git accepts; '' or undefined = none. */
+  remote?: string | undefined;
+  /** History reads fetch from the remote when the last fetch is older than this (ms; default 1000). */
+  fetchIntervalMs?: number;
 }
 
 /**
  * The bare Git repository behind the registry. Each publication is one `git fast-import` run
  * that writes the blob, the commit on main and the annotated tag together. Writes go through
- * `transaction`, which serialises callers so that git never meets its own lock.
+ * `transaction`, which serialises callers so that git never meets its own lock. With a remote
+ * (see remote.ts) this repository mirrors the remote, which is the registry of record.
  */
 export class GitRegistry {
   readonly dir: string;
-  /** Whether this open created the repository (a new data dir). */
+  /** Whether this open created the repository (a new data dir; with a remote: the remote holds nothing but its first commit). */
   created = false;
+  /** The registry of record when ACCORD_REGISTRY_REMOTE is set. */
+  private remote: RegistryRemote | undefined;
   private readonly git: SimpleGit;
   private queue: Promise<unknown> = Promise.resolve();
   /** The tip of main; only publish and recovery move it, under the lock. */
@@ -94,9 +51,14 @@ export class GitRegistry {
   /**
    * Opens the repository at `dir`, creating it (with an initial commit) if needed, and undoes
    * what a crash may have left half-done: a newest commit whose tag the index does not know
-   * (`isIndexed(tag)` false).
+   * (`isIndexed(tag)` false). With `remote`, then joins the remote (see `RegistryRemote.attach`):
+   * a new data dir gets everything the remote holds.
    */
-  static async open(dir: string, isIndexed: (tag: string) => Promise<boolean> | boolean = () => true, { durability = 'normal' }: { durability?: 'normal' | 'full' } = {}): Promise<GitRegistry> {
+  static async open(
+    dir: string,
+    isIndexed: (tag: string) => Promise<boolean> | boolean = () => true,
+    { durability = 'normal', remote, fetchIntervalMs }: { durability?: 'normal' | 'full' } & RemoteOptions = {},
+  ): Promise<GitRegistry> {
     await fs.mkdir(dir, { recursive: true });
     const registry = new GitRegistry(dir);
     const exists = await fs.stat(path.join(dir, 'HEAD')).then(
@@ -108,12 +70,13 @@ export class GitRegistry {
     // ACCORD_DURABILITY=full: objects and refs are fsynced like SQLite's commits (ADR 0012).
     if (durability === 'full') await registry.git.raw(['config', 'core.fsync', 'committed']);
     else await registry.git.raw(['config', '--unset-all', 'core.fsync']).catch(() => undefined);
-    if (!exists) {
-      registry.head = await registry.fastImport(
-        `commit ${BRANCH}\nmark :1\ncommitter ${COMMITTER} ${gitTime(new Date())}\n${fastImportData('Initialise Accord registry')}\nget-mark :1\n`,
-      );
+    // With a remote, a new data dir takes the remote's first commit instead of making its own.
+    if (!exists && !remote) registry.head = await registry.fastImport(initialCommitStream(new Date()));
+    if (await resolveRef(dir, BRANCH)) await registry.recover(isIndexed);
+    if (remote) {
+      registry.remote = new RegistryRemote(dir, remote, { fetchIntervalMs });
+      registry.created = await registry.remote.attach();
     }
-    await registry.recover(isIndexed);
     return registry;
   }
 
@@ -141,29 +104,23 @@ export class GitRegistry {
     this.head = (await this.git.raw(['rev-parse', BRANCH])).trim();
   }
 
+  private async publishRemote<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T> {
+    checkTag(request.tag);
+    return this.remote!.publish(request, index);
+  }
+
   /** Runs `fn` with the registry lock held; callers queue in order. */
   transaction<T>(fn: (tx: RegistryTransaction) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => fn({ publish: (request, index) => this.publish(request, index) }));
+    const run = this.queue.then(() => fn({ publish: (request, index) => (this.remote ? this.publishRemote(request, index) : this.publish(request, index)) }));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   private async publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T> {
-    const problem = refFormatProblem(`refs/tags/${request.tag}`);
-    if (problem) throw new AccordError('invalid_document', `Tag "${request.tag}" cannot be a Git reference: it ${problem}`, { errors: [{ location: '', message: `tag ${problem}` }] });
+    checkTag(request.tag);
     const previous = this.head;
-    const time = gitTime(request.at);
-    const author = `${request.author.name} <${request.author.email}>`;
     try {
-      const commit = await this.fastImport(
-        [
-          `blob\nmark :1\n${fastImportData(request.content)}`,
-          `commit ${BRANCH}\nmark :2\nauthor ${author} ${time}\ncommitter ${COMMITTER} ${time}\n${fastImportData(request.message)}`,
-          `from ${previous}\nM 100644 :1 ${request.path}\n\n`,
-          `tag ${request.tag}\nfrom :2\ntagger ${COMMITTER} ${time}\n${fastImportData(request.tagMessage)}`,
-          'get-mark :2\n',
-        ].join(''),
-      );
+      const commit = await this.fastImport(publicationStream(request, BRANCH, previous));
       const result = await index(commit);
       this.head = commit;
       return result;
@@ -184,38 +141,49 @@ export class GitRegistry {
    */
   writeAuditAnchor(request: AuditAnchorWrite): Promise<string> {
     const run = this.queue.then(async () => {
-      const time = gitTime(request.at);
-      const tip = await readAnchorTip(this.git);
+      if (this.remote) return this.remote.writeAuditAnchor(request);
+      const tip = await resolveRef(this.dir, AUDIT_REF);
       if (tip !== request.parent) throw new AccordError('conflict', `${AUDIT_REF} is at ${tip ?? 'nothing'}, expected ${request.parent ?? 'nothing'}`);
-      return this.fastImport(
-        [
-          `commit ${AUDIT_REF}\nmark :1\ncommitter ${COMMITTER} ${time}\n${fastImportData(request.message)}`,
-          request.parent ? `from ${request.parent}\n` : '',
-          `deleteall\nM 100644 inline ${AUDIT_FILE}\n${fastImportData(request.text)}\n`,
-          'get-mark :1\n',
-        ].join(''),
-      );
+      return this.fastImport(anchorStream(request, AUDIT_REF));
     });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   /** The newest audit anchor: its commit and audit-anchor.json's text (undefined if it has none); undefined when the ref does not exist. */
-  readAuditAnchor(): Promise<{ commit: string; text: string | undefined } | undefined> {
-    return readAnchor(this.git);
+  async readAuditAnchor(): Promise<StoredAuditAnchor | undefined> {
+    // Always the remote's current anchor: an anchor written over a stale one is refused anyway.
+    await this.remote?.refresh();
+    return readAnchorIn(this.dir);
   }
 
-  /** Like `readAuditAnchor`, on the bare repository at `dir` without opening (or creating) it; undefined when there is none. */
-  static async readAuditAnchorAt(dir: string): Promise<{ commit: string; text: string | undefined } | undefined> {
+  /**
+   * Whether the anchor commit `newer` descends from `older` (any anchor follows none): how a replica
+   * tells another replica's anchor over its own from a rollback. Without a remote nothing else writes
+   * anchors, so the answer is always false.
+   */
+  async auditAnchorFollows(older: string | undefined, newer: string): Promise<boolean> {
+    if (!this.remote) return false;
+    return older === undefined || (older !== newer && (await this.git.raw(['merge-base', '--is-ancestor', older, newer]).then(() => true, () => false)));
+  }
+
+  /**
+   * Like `readAuditAnchor`, on the bare repository at `dir` without opening (or creating) it;
+   * undefined when there is none. With `remote` (ACCORD_REGISTRY_REMOTE), the remote's anchor: it is the record.
+   */
+  static async readAuditAnchorAt(dir: string, remote?: string): Promise<StoredAuditAnchor | undefined> {
+    if (remote) return readRemoteAuditAnchor(remote);
     const exists = await fs.stat(path.join(dir, 'HEAD')).then(
       () => true,
       () => false,
     );
-    return exists ? readAnchor(simpleGit({ baseDir: dir })) : undefined;
+    return exists ? readAnchorIn(dir) : undefined;
   }
 
   /** Commits on main that touched `prefix` (a folder path inside the repository), newest first. */
   async history(prefix: string): Promise<HistoryEntry[]> {
+    // An unreachable remote leaves the history as of the last fetch: still true, only shorter.
+    await this.remote?.refreshIfStale().catch(() => undefined);
     const out = await this.git.raw(['log', `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%B${RECORD}`, BRANCH, '--', prefix]);
     return out
       .split(RECORD)
@@ -232,6 +200,12 @@ export class GitRegistry {
     try {
       return await this.git.raw(['cat-file', 'blob', `${commit}:${relPath}`]);
     } catch (error) {
+      // Another replica may have pushed it since the last fetch.
+      if (this.remote) {
+        await this.remote.refresh();
+        const again = await this.git.raw(['cat-file', 'blob', `${commit}:${relPath}`]).catch(() => undefined);
+        if (again !== undefined) return again;
+      }
       throw new AccordError('not_found', `${relPath} is not in the registry at ${commit}`, { cause: error });
     }
   }
@@ -242,14 +216,7 @@ export class GitRegistry {
   }
 }
 
-async function readAnchorTip(git: SimpleGit): Promise<string | undefined> {
-  const tip = (await git.raw(['rev-parse', '--verify', '--quiet', `${AUDIT_REF}^{commit}`]).catch(() => '')).trim();
-  return tip || undefined;
-}
-
-async function readAnchor(git: SimpleGit): Promise<{ commit: string; text: string | undefined } | undefined> {
-  const commit = await readAnchorTip(git);
-  if (!commit) return undefined;
-  const text = await git.raw(['cat-file', 'blob', `${commit}:${AUDIT_FILE}`]).catch(() => undefined);
-  return { commit, text };
+function checkTag(tag: string): void {
+  const problem = refFormatProblem(`refs/tags/${tag}`);
+  if (problem) throw new AccordError('invalid_document', `Tag "${tag}" cannot be a Git reference: it ${problem}`, { errors: [{ location: '', message: `tag ${problem}` }] });
 }

@@ -28,8 +28,9 @@ the service stopped. Exit 0 re-anchored, 1 nothing to do (the log verifies), 3 e
     const key = localAuditKey(config);
     return withDatabase(config, file, async (db) => {
       const registryDir = localRegistryDir(config);
-      if (!existsSync(path.join(registryDir, 'HEAD'))) throw new CliFailure(`No Git registry at ${registryDir} (set ACCORD_DATA_DIR, or restore the registry first)`, 3);
-      const registry = await GitRegistry.open(registryDir, undefined, { durability: config.durability });
+      // With a remote the data dir's registry is only a mirror: opening fetches it.
+      if (!config.registryRemote && !existsSync(path.join(registryDir, 'HEAD'))) throw new CliFailure(`No Git registry at ${registryDir} (set ACCORD_DATA_DIR, or restore the registry first)`, 3);
+      const registry = await GitRegistry.open(registryDir, undefined, { durability: config.durability, remote: config.registryRemote });
       const before = await verifyAudit(db, key, parseStoredAnchor(await registry.readAuditAnchor()));
       if (before.ok) {
         io.out('The audit log verifies against its anchor; nothing to re-anchor.');

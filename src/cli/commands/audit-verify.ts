@@ -20,7 +20,8 @@ and its anchor in the registry (exit 0 intact, 1 broken, 3 error)`,
 
 Checks the audit log in the local data dir (ACCORD_DATA_DIR; in ACCORD_DATABASE_URL's PostgreSQL when
 set, the registry staying in the data dir) with the audit key (ACCORD_AUDIT_KEY,
-else <data>/audit.key) against the latest anchor on refs/accord/audit in the registry: every keyed
+else <data>/audit.key) against the latest anchor on refs/accord/audit in the registry (the one on
+ACCORD_REGISTRY_REMOTE when set): every keyed
 entry's HMAC, link and sequence, the unkeyed entries from before the upgrade, and that the log still
 holds the anchored count, head entry and legacy segment. Reports each edited, deleted, truncated or
 re-chained stretch and a missing or forged anchor. Entries newer than the anchor are checked but
@@ -30,7 +31,7 @@ ACCORD_AUDIT_ANCHOR_EVERY entries and at shutdown). Exit 0 intact, 1 broken, 3 e
   async run(_args, { config, io }) {
     const file = localDatabaseFile(config, { existing: true });
     const key = localAuditKey(config);
-    const stored = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(localRegistryDir(config)));
+    const stored = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(localRegistryDir(config), config.registryRemote));
     return withDatabase(config, file, async (db) => {
       const result = await verifyAudit(db, key, stored);
       const kinds = `${result.legacy.count} unkeyed from before the upgrade, ${result.checked - result.legacy.count} keyed`;

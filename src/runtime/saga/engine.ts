@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { eq } from 'drizzle-orm';
 import semver from 'semver';
 import type { Principal } from '../../auth/principal.ts';
@@ -17,6 +16,7 @@ import { newSpanId } from '../trace-context.ts';
 import { anyStillRunning, handedToOperatorAt, type CallInProgress, type TransactionRow } from '../transaction-views.ts';
 import { onSignal } from '../../db/signals.ts';
 import { SagaLeases } from './leases.ts';
+import { Waits } from './waits.ts';
 import { callStep } from './partner-call.ts';
 import { acknowledgingStep, compensationOutcome, decide, failureAction, isCompensable, type Decision } from './policy.ts';
 import { startTransaction, type StartRequest, type Started } from './start.ts';
@@ -35,10 +35,8 @@ import { ensureStep, readStep, resetRetryBudget, saveAttempt, skipPendingSteps, 
 export class SagaEngine {
   private readonly idempotency: IdempotencyStore;
   private readonly running = new Map<string, Promise<void>>();
-  /** How to end a sleeping transaction's wait; `byKick` false for a partner's (injected) slowness, which only a stop cuts short. */
-  private readonly wakers = new Map<string, { wake: () => void; byKick: boolean }>();
+  private readonly waits = new Waits();
   private readonly calls = new Map<string, CallInProgress>();
-  private readonly due = new Map<string, number>();
   private stopped = false;
   private readonly leases: SagaLeases;
   private readonly heartbeat: NodeJS.Timeout;
@@ -89,9 +87,8 @@ export class SagaEngine {
    */
   async kick(id: string, { signalled = false }: { signalled?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
-    const waker = this.wakers.get(id);
     if (this.running.has(id)) {
-      if (waker?.byKick) waker.wake();
+      this.waits.kick(id);
       return;
     }
     if (!(await this.leases.claim(id))) {
@@ -125,7 +122,7 @@ export class SagaEngine {
     this.stopped = true;
     this.stopListening();
     clearInterval(this.heartbeat);
-    for (const waker of this.wakers.values()) waker.wake();
+    this.waits.wakeAll();
     await Promise.all([...this.running.values()]);
   }
 
@@ -141,28 +138,6 @@ export class SagaEngine {
     } finally {
       this.calls.delete(id);
     }
-  }
-
-  /**
-   * Sleeps `ms`, or until kick() wakes the transaction (an operator acted) or the engine stops.
-   * A partner's slowness (`byKick` false) is not cut short by an operator: the call is still out.
-   */
-  private sleep(id: string, ms: number, byKick = true): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakers.set(id, {
-        byKick,
-        wake: () => {
-          this.due.delete(id);
-          done();
-        },
-      });
-    }).finally(() => this.wakers.delete(id));
   }
 
   private async load(id: string): Promise<TransactionRow | undefined> {
@@ -186,10 +161,9 @@ export class SagaEngine {
         await this.commit(transaction, async (dbTx, row) => await transition(dbTx, row, { type: 'accept' }, this.deps, this.onState));
         continue;
       }
-      const wait = this.waitMs(transaction);
+      const wait = this.waits.remaining(id, transaction.nextRunAt, this.deps.clock());
       if (wait > 0) {
-        await this.sleep(id, wait);
-        this.due.delete(id);
+        await this.waits.untilDue(id, wait);
         continue;
       }
       if (transaction.phase === 'forward') {
@@ -209,14 +183,6 @@ export class SagaEngine {
         await this.compensate(transaction, flowEntry, flowEntry.steps[transaction.cursor]!);
       }
     }
-  }
-
-  /** How long to wait before the next attempt: the in-memory backoff, or (after a restart) the stored next-run time. */
-  private waitMs(transaction: TransactionRow): number {
-    const due = this.due.get(transaction.id);
-    if (due !== undefined) return due - performance.now();
-    if (!transaction.nextRunAt) return 0;
-    return Math.min(Date.parse(transaction.nextRunAt) - this.deps.clock().getTime(), 3_600_000);
   }
 
   /**
@@ -269,7 +235,7 @@ export class SagaEngine {
     const context = JSON.parse(transaction.context) as FlowContext;
     const route = await this.route(transaction, flowEntry, step.operationId);
     const call = await this.calling(transaction.id, { stepId: step.id, operation: step.operationId, compensation: false }, async () =>
-      await callStep(this.deps, transaction, flowEntry, { step, operationId: step.operationId, route, requestKey: `${transaction.id}.${step.id}`, context }, (ms) => this.sleep(transaction.id, ms, false)),
+      await callStep(this.deps, transaction, flowEntry, { step, operationId: step.operationId, route, requestKey: `${transaction.id}.${step.id}`, context }, (ms) => this.waits.sleep(transaction.id, ms, false)),
     );
     const labels = { partner: transaction.partner, flow: transaction.flow, step: step.id };
     let decided: Decision | undefined;
@@ -315,7 +281,7 @@ export class SagaEngine {
     });
     if (decided.final.kind === 'retry') {
       this.deps.metrics.retries.inc(labels);
-      this.due.set(transaction.id, performance.now() + decided.delay);
+      this.waits.retryIn(transaction.id, decided.delay);
     }
   }
 
@@ -375,7 +341,7 @@ export class SagaEngine {
     const route = await this.route(transaction, flowEntry, step.compensation.operationId);
     const operationId = step.compensation.operationId;
     const call = await this.calling(transaction.id, { stepId: step.id, operation: operationId, compensation: true }, async () =>
-      await callStep(this.deps, transaction, flowEntry, { step, operationId, route, requestKey: `${transaction.id}.${step.id}.compensate`, context }, (ms) => this.sleep(transaction.id, ms, false)),
+      await callStep(this.deps, transaction, flowEntry, { step, operationId, route, requestKey: `${transaction.id}.${step.id}.compensate`, context }, (ms) => this.waits.sleep(transaction.id, ms, false)),
     );
     let decided: Decision | undefined;
     await this.commit(transaction, async (dbTx, row) => {
@@ -399,7 +365,7 @@ export class SagaEngine {
     });
     if (!decided) return;
     this.deps.metrics.stepDuration.observe({ ...labels, outcome: `compensation-${decided.final.kind}` }, call.record.latencyMs / 1000);
-    if (decided.final.kind === 'retry') this.due.set(transaction.id, performance.now() + decided.delay);
+    if (decided.final.kind === 'retry') this.waits.retryIn(transaction.id, decided.delay);
     else this.deps.metrics.compensations.inc({ ...labels, outcome: decided.final.kind });
   }
 

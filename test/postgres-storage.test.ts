@@ -17,7 +17,7 @@ describe('PostgreSQL storage shared by replicas', () => {
 
   beforeAll(async () => {
     database = await freshPostgresDatabase();
-    const config = { databaseUrl: database.url, durability: 'normal' as const };
+    const config = { databaseUrl: database.url, durability: 'normal' as const, replicaId: 'test' };
     // Both migrate at once, as replicas starting together do.
     [a, b] = await Promise.all([openStorage(config, 'unused'), openStorage(config, 'unused')]);
   });

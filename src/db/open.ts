@@ -9,9 +9,10 @@ import { postgresTypes } from './postgres-types.ts';
  * Opens the configured storage: PostgreSQL when ACCORD_DATABASE_URL is set (migrated at start-up
  * under an advisory lock, so replicas may start together), otherwise the SQLite file `file`.
  */
-export async function openStorage(config: Pick<Config, 'databaseUrl' | 'durability'>, file: string): Promise<Db> {
+export async function openStorage(config: Pick<Config, 'databaseUrl' | 'durability' | 'replicaId'>, file: string): Promise<Db> {
   if (!config.databaseUrl) return openDb(file, { durability: config.durability });
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, types: postgresTypes });
+  // The replica's name on every connection: pg_stat_activity (and pg_locks joined to it) says which replica holds what.
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, types: postgresTypes, application_name: `accord ${config.replicaId}` });
   // An idle client's error (the server restarted, a connection was killed) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   try {

@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { PACKAGE_ROOT } from '../src/config.ts';
+import { startServeProcess, type ServeProcess } from '../test/serve-process.ts';
 import { buildConsoleDataSet, type ConsoleDataSet } from './console-data.ts';
 import { median, percentile } from './util.ts';
 
@@ -49,24 +47,8 @@ const TIMED = 50;
 const WARM_UP = 3;
 
 /** `accord serve` in its own process on 127.0.0.1 (a free port) over `dir`; resolves with its URL once it listens. */
-async function startServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin/accord.js'), 'serve'], {
-    env: { PATH: process.env.PATH ?? '', HOME: dir, ACCORD_DATA_DIR: dir, HOST: '127.0.0.1', PORT: '0', ACCORD_SEED_DIR: '', ACCORD_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let listening = false;
-    // Read stdout to its end (its log lines too), so the server never blocks on a full pipe.
-    child.stdout!.on('data', (chunk) => {
-      if (listening) return;
-      out += chunk;
-      const match = /Accord listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      listening = match !== null;
-      if (match) resolve({ url: match[1]!, child });
-    });
-    child.once('exit', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before listening: ${out}`)));
-  });
+function startServer(dir: string): Promise<ServeProcess> {
+  return startServeProcess({ HOME: dir, ACCORD_DATA_DIR: dir, HOST: '127.0.0.1', ACCORD_SEED_DIR: '', ACCORD_LOG_LEVEL: 'warn' });
 }
 
 /** CPU seconds a process has used so far (Linux /proc), undefined where there is no /proc. */

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,33 +7,17 @@ import pg from 'pg';
 import { PACKAGE_ROOT } from '../src/config.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { startPostgresCluster } from '../test/postgres-cluster.ts';
+import { initBareRemote } from '../test/git-remote.ts';
+import { startServeProcess, type ServeProcess } from '../test/serve-process.ts';
 import { median } from './util.ts';
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 const AUDIT_KEY = 'b2'.repeat(32);
 const MATCH = '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match';
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
-
 /** A real `accord serve` process (the bench is its client, in another process). */
-function serve(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin/accord.js'), 'serve'], {
-    env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), PORT: '0', ACCORD_ADMIN_TOKEN: TOKEN, ACCORD_LOG_LEVEL: 'error', ACCORD_SEED_DIR: PACKAGE_ROOT, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /Accord listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`accord serve exited (${code}):\n${out}`)));
-  });
+function serve(env: Record<string, string>): Promise<ServeProcess> {
+  return startServeProcess({ ACCORD_ADMIN_TOKEN: TOKEN, ACCORD_LOG_LEVEL: 'error', ACCORD_SEED_DIR: PACKAGE_ROOT, ...env });
 }
 
 function run(options: autocannon.Options): Promise<autocannon.Result> {
@@ -67,7 +50,7 @@ export async function benchReplicas(): Promise<string[]> {
     url.pathname = `/${name}`;
     return url.toString();
   };
-  const servers: Server[] = [];
+  const servers: ServeProcess[] = [];
   const start = async (env: Record<string, string>) => {
     const server = await serve(env);
     servers.push(server);
@@ -76,7 +59,7 @@ export async function benchReplicas(): Promise<string[]> {
   try {
     const remote = path.join(work, 'registry.git');
     fs.mkdirSync(remote);
-    await new Promise((resolve) => spawn('git', ['init', '--bare', '--initial-branch=main', remote]).once('exit', resolve));
+    initBareRemote(remote);
     const shared = await database();
     const replica = (name: string, url: string) => ({ ACCORD_DATA_DIR: path.join(work, name), ACCORD_DATABASE_URL: url, ACCORD_AUDIT_KEY: AUDIT_KEY, ACCORD_REPLICA_ID: name });
     const sqlite = await start({ ACCORD_DATA_DIR: path.join(work, 'sqlite') });

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,28 +5,16 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { ADMIN_TOKEN, REPO_ROOT } from './harness.ts';
+import { startServeProcess, type ServeProcess } from './serve-process.ts';
 
 const FLOWS = 100;
 const example = (partner: string, version: string) =>
   (parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any).paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example;
 const INPUTS: Record<string, unknown> = { 'northwind-health': example('northwind-health', '2.0.0'), 'bluestem-mutual': example('bluestem-mutual', '1.1.0') };
 
-/** A real `accord serve` process on a free port; resolves with its base URL once it listens. */
-function startServer(dir: string, faults: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/accord.js'), 'serve'], {
-    env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ACCORD_DATA_DIR: dir, PORT: '0', ACCORD_ADMIN_TOKEN: ADMIN_TOKEN, ACCORD_LOG_LEVEL: 'error', ACCORD_SAGA_TIME_SCALE: '0.05', ACCORD_FAULTS: faults, ACCORD_SEED_DIR: REPO_ROOT },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /Accord listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`accord serve exited (${code}) before listening:\n${out}`)));
-  });
+/** A real `accord serve` process on a free port over `dir`, with `faults` injected. */
+function startServer(dir: string, faults: string): Promise<ServeProcess> {
+  return startServeProcess({ ACCORD_DATA_DIR: dir, ACCORD_ADMIN_TOKEN: ADMIN_TOKEN, ACCORD_LOG_LEVEL: 'error', ACCORD_SAGA_TIME_SCALE: '0.05', ACCORD_FAULTS: faults, ACCORD_SEED_DIR: REPO_ROOT });
 }
 
 describe('crash recovery: SIGKILL at random moments during 100 flows', () => {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { putMatrixDocument } from '../src/matrix/store.ts';
 import { GitRegistry } from '../src/registry/git-registry.ts';
 import { minimalSpec, REPO_ROOT, runCli, startTestService, TEST_AUDIT_KEY, type TestService } from './harness.ts';
 import { freshPostgresDatabase, type PostgresDatabase } from './postgres.ts';
+import { gitIn, initBareRemote } from './git-remote.ts';
 
 /**
  * Replicas on one registry remote and one database: registrations and matrix versions racing
@@ -29,14 +29,9 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-function gitIn(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
-}
-
+/** A new empty bare repository, as an operator would create the remote. */
 function bareRemote(): string {
-  const dir = tempDir('accord-remote-');
-  gitIn(dir, 'init', '--quiet', '--bare', '--initial-branch=main');
-  return dir;
+  return initBareRemote(tempDir('accord-remote-'));
 }
 
 /** A service on the remote, and `count` more replicas' registries sharing its database: the deps of each. */

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AccordError } from '../src/errors.ts';
 import { GitRegistry } from '../src/registry/git-registry.ts';
 import { TagTakenError } from '../src/registry/remote.ts';
+import { gitIn, initBareRemote } from './git-remote.ts';
 
 /**
  * ACCORD_REGISTRY_REMOTE at the registry level: several GitRegistry instances (each its own data
@@ -22,15 +22,9 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function gitIn(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
-}
-
 /** A new empty bare repository, as an operator would create the remote. */
 function bareRemote(): string {
-  const dir = tempDir('accord-remote-');
-  gitIn(dir, 'init', '--quiet', '--bare', '--initial-branch=main');
-  return dir;
+  return initBareRemote(tempDir('accord-remote-'));
 }
 
 function replica(remote: string, options: { dir?: string; isIndexed?: (tag: string) => boolean } = {}): Promise<GitRegistry> {

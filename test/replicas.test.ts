@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresTypes } from '../src/db/postgres-types.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { ADMIN_TOKEN, REPO_ROOT, TEST_AUDIT_KEY } from './harness.ts';
+import { gitIn, initBareRemote } from './git-remote.ts';
 import { freshPostgresDatabase, type PostgresDatabase } from './postgres.ts';
+import { startServeProcess, type ServeProcess } from './serve-process.ts';
 
 /**
  * Issue 15's multi-replica test: three `accord serve` processes on one PostgreSQL database and
@@ -22,11 +23,8 @@ const example = (partner: string, version: string) => (parseYaml(CONTRACT(partne
 const INPUTS: Record<string, unknown> = { 'northwind-health': example('northwind-health', '2.0.0'), 'bluestem-mutual': example('bluestem-mutual', '1.1.0') };
 const SAGAS = 100;
 
-interface Replica {
+interface Replica extends ServeProcess {
   name: string;
-  child: ChildProcess;
-  url: string;
-  log: string;
 }
 
 describe('three replicas on one PostgreSQL and one Git remote', () => {
@@ -41,37 +39,22 @@ describe('three replicas on one PostgreSQL and one Git remote', () => {
   let receiver: http.Server;
   let receiverUrl: string;
 
-  function start(name: string): Promise<Replica> {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/accord.js'), 'serve'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: os.tmpdir(),
-        ACCORD_DATA_DIR: path.join(work, name),
-        ACCORD_DATABASE_URL: database.url,
-        ACCORD_AUDIT_KEY: TEST_AUDIT_KEY,
-        ACCORD_REGISTRY_REMOTE: remote,
-        ACCORD_REPLICA_ID: name,
-        ACCORD_LEASE_MS: '1500',
-        ACCORD_JOBS_INTERVAL_MS: '200',
-        ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true',
-        PORT: '0',
-        ACCORD_ADMIN_TOKEN: ADMIN_TOKEN,
-        ACCORD_LOG_LEVEL: 'error',
-        ACCORD_SAGA_TIME_SCALE: '0.05',
-        ACCORD_SEED_DIR: REPO_ROOT,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  async function start(name: string): Promise<Replica> {
+    const server = await startServeProcess({
+      ACCORD_DATA_DIR: path.join(work, name),
+      ACCORD_DATABASE_URL: database.url,
+      ACCORD_AUDIT_KEY: TEST_AUDIT_KEY,
+      ACCORD_REGISTRY_REMOTE: remote,
+      ACCORD_REPLICA_ID: name,
+      ACCORD_LEASE_MS: '1500',
+      ACCORD_JOBS_INTERVAL_MS: '200',
+      ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true',
+      ACCORD_ADMIN_TOKEN: ADMIN_TOKEN,
+      ACCORD_LOG_LEVEL: 'error',
+      ACCORD_SAGA_TIME_SCALE: '0.05',
+      ACCORD_SEED_DIR: REPO_ROOT,
     });
-    return new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const m = /Accord listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve({ name, child, url: m[1]!, log: out });
-      });
-      child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.once('exit', (code) => reject(new Error(`replica ${name} exited (${code}) before listening:\n${out}`)));
-    });
+    return { name, ...server };
   }
 
   /** The next replica round-robin (a load balancer). */
@@ -97,10 +80,8 @@ describe('three replicas on one PostgreSQL and one Git remote', () => {
     // An empty database: the three replicas migrate it together (the migration lock) and seed it once (the first-start lock).
     database = await freshPostgresDatabase({ migrated: false });
     sql = new pg.Pool({ connectionString: database.url, types: postgresTypes });
-    await new Promise<void>((resolve, reject) => {
-      const git = spawn('git', ['init', '--bare', '--initial-branch=main', remote]);
-      git.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`git init exited ${code}`))));
-    });
+    fs.mkdirSync(remote);
+    initBareRemote(remote);
     receiver = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -153,12 +134,7 @@ describe('three replicas on one PostgreSQL and one Git remote', () => {
     expect(statuses.filter((s) => s !== 201).every((s) => s === 200)).toBe(true);
     expect(await count("SELECT count(*) FROM contract_versions WHERE version = '2.9.0'")).toBe(1);
     // The remote is the registry of record: the tag is there, once; every replica serves the document.
-    const tags = await new Promise<string>((resolve) => {
-      const git = spawn('git', ['--git-dir', remote, 'tag', '--list', '*2.9.0*']);
-      let out = '';
-      git.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      git.once('exit', () => resolve(out));
-    });
+    const tags = gitIn(remote, 'tag', '--list', '*2.9.0*');
     expect(tags.trim().split('\n')).toHaveLength(1);
     for (const r of replicas) {
       const res = await call(r, 'GET', '/v1/contracts/northwind-health/p2p-exchange/versions/2.9.0/document');

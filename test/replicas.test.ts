@@ -149,6 +149,18 @@ describe('three replicas on one PostgreSQL and one Git remote', () => {
     for (const r of replicas) expect(await within(1000, async () => (await call(r, 'GET', '/v1/contracts', undefined, {}, created.token)).status === 401), r.name).toBe(true);
   });
 
+  it('a fault injected on one replica applies on every replica within a second, and its removal too', async () => {
+    const body = JSON.stringify(INPUTS['northwind-health']);
+    let n = 0;
+    const match = (r: Replica) => call(r, 'POST', MATCH, body, { 'Idempotency-Key': `fault-key-${n++}` });
+    const created = await call(replicas[0]!, 'POST', '/v1/faults', { partner: 'northwind-health', flow: 'member-match', step: 'match-member', kind: 'error-status', status: 503 });
+    expect(created.status).toBe(201);
+    const fault = await created.json();
+    for (const r of replicas) expect(await within(1000, async () => (await match(r)).status === 503), r.name).toBe(true);
+    expect((await call(replicas[2]!, 'DELETE', `/v1/faults/${fault.id}`)).status).toBe(204);
+    for (const r of replicas) expect(await within(1000, async () => (await match(r)).status === 200), r.name).toBe(true);
+  });
+
   it('SIGKILL of one replica during 100 sagas: every saga ends once, no partner effect twice, no step run twice; each webhook event delivered once', async () => {
     expect((await call(replicas[0]!, 'POST', '/v1/webhooks', { url: receiverUrl, secret: '0123456789abcdef', events: ['transaction.state-changed'] })).status).toBe(201);
     const started = await Promise.all(
@@ -190,7 +202,7 @@ describe('three replicas on one PostgreSQL and one Git remote', () => {
     expect(new Set(keys).size).toBe(events);
   }, 180_000);
 
-  it('two approvals of a breaking change at two replicas at once: both count, the version is approved', async () => {
+  it('two approvals of a breaking change at two replicas at once: both count, the version is approved and every replica serves it within a second', async () => {
     const doc = parseYaml(CONTRACT('northwind-health', '2.0.0'), { maxAliases: 0 }) as any;
     doc.info.version = '3.0.0';
     delete doc.paths[Object.keys(doc.paths).at(-1)!];
@@ -201,5 +213,12 @@ describe('three replicas on one PostgreSQL and one Git remote', () => {
     const reviews = await Promise.all(approvers.map((token, i) => call(replicas[i]!, 'POST', `/v1/changes/${change.id}/reviews`, { decision: 'approve' }, {}, token)));
     expect(reviews.map((r) => r.status)).toEqual([201, 201]);
     expect((await sql.query("SELECT state FROM contract_versions WHERE partner = 'northwind-health' AND version = '3.0.0'")).rows[0].state).toBe('approved');
+    // Approved versions are served in the sandbox: every replica's route table picks the new line up within a second.
+    expect(Object.keys(doc.paths)).toContain('/Patient/$member-match');
+    let n = 0;
+    for (const r of replicas) {
+      const served = await within(1000, async () => (await call(r, 'POST', MATCH.replace('/v2/', '/v3/'), JSON.stringify(INPUTS['northwind-health']), { 'Idempotency-Key': `v3-key-${n++}` })).status === 200);
+      expect(served, r.name).toBe(true);
+    }
   }, 60_000);
 });

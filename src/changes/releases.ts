@@ -75,9 +75,10 @@ export async function recordRelease(deps: Deps, principal: Principal, input: Rel
         body: `${partner}/${api} ${version} was released to ${environment} with ${decidedDiff.summary.distinct.breaking} breaking change(s)${decidedDiff.base ? ` against ${decidedDiff.base}` : ''}. ${change?.summary ?? ''}`.trim(),
       });
     }
+    // In the transaction: the signal commits with the release (a failure after the commit would answer 500 to a recorded release).
+    await markContractsChanged(tx);
     return { ...release, state: 'released' };
   });
-  await markContractsChanged(deps.db);
   return result;
 }
 

@@ -4,6 +4,16 @@ import { currentTransaction, inTransaction, runCommitted, type TransactionContex
 import type { Executor, RowMode, SqlParams } from './sql.ts';
 import { toPostgres } from './sql.ts';
 
+/** How long the listening connection may take to answer the leader's check before it is given up as dead. */
+const LIVENESS_TIMEOUT_MS = 5_000;
+
+/** `promise`, or a rejection after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Runs statements on a PostgreSQL pool. A transaction holds one pooled connection for its
  * lifetime; every statement of its async context runs there. There is no group commit:
@@ -61,6 +71,9 @@ export class PostgresExecutor implements Executor {
   async exclusively<T>(key: number, work: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // Idle while `work` runs on other connections: a session the server ends meanwhile must not crash the process (the pool listens only to idle clients).
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     try {
       await client.query('SELECT pg_advisory_lock($1)', [key]);
       try {
@@ -69,6 +82,7 @@ export class PostgresExecutor implements Executor {
         await client.query('SELECT pg_advisory_unlock($1)', [key]).catch((error: Error) => (broken = error));
       }
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -82,10 +96,23 @@ export class PostgresExecutor implements Executor {
     await this.listen();
     const client = this.listener;
     if (!client) return false;
-    if (!this.leading) {
-      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+    try {
+      // Every tick asks the connection (a check, or the lock): one that died silently (a dropped
+      // NAT entry, a partition) holds neither the lock nor the LISTEN any more; ended, it reconnects.
+      const result = await withTimeout(
+        this.leading ? client.query<{ locked: boolean }>('SELECT true AS locked') : client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]),
+        LIVENESS_TIMEOUT_MS,
+      );
       // The connection may have been replaced meanwhile: the lock belongs to the one it was taken on.
       this.leading = this.listener === client && result.rows[0]!.locked;
+    } catch {
+      // Given up at once (ending a hung socket may hang too): a new connection follows in a second.
+      this.leading = false;
+      if (this.listener === client) {
+        this.listener = undefined;
+        void client.end().catch(() => undefined);
+        setTimeout(() => void this.connectListener(true).catch(() => undefined), 1000).unref();
+      }
     }
     return this.leading;
   }
@@ -103,7 +130,8 @@ export class PostgresExecutor implements Executor {
 
   private async connectListener(reconnect: boolean): Promise<void> {
     if (this.closing) return;
-    const client = new pg.Client(this.pool.options);
+    // Keep-alive: a connection dropped without a FIN is noticed by TCP too, not only by the next check.
+    const client = new pg.Client({ ...this.pool.options, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     client.on('notification', (message) => {
       const signal = message.payload === undefined ? undefined : decodeSignal(message.payload);
       if (signal) dispatchSignal(signal.topic, signal.payload);

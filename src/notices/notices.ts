@@ -135,9 +135,9 @@ export async function deprecateVersion(deps: Deps, principal: Principal, partner
       title: `${partner}/${api} ${version} is deprecated; sunset ${sunsetIso.slice(0, 10)}`,
       body: `${partner}/${api} ${version} is deprecated as of ${deprecatedAt.slice(0, 10)} and will be removed after ${sunsetIso.slice(0, 10)}.${successor ? ` Move to ${successor}.` : ''} Reason: ${input.reason}`,
     });
+    await markContractsChanged(tx);
     return { partner, api, version, state: 'deprecated' as const, deprecatedAt, sunset: sunsetIso, successor, reason: input.reason, noticeId };
   });
-  await markContractsChanged(deps.db);
   return result;
 }
 
@@ -165,8 +165,9 @@ export async function processSunsets(deps: Pick<Deps, 'db' | 'clock' | 'audit'>)
         title: `${d.partner}/${d.api} ${d.version} reached its sunset and is retired`,
         body: `${d.partner}/${d.api} ${d.version} reached its sunset on ${d.sunset.slice(0, 10)} and is retired.${d.successor ? ` Use ${d.successor}.` : ''}`,
       });
+      // With the retirement: nothing after its commit may fail before the audit entry below.
+      await markContractsChanged(tx);
     });
-    await markContractsChanged(deps.db);
     await appendAudit(deps, { actor: 'accord-system', role: 'system', action: 'version.retired', target: `${d.partner}/${d.api}@${d.version}`, outcome: 'ok', detail: { sunset: d.sunset } });
   }
   return due.length;

@@ -99,8 +99,11 @@ function sandboxOnly(deps: Pick<Deps, 'config'>): void {
 export async function createFault(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, input: FaultRequest): Promise<Fault> {
   sandboxOnly(deps);
   const fault = row(input, 'api', principal.name, deps.clock());
-  await deps.db.insert(faultInjections).values(fault).run();
-  await deps.db.$signal('faults');
+  // The signal commits with the fault: every replica drops its cache at that commit.
+  await deps.db.transaction(async (tx) => {
+    await tx.insert(faultInjections).values(fault).run();
+    await tx.$signal('faults');
+  });
   return fault;
 }
 
@@ -121,8 +124,10 @@ export async function listFaults(deps: Pick<Deps, 'db'>): Promise<Fault[]> {
 
 /** Removes a fault. */
 export async function deleteFault(deps: Pick<Deps, 'db'>, id: string): Promise<void> {
-  if (changesOf(await deps.db.delete(faultInjections).where(eq(faultInjections.id, id)).run()) === 0) throw new AccordError('not_found', `No fault ${id}`);
-  await deps.db.$signal('faults');
+  await deps.db.transaction(async (tx) => {
+    if (changesOf(await tx.delete(faultInjections).where(eq(faultInjections.id, id)).run()) === 0) throw new AccordError('not_found', `No fault ${id}`);
+    await tx.$signal('faults');
+  });
 }
 
 /**
@@ -151,8 +156,8 @@ export async function loadConfiguredFaults(deps: Pick<Deps, 'db' | 'clock' | 'co
   await deps.db.transaction(async (dbTx) => {
     await dbTx.delete(faultInjections).where(eq(faultInjections.source, 'config')).run();
     for (const fault of faults) await dbTx.insert(faultInjections).values(fault).run();
+    await dbTx.$signal('faults');
   });
-  await deps.db.$signal('faults');
   return faults;
 }
 

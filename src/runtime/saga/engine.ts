@@ -54,7 +54,7 @@ export class SagaEngine {
     this.heartbeat.unref();
     // An operator acted on a transaction, perhaps on another replica: wake it if it is driven here, or take it if nobody drives it.
     this.stopListening = onSignal('saga-kick', (id) => {
-      if (id) void this.kick(id, { signalled: true });
+      if (id) void this.kick(id, { signalled: true }).catch((error) => deps.logger.error({ err: error, transactionId: id }, 'saga kick failed'));
     });
   }
 
@@ -76,7 +76,8 @@ export class SagaEngine {
   async resume({ startUp = false }: { startUp?: boolean } = {}): Promise<number> {
     if (this.stopped) return 0;
     const ids = (await this.leases.claimOrphans({ own: startUp })).filter((id) => !this.running.has(id));
-    for (const id of ids) await this.kick(id);
+    // One saga that cannot start must not leave the others of the sweep leased and idle.
+    for (const id of ids) await this.kick(id).catch((error) => this.deps.logger.error({ err: error, transactionId: id }, 'saga kick failed'));
     if (ids.length > 0) this.deps.logger.info({ count: ids.length, replica: this.deps.config.replicaId }, 'continuing unfinished transactions');
     return ids.length;
   }
@@ -96,12 +97,19 @@ export class SagaEngine {
       return;
     }
     if (this.running.has(id) || this.stopped) return;
+    let failed = false;
     const run = this.drive(id)
-      .catch((error) => this.deps.logger.error({ err: error, transactionId: id }, 'saga driver failed'))
+      .catch((error) => {
+        failed = true;
+        this.deps.logger.error({ err: error, transactionId: id }, 'saga driver failed');
+      })
       .finally(async () => {
-        this.running.delete(id);
         // Waiting for a person, finished, or stopping: nobody needs to wait for this lease to pass.
-        await this.leases.release(id).catch((error) => this.deps.logger.error({ err: error, transactionId: id }, 'saga lease release failed'));
+        // A driver that failed keeps it until it passes, so the saga is tried again after the lease,
+        // not at every jobs tick. Released before the driver is forgotten: a kick meanwhile finds it
+        // still running rather than claiming a lease this release would then clear.
+        if (!failed) await this.leases.release(id).catch((error) => this.deps.logger.error({ err: error, transactionId: id }, 'saga lease release failed'));
+        this.running.delete(id);
       });
     this.running.set(id, run);
   }

@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import type { Clock, Deps } from './deps.ts';
 import { importContracts } from './contracts/import.ts';
 import { startCheckpointer } from './db/checkpointer.ts';
-import { contractVersions, matrixVersions } from './db/index.ts';
+import { contractVersions, LOCKS, matrixVersions } from './db/index.ts';
 import { openStorage } from './db/open.ts';
 import { importMatrix } from './matrix/import.ts';
 import { processSunsets } from './notices/notices.ts';
@@ -23,9 +23,6 @@ import { createRuntime, type Runtime } from './runtime/index.ts';
 import { publishTransactionEvents } from './runtime/outbox.ts';
 import { purgeSessions } from './web/sessions.ts';
 import { dataDirLayout } from './data-dir.ts';
-
-/** The advisory lock of first-start work (the first admin token, seeding): 'seed'. */
-const FIRST_START_LOCK = 0x73656564;
 
 /** A started service: its dependencies and what start-up produced. */
 export interface Service {
@@ -143,7 +140,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
   const deps: Deps = { db, registry, clock, logger, config, metrics, audit };
 
   // Replicas starting together on an empty PostgreSQL database: one installs the first token and seeds, the others then find it done.
-  const { admin, seeded } = await db.$exclusively(FIRST_START_LOCK, async () => {
+  const { admin, seeded } = await db.$exclusively(LOCKS.firstStart, async () => {
     const admin = await ensureAdminToken(deps, config.adminToken);
     const seeded = { contracts: 0, matrix: 0 };
     if (config.seedDir) {

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { desc, gt } from 'drizzle-orm';
-import { auditLog, type Db } from '../db/index.ts';
+import { auditLog, LOCKS, type Db } from '../db/index.ts';
 import { ANCHOR_REF, anchorProblem, auditKeyId, type AnchorState, type StoredAnchor } from './anchor.ts';
 
 export interface AuditEntry {
@@ -62,14 +62,11 @@ export interface AuditAppender {
   appended(seq: number): void;
 }
 
-/** The advisory lock audit appends hold on PostgreSQL ('acca'; the migration lock is 'accd'). */
-const AUDIT_APPEND_LOCK = 0x61636361;
-
 /** Appends one entry, keyed-chained to the previous entry, in one transaction (one append at a time, across replicas too); may schedule an anchor. */
 export async function appendAudit(deps: { db: Db; clock: () => Date; audit: AuditAppender }, entry: AuditEntry): Promise<void> {
   const seq = await deps.db.transaction(async (tx) => {
     // One append at a time across replicas: each links to the head the previous one wrote.
-    await tx.$serialize(AUDIT_APPEND_LOCK);
+    await tx.$serialize(LOCKS.auditAppend);
     const last = await tx.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1).get();
     const row: EntryContent = {
       seq: (last?.seq ?? 0) + 1,

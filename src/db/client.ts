@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +7,7 @@ import { drizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy';
 import { PACKAGE_ROOT } from '../config.ts';
 import * as schema from './schema/index.ts';
 import { currentTransaction } from './context.ts';
+import { LOCKS } from './locks.ts';
 import { dispatchSignal, encodeSignal, SIGNAL_CHANNEL, type Topic } from './signals.ts';
 import { type Dialect, type Executor, type Sql, sqlOf } from './sql.ts';
 import { SqliteExecutor } from './sqlite.ts';
@@ -67,14 +67,6 @@ export type Db = Omit<SqliteRemoteDatabase<typeof schema>, 'transaction'> & {
   $close(): Promise<void>;
 };
 
-/** The advisory lock of the singleton duties' leader ('lead'). */
-const LEADER_LOCK = 0x6c656164;
-
-/** An advisory-lock key for a name (`change <id>`, `version <partner>/<api>@<version>`): 48 bits of its SHA-256, exact as a JS number and a PostgreSQL bigint. */
-export function lockKey(name: string): number {
-  return Number.parseInt(createHash('sha256').update(name).digest('hex').slice(0, 12), 16);
-}
-
 /** How many rows a drizzle `.run()` changed. */
 export function changesOf(result: unknown): number {
   return (result as { changes: number }).changes;
@@ -106,7 +98,7 @@ export function dbOf(executor: Executor, sqlite?: Database.Database): Db {
       db.$afterCommit(() => dispatchSignal(topic, payload));
       if (executor.dialect === 'postgres') await executor.query('SELECT pg_notify(?, ?)', [SIGNAL_CHANNEL, encodeSignal(topic, payload)], 'run');
     },
-    $lead: async () => (executor instanceof PostgresExecutor ? await executor.lead(LEADER_LOCK) : true),
+    $lead: async () => (executor instanceof PostgresExecutor ? await executor.lead(LOCKS.leader) : true),
     $exclusively: async <T>(key: number, work: () => Promise<T>) => (executor instanceof PostgresExecutor ? await executor.exclusively(key, work) : await work()),
     $listen: async () => {
       if (executor instanceof PostgresExecutor) await executor.listen();

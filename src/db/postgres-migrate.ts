@@ -1,14 +1,9 @@
+import { LOCKS } from './locks.ts';
 import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type pg from 'pg';
 import { PACKAGE_ROOT } from '../config.ts';
-
-/**
- * The session-level advisory lock held while migrations run ('accd' in ASCII). Any other
- * advisory lock Accord takes (leaders, audit appends) must use another key.
- */
-export const MIGRATION_LOCK_KEY = 0x61636364;
 
 /**
  * Applies the drizzle-kit migrations in migrations-pg/ (schema, then the SQLite-compatible
@@ -22,9 +17,9 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
   try {
     const encoding = (await client.query<{ server_encoding: string }>('SHOW server_encoding')).rows[0]?.server_encoding;
     if (encoding !== 'UTF8') throw new Error(`The PostgreSQL database must be UTF8 (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0); it is ${encoding}`);
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query('SELECT pg_advisory_lock($1)', [LOCKS.migrations]);
     await migrate(drizzle({ client }), { migrationsFolder: path.join(PACKAGE_ROOT, 'migrations-pg') });
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCKS.migrations]);
     client.release();
   } catch (error) {
     // Closing the connection ends its session, which frees the lock whatever state it is in.

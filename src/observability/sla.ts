@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
 import type { Deps } from '../deps.ts';
-import { changesOf, slaInterventions } from '../db/index.ts';
+import { changesOf, LOCKS, slaInterventions } from '../db/index.ts';
 import { onSignal } from '../db/signals.ts';
 import { freezeReleases, liftFreeze } from '../gate/freezes.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
@@ -21,9 +21,6 @@ type InterventionRow = typeof slaInterventions.$inferSelect;
 
 const DEFAULT_WINDOW_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
-
-/** The advisory lock an intervention's application or lift holds on PostgreSQL ('accs'), so two evaluations (a leader change) never apply one twice. */
-const SLA_INTERVENTION_LOCK = 0x61636373;
 
 /** The p-th percentile (nearest rank) of values. */
 export function percentile(values: ArrayLike<number>, p: number): number {
@@ -199,7 +196,7 @@ export class SlaMonitor {
     const now = this.deps.clock();
     const reason = this.describe(flow, partner, rule, value);
     const row = await this.deps.db.transaction(async (tx) => {
-      await tx.$serialize(SLA_INTERVENTION_LOCK);
+      await tx.$serialize(LOCKS.slaIntervention);
       // Another evaluation (the previous leader's last run) may have applied it meanwhile.
       const open = await tx.$sql.value('SELECT id FROM sla_interventions WHERE flow = ? AND partner = ? AND rule = ? AND lifted_at IS NULL', [flow.flow, partner, index]);
       if (open !== undefined) return undefined;
@@ -224,7 +221,7 @@ export class SlaMonitor {
   private async lift(flow: FlowEntry, row: InterventionRow, value: number): Promise<void> {
     const now = this.deps.clock();
     const lifted = await this.deps.db.transaction(async (tx) => {
-      await tx.$serialize(SLA_INTERVENTION_LOCK);
+      await tx.$serialize(LOCKS.slaIntervention);
       const result = await tx.update(slaInterventions).set({ liftedAt: now.toISOString() }).where(and(eq(slaInterventions.id, row.id), isNull(slaInterventions.liftedAt))).run();
       if (changesOf(result) === 0) return false; // lifted by another evaluation meanwhile
       if (row.freezeId) await liftFreeze({ db: tx as unknown as Deps['db'], clock: this.deps.clock }, row.freezeId);

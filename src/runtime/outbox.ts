@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Deps } from '../deps.ts';
-import { transactionEvents } from '../db/index.ts';
+import { LOCKS, transactionEvents } from '../db/index.ts';
 import { enqueueEvent, TRANSACTION_EVENT_TYPES } from '../notices/webhooks.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 
@@ -15,9 +15,6 @@ export async function appendEvent(dbTx: Pick<Deps['db'], 'insert'>, transaction:
 // Webhooks get these; step-level detail stays in the timeline.
 const PUBLISHED = new Set<string>(TRANSACTION_EVENT_TYPES);
 
-/** The advisory lock that fences direct-request inserts from the outbox publisher on PostgreSQL ('outb'). */
-export const OUTBOX_FENCE = 0x6f757462;
-
 /**
  * The highest transactions rowid below which every row is final (committed or rolled back).
  * SQLite commits one transaction at a time, so that is the highest visible. On PostgreSQL a
@@ -29,7 +26,7 @@ async function settledRowid(db: Deps['db']): Promise<number> {
   const read = async () => ((await db.$sql.value('SELECT max(rowid) FROM transactions')) as number | null) ?? 0;
   if (db.$dialect !== 'postgres') return await read();
   return await db.transaction(async () => {
-    await db.$sql.run(`SELECT pg_advisory_xact_lock(${OUTBOX_FENCE})`);
+    await db.$sql.run(`SELECT pg_advisory_xact_lock(${LOCKS.outboxFence})`);
     return await read();
   });
 }

@@ -1,4 +1,4 @@
-import { OUTBOX_FENCE } from '../outbox.ts';
+import { LOCKS } from '../../db/locks.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import type { FlowEntry, Step } from '../../matrix/checks.ts';
@@ -94,4 +94,4 @@ const INSERT = `INSERT INTO transactions (${COLUMNS}) VALUES (${VALUES})`;
  * until its transaction ends, in the one statement: the outbox publisher, taking the fence
  * exclusively, then knows every rowid drawn so far is committed or gone (see outbox.ts).
  */
-const INSERT_FENCED = `INSERT INTO transactions (${COLUMNS}) SELECT ${VALUES} FROM (SELECT pg_advisory_xact_lock_shared(${OUTBOX_FENCE})) AS fence`;
+const INSERT_FENCED = `INSERT INTO transactions (${COLUMNS}) SELECT ${VALUES} FROM (SELECT pg_advisory_xact_lock_shared(${LOCKS.outboxFence})) AS fence`;

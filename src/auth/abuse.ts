@@ -227,7 +227,7 @@ export class AuthGuard {
     if ('failure' in resolved) {
       for (const key of keys()) {
         const window = this.failures.add(key, clock());
-        if (window.count + this.replicas.sum('failures', key, clock()) !== limit) continue;
+        if (window.count + total(this.replicas.of('failures', key, clock())) !== limit) continue;
         // Once per window and key: the operator hears of a guessing run without one line per request.
         this.deps.logger.warn({ limited: key, retryAfterSeconds: 60 }, 'failed authentications reached ACCORD_AUTH_FAILURE_LIMIT; further attempts get 429 for a minute');
         await this.replicas.writeThrough('failures', key, window);

@@ -72,13 +72,6 @@ export class ReplicaCounts {
     return windows.filter((w) => now < w.start + WINDOW_MS);
   }
 
-  /** The other replicas' count for `key` in their windows open at `now`. */
-  sum(scope: Scope, key: string, now: number): number {
-    let sum = 0;
-    for (const w of this.#others[scope].get(key) ?? NONE) if (now < w.start + WINDOW_MS) sum += w.count;
-    return sum;
-  }
-
   /** Forgets the other replicas' windows that have ended (requests take the fast path again without waiting for a sync). */
   prune(now: number): void {
     for (const scope of SCOPES) {

@@ -48,6 +48,7 @@ function threshold(rule: Rule): number {
 export class SlaMonitor {
   private readonly rollups: RollupBuffer;
   private active = new Map<string, InterventionRow>();
+  private purgedAt = Number.NEGATIVE_INFINITY;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
 
@@ -180,6 +181,10 @@ export class SlaMonitor {
    * longer has (evaluate() deletes those of rules no longer breached). The leader's jobs call it.
    */
   async purge(): Promise<void> {
+    // Minutes age out a minute at a time: once a minute is enough (the leader's jobs tick every second).
+    const now = this.deps.clock().getTime();
+    if (now - this.purgedAt < 60_000) return;
+    this.purgedAt = now;
     await this.deps.db.$sql.run('DELETE FROM sla_rollups WHERE minute < ?', [this.deps.clock().getTime() - this.deps.config.slaRollupRetentionMs]);
     const rules = new Map((await this.flows()).map((f) => [f.flow, f.sla.interventions.length]));
     for (const b of await this.deps.db.$sql.all<{ flow: string; partner: string; rule: number }>('SELECT flow, partner, rule FROM sla_breaches')) {

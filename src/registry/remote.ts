@@ -113,10 +113,10 @@ export class RegistryRemote {
   }
 
   private async fetchNow(refspecs = MIRROR): Promise<void> {
-    const started = Date.now();
+    // A failed attempt counts too: while the remote is down, history reads serve the last fetch at once instead of each waiting for git to give up.
+    if (refspecs === MIRROR) this.fetchedAt = Date.now();
     const run = await runGit(this.dir, ['fetch', '--quiet', '--no-tags', '--update-head-ok', this.url, ...refspecs]);
     if (run.code !== 0) throw remoteFailure('Cannot fetch from the registry remote', run);
-    if (refspecs === MIRROR) this.fetchedAt = started;
   }
 
   /** Fetches the remote's main, tags and anchor into the local mirror (concurrent callers share one fetch). */

@@ -119,7 +119,7 @@ target and copy again), 3 error or refused (nothing copied).`,
     const file = localDatabaseFile(config, { existing: true });
     const key = copyKey(config);
     const registryDir = localRegistryDir(config);
-    const anchor = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(registryDir));
+    const anchor = parseStoredAnchor(await GitRegistry.readAuditAnchorAt(registryDir, config.registryRemote));
     return withDatabase(config, file, async (db) => {
       io.out(`Copying ${file} into ${target.shown}…`);
       let report: CopyReport;

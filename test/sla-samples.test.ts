@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { openDb } from '../src/db/client.ts';
 import type { Deps } from '../src/deps.ts';
-import { percentile } from '../src/observability/sla.ts';
+import { percentile } from '../src/observability/scorecards.ts';
 import { bucketOf, bucketValue, emptySummary, histogramText, MAX_PENDING_ROLLUPS, mergeSummary, parseHistogram, RELATIVE_ERROR, RollupBuffer, type Summary, summaryPercentile } from '../src/observability/sla-rollups.ts';
 import { measure, windowStart } from '../src/observability/sla-windows.ts';
 import { prng } from './prng.ts';

@@ -71,7 +71,7 @@ const ROWID = '__accord_rowid';
 const SQLITE_BOOKKEEPING = '__drizzle_migrations';
 
 /** An SQL identifier, double-quoted (the same on both engines). */
-export function quoteIdent(name: string): string {
+function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 

@@ -3,7 +3,13 @@ import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import type { Runtime } from '../runtime/index.ts';
-import { percentile } from './sla.ts';
+
+/** The p-th percentile (nearest rank) of values. */
+export function percentile(values: ArrayLike<number>, p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
 
 const share = (part: number, whole: number) => (whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000);
 

@@ -22,13 +22,6 @@ type InterventionRow = typeof slaInterventions.$inferSelect;
 const DEFAULT_WINDOW_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
 
-/** The p-th percentile (nearest rank) of values. */
-export function percentile(values: ArrayLike<number>, p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 function threshold(rule: Rule): number {
   return typeof rule.above === 'number' ? rule.above : durationMs(rule.above) / 1000;
 }

@@ -4,15 +4,15 @@ import type { AuditAnchorWrite, PublishRequest, StoredAuditAnchor } from './type
 /** The registry's branch, the audit anchor's ref and file, and who commits. */
 export const BRANCH = 'refs/heads/main';
 export const AUDIT_REF = 'refs/accord/audit';
-export const AUDIT_FILE = 'audit-anchor.json';
-export const COMMITTER = 'Accord registry <registry@accord.invalid>';
+const AUDIT_FILE = 'audit-anchor.json';
+const COMMITTER = 'Accord registry <registry@accord.invalid>';
 
 function fastImportData(text: string): string {
   return `data ${Buffer.byteLength(text)}\n${text}\n`;
 }
 
 /** A git timestamp (seconds, UTC) for fast-import. */
-export function gitTime(at: Date): string {
+function gitTime(at: Date): string {
   return `${Math.floor(at.getTime() / 1000)} +0000`;
 }
 

@@ -51,7 +51,7 @@ const RACE_BUDGET_MS = 30_000;
 const JOIN_ATTEMPTS = 5;
 
 /** The remote as git should see it: URLs and scp-like `host:path` as given, other paths made absolute. */
-export function remoteLocation(raw: string): string {
+function remoteLocation(raw: string): string {
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw) || /^[^/\\]{2,}:/.test(raw)) return raw;
   return path.resolve(raw);
 }

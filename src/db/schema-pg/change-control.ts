@@ -22,6 +22,8 @@ export const changeRequests = pgTable(
     createdAt: text('created_at').notNull(),
     createdBy: text('created_by').notNull(),
     createdByToken: text('created_by_token').notNull(),
+    /** Per consumer, the breaking findings touching the operations it uses (JSON); null before impact was computed. */
+    impact: text('impact'),
     ...rowidColumn(),
   },
   (t) => [index('change_requests_version').on(t.partner, t.api, t.version, t.createdAt)],
@@ -231,3 +233,20 @@ export const auditLog = pgTable('audit_log', {
   /** How `hash` was computed: `sha256` (unkeyed, rows from before the keyed chain) or `hmac-sha256`. */
   chain: text('chain').notNull().default('sha256'),
 });
+
+/**
+ * The operationIds a consumer declares it calls on a provider's API (JSON array). Without a row
+ * the consumer's declared usage is unknown; observed usage comes from the exchange runtime.
+ */
+export const consumerUsage = pgTable(
+  'consumer_usage',
+  {
+    provider: text('provider').notNull(),
+    api: text('api').notNull(),
+    consumer: text('consumer').notNull(),
+    operations: text('operations').notNull(),
+    declaredAt: text('declared_at').notNull(),
+    declaredBy: text('declared_by').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.api, t.consumer] })],
+);

@@ -89,6 +89,8 @@ export interface Config {
   sessionIdleMs: number;
   /** …and this long after sign-in, whatever happens. */
   sessionMaxMs: number;
+  /** How far back a consumer's calls through the exchange count as its observed usage of an API, in ms. */
+  usageWindowMs: number;
 }
 
 /** ACCORD_DATABASE_URL: a postgres:// URL; with it the audit key must come from ACCORD_AUDIT_KEY (replicas share it). */
@@ -161,6 +163,7 @@ export const SETTINGS = [
   ['ACCORD_CACHE_MAX_BYTES', '67108864', 'Bytes (estimated) each in-memory cache of parsed documents and compiled validators may hold (64 MiB).'],
   ['ACCORD_SESSION_IDLE', 'PT30M', 'A console session ends after this long (ISO 8601 duration) without a request.'],
   ['ACCORD_SESSION_MAX', 'PT12H', 'A console session ends this long after sign-in, however active.'],
+  ['ACCORD_USAGE_WINDOW', 'P30D', 'How far back (ISO 8601 duration) the operations a consumer called through the exchange runtime count as its observed usage of an API (partner-scoped impact of a change).'],
 ] as const;
 
 function intSetting(name: string, raw: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -323,5 +326,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cacheMaxBytes: intSetting('ACCORD_CACHE_MAX_BYTES', env.ACCORD_CACHE_MAX_BYTES, 64 * 1024 * 1024, 1024 * 1024),
     sessionIdleMs: durationSetting('ACCORD_SESSION_IDLE', env.ACCORD_SESSION_IDLE, 'PT30M')!,
     sessionMaxMs: durationSetting('ACCORD_SESSION_MAX', env.ACCORD_SESSION_MAX, 'PT12H')!,
+    usageWindowMs: durationSetting('ACCORD_USAGE_WINDOW', env.ACCORD_USAGE_WINDOW, 'P30D')!,
   };
 }

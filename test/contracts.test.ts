@@ -280,7 +280,7 @@ describe('input the operation definitions refuse (locations as before)', () => {
     expect(bad.errors[2]!.message).toBe('"control-matrix" is reserved');
     const own = await problemOf(await send('PUT', CONSUMERS, { consumers: ['northwind-health'] }), 422, 'invalid_document');
     expect(own.errors).toEqual([{ location: '/consumers', message: 'a partner does not consume its own API' }]);
-    expect(await (await send('PUT', CONSUMERS, { consumers: ['bluestem-mutual', 'bluestem-mutual'] })).json()).toEqual({ consumers: ['bluestem-mutual'] });
+    expect((await (await send('PUT', CONSUMERS, { consumers: ['bluestem-mutual', 'bluestem-mutual'] })).json()).consumers).toEqual(['bluestem-mutual']);
     const restored = await (await send('PUT', CONSUMERS, { consumers: [] })).json();
     expect(restored.consumers).toContain('bluestem-mutual');
     expect(restored.consumers).not.toContain('northwind-health');

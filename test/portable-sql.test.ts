@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchAudit } from '../src/audit/search.ts';
 import type { Principal } from '../src/auth/principal.ts';
 import { latestChangeFor } from '../src/changes/changes.ts';
+import { observedUsage } from '../src/changes/usage.ts';
 import { acknowledgementInbox, awaitingPrincipal, changeQueue, inboxCount, partnerChanges, QUEUE_TABS, queueCounts } from '../src/changes/queue.ts';
 import { versionKey } from '../src/contracts/ids.ts';
 import { listContracts } from '../src/contracts/versions.ts';
@@ -24,7 +25,7 @@ import { freshPostgresDatabase, type PostgresDatabase } from './postgres.ts';
 
 /**
  * The app's SQL that had to be rewritten to run on both engines (src/changes/queue.ts,
- * src/contracts/versions.ts, src/notices/webhook-dispatcher.ts, src/observability/*,
+ * src/changes/usage.ts, src/contracts/versions.ts, src/notices/webhook-dispatcher.ts, src/observability/*,
  * src/audit/search.ts), run through the app's own functions on a migrated SQLite and a migrated
  * PostgreSQL holding the same rows. Each function must answer the same on both, and so must
  * every statement it issues (rows as the driver returns them: a PostgreSQL boolean or text where
@@ -306,5 +307,36 @@ describe('audit search', () => {
     expect(await actors({ action: 'CHANGE_' })).toEqual(['Bob']);
     expect(await actors({ action: 'change', target: 'CHG' })).toEqual(['Bob', 'bob-approver']);
     expect(await actors({ target: 'a\\' })).toEqual(['alice']);
+  });
+});
+
+describe('observed usage', () => {
+  it("finds the operations each partner called on an API within the window: attempted saga steps and compensating operations, and direct requests", async () => {
+    const TX = `INSERT INTO transactions (id, flow, partner, api, version, state, phase, cursor, correlation_id, trace_id, caller_token_id, caller_partner, mode, input, plan, context, sync_step, time_scale_ppm, created_at, updated_at)
+      VALUES (?, 'f', ?, ?, '1.0.0', 'completed', 'forward', 1, 'corr', 'trace', 'tok', ?, ?, '{}', '{}', '{}', ?, 1000000, ?, ?)`;
+    const sync = (operation: string) => JSON.stringify({ id: 'step', operation, latencyMs: 3, outcome: { status: 200 } });
+    await seed(TX, [
+      ['tx_u1', 'umbrella', 'orders', 'acme', 'sync', sync('placeOrder'), at(30), at(30)],
+      ['tx_u2', 'umbrella', 'orders', 'acme', 'sync', sync('placeOrder'), at(31), at(31)],
+      ['tx_u3', 'umbrella', 'orders', 'globex', 'sync', sync('getOrder'), at(32), at(32)],
+      ['tx_u4', 'umbrella', 'orders', 'globex', 'saga', null, at(33), at(33)],
+      // before the window, another API, another provider, no caller partner
+      ['tx_u5', 'umbrella', 'orders', 'initech', 'sync', sync('cancelOrder'), at(1), at(1)],
+      ['tx_u6', 'umbrella', 'invoices', 'acme', 'sync', sync('payInvoice'), at(34), at(34)],
+      ['tx_u7', 'hooli', 'orders', 'acme', 'sync', sync('refund'), at(35), at(35)],
+      ['tx_u8', 'umbrella', 'orders', null, 'sync', sync('audit'), at(36), at(36)],
+    ]);
+    await seed("INSERT INTO transaction_steps (transaction_id, kind, step_id, position, operation, state, attempts, round_attempts, attempt_log, correlation_id) VALUES ('tx_u4', ?, ?, ?, ?, ?, ?, 0, '[]', 'corr')", [
+      ['forward', 'place', 0, 'placeOrder', 'succeeded', 1],
+      ['forward', 'ship', 1, 'shipOrder', 'failed', 2],
+      ['forward', 'bill', 2, 'billOrder', 'pending', 0],
+      ['compensation', 'place', 0, 'cancelOrder', 'succeeded', 1],
+      ['compensation', 'ship', 1, 'reversal-event', 'succeeded', 1],
+    ]);
+    const found = await same((db) => observedUsage({ db }, 'umbrella', 'orders', at(20)));
+    expect([...found]).toEqual([
+      ['acme', ['placeOrder']],
+      ['globex', ['cancelOrder', 'getOrder', 'placeOrder', 'shipOrder']],
+    ]);
   });
 });

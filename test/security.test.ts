@@ -20,7 +20,7 @@ interface SecuredOperation {
   hasBody: boolean;
 }
 
-const SAMPLE_PARAMS: Record<string, string> = { partner: 'acme', api: 'member-api', version: '1.0.0', id: 'tok_0000000000000000', flow: 'member-match' };
+const SAMPLE_PARAMS: Record<string, string> = { partner: 'acme', api: 'member-api', version: '1.0.0', id: 'tok_0000000000000000', flow: 'member-match', consumer: 'other-payer' };
 
 function securedOperations(): SecuredOperation[] {
   const ops: SecuredOperation[] = [];

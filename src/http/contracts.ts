@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { consumersOf, setConsumers } from '../changes/consumers.ts';
+import { setConsumers } from '../changes/consumers.ts';
+import { consumersWithUsage, declareUsage } from '../changes/usage.ts';
 import { formatOfContentType } from '../contracts/document.ts';
 import { registerContractVersion } from '../contracts/register.ts';
 import { contractHistory, getDocument, getVersion, listContracts, listVersions, toView } from '../contracts/versions.ts';
@@ -69,9 +70,14 @@ export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
 
   serve(app, op.listContractHistory, async (c, { params }) => c.json(await contractHistory(deps, principalOf(c), params.partner, params.api)));
 
-  serve(app, op.getContractConsumers, async (c, { params }) => c.json({ consumers: await consumersOf(deps, params.partner, params.api) }));
+  serve(app, op.getContractConsumers, async (c, { params }) => c.json(await consumersWithUsage(deps, principalOf(c), params.partner, params.api)));
 
-  serve(app, op.setContractConsumers, async (c, { params, body }) => c.json({ consumers: await setConsumers(deps, params.partner, params.api, body.consumers) }));
+  serve(app, op.setContractConsumers, async (c, { params, body }) => {
+    await setConsumers(deps, params.partner, params.api, body.consumers);
+    return c.json(await consumersWithUsage(deps, principalOf(c), params.partner, params.api));
+  });
+
+  serve(app, op.declareConsumerUsage, async (c, { params, body }) => c.json(await declareUsage(deps, principalOf(c), params.partner, params.api, params.consumer, body)));
 
   serve(app, op.deprecateContractVersion, async (c, { params, body }) => {
     const { partner, api, version } = params;

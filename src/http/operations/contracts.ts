@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../../auth/principal.ts';
 import { CONSUMER_LIST_PROBLEM, ConsumerList } from '../../changes/consumers.ts';
+import { USAGE_PROBLEM, UsageDeclaration } from '../../changes/usage.ts';
 import { JSON_TYPES, YAML_TYPES } from '../../contracts/document.ts';
 import { CONTRACT_STATES } from '../../contracts/versions.ts';
 import { VersionPair } from '../../diff/service.ts';
@@ -58,7 +59,22 @@ const RegisteredVersion = ContractVersionFields.extend({
 
 const Commit = z.object({ sha: z.string(), author: z.string(), email: z.string(), date: z.string(), message: z.string() }).meta({ id: 'Commit' });
 
-const Consumers = z.object({ consumers: z.array(z.string()) });
+const ConsumerUsage = z
+  .object({
+    consumer: z.string(),
+    declared: z.array(z.string()).nullable().meta({ description: 'The operationIds it declared it calls; null when it declared none' }),
+    declaredAt: z.string().nullable(),
+    declaredBy: z.string().nullable(),
+    observed: z.array(z.string()).meta({ description: 'The operationIds it called through the exchange runtime since `observedSince`' }),
+    operations: z.array(z.string()).nullable().meta({ description: 'declared ∪ observed: what it uses; null when unknown (it counts as affected by every change)' }),
+  })
+  .meta({ id: 'ConsumerUsage' });
+
+const Consumers = z.object({
+  consumers: z.array(z.string()),
+  observedSince: z.string().meta({ description: 'Exchange calls since then count as observed usage (ACCORD_USAGE_WINDOW)' }),
+  usage: z.array(ConsumerUsage).meta({ description: 'What each consumer uses: every consumer for staff and the provider, its own entry for a consumer, none for another partner' }),
+});
 
 const Deprecation = z.object({
   partner: z.string(),
@@ -201,8 +217,8 @@ export const getContractConsumers = defineOperation({
   method: 'get',
   path: '/v1/contracts/{partner}/{api}/consumers',
   tags: ['Contracts'],
-  summary: 'Partners that consume the API (explicit list, else every other partner implementing it)',
-  description: 'They must acknowledge its breaking changes and receive its notices.',
+  summary: 'Partners that consume the API (explicit list, else every other partner implementing it) and what each uses',
+  description: 'They receive its notices and acknowledge the breaking changes that touch what they use. `usage` lists per consumer the operationIds it declared and those it was observed calling through the exchange (every consumer for staff and the provider; a consumer sees its own entry; another partner none).',
   roles: ROLES,
   scope: 'contracts:read',
   request: { params: ApiParams },
@@ -221,6 +237,21 @@ export const setContractConsumers = defineOperation({
   request: { params: ApiParams, body: jsonBodyOf(ConsumerList) },
   invalid: { detail: CONSUMER_LIST_PROBLEM },
   responses: { 200: json(Consumers), 422: problem },
+});
+
+export const declareConsumerUsage = defineOperation({
+  operationId: 'declareConsumerUsage',
+  method: 'put',
+  path: '/v1/contracts/{partner}/{api}/consumers/{consumer}/usage',
+  tags: ['Contracts'],
+  summary: 'Declare the operations a consumer calls (replaces its earlier declaration)',
+  description:
+    'An admin, or the consumer’s own partner token (403 for anyone else). The consumer must be one of the API’s consumers and every operationId must exist in a registered version of the API the caller can see (422 listing each problem; nothing is written). Change requests opened afterwards ask it to acknowledge only changes that touch what it uses (declared ∪ observed).',
+  roles: ['admin', 'partner'],
+  scope: 'contracts:write',
+  request: { params: ApiParams.extend({ consumer: pathParam('The consuming partner') }), body: jsonBodyOf(UsageDeclaration) },
+  invalid: { detail: USAGE_PROBLEM },
+  responses: { 200: json(ConsumerUsage), 404: problem, 422: problem },
 });
 
 export const deprecateContractVersion = defineOperation({
@@ -260,6 +291,7 @@ export const contractOperations = [
   listContractHistory,
   getContractConsumers,
   setContractConsumers,
+  declareConsumerUsage,
   deprecateContractVersion,
   getReleaseNotes,
 ];

@@ -27,6 +27,7 @@ const POSTGRES_SUITES = [
   'test/headers.test.ts',
   'test/matrix-api.test.ts',
   'test/observability.test.ts',
+  'test/partner-impact.test.ts',
   'test/prototype-keys.test.ts',
   'test/reference-network.test.ts',
   'test/runtime-lines.test.ts',

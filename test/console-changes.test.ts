@@ -85,7 +85,8 @@ describe('console: change requests', () => {
     expect(detection).toContain('finalisation (owner data-exchange <data-exchange@accord-network.example>): every hop logs correlation-id');
     expect(detection).toContain('SLA: timeToAcknowledge p95 within PT5S');
     expect(detection).toContain('must still acknowledge bluestem-mutual');
-    expect(detection).toContain('the policy asks every consumer to acknowledge breaking changes');
+    expect(detection).toContain('the policy asks every consumer the change affects to acknowledge breaking changes');
+    expect(detection).toContain('bluestem-mutual: usage unknown (nothing declared, no calls observed), so every change counts');
     const recovery = section(html, 'How do we recover?');
     expect(recovery).toContain('Roll back to: northwind-health/p2p-exchange@2.0.0');
     expect(recovery).toContain('finalisation finalise (finalizeExchange) mark-inactive');

@@ -136,8 +136,9 @@ describe('webhook registration refuses destinations that are not public', () => 
     expect(await count(s, 'SELECT count(*) FROM webhooks')).toBe(0);
   });
 
-  it('lists every finding of a request of the wrong shape; a partner may subscribe to notice events only', async () => {
-    const all = 'notice.deprecation, notice.breaking-release, notice.sunset-reached, notice.synthetic-drift, notice.webhook-disabled, release.recorded, gate.break-glass, transaction.state-changed, transaction.step-failed, transaction.compensation-failed, transaction.reversal-event, transaction.recorded, sla.page-owner, sla.open-ticket, sla.recovered';
+  it('lists every finding of a request of the wrong shape; a partner may subscribe to notice and change-request events only', async () => {
+    const partnerEvents = 'notice.deprecation, notice.breaking-release, notice.sunset-reached, notice.synthetic-drift, notice.webhook-disabled, notice.acknowledgement-requested, notice.change-unaffected, change.acknowledgement-requested';
+    const all = `${partnerEvents}, release.recorded, gate.break-glass, transaction.state-changed, transaction.step-failed, transaction.compensation-failed, transaction.reversal-event, transaction.recorded, sla.page-owner, sla.open-ticket, sla.recovered`;
     const empty = await json(s, 'POST', '/v1/webhooks', {});
     expect(empty.status).toBe(422);
     expect(await empty.json()).toMatchObject({
@@ -155,7 +156,7 @@ describe('webhook registration refuses destinations that are not public', () => 
     const staffOnly = await json(s, 'POST', '/v1/webhooks', { url: 'https://93.184.215.14/in', secret: SECRET, events: ['notice.deprecation', 'release.recorded'] }, partner);
     expect(staffOnly.status).toBe(422);
     expect((await staffOnly.json()).errors).toEqual([
-      { location: '/events/1', message: 'must be one of notice.deprecation, notice.breaking-release, notice.sunset-reached, notice.synthetic-drift, notice.webhook-disabled' },
+      { location: '/events/1', message: `must be one of ${partnerEvents}` },
     ]);
     expect((await json(s, 'POST', '/v1/webhooks', [])).status).toBe(400);
     expect(await count(s, 'SELECT count(*) FROM webhooks')).toBe(0);

@@ -14,7 +14,9 @@ import type { FlowEntry } from '../matrix/checks.ts';
 import { currentPolicy, policyDiffOptions } from '../matrix/policy.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { consumersOf } from './consumers.ts';
+import { computeImpact, parseImpact, type ChangeImpact } from './impact.ts';
 import { changeAuthors, countedApprovers, sameActor } from './separation.ts';
+import { observedSince, usageOf } from './usage.ts';
 
 export type ChangeRow = typeof changeRequests.$inferSelect;
 
@@ -85,11 +87,11 @@ export const ChangeRequest = z
 export type ChangeRequest = z.output<typeof ChangeRequest>;
 
 /**
- * Opens a change request for a registered version: snapshots the diff it would ship and its
- * hash, and derives from the policy what it needs (approvals, partner acknowledgements,
- * evidence kinds).
+ * What opening a change request for a registered version stores (src/changes/open.ts inserts
+ * it): the diff it would ship and its hash, its impact on each consumer, and what the policy
+ * asks of it (approvals, acknowledgements from the consumers it affects, evidence kinds).
  */
-export async function createChange(deps: Deps, principal: Principal, input: ChangeRequest): Promise<ChangeRow> {
+export async function prepareChange(deps: Deps, principal: Principal, input: ChangeRequest): Promise<{ values: ChangeRow; impact: ChangeImpact; acksAsked: boolean }> {
   const row = await findVersion(deps, input.partner, input.api, input.version);
   if (!row) throw new AccordError('not_found', `No contract version ${input.partner}/${input.api}@${input.version}`);
   if (row.state === 'retired') throw new AccordError('conflict', `${row.partner}/${row.api}@${row.version} is retired`);
@@ -113,29 +115,30 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
     flowIds = flowsCovering(flows, row.partner, row.api, row.version, changedOperations(diff.result.changes)).map((e) => e.flow);
   }
   const acks = policy.acknowledgements?.[changeClass] ?? (breaking ? 'all-consumers' : 'none');
-  return await deps.db
-    .insert(changeRequests)
-    .values({
-      id: `chg_${randomBytes(8).toString('hex')}`,
-      partner: row.partner,
-      api: row.api,
-      version: row.version,
-      contentSha256: row.sha256,
-      baseVersion: diff.base,
-      diff: JSON.stringify(diff.result),
-      diffHash: diff.hash,
-      breaking,
-      summary: input.summary.trim(),
-      flows: JSON.stringify(flowIds),
-      requiredApprovals: policy.approvals[changeClass],
-      requiredAcks: JSON.stringify(acks === 'all-consumers' ? await consumersOf(deps, row.partner, row.api) : []),
-      requiredEvidence: JSON.stringify(policy.evidence[changeClass]),
-      createdAt: deps.clock().toISOString(),
-      createdBy: principal.name,
-      createdByToken: principal.tokenId,
-    })
-    .returning()
-    .get();
+  // Only the consumers the change affects are asked (ADR 0020); the others are told by notice.
+  const since = observedSince(deps);
+  const impact = computeImpact(diff.result, await usageOf(deps, row.partner, row.api, await consumersOf(deps, row.partner, row.api), since), since);
+  const values: ChangeRow = {
+    id: `chg_${randomBytes(8).toString('hex')}`,
+    partner: row.partner,
+    api: row.api,
+    version: row.version,
+    contentSha256: row.sha256,
+    baseVersion: diff.base,
+    diff: JSON.stringify(diff.result),
+    diffHash: diff.hash,
+    breaking,
+    summary: input.summary.trim(),
+    flows: JSON.stringify(flowIds),
+    requiredApprovals: policy.approvals[changeClass],
+    requiredAcks: JSON.stringify(acks === 'all-consumers' ? impact.consumers.filter((c) => c.affected).map((c) => c.consumer) : []),
+    requiredEvidence: JSON.stringify(policy.evidence[changeClass]),
+    createdAt: deps.clock().toISOString(),
+    createdBy: principal.name,
+    createdByToken: principal.tokenId,
+    impact: JSON.stringify(impact),
+  };
+  return { values, impact, acksAsked: acks === 'all-consumers' };
 }
 
 /** A change request's row (404 when there is none). */
@@ -248,7 +251,10 @@ export type ChangeAcknowledgement = z.output<typeof ChangeAcknowledgement>;
 export async function acknowledgeChange(deps: Deps, principal: Principal, id: string, input: ChangeAcknowledgement) {
   const change = await getChangeRow(deps, id);
   const required = JSON.parse(change.requiredAcks) as string[];
-  if (!required.includes(principal.partner!)) throw new AccordError('forbidden', `Partner ${principal.partner} is not a consumer asked to acknowledge this change`);
+  if (!required.includes(principal.partner!)) {
+    const unaffected = parseImpact(change.impact)?.consumers.find((c) => c.consumer === principal.partner && !c.affected);
+    throw new AccordError('forbidden', unaffected ? `Partner ${principal.partner} is not asked to acknowledge this change: it ${unaffected.reason}` : `Partner ${principal.partner} is not a consumer asked to acknowledge this change`);
+  }
   const hash = change.diffHash;
   return await deps.db
     .insert(changeAcks)

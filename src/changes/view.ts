@@ -9,6 +9,7 @@ import { evaluateGate, type GateAnswer, type GateFacts } from '../gate/evaluate.
 import { currentPolicy } from '../matrix/policy.ts';
 import { acksOf, getChangeRow, reviewsOf, toChangeSummary, type ChangeRow } from './changes.ts';
 import { consumersOf } from './consumers.ts';
+import { impactFor, parseImpact, scopedDiff, type ConsumerImpact } from './impact.ts';
 import { queueStatus } from './queue.ts';
 import { changeAuthors, countedApprovers } from './separation.ts';
 
@@ -28,10 +29,12 @@ export function requiredAcknowledgements(row: Pick<ChangeRow, 'requiredAcks'>): 
 
 /**
  * Whether the principal may read a change request: staff always; a partner when the change is
- * to its own API or when it is asked to acknowledge it.
+ * to its own API, when it is asked to acknowledge it, or when it is a consumer the change's
+ * impact names (an unaffected one was told of it by notice).
  */
-export function canReadChange(principal: Principal, row: Pick<ChangeRow, 'partner' | 'requiredAcks'>): boolean {
-  return principal.role !== 'partner' || principal.partner === row.partner || requiredAcknowledgements(row).includes(principal.partner!);
+export function canReadChange(principal: Principal, row: Pick<ChangeRow, 'partner' | 'requiredAcks' | 'impact'>): boolean {
+  if (principal.role !== 'partner' || principal.partner === row.partner || requiredAcknowledgements(row).includes(principal.partner!)) return true;
+  return parseImpact(row.impact)?.consumers.some((c) => c.consumer === principal.partner) ?? false;
 }
 
 /**
@@ -65,9 +68,45 @@ export function changeJson(ctx: ChangeContext) {
   };
 }
 
-/** A change request as the API shows it (see changeJson). */
+/** A change request as the API shows it (see changeJson), with its impact on each consumer (a consumer sees its own entry). */
 export async function changeView(deps: Deps, principal: Principal, id: string, environment?: string) {
-  return changeJson(await readChange(deps, principal, id, environment));
+  const ctx = await readChange(deps, principal, id, environment);
+  return { ...changeJson(ctx), impact: impactFor(principal, ctx.row.partner, parseImpact(ctx.row.impact)) };
+}
+
+/** What `GET /v1/changes/{id}/diff` says about whose diff it is. */
+export interface DiffScope {
+  consumer: string;
+  usage: ConsumerImpact['usage'];
+  operations: string[] | null;
+  affected: boolean;
+  reason: string;
+}
+
+/**
+ * A change request's diff snapshot scoped to one consumer: only the findings touching the
+ * operations it uses (all of them when its usage is unknown). A consuming partner gets its own
+ * scope (another consumer's: 403); staff and the API's provider get the whole diff, or a
+ * consumer's scope with `consumer`.
+ */
+export async function changeDiffFor(deps: Pick<Deps, 'db'>, principal: Principal, id: string, consumer?: string): Promise<DiffResult & { scope: DiffScope | null }> {
+  const row = await getChangeRow(deps, id);
+  if (!canReadChange(principal, row)) throw new AccordError('not_found', `No change request ${row.id}`);
+  const own = principal.role === 'partner' && principal.partner !== row.partner ? principal.partner! : undefined;
+  if (own !== undefined && consumer !== undefined && consumer !== own) throw new AccordError('forbidden', `A partner reads only its own scope of a change (${own}'s)`);
+  const diff = JSON.parse(row.diff) as DiffResult;
+  const who = consumer ?? own;
+  if (who === undefined) return { ...diff, scope: null };
+  const impact = parseImpact(row.impact);
+  const entry = impact?.consumers.find((c) => c.consumer === who);
+  if (impact ? !entry : !requiredAcknowledgements(row).includes(who)) throw new AccordError('not_found', `${who} is not a consumer of change request ${row.id}`);
+  return {
+    ...scopedDiff(diff, entry),
+    // Change requests opened before impact was computed: every finding, as for unknown usage.
+    scope: entry
+      ? { consumer: who, usage: entry.usage, operations: entry.operations, affected: entry.affected, reason: entry.reason }
+      : { consumer: who, usage: 'unknown', operations: null, affected: true, reason: 'opened before partner-scoped impact: the whole diff' },
+  };
 }
 
 /** Where a change request stands, in the queue's terms (src/changes/queue.ts). */
@@ -95,10 +134,14 @@ export interface AcknowledgementStatus {
   changeClass: 'breaking' | 'non-breaking';
   /** The API's consumers now (the required list was taken from them when the change was opened). */
   consumers: string[];
+  /** The API's consumers when the change was opened (its impact); null when it was opened before impact was computed. */
+  openedWith: string[] | null;
+  /** Why each consumer the viewer may see was asked or not (a consuming partner sees its own). */
+  reasons: Array<{ partner: string; affected: boolean; reason: string }>;
 }
 
-/** Acknowledgements of a change request against what its policy and the API's consumers require. */
-export async function acknowledgementStatus(deps: Deps, ctx: ChangeContext): Promise<AcknowledgementStatus> {
+/** Acknowledgements of a change request against what its policy and the API's consumers require, as `viewer` may see them. */
+export async function acknowledgementStatus(deps: Deps, ctx: ChangeContext, viewer: Principal): Promise<AcknowledgementStatus> {
   const required = requiredAcknowledgements(ctx.row);
   const acknowledged = new Map<string, AcknowledgementStatus['acknowledged'][number]>();
   for (const a of ctx.acks) if (stillCounts(ctx, a.diffHash) && !acknowledged.has(a.partner)) acknowledged.set(a.partner, { partner: a.partner, createdAt: a.createdAt, createdBy: a.createdBy, comment: a.comment });
@@ -111,6 +154,8 @@ export async function acknowledgementStatus(deps: Deps, ctx: ChangeContext): Pro
     rule: policy.acknowledgements[changeClass],
     changeClass,
     consumers: await consumersOf(deps, ctx.row.partner, ctx.row.api),
+    openedWith: parseImpact(ctx.row.impact)?.consumers.map((c) => c.consumer) ?? null,
+    reasons: (impactFor(viewer, ctx.row.partner, parseImpact(ctx.row.impact))?.consumers ?? []).map((c) => ({ partner: c.consumer, affected: c.affected, reason: c.reason })),
   };
 }
 

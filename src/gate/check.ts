@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import { acksOf, changedOperations, flowsCovering, latestChangeFor, releaseDiff, reviewsOf } from '../changes/changes.ts';
+import { askedBecause, parseImpact } from '../changes/impact.ts';
 import type { Deps } from '../deps.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
@@ -61,6 +62,7 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
           createdByToken: change.createdByToken,
           requiredApprovals: change.requiredApprovals,
           requiredAcks: JSON.parse(change.requiredAcks) as string[],
+          ...(change.impact ? { askedBecause: askedBecause(JSON.parse(change.requiredAcks) as string[], parseImpact(change.impact)) } : {}),
           requiredEvidence: required,
         }
       : null,

@@ -30,6 +30,8 @@ export interface GateFacts {
     createdByToken: string;
     requiredApprovals: number;
     requiredAcks: string[];
+    /** Why each of requiredAcks is asked: what the change touches of what it uses (absent before partner-scoped impact). */
+    askedBecause?: Array<{ partner: string; reason: string }>;
     requiredEvidence: string[];
   } | null;
   diff: { base: string | null; hash: string; summary: DiffResult['summary']; bump: DiffResult['bump']; changes: Array<Pick<Change, 'rule' | 'level' | 'method' | 'path' | 'operationId' | 'message'>> };
@@ -83,6 +85,7 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
     const missing = change.requiredAcks.filter((p) => !acked.has(p));
     if (change.requiredAcks.length === 0) add('acknowledgements', 'met', 'No partner acknowledgements required');
     else if (missing.length === 0) add('acknowledgements', 'met', `Acknowledged by ${change.requiredAcks.join(', ')}`);
+    else if (change.askedBecause) add('acknowledgements', 'pending', `Waiting for acknowledgement from ${missing.map((p) => `${p}: ${change.askedBecause!.find((a) => a.partner === p)?.reason ?? 'a consumer of the API'}`).join('; ')}`, `Each affected consumer acknowledges with its token: POST /v1/changes/${change.id}/acknowledgements (GET /v1/changes/${change.id}/diff shows it what touches it)`);
     else add('acknowledgements', 'pending', `Waiting for acknowledgement from ${missing.join(', ')}`, `Each consuming partner acknowledges with its token: POST /v1/changes/${change.id}/acknowledgements`);
 
     // Evidence: present, passing, unexpired and bound to this content.

@@ -1,9 +1,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { acknowledgeChange, createChange, listChanges, reviewChange, toChangeSummary } from '../changes/changes.ts';
+import { acknowledgeChange, listChanges, reviewChange, toChangeSummary } from '../changes/changes.ts';
+import { createChange } from '../changes/open.ts';
 import { awaitingPrincipal } from '../changes/queue.ts';
-import { changeView } from '../changes/view.ts';
+import { changeDiffFor, changeView } from '../changes/view.ts';
 import type { Deps } from '../deps.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+import { respondDiff } from './diff.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/changes.ts';
 import { principalOf, type AppEnv } from './env.ts';
@@ -22,6 +24,10 @@ export function changesRouter(deps: Deps): OpenAPIHono<AppEnv> {
     return c.json(await listChanges(deps, principal, filter));
   });
   serve(app, op.getChange, async (c, { params, query }) => c.json(await changeView(deps, principalOf(c), params.id, query.environment ?? 'production')));
+  serve(app, op.getChangeDiff, async (c, { params, query }) => {
+    const result = await changeDiffFor(deps, principalOf(c), params.id, query.consumer);
+    return respondDiff(c, result, query.format, `Change request ${params.id}${result.scope ? ` for ${result.scope.consumer}` : ''}`);
+  });
   serve(app, op.reviewChange, async (c, { params, body }) => c.json(await reviewChange(deps, principalOf(c), params.id, body), 201));
   serve(app, op.acknowledgeChange, async (c, { params, body }) => c.json(await acknowledgeChange(deps, principalOf(c), params.id, body), 201));
   return app;

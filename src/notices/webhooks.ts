@@ -13,10 +13,14 @@ import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 export const TRANSACTION_EVENT_TYPES = ['transaction.state-changed', 'transaction.step-failed', 'transaction.compensation-failed', 'transaction.reversal-event', 'transaction.recorded'] as const;
 /** SLA monitor and synthetic-check events (src/observability). */
 export const OBSERVABILITY_EVENT_TYPES = ['sla.page-owner', 'sla.open-ticket', 'sla.recovered'] as const;
+/** Notice events: one per notice kind (src/notices/notices.ts NOTICE_KINDS). */
+const NOTICE_EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled', 'notice.acknowledgement-requested', 'notice.change-unaffected'] as const;
+/** Change-request events sent to the partners they concern (src/changes/open.ts). */
+const PARTNER_CHANGE_EVENT_TYPES = ['change.acknowledgement-requested'] as const;
 /** Every event a webhook may subscribe to. */
-export const EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled', 'release.recorded', 'gate.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES] as const;
-/** What a partner's webhook may subscribe to: notices concerning it. */
-const PARTNER_EVENTS = new Set(['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled']);
+export const EVENT_TYPES = [...NOTICE_EVENT_TYPES, ...PARTNER_CHANGE_EVENT_TYPES, 'release.recorded', 'gate.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES] as const;
+/** What a partner's webhook may subscribe to: notices and change-request events concerning it. */
+const PARTNER_EVENTS = new Set<string>([...NOTICE_EVENT_TYPES, ...PARTNER_CHANGE_EVENT_TYPES]);
 /** Failure class of a 3xx answer: Accord never follows redirects (the target could be anywhere). */
 export const REDIRECT_NOT_FOLLOWED = 'redirect not followed';
 /** Where a delivery is: waiting for its (next) attempt, delivered, failed after the last attempt, or cancelled with its webhook. */
@@ -40,7 +44,7 @@ export const WebhookRequest = z
     events: z
       .array(z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }), { error: EVENTS_RULE })
       .min(1, EVENTS_RULE)
-      .meta({ description: 'The events to deliver; a partner may subscribe only to notice events (those concerning it)' }),
+      .meta({ description: 'The events to deliver; a partner may subscribe only to notice and change-request events (those concerning it)' }),
   })
   .meta({ id: 'WebhookRequest' });
 
@@ -82,10 +86,10 @@ async function requireRoomFor(tx: Tx, deps: Pick<Deps, 'config'>, partner: strin
 }
 
 /**
- * Registers a webhook. Admins may subscribe to any event; a partner only to notices concerning
- * it. The URL must reach a public address (or one the outbound opt-ins allow; a host name is
- * resolved with `resolve`, the system resolver by default); each owner may hold at most
- * `webhooksPerOwner` active subscriptions.
+ * Registers a webhook. Admins may subscribe to any event; a partner only to notices and
+ * change-request events concerning it. The URL must reach a public address (or one the
+ * outbound opt-ins allow; a host name is resolved with `resolve`, the system resolver by
+ * default); each owner may hold at most `webhooksPerOwner` active subscriptions.
  */
 export async function createWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, input: WebhookRequest, options: { resolve?: ResolveHost } = {}) {
   const errors: FieldError[] = [];

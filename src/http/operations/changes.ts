@@ -1,7 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../../auth/principal.ts';
 import { ChangeAcknowledgement, ChangeRequest, ChangeReview, REVIEW_DECISIONS } from '../../changes/changes.ts';
+import { USAGE_SOURCES } from '../../changes/impact.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { DiffFormatQuery, DiffResult, diffResponse } from './diff.ts';
 import { GateReason, VERDICTS } from './gate.ts';
 
 const LEVELS = ['breaking', 'warning', 'info'] as const;
@@ -36,6 +38,31 @@ const Acknowledgement = z
   .object({ id: z.string(), changeId: z.string(), partner: z.string(), diffHash: z.string(), comment: z.string(), createdAt: z.string(), createdBy: z.string() })
   .meta({ id: 'ChangeAcknowledgementRecord' });
 
+const ImpactFinding = z.object({ rule: z.string(), level: z.enum(LEVELS), method: z.string().optional(), path: z.string().optional(), operationId: z.string().optional(), message: z.string() });
+
+const ConsumerImpact = z
+  .object({
+    consumer: z.string(),
+    usage: z.enum(USAGE_SOURCES).meta({ description: 'Where its usage is known from: declared, observed through the exchange, both, or unknown' }),
+    operations: z.array(z.string()).nullable().meta({ description: 'The operationIds it uses (declared ∪ observed); null when unknown' }),
+    affected: z.boolean().meta({ description: 'Whether the change touches what it uses (breaking findings for a breaking change); unknown usage is affected by everything' }),
+    touched: z.array(z.string()).meta({ description: 'The operations it uses that the change touches' }),
+    findings: z.array(ImpactFinding).meta({ description: 'Breaking and warning findings touching it (at most 50)' }),
+    moreFindings: z.number().int(),
+    reason: z.string().meta({ description: 'Why it is (not) asked, in one line' }),
+  })
+  .meta({ id: 'ConsumerImpact' });
+
+const ChangeImpact = z
+  .object({ observedSince: z.string().meta({ description: 'Exchange calls since then counted as observed usage' }), consumers: z.array(ConsumerImpact) })
+  .nullable()
+  .meta({ description: 'Per consumer of the API when the change was opened, what it touches (a consuming partner sees its own entry only); null for change requests opened before impact was computed' });
+
+const DiffScope = z
+  .object({ consumer: z.string(), usage: z.enum(USAGE_SOURCES), operations: z.array(z.string()).nullable(), affected: z.boolean(), reason: z.string() })
+  .nullable()
+  .meta({ description: 'Whose scope this is; null for the whole diff' });
+
 const counts = z.boolean().meta({ description: 'Whether it is for the change’s diff and that diff is still what a release would ship' });
 
 const ChangeDetail = ChangeSummary.extend({
@@ -46,6 +73,7 @@ const ChangeDetail = ChangeSummary.extend({
   acknowledgements: z.array(Acknowledgement.extend({ counts })),
   evidence: z.array(GateReason).meta({ description: 'The gate’s evidence reasons' }),
   gatePreview: z.object({ environment: z.string(), verdict: z.enum(VERDICTS), reasons: z.array(GateReason) }),
+  impact: ChangeImpact,
 }).meta({ id: 'ChangeDetail' });
 
 const changeId = z.object({ id: pathParam('Change request id') });
@@ -59,7 +87,7 @@ export const listChanges = defineOperation({
   description:
     'Staff list change requests (optionally of one partner/api). A partner token may only call it with `awaiting=me` (403 otherwise). ' +
     '`awaiting=me` answers, newest first and at most 100, the open change requests (the newest of their version, version not released or retired, diff not rejected) awaiting the caller: ' +
-    'for a partner, those listing it among the required acknowledgements that it has not acknowledged for their diff; for an approver or admin (whose token may use changes:review), those still short of approvals that it may review — not opened by it, its version not registered by it (same token or a look-alike name), not yet reviewed by it; for other roles none.',
+    'for a partner, those listing it among the required acknowledgements (a consumer the change affects) that it has not acknowledged for their diff; for an approver or admin (whose token may use changes:review), those still short of approvals that it may review — not opened by it, its version not registered by it (same token or a look-alike name), not yet reviewed by it; for other roles none.',
   roles: ROLES,
   scope: 'changes:read',
   request: {
@@ -84,7 +112,9 @@ export const createChange = defineOperation({
   tags: ['Changes'],
   summary: 'Open a change request: snapshots the diff and derives approvals, acknowledgements and evidence from the policy',
   description:
-    'The diff is taken against production’s version (else the previous one) and hashed; reviews and acknowledgements are bound to that hash. Without `flows`, the flows covering the operations the diff changes. A new change request for a diff that was rejected is refused (409), as is one for a retired version.',
+    'The diff is taken against production’s version (else the previous one) and hashed; reviews and acknowledgements are bound to that hash. Without `flows`, the flows covering the operations the diff changes. ' +
+    'Its impact on each consumer of the API is computed from what the consumer uses (declared, or observed through the exchange within ACCORD_USAGE_WINDOW; unknown usage is affected by everything); when the policy asks acknowledgements, only affected consumers are asked (an `acknowledgement-requested` notice and a `change.acknowledgement-requested` webhook event each) and the others get a `change-unaffected` notice. ' +
+    'A new change request for a diff that was rejected is refused (409), as is one for a retired version.',
   roles: ['admin', 'author'],
   scope: 'changes:write',
   request: { body: jsonBodyOf(ChangeRequest) },
@@ -98,11 +128,25 @@ export const getChange = defineOperation({
   path: '/v1/changes/{id}',
   tags: ['Changes'],
   summary: 'A change request with its diff, reviews, acknowledgements, evidence status and a gate preview',
-  description: 'A partner reads the change requests to its own APIs and those it is asked to acknowledge; any other is 404, as one that does not exist.',
+  description: 'A partner reads the change requests to its own APIs and those whose impact names it as a consumer (affected or not); any other is 404, as one that does not exist. `impact` shows, per consumer, what the change touches of what it uses; a consuming partner sees its own entry only.',
   roles: ROLES,
   scope: 'changes:read',
   request: { params: changeId, query: z.object({ environment: z.string().optional().meta({ description: 'The environment of the gate preview (default production)' }) }) },
   responses: { 200: json(ChangeDetail), 404: problem },
+});
+
+export const getChangeDiff = defineOperation({
+  operationId: 'getChangeDiff',
+  method: 'get',
+  path: '/v1/changes/{id}/diff',
+  tags: ['Changes'],
+  summary: 'The change’s diff scoped to one consumer: only the findings touching the operations it uses',
+  description:
+    'A consuming partner gets its own scope: the findings of the diff snapshot that touch an operation it uses (declared or observed) or the document as a whole; all of them when its usage is unknown. `consumer` names another consumer: staff and the API’s provider may (403 for a consumer asking for another’s; 404 for a partner that is not a consumer). Without `consumer`, staff and the provider get the whole diff (`scope: null`). JSON, Markdown or text (`format`).',
+  roles: ROLES,
+  scope: 'changes:read',
+  request: { params: changeId, query: DiffFormatQuery.extend({ consumer: z.string().optional().meta({ description: 'The consumer whose scope to show (default: the calling partner)' }) }) },
+  responses: { 200: diffResponse(DiffResult.extend({ scope: DiffScope }).meta({ id: 'ScopedDiff' })), 404: problem },
 });
 
 export const reviewChange = defineOperation({
@@ -125,11 +169,11 @@ export const acknowledgeChange = defineOperation({
   path: '/v1/changes/{id}/acknowledgements',
   tags: ['Changes'],
   summary: 'A consuming partner acknowledges the change',
-  description: 'Only a partner asked to acknowledge the change (one of its consumers when it was opened) may; others get 403. The body may be left out.',
+  description: 'Only a partner asked to acknowledge the change (a consumer it affected when it was opened) may; others, unaffected consumers included, get 403. The body may be left out.',
   roles: ['partner'],
   scope: 'changes:acknowledge',
   request: { params: changeId, body: jsonBodyOf(ChangeAcknowledgement, false) },
   responses: { 201: json(Acknowledgement, 'Recorded'), 404: problem },
 });
 
-export const changeOperations = [listChanges, createChange, getChange, reviewChange, acknowledgeChange];
+export const changeOperations = [listChanges, createChange, getChange, getChangeDiff, reviewChange, acknowledgeChange];

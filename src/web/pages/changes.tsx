@@ -51,7 +51,7 @@ async function loadChangePage(deps: Deps, pageCtx: PageContext, id: string, envi
     now: deps.clock(),
     diff: JSON.parse(row.diff) as DiffResult,
     documents,
-    acknowledgements: await acknowledgementStatus(deps, change),
+    acknowledgements: await acknowledgementStatus(deps, change, principal),
     evidence: staff && hasScope(principal, 'evidence:read') ? await evidenceForChange(deps, change) : null,
     releases: staff ? await releasesOfChange(deps, row) : null,
     visible: (v) => !!v && visibleVersions.has(v),

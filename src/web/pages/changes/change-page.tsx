@@ -179,13 +179,13 @@ export function ChangePage(props: ChangePageData) {
         <h3 id="acknowledgements">Partner acknowledgements</h3>
         {ack.required.length === 0 ? (
           <p>
-            No partner must acknowledge: the policy asks {ack.rule === 'none' ? 'no acknowledgement' : 'all consumers'} for {ack.changeClass} changes{ack.rule === 'all-consumers' ? ', and the API had no consumers when the change was opened' : ''}.
+            No partner must acknowledge: the policy asks {ack.rule === 'none' ? 'no acknowledgement' : 'every consumer the change affects'} for {ack.changeClass} changes{ack.rule !== 'all-consumers' ? '' : ack.openedWith?.length ? `, and it affects none of the API's consumers (${ack.openedWith.join(', ')}; each was told by notice)` : ', and the API had no consumers when the change was opened'}.
           </p>
         ) : (
           <>
             <p>
-              Why: the policy asks <strong>{ack.rule === 'all-consumers' ? 'every consumer' : 'no one'}</strong> to acknowledge {ack.changeClass} changes, and the consumers of {row.partner}/{row.api} were {ack.required.join(', ')} when the change was opened
-              {ack.consumers.join(',') === ack.required.join(',') ? '.' : ` (today: ${ack.consumers.join(', ') || 'none'}).`}
+              Why: the policy asks <strong>{ack.rule === 'all-consumers' ? (ack.openedWith ? 'every consumer the change affects' : 'every consumer') : 'no one'}</strong> to acknowledge {ack.changeClass} changes, and {ack.openedWith ? `of the consumers of ${row.partner}/${row.api} (${ack.openedWith.join(', ')}) it affected ${ack.required.join(', ')} when it was opened (an operation it uses is touched, or what it uses is unknown; the others were told by notice)` : `the consumers of ${row.partner}/${row.api} were ${ack.required.join(', ')} when the change was opened`}
+              {ack.consumers.join(',') === (ack.openedWith ?? ack.required).join(',') ? '.' : ` (today: ${ack.consumers.join(', ') || 'none'}).`}
             </p>
             <ul>
               {ack.acknowledged.map((a) => (
@@ -202,6 +202,16 @@ export function ChangePage(props: ChangePageData) {
             </ul>
           </>
         )}
+        {ack.reasons.length > 0 ? (
+          <ul>
+            {ack.reasons.map((r) => (
+              <li>
+                {r.partner}: {r.reason}
+                {r.affected ? '' : ' (not asked)'}
+              </li>
+            ))}
+          </ul>
+        ) : null}
         {mustAcknowledge && !acknowledgedByMe && mayCall(principal, acknowledgeChangeOp) ? (
           <form method="post" action={`/console/changes/${row.id}/acknowledgements${envQuery}`}>
             <CsrfField csrf={ctx.csrf} />

@@ -6,7 +6,7 @@
  */
 export const SCOPES = {
   'contracts:read': 'Read contracts: versions, documents, diffs, history, consumers, release notes; stateless diffs',
-  'contracts:write': 'Register contract versions, set consumers, deprecate versions',
+  'contracts:write': 'Register contract versions, set consumers, declare consumer usage, deprecate versions',
   'matrix:read': 'Read the control matrix and the policy; dry-run matrix checks',
   'matrix:write': 'Store control-matrix entries and the policy',
   'changes:read': 'Read change requests and review items',

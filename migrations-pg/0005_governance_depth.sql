@@ -27,4 +27,5 @@ ALTER TABLE "matrix_versions" ADD COLUMN "base_version" bigint;--> statement-bre
 ALTER TABLE "matrix_versions" ADD COLUMN "decided_at" text COLLATE "C";--> statement-breakpoint
 ALTER TABLE "matrix_versions" ADD COLUMN "decided_by" text COLLATE "C";--> statement-breakpoint
 ALTER TABLE "matrix_versions" ADD COLUMN "break_glass" text COLLATE "C";--> statement-breakpoint
-CREATE INDEX "matrix_reviews_version" ON "matrix_reviews" USING btree ("name","version");
+CREATE INDEX "matrix_reviews_version" ON "matrix_reviews" USING btree ("name","version");--> statement-breakpoint
+CREATE INDEX "transactions_provider_created" ON "transactions" USING btree ("partner","api","created_at");

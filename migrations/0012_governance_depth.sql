@@ -27,4 +27,5 @@ ALTER TABLE `matrix_versions` ADD `base_version` integer;--> statement-breakpoin
 ALTER TABLE `matrix_versions` ADD `decided_at` text;--> statement-breakpoint
 ALTER TABLE `matrix_versions` ADD `decided_by` text;--> statement-breakpoint
 ALTER TABLE `matrix_versions` ADD `break_glass` text;--> statement-breakpoint
-ALTER TABLE `change_requests` ADD `impact` text;
+ALTER TABLE `change_requests` ADD `impact` text;--> statement-breakpoint
+CREATE INDEX `transactions_provider_created` ON `transactions` (`partner`,`api`,`created_at`);

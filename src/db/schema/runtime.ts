@@ -93,6 +93,8 @@ export const transactions = sqliteTable(
   },
   (t) => [
     index('transactions_correlation').on(t.correlationId),
+    // Observed consumer usage reads a provider API's recent transactions (src/changes/usage.ts).
+    index('transactions_provider_created').on(t.partner, t.api, t.createdAt),
     index('transactions_idempotency_key').on(t.idempotencyKey),
     // Only unfinished transactions are looked up by state and age (stuck lists, resume): finished
     // ones (nearly every direct request) stay out of this index.

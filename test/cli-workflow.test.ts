@@ -317,9 +317,14 @@ describe('--format json for every command', () => {
     expect(JSON.parse(both.stdout).error.message).toBe('--json is short for --format json; it cannot go with --format junit');
   });
 
-  it('wraps the lines of a command without a structured result as {exitCode, output}', async () => {
+  it('prints a local command\'s result as JSON too (token create), and wraps the lines of one without a structured result as {exitCode, output} (audit verify)', async () => {
     const s = await startTestService();
     try {
+      const token = await accordHere(['token', 'create', '--role', 'ci', '--name', 'pipeline', '--json'], { ACCORD_DATA_DIR: s.dir, ...s.storageEnv });
+      expect(token.code).toBe(0);
+      const created = JSON.parse(token.stdout);
+      expect(created).toMatchObject({ role: 'ci', name: 'pipeline', token: expect.stringMatching(/^acc_/) });
+      expect((await s.call('GET', '/v1/contracts', { token: created.token })).status).toBe(200);
       const run = await accordHere(['audit', 'verify', '--format', 'json'], { ACCORD_DATA_DIR: s.dir, ...s.storageEnv });
       expect(run.stderr).toBe('');
       const report = JSON.parse(run.stdout);

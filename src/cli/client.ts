@@ -1,7 +1,12 @@
 import type { Config } from '../config.ts';
 import { CliFailure } from './errors.ts';
 
-/** Sends one request to the Accord server named by ACCORD_URL with ACCORD_TOKEN. */
+/**
+ * Sends one request to the Accord server named by ACCORD_URL with ACCORD_TOKEN. An answer of
+ * 400 or more is a CliFailure carrying the status and the problem+json body: exit 1 (refused)
+ * for a 4xx that says no to this request, exit 3 (could not run) for 401 — the token itself is
+ * not accepted, a configuration matter — 429 (busy: try again) and 5xx.
+ */
 export async function callServer(
   config: Config,
   method: string,
@@ -9,7 +14,7 @@ export async function callServer(
   body?: { text: string; contentType: string },
   headers: Record<string, string> = {},
 ): Promise<{ status: number; json: unknown }> {
-  if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3);
+  if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3, { kind: 'configuration' });
   let response: Response;
   try {
     response = await fetch(`${config.url}${path}`, {
@@ -18,7 +23,7 @@ export async function callServer(
       ...(body ? { body: body.text } : {}),
     });
   } catch (error) {
-    throw new CliFailure(`Cannot reach Accord at ${config.url} (${(error as Error).cause ?? (error as Error).message}); is the server running and ACCORD_URL right?`, 3);
+    throw new CliFailure(`Cannot reach Accord at ${config.url} (${(error as Error).cause ?? (error as Error).message}); is the server running and ACCORD_URL right?`, 3, { kind: 'unreachable' });
   }
   const text = await response.text();
   let json: unknown = text;
@@ -27,8 +32,26 @@ export async function callServer(
   } catch {
     // not JSON: keep the text
   }
-  if (response.status >= 400) throw new CliFailure(describeProblem(response.status, json), response.status >= 500 ? 3 : 1);
+  if (response.status >= 400) throw serverFailure(response.status, json);
   return { status: response.status, json };
+}
+
+/** Sends `body` as JSON (see callServer). */
+export function sendJson(config: Config, method: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  return callServer(config, method, path, { text: JSON.stringify(body), contentType: 'application/json' });
+}
+
+/** One path segment, escaped: ids come from the command line. */
+export function segment(value: unknown): string {
+  return encodeURIComponent(String(value));
+}
+
+/** The failure an error answer means, with its exit code and kind (see callServer). */
+function serverFailure(status: number, body: unknown): CliFailure {
+  const details = { status, problem: body };
+  if (status === 401) return new CliFailure(`${describeProblem(status, body)}\nThe server does not accept ACCORD_TOKEN: check it, or create one (accord token create --help).`, 3, { ...details, kind: 'unauthorized' });
+  if (status === 429 || status >= 500) return new CliFailure(describeProblem(status, body), 3, { ...details, kind: 'unavailable' });
+  return new CliFailure(describeProblem(status, body), 1, { ...details, kind: 'refused' });
 }
 
 /** One readable paragraph from a problem+json body. */

@@ -13,10 +13,21 @@ export interface CommandArgs {
   positionals: string[];
 }
 
+/** The output format a command was asked for: `--format json` (or its alias `--json`), else text. */
+export type OutputFormat = 'text' | 'json';
+
 /** What every command runs with. */
 export interface CommandContext {
   config: Config;
   io: Io;
+  /** `json` when the run asked for `--format json` or `--json` (see src/cli/output.ts). */
+  format: OutputFormat;
+  /**
+   * Prints the command's result: with `--format json` as one JSON document on stdout, else the
+   * lines `text` renders. A command that prints its result this way gets `--format text|json`
+   * and `--json` without declaring them.
+   */
+  print<T>(result: T, text: (result: T) => string): void;
 }
 
 /** One CLI command: the words that call it, what `accord --help` lists of it, its help and its run. */
@@ -31,7 +42,8 @@ export interface Command {
   help: string;
   /**
    * Its options for node:util's parseArgs (strict, positionals allowed; the dispatcher adds and
-   * answers --help). Without options every argument reaches `run` as a positional.
+   * answers --help, and adds --format text|json and --json unless the command declares its own
+   * `format` or `json`). Without options every argument reaches `run` as a positional.
    */
   options?: ParseArgsConfig['options'];
   /** Runs the command and returns its exit code. */

@@ -20,8 +20,11 @@ ${[...commands, { synopsis: 'accord <command> --help', summary: 'help for one co
 
 Environment: ACCORD_URL and ACCORD_TOKEN for commands that talk to the server; ACCORD_DATA_DIR,
 HOST, PORT and the rest for the service (see README).
-Exit codes: 0 done, 1 refused by the server (bad input, conflict, forbidden), 3 error (usage,
-configuration, server unreachable or failing).`;
+Output: --format json (or --json) on any command but serve prints one JSON document on stdout:
+the result, or {"error": {"kind", "message", "exitCode", "status", "problem"}} when it fails.
+Exit codes: 0 done; 1 refused (the server said no: bad input, not found, conflict, forbidden);
+3 could not run (usage, configuration, token not accepted, server unreachable, busy or failing).
+gate check: 0 pass, 1 fail, 2 pending, 3 error; diff and matrix validate: 1 findings.`;
 }
 
 /** The usage error's synopsis for a group of commands (`accord gate`): the first line of each one's synopsis. */

@@ -18,7 +18,7 @@ const OPTIONS = {
 } as const;
 
 /** Records one piece of evidence, given as flags (`add`) or read from a JUnit report (`junit`). */
-async function recordEvidence(command: Command, junit: boolean, { values, positionals }: CommandArgs, { config, io }: CommandContext): Promise<number> {
+async function recordEvidence(command: Command, junit: boolean, { values, positionals }: CommandArgs, { config, print }: CommandContext): Promise<number> {
   const required = ['partner', 'api', 'version', 'kind', 'uri', 'env', 'commit', ...(junit ? [] : ['result'])];
   const missing = required.filter((k) => !values[k]);
   if (missing.length > 0 || (junit ? positionals.length !== 1 : positionals.length !== 0)) {
@@ -44,8 +44,8 @@ async function recordEvidence(command: Command, junit: boolean, { values, positi
   const result = junit
     ? await callServer(config, 'POST', `/v1/evidence/junit?${new URLSearchParams(fields as Record<string, string>)}`, { text: await readInputFile(positionals[0]!), contentType: 'application/xml' })
     : await callServer(config, 'POST', '/v1/evidence', { text: JSON.stringify({ ...fields, result: values.result }), contentType: 'application/json' });
-  const e = result.json as { id: string; kind: string; result: string; boundToContent: boolean; report: { tests: number; failures: number; errors: number; skipped: number } | null };
-  io.out(`Recorded ${e.kind} evidence ${e.id}: ${e.result}${e.report ? ` (${e.report.tests} tests, ${e.report.failures} failures, ${e.report.errors} errors, ${e.report.skipped} skipped)` : ''}${e.boundToContent ? '' : ' — WARNING: not bound to the registered content, it will not count'}`);
+  type Recorded = { id: string; kind: string; result: string; boundToContent: boolean; report: { tests: number; failures: number; errors: number; skipped: number } | null };
+  print(result.json as Recorded, (e) => `Recorded ${e.kind} evidence ${e.id}: ${e.result}${e.report ? ` (${e.report.tests} tests, ${e.report.failures} failures, ${e.report.errors} errors, ${e.report.skipped} skipped)` : ''}${e.boundToContent ? '' : ' — WARNING: not bound to the registered content, it will not count'}`);
   return 0;
 }
 
@@ -59,7 +59,8 @@ export const evidenceAdd: Command = {
 Records release evidence (kinds: contract-test, replay-test, duplicate-handling-test,
 failure-injection, trace-completeness, rollback-plan, runbook, synthetic-check). --sha256 is the
 contract content the evidence was produced for (the document's ETag); it defaults to the
-registered content's. Exit 0 recorded, 1 refused, 3 error.`,
+registered content's. --format json (or --json) prints the record as the server answered.
+Exit 0 recorded, 1 refused, 3 could not run.`,
   options: OPTIONS,
   run: (args, context) => recordEvidence(evidenceAdd, false, args, context),
 };

@@ -12,7 +12,8 @@ whether P/A@V may be released to E. Prints a one-line verdict, then each unmet r
 how to meet it, what changed, how breakage is detected and how to recover. With
 --retry-while-pending N it asks again up to N more times, S seconds apart (default 30), while
 the answer is pending. --break-glass REASON (admin) passes regardless and opens a review item.
-Exit 0 pass, 1 fail, 2 still pending, 3 error.`;
+--json is short for --format json. Exit 0 pass, 1 fail, 2 still pending, 3 error (including a
+request the server refused, such as an unknown version).`;
 
 /** `accord gate check`: asks the release gate; its exit code is the verdict (0 pass, 1 fail, 2 pending, 3 error). */
 export const gateCheck: Command = {
@@ -33,12 +34,12 @@ export const gateCheck: Command = {
   },
   async run({ values }, { config, io }) {
     const missing = ['partner', 'api', 'version', 'env'].filter((k) => !values[k]);
-    if (missing.length > 0) throw new CliFailure(`Missing ${missing.map((m) => `--${m}`).join(', ')}\n${HELP.split('\n\n')[0]}`, 3);
+    if (missing.length > 0) throw new CliFailure(`Missing ${missing.map((m) => `--${m}`).join(', ')}\n${HELP.split('\n\n')[0]}`, 3, { kind: 'usage' });
     const format = (values.format as string | undefined) ?? 'text';
-    if (!['text', 'json', 'markdown', 'junit'].includes(format)) throw new CliFailure('--format must be text, json, markdown or junit', 3);
+    if (!['text', 'json', 'markdown', 'junit'].includes(format)) throw new CliFailure('--format must be text, json, markdown or junit', 3, { kind: 'usage' });
     const retries = Number(values['retry-while-pending'] ?? 0);
     const interval = Number(values['retry-interval'] ?? 30);
-    if (!Number.isInteger(retries) || retries < 0 || !(interval >= 0)) throw new CliFailure('--retry-while-pending takes a whole number, --retry-interval seconds', 3);
+    if (!Number.isInteger(retries) || retries < 0 || !(interval >= 0)) throw new CliFailure('--retry-while-pending takes a whole number, --retry-interval seconds', 3, { kind: 'usage' });
     const body = JSON.stringify({ partner: values.partner, api: values.api, version: values.version, environment: values.env, ...(values['break-glass'] ? { breakGlass: values['break-glass'] } : {}) });
     let decision: GateDecision;
     for (let attempt = 0; ; attempt++) {
@@ -46,7 +47,7 @@ export const gateCheck: Command = {
         decision = (await callServer(config, 'POST', '/v1/gate/check', { text: body, contentType: 'application/json' })).json as GateDecision;
       } catch (error) {
         // Exit 1 means "the gate failed"; a request the server refused is an error.
-        throw error instanceof CliFailure ? new CliFailure(error.message, 3) : error;
+        throw error instanceof CliFailure ? new CliFailure(error.message, 3, error) : error;
       }
       if (decision.verdict !== 'pending' || attempt >= retries) break;
       io.err(`accord: gate pending (${attempt + 1}/${retries}); asking again in ${interval} s`);

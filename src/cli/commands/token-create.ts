@@ -20,9 +20,10 @@ PostgreSQL database ACCORD_DATABASE_URL names) and prints the secret once.
 Use it on the server host to bootstrap or recover access. --partner is required for --role partner.
 --expires-in sets its lifetime (e.g. P30D, PT12H, or never; default ACCORD_TOKEN_DEFAULT_TTL, else none).
 --scopes limits it to some of the scopes its role allows (e.g. notices:read,exchange); scopes:
-${SCOPE_NAMES.join(', ')}.`,
+${SCOPE_NAMES.join(', ')}.
+--format json (or --json) prints the token record, secret included, as JSON.`,
   options: { role: { type: 'string' }, partner: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' }, scopes: { type: 'string' } },
-  async run({ values }, { config, io }) {
+  async run({ values }, { config, print }) {
     if (!values.role) throw new CliFailure('--role is required (admin, author, approver, ci or partner)', 3);
     const role = values.role as string;
     const scopes = values.scopes === undefined ? undefined : (values.scopes as string).split(',').map((scope) => scope.trim());
@@ -33,10 +34,14 @@ ${SCOPE_NAMES.join(', ')}.`,
         { detail: 'Invalid token request' },
       );
       const created = await createToken({ db, clock: () => new Date(), config }, 'accord-cli', request, { scopesOfRole });
-      io.out(`Created ${created.role} token ${created.id} "${created.name}"${created.partner ? ` for partner ${created.partner}` : ''}.`);
-      io.out(`Expires: ${created.expiresAt ?? 'never'}. Scopes: ${created.scopes?.join(', ') ?? `everything the ${created.role} role allows`}.`);
-      io.out('Secret (shown once):');
-      io.out(created.token);
+      print(created, (t) =>
+        [
+          `Created ${t.role} token ${t.id} "${t.name}"${t.partner ? ` for partner ${t.partner}` : ''}.`,
+          `Expires: ${t.expiresAt ?? 'never'}. Scopes: ${t.scopes?.join(', ') ?? `everything the ${t.role} role allows`}.`,
+          'Secret (shown once):',
+          t.token,
+        ].join('\n'),
+      );
       return 0;
     });
   },

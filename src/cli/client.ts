@@ -1,6 +1,16 @@
 import type { Config } from '../config.ts';
 import { CliFailure } from './errors.ts';
 
+/** A request the server answered with an error status: its status and problem body besides the message. */
+export class ServerRefusal extends CliFailure {
+  constructor(
+    readonly status: number,
+    readonly problem: unknown,
+  ) {
+    super(describeProblem(status, problem), status >= 500 ? 3 : 1);
+  }
+}
+
 /** Sends one request to the Accord server named by ACCORD_URL with ACCORD_TOKEN. */
 export async function callServer(
   config: Config,
@@ -8,7 +18,7 @@ export async function callServer(
   path: string,
   body?: { text: string; contentType: string },
   headers: Record<string, string> = {},
-): Promise<{ status: number; json: unknown }> {
+): Promise<{ status: number; json: unknown; headers: Headers }> {
   if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3);
   let response: Response;
   try {
@@ -27,8 +37,8 @@ export async function callServer(
   } catch {
     // not JSON: keep the text
   }
-  if (response.status >= 400) throw new CliFailure(describeProblem(response.status, json), response.status >= 500 ? 3 : 1);
-  return { status: response.status, json };
+  if (response.status >= 400) throw new ServerRefusal(response.status, json);
+  return { status: response.status, json, headers: response.headers };
 }
 
 /** One readable paragraph from a problem+json body. */

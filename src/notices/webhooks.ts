@@ -14,7 +14,7 @@ export const TRANSACTION_EVENT_TYPES = ['transaction.state-changed', 'transactio
 /** SLA monitor and synthetic-check events (src/observability). */
 export const OBSERVABILITY_EVENT_TYPES = ['sla.page-owner', 'sla.open-ticket', 'sla.recovered'] as const;
 /** Every event a webhook may subscribe to. */
-export const EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled', 'release.recorded', 'gate.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES] as const;
+export const EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled', 'release.recorded', 'gate.break-glass', 'matrix.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES] as const;
 /** What a partner's webhook may subscribe to: notices concerning it. */
 const PARTNER_EVENTS = new Set(['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled']);
 /** Failure class of a 3xx answer: Accord never follows redirects (the target could be anywhere). */

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
 import { signIn, type ConsoleUser } from './console-helpers.ts';
 import { ADMIN_TOKEN, REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { putApprovedMatrixEntry } from './matrix-helpers.ts';
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, 'control-matrix', file), 'utf8');
 const FLOWS = ['acknowledgement', 'consent-capture', 'finalisation', 'member-match', 'payer-data-export'];
@@ -19,8 +20,7 @@ describe('console: control matrix', () => {
     admin = await signIn(s, ADMIN_TOKEN);
     // A second version of member-match through the API: a shorter dedupe window and one escalation contact fewer.
     const v2 = read('member-match.yaml').replace('dedupeWindow: P1D', 'dedupeWindow: PT12H').replace('contact: interoperability duty manager', 'contact: identity duty manager');
-    const res = await s.call('PUT', '/v1/control-matrix/member-match', { body: v2, type: 'application/yaml', token: await s.token('author') });
-    expect(res.status, await res.clone().text()).toBe(201);
+    expect((await putApprovedMatrixEntry(s, 'member-match', v2, { token: await s.token('author') })).version).toBe(2);
   });
   afterAll(async () => await s.cleanup());
 

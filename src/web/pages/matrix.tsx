@@ -175,6 +175,7 @@ function FlowPage(props: FlowPageProps) {
   const entry = doc.entry as FlowEntry;
   // What governs is the newest approved version, not the newest stored one (a proposal may be newer).
   const latest = versions.filter((v) => v.status === 'approved').at(-1)?.version ?? versions.at(-1)!.version;
+  const newest = versions.at(-1)!.version;
   const open = versions.filter((v) => v.status === 'proposed');
   const options = (name: string, selected: number) => (
     <select id={`compare-${name}`} name={name}>
@@ -216,11 +217,11 @@ function FlowPage(props: FlowPageProps) {
         <form method="get" action={`/console/matrix/${encodeURIComponent(flow)}`} class="filters" aria-label="Compare two versions">
           <div class="field">
             <label for="compare-from">From</label>
-            {options('from', props.from ?? latest - 1)}
+            {options('from', props.from ?? newest - 1)}
           </div>
           <div class="field">
             <label for="compare-to">To</label>
-            {options('to', props.to ?? latest)}
+            {options('to', props.to ?? newest)}
           </div>
           <button type="submit">Compare</button>
         </form>

@@ -107,6 +107,21 @@ describe('console: control matrix', () => {
     }
   });
 
+  it('the flow page shows the approved version as the latest, each version’s status and the open proposals', async () => {
+    const v3 = read('member-match.yaml').replace('dedupeWindow: P1D', 'dedupeWindow: PT6H');
+    const put = await s.call('PUT', '/v1/control-matrix/member-match', { body: v3, type: 'application/yaml', token: await s.token('author') });
+    expect(await put.json()).toMatchObject({ version: 3, status: 'proposed', baseVersion: 2 });
+    const table = await (await admin.get('/console/matrix')).text();
+    expect(bodyRows(table).find((r) => r.includes('<code>member-match</code>'))).toContain('<li>window 12 h</li>');
+    const page = await (await admin.get('/console/matrix/member-match')).text();
+    expect(page).toContain('version 2 (the latest)');
+    expect(page).toContain('<th scope="col">Status</th>');
+    expect(page).toContain('<a href="/console/matrix/member-match?version=3">Version 3</a></th><td><span class="muted">proposed</span></td>');
+    expect(page).toMatch(/Awaiting review \(they govern nothing until approved\): <a href="\/console\/matrix\/member-match\?from=2&amp;to=3">version 3<\/a> by author-/);
+    const proposed = await (await admin.get('/console/matrix/member-match?version=3')).text();
+    expect(proposed).toContain('version 3 (proposed; the approved version is 2)');
+  });
+
   it('every role may read the matrix, as GET /v1/control-matrix allows; a token limited to scopes without matrix:read gets 403', async () => {
     const partnerToken = await s.token('partner', 'bluestem-mutual');
     expect((await s.call('GET', '/v1/control-matrix', { token: partnerToken })).status).toBe(200);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { dispatchDueDeliveries } from '../src/notices/webhook-dispatcher.ts';
 import { ADMIN_TOKEN, REPO_ROOT, runCli, startTestService, type TestService } from './harness.ts';
+import { putApprovedMatrixEntry } from './matrix-helpers.ts';
 
 /**
  * The whole change-control story over HTTP and the CLI: breaking 3.0.0 → change request →
@@ -78,7 +79,8 @@ describe('change control end to end', () => {
     // the author extends the controls of the flows it touches to 3.x
     for (const flow of ['finalisation', 'payer-data-export']) {
       const entry = fs.readFileSync(path.join(REPO_ROOT, `control-matrix/${flow}.yaml`), 'utf8').replace(">=1.0.0 <3.0.0", ">=1.0.0 <4.0.0");
-      expect((await s.call('PUT', `/v1/control-matrix/${flow}`, { body: entry, type: 'application/yaml', token: alice })).status).toBe(201);
+      // proposed by the author, approved by an approver (ADR 0018)
+      expect((await putApprovedMatrixEntry(s, flow, entry, { token: alice })).baseVersion).toBe(1);
     }
 
     // 2. a change request: breaking, so 2 approvals, bluestem's acknowledgement and the breaking evidence kinds

@@ -5,6 +5,7 @@ import { createToken } from '../src/auth/tokens.ts';
 import { openChange, postJson, registerVersion } from './change-fixtures.ts';
 import { signIn, type ConsoleUser } from './console-helpers.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { putApprovedMatrixEntry } from './matrix-helpers.ts';
 
 /**
  * The console's change requests, driven as a user would: a breaking 3.0.0 registered and its
@@ -49,7 +50,8 @@ describe('console: change requests', () => {
     }, alice);
     for (const flow of ['finalisation', 'payer-data-export']) {
       const entry = fs.readFileSync(path.join(REPO_ROOT, `control-matrix/${flow}.yaml`), 'utf8').replace('>=1.0.0 <3.0.0', '>=1.0.0 <4.0.0');
-      expect((await s.call('PUT', `/v1/control-matrix/${flow}`, { body: entry, type: 'application/yaml', token: alice })).status).toBe(201);
+      // proposed by the author, approved by an approver (ADR 0018)
+      expect((await putApprovedMatrixEntry(s, flow, entry, { token: alice })).baseVersion).toBe(1);
     }
     id = (await openChange(s, 'northwind-health', 'p2p-exchange', '3.0.0', 'Reading one consent moves to the consent search', alice)).id;
     bob = await signIn(s, (await createToken(s.deps, 'test', { role: 'approver', name: 'bob' })).token);

@@ -6,6 +6,7 @@ import { createToken } from '../src/auth/tokens.ts';
 import { checkAccessibility, launchBrowser, signInAs, watchPage, type PageProblems } from './browser.ts';
 import { openChange, registerVersion } from './change-fixtures.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { putApprovedMatrixEntry } from './matrix-helpers.ts';
 
 /**
  * The issue's walk-through in Chromium, as people would do it: nothing is seeded but the
@@ -35,7 +36,8 @@ describe('console walk-through in a real browser', () => {
     }, author);
     for (const flow of ['finalisation', 'payer-data-export']) {
       const entry = fs.readFileSync(path.join(REPO_ROOT, `control-matrix/${flow}.yaml`), 'utf8').replace('>=1.0.0 <3.0.0', '>=1.0.0 <4.0.0');
-      expect((await s.call('PUT', `/v1/control-matrix/${flow}`, { body: entry, type: 'application/yaml', token: author })).status).toBe(201);
+      // proposed by the author, approved by an approver (ADR 0018)
+      expect((await putApprovedMatrixEntry(s, flow, entry, { token: author })).baseVersion).toBe(1);
     }
     id = (await openChange(s, 'northwind-health', 'p2p-exchange', '3.0.0', 'Reading one consent moves to the consent search', author)).id;
   }, 90_000);

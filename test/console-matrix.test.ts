@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
 import { signIn, type ConsoleUser } from './console-helpers.ts';
 import { ADMIN_TOKEN, REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { putApprovedMatrixEntry } from './matrix-helpers.ts';
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, 'control-matrix', file), 'utf8');
 const FLOWS = ['acknowledgement', 'consent-capture', 'finalisation', 'member-match', 'payer-data-export'];
@@ -19,8 +20,7 @@ describe('console: control matrix', () => {
     admin = await signIn(s, ADMIN_TOKEN);
     // A second version of member-match through the API: a shorter dedupe window and one escalation contact fewer.
     const v2 = read('member-match.yaml').replace('dedupeWindow: P1D', 'dedupeWindow: PT12H').replace('contact: interoperability duty manager', 'contact: identity duty manager');
-    const res = await s.call('PUT', '/v1/control-matrix/member-match', { body: v2, type: 'application/yaml', token: await s.token('author') });
-    expect(res.status, await res.clone().text()).toBe(201);
+    expect((await putApprovedMatrixEntry(s, 'member-match', v2, { token: await s.token('author') })).version).toBe(2);
   });
   afterAll(async () => await s.cleanup());
 
@@ -105,6 +105,21 @@ describe('console: control matrix', () => {
       expect(html, url).toContain('<!DOCTYPE html>');
       expect(html, url).toContain(text.replace(/"/g, '&quot;'));
     }
+  });
+
+  it('the flow page shows the approved version as the latest, each version’s status and the open proposals', async () => {
+    const v3 = read('member-match.yaml').replace('dedupeWindow: P1D', 'dedupeWindow: PT6H');
+    const put = await s.call('PUT', '/v1/control-matrix/member-match', { body: v3, type: 'application/yaml', token: await s.token('author') });
+    expect(await put.json()).toMatchObject({ version: 3, status: 'proposed', baseVersion: 2 });
+    const table = await (await admin.get('/console/matrix')).text();
+    expect(bodyRows(table).find((r) => r.includes('<code>member-match</code>'))).toContain('<li>window 12 h</li>');
+    const page = await (await admin.get('/console/matrix/member-match')).text();
+    expect(page).toContain('version 2 (the latest)');
+    expect(page).toContain('<th scope="col">Status</th>');
+    expect(page).toContain('<a href="/console/matrix/member-match?version=3">Version 3</a></th><td><span class="muted">proposed</span></td>');
+    expect(page).toMatch(/Awaiting review \(they govern nothing until approved\): <a href="\/console\/matrix\/member-match\?from=2&amp;to=3">version 3<\/a> by author-/);
+    const proposed = await (await admin.get('/console/matrix/member-match?version=3')).text();
+    expect(proposed).toContain('version 3 (proposed; the approved version is 2)');
   });
 
   it('every role may read the matrix, as GET /v1/control-matrix allows; a token limited to scopes without matrix:read gets 403', async () => {

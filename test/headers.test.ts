@@ -95,7 +95,8 @@ describe('absolute URLs come from ACCORD_PUBLIC_URL, never from the Host header'
     const matrixEntry = fs.readFileSync(path.join(REPO_ROOT, 'control-matrix/member-match.yaml'), 'utf8');
     const put = await raw(base, 'PUT', '/v1/control-matrix/member-match', { ...evil, 'Content-Type': 'application/yaml' }, matrixEntry.replace(/^title: .*$/m, 'title: Member match (edited)'));
     expect([200, 201]).toContain(put.status);
-    expect(put.headers.location).toMatch(new RegExp(`^${PUBLIC}/v1/control-matrix/member-match\\?version=\\d+$`));
+    // A proposal (ADR 0018): Location is the proposal.
+    expect(put.headers.location).toMatch(new RegExp(`^${PUBLIC}/v1/control-matrix/member-match/proposals/\\d+$`));
     const change = await raw(base, 'POST', '/v1/changes', { ...evil, 'Content-Type': 'application/json' }, JSON.stringify({ partner: 'acme', api: 'member-api', version: '1.0.0', summary: 'first version' }));
     expect(change.status, change.body).toBe(201);
     expect(change.headers.location).toMatch(new RegExp(`^${PUBLIC}/v1/changes/`));

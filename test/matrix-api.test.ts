@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { putApprovedMatrixEntry } from './matrix-helpers.ts';
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, 'control-matrix', file), 'utf8');
 
@@ -23,31 +24,42 @@ describe('control matrix over HTTP', () => {
       ['acknowledgement', 'consent-capture', 'finalisation', 'member-match', 'payer-data-export', 'policy'].map((n) => `control-matrix/${n}/v1`),
     );
     const entry = await (await s.call('GET', '/v1/control-matrix/member-match')).json();
-    expect(entry).toMatchObject({ name: 'member-match', kind: 'flow', version: 1, createdBy: 'accord-system' });
+    expect(entry).toMatchObject({ name: 'member-match', kind: 'flow', version: 1, createdBy: 'accord-system', status: 'approved', baseVersion: null });
     expect(entry.entry).toEqual(parseYaml(read('member-match.yaml'), { maxAliases: 0 }));
     const policy = await (await s.call('GET', '/v1/policy')).json();
     expect(policy.entry.approvals).toEqual({ breaking: 2, 'non-breaking': 1 });
     expect(policy.entry.deprecation.minimumNoticeDays).toBe(90);
   });
 
-  it('PUT: 200 when unchanged, 201 with a new version when changed, history kept', async () => {
+  it('PUT: 200 when unchanged, 201 with a new proposed version when changed, history kept; approved, it governs', async () => {
     const author = await s.token('author');
     const same = await s.call('PUT', '/v1/control-matrix/member-match', { body: read('member-match.yaml'), type: 'application/yaml', token: author });
     expect(same.status).toBe(200);
+    expect(await same.json()).toMatchObject({ version: 1, status: 'approved' });
     const changed = read('member-match.yaml').replace('dedupeWindow: P1D', 'dedupeWindow: P2D');
     const res = await s.call('PUT', '/v1/control-matrix/member-match', { body: changed, type: 'application/yaml', token: author });
     expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toMatch(/\/v1\/control-matrix\/member-match\/proposals\/2$/);
+    expect(res.headers.get('etag')).toBe('"v1"');
     const created = await res.json();
-    expect(created).toMatchObject({ name: 'member-match', version: 2, createdBy: expect.stringMatching(/^author-/) });
+    expect(created).toMatchObject({ name: 'member-match', version: 2, status: 'proposed', baseVersion: 1, createdBy: expect.stringMatching(/^author-/), breaking: false, approvals: { counted: 0, required: 1 } });
+    expect(created.diff.summary).toMatchObject({ breaking: 0, info: 1 });
     expect(s.git('show', `control-matrix/member-match/v2:control-matrix/member-match.yaml`)).toContain('dedupeWindow: P2D');
     expect(s.git('show', `control-matrix/member-match/v1:control-matrix/member-match.yaml`)).toContain('dedupeWindow: P1D');
-    expect(s.git('log', '-1', '--format=%an|%s', created.commit).trim()).toBe(`${created.createdBy}|Update control-matrix entry member-match (version 2)`);
+    expect(s.git('log', '-1', '--format=%an|%s', created.commit).trim()).toBe(`${created.createdBy}|Propose control-matrix entry member-match (version 2)`);
+    // Proposed, it governs nothing: the entry read is still version 1.
+    expect((await (await s.call('GET', '/v1/control-matrix/member-match')).json()).version).toBe(1);
     const versions = await (await s.call('GET', '/v1/control-matrix/member-match/versions')).json();
-    expect(versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(versions.map((v: { version: number; status: string }) => `${v.version} ${v.status}`)).toEqual(['1 approved', '2 proposed']);
     const v1 = await (await s.call('GET', '/v1/control-matrix/member-match?version=1')).json();
     expect(v1.entry.idempotency.dedupeWindow).toBe('P1D');
     const json = await s.call('PUT', '/v1/control-matrix/member-match', { body: JSON.stringify(parseYaml(changed, { maxAliases: 0 })), type: 'application/json', token: author });
     expect(json.status).toBe(200);
+    expect(await json.json()).toMatchObject({ version: 2, status: 'proposed' });
+    await putApprovedMatrixEntry(s, 'member-match', changed, { token: author });
+    const entry = await s.call('GET', '/v1/control-matrix/member-match');
+    expect(entry.headers.get('etag')).toBe('"v2"');
+    expect(await entry.json()).toMatchObject({ version: 2, status: 'approved', entry: { idempotency: { dedupeWindow: 'P2D' } } });
   });
 
   it('refuses bad YAML, unknown fields, wrong types and failed cross-checks with 422 and stores nothing', async () => {

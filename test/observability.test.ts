@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpYaml, parseYaml } from '../src/lib/yaml.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { putApprovedMatrixEntry } from './matrix-helpers.ts';
 
 const doc = (partner: string, version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
 const example = (partner = 'northwind-health', version = '2.0.0') => structuredClone(doc(partner, version).paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example);
@@ -24,8 +25,7 @@ describe('SLA monitor: breach → throttle and release freeze → recovery', () 
     // The member-match owner tightens the SLA: p95 above 50 ms over 5 minutes, for 1 minute → throttle, freeze releases, page the owner.
     const entry = parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'control-matrix/member-match.yaml'), 'utf8'), { maxAliases: 0 }) as any;
     entry.sla.interventions[0] = { metric: 'timeToAcknowledge', percentile: 95, above: 'PT0.05S', window: 'PT5M', for: 'PT1M', actions: ['throttle', 'freeze-releases', 'page-owner'] };
-    const put = await s.call('PUT', '/v1/control-matrix/member-match', { body: dumpYaml(entry), type: 'application/yaml' });
-    expect(put.status, await put.clone().text()).toBe(201);
+    await putApprovedMatrixEntry(s, 'member-match', dumpYaml(entry));
     const hook = await s.call('POST', '/v1/webhooks', { body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: 'a-very-long-webhook-secret-123', events: ['sla.page-owner', 'sla.recovered'] }), type: 'application/json' });
     expect(hook.status).toBe(201);
     expect((await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'northwind-health', step: 'match-member', kind: 'delayed-event', delayMs: 80 }), type: 'application/json' })).status).toBe(201);

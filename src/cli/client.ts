@@ -13,7 +13,7 @@ export async function callServer(
   path: string,
   body?: { text: string; contentType: string },
   headers: Record<string, string> = {},
-): Promise<{ status: number; json: unknown }> {
+): Promise<{ status: number; json: unknown; headers: Headers }> {
   if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3, { kind: 'configuration' });
   let response: Response;
   try {
@@ -33,11 +33,11 @@ export async function callServer(
     // not JSON: keep the text
   }
   if (response.status >= 400) throw serverFailure(response.status, json);
-  return { status: response.status, json };
+  return { status: response.status, json, headers: response.headers };
 }
 
 /** Sends `body` as JSON (see callServer). */
-export function sendJson(config: Config, method: string, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
+export function sendJson(config: Config, method: string, path: string, body: unknown): Promise<{ status: number; json: unknown; headers: Headers }> {
   return callServer(config, method, path, { text: JSON.stringify(body), contentType: 'application/json' });
 }
 

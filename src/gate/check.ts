@@ -10,6 +10,8 @@ import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence, gateDecisions, lockKey, releases } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
+import type { FlowEntry } from '../matrix/checks.ts';
+import { openProposalsCovering } from '../matrix/proposals.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
 import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
@@ -89,6 +91,7 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     changedOperations: changed,
     freezes: await activeFreezes(deps, partner),
     previousRelease: previous?.version ?? null,
+    matrixProposals: await openProposalsCovering(deps, (entry) => flowsCovering([{ entry: entry as FlowEntry }], partner, api, version, new Set(changed)).length > 0),
   };
 }
 

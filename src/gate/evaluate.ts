@@ -42,6 +42,8 @@ export interface GateFacts {
   changedOperations: string[];
   freezes: Array<{ id: string; reason: string; source: string }>;
   previousRelease: string | null;
+  /** Open control-matrix proposals of flows covering the release (absent in decisions stored before matrix change control). */
+  matrixProposals?: Array<{ flow: string; version: number; baseVersion: number | null; createdBy: string }>;
 }
 
 export interface GateAnswer {
@@ -115,6 +117,11 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
   if (facts.changedOperations.length === 0) add('control-matrix', 'met', 'No changed operations need controls');
   else if (uncovered.length > 0) add('control-matrix', 'failed', `Changed operations without a control-matrix entry (idempotency, compensation, SLA, owner): ${uncovered.join(', ')}`, `Add or extend a flow in control-matrix/ that covers them for ${target.partner}/${target.api} ${target.version} (PUT /v1/control-matrix/{flow}).`);
   else add('control-matrix', 'met', `Changed operations covered by ${[...new Set(facts.changedOperations.map((op) => covered.get(op)))].join(', ')}`);
+
+  // The gate reads the approved entries; an open proposal may still change what governs the release.
+  for (const p of facts.matrixProposals ?? []) {
+    add('matrix-proposals', 'pending', `Control-matrix flow ${p.flow} has an open proposal: version ${p.version} by ${p.createdBy} (against version ${p.baseVersion ?? 'none'}); the gate reads the approved version`, `An approver other than ${p.createdBy} approves it (POST /v1/control-matrix/${p.flow}/proposals/${p.version}/reviews {"decision":"approve"}, or accord matrix approve ${p.flow} ${p.version}) or rejects it.`);
+  }
 
   const sunset = diff.changes.filter((c) => SUNSET_RULES.has(c.rule));
   if (sunset.length > 0) add('sunset', 'failed', `Removed before the announced sunset: ${sunset.map((c) => c.message).join('; ')}`, 'Keep the operation until its x-sunset date, or release after it.');

@@ -1,15 +1,24 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import { formatOfContentType } from '../contracts/document.ts';
 import { diffMatrixVersions } from '../diff/service.ts';
 import { AccordError } from '../errors.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { toCsv, toMarkdown, toRow } from '../matrix/render.ts';
-import { checkMatrixDocument, currentFlows, getMatrixDocument, listMatrixVersions, putMatrixDocument } from '../matrix/store.ts';
+import { matrixEtag } from '../matrix/preconditions.ts';
+import { getMatrixProposal, listMatrixProposals, reviewMatrixProposal, writeMatrixEntry } from '../matrix/proposals.ts';
+import { checkMatrixDocument, currentFlows, getMatrixDocument, latestMatrixRow, listMatrixVersions } from '../matrix/store.ts';
 import { respondDiff } from './diff.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/matrix.ts';
 import { principalOf, type AppEnv } from './env.ts';
+
+/** Sets `ETag` to the flow's approved version (none while it has none). */
+async function setEtag(deps: Deps, c: Context<AppEnv>, flow: string): Promise<void> {
+  const approved = await latestMatrixRow(deps, flow);
+  if (approved?.kind === 'flow') c.header('ETag', matrixEtag(approved.version));
+}
 
 /** /v1/control-matrix: the table, the dry-run check, and each flow's entry, versions and diffs. */
 export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
@@ -33,18 +42,25 @@ export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
     return c.json({ valid: true as const, errors: [] });
   });
 
-  serve(app, op.putMatrixEntry, async (c, { params }) => {
-    const result = await putMatrixDocument(deps, principalOf(c), {
-      kind: 'flow',
-      name: params.flow,
+  serve(app, op.putMatrixEntry, async (c, { params, query }) => {
+    const result = await writeMatrixEntry(deps, principalOf(c), {
+      flow: params.flow,
       body: await c.req.text(),
       format: formatOfContentType(c.req.header('content-type')),
+      preconditions: { ifMatch: c.req.header('if-match'), ifNoneMatch: c.req.header('if-none-match') },
+      breakGlass: query.breakGlass,
     });
-    c.header('Location', absoluteUrl(deps.config, `/v1/control-matrix/${result.version.name}?version=${result.version.version}`));
-    return c.json(result.version, result.created ? 201 : 200);
+    const { name, version } = result.version;
+    c.header('Location', absoluteUrl(deps.config, result.proposal ? `/v1/control-matrix/${name}/proposals/${version}` : `/v1/control-matrix/${name}?version=${version}`));
+    await setEtag(deps, c, name);
+    return c.json(result.proposal ?? result.version, result.created ? 201 : 200);
   });
 
-  serve(app, op.getMatrixEntry, async (c, { params, query }) => c.json(await getMatrixDocument(deps, 'flow', params.flow, query.version)));
+  serve(app, op.getMatrixEntry, async (c, { params, query }) => {
+    const doc = await getMatrixDocument(deps, 'flow', params.flow, query.version);
+    await setEtag(deps, c, params.flow);
+    return c.json(doc);
+  });
 
   serve(app, op.listMatrixEntryVersions, async (c, { params }) => c.json(await listMatrixVersions(deps, params.flow)));
 
@@ -53,6 +69,22 @@ export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
     const { from, to } = query;
     return respondDiff(c, await diffMatrixVersions(deps, flow, from, to), query.format, `control matrix ${flow} v${from} → v${to}`);
   });
+
+  serve(app, op.listMatrixProposals, async (c, { params, query }) => {
+    const proposals = await listMatrixProposals(deps, params.flow, query.status);
+    await setEtag(deps, c, params.flow);
+    return c.json(proposals);
+  });
+
+  serve(app, op.getMatrixProposal, async (c, { params, query }) => {
+    const { flow, version } = params;
+    const { diffResult, ...proposal } = await getMatrixProposal(deps, flow, version);
+    await setEtag(deps, c, flow);
+    if (query.format !== 'json') return respondDiff(c, diffResult, query.format, `control matrix ${flow}: proposal v${version} against v${proposal.baseVersion ?? '—'} (${proposal.status})`);
+    return c.json(proposal);
+  });
+
+  serve(app, op.reviewMatrixProposal, async (c, { params, body }) => c.json(await reviewMatrixProposal(deps, principalOf(c), params.flow, params.version, body), 201));
 
   return app;
 }

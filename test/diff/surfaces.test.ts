@@ -7,6 +7,7 @@ import { renderMarkdown, renderText } from '../../src/diff/render.ts';
 import { parseYaml } from '../../src/lib/yaml.ts';
 import type { FlowEntry } from '../../src/matrix/checks.ts';
 import { ADMIN_TOKEN, REPO_ROOT, runCli, startTestService, type TestService } from '../harness.ts';
+import { putApprovedMatrixEntry } from '../matrix-helpers.ts';
 
 const contract = (partner: string, version: string) => path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml');
 const load = (file: string) => parseYaml(fs.readFileSync(file, 'utf8'), { maxAliases: 100 }) as Record<string, any>;
@@ -149,10 +150,13 @@ describe('diff over HTTP, on registration and in the CLI', () => {
   it('retries added to a step are checked against the contract when matrix versions are diffed', async () => {
     const file = fs.readFileSync(path.join(REPO_ROOT, 'control-matrix/acknowledgement.yaml'), 'utf8');
     const once = file.replace('maxAttempts: 3', 'maxAttempts: 1');
-    expect((await s.call('PUT', '/v1/control-matrix/acknowledgement', { body: once, type: 'application/yaml' })).status).toBe(201);
+    // Version 2 (no retries) approved; then version 3 proposes the retries back.
+    expect((await putApprovedMatrixEntry(s, 'acknowledgement', once)).version).toBe(2);
     expect((await s.call('PUT', '/v1/control-matrix/acknowledgement', { body: file, type: 'application/yaml' })).status).toBe(201);
     const diff = await (await s.call('GET', '/v1/control-matrix/acknowledgement/diff?from=2&to=3')).json();
     expect(diff.changes).toEqual([expect.objectContaining({ rule: 'matrix-retries-added', level: 'info' })]);
+    const proposal = await (await s.call('GET', '/v1/control-matrix/acknowledgement/proposals/3')).json();
+    expect(proposal.diff.changes).toEqual(diff.changes);
   });
 
   it('GET /v1/control-matrix/{flow}/diff classifies two versions of an entry', async () => {

@@ -13,6 +13,7 @@ import { gateCheck } from './gate-check.ts';
 import { importFolder } from './import.ts';
 import { matrixValidate } from './matrix-validate.ts';
 import { releaseRecord } from './release-record.ts';
+import { matrixApprove, matrixPropose, matrixReject } from './matrix-proposals.ts';
 import { restore } from './restore.ts';
 import { reviewApprove, reviewReject } from './review.ts';
 import { serve } from './serve.ts';
@@ -25,6 +26,9 @@ export const COMMANDS: readonly Command[] = [
   importFolder,
   contractRegister,
   matrixValidate,
+  matrixPropose,
+  matrixApprove,
+  matrixReject,
   // the change workflow, in the order it runs
   changeOpen,
   changeShow,

@@ -6,7 +6,7 @@ import { STAFF_ROLES } from '../../auth/principal.ts';
 const ReviewItem = z
   .object({
     id: z.string(),
-    decisionId: z.string().meta({ description: 'The break-glass gate decision that opened it' }),
+    decisionId: z.string().meta({ description: 'What opened it: the break-glass gate decision (dec_…), or the control-matrix version stored by break-glass (control-matrix/<flow>/v<N>; then partner, api and version are the flow’s contract: partner or *, api, semver range)' }),
     partner: z.string(),
     api: z.string(),
     version: z.string(),

@@ -121,6 +121,7 @@ function VersionsTable(props: { flow: string; versions: MatrixVersionView[]; sho
         <thead>
           <tr>
             <th scope="col">Version</th>
+            <th scope="col">Status</th>
             <th scope="col">Stored</th>
             <th scope="col">By</th>
             <th scope="col">Commit</th>
@@ -139,6 +140,10 @@ function VersionsTable(props: { flow: string; versions: MatrixVersionView[]; sho
                   <a href={href(`version=${v.version}`)}>Version {v.version}</a>
                 )}
               </th>
+              <td>
+                {v.status === 'approved' ? 'approved' : <span class="muted">{v.status}</span>}
+                {v.breakGlass && <span class="badge breaking">break-glass</span>}
+              </td>
               <td>
                 <Time at={v.createdAt} />
               </td>
@@ -168,7 +173,10 @@ interface FlowPageProps {
 function FlowPage(props: FlowPageProps) {
   const { flow, versions, doc, diff } = props;
   const entry = doc.entry as FlowEntry;
-  const latest = versions.at(-1)!.version;
+  // What governs is the newest approved version, not the newest stored one (a proposal may be newer).
+  const latest = versions.filter((v) => v.status === 'approved').at(-1)?.version ?? versions.at(-1)!.version;
+  const newest = versions.at(-1)!.version;
+  const open = versions.filter((v) => v.status === 'proposed');
   const options = (name: string, selected: number) => (
     <select id={`compare-${name}`} name={name}>
       {versions.map((v) => (
@@ -181,9 +189,25 @@ function FlowPage(props: FlowPageProps) {
   return (
     <Layout title={`Flow: ${entry.title}`} ctx={props.ctx}>
       <p>
-        <a href="/console/matrix">All flows</a> · <code>{flow}</code> version {doc.version} {doc.version === latest ? '(the latest)' : `(an older version; the latest is ${latest})`}, stored{' '}
+        <a href="/console/matrix">All flows</a> · <code>{flow}</code> version {doc.version}{' '}
+        {doc.version === latest ? '(the latest)' : doc.status === 'approved' ? `(an older version; the latest is ${latest})` : `(${doc.status}; the approved version is ${latest})`}, stored{' '}
         <time datetime={doc.createdAt}>{doc.createdAt.slice(0, 10)}</time> by {doc.createdBy}
       </p>
+      {open.length > 0 && (
+        <p class="panel">
+          Awaiting review (they govern nothing until approved):{' '}
+          {open.map((v, i) => (
+            <>
+              {i > 0 && ', '}
+              <a href={`/console/matrix/${encodeURIComponent(flow)}?${v.baseVersion === null ? `version=${v.version}` : `from=${v.baseVersion}&to=${v.version}`}`}>
+                version {v.version}
+              </a>{' '}
+              by {v.createdBy}
+            </>
+          ))}
+          . Approvers review them with <code>accord matrix approve {flow} &lt;version&gt;</code> or <code>POST /v1/control-matrix/{flow}/proposals/&lt;version&gt;/reviews</code>.
+        </p>
+      )}
       {diff && <MatrixDiff diff={diff} from={props.from!} to={props.to!} />}
       <EntryDetails entry={entry} />
 
@@ -193,11 +217,11 @@ function FlowPage(props: FlowPageProps) {
         <form method="get" action={`/console/matrix/${encodeURIComponent(flow)}`} class="filters" aria-label="Compare two versions">
           <div class="field">
             <label for="compare-from">From</label>
-            {options('from', props.from ?? latest - 1)}
+            {options('from', props.from ?? newest - 1)}
           </div>
           <div class="field">
             <label for="compare-to">To</label>
-            {options('to', props.to ?? latest)}
+            {options('to', props.to ?? newest)}
           </div>
           <button type="submit">Compare</button>
         </form>

@@ -2,10 +2,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM } from '../src/auth/principal.ts';
 import { findContractFiles } from '../src/contracts/files.ts';
+import { registerContractVersion } from '../src/contracts/register.ts';
+import { onSignal } from '../src/db/signals.ts';
+import { importFiles } from '../src/imports/import.ts';
 import { findMatrixFiles } from '../src/matrix/files.ts';
-import { minimalSpec, REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { GitRegistry } from '../src/registry/git-registry.ts';
+import { minimalSpec, REPO_ROOT, startTestService, TEST_AUDIT_KEY, TEST_STORAGE, type TestService } from './harness.ts';
 import { gitIn, initBareRemote } from './git-remote.ts';
+import { freshPostgresDatabase } from './postgres.ts';
 
 /**
  * POST /v1/imports (ADR 0019): a folder of the registry layout applied all or nothing — one Git
@@ -198,6 +204,21 @@ describe('POST /v1/imports', () => {
     await s.expectIndexMatchesTags();
   });
 
+  it('tells caches (the runtime\'s routes) of a change only once it is committed', async () => {
+    let signalled = 0;
+    const stop = onSignal('contracts', () => signalled++);
+    try {
+      const files = [{ path: 'contracts/acme/signal-api/1.0.0/openapi.yaml', content: minimalSpec('1.0.0') }];
+      expect((await post(s, { dryRun: true, files })).status).toBe(200);
+      expect((await post(s, { files: [...files, { path: 'control-matrix/broken.yaml', content: 'flow: broken\n' }] })).status).toBe(422);
+      expect(signalled).toBe(0);
+      expect((await post(s, { files })).status).toBe(201);
+      expect(signalled).toBeGreaterThan(0);
+    } finally {
+      stop();
+    }
+  });
+
   it('refuses a body that is not an import: no files, too many, a path twice', async () => {
     expect((await post(s, { files: [] })).status).toBe(422);
     expect((await post(s, { files: 'x' })).status).toBe(422);
@@ -254,5 +275,66 @@ describe('POST /v1/imports on a registry remote', () => {
     expect(res.json.detail).toMatch(/registry frozen/);
     expect(await state(s)).toEqual(before);
     expect(gitIn(remote, 'tag', '--list')).toBe('');
+  });
+});
+
+describe('POST /v1/imports on replicas sharing PostgreSQL and a registry remote', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('another replica registers a version of the import between its check and its insert: the import still applies, with that replica\'s version', async () => {
+    const remoteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-remote-'));
+    cleanups.push(() => fs.rmSync(remoteDir, { recursive: true, force: true }));
+    const remote = initBareRemote(remoteDir);
+    // The other replica's insert must commit while the import's transaction is open: PostgreSQL (in the sqlite project too).
+    let env: Record<string, string> = { ACCORD_REGISTRY_REMOTE: remote };
+    if (TEST_STORAGE !== 'postgres') {
+      const database = await freshPostgresDatabase({ migrated: true });
+      cleanups.push(() => database.drop());
+      env = { ...env, ACCORD_DATABASE_URL: database.url, ACCORD_AUDIT_KEY: TEST_AUDIT_KEY };
+    }
+    const s = await startTestService({ env });
+    cleanups.push(() => s.cleanup());
+    expect(s.deps.db.$dialect).toBe('postgres');
+    const other = { ...s.deps, registry: await GitRegistry.open(path.join(s.dir, 'other-replica'), undefined, { remote, fetchIntervalMs: 0 }) };
+
+    // The import's registry, held at its first index insert until the other replica has registered.
+    let runs = 0;
+    let reached!: () => void;
+    let proceed!: () => void;
+    const atFirstIndex = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (proceed = resolve));
+    const importing = Object.create(s.deps.registry) as GitRegistry;
+    importing.batch = (fn, options) =>
+      s.deps.registry.batch(async (batch) => (runs++, fn(batch)), {
+        index: async (work) => {
+          if (runs === 1) {
+            reached();
+            await released;
+          }
+          return options!.index!(work);
+        },
+      });
+    const body = minimalSpec('1.0.0');
+    const result = importFiles({ ...s.deps, registry: importing }, SYSTEM, {
+      files: [
+        { path: 'contracts/acme/member-api/1.0.0/openapi.yaml', content: body },
+        { path: 'contracts/acme/member-api/1.1.0/openapi.yaml', content: minimalSpec('1.1.0') },
+      ],
+    });
+    await atFirstIndex;
+    const theirs = await registerContractVersion(other, SYSTEM, { partner: 'acme', api: 'member-api', version: '1.0.0', body, format: 'yaml' });
+    proceed();
+
+    // Its insert met the other replica's row (a unique violation, rolled back to its savepoint), its
+    // push met the other replica's tag: it ran again on the new tip and found the version registered.
+    const imported = await result;
+    expect(runs).toBe(2);
+    expect(imported.files.map((f) => [f.version, f.action])).toEqual([['1.0.0', 'unchanged'], ['1.1.0', 'created']]);
+    const rows = (await s.deps.db.$sql.all('SELECT version, "commit" FROM contract_versions ORDER BY version_key')) as Array<{ version: string; commit: string }>;
+    expect(rows).toEqual([{ version: '1.0.0', commit: theirs.version.commit }, { version: '1.1.0', commit: gitIn(remote, 'rev-parse', 'main').trim() }]);
+    expect(gitIn(remote, 'rev-parse', `${rows[1]!.commit}^`).trim()).toBe(theirs.version.commit);
   });
 });

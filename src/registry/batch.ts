@@ -46,8 +46,9 @@ export class PendingBatch implements RegistryBatch {
   private current: string;
   private readonly tags: PendingTag[] = [];
   private state: 'open' | 'applied' | 'closed' = 'open';
-  /** Whether any object was written (the batch prunes when it ends unapplied). */
+  /** Whether any object was written, and whether any was dropped again (the batch prunes what no ref reaches when it ends). */
   private wrote = false;
+  private dropped = false;
 
   /**
    * @param dir the local bare repository
@@ -83,7 +84,8 @@ export class PendingBatch implements RegistryBatch {
     if (existing) return await this.adopt(request, existing, index);
     const mark = this.mark();
     this.wrote = true;
-    const commit = (await git(this.dir, ['fast-import', '--quiet'], { input: publicationStream(request, BATCH_REF, this.current, { reset: true, tag: false }) })).trim();
+    // --force: after a dropped publication the scratch ref moves back, which fast-import refuses by default.
+    const commit = (await git(this.dir, ['fast-import', '--quiet', '--force'], { input: publicationStream(request, BATCH_REF, this.current, { reset: true, tag: false }) })).trim();
     const object = (await git(this.dir, ['mktag'], { input: tagObjectText(request, commit) })).trim();
     this.current = commit;
     this.tags.push({ ref, object });
@@ -145,14 +147,14 @@ export class PendingBatch implements RegistryBatch {
     await git(this.dir, ['update-ref', '--stdin'], { input: [`update ${BRANCH} ${this.base} ${this.current}`, ...this.tags.map((t) => `delete ${t.ref} ${t.object}`), ''].join('\n') });
   }
 
-  /** Ends the batch: drops the scratch ref and, unless applied, every object it wrote. */
+  /** Ends the batch: drops the scratch ref and every object it wrote that no ref reaches (all of them, unless applied). */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     const applied = this.state === 'applied';
     this.state = 'closed';
     if (!this.wrote) return;
     await runGit(this.dir, ['update-ref', '-d', BATCH_REF]);
-    if (applied) return;
+    if (applied && !this.dropped) return;
     if (this.remote) await this.remote.pruneUnpushed();
     else await runGit(this.dir, ['prune', '--expire=now']);
   }
@@ -166,6 +168,7 @@ export class PendingBatch implements RegistryBatch {
   }
 
   private restore(mark: Mark): void {
+    if (this.tags.length > mark.tags) this.dropped = true;
     this.current = mark.tip;
     this.tags.length = mark.tags;
   }

@@ -9,7 +9,7 @@ import { onSignal } from '../src/db/signals.ts';
 import { importFiles } from '../src/imports/import.ts';
 import { findMatrixFiles } from '../src/matrix/files.ts';
 import { GitRegistry } from '../src/registry/git-registry.ts';
-import { minimalSpec, REPO_ROOT, startTestService, TEST_AUDIT_KEY, TEST_STORAGE, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, minimalSpec, REPO_ROOT, runCli, startTestService, TEST_AUDIT_KEY, TEST_STORAGE, type TestService } from './harness.ts';
 import { gitIn, initBareRemote } from './git-remote.ts';
 import { freshPostgresDatabase } from './postgres.ts';
 
@@ -336,5 +336,80 @@ describe('POST /v1/imports on replicas sharing PostgreSQL and a registry remote'
     const rows = (await s.deps.db.$sql.all('SELECT version, "commit" FROM contract_versions ORDER BY version_key')) as Array<{ version: string; commit: string }>;
     expect(rows).toEqual([{ version: '1.0.0', commit: theirs.version.commit }, { version: '1.1.0', commit: gitIn(remote, 'rev-parse', 'main').trim() }]);
     expect(gitIn(remote, 'rev-parse', `${rows[1]!.commit}^`).trim()).toBe(theirs.version.commit);
+  });
+});
+
+describe('accord import (the CLI against a real server)', () => {
+  let s: TestService;
+  let env: Record<string, string>;
+  let work: string;
+
+  beforeAll(async () => {
+    s = await startTestService();
+    env = { ACCORD_URL: await s.listen(), ACCORD_TOKEN: ADMIN_TOKEN };
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-import-'));
+    for (const folder of ['contracts', 'control-matrix']) fs.cpSync(path.join(REPO_ROOT, folder), path.join(work, folder), { recursive: true });
+  });
+  afterAll(async () => {
+    await s.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('--dry-run prints what would change and writes nothing; then the import stores it all', async () => {
+    const dry = await runCli(['import', work, '--dry-run'], env);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would register bluestem-mutual/p2p-exchange@1.0.0\n');
+    expect(dry.stdout).toMatch(/would register bluestem-mutual\/p2p-exchange@1\.1\.0 \(against 1\.0\.0: \d+ breaking changes?, /);
+    expect(dry.stdout).toContain('would store    control-matrix/member-match v1');
+    expect(dry.stdout.trim().split('\n').pop()).toBe('Dry run: 11 would be registered, 0 unchanged; nothing was written.');
+    expect(s.git('tag', '--list')).toBe('');
+
+    const run = await runCli(['import', work], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('registered northwind-health/p2p-exchange@2.0.0');
+    expect(run.stdout).toContain('stored     control-matrix/payer-data-export v1');
+    expect(run.stdout.trim().split('\n').pop()).toBe('11 registered, 0 unchanged.');
+    await s.expectIndexMatchesTags();
+  });
+
+  it('a refused import exits 1 and names every problem with its file; nothing is written', async () => {
+    // The server moved on (member-match v2) while this checkout still holds v1; and a new contract is broken.
+    expect((await s.call('PUT', '/v1/control-matrix/member-match', { body: changedFlow('member-match', 'Member match, edited on the server'), type: 'application/yaml' })).status).toBe(201);
+    fs.mkdirSync(path.join(work, 'contracts/acme/broken-api/1.0.0'), { recursive: true });
+    fs.writeFileSync(path.join(work, 'contracts/acme/broken-api/1.0.0/openapi.yaml'), 'openapi: 3.1.0\ninfo: {title: x, version: 1.0.0}\npaths:\n  /a:\n    get: {responses: 17}\n');
+    const head = s.git('rev-parse', 'main');
+    const tags = s.git('tag', '--list');
+
+    const refused = await runCli(['import', work], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^accord: HTTP 422 Invalid document: The import was refused: 2 of 12 files cannot be stored; nothing was written\n/);
+    expect(refused.stderr).toMatch(/\n {2}contracts\/acme\/broken-api\/1\.0\.0\/openapi\.yaml \/paths\/~1a\/get\S*: \[invalid\] /);
+    expect(refused.stderr).toMatch(/\n {2}control-matrix\/member-match\.yaml: \[revert\] equals version 1 of control-matrix entry "member-match", older than its newest version 2.*--allow-revert/);
+    const json = await runCli(['import', work, '--format', 'json'], env);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 422, errors: expect.arrayContaining([expect.objectContaining({ path: 'control-matrix/member-match.yaml', rule: 'revert' })]) });
+    expect(s.git('rev-parse', 'main')).toBe(head);
+    expect(s.git('tag', '--list')).toBe(tags);
+
+    // The broken contract fixed (removed), the revert allowed: stored as a new version.
+    fs.rmSync(path.join(work, 'contracts/acme'), { recursive: true });
+    const reverted = await runCli(['import', work, '--allow-revert', '--format', 'json'], env);
+    expect(reverted.code).toBe(0);
+    const answer = JSON.parse(reverted.stdout);
+    expect(answer.totals).toEqual({ files: 11, created: 1, proposed: 0, unchanged: 10 });
+    expect(answer.files.find((f: any) => f.action === 'created')).toMatchObject({ path: 'control-matrix/member-match.yaml', version: 3, diff: { against: 2 } });
+  });
+
+  it('exits 1 when the server refuses the caller, 3 when it cannot run', async () => {
+    const author = await runCli(['import', work], { ...env, ACCORD_TOKEN: await s.token('author') });
+    expect(author.code).toBe(1);
+    expect(author.stderr).toMatch(/^accord: HTTP 403 Forbidden: .*policy/);
+    expect((await runCli(['import', work, '--format', 'xml'], env)).code).toBe(3);
+    expect((await runCli(['import', path.join(work, 'nothing-here')], env)).code).toBe(3);
+    const unreachable = await runCli(['import', work], { ...env, ACCORD_URL: 'http://127.0.0.1:9' });
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toContain('Cannot reach Accord');
   });
 });

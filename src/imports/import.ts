@@ -8,6 +8,7 @@ import { diffMatrixVersions } from '../diff/service.ts';
 import type { Bump, DiffSummary } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';
 import { MATRIX_KINDS, putMatrixDocument, type MatrixKind } from '../matrix/store.ts';
+import { applyAtomically } from './atomic.ts';
 import { authorizeImport, planImport, targetName, type ImportFile, type ImportFinding, type ImportKind, type PlannedFile } from './plan.ts';
 
 /**
@@ -69,33 +70,22 @@ class RolledBack extends Error {
 export async function importFiles(deps: Deps, principal: Principal, input: ImportRequest): Promise<ImportResult> {
   const { planned, findings: pathFindings } = planImport(input.files);
   authorizeImport(principal, planned);
-  const outcome = await deps.registry.batch(
-    async (batch) => {
+  const outcome = await applyAtomically(deps, async (batch) => {
+    const files: ImportedFile[] = [];
+    const findings = [...pathFindings];
+    for (const file of planned) {
       try {
-        return await deps.db.transaction(async () => {
-          const files: ImportedFile[] = [];
-          const findings = [...pathFindings];
-          for (const file of planned) {
-            try {
-              files.push(await batch.savepoint(() => deps.db.transaction(() => importOne(deps, principal, file, input))));
-            } catch (error) {
-              findings.push(...findingsOf(file.path, error));
-            }
-          }
-          if (findings.length > 0 || input.dryRun) throw new RolledBack(files, findings);
-          await batch.apply();
-          return { files, findings, applied: true };
-        });
+        files.push(await batch.savepoint(() => deps.db.transaction(() => importOne(deps, principal, file, input))));
       } catch (error) {
-        if (error instanceof RolledBack) return { files: error.files, findings: error.findings, applied: false };
-        throw error;
+        findings.push(...findingsOf(file.path, error));
       }
-    },
-    // Each publication's index row in a savepoint of its own: on PostgreSQL a unique violation (another
-    // replica indexed the version first) must not abort the batch's transaction, so the write
-    // functions' lost-race handling can still read the winner's row.
-    { index: (work) => deps.db.transaction(work) },
-  );
+    }
+    if (findings.length > 0 || input.dryRun) throw new RolledBack(files, findings);
+    return { files, findings, applied: true };
+  }).catch((error: unknown) => {
+    if (error instanceof RolledBack) return { files: error.files, findings: error.findings, applied: false };
+    throw error;
+  });
   if (outcome.findings.length > 0) {
     const refused = new Set(outcome.findings.map((f) => f.path)).size;
     deps.logger.info({ by: principal.name, files: input.files.length, refused }, 'import refused');

@@ -36,15 +36,15 @@ ACCORD_BODY_LIMIT.
 
   --dry-run        check everything and print what would change; write nothing
   --allow-revert   store matrix documents equal to an older version again, as a new version
-  --format json    print the server's answer (or its problem) as JSON
+  --format json    print the server's answer (or its problem) as JSON (--json: the same)
 
 Exit status: 0 imported (or nothing to change), 1 refused (every problem printed with its file),
 3 could not run (no such files, server unreachable, server error).`,
-  options: { 'dry-run': { type: 'boolean' }, 'allow-revert': { type: 'boolean' }, format: { type: 'string' } },
+  options: { 'dry-run': { type: 'boolean' }, 'allow-revert': { type: 'boolean' }, format: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }, { config, io }) {
     const dir = positionals[0];
     if (!dir || positionals.length > 1) throw usageFailure(importFolder);
-    const format = (values.format as string | undefined) ?? 'text';
+    const format = values.json ? 'json' : ((values.format as string | undefined) ?? 'text');
     if (format !== 'text' && format !== 'json') throw usageFailure(importFolder, '--format must be text or json');
     const files = await layoutFiles(path.resolve(dir));
     if (files.length === 0) throw new CliFailure(`No contracts/<partner>/<api>/<version>/openapi.yaml or control-matrix/*.yaml under ${dir}`, 3);

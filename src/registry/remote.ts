@@ -33,6 +33,9 @@ import type { AuditAnchorWrite, PublishRequest, StoredAuditAnchor } from './type
  * remote; in addition every command that moves local refs (publish, anchor, fetch) runs under
  * `locked`, so a fetch started by a read (fetch on miss) never interleaves with a publication.
  * Across processes the remote's own ref locks decide: a push names the old value it expects.
+ *
+ * A registry batch (batch.ts, ADR 0019) builds many commits and tags locally and pushes them all
+ * in one `git push --atomic` (`pushBatch`); a lost race there makes the whole batch run again.
  */
 
 /** Scratch refs outside the mirrored namespaces; removed after each use and at open. */

@@ -25,6 +25,7 @@ const POSTGRES_SUITES = [
   'test/console-session.test.ts',
   'test/contracts.test.ts',
   'test/headers.test.ts',
+  'test/imports.test.ts',
   'test/matrix-api.test.ts',
   'test/matrix-change-control.test.ts',
   'test/observability.test.ts',

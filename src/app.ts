@@ -13,6 +13,7 @@ import { changesRouter } from './http/changes.ts';
 import { evidenceRouter } from './http/evidence.ts';
 import { freezesRouter } from './http/freezes.ts';
 import { gateRouter } from './http/gate.ts';
+import { importsRouter } from './http/imports.ts';
 import { releasesRouter } from './http/releases.ts';
 import { reviewItemsRouter } from './http/review-items.ts';
 import { diffRouter } from './http/diff.ts';
@@ -87,6 +88,7 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
   app.route('/', diffRouter(deps));
   app.route('/', matrixRouter(deps));
   app.route('/', policyRouter(deps));
+  app.route('/', importsRouter(deps));
   app.route('/', tokensRouter(deps));
   app.route('/', noticesRouter(deps));
   app.route('/', webhooksRouter(deps));

@@ -49,6 +49,8 @@ export interface FieldError {
   location: string;
   message: string;
   rule?: string;
+  /** The file of a batch (POST /v1/imports) the finding is about. */
+  path?: string;
 }
 
 /** RFC 9457 problem details with Accord's extension members. */

@@ -181,7 +181,7 @@ describe('accord help and usage (one text per command)', () => {
       expect(unknown.code).toBe(3);
       expect(unknown.stderr).toBe(`accord: Unknown command "frobnicate"\n\n${(await accordHere(['--help'])).stdout}`);
     }
-    expect(await accordHere(['import'])).toEqual({ code: 3, stdout: '', stderr: 'accord: Usage: accord import <dir>' });
+    expect(await accordHere(['import'])).toEqual({ code: 3, stdout: '', stderr: 'accord: Usage: accord import <dir> [--dry-run] [--allow-revert] [--format text|json]' });
     expect(await accordHere(['serve', '--port', '8080'])).toEqual({ code: 3, stdout: '', stderr: 'accord: serve takes no arguments (got --port 8080); configure it with environment variables' });
     const bogus = await accordHere(['diff', 'a', 'b', '--bogus']);
     expect(bogus.code).toBe(3);

@@ -1,18 +1,25 @@
 import fs from 'node:fs/promises';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
-import { findContractFiles } from './files.ts';
+import { applyAtomically } from '../imports/atomic.ts';
+import { findContractFiles, type ContractFile } from './files.ts';
 import { registerContractVersion, type RegisterResult } from './register.ts';
 
 /**
- * Registers every contract under `dir` in-process (used to seed an empty registry).
+ * Registers every contract under `dir` in-process (used to seed an empty registry), all or
+ * nothing: a seed cut short would leave the registry non-empty, and so never seeded again.
  * Importing the same folder twice changes nothing.
  */
 export async function importContracts(deps: Deps, principal: Principal, dir: string, options: { state?: 'draft' | 'released' } = {}): Promise<RegisterResult[]> {
   const files = await findContractFiles(dir);
+  const bodies = await Promise.all(files.map((f) => fs.readFile(f.file, 'utf8')));
+  return applyAtomically(deps, () => registerAll(deps, principal, files, bodies, options));
+}
+
+async function registerAll(deps: Deps, principal: Principal, files: ContractFile[], bodies: string[], options: { state?: 'draft' | 'released' }): Promise<RegisterResult[]> {
   const results: RegisterResult[] = [];
-  for (const f of files) {
-    const body = await fs.readFile(f.file, 'utf8');
+  for (const [i, f] of files.entries()) {
+    const body = bodies[i]!;
     results.push(
       await registerContractVersion(deps, principal, {
         partner: f.partner,

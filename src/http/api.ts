@@ -9,6 +9,7 @@ import { diffOperations } from './operations/diff.ts';
 import { evidenceOperations } from './operations/evidence.ts';
 import { freezeOperations } from './operations/freezes.ts';
 import { gateOperations } from './operations/gate.ts';
+import { importOperations } from './operations/imports.ts';
 import { matrixOperations } from './operations/matrix.ts';
 import { metaOperations } from './operations/meta.ts';
 import { noticeOperations } from './operations/notices.ts';
@@ -36,6 +37,7 @@ const OPERATIONS: readonly RouteConfig[] = [
   ...diffOperations,
   ...matrixOperations,
   ...policyOperations,
+  ...importOperations,
   ...noticeOperations,
   ...webhookOperations,
   ...changeOperations,

@@ -27,9 +27,9 @@ export const Problem = z
     instance: z.string().optional(),
     code: z.enum(ERROR_CODES),
     requestId: z.string().optional(),
-    errors: z.array(z.object({ location: z.string(), message: z.string(), rule: z.string().optional() })).optional(),
+    errors: z.array(z.object({ location: z.string(), message: z.string(), rule: z.string().optional(), path: z.string().optional() })).optional(),
   })
-  .meta({ id: 'Problem', description: 'RFC 9457 problem details; `errors` lists validation findings (JSON pointer or parameter name)' });
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details; `errors` lists validation findings (JSON pointer or parameter name; `path`: the file of an import)' });
 
 /** A problem response. */
 export const problem = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: Problem } } };

@@ -23,10 +23,11 @@ export function initialCommitStream(at: Date): string {
 
 /**
  * The fast-import stream of one publication: the blob, a commit on `ref` whose parent is `from`,
- * and the annotated tag on it; prints the commit id. `reset` first clears `ref`, for a scratch
- * ref a crashed run may have left behind.
+ * and the annotated tag on it (unless `tag` is false: a registry batch makes its tags apart, see
+ * `tagObjectText`); prints the commit id. `reset` first clears `ref`, for a scratch ref a crashed
+ * run may have left behind.
  */
-export function publicationStream(request: PublishRequest, ref: string, from: string, { reset = false } = {}): string {
+export function publicationStream(request: PublishRequest, ref: string, from: string, { reset = false, tag = true } = {}): string {
   const time = gitTime(request.at);
   const author = `${request.author.name} <${request.author.email}>`;
   return [
@@ -34,9 +35,18 @@ export function publicationStream(request: PublishRequest, ref: string, from: st
     `blob\nmark :1\n${fastImportData(request.content)}`,
     `commit ${ref}\nmark :2\nauthor ${author} ${time}\ncommitter ${COMMITTER} ${time}\n${fastImportData(request.message)}`,
     `from ${from}\nM 100644 :1 ${request.path}\n\n`,
-    `tag ${request.tag}\nfrom :2\ntagger ${COMMITTER} ${time}\n${fastImportData(request.tagMessage)}`,
+    tag ? `tag ${request.tag}\nfrom :2\ntagger ${COMMITTER} ${time}\n${fastImportData(request.tagMessage)}` : '',
     'get-mark :2\n',
   ].join('');
+}
+
+/**
+ * The annotated tag of a publication on `commit`, as `git mktag` reads it: the very object
+ * `publicationStream` would have written, made without creating its ref (a batch creates the refs
+ * of all its tags at once).
+ */
+export function tagObjectText(request: PublishRequest, commit: string): string {
+  return `object ${commit}\ntype commit\ntag ${request.tag}\ntagger ${COMMITTER} ${gitTime(request.at)}\n\n${request.tagMessage}`;
 }
 
 /** The fast-import stream of an audit anchor commit on `ref` (its own history: parent `request.parent`); prints its id. */

@@ -1,16 +1,21 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { AccordError } from '../errors.ts';
-import { AUDIT_REF, BRANCH, anchorStream, initialCommitStream, publicationStream, readAnchorIn, resolveRef } from './git-io.ts';
+import { BATCH_REF, BatchRaced, PendingBatch, type IndexRunner } from './batch.ts';
+import { AUDIT_REF, BRANCH, anchorStream, initialCommitStream, publicationStream, readAnchorIn, resolveRef, runGit } from './git-io.ts';
 import { refFormatProblem } from './ref-format.ts';
-import { readRemoteAuditAnchor, RegistryRemote } from './remote.ts';
-import type { AuditAnchorWrite, HistoryEntry, PublishRequest, RegistryTransaction, StoredAuditAnchor } from './types.ts';
+import { RACE_BUDGET_MS, readRemoteAuditAnchor, RegistryRemote } from './remote.ts';
+import type { AuditAnchorWrite, HistoryEntry, PublishRequest, RegistryBatch, RegistryTransaction, StoredAuditAnchor } from './types.ts';
 
-export type { AuditAnchorWrite, GitAuthor, HistoryEntry, PublishRequest, RegistryTransaction, StoredAuditAnchor } from './types.ts';
+export type { AuditAnchorWrite, GitAuthor, HistoryEntry, PublishRequest, RegistryBatch, RegistryTransaction, StoredAuditAnchor } from './types.ts';
 
 const FIELD = '\x1f';
 const RECORD = '\x1e';
+
+/** The batch the current async context runs in, and its registry's directory: `transaction` there joins it instead of queueing behind it. */
+const batchScope = new AsyncLocalStorage<{ dir: string; batch: PendingBatch }>();
 
 /** How a registry with a remote (ACCORD_REGISTRY_REMOTE) talks to it. */
 export interface RemoteOptions {
@@ -91,7 +96,10 @@ export class GitRegistry {
   }
 
   private async recover(isIndexed: (tag: string) => Promise<boolean> | boolean): Promise<void> {
-    // A crash between fast-import and the index insert can only leave the newest commit unindexed.
+    // A batch cut short leaves its scratch ref (and what only it reaches, pruned by the next failed write).
+    await runGit(this.dir, ['update-ref', '-d', BATCH_REF]);
+    // A crash between moving the refs and the index insert can only leave the newest commits
+    // unindexed: one of a publication, or the last ones of a batch.
     for (;;) {
       const decorations = await this.git.raw(['log', '-1', '--decorate=full', '--format=%H %D', BRANCH]);
       const tags = [...decorations.matchAll(/tag: refs\/tags\/([^,\s]+)/g)].map((m) => m[1]!);
@@ -109,11 +117,56 @@ export class GitRegistry {
     return this.remote!.publish(request, index);
   }
 
-  /** Runs `fn` with the registry lock held; callers queue in order. */
+  /**
+   * Runs `fn` with the registry lock held; callers queue in order. Inside a `batch` (this async
+   * context runs in one) it runs at once as part of the batch: its publications are the batch's.
+   */
   transaction<T>(fn: (tx: RegistryTransaction) => Promise<T>): Promise<T> {
+    const scope = batchScope.getStore();
+    if (scope?.dir === this.dir) return fn(scope.batch);
     const run = this.queue.then(() => fn({ publish: (request, index) => (this.remote ? this.publishRemote(request, index) : this.publish(request, index)) }));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Runs `fn` as ONE update of the registry, with the registry lock held (see batch.ts and ADR
+   * 0019): every publication inside it — through `batch.publish`, or through `transaction` called
+   * by anything `fn` calls — stays pending until `fn` calls `batch.apply()`, which moves main and
+   * every tag at once; if `fn` returns without it, or throws, no ref has moved and nothing of the
+   * batch remains. If `fn` throws after `apply` (its database commit failed), the refs move back
+   * (not on a remote: a push is final). `index` runs each publication's index callback (e.g. in a
+   * database savepoint). With a registry remote `fn` runs again, on the remote's new tip, when
+   * another replica updated the remote first, for up to RACE_BUDGET_MS; so it must be repeatable.
+   */
+  batch<T>(fn: (batch: RegistryBatch) => Promise<T>, { index = (work) => work() }: { index?: IndexRunner } = {}): Promise<T> {
+    const run = this.queue.then(() => this.runBatch(fn, index));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runBatch<T>(fn: (batch: RegistryBatch) => Promise<T>, index: IndexRunner): Promise<T> {
+    const deadline = Date.now() + RACE_BUDGET_MS;
+    for (;;) {
+      // Built on the remote's tip as of now: a stale mirror would only lose the race at the push.
+      await this.remote?.refresh();
+      const base = this.remote ? await resolveRef(this.dir, BRANCH) : this.head;
+      const batch = new PendingBatch(this.dir, base!, this.remote, index);
+      try {
+        const result = await batchScope.run({ dir: this.dir, batch }, () => fn(batch));
+        if (batch.applied && !this.remote) this.head = batch.tip;
+        return result;
+      } catch (error) {
+        // Should even taking the refs back fail, the head follows main: recovery at the next open trims what is unindexed.
+        await batch.undo().catch(() => {
+          if (!this.remote) this.head = batch.tip;
+        });
+        if (!(error instanceof BatchRaced)) throw error;
+        if (Date.now() >= deadline) throw new AccordError('unavailable', `The registry remote's main kept moving: the batch was not published within ${RACE_BUDGET_MS / 1000} s; try again`, { retryAfterSeconds: 1 });
+      } finally {
+        await batch.close();
+      }
+    }
   }
 
   private async publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T> {

@@ -33,6 +33,9 @@ import type { AuditAnchorWrite, PublishRequest, StoredAuditAnchor } from './type
  * remote; in addition every command that moves local refs (publish, anchor, fetch) runs under
  * `locked`, so a fetch started by a read (fetch on miss) never interleaves with a publication.
  * Across processes the remote's own ref locks decide: a push names the old value it expects.
+ *
+ * A registry batch (batch.ts, ADR 0019) builds many commits and tags locally and pushes them all
+ * in one `git push --atomic` (`pushBatch`); a lost race there makes the whole batch run again.
  */
 
 /** Scratch refs outside the mirrored namespaces; removed after each use and at open. */
@@ -46,7 +49,7 @@ const MIRROR = [`+${BRANCH}:${BRANCH}`, '+refs/tags/*:refs/tags/*', '+refs/accor
  * A time budget, not a count: a replica with a queue of publications wins several rounds in a row
  * (its next push needs no fetch), and every lost round means another publication landed.
  */
-const RACE_BUDGET_MS = 30_000;
+export const RACE_BUDGET_MS = 30_000;
 /** Joining the remote at open retries a refused push this often (another replica may be initialising it). */
 const JOIN_ATTEMPTS = 5;
 
@@ -287,6 +290,31 @@ export class RegistryRemote {
   /** Removes unreachable objects, so a write that did not reach the remote leaves nothing behind. */
   private async prune(): Promise<void> {
     await git(this.dir, ['prune', '--expire=now']).catch(() => undefined);
+  }
+
+  /**
+   * Pushes a registry batch (see batch.ts): main from `base` to `tip` and every new tag, in one
+   * atomic push, then moves the local mirror the same way. 'raced' when the remote refused because
+   * another replica moved main or published one of the tags meanwhile (fetched now: the batch runs
+   * again on the new tip); any other refusal is a 503.
+   */
+  pushBatch(update: { base: string; tip: string; tags: ReadonlyArray<{ ref: string; object: string }> }): Promise<'pushed' | 'raced'> {
+    return this.locked(async () => {
+      const pushed = await this.push([`${update.tip}:${BRANCH}`, ...update.tags.map((t) => `${t.object}:${t.ref}`)]);
+      if (pushed.code === 0) {
+        await git(this.dir, ['update-ref', '--stdin'], { input: [`update ${BRANCH} ${update.tip}`, ...update.tags.map((t) => `update ${t.ref} ${t.object}`), ''].join('\n') });
+        return 'pushed';
+      }
+      await this.fetchNow();
+      if ((await resolveRef(this.dir, BRANCH)) !== update.base) return 'raced';
+      for (const t of update.tags) if (await resolveRef(this.dir, t.ref)) return 'raced';
+      throw remoteFailure('The registry remote refused the batch', pushed);
+    });
+  }
+
+  /** Removes unreachable objects under the lock (a fetch meanwhile could lose what it has not referenced yet): after a batch that was not pushed. */
+  pruneUnpushed(): Promise<void> {
+    return this.locked(() => this.prune());
   }
 
   /**

@@ -38,6 +38,22 @@ export interface RegistryTransaction {
   publish<T>(request: PublishRequest, index: (commit: string) => T | Promise<T>): Promise<T>;
 }
 
+/**
+ * One update of the registry made of many publications (see batch.ts): each `publish` builds its
+ * commit on the pending tip and its tag apart, moving no ref, then runs its `index`; `apply` moves
+ * main and creates every tag at once. Without `apply` nothing of it becomes reachable.
+ */
+export interface RegistryBatch extends RegistryTransaction {
+  /** Runs `work`; when it throws, what it published in this batch is dropped again (pair it with a database savepoint). */
+  savepoint<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Moves main to the pending tip and creates every pending tag in one ref transaction (with a
+   * registry remote: one atomic push, then the local mirror). Call it last, inside the database
+   * transaction that holds the index rows, so that a failed push rolls them back.
+   */
+  apply(): Promise<void>;
+}
+
 /** An audit anchor commit to write on `refs/accord/audit` (see src/audit/anchor.ts). */
 export interface AuditAnchorWrite {
   /** The content of audit-anchor.json. */

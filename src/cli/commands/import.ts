@@ -1,48 +1,61 @@
 import path from 'node:path';
 import { findContractFiles } from '../../contracts/files.ts';
 import { findMatrixFiles } from '../../matrix/files.ts';
-import { callServer } from '../client.ts';
+import { requestServer } from '../client.ts';
 import type { Command } from '../command.ts';
 import { CliFailure, usageFailure } from '../errors.ts';
-import { contentTypeOf, readInputFile } from '../files.ts';
+import { readInputFile } from '../files.ts';
+import { importRefusalText, importText, type ImportAnswer } from '../import-report.ts';
 
-/** `accord import`: registers a folder of the registry layout through the running server. */
+/** The files under `dir` with their registry-layout paths, as POST /v1/imports takes them. */
+async function layoutFiles(dir: string): Promise<Array<{ path: string; content: string }>> {
+  const files: Array<{ path: string; content: string }> = [];
+  for (const f of await findContractFiles(dir)) files.push({ path: `contracts/${f.partner}/${f.api}/${f.version}/${path.basename(f.file)}`, content: await readInputFile(f.file) });
+  for (const f of await findMatrixFiles(dir)) files.push({ path: `control-matrix/${path.basename(f.file)}`, content: await readInputFile(f.file) });
+  return files;
+}
+
+/** `accord import`: a folder of the registry layout through the running server, all or nothing. */
 export const importFolder: Command = {
   name: 'import',
-  synopsis: 'accord import <dir>',
-  summary: `register every contracts/<partner>/<api>/<version>/openapi.yaml
-under <dir> through the running server`,
-  help: `accord import <dir>
+  synopsis: 'accord import <dir> [--dry-run] [--allow-revert] [--format text|json]',
+  summary: `register every contract and control-matrix document under <dir>
+through the running server, all or nothing`,
+  help: `accord import <dir> [--dry-run] [--allow-revert] [--format text|json]
 
-Registers every contracts/<partner>/<api>/<version>/openapi.yaml (or .json) under <dir>, in
-semver order, then every control-matrix/<flow>.yaml and control-matrix/policy.yaml, through the
-server at ACCORD_URL with ACCORD_TOKEN (role author or admin; the policy needs admin).
-Documents already registered with identical content are left as they are.`,
-  options: {},
-  async run({ positionals }, { config, io }) {
+Sends every contracts/<partner>/<api>/<version>/openapi.yaml (or .json) and every
+control-matrix/*.yaml (flows, policy.yaml, ruleset.yaml) under <dir> to the server at ACCORD_URL
+with ACCORD_TOKEN (role author or admin; the policy and the ruleset need admin) as ONE import
+(POST /v1/imports). The server checks every file as its own route would and stores all of them or
+none: one refused file and nothing is written, and every refused file is listed. Documents already
+stored with identical content are left as they are.
+
+A control-matrix document equal to an older version of its entry than the newest (a stale
+checkout) is refused unless --allow-revert. The whole import counts against the server's
+ACCORD_BODY_LIMIT.
+
+  --dry-run        check everything and print what would change; write nothing
+  --allow-revert   store matrix documents equal to an older version again, as a new version
+  --format json    print the server's answer (or its problem) as JSON (--json: the same)
+
+Exit status: 0 imported (or nothing to change), 1 refused (every problem printed with its file),
+3 could not run (no such files, server unreachable, server error).`,
+  options: { 'dry-run': { type: 'boolean' }, 'allow-revert': { type: 'boolean' }, format: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values, positionals }, { config, io }) {
     const dir = positionals[0];
     if (!dir || positionals.length > 1) throw usageFailure(importFolder);
-    const files = await findContractFiles(path.resolve(dir));
-    const matrixFiles = await findMatrixFiles(path.resolve(dir));
-    if (files.length === 0 && matrixFiles.length === 0) throw new CliFailure(`No contracts/<partner>/<api>/<version>/openapi.yaml or control-matrix/*.yaml under ${dir}`, 3);
-    let created = 0;
-    for (const f of files) {
-      const query = `?version=${encodeURIComponent(f.version)}`;
-      const result = await callServer(config, 'POST', `/v1/contracts/${f.partner}/${f.api}/versions${query}`, {
-        text: await readInputFile(f.file),
-        contentType: contentTypeOf(f.file),
-      });
-      if (result.status === 201) created++;
-      io.out(`${result.status === 201 ? 'registered' : 'unchanged '} ${f.partner}/${f.api}@${f.version}`);
+    const format = values.json ? 'json' : ((values.format as string | undefined) ?? 'text');
+    if (format !== 'text' && format !== 'json') throw usageFailure(importFolder, '--format must be text or json');
+    const files = await layoutFiles(path.resolve(dir));
+    if (files.length === 0) throw new CliFailure(`No contracts/<partner>/<api>/<version>/openapi.yaml or control-matrix/*.yaml under ${dir}`, 3);
+    const request = { files, ...(values['dry-run'] ? { dryRun: true } : {}), ...(values['allow-revert'] ? { allowRevert: true } : {}) };
+    const { status, json } = await requestServer(config, 'POST', '/v1/imports', { text: JSON.stringify(request), contentType: 'application/json' });
+    if (status >= 400) {
+      if (format === 'json') io.out(JSON.stringify(json, null, 2));
+      else io.err(`accord: ${importRefusalText(status, json)}`);
+      return status >= 500 ? 3 : 1;
     }
-    for (const f of matrixFiles) {
-      const url = f.kind === 'policy' ? '/v1/policy' : `/v1/control-matrix/${encodeURIComponent(f.name)}`;
-      const result = await callServer(config, 'PUT', url, { text: await readInputFile(f.file), contentType: contentTypeOf(f.file) });
-      if (result.status === 201) created++;
-      io.out(`${result.status === 201 ? 'stored    ' : 'unchanged '} control-matrix/${f.name}`);
-    }
-    const total = files.length + matrixFiles.length;
-    io.out(`${created} registered, ${total - created} unchanged.`);
+    io.out(format === 'json' ? JSON.stringify(json, null, 2) : importText(json as ImportAnswer));
     return 0;
   },
 };

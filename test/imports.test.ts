@@ -389,7 +389,7 @@ describe('accord import (the CLI against a real server)', () => {
     expect(refused.stderr).toMatch(/\n {2}control-matrix\/member-match\.yaml: \[revert\] equals version 1 of control-matrix entry "member-match", older than its newest version 2.*--allow-revert/);
     const json = await runCli(['import', work, '--format', 'json'], env);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ status: 422, errors: expect.arrayContaining([expect.objectContaining({ path: 'control-matrix/member-match.yaml', rule: 'revert' })]) });
+    expect(JSON.parse(json.stdout).error.problem).toMatchObject({ status: 422, errors: expect.arrayContaining([expect.objectContaining({ path: 'control-matrix/member-match.yaml', rule: 'revert' })]) });
     expect(s.git('rev-parse', 'main')).toBe(head);
     expect(s.git('tag', '--list')).toBe(tags);
 

@@ -14,26 +14,9 @@ export async function callServer(
   body?: { text: string; contentType: string },
   headers: Record<string, string> = {},
 ): Promise<{ status: number; json: unknown; headers: Headers }> {
-  if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3, { kind: 'configuration' });
-  let response: Response;
-  try {
-    response = await fetch(`${config.url}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${config.token}`, ...(body ? { 'Content-Type': body.contentType } : {}), ...headers },
-      ...(body ? { body: body.text } : {}),
-    });
-  } catch (error) {
-    throw new CliFailure(`Cannot reach Accord at ${config.url} (${(error as Error).cause ?? (error as Error).message}); is the server running and ACCORD_URL right?`, 3, { kind: 'unreachable' });
-  }
-  const text = await response.text();
-  let json: unknown = text;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: keep the text
-  }
-  if (response.status >= 400) throw serverFailure(response.status, json);
-  return { status: response.status, json, headers: response.headers };
+  const answer = await requestServer(config, method, path, body, headers);
+  if (answer.status >= 400) throw serverFailure(answer.status, answer.json);
+  return answer;
 }
 
 /** Sends `body` as JSON (see callServer). */
@@ -47,7 +30,7 @@ export function segment(value: unknown): string {
 }
 
 /** The failure an error answer means, with its exit code and kind (see callServer). */
-function serverFailure(status: number, body: unknown): CliFailure {
+export function serverFailure(status: number, body: unknown): CliFailure {
   const details = { status, problem: body };
   if (status === 401) return new CliFailure(`${describeProblem(status, body)}\nThe server does not accept ACCORD_TOKEN: check it, or create one (accord token create --help).`, 3, { ...details, kind: 'unauthorized' });
   if (status === 429 || status >= 500) return new CliFailure(describeProblem(status, body), 3, { ...details, kind: 'unavailable' });
@@ -67,18 +50,30 @@ export function describeProblem(status: number, body: unknown): string {
  * Like `callServer`, but answers a refusal too (status and body) instead of throwing, for commands
  * that print refusals their own way; a missing token or an unreachable server is still exit 3.
  */
-export async function requestServer(config: Config, method: string, path: string, body: { text: string; contentType: string }): Promise<{ status: number; json: unknown }> {
-  if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3);
+export async function requestServer(
+  config: Config,
+  method: string,
+  path: string,
+  body?: { text: string; contentType: string },
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown; headers: Headers }> {
+  if (!config.token) throw new CliFailure('Set ACCORD_TOKEN to a token for the server (see `accord token create --help`)', 3, { kind: 'configuration' });
   let response: Response;
   try {
-    response = await fetch(`${config.url}${path}`, { method, headers: { Authorization: `Bearer ${config.token}`, 'Content-Type': body.contentType }, body: body.text });
+    response = await fetch(`${config.url}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${config.token}`, ...(body ? { 'Content-Type': body.contentType } : {}), ...headers },
+      ...(body ? { body: body.text } : {}),
+    });
   } catch (error) {
-    throw new CliFailure(`Cannot reach Accord at ${config.url} (${(error as Error).cause ?? (error as Error).message}); is the server running and ACCORD_URL right?`, 3);
+    throw new CliFailure(`Cannot reach Accord at ${config.url} (${(error as Error).cause ?? (error as Error).message}); is the server running and ACCORD_URL right?`, 3, { kind: 'unreachable' });
   }
   const text = await response.text();
+  let json: unknown = text;
   try {
-    return { status: response.status, json: text ? JSON.parse(text) : null };
+    json = text ? JSON.parse(text) : null;
   } catch {
-    return { status: response.status, json: text };
+    // not JSON: keep the text
   }
+  return { status: response.status, json, headers: response.headers };
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { findContractFiles } from '../../contracts/files.ts';
 import { findMatrixFiles } from '../../matrix/files.ts';
-import { requestServer } from '../client.ts';
+import { requestServer, serverFailure } from '../client.ts';
 import type { Command } from '../command.ts';
 import { CliFailure, usageFailure } from '../errors.ts';
 import { readInputFile } from '../files.ts';
@@ -36,26 +36,24 @@ ACCORD_BODY_LIMIT.
 
   --dry-run        check everything and print what would change; write nothing
   --allow-revert   store matrix documents equal to an older version again, as a new version
-  --format json    print the server's answer (or its problem) as JSON (--json: the same)
+  --format json    print the server's answer as JSON, a refusal as {"error": {…, "problem"}} (--json: the same)
 
 Exit status: 0 imported (or nothing to change), 1 refused (every problem printed with its file),
 3 could not run (no such files, server unreachable, server error).`,
-  options: { 'dry-run': { type: 'boolean' }, 'allow-revert': { type: 'boolean' }, format: { type: 'string' }, json: { type: 'boolean' } },
-  async run({ values, positionals }, { config, io }) {
+  options: { 'dry-run': { type: 'boolean' }, 'allow-revert': { type: 'boolean' } },
+  async run({ values, positionals }, { config, print }) {
     const dir = positionals[0];
     if (!dir || positionals.length > 1) throw usageFailure(importFolder);
-    const format = values.json ? 'json' : ((values.format as string | undefined) ?? 'text');
-    if (format !== 'text' && format !== 'json') throw usageFailure(importFolder, '--format must be text or json');
     const files = await layoutFiles(path.resolve(dir));
     if (files.length === 0) throw new CliFailure(`No contracts/<partner>/<api>/<version>/openapi.yaml or control-matrix/*.yaml under ${dir}`, 3);
     const request = { files, ...(values['dry-run'] ? { dryRun: true } : {}), ...(values['allow-revert'] ? { allowRevert: true } : {}) };
     const { status, json } = await requestServer(config, 'POST', '/v1/imports', { text: JSON.stringify(request), contentType: 'application/json' });
     if (status >= 400) {
-      if (format === 'json') io.out(JSON.stringify(json, null, 2));
-      else io.err(`accord: ${importRefusalText(status, json)}`);
-      return status >= 500 ? 3 : 1;
+      // Every refused file, each with its findings, rather than the one-paragraph summary other commands print.
+      const failure = serverFailure(status, json);
+      throw new CliFailure(importRefusalText(status, json), failure.exitCode, { status, problem: json, kind: failure.kind });
     }
-    io.out(format === 'json' ? JSON.stringify(json, null, 2) : importText(json as ImportAnswer));
+    print(json as ImportAnswer, importText);
     return 0;
   },
 };

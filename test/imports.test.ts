@@ -70,7 +70,9 @@ describe('POST /v1/imports', () => {
     const first = await post(s, { files });
     expect(first.status).toBe(201);
     expect(first.json.applied).toBe(true);
-    expect(first.json.totals).toEqual({ files: files.length, created: files.length, proposed: 0, unchanged: 0 });
+    // Contracts and the policy are stored; flows, like any matrix write but break-glass, are proposals (ADR 0018).
+    expect(first.json.totals).toEqual({ files: files.length, created: 6, proposed: 5, unchanged: 0 });
+    expect(first.json.files.filter((f: any) => f.kind === 'flow').map((f: any) => f.action)).toEqual(['proposed', 'proposed', 'proposed', 'proposed', 'proposed']);
     // Contracts first (each API in semver order), then the policy, then the flows.
     expect(first.json.files.map((f: any) => `${f.kind} ${f.name} ${f.version}`)).toEqual([
       'contract bluestem-mutual/p2p-exchange 1.0.0',
@@ -158,11 +160,11 @@ describe('POST /v1/imports', () => {
       ],
     });
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ dryRun: true, applied: false, totals: { files: 3, created: 2, proposed: 0, unchanged: 1 } });
+    expect(res.json).toMatchObject({ dryRun: true, applied: false, totals: { files: 3, created: 1, proposed: 1, unchanged: 1 } });
     expect(res.json.files.map((f: any) => [f.path, f.action, f.version])).toEqual([
       ['contracts/acme/member-api/1.0.0/openapi.json', 'created', '1.0.0'],
       ['control-matrix/acknowledgement.yaml', 'unchanged', 1],
-      ['control-matrix/member-match.yaml', 'created', 2],
+      ['control-matrix/member-match.yaml', 'proposed', 2],
     ]);
     expect(res.json.files[2].diff).toMatchObject({ against: 1, summary: { total: expect.any(Number) } });
     expect(await state(s)).toEqual(before);
@@ -182,7 +184,7 @@ describe('POST /v1/imports', () => {
 
     const allowed = await post(s, { allowRevert: true, files: [{ path: 'control-matrix/finalisation.yaml', content: v1 }] });
     expect(allowed.status).toBe(201);
-    expect(allowed.json.files[0]).toMatchObject({ action: 'created', version: 3, diff: { against: 2 } });
+    expect(allowed.json.files[0]).toMatchObject({ action: 'proposed', version: 3, diff: { against: 2 } });
     const stored = await (await s.call('GET', '/v1/control-matrix/finalisation?version=3')).json();
     expect(stored.sha256).toBe((await (await s.call('GET', '/v1/control-matrix/finalisation?version=1')).json()).sha256);
     await s.expectIndexMatchesTags();
@@ -361,15 +363,16 @@ describe('accord import (the CLI against a real server)', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('would register bluestem-mutual/p2p-exchange@1.0.0\n');
     expect(dry.stdout).toMatch(/would register bluestem-mutual\/p2p-exchange@1\.1\.0 \(against 1\.0\.0: \d+ breaking changes?, /);
-    expect(dry.stdout).toContain('would store    control-matrix/member-match v1');
-    expect(dry.stdout.trim().split('\n').pop()).toBe('Dry run: 11 would be registered, 0 unchanged; nothing was written.');
+    expect(dry.stdout).toMatch(/would propose +control-matrix\/member-match v1/);
+    expect(dry.stdout).toMatch(/would store +control-matrix\/policy v1/);
+    expect(dry.stdout.trim().split('\n').pop()).toBe('Dry run: 6 would be registered, 5 would be proposed, 0 unchanged; nothing was written.');
     expect(s.git('tag', '--list')).toBe('');
 
     const run = await runCli(['import', work], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('registered northwind-health/p2p-exchange@2.0.0');
-    expect(run.stdout).toContain('stored     control-matrix/payer-data-export v1');
-    expect(run.stdout.trim().split('\n').pop()).toBe('11 registered, 0 unchanged.');
+    expect(run.stdout).toMatch(/proposed +control-matrix\/payer-data-export v1/);
+    expect(run.stdout.trim().split('\n').pop()).toBe('6 registered, 5 proposed, 0 unchanged.');
     await s.expectIndexMatchesTags();
   });
 
@@ -398,8 +401,8 @@ describe('accord import (the CLI against a real server)', () => {
     const reverted = await runCli(['import', work, '--allow-revert', '--format', 'json'], env);
     expect(reverted.code).toBe(0);
     const answer = JSON.parse(reverted.stdout);
-    expect(answer.totals).toEqual({ files: 11, created: 1, proposed: 0, unchanged: 10 });
-    expect(answer.files.find((f: any) => f.action === 'created')).toMatchObject({ path: 'control-matrix/member-match.yaml', version: 3, diff: { against: 2 } });
+    expect(answer.totals).toEqual({ files: 11, created: 0, proposed: 1, unchanged: 10 });
+    expect(answer.files.find((f: any) => f.action === 'proposed')).toMatchObject({ path: 'control-matrix/member-match.yaml', version: 3, diff: { against: 2 } });
   });
 
   it('exits 1 when the server refuses the caller, 3 when it cannot run', async () => {

@@ -7,6 +7,7 @@ import type { Deps } from '../deps.ts';
 import { diffMatrixVersions } from '../diff/service.ts';
 import type { Bump, DiffSummary } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';
+import { writeMatrixEntry } from '../matrix/proposals.ts';
 import { MATRIX_KINDS, putMatrixDocument, type MatrixKind } from '../matrix/store.ts';
 import { applyAtomically } from './atomic.ts';
 import { authorizeImport, planImport, targetName, type ImportFile, type ImportFinding, type ImportKind, type PlannedFile } from './plan.ts';
@@ -123,7 +124,12 @@ async function importOne(deps: Deps, principal: Principal, file: PlannedFile, in
   const versions = await liveVersions(deps, target.name);
   const newest = versions[0];
   if (!input.allowRevert) refuseRevert(deps, file, target.name, versions);
-  const result = await putMatrixDocument(deps, principal, { kind: target.kind as MatrixKind, name: target.name, body: file.content, format: target.format });
+  // A flow goes through the PUT route's semantics (an author's or admin's change is a proposal
+  // that governs nothing until approved); the policy and the ruleset are admin writes.
+  const result =
+    target.kind === 'flow'
+      ? await writeMatrixEntry(deps, principal, { flow: target.name, body: file.content, format: target.format })
+      : await putMatrixDocument(deps, principal, { kind: target.kind as MatrixKind, name: target.name, body: file.content, format: target.format });
   const { version } = result;
   const status = (version as { status?: unknown }).status;
   const imported: ImportedFile = {

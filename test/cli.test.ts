@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/commands/index.ts';
+import { findContractFiles } from '../src/contracts/files.ts';
 import { programUsage } from '../src/cli/usage.ts';
 import { main } from '../src/main.ts';
+import { findMatrixFiles } from '../src/matrix/files.ts';
 import { ADMIN_TOKEN, minimalSpec, NORTHWIND_1_0, REPO_ROOT, runCli, startTestService, storageEnvFor, type TestService } from './harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin/accord.js');
@@ -79,17 +81,21 @@ describe('accord CLI', () => {
   });
 
   it('imports a folder of the registry layout; importing twice changes nothing', async () => {
+    const contracts = (await findContractFiles(REPO_ROOT)).length;
+    const matrix = await findMatrixFiles(REPO_ROOT);
+    const flows = matrix.filter((f) => f.kind === 'flow').length;
     const first = await accord(['import', REPO_ROOT], env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('11 registered, 0 unchanged.');
-    expect(first.stdout).toContain('stored     control-matrix/payer-data-export');
+    // Contracts and the admin's documents are stored; flows are proposals until approvers approve them (ADR 0018).
+    expect(first.stdout).toContain(`${contracts + matrix.length - flows} registered, ${flows} proposed, 0 unchanged.`);
+    expect(first.stdout).toMatch(/proposed +control-matrix\/payer-data-export/);
     const head = s.git('rev-parse', 'HEAD');
     const second = await accord(['import', REPO_ROOT], env);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('0 registered, 11 unchanged.');
+    expect(second.stdout).toContain(`0 registered, ${contracts + matrix.length} unchanged.`);
     const contractsOnly = await accord(['import', path.join(REPO_ROOT, 'contracts')], env);
-    expect(contractsOnly.stdout).toContain('0 registered, 5 unchanged.');
+    expect(contractsOnly.stdout).toContain(`0 registered, ${contracts} unchanged.`);
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
     expect((await accord(['import', work], env)).code).toBe(3);
   });

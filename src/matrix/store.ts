@@ -11,15 +11,16 @@ import { TagTakenError } from '../registry/remote.ts';
 import { byteBoundedCaches } from '../lib/byte-cache.ts';
 import { parseYaml } from '../lib/yaml.ts';
 import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './checks.ts';
+import { checkRulesetData } from '../lint/pool.ts';
 import { registrySource } from './sources.ts';
 
-/** What a control-matrix document is: one flow's entry or the governance policy. */
-export const MATRIX_KINDS = ['flow', 'policy'] as const;
+/** What a control-matrix document is: one flow's entry, the governance policy or the network's lint ruleset. */
+export const MATRIX_KINDS = ['flow', 'policy', 'ruleset'] as const;
 export type MatrixKind = (typeof MATRIX_KINDS)[number];
 type MatrixRow = typeof matrixVersions.$inferSelect;
 
-/** Names that are not flows: the policy document and a route. */
-const RESERVED = new Set(['policy', 'validate']);
+/** Names that are not flows: the policy and ruleset documents and a route. */
+const RESERVED = new Set(['policy', 'ruleset', 'validate']);
 
 /** What the API shows of one stored version. */
 export interface MatrixVersionView {
@@ -59,7 +60,7 @@ export async function checkMatrixDocument(
   expectedFlow?: string,
 ): Promise<{ data: unknown; findings: Finding[] }> {
   const data = parseText(body, format, { maxAliases: deps.config.yamlMaxAliases });
-  const findings = kind === 'policy' ? checkPolicy(data) : await checkFlow(data, registrySource(deps), expectedFlow);
+  const findings = kind === 'policy' ? checkPolicy(data) : kind === 'ruleset' ? await checkRulesetData(data) : await checkFlow(data, registrySource(deps), expectedFlow);
   return { data, findings };
 }
 

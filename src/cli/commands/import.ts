@@ -15,8 +15,9 @@ under <dir> through the running server`,
   help: `accord import <dir>
 
 Registers every contracts/<partner>/<api>/<version>/openapi.yaml (or .json) under <dir>, in
-semver order, then every control-matrix/<flow>.yaml and control-matrix/policy.yaml, through the
-server at ACCORD_URL with ACCORD_TOKEN (role author or admin; the policy needs admin).
+semver order, then control-matrix/policy.yaml, control-matrix/ruleset.yaml and every
+control-matrix/<flow>.yaml, through the server at ACCORD_URL with ACCORD_TOKEN (role author or
+admin; the policy and the ruleset need admin).
 Documents already registered with identical content are left as they are.`,
   options: {},
   async run({ positionals }, { config, io }) {
@@ -36,7 +37,7 @@ Documents already registered with identical content are left as they are.`,
       io.out(`${result.status === 201 ? 'registered' : 'unchanged '} ${f.partner}/${f.api}@${f.version}`);
     }
     for (const f of matrixFiles) {
-      const url = f.kind === 'policy' ? '/v1/policy' : `/v1/control-matrix/${encodeURIComponent(f.name)}`;
+      const url = f.kind === 'policy' ? '/v1/policy' : f.kind === 'ruleset' ? '/v1/rulesets/network' : `/v1/control-matrix/${encodeURIComponent(f.name)}`;
       const result = await callServer(config, 'PUT', url, { text: await readInputFile(f.file), contentType: contentTypeOf(f.file) });
       if (result.status === 201) created++;
       io.out(`${result.status === 201 ? 'stored    ' : 'unchanged '} control-matrix/${f.name}`);

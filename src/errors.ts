@@ -47,6 +47,9 @@ export interface FieldError {
   location: string;
   message: string;
   rule?: string;
+  /** 1-based position in the submitted text, where known (style-rule findings). */
+  line?: number;
+  column?: number;
 }
 
 /** RFC 9457 problem details with Accord's extension members. */

@@ -13,6 +13,7 @@ import { matrixOperations } from './operations/matrix.ts';
 import { metaOperations } from './operations/meta.ts';
 import { noticeOperations } from './operations/notices.ts';
 import { policyOperations } from './operations/policy.ts';
+import { rulesetOperations } from './operations/rulesets.ts';
 import { releaseOperations } from './operations/releases.ts';
 import { reviewItemOperations } from './operations/review-items.ts';
 import { tokenOperations } from './operations/tokens.ts';
@@ -36,6 +37,7 @@ const OPERATIONS: readonly RouteConfig[] = [
   ...diffOperations,
   ...matrixOperations,
   ...policyOperations,
+  ...rulesetOperations,
   ...noticeOperations,
   ...webhookOperations,
   ...changeOperations,

@@ -9,6 +9,7 @@ import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence, gateDecisions, lockKey, releases } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
+import { lintFactsOf } from '../lint/network.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
 import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
@@ -87,6 +88,7 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     changedOperations: changed,
     freezes: await activeFreezes(deps, partner),
     previousRelease: previous?.version ?? null,
+    lint: await lintFactsOf(deps, row),
   };
 }
 

@@ -8,10 +8,11 @@ import { diff } from './diff.ts';
 import { evidenceAdd, evidenceJunit } from './evidence.ts';
 import { gateCheck } from './gate-check.ts';
 import { importFolder } from './import.ts';
+import { lint } from './lint.ts';
 import { matrixValidate } from './matrix-validate.ts';
 import { restore } from './restore.ts';
 import { serve } from './serve.ts';
 import { tokenCreate } from './token-create.ts';
 
 /** Every command, in the order `accord --help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, tokenCreate, importFolder, contractRegister, matrixValidate, gateCheck, evidenceAdd, evidenceJunit, auditVerify, auditReanchor, backup, restore, dbCopy, diff];
+export const COMMANDS: readonly Command[] = [serve, tokenCreate, importFolder, contractRegister, matrixValidate, gateCheck, evidenceAdd, evidenceJunit, auditVerify, auditReanchor, backup, restore, dbCopy, diff, lint];

@@ -25,6 +25,7 @@ const POSTGRES_SUITES = [
   'test/console-session.test.ts',
   'test/contracts.test.ts',
   'test/headers.test.ts',
+  'test/lint.test.ts',
   'test/matrix-api.test.ts',
   'test/observability.test.ts',
   'test/prototype-keys.test.ts',

@@ -82,14 +82,14 @@ describe('accord CLI', () => {
     const first = await accord(['import', REPO_ROOT], env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('11 registered, 0 unchanged.');
+    expect(first.stdout).toContain('16 registered, 0 unchanged.');
     expect(first.stdout).toContain('stored     control-matrix/payer-data-export');
     const head = s.git('rev-parse', 'HEAD');
     const second = await accord(['import', REPO_ROOT], env);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain('0 registered, 11 unchanged.');
+    expect(second.stdout).toContain('0 registered, 16 unchanged.');
     const contractsOnly = await accord(['import', path.join(REPO_ROOT, 'contracts')], env);
-    expect(contractsOnly.stdout).toContain('0 registered, 5 unchanged.');
+    expect(contractsOnly.stdout).toContain('0 registered, 7 unchanged.');
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
     expect((await accord(['import', work], env)).code).toBe(3);
   });
@@ -194,7 +194,7 @@ describe('accord matrix validate (offline, for CI)', () => {
     const run = await accord(['matrix', 'validate', path.join(REPO_ROOT, 'control-matrix')]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('6 files checked, 0 findings.');
+    expect(run.stdout).toContain('9 files checked, 0 findings.');
   });
 
   it('prints each finding with rule id and location and exits 1', async () => {
@@ -253,7 +253,7 @@ describe('accord serve (what npm start runs)', () => {
       children.push(first.child);
       const token = /Initial admin token[^\n]*\n\s+(acc_\S+)/.exec(first.out())?.[1];
       expect(token).toBeDefined();
-      expect(first.out()).toContain('Seeded the reference network: 5 contract versions, 6 control-matrix documents.');
+      expect(first.out()).toContain('Seeded the reference network: 7 contract versions, 9 control-matrix documents.');
       expect(first.out()).toContain(`Console: ${first.url}/console  (sign in with a token)`);
       expect((await fetch(`${first.url}/console/sign-in`)).status).toBe(200);
       expect((await fetch(`${first.url}/readyz`)).status).toBe(200);

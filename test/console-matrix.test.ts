@@ -6,7 +6,7 @@ import { signIn, type ConsoleUser } from './console-helpers.ts';
 import { ADMIN_TOKEN, REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, 'control-matrix', file), 'utf8');
-const FLOWS = ['acknowledgement', 'consent-capture', 'finalisation', 'member-match', 'payer-data-export'];
+const FLOWS = ['acknowledgement', 'consent-capture', 'consent-verification', 'finalisation', 'finalisation-by-id', 'member-match', 'payer-data-export'];
 
 /** The rows of the page's first table body. */
 const bodyRows = (html: string) => html.slice(html.indexOf('<tbody>'), html.indexOf('</tbody>')).split('<tr>').slice(1);

@@ -6,6 +6,7 @@ import { benchConsole } from './console.ts';
 import { benchStripeDiff } from './diff.ts';
 import { benchDurability } from './durability.ts';
 import { benchGate } from './gate.ts';
+import { benchLint } from './lint.ts';
 import { benchMemory } from './memory.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
 import { benchReplicas } from './replicas.ts';
@@ -17,6 +18,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['registry: list versions', benchListVersions],
   ['diff: stripe', benchStripeDiff],
   ['gate', benchGate],
+  ['lint: registration', benchLint],
   ['runtime: member-match', benchRuntime],
   ['replicas: member-match on SQLite, one and two PostgreSQL replicas', benchReplicas],
   ['durability: consent capture', benchDurability],

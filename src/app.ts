@@ -23,6 +23,7 @@ import { exchangeRouter } from './http/exchange/router.ts';
 import { matrixRouter } from './http/matrix.ts';
 import { noticesRouter } from './http/notices.ts';
 import { policyRouter } from './http/policy.ts';
+import { rulesetsRouter } from './http/rulesets.ts';
 import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { webhooksRouter } from './http/webhooks.ts';
@@ -89,6 +90,7 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
   app.route('/', matrixRouter(deps));
   app.route('/', policyRouter(deps));
   app.route('/', importsRouter(deps));
+  app.route('/', rulesetsRouter(deps));
   app.route('/', tokensRouter(deps));
   app.route('/', noticesRouter(deps));
   app.route('/', webhooksRouter(deps));

@@ -51,6 +51,9 @@ export interface FieldError {
   rule?: string;
   /** The file of a batch (POST /v1/imports) the finding is about. */
   path?: string;
+  /** 1-based position in the submitted text, where known (style-rule findings). */
+  line?: number;
+  column?: number;
 }
 
 /** RFC 9457 problem details with Accord's extension members. */

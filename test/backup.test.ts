@@ -54,8 +54,8 @@ describe('accord backup and restore (embedded mode)', () => {
     s = await startTestService({ seed: true, env: { ACCORD_AUDIT_ANCHOR_EVERY: '1', ACCORD_JOBS_INTERVAL_MS: '100' } });
     await s.startJobs();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-backup-'));
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '2.1.0', (doc) => (doc.info.description = 'A clarified description.'));
-    await openChange(s, 'northwind-health', 'p2p-exchange', '2.1.0', 'clarify the description');
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '2.2.0', (doc) => (doc.info.description = 'A clarified description.'));
+    await openChange(s, 'northwind-health', 'p2p-exchange', '2.2.0', 'clarify the description');
     expect((await s.call('POST', '/v1/tokens', { body: JSON.stringify({ role: 'ci', name: 'pipeline' }), type: 'application/json' })).status).toBe(201);
     auditAtBackup = (await s.deps.db.$sql.value('SELECT count(*) FROM audit_log')) as number;
     expect(auditAtBackup).toBeGreaterThan(0);
@@ -79,10 +79,10 @@ describe('accord backup and restore (embedded mode)', () => {
     for (const name of fs.readdirSync(backupDir)) expect(mode(path.join(backupDir, name)), name).toBe(0o600);
     const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ format: 'accord-backup/1', accordVersion: currentAccordVersion(), audit: { key: 'file' } });
-    expect(manifest.database.tables.contract_versions).toBe(6);
+    expect(manifest.database.tables.contract_versions).toBe(8);
     expect(manifest.database.tables.change_requests).toBe(1);
     expect(manifest.audit.count).toBeGreaterThanOrEqual(auditAtBackup);
-    expect(manifest.registry.refs['refs/tags/northwind-health/p2p-exchange/v2.1.0']).toMatch(/^[0-9a-f]{40}$/);
+    expect(manifest.registry.refs['refs/tags/northwind-health/p2p-exchange/v2.2.0']).toMatch(/^[0-9a-f]{40}$/);
     expect(Object.keys(manifest.files).sort()).toEqual(['accord.db', 'audit.key', 'registry.bundle']);
   });
 
@@ -93,7 +93,7 @@ describe('accord backup and restore (embedded mode)', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('3 files match their size and SHA-256');
     expect(run.stdout).toMatch(/database: {2}SQLite integrity ok; \d+ tables and \d+ rows match the manifest/);
-    expect(run.stdout).toMatch(/registry: {2}git fsck clean; 14 refs match the manifest; 12 indexed versions name their tagged commits/);
+    expect(run.stdout).toMatch(/registry: {2}git fsck clean; 19 refs match the manifest; 17 indexed versions name their tagged commits/);
     expect(run.stdout).toMatch(/audit log: intact, \d+ entries up to entry \d+ as in the manifest/);
     expect(mode(target)).toBe(0o700);
     expect(mode(path.join(target, 'accord.db'))).toBe(0o600);
@@ -114,8 +114,8 @@ describe('accord backup and restore (embedded mode)', () => {
     const restored = await startTestService({ dir: target });
     try {
       const state = await visibleState(restored);
-      expect(Object.keys(state.documents)).toHaveLength(6);
-      expect(state.changeViews).toEqual([expect.objectContaining({ partner: 'northwind-health', version: '2.1.0' })]);
+      expect(Object.keys(state.documents)).toHaveLength(8);
+      expect(state.changeViews).toEqual([expect.objectContaining({ partner: 'northwind-health', version: '2.2.0' })]);
       expect(state).toEqual(await visibleState(s));
       await restored.expectIndexMatchesTags();
       // The audit log as it was at the backup: the same entries, byte for byte.
@@ -136,7 +136,7 @@ describe('accord backup and restore (embedded mode)', () => {
     const writer = (async () => {
       while (writing) {
         minor++;
-        await registerVersion(s, 'bluestem-mutual', 'p2p-exchange', '1.1.0', `1.${minor + 1}.0`, (doc) => (doc.info.description = `Revision ${minor}.`));
+        await registerVersion(s, 'bluestem-mutual', 'p2p-exchange', '1.2.0', `1.${minor + 2}.0`, (doc) => (doc.info.description = `Revision ${minor}.`));
       }
     })();
     const dir = path.join(work, 'busy-backup');
@@ -174,7 +174,7 @@ describe('accord backup and restore (embedded mode)', () => {
     const mainBefore = await readRef(registry, 'refs/heads/main');
     const snapshot = path.join(work, 'pinned.db');
     await snapshotDatabase(path.join(s.dir, 'accord.db'), snapshot);
-    await registerVersion(s, 'bluestem-mutual', 'p2p-exchange', '1.1.0', '9.0.0', (doc) => (doc.info.description = 'After the snapshot.'));
+    await registerVersion(s, 'bluestem-mutual', 'p2p-exchange', '1.2.0', '9.0.0', (doc) => (doc.info.description = 'After the snapshot.'));
     await s.deps.audit.settled();
     const after = await readRefs(registry);
     expect(after.get('refs/accord/audit')!.object).not.toBe(anchorBefore);

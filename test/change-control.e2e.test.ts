@@ -65,7 +65,7 @@ describe('change control end to end', () => {
     expect(webhook.status).toBe(201);
 
     // 1. the author registers a breaking 3.0.0
-    const v3 = parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts/northwind-health/p2p-exchange/2.0.0/openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
+    const v3 = parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts/northwind-health/p2p-exchange/2.1.0/openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
     v3.info.version = '3.0.0';
     v3.components.schemas.Finalization.required.push('finalizedBy');
     v3.components.schemas.Finalization.properties.finalizedBy = { type: 'string' };
@@ -73,7 +73,7 @@ describe('change control end to end', () => {
     const registered = await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: JSON.stringify(v3), type: 'application/json', token: alice });
     expect(registered.status).toBe(201);
     const version = await registered.json();
-    expect(version.diff).toMatchObject({ against: '2.0.0', bump: 'major' });
+    expect(version.diff).toMatchObject({ against: '2.1.0', bump: 'major' });
     const sha = version.sha256 as string;
 
     // the author extends the controls of the flows it touches to 3.x
@@ -87,7 +87,7 @@ describe('change control end to end', () => {
     const opened = await json('POST', '/v1/changes', { partner: 'northwind-health', api: 'p2p-exchange', version: '3.0.0', summary: 'Finalisation must say who finalised' }, alice);
     expect(opened.status).toBe(201);
     const change = await opened.json();
-    expect(change).toMatchObject({ breaking: true, baseVersion: '2.0.0', flows: ['finalisation', 'payer-data-export'] });
+    expect(change).toMatchObject({ breaking: true, baseVersion: '2.1.0', flows: ['finalisation', 'payer-data-export'] });
     expect(change.requires.approvals).toBe(2);
     expect(change.requires.acknowledgements).toEqual(['bluestem-mutual']);
     expect(change.requires.evidence).toEqual(['contract-test', 'replay-test', 'duplicate-handling-test', 'failure-injection', 'rollback-plan', 'runbook']);
@@ -136,9 +136,9 @@ describe('change control end to end', () => {
     expect(passed.code, passed.stdout).toBe(0);
     const decision = JSON.parse(passed.stdout);
     expect(decision.verdict).toBe('pass');
-    expect(decision.whatChanged).toMatchObject({ base: '2.0.0', bump: 'major', breaking: [expect.stringContaining('finalizedBy')] });
+    expect(decision.whatChanged).toMatchObject({ base: '2.1.0', bump: 'major', breaking: [expect.stringContaining('finalizedBy')] });
     expect(decision.detection.flows.map((f: { flow: string }) => f.flow)).toEqual(['finalisation', 'payer-data-export']);
-    expect(decision.recovery).toMatchObject({ rollbackTo: '2.0.0', rollbackPlan: 'https://ci.example/rollback-plan', runbook: 'https://ci.example/runbook' });
+    expect(decision.recovery).toMatchObject({ rollbackTo: '2.1.0', rollbackPlan: 'https://ci.example/rollback-plan', runbook: 'https://ci.example/runbook' });
     const stored = await (await s.call('GET', `/v1/gate/decisions/${decision.decisionId}`)).json();
     expect(stored.rederivation).toEqual({ inputsHashMatches: true, verdict: 'pass', matches: true });
 

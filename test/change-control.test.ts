@@ -139,7 +139,7 @@ describe('evidence, webhooks and sunsets over HTTP', () => {
 
   it('refuses a sunset sooner than the policy notice, and a deprecation of a non-released version', async () => {
     expect((await json('POST', '/v1/contracts/northwind-health/p2p-exchange/versions/1.0.0/deprecation', { sunset: '2027-01-01', reason: 'too soon' })).status).toBe(422);
-    expect((await s.call('POST', '/v1/contracts/acme/x/versions?version=1.0.0', { body: 'openapi: 3.1.0\ninfo: {title: t, version: 1.0.0}\npaths: {}\n', type: 'application/yaml' })).status).toBe(201);
+    expect((await s.call('POST', '/v1/contracts/acme/x/versions?version=1.0.0', { body: 'openapi: 3.1.0\ninfo: {title: t, version: 1.0.0}\npaths: {}\nsecurity: [{bearerAuth: []}]\ncomponents: {securitySchemes: {bearerAuth: {type: http, scheme: bearer}}}\n', type: 'application/yaml' })).status).toBe(201);
     expect((await json('POST', '/v1/contracts/acme/x/versions/1.0.0/deprecation', { sunset: '2028-01-01', reason: 'draft' })).status).toBe(409);
   });
 
@@ -207,11 +207,11 @@ describe('change control holds up against stale facts and misuse', () => {
   });
 
   it('a rejected change cannot be wiped out by opening a new change request', async () => {
-    const v = fs.readFileSync(path.join(REPO_ROOT, 'contracts/bluestem-mutual/p2p-exchange/1.1.0/openapi.yaml'), 'utf8').replace('version: 1.1.0', 'version: 1.2.0').replace('Record the member', 'Record a member');
+    const v = fs.readFileSync(path.join(REPO_ROOT, 'contracts/bluestem-mutual/p2p-exchange/1.2.0/openapi.yaml'), 'utf8').replace('version: 1.2.0', 'version: 1.3.0').replace('Record the member', 'Record a member');
     expect((await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions', { body: v, type: 'application/yaml' })).status).toBe(201);
-    const change = await (await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.2.0', summary: 'wording' })).json();
+    const change = await (await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.3.0', summary: 'wording' })).json();
     expect((await json('POST', `/v1/changes/${change.id}/reviews`, { decision: 'reject', comment: 'wrong wording' }, await s.token('approver'))).status).toBe(201);
-    expect((await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.2.0', summary: 'again' })).status).toBe(409);
+    expect((await json('POST', '/v1/changes', { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.3.0', summary: 'again' })).status).toBe(409);
   });
 
   it('JUnit reports whose tests were all skipped do not pass', async () => {

@@ -33,19 +33,19 @@ describe('GET /v1/changes?awaiting=me', () => {
     await setConsumers(s, 'bluestem-mutual', 'p2p-exchange', ['northwind-health']);
 
     // breaking changes: northwind's asks bluestem and acme, bluestem's asks northwind
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => delete d.paths['/Consent/{consentId}'], author);
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '3.0.0', (d) => delete d.paths['/Consent/{consentId}'], author);
     ids.northwind3 = (await openChange(s, 'northwind-health', 'p2p-exchange', '3.0.0', 'Drop reading one consent', author)).id;
-    await registerVersion(s, 'bluestem-mutual', 'p2p-exchange', '1.1.0', '2.0.0', (d) => delete d.paths['/exchanges/{exchangeId}/$finalize'], author);
+    await registerVersion(s, 'bluestem-mutual', 'p2p-exchange', '1.2.0', '2.0.0', (d) => delete d.paths['/exchanges/{exchangeId}/$finalize'], author);
     ids.bluestem2 = (await openChange(s, 'bluestem-mutual', 'p2p-exchange', '2.0.0', 'Drop the finalize operation', author)).id;
     // non-breaking: nobody acknowledges
     await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '2.0.1', (d) => (d.info.description = 'Wording only.'), author);
     ids.patch = (await openChange(s, 'northwind-health', 'p2p-exchange', '2.0.1', 'Wording', author)).id;
     // breaking, then rejected
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '4.0.0', (d) => delete d.paths['/acknowledgements'], author);
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '4.0.0', (d) => delete d.paths['/acknowledgements'], author);
     ids.rejected = (await openChange(s, 'northwind-health', 'p2p-exchange', '4.0.0', 'Drop acknowledgements', author)).id;
     expect((await postJson(s, `/v1/changes/${ids.rejected}/reviews`, { decision: 'reject', comment: 'partners still use it' }, approver)).status).toBe(201);
     // breaking, then released (break-glass, as an admin may)
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '5.0.0', (d) => delete d.paths['/export-status/{jobId}'], author);
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '5.0.0', (d) => delete d.paths['/export-status/{jobId}'], author);
     ids.released = (await openChange(s, 'northwind-health', 'p2p-exchange', '5.0.0', 'Drop export status', author)).id;
     const decision = await postJson(s, '/v1/gate/check', { partner: 'northwind-health', api: 'p2p-exchange', version: '5.0.0', environment: 'production', breakGlass: 'emergency fix, board informed' });
     expect((await decision.json()).verdict).toBe('pass');

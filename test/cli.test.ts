@@ -200,7 +200,7 @@ describe('accord matrix validate (offline, for CI)', () => {
     const run = await accord(['matrix', 'validate', path.join(REPO_ROOT, 'control-matrix')]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('6 files checked, 0 findings.');
+    expect(run.stdout).toContain('9 files checked, 0 findings.');
   });
 
   it('prints each finding with rule id and location and exits 1', async () => {
@@ -259,7 +259,7 @@ describe('accord serve (what npm start runs)', () => {
       children.push(first.child);
       const token = /Initial admin token[^\n]*\n\s+(acc_\S+)/.exec(first.out())?.[1];
       expect(token).toBeDefined();
-      expect(first.out()).toContain('Seeded the reference network: 5 contract versions, 6 control-matrix documents.');
+      expect(first.out()).toContain('Seeded the reference network: 7 contract versions, 9 control-matrix documents.');
       expect(first.out()).toContain(`Console: ${first.url}/console  (sign in with a token)`);
       expect((await fetch(`${first.url}/console/sign-in`)).status).toBe(200);
       expect((await fetch(`${first.url}/readyz`)).status).toBe(200);

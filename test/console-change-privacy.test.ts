@@ -20,12 +20,12 @@ describe('console: what a change page does not tell a consuming partner', () => 
     s = await startTestService({ seed: true });
     const registrant = (await createToken(s.deps, 'test', { role: 'author', name: 'alice-registrant' })).token;
     const opener = (await createToken(s.deps, 'test', { role: 'author', name: 'olga-opener' })).token;
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => {
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '3.0.0', (d) => {
       delete d.paths['/Consent/{consentId}'];
     }, registrant);
     id = (await openChange(s, 'northwind-health', 'p2p-exchange', '3.0.0', 'Reading one consent moves to the consent search', opener)).id;
     // a draft between the base and the change, unpublished: partners may not know of it
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '2.5.0', (d) => {
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '2.5.0', (d) => {
       d.info.description = 'an unpublished draft';
     }, registrant);
     bluestemToken = await s.token('partner', 'bluestem-mutual');

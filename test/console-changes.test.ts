@@ -42,7 +42,7 @@ describe('console: change requests', () => {
     alice = (await createToken(s.deps, 'test', { role: 'author', name: 'alice' })).token;
     // the author registers a breaking 3.0.0 (an operation removed, finalisation must say who) and
     // extends the controls of the flows it touches to 3.x, then opens its change request
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => {
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '3.0.0', (d) => {
       delete d.paths['/Consent/{consentId}'];
       d.components.schemas.Finalization.required.push('finalizedBy');
       d.components.schemas.Finalization.properties.finalizedBy = { type: 'string' };
@@ -90,7 +90,7 @@ describe('console: change requests', () => {
     expect(detection).toContain('the policy asks every consumer the change affects to acknowledge breaking changes');
     expect(detection).toContain('bluestem-mutual: usage unknown (nothing declared, no calls observed), so every change counts');
     const recovery = section(html, 'How do we recover?');
-    expect(recovery).toContain('Roll back to: northwind-health/p2p-exchange@2.0.0');
+    expect(recovery).toContain('Roll back to: northwind-health/p2p-exchange@2.1.0');
     expect(recovery).toContain('finalisation finalise (finalizeExchange) mark-inactive');
     expect(section(html, 'Approvals')).toContain('No reviews yet.');
     expect(html).toContain(`action="/console/changes/${id}/reviews"`);

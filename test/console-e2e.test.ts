@@ -28,7 +28,7 @@ describe('console walk-through in a real browser', () => {
     s = await startTestService({ seed: true });
     base = await s.listen();
     const author = (await createToken(s.deps, 'test', { role: 'author', name: 'alice' })).token;
-    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '3.0.0', (d) => {
+    await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '3.0.0', (d) => {
       delete d.paths['/Consent/{consentId}'];
       d.components.schemas.Finalization.required.push('finalizedBy');
       d.components.schemas.Finalization.properties.finalizedBy = { type: 'string' };

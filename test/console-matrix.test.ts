@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, REPO_ROOT, startTestService, type TestService } from './ha
 import { putApprovedMatrixEntry } from './matrix-helpers.ts';
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, 'control-matrix', file), 'utf8');
-const FLOWS = ['acknowledgement', 'consent-capture', 'finalisation', 'member-match', 'payer-data-export'];
+const FLOWS = ['acknowledgement', 'consent-capture', 'consent-verification', 'finalisation', 'finalisation-by-id', 'member-match', 'payer-data-export'];
 
 /** The rows of the page's first table body. */
 const bodyRows = (html: string) => html.slice(html.indexOf('<tbody>'), html.indexOf('</tbody>')).split('<tr>').slice(1);

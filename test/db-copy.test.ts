@@ -77,13 +77,13 @@ describe('accord db copy --to postgres://…', () => {
     const s: TestService = await startTestService({ seed: true, dir: dataDir, env: { ACCORD_AUDIT_ANCHOR_EVERY: '25' } });
     try {
       // Contracts, a change request with a review, evidence, a gate decision, tokens, exchange requests and a saga: every kind of row.
-      await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.0.0', '2.1.0', (doc) => (doc.info.description = 'A clarified description.'));
-      const change = await openChange(s, 'northwind-health', 'p2p-exchange', '2.1.0', 'clarify the description');
+      await registerVersion(s, 'northwind-health', 'p2p-exchange', '2.1.0', '2.2.0', (doc) => (doc.info.description = 'A clarified description.'));
+      const change = await openChange(s, 'northwind-health', 'p2p-exchange', '2.2.0', 'clarify the description');
       expect((await postJson(s, `/v1/changes/${change.id}/reviews`, { decision: 'approve', comment: 'fine' }, await s.token('approver'))).status).toBe(201);
-      const sha = (await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions/2.1.0')).json()).sha256;
-      const evidence = { partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0', kind: 'contract-test', result: 'pass', sha256: sha, uri: 'https://ci.example/runs/1', environment: 'staging', commit: 'a1b2c3d', producedAt: '2026-11-27T11:00:00Z' };
+      const sha = (await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions/2.2.0')).json()).sha256;
+      const evidence = { partner: 'northwind-health', api: 'p2p-exchange', version: '2.2.0', kind: 'contract-test', result: 'pass', sha256: sha, uri: 'https://ci.example/runs/1', environment: 'staging', commit: 'a1b2c3d', producedAt: '2026-11-27T11:00:00Z' };
       expect((await postJson(s, '/v1/evidence', evidence)).status).toBe(201);
-      expect((await postJson(s, '/v1/gate/check', { partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0', environment: 'staging' })).status).toBe(200);
+      expect((await postJson(s, '/v1/gate/check', { partner: 'northwind-health', api: 'p2p-exchange', version: '2.2.0', environment: 'staging' })).status).toBe(200);
       // Tokens made through the API: each one is an audit entry too (anchored every 25).
       for (let i = 0; i < TOKENS; i++) expect((await postJson(s, '/v1/tokens', { role: 'ci', name: `pipeline ${i}` })).status).toBe(201);
       for (let i = 0; i < EXCHANGE_REQUESTS; i++) {
@@ -243,7 +243,7 @@ describe('accord db copy --to postgres://…', () => {
         expect(res.status).toBe(200);
         expect((await startSaga(replica, 'after-copy-saga')).status).toBe(202);
         await untilSagasFinish(replica);
-        await registerVersion(replica, 'northwind-health', 'p2p-exchange', '2.0.0', '2.2.0', (doc) => (doc.info.description = 'Registered on PostgreSQL.'));
+        await registerVersion(replica, 'northwind-health', 'p2p-exchange', '2.1.0', '2.3.0', (doc) => (doc.info.description = 'Registered on PostgreSQL.'));
         await withClient(target.url, async (c) => {
           expect((await c.query('SELECT min(rowid) AS m FROM transactions WHERE rowid > $1', [maxRowid])).rows[0].m).toBe(maxRowid + 1);
           expect((await c.query('SELECT count(*) AS n FROM transaction_events WHERE seq > $1', [maxEvent])).rows[0].n).toBeGreaterThan(0);

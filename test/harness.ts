@@ -140,6 +140,66 @@ paths:
 ${extraPaths}`;
 }
 
+/**
+ * A minimal OpenAPI 3.1 document that also follows the reference network's style rules
+ * (control-matrix/ruleset.yaml, in force in a seeded service): operationId, summary and tags,
+ * a declared and applied bearer scheme, an example that fits its schema.
+ */
+export function networkSpec(version = '1.0.0'): string {
+  return `openapi: 3.1.0
+info:
+  title: Member API
+  version: ${version}
+  description: Members of the network.
+  contact:
+    name: Member team
+    email: members@acme.example
+servers:
+  - url: https://api.acme.example
+tags:
+  - name: members
+security:
+  - bearerAuth: []
+paths:
+  /members/{memberId}:
+    get:
+      operationId: getMember
+      summary: Read one member
+      tags: [members]
+      parameters:
+        - name: memberId
+          in: path
+          required: true
+          schema:
+            type: string
+      responses:
+        '200':
+          description: The member
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Member'
+              example:
+                memberId: m-1
+                birthDate: '1970-01-01'
+components:
+  securitySchemes:
+    bearerAuth:
+      type: http
+      scheme: bearer
+  schemas:
+    Member:
+      type: object
+      required: [memberId]
+      properties:
+        memberId:
+          type: string
+        birthDate:
+          type: string
+          format: date
+`;
+}
+
 /** What a CLI run printed and how it exited. */
 export interface CliRun {
   code: number | null;

@@ -8,7 +8,7 @@ import { contentSecurityPolicy } from '../src/http/security-headers.ts';
 import { ACCORD_API_DOCUMENT } from '../src/http/api.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { publishTransactionEvents } from '../src/runtime/outbox.ts';
-import { ADMIN_TOKEN, minimalSpec, REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, networkSpec, REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 /** Response hardening: headers on every response, no-store on secrets, links on the public URL whatever the Host says. */
 
@@ -89,7 +89,7 @@ describe('absolute URLs come from ACCORD_PUBLIC_URL, never from the Host header'
   });
 
   it('Location headers of /v1 writes are on the public URL', async () => {
-    const registered = await raw(base, 'POST', '/v1/contracts/acme/member-api/versions?version=1.0.0', { ...evil, 'Content-Type': 'application/yaml' }, minimalSpec());
+    const registered = await raw(base, 'POST', '/v1/contracts/acme/member-api/versions?version=1.0.0', { ...evil, 'Content-Type': 'application/yaml' }, networkSpec());
     expect(registered.status).toBe(201);
     expect(registered.headers.location).toBe(`${PUBLIC}/v1/contracts/acme/member-api/versions/1.0.0`);
     const matrixEntry = fs.readFileSync(path.join(REPO_ROOT, 'control-matrix/member-match.yaml'), 'utf8');

@@ -19,9 +19,9 @@ describe('control matrix over HTTP', () => {
 
   const matrixTags = () => s.git('tag', '--list', 'control-matrix/*').split('\n').filter(Boolean);
 
-  it('seeds the reference matrix and policy, one commit and tag each', async () => {
+  it('seeds the reference matrix, policy and ruleset, one commit and tag each', async () => {
     expect(matrixTags().sort()).toEqual(
-      ['acknowledgement', 'consent-capture', 'finalisation', 'member-match', 'payer-data-export', 'policy'].map((n) => `control-matrix/${n}/v1`),
+      ['acknowledgement', 'consent-capture', 'consent-verification', 'finalisation', 'finalisation-by-id', 'member-match', 'payer-data-export', 'policy', 'ruleset'].map((n) => `control-matrix/${n}/v1`).sort(),
     );
     const entry = await (await s.call('GET', '/v1/control-matrix/member-match')).json();
     expect(entry).toMatchObject({ name: 'member-match', kind: 'flow', version: 1, createdBy: 'accord-system', status: 'approved', baseVersion: null });
@@ -106,7 +106,7 @@ describe('control matrix over HTTP', () => {
 
   it('renders the whole matrix as JSON, CSV and a Markdown table a board can read', async () => {
     const rows = await (await s.call('GET', '/v1/control-matrix')).json();
-    expect(rows.map((r: { flow: string }) => r.flow)).toEqual(['acknowledgement', 'consent-capture', 'finalisation', 'member-match', 'payer-data-export']);
+    expect(rows.map((r: { flow: string }) => r.flow)).toEqual(['acknowledgement', 'consent-capture', 'consent-verification', 'finalisation', 'finalisation-by-id', 'member-match', 'payer-data-export']);
     const consent = rows.find((r: { flow: string }) => r.flow === 'consent-capture');
     expect(consent).toMatchObject({
       owner: 'privacy-operations <privacy-ops@accord-network.example>',
@@ -120,7 +120,7 @@ describe('control matrix over HTTP', () => {
     expect(csv.headers.get('content-type')).toContain('text/csv');
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines[0]).toBe('flow,title,version,owner,contract,idempotency,steps,compensations,sla,interventions,escalation');
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(8);
 
     const md = await s.call('GET', '/v1/control-matrix?format=md');
     expect(md.headers.get('content-type')).toContain('text/markdown');

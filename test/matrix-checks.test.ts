@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
+import { checkRuleset } from '../src/lint/check.ts';
 import { checkFlow, checkPolicy, worstCaseStepMs, type ContractSource } from '../src/matrix/checks.ts';
 import { durationMs } from '../src/matrix/durations.ts';
 import { directorySource } from '../src/matrix/sources.ts';
@@ -27,7 +28,9 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('the reference control matrix', () => {
-  it.each(fs.readdirSync(path.join(REPO_ROOT, 'control-matrix')).filter((f) => f !== 'policy.yaml'))('%s passes every check', async (file) => {
+  const flowFiles = fs.readdirSync(path.join(REPO_ROOT, 'control-matrix')).filter((f) => f !== 'policy.yaml' && f !== 'ruleset.yaml');
+
+  it.each(flowFiles)('%s passes every check', async (file) => {
     const reference = await directorySource(REPO_ROOT);
     expect(await checkFlow(load(file), reference, file.replace('.yaml', ''))).toEqual([]);
   });
@@ -36,11 +39,12 @@ describe('the reference control matrix', () => {
     expect(checkPolicy(load('policy.yaml'))).toEqual([]);
   });
 
+  it('ruleset.yaml loads and runs as the network ruleset', async () => {
+    expect(await checkRuleset(load('ruleset.yaml'))).toEqual([]);
+  });
+
   it('covers member match, consent capture, data export, acknowledgement and finalisation', () => {
-    const ops = fs
-      .readdirSync(path.join(REPO_ROOT, 'control-matrix'))
-      .filter((f) => f !== 'policy.yaml')
-      .flatMap((f) => load(f).steps.map((s: { operationId: string }) => s.operationId));
+    const ops = flowFiles.flatMap((f) => load(f).steps.map((s: { operationId: string }) => s.operationId));
     for (const op of ['memberMatch', 'captureConsent', 'requestDataExport', 'acknowledgeReceipt', 'finalizeExchange']) expect(ops).toContain(op);
   });
 });

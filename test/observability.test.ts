@@ -220,13 +220,13 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
     ]);
     const card = await (await s.call('GET', '/v1/scorecards/northwind-health?window=PT1H')).json();
     expect(card.synthetic).toEqual({ checks: 1, passed: 1, successRate: 1 });
-    // bluestem releases 1.1.0 to production, then its finalise breaks.
-    await s.deps.db.$sql.run("INSERT INTO releases (id, partner, api, version, environment, content_sha256, decision_id, created_at, created_by) VALUES ('rel_test', 'bluestem-mutual', 'p2p-exchange', '1.1.0', 'production', 'x', 'dec_x', ?, 'test')", [new Date().toISOString()]);
+    // bluestem releases 1.2.0 (the version it serves) to production, then its finalise breaks.
+    await s.deps.db.$sql.run("INSERT INTO releases (id, partner, api, version, environment, content_sha256, decision_id, created_at, created_by) VALUES ('rel_test', 'bluestem-mutual', 'p2p-exchange', '1.2.0', 'production', 'x', 'dec_x', ?, 'test')", [new Date().toISOString()]);
     await s.call('POST', '/v1/faults', { body: JSON.stringify({ partner: 'bluestem-mutual', step: 'finalise', kind: 'error-status', status: 500 }), type: 'application/json' });
     const failed = await (await s.call('POST', '/v1/synthetic/run', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'bluestem-mutual' }), type: 'application/json' })).json();
     expect(failed.results).toEqual([expect.objectContaining({ partner: 'bluestem-mutual', result: 'fail', state: 'compensated', driftNoticeId: expect.stringMatching(/^ntc_/) })]);
     const notices = await (await s.call('GET', '/v1/notices', { token: await s.token('partner', 'bluestem-mutual') })).json();
-    expect(notices.some((n: any) => n.kind === 'synthetic-drift' && n.version === '1.1.0')).toBe(true);
+    expect(notices.some((n: any) => n.kind === 'synthetic-drift' && n.version === '1.2.0')).toBe(true);
     const metrics = await (await s.call('GET', '/metrics', { token: null })).text();
     expect(metrics).toContain('accord_synthetic_checks_total{partner="bluestem-mutual",flow="payer-data-export",outcome="fail"} 1');
   });

@@ -60,7 +60,8 @@ describe('inherited names over HTTP', () => {
   let s: TestService;
   beforeAll(async () => {
     s = await startTestService({ seed: true });
-    await registerContractVersion(s.deps, SYSTEM, { partner: 'proto-partner', api: 'things', body: PROTO_API, format: 'yaml', state: 'released' });
+    // Registered as the seed registers contracts older than the network's style rules: this one is about names, not style.
+    await registerContractVersion(s.deps, SYSTEM, { partner: 'proto-partner', api: 'things', body: PROTO_API, format: 'yaml', state: 'released', lintErrorsAsWarnings: true });
   });
   afterAll(async () => await s.cleanup());
 
@@ -102,7 +103,7 @@ describe('inherited names over HTTP', () => {
   });
 
   it('a partner named constructor is not mistaken for a reference partner with a member directory', async () => {
-    const contract = fs.readFileSync(path.join(REPO_ROOT, 'contracts/northwind-health/p2p-exchange/2.0.0/openapi.yaml'), 'utf8');
+    const contract = fs.readFileSync(path.join(REPO_ROOT, 'contracts/northwind-health/p2p-exchange/2.1.0/openapi.yaml'), 'utf8');
     await registerContractVersion(s.deps, SYSTEM, { partner: 'constructor', api: 'p2p-exchange', body: contract, format: 'yaml', state: 'released' });
     const example = (await import('../src/lib/yaml.ts')).parseYaml(contract, { maxAliases: 0 }) as any;
     const body = example.paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example;

@@ -5,6 +5,13 @@ import { findContractFiles } from '../src/contracts/files.ts';
 import { ContractSchemas } from '../src/contracts/schema.ts';
 import { escapeSegment as pointerSegment } from '../src/lib/json.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
+import { changedOperations } from '../src/changes/changes.ts';
+import { diffContracts } from '../src/diff/contract-diff.ts';
+import { coveredOperationIds } from '../src/lint/coverage.ts';
+import { lintDocument } from '../src/lint/linter.ts';
+import { compiledRuleset } from '../src/lint/ruleset.ts';
+import type { FlowEntry } from '../src/matrix/checks.ts';
+import { findMatrixFiles } from '../src/matrix/files.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const files = await findContractFiles(REPO_ROOT);
@@ -89,6 +96,47 @@ describe('reference network', () => {
   });
 });
 
+const matrixFiles = await findMatrixFiles(REPO_ROOT);
+
+describe('reference network under its own rules', () => {
+  const flows = matrixFiles.filter((f) => f.kind === 'flow').map((f) => parseYaml(fs.readFileSync(f.file, 'utf8'), { maxAliases: 0 }) as FlowEntry);
+  const rulesetFile = matrixFiles.find((f) => f.kind === 'ruleset')!.file;
+  const ruleset = compiledRuleset('reference-ruleset-test', 'control-matrix/ruleset.yaml', () => parseYaml(fs.readFileSync(rulesetFile, 'utf8'), { maxAliases: 0 }));
+  const byApi = new Map<string, typeof files>();
+  for (const f of files) byApi.set(`${f.partner}/${f.api}`, [...(byApi.get(`${f.partner}/${f.api}`) ?? []), f]);
+  const lintOf = (f: (typeof files)[number]) =>
+    lintDocument({ text: fs.readFileSync(f.file, 'utf8'), format: 'yaml', source: f.file, ruleset, coveredOperationIds: coveredOperationIds(flows, f.partner, f.api, f.version) });
+
+  it('control-matrix/ruleset.yaml is the ruleset, not a flow', () => {
+    expect(matrixFiles.map((f) => `${f.kind}:${f.name}`).filter((k) => !k.startsWith('flow:'))).toEqual(['policy:policy', 'ruleset:ruleset']);
+  });
+
+  it.each([...byApi.keys()])('the newest version of %s passes the reference ruleset with 0 errors', async (key) => {
+    const newest = byApi.get(key)!.at(-1)!;
+    const findings = await lintOf(newest);
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+  });
+
+  it('the seeded versions before them break it (no security declared, cancelExport without Idempotency-Key): why they are reported as warnings', async () => {
+    const older = files.find((f) => f.partner === 'northwind-health' && f.version === '2.0.0')!;
+    const rules = new Set((await lintOf(older)).filter((f) => f.severity === 'error').map((f) => f.rule));
+    expect(rules).toEqual(new Set(['security-schemes-declared', 'security-applied', 'idempotency-key-on-covered-writes']));
+  });
+
+  it('every operation a seeded version changes is covered by a control-matrix flow that governs it', () => {
+    const uncovered: string[] = [];
+    for (const versions of byApi.values()) {
+      for (let i = 1; i < versions.length; i++) {
+        const [base, revision] = [versions[i - 1]!, versions[i]!];
+        const changes = diffContracts(docs.get(`${base.partner}/${base.api}@${base.version}`)!, docs.get(`${revision.partner}/${revision.api}@${revision.version}`)!).changes;
+        const covered = coveredOperationIds(flows, revision.partner, revision.api, revision.version);
+        for (const op of changedOperations(changes)) if (!covered.has(op)) uncovered.push(`${revision.partner}/${revision.api}@${revision.version} ${op}`);
+      }
+    }
+    expect(uncovered).toEqual([]);
+  });
+});
+
 describe('importing the reference network', () => {
   let s: TestService;
   beforeAll(async () => {
@@ -102,8 +150,8 @@ describe('importing the reference network', () => {
   it('seeds an empty registry at start-up, released, one commit and tag per version', async () => {
     const list = await (await s.call('GET', '/v1/contracts')).json();
     expect(list).toEqual([
-      { partner: 'bluestem-mutual', api: 'p2p-exchange', latestVersion: '1.1.0', versionCount: 2 },
-      { partner: 'northwind-health', api: 'p2p-exchange', latestVersion: '2.0.0', versionCount: 3 },
+      { partner: 'bluestem-mutual', api: 'p2p-exchange', latestVersion: '1.2.0', versionCount: 3 },
+      { partner: 'northwind-health', api: 'p2p-exchange', latestVersion: '2.1.0', versionCount: 4 },
     ]);
     const versions = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions')).json();
     expect(versions.every((v: { state: string }) => v.state === 'released')).toBe(true);

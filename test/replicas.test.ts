@@ -129,7 +129,7 @@ describe('three replicas on one PostgreSQL and one Git remote', () => {
   }, 120_000);
 
   it('50 concurrent registrations of one version across the replicas: exactly one created, the others find it', async () => {
-    const doc = parseYaml(CONTRACT('northwind-health', '2.0.0'), { maxAliases: 0 }) as any;
+    const doc = parseYaml(CONTRACT('northwind-health', '2.1.0'), { maxAliases: 0 }) as any;
     doc.info.version = '2.9.0';
     doc.info.description = 'Registered by one of three replicas.';
     const responses = await Promise.all(Array.from({ length: 50 }, () => call(any(), 'POST', '/v1/contracts/northwind-health/p2p-exchange/versions', doc)));
@@ -207,7 +207,7 @@ describe('three replicas on one PostgreSQL and one Git remote', () => {
   }, 180_000);
 
   it('two approvals of a breaking change at two replicas at once: both count, the version is approved and every replica serves it within a second', async () => {
-    const doc = parseYaml(CONTRACT('northwind-health', '2.0.0'), { maxAliases: 0 }) as any;
+    const doc = parseYaml(CONTRACT('northwind-health', '2.1.0'), { maxAliases: 0 }) as any;
     doc.info.version = '3.0.0';
     delete doc.paths[Object.keys(doc.paths).at(-1)!];
     expect((await call(replicas[0]!, 'POST', '/v1/contracts/northwind-health/p2p-exchange/versions', doc)).status).toBe(201);

@@ -12,7 +12,7 @@ describe('a served version without operations', () => {
   beforeAll(async () => {
     s = await startTestService({ seed: true, clock: () => new Date(), env: { ACCORD_SAGA_TIME_SCALE: '0.0001' } });
     // Another partner's first version has no paths at all; one approval serves it in the sandbox.
-    expect((await s.call('POST', '/v1/contracts/acme/empty-api/versions', { body: 'openapi: 3.1.0\ninfo: {title: Empty, version: 1.0.0}\npaths: {}\n', type: 'application/yaml' })).status).toBe(201);
+    expect((await s.call('POST', '/v1/contracts/acme/empty-api/versions', { body: 'openapi: 3.1.0\ninfo: {title: Empty, version: 1.0.0}\npaths: {}\nsecurity: [{bearerAuth: []}]\ncomponents: {securitySchemes: {bearerAuth: {type: http, scheme: bearer}}}\n', type: 'application/yaml' })).status).toBe(201);
     const change = await (await s.call('POST', '/v1/changes', { token: await s.token('author'), body: JSON.stringify({ partner: 'acme', api: 'empty-api', version: '1.0.0', summary: 'an empty API' }), type: 'application/json' })).json();
     expect((await s.call('POST', `/v1/changes/${change.id}/reviews`, { token: await s.token('approver'), body: JSON.stringify({ decision: 'approve' }), type: 'application/json' })).status).toBe(201);
     expect((await (await s.call('GET', '/v1/contracts/acme/empty-api/versions/1.0.0')).json()).state).toBe('approved');

@@ -134,7 +134,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
       kind: 'refusal',
       status: 400,
       code: 'invalid',
-      detail: 'The request does not match northwind-health/p2p-exchange 2.0.0',
+      detail: 'The request does not match northwind-health/p2p-exchange 2.1.0',
       errors: [{ location: 'header.Idempotency-Key', message: 'is required' }],
       fhir: true,
       headers: {},
@@ -168,7 +168,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
   });
 
   it('serves a newly registered version without a restart (approved versions count in sandbox)', async () => {
-    const v3 = doc('northwind-health', '2.0.0');
+    const v3 = doc('northwind-health', '2.1.0');
     v3.info.version = '3.0.0';
     expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions', { body: JSON.stringify(v3), type: 'application/json' })).status).toBe(201);
     const url = '/exchange/northwind-health/p2p-exchange/v3/Patient/$member-match';

@@ -455,7 +455,7 @@ describe('schema drift: answers are checked against the contract', () => {
 
   it('counts and logs an answer that does not match the served contract as schema-drift, and still answers', async () => {
     // 3.0.0 promises a matchedAt field in the $member-match answer that the partner does not send.
-    const v3 = doc('northwind-health', '2.0.0');
+    const v3 = doc('northwind-health', '2.1.0');
     v3.info.version = '3.0.0';
     v3.components.schemas.MemberMatchResponse.required = [...(v3.components.schemas.MemberMatchResponse.required ?? []), 'matchedAt'];
     v3.components.schemas.MemberMatchResponse.properties = { ...v3.components.schemas.MemberMatchResponse.properties, matchedAt: { type: 'string' } };
@@ -481,7 +481,7 @@ describe('fault-injection experiments produce failure-injection evidence', () =>
   afterAll(async () => await s.cleanup());
 
   it('runs one saga per fault kind against the served version, checks recovery and stores evidence bound to its content', async () => {
-    const res = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0' }), type: 'application/json', token: await s.token('ci') });
+    const res = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0' }), type: 'application/json', token: await s.token('ci') });
     const text = await res.clone().text();
     expect(res.status, text).toBe(201);
     const experiment = await res.json();
@@ -494,19 +494,19 @@ describe('fault-injection experiments produce failure-injection evidence', () =>
       ['duplicate-delivery', 'completed', true],
       ['validation-error', 'compensated', true],
     ]);
-    expect(experiment.evidence).toMatchObject({ kind: 'failure-injection', result: 'pass', version: '2.0.0', boundToContent: true });
-    const listed = await (await s.call('GET', '/v1/evidence?partner=northwind-health&api=p2p-exchange&version=2.0.0')).json();
+    expect(experiment.evidence).toMatchObject({ kind: 'failure-injection', result: 'pass', version: '2.1.0', boundToContent: true });
+    const listed = await (await s.call('GET', '/v1/evidence?partner=northwind-health&api=p2p-exchange&version=2.1.0')).json();
     expect(listed.some((e: any) => e.id === experiment.evidence.id)).toBe(true);
     // the faults were scoped to the experiment's transactions and are used up
     expect((await (await s.call('GET', '/v1/faults')).json()).faults).toEqual([]);
   });
 
   it('runs experiments for a flow that starts with consent capture, and says which flows cannot start standalone', async () => {
-    const consent = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', flow: 'consent-capture' }), type: 'application/json' });
+    const consent = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0', flow: 'consent-capture' }), type: 'application/json' });
     const text = await consent.clone().text();
     expect(consent.status, text).toBe(201);
     expect((await consent.json()).result, text).toBe('pass');
-    const ack = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', flow: 'acknowledgement' }), type: 'application/json' });
+    const ack = await s.call('POST', '/v1/fault-experiments', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0', flow: 'acknowledgement' }), type: 'application/json' });
     expect(ack.status).toBe(422);
     expect((await ack.json()).detail).toContain('needs the outputs of earlier steps');
   });

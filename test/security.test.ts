@@ -3,7 +3,7 @@ import { ROLES, type Role } from '../src/auth/principal.ts';
 import { SCOPE_NAMES, type Scope } from '../src/auth/scopes.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { ACCORD_API_DOCUMENT } from '../src/http/api.ts';
-import { minimalSpec, startTestService, type TestService } from './harness.ts';
+import { minimalSpec, networkSpec, startTestService, type TestService } from './harness.ts';
 
 /**
  * The shared security suite: every operation Accord's OpenAPI document marks as secured is
@@ -127,7 +127,7 @@ describe('partner isolation', () => {
   let s: TestService;
   beforeAll(async () => {
     s = await startTestService({ seed: true });
-    expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions?version=3.0.0-draft.1', { body: minimalSpec(), type: 'application/yaml' })).status).toBe(201);
+    expect((await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions?version=3.0.0-draft.1', { body: networkSpec(), type: 'application/yaml' })).status).toBe(201);
   });
   afterAll(async () => await s.cleanup());
 
@@ -142,11 +142,11 @@ describe('partner isolation', () => {
       expect(res.status).toBe(404);
     }
     const otherList = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions', { token: other })).json();
-    expect(otherList.map((v: { version: string }) => v.version)).toEqual(['1.0.0', '1.1.0', '2.0.0']);
+    expect(otherList.map((v: { version: string }) => v.version)).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.1.0']);
     const ownList = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/versions', { token: own })).json();
-    expect(ownList.map((v: { version: string }) => v.version)).toEqual(['1.0.0', '1.1.0', '2.0.0', '3.0.0-draft.1']);
+    expect(ownList.map((v: { version: string }) => v.version)).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.1.0', '3.0.0-draft.1']);
     const summary = await (await s.call('GET', '/v1/contracts', { token: other })).json();
-    expect(summary.find((c: { partner: string }) => c.partner === 'northwind-health')).toEqual({ partner: 'northwind-health', api: 'p2p-exchange', latestVersion: '2.0.0', versionCount: 3 });
+    expect(summary.find((c: { partner: string }) => c.partner === 'northwind-health')).toEqual({ partner: 'northwind-health', api: 'p2p-exchange', latestVersion: '2.1.0', versionCount: 4 });
     const history = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/history', { token: other })).json();
     expect(history.some((h: { message: string }) => h.message.includes('3.0.0-draft.1'))).toBe(false);
     const ownHistory = await (await s.call('GET', '/v1/contracts/northwind-health/p2p-exchange/history', { token: own })).json();

@@ -17,13 +17,14 @@ type Json = Record<string, any>;
 const A = '#/components/schemas/A';
 const B = '#/components/schemas/B';
 
-/** A document whose POST /nodes takes a body of schema A, with the given components (3.1 unless said). */
+/** A document whose POST /nodes takes a body of schema A, with the given components (3.1 unless said); it follows the reference network's style rules. */
 function nodesApi(schemas: Json, version = '1.0.0', openapi = '3.1.0'): Json {
   return {
     openapi,
     info: { title: 'nodes', version },
-    paths: { '/nodes': { post: { operationId: 'createNode', requestBody: { required: true, content: { 'application/json': { schema: { $ref: A } } } }, responses: { '201': { description: 'created' } } } } },
-    components: { schemas },
+    security: [{ bearerAuth: [] }],
+    paths: { '/nodes': { post: { operationId: 'createNode', summary: 'Create a node', tags: ['nodes'], requestBody: { required: true, content: { 'application/json': { schema: { $ref: A } } } }, responses: { '201': { description: 'created' } } } } },
+    components: { schemas, securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
   };
 }
 

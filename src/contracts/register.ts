@@ -13,6 +13,7 @@ import { assertIds, isMajorBump, isSemver, versionKey } from './ids.ts';
 import { contractPath, contractTag, findVersion, loadContractDocument, markContractsChanged, toView, type ContractVersionRow, type ContractVersionView } from './versions.ts';
 import { TagTakenError } from '../registry/remote.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
+import { lintRegistration, type LintSummary } from '../lint/network.ts';
 
 export interface RegisterInput {
   partner: string;
@@ -25,6 +26,8 @@ export interface RegisterInput {
   state?: 'draft' | 'released';
   /** Admin only: register a breaking change without a major version bump. */
   allowBreaking?: boolean;
+  /** Report style-rule errors as warnings (the seed import's versions older than the newest in its folder). */
+  lintErrorsAsWarnings?: boolean;
 }
 
 /** The diff of a new version against the version before it. */
@@ -42,10 +45,13 @@ export interface RegisterResult {
   version: ContractVersionView;
   /** Set for a new version that has a predecessor. */
   diff?: RegistrationDiff;
+  /** The style rules' verdict: no errors (those are a 422), the warnings. */
+  lint?: LintSummary;
 }
 
 /**
- * Registers a contract version: validates the document, commits its canonical YAML with an
+ * Registers a contract version: validates the document, lints it with the style rules in force
+ * (error-level findings → 422, warnings in the result), commits its canonical YAML with an
  * annotated tag, then writes the SQLite index row. Identical re-registration is a no-op;
  * different content for an existing version is a 409 (versions are immutable).
  */
@@ -68,8 +74,10 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
   }
   const yaml = canonicalYaml(data);
   const digest = sha256(yaml);
+  // Style rules on the text as submitted (Spectral's line/column point into it), before anything is written.
+  const lint = await lintRegistration(deps, { partner, api, version, text: input.body, format: input.format, errorsAsWarnings: input.lintErrorsAsWarnings });
 
-  return deps.registry.transaction(async (tx) => {
+  const result = await deps.registry.transaction(async (tx): Promise<RegisterResult> => {
     const existing = await findVersion(deps, partner, api, version);
     if (existing) return alreadyRegistered(existing, digest);
     const diff = await diffAgainstPrevious(deps, partner, api, version, data);
@@ -120,6 +128,7 @@ export async function registerContractVersion(deps: Deps, principal: Principal, 
     deps.logger.info({ partner, api, version, commit: row.commit, by: principal.name }, 'contract version registered');
     return { created: true, version: toView(row), ...(diff ? { diff } : {}) };
   });
+  return { ...result, lint };
 }
 
 /** An already registered version: identical content is a no-op (200), different content a 409 (versions are immutable). */

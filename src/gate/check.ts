@@ -12,6 +12,7 @@ import { evidence, gateDecisions, lockKey, releases } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { openProposalsCovering } from '../matrix/proposals.ts';
+import { lintFactsOf } from '../lint/network.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
 import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
@@ -92,6 +93,7 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     freezes: await activeFreezes(deps, partner),
     previousRelease: previous?.version ?? null,
     matrixProposals: await openProposalsCovering(deps, (entry) => flowsCovering([{ entry: entry as FlowEntry }], partner, api, version, new Set(changed)).length > 0),
+    lint: await lintFactsOf(deps, row),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Change, DiffResult } from '../diff/types.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { changeAuthors, countedApprovers, sameActor } from '../changes/separation.ts';
+import type { LintFacts } from '../lint/findings.ts';
 
 /**
  * The release gate as a pure function of stored facts: the same facts always give the same
@@ -44,6 +45,8 @@ export interface GateFacts {
   previousRelease: string | null;
   /** Open control-matrix proposals of flows covering the release (absent in decisions stored before matrix change control). */
   matrixProposals?: Array<{ flow: string; version: number; baseVersion: number | null; createdBy: string }>;
+  /** The style rules' findings for the target (absent in decisions stored before the `lint` rule). */
+  lint?: LintFacts;
 }
 
 export interface GateAnswer {
@@ -55,6 +58,15 @@ export interface GateAnswer {
 }
 
 const SUNSET_RULES = new Set(['api-removed-before-sunset', 'request-parameter-removed-before-sunset']);
+
+/** Rule `lint`: failed on error-level style findings, met otherwise, the warnings named either way. */
+function lintReason(lint: LintFacts, ref: string, add: (rule: string, status: ReasonStatus, message: string, howToFix?: string) => void): void {
+  const warnings = lint.warnings === 0 ? 'no warnings' : `${lint.warnings} warning${lint.warnings === 1 ? '' : 's'} (${lint.warningRules.join(', ')})`;
+  const older = lint.olderVersion ? '; an older version, so its errors count as warnings' : '';
+  if (lint.errors === 0) return add('lint', 'met', `No style errors under the ${lint.ruleset}; ${warnings}${older}`);
+  const listed = lint.findings.map((f) => `${f.rule} at ${f.location || '/'} (line ${f.line}, column ${f.column}): ${f.message}`).join('; ');
+  add('lint', 'failed', `${lint.errors} style error${lint.errors === 1 ? '' : 's'} in ${ref} under the ${lint.ruleset}: ${listed}${lint.errors > lint.findings.length ? '; …' : ''}; ${warnings}`, 'Fix them and register a new version; `accord lint <file>` shows each with its line and column.');
+}
 
 export function evaluateGate(facts: GateFacts): GateAnswer {
   const reasons: Reason[] = [];
@@ -126,6 +138,8 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
   const sunset = diff.changes.filter((c) => SUNSET_RULES.has(c.rule));
   if (sunset.length > 0) add('sunset', 'failed', `Removed before the announced sunset: ${sunset.map((c) => c.message).join('; ')}`, 'Keep the operation until its x-sunset date, or release after it.');
   else add('sunset', 'met', 'Nothing removed before its sunset');
+
+  if (facts.lint) lintReason(facts.lint, ref, add);
 
   if (facts.freezes.length > 0) add('release-freeze', 'failed', `Releases for ${target.partner} are frozen: ${facts.freezes.map((f) => f.reason).join('; ')}`, 'Wait until the freeze is lifted (SLA recovered, or an admin lifts it).');
   else add('release-freeze', 'met', `No release freeze for ${target.partner}`);

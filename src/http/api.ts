@@ -14,6 +14,7 @@ import { matrixOperations } from './operations/matrix.ts';
 import { metaOperations } from './operations/meta.ts';
 import { noticeOperations } from './operations/notices.ts';
 import { policyOperations } from './operations/policy.ts';
+import { rulesetOperations } from './operations/rulesets.ts';
 import { releaseOperations } from './operations/releases.ts';
 import { reviewItemOperations } from './operations/review-items.ts';
 import { tokenOperations } from './operations/tokens.ts';
@@ -38,6 +39,7 @@ const OPERATIONS: readonly RouteConfig[] = [
   ...matrixOperations,
   ...policyOperations,
   ...importOperations,
+  ...rulesetOperations,
   ...noticeOperations,
   ...webhookOperations,
   ...changeOperations,

@@ -43,7 +43,7 @@ export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
     });
     const v = result.version;
     c.header('Location', absoluteUrl(deps.config, `/v1/contracts/${v.partner}/${v.api}/versions/${v.version}`));
-    return c.json({ ...v, ...(result.diff ? { diff: result.diff } : {}) }, result.created ? 201 : 200);
+    return c.json({ ...v, ...(result.diff ? { diff: result.diff } : {}), ...(result.lint ? { lint: result.lint } : {}) }, result.created ? 201 : 200);
   });
 
   serve(app, op.listContractVersions, async (c, { params }) => c.json(await listVersions(deps, principalOf(c), params.partner, params.api)));

@@ -27,7 +27,7 @@ export const Problem = z
     instance: z.string().optional(),
     code: z.enum(ERROR_CODES),
     requestId: z.string().optional(),
-    errors: z.array(z.object({ location: z.string(), message: z.string(), rule: z.string().optional(), path: z.string().optional() })).optional(),
+    errors: z.array(z.object({ location: z.string(), message: z.string(), rule: z.string().optional(), path: z.string().optional(), line: z.number().int().optional(), column: z.number().int().optional() })).optional(),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details; `errors` lists validation findings (JSON pointer or parameter name; `path`: the file of an import)' });
 

@@ -1,6 +1,7 @@
 import { desc, eq } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import { canonicalYaml, parseText, sha256 } from '../contracts/document.ts';
+import { newestVersions } from '../contracts/import.ts';
 import { registerContractVersion } from '../contracts/register.ts';
 import { matrixVersions } from '../db/index.ts';
 import type { Deps } from '../deps.ts';
@@ -71,12 +72,14 @@ class RolledBack extends Error {
 export async function importFiles(deps: Deps, principal: Principal, input: ImportRequest): Promise<ImportResult> {
   const { planned, findings: pathFindings } = planImport(input.files);
   authorizeImport(principal, planned);
+  // As in seeding: a version below the newest of its API in the batch keeps loading, its style errors as warnings.
+  const newest = newestVersions(planned.flatMap((f) => (f.target.kind === 'contract' ? [f.target] : [])));
   const outcome = await applyAtomically(deps, async (batch) => {
     const files: ImportedFile[] = [];
     const findings = [...pathFindings];
     for (const file of planned) {
       try {
-        files.push(await batch.savepoint(() => deps.db.transaction(() => importOne(deps, principal, file, input))));
+        files.push(await batch.savepoint(() => deps.db.transaction(() => importOne(deps, principal, file, input, newest))));
       } catch (error) {
         findings.push(...findingsOf(file.path, error));
       }
@@ -102,10 +105,10 @@ export async function importFiles(deps: Deps, principal: Principal, input: Impor
 }
 
 /** One file through its write function (inside the batch and a savepoint). */
-async function importOne(deps: Deps, principal: Principal, file: PlannedFile, input: ImportRequest): Promise<ImportedFile> {
+async function importOne(deps: Deps, principal: Principal, file: PlannedFile, input: ImportRequest, newestInBatch: Map<string, string>): Promise<ImportedFile> {
   const { target } = file;
   if (target.kind === 'contract') {
-    const result = await registerContractVersion(deps, principal, { partner: target.partner, api: target.api, version: target.version, body: file.content, format: target.format });
+    const result = await registerContractVersion(deps, principal, { partner: target.partner, api: target.api, version: target.version, body: file.content, format: target.format, lintErrorsAsWarnings: newestInBatch.get(`${target.partner}/${target.api}`) !== target.version });
     const { diff } = result;
     return {
       path: file.path,

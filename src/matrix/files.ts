@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { MatrixKind } from './store.ts';
 
-/** A control-matrix file: the policy or one flow entry. */
+/** A control-matrix file: the policy, the network ruleset or one flow entry. */
 export interface MatrixFile {
   kind: MatrixKind;
   name: string;
@@ -12,7 +12,7 @@ export interface MatrixFile {
 /**
  * Finds `control-matrix/*.yaml` (or `.json`) under `target`, which may be the folder holding
  * `control-matrix/`, that folder itself, or a single file; with `anyFolder`, any folder's YAML
- * files count. The policy comes first, then flows by name.
+ * files count. The policy comes first, then the ruleset (ruleset.yaml, never a flow), then flows by name.
  */
 export async function findMatrixFiles(target: string, options: { anyFolder?: boolean } = {}): Promise<MatrixFile[]> {
   const stat = await fs.stat(target).catch(() => undefined);
@@ -26,10 +26,11 @@ export async function findMatrixFiles(target: string, options: { anyFolder?: boo
     const dir = hasNested ? nested : target;
     files = (await fs.readdir(dir)).filter((f) => /\.(ya?ml|json)$/i.test(f)).sort().map((f) => path.join(dir, f));
   }
+  const order: MatrixKind[] = ['policy', 'ruleset', 'flow'];
   return files
     .map((file) => {
       const name = path.basename(file).replace(/\.(ya?ml|json)$/i, '');
-      return { kind: (name === 'policy' ? 'policy' : 'flow') as MatrixKind, name, file };
+      return { kind: (name === 'policy' || name === 'ruleset' ? name : 'flow') as MatrixKind, name, file };
     })
-    .sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'policy' ? -1 : 1));
+    .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.name.localeCompare(b.name));
 }

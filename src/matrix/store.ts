@@ -15,10 +15,11 @@ import { byteBoundedCaches } from '../lib/byte-cache.ts';
 import { parseYaml } from '../lib/yaml.ts';
 import { checkFlow, checkPolicy, type Finding, type FlowEntry } from './checks.ts';
 import { checkPreconditions, type MatrixPreconditions } from './preconditions.ts';
+import { checkRulesetData } from '../lint/pool.ts';
 import { registrySource } from './sources.ts';
 
-/** What a control-matrix document is: one flow's entry or the governance policy. */
-export const MATRIX_KINDS = ['flow', 'policy'] as const;
+/** What a control-matrix document is: one flow's entry, the governance policy or the network's lint ruleset. */
+export const MATRIX_KINDS = ['flow', 'policy', 'ruleset'] as const;
 export type MatrixKind = (typeof MATRIX_KINDS)[number];
 /** A stored version's index row. */
 export type MatrixRow = typeof matrixVersions.$inferSelect;
@@ -32,8 +33,8 @@ export type MatrixRow = typeof matrixVersions.$inferSelect;
 export const MATRIX_STATUSES = ['approved', 'proposed', 'rejected', 'superseded'] as const;
 export type MatrixStatus = (typeof MATRIX_STATUSES)[number];
 
-/** Names that are not flows: the policy document and a route. */
-const RESERVED = new Set(['policy', 'validate']);
+/** Names that are not flows: the policy and ruleset documents and a route. */
+const RESERVED = new Set(['policy', 'ruleset', 'validate']);
 
 /** What the API shows of one stored version. */
 export interface MatrixVersionView {
@@ -82,7 +83,7 @@ export async function checkMatrixDocument(
   expectedFlow?: string,
 ): Promise<{ data: unknown; findings: Finding[] }> {
   const data = parseText(body, format, { maxAliases: deps.config.yamlMaxAliases });
-  const findings = kind === 'policy' ? checkPolicy(data) : await checkFlow(data, registrySource(deps), expectedFlow);
+  const findings = kind === 'policy' ? checkPolicy(data) : kind === 'ruleset' ? await checkRulesetData(data) : await checkFlow(data, registrySource(deps), expectedFlow);
   return { data, findings };
 }
 

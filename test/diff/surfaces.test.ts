@@ -115,36 +115,36 @@ describe('diff over HTTP, on registration and in the CLI', () => {
   });
 
   it('registration returns the diff against the previous version and refuses a breaking change without a major bump', async () => {
-    const v20 = fs.readFileSync(contract('northwind-health', '2.0.0'), 'utf8');
+    const v21 = fs.readFileSync(contract('northwind-health', '2.1.0'), 'utf8');
     const head = s.git('rev-parse', 'HEAD');
     const author = await s.token('author');
-    const refused = await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=1.2.0', { body: v20, type: 'application/yaml', token: author });
+    const refused = await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=1.3.0', { body: v21, type: 'application/yaml', token: author });
     expect(refused.status).toBe(409);
     const problem = await refused.json();
     expect(problem.detail).toContain('not a major version bump');
     expect(problem.errors.map((e: { rule: string }) => e.rule)).toContain('api-removed-before-sunset');
-    expect(problem.diff).toMatchObject({ against: '1.1.0', bump: 'major' });
+    expect(problem.diff).toMatchObject({ against: '1.2.0', bump: 'major' });
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
 
-    expect((await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=1.2.0&allowBreaking=true', { body: v20, type: 'application/yaml', token: author })).status).toBe(403);
-    const forced = await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=1.2.0&allowBreaking=true', { body: v20, type: 'application/yaml' });
+    expect((await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=1.3.0&allowBreaking=true', { body: v21, type: 'application/yaml', token: author })).status).toBe(403);
+    const forced = await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=1.3.0&allowBreaking=true', { body: v21, type: 'application/yaml' });
     expect(forced.status).toBe(201);
     expect((await forced.json()).diff.summary.breaking).toBeGreaterThan(0);
 
-    const major = await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=2.0.0', { body: v20, type: 'application/yaml', token: author });
+    const major = await s.call('POST', '/v1/contracts/bluestem-mutual/p2p-exchange/versions?version=2.0.0', { body: v21, type: 'application/yaml', token: author });
     expect(major.status).toBe(201);
-    expect((await major.json()).diff).toMatchObject({ against: '1.2.0', bump: 'none', summary: { total: 0 } });
+    expect((await major.json()).diff).toMatchObject({ against: '1.3.0', bump: 'none', summary: { total: 0 } });
   });
 
   it('judges a release against the previous release, not its own pre-release', async () => {
-    const v20 = load(contract('northwind-health', '2.0.0'));
-    const rc = structuredClone(v20);
+    const v21 = load(contract('northwind-health', '2.1.0'));
+    const rc = structuredClone(v21);
     rc.paths['/acknowledgements'].post.parameters.push({ name: 'dryRun', in: 'query', required: false, schema: { type: 'boolean' } });
     const post = (version: string, doc: unknown) => s.call('POST', `/v1/contracts/northwind-health/p2p-exchange/versions?version=${version}`, { body: JSON.stringify(doc), type: 'application/json' });
     expect((await post('3.0.0-rc.1', rc)).status).toBe(201);
-    const release = await post('3.0.0', v20);
+    const release = await post('3.0.0', v21);
     expect(release.status).toBe(201);
-    expect((await release.json()).diff.against).toBe('2.0.0');
+    expect((await release.json()).diff.against).toBe('2.1.0');
   });
 
   it('retries added to a step are checked against the contract when matrix versions are diffed', async () => {

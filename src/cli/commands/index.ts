@@ -11,6 +11,7 @@ import { diff } from './diff.ts';
 import { evidenceAdd, evidenceJunit } from './evidence.ts';
 import { gateCheck } from './gate-check.ts';
 import { importFolder } from './import.ts';
+import { lint } from './lint.ts';
 import { matrixValidate } from './matrix-validate.ts';
 import { releaseRecord } from './release-record.ts';
 import { matrixApprove, matrixPropose, matrixReject } from './matrix-proposals.ts';
@@ -47,4 +48,5 @@ export const COMMANDS: readonly Command[] = [
   restore,
   dbCopy,
   diff,
+  lint,
 ];

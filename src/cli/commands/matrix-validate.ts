@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseText } from '../../contracts/document.ts';
 import { AccordError } from '../../errors.ts';
 import { oneLine } from '../../lib/text.ts';
+import { checkRuleset } from '../../lint/check.ts';
 import { checkFlow, checkPolicy, type Finding } from '../../matrix/checks.ts';
 import { findMatrixFiles } from '../../matrix/files.ts';
 import { directorySource } from '../../matrix/sources.ts';
@@ -16,7 +17,8 @@ export const matrixValidate: Command = {
   summary: 'check control-matrix entries offline (CI)',
   help: `accord matrix validate <file|dir> [--contracts <dir> | --no-contracts] [--json]
 
-Checks control-matrix entries (and policy.yaml) offline: the JSON Schema, then the cross-checks
+Checks control-matrix entries (and policy.yaml, and ruleset.yaml as the network ruleset loader
+reads it) offline: the JSON Schema, then the cross-checks
 against the contracts in --contracts (default: the contracts/ folder next to control-matrix/;
 without one, pass --no-contracts to run only the other checks). Prints each finding with its
 rule id and location. Exit 0 clean, 1 findings, 3 usage error.`,
@@ -43,7 +45,7 @@ rule id and location. Exit 0 clean, 1 findings, 3 usage error.`,
       let findings: Finding[];
       try {
         const data = parseText(text, f.file.endsWith('.json') ? 'json' : 'yaml', { maxAliases: 100 });
-        findings = f.kind === 'policy' ? checkPolicy(data) : await checkFlow(data, source, f.name);
+        findings = f.kind === 'policy' ? checkPolicy(data) : f.kind === 'ruleset' ? await checkRuleset(data) : await checkFlow(data, source, f.name);
       } catch (error) {
         if (!(error instanceof AccordError)) throw error;
         findings = (error.errors ?? [{ location: '', message: error.message }]).map((e) => ({ rule: 'matrix/parse', location: e.location, message: e.message }));

@@ -6,6 +6,7 @@ import { JSON_TYPES, YAML_TYPES } from '../../contracts/document.ts';
 import { CONTRACT_STATES } from '../../contracts/versions.ts';
 import { VersionPair } from '../../diff/service.ts';
 import { BUMPS } from '../../diff/types.ts';
+import { LINT_SEVERITIES } from '../../lint/findings.ts';
 import { DEPRECATION_PROBLEM, DeprecationRequest } from '../../notices/notices.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
 import { Change, ContractDiff, DiffFormatQuery, DiffSummary, diffResponse } from './diff.ts';
@@ -45,6 +46,20 @@ const ContractVersionFields = z.object({
 });
 const ContractVersion = ContractVersionFields.meta({ id: 'ContractVersion' });
 
+/** One style-rule finding, positioned in the linted text (1-based). */
+export const LintFinding = z
+  .object({
+    rule: z.string(),
+    severity: z.enum(LINT_SEVERITIES),
+    message: z.string(),
+    location: z.string().meta({ description: 'JSON pointer' }),
+    line: z.number().int(),
+    column: z.number().int(),
+    endLine: z.number().int(),
+    endColumn: z.number().int(),
+  })
+  .meta({ id: 'LintFinding' });
+
 const RegisteredVersion = ContractVersionFields.extend({
   diff: z
     .object({
@@ -55,6 +70,15 @@ const RegisteredVersion = ContractVersionFields.extend({
     })
     .optional()
     .meta({ description: 'The diff against the version before it, when there is one' }),
+  lint: z
+    .object({
+      ruleset: z.string().meta({ description: '`spectral:oas` (no network ruleset stored) or `network ruleset v<N>`' }),
+      olderVersion: z.boolean().meta({ description: 'Not above the newest registered version of the API: errors are reported as warnings' }),
+      errors: z.number().int().meta({ description: 'Always 0: error-level findings refuse the registration (422)' }),
+      warnings: z.array(LintFinding),
+    })
+    .optional()
+    .meta({ description: 'The style rules’ findings below error level' }),
 }).meta({ id: 'RegisteredVersion' });
 
 const Commit = z.object({ sha: z.string(), author: z.string(), email: z.string(), date: z.string(), message: z.string() }).meta({ id: 'Commit' });
@@ -122,7 +146,7 @@ export const registerContractVersion = defineOperation({
   tags: ['Contracts'],
   summary: 'Register a contract version',
   description:
-    'Validates the document (OpenAPI 3.0/3.1, no external `$ref`s), commits its canonical YAML with an annotated tag and indexes it as a draft. The same version with identical content again → 200; different content → 409 (versions are immutable). A version with breaking changes against the one before it must be a major bump (409 listing them), unless an admin passes `allowBreaking=true`.',
+    'Validates the document (OpenAPI 3.0/3.1, no external `$ref`s) and lints it with the network ruleset in force (spectral:oas while none is stored): error-level findings → 422 with `errors[{rule, location, message, line, column}]`, warnings returned in `lint`; a version not above the newest registered one of its API has its errors reported as warnings. Then commits its canonical YAML with an annotated tag and indexes it as a draft. The same version with identical content again → 200; different content → 409 (versions are immutable). A version with breaking changes against the one before it must be a major bump (409 listing them), unless an admin passes `allowBreaking=true`.',
   roles: ['admin', 'author'],
   scope: 'contracts:write',
   request: {

@@ -44,7 +44,7 @@ describe('accord CLI', () => {
     const first = await accord(['contract', 'register', NORTHWIND_1_0, '--partner', 'acme', '--api', 'member-api'], env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^Registered acme\/member-api@1\.0\.0 \[draft\] commit [0-9a-f]{12} sha256 [0-9a-f]{64}\n {2}Diff: none \(the first version of this API\)\nNext: open a change request for it: accord change open --partner acme --api member-api --version 1\.0\.0 --summary "what changes and why"\n$/);
+    expect(first.stdout).toMatch(/^Registered acme\/member-api@1\.0\.0 \[draft\] commit [0-9a-f]{12} sha256 [0-9a-f]{64}\n {2}Diff: none \(the first version of this API\)\n {2}Lint: 8 warnings\n(?: {4}- \S+ \(line \d+:\d+\): .+ \[operation-description\]\n){8}Next: open a change request for it: accord change open --partner acme --api member-api --version 1\.0\.0 --summary "what changes and why"\n$/);
     const again = await accord(['contract', 'register', NORTHWIND_1_0, '--partner', 'acme', '--api', 'member-api', '--json'], env);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ partner: 'acme', api: 'member-api', version: '1.0.0' });

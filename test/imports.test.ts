@@ -9,7 +9,7 @@ import { onSignal } from '../src/db/signals.ts';
 import { importFiles } from '../src/imports/import.ts';
 import { findMatrixFiles } from '../src/matrix/files.ts';
 import { GitRegistry } from '../src/registry/git-registry.ts';
-import { ADMIN_TOKEN, minimalSpec, REPO_ROOT, runCli, startTestService, TEST_AUDIT_KEY, TEST_STORAGE, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, networkSpec, REPO_ROOT, runCli, startTestService, TEST_AUDIT_KEY, TEST_STORAGE, type TestService } from './harness.ts';
 import { gitIn, initBareRemote } from './git-remote.ts';
 import { freshPostgresDatabase } from './postgres.ts';
 
@@ -71,19 +71,24 @@ describe('POST /v1/imports', () => {
     expect(first.status).toBe(201);
     expect(first.json.applied).toBe(true);
     // Contracts and the policy are stored; flows, like any matrix write but break-glass, are proposals (ADR 0018).
-    expect(first.json.totals).toEqual({ files: files.length, created: 6, proposed: 5, unchanged: 0 });
-    expect(first.json.files.filter((f: any) => f.kind === 'flow').map((f: any) => f.action)).toEqual(['proposed', 'proposed', 'proposed', 'proposed', 'proposed']);
+    expect(first.json.totals).toEqual({ files: files.length, created: 9, proposed: 7, unchanged: 0 });
+    expect(new Set(first.json.files.filter((f: any) => f.kind === 'flow').map((f: any) => f.action))).toEqual(new Set(['proposed']));
     // Contracts first (each API in semver order), then the policy, then the flows.
     expect(first.json.files.map((f: any) => `${f.kind} ${f.name} ${f.version}`)).toEqual([
       'contract bluestem-mutual/p2p-exchange 1.0.0',
       'contract bluestem-mutual/p2p-exchange 1.1.0',
+      'contract bluestem-mutual/p2p-exchange 1.2.0',
       'contract northwind-health/p2p-exchange 1.0.0',
       'contract northwind-health/p2p-exchange 1.1.0',
       'contract northwind-health/p2p-exchange 2.0.0',
+      'contract northwind-health/p2p-exchange 2.1.0',
       'policy policy 1',
+      'ruleset ruleset 1',
       'flow acknowledgement 1',
       'flow consent-capture 1',
+      'flow consent-verification 1',
       'flow finalisation 1',
+      'flow finalisation-by-id 1',
       'flow member-match 1',
       'flow payer-data-export 1',
     ]);
@@ -105,14 +110,14 @@ describe('POST /v1/imports', () => {
   it('one bad file among good ones: 422 listing every refused file, and nothing written', async () => {
     const before = await state(s);
     const auditBefore = (await s.deps.db.$sql.value('SELECT max(seq) FROM audit_log')) as number;
-    const breaking = reference('contracts/northwind-health/p2p-exchange/2.0.0/openapi.yaml').replace(/^  \/acknowledgements:/m, '  /renamed-acknowledgements:');
+    const breaking = reference('contracts/northwind-health/p2p-exchange/2.1.0/openapi.yaml').replace(/^  \/acknowledgements:/m, '  /renamed-acknowledgements:');
     const res = await post(s, {
       files: [
-        { path: 'contracts/acme/member-api/1.0.0/openapi.yaml', content: minimalSpec('1.0.0') },
-        { path: 'contracts/acme/member-api/1.1.0/openapi.yaml', content: minimalSpec('1.1.0', '  /extra:\n    get:\n      operationId: getExtra\n      responses:\n        \'200\':\n          description: ok\n') },
+        { path: 'contracts/acme/member-api/1.0.0/openapi.yaml', content: networkSpec('1.0.0') },
+        { path: 'contracts/acme/member-api/1.1.0/openapi.yaml', content: networkSpec('1.1.0') },
         { path: 'contracts/acme/broken-api/1.0.0/openapi.yaml', content: 'openapi: 3.1.0\ninfo: {title: x, version: 1.0.0}\npaths:\n  /a:\n    get: {responses: 17}\n' },
-        { path: 'contracts/northwind-health/p2p-exchange/1.0.0/openapi.yaml', content: minimalSpec('1.0.0') },
-        { path: 'contracts/northwind-health/p2p-exchange/2.1.0/openapi.yaml', content: breaking.replace(/^  version: .*$/m, '  version: 2.1.0') },
+        { path: 'contracts/northwind-health/p2p-exchange/1.0.0/openapi.yaml', content: networkSpec('1.0.0') },
+        { path: 'contracts/northwind-health/p2p-exchange/2.2.0/openapi.yaml', content: breaking.replace(/^  version: .*$/m, '  version: 2.2.0') },
         { path: 'control-matrix/member-match.yaml', content: changedFlow('member-match', 'Member match, retitled') },
         { path: 'control-matrix/new-flow.yaml', content: 'flow: new-flow\ntitle: 17\n' },
         { path: 'contracts/acme/readme.md', content: '# not a contract' },
@@ -127,7 +132,7 @@ describe('POST /v1/imports', () => {
       'contracts/acme/broken-api/1.0.0/openapi.yaml',
       'contracts/acme/readme.md',
       'contracts/northwind-health/p2p-exchange/1.0.0/openapi.yaml',
-      'contracts/northwind-health/p2p-exchange/2.1.0/openapi.yaml',
+      'contracts/northwind-health/p2p-exchange/2.2.0/openapi.yaml',
       'control-matrix/new-flow.yaml',
     ]);
     for (const e of res.json.errors) expect(Object.keys(e).sort()).toEqual(['location', 'message', 'path', 'rule']);
@@ -137,7 +142,7 @@ describe('POST /v1/imports', () => {
     // Immutable versions: different content for a registered version (409 on its own route) is a finding here.
     expect(about('contracts/northwind-health/p2p-exchange/1.0.0/openapi.yaml')[0]).toMatchObject({ rule: 'conflict', message: expect.stringMatching(/already registered with different content/) });
     // A breaking change without a major bump: why, then each breaking change with its rule.
-    const notMajor = about('contracts/northwind-health/p2p-exchange/2.1.0/openapi.yaml');
+    const notMajor = about('contracts/northwind-health/p2p-exchange/2.2.0/openapi.yaml');
     expect(notMajor[0]).toMatchObject({ rule: 'conflict', message: expect.stringMatching(/breaking change.*not a major version bump/) });
     expect(notMajor.length).toBeGreaterThan(1);
     expect(about('control-matrix/new-flow.yaml').length).toBeGreaterThan(0);
@@ -155,14 +160,14 @@ describe('POST /v1/imports', () => {
       dryRun: true,
       files: [
         { path: 'control-matrix/member-match.yaml', content: changedFlow('member-match', 'Member match, retitled') },
-        { path: 'contracts/acme/member-api/1.0.0/openapi.json', content: JSON.stringify({ openapi: '3.1.0', info: { title: 'x', version: '1.0.0' }, paths: {} }) },
+        { path: 'contracts/acme/member-api/1.0.0/openapi.yaml', content: networkSpec('1.0.0') },
         { path: 'control-matrix/acknowledgement.yaml', content: reference('control-matrix/acknowledgement.yaml') },
       ],
     });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ dryRun: true, applied: false, totals: { files: 3, created: 1, proposed: 1, unchanged: 1 } });
     expect(res.json.files.map((f: any) => [f.path, f.action, f.version])).toEqual([
-      ['contracts/acme/member-api/1.0.0/openapi.json', 'created', '1.0.0'],
+      ['contracts/acme/member-api/1.0.0/openapi.yaml', 'created', '1.0.0'],
       ['control-matrix/acknowledgement.yaml', 'unchanged', 1],
       ['control-matrix/member-match.yaml', 'proposed', 2],
     ]);
@@ -193,14 +198,14 @@ describe('POST /v1/imports', () => {
   it('needs an admin for the policy (403 for the whole import, nothing written); an author imports contracts and flows', async () => {
     const author = await s.token('author');
     const before = await state(s);
-    const withPolicy = await post(s, { files: [{ path: 'contracts/acme/member-api/2.0.0/openapi.yaml', content: minimalSpec('2.0.0') }, { path: 'control-matrix/policy.yaml', content: reference('control-matrix/policy.yaml') }] }, author);
+    const withPolicy = await post(s, { files: [{ path: 'contracts/acme/member-api/2.0.0/openapi.yaml', content: networkSpec('2.0.0') }, { path: 'control-matrix/policy.yaml', content: reference('control-matrix/policy.yaml') }] }, author);
     expect(withPolicy.status).toBe(403);
     expect(withPolicy.json.detail).toMatch(/policy/);
     expect((await post(s, { files: [{ path: 'control-matrix/ruleset.yaml', content: 'rules: {}\n' }] }, author)).status).toBe(403);
-    expect((await post(s, { files: [{ path: 'contracts/acme/member-api/2.0.0/openapi.yaml', content: minimalSpec('2.0.0') }] }, await s.token('approver'))).status).toBe(403);
+    expect((await post(s, { files: [{ path: 'contracts/acme/member-api/2.0.0/openapi.yaml', content: networkSpec('2.0.0') }] }, await s.token('approver'))).status).toBe(403);
     expect(await state(s)).toEqual(before);
 
-    const ok = await post(s, { files: [{ path: 'contracts/acme/member-api/2.0.0/openapi.yaml', content: minimalSpec('2.0.0') }] }, author);
+    const ok = await post(s, { files: [{ path: 'contracts/acme/member-api/2.0.0/openapi.yaml', content: networkSpec('2.0.0') }] }, author);
     expect(ok.status).toBe(201);
     expect(ok.json.files[0]).toMatchObject({ kind: 'contract', name: 'acme/member-api', version: '2.0.0', action: 'created' });
     await s.expectIndexMatchesTags();
@@ -210,7 +215,7 @@ describe('POST /v1/imports', () => {
     let signalled = 0;
     const stop = onSignal('contracts', () => signalled++);
     try {
-      const files = [{ path: 'contracts/acme/signal-api/1.0.0/openapi.yaml', content: minimalSpec('1.0.0') }];
+      const files = [{ path: 'contracts/acme/signal-api/1.0.0/openapi.yaml', content: networkSpec('1.0.0') }];
       expect((await post(s, { dryRun: true, files })).status).toBe(200);
       expect((await post(s, { files: [...files, { path: 'control-matrix/broken.yaml', content: 'flow: broken\n' }] })).status).toBe(422);
       expect(signalled).toBe(0);
@@ -319,11 +324,11 @@ describe('POST /v1/imports on replicas sharing PostgreSQL and a registry remote'
           return options!.index!(work);
         },
       });
-    const body = minimalSpec('1.0.0');
+    const body = networkSpec('1.0.0');
     const result = importFiles({ ...s.deps, registry: importing }, SYSTEM, {
       files: [
         { path: 'contracts/acme/member-api/1.0.0/openapi.yaml', content: body },
-        { path: 'contracts/acme/member-api/1.1.0/openapi.yaml', content: minimalSpec('1.1.0') },
+        { path: 'contracts/acme/member-api/1.1.0/openapi.yaml', content: networkSpec('1.1.0') },
       ],
     });
     await atFirstIndex;
@@ -365,14 +370,14 @@ describe('accord import (the CLI against a real server)', () => {
     expect(dry.stdout).toMatch(/would register bluestem-mutual\/p2p-exchange@1\.1\.0 \(against 1\.0\.0: \d+ breaking changes?, /);
     expect(dry.stdout).toMatch(/would propose +control-matrix\/member-match v1/);
     expect(dry.stdout).toMatch(/would store +control-matrix\/policy v1/);
-    expect(dry.stdout.trim().split('\n').pop()).toBe('Dry run: 6 would be registered, 5 would be proposed, 0 unchanged; nothing was written.');
+    expect(dry.stdout.trim().split('\n').pop()).toBe('Dry run: 9 would be registered, 7 would be proposed, 0 unchanged; nothing was written.');
     expect(s.git('tag', '--list')).toBe('');
 
     const run = await runCli(['import', work], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('registered northwind-health/p2p-exchange@2.0.0');
     expect(run.stdout).toMatch(/proposed +control-matrix\/payer-data-export v1/);
-    expect(run.stdout.trim().split('\n').pop()).toBe('6 registered, 5 proposed, 0 unchanged.');
+    expect(run.stdout.trim().split('\n').pop()).toBe('9 registered, 7 proposed, 0 unchanged.');
     await s.expectIndexMatchesTags();
   });
 
@@ -387,7 +392,7 @@ describe('accord import (the CLI against a real server)', () => {
     const refused = await runCli(['import', work], env);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
-    expect(refused.stderr).toMatch(/^accord: HTTP 422 Invalid document: The import was refused: 2 of 12 files cannot be stored; nothing was written\n/);
+    expect(refused.stderr).toMatch(/^accord: HTTP 422 Invalid document: The import was refused: 2 of 17 files cannot be stored; nothing was written\n/);
     expect(refused.stderr).toMatch(/\n {2}contracts\/acme\/broken-api\/1\.0\.0\/openapi\.yaml \/paths\/~1a\/get\S*: \[invalid\] /);
     expect(refused.stderr).toMatch(/\n {2}control-matrix\/member-match\.yaml: \[revert\] equals version 1 of control-matrix entry "member-match", older than its newest version 2.*--allow-revert/);
     const json = await runCli(['import', work, '--format', 'json'], env);
@@ -401,7 +406,7 @@ describe('accord import (the CLI against a real server)', () => {
     const reverted = await runCli(['import', work, '--allow-revert', '--format', 'json'], env);
     expect(reverted.code).toBe(0);
     const answer = JSON.parse(reverted.stdout);
-    expect(answer.totals).toEqual({ files: 11, created: 0, proposed: 1, unchanged: 10 });
+    expect(answer.totals).toEqual({ files: 16, created: 0, proposed: 1, unchanged: 15 });
     expect(answer.files.find((f: any) => f.action === 'proposed')).toMatchObject({ path: 'control-matrix/member-match.yaml', version: 3, diff: { against: 2 } });
   });
 

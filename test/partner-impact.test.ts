@@ -61,9 +61,9 @@ describe('partner-scoped impact and the partner inbox', () => {
   const declare = (consumer: string, operations: unknown, token?: string) => call('PUT', `${API}/consumers/${consumer}/usage`, { token, body: { operations } });
   const awaiting = async (token: string) => ((await ok(await call('GET', '/v1/changes?awaiting=me', { token }))) as Array<{ id: string }>).map((c) => c.id);
   const usageRows = async () => await s.deps.db.$sql.all('SELECT consumer, operations, declared_at AS "declaredAt", declared_by AS "declaredBy" FROM consumer_usage ORDER BY consumer');
-  /** Registers a new northwind-health version: 2.0.0 with one more required query parameter on the operations at `paths`. */
+  /** Registers a new northwind-health version: 2.1.0 with one more required query parameter on the operations at `paths`. */
   async function registerBreaking(version: string, paths: string[]) {
-    const doc = seededDocument('northwind-health', 'p2p-exchange', '2.0.0');
+    const doc = seededDocument('northwind-health', 'p2p-exchange', '2.1.0');
     doc.info.version = version;
     for (const path of paths) doc.paths[path].post.parameters = [...(doc.paths[path].post.parameters ?? []), { name: 'region', in: 'query', required: true, schema: { type: 'string' } }];
     await ok(await call('POST', `${API}/versions`, { token: t.author, body: doc }), 201);
@@ -125,7 +125,7 @@ describe('partner-scoped impact and the partner inbox', () => {
   });
 
   it('observes the operations a consumer calls through the exchange runtime', async () => {
-    const match = structuredClone(seededDocument('northwind-health', 'p2p-exchange', '2.0.0').paths[MATCH_PATH].post.requestBody.content['application/fhir+json'].example);
+    const match = structuredClone(seededDocument('northwind-health', 'p2p-exchange', '2.1.0').paths[MATCH_PATH].post.requestBody.content['application/fhir+json'].example);
     const res = await call('POST', '/exchange/northwind-health/p2p-exchange/v2/Patient/$member-match', { token: t.bluestem, body: match, type: 'application/fhir+json', headers: { 'Idempotency-Key': 'impact-match-0001' } });
     expect(res.status).toBe(200);
     const listed = await ok(await call('GET', `${API}/consumers`));

@@ -45,7 +45,8 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
   const change = await latestChangeFor(deps, partner, api, version);
   const diff = await releaseDiff(deps, row);
   const changed = [...changedOperations(diff.result.changes)].sort();
-  const flows = flowsCovering(await currentFlows(deps), partner, api, version, new Set(changed));
+  const current = await currentFlows(deps);
+  const flows = flowsCovering(current, partner, api, version, new Set(changed));
   const required = change ? (JSON.parse(change.requiredEvidence) as string[]) : [];
   const previous = await deps.db
     .select({ version: releases.version })
@@ -93,7 +94,7 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     freezes: await activeFreezes(deps, partner),
     previousRelease: previous?.version ?? null,
     matrixProposals: await openProposalsCovering(deps, (entry) => flowsCovering([{ entry: entry as FlowEntry }], partner, api, version, new Set(changed)).length > 0),
-    lint: await lintFactsOf(deps, row),
+    lint: await lintFactsOf(deps, row, current.map((f) => f.entry)),
   };
 }
 

@@ -6,6 +6,7 @@ import { contractPath, findVersion, type ContractVersionRow } from '../contracts
 import { contractVersions } from '../db/index.ts';
 import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
+import type { FlowEntry } from '../matrix/checks.ts';
 import { currentFlows, getMatrixDocument, latestMatrixRow, matrixPath, putMatrixDocument, type MatrixVersionView } from '../matrix/store.ts';
 import { coveredOperationIds } from './coverage.ts';
 import { DEFAULT_RULESET, RulesetError, type LintFacts, type LintFinding, type RulesetSource } from './findings.ts';
@@ -69,11 +70,13 @@ interface VersionText {
 export async function lintContractVersion(
   deps: Pick<Deps, 'db' | 'registry' | 'config'>,
   input: VersionText & { registered?: boolean },
+  /** The current flows, when the caller has already read them (the gate has). */
+  current?: FlowEntry[],
 ): Promise<{ summary: LintSummary; errors: LintFinding[] }> {
   const ruleset = await rulesetInForce(deps);
   const newest = await newestVersion(deps, input.partner, input.api);
   const olderVersion = Boolean(input.errorsAsWarnings) || (newest !== undefined && semver.lt(input.version, newest));
-  const flows = (await currentFlows(deps)).map((f) => f.entry);
+  const flows = current ?? (await currentFlows(deps)).map((f) => f.entry);
   let findings: LintFinding[];
   try {
     findings = await lint({
@@ -109,9 +112,9 @@ export async function lintRegistration(deps: Pick<Deps, 'db' | 'registry' | 'con
 }
 
 /** Lints a registered version's stored YAML for the gate (cached by content, ruleset and coverage). */
-export async function lintFactsOf(deps: Pick<Deps, 'db' | 'registry' | 'config'>, row: ContractVersionRow): Promise<LintFacts> {
+export async function lintFactsOf(deps: Pick<Deps, 'db' | 'registry' | 'config'>, row: ContractVersionRow, current?: FlowEntry[]): Promise<LintFacts> {
   const load = () => deps.registry.read(row.commit, contractPath(row.partner, row.api, row.version));
-  const { summary, errors } = await lintContractVersion(deps, { partner: row.partner, api: row.api, version: row.version, text: { sha256: row.sha256, load }, format: 'yaml' });
+  const { summary, errors } = await lintContractVersion(deps, { partner: row.partner, api: row.api, version: row.version, text: { sha256: row.sha256, load }, format: 'yaml' }, current);
   return {
     ruleset: summary.ruleset,
     olderVersion: summary.olderVersion,

@@ -21,6 +21,13 @@ export interface Change {
   /** Path template (revision's, or base's for removals). */
   path?: string;
   operationId?: string;
+  /** The operation's `summary`, so a reader needs no OpenAPI knowledge to know what it does. */
+  summary?: string;
+  /**
+   * What changed, as a partner names it: a property path, a parameter or header name, a media
+   * type, a status; fills `{subject}` in the rule's consequence.
+   */
+  subject?: string;
   /** JSON pointer into the revision (or the base, for what the revision no longer has). */
   location: string;
   message: string;

@@ -14,7 +14,7 @@ const num = (s: Json, name: string): number | undefined => (typeof s[name] === '
 /** Kinds that, in a request, are about a read-only property's bound: informative, under their own id. */
 const READ_ONLY_ID = new Set(['min-increased', 'max-decreased', 'exclusive-min-increased', 'exclusive-max-decreased', 'max-length-decreased']);
 /** Kinds not reported for a read-only request property (clients do not send it). */
-const READ_ONLY_SKIP = new Set(['min-set', 'max-set', 'exclusive-min-set', 'exclusive-max-set', 'max-length-set', 'min-items-increased', 'max-items-decreased', 'min-properties-increased', 'max-properties-decreased']);
+const READ_ONLY_SKIP = new Set(['min-set', 'max-set', 'exclusive-min-set', 'exclusive-max-set', 'max-length-set', 'min-items-increased', 'min-items-set', 'max-items-decreased', 'min-properties-increased', 'max-properties-decreased']);
 
 /** Compares every bound keyword of a schema pair. */
 export function compareBounds(c: FillContext): void {
@@ -53,6 +53,15 @@ export function compareBounds(c: FillContext): void {
     ['minItems', 'min-items'],
     ['minProperties', 'min-properties'],
   ] as const) {
+    // As the oasdiff catalogue: a minItems set where there was none (request) or removed (response) has its own id.
+    if (name === 'minItems' && req && num(b, name) === undefined && num(r, name) !== undefined) {
+      add('min-items-set', `minItems ${num(r, name)} set`);
+      continue;
+    }
+    if (name === 'minItems' && !req && num(b, name) !== undefined && num(r, name) === undefined) {
+      add('min-items-unset', `minItems ${num(b, name)} removed`);
+      continue;
+    }
     const vb = num(b, name) ?? 0;
     const vr = num(r, name) ?? 0;
     if (vb !== vr) add(`${kebab}-${vr > vb ? 'increased' : 'decreased'}`, `${name} ${vr > vb ? 'raised' : 'lowered'} from ${vb} to ${vr}`);

@@ -4,7 +4,7 @@ import type { FillContext, SchemaNode } from './schema-diff.ts';
 /**
  * oneOf / anyOf / allOf alternatives added and removed, and discriminators. Alternatives are
  * paired as oasdiff pairs them: a `$ref` with the same `$ref`; an inline schema with an equal
- * one first, then with the remaining inline ones in order. Paired alternatives are compared
+ * one first, then with the next remaining inline one of the same title (or none). Paired alternatives are compared
  * as children; the others are added or removed.
  */
 
@@ -19,7 +19,18 @@ function likeness(s: unknown): string {
   return JSON.stringify(Object.entries(s).map(([k, v]) => [k, isObject(v) ? Object.keys(v) : v]));
 }
 
+const titleOf = (s: unknown): unknown => (isObject(s) ? s.title : undefined);
 const refOf = (s: unknown): string | undefined => (isObject(s) && typeof s.$ref === 'string' ? s.$ref : undefined);
+
+/** Keywords that describe a value without constraining it. */
+const ANNOTATIONS = new Set(['title', 'description', 'example', 'examples', 'externalDocs', 'deprecated', 'readOnly', 'writeOnly', 'xml', '$comment', 'default', 'nullable']);
+
+/** Whether a schema only annotates: it has keywords, all of them annotations or extensions. */
+function annotationOnly(s: unknown): boolean {
+  if (!isObject(s)) return false;
+  const keys = Object.keys(s);
+  return keys.length > 0 && keys.every((k) => ANNOTATIONS.has(k) || k.startsWith('x-'));
+}
 
 /** Pairs of (base index, revision index) of the alternatives that correspond. */
 function pairAlternatives(lb: unknown[], lr: unknown[]): Array<[number, number]> {
@@ -41,12 +52,12 @@ function pairAlternatives(lb: unknown[], lr: unknown[]): Array<[number, number]>
     else inline.push(i);
   });
   const rest = inline.filter((i) => !take(i, (j) => refOf(lr[j]) === undefined && likeness(lr[j]) === likeness(lb[i])));
-  for (const i of rest) take(i, (j) => refOf(lr[j]) === undefined);
+  for (const i of rest) take(i, (j) => refOf(lr[j]) === undefined && titleOf(lr[j]) === titleOf(lb[i]));
   return pairs;
 }
 
-/** The name oasdiff gives an alternative: its `$ref`, or its position. */
-const label = (alt: unknown, index: number) => refOf(alt) ?? `subschema #${index + 1}`;
+/** The name oasdiff gives an alternative: its `$ref`, or its position and title. */
+const label = (alt: unknown, index: number) => refOf(alt) ?? `subschema #${index + 1}${typeof titleOf(alt) === 'string' ? `: ${titleOf(alt) as string}` : ''}`;
 
 /** Alternatives of oneOf, anyOf and allOf added and removed; paired ones compared. */
 export function compareComposition(c: FillContext): void {
@@ -59,10 +70,17 @@ export function compareComposition(c: FillContext): void {
     for (const [i, j] of pairs) c.child(lb[i], lr[j], `${at}/${k}/${j}`, prop);
     const pairedBase = new Set(pairs.map(([i]) => i));
     const pairedRev = new Set(pairs.map(([, j]) => j));
-    const added = lr.flatMap((alt, j) => (pairedRev.has(j) ? [] : [label(alt, j)]));
-    const removed = lb.flatMap((alt, i) => (pairedBase.has(i) ? [] : [label(alt, i)]));
-    if (added.length > 0) c.add(`${KEBAB[k]}-added`, `${added.join(', ')} added to ${k}`);
-    if (removed.length > 0) c.add(`${KEBAB[k]}-removed`, `${removed.join(', ')} removed from ${k}`);
+    // An allOf schema that only annotates (as a 3.0 `$ref` with siblings is often written) changes no value.
+    const annotating = (side: 'base' | 'revision', alt: unknown) => k === 'allOf' && annotationOnly(c[side].resolve(alt, at).node);
+    const report = (change: 'added' | 'removed', side: 'base' | 'revision', list: unknown[], unpaired: Set<number>) => {
+      const plain = [...unpaired].filter((i) => !annotating(side, list[i]));
+      const notes = [...unpaired].filter((i) => annotating(side, list[i]));
+      const text = (ix: number[]) => `${ix.map((i) => label(list[i], i)).join(', ')} ${change === 'added' ? 'added to' : 'removed from'} ${k}`;
+      if (plain.length > 0) c.add(`${KEBAB[k]}-${change}`, text(plain));
+      if (notes.length > 0) c.add(`${KEBAB[k]}-${change}-annotation-only`, text(notes));
+    };
+    report('added', 'revision', lr, new Set(lr.map((_, j) => j).filter((j) => !pairedRev.has(j))));
+    report('removed', 'base', lb, new Set(lb.map((_, i) => i).filter((i) => !pairedBase.has(i))));
   }
 }
 

@@ -32,9 +32,21 @@ export interface SchemaFinding {
   subject?: string;
   /** The finding is about one property of the schema, named in `detail`. */
   child?: boolean;
-  /** For `kind: 'type'`: whether old values stop fitting when values are JSON (strong) or text (loose). */
-  typeBreaks?: { strong: boolean; loose: boolean };
+  /** For `kind: 'type'`: how the accepted values changed (see TypeChange). */
+  typeChange?: TypeChange;
   detail: string;
+}
+
+/**
+ * A type or format change: whether old values stop fitting where values are JSON (`strong`: 1
+ * is not "1") or text (`loose`), seen from the finding's direction; and whether the revision's
+ * set of values is a superset (`widened`) or a subset (`narrowed`) of the base's.
+ */
+export interface TypeChange {
+  strong: boolean;
+  loose: boolean;
+  widened: boolean;
+  narrowed: boolean;
 }
 
 export interface SchemaNode {

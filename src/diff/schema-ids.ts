@@ -43,10 +43,13 @@ export function schemaRuleId(direction: Direction, root: SchemaRoot, atRoot: boo
   if (finding.id !== undefined) return known(root.target === 'body' ? finding.id : root.param?.in === 'header' ? HEADER_PROPERTY[finding.id] : undefined);
   let kind = finding.kind;
   if (kind === 'type') {
-    const breaks = finding.typeBreaks ?? { strong: true, loose: true };
-    if (target === 'parameter-property') kind = breaks.strong && breaks.loose ? 'type-specialized' : breaks.strong || breaks.loose ? 'type-changed' : 'type-generalized';
-    else if (root.target === 'body' ? (stronglyTyped(root.media) ? breaks.strong : breaks.loose) : breaks.loose) kind = 'type-changed';
-    else kind = direction === 'request' ? 'type-generalized' : 'type-specialized';
+    const change = finding.typeChange ?? { strong: true, loose: true, widened: false, narrowed: false };
+    // Parameters and headers travel as text; a parameter property may be JSON or form style.
+    const breaks = root.target === 'body' && stronglyTyped(root.media) ? change.strong : change.loose;
+    if (target === 'parameter-property') kind = change.strong && change.loose ? 'type-specialized' : change.strong || change.loose ? 'type-changed' : 'type-generalized';
+    else if (direction === 'request') kind = breaks ? 'type-changed' : change.widened || target === 'parameter' ? 'type-generalized' : 'type-compatible';
+    else if (breaks) kind = change.widened ? 'type-generalized' : 'type-changed';
+    else kind = change.narrowed ? 'type-specialized' : 'type-compatible';
   } else if (kind.startsWith('default-value-') && root.param?.required) return undefined;
   else if (kind === 'became-enum' && target === 'parameter-property' && root.param?.in === 'header') return known('request-header-property-became-enum');
   else if (kind === 'enum-value-removed' && direction === 'response' && target === 'body') return known('response-mediatype-enum-value-removed');

@@ -68,13 +68,17 @@ export function compareType(c: FillContext): void {
   const fb = formatOf(b);
   const fr = formatOf(r);
   const detail = `type changed from ${shown(tb, fb)} to ${shown(tr, fr)}`;
+  // A request must accept what clients sent before; a response must send what clients accepted before.
+  const fits = (to: string[], from: string[], strong: boolean) => (req ? typeContains(to, from, strong) : typeContains(from, to, strong));
   if (added.length > 0 || deleted.length > 0) {
-    // A request must accept what clients sent before; a response must send what clients accepted before.
-    const fits = (strong: boolean) => (req ? typeContains(added, deleted, strong) : typeContains(deleted, added, strong));
-    c.add('type', detail, { typeBreaks: { strong: !fits(true), loose: !fits(false) } });
+    const widened = (deleted.length === 0 || (only(tb, 'integer') && only(tr, 'number')) || tr.length === 0) && tb.length > 0;
+    const narrowed = (added.length === 0 || (only(tb, 'number') && only(tr, 'integer')) || tb.length === 0) && tr.length > 0;
+    c.add('type', detail, { typeChange: { strong: !fits(added, deleted, true), loose: !fits(added, deleted, false), widened, narrowed } });
   } else if (fb !== fr) {
-    const breaks = !(req ? formatContains(tr, fr, fb) : formatContains(tr, fb, fr));
-    c.add('type', detail, { typeBreaks: { strong: breaks, loose: breaks } });
+    const widened = fr === '' || formatContains(tr, fr, fb);
+    const narrowed = fb === '' || formatContains(tr, fb, fr);
+    const breaks = req ? !widened : !narrowed;
+    c.add('type', detail, { typeChange: { strong: breaks, loose: breaks, widened, narrowed } });
   }
 }
 

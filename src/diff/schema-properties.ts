@@ -98,5 +98,5 @@ export function compareLifecycle(c: FillContext): void {
   } else if (b.deprecated === true && r.deprecated !== true) c.add('reactivated', 'no longer deprecated');
   const sb = STABILITY.indexOf(b['x-stability-level']);
   const sr = STABILITY.indexOf(r['x-stability-level']);
-  if (sb >= 0 && sr >= 0 && sr < sb) c.add('stability-decreased', `stability lowered from ${b['x-stability-level']} to ${r['x-stability-level']}`);
+  if (sb >= 0 && sr >= 0 && sr !== sb) c.add(sr < sb ? 'stability-decreased' : 'stability-increased', `stability ${sr < sb ? 'lowered' : 'raised'} from ${b['x-stability-level']} to ${r['x-stability-level']}`);
 }

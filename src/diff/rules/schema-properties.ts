@@ -1,16 +1,16 @@
 import type { RuleSpec } from './types.ts';
-import { family, NOT_IN_REFERENCE, rule } from './schema-table.ts';
+import { CATALOGUE_ONLY, catalogueLevel, family, rule } from './schema-table.ts';
 
-const WITH_DEFAULT = 'The catalogue lists ERR; oasdiff 1.15.0 (the reference) reports INFO because clients that omit the property get its default.';
+const WITH_DEFAULT = catalogueLevel('it as INFO');
 
 /** Properties added, removed, made required or optional, in requests and responses. */
 const EXISTENCE: RuleSpec[] = [
   rule('new-required-request-property', 'breaking', 'Required property added to a request', 'Clients that do not send {subject} will be refused.', { aliases: ['request-required-property-added'] }),
-  rule('new-required-request-property-with-default', 'info', 'Required property with a default value added to a request', 'Clients that do not send {subject} get its default; existing clients keep working.', { differs: WITH_DEFAULT }),
+  rule('new-required-request-property-with-default', 'breaking', 'Required property with a default value added to a request', 'Clients that do not send {subject} will be refused: a default does not make a required property optional.', { differs: WITH_DEFAULT }),
   rule('new-optional-request-property', 'info', 'Optional property added to a request', 'Clients may send {subject}; existing clients keep working.', { aliases: ['request-property-added'] }),
   rule('request-property-removed', 'warning', 'Property removed from a request', 'Clients that still send {subject} may have it ignored or be refused: check with consumers before release.'),
   rule('request-property-became-required', 'breaking', 'Request property became required', 'Clients that do not send {subject} will be refused.'),
-  rule('request-property-became-required-with-default', 'info', 'Request property with a default value became required', 'Clients that do not send {subject} get its default; existing clients keep working.', { differs: WITH_DEFAULT }),
+  rule('request-property-became-required-with-default', 'breaking', 'Request property with a default value became required', 'Clients that do not send {subject} will be refused: a default does not make a required property optional.', { differs: WITH_DEFAULT }),
   rule('request-property-became-optional', 'info', 'Request property became optional', 'Clients may stop sending {subject}; existing clients keep working.'),
   rule('new-required-request-header-property', 'breaking', 'Required property added inside a request header’s value', 'Clients that do not send {subject} in the header will be refused.'),
   rule('request-header-property-became-required', 'breaking', 'A property inside a request header’s value became required', 'Clients that do not send {subject} in the header will be refused.'),
@@ -72,9 +72,15 @@ const LIFECYCLE: RuleSpec[] = [
   ...family('reactivated', { 'request-property': 'info', 'response-property': 'info' }, { what: 'Property no longer deprecated', request: 'Clients may keep sending {subject}.', response: 'Clients may keep relying on {subject}.' }),
   ...family(
     'stability-decreased',
-    { 'request-property': 'warning', 'response-property': 'warning' },
+    { 'request-property': 'breaking', 'response-property': 'breaking' },
     { what: 'Property x-stability-level lowered (stable → beta → alpha → draft)', request: 'Clients can no longer rely on {subject} staying as it is.', response: 'Clients can no longer rely on {subject} staying as it is.' },
-    { differs: { 'request-property': NOT_IN_REFERENCE, 'response-property': NOT_IN_REFERENCE } },
+    { differs: { 'request-property': CATALOGUE_ONLY, 'response-property': CATALOGUE_ONLY } },
+  ),
+  ...family(
+    'stability-increased',
+    { 'request-property': 'info', 'response-property': 'info' },
+    { what: 'Property x-stability-level raised', request: 'Clients can rely on {subject} more than before.', response: 'Clients can rely on {subject} more than before.' },
+    { differs: { 'request-property': CATALOGUE_ONLY, 'response-property': CATALOGUE_ONLY } },
   ),
 ];
 

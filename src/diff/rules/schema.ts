@@ -1,4 +1,4 @@
-import { BEYOND_OASDIFF, family, NOT_IN_REFERENCE, rule, type Position } from './schema-table.ts';
+import { BEYOND_OASDIFF, CATALOGUE_ONLY, catalogueLevel, family, rule, type Position } from './schema-table.ts';
 import { SCHEMA_PROPERTY_RULES } from './schema-properties.ts';
 import type { RuleSpec } from './types.ts';
 
@@ -11,40 +11,58 @@ const formerly = (positions: Position[], kind: string) => Object.fromEntries(pos
 const because = (positions: Position[], why: string) => Object.fromEntries(positions.map((p) => [p, why])) as Partial<Record<Position, string>>;
 
 /** Type, format and nullability. */
+const RESPONSE_TYPED: Position[] = [...RESPONSE_BODY, 'response-header'];
 const TYPES: RuleSpec[] = [
   ...family(
     'type-changed',
-    { ...at(['request-body', 'request-property', 'request-parameter', 'response-body', 'response-property'], 'breaking'), 'request-parameter-property': 'warning', 'response-header': 'warning' },
+    { ...at(['request-body', 'request-property', 'request-parameter', ...RESPONSE_TYPED], 'breaking'), 'request-parameter-property': 'warning' },
     {
-      what: 'Type or format changed (not to a more general one)',
+      what: 'Type or format changed so that old values no longer fit (for a parameter property: depending on how it is serialised)',
       request: 'Clients that send {subject} in its old type or format will be refused.',
       response: 'Clients will receive {subject} in a type or format they may fail to parse.',
     },
+    { differs: { 'response-header': CATALOGUE_ONLY } },
+  ),
+  ...family(
+    'type-generalized',
+    { ...at([...REQUEST_ALL, 'request-parameter-property'], 'info'), ...at(RESPONSE_TYPED, 'breaking') },
     {
+      what: 'Type or format widened (integer to number, int32 to int64, date to date-time, a type removed; for text values, anything to string)',
+      request: '{subject} accepts more than before; existing clients keep working.',
+      response: 'Clients may receive {subject} in more types or formats than before (a number where an integer was promised) and fail to parse it.',
+    },
+    {
+      aliases: formerly(REQUEST_ALL, 'type-widened'),
       differs: {
-        'request-parameter-property': 'As oasdiff: whether this breaks depends on how the parameter is serialised (JSON or form style), so it needs review.',
-        'response-header': NOT_IN_REFERENCE,
+        ...because(REQUEST_BODY, 'As the oasdiff catalogue, a format removed is a generalization; oasdiff 1.15.0 reports it as type-changed (ERR).'),
+        ...because(RESPONSE_BODY, catalogueLevel('a widened response type as type-changed (ERR)')),
+        'response-header': CATALOGUE_ONLY,
       },
     },
   ),
   ...family(
-    'type-generalized',
-    at([...REQUEST_ALL, 'request-parameter-property'], 'info'),
-    { what: 'Type or format changed to a more general one (integer to number, int32 to int64, date to date-time, anything to string where values are text)', request: '{subject} accepts more than before; existing clients keep working.' },
-    { aliases: formerly(REQUEST_ALL, 'type-widened') },
+    'type-specialized',
+    { 'request-parameter-property': 'breaking', ...at(RESPONSE_TYPED, 'info') },
+    { what: 'Type or format narrowed (number to integer)', request: 'Clients that send {subject} in its old type or format will be refused.', response: '{subject} comes in fewer types than before; existing clients keep working.' },
+    { differs: because(RESPONSE_TYPED, CATALOGUE_ONLY) },
   ),
-  ...family('type-specialized', { 'request-parameter-property': 'breaking' }, { what: 'Type or format changed so that old values no longer fit, however the parameter is serialised', request: 'Clients that send {subject} in its old type or format will be refused.' }),
+  ...family(
+    'type-compatible',
+    at([...REQUEST_BODY, ...RESPONSE_TYPED], 'info'),
+    { what: 'Type swapped where values travel as text (not JSON), so old values still read the same', request: '{subject} is read from text as before; existing clients keep working.', response: '{subject} reads from text as before; existing clients keep working.' },
+    { differs: because([...REQUEST_BODY, ...RESPONSE_TYPED], CATALOGUE_ONLY) },
+  ),
   ...family(
     'became-nullable',
-    { ...at(REQUEST_BODY, 'info'), ...at(RESPONSE_BODY, 'breaking'), 'response-header': 'warning' },
+    { ...at([...REQUEST_BODY, 'request-parameter', 'request-parameter-property'], 'info'), ...at(RESPONSE_TYPED, 'breaking') },
     { what: 'null became an allowed value', request: '{subject} now accepts null; existing clients keep working.', response: 'Clients may receive null for {subject} and fail if they do not expect it.' },
-    { differs: { 'response-header': NOT_IN_REFERENCE } },
+    { differs: because(['request-parameter', 'request-parameter-property', 'response-header'], CATALOGUE_ONLY) },
   ),
   ...family(
     'became-not-nullable',
-    { ...at(REQUEST_BODY, 'breaking'), 'request-parameter': 'warning', 'request-parameter-property': 'warning' },
-    { what: 'null is no longer an allowed value', request: 'Clients that send null for {subject} will be refused.' },
-    { differs: because(['request-parameter', 'request-parameter-property'], NOT_IN_REFERENCE) },
+    { ...at([...REQUEST_BODY, 'request-parameter', 'request-parameter-property'], 'breaking'), ...at(RESPONSE_TYPED, 'info') },
+    { what: 'null is no longer an allowed value', request: 'Clients that send null for {subject} will be refused.', response: '{subject} will no longer be null; existing clients keep working.' },
+    { differs: because(['request-parameter', 'request-parameter-property', ...RESPONSE_TYPED], CATALOGUE_ONLY) },
   ),
 ];
 
@@ -53,17 +71,18 @@ const ENUMS: RuleSpec[] = [
   ...family('became-enum', at(REQUEST_ALL, 'breaking'), { what: 'Values restricted to a list (enum) where any value was allowed', request: 'Clients that send a value of {subject} outside the new list will be refused.' }),
   ...family(
     'enum-value-added',
-    { ...at(['request-property', 'request-parameter'], 'info'), 'response-property': 'warning' },
+    { ...at(['request-property', 'request-parameter', 'request-parameter-property'], 'info'), 'response-property': 'warning' },
     { what: 'Enum value added', request: '{subject} accepts new values; existing clients keep working.', response: 'Clients may receive a value of {subject} they do not know: they must tolerate unknown values.' },
+    { differs: { 'request-parameter-property': CATALOGUE_ONLY } },
   ),
   ...family(
     'enum-value-removed',
-    { 'request-body': 'info', ...at(['request-property', 'request-parameter'], 'breaking'), 'request-parameter-property': 'warning', 'response-property': 'info' },
+    { ...at(['request-body', 'request-property', 'request-parameter', 'request-parameter-property'], 'breaking'), 'response-property': 'info' },
     { what: 'Enum value removed', request: 'Clients that send a removed value of {subject} will be refused.', response: '{subject} will no longer take the removed values; existing clients keep working.' },
     {
       differs: {
-        'request-body': 'oasdiff 1.15.0 (the reference) reports this as INFO; newer catalogues list ERR.',
-        'request-parameter-property': NOT_IN_REFERENCE,
+        'request-body': catalogueLevel('it as INFO'),
+        'request-parameter-property': CATALOGUE_ONLY,
       },
     },
   ),
@@ -122,6 +141,8 @@ const BOUNDS: RuleSpec[] = [
   ...bounds('max-length-unset', 'Maximum length removed', at(RESPONSE_BODY, 'breaking')),
   ...bounds('min-items-increased', 'Minimum number of items raised (a missing minItems counts as 0)', at(REQUEST_ALL, 'breaking')),
   ...bounds('min-items-decreased', 'Minimum number of items lowered', { 'request-parameter': 'info', ...at(RESPONSE_BODY, 'breaking') }),
+  ...bounds('min-items-set', 'Minimum number of items set where there was none', at(REQUEST_ALL, 'warning'), { differs: because(REQUEST_ALL, catalogueLevel('it as min-items-increased from 0 (ERR)')) }),
+  ...bounds('min-items-unset', 'Minimum number of items removed', at(RESPONSE_BODY, 'breaking'), { differs: because(RESPONSE_BODY, catalogueLevel('it as min-items-decreased to 0 (ERR)')) }),
   ...bounds('max-items-decreased', 'Maximum number of items lowered', { ...at(REQUEST_BODY, 'warning'), 'request-parameter': 'breaking' }, { accordOnly: because(REQUEST_BODY, BEYOND_OASDIFF) }),
   ...bounds('max-items-increased', 'Maximum number of items raised', { 'request-parameter': 'info', ...at(RESPONSE_BODY, 'warning') }, { accordOnly: because(RESPONSE_BODY, BEYOND_OASDIFF) }),
   ...bounds('min-properties-increased', 'Minimum number of properties raised', at(REQUEST_BODY, 'warning'), { accordOnly: because(REQUEST_BODY, BEYOND_OASDIFF) }),
@@ -159,6 +180,8 @@ const COMPOSITION: RuleSpec[] = [
   ...family('any-of-removed', { ...at(REQUEST_BODY, 'breaking'), ...at(RESPONSE_BODY, 'info') }, { what: 'anyOf alternative removed', request: 'Clients that send {subject} in the removed shape will be refused.', response: '{subject} will no longer come in the removed shape; existing clients keep working.' }, { aliases: formerly([...REQUEST_BODY, ...RESPONSE_BODY], 'any-of-alternative-removed') }),
   ...family('all-of-added', { ...at(REQUEST_BODY, 'breaking'), ...at(RESPONSE_BODY, 'info') }, { what: 'allOf schema added', request: 'Clients that send {subject} must now also satisfy the added schema, or be refused.', response: '{subject} also satisfies the added schema; existing clients keep working.' }),
   ...family('all-of-removed', { ...at(REQUEST_BODY, 'warning'), ...at(RESPONSE_BODY, 'info') }, { what: 'allOf schema removed', request: '{subject} no longer has to satisfy the removed schema: check that the server still gets what it needs.', response: '{subject} no longer promises the removed schema; clients that rely on it should check.' }),
+  ...family('all-of-added-annotation-only', at([...REQUEST_BODY, ...RESPONSE_BODY], 'info'), { what: 'allOf schema added that only annotates (description, title, examples, deprecated…)', request: '{subject} accepts the same values; existing clients keep working.', response: '{subject} carries the same values; existing clients keep working.' }, { differs: because([...REQUEST_BODY, ...RESPONSE_BODY], catalogueLevel('it as any allOf change (ERR in requests)')) }),
+  ...family('all-of-removed-annotation-only', at([...REQUEST_BODY, ...RESPONSE_BODY], 'info'), { what: 'allOf schema removed that only annotated', request: '{subject} accepts the same values; existing clients keep working.', response: '{subject} carries the same values; existing clients keep working.' }, { differs: because([...REQUEST_BODY, ...RESPONSE_BODY], catalogueLevel('it as any allOf change (WARN in requests)')) }),
   ...(['added', 'removed', 'property-name-changed', 'mapping-added', 'mapping-deleted', 'mapping-changed'] as const).flatMap((change) =>
     family(`discriminator-${change}`, at([...REQUEST_BODY, ...RESPONSE_BODY], 'info'), {
       what: `Discriminator ${change.replace(/-/g, ' ')}`,

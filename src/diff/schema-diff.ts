@@ -11,6 +11,14 @@ import type { Direction, Level } from './types.ts';
  * node compared once per direction; its own findings are stored on it and its sub-schemas
  * are edges to other nodes, so recursive schemas make cycles in a graph instead of infinite
  * recursion, and a schema shared by many operations is compared once.
+ *
+ * A node's findings are facts about the pair, whatever position it is reached from; the
+ * caller (src/diff/schema-ids.ts) names each finding's rule from its position — request or
+ * response, body, property, parameter, header — as oasdiff does, and the rule table
+ * (src/diff/rules/schema.ts) gives its level. The checks are split by topic: schema-keywords.ts
+ * (type, nullability, enum, pattern, default), schema-bounds.ts, schema-properties.ts
+ * (properties, requiredness, readOnly/writeOnly, deprecation) and schema-composition.ts
+ * (oneOf/anyOf/allOf, discriminator).
  */
 
 /** A finding local to one schema node. */
@@ -167,7 +175,7 @@ export class SchemaDiffer {
 
   private fill(node: SchemaNode, b: Json, r: Json, dir: Direction, at: string, prop: string, mapValue: boolean): void {
     // `level` is ignored: the rule table gives every finding its level (hooks written before may pass one).
-    const add = (kind: string, _level: Level | undefined, detail: string, location = at, property = prop) => node.findings.push({ kind, location, property, detail });
+    const add = (kind: string, _level: Level | undefined, detail: string, location = at, property = prop) => node.findings.push({ kind, location, property, ...(property ? { subject: property } : {}), detail });
     const req = dir === 'request';
     const ctx: FillContext = {
       b,
@@ -199,6 +207,7 @@ export class SchemaDiffer {
 
     compareComposition(ctx);
     compareDiscriminator(ctx);
+    // Checks of other keywords add their findings here, before dropShadowed sees them all.
 
     // Documentation-only and handled keywords aside, anything else that differs needs review.
     for (const k of new Set([...Object.keys(b), ...Object.keys(r)])) {

@@ -1,7 +1,9 @@
 import type { OpenApiDocument } from '../contracts/document.ts';
 import { listOperations, type LocatedOperation } from '../contracts/operations.ts';
 import { escapeSegment as escape, isObject, ownValue, type Json } from '../lib/json.ts';
+import { levelOf } from './rules/index.ts';
 import { RefResolver, SchemaDiffer, type SchemaNode } from './schema-diff.ts';
+import { schemaContext, schemaRuleId, type SchemaRoot } from './schema-ids.ts';
 import { LEVEL_ORDER, summarise, type Change, type DiffResult, type Direction, type Level } from './types.ts';
 
 export interface DiffOptions {
@@ -70,7 +72,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
   const now = options.now ?? new Date();
   const base = (isObject(baseDoc) ? baseDoc : {}) as OpenApiDocument;
   const rev = (isObject(revisionDoc) ? revisionDoc : {}) as OpenApiDocument;
-  const schemas = new SchemaDiffer(base, rev);
+  const schemas = new SchemaDiffer(base, rev, { now });
   const baseRefs = new RefResolver(base);
   const revRefs = new RefResolver(rev);
   const changes: Change[] = [];
@@ -85,20 +87,29 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
       message,
     });
 
-  /** Emits every finding reachable from the schema roots of one operation and direction. */
-  const gather = (ctx: OperationContext, direction: Direction, roots: Array<{ node: SchemaNode; target: string; subject: string }>, unstable: boolean) => {
-    const seen = new Set<SchemaNode>();
+  /**
+   * Emits every finding reachable from the schema roots of one operation and direction, under
+   * the rule id its position gives it (src/diff/schema-ids.ts) and that rule's level. A schema
+   * reached from several roots of the same kind is reported once.
+   */
+  const gather = (ctx: OperationContext, direction: Direction, roots: SchemaRoot[], unstable: boolean) => {
+    const seen = new Map<string, Set<SchemaNode>>();
     for (const root of roots) {
+      const context = schemaContext(root);
+      if (!seen.has(context)) seen.set(context, new Set());
+      const visited = seen.get(context)!;
       const stack = [root.node];
       while (stack.length > 0) {
         const node = stack.pop()!;
-        if (seen.has(node)) continue;
-        seen.add(node);
+        if (visited.has(node)) continue;
+        visited.add(node);
         for (const f of node.findings) {
-          const propertyKind = f.kind.startsWith('property-') || f.kind.startsWith('required-property-');
-          const target = propertyKind ? '' : node === root.node || root.target !== 'body' ? `${root.target}-` : 'property-';
-          const where = !propertyKind && f.property ? ` ${f.property}` : '';
-          emit(ctx, `${direction}-${target}${f.kind}`, unstable && f.level === 'breaking' ? 'info' : f.level, direction, f.location, `${root.subject}${where}: ${f.detail}`);
+          const rule = schemaRuleId(direction, root, node === root.node, f);
+          if (rule === undefined) continue;
+          const level = levelOf(rule);
+          const where = !f.child && f.property ? ` ${f.property}` : '';
+          emit(ctx, rule, unstable && level === 'breaking' ? 'info' : level, direction, f.location, `${root.subject}${where}: ${f.detail}`);
+          changes[changes.length - 1]!.subject = f.subject === undefined ? root.subject : root.target === 'body' ? f.subject : `${root.subject} ${f.subject}`;
         }
         for (const child of node.children) stack.push(child);
       }
@@ -161,7 +172,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
     // Parameters.
     const bp = new Map(b.parameters.map((p) => [paramKey(p, b.path), p]));
     const rp = new Map(r.parameters.map((p) => [paramKey(p, r.path), p]));
-    const requestRoots: Array<{ node: SchemaNode; target: string; subject: string }> = [];
+    const requestRoots: SchemaRoot[] = [];
     for (const [k, p] of bp) {
       const subject = `${p.in} parameter ${p.name}`;
       const q = rp.get(k);
@@ -178,7 +189,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
       if (p.deprecated !== true && q.deprecated === true) emit(ctx, 'request-parameter-deprecated', 'info', 'request', at, `${subject} deprecated`);
       if (remainder(p, PARAM_DOC_KEYS) !== remainder(q, PARAM_DOC_KEYS)) emit(ctx, 'request-parameter-serialization-changed', 'warning', 'request', at, `${subject}: style, explode or other serialization changed; needs review`);
       const idx = r.parameters.indexOf(q);
-      requestRoots.push({ node: schemas.compare(paramSchema(p), paramSchema(q), 'request', `${at}/parameters/${idx}/schema`, ''), target: 'parameter', subject });
+      requestRoots.push({ node: schemas.compare(paramSchema(p), paramSchema(q), 'request', `${at}/parameters/${idx}/schema`, ''), target: 'parameter', subject, param: { in: String(q.in), required: q.required === true } });
     }
     for (const [k, q] of rp) {
       if (bp.has(k)) continue;
@@ -202,7 +213,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
       for (const media of Object.keys(cb)) {
         if (!Object.hasOwn(cr, media)) emit(ctx, 'request-body-media-type-removed', level('breaking'), 'request', `${bodyAt}/content`, `request media type ${media} removed`);
         else {
-          requestRoots.push({ node: schemas.compare(cb[media]?.schema, cr[media]?.schema, 'request', `${bodyAt}/content/${escape(media)}/schema`, ''), target: 'body', subject: `request body ${media}` });
+          requestRoots.push({ node: schemas.compare(cb[media]?.schema, cr[media]?.schema, 'request', `${bodyAt}/content/${escape(media)}/schema`, ''), target: 'body', subject: `request body ${media}`, media });
           if (JSON.stringify(cb[media]?.encoding ?? null) !== JSON.stringify(cr[media]?.encoding ?? null)) emit(ctx, 'request-body-encoding-changed', 'warning', 'request', `${bodyAt}/content/${escape(media)}/encoding`, `request media type ${media} encoding changed; needs review`);
         }
       }
@@ -211,7 +222,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
     gather(ctx, 'request', requestRoots, unstable);
 
     // Responses.
-    const responseRoots: Array<{ node: SchemaNode; target: string; subject: string }> = [];
+    const responseRoots: SchemaRoot[] = [];
     const rsB: Json = isObject(b.operation.responses) ? b.operation.responses : {};
     const rsR: Json = isObject(r.operation.responses) ? r.operation.responses : {};
     for (const status of Object.keys(rsB)) {
@@ -248,7 +259,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
       const cr: Json = isObject(or.content) ? or.content : {};
       for (const media of Object.keys(cb)) {
         if (!Object.hasOwn(cr, media)) emit(ctx, 'response-media-type-removed', level('breaking'), 'response', `${respAt}/content`, `response ${status} media type ${media} removed`);
-        else responseRoots.push({ node: schemas.compare(cb[media]?.schema, cr[media]?.schema, 'response', `${respAt}/content/${escape(media)}/schema`, ''), target: 'body', subject: `response ${status} ${media}` });
+        else responseRoots.push({ node: schemas.compare(cb[media]?.schema, cr[media]?.schema, 'response', `${respAt}/content/${escape(media)}/schema`, ''), target: 'body', subject: `response ${status} ${media}`, media });
       }
       for (const media of Object.keys(cr)) if (!Object.hasOwn(cb, media)) emit(ctx, 'response-media-type-added', 'info', 'response', `${respAt}/content/${escape(media)}`, `response ${status} media type ${media} added`);
     }

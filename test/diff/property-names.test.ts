@@ -83,7 +83,7 @@ const viaRegistry = (doc: Json): Json => parseYaml(canonicalYaml(doc), { maxAlia
 const viaJson = (doc: Json): Json => parseText(JSON.stringify(doc), 'json', { maxAliases: 0 }) as Json;
 
 describe('property names are compared like any other name (property-based)', () => {
-  it('removing a required response property is breaking and removing an optional one is reported, whatever its name', () => {
+  it('removing a required response property is breaking and removing an optional one a warning, whatever its name', () => {
     fc.assert(
       fc.property(caseArbitrary, (c) => {
         const gone = c.props[c.removed]!;
@@ -94,8 +94,8 @@ describe('property names are compared like any other name (property-based)', () 
           // Exactly one change: the removal, at the removed property; no other property is touched.
           expect(result.changes).toEqual([
             expect.objectContaining({
-              rule: gone.required ? 'response-required-property-removed' : 'response-property-removed',
-              level: 'breaking',
+              rule: gone.required ? 'response-required-property-removed' : 'response-optional-property-removed',
+              level: gone.required ? 'breaking' : 'warning',
               location: removedLocation(c, gone.name),
             }),
           ]);
@@ -143,7 +143,7 @@ describe('property names over HTTP: registration diffs what it stores', () => {
 
   for (const placement of ['inline', 'component'] as const) {
     for (const type of ['yaml', 'json'] as const) {
-      it(`refuses removing optional __proto__ or valueOf without a major bump, and reports removing required constructor (${placement}, ${type})`, async () => {
+      it(`warns about removing optional __proto__ and valueOf, and refuses removing required constructor without a major bump (${placement}, ${type})`, async () => {
         const partner = `names-${placement}-${type}`;
         // The component itself is named `constructor` too.
         const c: Case = { props, removed: 0, placement, holder: 'constructor' };
@@ -156,19 +156,26 @@ describe('property names over HTTP: registration diffs what it stores', () => {
         const served = parseText(await (await s.call('GET', document, { headers: { Accept: 'application/json' } })).text(), 'json', { maxAliases: 0 }) as Json;
         for (const copy of [stored, served]) expect(diffContracts(without(), copy).changes).toEqual([]);
 
-        for (const name of ['__proto__', 'valueOf']) {
-          const refused = await post(partner, '1.1.0', without(name), type);
-          expect(refused.status).toBe(409);
-          const problem = await refused.json();
-          expect(problem.errors).toEqual([expect.objectContaining({ rule: 'response-property-removed', location: removedLocation(c, name) })]);
-        }
+        // Removing optional properties is a warning (as oasdiff rates it): a minor version will do.
+        const minor = await post(partner, '1.1.0', without('__proto__', 'valueOf'), type);
+        expect(minor.status).toBe(201);
+        expect((await minor.json()).diff).toMatchObject({ breaking: [], summary: { breaking: 0, warning: 2 } });
+        const warned = await (await s.call('GET', `/v1/contracts/${partner}/names-api/diff?from=1.0.0&to=1.1.0`)).json();
+        const removals = warned.changes.filter((ch: { rule: string }) => ch.rule.startsWith('response-'));
+        expect(removals).toHaveLength(2);
+        expect(removals).toEqual(expect.arrayContaining(['__proto__', 'valueOf'].map((name) => expect.objectContaining({ rule: 'response-optional-property-removed', level: 'warning', location: removedLocation(c, name) }))));
 
-        const major = await post(partner, '2.0.0', without('constructor'), type);
+        const refused = await post(partner, '1.2.0', without('__proto__', 'valueOf', 'constructor'), type);
+        expect(refused.status).toBe(409);
+        const problem = await refused.json();
+        expect(problem.errors).toEqual([expect.objectContaining({ rule: 'response-required-property-removed', location: removedLocation(c, 'constructor') })]);
+
+        const major = await post(partner, '2.0.0', without('__proto__', 'valueOf', 'constructor'), type);
         expect(major.status).toBe(201);
         const { diff } = await major.json();
         expect(diff.breaking).toEqual([expect.objectContaining({ rule: 'response-required-property-removed', location: removedLocation(c, 'constructor') })]);
 
-        const compared = await (await s.call('GET', `/v1/contracts/${partner}/names-api/diff?from=1.0.0&to=2.0.0`)).json();
+        const compared = await (await s.call('GET', `/v1/contracts/${partner}/names-api/diff?from=1.1.0&to=2.0.0`)).json();
         expect(compared.changes.filter((ch: { rule: string }) => ch.rule.startsWith('response-'))).toEqual([expect.objectContaining({ rule: 'response-required-property-removed' })]);
       });
     }

@@ -46,38 +46,38 @@ const CASES: Array<[string, Json, Json, string, Level]> = [
   ['parameter maxLength raised', spec({ params: [q({}, { type: 'string', maxLength: 8 })] }), spec({ params: [q({}, { type: 'string', maxLength: 64 })] }), 'request-parameter-max-length-increased', 'info'],
   // request body and properties
   ['request property became required', spec({ body: body({ name: { type: 'string' } }) }), spec({ body: body({ name: { type: 'string' } }, ['name']) }), 'request-property-became-required', 'breaking'],
-  ['new required request property', spec({ body: body({ name: { type: 'string' } }) }), spec({ body: body({ name: { type: 'string' }, dob: { type: 'string' } }, ['dob']) }), 'request-required-property-added', 'breaking'],
-  ['new optional request property', spec({ body: body({ name: { type: 'string' } }) }), spec({ body: body({ name: { type: 'string' }, dob: { type: 'string' } }) }), 'request-property-added', 'info'],
+  ['new required request property', spec({ body: body({ name: { type: 'string' } }) }), spec({ body: body({ name: { type: 'string' }, dob: { type: 'string' } }, ['dob']) }), 'new-required-request-property', 'breaking'],
+  ['new optional request property', spec({ body: body({ name: { type: 'string' } }) }), spec({ body: body({ name: { type: 'string' }, dob: { type: 'string' } }) }), 'new-optional-request-property', 'info'],
   ['request property type changed', spec({ body: body({ age: { type: 'string' } }) }), spec({ body: body({ age: { type: 'integer' } }) }), 'request-property-type-changed', 'breaking'],
   ['request property enum narrowed', spec({ body: body({ s: { enum: ['a', 'b'] } }) }), spec({ body: body({ s: { enum: ['b'] } }) }), 'request-property-enum-value-removed', 'breaking'],
   ['request property became not nullable', spec({ body: body({ s: { type: ['string', 'null'] } }) }), spec({ body: body({ s: { type: 'string' } }) }), 'request-property-became-not-nullable', 'breaking'],
   ['request property became not nullable (3.0 nullable)', { ...spec({ body: body({ s: { type: 'string', nullable: true } }) }), openapi: '3.0.3' }, { ...spec({ body: body({ s: { type: 'string' } }) }), openapi: '3.0.3' }, 'request-property-became-not-nullable', 'breaking'],
-  ['request property wrapped in oneOf', spec({ body: body({ s: { type: 'object', properties: { a: { type: 'string' } } } }) }), spec({ body: body({ s: { oneOf: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'string' }] } }) }), 'request-property-wrapped-in-one-of', 'breaking'],
+  ['request property wrapped in oneOf (its type is gone)', spec({ body: body({ s: { type: 'object', properties: { a: { type: 'string' } } } }) }), spec({ body: body({ s: { oneOf: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'string' }] } }) }), 'request-property-type-changed', 'breaking'],
   ['request body removed', spec({}), spec({ body: null }), 'request-body-removed', 'breaking'],
   ['request body made required', spec({ bodyRequired: false }), spec({ bodyRequired: true }), 'request-body-became-required', 'breaking'],
   ['request media type removed', spec({}), (() => { const s = spec({}); s.paths['/members'].post.requestBody.content = { 'application/xml': { schema: { type: 'object' } } }; return s; })(), 'request-body-media-type-removed', 'breaking'],
   ['x-extensible-enum value removed from a request', spec({ body: body({ s: { type: 'string', 'x-extensible-enum': ['a', 'b'] } }) }), spec({ body: body({ s: { type: 'string', 'x-extensible-enum': ['a'] } }) }), 'request-property-x-extensible-enum-value-removed', 'breaking'],
-  ['additional properties disallowed', spec({ body: body({ a: { type: 'string' } }) }), spec({ body: body({ a: { type: 'string' } }, [], { additionalProperties: false }) }), 'request-body-additional-properties-disallowed', 'breaking'],
+  ['additional properties disallowed', spec({ body: body({ a: { type: 'string' } }) }), spec({ body: body({ a: { type: 'string' } }, [], { additionalProperties: false }) }), 'request-body-additional-properties-disallowed', 'warning'],
   // responses
   ['response success status removed', spec({}), spec({ responses: { '200': { description: 'ok' } } }), 'response-success-status-removed', 'breaking'],
   ['response media type removed', spec({}), spec({ responses: { '201': { description: 'ok', content: { 'application/xml': { schema: { type: 'object' } } } } } }), 'response-media-type-removed', 'breaking'],
-  ['response property removed', spec({ response: body({ id: { type: 'string' }, name: { type: 'string' } }) }), spec({ response: body({ id: { type: 'string' } }) }), 'response-property-removed', 'breaking'],
+  ['optional response property removed', spec({ response: body({ id: { type: 'string' }, name: { type: 'string' } }) }), spec({ response: body({ id: { type: 'string' } }) }), 'response-optional-property-removed', 'warning'],
   ['response required property removed', spec({ response: body({ id: { type: 'string' }, name: { type: 'string' } }, ['name']) }), spec({ response: body({ id: { type: 'string' } }) }), 'response-required-property-removed', 'breaking'],
   ['response property became optional', spec({ response: body({ id: { type: 'string' } }, ['id']) }), spec({ response: body({ id: { type: 'string' } }) }), 'response-property-became-optional', 'breaking'],
   ['response property became nullable', spec({ response: body({ id: { type: 'string' } }) }), spec({ response: body({ id: { type: ['string', 'null'] } }) }), 'response-property-became-nullable', 'breaking'],
   ['response property type changed', spec({ response: body({ id: { type: 'string' } }) }), spec({ response: body({ id: { type: 'integer' } }) }), 'response-property-type-changed', 'breaking'],
-  ['response enum widened', spec({ response: body({ s: { type: 'string', enum: ['a'] } }) }), spec({ response: body({ s: { type: 'string', enum: ['a', 'b'] } }) }), 'response-property-enum-value-added', 'breaking'],
-  ['response x-extensible-enum widened', spec({ response: body({ s: { type: 'string', 'x-extensible-enum': ['a'] } }) }), spec({ response: body({ s: { type: 'string', 'x-extensible-enum': ['a', 'b'] } }) }), 'response-property-x-extensible-enum-value-added', 'info'],
+  ['response enum widened', spec({ response: body({ s: { type: 'string', enum: ['a'] } }) }), spec({ response: body({ s: { type: 'string', enum: ['a', 'b'] } }) }), 'response-property-enum-value-added', 'warning'],
+  ['x-extensible-enum value removed from a request parameter', spec({ params: [q({}, { type: 'string', 'x-extensible-enum': ['a', 'b'] })] }), spec({ params: [q({}, { type: 'string', 'x-extensible-enum': ['a'] })] }), 'request-parameter-x-extensible-enum-value-removed', 'breaking'],
   ['response minimum lowered', spec({ response: body({ n: { type: 'integer', minimum: 1 } }) }), spec({ response: body({ n: { type: 'integer', minimum: 0 } }) }), 'response-property-min-decreased', 'breaking'],
   ['response maxLength raised', spec({ response: body({ n: { type: 'string', maxLength: 8 } }) }), spec({ response: body({ n: { type: 'string', maxLength: 80 } }) }), 'response-property-max-length-increased', 'breaking'],
-  ['response property added', spec({ response: body({ id: { type: 'string' } }) }), spec({ response: body({ id: { type: 'string' }, name: { type: 'string' } }) }), 'response-property-added', 'info'],
+  ['response property added', spec({ response: body({ id: { type: 'string' } }) }), spec({ response: body({ id: { type: 'string' }, name: { type: 'string' } }) }), 'response-optional-property-added', 'info'],
   // security, webhooks, unclassified
   ['security requirement added', spec({}), spec({ op: { security: [{ oauth: ['write'] }] } }), 'api-security-added', 'warning'],
   ['webhook removed', spec({ doc: { webhooks: { memberChanged: { post: { responses: { '200': { description: 'ok' } } } } } } }), spec({}), 'webhook-removed', 'breaking'],
   ['parameter serialization changed', spec({ params: [q({ style: 'form', explode: true })] }), spec({ params: [q({ style: 'form', explode: false })] }), 'request-parameter-serialization-changed', 'warning'],
-  ['discriminator changed', spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'a' } }) }), spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'kind' } }) }), 'request-body-schema-changed', 'warning'],
-  ['request property wrapped in anyOf that narrows it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), 'request-property-wrapped-in-any-of', 'breaking'],
-  ['request property wrapped in anyOf that keeps it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }) }), 'request-property-wrapped-in-any-of', 'info'],
+  ['discriminator changed', spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'a' } }) }), spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'kind' } }) }), 'request-body-discriminator-property-name-changed', 'info'],
+  ['request property wrapped in anyOf (its type is gone)', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), 'request-property-type-changed', 'breaking'],
+  ['request property gains an anyOf alternative', spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }, { type: 'string', format: 'uuid' }] } }) }), 'request-property-any-of-added', 'info'],
   ['apiKey moved from header to query', spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'header', name: 'X-Key' } } } } }), spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'query', name: 'key' } } } } }), 'security-scheme-changed', 'breaking'],
   ['response links changed', spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'a' } } } } }), spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'b' } } } } }), 'response-links-changed', 'warning'],
   ['unclassified schema keyword changed', spec({ body: body({ a: { type: 'string', contentSchema: { type: 'string' } } }) }), spec({ body: body({ a: { type: 'string', contentSchema: { type: 'integer' } } }) }), 'request-property-schema-changed', 'warning'],
@@ -109,6 +109,7 @@ describe('Accord diff rules', () => {
         method: 'POST',
         path: '/members',
         operationId: 'createMember',
+        subject: 'name',
         location: '/paths/~1members/post/requestBody/content/application~1json/schema/properties/name',
         message: 'request body application/json: property name became required',
       },
@@ -189,7 +190,7 @@ describe('real specs', () => {
     const tree = (extra: Json) => ({ Node: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/components/schemas/Node' } }, ...extra } } });
     const base = spec({ response: { $ref: '#/components/schemas/Node' }, schemas: tree({}) });
     const rev = spec({ response: { $ref: '#/components/schemas/Node' }, schemas: tree({ label: { type: 'string' } }) });
-    expect(diffContracts(base, rev).changes).toEqual([expect.objectContaining({ rule: 'response-property-added', location: '/components/schemas/Node/properties/label' })]);
+    expect(diffContracts(base, rev).changes).toEqual([expect.objectContaining({ rule: 'response-optional-property-added', location: '/components/schemas/Node/properties/label' })]);
   });
 
   it("diffs Stripe's spec (circular $refs, 374 → 390 operations) without an exception", () => {

@@ -179,8 +179,9 @@ describe('diff over HTTP, on registration and in the CLI', () => {
     expect(compatible.code).toBe(0);
     expect(JSON.parse(compatible.stdout)).toMatchObject({ bump: 'minor', summary: { breaking: 0 } });
 
-    const warn = path.join(CORPUS, 'pattern-base.yaml');
-    const warnRev = path.join(CORPUS, 'pattern-modified.yaml');
+    // A changed request pattern: a warning (oasdiff rates a pattern changed to `.*` as generalised, info).
+    const warn = path.join(REPO_ROOT, 'test/fixtures/diff/schema/pattern/property-pattern-changed-up/base.yaml');
+    const warnRev = path.join(REPO_ROOT, 'test/fixtures/diff/schema/pattern/property-pattern-changed-up/revision.yaml');
     expect((await accord(['diff', warn, warnRev, '--no-openapi-diff'])).code).toBe(0);
     expect((await accord(['diff', warn, warnRev, '--fail-on', 'warning', '--no-openapi-diff'])).code).toBe(1);
 

@@ -95,7 +95,7 @@ export function diffContracts(baseDoc: unknown, revisionDoc: unknown, options: D
         if (seen.has(node)) continue;
         seen.add(node);
         for (const f of node.findings) {
-          const propertyKind = f.kind.startsWith('property-') || f.kind.startsWith('required-property-');
+          const propertyKind = /^(required-)?property-(?!names-)/.test(f.kind); // property-names-* is about the schema, not a property
           const target = propertyKind ? '' : node === root.node || root.target !== 'body' ? `${root.target}-` : 'property-';
           const where = !propertyKind && f.property ? ` ${f.property}` : '';
           emit(ctx, `${direction}-${target}${f.kind}`, unstable && f.level === 'breaking' ? 'info' : f.level, direction, f.location, `${root.subject}${where}: ${f.detail}`);

@@ -1,4 +1,5 @@
 import { escapeSegment, isObject, ownValue, pointerOfFragment, unescapeSegment, valueAt, type Json } from '../lib/json.ts';
+import { anchorPointers, compare2020, KEYWORDS_2020 } from './schema-2020.ts';
 import type { Direction, Level } from './types.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface SchemaFinding {
   /** Dotted property path inside the nearest named schema, for messages. */
   property: string;
   detail: string;
+  /** What changed as a partner names it, where it is not `property` (a pattern, a dependent property). */
+  subject?: string;
 }
 
 export interface SchemaNode {
@@ -30,15 +33,17 @@ export interface SchemaNode {
 /** Resolves local `$ref`s with a per-document cache; returns the target and its pointer. */
 export class RefResolver {
   private readonly cache = new Map<string, unknown>();
+  private anchors: Map<string, string> | undefined;
   constructor(readonly doc: unknown) {}
 
   resolve(node: unknown, location: string): { node: unknown; location: string; name: string | undefined } {
     let current = node;
     let at = location;
     let name: string | undefined;
-    for (let hops = 0; isObject(current) && typeof current.$ref === 'string' && hops < 32; hops++) {
-      const ref: string = current.$ref;
-      const pointer = ref.startsWith('#') ? pointerOfFragment(ref.slice(1)) : undefined;
+    // 3.1: `$dynamicRef` is followed like `$ref`; a plain-name fragment names a `$anchor`/`$dynamicAnchor`.
+    for (let hops = 0; isObject(current) && typeof (current.$ref ?? current.$dynamicRef) === 'string' && hops < 32; hops++) {
+      const ref: string = current.$ref ?? current.$dynamicRef;
+      const pointer = ref.startsWith('#') ? (pointerOfFragment(ref.slice(1)) ?? (this.anchors ??= anchorPointers(this.doc)).get(ref.slice(1))) : undefined;
       if (pointer === undefined) return { node: undefined, location: at, name };
       at = pointer;
       name = unescapeSegment(pointer.split('/').pop()!);
@@ -54,6 +59,7 @@ const HANDLED = new Set([
   'type', 'nullable', 'enum', 'const', 'x-extensible-enum', 'pattern', 'format', 'properties', 'required', 'items', 'additionalProperties',
   'oneOf', 'anyOf', 'allOf', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems',
   'minProperties', 'maxProperties', 'readOnly', 'writeOnly', 'default', '$ref', 'x-sunset', 'x-stability-level', 'multipleOf', 'uniqueItems',
+  ...KEYWORDS_2020,
 ]);
 
 const TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
@@ -75,8 +81,8 @@ function requiredNames(s: Json): Set<string> {
 }
 
 function enumValues(s: Json): unknown[] | undefined {
+  // `const` has rules of its own (schema-2020.ts).
   if (Array.isArray(s.enum)) return s.enum;
-  if (Object.hasOwn(s, 'const')) return [s.const];
   return undefined;
 }
 
@@ -250,6 +256,9 @@ export class SchemaDiffer {
     }
     if (!!b.readOnly !== !!r.readOnly || !!b.writeOnly !== !!r.writeOnly) add('access-changed', 'warning', `readOnly/writeOnly changed; needs review`);
     if (key(b.default) !== key(r.default) && b.default !== undefined) add('default-changed', 'warning', `default changed from ${key(b.default)} to ${key(r.default)}; needs review`);
+
+    // JSON Schema 2020-12 keywords; last, because a list of types or a nullable wrap replaces some findings above.
+    compare2020({ node, b, r, dir, at, prop, child: (bs, rs, loc, p) => this.node(bs, rs, dir, loc, p), base: this.base, revision: this.revision });
   }
 
   private properties(node: SchemaNode, b: Json, r: Json, dir: Direction, at: string, prop: string): void {

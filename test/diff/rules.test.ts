@@ -77,10 +77,10 @@ const CASES: Array<[string, Json, Json, string, Level]> = [
   ['parameter serialization changed', spec({ params: [q({ style: 'form', explode: true })] }), spec({ params: [q({ style: 'form', explode: false })] }), 'request-parameter-serialization-changed', 'warning'],
   ['discriminator changed', spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'a' } }) }), spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'kind' } }) }), 'request-body-schema-changed', 'warning'],
   ['request property wrapped in anyOf that narrows it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), 'request-property-wrapped-in-any-of', 'breaking'],
-  ['request property wrapped in anyOf that keeps it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }) }), 'request-property-wrapped-in-any-of', 'info'],
+  ['request property wrapped in anyOf that keeps it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }) }), 'request-property-list-of-types-widened', 'info'],
   ['apiKey moved from header to query', spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'header', name: 'X-Key' } } } } }), spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'query', name: 'key' } } } } }), 'security-scheme-changed', 'breaking'],
   ['response links changed', spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'a' } } } } }), spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'b' } } } } }), 'response-links-changed', 'warning'],
-  ['unclassified schema keyword changed', spec({ body: body({ a: { type: 'string', contentSchema: { type: 'string' } } }) }), spec({ body: body({ a: { type: 'string', contentSchema: { type: 'integer' } } }) }), 'request-property-schema-changed', 'warning'],
+  ['unclassified schema keyword changed', spec({ body: body({ a: { type: 'object', discriminator: { propertyName: 'a' } } }) }), spec({ body: body({ a: { type: 'object', discriminator: { propertyName: 'b' } } }) }), 'request-property-schema-changed', 'warning'],
 ];
 
 describe('Accord diff rules', () => {

@@ -1,4 +1,5 @@
 import { isObject, ownValue, pointerOfFragment, unescapeSegment, valueAt, type Json } from '../lib/json.ts';
+import { anchorPointers, compare2020, KEYWORDS_2020 } from './schema-2020.ts';
 import { compareBounds } from './schema-bounds.ts';
 import { compareComposition, compareDiscriminator, dropShadowed } from './schema-composition.ts';
 import { compareDefault, compareEnum, comparePattern, compareType, key } from './schema-keywords.ts';
@@ -93,15 +94,17 @@ export interface FillContext {
 /** Resolves local `$ref`s with a per-document cache; returns the target and its pointer. */
 export class RefResolver {
   private readonly cache = new Map<string, unknown>();
+  private anchors: Map<string, string> | undefined;
   constructor(readonly doc: unknown) {}
 
   resolve(node: unknown, location: string): { node: unknown; location: string; name: string | undefined } {
     let current = node;
     let at = location;
     let name: string | undefined;
-    for (let hops = 0; isObject(current) && typeof current.$ref === 'string' && hops < 32; hops++) {
-      const ref: string = current.$ref;
-      const pointer = ref.startsWith('#') ? pointerOfFragment(ref.slice(1)) : undefined;
+    // 3.1: `$dynamicRef` is followed like `$ref`; a plain-name fragment names a `$anchor`/`$dynamicAnchor`.
+    for (let hops = 0; isObject(current) && typeof (current.$ref ?? current.$dynamicRef) === 'string' && hops < 32; hops++) {
+      const ref: string = current.$ref ?? current.$dynamicRef;
+      const pointer = ref.startsWith('#') ? (pointerOfFragment(ref.slice(1)) ?? (this.anchors ??= anchorPointers(this.doc)).get(ref.slice(1))) : undefined;
       if (pointer === undefined) return { node: undefined, location: at, name };
       at = pointer;
       name = unescapeSegment(pointer.split('/').pop()!);
@@ -117,6 +120,7 @@ const HANDLED = new Set([
   'type', 'nullable', 'enum', 'const', 'x-extensible-enum', 'pattern', 'format', 'properties', 'required', 'items', 'additionalProperties',
   'oneOf', 'anyOf', 'allOf', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems',
   'minProperties', 'maxProperties', 'readOnly', 'writeOnly', 'default', '$ref', 'x-sunset', 'x-stability-level', 'multipleOf', 'uniqueItems',
+  ...KEYWORDS_2020,
 ]);
 
 /** Keywords the topic checks below compare (kept apart from HANDLED, which hooks extend). */
@@ -208,6 +212,8 @@ export class SchemaDiffer {
     compareComposition(ctx);
     compareDiscriminator(ctx);
     // Checks of other keywords add their findings here, before dropShadowed sees them all.
+    // JSON Schema 2020-12 keywords; last, because a list of types or a nullable wrap replaces some findings above.
+    compare2020({ node, b, r, dir, at, prop, child: (bs, rs, loc, p) => this.node(bs, rs, dir, loc, p), base: this.base, revision: this.revision });
 
     // Documentation-only and handled keywords aside, anything else that differs needs review.
     for (const k of new Set([...Object.keys(b), ...Object.keys(r)])) {

@@ -78,9 +78,10 @@ const CASES: Array<[string, Json, Json, string, Level]> = [
   ['discriminator changed', spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'a' } }) }), spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'kind' } }) }), 'request-body-discriminator-property-name-changed', 'info'],
   ['request property wrapped in anyOf (its type is gone)', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), 'request-property-type-changed', 'breaking'],
   ['request property gains an anyOf alternative', spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }, { type: 'string', format: 'uuid' }] } }) }), 'request-property-any-of-added', 'info'],
+  ['request property wrapped in anyOf that keeps it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }) }), 'request-property-list-of-types-widened', 'info'],
   ['apiKey moved from header to query', spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'header', name: 'X-Key' } } } } }), spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'query', name: 'key' } } } } }), 'security-scheme-changed', 'breaking'],
   ['response links changed', spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'a' } } } } }), spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'b' } } } } }), 'response-links-changed', 'warning'],
-  ['unclassified schema keyword changed', spec({ body: body({ a: { type: 'string', contentSchema: { type: 'string' } } }) }), spec({ body: body({ a: { type: 'string', contentSchema: { type: 'integer' } } }) }), 'request-property-schema-changed', 'warning'],
+  ['unclassified schema keyword changed', spec({ body: body({ a: { type: 'object', dependencies: { a: ['b'] } } }) }), spec({ body: body({ a: { type: 'object', dependencies: { a: ['c'] } } }) }), 'request-property-schema-changed', 'warning'],
 ];
 
 describe('Accord diff rules', () => {

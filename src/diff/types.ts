@@ -62,7 +62,7 @@ export function summarise(changes: Change[]): DiffResult {
       summary.distinct[c.level]++;
     }
   }
-  const additive = changes.some((c) => c.level !== 'breaking' && /-(added|widened)$/.test(c.rule));
+  const additive = changes.some((c) => c.level !== 'breaking' && /-(added|widened|added-optional)$|^new-optional-/.test(c.rule));
   const bump: Bump = summary.breaking > 0 ? 'major' : additive ? 'minor' : changes.length > 0 ? 'patch' : 'none';
   return { changes, summary, bump };
 }

@@ -57,7 +57,7 @@ export interface GateAnswer {
   recovery: { rollbackTo: string | null; compensations: Array<{ flow: string; step: string; compensation: string }>; rollbackPlan: string | null; runbook: string | null };
 }
 
-const SUNSET_RULES = new Set(['api-removed-before-sunset', 'request-parameter-removed-before-sunset']);
+const SUNSET_RULES = new Set(['api-removed-before-sunset', 'api-path-removed-before-sunset', 'request-parameter-removed-before-sunset']);
 
 /** Rule `lint`: failed on error-level style findings, met otherwise, the warnings named either way. */
 function lintReason(lint: LintFacts, ref: string, add: (rule: string, status: ReasonStatus, message: string, howToFix?: string) => void): void {

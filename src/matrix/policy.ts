@@ -1,5 +1,19 @@
 import type { Deps } from '../deps.ts';
+import type { DeprecationPolicy, DiffOptions } from '../diff/contract-diff.ts';
+import type { Level } from '../diff/types.ts';
 import { getMatrixDocument, latestMatrixRow } from './store.ts';
+
+/** How the policy classifies contract diffs (policy.yaml `diff`); oasdiff's defaults where absent. */
+export interface DiffPolicy {
+  /** Level of a new security requirement (`api-security-added`, `api-global-security-added`); oasdiff: info. */
+  securityRequirementAdded?: Level;
+  /** Level overrides by rule id or former id; they win over `securityRequirementAdded`. */
+  levels?: Record<string, Level>;
+  /** oasdiff's --deprecation-days-beta / --deprecation-days-stable, and whether a deprecation needs a sunset. */
+  deprecation?: DeprecationPolicy;
+  /** Report oasdiff's versioning checks (a breaking change without a major info.version increase). */
+  versionPolicy?: boolean;
+}
 
 /** The governance policy in force, with every default filled in. */
 export interface Policy {
@@ -7,7 +21,7 @@ export interface Policy {
   evidence: { breaking: string[]; 'non-breaking': string[] };
   acknowledgements: { breaking: 'all-consumers' | 'none'; 'non-breaking': 'all-consumers' | 'none' };
   deprecation: { minimumNoticeDays: number };
-  diff: { securityRequirementAdded: 'warning' | 'breaking' };
+  diff: DiffPolicy;
 }
 
 /** The governance policy used when none has been registered, and the defaults of one that is. */
@@ -16,7 +30,7 @@ export const DEFAULT_POLICY: Policy = {
   evidence: { breaking: ['contract-test', 'replay-test', 'duplicate-handling-test', 'failure-injection', 'rollback-plan', 'runbook'], 'non-breaking': ['contract-test'] },
   acknowledgements: { breaking: 'all-consumers', 'non-breaking': 'none' },
   deprecation: { minimumNoticeDays: 90 },
-  diff: { securityRequirementAdded: 'warning' },
+  diff: {},
 };
 
 /** The governance policy in force: the latest registered version with defaults filled in, else DEFAULT_POLICY. */
@@ -32,7 +46,14 @@ export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry' | 'config
   };
 }
 
-/** Options for contract diffs under the policy in force (clock and security strictness). */
-export async function policyDiffOptions(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>): Promise<{ now: Date; strictSecurity: boolean }> {
-  return { now: deps.clock(), strictSecurity: (await currentPolicy(deps)).diff.securityRequirementAdded === 'breaking' };
+/** The contract-diff options a policy asks for: its level overrides and deprecation requirements. */
+export function diffOptionsOf(policy: Pick<Policy, 'diff'>, now: Date): DiffOptions {
+  const { securityRequirementAdded: added, levels, deprecation, versionPolicy } = policy.diff;
+  const all = { ...(added ? { 'api-security-added': added, 'api-global-security-added': added } : {}), ...levels };
+  return { now, ...(Object.keys(all).length > 0 ? { levels: all } : {}), ...(deprecation ? { deprecation } : {}), ...(versionPolicy ? { versionPolicy } : {}) };
+}
+
+/** Options for contract diffs under the policy in force (clock, level overrides, deprecation requirements). */
+export async function policyDiffOptions(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>): Promise<DiffOptions> {
+  return diffOptionsOf(await currentPolicy(deps), deps.clock());
 }

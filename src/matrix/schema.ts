@@ -4,6 +4,9 @@
  * Unknown fields are refused everywhere, so a typo never silently drops a control.
  */
 
+import { RULES } from '../diff/rules/index.ts';
+import { LEVELS } from '../diff/types.ts';
+
 export const FAILURE_MODES = [
   'partner-timeout',
   'downstream-validation-error',
@@ -206,6 +209,7 @@ export const FLOW_SCHEMA = {
 } as const;
 
 const evidenceKinds = { type: 'array', uniqueItems: true, items: { enum: [...EVIDENCE_KINDS] } };
+const DIFF_LEVELS = [...LEVELS];
 
 export const POLICY_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -241,7 +245,27 @@ export const POLICY_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        securityRequirementAdded: { enum: ['warning', 'breaking'], default: 'warning', description: 'how a new security requirement is classified (oasdiff: not breaking)' },
+        securityRequirementAdded: { enum: DIFF_LEVELS, description: 'level of a new security requirement (api-security-added, api-global-security-added); oasdiff: info' },
+        levels: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'level overrides by diff rule id or former id (docs/diff-rules.md); they win over securityRequirementAdded',
+          properties: Object.fromEntries(RULES.flatMap((r) => [r.id, ...(r.aliases ?? [])]).map((id) => [id, { enum: DIFF_LEVELS }])),
+        },
+        versionPolicy: { type: 'boolean', description: 'report a breaking change without a major info.version increase (api-version-not-bumped, api-version-decreased, api-major-version-not-bumped); default false' },
+        deprecation: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            requireSunset: { type: 'boolean', description: 'a deprecated operation or parameter must carry x-sunset; default: when its minimum days are above 0' },
+            minimumDays: {
+              type: 'object',
+              additionalProperties: false,
+              description: "minimum days between deprecation and x-sunset (oasdiff's --deprecation-days-beta / --deprecation-days-stable); default 0",
+              properties: { beta: { type: 'integer', minimum: 0, maximum: 3650 }, stable: { type: 'integer', minimum: 0, maximum: 3650 } },
+            },
+          },
+        },
       },
     },
   },

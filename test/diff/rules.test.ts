@@ -26,12 +26,12 @@ const body = (properties: Json, required: string[] = [], extra: Json = {}) => ({
 const CASES: Array<[string, Json, Json, string, Level]> = [
   // operations and paths
   ['path removed', spec({}), { ...spec({}), paths: { '/other': spec({}).paths['/members'] } }, 'api-path-removed-without-deprecation', 'breaking'],
-  ['operation removed, path kept', { ...spec({}), paths: { '/members': { ...spec({}).paths['/members'], get: { responses: { '200': { description: 'ok' } } } } } }, spec({}), 'api-operation-removed-without-deprecation', 'breaking'],
-  ['operation added', spec({}), { ...spec({}), paths: { ...spec({}).paths, '/other': { get: { responses: { '200': { description: 'ok' } } } } } }, 'api-operation-added', 'info'],
+  ['operation removed, path kept', { ...spec({}), paths: { '/members': { ...spec({}).paths['/members'], get: { responses: { '200': { description: 'ok' } } } } } }, spec({}), 'api-removed-without-deprecation', 'breaking'],
+  ['operation added', spec({}), { ...spec({}), paths: { ...spec({}).paths, '/other': { get: { responses: { '200': { description: 'ok' } } } } } }, 'endpoint-added', 'info'],
   // request parameters
-  ['parameter removed', spec({ params: [q()] }), spec({}), 'request-parameter-removed', 'breaking'],
+  ['parameter removed', spec({ params: [q()] }), spec({}), 'request-parameter-removed', 'warning'],
   ['required parameter added', spec({}), spec({ params: [q({ required: true })] }), 'new-required-request-parameter', 'breaking'],
-  ['optional parameter added', spec({}), spec({ params: [q()] }), 'request-parameter-added', 'info'],
+  ['optional parameter added', spec({}), spec({ params: [q()] }), 'new-optional-request-parameter', 'info'],
   ['parameter became required', spec({ params: [q()] }), spec({ params: [q({ required: true })] }), 'request-parameter-became-required', 'breaking'],
   ['parameter type changed', spec({ params: [q()] }), spec({ params: [q({}, { type: 'integer' })] }), 'request-parameter-type-changed', 'breaking'],
   ['parameter enum narrowed', spec({ params: [q({}, { type: 'string', enum: ['a', 'b'] })] }), spec({ params: [q({}, { type: 'string', enum: ['a'] })] }), 'request-parameter-enum-value-removed', 'breaking'],
@@ -72,14 +72,14 @@ const CASES: Array<[string, Json, Json, string, Level]> = [
   ['response maxLength raised', spec({ response: body({ n: { type: 'string', maxLength: 8 } }) }), spec({ response: body({ n: { type: 'string', maxLength: 80 } }) }), 'response-property-max-length-increased', 'breaking'],
   ['response property added', spec({ response: body({ id: { type: 'string' } }) }), spec({ response: body({ id: { type: 'string' }, name: { type: 'string' } }) }), 'response-optional-property-added', 'info'],
   // security, webhooks, unclassified
-  ['security requirement added', spec({}), spec({ op: { security: [{ oauth: ['write'] }] } }), 'api-security-added', 'warning'],
+  ['security requirement added', spec({}), spec({ op: { security: [{ oauth: ['write'] }] } }), 'api-security-added', 'info'],
   ['webhook removed', spec({ doc: { webhooks: { memberChanged: { post: { responses: { '200': { description: 'ok' } } } } } } }), spec({}), 'webhook-removed', 'breaking'],
   ['parameter serialization changed', spec({ params: [q({ style: 'form', explode: true })] }), spec({ params: [q({ style: 'form', explode: false })] }), 'request-parameter-serialization-changed', 'warning'],
   ['discriminator changed', spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'a' } }) }), spec({ body: body({ a: { type: 'string' } }, [], { discriminator: { propertyName: 'kind' } }) }), 'request-body-discriminator-property-name-changed', 'info'],
   ['request property wrapped in anyOf (its type is gone)', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), 'request-property-type-changed', 'breaking'],
   ['request property gains an anyOf alternative', spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }] } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'string', pattern: '^a' }, { type: 'string', format: 'uuid' }] } }) }), 'request-property-any-of-added', 'info'],
   ['request property wrapped in anyOf that keeps it', spec({ body: body({ s: { type: 'string' } }) }), spec({ body: body({ s: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }) }), 'request-property-list-of-types-widened', 'info'],
-  ['apiKey moved from header to query', spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'header', name: 'X-Key' } } } } }), spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'query', name: 'key' } } } } }), 'security-scheme-changed', 'breaking'],
+  ['apiKey moved from header to query', spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'header', name: 'X-Key' } } } } }), spec({ doc: { components: { securitySchemes: { key: { type: 'apiKey', in: 'query', name: 'key' } } } } }), 'security-scheme-changed', 'warning'],
   ['response links changed', spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'a' } } } } }), spec({ responses: { '201': { description: 'ok', links: { self: { operationId: 'b' } } } } }), 'response-links-changed', 'warning'],
   ['unclassified schema keyword changed', spec({ body: body({ a: { type: 'object', dependencies: { a: ['b'] } } }) }), spec({ body: body({ a: { type: 'object', dependencies: { a: ['c'] } } }) }), 'request-property-schema-changed', 'warning'],
 ];
@@ -126,7 +126,7 @@ describe('Accord diff rules', () => {
   });
 
   it('computes the bump: major for breaking, minor for additions, patch otherwise', () => {
-    expect(diffContracts(spec({ params: [q()] }), spec({})).bump).toBe('major');
+    expect(diffContracts(spec({}), spec({ params: [q({ required: true })] })).bump).toBe('major');
     expect(diffContracts(spec({}), spec({ params: [q()] })).bump).toBe('minor');
     expect(diffContracts(spec({ params: [q({}, { type: 'string', pattern: 'a' })] }), spec({ params: [q({}, { type: 'string', pattern: 'b' })] })).bump).toBe('patch');
   });
@@ -150,7 +150,7 @@ describe('Accord diff rules', () => {
   });
 
   it('makes new security requirements breaking when policy is strict', () => {
-    const { changes } = diffContracts(spec({}), spec({ op: { security: [{ oauth: ['write'] }] } }), { strictSecurity: true });
+    const { changes } = diffContracts(spec({}), spec({ op: { security: [{ oauth: ['write'] }] } }), { levels: { 'api-security-added': 'breaking' } });
     expect(changes.find((c) => c.rule === 'api-security-added')!.level).toBe('breaking');
   });
 });
@@ -159,11 +159,11 @@ describe('deprecation and stability', () => {
   const withOp = (op: Json) => spec({ op });
   const gone = { ...spec({}), paths: { '/other': spec({}).paths['/members'] } };
   it.each([
-    ['deprecated with a future sunset → removed-before-sunset, breaking', { deprecated: true, 'x-sunset': '2027-06-30' }, 'api-removed-before-sunset', 'breaking'],
-    ['deprecated with a past sunset → not breaking', { deprecated: true, 'x-sunset': '2026-01-31' }, 'api-path-removed-with-deprecation', 'info'],
+    ['deprecated with a future sunset → removed-before-sunset, breaking', { deprecated: true, 'x-sunset': '2027-06-30' }, 'api-path-removed-before-sunset', 'breaking'],
+    ['deprecated with a past sunset → not breaking', { deprecated: true, 'x-sunset': '2026-01-31' }, 'api-removed-after-sunset', 'info'],
     ['deprecated without sunset → not breaking', { deprecated: true }, 'api-path-removed-with-deprecation', 'info'],
     ['not deprecated → breaking', {}, 'api-path-removed-without-deprecation', 'breaking'],
-    ['alpha → may change freely', { 'x-stability-level': 'alpha' }, 'api-path-removed', 'info'],
+    ['alpha → may change freely', { 'x-stability-level': 'alpha' }, 'api-removed-unstable', 'info'],
   ] as const)('removing an operation: %s', (_, op, rule, level) => {
     const { changes } = diffContracts(withOp(op), gone, { now: NOW });
     expect(changes.find((c) => c.method === 'POST')).toMatchObject({ rule, level });
@@ -172,7 +172,7 @@ describe('deprecation and stability', () => {
   it('parameters deprecated with a future sunset may not be removed yet', () => {
     const base = spec({ params: [q({ deprecated: true, 'x-sunset': '2027-01-01' })] });
     expect(diffContracts(base, spec({}), { now: NOW }).changes[0]).toMatchObject({ rule: 'request-parameter-removed-before-sunset', level: 'breaking' });
-    expect(diffContracts(base, spec({}), { now: new Date('2027-02-01') }).changes[0]).toMatchObject({ rule: 'request-parameter-removed-with-deprecation', level: 'info' });
+    expect(diffContracts(base, spec({}), { now: new Date('2027-02-01') }).changes[0]).toMatchObject({ rule: 'request-parameter-removed-after-sunset', level: 'info' });
   });
 
   it('alpha and draft operations change freely; an invalid stability level is an error', () => {
@@ -200,7 +200,7 @@ describe('real specs', () => {
     const rev = JSON.parse(fs.readFileSync(path.join(dir, 'stripe-revision.json'), 'utf8'));
     const result = diffContracts(base, rev, { now: NOW });
     expect(result.bump).toBe('major');
-    expect(result.changes.filter((c) => c.rule === 'api-operation-added').length).toBeGreaterThanOrEqual(16);
+    expect(result.changes.filter((c) => c.rule === 'endpoint-added').length).toBeGreaterThanOrEqual(16);
     expect(result.summary.breaking).toBeGreaterThan(0);
   });
 });

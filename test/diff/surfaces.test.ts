@@ -122,7 +122,7 @@ describe('diff over HTTP, on registration and in the CLI', () => {
     expect(refused.status).toBe(409);
     const problem = await refused.json();
     expect(problem.detail).toContain('not a major version bump');
-    expect(problem.errors.map((e: { rule: string }) => e.rule)).toContain('api-removed-before-sunset');
+    expect(problem.errors.map((e: { rule: string }) => e.rule)).toContain('api-path-removed-before-sunset');
     expect(problem.diff).toMatchObject({ against: '1.2.0', bump: 'major' });
     expect(s.git('rev-parse', 'HEAD')).toBe(head);
 

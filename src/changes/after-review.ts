@@ -1,14 +1,14 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
 import type { ContractVersionRow } from '../contracts/versions.ts';
 import type { Deps } from '../deps.ts';
-import { changeRequests, lockKey, type Db } from '../db/index.ts';
+import { changeRequests, changeReviews, lockKey, type Db } from '../db/index.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { currentPolicy } from '../matrix/policy.ts';
 import { publishNotice } from '../notices/notices.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
-import { reviewsOf, type ChangeRow } from './changes.ts';
+import type { ChangeRow } from './changes.ts';
 import { consumersOf } from './consumers.ts';
 import { computeImpact, parseImpact, type ChangeImpact } from './impact.ts';
 import { ACKNOWLEDGEMENT_REQUESTED } from './open.ts';
@@ -48,8 +48,6 @@ export async function surfaceFindingsAfterReview(deps: Deps, change: ChangeRow, 
   if (version.state === 'retired' || change.contentSha256 !== version.sha256 || change.baseVersion !== today.base) return change;
   const engine = engineOf(deps);
   if (newBreakingFindings(parseSnapshot(change.diff), today.result, engine.canonicalRule).length === 0) return change;
-  // A rejection stands for the diff it rejected and anything more breaking: nothing to review again.
-  if ((await reviewsOf(deps, change.id)).some((r) => r.decision === 'reject' && r.diffHash === change.diffHash)) return change;
   const policy = await currentPolicy(deps);
   const since = observedSince(deps);
   const usage = await usageOf(deps, change.partner, change.api, await consumersOf(deps, change.partner, change.api), since);
@@ -60,7 +58,9 @@ export async function surfaceFindingsAfterReview(deps: Deps, change: ChangeRow, 
     const row = (await tx.select().from(changeRequests).where(eq(changeRequests.id, change.id)).get())!;
     const snapshot = parseSnapshot(row.diff);
     const found = newBreakingFindings(snapshot, today.result, engine.canonicalRule);
-    if (found.length === 0) return { row, found };
+    // A rejection stands for the diff it rejected and anything more breaking: nothing to review again.
+    const rejected = await tx.select({ id: changeReviews.id }).from(changeReviews).where(and(eq(changeReviews.changeId, row.id), eq(changeReviews.diffHash, row.diffHash), eq(changeReviews.decision, 'reject'))).get();
+    if (found.length === 0 || rejected) return { row, found: [] };
     const diff = amendSnapshot(snapshot, found, { at, reviewedHash: row.diffHash });
     const impact = mergeImpact(computeImpact(diff, usage, since), parseImpact(row.impact));
     const asked = policy.acknowledgements.breaking === 'all-consumers' ? impact.consumers.filter((c) => c.affected).map((c) => c.consumer) : [];

@@ -196,7 +196,9 @@ describe('an open change request across diff-engine upgrades', () => {
     const before = await view(change.id);
     s.deps.diffEngine = newerEngine({ learns: 'breaking', reword: true });
 
-    const now = await view(change.id);
+    // Three readers at once (a gate check among them): the change is amended once.
+    const [now, again] = await Promise.all([view(change.id), view(change.id), gate('members-c', '2.0.0')]);
+    expect(again.diffHash).toBe(now.diffHash);
     expect(now.stale).toBe(false);
     expect(now.foundAfterReview).toEqual([{ rule: LEARNED, level: 'breaking', location: '/info/version', message: "the document's version changed from 1.0.0 to 2.0.0", at: expect.any(String), reviewedHash: change.diffHash }]);
     // The snapshot is the reviewed one (its own wording) with the finding appended and marked.

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AuditChain } from './audit/chain.ts';
+import type { DiffEngine } from './changes/snapshot.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/index.ts';
 import type { Metrics } from './observability/metrics.ts';
@@ -18,4 +19,6 @@ export interface Deps {
   metrics: Metrics;
   /** The audit log's key and anchors (appendAudit chains with it). */
   audit: AuditChain;
+  /** The contract diff change requests are judged with (default Accord's; tests inject a newer engine, ADR 0022). */
+  diffEngine?: DiffEngine;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
 import semver from 'semver';
 import { z } from 'zod';
@@ -7,21 +7,25 @@ import type { Deps } from '../deps.ts';
 import { Id, SemVer, versionKey } from '../contracts/ids.ts';
 import { findVersion, loadContractDocument, markContractsChanged, type ContractVersionRow } from '../contracts/versions.ts';
 import { changeAcks, changeRequests, changeReviews, contractVersions, lockKey, releases } from '../db/index.ts';
-import { diffContracts } from '../diff/contract-diff.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { currentPolicy, policyDiffOptions } from '../matrix/policy.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { consumersOf } from './consumers.ts';
+import { diffHash, engineOf, newBreakingFindings, parseSnapshot, type DiffEngine } from './snapshot.ts';
 import { computeImpact, parseImpact, type ChangeImpact } from './impact.ts';
 import { changeAuthors, countedApprovers, sameActor } from './separation.ts';
 import { observedSince, usageOf } from './usage.ts';
 
 export type ChangeRow = typeof changeRequests.$inferSelect;
 
-/** The diff a release of `row` would ship: against production's version, else the previous one. */
-export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'>, row: ContractVersionRow): Promise<{ base: string | null; result: DiffResult; hash: string }> {
+/**
+ * The diff a release of `row` would ship: against production's version, else the previous one,
+ * by the engine in `deps` (Accord's unless a test injects a newer one), with its diff hash
+ * (format 2, src/changes/snapshot.ts).
+ */
+export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock' | 'config'> & { diffEngine?: DiffEngine }, row: ContractVersionRow): Promise<{ base: string | null; baseSha256: string | null; result: DiffResult; hash: string }> {
   // Production's newest release of a lower version: a patch on an older line is not compared with a newer line.
   const key = versionKey(row.version);
   const production = (await deps.db
@@ -42,9 +46,18 @@ export async function releaseDiff(deps: Pick<Deps, 'db' | 'registry' | 'clock' |
         .get();
   const revision = await loadContractDocument(deps, row);
   const options = await policyDiffOptions(deps);
-  const result = diffContracts(base ? await loadContractDocument(deps, base) : { openapi: revision.openapi, paths: {} }, revision, options);
-  const hash = createHash('sha256').update(JSON.stringify({ base: base?.sha256 ?? null, content: row.sha256, changes: result.changes })).digest('hex');
-  return { base: base?.version ?? null, result, hash };
+  const engine = engineOf(deps);
+  const result = engine.diff(base ? await loadContractDocument(deps, base) : { openapi: revision.openapi, paths: {} }, revision, options);
+  return { base: base?.version ?? null, baseSha256: base?.sha256 ?? null, result, hash: diffHash(base?.sha256 ?? null, row.sha256, result.changes, engine.canonicalRule) };
+}
+
+/**
+ * Whether a change request was opened for the diff a release would ship now: the same content
+ * against the same base, and no breaking finding its snapshot lacks. A newer engine's warnings,
+ * infos, renamed ids and reworded messages do not make it another diff (ADR 0022).
+ */
+export function sameReviewedDiff(change: Pick<ChangeRow, 'contentSha256' | 'baseVersion' | 'diff'>, version: Pick<ContractVersionRow, 'sha256'>, today: { base: string | null; result: DiffResult }, engine: DiffEngine): boolean {
+  return change.contentSha256 === version.sha256 && change.baseVersion === today.base && newBreakingFindings(parseSnapshot(change.diff), today.result, engine.canonicalRule).length === 0;
 }
 
 /** Flow entries that govern a version and contain one of the given operations (as a step or a compensation). */
@@ -96,9 +109,9 @@ export async function prepareChange(deps: Deps, principal: Principal, input: Cha
   if (!row) throw new AccordError('not_found', `No contract version ${input.partner}/${input.api}@${input.version}`);
   if (row.state === 'retired') throw new AccordError('conflict', `${row.partner}/${row.api}@${row.version} is retired`);
   const diff = await releaseDiff(deps, row);
-  // A rejection stands: a new change request for the same diff may not wipe it out.
+  // A rejection stands: a new change request for the same diff (even as a newer engine words it) may not wipe it out.
   const previous = await latestChangeFor(deps, row.partner, row.api, row.version);
-  if (previous && previous.diffHash === diff.hash && (await reviewsOf(deps, previous.id)).some((r) => r.decision === 'reject' && r.diffHash === previous.diffHash)) {
+  if (previous && sameReviewedDiff(previous, row, diff, engineOf(deps)) && (await reviewsOf(deps, previous.id)).some((r) => r.decision === 'reject' && r.diffHash === previous.diffHash)) {
     throw new AccordError('conflict', `Change request ${previous.id} for this diff was rejected; register a new version that addresses the rejection`);
   }
   const policy = await currentPolicy(deps);
@@ -174,12 +187,18 @@ export async function acksOf(deps: Pick<Deps, 'db'>, changeId: string) {
 export const REVIEW_DECISIONS = ['approve', 'reject'] as const;
 
 const COMMENT_RULE = 'must be text of at most 5000 characters';
+const DIFF_HASH_RULE = 'must be a diff hash (64 hex characters)';
 
 /** An approval or rejection; a rejection says why. */
 export const ChangeReview = z
   .object({
     decision: z.enum(REVIEW_DECISIONS, { error: 'must be approve or reject' }),
     comment: z.string({ error: COMMENT_RULE }).max(5000, COMMENT_RULE).optional().meta({ description: 'At most 5000 characters; required to reject' }),
+    diffHash: z
+      .string({ error: DIFF_HASH_RULE })
+      .regex(/^[0-9a-f]{64}$/, DIFF_HASH_RULE)
+      .optional()
+      .meta({ description: 'The diff hash the reviewer read (GET /v1/changes/{id} `diffHash`); refused (409) when the change’s diff has since been amended with findings found after review' }),
   })
   .refine((review) => typeof review.comment === 'string' && review.comment.trim() !== '', {
     path: ['comment'],
@@ -191,8 +210,9 @@ export const ChangeReview = z
 export type ChangeReview = z.output<typeof ChangeReview>;
 
 /**
- * Records an approval or rejection, bound to the diff the change would ship now. The change's
- * authors may not review it.
+ * Records an approval or rejection, bound to the change's diff as it stands (its snapshot,
+ * amended with any findings found after review, ADR 0022); with `diffHash`, only if that is
+ * still the diff the reviewer read. The change's authors may not review it.
  */
 export async function reviewChange(deps: Deps, principal: Principal, id: string, input: ChangeReview) {
   const change = await getChangeRow(deps, id);
@@ -201,11 +221,15 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
   if (authors.some((author) => sameActor({ name: principal.name, token: principal.tokenId }, author))) {
     throw new AccordError('forbidden', 'Whoever opened a change request or registered its version may not review it (same token, or a name that looks like theirs); ask another approver');
   }
-  // Reviews are bound to the diff the change request was opened with (and the board saw).
-  const hash = change.diffHash;
   // One change's reviews are counted one at a time: two approvals arriving together at two replicas each see the other's.
   return await deps.db.transaction(async () => {
     await deps.db.$serialize(lockKey(`change ${id}`));
+    // Reviews are bound to the diff the board sees: the snapshot, as amended under this lock when findings are found after review.
+    const current = await getChangeRow(deps, id);
+    const hash = current.diffHash;
+    if (input.diffHash !== undefined && input.diffHash !== hash) {
+      throw new AccordError('conflict', `Change request ${id}'s diff is now ${hash.slice(0, 12)}…, not the ${input.diffHash.slice(0, 12)}… you reviewed: breaking findings were found after review; read it again (GET /v1/changes/${id}) and review the amended diff`);
+    }
     const review = await deps.db
       .insert(changeReviews)
       .values({
@@ -223,7 +247,7 @@ export async function reviewChange(deps: Deps, principal: Principal, id: string,
     // Enough valid approvals move a draft version to approved (states only move forward).
     const reviews = (await reviewsOf(deps, id)).filter((r) => r.diffHash === hash);
     const rejected = reviews.some((r) => r.decision === 'reject');
-    if (!rejected && countedApprovers(authors, hash, reviews).length >= change.requiredApprovals && version.state === 'draft') {
+    if (!rejected && countedApprovers(authors, hash, reviews).length >= current.requiredApprovals && version.state === 'draft') {
       await deps.db
         .update(contractVersions)
         .set({ state: 'approved' })

@@ -5,12 +5,13 @@ import { evidence, releases } from '../db/index.ts';
 import type { DiffResult } from '../diff/types.ts';
 import { AccordError } from '../errors.ts';
 import { gatherFacts } from '../gate/check.ts';
-import { evaluateGate, type GateAnswer, type GateFacts } from '../gate/evaluate.ts';
+import { changeIsStale, evaluateGate, type GateAnswer, type GateFacts } from '../gate/evaluate.ts';
 import { currentPolicy } from '../matrix/policy.ts';
 import { acksOf, getChangeRow, reviewsOf, toChangeSummary, type ChangeRow } from './changes.ts';
 import { consumersOf } from './consumers.ts';
 import { impactFor, parseImpact, scopedDiff, type ConsumerImpact } from './impact.ts';
 import { queueStatus } from './queue.ts';
+import { foundAfterReviewOf, parseSnapshot } from './snapshot.ts';
 import { changeAuthors, countedApprovers } from './separation.ts';
 
 /** A change request read for one environment: its row, reviews, acknowledgements, and the gate's facts and preview. */
@@ -45,22 +46,29 @@ export async function readChange(deps: Deps, principal: Principal, id: string, e
   const row = await getChangeRow(deps, id);
   if (!canReadChange(principal, row)) throw new AccordError('not_found', `No change request ${row.id}`);
   const facts = await gatherFacts(deps, row.partner, row.api, row.version, environment);
-  return { row, reviews: await reviewsOf(deps, row.id), acks: await acksOf(deps, row.id), facts, preview: evaluateGate(facts) };
+  // Gathering the facts amends the change when breaking findings were found after review (ADR 0022).
+  const current = facts.change?.id === row.id && facts.change.diffHash !== row.diffHash ? await getChangeRow(deps, id) : row;
+  return { row: current, reviews: await reviewsOf(deps, row.id), acks: await acksOf(deps, row.id), facts, preview: evaluateGate(facts) };
 }
 
-/** Whether a review or acknowledgement still counts: it is for the change's diff, and that diff is still what a release would ship. */
+/**
+ * Whether a review or acknowledgement still counts: it is for the change's diff (its snapshot,
+ * as amended by findings found after review), and that diff is still what a release would ship
+ * (same content, same base; ADR 0022).
+ */
 export function stillCounts(ctx: Pick<ChangeContext, 'row' | 'facts'>, diffHash: string): boolean {
-  return diffHash === ctx.row.diffHash && ctx.facts.diff.hash === ctx.row.diffHash;
+  return diffHash === ctx.row.diffHash && !changeIsStale(ctx.facts);
 }
 
-/** What `GET /v1/changes/{id}` answers: the summary, the diff, reviews and acknowledgements (whether each counts), evidence reasons and the gate preview. */
+/** What `GET /v1/changes/{id}` answers: the summary, the diff (with what was found after review), reviews and acknowledgements (whether each counts), evidence reasons and the gate preview. */
 export function changeJson(ctx: ChangeContext) {
   const { row, facts, preview } = ctx;
   return {
     ...toChangeSummary(row),
     diff: JSON.parse(row.diff) as DiffResult,
     currentDiffHash: facts.diff.hash,
-    stale: facts.diff.hash !== row.diffHash,
+    stale: changeIsStale(facts),
+    foundAfterReview: foundAfterReviewOf(parseSnapshot(row.diff)),
     reviews: ctx.reviews.map(({ reviewerToken, ...r }) => ({ ...r, counts: stillCounts(ctx, r.diffHash) })),
     acknowledgements: ctx.acks.map((a) => ({ ...a, counts: stillCounts(ctx, a.diffHash) })),
     evidence: preview.reasons.filter((r) => r.rule.startsWith('evidence:')),

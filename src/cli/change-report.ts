@@ -37,6 +37,8 @@ export interface ChangeDetail extends ChangeSummary {
   diff: { changes: Array<{ rule: string; level: string; message: string; method?: string; path?: string }> };
   currentDiffHash: string;
   stale: boolean;
+  /** Breaking findings found after review (absent from servers before ADR 0022). */
+  foundAfterReview?: Array<{ rule: string; level: string; message: string; method?: string; path?: string; at: string }>;
   reviews: Array<{ id: string; decision: string; comment: string; reviewer: string; createdAt: string; counts: boolean }>;
   acknowledgements: Array<{ id: string; partner: string; comment: string; createdAt: string; createdBy: string; counts: boolean }>;
   gatePreview: { environment: string; verdict: string; reasons: Reason[] };
@@ -114,6 +116,8 @@ function nextSteps(c: ChangeDetail): string[] {
   for (const r of unmet) {
     if (r.rule === 'change-request') steps.push(`open a new change request for the current diff: accord change open ${target} --summary "…"`);
     else if (r.rule === 'approvals') steps.push(`an approver other than ${c.createdBy}: accord review approve ${c.id} --comment "…"`);
+    // Its approvals are pending too, and their step is the fresh review the findings need.
+    else if (r.rule === 'found-after-review') continue;
     else if (r.rule === 'acknowledgements') steps.push(`${r.message.replace(/^Waiting for acknowledgement from /, '')}: accord ack ${c.id}`);
     else if (!r.rule.startsWith('evidence:')) steps.push(`[${r.rule}] ${r.howToFix || r.message}`);
   }
@@ -133,13 +137,16 @@ export function detailText(c: ChangeDetail): string {
   const acked = new Set(c.acknowledgements.filter((a) => a.counts).map((a) => a.partner));
   const waiting = c.requires.acknowledgements.filter((p) => !acked.has(p));
   const breaking = c.diff.changes.filter((change) => change.level === 'breaking');
+  const after = c.foundAfterReview ?? [];
   const lines = [
     `Change request ${c.id}: ${ref(c)} (${changeClass(c)})`,
     `  Summary: ${c.summary}`,
     `  Opened by ${c.createdBy} at ${c.createdAt}; flows: ${c.flows.join(', ') || 'none'}`,
     `Diff: ${c.diffSummary.breaking} breaking, ${c.diffSummary.warning} warnings, ${c.diffSummary.info} info (diff ${c.diffHash.slice(0, 12)})`,
     ...(c.stale ? [`  STALE: a release would now ship a different diff (${c.currentDiffHash.slice(0, 12)}); reviews and acknowledgements of this one no longer count`] : []),
-    ...breaking.slice(0, LISTED).map(changeLine),
+    ...(after.length > 0 ? [`  FOUND AFTER REVIEW: ${plural(after.length, 'breaking finding')} added to the diff after it was reviewed; reviews and acknowledgements of the diff before no longer count`, ...after.slice(0, LISTED).map((f) => `${changeLine(f)} (found ${f.at})`)] : []),
+    ...(after.length > LISTED ? [`  … and ${after.length - LISTED} more found after review`] : []),
+    ...breaking.filter((change) => !(change as { foundAfterReview?: unknown }).foundAfterReview).slice(0, LISTED).map(changeLine),
     ...(breaking.length > LISTED ? [`  … and ${breaking.length - LISTED} more breaking changes`] : []),
     `Reviews: ${approvals} counted approval${approvals === 1 ? '' : 's'} of ${c.requires.approvals} required`,
     ...c.reviews.map((r) => `  ${r.decision === 'approve' ? '✓' : '✗'} ${r.decision} by ${r.reviewer} at ${r.createdAt}${quoted(r.comment)}${r.counts ? '' : ' (does not count: for another diff)'}`),

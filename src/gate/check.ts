@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import { acksOf, changedOperations, flowsCovering, latestChangeFor, releaseDiff, reviewsOf } from '../changes/changes.ts';
+import { surfaceFindingsAfterReview } from '../changes/after-review.ts';
 import { askedBecause, parseImpact } from '../changes/impact.ts';
+import { foundAfterReviewOf, parseSnapshot } from '../changes/snapshot.ts';
 import type { Deps } from '../deps.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
 import { findVersion } from '../contracts/versions.ts';
@@ -38,12 +40,18 @@ export const GateCheckRequest = z
 
 export type GateCheckRequest = z.output<typeof GateCheckRequest>;
 
-/** Collects the stored facts the gate decides on. */
+/**
+ * Collects the stored facts the gate decides on. The change request is the version's newest,
+ * amended first when today's diff finds breaking findings its snapshot lacks (ADR 0022).
+ */
 export async function gatherFacts(deps: Deps, partner: string, api: string, version: string, environment: string): Promise<GateFacts> {
   const row = await findVersion(deps, partner, api, version);
   if (!row) throw new AccordError('not_found', `No contract version ${partner}/${api}@${version}`);
-  const change = await latestChangeFor(deps, partner, api, version);
   const diff = await releaseDiff(deps, row);
+  // Breaking findings a newer engine found after review amend the change first (ADR 0022).
+  const newest = await latestChangeFor(deps, partner, api, version);
+  const change = newest ? await surfaceFindingsAfterReview(deps, newest, row, diff) : undefined;
+  const foundAfterReview = change ? foundAfterReviewOf(parseSnapshot(change.diff)) : [];
   const changed = [...changedOperations(diff.result.changes)].sort();
   const current = await currentFlows(deps);
   const flows = flowsCovering(current, partner, api, version, new Set(changed));
@@ -62,6 +70,9 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
       ? {
           id: change.id,
           diffHash: change.diffHash,
+          contentSha256: change.contentSha256,
+          baseVersion: change.baseVersion,
+          ...(foundAfterReview.length > 0 ? { foundAfterReview } : {}),
           createdBy: change.createdBy,
           createdByToken: change.createdByToken,
           requiredApprovals: change.requiredApprovals,

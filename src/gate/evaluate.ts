@@ -1,6 +1,7 @@
 import type { Change, DiffResult } from '../diff/types.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { changeAuthors, countedApprovers, sameActor } from '../changes/separation.ts';
+import type { FoundAfterReview } from '../changes/snapshot.ts';
 import type { LintFacts } from '../lint/findings.ts';
 
 /**
@@ -25,8 +26,13 @@ export interface GateFacts {
   target: { partner: string; api: string; version: string; environment: string; state: string; sha256: string; registeredBy?: string };
   change: {
     id: string;
-    /** The diff hash the change request was opened with; reviews and acknowledgements are bound to it. */
+    /** The diff hash of the change's snapshot (re-stamped when findings were found after review); reviews and acknowledgements are bound to it. */
     diffHash: string;
+    /** The content and base version the change's diff was taken for (absent in decisions stored before ADR 0022, which compared diff hashes). */
+    contentSha256?: string;
+    baseVersion?: string | null;
+    /** Breaking findings a newer diff engine found after the change was reviewed, appended to its snapshot (absent when none). */
+    foundAfterReview?: FoundAfterReview[];
     createdBy: string;
     createdByToken: string;
     requiredApprovals: number;
@@ -68,6 +74,23 @@ function lintReason(lint: LintFacts, ref: string, add: (rule: string, status: Re
   add('lint', 'failed', `${lint.errors} style error${lint.errors === 1 ? '' : 's'} in ${ref} under the ${lint.ruleset}: ${listed}${lint.errors > lint.findings.length ? '; …' : ''}; ${warnings}`, 'Fix them and register a new version; `accord lint <file>` shows each with its line and column.');
 }
 
+/**
+ * Whether the change request is for another diff than a release would ship now: other content,
+ * or another base version (ADR 0022: a newer engine's findings on the same content do not make
+ * it stale; breaking ones are found after review). Decisions stored before compared diff hashes.
+ */
+export function changeIsStale(facts: Pick<GateFacts, 'target' | 'change' | 'diff'>): boolean {
+  const { change, target, diff } = facts;
+  if (!change) return false;
+  if (change.contentSha256 === undefined) return change.diffHash !== diff.hash;
+  return change.contentSha256 !== target.sha256 || (change.baseVersion ?? null) !== diff.base;
+}
+
+/** Where a finding is, for a reason's message. */
+function place(f: Pick<Change, 'method' | 'path' | 'location'>): string {
+  return f.method && f.path ? `${f.method} ${f.path} (${f.location})` : f.location || '/';
+}
+
 export function evaluateGate(facts: GateFacts): GateAnswer {
   const reasons: Reason[] = [];
   const add = (rule: string, status: ReasonStatus, message: string, howToFix = '') => reasons.push({ rule, status, message, howToFix });
@@ -81,13 +104,20 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
   if (!change) {
     add('change-request', 'pending', `No change request for ${ref}`, `Open one: POST /v1/changes {"partner":"${target.partner}","api":"${target.api}","version":"${target.version}","summary":"…"}`);
   } else {
-    if (change.diffHash !== diff.hash) {
+    if (changeIsStale(facts)) {
       add('change-request', 'pending', `Change request ${change.id} is stale: the release would now ship a different diff than the one reviewed`, `Open a new change request for ${ref} so the board reviews the current diff: POST /v1/changes`);
     } else add('change-request', 'met', `Change request ${change.id}`);
     const authors = changeAuthors(change, target.registeredBy);
     const rejections = facts.reviews.filter((r) => r.diffHash === change.diffHash && r.decision === 'reject' && !authors.some((a) => sameActor({ name: r.reviewer, token: r.reviewerToken }, a)));
     const approvers = countedApprovers(authors, change.diffHash, facts.reviews);
     const stale = facts.reviews.filter((r) => r.diffHash !== change.diffHash).length;
+    const after = change.foundAfterReview ?? [];
+    if (after.length > 0) {
+      const listed = after.slice(0, 10).map((f) => `${f.rule} at ${place(f)}: ${f.message}`).join('; ') + (after.length > 10 ? `; and ${after.length - 10} more` : '');
+      const found = `${after.length} breaking finding${after.length === 1 ? ' was' : 's were'} found after review, by a newer diff engine or a raised level (${listed})`;
+      if (rejections.length === 0 && approvers.length >= change.requiredApprovals) add('found-after-review', 'met', `${found}; the amended diff was approved by ${approvers.join(', ')}`);
+      else add('found-after-review', 'pending', `${found}; reviews of the diff before ${after.length === 1 ? 'it' : 'them'} no longer count: the amended diff needs a fresh review`, `Read the amended diff (GET /v1/changes/${change.id}) and review it: POST /v1/changes/${change.id}/reviews {"decision":"approve","diffHash":"${change.diffHash}"}`);
+    }
     if (rejections.length > 0) {
       add('approvals', 'failed', `Rejected by ${rejections.map((r) => `${r.reviewer} ("${r.comment}")`).join(', ')}`, 'Address the rejection and open a new change request for a new version.');
     } else if (approvers.length >= change.requiredApprovals) {

@@ -36,7 +36,8 @@ export const changeShow: Command = {
   summary: 'a change request: diff, reviews, acknowledgements, gate preview, next step',
   help: `accord change show <id> [--env E] [--format text|json]
 
-Shows change request <id>: what it changes (the breaking changes of its diff), who reviewed and
+Shows change request <id>: what it changes (the breaking changes of its diff, and first those
+found after review by a newer diff engine, which need a fresh review), who reviewed and
 acknowledged it (and whether each still counts), the release gate's preview for environment E
 (default production) and the command for each next step. A partner token reads the change
 requests to its own APIs and those it is asked to acknowledge. Exit 0 shown, 1 refused (no such

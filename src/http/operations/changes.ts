@@ -63,12 +63,15 @@ const DiffScope = z
   .nullable()
   .meta({ description: 'Whose scope this is; null for the whole diff' });
 
-const counts = z.boolean().meta({ description: 'Whether it is for the change’s diff and that diff is still what a release would ship' });
+const counts = z.boolean().meta({ description: 'Whether it is for the change’s diff (as amended by findings found after review) and that diff is still what a release would ship' });
 
 const ChangeDetail = ChangeSummary.extend({
   diff: z.looseObject({ changes: z.array(z.looseObject({ rule: z.string(), level: z.enum(LEVELS), message: z.string() })) }).meta({ description: 'The diff snapshot the change request was opened with: changes, summary and bump' }),
-  currentDiffHash: z.string(),
-  stale: z.boolean().meta({ description: 'The diff a release would ship now differs from the snapshot' }),
+  currentDiffHash: z.string().meta({ description: 'The hash of the diff a release would ship now, by today’s engine (differs from diffHash whenever anything in it differs; only stale and foundAfterReview matter)' }),
+  stale: z.boolean().meta({ description: 'A release would now ship other content or a diff against another base than the snapshot’s (a newer engine’s findings do not make a change stale)' }),
+  foundAfterReview: z
+    .array(ImpactFinding.extend({ location: z.string(), at: z.string(), reviewedHash: z.string().meta({ description: 'The diff hash before they were found' }) }))
+    .meta({ description: 'Breaking findings a newer diff engine found after review, appended to the snapshot: reviews and acknowledgements of the diff before them no longer count' }),
   reviews: z.array(Review.omit({ reviewerToken: true }).extend({ counts })),
   acknowledgements: z.array(Acknowledgement.extend({ counts })),
   evidence: z.array(GateReason).meta({ description: 'The gate’s evidence reasons' }),
@@ -155,12 +158,14 @@ export const reviewChange = defineOperation({
   path: '/v1/changes/{id}/reviews',
   tags: ['Changes'],
   summary: 'Approve or reject (not by the change author); bound to the current diff hash',
-  description: 'Whoever opened the change request or registered its version (same token, or a look-alike name) gets 403. Enough approvals move a draft version to approved.',
+  description:
+    'Whoever opened the change request or registered its version (same token, or a look-alike name) gets 403. Enough approvals move a draft version to approved. ' +
+    'The review is bound to the change’s diff hash as it stands; with `diffHash` (the hash the reviewer read), 409 when breaking findings found after review have amended the diff since.',
   roles: ['admin', 'approver'],
   scope: 'changes:review',
   request: { params: changeId, body: jsonBodyOf(ChangeReview) },
   invalid: { detail: 'Invalid review' },
-  responses: { 201: json(Review, 'Recorded'), 404: problem, 422: problem },
+  responses: { 201: json(Review, 'Recorded'), 404: problem, 409: problem, 422: problem },
 });
 
 export const acknowledgeChange = defineOperation({

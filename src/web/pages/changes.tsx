@@ -117,7 +117,7 @@ export function registerChangesPages(app: Hono<WebEnv>, deps: Deps): void {
 
   app.post('/changes/:id/reviews', (c) =>
     act(c, deps, changeOperations.reviewChange, async ({ row }, form): Promise<Done> => {
-      const input = parseInput(ChangeReview, { decision: form.decision, comment: form.comment === '' ? undefined : form.comment }, { detail: 'Invalid review' });
+      const input = parseInput(ChangeReview, { decision: form.decision, comment: form.comment === '' ? undefined : form.comment, diffHash: form.diffHash === '' ? undefined : form.diffHash }, { detail: 'Invalid review' });
       const review = await reviewChange(deps, pageContext(c).principal, row.id, input);
       return review.decision === 'approve' ? 'approved' : 'rejected';
     }),

@@ -7,12 +7,14 @@ import { recordRelease as recordReleaseOp } from '../../../http/operations/relea
 import { mayReview } from '../../../changes/queue.ts';
 import { sameActor, changeAuthors } from '../../../changes/separation.ts';
 import { changeStatus, releasesOfChange, stillCounts, type AcknowledgementStatus, type ChangeContext, type ChangeEvidence } from '../../../changes/view.ts';
+import { foundAfterReviewOf, parseSnapshot } from '../../../changes/snapshot.ts';
 import type { DiffResult } from '../../../diff/types.ts';
+import { changeIsStale } from '../../../gate/evaluate.ts';
 import { AccordError } from '../../../errors.ts';
 import { DiffView } from '../../components/diff-view.tsx';
 import { TableWrap } from '../../components/table-wrap.tsx';
 import { CsrfField, ErrorBox, Layout, type PageContext } from '../../layout.tsx';
-import { STATUS_WORDS, DONE, type Done, ENVIRONMENTS, ClassBadge, ReasonList, slaTargets, ExternalLink, EvidenceTable } from './parts.tsx';
+import { STATUS_WORDS, DONE, type Done, ENVIRONMENTS, ClassBadge, ReasonList, slaTargets, ExternalLink, EvidenceTable, FoundAfterReviewPanel } from './parts.tsx';
 
 /** One change request's page: everything a board needs to decide, and the forms to act. */
 
@@ -47,7 +49,8 @@ export function ChangePage(props: ChangePageData) {
   const acknowledgedByMe = mustAcknowledge && ack.acknowledged.some((a) => a.partner === principal.partner);
   const envQuery = environment === 'production' ? '' : `?environment=${environment}`;
   const matrix = mayCall(principal, getMatrixEntryOp);
-  const stale = facts.diff.hash !== row.diffHash;
+  const stale = changeIsStale(facts);
+  const foundAfterReview = foundAfterReviewOf(parseSnapshot(row.diff));
   const ref = `${row.partner}/${row.api}@${row.version}`;
   const flows = JSON.parse(row.flows) as string[];
   // What the API would not tell the viewer stays off the page: another partner's draft versions
@@ -98,6 +101,8 @@ export function ChangePage(props: ChangePageData) {
           </p>
         ) : null}
       </section>
+
+      <FoundAfterReviewPanel findings={foundAfterReview} />
 
       <section aria-labelledby="gate-preview">
         <h2 id="gate-preview">Gate preview</h2>
@@ -296,7 +301,7 @@ export function ChangePage(props: ChangePageData) {
                     <td>
                       <span class={`badge ${r.decision === 'approve' ? 'ok' : 'fail'}`}>{r.decision === 'approve' ? 'approved' : 'rejected'}</span>
                     </td>
-                    <td>{stillCounts(change, r.diffHash) ? 'yes' : 'no — for another diff'}</td>
+                    <td>{stillCounts(change, r.diffHash) ? 'yes' : foundAfterReview.some((f) => f.reviewedHash === r.diffHash) ? 'no — for the diff before the findings found after review' : 'no — for another diff'}</td>
                     <td>{r.comment}</td>
                     <td>
                       <Time at={r.createdAt} />
@@ -313,6 +318,8 @@ export function ChangePage(props: ChangePageData) {
           ) : (
             <form method="post" action={`/console/changes/${row.id}/reviews${envQuery}`}>
               <CsrfField csrf={ctx.csrf} />
+              {/* The diff the reviewer read: refused if findings found after review amend it before the review arrives. */}
+              <input type="hidden" name="diffHash" value={row.diffHash} />
               {reviewedByMe ? <p class="muted">You have reviewed this diff already; a new review is recorded next to it.</p> : null}
               <div class="field">
                 <label for="review-comment">Comment (required to reject)</label>

@@ -1,5 +1,6 @@
 import { Time } from '../../components/time.tsx';
 import { queueStatus } from '../../../changes/queue.ts';
+import type { FoundAfterReview } from '../../../changes/snapshot.ts';
 import type { ChangeEvidence } from '../../../changes/view.ts';
 import { checkIds } from '../../../contracts/ids.ts';
 import { AccordError } from '../../../errors.ts';
@@ -122,5 +123,45 @@ export function EvidenceTable(props: { evidence: ChangeEvidence[]; now: Date }) 
         </tbody>
       </table>
     </TableWrap>
+  );
+}
+
+/** The breaking findings found after the change was reviewed (ADR 0022), if any. */
+export function FoundAfterReviewPanel({ findings }: { findings: FoundAfterReview[] }) {
+  if (findings.length === 0) return null;
+  return (
+    <section class="panel" aria-labelledby="found-after-review">
+      <h2 id="found-after-review">Found after review</h2>
+      <p role="alert">
+        Accord's diff found {findings.length} breaking finding{findings.length === 1 ? '' : 's'} in this change after it was reviewed (a newer diff engine, or a policy that raised a rule's level). {findings.length === 1 ? 'It was' : 'They were'} added to the diff below; reviews and acknowledgements of the diff before no longer count, so the amended diff needs a fresh review.
+      </p>
+      <TableWrap label="Breaking findings found after review">
+        <table>
+          <caption class="muted">Breaking findings found after review</caption>
+          <thead>
+            <tr>
+              <th scope="col">Where</th>
+              <th scope="col">Finding</th>
+              <th scope="col">Rule</th>
+              <th scope="col">Found</th>
+            </tr>
+          </thead>
+          <tbody>
+            {findings.map((f) => (
+              <tr>
+                <th scope="row">{f.method && f.path ? `${f.method} ${f.path}` : f.location || '/'}</th>
+                <td>{f.message}</td>
+                <td>
+                  <code>{f.rule}</code>
+                </td>
+                <td>
+                  <Time at={f.at} /> <span class="muted">(reviewed diff {f.reviewedHash.slice(0, 12)})</span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+    </section>
   );
 }

@@ -11,6 +11,8 @@ import type { DiffResult, Level } from './types.ts';
  */
 
 const COMMAND: Record<Level, 'error' | 'warning' | 'notice'> = { breaking: 'error', warning: 'warning', info: 'notice' };
+/** Operations an annotation names before "and N more" (a shared schema can reach hundreds). */
+const MAX_OPERATIONS = 10;
 const TITLE: Record<Level, string> = { breaking: 'Breaking change', warning: 'Change needs review', info: 'Compatible change' };
 
 /** A command's message, escaped as the runner unescapes it: no line break can end the command early. */
@@ -47,7 +49,8 @@ export function toGitHubAnnotations(result: DiffResult, options: { artifacts?: D
       const where = f.operations.length === 0 ? '' : f.operations.length === 1 ? ` in ${f.operations[0]}` : ` in ${f.operations.length} operations`;
       const summary = group.kind === 'operation' && group.summary ? ` (${group.summary})` : '';
       props.push(`title=${escapeProperty(`${TITLE[c.level]}${where}${summary} [${c.rule}]`)}`);
-      const affects = f.operations.length > 1 ? ` Affects ${f.operations.join(', ')}.` : '';
+      const more = f.operations.length - MAX_OPERATIONS;
+      const affects = f.operations.length > 1 ? ` Affects ${f.operations.slice(0, MAX_OPERATIONS).join(', ')}${more > 0 ? ` and ${more} more` : ''}.` : '';
       lines.push(`::${COMMAND[c.level]} ${props.join(',')}::${escapeData(`${consequenceOf(c, options)} ${c.message}.${affects}`)}`);
     }
   }

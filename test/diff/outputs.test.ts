@@ -210,6 +210,12 @@ describe('SARIF 2.1.0 and GitHub Actions annotations', () => {
     expect(commands).toContainEqual(expect.stringMatching(new RegExp(`^::error file=test/fixtures/diff/outputs/base\\.yaml,line=${lineOf(baseText, '    get:')},col=5,title=Breaking change in GET /legacy-members \\[`)));
   });
 
+  it('GitHub Actions: a shared change names ten operations, then how many more', () => {
+    const wide = summarise(Array.from({ length: 12 }, (_, i) => change({ rule: 'test-request-property-removed', level: 'breaking', method: 'GET', path: `/r${i}`, subject: 'id', location: '/components/schemas/R/properties/id', message: 'property R.id removed' })));
+    const [line] = toGitHubAnnotations(wide, { lookup }).split('\n');
+    expect(line).toBe('::error title=Breaking change in 12 operations [test-request-property-removed]::Clients that still send `id` will be rejected. property R.id removed. Affects GET /r0, GET /r1, GET /r2, GET /r3, GET /r4, GET /r5, GET /r6, GET /r7, GET /r8, GET /r9 and 2 more.');
+  });
+
   it('GitHub Actions: text from the document cannot end a command or add one', () => {
     const hostile = summarise([change({ rule: 'test-request-property-removed', level: 'breaking', method: 'POST', path: '/a,b:c', summary: 'x\n::error::forged', subject: '100%\r\n::error::forged', location: '/x', message: 'm\n::error::forged' })]);
     const out = toGitHubAnnotations(hostile, { artifacts: { revision: { uri: 'dir,1/odd:name.yaml', text: 'x: 1\n' } }, lookup });

@@ -53,7 +53,7 @@ export const DiffFormatQuery = z.object({
   format: z.enum(DIFF_FORMATS, { error: DIFF_FORMATS.join(' | ') }).default('json').meta({ description: 'json (default), markdown (a changelog grouped by operation), text, or sarif (SARIF 2.1.0 for code-scanning tools)' }),
 });
 
-/** A diff's answer: `schema` as JSON, or the changelog as Markdown or text (`?format=`). */
+/** A diff's answer: `schema` as JSON, the changelog as Markdown or text, or SARIF 2.1.0 (`?format=`). */
 export function diffResponse<S extends z.ZodType>(schema: S) {
   return {
     description: 'Diff',
@@ -77,7 +77,7 @@ export const diffDocuments = defineOperation({
   path: '/v1/diff',
   tags: ['Diff'],
   summary: 'Stateless diff of two posted OpenAPI documents',
-  description: 'The classified changes from `base` to `revision`, by Accord’s rules plus openapi-diff’s second opinion within its time budget; nothing is stored. External `$ref`s are refused (422), never fetched.',
+  description: 'The classified changes from `base` to `revision`, each with its `consequence` for partners, by Accord’s rules plus openapi-diff’s second opinion within its time budget (skipped for OpenAPI 3.1, which it cannot read); nothing is stored. External `$ref`s are refused (422), never fetched. `format=sarif` names the documents `base` and `revision`.',
   roles: ROLES,
   scope: 'contracts:read',
   request: { query: DiffFormatQuery, body: jsonBodyOf(z.object({ base: PostedDocument, revision: PostedDocument })) },

@@ -35,12 +35,15 @@ const KIND_ORDER: Record<FindingGroup['kind'], number> = { document: 0, shared: 
 const SCHEMA = /^\/components\/schemas\/([^/]+)/;
 
 /**
- * What makes two findings the same: the rule, where it is, and what it names. The subject (or
- * else the message) keeps apart two parameters removed from one operation, which share a rule
- * and a location.
+ * What makes two findings the same: the rule, where it is, what it names and what it says about
+ * it. The subject and the message's detail keep apart two parameters removed from one operation
+ * (same rule and location) or two enum values added; the detail leaves out what the message says
+ * first about how the operation reaches the schema (`response 200 application/json: …`), so a
+ * shared schema's change reads once whichever status or media type each operation reaches it by.
  */
 function findingKey(c: Change): string {
-  return `${c.rule}|${c.location}|${c.subject ?? c.message}`;
+  const colon = c.message.indexOf(': ');
+  return `${c.rule}|${c.location}|${c.subject ?? ''}|${colon === -1 ? c.message : c.message.slice(colon + 2)}`;
 }
 
 function operationOf(c: Change): string | undefined {

@@ -114,6 +114,21 @@ describe('text and Markdown: grouped by operation, each finding once, breaking f
     expect(text).toContain('  BREAKING  request body application/json: property Member.status removed  [test-request-property-removed] /components/schemas/Member/properties/status\n            Clients that still send `Member.status` will be rejected.\n            affects POST /members (Enrol a member), PUT /members/{id} (Replace a member)\n');
   });
 
+  it('one change reached by several statuses is one finding; two values added at one place are two', () => {
+    const at = '/components/schemas/Invoice/properties/reason';
+    const text = renderText(
+      summarise([
+        change({ rule: 'test-enum-value-added', level: 'breaking', direction: 'response', method: 'GET', path: '/invoices', location: at, message: 'response 200 application/json Invoice.reason: enum value "a" added' }),
+        change({ rule: 'test-enum-value-added', level: 'breaking', direction: 'response', method: 'POST', path: '/invoices', location: at, message: 'response 201 application/json Invoice.reason: enum value "a" added' }),
+        change({ rule: 'test-enum-value-added', level: 'breaking', direction: 'response', method: 'GET', path: '/invoices', location: at, message: 'response 200 application/json Invoice.reason: enum value "b" added' }),
+      ]),
+      { lookup },
+    );
+    expect(text.match(/enum value "a" added/g)).toHaveLength(1);
+    expect(text).toContain('enum value "b" added');
+    expect(text).toContain('affects GET /invoices, POST /invoices');
+  });
+
   it('a summary or subject from the document cannot forge a line or Markdown', () => {
     const hostile = summarise([change({ rule: 'test-request-property-removed', level: 'breaking', method: 'POST', path: '/x', summary: 'Enrol\n### PASS <img src=x>', subject: 'a\nb', location: '/paths/~1x/post', message: 'removed' })]);
     const md = renderMarkdown(hostile, 'x', { lookup });

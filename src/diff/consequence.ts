@@ -1,3 +1,4 @@
+import { ruleOf, type RuleSpec } from './rules/index.ts';
 import type { Change, Direction, Level } from './types.ts';
 
 /** A rule family: the rule ids it covers (optionally at one level only) and what that means for partners. */
@@ -57,11 +58,64 @@ const FALLBACK: Record<Level, Record<Direction, string>> = {
   },
 };
 
+/** Finds a rule by id (the rule table by default; tests inject their own). */
+export type RuleLookup = (id: string) => Pick<RuleSpec, 'consequence'> | undefined;
+
+/** A consequence split into plain text and the subject it names, for renderers that mark the subject up. */
+export interface ConsequencePart {
+  text: string;
+  /** True for the finding's subject (a property, parameter, header…): inline code in Markdown. */
+  subject?: true;
+}
+
+const SUBJECT = /\{subject\}/g;
+
 /**
- * What a finding means for the partners that call the API, in plain language, from its rule,
- * level and direction (a sensible sentence for rules without a family of their own).
+ * The sentence for a finding, in parts: the rule table's `consequence` with `{subject}` filled
+ * from the finding's `subject`; for rules not in the table (openapi-diff/…, matrix rules) or a
+ * finding without the subject its sentence needs, the sentence of its family or of its level and
+ * direction.
  */
-export function consequenceOf(change: Pick<Change, 'rule' | 'level' | 'direction'>): string {
+export function consequenceParts(change: Pick<Change, 'rule' | 'level' | 'direction' | 'subject'>, lookup: RuleLookup = ruleOf): ConsequencePart[] {
+  const sentence = lookup(change.rule)?.consequence?.trim();
+  if (sentence && (change.subject || !sentence.includes('{subject}'))) {
+    const parts: ConsequencePart[] = [];
+    let last = 0;
+    for (const m of sentence.matchAll(SUBJECT)) {
+      if (m.index > last) parts.push({ text: sentence.slice(last, m.index) });
+      parts.push({ text: change.subject!, subject: true });
+      last = m.index + m[0].length;
+    }
+    if (last < sentence.length) parts.push({ text: sentence.slice(last) });
+    return parts;
+  }
+  return [{ text: familySentence(change) }];
+}
+
+/** `text` as Markdown inline code, fenced with more backticks than it contains. */
+export function inlineCode(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/**
+ * What a finding means for the partners that call the API, in one plain-language sentence (see
+ * consequenceParts). The subject is written as inline code (`status`) unless `code` says otherwise.
+ */
+export function consequenceOf(
+  change: Pick<Change, 'rule' | 'level' | 'direction' | 'subject'>,
+  options: { lookup?: RuleLookup; code?: (subject: string) => string; text?: (text: string) => string } = {},
+): string {
+  const { lookup = ruleOf, code = inlineCode, text = (t: string) => t } = options;
+  return consequenceParts(change, lookup)
+    .map((p) => (p.subject ? code(p.text) : text(p.text)))
+    .join('');
+}
+
+/** The family or level sentence of a finding (rules the table does not know). */
+function familySentence(change: Pick<Change, 'rule' | 'level' | 'direction'>): string {
   for (const f of FAMILIES) {
     if ((f.level === undefined || f.level === change.level) && f.rule.test(change.rule)) return f.text;
   }

@@ -23,12 +23,20 @@ const MAX_WORKERS = 2;
 const MAX_BYTES = 2 * 1024 * 1024;
 let running = 0;
 
+/** Whether a document declares OpenAPI 3.1 (or a later 3.x), which openapi-diff does not read. */
+export function isOpenApi31(doc: unknown): boolean {
+  const version = typeof doc === 'object' && doc !== null ? (doc as { openapi?: unknown }).openapi : undefined;
+  return typeof version === 'string' && /^3\.([1-9]|\d{2,})(\.|$)/.test(version.trim());
+}
+
 /**
  * Runs openapi-diff in a worker thread with a time and heap budget; it is terminated when it
  * exceeds either (it can take minutes and gigabytes on large specs with cycles).
  */
 export function runOpenApiDiff(base: unknown, revision: unknown, options: { timeoutMs: number; maxHeapMb?: number }): Promise<OpenApiDiffOutcome> {
   if (options.timeoutMs <= 0) return Promise.resolve({ status: 'skipped', reason: 'disabled' });
+  // openapi-diff refuses OpenAPI 3.1 ("Unsupported OpenAPI version"): not running it is honest, failing is noise.
+  if (isOpenApi31(base) || isOpenApi31(revision)) return Promise.resolve({ status: 'skipped', reason: 'openapi-3.1' });
   const baseJson = JSON.stringify(base);
   const revisionJson = JSON.stringify(revision);
   if (baseJson.length + revisionJson.length > MAX_BYTES) return Promise.resolve({ status: 'skipped', reason: `documents larger than ${MAX_BYTES / 1024 / 1024} MiB` });

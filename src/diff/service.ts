@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { findExternalRefs } from '../contracts/document.ts';
-import { getVersion, loadContractDocument } from '../contracts/versions.ts';
+import { contractPath, getVersion, loadContractDocument } from '../contracts/versions.ts';
 import { AccordError } from '../errors.ts';
 import { assertDepth } from '../lib/yaml.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
@@ -12,6 +12,7 @@ import { diffContracts } from './contract-diff.ts';
 import { registrySource } from '../matrix/sources.ts';
 import { diffMatrixEntries, keyedOperations } from './matrix-diff.ts';
 import { mergeOpenApiDiff, runOpenApiDiff } from './openapi-diff.ts';
+import type { DiffArtifacts } from './lines.ts';
 import type { DiffResult } from './types.ts';
 
 /** What can become of openapi-diff's second opinion. */
@@ -45,14 +46,24 @@ export const VersionPair = z.object({
 async function loadVersionPair(deps: Deps, principal: Principal, partner: string, api: string, from: string, to: string) {
   const baseRow = await getVersion(deps, principal, partner, api, from);
   const revisionRow = await getVersion(deps, principal, partner, api, to);
-  return { from, to, base: await loadContractDocument(deps, baseRow), revision: await loadContractDocument(deps, revisionRow) };
+  return { from, to, baseRow, revisionRow, base: await loadContractDocument(deps, baseRow), revision: await loadContractDocument(deps, revisionRow) };
 }
 
-/** Diff of two registered versions the caller can see. */
-export async function diffRegisteredVersions(deps: Deps, principal: Principal, partner: string, api: string, from: string, to: string) {
+/** The registry ref a reader names a version by (SARIF's artifact URI for registered versions). */
+export function versionRef(partner: string, api: string, version: string): string {
+  return `${partner}/${api}@${version}`;
+}
+
+/**
+ * Diff of two registered versions the caller can see. With `sources`, also the two documents as
+ * artifacts (registry ref and stored YAML), for renderings that point at lines (SARIF).
+ */
+export async function diffRegisteredVersions(deps: Deps, principal: Principal, partner: string, api: string, from: string, to: string, options: { sources?: boolean } = {}) {
   const pair = await loadVersionPair(deps, principal, partner, api, from, to);
   const result = await diffWithSecondOpinion(deps, pair.base, pair.revision);
-  return { partner, api, from: pair.from, to: pair.to, ...result };
+  const artifact = async (version: string, row: { commit: string }) => ({ uri: versionRef(partner, api, version), text: await deps.registry.read(row.commit, contractPath(partner, api, version)) });
+  const artifacts: DiffArtifacts | undefined = options.sources ? { base: await artifact(pair.from, pair.baseRow), revision: await artifact(pair.to, pair.revisionRow) } : undefined;
+  return { partner, api, from: pair.from, to: pair.to, ...result, ...(artifacts ? { artifacts } : {}) };
 }
 
 /**

@@ -64,8 +64,8 @@ export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
 
   serve(app, op.diffContractVersions, async (c, { params, query }) => {
     const { partner, api } = params;
-    const result = await diffRegisteredVersions(deps, principalOf(c), partner, api, query.from, query.to);
-    return respondDiff(c, result, query.format, `${partner}/${api} ${result.from} → ${result.to}`);
+    const { artifacts, ...result } = await diffRegisteredVersions(deps, principalOf(c), partner, api, query.from, query.to, { sources: query.format === 'sarif' });
+    return respondDiff(c, result, query.format, `${partner}/${api} ${result.from} → ${result.to}`, artifacts);
   });
 
   serve(app, op.listContractHistory, async (c, { params }) => c.json(await contractHistory(deps, principalOf(c), params.partner, params.api)));

@@ -9,6 +9,7 @@ import { toCsv, toMarkdown, toRow } from '../matrix/render.ts';
 import { matrixEtag } from '../matrix/preconditions.ts';
 import { getMatrixProposal, listMatrixProposals, reviewMatrixProposal, writeMatrixEntry } from '../matrix/proposals.ts';
 import { checkMatrixDocument, currentFlows, getMatrixDocument, latestMatrixRow, listMatrixVersions } from '../matrix/store.ts';
+import { consequenceOf } from '../diff/consequence.ts';
 import { respondDiff } from './diff.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/matrix.ts';
@@ -81,7 +82,8 @@ export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
     const { diffResult, ...proposal } = await getMatrixProposal(deps, flow, version);
     await setEtag(deps, c, flow);
     if (query.format !== 'json') return respondDiff(c, diffResult, query.format, `control matrix ${flow}: proposal v${version} against v${proposal.baseVersion ?? '—'} (${proposal.status})`);
-    return c.json(proposal);
+    // As every diff answered as JSON: each change with what it means for partners.
+    return c.json({ ...proposal, diff: { ...proposal.diff, ...(proposal.diff.changes ? { changes: proposal.diff.changes.map((change) => ({ ...change, consequence: consequenceOf(change) })) } : {}) } });
   });
 
   serve(app, op.reviewMatrixProposal, async (c, { params, body }) => c.json(await reviewMatrixProposal(deps, principalOf(c), params.flow, params.version, body), 201));

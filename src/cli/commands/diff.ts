@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../config.ts';
+import { PACKAGE_ROOT, type Config } from '../../config.ts';
 import { findExternalRefs, parseText } from '../../contracts/document.ts';
 import { diffContracts } from '../../diff/contract-diff.ts';
 import { diffMatrixEntries, keyedOperations } from '../../diff/matrix-diff.ts';
 import { mergeOpenApiDiff, runOpenApiDiff } from '../../diff/openapi-diff.ts';
-import { renderDiff, type DiffFormat } from '../../diff/render.ts';
+import type { Artifact } from '../../diff/lines.ts';
+import { CLI_DIFF_FORMATS, renderDiff, type CliDiffFormat } from '../../diff/render.ts';
 import type { DiffResult } from '../../diff/types.ts';
 import { AccordError } from '../../errors.ts';
 import { checkFlow, type FlowEntry } from '../../matrix/checks.ts';
@@ -17,14 +18,21 @@ import { isDirectory, readInputFile } from '../files.ts';
 
 const REF = /^([a-z0-9][a-z0-9-]{0,62})\/([a-z0-9][a-z0-9-]{0,62})@(\S+)$/;
 
+/** One side of a diff: the parsed document and how SARIF and annotations name it (with a file's text, for lines). */
+interface DiffSide {
+  doc: unknown;
+  artifact: Artifact;
+}
+
 /** Loads one side of a diff: a registry ref through the server, else a file. */
-async function loadDiffSide(config: Config, arg: string): Promise<unknown> {
+async function loadDiffSide(config: Config, arg: string): Promise<DiffSide> {
   const ref = REF.exec(arg);
   const isFile = await fs.stat(arg).then((s) => s.isFile(), () => false);
   if (ref && !isFile) {
     const [, partner, api, version] = ref;
     try {
-      return (await callServer(config, 'GET', `/v1/contracts/${partner}/${api}/versions/${encodeURIComponent(version!)}/document`, undefined, { Accept: 'application/json' })).json;
+      const doc = (await callServer(config, 'GET', `/v1/contracts/${partner}/${api}/versions/${encodeURIComponent(version!)}/document`, undefined, { Accept: 'application/json' })).json;
+      return { doc, artifact: { uri: arg } };
     } catch (error) {
       // For diff, exit 1 means "changes found"; a ref that cannot be fetched is an error.
       throw error instanceof CliFailure ? new CliFailure(`${arg}: ${error.message}`, 3) : error;
@@ -32,7 +40,9 @@ async function loadDiffSide(config: Config, arg: string): Promise<unknown> {
   }
   const text = await readInputFile(arg);
   try {
-    return parseText(text, /\.json$/i.test(arg) ? 'json' : 'yaml', { maxAliases: config.yamlMaxAliases });
+    const doc = parseText(text, /\.json$/i.test(arg) ? 'json' : 'yaml', { maxAliases: config.yamlMaxAliases });
+    // The path as given (relative paths stay relative: GitHub matches annotations against the repository's paths).
+    return { doc, artifact: { uri: arg.split(path.sep).join('/'), text } };
   } catch (error) {
     throw new CliFailure(`${arg}: ${(error as Error).message}${error instanceof AccordError && error.errors ? ` (${error.errors[0]?.location}: ${error.errors[0]?.message})` : ''}`, 3);
   }
@@ -62,33 +72,47 @@ async function diffDocuments(config: Config, base: unknown, revision: unknown, s
   return secondOpinion ? mergeOpenApiDiff(accord, await runOpenApiDiff(base, revision, { timeoutMs: config.openapiDiffTimeoutMs })) : accord;
 }
 
+async function toolVersion(): Promise<string> {
+  const text = await fs.readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8').catch(() => '{}');
+  return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
+}
+
+const FORMATS = CLI_DIFF_FORMATS.join('|');
+
 /** `accord diff`: classifies the changes between two contracts or two control-matrix entries (exit 1 when one is at or above --fail-on). */
 export const diff: Command = {
   name: 'diff',
-  synopsis: 'accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]',
+  synopsis: `accord diff <base> <revision> [--format ${FORMATS}] [--fail-on breaking|warning]`,
   summary: `classify the changes between two contracts (files or
 partner/api@version) or two control-matrix entries`,
-  help: `accord diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning] [--no-openapi-diff]
+  help: `accord diff <base> <revision> [--format ${FORMATS}] [--fail-on breaking|warning] [--no-openapi-diff]
 
 Compares two OpenAPI documents — files (YAML or JSON) or registry refs such as
 northwind-health/p2p-exchange@1.1.0 (fetched from ACCORD_URL with ACCORD_TOKEN) — or two
 control-matrix entries, and prints every change classified breaking, warning or info, with
-the version bump it requires. openapi-diff runs as a second opinion within
-ACCORD_OPENAPI_DIFF_TIMEOUT_MS unless --no-openapi-diff.
+the version bump it requires and what it means for partners, grouped by operation.
+openapi-diff runs as a second opinion within ACCORD_OPENAPI_DIFF_TIMEOUT_MS unless
+--no-openapi-diff (it cannot read OpenAPI 3.1: skipped for 3.1 documents).
+
+Formats: text (default), json (each change with its consequence), markdown (a changelog
+for a board or a pull request), sarif (SARIF 2.1.0 for code scanning), githubactions
+(::error/::warning/::notice annotations on the file and line of the change: the
+revision's, or the base's for what it removed).
 Exit 0 when nothing is at or above --fail-on (default breaking), 1 when something is, 3 on error.`,
   options: { format: { type: 'string' }, 'fail-on': { type: 'string' }, 'no-openapi-diff': { type: 'boolean' }, contracts: { type: 'string' } },
   async run({ values, positionals }, { config, io }) {
     const format = (values.format as string | undefined) ?? 'text';
     const failOn = (values['fail-on'] as string | undefined) ?? 'breaking';
     if (positionals.length !== 2) throw usageFailure(diff);
-    if (!['text', 'json', 'markdown'].includes(format)) throw new CliFailure('--format must be text, json or markdown', 3);
+    if (!(CLI_DIFF_FORMATS as readonly string[]).includes(format)) throw new CliFailure(`--format must be ${CLI_DIFF_FORMATS.slice(0, -1).join(', ')} or ${CLI_DIFF_FORMATS.at(-1)}`, 3);
     if (!['breaking', 'warning'].includes(failOn)) throw new CliFailure('--fail-on must be breaking or warning', 3);
-    const [base, revision] = await Promise.all(positionals.map((p) => loadDiffSide(config, p)));
+    const [base, revision] = (await Promise.all(positionals.map((p) => loadDiffSide(config, p)))) as [DiffSide, DiffSide];
     // Without --contracts, the contracts/ folder next to the revision's control-matrix/ folder.
     const contractsDir = (values.contracts as string | undefined) ?? path.join(path.dirname(path.dirname(path.resolve(positionals[1]!))), 'contracts');
     const result =
-      isMatrixEntry(base) && isMatrixEntry(revision) ? await diffEntries(base, revision, contractsDir, io) : await diffDocuments(config, base, revision, !values['no-openapi-diff']);
-    io.out(renderDiff(result, format as DiffFormat, `${positionals[0]} → ${positionals[1]}`).replace(/\n$/, ''));
+      isMatrixEntry(base.doc) && isMatrixEntry(revision.doc) ? await diffEntries(base.doc, revision.doc, contractsDir, io) : await diffDocuments(config, base.doc, revision.doc, !values['no-openapi-diff']);
+    const options = { title: `${positionals[0]} → ${positionals[1]}`, artifacts: { base: base.artifact, revision: revision.artifact }, ...(format === 'sarif' ? { toolVersion: await toolVersion() } : {}) };
+    io.out(renderDiff(result, format as CliDiffFormat, options).replace(/\n$/, ''));
     const failing = failOn === 'warning' ? result.summary.breaking + result.summary.warning : result.summary.breaking;
     return failing > 0 ? 1 : 0;
   },

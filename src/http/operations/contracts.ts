@@ -212,7 +212,8 @@ export const diffContractVersions = defineOperation({
   path: '/v1/contracts/{partner}/{api}/diff',
   tags: ['Contracts'],
   summary: 'Classified changes between two registered versions (Accord rules plus openapi-diff second opinion)',
-  description: 'Both versions must be visible to the caller (404 otherwise).',
+  description:
+    'Both versions must be visible to the caller (404 otherwise). Each change carries its `consequence` for partners; openapi-diff’s second opinion is skipped for OpenAPI 3.1 (`openapiDiff: {status: skipped, reason: openapi-3.1}`). `format=sarif` names the versions `partner/api@version` and points at the lines of their stored YAML.',
   roles: ROLES,
   scope: 'contracts:read',
   request: { params: ApiParams, query: VersionPair.extend(DiffFormatQuery.shape) },

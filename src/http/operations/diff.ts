@@ -24,8 +24,11 @@ export const Change = z
     method: z.string().optional(),
     path: z.string().optional(),
     operationId: z.string().optional(),
+    summary: z.string().optional().meta({ description: 'The operation’s summary' }),
+    subject: z.string().optional().meta({ description: 'What changed, as a partner names it: a property path, a parameter or header name, a media type, a status' }),
     location: z.string().meta({ description: 'JSON pointer into the revision (or the base, for what the revision no longer has)' }),
     message: z.string(),
+    consequence: z.string().optional().meta({ description: 'What the change means for partners, in one plain-language sentence (the subject as `inline code`); in diff answers, not in stored snapshots' }),
   })
   .meta({ id: 'Change' });
 
@@ -47,14 +50,19 @@ export const ContractDiff = DiffResult.extend({ openapiDiff: SecondOpinion }).me
 
 /** `?format=` of a diff. */
 export const DiffFormatQuery = z.object({
-  format: z.enum(DIFF_FORMATS, { error: DIFF_FORMATS.join(' | ') }).default('json').meta({ description: 'json (default), markdown (a changelog) or text' }),
+  format: z.enum(DIFF_FORMATS, { error: DIFF_FORMATS.join(' | ') }).default('json').meta({ description: 'json (default), markdown (a changelog grouped by operation), text, or sarif (SARIF 2.1.0 for code-scanning tools)' }),
 });
 
-/** A diff's answer: `schema` as JSON, or the changelog as Markdown or text (`?format=`). */
+/** A diff's answer: `schema` as JSON, the changelog as Markdown or text, or SARIF 2.1.0 (`?format=`). */
 export function diffResponse<S extends z.ZodType>(schema: S) {
   return {
     description: 'Diff',
-    content: { 'application/json': { schema }, 'text/markdown': { schema: z.string() }, 'text/plain': { schema: z.string() } },
+    content: {
+      'application/json': { schema },
+      'text/markdown': { schema: z.string() },
+      'text/plain': { schema: z.string() },
+      'application/sarif+json': { schema: z.object({ version: z.literal('2.1.0'), runs: z.array(z.record(z.string(), z.unknown())) }).meta({ description: 'SARIF 2.1.0 log: one run of accord-diff' }) },
+    },
   };
 }
 
@@ -69,7 +77,7 @@ export const diffDocuments = defineOperation({
   path: '/v1/diff',
   tags: ['Diff'],
   summary: 'Stateless diff of two posted OpenAPI documents',
-  description: 'The classified changes from `base` to `revision`, by Accord’s rules plus openapi-diff’s second opinion within its time budget; nothing is stored. External `$ref`s are refused (422), never fetched.',
+  description: 'The classified changes from `base` to `revision`, each with its `consequence` for partners, by Accord’s rules plus openapi-diff’s second opinion within its time budget (skipped for OpenAPI 3.1, which it cannot read); nothing is stored. External `$ref`s are refused (422), never fetched. `format=sarif` names the documents `base` and `revision`.',
   roles: ROLES,
   scope: 'contracts:read',
   request: { query: DiffFormatQuery, body: jsonBodyOf(z.object({ base: PostedDocument, revision: PostedDocument })) },

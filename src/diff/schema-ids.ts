@@ -42,6 +42,8 @@ export function schemaRuleId(direction: Direction, root: SchemaRoot, atRoot: boo
   const target = atRoot ? root.target : root.target === 'body' ? 'property' : `${root.target}-property`;
   if (finding.id !== undefined) return known(root.target === 'body' ? finding.id : root.param?.in === 'header' ? HEADER_PROPERTY[finding.id] : undefined);
   let kind = finding.kind;
+  // A parameter's own deprecation is the parameter's (lifecycle.ts), not its schema's.
+  if (atRoot && root.target !== 'body' && /^(deprecated|reactivated|sunset|stability)/.test(kind)) return undefined;
   if (kind === 'type') {
     const change = finding.typeChange ?? { strong: true, loose: true, widened: false, narrowed: false };
     // Parameters and headers travel as text; a parameter property may be JSON or form style.

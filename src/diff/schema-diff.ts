@@ -206,7 +206,8 @@ export class SchemaDiffer {
 
     // Arrays and maps: their item and value schemas are compared as children.
     if (isObject(b.items) && isObject(r.items)) ctx.child(b.items, r.items, `${at}/items`, `${prop}[]`);
-    else if (key(b.items) !== key(r.items)) add('schema-changed', undefined, `"items" changed; needs review`);
+    // Next to prefixItems, `items` is the schema of the rest (schema-2020.ts compares it).
+    else if (key(b.items) !== key(r.items) && b.prefixItems === undefined && r.prefixItems === undefined) add('schema-changed', undefined, `"items" changed; needs review`);
     if (isObject(b.additionalProperties) && isObject(r.additionalProperties)) node.children.push(this.node(b.additionalProperties, r.additionalProperties, dir, `${at}/additionalProperties`, `${prop}{}`, true));
 
     compareComposition(ctx);

@@ -222,7 +222,7 @@ describe('SARIF 2.1.0 and GitHub Actions annotations', () => {
     expect(commands.every((l) => /^::(error|warning|notice) file=[^,]+,line=\d+,col=\d+,title=[^:]*::\S/.test(l))).toBe(true);
     expect(commands).toHaveLength(result.summary.distinct.breaking + result.summary.distinct.warning + result.summary.distinct.info);
     expect(commands).toContainEqual(expect.stringMatching(new RegExp(`^::error file=test/fixtures/diff/outputs/revision\\.yaml,line=${lineOf(revisionText, '        status:')},col=9,title=Breaking change in 2 operations \\[.+\\]::.*Affects POST /members, PUT /members/\\{id\\}\\.$`)));
-    expect(commands).toContainEqual(expect.stringMatching(new RegExp(`^::error file=test/fixtures/diff/outputs/base\\.yaml,line=${lineOf(baseText, '    get:')},col=5,title=Breaking change in GET /legacy-members \\[`)));
+    expect(commands).toContainEqual(expect.stringMatching(new RegExp(`^::error file=test/fixtures/diff/outputs/base\\.yaml,line=${lineOf(baseText, '    get:')},col=5,title=Breaking change in GET /legacy-members \\(List members the old way\\) \\[`)));
   });
 
   it('GitHub Actions: a shared change names ten operations, then how many more', () => {

@@ -42,10 +42,14 @@ describe('diff outputs', () => {
     rev.components.schemas.Identifier.required = ['system', 'value', 'assigner'];
     rev.components.schemas.Identifier.properties.assigner = { type: 'string' };
     const md = renderMarkdown(diffContracts(base, rev));
-    const line = md.split('\n').find((l) => l.includes('Identifier.assigner'))!;
-    expect(line).toMatch(/`POST \/Patient\/\$member-match`/);
-    expect(line).toMatch(/and \d+ more|`POST \/Consent`/);
-    expect(md.split('\n').filter((l) => l.includes('Identifier.assigner') && l.includes('request'))).toHaveLength(1);
+    const lines = md.split('\n');
+    expect(lines).toContain('### Shared schema `Identifier` — used by several operations');
+    // The finding once, with what it means, and once the operations it reaches.
+    expect(lines.filter((l) => l.includes('Clients that do not send `Identifier.assigner` will be refused.'))).toHaveLength(1);
+    const affects = lines.filter((l) => l.includes('Identifier.assigner') && l.includes('request body') && l.includes('Affects'));
+    expect(affects).toHaveLength(1);
+    expect(affects[0]).toMatch(/`POST \/Patient\/\$member-match`/);
+    expect(affects[0]).toMatch(/`POST \/Consent`/);
   });
 });
 

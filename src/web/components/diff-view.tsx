@@ -1,5 +1,5 @@
 import type { Child } from 'hono/jsx';
-import { consequenceOf } from '../../diff/consequence.ts';
+import { consequenceParts } from '../../diff/consequence.ts';
 import { verdictLine } from '../../diff/render.ts';
 import { declaredBump } from '../../contracts/ids.ts';
 import { LEVEL_ORDER, type Bump, type Change, type DiffResult, type Level } from '../../diff/types.ts';
@@ -195,7 +195,7 @@ function finding(ctx: Ctx, change: Change): Child {
         <span class={`badge ${LEVEL_BADGE[change.level]}`}>{LEVEL_WORDS[change.level]}</span> {change.message}
       </p>
       <p class="consequence">
-        <strong>What it means:</strong> {consequenceOf(change)}
+        <strong>What it means:</strong> {consequenceParts(change).map((p) => (p.subject ? <code>{p.text}</code> : p.text))}
       </p>
       <p class="muted">
         Rule <code>{change.rule}</code> · affects {change.direction === 'request' ? 'requests' : 'responses'} · at <code>{change.location}</code>

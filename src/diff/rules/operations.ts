@@ -110,7 +110,7 @@ const ROWS: Row[] = [
   ['api-security-component-oauth-scope-changed', 'info', 'request', 'The description of an OAuth scope changed.', 'Nothing changes on the wire for the {subject}.'],
   ['security-scheme-changed', 'warning', 'request', 'How a security scheme carries credentials changed (apiKey location or name, HTTP scheme).', 'Clients that send {subject} credentials the old way (header, query, cookie or scheme) will be refused.', own('oasdiff does not compare these fields; Accord asks for review, as clients must change how they authenticate.')],
   // The document (src/diff/document.ts)
-  ['api-servers-changed', 'warning', 'request', 'The servers of the API changed.', 'Clients configured with an old server address may no longer reach the API.', own('oasdiff does not compare servers.')],
+  ['api-servers-changed', 'warning', 'request', 'The servers of the API changed.', 'Clients configured with the old addresses may no longer reach the API: {subject} changed.', own('oasdiff does not compare servers.')],
   ['api-schema-removed', 'info', 'request', 'A schema was removed from components/schemas.', 'Nothing changes on the wire unless an operation used {subject}; generated clients lose the type.'],
   ['api-version-not-bumped', 'info', 'request', 'A breaking change was found but info.version did not change (semver versions only).', 'The version {subject} does not tell clients that this release breaks them.', same({ differs: VERSIONING })],
   ['api-version-decreased', 'info', 'request', 'A breaking change was found and info.version went down (semver versions only).', 'The version {subject} goes backwards although this release breaks clients.', same({ differs: VERSIONING })],

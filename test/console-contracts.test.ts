@@ -188,8 +188,8 @@ describe('console contracts pages', () => {
     expect(groups).toEqual(['POST /acknowledgements', 'POST /finalizations', 'POST /exchanges/{exchangeId}/$finalize']);
     const badges = [...html.matchAll(/<span class="badge (?:breaking|warn|neutral)">(Breaking|Warning|Info)<\/span>/g)].map((m) => m[1]);
     expect(badges).toEqual(['Breaking', 'Breaking', 'Info']);
-    expect(text).toContain('property Acknowledgement.exchangeId became required What it means: Clients that do not send this property will be refused.');
-    expect(text).toContain('POST /finalizations removed without deprecation What it means: Clients that call this operation will get an error');
+    expect(text).toContain('property Acknowledgement.exchangeId became required What it means: Clients that do not send Acknowledgement.exchangeId will be refused.');
+    expect(text).toContain('POST /finalizations removed without deprecation What it means: Clients that call POST /finalizations will get an error (404): they had no deprecation notice.');
     // The object schema holding the property, before and after; what only the after side has is marked.
     const pair = html.slice(html.indexOf('<div class="side-by-side"'));
     expect(pair).toMatch(/^<div class="side-by-side" id="diff-fragment-1" role="group" aria-label="Before and after at \/components\/schemas\/Acknowledgement"><figure><figcaption>Before \(from 1\.1\.0\)<\/figcaption><pre class="fragment">type: object\nrequired:\n  - exportJobId/);

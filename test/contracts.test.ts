@@ -303,7 +303,7 @@ describe('input the operation definitions refuse (locations as before)', () => {
     const diff = '/v1/contracts/northwind-health/p2p-exchange/diff';
     expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0`), 400, 'bad_request')).errors).toEqual([{ location: 'to', message: 'required' }]);
     expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0&to=`), 400, 'bad_request')).errors).toEqual([{ location: 'to', message: 'required' }]);
-    expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0&to=2.0.0&format=toString`), 400, 'bad_request')).errors).toEqual([{ location: 'format', message: 'json | markdown | text' }]);
+    expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0&to=2.0.0&format=toString`), 400, 'bad_request')).errors).toEqual([{ location: 'format', message: 'json | markdown | text | sarif' }]);
   });
 
   it('a stateless diff needs two documents (objects)', async () => {

@@ -2,7 +2,8 @@ import type { SchemaRoot } from './schema-ids.ts';
 import type { OpenApiDocument } from '../contracts/document.ts';
 import { isObject, type Json } from '../lib/json.ts';
 import { levelOf, ruleOf } from './rules/index.ts';
-import type { RefResolver, SchemaDiffer } from './schema-diff.ts';
+import type { SchemaDiffer } from './schema-diff.ts';
+import type { RefResolver } from './schema-node.ts';
 import type { Direction, Level } from './types.ts';
 
 /**

@@ -4,7 +4,8 @@ import { reporter, type DeprecationPolicy, type DiffEngine, type Emit, type Oper
 import { compareDocument, versionPolicy } from './document.ts';
 import { compareOperations } from './operations.ts';
 import { applyLevels, levelOf } from './rules/index.ts';
-import { RefResolver, SchemaDiffer, type SchemaNode } from './schema-diff.ts';
+import { SchemaDiffer } from './schema-diff.ts';
+import { RefResolver, type SchemaNode } from './schema-node.ts';
 import { schemaContext, schemaRuleId, type SchemaRoot } from './schema-ids.ts';
 import { compareSecurity } from './security.ts';
 import { LEVEL_ORDER, summarise, type Change, type DiffResult, type Direction, type Level } from './types.ts';

@@ -1,6 +1,6 @@
 import { escapeSegment, isObject, ownValue, type Json } from '../lib/json.ts';
 import { level2020 } from './rules/schema-2020.ts';
-import type { RefResolver, SchemaFinding, SchemaNode } from './schema-diff.ts';
+import type { RefResolver, SchemaFinding, SchemaNode } from './schema-node.ts';
 import type { Direction, Level } from './types.ts';
 
 /**
@@ -290,25 +290,4 @@ function subSchemas(n: Node2020, add: Add): void {
       if (!Object.hasOwn(mb, key)) add(`${kind}-added`, `${keyword} ${key} added`, { subject });
     }
   }
-}
-
-/**
- * Pointers of the schemas that declare a `$anchor` or `$dynamicAnchor`, by name (one of them
- * when a name is declared twice), so that `$ref: '#name'` and `$dynamicRef: '#name'` resolve. Walks the document once,
- * without recursion, and only when a reference of that form is met.
- */
-export function anchorPointers(doc: unknown): Map<string, string> {
-  const anchors = new Map<string, string>();
-  const stack: Array<[unknown, string]> = [[doc, '']];
-  const seen = new Set<object>();
-  while (stack.length > 0) {
-    const [value, pointer] = stack.pop()!;
-    if (typeof value !== 'object' || value === null || seen.has(value)) continue;
-    seen.add(value);
-    if (isObject(value)) {
-      for (const k of ['$anchor', '$dynamicAnchor']) if (typeof value[k] === 'string' && !anchors.has(value[k])) anchors.set(value[k], pointer);
-    }
-    for (const [k, v] of Object.entries(value)) stack.push([v, `${pointer}/${escapeSegment(k)}`]);
-  }
-  return anchors;
 }

@@ -1,5 +1,5 @@
 import type { Json } from '../lib/json.ts';
-import type { FillContext } from './schema-diff.ts';
+import type { FillContext } from './schema-node.ts';
 
 /**
  * Numeric, length and size bounds, as oasdiff judges them: a bound set where there was none

@@ -1,5 +1,5 @@
 import { isObject, type Json } from '../lib/json.ts';
-import type { FillContext, SchemaNode } from './schema-diff.ts';
+import type { FillContext, SchemaNode } from './schema-node.ts';
 
 /**
  * oneOf / anyOf / allOf alternatives added and removed, and discriminators. Alternatives are

@@ -1,9 +1,10 @@
-import { isObject, ownValue, pointerOfFragment, unescapeSegment, valueAt, type Json } from '../lib/json.ts';
-import { anchorPointers, compare2020, KEYWORDS_2020 } from './schema-2020.ts';
+import { isObject, ownValue, type Json } from '../lib/json.ts';
+import { compare2020, KEYWORDS_2020 } from './schema-2020.ts';
 import { compareBounds } from './schema-bounds.ts';
 import { compareComposition, compareDiscriminator, dropShadowed } from './schema-composition.ts';
 import { compareDefault, compareEnum, comparePattern, compareType, key } from './schema-keywords.ts';
 import { compareLifecycle, compareProperties } from './schema-properties.ts';
+import { RefResolver, type FillContext, type SchemaDiffOptions, type SchemaNode } from './schema-node.ts';
 import type { Direction, Level } from './types.ts';
 
 /**
@@ -21,99 +22,6 @@ import type { Direction, Level } from './types.ts';
  * (properties, requiredness, readOnly/writeOnly, deprecation) and schema-composition.ts
  * (oneOf/anyOf/allOf, discriminator).
  */
-
-/** A finding local to one schema node. */
-export interface SchemaFinding {
-  /**
-   * What changed. The rule id is `<direction>-<target>-<kind>` (target: body, property,
-   * parameter, parameter-property, header), composed by the caller, unless `id` is set.
-   */
-  kind: string;
-  /** The whole rule id, for checks oasdiff names on their own (e.g. `new-required-request-property`). */
-  id?: string;
-  /** Ignored: a finding's level is its rule's (src/diff/rules); kept for hooks written before. */
-  level?: Level;
-  /** JSON pointer of the schema in the revision (base for removed parts). */
-  location: string;
-  /** Dotted property path inside the nearest named schema, for messages. */
-  property: string;
-  /** What changed as a partner names it (a property path); the root's name when absent. */
-  subject?: string;
-  /** The finding is about one property of the schema, named in `detail`. */
-  child?: boolean;
-  /** For `kind: 'type'`: how the accepted values changed (see TypeChange). */
-  typeChange?: TypeChange;
-  detail: string;
-}
-
-/**
- * A type or format change: whether old values stop fitting where values are JSON (`strong`: 1
- * is not "1") or text (`loose`), seen from the finding's direction; and whether the revision's
- * set of values is a superset (`widened`) or a subset (`narrowed`) of the base's.
- */
-export interface TypeChange {
-  strong: boolean;
-  loose: boolean;
-  widened: boolean;
-  narrowed: boolean;
-}
-
-export interface SchemaNode {
-  findings: SchemaFinding[];
-  children: SchemaNode[];
-}
-
-/** Options of a schema comparison. */
-export interface SchemaDiffOptions {
-  /** "Now" for sunset dates. */
-  now?: Date;
-  /** Report deprecated properties without an x-sunset (policy: deprecation needs a sunset). */
-  requireSunset?: boolean;
-}
-
-/** What a topic check (schema-keywords.ts, schema-bounds.ts, …) sees of one node being filled. */
-export interface FillContext {
-  b: Json;
-  r: Json;
-  dir: Direction;
-  req: boolean;
-  /** The schema is a map's value schema (additionalProperties). */
-  mapValue: boolean;
-  /** Location and property path of the node. */
-  at: string;
-  prop: string;
-  options: Required<SchemaDiffOptions>;
-  base: RefResolver;
-  revision: RefResolver;
-  /** Records a finding on the node (location and property default to the node's). */
-  add(kind: string, detail: string, extra?: Partial<SchemaFinding>): void;
-  /** Compares two sub-schemas as a child node. */
-  child(b: unknown, r: unknown, location: string, property: string): void;
-}
-
-/** Resolves local `$ref`s with a per-document cache; returns the target and its pointer. */
-export class RefResolver {
-  private readonly cache = new Map<string, unknown>();
-  private anchors: Map<string, string> | undefined;
-  constructor(readonly doc: unknown) {}
-
-  resolve(node: unknown, location: string): { node: unknown; location: string; name: string | undefined } {
-    let current = node;
-    let at = location;
-    let name: string | undefined;
-    // 3.1: `$dynamicRef` is followed like `$ref`; a plain-name fragment names a `$anchor`/`$dynamicAnchor`.
-    for (let hops = 0; isObject(current) && typeof (current.$ref ?? current.$dynamicRef) === 'string' && hops < 32; hops++) {
-      const ref: string = current.$ref ?? current.$dynamicRef;
-      const pointer = ref.startsWith('#') ? (pointerOfFragment(ref.slice(1)) ?? (this.anchors ??= anchorPointers(this.doc)).get(ref.slice(1))) : undefined;
-      if (pointer === undefined) return { node: undefined, location: at, name };
-      at = pointer;
-      name = unescapeSegment(pointer.split('/').pop()!);
-      if (!this.cache.has(pointer)) this.cache.set(pointer, valueAt(this.doc, pointer));
-      current = this.cache.get(pointer);
-    }
-    return { node: current, location: at, name };
-  }
-}
 
 const DOC_KEYS = new Set(['description', 'title', 'example', 'examples', 'externalDocs', '$comment', 'xml', 'deprecated', '$schema', '$id', '$anchor', 'contentMediaType', 'contentEncoding']);
 const HANDLED = new Set([

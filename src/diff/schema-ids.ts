@@ -1,5 +1,5 @@
 import { ruleOf } from './rules/index.ts';
-import type { SchemaFinding, SchemaNode } from './schema-diff.ts';
+import type { SchemaFinding, SchemaNode } from './schema-node.ts';
 import type { Direction } from './types.ts';
 
 /** A schema an operation uses, where the comparison of its base and revision starts. */

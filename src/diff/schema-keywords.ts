@@ -1,5 +1,5 @@
 import type { Json } from '../lib/json.ts';
-import type { FillContext } from './schema-diff.ts';
+import type { FillContext } from './schema-node.ts';
 
 /**
  * Checks of one schema's own value keywords — type and format, nullability, enum, pattern,

@@ -1,5 +1,5 @@
 import { escapeSegment, isObject, type Json } from '../lib/json.ts';
-import type { FillContext } from './schema-diff.ts';
+import type { FillContext } from './schema-node.ts';
 
 /**
  * Checks about the properties of an object schema — added, removed, made required or

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { diffContracts } from '../../src/diff/contract-diff.ts';
 import { RULES, ruleOf } from '../../src/diff/rules/index.ts';
 import { KINDS_2020, level2020, SCHEMA_2020_RULES } from '../../src/diff/rules/schema-2020.ts';
-import { SchemaDiffer, type SchemaNode } from '../../src/diff/schema-diff.ts';
+import { SchemaDiffer } from '../../src/diff/schema-diff.ts';
+import type { SchemaNode } from '../../src/diff/schema-node.ts';
 import { parseYaml } from '../../src/lib/yaml.ts';
 
 type Json = Record<string, any>;

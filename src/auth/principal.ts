@@ -2,11 +2,14 @@ import { AccordError } from '../errors.ts';
 import { gitSafeName } from './names.ts';
 import type { Scope } from './scopes.ts';
 
-export const ROLES = ['admin', 'author', 'approver', 'ci', 'partner'] as const;
+export const ROLES = ['admin', 'author', 'approver', 'operator', 'ci', 'partner'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Every role but partner: the network's own staff and CI. */
-export const STAFF_ROLES = ['admin', 'author', 'approver', 'ci'] as const;
+export const STAFF_ROLES = ['admin', 'author', 'approver', 'operator', 'ci'] as const;
+
+/** Who acts on running transactions (retry, compensate, approve compensations, faults) and manages incidents. */
+export const OPERATOR_ROLES = ['admin', 'operator'] as const;
 
 /** Who is calling: resolved from a bearer token. */
 export interface Principal {

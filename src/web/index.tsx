@@ -14,6 +14,7 @@ import { registerContractsPages } from './pages/contracts.tsx';
 import { HomePage } from './pages/home.tsx';
 import { registerMatrixPages } from './pages/matrix.tsx';
 import { registerNoticesPages } from './pages/notices.tsx';
+import { registerOperationsPages } from './pages/operations.tsx';
 import { closeSession, openSession, randomSecret, resolveSession, sameSecret } from './sessions.ts';
 import { pageContext, sendPage, sessionOf, type WebEnv } from './types.ts';
 
@@ -158,6 +159,7 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
   registerNoticesPages(app, deps);
   registerMatrixPages(app, deps);
   registerAuditPages(app, deps);
+  registerOperationsPages(app, deps);
 
   // Last route, not notFound(): a mounted router's notFound is never called (the API's problem+json would answer).
   app.all('*', (c) => errorPage(c, new AccordError('not_found', `No page ${c.req.path}`)));

@@ -18,6 +18,7 @@ const STAFF_NAV: Array<[string, string, (p: Principal) => boolean]> = [
   ['/console/changes', 'Changes', () => true],
   ['/console/notices', 'Notices', () => true],
   ['/console/matrix', 'Control matrix', () => true],
+  ['/console/operations', 'Operations', () => true],
   ['/console/audit', 'Audit', (p) => mayCall(p, listAuditOp)],
 ];
 

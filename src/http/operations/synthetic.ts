@@ -26,7 +26,7 @@ export const runSyntheticTransactions = defineOperation({
   summary:
     "Run synthetic transactions now (every flow and partner, or the given ones) with the contracts' synthetic examples; results become synthetic-check evidence; a failure after a release raises a synthetic-drift notice",
   description: 'The body may be left out. Flows whose first step cannot be built from a contract example are skipped, with the reason.',
-  roles: ['admin', 'ci'],
+  roles: ['admin', 'operator', 'ci'],
   scope: 'operator',
   request: { body: jsonBodyOf(SyntheticRunRequest, false) },
   invalid: { code: 'bad_request', detail: 'Invalid synthetic run' },

@@ -3,7 +3,7 @@ import { STEP_STATES, TRANSACTION_MODES, TRANSACTION_PHASES, TRANSACTION_STATES 
 import { TRANSACTION_REQUEST_PROBLEM, TransactionRequest } from '../../runtime/saga/start.ts';
 import { TRANSACTION_QUERY_PROBLEM, TransactionQuery } from '../../runtime/transaction-views.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
-import { ROLES } from '../../auth/principal.ts';
+import { OPERATOR_ROLES, ROLES } from '../../auth/principal.ts';
 
 /** /v1/transactions: business transactions (control-matrix flows) started, found, listed, retried and compensated. */
 
@@ -140,7 +140,7 @@ export const retryTransaction = defineOperation({
   tags: ['Transactions'],
   summary: 'Operator: retry the step that stopped now, with a fresh retry budget (audited)',
   description: 'A finished transaction, a direct request (the caller re-sends it) or one with an operator action under way answers 409.',
-  roles: ['admin'],
+  roles: OPERATOR_ROLES,
   scope: 'operator',
   request: { params: RefParams },
   responses: { 202: json(Transaction, 'Accepted: the engine retries'), 404: problem, 409: problem },
@@ -153,7 +153,7 @@ export const compensateTransaction = defineOperation({
   tags: ['Transactions'],
   summary: 'Operator: compensate the completed steps in reverse order, run a stopped compensation again, or close a direct request waiting for review (audited)',
   description: 'A finished transaction, one already compensating or one with an operator action under way answers 409.',
-  roles: ['admin'],
+  roles: OPERATOR_ROLES,
   scope: 'operator',
   request: { params: RefParams },
   responses: { 202: json(Transaction, 'Accepted: the engine compensates'), 404: problem, 409: problem },

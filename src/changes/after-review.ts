@@ -4,14 +4,11 @@ import type { ContractVersionRow } from '../contracts/versions.ts';
 import type { Deps } from '../deps.ts';
 import { changeRequests, changeReviews, lockKey, type Db } from '../db/index.ts';
 import type { Change, DiffResult } from '../diff/types.ts';
-import { absoluteUrl } from '../lib/public-url.ts';
 import { currentPolicy } from '../matrix/policy.ts';
-import { publishNotice } from '../notices/notices.ts';
-import { enqueueEvent } from '../notices/webhooks.ts';
 import type { ChangeRow } from './changes.ts';
 import { consumersOf } from './consumers.ts';
 import { computeImpact, parseImpact, type ChangeImpact } from './impact.ts';
-import { ACKNOWLEDGEMENT_REQUESTED } from './open.ts';
+import { askAcknowledgement } from './open.ts';
 import { amendSnapshot, diffHash, engineOf, newBreakingFindings, parseSnapshot } from './snapshot.ts';
 import { observedSince, usageOf } from './usage.ts';
 
@@ -107,34 +104,14 @@ function mergeImpact(now: ChangeImpact, before: ChangeImpact | null): ChangeImpa
 async function tellConsumers(tx: Tx, deps: Pick<Deps, 'db' | 'clock' | 'config'>, change: ChangeRow, found: Change[], impact: ChangeImpact): Promise<void> {
   const { id, partner, api, version } = change;
   const ref = `${partner}/${api}@${version}`;
-  const links = { change: absoluteUrl(deps.config, `/v1/changes/${id}`), diff: absoluteUrl(deps.config, `/v1/changes/${id}/diff`), acknowledge: absoluteUrl(deps.config, `/v1/changes/${id}/acknowledgements`) };
   const listed = found.slice(0, 5).map((c) => `${c.rule} at ${c.location}`).join('; ') + (found.length > 5 ? `; and ${found.length - 5} more` : '');
   for (const consumer of JSON.parse(change.requiredAcks) as string[]) {
     const entry = impact.consumers.find((c) => c.consumer === consumer);
     const reason = entry?.reason ?? 'a consumer of the API';
-    const noticeId = await publishNotice(tx, deps, {
-      kind: 'acknowledgement-requested',
-      partner,
-      api,
-      version,
+    await askAcknowledgement(tx, deps, change, consumer, {
       title: `${ref}: breaking findings found after review; ${consumer} is asked to acknowledge change request ${id} again`,
       body: `Accord's diff found ${found.length} breaking finding(s) in change request ${id} for ${ref} ("${change.summary}") after it was reviewed: ${listed}. Its diff was amended; the board reviews it again, and acknowledgements of the earlier diff no longer count. ${consumer}: ${reason}. Read what touches you (GET /v1/changes/${id}/diff) and acknowledge the amended diff (POST /v1/changes/${id}/acknowledgements).`,
-    }, { audience: [consumer] });
-    await enqueueEvent(tx, deps.clock(), ACKNOWLEDGEMENT_REQUESTED, {
-      changeId: id,
-      partner,
-      api,
-      version,
-      breaking: change.breaking,
-      summary: change.summary,
-      consumer,
-      reason,
-      usage: entry?.usage ?? 'unknown',
-      touched: entry?.touched ?? [],
-      findings: entry ? entry.findings.length + entry.moreFindings : found.length,
-      foundAfterReview: found.length,
-      noticeId,
-      links,
-    }, [consumer]);
+      event: { reason, usage: entry?.usage ?? 'unknown', touched: entry?.touched ?? [], findings: entry ? entry.findings.length + entry.moreFindings : found.length, foundAfterReview: found.length },
+    });
   }
 }

@@ -31,7 +31,6 @@ export async function createChange(deps: Deps, principal: Principal, input: Chan
 async function tellConsumers(tx: Tx, deps: Pick<Deps, 'db' | 'clock' | 'config'>, change: ChangeRow, impact: ChangeImpact): Promise<void> {
   const { id, partner, api, version } = change;
   const ref = `${partner}/${api}@${version}`;
-  const links = { change: absoluteUrl(deps.config, `/v1/changes/${id}`), diff: absoluteUrl(deps.config, `/v1/changes/${id}/diff`), acknowledge: absoluteUrl(deps.config, `/v1/changes/${id}/acknowledgements`) };
   for (const entry of impact.consumers) {
     const { consumer, reason } = entry;
     if (!entry.affected) {
@@ -45,28 +44,28 @@ async function tellConsumers(tx: Tx, deps: Pick<Deps, 'db' | 'clock' | 'config'>
       }, { audience: [consumer] });
       continue;
     }
-    const noticeId = await publishNotice(tx, deps, {
-      kind: 'acknowledgement-requested',
-      partner,
-      api,
-      version,
+    await askAcknowledgement(tx, deps, change, consumer, {
       title: `${ref}: ${consumer} is asked to acknowledge change request ${id}`,
       body: `Change request ${id} for ${ref} ("${change.summary}") affects ${consumer}: ${reason}. Read what touches you (GET /v1/changes/${id}/diff) and acknowledge it (POST /v1/changes/${id}/acknowledgements).`,
-    }, { audience: [consumer] });
-    await enqueueEvent(tx, deps.clock(), ACKNOWLEDGEMENT_REQUESTED, {
-      changeId: id,
-      partner,
-      api,
-      version,
-      breaking: change.breaking,
-      summary: change.summary,
-      consumer,
-      reason,
-      usage: entry.usage,
-      touched: entry.touched,
-      findings: entry.findings.length + entry.moreFindings,
-      noticeId,
-      links,
-    }, [consumer]);
+      event: { reason, usage: entry.usage, touched: entry.touched, findings: entry.findings.length + entry.moreFindings },
+    });
   }
+}
+
+/**
+ * Asks one consumer to acknowledge a change request: an `acknowledgement-requested` notice for it
+ * and a `change.acknowledgement-requested` event (the change's facts, its links and `event`'s
+ * fields), in the caller's transaction.
+ */
+export async function askAcknowledgement(
+  tx: Tx,
+  deps: Pick<Deps, 'db' | 'clock' | 'config'>,
+  change: ChangeRow,
+  consumer: string,
+  ask: { title: string; body: string; event: Record<string, unknown> },
+): Promise<void> {
+  const { id, partner, api, version } = change;
+  const noticeId = await publishNotice(tx, deps, { kind: 'acknowledgement-requested', partner, api, version, title: ask.title, body: ask.body }, { audience: [consumer] });
+  const links = { change: absoluteUrl(deps.config, `/v1/changes/${id}`), diff: absoluteUrl(deps.config, `/v1/changes/${id}/diff`), acknowledge: absoluteUrl(deps.config, `/v1/changes/${id}/acknowledgements`) };
+  await enqueueEvent(tx, deps.clock(), ACKNOWLEDGEMENT_REQUESTED, { changeId: id, partner, api, version, breaking: change.breaking, summary: change.summary, consumer, ...ask.event, noticeId, links }, [consumer]);
 }

@@ -12,3 +12,5 @@ export * from './change-control.ts';
 export * from './runtime.ts';
 export * from './sessions.ts';
 export * from './coordination.ts';
+export * from './operations.ts';
+export * from './incidents.ts';

@@ -90,9 +90,15 @@ export const transactions = sqliteTable(
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
     finishedAt: text('finished_at'),
+    /** The flow's business key (e.g. member-match: the member's identifiers, normalised), for operators' search. */
+    businessKey: text('business_key'),
+    /** The control-matrix version (number) and content hash that governed the transaction. */
+    matrixVersion: integer('matrix_version'),
+    matrixSha256: text('matrix_sha256'),
   },
   (t) => [
     index('transactions_correlation').on(t.correlationId),
+    index('transactions_business_key').on(t.businessKey),
     // Observed consumer usage reads a provider API's recent transactions (src/changes/usage.ts).
     index('transactions_provider_created').on(t.partner, t.api, t.createdAt),
     index('transactions_idempotency_key').on(t.idempotencyKey),

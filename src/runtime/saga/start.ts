@@ -143,6 +143,9 @@ export async function startTransaction(deps: Deps, start: StartContext, principa
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       finishedAt: null,
+      businessKey: null,
+      matrixVersion: null,
+      matrixSha256: null,
     };
     await dbTx.insert(transactions).values(row).run();
     for (const [position, s] of flowEntry.steps.entries()) await dbTx.insert(transactionSteps).values(pendingStep(row, 'forward', s.id, position, s.operationId)).run();

@@ -7,7 +7,7 @@ import { OperationsNav } from './nav.tsx';
 /** Compensations awaiting approval (placeholder until its part of issue 18 lands). */
 export function registerApprovalPages(app: Hono<WebEnv>, deps: Deps): void {
   void deps;
-  app.get('/console/operations/compensations', (c) => {
+  app.get('/operations/compensations', (c) => {
     const ctx = pageContext(c);
     return sendPage(
       c,

@@ -7,7 +7,7 @@ import { OperationsNav } from './nav.tsx';
 /** Incidents (placeholder until its part of issue 18 lands). */
 export function registerIncidentPages(app: Hono<WebEnv>, deps: Deps): void {
   void deps;
-  app.get('/console/operations/incidents', (c) => {
+  app.get('/operations/incidents', (c) => {
     const ctx = pageContext(c);
     return sendPage(
       c,

@@ -7,7 +7,7 @@ import { OperationsNav } from './nav.tsx';
 /** Operations overview (placeholder until its part of issue 18 lands). */
 export function registerOverviewPages(app: Hono<WebEnv>, deps: Deps): void {
   void deps;
-  app.get('/console/operations', (c) => {
+  app.get('/operations', (c) => {
     const ctx = pageContext(c);
     return sendPage(
       c,

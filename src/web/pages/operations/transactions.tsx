@@ -7,7 +7,7 @@ import { OperationsNav } from './nav.tsx';
 /** Transactions (placeholder until its part of issue 18 lands). */
 export function registerTransactionPages(app: Hono<WebEnv>, deps: Deps): void {
   void deps;
-  app.get('/console/operations/transactions', (c) => {
+  app.get('/operations/transactions', (c) => {
     const ctx = pageContext(c);
     return sendPage(
       c,

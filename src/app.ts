@@ -35,6 +35,10 @@ import { slaRouter } from './http/sla.ts';
 import { syntheticRouter } from './http/synthetic.ts';
 import { scorecardsRouter } from './http/scorecards.ts';
 import { operatorViewsRouter } from './http/operator-views.ts';
+import { approvalsRouter } from './http/approvals.ts';
+import { incidentsRouter } from './http/incidents.ts';
+import { opsOverviewRouter } from './http/ops-overview.ts';
+import { failureClustersRouter } from './http/failure-clusters.ts';
 import { consoleRouter } from './web/index.tsx';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -107,9 +111,13 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
   app.route('/', syntheticRouter(deps, runtime));
   app.route('/', scorecardsRouter(deps, runtime));
   app.route('/', operatorViewsRouter(deps, runtime));
+  app.route('/', approvalsRouter(deps, runtime));
+  app.route('/', incidentsRouter(deps, runtime));
+  app.route('/', opsOverviewRouter(deps, runtime));
+  app.route('/', failureClustersRouter(deps, runtime));
   app.route('/exchange', exchangeRouter(deps, runtime));
   app.get('/', (c) => c.redirect('/console', 302));
-  app.route('/console', consoleRouter(deps, guard));
+  app.route('/console', consoleRouter(deps, guard, runtime));
 
   app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));
 

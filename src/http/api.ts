@@ -25,6 +25,10 @@ import { slaOperations } from './operations/sla.ts';
 import { syntheticOperations } from './operations/synthetic.ts';
 import { scorecardOperations } from './operations/scorecards.ts';
 import { operatorViewOperations } from './operations/operator-views.ts';
+import { approvalOperations } from './operations/approvals.ts';
+import { incidentOperations } from './operations/incidents.ts';
+import { opsOverviewOperations } from './operations/ops-overview.ts';
+import { failureClusterOperations } from './operations/failure-clusters.ts';
 
 /**
  * Accord's API: every operation definition (src/http/operations/*), the OpenAPI 3.1 document
@@ -55,6 +59,10 @@ const OPERATIONS: readonly RouteConfig[] = [
   ...syntheticOperations,
   ...scorecardOperations,
   ...operatorViewOperations,
+  ...approvalOperations,
+  ...incidentOperations,
+  ...opsOverviewOperations,
+  ...failureClusterOperations,
 ];
 
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */

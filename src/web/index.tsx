@@ -15,6 +15,7 @@ import { HomePage } from './pages/home.tsx';
 import { registerMatrixPages } from './pages/matrix.tsx';
 import { registerNoticesPages } from './pages/notices.tsx';
 import { registerOperationsPages } from './pages/operations.tsx';
+import type { Runtime } from '../runtime/index.ts';
 import { closeSession, openSession, randomSecret, resolveSession, sameSecret } from './sessions.ts';
 import { pageContext, sendPage, sessionOf, type WebEnv } from './types.ts';
 
@@ -83,7 +84,7 @@ function signInPage(c: Context<WebEnv>, deps: Deps, status: 200 | 401 | 403 | 42
  * sessions (the cookie names a server-side session; the token itself is never kept by the
  * browser), CSRF tokens on every form and the API's roles, scopes and partner isolation.
  */
-export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
+export function consoleRouter(deps: Deps, guard: AuthGuard, runtime: Runtime): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
 
   app.use(async (c, next) => {
@@ -159,7 +160,7 @@ export function consoleRouter(deps: Deps, guard: AuthGuard): Hono<WebEnv> {
   registerNoticesPages(app, deps);
   registerMatrixPages(app, deps);
   registerAuditPages(app, deps);
-  registerOperationsPages(app, deps);
+  registerOperationsPages(app, deps, runtime);
 
   // Last route, not notFound(): a mounted router's notFound is never called (the API's problem+json would answer).
   app.all('*', (c) => errorPage(c, new AccordError('not_found', `No page ${c.req.path}`)));

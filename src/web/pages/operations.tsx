@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { Deps } from '../../deps.ts';
+import type { Runtime } from '../../runtime/index.ts';
 import type { WebEnv } from '../types.ts';
 import { registerApprovalPages } from './operations/approvals.tsx';
 import { registerIncidentPages } from './operations/incidents.tsx';
@@ -12,9 +13,9 @@ import { registerTransactionPages } from './operations/transactions.tsx';
  * incidents and postmortems. Same sessions, CSRF and roles as the API: staff see every partner,
  * a partner only its own transactions.
  */
-export function registerOperationsPages(app: Hono<WebEnv>, deps: Deps): void {
-  registerOverviewPages(app, deps);
-  registerTransactionPages(app, deps);
-  registerApprovalPages(app, deps);
-  registerIncidentPages(app, deps);
+export function registerOperationsPages(app: Hono<WebEnv>, deps: Deps, runtime: Runtime): void {
+  registerOverviewPages(app, deps, runtime);
+  registerTransactionPages(app, deps, runtime);
+  registerApprovalPages(app, deps, runtime);
+  registerIncidentPages(app, deps, runtime);
 }

@@ -1,0 +1,12 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Deps } from '../deps.ts';
+import type { Runtime } from '../runtime/index.ts';
+import { operationsRouter } from './operation.ts';
+import type { AppEnv } from './env.ts';
+
+/** Compensations awaiting approval: approve or reject (issue 18). */
+export function approvalsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<AppEnv> {
+  void deps;
+  void runtime;
+  return operationsRouter();
+}

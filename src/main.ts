@@ -6,6 +6,7 @@ import { asksForJson, CommandOutput, formatsItself, outputFormat } from './cli/o
 import { forTerminal } from './cli/terminal.ts';
 import { groupSynopsis, programUsage } from './cli/usage.ts';
 import { loadConfig, type Config } from './config.ts';
+import { accordVersion } from './lib/version.ts';
 
 /** The environment a run reads its configuration from (loadConfig's default: the process's). */
 type Env = Parameters<typeof loadConfig>[0];
@@ -47,6 +48,10 @@ async function dispatch(argv: string[], io: Io, env: Env | undefined, run: { out
   const [first, ...rest] = argv;
   if (!first || first === '--help' || first === '-h' || (first === 'help' && rest.length === 0)) {
     io.out(USAGE);
+    return 0;
+  }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    io.out(`accord ${accordVersion()}`);
     return 0;
   }
   if (first === 'help') {

@@ -9,7 +9,7 @@ import { createBackup } from '../src/backup/create.ts';
 import { databaseFacts, snapshotDatabase, withDatabaseAsIs } from '../src/backup/database-snapshot.ts';
 import { BackupError } from '../src/backup/errors.ts';
 import { readRef, readRefs, refsMatchingSnapshot } from '../src/backup/registry-bundle.ts';
-import { currentAccordVersion } from '../src/backup/manifest.ts';
+import { accordVersion } from '../src/lib/version.ts';
 import { restoreBackup } from '../src/backup/restore.ts';
 import { openChange, registerVersion } from './change-fixtures.ts';
 import { runCli, startTestService, type TestService } from './harness.ts';
@@ -78,7 +78,7 @@ describe('accord backup and restore (embedded mode)', () => {
     expect(mode(backupDir)).toBe(0o700);
     for (const name of fs.readdirSync(backupDir)) expect(mode(path.join(backupDir, name)), name).toBe(0o600);
     const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ format: 'accord-backup/1', accordVersion: currentAccordVersion(), audit: { key: 'file' } });
+    expect(manifest).toMatchObject({ format: 'accord-backup/1', accordVersion: accordVersion(), audit: { key: 'file' } });
     expect(manifest.database.tables.contract_versions).toBe(8);
     expect(manifest.database.tables.change_requests).toBe(1);
     expect(manifest.audit.count).toBeGreaterThanOrEqual(auditAtBackup);

@@ -139,6 +139,15 @@ describe('accord help and usage (one text per command)', () => {
     for (const args of [[], ['-h'], ['help']]) expect(await accordHere(args)).toEqual(top);
   });
 
+  it('prints its release for --version, -v and version, with no configuration needed', async () => {
+    const release = (JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    for (const args of [['--version'], ['-v'], ['version']]) {
+      const run = await accordHere(args);
+      expect(run, args[0]).toMatchObject({ code: 0, stdout: `accord ${release}` });
+    }
+    expect((await accordHere(['--help'])).stdout).toContain('accord --version');
+  });
+
   it('prints a command summary beside a short synopsis and under a long one', () => {
     const usage = programUsage([
       { name: 'short', synopsis: 'accord short', summary: 'does a thing\nin two lines', help: '', run: async () => 0 },
@@ -237,15 +246,21 @@ describe('accord serve (what npm start runs)', () => {
   it('starts on an empty data dir: ready, seeded, admin token printed once', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'accord-serve-'));
     const start = () =>
-      new Promise<{ child: ReturnType<typeof spawn>; url: string; out: () => string }>((resolve, reject) => {
+      new Promise<{ child: ReturnType<typeof spawn>; url: string; out: () => string; stdout: () => string; stderr: () => string }>((resolve, reject) => {
         const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH ?? '', ACCORD_DATA_DIR: dataDir, PORT: '0', ACCORD_LOG_LEVEL: 'warn' }, cwd: os.tmpdir() });
         let out = '';
+        let stdout = '';
+        let stderr = '';
         child.stdout!.on('data', (d) => {
           out += d;
+          stdout += d;
           const m = /listening on (http:\/\/\S+)/.exec(out);
-          if (m) setTimeout(() => resolve({ child, url: m[1]!, out: () => out }), 50);
+          if (m) setTimeout(() => resolve({ child, url: m[1]!, out: () => out, stdout: () => stdout, stderr: () => stderr }), 50);
         });
-        child.stderr!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => {
+          out += d;
+          stderr += d;
+        });
         child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
       });
     const stop = (child: ReturnType<typeof spawn>) => new Promise((resolve) => {
@@ -257,8 +272,10 @@ describe('accord serve (what npm start runs)', () => {
     try {
       const first = await start();
       children.push(first.child);
-      const token = /Initial admin token[^\n]*\n\s+(acc_\S+)/.exec(first.out())?.[1];
+      // The token goes to stderr as plain text, never into stdout (the JSON log stream).
+      const token = /Initial admin token[^\n]*\n\s+(acc_\S+)/.exec(first.stderr())?.[1];
       expect(token).toBeDefined();
+      expect(first.stdout()).not.toContain(token!);
       expect(first.out()).toContain('Seeded the reference network: 7 contract versions, 9 control-matrix documents.');
       expect(first.out()).toContain(`Console: ${first.url}/console  (sign in with a token)`);
       expect((await fetch(`${first.url}/console/sign-in`)).status).toBe(200);

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { accordVersion } from '../lib/version.ts';
 import path from 'node:path';
 import { ANCHOR_REF, auditKeyId } from '../audit/anchor.ts';
 import { loadAuditKey } from '../audit/key.ts';
@@ -7,7 +8,7 @@ import { databaseFacts, snapshotDatabase, withDatabaseAsIs } from './database-sn
 import { BackupError } from './errors.ts';
 import { dataDirLayout } from '../data-dir.ts';
 import { fsyncPath, targetState, writeNewFile } from './files.ts';
-import { BACKUP_FILES, currentAccordVersion, describeBackup, MANIFEST_FILE, writeManifest, type BackupManifest } from './manifest.ts';
+import { BACKUP_FILES, describeBackup, MANIFEST_FILE, writeManifest, type BackupManifest } from './manifest.ts';
 import { bundleRegistry, readRef, readRefs, refsMatchingSnapshot } from './registry-bundle.ts';
 
 /** What `createBackup` wrote. */
@@ -71,7 +72,7 @@ export async function createBackup(config: Pick<Config, 'auditKey' | 'dataDir'>,
     const manifest = await describeBackup(
       target,
       {
-        accordVersion: currentAccordVersion(),
+        accordVersion: accordVersion(),
         createdAt: createdAt.toISOString(),
         dataDir: config.dataDir,
         database: { tables: facts.tables },

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { PACKAGE_ROOT } from '../config.ts';
 import { BackupError } from './errors.ts';
 import { fsyncPath, hashFile, writeNewFile } from './files.ts';
 
@@ -105,7 +103,3 @@ export async function checkBackupFiles(dir: string, manifest: BackupManifest): P
   }
 }
 
-/** The version of this Accord release (package.json). */
-export function currentAccordVersion(): string {
-  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}

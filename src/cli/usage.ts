@@ -16,7 +16,7 @@ export function programUsage(commands: readonly Command[]): string {
   return `accord — governance and contract registry for payer-to-payer API networks
 
 Usage:
-${[...commands, { synopsis: 'accord <command> --help', summary: 'help for one command' }].flatMap(usageLines).join('\n')}
+${[...commands, { synopsis: 'accord <command> --help', summary: 'help for one command' }, { synopsis: 'accord --version', summary: 'the release of this accord' }].flatMap(usageLines).join('\n')}
 
 Environment: ACCORD_URL and ACCORD_TOKEN for commands that talk to the server; ACCORD_DATA_DIR,
 HOST, PORT and the rest for the service (see README).

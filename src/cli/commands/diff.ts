@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
+import { accordVersion } from '../../lib/version.ts';
 import path from 'node:path';
-import { PACKAGE_ROOT, type Config } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { findExternalRefs, parseText } from '../../contracts/document.ts';
 import { diffContracts } from '../../diff/contract-diff.ts';
 import { diffMatrixEntries, keyedOperations } from '../../diff/matrix-diff.ts';
@@ -72,11 +73,6 @@ async function diffDocuments(config: Config, base: unknown, revision: unknown, s
   return secondOpinion ? mergeOpenApiDiff(accord, await runOpenApiDiff(base, revision, { timeoutMs: config.openapiDiffTimeoutMs })) : accord;
 }
 
-async function toolVersion(): Promise<string> {
-  const text = await fs.readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8').catch(() => '{}');
-  return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
-}
-
 const FORMATS = CLI_DIFF_FORMATS.join('|');
 
 /** `accord diff`: classifies the changes between two contracts or two control-matrix entries (exit 1 when one is at or above --fail-on). */
@@ -111,7 +107,7 @@ Exit 0 when nothing is at or above --fail-on (default breaking), 1 when somethin
     const contractsDir = (values.contracts as string | undefined) ?? path.join(path.dirname(path.dirname(path.resolve(positionals[1]!))), 'contracts');
     const result =
       isMatrixEntry(base.doc) && isMatrixEntry(revision.doc) ? await diffEntries(base.doc, revision.doc, contractsDir, io) : await diffDocuments(config, base.doc, revision.doc, !values['no-openapi-diff']);
-    const options = { title: `${positionals[0]} → ${positionals[1]}`, artifacts: { base: base.artifact, revision: revision.artifact }, ...(format === 'sarif' ? { toolVersion: await toolVersion() } : {}) };
+    const options = { title: `${positionals[0]} → ${positionals[1]}`, artifacts: { base: base.artifact, revision: revision.artifact }, ...(format === 'sarif' ? { toolVersion: accordVersion() } : {}) };
     io.out(renderDiff(result, format as CliDiffFormat, options).replace(/\n$/, ''));
     const failing = failOn === 'warning' ? result.summary.breaking + result.summary.warning : result.summary.breaking;
     return failing > 0 ? 1 : 0;

@@ -1,6 +1,5 @@
-import fs from 'node:fs/promises';
+import { accordVersion } from '../../lib/version.ts';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../../config.ts';
 import { parseText, sha256 } from '../../contracts/document.ts';
 import { AccordError } from '../../errors.ts';
 import { oneLine } from '../../lib/text.ts';
@@ -43,11 +42,6 @@ async function rulesetFor(place: FilePlace, explicit: CompiledRuleset | undefine
   if (explicit) return explicit;
   if (place.root?.rulesetFile) return await rulesetFromFile(place.root.rulesetFile);
   return defaultRuleset();
-}
-
-async function toolVersion(): Promise<string> {
-  const text = await fs.readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8').catch(() => '{}');
-  return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
 }
 
 function printText(reports: FileReport[], io: Io): void {
@@ -107,7 +101,7 @@ Exit 0 no error-level findings (warnings allowed), 1 error-level findings, 3 cou
     }
     const errors = reports.reduce((n, r) => n + r.findings.filter((f) => f.severity === 'error').length, 0);
     if (format === 'json') io.out(JSON.stringify({ valid: errors === 0, errors, files: reports }, null, 2));
-    else if (format === 'sarif') io.out(JSON.stringify(toSarif(reports.map((r) => ({ uri: r.file.split(path.sep).join('/'), findings: r.findings })), descriptions, await toolVersion()), null, 2));
+    else if (format === 'sarif') io.out(JSON.stringify(toSarif(reports.map((r) => ({ uri: r.file.split(path.sep).join('/'), findings: r.findings })), descriptions, accordVersion()), null, 2));
     else printText(reports, io);
     return errors > 0 ? 1 : 0;
   },

@@ -1,4 +1,5 @@
-import { currentAccordVersion, MANIFEST_FILE } from '../../backup/manifest.ts';
+import { MANIFEST_FILE } from '../../backup/manifest.ts';
+import { accordVersion } from '../../lib/version.ts';
 import { restoreBackup } from '../../backup/restore.ts';
 import type { Command } from '../command.ts';
 import { CliFailure, usageFailure } from '../errors.ts';
@@ -35,7 +36,7 @@ checks, 3 error (target not empty, wrong or missing key, usage).`,
     io.out(`  registry:  git fsck clean; ${result.refs} refs match the manifest; ${result.indexedTags} indexed versions name their tagged commits`);
     io.out(`  audit log: intact, ${audit.checked} entries up to entry ${audit.head.seq} as in the manifest (${anchored}); key id ${audit.keyId}`);
     io.out(`  audit key: ${result.keySource === 'file' ? `${result.dataDir}/audit.key (0600)` : 'ACCORD_AUDIT_KEY (set it for the server too)'}`);
-    const current = currentAccordVersion();
+    const current = accordVersion();
     if (manifest.accordVersion !== current) io.out(`Note: the backup was made by Accord ${manifest.accordVersion}, this is ${current}: the server migrates the database at its next start.`);
     io.out(`Took ${(result.elapsedMs / 1000).toFixed(2)} s.`);
     return 0;

@@ -12,8 +12,8 @@ export const serve: Command = {
   help: `accord serve
 
 Starts Accord on HOST:PORT (default 127.0.0.1:8080) with data under ACCORD_DATA_DIR (default ./data).
-On first start it creates the database, the Git registry and an admin token (printed once, or
-ACCORD_ADMIN_TOKEN), and imports the reference network from ACCORD_SEED_DIR.`,
+On first start it creates the database, the Git registry and an admin token (printed once on
+stderr, never into the log stream on stdout; or ACCORD_ADMIN_TOKEN), and imports the reference network from ACCORD_SEED_DIR.`,
   async run({ positionals }, { config, io }) {
     if (positionals.length > 0) throw new CliFailure(`serve takes no arguments (got ${positionals.join(' ')}); configure it with environment variables`, 3);
     const service = await openService(config);
@@ -33,11 +33,12 @@ ACCORD_ADMIN_TOKEN), and imports the reference network from ACCORD_SEED_DIR.`,
     if (service.seeded.contracts + service.seeded.matrix > 0) {
       io.out(`Seeded the reference network: ${service.seeded.contracts} contract versions, ${service.seeded.matrix} control-matrix documents.`);
     }
+    // On stderr as plain text: stdout carries the JSON log stream, which log collectors keep.
     if (service.initialAdminToken) {
-      io.out('');
-      io.out('Initial admin token (shown once; store it now):');
-      io.out(`  ${service.initialAdminToken}`);
-      io.out('');
+      io.err('');
+      io.err('Initial admin token (shown once; store it now):');
+      io.err(`  ${service.initialAdminToken}`);
+      io.err('');
     }
     await service.startJobs();
     // New connections stop at once; close() waits for the jobs run in progress, then anchors the audit log.

@@ -7,6 +7,7 @@ import type { Deps } from './deps.ts';
 import { AccordError } from './errors.ts';
 import { auditRequest, authenticate, documentedOperation, exchangeScope, requestAddress } from './http/auth.ts';
 import { bodyLimit } from './http/body-limit.ts';
+import { allowedMethods } from './http/methods.ts';
 import { contractsRouter } from './http/contracts.ts';
 import { auditRouter } from './http/audit.ts';
 import { changesRouter } from './http/changes.ts';
@@ -119,7 +120,16 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
   app.get('/', (c) => c.redirect('/console', 302));
   app.route('/console', consoleRouter(deps, guard, runtime));
 
-  app.notFound((c) => problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`)));
+  // A known path with a method it does not serve: 405 with the methods it does (RFC 9110 §15.5.6).
+  let allowedAt: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    allowedAt ??= allowedMethods(app.routes);
+    const allow = allowedAt(c.req.path);
+    if (allow.length === 0) return problemResponse(c, new AccordError('not_found', `No route ${c.req.method} ${c.req.path}`));
+    const response = problemResponse(c, new AccordError('method_not_allowed', `${c.req.path} does not accept ${c.req.method}; it accepts ${allow.join(', ')}`));
+    response.headers.set('Allow', allow.join(', '));
+    return response;
+  });
 
   app.onError((error, c) => {
     let accordError: AccordError;

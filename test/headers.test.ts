@@ -59,6 +59,31 @@ describe('security headers', () => {
     expectHardened(await s.call('POST', '/v1/diff', { body: 'x'.repeat(6 * 1024 * 1024), type: 'application/json' }), '413');
   });
 
+  it('a documented path called with a method it does not serve answers 405 with Allow, not 404', async () => {
+    const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+    const paths = Object.entries(ACCORD_API_DOCUMENT.paths ?? {});
+    // GET /v1/control-matrix/validate is GET /v1/control-matrix/{flow}: a path another template serves is no wrong method.
+    const matching = (url: string) => paths.filter(([t]) => new RegExp(`^${t.replace(/\{\w+\}/g, '[^/]+')}$`).test(url));
+    const methodsAt = (url: string) => new Set(matching(url).flatMap(([, item]) => Object.keys(item as object).filter((m) => METHODS.includes(m))));
+    let checked = 0;
+    for (const [template] of paths) {
+      const url = template.replace(/\{(\w+)\}/g, (_, n) => SAMPLE[n]!);
+      const served = [...methodsAt(url)];
+      const allow = [...served.map((m) => m.toUpperCase()), ...(served.includes('get') ? ['HEAD'] : [])].sort().join(', ');
+      for (const method of METHODS.filter((m) => !served.includes(m))) {
+        const res = await s.call(method.toUpperCase(), url);
+        expect(res.status, `${method} ${url}`).toBe(405);
+        expect(res.headers.get('allow'), `${method} ${url}`).toBe(allow);
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+        expect((await res.json()).code).toBe('method_not_allowed');
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+    // An unknown path stays a 404.
+    expect((await s.call('DELETE', '/v1/nothing-here')).status).toBe(404);
+  });
+
   it('the answer carrying a new token secret says Cache-Control: no-store', async () => {
     const res = await s.call('POST', '/v1/tokens', { body: JSON.stringify({ role: 'ci', name: 'pipeline' }), type: 'application/json' });
     expect(res.status).toBe(201);

@@ -53,8 +53,8 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
   const app = new Hono<AppEnv>();
 
   // Every request: the security headers, its X-Request-Id, an exchange request's trace context,
-  // and http_server_request_duration_seconds by method, route template and status (never ids) —
-  // one middleware layer for all of them, as it wraps every request.
+  // http_server_request_duration_seconds by method, route template and status (never ids) and
+  // the access-log line — one middleware layer for all of them, as it wraps every request.
   app.use(async (c, next) => {
     const started = performance.now();
     setSecurityHeaders(c);
@@ -65,7 +65,16 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
     // Exchange answers carry the correlation id and trace context, even a 413 from the body limit.
     if (c.req.path.startsWith('/exchange/')) exchangeHop(c);
     await next();
-    if (deps.metrics.enabled) deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: c.res.status }, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    if (deps.metrics.enabled) deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: c.res.status }, seconds);
+    // The access log: one line per request (never its query, which may hold a feed token).
+    if (deps.logger.isLevelEnabled('info')) {
+      const principal = c.get('principal');
+      deps.logger.info(
+        { method: c.req.method, route: c.req.routePath, path: c.req.path, status: c.res.status, durationMs: Math.round(seconds * 10_000) / 10, requestId, correlationId: c.res.headers.get('x-correlation-id') ?? c.req.header('x-correlation-id'), principal: principal?.tokenId, principalName: principal?.name },
+        'request',
+      );
+    }
   });
 
   // Every state-changing request of an authenticated caller is audited, refused ones included

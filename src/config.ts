@@ -29,6 +29,8 @@ export interface Config {
   /** Folder whose contracts/ and control-matrix/ seed an empty registry; '' disables seeding. */
   seedDir: string;
   logLevel: string;
+  /** How log lines are written: JSON lines, or pino-pretty's lines for a terminal. */
+  logFormat: 'json' | 'pretty';
   /** Maximum YAML aliases expanded in one document (alias-bomb guard). */
   yamlMaxAliases: number;
   /** Time budget for the openapi-diff second opinion on diff requests; 0 disables it. */
@@ -133,6 +135,7 @@ export const SETTINGS = [
   ['ACCORD_ADMIN_TOKEN', '(generated)', 'Admin token installed on first start with an empty database; if unset one is generated and printed once.'],
   ['ACCORD_SEED_DIR', '(package root)', 'Folder with `contracts/` and `control-matrix/` imported into an empty registry at start; empty string disables seeding.'],
   ['ACCORD_LOG_LEVEL', 'info', 'pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).'],
+  ['ACCORD_LOG_FORMAT', 'auto', '`json` (one JSON object per line, for log collectors), `pretty` (colourised lines for people, pino-pretty) or `auto`: pretty when stdout is a terminal, JSON otherwise.'],
   ['ACCORD_YAML_MAX_ALIASES', '100', 'Most YAML aliases expanded in one document (guards against alias bombs).'],
   ['ACCORD_OPENAPI_DIFF_TIMEOUT_MS', '5000', 'Time budget of the openapi-diff second opinion on diff requests and `accord diff` (in a worker thread, 1 GB heap cap); 0 turns it off.'],
   ['ACCORD_RUNTIME_ENV', 'sandbox', 'Environment the exchange runtime serves: released versions, and in `sandbox` approved ones too.'],
@@ -276,6 +279,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new AccordError('bad_request', `ACCORD_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
+  const logFormatSetting = env.ACCORD_LOG_FORMAT || 'auto';
+  if (!['auto', 'json', 'pretty'].includes(logFormatSetting)) throw new AccordError('bad_request', `ACCORD_LOG_FORMAT must be auto, json or pretty; got "${logFormatSetting}"`);
+  const logFormat = logFormatSetting === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : (logFormatSetting as 'json' | 'pretty');
   const url = env.ACCORD_URL || 'http://127.0.0.1:8080';
   try {
     new URL(url);
@@ -296,6 +302,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminToken: env.ACCORD_ADMIN_TOKEN || undefined,
     seedDir: env.ACCORD_SEED_DIR === undefined ? PACKAGE_ROOT : env.ACCORD_SEED_DIR && path.resolve(env.ACCORD_SEED_DIR),
     logLevel,
+    logFormat,
     yamlMaxAliases: intSetting('ACCORD_YAML_MAX_ALIASES', env.ACCORD_YAML_MAX_ALIASES, 100, 0, 100_000),
     openapiDiffTimeoutMs: intSetting('ACCORD_OPENAPI_DIFF_TIMEOUT_MS', env.ACCORD_OPENAPI_DIFF_TIMEOUT_MS, 5000, 0, 600_000),
     runtimeEnvironment: env.ACCORD_RUNTIME_ENV || 'sandbox',

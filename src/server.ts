@@ -120,7 +120,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
  * admin token and seeds an empty registry with the reference network.
  */
 export async function openService(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<Service> {
-  const logger = options.logger ?? pino({ level: config.logLevel });
+  const logger = options.logger ?? pino({ level: config.logLevel }, config.logFormat === 'pretty' ? pino.transport({ target: 'pino-pretty', options: { destination: 1 } }) : undefined);
   const clock = options.clock ?? (() => new Date());
   const layout = dataDirLayout(config.dataDir);
   const db = await openStorage(config, layout.database);

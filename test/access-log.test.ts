@@ -45,6 +45,36 @@ describe('access log', () => {
   });
 });
 
+describe('governance decisions are logged as well as audited', () => {
+  let s: TestService;
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  beforeAll(async () => {
+    s = await startTestService({ seed: true, logger: pino({ level: 'info' }, sink) });
+  });
+  afterAll(async () => await s.cleanup());
+  const json = (method: string, p: string, body: unknown, token?: string) => s.call(method, p, { body: JSON.stringify(body), type: 'application/json', ...(token ? { token } : {}) });
+
+  it('a gate decision, a release and a change review each write a log line', async () => {
+    const target = { partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', environment: 'production' };
+    const decision = await (await json('POST', '/v1/gate/check', { ...target, breakGlass: 'restore the known-good baseline' })).json();
+    const release = await json('POST', '/v1/releases', target);
+    expect(release.status).toBe(201);
+    const change = await (await json('POST', '/v1/changes', { partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', summary: 'exchangeId required' })).json();
+    const review = await json('POST', `/v1/changes/${change.id}/reviews`, { decision: 'approve', comment: 'read it' }, await s.token('approver'));
+    expect(review.status).toBe(201);
+
+    expect(lines.find((l) => l.msg === 'gate decision')).toMatchObject({ ...target, decisionId: decision.decisionId, verdict: 'pass', evaluated: expect.any(String), breakGlass: true, by: 'initial admin' });
+    expect(lines.find((l) => l.msg === 'release recorded')).toMatchObject({ ...target, decisionId: decision.decisionId, releaseId: (await release.json()).id });
+    expect(lines.find((l) => l.msg === 'change review')).toMatchObject({ changeId: change.id, decision: 'approve', by: expect.stringMatching(/^approver/) });
+  });
+});
+
 describe('log format', () => {
   it('is JSON for collectors or pretty for people; auto picks JSON when stdout is not a terminal', () => {
     expect(loadConfig({ ACCORD_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');

@@ -215,6 +215,12 @@ export type ChangeReview = z.output<typeof ChangeReview>;
  * still the diff the reviewer read. The change's authors may not review it.
  */
 export async function reviewChange(deps: Deps, principal: Principal, id: string, input: ChangeReview) {
+  const review = await storeChangeReview(deps, principal, id, input);
+  deps.logger.info({ changeId: id, reviewId: review.id, decision: review.decision, diffHash: review.diffHash, by: principal.name }, 'change review');
+  return review;
+}
+
+async function storeChangeReview(deps: Deps, principal: Principal, id: string, input: ChangeReview) {
   const change = await getChangeRow(deps, id);
   const version = (await findVersion(deps, change.partner, change.api, change.version))!;
   const authors = changeAuthors(change, version.createdBy);

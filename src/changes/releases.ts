@@ -79,6 +79,7 @@ export async function recordRelease(deps: Deps, principal: Principal, input: Rel
     await markContractsChanged(tx);
     return { ...release, state: 'released' };
   });
+  deps.logger.info({ releaseId: result.id, partner, api, version, environment, decisionId: decision.id, by: principal.name }, 'release recorded');
   return result;
 }
 

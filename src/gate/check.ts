@@ -176,6 +176,7 @@ export async function checkGate(deps: Deps, principal: Principal, input: GateChe
     outcome: 'ok',
     detail: { decisionId, verdict: final.verdict, evaluated: answer.verdict, inputsHash, ...(breakGlass ? { reason: breakGlass.reason, reviewItem: breakGlass.reviewItem } : {}) },
   });
+  deps.logger.info({ decisionId, partner, api, version, environment, verdict: final.verdict, evaluated: answer.verdict, by: principal.name, breakGlass: Boolean(breakGlass) }, 'gate decision');
   return { ...final, decisionId, partner, api, version, environment, inputsHash, createdAt, ...(breakGlass ? { breakGlass } : {}) };
 }
 

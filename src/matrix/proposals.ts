@@ -216,6 +216,7 @@ export async function reviewMatrixProposal(deps: Deps, principal: Principal, flo
     });
     deps.logger.info({ flow, version, decided, by: principal.name }, 'control-matrix proposal decided');
   }
+  deps.logger.info({ flow, version, reviewId: review.id, decision: review.decision, decided: decided ?? null, by: principal.name }, 'matrix proposal review');
   return { review, proposal: await proposalView(deps, (await matrixVersionRow(deps, flow, version))!, { diff }) };
 }
 

@@ -1,4 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
+import { AccordError } from '../errors.ts';
 import type { Context, MiddlewareHandler } from 'hono';
 import { auditText, type AuthGuard } from '../auth/abuse.ts';
 import { appendAudit } from '../audit/log.ts';
@@ -29,6 +30,16 @@ export function exchangeScope(c: Context<AppEnv>): void {
   requireScope(c.get('principal'), 'exchange', `${c.req.method} ${c.req.path}`);
 }
 
+/** The one URL that takes a token in its query: feed readers cannot send headers. */
+const FEED_PATH = '/v1/notices.atom';
+
+/** The request's credentials: its Authorization header, or on the feed's URL (without one) `?token=`. */
+function credentialsOf(c: Context<AppEnv>): { authorization: string | undefined; inUrl: boolean } {
+  const authorization = c.req.header('authorization');
+  const token = authorization === undefined && c.req.path === FEED_PATH ? c.req.query('token') : undefined;
+  return token ? { authorization: `Bearer ${token}`, inUrl: true } : { authorization, inUrl: false };
+}
+
 /**
  * The one authentication step of every authenticating route (`/v1/*`, `/exchange/*`): resolves
  * the bearer token under the abuse limits (401, 429), sets the principal, then `authorizeRequest`
@@ -36,12 +47,17 @@ export function exchangeScope(c: Context<AppEnv>): void {
  */
 export function authenticate(deps: Pick<Deps, 'config'>, guard: AuthGuard, authorizeRequest: (c: Context<AppEnv>) => void): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    const { authorization, inUrl } = credentialsOf(c);
     try {
-      c.set('principal', await guard.authenticate(c.req.header('authorization'), () => requestAddress(deps, c)));
+      c.set('principal', await guard.authenticate(authorization, () => requestAddress(deps, c)));
     } catch (error) {
       // Counted in the guard's aggregated refusal rows, not one audit row per request.
       c.set('refusalAggregated', true);
       throw error;
+    }
+    const scopes = c.get('principal').scopes;
+    if (inUrl && !(scopes?.length === 1 && scopes[0] === 'notices:read')) {
+      throw new AccordError('forbidden', `A token in the URL (?token=) is accepted only on ${FEED_PATH} and only when it is limited to the notices:read scope alone; send this token in the Authorization header, or create a feed token: accord token create --role … --scopes notices:read`);
     }
     authorizeRequest(c);
     await next();

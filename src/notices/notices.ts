@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, lte, sql } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.ts';
 import { z } from 'zod';
@@ -56,6 +56,22 @@ function relatedPath(n: { kind: string; partner: string; api: string; version: s
   return `/v1/contracts/${n.partner}/${n.api}/versions/${n.version}`;
 }
 
+/** The console page a person reads a notice on: the contract version's page, or the notices page for a disabled webhook. */
+function alternatePath(n: { id: string; kind: string; partner: string; api: string; version: string }): string {
+  if (n.kind === 'webhook-disabled') return `/console/notices#notice-${n.id}`;
+  return `/console/contracts/${encodeURIComponent(n.partner)}/${encodeURIComponent(n.api)}/versions/${encodeURIComponent(n.version)}`;
+}
+
+/**
+ * A weak entity tag of a list of notices (ids and times): equal lists, equal tags, so a feed
+ * reader's or poller's If-None-Match gets 304 while nothing new was published.
+ */
+export function noticesEtag(items: ReadonlyArray<{ id: string; createdAt: string }>, variant: string): string {
+  const hash = createHash('sha256').update(variant);
+  for (const n of items) hash.update(`\n${n.id} ${n.createdAt}`);
+  return `W/"${hash.digest('base64url').slice(0, 27)}"`;
+}
+
 /**
  * The notices as an Atom 1.0 feed (RFC 4287).
  * @param urlOf the absolute URL of one of Accord's paths (on the public URL, never the request's Host)
@@ -69,6 +85,7 @@ export function renderAtom(items: Awaited<ReturnType<typeof listNotices>>, urlOf
     <updated>${n.createdAt}</updated>
     <author><name>Accord</name></author>
     <category term="${n.kind}"/>
+    <link rel="alternate" type="text/html" href="${xml(urlOf(alternatePath(n)))}"/>
     <link rel="related" href="${xml(urlOf(relatedPath(n)))}"/>
     <content type="text">${xml(n.body)}</content>
   </entry>`,
@@ -80,6 +97,7 @@ export function renderAtom(items: Awaited<ReturnType<typeof listNotices>>, urlOf
   <title>Accord notices: deprecations, breaking releases, sunsets</title>
   <updated>${(items[0]?.createdAt ?? updated.toISOString())}</updated>
   <link rel="self" type="application/atom+xml" href="${xml(urlOf('/v1/notices.atom'))}"/>
+  <link rel="alternate" type="text/html" href="${xml(urlOf('/console/notices'))}"/>
   <author><name>Accord</name></author>
 ${entries}
 </feed>

@@ -24,11 +24,11 @@ export const listNotices = defineOperation({
   tags: ['Notices'],
   summary: 'Deprecation, breaking-release and sunset notices (a partner sees what concerns it)',
   description:
-    'Newest first. Staff see every notice; a partner those whose audience includes it. A version retired at its sunset is announced by the jobs loop (within ACCORD_JOBS_INTERVAL_MS); reading never changes anything.',
+    'Newest first. Staff see every notice; a partner those whose audience includes it. A version retired at its sunset is announced by the jobs loop (within ACCORD_JOBS_INTERVAL_MS); reading never changes anything. A weak `ETag` names the list: `If-None-Match` with it answers 304 until a notice is published.',
   roles: ROLES,
   scope: 'notices:read',
   request: { query: z.object({ limit: z.string().optional().meta({ description: 'How many notices at most: 1–1000 (default 100)' }) }) },
-  responses: { 200: json(z.array(Notice)) },
+  responses: { 200: json(z.array(Notice)), 304: { description: 'Not modified: the notices are those of the If-None-Match entity tag' } },
 });
 
 export const getNoticesFeed = defineOperation({
@@ -37,10 +37,15 @@ export const getNoticesFeed = defineOperation({
   path: '/v1/notices.atom',
   tags: ['Notices'],
   summary: 'The notices as an Atom 1.0 feed',
-  description: "The notices the token may read, as an Atom 1.0 feed (RFC 4287); its links are on ACCORD_PUBLIC_URL, never the request's Host.",
+  description:
+    "The notices the token may read, as an Atom 1.0 feed (RFC 4287), each entry with a `rel=\"alternate\"` link to its console page and a `rel=\"related\"` link to what it is about; its links are on ACCORD_PUBLIC_URL, never the request's Host. A weak `ETag` names the notices it holds: `If-None-Match` with it answers 304 until a notice is published. Feed readers that cannot send headers may pass a token limited to the `notices:read` scope alone as `?token=` — the only URL that accepts a token (any other token there: 403).",
   roles: ROLES,
   scope: 'notices:read',
-  responses: { 200: { description: 'Atom feed', content: { 'application/atom+xml': { schema: z.string() } } } },
+  request: { query: z.object({ token: z.string().optional().meta({ description: 'A token limited to the notices:read scope alone, for feed readers that cannot send an Authorization header' }) }) },
+  responses: {
+    200: { description: 'Atom feed', content: { 'application/atom+xml': { schema: z.string() } } },
+    304: { description: 'Not modified: the notices are those of the If-None-Match entity tag' },
+  },
 });
 
 export const noticeOperations = [listNotices, getNoticesFeed];

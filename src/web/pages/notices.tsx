@@ -162,7 +162,7 @@ async function NoticesPage(props: { deps: Deps; ctx: PageContext; partner?: stri
         ) : (
           <ul class="notices">
             {notices.map((n) => (
-              <li>
+              <li id={`notice-${n.id}`}>
                 <span class="badge neutral">{n.kind}</span> <strong>{n.title}</strong> <time datetime={n.createdAt}>{day(n.createdAt)}</time>
                 <p>{n.body}</p>
               </li>
@@ -177,9 +177,10 @@ async function NoticesPage(props: { deps: Deps; ctx: PageContext; partner?: stri
           The same notices as an Atom 1.0 feed: <a href={feed}>{feed}</a>
         </p>
         <p>
-          The feed needs a token like every Accord API call: configure your feed reader to send the header <code>Authorization: Bearer &lt;token&gt;</code>. Ask an
-          administrator for a token limited to the <code>notices:read</code> scope (with an expiry) for the reader rather than using your own; a partner's token gives
-          the partner's notices only. Tokens are never put in URLs.
+          The feed needs a token like every Accord API call: configure your feed reader to send the header <code>Authorization: Bearer &lt;token&gt;</code>. A reader
+          that cannot send headers may add <code>?token=&lt;token&gt;</code> to the feed's URL — the only URL that accepts a token, and only one limited to the{' '}
+          <code>notices:read</code> scope alone. Ask an administrator for such a token (with an expiry) for the reader rather than using your own; a partner's token
+          gives the partner's notices only.
         </p>
       </section>
     </Layout>

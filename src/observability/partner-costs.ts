@@ -19,8 +19,8 @@ function monthOf(now: Date, back: number): string {
 }
 
 /**
- * A partner's cost view per calendar month (UTC), the current month last: transactions against it
- * that had to be compensated, manual interventions (operator retries and compensations, and
+ * A partner's cost view per calendar month (UTC), the current month last: saga transactions against it
+ * that ended compensated, manual interventions (operator retries and compensations, and
  * compensation approval decisions), duplicate requests handled, and their cost under the policy's
  * `costs` (counts × unit costs, rounded to cents).
  */
@@ -31,11 +31,12 @@ export async function partnerCosts(deps: Pick<Deps, 'db' | 'registry' | 'config'
   const since = `${list[0]}-01T00:00:00.000Z`;
   const db = deps.db.$sql;
   const byMonth = (rows: unknown[]) => new Map((rows as Array<{ month: string; n: number | string }>).map((r) => [r.month, Number(r.n)]));
-  // Transactions that entered compensation (the engine's compensating state) in the month.
+  // Saga transactions that ended compensated in the month (by the engine or after an operator's compensate);
+  // a direct request closed after review had no effect to undo and is not counted.
   const compensations = byMonth(
     await db.all(
       `SELECT substr(e.created_at, 1, 7) AS month, count(DISTINCT e.transaction_id) AS n FROM transaction_events e JOIN transactions t ON t.id = e.transaction_id
-       WHERE t.partner = ? AND e.type = 'transaction.state-changed' AND e.to_state = 'compensating' AND e.created_at >= ? GROUP BY substr(e.created_at, 1, 7)`,
+       WHERE t.partner = ? AND t.mode = 'saga' AND e.type = 'transaction.state-changed' AND e.to_state = 'compensated' AND e.created_at >= ? GROUP BY substr(e.created_at, 1, 7)`,
       [partner, since],
     ),
   );

@@ -39,7 +39,6 @@ function ClustersPage(props: { ctx: PageContext; query: ClusterQuery; result: Aw
   return (
     <Layout title="Failure clusters" ctx={ctx}>
       <OperationsNav path={ctx.path} />
-      <h1>Failure clusters</h1>
       <form method="get" action="/console/operations/clusters" class="filters" aria-label="Filter failure clusters">
         <div class="field">
           <label for="cl-partner">Partner</label>

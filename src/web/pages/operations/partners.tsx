@@ -21,7 +21,6 @@ function PartnerPage(props: { ctx: PageContext; card: Awaited<ReturnType<typeof 
   return (
     <Layout title={`Partner ${card.partner}`} ctx={ctx}>
       <OperationsNav path={ctx.path} />
-      <h1>Partner {card.partner}</h1>
       <p>
         <a href={`/console/operations/transactions?partner=${encodeURIComponent(card.partner)}`}>Its transactions</a>
         {props.clusters ? (

@@ -44,7 +44,6 @@ function SearchPage(props: { ctx: PageContext; filters: Filters; flows: string[]
   return (
     <Layout title="Transactions" ctx={ctx}>
       <OperationsNav path={ctx.path} />
-      <h1>Transactions</h1>
       <form method="get" action="/console/operations/transactions" class="filters" aria-label="Find transactions">
         <div class="field">
           <label for="tx-q">Transaction id, correlation id, idempotency key or business key</label>
@@ -200,9 +199,7 @@ function TransactionPage(props: { ctx: PageContext; view: TransactionView; error
       <p>
         <a href="/console/operations/transactions">← Transactions</a>
       </p>
-      <h1>
-        Transaction <code>{view.id}</code> {stateBadge(view.state)}
-      </h1>
+      <p>State: {stateBadge(view.state)}</p>
       {props.done && DONE[props.done] ? (
         <p class="notice-ok" role="status">
           {DONE[props.done]}

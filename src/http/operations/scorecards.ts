@@ -50,7 +50,7 @@ export const getScorecard = defineOperation({
         .meta({ description: 'Calendar months of the cost view, the current one included (1–24, default 6)' }),
     }),
   },
-  invalid: { parameters: 'window must be an ISO 8601 duration such as P7D or PT1H; months an integer 1–24' },
+  invalid: { parameters: 'window must be an ISO 8601 duration such as P7D or PT1H' },
   responses: { 200: json(Scorecard), 400: problem, 404: problem },
 });
 

@@ -47,7 +47,7 @@ function SearchPage(props: { ctx: PageContext; filters: Filters; flows: string[]
       <form method="get" action="/console/operations/transactions" class="filters" aria-label="Find transactions">
         <div class="field">
           <label for="tx-q">Transaction id, correlation id, idempotency key or business key</label>
-          <input id="tx-q" name="q" type="search" size={40} maxlength={512} value={filters.q ?? ''} />
+          <input id="tx-q" name="q" type="search" maxlength={512} value={filters.q ?? ''} />
         </div>
         <div class="field">
           <label for="tx-flow">Flow</label>

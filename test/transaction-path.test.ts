@@ -90,6 +90,10 @@ describe('one transaction’s whole path: recorded governance, search, timeline,
     const view = await (await get('path-direct-0001')).json();
     const governing = await approved('member-match');
     expect(view).toMatchObject({ mode: 'sync', flow: 'member-match', businessKey: september.businessKey, matrixVersion: governing.version, matrixSha256: governing.sha256 });
+    const html = await (await (await signIn(s, ADMIN_TOKEN)).get(`/console/operations/transactions/${view.id}`)).text();
+    expect(html).toContain('step match-member attempt 1 (memberMatch)');
+    expect(html).toContain(`member-match v${governing.version}`);
+    expect(html).toContain('direct request');
   });
 
   it('finds a transaction by each of the four keys, in the list (q) and as {ref}', async () => {

@@ -128,7 +128,9 @@ function ClustersPage(props: { ctx: PageContext; query: ClusterQuery; result: Aw
             <tbody>
               {result.clusters.map((k) => (
                 <tr>
-                  <th scope="row">{k.partner}</th>
+                  <th scope="row">
+                    <a href={`/console/operations/partners/${encodeURIComponent(k.partner)}`}>{k.partner}</a>
+                  </th>
                   <td>{k.flow}</td>
                   <td>
                     {k.step}

@@ -42,6 +42,7 @@ const POSTGRES_SUITES = [
   'test/separation-of-duties.test.ts',
   'test/sla-replicas.test.ts',
   'test/tokens.test.ts',
+  'test/transaction-path.test.ts',
   'test/webhooks.test.ts',
 ];
 

@@ -32,6 +32,12 @@ const PAGES: Array<{ path: string; as: Visitor; status?: number }> = [
   { path: '/console/matrix/member-match', as: 'admin' },
   { path: '/console/audit', as: 'admin' },
   { path: '/console/audit', as: 'partner', status: 403 },
+  { path: '/console/operations/transactions', as: 'admin' },
+  { path: '/console/operations/transactions?q=nothing-like-this&from=2026-01-01T00:00:00Z', as: 'partner' },
+  { path: '/console/operations/clusters', as: 'admin' },
+  { path: '/console/operations/clusters', as: 'partner', status: 403 },
+  { path: '/console/operations/partners/northwind-health', as: 'approver' },
+  { path: '/console/operations/partners/bluestem-mutual', as: 'partner' },
 ];
 
 /** Serves one page on its own origin (http://<host>:<port>/); returns the page's URL. */

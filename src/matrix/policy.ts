@@ -22,6 +22,15 @@ export interface Policy {
   acknowledgements: { breaking: 'all-consumers' | 'none'; 'non-breaking': 'all-consumers' | 'none' };
   deprecation: { minimumNoticeDays: number };
   diff: DiffPolicy;
+  costs: CostPolicy;
+}
+
+/** What a partner's unreliability costs (policy.yaml `costs`): a unit cost per manual intervention, compensation and duplicate handled. */
+export interface CostPolicy {
+  currency: string;
+  manualIntervention: number;
+  compensation: number;
+  duplicate: number;
 }
 
 /** The governance policy used when none has been registered, and the defaults of one that is. */
@@ -31,6 +40,7 @@ export const DEFAULT_POLICY: Policy = {
   acknowledgements: { breaking: 'all-consumers', 'non-breaking': 'none' },
   deprecation: { minimumNoticeDays: 90 },
   diff: {},
+  costs: { currency: 'USD', manualIntervention: 150, compensation: 40, duplicate: 0.5 },
 };
 
 /** The governance policy in force: the latest registered version with defaults filled in, else DEFAULT_POLICY. */
@@ -43,6 +53,7 @@ export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry' | 'config
     acknowledgements: { ...DEFAULT_POLICY.acknowledgements, ...stored.acknowledgements },
     deprecation: { ...DEFAULT_POLICY.deprecation, ...stored.deprecation },
     diff: { ...DEFAULT_POLICY.diff, ...stored.diff },
+    costs: { ...DEFAULT_POLICY.costs, ...stored.costs },
   };
 }
 

@@ -241,6 +241,17 @@ export const POLICY_SCHEMA = {
       additionalProperties: false,
       properties: { minimumNoticeDays: { type: 'integer', minimum: 0, maximum: 3650, default: 90, description: 'default 90' } },
     },
+    costs: {
+      type: 'object',
+      additionalProperties: false,
+      description: "unit costs of a partner's unreliability on its scorecard; defaults USD 150 per manual intervention, 40 per compensation, 0.5 per duplicate",
+      properties: {
+        currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code; default USD' },
+        manualIntervention: { type: 'number', minimum: 0, maximum: 1000000, description: 'per operator action (retry, compensate, approval decision); default 150' },
+        compensation: { type: 'number', minimum: 0, maximum: 1000000, description: 'per transaction compensated; default 40' },
+        duplicate: { type: 'number', minimum: 0, maximum: 1000000, description: 'per duplicate request handled; default 0.5' },
+      },
+    },
     diff: {
       type: 'object',
       additionalProperties: false,

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import type { Runtime } from '../runtime/index.ts';
+import { partnerCosts } from './partner-costs.ts';
 
 /** The p-th percentile (nearest rank) of values. */
 export function percentile(values: ArrayLike<number>, p: number): number {
@@ -18,9 +19,10 @@ const share = (part: number, whole: number) => (whole === 0 ? null : Math.round(
  * step it serves, duplicate handling, error taxonomy (share of error answers with a clear,
  * specific 4xx code), observability completeness (share of requests carrying a correlation id
  * and a traceparent), release hygiene (releases whose gate had all evidence; breaking releases
- * without a breaking-release notice) and synthetic success. Shares are 0–1, null without data.
+ * without a breaking-release notice), synthetic success and, per calendar month, what its
+ * unreliability cost (partnerCosts). Shares are 0–1, null without data.
  */
-export async function scorecard(deps: Deps, runtime: Runtime, principal: Principal, partner: string, window = 'P7D') {
+export async function scorecard(deps: Deps, runtime: Runtime, principal: Principal, partner: string, window = 'P7D', months = 6) {
   if (principal.role === 'partner' && principal.partner !== partner) throw new AccordError('not_found', `No scorecard for ${partner}`);
   await runtime.stats.flush();
   const now = deps.clock();
@@ -73,5 +75,6 @@ export async function scorecard(deps: Deps, runtime: Runtime, principal: Princip
     observability: { requests: stats.requests, correlationId: share(stats.withCorrelation!, stats.requests!), traceparent: share(stats.withTraceparent!, stats.requests!), complete: share(stats.withBoth!, stats.requests!) },
     releaseHygiene: { releases: released.length, evidenceComplete: share(evidenceComplete, released.length), breakingReleases: breaking, breakingWithoutNotice },
     synthetic: { checks: syntheticAll, passed: syntheticPass, successRate: share(syntheticPass, syntheticAll) },
+    costs: await partnerCosts(deps, partner, months),
   };
 }

@@ -50,6 +50,14 @@ export function requestExample(route: Route | undefined): Json | undefined {
   return Object.values((route?.op.operation.requestBody?.content ?? {}) as Record<string, { example?: Json }>)[0]?.example;
 }
 
+/** The approved control-matrix version each current flow entry came from (set when a route table is built). */
+const governing = new WeakMap<FlowEntry, { version: number; sha256: string }>();
+
+/** The approved control-matrix version (number and sha256) a flow entry of the route table came from, if known. */
+export function governingMatrix(flowEntry: FlowEntry): { version: number; sha256: string } | undefined {
+  return governing.get(flowEntry);
+}
+
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -149,7 +157,9 @@ export class RouteTable {
       const current = newest.get(key);
       if (!current || semver.gt(row.version, current.version)) newest.set(key, row);
     }
-    const flows = (await currentFlows(deps)).map((f) => f.entry);
+    const current = await currentFlows(deps);
+    for (const f of current) governing.set(f.entry, { version: f.version, sha256: f.sha256 });
+    const flows = current.map((f) => f.entry);
     const lines = new Map<string, Route[]>();
     for (const row of newest.values()) {
       const schemas = contractSchemasOf(deps.config, row.sha256, row.sizeBytes, await loadContractDocument(deps, row));

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
@@ -8,6 +8,7 @@ import { durationMs } from '../matrix/durations.ts';
 import { DURATION_PATTERN } from '../matrix/schema.ts';
 import { TERMINAL_STATES, TRANSACTION_STATES, type TransactionState } from './saga/states.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+import { normaliseBusinessKey } from './business-key.ts';
 
 export type TransactionRow = typeof transactions.$inferSelect;
 type Reader = Pick<Deps['db'], 'select'>;
@@ -141,27 +142,30 @@ function header(row: TransactionRow, total: number, steps: Parameters<typeof whe
     finishedAt: row.finishedAt,
     nextRunAt: row.nextRunAt,
     failure: row.failure ? (JSON.parse(row.failure) as unknown) : null,
+    businessKey: row.businessKey,
+    matrixVersion: row.matrixVersion,
+    matrixSha256: row.matrixSha256,
   };
 }
 
 export type TransactionView = Awaited<ReturnType<typeof loadTransactionView>>;
 
 /**
- * Finds a transaction by id, correlation id or idempotency key (the caller's own newest first,
- * else the newest the caller may see); 404 otherwise. Partner tokens see only transactions they started or that run against them.
+ * Finds a transaction by id, correlation id, idempotency key or business key (the caller's own newest first,
+ * else the newest the caller may see: a key shared by several resolves to the newest, the list's `q` shows them all); 404 otherwise. Partner tokens see only transactions they started or that run against them.
  */
 export async function findTransaction(deps: Pick<Deps, 'db'>, principal: Principal, ref: string): Promise<TransactionRow> {
   const rows = (await deps.db
     .select()
     .from(transactions)
-    .where(or(eq(transactions.id, ref), eq(transactions.correlationId, ref), eq(transactions.idempotencyKey, ref)))
+    .where(or(eq(transactions.id, ref), eq(transactions.correlationId, ref), eq(transactions.idempotencyKey, ref), eq(transactions.businessKey, normaliseBusinessKey(ref))))
     .orderBy(desc(transactions.createdAt))
     .limit(50)
     .all())
     .filter((r) => visible(principal, r));
   // An id is unique; a key is scoped to its caller, so the caller's own use of it comes first.
   const row = rows.find((r) => r.id === ref) ?? rows.find((r) => r.callerTokenId === principal.tokenId) ?? rows[0];
-  if (!row) throw new AccordError('not_found', `No transaction with id, correlation id or idempotency key "${ref}"`);
+  if (!row) throw new AccordError('not_found', `No transaction with id, correlation id, idempotency key or business key "${ref}"`);
   return row;
 }
 
@@ -175,6 +179,8 @@ const DURATION = new RegExp(DURATION_PATTERN);
 const STATES_RULE = `states are ${TRANSACTION_STATES.join(', ')}`;
 const OLDER_THAN_RULE = 'must be an ISO 8601 duration (PT10M) or timestamp';
 const LIMIT_RULE = 'must be an integer 1–1000';
+const TIMESTAMP_RULE = 'must be an ISO 8601 timestamp';
+const isTimestamp = (value: string) => /^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value));
 
 /** The filters of a transaction list (GET /v1/transactions); empty values count as left out. */
 export const TransactionQuery = z.object({
@@ -194,6 +200,9 @@ export const TransactionQuery = z.object({
     .optional()
     .refine((value) => !value || DURATION.test(value) || (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value))), OLDER_THAN_RULE)
     .meta({ description: 'Unchanged for at least this ISO 8601 duration (PT10M), or since this timestamp' }),
+  q: z.string().max(512).optional().meta({ description: 'A transaction id, correlation id, idempotency key or business key (any state unless `state` says otherwise)' }),
+  from: z.string().optional().refine((value) => !value || isTimestamp(value), TIMESTAMP_RULE).meta({ description: 'Created at or after this ISO 8601 timestamp (any state unless `state` says otherwise)' }),
+  to: z.string().optional().refine((value) => !value || isTimestamp(value), TIMESTAMP_RULE).meta({ description: 'Created before this ISO 8601 timestamp' }),
   limit: z
     .string()
     .optional()
@@ -220,7 +229,9 @@ function changedBefore(olderThan: string, now: Date): string {
  * change, or a timestamp) to find stuck ones. A partner sees those it started or that run against it.
  */
 export async function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: TransactionQuery) {
-  const states = query.state ?? TRANSACTION_STATES.filter((s) => !TERMINAL_STATES.includes(s));
+  // A search (a key or a time range) looks at every state unless told otherwise.
+  const searching = Boolean(query.q || query.from || query.to);
+  const states = query.state ?? (searching ? [...TRANSACTION_STATES] : TRANSACTION_STATES.filter((s) => !TERMINAL_STATES.includes(s)));
   const before = query.olderThan ? changedBefore(query.olderThan, deps.clock()) : undefined;
   const where: SQL[] = [inArray(transactions.state, states)];
   // Lets SQLite use the partial index of unfinished transactions (the usual question).
@@ -228,8 +239,12 @@ export async function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config
   if (query.partner) where.push(eq(transactions.partner, query.partner));
   if (query.flow) where.push(eq(transactions.flow, query.flow));
   if (before) where.push(lte(transactions.updatedAt, before));
+  if (query.q) where.push(or(eq(transactions.id, query.q), eq(transactions.correlationId, query.q), eq(transactions.idempotencyKey, query.q), eq(transactions.businessKey, normaliseBusinessKey(query.q)))!);
+  if (query.from) where.push(gte(transactions.createdAt, new Date(query.from).toISOString()));
+  if (query.to) where.push(lt(transactions.createdAt, new Date(query.to).toISOString()));
   if (principal.role === 'partner') where.push(or(eq(transactions.partner, principal.partner!), eq(transactions.callerPartner, principal.partner!))!);
-  const rows = await deps.db.select().from(transactions).where(and(...where)).orderBy(asc(transactions.updatedAt)).limit(query.limit).all();
+  // A search answers newest first; the stuck list oldest change first.
+  const rows = await deps.db.select().from(transactions).where(and(...where)).orderBy(searching ? desc(transactions.createdAt) : asc(transactions.updatedAt)).limit(query.limit).all();
   const now = deps.clock().getTime();
   return {
     transactions: rows.map((r) => ({
@@ -240,6 +255,7 @@ export async function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config
       phase: r.phase,
       correlationId: r.correlationId,
       idempotencyKey: r.idempotencyKey,
+      businessKey: r.businessKey,
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
       idleMs: Math.max(0, now - Date.parse(r.updatedAt)),

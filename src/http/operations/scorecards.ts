@@ -19,6 +19,9 @@ const Scorecard = z
     observability: z.object({ requests: z.number().int(), correlationId: Share, traceparent: Share, complete: Share }).meta({ description: 'Requests carrying a correlation id and a traceparent' }),
     releaseHygiene: z.object({ releases: z.number().int(), evidenceComplete: Share, breakingReleases: z.number().int(), breakingWithoutNotice: z.number().int() }),
     synthetic: z.object({ checks: z.number().int(), passed: z.number().int(), successRate: Share }),
+    costs: z
+      .array(z.object({ month: z.string(), compensations: z.number().int(), manualInterventions: z.number().int(), duplicates: z.number().int(), cost: z.number(), currency: z.string() }))
+      .meta({ description: 'Per calendar month (UTC), oldest first: transactions compensated, manual interventions, duplicates handled and their cost under the policy’s `costs`' }),
   })
   .meta({ id: 'Scorecard' });
 
@@ -27,7 +30,7 @@ export const getScorecard = defineOperation({
   method: 'get',
   path: '/v1/scorecards/{partner}',
   tags: ['Observability'],
-  summary: 'Partner scorecard over a window (default P7D): acceptance, duplicates, error taxonomy, observability completeness, release hygiene, synthetic success',
+  summary: 'Partner scorecard over a window (default P7D): acceptance, duplicates, error taxonomy, observability completeness, release hygiene, synthetic success, and the cost view per month (compensations, manual interventions, duplicates × the policy’s unit costs)',
   description: 'A partner reads only its own (404 for another’s).',
   roles: ROLES,
   scope: 'observability:read',
@@ -39,6 +42,12 @@ export const getScorecard = defineOperation({
         .regex(new RegExp(DURATION_PATTERN), 'not a duration')
         .default('P7D')
         .meta({ description: 'An ISO 8601 duration (P7D, PT1H)' }),
+      months: z
+        .string()
+        .regex(/^(?:[1-9]|1\d|2[0-4])$/, 'not 1–24')
+        .default('6')
+        .transform(Number)
+        .meta({ description: 'Calendar months of the cost view, the current one included (1–24, default 6)' }),
     }),
   },
   invalid: { parameters: 'window must be an ISO 8601 duration such as P7D or PT1H' },

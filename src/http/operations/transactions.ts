@@ -43,6 +43,9 @@ const Transaction = z
     finishedAt: z.string().nullable(),
     nextRunAt: z.string().nullable(),
     failure: Failure,
+    businessKey: z.string().nullable().meta({ description: 'The flow’s business key (its control-matrix `idempotency.businessKeys` values, normalised, joined with |)' }),
+    matrixVersion: z.number().int().nullable().meta({ description: 'The approved control-matrix version of the flow that governed it' }),
+    matrixSha256: z.string().nullable().meta({ description: 'That version’s content hash' }),
     steps: z.array(TransactionStep),
     compensations: z.array(TransactionStep).meta({ description: 'In the order they ran (reverse step order)' }),
     events: z.array(
@@ -60,14 +63,14 @@ const Transaction = z
   })
   .meta({ id: 'Transaction' });
 
-const TransactionSummary = Transaction.pick({ id: true, flow: true, partner: true, state: true, phase: true, correlationId: true, idempotencyKey: true, createdAt: true, updatedAt: true, nextRunAt: true, failure: true })
+const TransactionSummary = Transaction.pick({ id: true, flow: true, partner: true, state: true, phase: true, correlationId: true, idempotencyKey: true, businessKey: true, createdAt: true, updatedAt: true, nextRunAt: true, failure: true })
   .extend({
     idleMs: z.number().int().meta({ description: 'Milliseconds since its last change' }),
     link: z.string(),
   })
   .meta({ id: 'TransactionSummary' });
 
-const RefParams = z.object({ ref: pathParam('Transaction id, correlation id or idempotency key') });
+const RefParams = z.object({ ref: pathParam('Transaction id, correlation id, idempotency key or business key') });
 
 const CorrelationHeader = z.object({ 'X-Correlation-Id': z.string().meta({ description: 'The transaction’s correlation id' }) });
 
@@ -111,8 +114,8 @@ export const listTransactions = defineOperation({
   method: 'get',
   path: '/v1/transactions',
   tags: ['Transactions'],
-  summary: 'Transactions still in flight or waiting for an operator (default), oldest change first; filter to find stuck ones',
-  description: 'A partner sees the transactions it started or that run against it.',
+  summary: 'Transactions still in flight or waiting for an operator (default), oldest change first; filter to find stuck ones, or search by key (`q`) and creation time (`from`, `to`)',
+  description: 'With `q`, `from` or `to` every state counts (unless `state` is given) and the newest come first. A partner sees the transactions it started or that run against it.',
   roles: ROLES,
   scope: 'transactions:read',
   request: { query: TransactionQuery },
@@ -126,7 +129,7 @@ export const getTransaction = defineOperation({
   path: '/v1/transactions/{ref}',
   tags: ['Transactions'],
   summary: 'One transaction: state, where it is now, each step with start, end, latency, attempts and outcome, compensations, events',
-  description: 'By id, correlation id or idempotency key (the caller’s own use of a key first). A partner sees only transactions it started or that run against it (404 otherwise).',
+  description: 'By id, correlation id, idempotency key or business key (the caller’s own use of a key first, else the newest; `GET /v1/transactions?q=` lists them all). A partner sees only transactions it started or that run against it (404 otherwise).',
   roles: ROLES,
   scope: 'transactions:read',
   request: { params: RefParams },

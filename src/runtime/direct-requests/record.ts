@@ -3,6 +3,7 @@ import type { Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
 import type { FlowEntry, Step } from '../../matrix/checks.ts';
 import { newTransactionId } from '../ids.ts';
+import { governingMatrix } from '../route-table.ts';
 import { classify, failureAction } from '../saga/policy.ts';
 import type { TransactionState } from '../saga/states.ts';
 import type { AttemptRecord } from '../saga/timeline.ts';
@@ -25,6 +26,8 @@ export interface DirectRequestRecord {
   startedAt: Date;
   latencyMs: number;
   fault: string | undefined;
+  /** The flow's business key from the request body (businessKeyOf), if any. */
+  businessKey?: string | null;
 }
 
 /** Where a recorded direct request ended: its transaction's state, and its step's outcome (the step-duration label). */
@@ -57,6 +60,7 @@ export async function recordDirectRequest(deps: Pick<Deps, 'db' | 'clock'>, r: D
     outcome: { status: r.status, result: outcome.kind === 'succeeded' ? 'answered' : outcome.result, ...(outcome.failureMode ? { failureMode: outcome.failureMode } : {}) },
     attemptLog: [attempt],
   };
+  const matrix = governingMatrix(r.flowEntry);
   // One row: the transaction, its step and (read by rowid) its outbox record.
   await deps.db.$sql.run(deps.db.$dialect === 'postgres' ? INSERT_FENCED : INSERT, {
     id,
@@ -75,6 +79,9 @@ export async function recordDirectRequest(deps: Pick<Deps, 'db' | 'clock'>, r: D
     failure,
     now,
     finishedAt: state === 'needs-attention' ? null : now,
+    businessKey: r.businessKey ?? null,
+    matrixVersion: matrix?.version ?? null,
+    matrixSha256: matrix?.sha256 ?? null,
   });
   return { state, stepOutcome: outcome.kind === 'retry' ? 'failed' : outcome.kind };
 }
@@ -86,8 +93,8 @@ export function countDirectRequest(metrics: Deps['metrics'], r: Pick<DirectReque
   metrics.stepDuration.observe({ partner: r.partner, flow: r.flowEntry.flow, step: r.step.id, outcome: recorded.stepOutcome }, r.latencyMs / 1000);
 }
 
-const COLUMNS = 'id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, sync_step, failure, time_scale_ppm, created_at, updated_at, finished_at';
-const VALUES = "@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @syncStep, @failure, 1000000, @now, @now, @finishedAt";
+const COLUMNS = 'id, flow, partner, api, version, state, phase, cursor, correlation_id, idempotency_key, trace_id, tracestate, caller_token_id, caller_partner, mode, input, plan, context, sync_step, failure, time_scale_ppm, created_at, updated_at, finished_at, business_key, matrix_version, matrix_sha256';
+const VALUES = "@id, @flow, @partner, @api, @version, @state, 'forward', 1, @correlationId, @idempotencyKey, @traceId, @tracestate, @caller, @callerPartner, 'sync', '{}', '{}', '{}', @syncStep, @failure, 1000000, @now, @now, @finishedAt, @businessKey, @matrixVersion, @matrixSha256";
 const INSERT = `INSERT INTO transactions (${COLUMNS}) VALUES (${VALUES})`;
 /**
  * PostgreSQL: the same insert, holding the outbox fence (shared) from before its rowid is drawn

@@ -17,6 +17,7 @@ import type { Runtime } from '../index.ts';
 import { pastSunset, type Route } from '../route-table.ts';
 import { observeFlow } from '../telemetry.ts';
 import type { ExchangeHop } from '../trace-context.ts';
+import { businessKeyOf } from '../business-key.ts';
 import { countDirectRequest, recordDirectRequest, type DirectRequestRecord, type RecordedDirectRequest } from './record.ts';
 
 /** Bodies up to this size get every validation problem listed; larger ones the first. */
@@ -228,7 +229,7 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
         const resultHeaders: Record<string, string> = { ...contentType(result), ...result.headers };
         if (idem && key) await store.complete(scope, key, { status: result.status, headers: resultHeaders, body: responseBody });
         if (!route.flowEntry || !step) return { result, headers: resultHeaders, body: responseBody };
-        const record: DirectRequestRecord = { flowEntry: route.flowEntry, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind };
+        const record: DirectRequestRecord = { flowEntry: route.flowEntry, step, partner, api, version: route.version, operationId: route.op.operationId!, status: result.status, correlationId, idempotencyKey: key, traceId: trace.traceId, spanId, tracestate: trace.valid ? tracestate : undefined, principal, startedAt: started, latencyMs: performance.now() - t0, fault: fault?.kind, businessKey: businessKeyOf(route.flowEntry, body) };
         return { result, headers: resultHeaders, body: responseBody, record, recorded: await recordDirectRequest(deps, record) };
       });
     const count = (done: Executed) => done.record && countDirectRequest(deps.metrics, done.record, done.recorded!);

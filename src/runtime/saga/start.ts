@@ -16,7 +16,8 @@ import { planRequest, type FlowContext } from '../flow-requests.ts';
 import { newTransactionId, timeOrderedUuid } from '../ids.ts';
 import type { IdempotencyStore } from '../idempotency.ts';
 import { appendEvent } from '../outbox.ts';
-import type { Route, RouteTable } from '../route-table.ts';
+import { businessKeyOf } from '../business-key.ts';
+import { governingMatrix, type Route, type RouteTable } from '../route-table.ts';
 import { traceContext, validCorrelation } from '../trace-context.ts';
 import { loadTransactionView, type TransactionRow } from '../transaction-views.ts';
 import { requestErrors } from './partner-call.ts';
@@ -106,6 +107,7 @@ export async function startTransaction(deps: Deps, start: StartContext, principa
 
   const now = deps.clock();
   const id = newTransactionId();
+  const matrix = governingMatrix(flowEntry);
   const scope = `${principal.tokenId}|POST /v1/transactions`;
   const fingerprint = createHash('sha256').update(request.rawBody).digest('hex');
   const correlationId = validCorrelation(request.correlationId) ?? timeOrderedUuid();
@@ -143,9 +145,9 @@ export async function startTransaction(deps: Deps, start: StartContext, principa
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       finishedAt: null,
-      businessKey: null,
-      matrixVersion: null,
-      matrixSha256: null,
+      businessKey: businessKeyOf(flowEntry, firstRequest.body),
+      matrixVersion: matrix?.version ?? null,
+      matrixSha256: matrix?.sha256 ?? null,
     };
     await dbTx.insert(transactions).values(row).run();
     for (const [position, s] of flowEntry.steps.entries()) await dbTx.insert(transactionSteps).values(pendingStep(row, 'forward', s.id, position, s.operationId)).run();

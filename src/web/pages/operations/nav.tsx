@@ -2,6 +2,7 @@
 export const OPERATIONS_SECTIONS: Array<[href: string, label: string]> = [
   ['/console/operations', 'Overview'],
   ['/console/operations/transactions', 'Transactions'],
+  ['/console/operations/clusters', 'Failure clusters'],
   ['/console/operations/compensations', 'Compensations awaiting approval'],
   ['/console/operations/incidents', 'Incidents'],
 ];

@@ -23,7 +23,7 @@ export async function incidentDetail(deps: Pick<Deps, 'db' | 'clock'>, ref: stri
 
 /** Markdown text: no raw HTML, no line breaks that would end a table cell or list item. */
 function md(text: string | null | undefined): string {
-  return (text ?? '').replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+  return (text ?? '').replace(/[\\`*[\]<>|#]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
 }
 
 /** A paragraph of free text (line breaks kept). */

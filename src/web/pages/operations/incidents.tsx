@@ -47,7 +47,6 @@ function ListPage(props: { ctx: PageContext; incidents: IncidentView[]; filter: 
   return (
     <Layout title="Incidents" ctx={ctx}>
       <OperationsNav path={ctx.path} />
-      <h1>Incidents</h1>
       <p class="muted">SLA breaches open incidents on their own; an open incident of the same flow and partner covers every further breach. Open ones first, newest first.</p>
       <form method="get" action="/console/operations/incidents" class="filters" aria-label="Filter incidents">
         <div class="field">
@@ -297,9 +296,8 @@ function DetailPage(props: { ctx: PageContext; detail: IncidentDetail; done?: Do
   const mayWrite = open && mayCall(ctx.principal, ops.putIncidentPostmortem);
   const mayClose = open && mayCall(ctx.principal, ops.closeIncident);
   return (
-    <Layout title={`${detail.ref} · Incidents`} ctx={ctx}>
+    <Layout title={`${detail.ref}: ${detail.title}`} ctx={ctx}>
       <OperationsNav path={ctx.path} />
-      <h1>{`${detail.ref}: ${detail.title}`}</h1>
       {props.done && (
         <p class="notice-ok" role="status">
           {DONE[props.done]}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { and, asc, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { changeRequests, incidentActionItems, incidentPostmortems, incidents } from '../db/index.ts';
@@ -203,9 +203,4 @@ export async function writePostmortem(deps: Pick<Deps, 'db' | 'registry' | 'cloc
     }
   });
   return (await getPostmortem(deps, incident.id))!;
-}
-
-/** Whether an incident has a postmortem. */
-export async function hasPostmortem(deps: Pick<Deps, 'db'>, incidentId: string): Promise<boolean> {
-  return !!(await deps.db.select({ id: incidentPostmortems.incidentId }).from(incidentPostmortems).where(and(eq(incidentPostmortems.incidentId, incidentId))).get());
 }

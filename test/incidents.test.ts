@@ -143,6 +143,14 @@ describe('incidents: an SLA breach opens one; operators open, write postmortems 
     expect((await json(s, 'POST', '/v1/incidents', { ...body, title: 'third' }, writer)).status).toBe(201);
     expect((await s.call('GET', '/v1/incidents', { token: await s.token('partner', 'northwind-health') })).status).toBe(403);
 
+    // A gate decision for the partner's API in the window shows in its timeline, not in another partner's.
+    const gate = await json(s, 'POST', '/v1/gate/check', { partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', environment: 'production' });
+    expect(gate.status).toBe(200);
+    const decision = (await gate.json()).decisionId;
+    const inc2 = await (await s.call('GET', '/v1/incidents/INC-2')).json();
+    expect(inc2.timeline.filter((e: { kind: string }) => e.kind === 'gate.decision')).toEqual([expect.objectContaining({ link: `/v1/gate/decisions/${decision}`, summary: expect.stringContaining('northwind-health/p2p-exchange 2.0.0') })]);
+    expect((await (await s.call('GET', '/v1/incidents/INC-1')).json()).timeline.some((e: { kind: string }) => e.kind === 'gate.decision')).toBe(false);
+
     const all = await (await s.call('GET', '/v1/incidents')).json();
     expect(all.map((i: { ref: string }) => i.ref)).toEqual(['INC-3', 'INC-2', 'INC-1']);
     expect((await (await s.call('GET', '/v1/incidents?flow=payer-data-export')).json()).map((i: { ref: string }) => i.ref)).toEqual(['INC-1']);

@@ -26,6 +26,7 @@ const POSTGRES_SUITES = [
   'test/contracts.test.ts',
   'test/headers.test.ts',
   'test/imports.test.ts',
+  'test/incidents.test.ts',
   'test/lint.test.ts',
   'test/matrix-api.test.ts',
   'test/matrix-change-control.test.ts',

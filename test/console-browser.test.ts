@@ -38,6 +38,9 @@ const PAGES: Array<{ path: string; as: Visitor; status?: number }> = [
   { path: '/console/operations/clusters', as: 'partner', status: 403 },
   { path: '/console/operations/partners/northwind-health', as: 'approver' },
   { path: '/console/operations/partners/bluestem-mutual', as: 'partner' },
+  { path: '/console/operations/incidents', as: 'admin' },
+  { path: '/console/operations/incidents?status=closed', as: 'approver' },
+  { path: '/console/operations/incidents', as: 'partner', status: 403 },
 ];
 
 /** Serves one page on its own origin (http://<host>:<port>/); returns the page's URL. */

@@ -24,7 +24,8 @@ export const SCOPES = {
   'transactions:read': 'Find and list transactions',
   'transactions:write': 'Start transactions (control-matrix flows)',
   operator: 'Operator actions: retry and compensate transactions, inject faults, run fault experiments and synthetic transactions',
-  'observability:read': 'Read SLA status, scorecards, operator views and injected faults',
+  'observability:read': 'Read SLA status, scorecards, operator views, injected faults and incidents',
+  'incidents:write': 'Open incidents, write their postmortems and close them',
   tokens: 'Create, list and revoke tokens',
   'audit:read': 'Read the audit log',
 } as const satisfies Record<string, string>;

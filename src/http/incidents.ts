@@ -1,12 +1,38 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Deps } from '../deps.ts';
+import { incidentDetail, incidentMarkdown } from '../incidents/detail.ts';
+import { closeIncident, listIncidents, openIncident } from '../incidents/incidents.ts';
+import { writePostmortem } from '../incidents/postmortem.ts';
 import type { Runtime } from '../runtime/index.ts';
-import { operationsRouter } from './operation.ts';
-import type { AppEnv } from './env.ts';
+import { operationsRouter, serve } from './operation.ts';
+import * as op from './operations/incidents.ts';
+import { principalOf, type AppEnv } from './env.ts';
+
+/** Whether the caller asks for Markdown: ?format=markdown, or Accept naming text/markdown without ?format=json. */
+function wantsMarkdown(format: string | undefined, accept: string | undefined): boolean {
+  if (format) return format === 'markdown';
+  return /(^|,)\s*text\/markdown\s*(;|,|$)/i.test(accept ?? '');
+}
 
 /** Incidents and postmortems: /v1/incidents (issue 18). */
 export function incidentsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<AppEnv> {
-  void deps;
   void runtime;
-  return operationsRouter();
+  const app = operationsRouter();
+
+  serve(app, op.listIncidents, async (c, { query }) => c.json(await listIncidents(deps, query)));
+
+  serve(app, op.createIncident, async (c, { body }) => c.json(await openIncident(deps, principalOf(c), body), 201));
+
+  serve(app, op.getIncident, async (c, { params, query }) => {
+    const detail = await incidentDetail(deps, params.id);
+    if (wantsMarkdown(query.format, c.req.header('accept'))) return c.body(incidentMarkdown(detail, deps.config.publicUrl), 200, { 'Content-Type': 'text/markdown; charset=utf-8', Vary: 'Accept' });
+    c.header('Vary', 'Accept');
+    return c.json(detail);
+  });
+
+  serve(app, op.putIncidentPostmortem, async (c, { params, body }) => c.json(await writePostmortem(deps, principalOf(c), params.id, body)));
+
+  serve(app, op.closeIncident, async (c, { params }) => c.json(await closeIncident(deps, principalOf(c), params.id)));
+
+  return app;
 }

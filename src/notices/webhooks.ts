@@ -18,7 +18,10 @@ const NOTICE_EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'no
 /** Change-request events sent to the partners they concern (src/changes/open.ts). */
 const PARTNER_CHANGE_EVENT_TYPES = ['change.acknowledgement-requested'] as const;
 /** Every event a webhook may subscribe to. */
-export const EVENT_TYPES = [...NOTICE_EVENT_TYPES, ...PARTNER_CHANGE_EVENT_TYPES, 'release.recorded', 'gate.break-glass', 'matrix.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES] as const;
+/** Incidents opened (by an SLA breach or an operator) and closed: staff hooks only. */
+export const INCIDENT_EVENT_TYPES = ['incident.opened', 'incident.closed'] as const;
+
+export const EVENT_TYPES = [...NOTICE_EVENT_TYPES, ...PARTNER_CHANGE_EVENT_TYPES, 'release.recorded', 'gate.break-glass', 'matrix.break-glass', ...TRANSACTION_EVENT_TYPES, ...OBSERVABILITY_EVENT_TYPES, ...INCIDENT_EVENT_TYPES] as const;
 /** What a partner's webhook may subscribe to: notices and change-request events concerning it. */
 const PARTNER_EVENTS = new Set<string>([...NOTICE_EVENT_TYPES, ...PARTNER_CHANGE_EVENT_TYPES]);
 /** Failure class of a 3xx answer: Accord never follows redirects (the target could be anywhere). */

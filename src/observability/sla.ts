@@ -9,6 +9,7 @@ import type { FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { SLA_METRICS } from '../matrix/schema.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
+import { auditBreachIncident, incidentForBreach } from '../incidents/incidents.ts';
 import { RollupBuffer } from './sla-rollups.ts';
 import { RollupWindows } from './sla-windows.ts';
 
@@ -193,6 +194,7 @@ export class SlaMonitor {
   private async apply(flow: FlowEntry, partner: string, index: number, rule: Rule, value: number): Promise<void> {
     const now = this.deps.clock();
     const reason = this.describe(flow, partner, rule, value);
+    let incident: Awaited<ReturnType<typeof incidentForBreach>> | undefined;
     const row = await this.deps.db.transaction(async (tx) => {
       await tx.$serialize(LOCKS.slaIntervention);
       // Another evaluation (the previous leader's last run) may have applied it meanwhile.
@@ -207,10 +209,13 @@ export class SlaMonitor {
       for (const action of rule.actions.filter((a) => a === 'page-owner' || a === 'open-ticket')) {
         await enqueueEvent(tx, now, `sla.${action}`, { flow: flow.flow, partner, owner: flow.owner, escalation: flow.escalation, metric: rule.metric, value, threshold: rule.above, reason, interventionId: inserted.id }, 'all');
       }
+      // An incident covers the breach, opened or joined in this transaction (src/incidents).
+      incident = await incidentForBreach(tx, this.deps, { flow: flow.flow, partner, api: flow.contract.api, rule: index, interventionId: inserted.id, reason });
       await tx.$signal('sla-interventions');
       return inserted;
     });
     if (!row) return;
+    if (incident) await auditBreachIncident(this.deps, incident, row.id);
     this.active.set(`${flow.flow}|${partner}|${index}`, row);
     await appendAudit(this.deps, { actor: 'accord-sla-monitor', role: 'system', action: 'sla.intervention-applied', target: `${flow.flow}/${partner}`, outcome: 'ok', detail: { id: row.id, actions: rule.actions, metric: rule.metric, value, threshold: rule.above } });
     this.deps.logger.warn({ flow: flow.flow, partner, metric: rule.metric, value, actions: rule.actions, interventionId: row.id }, reason);

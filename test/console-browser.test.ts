@@ -32,6 +32,8 @@ const PAGES: Array<{ path: string; as: Visitor; status?: number }> = [
   { path: '/console/matrix/member-match', as: 'admin' },
   { path: '/console/audit', as: 'admin' },
   { path: '/console/audit', as: 'partner', status: 403 },
+  { path: '/console/operations/compensations', as: 'admin' },
+  { path: '/console/operations/compensations', as: 'partner', status: 403 },
 ];
 
 /** Serves one page on its own origin (http://<host>:<port>/); returns the page's URL. */

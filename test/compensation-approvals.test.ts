@@ -233,6 +233,26 @@ describe('saga engine and API: compensations awaiting approval', () => {
     expectForwardOnly(done);
   });
 
+  it('an operator\'s compensate of a transaction in flight leads to awaiting-approval caused by that operator', async () => {
+    // The export request is slow: the operator asks for compensation while it is out.
+    await inject({ step: 'request-export', kind: 'delayed-event', delayMs: 300, remaining: 1 });
+    const res = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: matchExample() } }), type: 'application/json', headers: { 'Idempotency-Key': `approval-key-${++n}` } });
+    const { id } = await res.json();
+    for (let i = 0; i < 200 && (await get(id)).steps.find((x: any) => x.id === 'capture-consent').state !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await s.call('POST', `/v1/transactions/${id}/compensate`, { token: operatorA })).status).toBe(202);
+    await s.runtime.engine.idle();
+    await clearFaults();
+    const view = await get(id);
+    expect(view.state).toBe('awaiting-approval');
+    expect((await approvals(id))[0]).toMatchObject({ status: 'awaiting', cause: 'operator', step_id: 'capture-consent' });
+    expect((await decide(id, 'approve', operatorA)).status).toBe(403);
+    expect((await decide(id, 'approve', operatorB)).status).toBe(200);
+    await s.runtime.engine.idle();
+    const done = await get(id);
+    expect(done.state).toBe('compensated');
+    expectForwardOnly(done);
+  });
+
   it('answers 404 for an unknown transaction and 409 when nothing awaits approval', async () => {
     expect((await decide('txn_nope', 'approve', operatorA)).status).toBe(404);
     const completed = await run();

@@ -16,6 +16,7 @@ const POSTGRES_SUITES = [
   'test/change-control.e2e.test.ts',
   'test/change-inbox.test.ts',
   'test/cli.test.ts',
+  'test/compensation-approvals.test.ts',
   'test/console-audit.test.ts',
   'test/console-change-privacy.test.ts',
   'test/console-changes.test.ts',

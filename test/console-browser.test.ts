@@ -41,6 +41,8 @@ const PAGES: Array<{ path: string; as: Visitor; status?: number }> = [
   { path: '/console/operations/incidents', as: 'admin' },
   { path: '/console/operations/incidents?status=closed', as: 'approver' },
   { path: '/console/operations/incidents', as: 'partner', status: 403 },
+  { path: '/console/operations/compensations', as: 'admin' },
+  { path: '/console/operations/compensations', as: 'partner', status: 403 },
 ];
 
 /** Serves one page on its own origin (http://<host>:<port>/); returns the page's URL. */

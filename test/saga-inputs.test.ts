@@ -89,7 +89,7 @@ describe('the shapes of the runtime inputs (one schema for the API, the fault fi
     expect(TransactionQuery.parse({ state: '', olderThan: '' })).toEqual({ state: undefined, olderThan: '', limit: 100 });
     expect(findings(TransactionQuery, { olderThan: '2026-11-27T12:00:00Z' }, 'parameters')).toEqual([]);
     expect(findings(TransactionQuery, { state: 'done,completed,stuck', olderThan: 'yesterday', limit: '0' }, 'parameters')).toEqual([
-      { location: 'state', message: 'unknown state done, stuck; states are initiated, accepted, in-progress, compensating, needs-attention, completed, compensated' },
+      { location: 'state', message: 'unknown state done, stuck; states are initiated, accepted, in-progress, compensating, awaiting-approval, needs-attention, completed, compensated' },
       { location: 'olderThan', message: 'must be an ISO 8601 duration (PT10M) or timestamp' },
       { location: 'limit', message: 'must be an integer 1–1000' },
     ]);

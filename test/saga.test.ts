@@ -347,7 +347,7 @@ describe('saga engine: the payer-data-export flow', () => {
       code: 'bad_request',
       detail: 'Invalid transaction query',
       errors: [
-        { location: 'state', message: 'unknown state done; states are initiated, accepted, in-progress, compensating, needs-attention, completed, compensated' },
+        { location: 'state', message: 'unknown state done; states are initiated, accepted, in-progress, compensating, awaiting-approval, needs-attention, completed, compensated' },
         { location: 'olderThan', message: 'must be an ISO 8601 duration (PT10M) or timestamp' },
         { location: 'limit', message: 'must be an integer 1–1000' },
       ],

@@ -4,7 +4,7 @@ import type { ContractSource, FlowEntry } from '../matrix/checks.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { summarise, type Change, type DiffResult, type Level } from './types.ts';
 
-type Compensation = { operationId?: string; strategy?: string };
+type Compensation = { operationId?: string; strategy?: string; approval?: string };
 
 /** Strength of a compensation: an operation that undoes the step beats a strategy beats none. */
 function strength(c: Compensation): number {
@@ -50,6 +50,11 @@ export function diffMatrixEntries(base: FlowEntry, revision: FlowEntry, options:
     const cr = step.compensation as Compensation;
     if (strength(cr) < strength(cb)) add(cr.strategy === 'none' ? 'matrix-compensation-removed' : 'matrix-compensation-weakened', 'breaking', `${at}/compensation`, `step ${step.id} compensation ${cr.strategy === 'none' ? 'removed' : 'weakened'}: ${describe(cb)} → ${describe(cr)}`);
     else if (describe(cb) !== describe(cr)) add('matrix-compensation-changed', strength(cr) > strength(cb) ? 'info' : 'warning', `${at}/compensation`, `step ${step.id} compensation changed: ${describe(cb)} → ${describe(cr)}`);
+    // A person approving a compensation is a guarantee operators rely on: dropping it is breaking; adding one delays compensations, to review.
+    const approvalBefore = cb.approval === 'required';
+    const approvalAfter = cr.approval === 'required';
+    if (approvalBefore && !approvalAfter) add('matrix-compensation-approval-removed', 'breaking', `${at}/compensation/approval`, `step ${step.id} compensation no longer waits for an operator's approval: it runs unreviewed`);
+    else if (!approvalBefore && approvalAfter) add('matrix-compensation-approval-added', 'warning', `${at}/compensation/approval`, `step ${step.id} compensation now waits for an operator's approval (awaiting-approval) before it runs; needs review`);
     if (before.retry.maxAttempts <= 1 && step.retry.maxAttempts > 1) {
       const keyed = options.keyed?.(step.operationId);
       add('matrix-retries-added', keyed === false ? 'breaking' : keyed === true ? 'info' : 'warning', `${at}/retry/maxAttempts`, `step ${step.id} now retries up to ${step.retry.maxAttempts} times${keyed === false ? ` but ${step.operationId} is not keyed for idempotency: duplicates possible` : keyed === undefined ? '; check that the operation is keyed for idempotency' : ''}`);

@@ -39,7 +39,7 @@ export interface Step {
   operationId: string;
   timeout: string;
   retry: Retry;
-  compensation: { operationId?: string; strategy?: string };
+  compensation: { operationId?: string; strategy?: string; approval?: 'required' | 'none' };
 }
 export interface FlowEntry {
   flow: string;
@@ -126,6 +126,9 @@ export async function checkFlow(data: unknown, source: ContractSource | undefine
     if (stepIds.has(step.id)) add('matrix/duplicate-step', `/steps/${i}/id`, `step id "${step.id}" is used twice`);
     stepIds.add(step.id);
     if (durationMs(step.retry.initial) > durationMs(step.retry.max)) add('matrix/retry-backoff', `/steps/${i}/retry/max`, `max backoff ${step.retry.max} is below the initial ${step.retry.initial}`);
+    if (step.compensation.approval === 'required' && !step.compensation.operationId && step.compensation.strategy !== 'reversal-event') {
+      add('matrix/approval-without-compensation', `/steps/${i}/compensation/approval`, `step "${step.id}" asks for approval of a compensation it does not have (strategy ${step.compensation.strategy ?? 'none'} runs nothing): declare a compensating operation or drop the approval`);
+    }
   });
 
   const missingModes = FAILURE_MODES.filter((m) => !Object.hasOwn(entry.failureModes, m));

@@ -40,7 +40,7 @@ export function toRow(entry: FlowEntry, version: number): MatrixRowView {
   const key = idem.keySource.header ? `${idem.keySource.header} header` : `body ${idem.keySource.bodyPointers!.join(', ')}`;
   const fingerprint = idem.fingerprint.body ? 'whole body' : idem.fingerprint.pointers!.join(', ');
   const compensation = (c: FlowEntry['steps'][number]['compensation'] & { justification?: string }) =>
-    c.operationId ? c.operationId : c.strategy === 'none' ? `none (${c.justification})` : c.strategy!;
+    `${c.operationId ? c.operationId : c.strategy === 'none' ? `none (${c.justification})` : c.strategy!}${c.approval === 'required' ? ' (approval required)' : ''}`;
   const target = (name: string, label: string) => {
     const t = entry.sla[name]!;
     return `${label} p${t.percentile} ≤ ${human(t.target)}`;

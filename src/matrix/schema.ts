@@ -40,14 +40,21 @@ const duration = { type: 'string', pattern: DURATION_PATTERN, description: 'ISO 
 const text = { type: 'string', minLength: 1, maxLength: 2000 };
 const jsonPointer = { type: 'string', pattern: '^(/([^~/]|~[01])*)+$', description: 'JSON pointer into the request body' };
 
+/** Whether running the compensation waits for an operator's approval (issue 18); default none. */
+export const COMPENSATION_APPROVALS = ['required', 'none'] as const;
+const approval = { enum: [...COMPENSATION_APPROVALS], description: 'required: the compensation waits in awaiting-approval until an operator approves or rejects it; default none' };
+
 const compensation = {
   description: 'What undoes the step: an operation of the contract, or a strategy',
   oneOf: [
-    { type: 'object', additionalProperties: false, required: ['operationId'], properties: { operationId: text, note: text } },
-    { type: 'object', additionalProperties: false, required: ['strategy'], properties: { strategy: { enum: ['mark-inactive', 'reversal-event'] }, note: text } },
-    { type: 'object', additionalProperties: false, required: ['strategy', 'justification'], properties: { strategy: { const: 'none' }, justification: { type: 'string', minLength: 10, maxLength: 2000 } } },
+    { type: 'object', additionalProperties: false, required: ['operationId'], properties: { operationId: text, note: text, approval } },
+    { type: 'object', additionalProperties: false, required: ['strategy'], properties: { strategy: { enum: ['mark-inactive', 'reversal-event'] }, note: text, approval } },
+    { type: 'object', additionalProperties: false, required: ['strategy', 'justification'], properties: { strategy: { const: 'none' }, justification: { type: 'string', minLength: 10, maxLength: 2000 }, approval } },
   ],
 };
+
+/** SLA metrics an intervention rule may watch that are read live rather than sampled: the oldest compensation awaiting approval, in seconds. */
+export const LIVE_SLA_METRICS = ['compensationApprovalWait'] as const;
 
 const slaTarget = {
   type: 'object',
@@ -194,7 +201,7 @@ export const FLOW_SCHEMA = {
             additionalProperties: false,
             required: ['metric', 'above', 'window', 'for', 'actions'],
             properties: {
-              metric: { enum: [...SLA_METRICS, 'errorRate'] },
+              metric: { enum: [...SLA_METRICS, 'errorRate', ...LIVE_SLA_METRICS], description: 'compensationApprovalWait: how long the oldest compensation has awaited approval (now; the window is not used)' },
               percentile: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
               above: { anyOf: [duration, { type: 'number', minimum: 0, maximum: 1 }], description: 'a duration for time metrics, a fraction for errorRate' },
               window: duration,

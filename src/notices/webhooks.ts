@@ -10,7 +10,16 @@ import type { ResolveHost } from '../outbound/dns-resolver.ts';
 import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 
 /** Exchange-runtime transaction events (from the transaction outbox, src/runtime/outbox.ts). */
-export const TRANSACTION_EVENT_TYPES = ['transaction.state-changed', 'transaction.step-failed', 'transaction.compensation-failed', 'transaction.reversal-event', 'transaction.recorded'] as const;
+export const TRANSACTION_EVENT_TYPES = [
+  'transaction.state-changed',
+  'transaction.step-failed',
+  'transaction.compensation-failed',
+  'transaction.reversal-event',
+  'transaction.recorded',
+  'transaction.compensation-awaiting-approval',
+  'transaction.compensation-approved',
+  'transaction.compensation-rejected',
+] as const;
 /** SLA monitor and synthetic-check events (src/observability). */
 export const OBSERVABILITY_EVENT_TYPES = ['sla.page-owner', 'sla.open-ticket', 'sla.recovered'] as const;
 /** Notice events: one per notice kind (src/notices/notices.ts NOTICE_KINDS). */

@@ -39,7 +39,11 @@ export class Metrics {
   constructor(
     readonly enabled = true,
     /** Collected on scrape: transactions not yet finished, and active SLA interventions. */
-    collect: { inFlight?: () => Promise<Array<{ partner: string; flow: string; count: number }>>; interventions?: () => Promise<Array<{ partner: string; flow: string; action: string }>> } = {},
+    collect: {
+      inFlight?: () => Promise<Array<{ partner: string; flow: string; count: number }>>;
+      interventions?: () => Promise<Array<{ partner: string; flow: string; action: string }>>;
+      awaitingApproval?: () => Promise<Array<{ partner: string; flow: string; count: number }>>;
+    } = {},
   ) {
     const registers = [this.registry];
     const counter = (name: string, help: string, labelNames: string[]): CounterLike => (enabled ? new Counter({ name, help, labelNames, registers }) : NOOP);
@@ -79,6 +83,17 @@ export class Metrics {
           const rows = (await collect.interventions?.()) ?? [];
           this.reset();
           for (const row of rows) this.inc({ partner: row.partner, flow: row.flow, action: row.action });
+        },
+      });
+      new Gauge({
+        name: 'accord_compensations_awaiting_approval',
+        help: 'Compensations waiting for an operator to approve or reject them (matrix: compensation.approval required)',
+        labelNames: ['partner', 'flow'],
+        registers,
+        async collect() {
+          const rows = (await collect.awaitingApproval?.()) ?? [];
+          this.reset();
+          for (const row of rows) this.set({ partner: row.partner, flow: row.flow }, row.count);
         },
       });
     }

@@ -10,6 +10,7 @@ import { durationMs } from '../matrix/durations.ts';
 import { SLA_METRICS } from '../matrix/schema.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
 import { auditBreachIncident, incidentForBreach } from '../incidents/incidents.ts';
+import { approvalWaits } from '../runtime/compensation-approvals.ts';
 import { RollupBuffer } from './sla-rollups.ts';
 import { RollupWindows } from './sla-windows.ts';
 
@@ -148,11 +149,16 @@ export class SlaMonitor {
     const flows = await this.flows();
     const windows = await RollupWindows.read(this.deps.db, now, flows.flatMap((f) => f.sla.interventions.map((rule) => durationMs(rule.window))));
     const breaches = await this.breaches();
+    // compensationApprovalWait is read live: the oldest compensation awaiting approval, per flow and partner.
+    const waits = await approvalWaits(this.deps.db, now);
     for (const flow of flows) {
-      for (const partner of this.partners(flow.flow, windows, breaches, this.active.values())) {
+      const waiting = [...waits.keys()].filter((k) => k.startsWith(`${flow.flow}|`)).map((k) => k.slice(flow.flow.length + 1));
+      for (const partner of [...new Set([...this.partners(flow.flow, windows, breaches, this.active.values()), ...waiting])].sort()) {
         for (const [index, rule] of flow.sla.interventions.entries()) {
           const key = `${flow.flow}|${partner}|${index}`;
-          const { value, samples } = await windows.measure(flow.flow, partner, rule.metric, durationMs(rule.window), rule.percentile ?? 95);
+          const wait = waits.get(`${flow.flow}|${partner}`);
+          const { value, samples } =
+            rule.metric === 'compensationApprovalWait' ? { value: wait ?? 0, samples: wait === undefined ? 0 : 1 } : await windows.measure(flow.flow, partner, rule.metric, durationMs(rule.window), rule.percentile ?? 95);
           if (samples > 0 && value > threshold(rule)) {
             let since = breaches.get(key);
             if (since === undefined) {

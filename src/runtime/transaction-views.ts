@@ -25,6 +25,7 @@ function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: stri
   if (state === 'compensated') return `compensated at ${row.finishedAt}${failure ? ` after ${failure.step} failed: ${failure.detail}` : ''}`;
   if (row.operatorAction === 'retry' || row.operatorAction === 'compensate') return `operator ${row.operatorAction} requested; waiting for the engine to pick it up`;
   if (state === 'needs-attention' && row.mode === 'sync') return `waiting for an operator's review: ${failure?.step ?? 'the request'} failed: ${failure?.detail ?? 'unknown'}; it had no effect to undo, so POST /v1/transactions/${row.id}/compensate closes it (the caller re-sends to try again)`;
+  if (state === 'awaiting-approval') return `compensation of ${steps.find((s) => s.kind === 'compensation' && s.position === row.cursor)?.stepId ?? `step ${row.cursor + 1}`} awaits an operator's approval (POST /v1/transactions/${row.id}/compensations/{step}/approve or /reject)`;
   if (state === 'needs-attention' && !row.operatorAction) return `waiting for an operator (POST /v1/transactions/${row.id}/retry or /compensate): ${failure?.compensation ? 'compensation of ' : ''}${failure?.step ?? 'a step'} failed: ${failure?.detail ?? 'unknown'}`;
   if (call) {
     const attempts = steps.find((st) => st.stepId === call.stepId && st.kind === (call.compensation ? 'compensation' : 'forward'))?.attempts ?? 0;
@@ -86,7 +87,7 @@ export async function loadTransactionView(db: Reader, config: Pick<Deps['config'
     .where(eq(transactionEvents.transactionId, row.id))
     .orderBy(asc(transactionEvents.seq))
     .all())
-    .map((e) => ({ seq: e.seq as number | null, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: JSON.parse(e.data) as unknown }));
+    .map((e) => ({ seq: e.seq as number | null, type: e.type, from: e.fromState, to: e.toState, step: e.stepId, at: e.createdAt, data: withoutToken(JSON.parse(e.data) as Record<string, unknown>) }));
   const forward = steps.filter((s) => s.kind === 'forward');
   if (row.syncStep) {
     // A direct request: its one step and its outbox record live in the row itself (an operator's close is an event).
@@ -116,6 +117,13 @@ export async function loadTransactionView(db: Reader, config: Pick<Deps['config'
     events,
     links: links(config, row),
   };
+}
+
+/** An operator event's data without the operator's token id (kept for four-eyes checks, not shown). */
+function withoutToken(data: Record<string, unknown>): unknown {
+  if (!('byToken' in data)) return data;
+  const { byToken: _token, ...rest } = data;
+  return rest;
 }
 
 function links(config: Pick<Deps['config'], 'publicUrl'>, row: TransactionRow) {
@@ -273,7 +281,7 @@ export async function anyStillRunning(db: Reader, ids: string[]): Promise<boolea
     .from(transactions)
     .where(inArray(transactions.id, ids))
     .all())
-    .some((r) => !TERMINAL_STATES.includes(r.state as TransactionState) && !(r.state === 'needs-attention' && !r.action));
+    .some((r) => !TERMINAL_STATES.includes(r.state as TransactionState) && !(r.state === 'needs-attention' && !r.action) && r.state !== 'awaiting-approval');
 }
 
 /** When a transaction was last handed to a human (its last change to needs-attention), if ever. */

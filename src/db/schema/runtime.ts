@@ -53,7 +53,7 @@ export const transactions = sqliteTable(
     id: text('id').primaryKey(),
     flow: text('flow').notNull(),
     ...contractVersionColumns(),
-    /** initiated | accepted | in-progress | compensating | needs-attention | completed | compensated */
+    /** initiated | accepted | in-progress | compensating | awaiting-approval | needs-attention | completed | compensated */
     state: text('state').notNull(),
     /** forward | compensating */
     phase: text('phase').notNull(),

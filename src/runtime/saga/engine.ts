@@ -15,6 +15,7 @@ import { observeFlow } from '../telemetry.ts';
 import { newSpanId } from '../trace-context.ts';
 import { anyStillRunning, handedToOperatorAt, type CallInProgress, type TransactionRow } from '../transaction-views.ts';
 import { onSignal } from '../../db/signals.ts';
+import { approvedToRun, awaitApproval, needsApproval } from '../compensation-approvals.ts';
 import { SagaLeases } from './leases.ts';
 import { Waits } from './waits.ts';
 import { callStep } from './partner-call.ts';
@@ -160,6 +161,8 @@ export class SagaEngine {
       // Another replica took the saga over (this one stalled past its lease): it drives it now.
       if (transaction.leaseOwner !== this.deps.config.replicaId) return;
       if (transaction.state === 'needs-attention' && !transaction.operatorAction) return;
+      // A compensation waits for a person: nothing runs until one decides (approve kicks it again).
+      if (transaction.state === 'awaiting-approval') return;
       const flowEntry = JSON.parse(transaction.plan) as FlowEntry;
       if (transaction.operatorAction === 'retry' || transaction.operatorAction === 'compensate') {
         await this.applyOperatorAction(transaction, flowEntry);
@@ -333,6 +336,13 @@ export class SagaEngine {
         return;
       }
       context = { ...context, ...stepOutputs(step.operationId, earlier) };
+    }
+    if (needsApproval(step) && !(await approvedToRun(this.deps.db, transaction.id, step.id))) {
+      await this.commit(transaction, async (dbTx, row) => {
+        await ensureStep(dbTx, row, 'compensation', step.id, row.cursor, operation);
+        await awaitApproval(dbTx, row, step, operation, this.deps, this.onState);
+      });
+      return;
     }
     if (!step.compensation.operationId) {
       // reversal-event: the compensation is an event partners act on.

@@ -81,7 +81,7 @@ export class SagaLeases {
        WHERE id IN (
          SELECT id FROM transactions
          WHERE state NOT IN ('completed', 'compensated') AND mode = 'saga'
-           AND (state <> 'needs-attention' OR operator_action IS NOT NULL)
+           AND (state <> 'needs-attention' OR operator_action IS NOT NULL) AND state <> 'awaiting-approval'
            AND (lease_owner IS NULL OR lease_until < @now${own ? ' OR lease_owner = @owner' : ''})
          ORDER BY updated_at, id ${own ? '' : `LIMIT ${SWEEP_LIMIT}`} ${lock})
        RETURNING id`,

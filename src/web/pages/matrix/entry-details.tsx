@@ -29,7 +29,8 @@ export function retries(step: Step, withJitter = true): string {
 
 export function compensation(c: Step['compensation'] & { note?: string; justification?: string }): string {
   const what = c.operationId ? `calls ${c.operationId}` : c.strategy === 'none' ? `none: ${c.justification ?? ''}` : c.strategy!;
-  return c.note ? `${what} (${c.note})` : what;
+  const shown = c.note ? `${what} (${c.note})` : what;
+  return c.approval === 'required' ? `${shown}; waits for an operator's approval` : shown;
 }
 
 /** A query value that must be a version number (1, 2, …), or absent. */

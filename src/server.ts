@@ -15,6 +15,7 @@ import { importMatrix } from './matrix/import.ts';
 import { processSunsets } from './notices/notices.ts';
 import { disableDisallowedWebhooks, WebhookDispatcher } from './notices/webhook-dispatcher.ts';
 import { Metrics } from './observability/metrics.ts';
+import { OpsRollups } from './observability/ops-rollups.ts';
 import { runSynthetic } from './observability/synthetic.ts';
 import { GitRegistry } from './registry/git-registry.ts';
 import { loadConfiguredFaults } from './runtime/faults.ts';
@@ -55,7 +56,8 @@ export interface Service {
  * Every ACCORD_JOBS_INTERVAL_MS, one run at a time. On every replica: scorecard counters, the
  * audit rows of refused authentications whose minute has ended, and taking over the sagas no
  * live replica drives. On the leader only (always the one process on SQLite; on PostgreSQL the
- * holder of an advisory lock, ADR 0016): sunsets, purge of idempotency keys past their window
+ * holder of an advisory lock, ADR 0016): the operations rollups (ADR 0028; every replica adds its
+ * duplicates), sunsets, purge of idempotency keys past their window
  * and of ended sessions, SLA evaluation, the transaction outbox, and an audit anchor when an
  * entry has waited a minute for one. Webhook deliveries run in their own dispatcher, never
  * awaited here: a slow endpoint cannot hold these up.
@@ -65,6 +67,8 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
   await runtime.engine.resume({ startUp: true });
   await webhookDispatcher.start();
   const idempotency = new IdempotencyStore(deps);
+  // The operations overview's rollups (ADR 0028): every replica adds its duplicates, the leader folds the outbox.
+  const opsRollups = new OpsRollups(deps);
   let leading = false;
   const leaderDuties = async () => {
     await processSunsets(deps);
@@ -73,6 +77,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     await runtime.sla.evaluate();
     await runtime.sla.purge();
     await publishTransactionEvents(deps);
+    await opsRollups.fold();
     await deps.audit.anchorIfDue();
   };
   let running: Promise<unknown> | undefined;
@@ -81,6 +86,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     running = (async () => {
       await runtime.stats.flush();
       await runtime.sla.flush();
+      await opsRollups.collectDuplicates();
       await guard.flushEnded();
       // Rate-limit counts to and from the other replicas (nothing on SQLite).
       await guard.sync();

@@ -1,0 +1,435 @@
+import type { Counter } from 'prom-client';
+import type { Deps } from '../deps.ts';
+import { LOCKS, lockKey } from '../db/locks.ts';
+import type { FlowEntry } from '../matrix/checks.ts';
+import { acknowledgingStep } from '../runtime/saga/policy.ts';
+import { bucketOf, summaryPercentile, type Summary } from './sla-rollups.ts';
+
+/**
+ * Operations rollups (issue 18, ADR 0028): per time bucket, flow and partner, what the overview
+ * charts draw. The leader folds new transaction events and direct-request records into minute
+ * buckets (its own outbox cursors, moved in the same database transaction as the counts, so a
+ * re-run never counts twice), every replica adds the duplicates it answered, and each touched
+ * minute is summed again into its hour and its day. `flow`/`partner` '*' rows hold the totals, so
+ * every chart reads one row per bucket.
+ */
+
+/** The tiers and their bucket length. */
+export const OPS_TIERS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+export type OpsTier = keyof typeof OPS_TIERS;
+
+/** The counters of a bucket. */
+export const OPS_COUNTERS = ['initiated', 'duplicates', 'accepted', 'refused', 'identityAttempts', 'identityMatched', 'compensations', 'manualInterventions'] as const;
+export type OpsCounter = (typeof OPS_COUNTERS)[number];
+/** The latency histograms of a bucket (seconds since the transaction started). */
+export const OPS_LATENCIES = ['timeToAcknowledge', 'timeToFinalise'] as const;
+export type OpsLatency = (typeof OPS_LATENCIES)[number];
+
+/** One bucket's content, as kept in memory while folding or reading. */
+export interface OpsCell {
+  counts: Record<OpsCounter, number>;
+  histograms: Record<OpsLatency, Summary>;
+  inFlight: number;
+}
+
+/** The outbox cursors of the fold: transaction events by seq, direct-request records by rowid. */
+const EVENTS_CURSOR = 'ops-rollups-events';
+const SYNC_CURSOR = 'ops-rollups-sync';
+/** Every writer of ops_rollups (the leader's fold, each replica's duplicates) holds this while it reads and rewrites rows. */
+const WRITE_LOCK = lockKey('ops-rollups');
+/** Most source records one fold reads; the rest wait for the next run. */
+const FOLD_LIMIT = 5000;
+
+/** An empty cell. */
+export function emptyCell(): OpsCell {
+  return {
+    counts: Object.fromEntries(OPS_COUNTERS.map((c) => [c, 0])) as Record<OpsCounter, number>,
+    histograms: Object.fromEntries(OPS_LATENCIES.map((l) => [l, emptyHistogram()])) as Record<OpsLatency, Summary>,
+    inFlight: 0,
+  };
+}
+
+function emptyHistogram(): Summary {
+  return { count: 0, sum: 0, min: Infinity, max: -Infinity, buckets: new Map() };
+}
+
+/** Adds one latency sample (seconds). */
+export function observe(h: Summary, seconds: number): void {
+  h.count++;
+  h.sum += seconds;
+  if (seconds < h.min) h.min = seconds;
+  if (seconds > h.max) h.max = seconds;
+  const b = bucketOf(seconds);
+  h.buckets!.set(b, (h.buckets!.get(b) ?? 0) + 1);
+}
+
+/** Adds `from`'s counts and histograms to `into` (in-flight is a level, not a sum: the caller decides). */
+export function addCell(into: OpsCell, from: OpsCell): void {
+  for (const c of OPS_COUNTERS) into.counts[c] += from.counts[c];
+  for (const l of OPS_LATENCIES) {
+    const a = into.histograms[l];
+    const b = from.histograms[l];
+    a.count += b.count;
+    a.sum += b.sum;
+    if (b.min < a.min) a.min = b.min;
+    if (b.max > a.max) a.max = b.max;
+    for (const [k, n] of b.buckets!) a.buckets!.set(k, (a.buckets!.get(k) ?? 0) + n);
+  }
+}
+
+/** The p-th percentile (nearest rank, within ≈ 1.08 % from the fixed exponential buckets), null without samples. */
+export function latencyPercentile(h: Summary, p: number): number | null {
+  return h.count === 0 ? null : summaryPercentile(h, p);
+}
+
+/** The stored form of a cell's counters: only the non-zero ones. */
+export function countsText(cell: OpsCell): string {
+  return JSON.stringify(Object.fromEntries(OPS_COUNTERS.filter((c) => cell.counts[c] !== 0).map((c) => [c, cell.counts[c]])));
+}
+
+/** The stored form of a cell's histograms: per latency {n, sum, min, max, b: {bucket: count}}, only those with samples. */
+export function histogramsText(cell: OpsCell): string {
+  const out: Record<string, unknown> = {};
+  for (const l of OPS_LATENCIES) {
+    const h = cell.histograms[l];
+    if (h.count === 0) continue;
+    out[l] = { n: h.count, sum: h.sum, min: h.min, max: h.max, b: Object.fromEntries([...h.buckets!.entries()].sort((a, b) => a[0] - b[0])) };
+  }
+  return JSON.stringify(out);
+}
+
+/** A stored row back as a cell. */
+export function parseCell(counts: string, histograms: string, inFlight: number): OpsCell {
+  const cell = emptyCell();
+  const c = JSON.parse(counts) as Partial<Record<OpsCounter, number>>;
+  for (const name of OPS_COUNTERS) cell.counts[name] = c[name] ?? 0;
+  const h = JSON.parse(histograms) as Partial<Record<OpsLatency, { n: number; sum: number; min: number; max: number; b: Record<string, number> }>>;
+  for (const name of OPS_LATENCIES) {
+    const stored = h[name];
+    if (!stored) continue;
+    cell.histograms[name] = { count: stored.n, sum: stored.sum, min: stored.min, max: stored.max, buckets: new Map(Object.entries(stored.b).map(([k, n]) => [Number(k), n])) };
+  }
+  cell.inFlight = inFlight;
+  return cell;
+}
+
+/** The start of the bucket of `tier` holding `ms`, ISO 8601. */
+export function bucketStart(tier: OpsTier, ms: number): string {
+  return new Date(Math.floor(ms / OPS_TIERS[tier]) * OPS_TIERS[tier]).toISOString();
+}
+
+/** Changes of one fold or flush: per minute bucket, per flow|partner (the four totals rows included), what to add. */
+class Delta {
+  readonly cells = new Map<string, Map<string, OpsCell>>();
+
+  /** The cells a record of `flow` and `partner` at `ms` adds to: its own and the three totals. */
+  at(ms: number, flow: string, partner: string): OpsCell[] {
+    const minute = bucketStart('minute', ms);
+    let byKey = this.cells.get(minute);
+    if (!byKey) this.cells.set(minute, (byKey = new Map()));
+    const out: OpsCell[] = [];
+    for (const key of [`${flow}|${partner}`, `${flow}|*`, `*|${partner}`, '*|*']) {
+      let cell = byKey.get(key);
+      if (!cell) byKey.set(key, (cell = emptyCell()));
+      out.push(cell);
+    }
+    return out;
+  }
+
+  count(ms: number, flow: string, partner: string, counter: OpsCounter, n = 1): void {
+    for (const cell of this.at(ms, flow, partner)) cell.counts[counter] += n;
+  }
+
+  latency(ms: number, flow: string, partner: string, latency: OpsLatency, seconds: number): void {
+    for (const cell of this.at(ms, flow, partner)) observe(cell.histograms[latency], Math.max(0, seconds));
+  }
+}
+
+interface EventRow {
+  seq: number;
+  transactionId: string;
+  type: string;
+  toState: string | null;
+  stepId: string | null;
+  data: string;
+  createdAt: string;
+  flow: string;
+  partner: string;
+  txCreatedAt: string;
+}
+
+/**
+ * The operations rollups of one service: `collectDuplicates` on every replica (the duplicates it
+ * answered since the last call, from its own counters), `fold` on the leader (new events and
+ * records, in-flight, downsampling, retention). Both are idempotent per source record.
+ */
+export class OpsRollups {
+  /** Last value read per `flow|partner` of this process's duplicate counter. */
+  private readonly seenDuplicates = new Map<string, number>();
+  /** PostgreSQL: the highest event seq seen at the previous fold; events up to it are read now (see foldEvents). */
+  private settledSeq: number | undefined;
+  /** Acknowledging step per transaction plan, cached by transaction id within a fold. */
+  private readonly ackStep = new Map<string, string>();
+
+  constructor(private readonly deps: Pick<Deps, 'db' | 'clock' | 'config' | 'metrics' | 'logger'>) {}
+
+  /**
+   * Adds the replayed duplicates this process answered since the last call (direct requests and
+   * flow starts repeating an Idempotency-Key, as counted by accord_duplicate_requests_total) to
+   * the current minute. Each replica counts its own, so all of them run it.
+   */
+  async collectDuplicates(): Promise<number> {
+    const counter = this.deps.metrics.registry.getSingleMetric('accord_duplicate_requests_total') as Counter | undefined;
+    if (!counter) return 0;
+    const now = this.deps.clock().getTime();
+    const delta = new Delta();
+    let total = 0;
+    const fresh = new Map<string, number>();
+    for (const v of (await counter.get()).values) {
+      if (v.labels.outcome !== 'replayed') continue;
+      const key = `${String(v.labels.flow)}|${String(v.labels.partner)}`;
+      fresh.set(key, (fresh.get(key) ?? 0) + v.value);
+    }
+    for (const [key, value] of fresh) {
+      const n = value - (this.seenDuplicates.get(key) ?? 0);
+      if (n <= 0) continue;
+      const [flow, partner] = key.split('|') as [string, string];
+      delta.count(now, flow, partner, 'duplicates', n);
+      total += n;
+    }
+    if (total === 0) return 0;
+    await this.deps.db.transaction(async () => {
+      await this.deps.db.$serialize(WRITE_LOCK);
+      await this.apply(delta, undefined);
+    });
+    for (const [key, value] of fresh) this.seenDuplicates.set(key, value);
+    return total;
+  }
+
+  /**
+   * The leader's run: folds new transaction events and direct-request records into minute buckets,
+   * sets the in-flight level of the current minute, sums every touched minute again into its hour
+   * and day, and drops buckets past their tier's retention. One database transaction: the cursors
+   * move with the counts. Returns how many source records were folded.
+   */
+  async fold(): Promise<number> {
+    const { db } = this.deps;
+    const settledRowid = await this.settledRowid();
+    const folded = await db.transaction(async () => {
+      await db.$serialize(WRITE_LOCK);
+      const delta = new Delta();
+      const events = await this.foldEvents(delta);
+      const records = await this.foldRecords(delta, settledRowid);
+      await this.apply(delta, await this.inFlightNow());
+      await this.purge();
+      return events + records;
+    });
+    this.ackStep.clear();
+    return folded;
+  }
+
+  /** Transaction events after the cursor: starts, partner answers, finalisations, compensations, operator actions. */
+  private async foldEvents(delta: Delta): Promise<number> {
+    const sql = this.deps.db.$sql;
+    const postgres = this.deps.db.$dialect === 'postgres';
+    const cursor = await this.cursor(EVENTS_CURSOR);
+    // On PostgreSQL a smaller seq can commit after a larger one: events are read one run late, up to the highest seq seen by the previous run.
+    const highest = ((await sql.value('SELECT max(seq) FROM transaction_events')) as number | null) ?? 0;
+    const upTo = postgres ? (this.settledSeq ?? cursor) : highest;
+    this.settledSeq = highest;
+    if (upTo <= cursor) return 0;
+    const rows = await sql.all<EventRow>(
+      `SELECT e.seq, e.transaction_id AS "transactionId", e.type, e.to_state AS "toState", e.step_id AS "stepId", e.data, e.created_at AS "createdAt", t.flow, t.partner, t.created_at AS "txCreatedAt"
+       FROM transaction_events e JOIN transactions t ON t.id = e.transaction_id WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`,
+      [cursor, upTo, FOLD_LIMIT],
+    );
+    for (const e of rows) {
+      const at = Date.parse(e.createdAt);
+      const since = (at - Date.parse(e.txCreatedAt)) / 1000;
+      const data = JSON.parse(e.data) as { operationId?: string; status?: number | null };
+      switch (e.type) {
+        case 'transaction.initiated':
+          delta.count(at, e.flow, e.partner, 'initiated');
+          break;
+        case 'transaction.step-succeeded':
+          delta.count(at, e.flow, e.partner, 'accepted');
+          if (data.operationId === 'memberMatch') identity(delta, at, e, true);
+          if (e.stepId === (await this.acknowledging(e.transactionId))) delta.latency(at, e.flow, e.partner, 'timeToAcknowledge', since);
+          break;
+        case 'transaction.step-failed':
+        case 'transaction.step-retry-scheduled':
+          // A partner's refusal (an answer, not a timeout) of one attempt.
+          if (typeof data.status === 'number') delta.count(at, e.flow, e.partner, 'refused');
+          if (e.type === 'transaction.step-failed' && data.operationId === 'memberMatch' && data.status === 422) identity(delta, at, e, false);
+          break;
+        case 'transaction.state-changed':
+          if (e.toState === 'completed') delta.latency(at, e.flow, e.partner, 'timeToFinalise', since);
+          if (e.toState === 'compensating') delta.count(at, e.flow, e.partner, 'compensations');
+          break;
+        default:
+          // Operator retries and compensations, and decisions on compensations awaiting approval.
+          if (e.type.startsWith('transaction.operator-') || e.type === 'transaction.compensation-approved' || e.type === 'transaction.compensation-rejected') delta.count(at, e.flow, e.partner, 'manualInterventions');
+      }
+    }
+    const position = rows.length === FOLD_LIMIT ? rows.at(-1)!.seq : upTo;
+    await this.moveCursor(EVENTS_CURSOR, position);
+    return rows.length;
+  }
+
+  /** Direct-request records (one-step sync transactions) after the cursor, up to the settled rowid. */
+  private async foldRecords(delta: Delta, settled: number): Promise<number> {
+    const sql = this.deps.db.$sql;
+    const cursor = await this.cursor(SYNC_CURSOR);
+    if (settled <= cursor) return 0;
+    const rows = await sql.all<{ rowid: number; flow: string; partner: string; createdAt: string; step: string }>(
+      `SELECT rowid, flow, partner, created_at AS "createdAt", sync_step AS step FROM transactions WHERE rowid > ? AND rowid <= ? AND mode = 'sync' ORDER BY rowid LIMIT ?`,
+      [cursor, settled, FOLD_LIMIT],
+    );
+    for (const r of rows) {
+      const step = JSON.parse(r.step) as { operation: string; startedAt: string; latencyMs: number; outcome: { status: number } };
+      const at = Date.parse(step.startedAt);
+      const status = step.outcome.status;
+      const accepted = status >= 200 && status < 300;
+      const seconds = step.latencyMs / 1000;
+      delta.count(at, r.flow, r.partner, 'initiated');
+      delta.count(at, r.flow, r.partner, accepted ? 'accepted' : 'refused');
+      if (step.operation === 'memberMatch' && (status === 200 || status === 422)) identity(delta, at, r, status === 200);
+      // A direct request is acknowledged when it is answered, and final then if the partner accepted it.
+      delta.latency(at, r.flow, r.partner, 'timeToAcknowledge', seconds);
+      if (accepted) delta.latency(at, r.flow, r.partner, 'timeToFinalise', seconds);
+    }
+    const position = rows.length === FOLD_LIMIT ? rows.at(-1)!.rowid : settled;
+    await this.moveCursor(SYNC_CURSOR, position);
+    return rows.length;
+  }
+
+  /** Unfinished transactions now, per flow and partner. */
+  private async inFlightNow(): Promise<{ minute: string; rows: Array<{ flow: string; partner: string; n: number }> }> {
+    const rows = await this.deps.db.$sql.all<{ flow: string; partner: string; n: number }>("SELECT flow, partner, count(*) AS n FROM transactions WHERE state NOT IN ('completed', 'compensated') GROUP BY flow, partner");
+    return { minute: bucketStart('minute', this.deps.clock().getTime()), rows: rows.map((r) => ({ ...r, n: Number(r.n) })) };
+  }
+
+  /**
+   * Adds the delta to the minute rows, sets the current minute's in-flight level (when given),
+   * and sums each touched minute's hour and day again from the tier below.
+   */
+  private async apply(delta: Delta, inFlight: { minute: string; rows: Array<{ flow: string; partner: string; n: number }> } | undefined): Promise<void> {
+    const sql = this.deps.db.$sql;
+    const minutes = new Set(delta.cells.keys());
+    for (const [minute, byKey] of delta.cells) {
+      const keys = [...byKey.keys()];
+      const stored = await this.readRows('minute', minute);
+      for (const key of keys) {
+        const cell = stored.get(key) ?? emptyCell();
+        addCell(cell, byKey.get(key)!);
+        stored.set(key, cell);
+      }
+      await this.writeRows('minute', minute, new Map(keys.map((k) => [k, stored.get(k)!])));
+    }
+    if (inFlight) {
+      minutes.add(inFlight.minute);
+      const levels = new Map<string, number>();
+      for (const r of inFlight.rows) for (const key of [`${r.flow}|${r.partner}`, `${r.flow}|*`, `*|${r.partner}`, '*|*']) levels.set(key, (levels.get(key) ?? 0) + r.n);
+      const stored = await this.readRows('minute', inFlight.minute);
+      const changed = new Map<string, OpsCell>();
+      for (const [key, cell] of stored) if (!levels.has(key) && cell.inFlight !== 0) changed.set(key, Object.assign(cell, { inFlight: 0 }));
+      for (const [key, n] of levels) {
+        const cell = stored.get(key) ?? emptyCell();
+        if (stored.has(key) && cell.inFlight === n) continue;
+        cell.inFlight = n;
+        changed.set(key, cell);
+      }
+      await this.writeRows('minute', inFlight.minute, changed);
+    }
+    const hours = new Set([...minutes].map((m) => bucketStart('hour', Date.parse(m))));
+    for (const hour of hours) await this.downsample('minute', 'hour', hour);
+    const days = new Set([...hours].map((h) => bucketStart('day', Date.parse(h))));
+    for (const day of days) await this.downsample('hour', 'day', day);
+    void sql;
+  }
+
+  /** Rewrites bucket `start` of tier `to` as the sum of its buckets in tier `from` (in-flight: the latest one's level). */
+  private async downsample(from: OpsTier, to: OpsTier, start: string): Promise<void> {
+    const end = new Date(Date.parse(start) + OPS_TIERS[to]).toISOString();
+    const rows = await this.deps.db.$sql.all<{ bucket: string; flow: string; partner: string; counts: string; histograms: string; inFlight: number }>(
+      'SELECT bucket, flow, partner, counts, histograms, in_flight AS "inFlight" FROM ops_rollups WHERE tier = ? AND bucket >= ? AND bucket < ? ORDER BY bucket',
+      [from, start, end],
+    );
+    const sums = new Map<string, OpsCell>();
+    for (const r of rows) {
+      const key = `${r.flow}|${r.partner}`;
+      const cell = parseCell(r.counts, r.histograms, Number(r.inFlight));
+      const into = sums.get(key);
+      if (!into) sums.set(key, cell);
+      else {
+        addCell(into, cell);
+        // Rows come in bucket order: the level at the end of the bucket is the latest one.
+        into.inFlight = cell.inFlight;
+      }
+    }
+    await this.writeRows(to, start, sums);
+  }
+
+  /** Drops buckets older than their tier's retention (ACCORD_OPS_ROLLUP_MINUTES / _HOURS / _DAYS). */
+  private async purge(): Promise<void> {
+    const now = this.deps.clock().getTime();
+    const r = this.deps.config.opsRollupRetention;
+    for (const [tier, ms] of [['minute', r.minuteMs], ['hour', r.hourMs], ['day', r.dayMs]] as const) {
+      await this.deps.db.$sql.run('DELETE FROM ops_rollups WHERE tier = ? AND bucket < ?', [tier, bucketStart(tier, now - ms)]);
+    }
+  }
+
+  private async readRows(tier: OpsTier, bucket: string): Promise<Map<string, OpsCell>> {
+    const rows = await this.deps.db.$sql.all<{ flow: string; partner: string; counts: string; histograms: string; inFlight: number }>(
+      'SELECT flow, partner, counts, histograms, in_flight AS "inFlight" FROM ops_rollups WHERE tier = ? AND bucket = ?',
+      [tier, bucket],
+    );
+    return new Map(rows.map((r) => [`${r.flow}|${r.partner}`, parseCell(r.counts, r.histograms, Number(r.inFlight))]));
+  }
+
+  private async writeRows(tier: OpsTier, bucket: string, cells: Map<string, OpsCell>): Promise<void> {
+    for (const [key, cell] of cells) {
+      const [flow, partner] = key.split('|') as [string, string];
+      await this.deps.db.$sql.run(
+        'INSERT INTO ops_rollups (tier, bucket, flow, partner, counts, histograms, in_flight) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tier, bucket, flow, partner) DO UPDATE SET counts = excluded.counts, histograms = excluded.histograms, in_flight = excluded.in_flight',
+        [tier, bucket, flow, partner, countsText(cell), histogramsText(cell), cell.inFlight],
+      );
+    }
+  }
+
+  private async cursor(name: string): Promise<number> {
+    const sql = this.deps.db.$sql;
+    await sql.run('INSERT INTO outbox_cursors (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING', [name]);
+    return Number(await sql.value(`SELECT position FROM outbox_cursors WHERE name = ? ${this.deps.db.$dialect === 'postgres' ? 'FOR UPDATE' : ''}`, [name]));
+  }
+
+  private async moveCursor(name: string, position: number): Promise<void> {
+    await this.deps.db.$sql.run('UPDATE outbox_cursors SET position = ? WHERE name = ? AND position < ?', [position, name, position]);
+  }
+
+  /** The highest transactions rowid below which every row is final (as the outbox publisher reads it, src/runtime/outbox.ts). */
+  private async settledRowid(): Promise<number> {
+    const { db } = this.deps;
+    const read = async () => Number(((await db.$sql.value('SELECT max(rowid) FROM transactions')) as number | null) ?? 0);
+    if (db.$dialect !== 'postgres') return await read();
+    return await db.transaction(async () => {
+      await db.$sql.run(`SELECT pg_advisory_xact_lock(${LOCKS.outboxFence})`);
+      return await read();
+    });
+  }
+
+  /** The id of the step whose success acknowledges the transaction (its plan's acknowledging step). */
+  private async acknowledging(transactionId: string): Promise<string | undefined> {
+    if (!this.ackStep.has(transactionId)) {
+      const plan = (await this.deps.db.$sql.value('SELECT plan FROM transactions WHERE id = ?', [transactionId])) as string | undefined;
+      const entry = plan ? (JSON.parse(plan) as FlowEntry) : undefined;
+      this.ackStep.set(transactionId, entry?.steps?.length ? acknowledgingStep(entry).id : '');
+    }
+    return this.ackStep.get(transactionId);
+  }
+}
+
+function identity(delta: Delta, at: number, r: { flow: string; partner: string }, matched: boolean): void {
+  delta.count(at, r.flow, r.partner, 'identityAttempts');
+  if (matched) delta.count(at, r.flow, r.partner, 'identityMatched');
+}

@@ -149,6 +149,7 @@ interface EventRow {
   seq: number;
   transactionId: string;
   type: string;
+  fromState: string | null;
   toState: string | null;
   stepId: string | null;
   data: string;
@@ -239,7 +240,7 @@ export class OpsRollups {
     this.settledSeq = highest;
     if (upTo <= cursor) return 0;
     const rows = await sql.all<EventRow>(
-      `SELECT e.seq, e.transaction_id AS "transactionId", e.type, e.to_state AS "toState", e.step_id AS "stepId", e.data, e.created_at AS "createdAt", t.flow, t.partner, t.created_at AS "txCreatedAt"
+      `SELECT e.seq, e.transaction_id AS "transactionId", e.type, e.from_state AS "fromState", e.to_state AS "toState", e.step_id AS "stepId", e.data, e.created_at AS "createdAt", t.flow, t.partner, t.created_at AS "txCreatedAt"
        FROM transaction_events e JOIN transactions t ON t.id = e.transaction_id WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`,
       [cursor, upTo, FOLD_LIMIT],
     );
@@ -258,13 +259,14 @@ export class OpsRollups {
           break;
         case 'transaction.step-failed':
         case 'transaction.step-retry-scheduled':
-          // A partner's refusal (an answer, not a timeout) of one attempt.
-          if (typeof data.status === 'number') delta.count(at, e.flow, e.partner, 'refused');
+          // A partner's refusal (an error answer, not a timeout or a poll answered "not yet") of one attempt.
+          if (typeof data.status === 'number' && data.status >= 400) delta.count(at, e.flow, e.partner, 'refused');
           if (e.type === 'transaction.step-failed' && data.operationId === 'memberMatch' && data.status === 422) identity(delta, at, e, false);
           break;
         case 'transaction.state-changed':
           if (e.toState === 'completed') delta.latency(at, e.flow, e.partner, 'timeToFinalise', since);
-          if (e.toState === 'compensating') delta.count(at, e.flow, e.partner, 'compensations');
+          // A compensation starts; one with nothing left to undo goes straight to compensated.
+          if (e.toState === 'compensating' || (e.toState === 'compensated' && e.fromState !== 'compensating')) delta.count(at, e.flow, e.partner, 'compensations');
           break;
         default:
           // Operator retries and compensations, and decisions on compensations awaiting approval.

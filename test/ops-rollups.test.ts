@@ -34,6 +34,12 @@ describe('operations rollups through the real runtime', () => {
 
   it('counts starts, duplicates, acceptance, identity matches, compensations and operator actions per flow and partner; a re-run counts nothing twice', async () => {
     const ops = new OpsRollups(s.deps);
+    // On PostgreSQL events are folded one run late (a smaller seq may commit after a larger one): two runs fold everything.
+    const settle = async () => {
+      await ops.collectDuplicates();
+      await ops.fold();
+      await ops.fold();
+    };
     const post = (url: string, body: unknown, key: string, type = 'application/fhir+json') => s.call('POST', url, { body: JSON.stringify(body), type, headers: { 'Idempotency-Key': key } });
     expect((await post(MATCH, example(), 'ops-match-1')).status).toBe(200);
     expect((await post(MATCH, example(), 'ops-match-1')).headers.get('idempotent-replayed')).toBe('true'); // a duplicate
@@ -47,20 +53,17 @@ describe('operations rollups through the real runtime', () => {
     await s.runtime.engine.idle();
     expect((await s.call('GET', `/v1/transactions/${stuck.id}`).then((r) => r.json())).state).toBe('needs-attention');
 
-    await ops.collectDuplicates();
-    await ops.fold();
+    await settle();
     const before = await (await s.call('GET', '/v1/operator/overview?window=PT15M&flow=payer-data-export&partner=northwind-health')).json();
     expect(before.tier).toBe('minute');
     expect(chart(before, 'inFlight').total.value).toBe(1);
 
     expect((await s.call('POST', `/v1/transactions/${stuck.id}/compensate`)).status).toBe(202);
     await s.runtime.engine.idle();
-    await ops.collectDuplicates();
-    await ops.fold();
+    await settle();
     const snapshot = await rows(s);
     // Nothing new: folding and collecting again change no row.
-    await ops.collectDuplicates();
-    await ops.fold();
+    await settle();
     expect(await rows(s)).toEqual(snapshot);
 
     const direct = await (await s.call('GET', '/v1/operator/overview?window=PT15M&flow=member-match&partner=northwind-health')).json();

@@ -9,6 +9,7 @@ import { RELATIVE_ERROR } from '../src/observability/sla-rollups.ts';
 import { recordDirectRequest } from '../src/runtime/direct-requests/record.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
+import { signIn } from './console-helpers.ts';
 import { prng } from './prng.ts';
 
 const doc = (partner: string, version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', partner, 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
@@ -58,6 +59,31 @@ describe('operations rollups through the real runtime', () => {
     expect(before.tier).toBe('minute');
     expect(chart(before, 'inFlight').total.value).toBe(1);
 
+    // The console: charts, and the live tables with the SLA target, the current value and the intervention in force.
+    now += 6 * 60_000;
+    await s.deps.db.$sql.run(
+      "INSERT INTO sla_interventions (id, flow, partner, rule, metric, actions, value, threshold, freeze_id, started_at, lifted_at) VALUES ('int-ops-1', 'payer-data-export', 'northwind-health', 1, 'errorRate', '[\"pause-retries\",\"open-ticket\"]', '0.5', '0.2', NULL, ?, NULL)",
+      [new Date(now).toISOString()],
+    );
+    const operator = await signIn(s, await s.token('operator'));
+    const html = await (await operator.get('/console/operations?window=PT15M&flow=payer-data-export')).text();
+    expect(html.match(/<svg [^>]*role="img"/g)).toHaveLength(9);
+    expect(html).toContain('aria-label="Requests initiated, last 15 minutes per minute: total 2."');
+    expect(html).toContain(`href="/console/operations/transactions?flow=payer-data-export&amp;from=`);
+    expect(html).toContain('0 compensations await approval');
+    const degraded = /<h2 id="degraded">[\s\S]*?<\/section>/.exec(html)![0];
+    expect(degraded).toMatch(/northwind-health \/ payer-data-export[\s\S]*?member-mismatch[\s\S]*?≤ 0\.2[\s\S]*?pause-retries, open-ticket \(errorRate, since/);
+    const stuckTable = /<h2 id="stuck">[\s\S]*?<\/section>/.exec(html)![0];
+    expect(stuckTable).toMatch(/payer-data-export \/ needs-attention[\s\S]*?p95 ≤ PT2H[\s\S]*?1 stuck/);
+    await s.deps.db.$sql.run("UPDATE sla_interventions SET lifted_at = ? WHERE id = 'int-ops-1'", [new Date(now).toISOString()]);
+    // A partner's console shows its own partner's charts and no live tables; another partner's is not found.
+    const partnerUser = await signIn(s, await s.token('partner', 'northwind-health'));
+    const own = await (await partnerUser.get('/console/operations?window=PT15M')).text();
+    expect(own).toContain('aria-label="Requests initiated, last 15 minutes per minute: total 5."');
+    expect(own).not.toContain('id="degraded"');
+    expect((await partnerUser.get('/console/operations?partner=bluestem-mutual')).status).toBe(404);
+    expect((await operator.get('/console/operations?window=PT5M')).status).toBe(400);
+
     expect((await s.call('POST', `/v1/transactions/${stuck.id}/compensate`)).status).toBe(202);
     await s.runtime.engine.idle();
     await settle();
@@ -91,7 +117,7 @@ describe('operations rollups through the real runtime', () => {
     expect(chart(partner, 'requestsInitiated').total.value).toBe(5);
     const all = await (await s.call('GET', '/v1/operator/overview?window=PT15M')).json();
     expect(chart(all, 'requestsInitiated').total.value).toBe(5);
-    expect(chart(all, 'requestsInitiated').series[0]!.points.find((p: [string, number]) => p[0] === '2026-11-27T12:00:00.000Z')![1]).toBe(5);
+    expect(chart(all, 'requestsInitiated').series[0]!.points.find((p) => p[0] === '2026-11-27T12:00:00.000Z')![1]).toBe(5);
     expect(all.links.transactions).toContain('/v1/transactions?from=');
     expect(partner.links.console).toBe(`/console/operations/transactions?partner=northwind-health&from=${encodeURIComponent(partner.from)}&to=${encodeURIComponent(partner.to)}`);
   });

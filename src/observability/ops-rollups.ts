@@ -316,7 +316,6 @@ export class OpsRollups {
    * and sums each touched minute's hour and day again from the tier below.
    */
   private async apply(delta: Delta, inFlight: { minute: string; rows: Array<{ flow: string; partner: string; n: number }> } | undefined): Promise<void> {
-    const sql = this.deps.db.$sql;
     const minutes = new Set(delta.cells.keys());
     for (const [minute, byKey] of delta.cells) {
       const keys = [...byKey.keys()];
@@ -347,7 +346,6 @@ export class OpsRollups {
     for (const hour of hours) await this.downsample('minute', 'hour', hour);
     const days = new Set([...hours].map((h) => bucketStart('day', Date.parse(h))));
     for (const day of days) await this.downsample('hour', 'day', day);
-    void sql;
   }
 
   /** Rewrites bucket `start` of tier `to` as the sum of its buckets in tier `from` (in-flight: the latest one's level). */

@@ -9,8 +9,8 @@ import { bucketOf, summaryPercentile, type Summary } from './sla-rollups.ts';
  * Operations rollups (issue 18, ADR 0028): per time bucket, flow and partner, what the overview
  * charts draw. The leader folds new transaction events and direct-request records into minute
  * buckets (its own outbox cursors, moved in the same database transaction as the counts, so a
- * re-run never counts twice), every replica adds the duplicates it answered, and each touched
- * minute is summed again into its hour and its day. `flow`/`partner` '*' rows hold the totals, so
+ * re-run never counts twice), every replica adds the duplicates it answered, and what is added to
+ * a minute is added to its hour and its day too (downsampling as it goes). `flow`/`partner` '*' rows hold the totals, so
  * every chart reads one row per bucket.
  */
 
@@ -208,9 +208,9 @@ export class OpsRollups {
   }
 
   /**
-   * The leader's run: folds new transaction events and direct-request records into minute buckets,
-   * sets the in-flight level of the current minute, sums every touched minute again into its hour
-   * and day, and drops buckets past their tier's retention. One database transaction: the cursors
+   * The leader's run: folds new transaction events and direct-request records into their minute,
+   * hour and day buckets, sets the in-flight level of the current minute, hour and day, and drops
+   * buckets past their tier's retention. One database transaction: the cursors
    * move with the counts. Returns how many source records were folded.
    */
   async fold(): Promise<number> {
@@ -312,62 +312,51 @@ export class OpsRollups {
   }
 
   /**
-   * Adds the delta to the minute rows, sets the current minute's in-flight level (when given),
-   * and sums each touched minute's hour and day again from the tier below.
+   * Adds the delta to the rows of every tier (a minute's counts go to its minute, its hour and its
+   * day: counters and histograms are sums, so each tier stays the sum of the one below without
+   * reading it again), and sets the in-flight level, when given, on the current minute, hour and
+   * day (a level at the end of a bucket is the latest one).
    */
   private async apply(delta: Delta, inFlight: { minute: string; rows: Array<{ flow: string; partner: string; n: number }> } | undefined): Promise<void> {
-    const minutes = new Set(delta.cells.keys());
-    for (const [minute, byKey] of delta.cells) {
-      const keys = [...byKey.keys()];
-      const stored = await this.readRows('minute', minute);
-      for (const key of keys) {
-        const cell = stored.get(key) ?? emptyCell();
-        addCell(cell, byKey.get(key)!);
-        stored.set(key, cell);
+    for (const tier of ['minute', 'hour', 'day'] as const) {
+      const buckets = new Map<string, Map<string, OpsCell>>();
+      for (const [minute, byKey] of delta.cells) {
+        const bucket = bucketStart(tier, Date.parse(minute));
+        let into = buckets.get(bucket);
+        if (!into) buckets.set(bucket, (into = new Map()));
+        for (const [key, cell] of byKey) {
+          const sum = into.get(key);
+          if (sum) addCell(sum, cell);
+          else into.set(key, structuredClone(cell));
+        }
       }
-      await this.writeRows('minute', minute, new Map(keys.map((k) => [k, stored.get(k)!])));
-    }
-    if (inFlight) {
-      minutes.add(inFlight.minute);
-      const levels = new Map<string, number>();
-      for (const r of inFlight.rows) for (const key of [`${r.flow}|${r.partner}`, `${r.flow}|*`, `*|${r.partner}`, '*|*']) levels.set(key, (levels.get(key) ?? 0) + r.n);
-      const stored = await this.readRows('minute', inFlight.minute);
-      const changed = new Map<string, OpsCell>();
-      for (const [key, cell] of stored) if (!levels.has(key) && cell.inFlight !== 0) changed.set(key, Object.assign(cell, { inFlight: 0 }));
-      for (const [key, n] of levels) {
-        const cell = stored.get(key) ?? emptyCell();
-        if (stored.has(key) && cell.inFlight === n) continue;
-        cell.inFlight = n;
-        changed.set(key, cell);
-      }
-      await this.writeRows('minute', inFlight.minute, changed);
-    }
-    const hours = new Set([...minutes].map((m) => bucketStart('hour', Date.parse(m))));
-    for (const hour of hours) await this.downsample('minute', 'hour', hour);
-    const days = new Set([...hours].map((h) => bucketStart('day', Date.parse(h))));
-    for (const day of days) await this.downsample('hour', 'day', day);
-  }
-
-  /** Rewrites bucket `start` of tier `to` as the sum of its buckets in tier `from` (in-flight: the latest one's level). */
-  private async downsample(from: OpsTier, to: OpsTier, start: string): Promise<void> {
-    const end = new Date(Date.parse(start) + OPS_TIERS[to]).toISOString();
-    const rows = await this.deps.db.$sql.all<{ bucket: string; flow: string; partner: string; counts: string; histograms: string; inFlight: number }>(
-      'SELECT bucket, flow, partner, counts, histograms, in_flight AS "inFlight" FROM ops_rollups WHERE tier = ? AND bucket >= ? AND bucket < ? ORDER BY bucket',
-      [from, start, end],
-    );
-    const sums = new Map<string, OpsCell>();
-    for (const r of rows) {
-      const key = `${r.flow}|${r.partner}`;
-      const cell = parseCell(r.counts, r.histograms, Number(r.inFlight));
-      const into = sums.get(key);
-      if (!into) sums.set(key, cell);
-      else {
-        addCell(into, cell);
-        // Rows come in bucket order: the level at the end of the bucket is the latest one.
-        into.inFlight = cell.inFlight;
+      for (const [bucket, byKey] of buckets) {
+        const stored = await this.readRows(tier, bucket, [...byKey.keys()]);
+        for (const [key, cell] of byKey) {
+          const row = stored.get(key) ?? emptyCell();
+          addCell(row, cell);
+          stored.set(key, row);
+        }
+        await this.writeRows(tier, bucket, stored);
       }
     }
-    await this.writeRows(to, start, sums);
+    if (!inFlight) return;
+    const levels = new Map<string, number>();
+    for (const r of inFlight.rows) for (const key of [`${r.flow}|${r.partner}`, `${r.flow}|*`, `*|${r.partner}`, '*|*']) levels.set(key, (levels.get(key) ?? 0) + r.n);
+    for (const tier of ['minute', 'hour', 'day'] as const) {
+      const bucket = bucketStart(tier, Date.parse(inFlight.minute));
+      const stored = new Map(
+        (await this.deps.db.$sql.all<{ flow: string; partner: string; n: number }>('SELECT flow, partner, in_flight AS n FROM ops_rollups WHERE tier = ? AND bucket = ?', [tier, bucket])).map((r) => [`${r.flow}|${r.partner}`, Number(r.n)]),
+      );
+      const changed = new Map<string, number>();
+      for (const [key, n] of stored) if (n !== 0 && !levels.has(key)) changed.set(key, 0);
+      for (const [key, n] of levels) if (stored.get(key) !== n) changed.set(key, n);
+      for (const [key, n] of changed) {
+        const [flow, partner] = key.split('|') as [string, string];
+        // A new row holds no counts yet; an existing one keeps its counts and gets the level.
+        await this.deps.db.$sql.run("INSERT INTO ops_rollups (tier, bucket, flow, partner, counts, histograms, in_flight) VALUES (?, ?, ?, ?, '{}', '{}', ?) ON CONFLICT (tier, bucket, flow, partner) DO UPDATE SET in_flight = excluded.in_flight", [tier, bucket, flow, partner, n]);
+      }
+    }
   }
 
   /** Drops buckets older than their tier's retention (ACCORD_OPS_ROLLUP_MINUTES / _HOURS / _DAYS). */
@@ -379,12 +368,14 @@ export class OpsRollups {
     }
   }
 
-  private async readRows(tier: OpsTier, bucket: string): Promise<Map<string, OpsCell>> {
+  /** The stored rows of `keys` (flow|partner) in one bucket. */
+  private async readRows(tier: OpsTier, bucket: string, keys: string[]): Promise<Map<string, OpsCell>> {
+    const wanted = new Set(keys);
     const rows = await this.deps.db.$sql.all<{ flow: string; partner: string; counts: string; histograms: string; inFlight: number }>(
       'SELECT flow, partner, counts, histograms, in_flight AS "inFlight" FROM ops_rollups WHERE tier = ? AND bucket = ?',
       [tier, bucket],
     );
-    return new Map(rows.map((r) => [`${r.flow}|${r.partner}`, parseCell(r.counts, r.histograms, Number(r.inFlight))]));
+    return new Map(rows.filter((r) => wanted.has(`${r.flow}|${r.partner}`)).map((r) => [`${r.flow}|${r.partner}`, parseCell(r.counts, r.histograms, Number(r.inFlight))]));
   }
 
   private async writeRows(tier: OpsTier, bucket: string, cells: Map<string, OpsCell>): Promise<void> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadConfig } from '../src/config.ts';
-import { countsText, emptyCell, histogramsText, observe, OPS_TIERS, type OpsCell, type OpsTier } from '../src/observability/ops-rollups.ts';
+import { countsText, emptyCell, histogramsText, observe, OPS_TIERS, type OpsCell, type OpsTier } from '../src/observability/ops-cells.ts';
 import { openService } from '../src/server.ts';
 import { startServeProcess } from '../test/serve-process.ts';
 import { median, percentile } from './util.ts';

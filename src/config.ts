@@ -264,15 +264,15 @@ function rollupRetentionSetting(raw: string | undefined): number {
 
 /** ACCORD_OPS_ROLLUP_*: how long each tier of the operations rollups is kept, at least as long as the longest window drawn from it. */
 function opsRollupRetentionSetting(env: Record<string, string | undefined>): { minuteMs: number; hourMs: number; dayMs: number } {
-  const tier = (name: string, fallback: string, min: number, minText: string) => {
-    const ms = durationSetting(name, env[name], fallback)!;
-    if (ms < min) throw new AccordError('bad_request', `${name} must be at least ${minText}, got "${env[name]}"`);
+  const tier = (name: string, raw: string | undefined, fallback: string, min: number, minText: string) => {
+    const ms = durationSetting(name, raw, fallback)!;
+    if (ms < min) throw new AccordError('bad_request', `${name} must be at least ${minText}, got "${raw}"`);
     return ms;
   };
   return {
-    minuteMs: tier('ACCORD_OPS_ROLLUP_MINUTES', 'P2D', 2 * 3_600_000, 'PT2H'),
-    hourMs: tier('ACCORD_OPS_ROLLUP_HOURS', 'P90D', 7 * 86_400_000, 'P7D'),
-    dayMs: tier('ACCORD_OPS_ROLLUP_DAYS', 'P730D', 30 * 86_400_000, 'P30D'),
+    minuteMs: tier('ACCORD_OPS_ROLLUP_MINUTES', env.ACCORD_OPS_ROLLUP_MINUTES, 'P2D', 2 * 3_600_000, 'PT2H'),
+    hourMs: tier('ACCORD_OPS_ROLLUP_HOURS', env.ACCORD_OPS_ROLLUP_HOURS, 'P90D', 7 * 86_400_000, 'P7D'),
+    dayMs: tier('ACCORD_OPS_ROLLUP_DAYS', env.ACCORD_OPS_ROLLUP_DAYS, 'P730D', 30 * 86_400_000, 'P30D'),
   };
 }
 

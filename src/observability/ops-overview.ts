@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
-import { addCell, bucketStart, emptyCell, latencyPercentile, OPS_TIERS, parseCell, type OpsCell, type OpsTier } from './ops-rollups.ts';
+import { addCell, bucketStart, emptyCell, latencyPercentile, OPS_TIERS, parseCell, type OpsCell, type OpsTier } from './ops-cells.ts';
 
 /** The windows the overview offers, their length and the tier drawn (ADR 0028: at most ~170 points per chart). */
 export const OVERVIEW_WINDOWS = {

@@ -77,8 +77,9 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     await runtime.sla.evaluate();
     await runtime.sla.purge();
     await publishTransactionEvents(deps);
-    await opsRollups.fold();
     await deps.audit.anchorIfDue();
+    // Last, and on its own: a failing fold is logged and never holds up the duties above.
+    await opsRollups.fold().catch((error) => deps.logger.error({ err: error }, 'operations rollups failed'));
   };
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
@@ -86,7 +87,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     running = (async () => {
       await runtime.stats.flush();
       await runtime.sla.flush();
-      await opsRollups.collectDuplicates();
+      await opsRollups.collectDuplicates().catch((error) => deps.logger.error({ err: error }, 'operations rollups (duplicates) failed'));
       await guard.flushEnded();
       // Rate-limit counts to and from the other replicas (nothing on SQLite).
       await guard.sync();

@@ -109,6 +109,11 @@ describe('operations rollups through the real runtime', () => {
     expect(chart(flow, 'compensations').total.value).toBe(1);
     expect(chart(flow, 'manualInterventions').total.value).toBe(1);
     expect(chart(flow, 'inFlight').total.value).toBe(0);
+    // Compensations awaiting approval (part A's table), of the flow and partner asked.
+    await s.deps.db.$sql.run("INSERT INTO compensation_approvals (id, transaction_id, step_id, flow, partner, status, cause, requested_at) VALUES ('ca-1', 'tx-1', 'finalise', 'payer-data-export', 'northwind-health', 'awaiting', 'engine', ?), ('ca-2', 'tx-2', 'finalise', 'payer-data-export', 'bluestem-mutual', 'awaiting', 'engine', ?), ('ca-3', 'tx-3', 'finalise', 'payer-data-export', 'northwind-health', 'approved', 'engine', ?)", [new Date(now).toISOString(), new Date(now).toISOString(), new Date(now).toISOString()]);
+    expect((await (await s.call('GET', '/v1/operator/overview?window=PT15M&flow=payer-data-export&partner=northwind-health')).json()).compensationsAwaitingApproval).toBe(1);
+    expect((await (await s.call('GET', '/v1/operator/overview?window=PT15M')).json()).compensationsAwaitingApproval).toBe(2);
+    expect(await (await operator.get('/console/operations')).text()).toContain('2 compensations await approval');
     // The saga's clock stood still: acknowledged and finalised at once.
     expect(chart(flow, 'timeToFinalise').total).toEqual({ p50: 0, p95: 0, p99: 0, samples: 1 });
 

@@ -42,6 +42,8 @@ export interface Overview {
   flow: string | null;
   partner: string | null;
   charts: Array<{ metric: OverviewMetricId; title: string; unit: string; series: OverviewSeries[]; total: Record<string, number | null> }>;
+  /** Compensations waiting for an operator now (compensation_approvals in `awaiting`), of the flow and partner when given. */
+  compensationsAwaitingApproval: number;
   links: { transactions: string; console: string };
 }
 
@@ -95,6 +97,10 @@ export async function readOverview(deps: Pick<Deps, 'db' | 'clock' | 'config'>, 
     inFlight: { series: [line('value', (c) => c.inFlight)], total: { value: total.inFlight } },
   };
   const to = new Date(now).toISOString();
+  const scope = [...(query.flow ? [['flow', query.flow]] : []), ...(query.partner ? [['partner', query.partner]] : [])];
+  const awaiting = Number(
+    (await deps.db.$sql.value(`SELECT count(*) FROM compensation_approvals WHERE status = 'awaiting'${scope.map(([column]) => ` AND ${column} = ?`).join('')}`, scope.map(([, value]) => value))) ?? 0,
+  );
   const params = new URLSearchParams();
   if (query.flow) params.set('flow', query.flow);
   if (query.partner) params.set('partner', query.partner);
@@ -108,6 +114,7 @@ export async function readOverview(deps: Pick<Deps, 'db' | 'clock' | 'config'>, 
     flow: query.flow ?? null,
     partner: query.partner ?? null,
     charts: OVERVIEW_METRICS.map((m) => ({ metric: m.id, title: m.title, unit: m.unit, ...values[m.id] })),
+    compensationsAwaitingApproval: awaiting,
     links: { transactions: absoluteUrl(deps.config, `/v1/transactions?${params}`), console: `/console/operations/transactions?${params}` },
   };
 }

@@ -24,6 +24,7 @@ const OpsOverview = z
         total: z.record(z.string(), z.number().nullable()).meta({ description: 'Over the whole window: sums, rates, percentiles across buckets; in-flight: the latest level' }),
       }),
     ),
+    compensationsAwaitingApproval: z.number().int().meta({ description: 'Compensations waiting for an operator now (of the flow and partner when given)' }),
     links: z.object({ transactions: z.string().meta({ description: 'GET /v1/transactions?flow=&partner=&from=&to= behind the charts' }), console: z.string() }),
   })
   .meta({ id: 'OpsOverview' });

@@ -136,9 +136,7 @@ async function OverviewPage(props: { deps: Deps; runtime: Runtime; ctx: PageCont
   const choices = (await deps.db.$sql.all<{ flow: string; partner: string }>("SELECT DISTINCT flow, partner FROM ops_rollups WHERE tier = 'day'")).filter((r) => staff || r.partner === principal.partner);
   const flows = [...new Set(choices.map((c) => c.flow).filter((f) => f !== '*'))].sort();
   const partners = staff ? [...new Set(choices.map((c) => c.partner).filter((p) => p !== '*'))].sort() : [];
-  const awaiting = Number(
-    (await deps.db.$sql.value(`SELECT count(*) FROM compensation_approvals WHERE status = 'awaiting'${staff ? '' : ' AND partner = ?'}`, staff ? [] : [principal.partner ?? ''])) ?? 0,
-  );
+  const awaiting = overview.compensationsAwaitingApproval;
   return (
     <Layout title="Operations overview" ctx={ctx}>
       <OperationsNav path={ctx.path} />

@@ -32,6 +32,7 @@ const POSTGRES_SUITES = [
   'test/matrix-api.test.ts',
   'test/matrix-change-control.test.ts',
   'test/observability.test.ts',
+  'test/ops-rollups.test.ts',
   'test/partner-impact.test.ts',
   'test/prototype-keys.test.ts',
   'test/reference-network.test.ts',

@@ -8,6 +8,7 @@ import { benchDurability } from './durability.ts';
 import { benchGate } from './gate.ts';
 import { benchLint } from './lint.ts';
 import { benchMemory } from './memory.ts';
+import { benchOperations } from './operations.ts';
 import { benchListVersions, benchRegister } from './registry.ts';
 import { benchReplicas } from './replicas.ts';
 import { benchRuntime } from './runtime.ts';
@@ -25,6 +26,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['storage: exchange pattern on SQLite, app storage vs raw statements', () => benchStorageSqlite()],
   ['memory: registrations', benchMemory],
   ['console: pages', benchConsole],
+  ['operations: overview', benchOperations],
 ];
 
 const only = process.argv[2];

@@ -93,6 +93,8 @@ export interface Config {
   sessionMaxMs: number;
   /** How far back a consumer's calls through the exchange count as its observed usage of an API, in ms. */
   usageWindowMs: number;
+  /** How long the operations rollups are kept per tier (ACCORD_OPS_ROLLUP_MINUTES / _HOURS / _DAYS). */
+  opsRollupRetention: { minuteMs: number; hourMs: number; dayMs: number };
 }
 
 /** ACCORD_DATABASE_URL: a postgres:// URL; with it the audit key must come from ACCORD_AUDIT_KEY (replicas share it). */
@@ -166,6 +168,9 @@ export const SETTINGS = [
   ['ACCORD_CACHE_MAX_BYTES', '67108864', 'Bytes (estimated) each in-memory cache of parsed documents and compiled validators may hold (64 MiB).'],
   ['ACCORD_SESSION_IDLE', 'PT30M', 'A console session ends after this long (ISO 8601 duration) without a request.'],
   ['ACCORD_SESSION_MAX', 'PT12H', 'A console session ends this long after sign-in, however active.'],
+  ['ACCORD_OPS_ROLLUP_MINUTES', 'P2D', 'How long the operations overview keeps its per-minute rollups (`ops_rollups`, ISO 8601 duration, at least `PT2H`: windows up to two hours are drawn per minute).'],
+  ['ACCORD_OPS_ROLLUP_HOURS', 'P90D', 'How long the operations overview keeps its hourly rollups (at least `P7D`: windows up to a week are drawn per hour).'],
+  ['ACCORD_OPS_ROLLUP_DAYS', 'P730D', 'How long the operations overview keeps its daily rollups (at least `P30D`, the longest window).'],
   ['ACCORD_USAGE_WINDOW', 'P30D', 'How far back (ISO 8601 duration) the operations a consumer called through the exchange runtime count as its observed usage of an API (partner-scoped impact of a change).'],
 ] as const;
 
@@ -260,6 +265,20 @@ function rollupRetentionSetting(raw: string | undefined): number {
   return ms;
 }
 
+/** ACCORD_OPS_ROLLUP_*: how long each tier of the operations rollups is kept, at least as long as the longest window drawn from it. */
+function opsRollupRetentionSetting(env: Record<string, string | undefined>): { minuteMs: number; hourMs: number; dayMs: number } {
+  const tier = (name: string, raw: string | undefined, fallback: string, min: number, minText: string) => {
+    const ms = durationSetting(name, raw, fallback)!;
+    if (ms < min) throw new AccordError('bad_request', `${name} must be at least ${minText}, got "${raw}"`);
+    return ms;
+  };
+  return {
+    minuteMs: tier('ACCORD_OPS_ROLLUP_MINUTES', env.ACCORD_OPS_ROLLUP_MINUTES, 'P2D', 2 * 3_600_000, 'PT2H'),
+    hourMs: tier('ACCORD_OPS_ROLLUP_HOURS', env.ACCORD_OPS_ROLLUP_HOURS, 'P90D', 7 * 86_400_000, 'P7D'),
+    dayMs: tier('ACCORD_OPS_ROLLUP_DAYS', env.ACCORD_OPS_ROLLUP_DAYS, 'P730D', 30 * 86_400_000, 'P30D'),
+  };
+}
+
 /** A secret key given as hex or base64, at least 32 bytes. */
 function keySetting(name: string, value: string | undefined): Buffer | undefined {
   // A key pasted from a file often carries its line break.
@@ -334,5 +353,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionIdleMs: durationSetting('ACCORD_SESSION_IDLE', env.ACCORD_SESSION_IDLE, 'PT30M')!,
     sessionMaxMs: durationSetting('ACCORD_SESSION_MAX', env.ACCORD_SESSION_MAX, 'PT12H')!,
     usageWindowMs: durationSetting('ACCORD_USAGE_WINDOW', env.ACCORD_USAGE_WINDOW, 'P30D')!,
+    opsRollupRetention: opsRollupRetentionSetting(env),
   };
 }

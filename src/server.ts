@@ -15,6 +15,7 @@ import { importMatrix } from './matrix/import.ts';
 import { processSunsets } from './notices/notices.ts';
 import { disableDisallowedWebhooks, WebhookDispatcher } from './notices/webhook-dispatcher.ts';
 import { Metrics } from './observability/metrics.ts';
+import { OpsRollups } from './observability/ops-rollups.ts';
 import { runSynthetic } from './observability/synthetic.ts';
 import { GitRegistry } from './registry/git-registry.ts';
 import { loadConfiguredFaults } from './runtime/faults.ts';
@@ -56,7 +57,8 @@ export interface Service {
  * Every ACCORD_JOBS_INTERVAL_MS, one run at a time. On every replica: scorecard counters, the
  * audit rows of refused authentications whose minute has ended, and taking over the sagas no
  * live replica drives. On the leader only (always the one process on SQLite; on PostgreSQL the
- * holder of an advisory lock, ADR 0016): sunsets, purge of idempotency keys past their window
+ * holder of an advisory lock, ADR 0016): the operations rollups (ADR 0028; every replica adds its
+ * duplicates), sunsets, purge of idempotency keys past their window
  * and of ended sessions, SLA evaluation, the transaction outbox, and an audit anchor when an
  * entry has waited a minute for one. Webhook deliveries run in their own dispatcher, never
  * awaited here: a slow endpoint cannot hold these up.
@@ -66,6 +68,8 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
   await runtime.engine.resume({ startUp: true });
   await webhookDispatcher.start();
   const idempotency = new IdempotencyStore(deps);
+  // The operations overview's rollups (ADR 0028): every replica adds its duplicates, the leader folds the outbox.
+  const opsRollups = new OpsRollups(deps);
   let leading = false;
   const leaderDuties = async () => {
     await processSunsets(deps);
@@ -75,6 +79,8 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     await runtime.sla.purge();
     await publishTransactionEvents(deps);
     await deps.audit.anchorIfDue();
+    // Last, and on its own: a failing fold is logged and never holds up the duties above.
+    await opsRollups.fold().catch((error) => deps.logger.error({ err: error }, 'operations rollups failed'));
   };
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
@@ -82,6 +88,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     running = (async () => {
       await runtime.stats.flush();
       await runtime.sla.flush();
+      await opsRollups.collectDuplicates().catch((error) => deps.logger.error({ err: error }, 'operations rollups (duplicates) failed'));
       await guard.flushEnded();
       // Rate-limit counts to and from the other replicas (nothing on SQLite).
       await guard.sync();

@@ -43,6 +43,9 @@ const PAGES: Array<{ path: string; as: Visitor; status?: number }> = [
   { path: '/console/operations/incidents', as: 'partner', status: 403 },
   { path: '/console/operations/compensations', as: 'admin' },
   { path: '/console/operations/compensations', as: 'partner', status: 403 },
+  { path: '/console/operations', as: 'admin' },
+  { path: '/console/operations?window=P7D&flow=member-match', as: 'partner' },
+  { path: '/console/operations?window=PT5M', as: 'admin', status: 400 },
 ];
 
 /** Serves one page on its own origin (http://<host>:<port>/); returns the page's URL. */

@@ -162,7 +162,11 @@ export async function startTransaction(deps: Deps, start: StartContext, principa
   });
   if (outcome.kind === 'mismatch') throw new AccordError('invalid_document', `This ${headerName} was used with a different request`);
   if (outcome.kind === 'in-flight') throw new AccordError('conflict', `A request with this ${headerName} is still being processed; retry later`);
-  if (outcome.kind === 'replay') return { status: outcome.status, body: outcome.body, headers: outcome.headers, replayed: true, id: (JSON.parse(outcome.body) as { id?: string }).id };
+  if (outcome.kind === 'replay') {
+    // A replayed start is a duplicate like a replayed direct request (duplicate rate, operations overview).
+    deps.metrics.duplicates.inc({ partner, flow: flowEntry.flow, outcome: 'replayed' });
+    return { status: outcome.status, body: outcome.body, headers: outcome.headers, replayed: true, id: (JSON.parse(outcome.body) as { id?: string }).id };
+  }
   deps.metrics.requestsInitiated.inc({ partner, flow: flowEntry.flow });
   deps.logger.info({ transactionId: id, correlationId, traceId: trace.traceId, flow: flowEntry.flow, partner }, 'transaction initiated');
   return { status: 202, body: outcome.body, headers: outcome.headers, replayed: false, id };

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffMatrixEntries } from '../src/diff/matrix-diff.ts';
+import { OpsRollups } from '../src/observability/ops-rollups.ts';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { checkFlow, type FlowEntry } from '../src/matrix/checks.ts';
 import { STATE_RANK, EQUAL_RANK_MOVES, type TransactionState } from '../src/runtime/saga/states.ts';
@@ -159,6 +160,14 @@ describe('saga engine and API: compensations awaiting approval', () => {
     expect((await decide(view.id, 'approve', operatorB)).status).toBe(409);
     const audit = (await s.deps.db.$sql.column("SELECT action FROM audit_log WHERE action LIKE 'POST /v1/transactions/%/approve'")) as string[];
     expect(audit).toContain('POST /v1/transactions/:ref/compensations/:step/approve');
+    // The overview counts one compensation (compensating → awaiting-approval → compensating is one) and one manual intervention.
+    const ops = new OpsRollups(s.deps);
+    await ops.fold();
+    await ops.fold();
+    const overview = await (await s.call('GET', '/v1/operator/overview?window=PT1H&flow=payer-data-export&partner=northwind-health')).json();
+    const total = (metric: string) => overview.charts.find((c: { metric: string }) => c.metric === metric).total.value;
+    expect(total('compensations')).toBe(1);
+    expect(total('manualInterventions')).toBe(1);
   });
 
   it('rejecting needs a reason, leaves the step\'s effect in place and hands the transaction to a human', async () => {

@@ -169,8 +169,8 @@ export class OpsRollups {
           break;
         case 'transaction.state-changed':
           if (e.toState === 'completed') delta.latency(at, e.flow, e.partner, 'timeToFinalise', since);
-          // A compensation starts; one with nothing left to undo goes straight to compensated.
-          if (e.toState === 'compensating' || (e.toState === 'compensated' && e.fromState !== 'compensating')) delta.count(at, e.flow, e.partner, 'compensations');
+          // A compensation starts (coming back from awaiting-approval it goes on: not another one); one with nothing left to undo goes straight to compensated.
+          if ((e.toState === 'compensating' && e.fromState !== 'awaiting-approval') || (e.toState === 'compensated' && e.fromState !== 'compensating')) delta.count(at, e.flow, e.partner, 'compensations');
           break;
         default:
           // Operator retries and compensations, and decisions on compensations awaiting approval.

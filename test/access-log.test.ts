@@ -6,8 +6,8 @@ import { startTestService, type TestService } from './harness.ts';
 
 /** What operators read: one access-log line per request, and log lines for people or for collectors. */
 
-describe('access log', () => {
-  let s: TestService;
+/** A pino destination keeping every line, parsed. */
+function capture(): { lines: Array<Record<string, unknown>>; sink: Writable } {
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -15,6 +15,12 @@ describe('access log', () => {
       done();
     },
   });
+  return { lines, sink };
+}
+
+describe('access log', () => {
+  let s: TestService;
+  const { lines, sink } = capture();
   const requests = () => lines.filter((l) => l.msg === 'request');
 
   beforeAll(async () => {
@@ -47,13 +53,7 @@ describe('access log', () => {
 
 describe('governance decisions are logged as well as audited', () => {
   let s: TestService;
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { lines, sink } = capture();
   beforeAll(async () => {
     s = await startTestService({ seed: true, logger: pino({ level: 'info' }, sink) });
   });

@@ -303,7 +303,7 @@ describe('input the operation definitions refuse (locations as before)', () => {
     const diff = '/v1/contracts/northwind-health/p2p-exchange/diff';
     expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0`), 400, 'bad_request')).errors).toEqual([{ location: 'to', message: 'required' }]);
     expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0&to=`), 400, 'bad_request')).errors).toEqual([{ location: 'to', message: 'required' }]);
-    expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0&to=2.0.0&format=toString`), 400, 'bad_request')).errors).toEqual([{ location: 'format', message: 'json | markdown | text | sarif' }]);
+    expect((await problemOf(await s.call('GET', `${diff}?from=1.0.0&to=2.0.0&format=toString`), 400, 'bad_request')).errors).toEqual([{ location: 'format', message: 'must be one of json, markdown, md, text, txt, sarif' }]);
   });
 
   it('a stateless diff needs two documents (objects)', async () => {
@@ -316,6 +316,6 @@ describe('input the operation definitions refuse (locations as before)', () => {
     expect((await problemOf(await s.call('GET', '/v1/control-matrix/member-match?version=0'), 400, 'bad_request')).errors).toEqual([{ location: 'version', message: 'positive integer' }]);
     expect((await problemOf(await s.call('GET', '/v1/policy?version=x'), 400, 'bad_request')).errors).toEqual([{ location: 'version', message: 'positive integer' }]);
     expect((await problemOf(await s.call('GET', '/v1/control-matrix/member-match/diff?from=1'), 400, 'bad_request')).errors).toEqual([{ location: 'to', message: 'required' }]);
-    expect((await problemOf(await s.call('GET', '/v1/control-matrix?format=xml'), 400, 'bad_request')).errors).toEqual([{ location: 'format', message: 'json | csv | md' }]);
+    expect((await problemOf(await s.call('GET', '/v1/control-matrix?format=xml'), 400, 'bad_request')).errors).toEqual([{ location: 'format', message: 'must be one of json, csv, markdown, md' }]);
   });
 });

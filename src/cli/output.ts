@@ -1,3 +1,4 @@
+import { representationNamed } from '../lib/representations.ts';
 import type { Command, CommandArgs, Io, OutputFormat } from './command.ts';
 import { CliFailure } from './errors.ts';
 
@@ -40,6 +41,8 @@ export function withFormatOptions(options: Command['options']): Command['options
  */
 export function outputFormat(command: Pick<Command, 'options'>, values: CommandArgs['values']): OutputFormat {
   const ownFormats = command.options !== undefined && 'format' in command.options;
+  // The same names as the API's ?format= (md is markdown, txt is text).
+  if (typeof values.format === 'string') values.format = representationNamed(values.format) ?? values.format;
   if (values.json === true && values.format !== undefined && values.format !== 'json') {
     throw new CliFailure(`--json is short for --format json; it cannot go with --format ${String(values.format)}`, 3, { kind: 'usage' });
   }

@@ -14,6 +14,8 @@ import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/contracts.ts';
 import { principalOf, type AppEnv } from './env.ts';
 import { negotiate } from './request.ts';
+import { chooseRepresentation } from './formats.ts';
+import { DIFF_FORMATS } from '../diff/render.ts';
 
 const DOCUMENT_TYPES = ['application/yaml', 'application/json', 'text/yaml'] as const;
 
@@ -64,8 +66,9 @@ export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
 
   serve(app, op.diffContractVersions, async (c, { params, query }) => {
     const { partner, api } = params;
-    const { artifacts, ...result } = await diffRegisteredVersions(deps, principalOf(c), partner, api, query.from, query.to, { sources: query.format === 'sarif' });
-    return respondDiff(c, result, query.format, `${partner}/${api} ${result.from} → ${result.to}`, artifacts);
+    const format = chooseRepresentation(c, query.format, DIFF_FORMATS);
+    const { artifacts, ...result } = await diffRegisteredVersions(deps, principalOf(c), partner, api, query.from, query.to, { sources: format === 'sarif' });
+    return respondDiff(c, result, format, `${partner}/${api} ${result.from} → ${result.to}`, artifacts);
   });
 
   serve(app, op.listContractHistory, async (c, { params }) => c.json(await contractHistory(deps, principalOf(c), params.partner, params.api)));

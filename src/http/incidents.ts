@@ -4,15 +4,11 @@ import { incidentDetail, incidentMarkdown } from '../incidents/detail.ts';
 import { closeIncident, listIncidents, openIncident } from '../incidents/incidents.ts';
 import { writePostmortem } from '../incidents/postmortem.ts';
 import type { Runtime } from '../runtime/index.ts';
+import { chooseRepresentation } from './formats.ts';
+import { REPRESENTATIONS } from '../lib/representations.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/incidents.ts';
 import { principalOf, type AppEnv } from './env.ts';
-
-/** Whether the caller asks for Markdown: ?format=markdown, or Accept naming text/markdown without ?format=json. */
-function wantsMarkdown(format: string | undefined, accept: string | undefined): boolean {
-  if (format) return format === 'markdown';
-  return /(^|,)\s*text\/markdown\s*(;|,|$)/i.test(accept ?? '');
-}
 
 /** Incidents and postmortems: /v1/incidents (issue 18). */
 export function incidentsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<AppEnv> {
@@ -25,8 +21,7 @@ export function incidentsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<AppEn
 
   serve(app, op.getIncident, async (c, { params, query }) => {
     const detail = await incidentDetail(deps, params.id);
-    if (wantsMarkdown(query.format, c.req.header('accept'))) return c.body(incidentMarkdown(detail, deps.config.publicUrl), 200, { 'Content-Type': 'text/markdown; charset=utf-8', Vary: 'Accept' });
-    c.header('Vary', 'Accept');
+    if (chooseRepresentation(c, query.format, op.INCIDENT_FORMATS) === 'markdown') return c.body(incidentMarkdown(detail, deps.config.publicUrl), 200, { 'Content-Type': REPRESENTATIONS.markdown.type });
     return c.json(detail);
   });
 

@@ -5,7 +5,10 @@ import { formatOfContentType } from '../contracts/document.ts';
 import { diffMatrixVersions } from '../diff/service.ts';
 import { AccordError } from '../errors.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
-import { toCsv, toMarkdown, toRow } from '../matrix/render.ts';
+import { MATRIX_TABLE_FORMATS, toCsv, toMarkdown, toRow } from '../matrix/render.ts';
+import { DIFF_FORMATS } from '../diff/render.ts';
+import { chooseRepresentation } from './formats.ts';
+import { REPRESENTATIONS } from '../lib/representations.ts';
 import { matrixEtag } from '../matrix/preconditions.ts';
 import { getMatrixProposal, listMatrixProposals, reviewMatrixProposal, writeMatrixEntry } from '../matrix/proposals.ts';
 import { checkMatrixDocument, currentFlows, getMatrixDocument, latestMatrixRow, listMatrixVersions } from '../matrix/store.ts';
@@ -27,8 +30,9 @@ export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
 
   serve(app, op.getControlMatrix, async (c, { query }) => {
     const rows = (await currentFlows(deps)).map((f) => toRow(f.entry, f.version));
-    if (query.format === 'csv') return c.body(toCsv(rows), 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'inline; filename="control-matrix.csv"' });
-    if (query.format === 'md') return c.body(toMarkdown(rows), 200, { 'Content-Type': 'text/markdown; charset=utf-8' });
+    const format = chooseRepresentation(c, query.format, MATRIX_TABLE_FORMATS);
+    if (format === 'csv') return c.body(toCsv(rows), 200, { 'Content-Type': REPRESENTATIONS.csv.type, 'Content-Disposition': 'inline; filename="control-matrix.csv"' });
+    if (format === 'markdown') return c.body(toMarkdown(rows), 200, { 'Content-Type': REPRESENTATIONS.markdown.type });
     return c.json(rows);
   });
 
@@ -81,7 +85,8 @@ export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
     const { flow, version } = params;
     const { diffResult, ...proposal } = await getMatrixProposal(deps, flow, version);
     await setEtag(deps, c, flow);
-    if (query.format !== 'json') return respondDiff(c, diffResult, query.format, `control matrix ${flow}: proposal v${version} against v${proposal.baseVersion ?? '—'} (${proposal.status})`);
+    const format = chooseRepresentation(c, query.format, DIFF_FORMATS);
+    if (format !== 'json') return respondDiff(c, diffResult, format, `control matrix ${flow}: proposal v${version} against v${proposal.baseVersion ?? '—'} (${proposal.status})`);
     // As every diff answered as JSON: each change with what it means for partners.
     return c.json({ ...proposal, diff: { ...proposal.diff, ...(proposal.diff.changes ? { changes: proposal.diff.changes.map((change) => ({ ...change, consequence: consequenceOf(change) })) } : {}) } });
   });

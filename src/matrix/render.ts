@@ -2,7 +2,7 @@ import type { FlowEntry } from './checks.ts';
 import { durationMs, formatMs } from './durations.ts';
 
 /** The forms the control-matrix table is rendered in (`?format=`), the default first. */
-export const MATRIX_TABLE_FORMATS = ['json', 'csv', 'md'] as const;
+export const MATRIX_TABLE_FORMATS = ['json', 'csv', 'markdown'] as const;
 
 /** One row of the control-matrix table: what a board member needs per flow. */
 export interface MatrixRowView {

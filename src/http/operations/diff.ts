@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../../auth/principal.ts';
 import { DIFF_FORMATS } from '../../diff/render.ts';
+import { formatParam } from '../formats.ts';
 import { POSTED_DOCUMENTS_PROBLEM, SECOND_OPINION_STATUSES } from '../../diff/service.ts';
 import { BUMPS, DIRECTIONS, LEVELS } from '../../diff/types.ts';
 import { defineOperation, jsonBodyOf, problem } from '../operation.ts';
@@ -48,9 +49,9 @@ export const DiffResult = z.object({ changes: z.array(Change), summary: DiffSumm
 /** A contract diff: Accord's rules plus openapi-diff's second opinion. */
 export const ContractDiff = DiffResult.extend({ openapiDiff: SecondOpinion }).meta({ id: 'Diff' });
 
-/** `?format=` of a diff. */
+/** `?format=` of a diff: json (default), markdown (a changelog grouped by operation), text, or sarif (SARIF 2.1.0 for code-scanning tools); else `Accept`. */
 export const DiffFormatQuery = z.object({
-  format: z.enum(DIFF_FORMATS, { error: DIFF_FORMATS.join(' | ') }).default('json').meta({ description: 'json (default), markdown (a changelog grouped by operation), text, or sarif (SARIF 2.1.0 for code-scanning tools)' }),
+  format: formatParam(DIFF_FORMATS),
 });
 
 /** A diff's answer: `schema` as JSON, the changelog as Markdown or text, or SARIF 2.1.0 (`?format=`). */

@@ -4,6 +4,10 @@ import { INCIDENT_SOURCES, INCIDENT_STATUSES, IncidentRequest, SEVERITIES } from
 import { ACTION_AREAS, ACTION_STATUSES, LINK_KINDS, PostmortemRequest } from '../../incidents/postmortem.ts';
 import { TIMELINE_KINDS } from '../../incidents/timeline.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { formatParam } from '../formats.ts';
+
+/** What one incident is answered as (`?format=` or Accept). */
+export const INCIDENT_FORMATS = ['json', 'markdown'] as const;
 
 /** Incidents and postmortems: /v1/incidents (issue 18). */
 
@@ -110,7 +114,7 @@ export const getIncident = defineOperation({
     'The timeline covers an hour before the start to the close (or now), for the incident’s partner, flow and API: the breach, SLA interventions applied and lifted, releases and gate decisions, compensations and operator actions on transactions, compensation approvals, failed synthetic checks and notices sent (at most 100 entries per source), oldest first.',
   roles: STAFF_ROLES,
   scope: 'observability:read',
-  request: { params: incidentId, query: z.object({ format: z.enum(['json', 'markdown'], { error: 'must be json or markdown' }).optional().meta({ description: 'json (default) or markdown' }) }) },
+  request: { params: incidentId, query: z.object({ format: formatParam(INCIDENT_FORMATS) }) },
   responses: { 200: { description: 'The incident', content: { 'application/json': { schema: IncidentDetail }, 'text/markdown': { schema: z.string() } } }, 400: problem, 404: problem },
 });
 

@@ -3,6 +3,7 @@ import { ROLES, STAFF_ROLES } from '../../auth/principal.ts';
 import { ChangeReview } from '../../changes/changes.ts';
 import { BREAK_GLASS_RULE, PROPOSAL_FILTERS } from '../../matrix/proposals.ts';
 import { MATRIX_TABLE_FORMATS } from '../../matrix/render.ts';
+import { formatParam } from '../formats.ts';
 import { MATRIX_KINDS, MATRIX_STATUSES } from '../../matrix/store.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
 import { documentBody } from './contracts.ts';
@@ -90,7 +91,7 @@ export const getControlMatrix = defineOperation({
   description: 'The latest version of every flow entry, as JSON rows, CSV (RFC 4180, with a header row) or a Markdown table (`?format=`).',
   roles: ROLES,
   scope: 'matrix:read',
-  request: { query: z.object({ format: z.enum(MATRIX_TABLE_FORMATS, { error: MATRIX_TABLE_FORMATS.join(' | ') }).default('json') }) },
+  request: { query: z.object({ format: formatParam(MATRIX_TABLE_FORMATS) }) },
   responses: {
     200: {
       description: 'Table',

@@ -114,7 +114,7 @@ export async function getPostmortem(deps: Pick<Deps, 'db'>, incidentId: string):
 }
 
 /** `<flow>/v<n>` (or `<flow>/<n>`) → flow and version. */
-function proposalRef(ref: string): { flow: string; version: number } | undefined {
+export function proposalRef(ref: string): { flow: string; version: number } | undefined {
   const m = /^([a-z0-9][a-z0-9-]*)\/v?([1-9]\d{0,8})$/.exec(ref);
   return m ? { flow: m[1]!, version: Number(m[2]) } : undefined;
 }

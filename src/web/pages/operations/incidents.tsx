@@ -5,7 +5,7 @@ import { authorize, mayCall } from '../../../http/api.ts';
 import * as ops from '../../../http/operations/incidents.ts';
 import { incidentDetail, incidentMarkdown, type IncidentDetail } from '../../../incidents/detail.ts';
 import { closeIncident, INCIDENT_STATUSES, IncidentRequest, listIncidents, openIncident, SEVERITIES, type IncidentFilter, type IncidentView } from '../../../incidents/incidents.ts';
-import { PostmortemRequest, writePostmortem } from '../../../incidents/postmortem.ts';
+import { PostmortemRequest, proposalRef, writePostmortem } from '../../../incidents/postmortem.ts';
 import { parseInput } from '../../../lib/validate.ts';
 import type { Runtime } from '../../../runtime/index.ts';
 import { TableWrap } from '../../components/table-wrap.tsx';
@@ -319,7 +319,12 @@ function DetailPage(props: { ctx: PageContext; detail: IncidentDetail; done?: Do
 function ActionLink(props: { kind: string; ref_: string }) {
   const { kind, ref_ } = props;
   if (kind === 'change-request') return <a href={`/console/changes/${encodeURIComponent(ref_)}`}>{`change request ${ref_}`}</a>;
-  if (kind === 'matrix-proposal') return <a href={`/console/matrix/${encodeURIComponent(ref_.split('/')[0] ?? '')}`}>{`matrix proposal ${ref_}`}</a>;
+  if (kind === 'matrix-proposal') {
+    // The version the item names, not whatever version of the flow is the latest when it is read.
+    const proposal = proposalRef(ref_);
+    const href = proposal ? `/console/matrix/${encodeURIComponent(proposal.flow)}?version=${proposal.version}` : `/console/matrix/${encodeURIComponent(ref_.split('/')[0] ?? '')}`;
+    return <a href={href}>{`matrix proposal ${ref_}`}</a>;
+  }
   return <span>{`evidence requirement ${ref_}`}</span>;
 }
 

@@ -144,6 +144,11 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
       'accord_transactions_in_flight',
       'accord_retries_total',
       'accord_step_duration_seconds',
+      // prom-client's defaults: what operators expect of any Node service
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
     ]) {
       expect(byName.get(name)?.metrics.length, name).toBeGreaterThan(0);
     }

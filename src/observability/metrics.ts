@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 type Labels = Record<string, string | number>;
 
@@ -16,7 +16,8 @@ const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 
 /**
  * Accord's Prometheus metrics (prom-client), one registry per service: base units, `_total` on
- * counters, labels partner, flow, step, operation, outcome, method, route and status — never ids.
+ * counters, labels partner, flow, step, operation, outcome, method, route and status — never ids —
+ * and prom-client's default process and Node.js metrics.
  * With telemetry off (ACCORD_TELEMETRY=off) every metric is a no-op and the registry is empty.
  */
 export class Metrics {
@@ -63,6 +64,8 @@ export class Metrics {
     this.schemaDrift = counter('accord_schema_drift_total', 'Partner answers that do not match the contract (failure mode schema-drift)', ['partner', 'operation']);
     this.syntheticChecks = counter('accord_synthetic_checks_total', 'Synthetic transactions run, per outcome (pass or fail)', ['partner', 'flow', 'outcome']);
     if (enabled) {
+      // What every Node service exposes: process CPU, memory, file descriptors, event-loop lag, GC, heap.
+      collectDefaultMetrics({ register: this.registry });
       new Gauge({
         name: 'accord_transactions_in_flight',
         help: 'Unresolved transactions (not completed or compensated), including those waiting for an operator',

@@ -57,7 +57,7 @@ export interface Service {
  * Every ACCORD_JOBS_INTERVAL_MS, one run at a time. On every replica: scorecard counters, the
  * audit rows of refused authentications whose minute has ended, and taking over the sagas no
  * live replica drives. On the leader only (always the one process on SQLite; on PostgreSQL the
- * holder of an advisory lock, ADR 0016): the operations rollups (ADR 0028; every replica adds its
+ * holder of an advisory lock, ADR 0016): the operations rollups (ADR 0025; every replica adds its
  * duplicates), sunsets, purge of idempotency keys past their window
  * and of ended sessions, SLA evaluation, the transaction outbox, and an audit anchor when an
  * entry has waited a minute for one. Webhook deliveries run in their own dispatcher, never
@@ -68,7 +68,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
   await runtime.engine.resume({ startUp: true });
   await webhookDispatcher.start();
   const idempotency = new IdempotencyStore(deps);
-  // The operations overview's rollups (ADR 0028): every replica adds its duplicates, the leader folds the outbox.
+  // The operations overview's rollups (ADR 0025): every replica adds its duplicates, the leader folds the outbox.
   const opsRollups = new OpsRollups(deps);
   let leading = false;
   const leaderDuties = async () => {

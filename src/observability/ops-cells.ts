@@ -1,7 +1,7 @@
 import { bucketOf, summaryPercentile, type Summary } from './sla-rollups.ts';
 
 /**
- * What one bucket of the operations rollups holds (issue 18, ADR 0028): counters, latency
+ * What one bucket of the operations rollups holds (issue 18, ADR 0025): counters, latency
  * histograms on the SLA monitor's fixed exponential buckets (so buckets merge exactly and
  * percentiles hold across them) and the in-flight level; their stored JSON forms.
  */

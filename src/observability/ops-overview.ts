@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { addCell, bucketStart, emptyCell, latencyPercentile, OPS_TIERS, parseCell, type OpsCell, type OpsTier } from './ops-cells.ts';
 
-/** The windows the overview offers, their length and the tier drawn (ADR 0028: at most ~170 points per chart). */
+/** The windows the overview offers, their length and the tier drawn (ADR 0025: at most ~170 points per chart). */
 export const OVERVIEW_WINDOWS = {
   PT15M: { ms: 15 * 60_000, tier: 'minute', label: 'last 15 minutes' },
   PT1H: { ms: 3_600_000, tier: 'minute', label: 'last hour' },

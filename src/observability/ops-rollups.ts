@@ -6,7 +6,7 @@ import { acknowledgingStep } from '../runtime/saga/policy.ts';
 import { addCell, bucketStart, countsText, emptyCell, histogramsText, observe, parseCell, type OpsCell, type OpsCounter, type OpsLatency, type OpsTier } from './ops-cells.ts';
 
 /**
- * Operations rollups (issue 18, ADR 0028): per time bucket, flow and partner, what the overview
+ * Operations rollups (issue 18, ADR 0025): per time bucket, flow and partner, what the overview
  * charts draw. The leader folds new transaction events and direct-request records into minute
  * buckets (its own outbox cursors, moved in the same database transaction as the counts, so a
  * re-run never counts twice), every replica adds the duplicates it answered, and what is added to

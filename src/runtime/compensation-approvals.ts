@@ -13,7 +13,7 @@ import type { TransactionState } from './saga/states.ts';
 import { findTransaction, type TransactionRow } from './transaction-views.ts';
 
 /**
- * Compensations that need a person (issue 18, ADR 0026). A step whose matrix entry says
+ * Compensations that need a person (issue 18, ADR 0023). A step whose matrix entry says
  * `compensation.approval: required` does not compensate on its own: when the engine comes to
  * it, the transaction waits (awaiting-approval, or needs-attention when an operator's action led
  * there) with a `compensation_approvals` row `awaiting`, written in the same database

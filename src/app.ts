@@ -66,12 +66,14 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
     if (c.req.path.startsWith('/exchange/')) exchangeHop(c);
     await next();
     const seconds = (performance.now() - started) / 1000;
-    if (deps.metrics.enabled) deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: c.res.status }, seconds);
+    // An exchange request is labelled by the contract operation it reached (bounded by the served contracts), not /exchange/*.
+    const route = c.get('exchangeOperation') ?? c.req.routePath;
+    if (deps.metrics.enabled) deps.metrics.httpDuration.observe({ method: c.req.method, route, status: c.res.status }, seconds);
     // The access log: one line per request (never its query, which may hold a feed token).
     if (deps.logger.isLevelEnabled('info')) {
       const principal = c.get('principal');
       deps.logger.info(
-        { method: c.req.method, route: c.req.routePath, path: c.req.path, status: c.res.status, durationMs: Math.round(seconds * 10_000) / 10, requestId, correlationId: c.res.headers.get('x-correlation-id') ?? c.req.header('x-correlation-id'), principal: principal?.tokenId, principalName: principal?.name },
+        { method: c.req.method, route, path: c.req.path, status: c.res.status, durationMs: Math.round(seconds * 10_000) / 10, requestId, correlationId: c.res.headers.get('x-correlation-id') ?? c.req.header('x-correlation-id'), principal: principal?.tokenId, principalName: principal?.name },
         'request',
       );
     }

@@ -10,6 +10,8 @@ export interface AppEnv {
     principal: Principal;
     /** Correlation id and trace context of an exchange request (set before the body limit). */
     hop: ExchangeHop | undefined;
+    /** The contract operation an exchange request reached (`partner/api/major operationId`): its metrics and access-log route. */
+    exchangeOperation: string | undefined;
     /** Set when authentication refused the request: it is audited in the aggregated refusal rows. */
     refusalAggregated: boolean | undefined;
     /** The console session of a signed-in console user (set on /console pages only). */

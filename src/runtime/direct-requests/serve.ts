@@ -44,6 +44,8 @@ export interface DirectRequest {
 /** An answer to send as it is. */
 export interface DirectAnswer {
   kind: 'answer';
+  /** The contract operation that answered (its operationId): metrics label exchange requests with it. */
+  operation?: string;
   status: number;
   headers: Record<string, string>;
   body: string | null;
@@ -52,6 +54,8 @@ export interface DirectAnswer {
 /** A refusal, to render in the contract's dialect: a FHIR OperationOutcome (`fhir`) or problem+json. */
 export interface DirectRefusal {
   kind: 'refusal';
+  /** The contract operation the request reached, when it reached one. */
+  operation?: string;
   status: number;
   /** The OperationOutcome issue code (invalid, not-found, conflict, …). */
   code: string;
@@ -114,9 +118,11 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
     const { givenCorrelation, correlationId, trace, spanId, tracestate } = request.hop;
     const { partner, api, major, principal } = request;
     const headers: Record<string, string> = {};
+    /** The operation the request reached (its operationId, else its path template), once it reached one. */
+    let operation: string | undefined;
     /** A refusal in the contract's dialect: the media type the contract documents for that status; undocumented statuses follow the operation's media. */
-    const refuse = (route: Route | undefined, status: number, code: string, detail: string, errors: FieldError[] = []): DirectRefusal => ({ kind: 'refusal', status, code, detail, errors, fhir: route ? documentedMedia(route, status, route.fhir) : false, headers });
-    const answer = (status: number, answerHeaders: Record<string, string>, body: string | null): DirectAnswer => ({ kind: 'answer', status, headers: { ...headers, ...answerHeaders }, body });
+    const refuse = (route: Route | undefined, status: number, code: string, detail: string, errors: FieldError[] = []): DirectRefusal => ({ kind: 'refusal', operation, status, code, detail, errors, fhir: route ? documentedMedia(route, status, route.fhir) : false, headers });
+    const answer = (status: number, answerHeaders: Record<string, string>, body: string | null): DirectAnswer => ({ kind: 'answer', operation, status, headers: { ...headers, ...answerHeaders }, body });
 
     const prefix = `/exchange/${partner}/${api}/${major}`;
     const decoded = safeDecode(decodeURI, request.path.slice(prefix.length));
@@ -136,6 +142,7 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
       return refuse(matching[0]!.r, 405, 'not-supported', `${request.method} is not allowed on ${rest}`);
     }
     const route = hit.r;
+    operation = route.op.operationId ?? route.template;
     const seen: Seen = { partner, correlation: givenCorrelation !== undefined, traceparent: trace.valid };
     seenBy.value = seen;
     const retryAfter = route.flowEntry ? sla.throttled(route.flowEntry.flow, partner) : undefined;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
 import { checkAccessibility, launchBrowser, signInAs } from './browser.ts';
 import { signIn } from './console-helpers.ts';
-import { ADMIN_TOKEN, REPO_ROOT, startTestService, TEST_STORAGE, type TestService } from './harness.ts';
+import { ADMIN_TOKEN, REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const doc = (version: string) => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'contracts', 'northwind-health', 'p2p-exchange', version, 'openapi.yaml'), 'utf8'), { maxAliases: 0 }) as any;
 const matchExample = () => structuredClone(doc('2.0.0').paths['/Patient/$member-match'].post.requestBody.content['application/fhir+json'].example);
@@ -258,7 +258,7 @@ describe('one transaction’s whole path: recorded governance, search, timeline,
     expect((await (await signIn(s, await s.token('partner', 'bluestem-mutual'))).get('/console/operations/partners/northwind-health')).status).toBe(404);
   });
 
-  describe.skipIf(TEST_STORAGE === 'postgres')('in a real browser', () => {
+  describe('in a real browser', () => {
     let browser: Browser;
     beforeAll(async () => {
       browser = await launchBrowser();

@@ -186,7 +186,7 @@ describe('change control end to end', () => {
     const broken = await runCli(['audit', 'verify'], { ACCORD_DATA_DIR: s.dir, ...s.storageEnv });
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain('BROKEN at entry 3');
-  });
+  }, 180_000); // some twenty CLI processes, each a second or more to start: a budget, not a timing assertion
 
   it('gate exit codes: 1 on fail (release freeze), 3 on error', async () => {
     const freeze = await json('POST', '/v1/freezes', { partner: 'northwind-health', reason: 'SLA breach on member match' });

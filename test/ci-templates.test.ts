@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/lib/yaml.ts';
-import { REPO_ROOT, runCli, startTestService, type TestService } from './harness.ts';
+import { REPO_ROOT, runCli, runProcess, startTestService, type TestService } from './harness.ts';
 
 /**
  * The CI templates partners copy: the GitHub composite action and the GitLab job, their shell
@@ -27,16 +26,8 @@ interface Step {
   run?: string;
 }
 
-function shell(command: string, args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { PATH: PATH_WITH_NODE, HOME: cwd, ...env }, cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function shell(command: string, args: string[], env: Record<string, string>, cwd: string) {
+  return runProcess(command, args, { PATH: PATH_WITH_NODE, HOME: cwd, ...env }, cwd);
 }
 
 /** Runs the composite action's bash steps in order, as GitHub's runner does: expressions filled in, outputs through $GITHUB_OUTPUT. */

@@ -209,8 +209,13 @@ export interface CliRun {
 
 /** Runs the real `accord` CLI (bin/accord.js) in a child process with only the given environment. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runProcess(process.execPath, [path.join(REPO_ROOT, 'bin/accord.js'), ...args], { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, os.tmpdir());
+}
+
+/** Runs a program in a child process with exactly `env`, in `cwd`; resolves with its exit code and what it printed. */
+export function runProcess(command: string, args: string[], env: Record<string, string>, cwd: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/accord.js'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, cwd: os.tmpdir() });
+    const child = spawn(command, args, { env, cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
  */
 const POSTGRES_SUITES = [
   'test/abuse.test.ts',
+  'test/pagination.test.ts',
   'test/abuse-replicas.test.ts',
   'test/bounded-input.test.ts',
   'test/caches.test.ts',

@@ -9,7 +9,6 @@ import { defineConfig } from 'vitest/config';
  */
 const POSTGRES_SUITES = [
   'test/abuse.test.ts',
-  'test/pagination.test.ts',
   'test/abuse-replicas.test.ts',
   'test/bounded-input.test.ts',
   'test/caches.test.ts',
@@ -34,6 +33,7 @@ const POSTGRES_SUITES = [
   'test/matrix-change-control.test.ts',
   'test/observability.test.ts',
   'test/ops-rollups.test.ts',
+  'test/pagination.test.ts',
   'test/partner-impact.test.ts',
   'test/prototype-keys.test.ts',
   'test/reference-network.test.ts',

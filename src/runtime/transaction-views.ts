@@ -217,7 +217,7 @@ export const TransactionQuery = z.object({
     .optional()
     .refine((value) => value === undefined || (Number.isInteger(Number(value)) && Number(value) >= 1 && Number(value) <= 1000), LIMIT_RULE)
     .transform((value) => (value === undefined ? 100 : Number(value)))
-    .meta({ description: 'At most this many, 1–1000 (default 100)' }),
+    .meta({ description: 'How many per page, 1–1000 (default 100)', type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
 });
 
 export type TransactionQuery = z.output<typeof TransactionQuery>;

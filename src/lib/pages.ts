@@ -54,36 +54,6 @@ export function pageOf<R>(rows: R[], limit: number, parts: readonly KeyPart<R>[]
 }
 
 /**
- * The page of a list built in memory, already in its order: the items whose key sorts after
- * `after` by `compare` (a total order on keys that agrees with the list's order).
- */
-export function slicePage<T>(all: T[], page: Page, keyOf: (item: T) => KeyValue[], compare: (a: KeyValue[], b: KeyValue[]) => number): Paged<T> {
-  const after = page.after;
-  const rest = after ? all.filter((item) => compare(keyOf(item), after) > 0) : all;
-  if (rest.length <= page.limit) return { items: rest, more: false };
-  const items = rest.slice(0, page.limit);
-  return { items, more: true, next: keyOf(items[items.length - 1]!) };
-}
-
-/** Compares keys column by column, each ascending or descending (`desc[i]`). */
-export function compareKeys(desc: readonly boolean[] = []): (a: KeyValue[], b: KeyValue[]) => number {
-  return (a, b) => {
-    for (let i = 0; i < a.length; i++) {
-      const x = a[i]!;
-      const y = b[i]!;
-      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
-      if (c !== 0) return desc[i] ? -c : c;
-    }
-    return 0;
-  };
-}
-
-/** A page as large as the old bounded lists, for callers (the console) that show one page only. */
-export function firstPage(limit: number): Page {
-  return { limit };
-}
-
-/**
  * The page of a list built in memory whose order has no sortable key (Git history): the items
  * after the one whose key equals `after`; 400 (`cursor`) when that item is no longer listed.
  */

@@ -33,6 +33,7 @@ const POSTGRES_SUITES = [
   'test/matrix-change-control.test.ts',
   'test/observability.test.ts',
   'test/ops-rollups.test.ts',
+  'test/pagination.test.ts',
   'test/partner-impact.test.ts',
   'test/prototype-keys.test.ts',
   'test/reference-network.test.ts',

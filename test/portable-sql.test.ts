@@ -182,14 +182,14 @@ describe('contract versions and change requests', () => {
 
   it("lists every API with its newest visible version and count", async () => {
     const deps = (db: Db) => ({ db }) as Deps;
-    expect(await same((db) => listContracts(deps(db), staff('val-author', 'tok_v', 'author')))).toEqual([
+    expect(await same(async (db) => (await listContracts(deps(db), staff('val-author', 'tok_v', 'author'))).items)).toEqual([
       { partner: 'acme', api: 'claims', latestVersion: '2.1.0-rc.1', versionCount: 3 },
       { partner: 'acme', api: 'eligibility', latestVersion: '1.2.0', versionCount: 2 },
       { partner: 'acme', api: 'notes', latestVersion: '0.1.0', versionCount: 1 },
       { partner: 'globex', api: 'members', latestVersion: '3.0.0', versionCount: 2 },
       { partner: 'initech', api: 'billing', latestVersion: '1.0.0', versionCount: 1 },
     ]);
-    expect(await same((db) => listContracts(deps(db), partner('globex')))).toEqual([
+    expect(await same(async (db) => (await listContracts(deps(db), partner('globex'))).items)).toEqual([
       { partner: 'acme', api: 'claims', latestVersion: '1.0.0', versionCount: 1 },
       { partner: 'globex', api: 'members', latestVersion: '3.0.0', versionCount: 2 },
     ]);

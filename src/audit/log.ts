@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { desc, gt } from 'drizzle-orm';
+import { pageOf } from '../lib/pages.ts';
 import { auditLog, LOCKS, type Db } from '../db/index.ts';
 import { ANCHOR_REF, anchorProblem, auditKeyId, type AnchorState, type StoredAnchor } from './anchor.ts';
 
@@ -85,16 +86,18 @@ export async function appendAudit(deps: { db: Db; clock: () => Date; audit: Audi
   deps.audit.appended(seq);
 }
 
-/** Entries after `after` (a seq), oldest first, at most `limit`. */
-export async function listAudit(deps: { db: Db }, options: { after?: number; limit?: number } = {}) {
-  return (await deps.db
+/** One page of entries after `after` (a seq), oldest first, at most `limit`; `next` is the seq of the last when more follow. */
+export async function listAudit(deps: { db: Db }, options: { after?: number | undefined; limit?: number } = {}) {
+  const limit = Math.min(options.limit ?? 100, 1000);
+  const rows = await deps.db
     .select()
     .from(auditLog)
     .where(gt(auditLog.seq, options.after ?? 0))
     .orderBy(auditLog.seq)
-    .limit(Math.min(options.limit ?? 100, 1000))
-    .all())
-    .map((r) => ({ ...r, detail: JSON.parse(r.detail) as unknown }));
+    .limit(limit + 1)
+    .all();
+  const paged = pageOf(rows, limit, [{ column: auditLog.seq, of: (r) => r.seq }]);
+  return { ...paged, items: paged.items.map((r) => ({ ...r, detail: JSON.parse(r.detail) as unknown })) };
 }
 
 /** The kinds of tampering `verifyAudit` tells apart. */

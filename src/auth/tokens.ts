@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { count, eq } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
 import { tokens } from '../db/index.ts';
@@ -120,14 +121,17 @@ export async function createToken(
   return { ...toView(row), token: secret };
 }
 
-/** All tokens, newest first, without secrets. */
-export async function listTokens(deps: Pick<Deps, 'db'>): Promise<TokenView[]> {
-  return (await deps.db
-    .select()
-    .from(tokens)
-    .all())
-    .map(toView)
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+/** The order of the token list: newest first, ties by id. */
+const TOKEN_ORDER: KeyPart<typeof tokens.$inferSelect>[] = [
+  { column: tokens.createdAt, desc: true, of: (r) => r.createdAt },
+  { column: tokens.id, of: (r) => r.id },
+];
+
+/** One page of the tokens, newest first, without secrets. */
+export async function listTokens(deps: Pick<Deps, 'db'>, page: Page = { limit: 1000 }): Promise<Paged<TokenView>> {
+  const rows = await deps.db.select().from(tokens).where(keyAfter(TOKEN_ORDER, page.after)).orderBy(...keyOrder(TOKEN_ORDER)).limit(page.limit + 1).all();
+  const paged = pageOf(rows, page.limit, TOKEN_ORDER);
+  return { ...paged, items: paged.items.map(toView) };
 }
 
 /**

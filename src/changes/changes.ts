@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page } from '../lib/pages.ts';
 import semver from 'semver';
 import { z } from 'zod';
 import { requireRole, STAFF_ROLES, type Principal } from '../auth/principal.ts';
@@ -305,17 +306,22 @@ export async function acknowledgeChange(deps: Deps, principal: Principal, id: st
  * Change requests, newest first, optionally for one partner/api: for staff only (a partner
  * lists what awaits it, src/changes/queue.ts awaitingPrincipal).
  */
-export async function listChanges(deps: Pick<Deps, 'db'>, principal: Principal, filter: { partner?: string; api?: string; limit?: number }) {
+export async function listChanges(deps: Pick<Deps, 'db'>, principal: Principal, filter: { partner?: string | undefined; api?: string | undefined }, page: Page = { limit: 100 }) {
   requireRole(principal, STAFF_ROLES, 'list change requests (a partner lists those awaiting its acknowledgement with ?awaiting=me)');
-  const conditions = [filter.partner ? eq(changeRequests.partner, filter.partner) : undefined, filter.api ? eq(changeRequests.api, filter.api) : undefined].filter((c) => c !== undefined);
-  return (await deps.db
+  const order: KeyPart<ChangeRow>[] = [
+    { column: changeRequests.createdAt, desc: true, of: (r) => r.createdAt },
+    { column: changeRequests.id, desc: true, of: (r) => r.id },
+  ];
+  const conditions = [filter.partner ? eq(changeRequests.partner, filter.partner) : undefined, filter.api ? eq(changeRequests.api, filter.api) : undefined, keyAfter(order, page.after)].filter((c) => c !== undefined);
+  const rows = await deps.db
     .select()
     .from(changeRequests)
     .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(desc(changeRequests.createdAt))
-    .limit(Math.min(filter.limit ?? 100, 1000))
-    .all())
-    .map(toChangeSummary);
+    .orderBy(...keyOrder(order))
+    .limit(page.limit + 1)
+    .all();
+  const paged = pageOf(rows, page.limit, order);
+  return { ...paged, items: paged.items.map(toChangeSummary) };
 }
 
 /** What lists show of a change request. */

@@ -1,10 +1,11 @@
-import { and, asc, count, desc, eq, inArray, max, or, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, max, or, type SQL } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { contractVersions, type Db } from '../db/index.ts';
 import { onSignal } from '../db/signals.ts';
 import { AccordError } from '../errors.ts';
 import { byteBoundedCaches } from '../lib/byte-cache.ts';
+import { keyAfter, keyOrder, pageOf, slicePageAfterItem, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { parseYaml } from '../lib/yaml.ts';
 import type { HistoryEntry } from '../registry/git-registry.ts';
 import type { OpenApiDocument } from './document.ts';
@@ -69,7 +70,7 @@ export function toView(row: ContractVersionRow): ContractVersionView {
 }
 
 /** Every API with its newest visible version and how many versions the caller can see. */
-export async function listContracts(deps: Deps, principal: Principal): Promise<Array<{ partner: string; api: string; latestVersion: string; versionCount: number }>> {
+export async function listContracts(deps: Deps, principal: Principal, page: Page = { limit: 100_000 }): Promise<Paged<{ partner: string; api: string; latestVersion: string; versionCount: number }>> {
   const visible = principal.role === 'partner' ? or(eq(contractVersions.partner, principal.partner ?? ''), inArray(contractVersions.state, [...PUBLISHED_STATES])) : undefined;
   // One row per API, then its newest visible version: the one holding the group's highest
   // version_key (strict semver: keys are unique within an API), by the (partner, api,
@@ -80,12 +81,19 @@ export async function listContracts(deps: Deps, principal: Principal): Promise<A
     .where(visible)
     .groupBy(contractVersions.partner, contractVersions.api)
     .as('apis');
-  return await deps.db
+  const order: KeyPart<{ partner: string; api: string }>[] = [
+    { column: apis.partner, of: (r) => r.partner },
+    { column: apis.api, of: (r) => r.api },
+  ];
+  const rows = await deps.db
     .select({ partner: apis.partner, api: apis.api, latestVersion: contractVersions.version, versionCount: apis.versionCount })
     .from(apis)
     .innerJoin(contractVersions, and(eq(contractVersions.partner, apis.partner), eq(contractVersions.api, apis.api), eq(contractVersions.versionKey, apis.latestKey)))
-    .orderBy(asc(apis.partner), asc(apis.api))
+    .where(keyAfter(order, page.after))
+    .orderBy(...keyOrder(order))
+    .limit(page.limit + 1)
     .all();
+  return pageOf(rows, page.limit, order);
 }
 
 /** The columns a ContractVersionView shows. */
@@ -100,17 +108,24 @@ const VIEW_COLUMNS = {
   createdBy: contractVersions.createdBy,
 };
 
-/** Visible versions of one API in semver order (404 when the caller can see none). */
-export async function listVersions(deps: Deps, principal: Principal, partner: string, api: string): Promise<ContractVersionView[]> {
-  const rows = (await deps.db
-    .select(VIEW_COLUMNS)
+/** The order of an API's version list: semver (the version key), ties by the version text. */
+const VERSION_ORDER: KeyPart<{ versionKey: string; version: string }>[] = [
+  { column: contractVersions.versionKey, of: (r) => r.versionKey },
+  { column: contractVersions.version, of: (r) => r.version },
+];
+
+/** One page of the visible versions of one API in semver order (404 when the caller can see none). */
+export async function listVersions(deps: Deps, principal: Principal, partner: string, api: string, page: Page = { limit: 100_000 }): Promise<Paged<ContractVersionView>> {
+  const rows = await deps.db
+    .select({ ...VIEW_COLUMNS, versionKey: contractVersions.versionKey })
     .from(contractVersions)
-    .where(and(eq(contractVersions.partner, partner), eq(contractVersions.api, api)))
-    .orderBy(asc(contractVersions.versionKey), asc(contractVersions.version))
-    .all())
-    .filter((row) => canSee(principal, row));
-  if (rows.length === 0) throw new AccordError('not_found', `No contract ${partner}/${api}`);
-  return rows;
+    .where(and(visibleVersionsOf(principal, partner, api), keyAfter(VERSION_ORDER, page.after)))
+    .orderBy(...keyOrder(VERSION_ORDER))
+    .limit(page.limit + 1)
+    .all();
+  if (rows.length === 0 && !(await deps.db.select({ n: count() }).from(contractVersions).where(visibleVersionsOf(principal, partner, api)).get())?.n) throw new AccordError('not_found', `No contract ${partner}/${api}`);
+  const paged = pageOf(rows, page.limit, VERSION_ORDER);
+  return { ...paged, items: paged.items.map(({ versionKey: _, ...view }) => view) };
 }
 
 /** SQL form of canSee: the versions of one API `principal` may see. */
@@ -187,8 +202,9 @@ export async function loadContractDocument(deps: Pick<Deps, 'registry' | 'config
 }
 
 /** Git commits that touched an API, newest first, limited to the versions the caller can see. */
-export async function contractHistory(deps: Deps, principal: Principal, partner: string, api: string): Promise<HistoryEntry[]> {
-  const visible = new Set((await listVersions(deps, principal, partner, api)).map((r) => r.commit));
+export async function contractHistory(deps: Deps, principal: Principal, partner: string, api: string, page: Page = { limit: 100_000 }): Promise<Paged<HistoryEntry>> {
+  const visible = new Set((await listVersions(deps, principal, partner, api)).items.map((r) => r.commit));
   const all = await deps.registry.history(`contracts/${partner}/${api}/`);
-  return principal.role === 'partner' && principal.partner !== partner ? all.filter((c) => visible.has(c.sha)) : all;
+  const shown = principal.role === 'partner' && principal.partner !== partner ? all.filter((c) => visible.has(c.sha)) : all;
+  return slicePageAfterItem(shown, page, (c) => [c.sha]);
 }

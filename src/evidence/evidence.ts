@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
@@ -153,13 +154,19 @@ export async function addJunitEvidence(deps: Deps, principal: Principal, report:
 }
 
 /** Evidence recorded for one version, newest first. */
-export async function listEvidence(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string): Promise<EvidenceView[]> {
+export async function listEvidence(deps: Pick<Deps, 'db'>, partner: string, api: string, version: string, page: Page = { limit: 100_000 }): Promise<Paged<EvidenceView>> {
   const v = await findVersion(deps, partner, api, version);
-  return (await deps.db
+  const order: KeyPart<EvidenceRow>[] = [
+    { column: evidence.producedAt, desc: true, of: (r) => r.producedAt },
+    { column: evidence.id, desc: true, of: (r) => r.id },
+  ];
+  const rows = await deps.db
     .select()
     .from(evidence)
-    .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version)))
-    .orderBy(desc(evidence.producedAt))
-    .all())
-    .map((row) => toView(row, v?.sha256));
+    .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version), keyAfter(order, page.after)))
+    .orderBy(...keyOrder(order))
+    .limit(page.limit + 1)
+    .all();
+  const paged = pageOf(rows, page.limit, order);
+  return { ...paged, items: paged.items.map((row) => toView(row, v?.sha256)) };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { Id } from '../contracts/ids.ts';
@@ -39,9 +40,14 @@ export async function freezeReleases(deps: Pick<Deps, 'db' | 'clock'>, by: strin
     .get();
 }
 
-/** Freezes, active and lifted, newest first (at most 500). */
-export async function listFreezes(deps: Pick<Deps, 'db'>): Promise<FreezeRow[]> {
-  return await deps.db.select().from(releaseFreezes).orderBy(desc(releaseFreezes.createdAt)).limit(500).all();
+/** One page of the freezes, active and lifted, newest first. */
+export async function listFreezes(deps: Pick<Deps, 'db'>, page: Page = { limit: 500 }): Promise<Paged<FreezeRow>> {
+  const order: KeyPart<FreezeRow>[] = [
+    { column: releaseFreezes.createdAt, desc: true, of: (r) => r.createdAt },
+    { column: releaseFreezes.id, desc: true, of: (r) => r.id },
+  ];
+  const rows = await deps.db.select().from(releaseFreezes).where(keyAfter(order, page.after)).orderBy(...keyOrder(order)).limit(page.limit + 1).all();
+  return pageOf(rows, page.limit, order);
 }
 
 /** The freezes in force for a partner (what the gate looks at). */

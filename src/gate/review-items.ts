@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
@@ -38,15 +39,20 @@ export async function openReviewItem(tx: Pick<Db, 'insert'>, item: Omit<ReviewIt
   await tx.insert(reviewItems).values({ ...item, status: 'open' }).run();
 }
 
-/** Review items, newest first (at most 500), optionally only those of one status. */
-export async function listReviewItems(deps: Pick<Deps, 'db'>, status?: string): Promise<ReviewItemRow[]> {
-  return await deps.db
+/** One page of the review items, newest first, optionally only those of one status. */
+export async function listReviewItems(deps: Pick<Deps, 'db'>, status?: string, page: Page = { limit: 500 }): Promise<Paged<ReviewItemRow>> {
+  const order: KeyPart<ReviewItemRow>[] = [
+    { column: reviewItems.createdAt, desc: true, of: (r) => r.createdAt },
+    { column: reviewItems.id, desc: true, of: (r) => r.id },
+  ];
+  const rows = await deps.db
     .select()
     .from(reviewItems)
-    .where(status ? eq(reviewItems.status, status) : undefined)
-    .orderBy(desc(reviewItems.createdAt))
-    .limit(500)
+    .where(and(status ? eq(reviewItems.status, status) : undefined, keyAfter(order, page.after)))
+    .orderBy(...keyOrder(order))
+    .limit(page.limit + 1)
     .all();
+  return pageOf(rows, page.limit, order);
 }
 
 /** Closes a review item with what the review concluded (appended to its reason, signed by the reviewer). */

@@ -4,6 +4,7 @@ import { decideCompensation, listApprovals } from '../runtime/compensation-appro
 import type { TransactionState } from '../runtime/saga/states.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
 import * as op from './operations/approvals.ts';
 import { principalOf, type AppEnv } from './env.ts';
 
@@ -18,6 +19,9 @@ export function approvalsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<AppEn
       return c.json({ approval, transaction: { id: transaction.id, state: transaction.state as TransactionState } }, 200);
     });
   }
-  serve(app, op.listCompensationApprovals, async (c, { query }) => c.json({ compensations: await listApprovals(deps, query) }));
+  serve(app, op.listCompensationApprovals, async (c, { query: { limit, cursor, ...filter } }) => {
+    const page = await listApprovals(deps, filter, pageFrom('compensations', ['string', 'string'], { limit, cursor }));
+    return sendPage(c, deps.config, 'compensations', page, { compensations: page.items });
+  });
   return app;
 }

@@ -7,6 +7,8 @@ import type { Deps } from '../deps.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { respondDiff } from './diff.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
+import { slicePageAfterItem } from '../lib/pages.ts';
 import * as op from './operations/changes.ts';
 import { principalOf, type AppEnv } from './env.ts';
 
@@ -18,10 +20,14 @@ export function changesRouter(deps: Deps): OpenAPIHono<AppEnv> {
     c.header('Location', absoluteUrl(deps.config, `/v1/changes/${change.id}`));
     return c.json(toChangeSummary(change), 201);
   });
-  serve(app, op.listChanges, async (c, { query: { awaiting, ...filter } }) => {
+  serve(app, op.listChanges, async (c, { query: { awaiting, limit, cursor, ...filter } }) => {
     const principal = principalOf(c);
-    if (awaiting === 'me') return c.json((await awaitingPrincipal(deps, principal)).map(toChangeSummary));
-    return c.json(await listChanges(deps, principal, filter));
+    const page = pageFrom('changes', ['string', 'string'], { limit, cursor });
+    if (awaiting === 'me') {
+      const awaited = slicePageAfterItem(await awaitingPrincipal(deps, principal, 1000), page, (r) => [r.createdAt, r.id]);
+      return sendPage(c, deps.config, 'changes', { ...awaited, items: awaited.items.map(toChangeSummary) });
+    }
+    return sendPage(c, deps.config, 'changes', await listChanges(deps, principal, filter, page));
   });
   serve(app, op.getChange, async (c, { params, query }) => c.json(await changeView(deps, principalOf(c), params.id, query.environment ?? 'production')));
   serve(app, op.getChangeDiff, async (c, { params, query }) => {

@@ -11,6 +11,7 @@ import { parseYaml } from '../lib/yaml.ts';
 import { deprecateVersion, releaseNotes } from '../notices/notices.ts';
 import { respondDiff } from './diff.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
 import * as op from './operations/contracts.ts';
 import { principalOf, type AppEnv } from './env.ts';
 import { negotiate } from './request.ts';
@@ -32,7 +33,7 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
 export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
 
-  serve(app, op.listContracts, async (c) => c.json(await listContracts(deps, principalOf(c))));
+  serve(app, op.listContracts, async (c, { query }) => sendPage(c, deps.config, 'contracts', await listContracts(deps, principalOf(c), pageFrom('contracts', ['string', 'string'], query))));
 
   serve(app, op.registerContractVersion, async (c, { params, query }) => {
     const result = await registerContractVersion(deps, principalOf(c), {
@@ -48,7 +49,7 @@ export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
     return c.json({ ...v, ...(result.diff ? { diff: result.diff } : {}), ...(result.lint ? { lint: result.lint } : {}) }, result.created ? 201 : 200);
   });
 
-  serve(app, op.listContractVersions, async (c, { params }) => c.json(await listVersions(deps, principalOf(c), params.partner, params.api)));
+  serve(app, op.listContractVersions, async (c, { params, query }) => sendPage(c, deps.config, 'versions', await listVersions(deps, principalOf(c), params.partner, params.api, pageFrom('versions', ['string', 'string'], query))));
 
   serve(app, op.getContractVersion, async (c, { params }) => c.json(toView(await getVersion(deps, principalOf(c), params.partner, params.api, params.version))));
 
@@ -71,7 +72,7 @@ export function contractsRouter(deps: Deps): OpenAPIHono<AppEnv> {
     return respondDiff(c, result, format, `${partner}/${api} ${result.from} → ${result.to}`, artifacts);
   });
 
-  serve(app, op.listContractHistory, async (c, { params }) => c.json(await contractHistory(deps, principalOf(c), params.partner, params.api)));
+  serve(app, op.listContractHistory, async (c, { params, query }) => sendPage(c, deps.config, 'history', await contractHistory(deps, principalOf(c), params.partner, params.api, pageFrom('history', ['string'], query))));
 
   serve(app, op.getContractConsumers, async (c, { params }) => c.json(await consumersWithUsage(deps, principalOf(c), params.partner, params.api)));
 

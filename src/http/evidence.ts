@@ -4,6 +4,7 @@ import { AccordError } from '../errors.ts';
 import { addEvidence, addJunitEvidence, JunitEvidenceParams, listEvidence } from '../evidence/evidence.ts';
 import { parseInput } from '../lib/validate.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
 import * as op from './operations/evidence.ts';
 import { principalOf, type AppEnv } from './env.ts';
 
@@ -19,6 +20,6 @@ export function evidenceRouter(deps: Deps): OpenAPIHono<AppEnv> {
     const params = parseInput(JunitEvidenceParams, query, { detail: 'Invalid evidence parameters' });
     return c.json(await addJunitEvidence(deps, principalOf(c), await c.req.text(), params), 201);
   });
-  serve(app, op.listEvidence, async (c, { query }) => c.json(await listEvidence(deps, query.partner, query.api, query.version)));
+  serve(app, op.listEvidence, async (c, { query }) => sendPage(c, deps.config, 'evidence', await listEvidence(deps, query.partner, query.api, query.version, pageFrom('evidence', ['string', 'string'], query))));
   return app;
 }

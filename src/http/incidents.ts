@@ -7,6 +7,7 @@ import type { Runtime } from '../runtime/index.ts';
 import { chooseRepresentation } from './formats.ts';
 import { REPRESENTATIONS } from '../lib/representations.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
 import * as op from './operations/incidents.ts';
 import { principalOf, type AppEnv } from './env.ts';
 
@@ -15,7 +16,7 @@ export function incidentsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<AppEn
   void runtime;
   const app = operationsRouter();
 
-  serve(app, op.listIncidents, async (c, { query }) => c.json(await listIncidents(deps, query)));
+  serve(app, op.listIncidents, async (c, { query: { limit, cursor, ...filter } }) => sendPage(c, deps.config, 'incidents', await listIncidents(deps, filter, pageFrom('incidents', ['number', 'string', 'number'], { limit, cursor }))));
 
   serve(app, op.createIncident, async (c, { body }) => c.json(await openIncident(deps, principalOf(c), body), 201));
 

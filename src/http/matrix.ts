@@ -15,6 +15,7 @@ import { checkMatrixDocument, currentFlows, getMatrixDocument, latestMatrixRow, 
 import { consequenceOf } from '../diff/consequence.ts';
 import { respondDiff } from './diff.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
 import * as op from './operations/matrix.ts';
 import { principalOf, type AppEnv } from './env.ts';
 
@@ -67,7 +68,7 @@ export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
     return c.json(doc);
   });
 
-  serve(app, op.listMatrixEntryVersions, async (c, { params }) => c.json(await listMatrixVersions(deps, params.flow)));
+  serve(app, op.listMatrixEntryVersions, async (c, { params, query }) => sendPage(c, deps.config, 'matrix-versions', await listMatrixVersions(deps, params.flow, pageFrom('matrix-versions', ['number'], query))));
 
   serve(app, op.diffMatrixEntryVersions, async (c, { params, query }) => {
     const { flow } = params;
@@ -76,9 +77,9 @@ export function matrixRouter(deps: Deps): OpenAPIHono<AppEnv> {
   });
 
   serve(app, op.listMatrixProposals, async (c, { params, query }) => {
-    const proposals = await listMatrixProposals(deps, params.flow, query.status);
+    const proposals = await listMatrixProposals(deps, params.flow, query.status, pageFrom('matrix-proposals', ['number'], query));
     await setEtag(deps, c, params.flow);
-    return c.json(proposals);
+    return sendPage(c, deps.config, 'matrix-proposals', proposals);
   });
 
   serve(app, op.getMatrixProposal, async (c, { params, query }) => {

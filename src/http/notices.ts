@@ -4,6 +4,7 @@ import type { Deps } from '../deps.ts';
 import { listNotices, noticesEtag, renderAtom } from '../notices/notices.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
 import * as op from './operations/notices.ts';
 import { principalOf, type AppEnv } from './env.ts';
 
@@ -25,12 +26,11 @@ function notModified(c: Context<AppEnv>, etag: string): Response | undefined {
 export function noticesRouter(deps: Deps): OpenAPIHono<AppEnv> {
   const app = operationsRouter();
   serve(app, op.listNotices, async (c, { query }) => {
-    const limit = Number(query.limit ?? 100) || 100;
-    const items = await listNotices(deps, principalOf(c), limit);
-    return notModified(c, noticesEtag(items, `json ${limit}`)) ?? c.json(items);
+    const page = await listNotices(deps, principalOf(c), pageFrom('notices', ['string', 'string'], query));
+    return notModified(c, noticesEtag(page.items, `json ${query.limit} ${query.cursor ?? ''} ${page.more}`)) ?? sendPage(c, deps.config, 'notices', page);
   });
   serve(app, op.getNoticesFeed, async (c) => {
-    const items = await listNotices(deps, principalOf(c));
+    const items = (await listNotices(deps, principalOf(c))).items;
     const etag = noticesEtag(items, `atom ${deps.config.publicUrl}`);
     return notModified(c, etag) ?? c.body(renderAtom(items, (path) => absoluteUrl(deps.config, path), deps.clock()), 200, { 'Content-Type': 'application/atom+xml; charset=utf-8' });
   });

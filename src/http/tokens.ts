@@ -3,6 +3,7 @@ import { createToken, listTokens, revokeToken } from '../auth/tokens.ts';
 import type { Deps } from '../deps.ts';
 import { scopesOfRole } from './api.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
 import * as op from './operations/tokens.ts';
 import { principalOf, type AppEnv } from './env.ts';
 
@@ -16,7 +17,7 @@ export function tokensRouter(deps: Deps): OpenAPIHono<AppEnv> {
     // The answer carries the secret: no cache may keep it.
     return c.json(created, 201, { 'Cache-Control': 'no-store' });
   });
-  serve(app, op.listTokens, async (c) => c.json(await listTokens(deps)));
+  serve(app, op.listTokens, async (c, { query }) => sendPage(c, deps.config, 'tokens', await listTokens(deps, pageFrom('tokens', ['string', 'string'], query))));
   serve(app, op.revokeToken, async (c, { params }) => {
     const principal = principalOf(c);
     const revoked = await revokeToken(deps, params.id, principal);

@@ -6,6 +6,7 @@ import { requestOperatorAction } from '../runtime/operator-actions.ts';
 import { validCorrelation } from '../runtime/trace-context.ts';
 import { getTransaction, listTransactions, loadTransactionView } from '../runtime/transaction-views.ts';
 import { operationsRouter, serve } from './operation.ts';
+import { pageFrom, sendPage } from './pages.ts';
 import * as op from './operations/transactions.ts';
 import { principalOf, type AppEnv } from './env.ts';
 
@@ -29,7 +30,10 @@ export function transactionsRouter(deps: Deps, runtime: Runtime): OpenAPIHono<Ap
     return c.body(started.body, started.status as 202, { ...started.headers, 'Content-Type': 'application/json', ...(started.replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   });
 
-  serve(app, op.listTransactions, async (c, { query }) => c.json(await listTransactions(deps, principalOf(c), query)));
+  serve(app, op.listTransactions, async (c, { query }) => {
+    const { transactions, more, next } = await listTransactions(deps, principalOf(c), query, pageFrom('transactions', ['string', 'string'], query).after);
+    return sendPage(c, deps.config, 'transactions', { items: transactions, more, ...(next ? { next } : {}) }, { transactions });
+  });
 
   serve(app, op.getTransaction, async (c, { params }) => {
     const view = await getTransaction(deps, principalOf(c), params.ref, (id) => runtime.engine.inCall(id));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { appendAudit } from '../audit/log.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
@@ -90,21 +91,31 @@ export interface IncidentFilter {
   flow?: string;
 }
 
-/** Incidents, open ones first, each group newest first; at most `limit` (200). */
-export async function listIncidents(deps: Pick<Deps, 'db'>, filter: IncidentFilter = {}, limit = 200): Promise<IncidentView[]> {
+/** The order of the incident list: open ones first, each group newest first, ties by number. */
+const INCIDENT_ORDER: KeyPart<IncidentRow>[] = [
+  { column: sql`(CASE WHEN ${incidents.status} = 'open' THEN 0 ELSE 1 END)`, of: (r) => (r.status === 'open' ? 0 : 1) },
+  { column: incidents.openedAt, desc: true, of: (r) => r.openedAt },
+  { column: incidents.number, desc: true, of: (r) => r.number },
+];
+
+/** One page of the incidents, open ones first, each group newest first (200 unless told). */
+export async function listIncidents(deps: Pick<Deps, 'db'>, filter: IncidentFilter = {}, page: Page = { limit: 200 }): Promise<Paged<IncidentView>> {
   const where: SQL[] = [];
   if (filter.status) where.push(eq(incidents.status, filter.status));
   if (filter.partner) where.push(eq(incidents.partner, filter.partner));
   if (filter.flow) where.push(eq(incidents.flow, filter.flow));
+  const after = keyAfter(INCIDENT_ORDER, page.after);
+  if (after) where.push(after);
   const rows = await deps.db
     .select()
     .from(incidents)
     .where(where.length ? and(...where) : undefined)
-    .orderBy(sql`CASE WHEN ${incidents.status} = 'open' THEN 0 ELSE 1 END`, desc(incidents.openedAt), desc(incidents.number))
-    .limit(Math.min(limit, 200))
+    .orderBy(...keyOrder(INCIDENT_ORDER))
+    .limit(page.limit + 1)
     .all();
-  const covered = await interventionsOf(deps.db, rows.map((r) => r.id));
-  return rows.map((r) => ({ ...r, ref: incidentRef(r.number), interventions: covered.get(r.id)! }));
+  const paged = pageOf(rows, page.limit, INCIDENT_ORDER);
+  const covered = await interventionsOf(deps.db, paged.items.map((r) => r.id));
+  return { ...paged, items: paged.items.map((r) => ({ ...r, ref: incidentRef(r.number), interventions: covered.get(r.id)! })) };
 }
 
 async function insertIncident(tx: Tx, deps: Pick<Deps, 'config'>, values: Omit<IncidentRow, 'id' | 'number' | 'status' | 'closedAt' | 'closedBy'>): Promise<IncidentRow> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { appendAudit } from '../audit/log.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { ChangeReview } from '../changes/changes.ts';
@@ -123,19 +124,21 @@ async function proposalView(deps: Deps, row: MatrixRow, options: { changes?: boo
 /** The statuses `GET …/proposals?status=` filters by (`all` for every version written as a proposal or since). */
 export const PROPOSAL_FILTERS = ['proposed', 'approved', 'rejected', 'superseded', 'all'] as const;
 
-/** A flow's proposals, newest first (at most 100): open ones unless `status` says otherwise. */
-export async function listMatrixProposals(deps: Deps, flow: string, status: (typeof PROPOSAL_FILTERS)[number] = 'proposed'): Promise<MatrixProposalView[]> {
+/** One page of a flow's proposals, newest first: open ones unless `status` says otherwise. */
+export async function listMatrixProposals(deps: Deps, flow: string, status: (typeof PROPOSAL_FILTERS)[number] = 'proposed', page: Page = { limit: 100 }): Promise<Paged<MatrixProposalView>> {
+  const order: KeyPart<MatrixRow>[] = [{ column: matrixVersions.version, desc: true, of: (r) => r.version }];
   const rows = await deps.db
     .select()
     .from(matrixVersions)
-    .where(and(eq(matrixVersions.name, flow), eq(matrixVersions.kind, 'flow'), status === 'all' ? undefined : eq(matrixVersions.status, status)))
-    .orderBy(desc(matrixVersions.version))
-    .limit(100)
+    .where(and(eq(matrixVersions.name, flow), eq(matrixVersions.kind, 'flow'), status === 'all' ? undefined : eq(matrixVersions.status, status), keyAfter(order, page.after)))
+    .orderBy(...keyOrder(order))
+    .limit(page.limit + 1)
     .all();
   if (rows.length === 0 && !(await deps.db.select({ name: matrixVersions.name }).from(matrixVersions).where(and(eq(matrixVersions.name, flow), eq(matrixVersions.kind, 'flow'))).limit(1).get())) {
     throw new AccordError('not_found', `No control-matrix entry "${flow}"`);
   }
-  return Promise.all(rows.map((row) => proposalView(deps, row)));
+  const paged = pageOf(rows, page.limit, order);
+  return { ...paged, items: await Promise.all(paged.items.map((row) => proposalView(deps, row))) };
 }
 
 /** One version of a flow as a proposal, with its whole diff against its base. */

@@ -1,4 +1,5 @@
 import { and, desc, eq, ne } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { gitAuthor, type Principal } from '../auth/principal.ts';
 import { sameActor } from '../changes/separation.ts';
 import type { Deps } from '../deps.ts';
@@ -289,10 +290,14 @@ export async function getMatrixDocument(deps: Pick<Deps, 'db' | 'registry' | 'co
 }
 
 /** Every version of one entry, oldest first, each with its status. */
-export async function listMatrixVersions(deps: Pick<Deps, 'db'>, name: string): Promise<MatrixVersionView[]> {
-  const rows = await deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.kind, 'flow'))).orderBy(matrixVersions.version).all();
-  if (rows.length === 0) throw new AccordError('not_found', `No control-matrix entry "${name}"`);
-  return rows.map(toView);
+export async function listMatrixVersions(deps: Pick<Deps, 'db'>, name: string, page: Page = { limit: 100_000 }): Promise<Paged<MatrixVersionView>> {
+  const order: KeyPart<MatrixRow>[] = [{ column: matrixVersions.version, of: (r) => r.version }];
+  const rows = await deps.db.select().from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.kind, 'flow'), keyAfter(order, page.after))).orderBy(...keyOrder(order)).limit(page.limit + 1).all();
+  if (rows.length === 0 && !(await deps.db.select({ name: matrixVersions.name }).from(matrixVersions).where(and(eq(matrixVersions.name, name), eq(matrixVersions.kind, 'flow'))).limit(1).get())) {
+    throw new AccordError('not_found', `No control-matrix entry "${name}"`);
+  }
+  const paged = pageOf(rows, page.limit, order);
+  return { ...paged, items: paged.items.map(toView) };
 }
 
 /** The approved version of every flow entry that has one, parsed, ordered by flow id (what the gate and the runtime read). */

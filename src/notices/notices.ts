@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { and, eq, isNull, lte, sql } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page } from '../lib/pages.ts';
 import { appendAudit } from '../audit/log.ts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
@@ -37,17 +38,24 @@ export async function publishNotice(
   return id;
 }
 
-/** Notices, newest first; a partner sees only those that concern it (filtered in SQL). */
-export async function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, limit = 100) {
+/** The order of the notices: newest first, ties by id. */
+const NOTICE_ORDER: KeyPart<typeof notices.$inferSelect>[] = [
+  { column: notices.createdAt, desc: true, of: (r) => r.createdAt },
+  { column: notices.id, desc: true, of: (r) => r.id },
+];
+
+/** One page of the notices, newest first; a partner sees only those that concern it (filtered in SQL). */
+export async function listNotices(deps: Pick<Deps, 'db'>, principal: Principal, page: Page = { limit: 100 }) {
   const concerns = principal.role === 'partner' ? sql`EXISTS (SELECT 1 FROM json_each(${notices.audience}) WHERE value = ${principal.partner})` : undefined;
-  return (await deps.db
+  const rows = await deps.db
     .select()
     .from(notices)
-    .where(concerns)
-    .orderBy(desc(notices.createdAt))
-    .limit(Math.min(Math.max(limit, 1), 1000))
-    .all())
-    .map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] }));
+    .where(and(concerns, keyAfter(NOTICE_ORDER, page.after)))
+    .orderBy(...keyOrder(NOTICE_ORDER))
+    .limit(page.limit + 1)
+    .all();
+  const paged = pageOf(rows, page.limit, NOTICE_ORDER);
+  return { ...paged, items: paged.items.map((n) => ({ ...n, audience: JSON.parse(n.audience) as string[] })) };
 }
 
 /** Path of what a notice is about: the contract version, or the webhook a `webhook-disabled` notice names (as api "webhooks", version its id). */
@@ -76,7 +84,7 @@ export function noticesEtag(items: ReadonlyArray<{ id: string; createdAt: string
  * The notices as an Atom 1.0 feed (RFC 4287).
  * @param urlOf the absolute URL of one of Accord's paths (on the public URL, never the request's Host)
  */
-export function renderAtom(items: Awaited<ReturnType<typeof listNotices>>, urlOf: (path: string) => string, updated: Date): string {
+export function renderAtom(items: Awaited<ReturnType<typeof listNotices>>["items"], urlOf: (path: string) => string, updated: Date): string {
   const entries = items
     .map(
       (n) => `  <entry>

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { and, asc, count, desc, eq, isNull } from 'drizzle-orm';
+import { and, count, eq, isNull, sql } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page } from '../lib/pages.ts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
@@ -143,8 +144,16 @@ function visible(principal: Principal, row: typeof webhooks.$inferSelect): boole
 }
 
 /** Webhooks the principal may see (a partner its own), with `disabledAt`/`disabledReason` when Accord stopped delivering. */
-export async function listWebhooks(deps: Pick<Deps, 'db'>, principal: Principal) {
-  return (await deps.db.select().from(webhooks).where(isNull(webhooks.deletedAt)).orderBy(asc(webhooks.createdAt)).all()).filter((w) => visible(principal, w)).map(toView);
+export async function listWebhooks(deps: Pick<Deps, 'db'>, principal: Principal, page: Page = { limit: 100_000 }) {
+  const order: KeyPart<typeof webhooks.$inferSelect>[] = [
+    { column: webhooks.createdAt, of: (r) => r.createdAt },
+    { column: webhooks.id, of: (r) => r.id },
+  ];
+  // The SQL form of `visible`: an admin sees every webhook, a partner its own, anyone else none.
+  const mine = principal.role === 'admin' ? undefined : principal.role === 'partner' && principal.partner ? eq(webhooks.partner, principal.partner) : sql`1 = 0`;
+  const rows = await deps.db.select().from(webhooks).where(and(isNull(webhooks.deletedAt), mine, keyAfter(order, page.after))).orderBy(...keyOrder(order)).limit(page.limit + 1).all();
+  const paged = pageOf(rows, page.limit, order);
+  return { ...paged, items: paged.items.map(toView) };
 }
 
 async function ownWebhook(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
@@ -198,9 +207,13 @@ function shownFailure(lastError: string | null): string | null {
  * connection errors, nor when Accord will try again (a lease while an attempt is in flight,
  * then a time derived from the attempt's start: neither is the owner's business).
  */
-export async function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id: string) {
+export async function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principal, id: string, page: Page = { limit: 200 }) {
   await ownWebhook(deps, principal, id);
-  return (await deps.db
+  const order: KeyPart<{ createdAt: string; id: string }>[] = [
+    { column: webhookDeliveries.createdAt, desc: true, of: (r) => r.createdAt },
+    { column: webhookDeliveries.id, desc: true, of: (r) => r.id },
+  ];
+  const rows = await deps.db
     .select({
       id: webhookDeliveries.id,
       eventId: webhookDeliveries.eventId,
@@ -214,11 +227,12 @@ export async function listDeliveries(deps: Pick<Deps, 'db'>, principal: Principa
       payload: webhookDeliveries.payload,
     })
     .from(webhookDeliveries)
-    .where(eq(webhookDeliveries.webhookId, id))
-    .orderBy(desc(webhookDeliveries.createdAt))
-    .limit(200)
-    .all())
-    .map((d) => ({ ...d, lastError: shownFailure(d.lastError), payload: JSON.parse(d.payload) as unknown }));
+    .where(and(eq(webhookDeliveries.webhookId, id), keyAfter(order, page.after)))
+    .orderBy(...keyOrder(order))
+    .limit(page.limit + 1)
+    .all();
+  const paged = pageOf(rows, page.limit, order);
+  return { ...paged, items: paged.items.map((d) => ({ ...d, lastError: shownFailure(d.lastError), payload: JSON.parse(d.payload) as unknown })) };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { sameActor } from '../changes/separation.ts';
@@ -137,17 +138,24 @@ export const ApprovalQuery = z
   .strict();
 
 /** GET /v1/compensations: compensation approvals (default: those awaiting), oldest first. */
-export async function listApprovals(deps: Pick<Deps, 'db' | 'clock' | 'config'>, query: z.infer<typeof ApprovalQuery> = {}): Promise<ApprovalView[]> {
+export async function listApprovals(deps: Pick<Deps, 'db' | 'clock' | 'config'>, query: z.infer<typeof ApprovalQuery> = {}, page: Page = { limit: 500 }): Promise<Paged<ApprovalView>> {
   const status = query.status ?? 'awaiting';
+  // Awaiting: the longest waiting first; decided ones newest first (ties by id).
+  const newest = status !== 'awaiting';
+  const order: KeyPart<ApprovalRow>[] = [
+    { column: compensationApprovals.requestedAt, desc: newest, of: (r) => r.requestedAt },
+    { column: compensationApprovals.id, desc: newest, of: (r) => r.id },
+  ];
   const rows = await deps.db
     .select()
     .from(compensationApprovals)
-    .where(and(eq(compensationApprovals.status, status), query.flow ? eq(compensationApprovals.flow, query.flow) : undefined, query.partner ? eq(compensationApprovals.partner, query.partner) : undefined))
-    .orderBy(status === 'awaiting' ? asc(compensationApprovals.requestedAt) : desc(compensationApprovals.requestedAt))
-    .limit(500)
+    .where(and(eq(compensationApprovals.status, status), query.flow ? eq(compensationApprovals.flow, query.flow) : undefined, query.partner ? eq(compensationApprovals.partner, query.partner) : undefined, keyAfter(order, page.after)))
+    .orderBy(...keyOrder(order))
+    .limit(page.limit + 1)
     .all();
   const now = deps.clock();
-  return rows.map((r) => approvalView(deps.config, r, now));
+  const paged = pageOf(rows, page.limit, order);
+  return { ...paged, items: paged.items.map((r) => approvalView(deps.config, r, now)) };
 }
 
 /**

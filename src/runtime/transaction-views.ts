@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { keyAfter, keyOrder, pageOf, type KeyPart, type KeyValue } from '../lib/pages.ts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
@@ -216,7 +217,7 @@ export const TransactionQuery = z.object({
     .optional()
     .refine((value) => value === undefined || (Number.isInteger(Number(value)) && Number(value) >= 1 && Number(value) <= 1000), LIMIT_RULE)
     .transform((value) => (value === undefined ? 100 : Number(value)))
-    .meta({ description: 'At most this many, 1–1000 (default 100)' }),
+    .meta({ description: 'How many per page, 1–1000 (default 100)', type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
 });
 
 export type TransactionQuery = z.output<typeof TransactionQuery>;
@@ -236,7 +237,7 @@ function changedBefore(olderThan: string, now: Date): string {
  * operator; filter by state, partner, flow and `olderThan` (an ISO 8601 duration since the last
  * change, or a timestamp) to find stuck ones. A partner sees those it started or that run against it.
  */
-export async function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: TransactionQuery) {
+export async function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: TransactionQuery, after?: KeyValue[]) {
   // A search (a key or a time range) looks at every state unless told otherwise.
   const searching = Boolean(query.q || query.from || query.to);
   const states = query.state ?? (searching ? [...TRANSACTION_STATES] : TRANSACTION_STATES.filter((s) => !TERMINAL_STATES.includes(s)));
@@ -251,11 +252,25 @@ export async function listTransactions(deps: Pick<Deps, 'db' | 'clock' | 'config
   if (query.from) where.push(gte(transactions.createdAt, new Date(query.from).toISOString()));
   if (query.to) where.push(lt(transactions.createdAt, new Date(query.to).toISOString()));
   if (principal.role === 'partner') where.push(or(eq(transactions.partner, principal.partner!), eq(transactions.callerPartner, principal.partner!))!);
-  // A search answers newest first; the stuck list oldest change first.
-  const rows = await deps.db.select().from(transactions).where(and(...where)).orderBy(searching ? desc(transactions.createdAt) : asc(transactions.updatedAt)).limit(query.limit).all();
+  // A search answers newest first; the stuck list oldest change first (ties by id).
+  const order: KeyPart<TransactionRow>[] = searching
+    ? [
+        { column: transactions.createdAt, desc: true, of: (r) => r.createdAt },
+        { column: transactions.id, desc: true, of: (r) => r.id },
+      ]
+    : [
+        { column: transactions.updatedAt, of: (r) => r.updatedAt },
+        { column: transactions.id, of: (r) => r.id },
+      ];
+  const after_ = keyAfter(order, after);
+  if (after_) where.push(after_);
+  const rows = await deps.db.select().from(transactions).where(and(...where)).orderBy(...keyOrder(order)).limit(query.limit + 1).all();
+  const paged = pageOf(rows, query.limit, order);
   const now = deps.clock().getTime();
   return {
-    transactions: rows.map((r) => ({
+    more: paged.more,
+    next: paged.next,
+    transactions: paged.items.map((r) => ({
       id: r.id,
       flow: r.flow,
       partner: r.partner,

@@ -3,6 +3,7 @@ import { OPERATOR_ROLES, STAFF_ROLES } from '../../auth/principal.ts';
 import { APPROVAL_CAUSES, APPROVAL_STATUSES, ApprovalQuery, CompensationDecision } from '../../runtime/compensation-approvals.ts';
 import { TRANSACTION_STATES } from '../../runtime/saga/states.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 
 /** Compensations awaiting approval: approve or reject (issue 18). */
 
@@ -63,11 +64,11 @@ export const listCompensationApprovals = defineOperation({
   path: '/v1/compensations',
   tags: ['Observability'],
   summary: 'Compensations that need a person: those awaiting approval (default), or approved / rejected ones; oldest waiting first',
-  description: 'A step whose control-matrix entry says `compensation.approval: required` waits here until an operator approves or rejects it.',
+  description: 'A step whose control-matrix entry says `compensation.approval: required` waits here until an operator approves or rejects it. Pages of `limit` (default 500), `Link: rel="next"` while more follow.',
   roles: STAFF_ROLES,
   scope: 'observability:read',
-  request: { query: ApprovalQuery },
-  responses: { 200: json(z.object({ compensations: z.array(CompensationApproval) })), 400: problem },
+  request: { query: ApprovalQuery.extend(PageQuery(500).shape) },
+  responses: { 200: pagedJson(z.object({ compensations: z.array(CompensationApproval) })), 400: problem },
 });
 
 export const approvalOperations = [approveCompensation, rejectCompensation, listCompensationApprovals];

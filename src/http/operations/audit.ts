@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { defineOperation, json, problem } from '../operation.ts';
+import { defineOperation, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 
 const AuditEntry = z
   .object({
@@ -17,7 +18,7 @@ const AuditEntry = z
   })
   .meta({ id: 'AuditEntry' });
 
-const WHOLE = '?after and ?limit must be non-negative integers';
+const WHOLE = '?after must be a non-negative integer';
 
 export const listAudit = defineOperation({
   operationId: 'listAudit',
@@ -25,16 +26,15 @@ export const listAudit = defineOperation({
   path: '/v1/audit',
   tags: ['Audit'],
   summary: 'The hash-chained audit log',
-  description: 'Entries after `after` (a seq), oldest first, at most `limit` (default 100, at most 1000).',
+  description: 'Entries after `after` (a seq), oldest first, at most `limit` (default 100, at most 1000) per page; `Link: rel="next"` while more follow (its `cursor` continues after the last entry sent).',
   roles: ['admin'],
   scope: 'audit:read',
   request: {
-    query: z.object({
+    query: PageQuery(100).extend({
       after: z.coerce.number({ error: WHOLE }).int(WHOLE).min(0, WHOLE).optional().meta({ description: 'Entries after this seq (default 0)', type: 'integer', minimum: 0 }),
-      limit: z.coerce.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE).optional().meta({ description: 'At most this many (default 100, at most 1000)' }),
     }),
   },
-  responses: { 200: json(z.array(AuditEntry)), 400: problem },
+  responses: { 200: pagedJson(z.array(AuditEntry)), 400: problem },
 });
 
 export const auditOperations = [listAudit];

@@ -3,6 +3,7 @@ import { ROLES } from '../../auth/principal.ts';
 import { ChangeAcknowledgement, ChangeRequest, ChangeReview, REVIEW_DECISIONS } from '../../changes/changes.ts';
 import { USAGE_SOURCES } from '../../changes/impact.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 import { DiffFormatQuery, DiffResult, diffResponse } from './diff.ts';
 import { GateReason, VERDICTS } from './gate.ts';
 
@@ -89,13 +90,14 @@ export const listChanges = defineOperation({
   summary: 'Change requests, newest first; with ?awaiting=me those awaiting the caller',
   description:
     'Staff list change requests (optionally of one partner/api). A partner token may only call it with `awaiting=me` (403 otherwise). ' +
-    '`awaiting=me` answers, newest first and at most 100, the open change requests (the newest of their version, version not released or retired, diff not rejected) awaiting the caller: ' +
+    'Pages of `limit` (default 100), `Link: rel="next"` while more follow. ' +
+    '`awaiting=me` answers, newest first and at most 1000 in all, the open change requests (the newest of their version, version not released or retired, diff not rejected) awaiting the caller: ' +
     'for a partner, those listing it among the required acknowledgements (a consumer the change affects) that it has not acknowledged for their diff; for an approver or admin (whose token may use changes:review), those still short of approvals that it may review — not opened by it, its version not registered by it (same token or a look-alike name), not yet reviewed by it; for other roles none.',
   roles: ROLES,
   scope: 'changes:read',
   request: {
-    query: z
-      .object({
+    query: PageQuery(100)
+      .extend({
         partner: z.string().optional(),
         api: z.string().optional(),
         awaiting: z.enum(['me'], { error: 'must be "me"' }).optional().meta({ description: '`me`: only what awaits the caller (any other value → 400; not combined with partner or api)' }),
@@ -105,7 +107,7 @@ export const listChanges = defineOperation({
         if (query.awaiting !== undefined && filter) ctx.addIssue({ code: 'custom', path: [filter], message: 'not with awaiting=me' });
       }),
   },
-  responses: { 200: json(z.array(ChangeSummary)), 400: problem },
+  responses: { 200: pagedJson(z.array(ChangeSummary)), 400: problem },
 });
 
 export const createChange = defineOperation({

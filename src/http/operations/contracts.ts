@@ -9,6 +9,7 @@ import { BUMPS } from '../../diff/types.ts';
 import { LINT_SEVERITIES } from '../../lint/findings.ts';
 import { DEPRECATION_PROBLEM, DeprecationRequest } from '../../notices/notices.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 import { Change, ContractDiff, DiffFormatQuery, DiffSummary, diffResponse } from './diff.ts';
 
 /** /v1/contracts: registered API contracts, their versions, documents, diffs, history, consumers and deprecations. */
@@ -120,10 +121,11 @@ export const listContracts = defineOperation({
   path: '/v1/contracts',
   tags: ['Contracts'],
   summary: 'APIs with their latest visible version',
-  description: 'Every API with the newest version the caller can see and how many it can see. A partner sees its own drafts and every partner’s released, deprecated and retired versions.',
+  description: 'Every API with the newest version the caller can see and how many it can see. A partner sees its own drafts and every partner’s released, deprecated and retired versions. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ROLES,
   scope: 'contracts:read',
-  responses: { 200: json(z.array(ContractSummary)) },
+  request: { query: PageQuery(100) },
+  responses: { 200: pagedJson(z.array(ContractSummary)), 400: problem },
 });
 
 export const listContractVersions = defineOperation({
@@ -132,11 +134,11 @@ export const listContractVersions = defineOperation({
   path: '/v1/contracts/{partner}/{api}/versions',
   tags: ['Contracts'],
   summary: 'Visible versions in semver order',
-  description: 'The versions of one API the caller can see, lowest first; 404 when it can see none.',
+  description: 'The versions of one API the caller can see, lowest first; 404 when it can see none. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ROLES,
   scope: 'contracts:read',
-  request: { params: ApiParams },
-  responses: { 200: json(z.array(ContractVersion)), 404: problem },
+  request: { params: ApiParams, query: PageQuery(100) },
+  responses: { 200: pagedJson(z.array(ContractVersion)), 400: problem, 404: problem },
 });
 
 export const registerContractVersion = defineOperation({
@@ -230,11 +232,11 @@ export const listContractHistory = defineOperation({
   path: '/v1/contracts/{partner}/{api}/history',
   tags: ['Contracts'],
   summary: 'Git commits touching the API, newest first',
-  description: 'Another partner sees only the commits of versions it may see.',
+  description: 'Another partner sees only the commits of versions it may see. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ROLES,
   scope: 'contracts:read',
-  request: { params: ApiParams },
-  responses: { 200: json(z.array(Commit)), 404: problem },
+  request: { params: ApiParams, query: PageQuery(100) },
+  responses: { 200: pagedJson(z.array(Commit)), 400: problem, 404: problem },
 });
 
 export const getContractConsumers = defineOperation({

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { EVIDENCE_RESULTS, EvidenceRecord, JunitEvidenceParams } from '../../evidence/evidence.ts';
 import { EVIDENCE_KINDS } from '../../matrix/schema.ts';
 import { defineOperation, json, jsonBodyOf, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 import { STAFF_ROLES } from '../../auth/principal.ts';
 
 const Evidence = z
@@ -40,17 +41,17 @@ export const listEvidence = defineOperation({
   path: '/v1/evidence',
   tags: ['Evidence'],
   summary: 'Evidence recorded for a version',
-  description: 'Newest produced first, each marked whether it is bound to the registered content.',
+  description: 'Newest produced first, each marked whether it is bound to the registered content. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: STAFF_ROLES,
   scope: 'evidence:read',
   request: {
-    query: z.object({
+    query: PageQuery(100).extend({
       partner: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required'),
       api: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required'),
       version: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required'),
     }),
   },
-  responses: { 200: json(z.array(Evidence)), 400: problem },
+  responses: { 200: pagedJson(z.array(Evidence)), 400: problem },
 });
 
 export const addEvidence = defineOperation({

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { FREEZE_SOURCES, FreezeRequest } from '../../gate/freezes.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 import { STAFF_ROLES } from '../../auth/principal.ts';
 
 const Freeze = z
@@ -21,10 +22,11 @@ export const listFreezes = defineOperation({
   path: '/v1/freezes',
   tags: ['Freezes'],
   summary: 'Release freezes',
-  description: 'Active and lifted, newest first, at most 500. While a freeze is in force the gate fails every release of the partner’s APIs.',
+  description: 'Active and lifted, newest first. Pages of `limit` (default 500), `Link: rel="next"` while more follow. While a freeze is in force the gate fails every release of the partner’s APIs.',
   roles: STAFF_ROLES,
   scope: 'releases:read',
-  responses: { 200: json(z.array(Freeze)) },
+  request: { query: PageQuery(500) },
+  responses: { 200: pagedJson(z.array(Freeze)), 400: problem },
 });
 
 export const freezeReleases = defineOperation({

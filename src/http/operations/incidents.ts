@@ -4,6 +4,7 @@ import { INCIDENT_SOURCES, INCIDENT_STATUSES, IncidentRequest, SEVERITIES } from
 import { ACTION_AREAS, ACTION_STATUSES, LINK_KINDS, PostmortemRequest } from '../../incidents/postmortem.ts';
 import { TIMELINE_KINDS } from '../../incidents/timeline.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 import { formatParam } from '../formats.ts';
 
 /** What one incident is answered as (`?format=` or Accept). */
@@ -76,18 +77,18 @@ export const listIncidents = defineOperation({
   method: 'get',
   path: '/v1/incidents',
   tags: ['Incidents'],
-  summary: 'Incidents, open ones first (each group newest first; at most 200)',
-  description: 'Filter by status, partner and flow. SLA breaches open incidents on their own (one open incident per flow and partner covers every intervention of a breach); operators open others.',
+  summary: 'Incidents, open ones first (each group newest first)',
+  description: 'Filter by status, partner and flow. Pages of `limit` (default 200), `Link: rel="next"` while more follow. SLA breaches open incidents on their own (one open incident per flow and partner covers every intervention of a breach); operators open others.',
   roles: STAFF_ROLES,
   scope: 'observability:read',
   request: {
-    query: z.object({
+    query: PageQuery(200).extend({
       status: z.enum(INCIDENT_STATUSES, { error: 'must be open or closed' }).optional(),
       partner: z.string().optional(),
       flow: z.string().optional(),
     }),
   },
-  responses: { 200: json(z.array(Incident)), 400: problem },
+  responses: { 200: pagedJson(z.array(Incident)), 400: problem },
 });
 
 export const createIncident = defineOperation({

@@ -6,6 +6,7 @@ import { MATRIX_TABLE_FORMATS } from '../../matrix/render.ts';
 import { formatParam } from '../formats.ts';
 import { MATRIX_KINDS, MATRIX_STATUSES } from '../../matrix/store.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 import { documentBody } from './contracts.ts';
 import { DiffFormatQuery, DiffResult, DiffSummary, diffResponse } from './diff.ts';
 
@@ -173,11 +174,11 @@ export const listMatrixEntryVersions = defineOperation({
   path: '/v1/control-matrix/{flow}/versions',
   tags: ['Control matrix'],
   summary: 'Every version of a flow entry, oldest first',
-  description: 'Each version’s number, status (approved, proposed, rejected, superseded), base, content hash, commit, time and author.',
+  description: 'Each version’s number, status (approved, proposed, rejected, superseded), base, content hash, commit, time and author. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ROLES,
   scope: 'matrix:read',
-  request: { params: FlowParams },
-  responses: { 200: json(z.array(MatrixVersion)), 404: problem },
+  request: { params: FlowParams, query: PageQuery(100) },
+  responses: { 200: pagedJson(z.array(MatrixVersion)), 400: problem, 404: problem },
 });
 
 export const diffMatrixEntryVersions = defineOperation({
@@ -206,11 +207,11 @@ export const listMatrixProposals = defineOperation({
   path: '/v1/control-matrix/{flow}/proposals',
   tags: ['Control matrix'],
   summary: 'Proposed versions of a flow entry awaiting review (or ?status=), newest first',
-  description: 'Each with its base, author, time, diff summary, approvals counted and required (policy: `approvals.breaking` when the diff is breaking) and reviews. At most 100.',
+  description: 'Each with its base, author, time, diff summary, approvals counted and required (policy: `approvals.breaking` when the diff is breaking) and reviews. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ROLES,
   scope: 'matrix:read',
-  request: { params: FlowParams, query: z.object({ status: z.enum(PROPOSAL_FILTERS, { error: PROPOSAL_FILTERS.join(' | ') }).default('proposed') }) },
-  responses: { 200: { ...json(z.array(MatrixProposal)), headers: ETag }, 400: problem, 404: problem },
+  request: { params: FlowParams, query: PageQuery(100).extend({ status: z.enum(PROPOSAL_FILTERS, { error: PROPOSAL_FILTERS.join(' | ') }).default('proposed') }) },
+  responses: { 200: { ...pagedJson(z.array(MatrixProposal)), headers: ETag.extend(pagedJson(z.array(MatrixProposal)).headers.shape) }, 400: problem, 404: problem },
 });
 
 export const getMatrixProposal = defineOperation({

@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../../auth/principal.ts';
 import { NOTICE_KINDS } from '../../notices/notices.ts';
-import { defineOperation, json } from '../operation.ts';
+import { defineOperation, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 
 const Notice = z
   .object({
@@ -24,11 +25,11 @@ export const listNotices = defineOperation({
   tags: ['Notices'],
   summary: 'Deprecation, breaking-release and sunset notices (a partner sees what concerns it)',
   description:
-    'Newest first. Staff see every notice; a partner those whose audience includes it. A version retired at its sunset is announced by the jobs loop (within ACCORD_JOBS_INTERVAL_MS); reading never changes anything. A weak `ETag` names the list: `If-None-Match` with it answers 304 until a notice is published.',
+    'Newest first. Staff see every notice; a partner those whose audience includes it. A version retired at its sunset is announced by the jobs loop (within ACCORD_JOBS_INTERVAL_MS); reading never changes anything. A weak `ETag` names the list: `If-None-Match` with it answers 304 until a notice is published. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ROLES,
   scope: 'notices:read',
-  request: { query: z.object({ limit: z.string().optional().meta({ description: 'How many notices at most: 1–1000 (default 100)' }) }) },
-  responses: { 200: json(z.array(Notice)), 304: { description: 'Not modified: the notices are those of the If-None-Match entity tag' } },
+  request: { query: PageQuery(100) },
+  responses: { 200: { ...pagedJson(z.array(Notice)), headers: pagedJson(z.array(Notice)).headers.extend({ ETag: z.string().meta({ description: 'Weak entity tag of this page' }) }) }, 400: problem, 304: { description: 'Not modified: the notices are those of the If-None-Match entity tag' } },
 });
 
 export const getNoticesFeed = defineOperation({

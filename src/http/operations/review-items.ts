@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { REVIEW_ITEM_STATUSES, ReviewConclusion } from '../../gate/review-items.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 import { STAFF_ROLES } from '../../auth/principal.ts';
 
 const ReviewItem = z
@@ -23,11 +24,11 @@ export const listReviewItems = defineOperation({
   path: '/v1/review-items',
   tags: ['Review items'],
   summary: 'Post-release review items opened by break-glass',
-  description: 'Newest first, at most 500; `status` keeps those of one status.',
+  description: 'Newest first; `status` keeps those of one status. Pages of `limit` (default 500), `Link: rel="next"` while more follow.',
   roles: STAFF_ROLES,
   scope: 'changes:read',
-  request: { query: z.object({ status: z.string().optional().meta({ description: 'open or closed' }) }) },
-  responses: { 200: json(z.array(ReviewItem)) },
+  request: { query: PageQuery(500).extend({ status: z.string().optional().meta({ description: 'open or closed' }) }) },
+  responses: { 200: pagedJson(z.array(ReviewItem)), 400: problem },
 });
 
 export const closeReviewItem = defineOperation({

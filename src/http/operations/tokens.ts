@@ -3,6 +3,7 @@ import { TokenRequest } from '../../auth/token-request.ts';
 import { ROLES } from '../../auth/principal.ts';
 import { SCOPE_NAMES } from '../../auth/scopes.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 
 const Token = z
   .object({
@@ -26,10 +27,11 @@ export const listTokens = defineOperation({
   path: '/v1/tokens',
   tags: ['Tokens'],
   summary: 'List tokens (never secrets)',
-  description: 'Every token, newest first, with its role, partner, expiry, scopes and revocation; never a secret or its hash.',
+  description: 'Every token, newest first (pages of `limit`, `Link: rel="next"` while more follow), with its role, partner, expiry, scopes and revocation; never a secret or its hash.',
   roles: ['admin'],
   scope: 'tokens',
-  responses: { 200: json(z.array(Token)) },
+  request: { query: PageQuery(100) },
+  responses: { 200: pagedJson(z.array(Token)), 400: problem },
 });
 
 export const createToken = defineOperation({

@@ -3,6 +3,7 @@ import { STEP_STATES, TRANSACTION_MODES, TRANSACTION_PHASES, TRANSACTION_STATES 
 import { TRANSACTION_REQUEST_PROBLEM, TransactionRequest } from '../../runtime/saga/start.ts';
 import { TRANSACTION_QUERY_PROBLEM, TransactionQuery } from '../../runtime/transaction-views.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 import { OPERATOR_ROLES, ROLES } from '../../auth/principal.ts';
 
 /** /v1/transactions: business transactions (control-matrix flows) started, found, listed, retried and compensated. */
@@ -115,12 +116,12 @@ export const listTransactions = defineOperation({
   path: '/v1/transactions',
   tags: ['Transactions'],
   summary: 'Transactions still in flight or waiting for an operator (default), oldest change first; filter to find stuck ones, or search by key (`q`) and creation time (`from`, `to`)',
-  description: 'With `q`, `from` or `to` every state counts (unless `state` is given) and the newest come first. A partner sees the transactions it started or that run against it.',
+  description: 'With `q`, `from` or `to` every state counts (unless `state` is given) and the newest come first. A partner sees the transactions it started or that run against it. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ROLES,
   scope: 'transactions:read',
-  request: { query: TransactionQuery },
+  request: { query: TransactionQuery.extend({ cursor: PageQuery().shape.cursor }) },
   invalid: { parameters: TRANSACTION_QUERY_PROBLEM },
-  responses: { 200: json(z.object({ transactions: z.array(TransactionSummary) })), 400: problem },
+  responses: { 200: pagedJson(z.object({ transactions: z.array(TransactionSummary) })), 400: problem },
 });
 
 export const getTransaction = defineOperation({

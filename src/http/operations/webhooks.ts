@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { DELIVERY_STATUSES, EVENT_TYPES, WebhookRequest } from '../../notices/webhooks.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
+import { PageQuery, pagedJson } from '../pages.ts';
 
 const Webhook = z
   .object({
@@ -41,10 +42,11 @@ export const listWebhooks = defineOperation({
   path: '/v1/webhooks',
   tags: ['Webhooks'],
   summary: 'Webhooks (a partner sees its own)',
-  description: 'Active and disabled subscriptions, oldest first: every one for an admin, its own for a partner.',
+  description: 'Active and disabled subscriptions, oldest first: every one for an admin, its own for a partner. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ['admin', 'partner'],
   scope: 'webhooks',
-  responses: { 200: json(z.array(Webhook)) },
+  request: { query: PageQuery(100) },
+  responses: { 200: pagedJson(z.array(Webhook)), 400: problem },
 });
 
 export const createWebhook = defineOperation({
@@ -108,11 +110,11 @@ export const listWebhookDeliveries = defineOperation({
   path: '/v1/webhooks/{id}/deliveries',
   tags: ['Webhooks'],
   summary: 'Delivery log of a webhook',
-  description: 'The 200 newest deliveries, newest first. Failures are shown as classes only, never raw connection errors.',
+  description: 'Deliveries, newest first. Pages of `limit` (default 200), `Link: rel="next"` while more follow. Failures are shown as classes only, never raw connection errors.',
   roles: ['admin', 'partner'],
   scope: 'webhooks',
-  request: params,
-  responses: { 200: json(z.array(Delivery)), 404: problem },
+  request: { ...params, query: PageQuery(200) },
+  responses: { 200: pagedJson(z.array(Delivery)), 400: problem, 404: problem },
 });
 
 export const webhookOperations = [listWebhooks, createWebhook, getWebhook, deleteWebhook, enableWebhook, listWebhookDeliveries];

@@ -18,8 +18,8 @@ import { TableWrap } from '../components/table-wrap.tsx';
 
 /** APIs listed per page of /contracts, and versions per page of an API. */
 
-function ContractsPage(props: { ctx: PageContext; apis: Awaited<ReturnType<typeof listContracts>>; page: number; pages: number; total: number; partner?: string }) {
-  const byPartner = new Map<string, Awaited<ReturnType<typeof listContracts>>>();
+function ContractsPage(props: { ctx: PageContext; apis: Awaited<ReturnType<typeof listContracts>>["items"]; page: number; pages: number; total: number; partner?: string }) {
+  const byPartner = new Map<string, Awaited<ReturnType<typeof listContracts>>["items"]>();
   for (const a of props.apis) byPartner.set(a.partner, [...(byPartner.get(a.partner) ?? []), a]);
   const query = (page: number) => `/console/contracts?${new URLSearchParams({ ...(props.partner ? { partner: props.partner } : {}), page: String(page) })}`;
   return (
@@ -240,7 +240,7 @@ export function registerContractsPages(app: Hono<WebEnv>, deps: Deps): void {
     const principal = reader(c);
     const partner = c.req.query('partner') || undefined;
     const page = pageParam(c.req.query('page'));
-    const all = (await listContracts(deps, principal)).filter((a) => !partner || a.partner === partner);
+    const all = (await listContracts(deps, principal)).items.filter((a) => !partner || a.partner === partner);
     const pages = Math.max(1, Math.ceil(all.length / APIS_PER_PAGE));
     checkPage(page, pages);
     const apis = all.slice((page - 1) * APIS_PER_PAGE, page * APIS_PER_PAGE);

@@ -247,7 +247,7 @@ export function registerMatrixPages(app: Hono<WebEnv>, deps: Deps): void {
       throw new AccordError('bad_request', 'Pass both ?from= and ?to= to compare two versions', { errors: [{ location: from === undefined ? 'from' : 'to', message: 'required' }] });
     }
     const flow = c.req.param('flow');
-    const versions = await listMatrixVersions(deps, flow);
+    const versions = (await listMatrixVersions(deps, flow)).items;
     const doc = await getMatrixDocument(deps, 'flow', flow, version);
     const diff = from !== undefined && to !== undefined ? await diffMatrixVersions(deps, flow, from, to) : undefined;
     return sendPage(c, <FlowPage ctx={ctx} flow={flow} versions={versions} doc={doc} from={from} to={to} diff={diff} />);

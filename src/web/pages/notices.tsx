@@ -92,7 +92,7 @@ async function NoticesPage(props: { deps: Deps; ctx: PageContext; partner?: stri
   const now = deps.clock();
   const timeline = await sunsetTimeline(deps, ctx.principal, { partner, api });
   const choices = await deprecatedApis(deps, ctx.principal);
-  const notices = await listNotices(deps, ctx.principal, RECENT_NOTICES);
+  const notices = (await listNotices(deps, ctx.principal, { limit: RECENT_NOTICES })).items;
   const feed = absoluteUrl(deps.config, '/v1/notices.atom');
   const filtered = partner || api ? ` for ${[partner, api].filter(Boolean).join(' / ')}` : '';
   return (

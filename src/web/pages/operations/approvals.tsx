@@ -130,7 +130,7 @@ async function decide(c: Context<WebEnv>, deps: Deps, runtime: Runtime, decision
     if (decision === 'approve') await runtime.engine.kick(transaction.id);
   } catch (error) {
     if (!(error instanceof AccordError)) throw error;
-    return sendPage(c, <ApprovalsPage ctx={ctx} rows={await listApprovals(deps)} error={error} failed={{ transactionId: ref, step }} />, error.status);
+    return sendPage(c, <ApprovalsPage ctx={ctx} rows={(await listApprovals(deps)).items} error={error} failed={{ transactionId: ref, step }} />, error.status);
   }
   return c.redirect(`/console/operations/compensations?done=${decision === 'approve' ? 'approved' : 'rejected'}`, 303);
 }
@@ -142,7 +142,7 @@ export function registerApprovalPages(app: Hono<WebEnv>, deps: Deps, runtime: Ru
     authorize(ctx.principal, listOp);
     const done = c.req.query('done');
     if (done !== undefined && !Object.hasOwn(DONE, done)) throw new AccordError('bad_request', 'Unknown confirmation', { errors: [{ location: 'done', message: `must be one of ${Object.keys(DONE).join(', ')}` }] });
-    return sendPage(c, <ApprovalsPage ctx={ctx} rows={await listApprovals(deps)} done={done as Done | undefined} />);
+    return sendPage(c, <ApprovalsPage ctx={ctx} rows={(await listApprovals(deps)).items} done={done as Done | undefined} />);
   });
   app.post('/operations/compensations/:ref/:step/approve', (c) => decide(c, deps, runtime, 'approve'));
   app.post('/operations/compensations/:ref/:step/reject', (c) => decide(c, deps, runtime, 'reject'));

@@ -341,7 +341,7 @@ export function registerIncidentPages(app: Hono<WebEnv>, deps: Deps, runtime: Ru
     const ctx = pageContext(c);
     authorize(ctx.principal, ops.listIncidents);
     const filter = filterOf(c);
-    return sendPage(c, <ListPage ctx={ctx} filter={filter} incidents={await listIncidents(deps, filter)} />);
+    return sendPage(c, <ListPage ctx={ctx} filter={filter} incidents={(await listIncidents(deps, filter)).items} />);
   });
 
   app.post('/operations/incidents', async (c) => {
@@ -354,7 +354,7 @@ export function registerIncidentPages(app: Hono<WebEnv>, deps: Deps, runtime: Ru
       return c.redirect(`/console/operations/incidents/${incident.id}?done=opened`, 303);
     } catch (error) {
       if (!(error instanceof AccordError)) throw error;
-      return sendPage(c, <ListPage ctx={ctx} filter={{}} incidents={await listIncidents(deps)} error={error} form={form} />, error.status);
+      return sendPage(c, <ListPage ctx={ctx} filter={{}} incidents={(await listIncidents(deps)).items} error={error} form={form} />, error.status);
     }
   });
 

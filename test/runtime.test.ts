@@ -132,6 +132,7 @@ describe('exchange runtime: contract-driven routes, validation, idempotency, $me
     // Refusals come back unrendered, with the contract's dialect and the headers they carry.
     expect(await serve(request('POST', { 'content-type': 'application/fhir+json' }, JSON.stringify(example())))).toEqual({
       kind: 'refusal',
+      operation: 'memberMatch',
       status: 400,
       code: 'invalid',
       detail: 'The request does not match northwind-health/p2p-exchange 2.1.0',

@@ -13,18 +13,11 @@ import { Time } from '../../components/time.tsx';
 import { CsrfField, ErrorBox, Layout, type PageContext } from '../../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../../types.ts';
 import { type Form, optional, PostmortemForm, postmortemForm, postmortemInput } from './incident-postmortem-form.tsx';
+import { SeverityBadge, StatusBadge } from './incident-badges.tsx';
 import { OperationsNav } from './nav.tsx';
 
 const DONE = { opened: 'Incident opened.', written: 'Postmortem saved.', closed: 'Incident closed.' } as const;
 type Done = keyof typeof DONE;
-
-function SeverityBadge(props: { severity: string }) {
-  return <span class={`badge ${props.severity === 'sev1' ? 'danger' : props.severity === 'sev2' ? 'warn' : 'neutral'}`}>{props.severity}</span>;
-}
-
-function StatusBadge(props: { status: string }) {
-  return <span class={`badge ${props.status === 'open' ? 'fail' : 'ok'}`}>{props.status}</span>;
-}
 
 /** A form's text fields (a file in place of a field is refused, not dropped). */
 async function formOf(c: Context<WebEnv>): Promise<Form> {

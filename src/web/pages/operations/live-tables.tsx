@@ -30,132 +30,92 @@ export async function LiveTables(props: { deps: Deps; runtime: Runtime; principa
     if (!c || c.samples === 0) return 'no samples';
     return `${c.percentile ? `p${c.percentile} ` : ''}${formatValue(c.value, metric === 'errorRate' ? 'ratio' : 'seconds')} over ${c.window}`;
   };
-  const InForce = (p: { list: string[] }) => (p.list.length ? <span>{p.list.join('; ')}</span> : <span class="muted">none</span>);
   const rules = (flow: string) => flows.get(flow)?.rules as Array<{ metric: string; above: unknown; percentile?: number }> | undefined;
   const targets = (flow: string) => flows.get(flow)?.targets as Record<string, unknown> | undefined;
   return (
     <>
-      <section aria-labelledby="degraded">
-        <h2 id="degraded">Degraded routes</h2>
-        {views.degradedRoutes.length === 0 ? (
-          <p class="muted">No partner route is degraded.</p>
-        ) : (
-          <TableWrap label="Degraded routes">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Partner / flow</th>
-                  <th scope="col">Why</th>
-                  <th scope="col">SLA target</th>
-                  <th scope="col">Current value</th>
-                  <th scope="col">Intervention in force</th>
-                  <th scope="col">Transactions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {views.degradedRoutes.map((r) => {
-                  const row = r as { partner: string; flow: string; why: string; breaches?: Array<{ metric: string }>; step?: string; failureMode?: string; failuresLastHour?: number };
-                  const metric = row.why === 'sla' ? (row.breaches?.[0]?.metric ?? partnerOf(row.flow, row.partner)?.interventions[0]?.metric ?? 'errorRate') : 'errorRate';
-                  return (
-                    <tr>
-                      <th scope="row">
-                        {row.partner} / {row.flow}
-                      </th>
-                      <td>{row.why === 'sla' ? `SLA breach (${metric})` : `${row.failuresLastHour} failures in the last hour at ${row.step ?? 'a step'} (${row.failureMode ?? 'unclassified'})`}</td>
-                      <td>{targetText(targets(row.flow), rules(row.flow), metric)}</td>
-                      <td>{current(row.flow, row.partner, metric)}</td>
-                      <td>
-                        <InForce list={interventionsOf(row.flow, row.partner)} />
-                      </td>
-                      <td>
-                        <a href={consoleList({ flow: row.flow, partner: row.partner })}>Transactions</a>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </TableWrap>
-        )}
-      </section>
-      <section aria-labelledby="stuck">
-        <h2 id="stuck">Stuck transaction types</h2>
-        {views.stuckTransactionTypes.length === 0 ? (
-          <p class="muted">No transaction type is stuck (unchanged for 5 minutes).</p>
-        ) : (
-          <TableWrap label="Stuck transaction types">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Flow / state</th>
-                  <th scope="col">SLA target (time to finalise)</th>
-                  <th scope="col">Current value</th>
-                  <th scope="col">Intervention in force</th>
-                  <th scope="col">Transactions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {views.stuckTransactionTypes.map((r) => (
-                  <tr>
-                    <th scope="row">
-                      {r.flow} / {r.state}
-                    </th>
-                    <td>{targetText(targets(r.flow), rules(r.flow), 'timeToFinalize')}</td>
-                    <td>
-                      {r.n} stuck, oldest unchanged since <Time at={r.oldest} />
-                    </td>
-                    <td>
-                      <InForce list={interventionsOf(r.flow)} />
-                    </td>
-                    <td>
-                      <a href={consoleList({ flow: r.flow, state: r.state })}>Transactions</a>
-                    </td>
-                  </tr>
+      <LiveTable id="degraded" title="Degraded routes" empty="No partner route is degraded." columns={['Partner / flow', 'Why', 'SLA target', 'Current value', 'Intervention in force', 'Transactions']} rows={views.degradedRoutes.length}>
+        {views.degradedRoutes.map((r) => {
+          const row = r as { partner: string; flow: string; why: string; breaches?: Array<{ metric: string }>; step?: string; failureMode?: string; failuresLastHour?: number };
+          const metric = row.why === 'sla' ? (row.breaches?.[0]?.metric ?? partnerOf(row.flow, row.partner)?.interventions[0]?.metric ?? 'errorRate') : 'errorRate';
+          return (
+            <tr>
+              <th scope="row">
+                {row.partner} / {row.flow}
+              </th>
+              <td>{row.why === 'sla' ? `SLA breach (${metric})` : `${row.failuresLastHour} failures in the last hour at ${row.step ?? 'a step'} (${row.failureMode ?? 'unclassified'})`}</td>
+              <td>{targetText(targets(row.flow), rules(row.flow), metric)}</td>
+              <td>{current(row.flow, row.partner, metric)}</td>
+              <Tail interventions={interventionsOf(row.flow, row.partner)} href={consoleList({ flow: row.flow, partner: row.partner })} />
+            </tr>
+          );
+        })}
+      </LiveTable>
+      <LiveTable id="stuck" title="Stuck transaction types" empty="No transaction type is stuck (unchanged for 5 minutes)." columns={['Flow / state', 'SLA target (time to finalise)', 'Current value', 'Intervention in force', 'Transactions']} rows={views.stuckTransactionTypes.length}>
+        {views.stuckTransactionTypes.map((r) => (
+          <tr>
+            <th scope="row">
+              {r.flow} / {r.state}
+            </th>
+            <td>{targetText(targets(r.flow), rules(r.flow), 'timeToFinalize')}</td>
+            <td>
+              {r.n} stuck, oldest unchanged since <Time at={r.oldest} />
+            </td>
+            <Tail interventions={interventionsOf(r.flow)} href={consoleList({ flow: r.flow, state: r.state })} />
+          </tr>
+        ))}
+      </LiveTable>
+      <LiveTable id="retries" title="Accumulating retries" empty="No step is retrying." columns={['Partner / flow / step', 'SLA target (time to acknowledge)', 'Current value', 'Intervention in force', 'Transactions']} rows={views.accumulatingRetries.length}>
+        {views.accumulatingRetries.map((r) => (
+          <tr>
+            <th scope="row">
+              {r.partner} / {r.flow} / {r.step}
+            </th>
+            <td>{targetText(targets(r.flow), rules(r.flow), 'timeToAcknowledge')}</td>
+            <td>
+              {r.n} retrying, up to {r.maxAttempts} attempts; {current(r.flow, r.partner, 'timeToAcknowledge')}
+            </td>
+            <Tail interventions={interventionsOf(r.flow, r.partner)} href={consoleList({ flow: r.flow, partner: r.partner })} />
+          </tr>
+        ))}
+      </LiveTable>
+    </>
+  );
+}
+
+/** One live table: its heading, what it says when empty, and its rows (children) under the column headers. */
+function LiveTable(props: { id: string; title: string; empty: string; columns: string[]; rows: number; children?: unknown }) {
+  return (
+    <section aria-labelledby={props.id}>
+      <h2 id={props.id}>{props.title}</h2>
+      {props.rows === 0 ? (
+        <p class="muted">{props.empty}</p>
+      ) : (
+        <TableWrap label={props.title}>
+          <table>
+            <thead>
+              <tr>
+                {props.columns.map((c) => (
+                  <th scope="col">{c}</th>
                 ))}
-              </tbody>
-            </table>
-          </TableWrap>
-        )}
-      </section>
-      <section aria-labelledby="retries">
-        <h2 id="retries">Accumulating retries</h2>
-        {views.accumulatingRetries.length === 0 ? (
-          <p class="muted">No step is retrying.</p>
-        ) : (
-          <TableWrap label="Accumulating retries">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Partner / flow / step</th>
-                  <th scope="col">SLA target (time to acknowledge)</th>
-                  <th scope="col">Current value</th>
-                  <th scope="col">Intervention in force</th>
-                  <th scope="col">Transactions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {views.accumulatingRetries.map((r) => (
-                  <tr>
-                    <th scope="row">
-                      {r.partner} / {r.flow} / {r.step}
-                    </th>
-                    <td>{targetText(targets(r.flow), rules(r.flow), 'timeToAcknowledge')}</td>
-                    <td>
-                      {r.n} retrying, up to {r.maxAttempts} attempts; {current(r.flow, r.partner, 'timeToAcknowledge')}
-                    </td>
-                    <td>
-                      <InForce list={interventionsOf(r.flow, r.partner)} />
-                    </td>
-                    <td>
-                      <a href={consoleList({ flow: r.flow, partner: r.partner })}>Transactions</a>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
-        )}
-      </section>
+              </tr>
+            </thead>
+            <tbody>{props.children}</tbody>
+          </table>
+        </TableWrap>
+      )}
+    </section>
+  );
+}
+
+/** The cells every live row ends with: the SLA interventions in force and the link to the transactions behind the row. */
+function Tail(props: { interventions: string[]; href: string }) {
+  return (
+    <>
+      <td>{props.interventions.length ? <span>{props.interventions.join('; ')}</span> : <span class="muted">none</span>}</td>
+      <td>
+        <a href={props.href}>Transactions</a>
+      </td>
     </>
   );
 }

@@ -41,7 +41,7 @@ export function pagedJson<S extends z.ZodType>(schema: S, description = 'OK') {
 export type KeyShape = ReadonlyArray<'string' | 'number'>;
 
 /** Encodes the sort key of the last item sent as an opaque cursor of `list`. */
-export function encodeCursor(list: string, key: KeyValue[]): string {
+function encodeCursor(list: string, key: KeyValue[]): string {
   return Buffer.from(JSON.stringify([list, ...key])).toString('base64url');
 }
 

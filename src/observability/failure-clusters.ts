@@ -2,7 +2,6 @@ import { and, desc, eq, gte, isNotNull, type SQL } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.ts';
 import { transactions } from '../db/index.ts';
 import type { Deps } from '../deps.ts';
-import { AccordError } from '../errors.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { durationMs } from '../matrix/durations.ts';
 
@@ -130,10 +129,4 @@ export async function failureClusters(deps: Pick<Deps, 'db' | 'clock' | 'config'
 /** The transactions of one cluster (newest first, at most `limit`). */
 export async function clusterTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, query: ClusterQuery, limit = 200) {
   return (await failedRows(deps, principal, query)).slice(0, limit).map((r) => ({ id: r.id, state: r.state, createdAt: r.createdAt, ...r.key }));
-}
-
-/** The cluster of one transaction, or an error when it did not fail. */
-export function clusterOfTransaction(row: { partner: string; flow: string; failure: string | null }): ClusterKey & { compensation: boolean } {
-  if (!row.failure) throw new AccordError('not_found', 'This transaction did not fail: it belongs to no failure cluster');
-  return clusterKeyOf(row);
 }

@@ -1,8 +1,9 @@
 import type { Counter } from 'prom-client';
 import type { Deps } from '../deps.ts';
-import { LOCKS, lockKey } from '../db/locks.ts';
+import { lockKey } from '../db/locks.ts';
 import type { FlowEntry } from '../matrix/checks.ts';
 import { acknowledgingStep } from '../runtime/saga/policy.ts';
+import { settledRowid } from '../runtime/outbox.ts';
 import { addCell, bucketStart, countsText, emptyCell, histogramsText, observe, parseCell, type OpsCell, type OpsCounter, type OpsLatency, type OpsTier } from './ops-cells.ts';
 
 /**
@@ -119,12 +120,12 @@ export class OpsRollups {
    */
   async fold(): Promise<number> {
     const { db } = this.deps;
-    const settledRowid = await this.settledRowid();
+    const settled = await settledRowid(this.deps.db);
     const folded = await db.transaction(async () => {
       await db.$serialize(WRITE_LOCK);
       const delta = new Delta();
       const events = await this.foldEvents(delta);
-      const records = await this.foldRecords(delta, settledRowid);
+      const records = await this.foldRecords(delta, settled);
       await this.apply(delta, await this.inFlightNow());
       await this.purge();
       return events + records;
@@ -302,16 +303,6 @@ export class OpsRollups {
     await this.deps.db.$sql.run('UPDATE outbox_cursors SET position = ? WHERE name = ? AND position < ?', [position, name, position]);
   }
 
-  /** The highest transactions rowid below which every row is final (as the outbox publisher reads it, src/runtime/outbox.ts). */
-  private async settledRowid(): Promise<number> {
-    const { db } = this.deps;
-    const read = async () => Number(((await db.$sql.value('SELECT max(rowid) FROM transactions')) as number | null) ?? 0);
-    if (db.$dialect !== 'postgres') return await read();
-    return await db.transaction(async () => {
-      await db.$sql.run(`SELECT pg_advisory_xact_lock(${LOCKS.outboxFence})`);
-      return await read();
-    });
-  }
 
   /** The id of the step whose success acknowledges the transaction (its plan's acknowledging step). */
   private async acknowledging(transactionId: string): Promise<string | undefined> {

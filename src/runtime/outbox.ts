@@ -22,8 +22,8 @@ const PUBLISHED = new Set<string>(TRANSACTION_EVENT_TYPES);
  * until they commit (record.ts), so once the publisher holds it exclusively, in a transaction
  * of its own that ends at once, no insert that drew a rowid is still open.
  */
-async function settledRowid(db: Deps['db']): Promise<number> {
-  const read = async () => ((await db.$sql.value('SELECT max(rowid) FROM transactions')) as number | null) ?? 0;
+export async function settledRowid(db: Deps['db']): Promise<number> {
+  const read = async () => Number(((await db.$sql.value('SELECT max(rowid) FROM transactions')) as number | null) ?? 0);
   if (db.$dialect !== 'postgres') return await read();
   return await db.transaction(async () => {
     await db.$sql.run(`SELECT pg_advisory_xact_lock(${LOCKS.outboxFence})`);

@@ -207,7 +207,7 @@ export const TransactionQuery = z.object({
   olderThan: z
     .string()
     .optional()
-    .refine((value) => !value || DURATION.test(value) || (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(Date.parse(value))), OLDER_THAN_RULE)
+    .refine((value) => !value || DURATION.test(value) || isTimestamp(value), OLDER_THAN_RULE)
     .meta({ description: 'Unchanged for at least this ISO 8601 duration (PT10M), or since this timestamp' }),
   q: z.string().max(512).optional().meta({ description: 'A transaction id, correlation id, idempotency key or business key (any state unless `state` says otherwise)' }),
   from: z.string().optional().refine((value) => !value || isTimestamp(value), TIMESTAMP_RULE).meta({ description: 'Created at or after this ISO 8601 timestamp (any state unless `state` says otherwise)' }),

@@ -25,3 +25,11 @@ export async function sendPage(c: Context<WebEnv>, page: unknown, status = 200):
   const html = await ((await page) as { toString(): string | Promise<string> }).toString();
   return c.html(`<!DOCTYPE html>${html}`, status as 200);
 }
+
+/** A posted form's fields, all text: a file (multipart) in a field's place is refused (400), not dropped. */
+export async function textForm(c: Context<WebEnv>): Promise<Record<string, string>> {
+  const body = (await c.req.parseBody()) as Record<string, unknown>;
+  const files = Object.keys(body).filter((name) => typeof body[name] !== 'string');
+  if (files.length > 0) throw new AccordError('bad_request', `Form fields must be text: ${files.join(', ')}`);
+  return body as Record<string, string>;
+}

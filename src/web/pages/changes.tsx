@@ -16,7 +16,7 @@ import * as gateOperations from '../../http/operations/gate.ts';
 import * as releaseOperations from '../../http/operations/releases.ts';
 import { parseInput } from '../../lib/validate.ts';
 import type { PageContext } from '../layout.tsx';
-import { pageContext, sendPage, type WebEnv } from '../types.ts';
+import { pageContext, sendPage, textForm, type WebEnv } from '../types.ts';
 import { DONE, type Done, environmentParam } from './changes/parts.tsx';
 import { queueTabText, PARTNER_TABS, type PartnerTab, QueuePageView } from './changes/queue-page.tsx';
 import { type ChangePageData, ChangePage } from './changes/change-page.tsx';
@@ -68,10 +68,7 @@ async function act(c: Context<WebEnv>, deps: Deps, operation: { method: string; 
   const pageCtx = pageContext(c);
   authorize(pageCtx.principal, operation);
   const environment = environmentParam(c.req.query('environment'));
-  const form = (await c.req.parseBody()) as Record<string, unknown>;
-  // A form field is text: a file (multipart) in its place is refused, not dropped.
-  const files = Object.keys(form).filter((name) => typeof form[name] !== 'string');
-  if (files.length > 0) throw new AccordError('bad_request', `Form fields must be text: ${files.join(', ')}`);
+  const form = await textForm(c);
   const page = await loadChangePage(deps, pageCtx, c.req.param('id')!, environment);
   let done: Done;
   try {

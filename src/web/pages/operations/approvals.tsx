@@ -9,7 +9,7 @@ import type { Runtime } from '../../../runtime/index.ts';
 import { TableWrap } from '../../components/table-wrap.tsx';
 import { Time } from '../../components/time.tsx';
 import { CsrfField, ErrorBox, Layout, type PageContext } from '../../layout.tsx';
-import { pageContext, sendPage, type WebEnv } from '../../types.ts';
+import { pageContext, sendPage, textForm, type WebEnv } from '../../types.ts';
 import { OperationsNav } from './nav.tsx';
 
 const DONE = { approved: 'The compensation is approved; the engine runs it.', rejected: 'The compensation is rejected; the transaction needs attention with your reason.' } as const;
@@ -119,9 +119,7 @@ function ApprovalsPage(props: { ctx: PageContext; rows: ApprovalView[]; done?: D
 async function decide(c: Context<WebEnv>, deps: Deps, runtime: Runtime, decision: 'approve' | 'reject'): Promise<Response> {
   const ctx = pageContext(c);
   authorize(ctx.principal, decision === 'approve' ? approveOp : rejectOp);
-  const form = (await c.req.parseBody()) as Record<string, unknown>;
-  const files = Object.keys(form).filter((name) => typeof form[name] !== 'string');
-  if (files.length > 0) throw new AccordError('bad_request', `Form fields must be text: ${files.join(', ')}`);
+  const form = await textForm(c);
   const ref = c.req.param('ref')!;
   const step = c.req.param('step')!;
   try {

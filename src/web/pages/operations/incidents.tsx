@@ -11,7 +11,7 @@ import type { Runtime } from '../../../runtime/index.ts';
 import { TableWrap } from '../../components/table-wrap.tsx';
 import { Time } from '../../components/time.tsx';
 import { CsrfField, ErrorBox, Layout, type PageContext } from '../../layout.tsx';
-import { pageContext, sendPage, type WebEnv } from '../../types.ts';
+import { pageContext, sendPage, textForm, type WebEnv } from '../../types.ts';
 import { type Form, optional, PostmortemForm, postmortemForm, postmortemInput } from './incident-postmortem-form.tsx';
 import { SeverityBadge, StatusBadge } from './incident-badges.tsx';
 import { OperationsNav } from './nav.tsx';
@@ -19,13 +19,6 @@ import { OperationsNav } from './nav.tsx';
 const DONE = { opened: 'Incident opened.', written: 'Postmortem saved.', closed: 'Incident closed.' } as const;
 type Done = keyof typeof DONE;
 
-/** A form's text fields (a file in place of a field is refused, not dropped). */
-async function formOf(c: Context<WebEnv>): Promise<Form> {
-  const body = (await c.req.parseBody()) as Record<string, unknown>;
-  const files = Object.keys(body).filter((k) => typeof body[k] !== 'string');
-  if (files.length > 0) throw new AccordError('bad_request', `Form fields must be text: ${files.join(', ')}`);
-  return body as Form;
-}
 
 
 function ListPage(props: { ctx: PageContext; incidents: IncidentView[]; filter: IncidentFilter; error?: AccordError; form?: Form }) {
@@ -340,7 +333,7 @@ export function registerIncidentPages(app: Hono<WebEnv>, deps: Deps, runtime: Ru
   app.post('/operations/incidents', async (c) => {
     const ctx = pageContext(c);
     authorize(ctx.principal, ops.createIncident);
-    const form = await formOf(c);
+    const form = (await textForm(c)) as Form;
     try {
       const input = parseInput(IncidentRequest, { title: form.title, severity: form.severity, flow: optional(form.flow), partner: optional(form.partner), api: optional(form.api), startedAt: optional(form.startedAt), summary: optional(form.summary) }, { detail: 'Invalid incident' });
       const incident = await openIncident(deps, ctx.principal, input);
@@ -369,7 +362,7 @@ export function registerIncidentPages(app: Hono<WebEnv>, deps: Deps, runtime: Ru
   app.post('/operations/incidents/:id/postmortem', async (c) => {
     const ctx = pageContext(c);
     authorize(ctx.principal, ops.putIncidentPostmortem);
-    const form = await formOf(c);
+    const form = (await textForm(c)) as Form;
     const id = c.req.param('id');
     try {
       await writePostmortem(deps, ctx.principal, id, parseInput(PostmortemRequest, postmortemInput(form), { detail: 'Invalid postmortem' }));

@@ -1,4 +1,3 @@
-import type { Principal } from '../../../auth/principal.ts';
 import type { Deps } from '../../../deps.ts';
 import { operatorViews } from '../../../observability/views.ts';
 import type { Runtime } from '../../../runtime/index.ts';
@@ -16,7 +15,7 @@ function targetText(targets: Record<string, unknown> | undefined, rules: Array<{
 }
 
 /** The live tables: degraded routes, stuck transaction types, accumulating retries, each with the SLA target, the current value and the intervention in force. */
-export async function LiveTables(props: { deps: Deps; runtime: Runtime; principal: Principal }) {
+export async function LiveTables(props: { deps: Deps; runtime: Runtime }) {
   const { deps, runtime } = props;
   const views = await operatorViews(deps, runtime);
   const sla = await runtime.sla.status();

@@ -199,7 +199,7 @@ async function OverviewPage(props: { deps: Deps; runtime: Runtime; ctx: PageCont
           ))}
         </div>
       </section>
-      {staff && <LiveTables deps={deps} runtime={runtime} principal={principal} />}
+      {staff && <LiveTables deps={deps} runtime={runtime} />}
     </Layout>
   );
 }

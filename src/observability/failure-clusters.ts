@@ -89,10 +89,11 @@ async function failedRows(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal
     .orderBy(desc(transactions.createdAt))
     .limit(MAX_SCANNED)
     .all();
-  return rows
-    .map((r) => ({ ...r, key: clusterKeyOf(r) }))
-    .filter((r) => (!query.step || r.key.step === query.step) && (!query.failureMode || r.key.failureMode === query.failureMode) && (!query.statusClass || r.key.statusClass === query.statusClass));
+  return rows.map((r) => ({ ...r, key: clusterKeyOf(r) })).filter((r) => inCluster(r.key, query));
 }
+
+/** Whether a failure's key is in the step, failure mode and status class a query names (any, where it names none). */
+const inCluster = (key: ClusterKey, query: ClusterQuery) => (!query.step || key.step === query.step) && (!query.failureMode || key.failureMode === query.failureMode) && (!query.statusClass || key.statusClass === query.statusClass);
 
 /**
  * Failure clusters over a window: transactions that stopped with a failure (needs-attention,
@@ -100,10 +101,23 @@ async function failedRows(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal
  * and status class, largest first, with first and last seen and sample transaction ids.
  */
 export async function failureClusters(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: ClusterQuery): Promise<{ window: string; from: string; to: string; clusters: FailureCluster[] }> {
-  const window = query.window ?? 'P7D';
+  return grouped(deps, await failedRows(deps, principal, query), query.window ?? 'P7D');
+}
+
+/**
+ * One cluster's page, from one scan: the clusters of its partner and flow (to pivot to a
+ * neighbour) and the cluster's own transactions (newest first, at most `limit`).
+ */
+export async function clusterWithMembers(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, query: ClusterQuery, limit = 200) {
+  const rows = await failedRows(deps, principal, { partner: query.partner, flow: query.flow, window: query.window });
+  const members = rows.filter((r) => inCluster(r.key, query)).slice(0, limit).map((r) => ({ id: r.id, state: r.state, createdAt: r.createdAt, ...r.key }));
+  return { ...grouped(deps, rows, query.window ?? 'P7D'), members };
+}
+
+function grouped(deps: Pick<Deps, 'clock' | 'config'>, rows: Awaited<ReturnType<typeof failedRows>>, window: string): { window: string; from: string; to: string; clusters: FailureCluster[] } {
   const now = deps.clock();
   const clusters = new Map<string, FailureCluster>();
-  for (const row of await failedRows(deps, principal, query)) {
+  for (const row of rows) {
     const text = keyText(row.key);
     let cluster = clusters.get(text);
     if (!cluster) {
@@ -124,9 +138,4 @@ export async function failureClusters(deps: Pick<Deps, 'db' | 'clock' | 'config'
     to: now.toISOString(),
     clusters: [...clusters.values()].sort((a, b) => b.count - a.count || b.lastSeen.localeCompare(a.lastSeen)),
   };
-}
-
-/** The transactions of one cluster (newest first, at most `limit`). */
-export async function clusterTransactions(deps: Pick<Deps, 'db' | 'clock'>, principal: Principal, query: ClusterQuery, limit = 200) {
-  return (await failedRows(deps, principal, query)).slice(0, limit).map((r) => ({ id: r.id, state: r.state, createdAt: r.createdAt, ...r.key }));
 }

@@ -3,7 +3,7 @@ import type { Deps } from '../../../deps.ts';
 import { AccordError } from '../../../errors.ts';
 import { authorize } from '../../../http/api.ts';
 import { listFailureClusters as listFailureClustersOp } from '../../../http/operations/failure-clusters.ts';
-import { clusterTransactions, failureClusters, type ClusterQuery } from '../../../observability/failure-clusters.ts';
+import { clusterWithMembers, failureClusters, type ClusterQuery } from '../../../observability/failure-clusters.ts';
 import { DURATION_PATTERN } from '../../../matrix/schema.ts';
 import { TableWrap } from '../../components/table-wrap.tsx';
 import { Time } from '../../components/time.tsx';
@@ -33,7 +33,7 @@ function href(query: ClusterQuery): string {
   return s ? `/console/operations/clusters?${s}` : '/console/operations/clusters';
 }
 
-function ClustersPage(props: { ctx: PageContext; query: ClusterQuery; result: Awaited<ReturnType<typeof failureClusters>>; members?: Awaited<ReturnType<typeof clusterTransactions>> }) {
+function ClustersPage(props: { ctx: PageContext; query: ClusterQuery; result: Awaited<ReturnType<typeof failureClusters>>; members?: Awaited<ReturnType<typeof clusterWithMembers>>['members'] }) {
   const { ctx, query, result, members } = props;
   const one = Boolean(query.step || query.failureMode || query.statusClass);
   return (
@@ -174,8 +174,8 @@ export function registerClusterPages(app: Hono<WebEnv>, deps: Deps): void {
     authorize(ctx.principal, listFailureClustersOp);
     const query = queryOf((name) => c.req.query(name));
     const one = Boolean(query.step || query.failureMode || query.statusClass);
-    const result = await failureClusters(deps, ctx.principal, one ? { partner: query.partner, flow: query.flow, window: query.window } : query);
-    const members = one ? await clusterTransactions(deps, ctx.principal, query) : undefined;
+    // One cluster's page scans once: its transactions and its partner and flow's other clusters.
+    const { members, ...result } = one ? await clusterWithMembers(deps, ctx.principal, query) : { ...(await failureClusters(deps, ctx.principal, query)), members: undefined };
     return sendPage(c, <ClustersPage ctx={ctx} query={query} result={result} members={members} />);
   });
 }

@@ -152,7 +152,7 @@ export class OpsRollups {
     for (const e of rows) {
       const at = Date.parse(e.createdAt);
       const since = (at - Date.parse(e.txCreatedAt)) / 1000;
-      const data = JSON.parse(e.data) as { operationId?: string; status?: number | null };
+      const data = JSON.parse(e.data) as { operationId?: string; status?: number | null; acknowledging?: boolean };
       switch (e.type) {
         case 'transaction.initiated':
           delta.count(at, e.flow, e.partner, 'initiated');
@@ -160,7 +160,8 @@ export class OpsRollups {
         case 'transaction.step-succeeded':
           delta.count(at, e.flow, e.partner, 'accepted');
           if (data.operationId === 'memberMatch') identity(delta, at, e, true);
-          if (e.stepId === (await this.acknowledging(e.transactionId))) delta.latency(at, e.flow, e.partner, 'timeToAcknowledge', since);
+          // Events say whether they acknowledge; those written before they did are looked up in the transaction's plan.
+          if (typeof data.acknowledging === 'boolean' ? data.acknowledging : e.stepId === (await this.acknowledging(e.transactionId))) delta.latency(at, e.flow, e.partner, 'timeToAcknowledge', since);
           break;
         case 'transaction.step-failed':
         case 'transaction.step-retry-scheduled':

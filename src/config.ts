@@ -144,7 +144,7 @@ export const SETTINGS = [
   ['ACCORD_JOBS_INTERVAL_MS', '1000', 'How often the server publishes the transaction outbox, retires versions past their sunset, purges Idempotency-Keys past their window, evaluates SLAs, writes aggregated authentication refusals and anchors the audit log when due (on several replicas, the leader); on every replica, how often it writes its SLA rollups, shares rate-limit counts and takes over sagas whose lease has passed; also how often the webhook dispatcher looks for due deliveries.'],
   ['ACCORD_SAGA_TIME_SCALE', '1', 'Multiplies the saga engine\'s retry backoff and step timeouts from the control matrix (e.g. `0.01` in a sandbox demo or test run); between 0.0001 and 1.'],
   ['ACCORD_FAULTS', '(none)', 'YAML or JSON file listing faults to inject at start-up (sandbox only): `[{partner, step, kind, status?, delayMs?, remaining?, flow?}]`.'],
-  ['ACCORD_TELEMETRY', 'on', '`off` disables metrics, SLA monitor samples and scorecard counters (for measuring their cost).'],
+  ['ACCORD_TELEMETRY', 'on', '`off` disables metrics, SLA monitor samples and scorecard counters (for measuring their cost); the operations overview then counts no duplicates.'],
   ['ACCORD_SLA_ROLLUP_RETENTION', 'P30D', 'How long the SLA monitor\'s per-minute rollups (`sla_rollups`) are kept (ISO 8601 duration, at least `P1D`, the longest window `GET /v1/sla` reads).'],
   ['ACCORD_SYNTHETIC_INTERVAL_MS', '0', 'How often synthetic transactions run for every flow and partner (ms); 0 runs them only on demand (`POST /v1/synthetic/run`).'],
   ['ACCORD_URL', 'http://127.0.0.1:8080', 'CLI: base URL of the running Accord server.'],

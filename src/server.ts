@@ -22,7 +22,7 @@ import { loadConfiguredFaults } from './runtime/faults.ts';
 import { IdempotencyStore } from './runtime/idempotency.ts';
 import { createRuntime, type Runtime } from './runtime/index.ts';
 import { publishTransactionEvents } from './runtime/outbox.ts';
-import { awaitingApprovalCounts } from './runtime/compensation-approvals.ts';
+import { awaitingApprovals } from './runtime/compensation-approvals.ts';
 import { purgeSessions } from './web/sessions.ts';
 import { dataDirLayout } from './data-dir.ts';
 
@@ -140,7 +140,7 @@ export async function openService(config: Config, options: { clock?: Clock; logg
       ((await db.$sql.all('SELECT partner, flow, actions FROM sla_interventions WHERE lifted_at IS NULL')) as Array<{ partner: string; flow: string; actions: string }>).flatMap((r) =>
         (JSON.parse(r.actions) as string[]).map((action) => ({ partner: r.partner, flow: r.flow, action })),
       ),
-    awaitingApproval: async () => await awaitingApprovalCounts(db),
+    awaitingApproval: async () => await awaitingApprovals(db),
   });
   const audit = await AuditChain.open({ db, registry, logger, config }).catch(async (error) => {
     await db.$close();

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
 import { addCell, bucketStart, emptyCell, latencyPercentile, OPS_TIERS, parseCell, type OpsCell, type OpsTier } from './ops-cells.ts';
+import { awaitingApprovals } from '../runtime/compensation-approvals.ts';
 
 /** The windows the overview offers, their length and the tier drawn (ADR 0025: at most ~170 points per chart). */
 export const OVERVIEW_WINDOWS = {
@@ -97,10 +98,7 @@ export async function readOverview(deps: Pick<Deps, 'db' | 'clock' | 'config'>, 
     inFlight: { series: [line('value', (c) => c.inFlight)], total: { value: total.inFlight } },
   };
   const to = new Date(now).toISOString();
-  const scope = [...(query.flow ? [['flow', query.flow]] : []), ...(query.partner ? [['partner', query.partner]] : [])];
-  const awaiting = Number(
-    (await deps.db.$sql.value(`SELECT count(*) FROM compensation_approvals WHERE status = 'awaiting'${scope.map(([column]) => ` AND ${column} = ?`).join('')}`, scope.map(([, value]) => value))) ?? 0,
-  );
+  const awaiting = (await awaitingApprovals(deps.db)).filter((r) => (!query.flow || r.flow === query.flow) && (!query.partner || r.partner === query.partner)).reduce((n, r) => n + r.count, 0);
   const params = new URLSearchParams();
   if (query.flow) params.set('flow', query.flow);
   if (query.partner) params.set('partner', query.partner);

@@ -10,7 +10,7 @@ import { durationMs } from '../matrix/durations.ts';
 import { SLA_METRICS } from '../matrix/schema.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
 import { auditBreachIncident, incidentForBreach } from '../incidents/incidents.ts';
-import { approvalWaits } from '../runtime/compensation-approvals.ts';
+import { awaitingApprovals } from '../runtime/compensation-approvals.ts';
 import { RollupBuffer } from './sla-rollups.ts';
 import { RollupWindows } from './sla-windows.ts';
 
@@ -150,7 +150,7 @@ export class SlaMonitor {
     const windows = await RollupWindows.read(this.deps.db, now, flows.flatMap((f) => f.sla.interventions.map((rule) => durationMs(rule.window))));
     const breaches = await this.breaches();
     // compensationApprovalWait is read live: the oldest compensation awaiting approval, per flow and partner.
-    const waits = await approvalWaits(this.deps.db, now);
+    const waits = new Map((await awaitingApprovals(this.deps.db)).map((r) => [`${r.flow}|${r.partner}`, Math.max(0, (now - Date.parse(r.oldest)) / 1000)]));
     for (const flow of flows) {
       const waiting = [...waits.keys()].filter((k) => k.startsWith(`${flow.flow}|`)).map((k) => k.slice(flow.flow.length + 1));
       for (const partner of [...new Set([...this.partners(flow.flow, windows, breaches, this.active.values()), ...waiting])].sort()) {

@@ -222,16 +222,12 @@ export async function hasAwaitingApproval(db: Pick<Deps['db'], 'select'>, transa
   return (await db.select({ id: compensationApprovals.id }).from(compensationApprovals).where(and(eq(compensationApprovals.transactionId, transactionId), eq(compensationApprovals.status, 'awaiting'))).limit(1).get()) !== undefined;
 }
 
-/** Compensations awaiting approval per partner and flow (the accord_compensations_awaiting_approval gauge). */
-export async function awaitingApprovalCounts(db: Deps['db']): Promise<Array<{ partner: string; flow: string; count: number }>> {
-  return ((await db.$sql.all("SELECT partner, flow, count(*) AS count FROM compensation_approvals WHERE status = 'awaiting' GROUP BY partner, flow")) as Array<{ partner: string; flow: string; count: number | string }>).map((r) => ({ partner: r.partner, flow: r.flow, count: Number(r.count) }));
-}
-
 /**
- * How long the oldest compensation awaiting approval has waited, in seconds, per `flow|partner`
- * as of `now` (the compensationApprovalWait SLA metric).
+ * Compensations awaiting approval per partner and flow: how many, and since when the oldest
+ * waits (the accord_compensations_awaiting_approval gauge, the compensationApprovalWait SLA
+ * metric and the overview's count).
  */
-export async function approvalWaits(db: Deps['db'], now: number): Promise<Map<string, number>> {
-  const rows = (await db.$sql.all("SELECT flow, partner, min(requested_at) AS oldest FROM compensation_approvals WHERE status = 'awaiting' GROUP BY flow, partner")) as Array<{ flow: string; partner: string; oldest: string }>;
-  return new Map(rows.map((r) => [`${r.flow}|${r.partner}`, Math.max(0, (now - Date.parse(r.oldest)) / 1000)]));
+export async function awaitingApprovals(db: Deps['db']): Promise<Array<{ partner: string; flow: string; count: number; oldest: string }>> {
+  const rows = (await db.$sql.all("SELECT partner, flow, count(*) AS count, min(requested_at) AS oldest FROM compensation_approvals WHERE status = 'awaiting' GROUP BY partner, flow")) as Array<{ partner: string; flow: string; count: number | string; oldest: string }>;
+  return rows.map((r) => ({ ...r, count: Number(r.count) }));
 }

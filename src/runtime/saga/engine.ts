@@ -260,7 +260,6 @@ export class SagaEngine {
       if (final.kind === 'succeeded') {
         const merged = { ...context, ...stepOutputs(step.operationId, call.result!) };
         await dbTx.update(transactions).set({ context: JSON.stringify(merged), cursor: row.cursor + 1, nextRunAt: null, updatedAt: now }).where(eq(transactions.id, row.id)).run();
-        // `acknowledging`: this success is the partner's acknowledgement (the overview's time to acknowledge reads it).
         await appendEvent(dbTx, row, now, 'transaction.step-succeeded', { step: step.id, data: { operationId: step.operationId, status: call.record.status, attempt: call.record.n, acknowledging: step.id === acknowledgingStep(flowEntry).id } });
       } else if (final.kind === 'retry') {
         await dbTx.update(transactions).set({ nextRunAt: new Date(Date.parse(now) + delay).toISOString(), updatedAt: now }).where(eq(transactions.id, row.id)).run();

@@ -57,6 +57,8 @@ export default defineConfig({
     pool: 'forks',
     // One PostgreSQL server for the whole run (a throwaway cluster, or ACCORD_TEST_DATABASE_URL).
     globalSetup: ['test/postgres-setup.ts'],
+    // Every answer of a test service is checked against /openapi.json (test/conformance.ts).
+    setupFiles: ['test/conformance-setup.ts'],
     projects: [
       { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] } },
       { extends: true, test: { name: 'postgres', include: POSTGRES_SUITES, env: { ACCORD_TEST_STORAGE: 'postgres' } } },

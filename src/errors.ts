@@ -104,7 +104,9 @@ export class AccordError extends Error {
 
   /** Renders the error as an RFC 9457 body. */
   toProblem(context: { instance?: string; requestId?: string } = {}): Problem {
+    // Extra members first: they never replace a member RFC 9457 defines (a 409 once said `status: "approved"`).
     return {
+      ...this.extra,
       type: `urn:accord:problem:${this.code}`,
       title: TITLES[this.code],
       status: this.status,
@@ -113,7 +115,6 @@ export class AccordError extends Error {
       code: this.code,
       ...(context.requestId ? { requestId: context.requestId } : {}),
       ...(this.errors ? { errors: listed(this.errors) } : {}),
-      ...this.extra,
     };
   }
 }

@@ -18,3 +18,10 @@ describe('errorCodeOf (the code of an exchange refusal rendered as problem+json)
     expect(errorCodeOf(503)).toBe('unavailable');
   });
 });
+
+describe('AccordError.toProblem', () => {
+  it('keeps the RFC 9457 members when an error carries extra members of the same names', () => {
+    const problem = new AccordError('conflict', 'Version 2 is not an open proposal', { extra: { status: 'approved', type: 'x', detail: 'y', proposalStatus: 'approved' } }).toProblem();
+    expect(problem).toMatchObject({ status: 409, type: 'urn:accord:problem:conflict', detail: 'Version 2 is not an open proposal', proposalStatus: 'approved' });
+  });
+});

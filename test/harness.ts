@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { checkResponse, checking } from './conformance.ts';
 import pino from 'pino';
 import { expect } from 'vitest';
 import type { Role } from '../src/auth/principal.ts';
@@ -90,14 +91,15 @@ export async function startTestService(options: { seed?: boolean; env?: Record<s
       const token = o.token === undefined ? ADMIN_TOKEN : o.token;
       if (token !== null) headers.Authorization = `Bearer ${token}`;
       if (o.type) headers['Content-Type'] = o.type;
-      return Promise.resolve(service.app.request(url, { method, headers, ...(o.body !== undefined ? { body: o.body } : {}) }));
+      const answered = Promise.resolve(service.app.request(url, { method, headers, ...(o.body !== undefined ? { body: o.body } : {}) }));
+      return answered.then((response) => (checkResponse(method, url, response, typeof o.body === 'string' ? o.body : undefined), response));
     },
     async token(role, partner) {
       return (await createToken(service.deps, 'test', { role, partner, name: `${role}${partner ? `-${partner}` : ''}-${Math.random().toString(36).slice(2, 8)}` })).token;
     },
     git,
     async listen() {
-      const server = serve({ fetch: service.app.fetch, hostname: '127.0.0.1', port: 0 });
+      const server = serve({ fetch: checking(service.app.fetch), hostname: '127.0.0.1', port: 0 });
       await new Promise((resolve) => server.once('listening', resolve));
       servers.push(server);
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -223,6 +223,7 @@ describe('control-matrix change control', () => {
     expect((await entryOf(flow)).entry.title).toBe('Consent renewal C');
     const conflict = await problem(await review(flow, mineB.version, await s.token('approver')), 409);
     expect(conflict.detail).toContain('superseded');
+    expect(conflict).toMatchObject({ status: 409, proposalStatus: 'superseded' });
     const all = await (await s.call('GET', `/v1/control-matrix/${flow}/proposals?status=all`)).json();
     expect(Object.fromEntries(all.map((p: { version: number; status: string }) => [p.version, p.status]))).toMatchObject({ [mineA.version]: 'superseded', [mineB.version]: 'superseded', [theirs.version]: 'approved' });
     expect((await s.call('GET', `/v1/control-matrix/${flow}/proposals?status=maybe`)).status).toBe(400);

@@ -43,7 +43,7 @@ beforeAll(async () => {
     // Same creation time for several rows: the tie-breaking column keeps pages exact.
     const at = T(10 + Math.floor(i / 2));
     await db.insert(notices).values({ id: `ntc_page_${i}`, kind: 'deprecation', partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', title: `Notice ${i}`, body: 'b', audience: '["northwind-health"]', createdAt: at }).run();
-    await db.insert(webhookDeliveries).values({ id: `dlv_page_${i}`, webhookId, eventId: `evt_${i}`, eventType: 'notice.deprecation', payload: '{}', status: 'delivered', attempts: 1, nextAttemptAt: at, lastStatus: 200, createdAt: at, deliveredAt: at }).run();
+    await db.insert(webhookDeliveries).values({ id: `dlv_page_${i}`, webhookId, eventId: `evt_${i}`, eventType: 'notice.deprecation', payload: JSON.stringify({ id: `evt_${i}`, type: 'notice.deprecation', createdAt: at, data: {} }), status: 'delivered', attempts: 1, nextAttemptAt: at, lastStatus: 200, createdAt: at, deliveredAt: at }).run();
     await db.insert(reviewItems).values({ id: `rvw_page_${i}`, decisionId: `dec_${i}`, partner: 'northwind-health', api: 'p2p-exchange', version: '1.0.0', reason: 'break-glass', status: 'open', createdAt: at, createdBy: 'admin' }).run();
     await db.insert(compensationApprovals).values({ id: `cap_page_${i}`, transactionId: `tx_page_${i}`, stepId: 'match', flow: 'member-match', partner: 'northwind-health', status: 'awaiting', cause: 'engine', requestedAt: at }).run();
     await db

@@ -156,7 +156,7 @@ function notOpen(row: MatrixRow): AccordError {
     superseded: `it was superseded (by ${row.decidedBy}): another version was approved after it was proposed, or its author proposed again`,
   };
   return new AccordError('conflict', `Version ${row.version} of control-matrix entry "${row.name}" is not an open proposal: ${how[row.status as MatrixStatus]}. To change the entry, propose again: GET /v1/control-matrix/${row.name} (ETag), then PUT it with If-Match.`, {
-    extra: { status: row.status },
+    extra: { proposalStatus: row.status },
   });
 }
 

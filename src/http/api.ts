@@ -2,6 +2,8 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import type { RouteConfig } from '@hono/zod-openapi';
 import { requireRole, requireScope, type Principal, type Role } from '../auth/principal.ts';
 import { SCOPE_NAMES, type Scope } from '../auth/scopes.ts';
+import { accordVersion } from '../lib/version.ts';
+import { attachExamples } from './api-examples.ts';
 import { auditOperations } from './operations/audit.ts';
 import { changeOperations } from './operations/changes.ts';
 import { contractOperations } from './operations/contracts.ts';
@@ -65,6 +67,30 @@ const OPERATIONS: readonly RouteConfig[] = [
   ...failureClusterOperations,
 ];
 
+/** The document's tags (alphabetical): every operation's tag is one of them. */
+const TAGS = [
+  { name: 'Audit', description: 'The tamper-evident audit log.' },
+  { name: 'Changes', description: 'Change requests: impact per consumer, board reviews and partner acknowledgements.' },
+  { name: 'Contracts', description: 'The registry of partner contracts: versions (OpenAPI documents in Git), their lint, history, consumers and usage, deprecations.' },
+  { name: 'Control matrix', description: 'Per business flow: idempotency, retries, compensations, failure modes, observability, SLAs, owner and escalation — proposed, reviewed and approved.' },
+  { name: 'Diff', description: 'Breaking-change diffs between two OpenAPI documents, as JSON, Markdown, text, SARIF or GitHub Actions annotations.' },
+  { name: 'Evidence', description: 'Release evidence (contract, replay, duplicate-handling, failure-injection and trace tests) bound to a version’s content.' },
+  { name: 'Faults', description: 'Failure-injection experiments against the reference partners.' },
+  { name: 'Freezes', description: 'Release freezes per environment.' },
+  { name: 'Gate', description: 'The release gate CI calls: what changed, how breakage is detected, how to recover; pass, fail or pending.' },
+  { name: 'Imports', description: 'Atomic imports of a directory of contracts and matrix entries.' },
+  { name: 'Incidents', description: 'Incidents opened by SLA breaches or operators, their timelines and postmortems.' },
+  { name: 'Notices', description: 'Deprecation and change notices partners read, as JSON or an Atom feed.' },
+  { name: 'Observability', description: 'SLA status and interventions, synthetic checks, scorecards, operator views, the operations overview and failure clusters.' },
+  { name: 'Operations', description: 'Liveness, readiness, this document and the Prometheus metrics (no token needed).' },
+  { name: 'Policy', description: 'The release policy the gate applies, and the network lint ruleset.' },
+  { name: 'Releases', description: 'Releases recorded against a passing gate decision.' },
+  { name: 'Review items', description: 'Post-release reviews owed after a break-glass release or write.' },
+  { name: 'Tokens', description: 'API tokens: roles, partners, scopes, expiry; created and revoked by admins.' },
+  { name: 'Transactions', description: 'Exchange transactions: their state, path, retries, compensations and approvals.' },
+  { name: 'Webhooks', description: 'Subscriptions to Accord’s events, signed with Standard Webhooks, and their deliveries.' },
+];
+
 /** The OpenAPI document of Accord's own API, generated from the operation definitions. */
 export const ACCORD_API_DOCUMENT = generateDocument();
 
@@ -77,15 +103,35 @@ function generateDocument() {
       'Accord token. Each operation names the roles (x-accord-roles) and the scope (x-accord-scope) it needs; a token limited to scopes without it gets 403. Failed authentications are limited per client address and token prefix (429 with Retry-After).',
   });
   for (const operation of OPERATIONS) registry.registerPath(operation);
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Accord',
-      version: '0.1.0',
+      version: accordVersion(),
       description: 'Governance and contract registry for payer-to-payer API networks. Errors are application/problem+json (RFC 9457).',
     },
     servers: [{ url: '/' }],
+    tags: TAGS,
   });
+  attachExamples(document.paths as never);
+  return document;
+}
+
+/**
+ * The document as this deployment serves it: its public URL as the server, and its own reference
+ * (/docs) as contact and licence (Accord is not published under an open licence: UNLICENSED).
+ */
+export function servedDocument(publicUrl: string): typeof ACCORD_API_DOCUMENT {
+  const base = publicUrl.replace(/\/$/, '');
+  return {
+    ...ACCORD_API_DOCUMENT,
+    info: {
+      ...ACCORD_API_DOCUMENT.info,
+      contact: { name: 'The operators of this Accord registry', url: `${base}/docs` },
+      license: { name: 'Proprietary (UNLICENSED)', url: `${base}/docs` },
+    },
+    servers: [{ url: base, description: 'This registry' }],
+  };
 }
 
 /** One secured operation: its method, path template, roles and scope. */

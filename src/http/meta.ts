@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Deps } from '../deps.ts';
-import { ACCORD_API_DOCUMENT } from './api.ts';
+import { servedDocument } from './api.ts';
 import { operationsRouter, serve } from './operation.ts';
 import { getLiveness, getMetrics, getOpenApiDocument, getReadiness } from './operations/meta.ts';
 import type { AppEnv } from './env.ts';
@@ -26,7 +26,8 @@ export function metaRouter(deps: Deps): OpenAPIHono<AppEnv> {
     const ready = Object.values(checks).every((v) => v === 'ok');
     return c.json({ status: ready ? 'ready' : 'not ready', checks }, ready ? 200 : 503);
   });
-  serve(app, getOpenApiDocument, (c) => c.json(ACCORD_API_DOCUMENT));
+  const document = servedDocument(deps.config.publicUrl);
+  serve(app, getOpenApiDocument, (c) => c.json(document));
   serve(app, getMetrics, async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType }));
   return app;
 }

@@ -132,8 +132,8 @@ export type ApprovalView = ReturnType<typeof approvalView>;
 export const ApprovalQuery = z
   .object({
     status: z.enum(APPROVAL_STATUSES).optional().meta({ description: 'Default awaiting' }),
-    flow: z.string().max(200).optional(),
-    partner: z.string().max(200).optional(),
+    flow: z.string().max(200).optional().meta({ description: 'Only this flow' }),
+    partner: z.string().max(200).optional().meta({ description: 'Only this partner' }),
   })
   .strict();
 

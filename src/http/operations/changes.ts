@@ -98,8 +98,8 @@ export const listChanges = defineOperation({
   request: {
     query: PageQuery(100)
       .extend({
-        partner: z.string().optional(),
-        api: z.string().optional(),
+        partner: z.string().optional().meta({ description: 'Only change requests to this partner’s APIs' }),
+        api: z.string().optional().meta({ description: 'Only change requests to this API' }),
         awaiting: z.enum(['me'], { error: 'must be "me"' }).optional().meta({ description: '`me`: only what awaits the caller (any other value → 400; not combined with partner or api)' }),
       })
       .superRefine((query, ctx) => {

@@ -18,13 +18,36 @@ import { Change, ContractDiff, DiffFormatQuery, DiffSummary, diffResponse } from
  * A document upload (a contract, a control-matrix entry, the policy): YAML or JSON text, parsed
  * and checked by Accord itself (bounded YAML, findings as JSON pointers), not by a schema here.
  */
-export function documentBody(description: string) {
+export function documentBody(description: string, json: object = { type: 'object', additionalProperties: true, description: 'The same document as a JSON object' }) {
+  // Plain JSON Schema, not zod: the handler reads and checks the text itself (serve validates zod bodies).
   return {
     required: true,
     description,
-    content: Object.fromEntries([...YAML_TYPES.map((type) => [type, { schema: z.string() }]), ...JSON_TYPES.map((type) => [type, { schema: { type: 'object' as const } }])]),
+    content: Object.fromEntries([...YAML_TYPES.map((type) => [type, { schema: { type: 'string' as const, description: 'The document as YAML text' } }]), ...JSON_TYPES.map((type) => [type, { schema: json }])]),
   };
 }
+
+/** An OpenAPI 3.x document as JSON (plain JSON Schema for an uploaded body): what Accord reads first; the rest is checked by the registration rules. */
+const OPENAPI_DOCUMENT_JSON = {
+  type: 'object',
+  required: ['openapi', 'info'],
+  properties: {
+    openapi: { type: 'string', description: 'The OpenAPI version, 3.0.x or 3.1.x' },
+    info: { type: 'object', required: ['title', 'version'], properties: { title: { type: 'string' }, version: { type: 'string' } }, additionalProperties: true },
+    paths: { type: 'object', additionalProperties: { type: 'object', additionalProperties: true } },
+  },
+  additionalProperties: true,
+  description: 'The OpenAPI document as JSON, without external $refs',
+};
+
+/** An OpenAPI 3.x document as JSON: what Accord reads of it first; the rest is checked by Accord (registration rules). */
+export const OpenApiDocument = z
+  .looseObject({
+    openapi: z.string().meta({ description: 'The OpenAPI version, 3.0.x or 3.1.x' }),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  })
+  .meta({ id: 'OpenApiDocument', description: 'An OpenAPI 3.x document without external $refs' });
 
 const Partner = pathParam('Partner id');
 const Api = pathParam('API id');
@@ -157,7 +180,7 @@ export const registerContractVersion = defineOperation({
       version: z.string().optional().meta({ description: 'Version; defaults to info.version' }),
       allowBreaking: z.string().optional().meta({ description: '`true` (admin only): register breaking changes without a major version bump' }),
     }),
-    body: documentBody('The OpenAPI document as YAML or JSON'),
+    body: documentBody('The OpenAPI document as YAML or JSON', OPENAPI_DOCUMENT_JSON),
   },
   responses: {
     200: { ...json(RegisteredVersion, 'Identical version already registered'), headers: Location },
@@ -198,7 +221,7 @@ export const getContractDocument = defineOperation({
       description: 'Document',
       content: {
         'application/yaml': { schema: z.string() },
-        'application/json': { schema: z.record(z.string(), z.unknown()).meta({ description: 'The OpenAPI document' }) },
+        'application/json': { schema: OpenApiDocument },
         'text/yaml': { schema: z.string() },
       },
     },

@@ -46,9 +46,9 @@ export const listEvidence = defineOperation({
   scope: 'evidence:read',
   request: {
     query: PageQuery(100).extend({
-      partner: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required'),
-      api: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required'),
-      version: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required'),
+      partner: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required').meta({ description: 'The partner whose version it is (required)' }),
+      api: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required').meta({ description: 'The API (required)' }),
+      version: z.string({ error: 'partner, api and version are required' }).min(1, 'partner, api and version are required').meta({ description: 'The version (semver) (required)' }),
     }),
   },
   responses: { 200: pagedJson(z.array(Evidence)), 400: problem },

@@ -83,9 +83,9 @@ export const listIncidents = defineOperation({
   scope: 'observability:read',
   request: {
     query: PageQuery(200).extend({
-      status: z.enum(INCIDENT_STATUSES, { error: 'must be open or closed' }).optional(),
-      partner: z.string().optional(),
-      flow: z.string().optional(),
+      status: z.enum(INCIDENT_STATUSES, { error: 'must be open or closed' }).optional().meta({ description: 'open or closed' }),
+      partner: z.string().optional().meta({ description: 'Only incidents of this partner' }),
+      flow: z.string().optional().meta({ description: 'Only incidents of this flow' }),
     }),
   },
   responses: { 200: pagedJson(z.array(Incident)), 400: problem },

@@ -210,7 +210,7 @@ export const listMatrixProposals = defineOperation({
   description: 'Each with its base, author, time, diff summary, approvals counted and required (policy: `approvals.breaking` when the diff is breaking) and reviews. Pages of `limit` (default 100), `Link: rel="next"` while more follow.',
   roles: ROLES,
   scope: 'matrix:read',
-  request: { params: FlowParams, query: PageQuery(100).extend({ status: z.enum(PROPOSAL_FILTERS, { error: PROPOSAL_FILTERS.join(' | ') }).default('proposed') }) },
+  request: { params: FlowParams, query: PageQuery(100).extend({ status: z.enum(PROPOSAL_FILTERS, { error: PROPOSAL_FILTERS.join(' | ') }).default('proposed').meta({ description: `Which proposals: ${PROPOSAL_FILTERS.join(', ')} (default proposed)` }) }) },
   responses: { 200: { ...pagedJson(z.array(MatrixProposal)), headers: ETag.extend(pagedJson(z.array(MatrixProposal)).headers.shape) }, 400: problem, 404: problem },
 });
 

@@ -5,7 +5,7 @@ import { defineOperation, json, problem } from '../operation.ts';
 
 /** /v1/operator/overview: rollup time series per flow and partner (issue 18). */
 
-const Point = z.tuple([z.string(), z.number().nullable()]).meta({ description: '[bucket start (ISO 8601), value or null when nothing was measured]' });
+const Point = z.tuple([z.string(), z.number().nullable()]).meta({ description: '[bucket start (ISO 8601), value or null when nothing was measured]', items: { not: {} } });
 
 const OpsOverview = z
   .object({
@@ -41,8 +41,8 @@ export const getOpsOverview = defineOperation({
   request: {
     query: z.object({
       window: z.enum(OVERVIEW_WINDOW_NAMES).default('PT1H').meta({ description: 'PT15M, PT1H, P1D, P7D or P30D' }),
-      flow: z.string().min(1).max(200).optional(),
-      partner: z.string().min(1).max(200).optional(),
+      flow: z.string().min(1).max(200).optional().meta({ description: 'Only this flow' }),
+      partner: z.string().min(1).max(200).optional().meta({ description: 'Only this partner (a partner token: its own)' }),
     }),
   },
   invalid: { parameters: 'window must be PT15M, PT1H, P1D, P7D or P30D; flow and partner 1–200 characters' },

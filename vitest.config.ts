@@ -31,6 +31,7 @@ const POSTGRES_SUITES = [
   'test/lint.test.ts',
   'test/matrix-api.test.ts',
   'test/matrix-change-control.test.ts',
+  'test/metrics-size.test.ts',
   'test/observability.test.ts',
   'test/ops-rollups.test.ts',
   'test/pagination.test.ts',

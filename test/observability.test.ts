@@ -153,9 +153,12 @@ describe('metrics, logs, scorecards, synthetic checks, operator views', () => {
       expect(byName.get(name)?.metrics.length, name).toBeGreaterThan(0);
     }
     expect(byName.get('http_server_request_duration_seconds')!.type).toBe('HISTOGRAM');
-    expect(text).toMatch(/http_server_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/v1\/transactions\/:ref\/compensate",status="202"\}/);
+    expect(text).toMatch(/http_server_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/v1\/transactions\/:ref\/compensate"\}/);
+    expect(text).toMatch(/http_server_requests_total\{method="POST",route="\/v1\/transactions\/:ref\/compensate",status="202"\} 1/);
     // Exchange requests are labelled by the contract operation they reached (bounded by the served contracts), not /exchange/*.
-    expect(text).toMatch(/http_server_request_duration_seconds_count\{method="POST",route="northwind-health\/p2p-exchange\/v2 memberMatch",status="200"\} 2/);
+    expect(text).toMatch(/http_server_requests_total\{method="POST",route="northwind-health\/p2p-exchange\/v2 memberMatch",status="200"\} 2/);
+    // Timed per API operation across partners and lines (each partner's own latency: accord_step_duration_seconds).
+    expect(text).toMatch(/http_server_request_duration_seconds_count\{method="POST",route="\/exchange\/\*",operation="p2p-exchange memberMatch"\} \d+/);
     expect(lines.find((l) => l.msg === 'request' && l.path === MATCH)).toMatchObject({ route: 'northwind-health/p2p-exchange/v2 memberMatch', status: 200 });
     expect(byName.get('accord_member_match_total')!.metrics.map((m) => m.labels?.outcome).sort()).toEqual(['matched', 'not-matched']);
     expect(byName.get('accord_transactions_in_flight')!.metrics.find((m) => m.labels?.flow === 'payer-data-export')?.value).toBe('1'); // the needs-attention one

@@ -12,7 +12,25 @@ export interface HistogramLike {
 
 const NOOP = { inc() {}, observe() {}, set() {} };
 
-const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200];
+/**
+ * The route label of an exchange request (src/http/exchange/router.ts): `{partner}/{api}/{major} {operation}`.
+ * Its duration is observed per API and operation across partners and major lines (route
+ * `/exchange/*`; a partner's own latency is accord_step_duration_seconds), its count per partner,
+ * line, operation and status.
+ */
+const EXCHANGE_ROUTE = /^[^/ ]+\/([^/ ]+)\/v\d+ (\S+)$/;
+
+/*
+ * Histogram buckets (upper bounds, seconds): few, and on the targets that matter, so that a scrape
+ * stays under 60 KB with traffic through every operation of the reference network, failures, flows
+ * and SLA metrics included (test/metrics-size.test.ts): every series costs a line per bucket.
+ */
+/** HTTP requests: 50 ms is the runtime's p99 target, 150 ms the p95 target of registrations and console pages; 10 s a partner timeout. */
+export const HTTP_SECONDS = [0.01, 0.05, 0.15, 1, 10];
+/** One partner call: 1 s is the first retry's delay, 10 s the matrix's usual step timeout. */
+export const STEP_SECONDS = [0.1, 1, 10];
+/** Time to acknowledge and to finalise: every SLA target of the control matrix (5 s, 10 s, 30 s, 1 min, 2 h) is a bound. */
+export const SLA_SECONDS = [1, 5, 10, 30, 60, 7200];
 
 /**
  * Accord's Prometheus metrics (prom-client), one registry per service: base units, `_total` on
@@ -22,7 +40,8 @@ const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpDuration: HistogramLike;
+  /** Observes a served request: its duration by method and route, and counts it by method, route and status. */
+  readonly httpDuration: { observe(labels: { method: string; route: string; status: number }, seconds: number): void };
   readonly requestsInitiated: CounterLike;
   readonly duplicates: CounterLike;
   readonly partnerResponses: CounterLike;
@@ -48,16 +67,25 @@ export class Metrics {
   ) {
     const registers = [this.registry];
     const counter = (name: string, help: string, labelNames: string[]): CounterLike => (enabled ? new Counter({ name, help, labelNames, registers }) : NOOP);
-    const histogram = (name: string, help: string, labelNames: string[], buckets = SECONDS): HistogramLike => (enabled ? new Histogram({ name, help, labelNames, buckets, registers }) : NOOP);
-    this.httpDuration = histogram('http_server_request_duration_seconds', 'Duration of HTTP requests served by Accord', ['method', 'route', 'status']);
+    const histogram = (name: string, help: string, labelNames: string[], buckets: number[]): HistogramLike => (enabled ? new Histogram({ name, help, labelNames, buckets, registers }) : NOOP);
+    // Status on the counter only: on the histogram it would multiply every route's buckets by its statuses.
+    const duration = histogram('http_server_request_duration_seconds', 'Duration of HTTP requests served by Accord; exchange requests by API and operation', ['method', 'route', 'operation'], HTTP_SECONDS);
+    const requests = counter('http_server_requests_total', 'HTTP requests served by Accord; exchange requests by partner, API line and operation', ['method', 'route', 'status']);
+    this.httpDuration = {
+      observe({ method, route, status }, seconds) {
+        requests.inc({ method, route, status });
+        const exchange = EXCHANGE_ROUTE.exec(route);
+        duration.observe(exchange ? { method, route: '/exchange/*', operation: `${exchange[1]} ${exchange[2]}` } : { method, route }, seconds);
+      },
+    };
     this.requestsInitiated = counter('accord_requests_initiated_total', 'Transactions started (saga starts and direct exchange requests of a flow)', ['partner', 'flow']);
     this.duplicates = counter('accord_duplicate_requests_total', 'Requests repeating an Idempotency-Key (duplicate rate = this / initiated); outcome replayed, in-flight or mismatch', ['partner', 'flow', 'outcome']);
     this.partnerResponses = counter('accord_partner_responses_total', 'Partner answers per step (acceptance rate = accepted / all); outcome accepted, rejected or error', ['partner', 'flow', 'step', 'outcome']);
     this.memberMatches = counter('accord_member_match_total', '$member-match answers; outcome matched or not-matched', ['partner', 'outcome']);
-    this.timeToAcknowledge = histogram('accord_time_to_acknowledge_seconds', 'From a transaction start until the partner acknowledged it', ['partner', 'flow']);
-    this.timeToFinalize = histogram('accord_time_to_finalize_seconds', 'From a transaction start until it completed', ['partner', 'flow']);
+    this.timeToAcknowledge = histogram('accord_time_to_acknowledge_seconds', 'From a transaction start until the partner acknowledged it', ['partner', 'flow'], SLA_SECONDS);
+    this.timeToFinalize = histogram('accord_time_to_finalize_seconds', 'From a transaction start until it completed', ['partner', 'flow'], SLA_SECONDS);
     this.transactionsFinished = counter('accord_transactions_finished_total', 'Transactions that reached completed, compensated or needs-attention', ['partner', 'flow', 'state']);
-    this.stepDuration = histogram('accord_step_duration_seconds', 'Latency of one step attempt (partner call) of a flow', ['partner', 'flow', 'step', 'outcome']);
+    this.stepDuration = histogram('accord_step_duration_seconds', 'Latency of one step attempt (partner call) of a flow', ['partner', 'flow', 'step', 'outcome'], STEP_SECONDS);
     this.retries = counter('accord_retries_total', 'Step attempts scheduled again after a retryable failure', ['partner', 'flow', 'step']);
     this.compensations = counter('accord_compensations_total', 'Compensations run, per outcome', ['partner', 'flow', 'step', 'outcome']);
     this.manualInterventions = counter('accord_manual_interventions_total', 'Operator retries and compensations', ['partner', 'flow', 'action']);
@@ -65,7 +93,7 @@ export class Metrics {
     this.syntheticChecks = counter('accord_synthetic_checks_total', 'Synthetic transactions run, per outcome (pass or fail)', ['partner', 'flow', 'outcome']);
     if (enabled) {
       // What every Node service exposes: process CPU, memory, file descriptors, event-loop lag, GC, heap.
-      collectDefaultMetrics({ register: this.registry });
+      collectDefaultMetrics({ register: this.registry, gcDurationBuckets: [0.001, 0.01, 0.1, 1] });
       new Gauge({
         name: 'accord_transactions_in_flight',
         help: 'Unresolved transactions (not completed or compensated), including those waiting for an operator',

@@ -14,6 +14,12 @@ export interface FlowObservation {
   acknowledgedAfter?: number;
   /** The transaction completed. */
   finalizedAfter?: number;
+  /**
+   * A direct request: its times to acknowledge and to finalise are the caller's wait, which the
+   * request-duration histogram (per operation) and the step's duration already hold, so only the
+   * SLA monitor samples them (a third copy of each would triple the scrape per served operation).
+   */
+  direct?: boolean;
   /** The transaction ended (or was handed to a human): its one error-rate sample, 1 when it failed. */
   failed?: boolean;
   /** A human resolved the transaction it had been handed: seconds since it was handed over. */
@@ -23,7 +29,7 @@ export interface FlowObservation {
 /**
  * The one place direct requests and sagas report partner answers and transaction milestones:
  * acceptance (accepted / rejected / error) and, for $member-match, matched or not; time to
- * acknowledge and to finalise (histograms and SLA samples); the error rate and the
+ * acknowledge and to finalise (SLA samples; histograms for sagas); the error rate and the
  * remediation time the SLA monitor watches.
  */
 export function observeFlow(deps: Pick<Deps, 'metrics' | 'clock'>, sla: Pick<SlaMonitor, 'record'>, o: FlowObservation): void {
@@ -37,11 +43,11 @@ export function observeFlow(deps: Pick<Deps, 'metrics' | 'clock'>, sla: Pick<Sla
     if (answer.operationId === 'memberMatch' && (status === 200 || status === 422)) metrics.memberMatches.inc({ partner: o.partner, outcome: status === 200 ? 'matched' : 'not-matched' });
   }
   if (o.acknowledgedAfter !== undefined) {
-    metrics.timeToAcknowledge.observe(labels, o.acknowledgedAfter);
+    if (!o.direct) metrics.timeToAcknowledge.observe(labels, o.acknowledgedAfter);
     sla.record(o.flow, o.partner, 'timeToAcknowledge', o.acknowledgedAfter, at);
   }
   if (o.finalizedAfter !== undefined) {
-    metrics.timeToFinalize.observe(labels, o.finalizedAfter);
+    if (!o.direct) metrics.timeToFinalize.observe(labels, o.finalizedAfter);
     sla.record(o.flow, o.partner, 'timeToFinalize', o.finalizedAfter, at);
   }
   if (o.failed !== undefined) sla.record(o.flow, o.partner, 'errorRate', o.failed ? 1 : 0, at);

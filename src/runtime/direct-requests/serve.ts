@@ -275,7 +275,7 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
       const status = fault?.kind === 'partial-write' ? 500 : late ? 504 : result.status;
       const accepted = status >= 200 && status < 300;
       const seconds = (performance.now() - requestStart) / 1000;
-      observeFlow(deps, sla, { flow: route.flowEntry.flow, partner, answer: { step: step.id, operationId: route.op.operationId, status, accepted }, acknowledgedAfter: seconds, ...(accepted ? { finalizedAfter: seconds } : {}), failed: !accepted });
+      observeFlow(deps, sla, { flow: route.flowEntry.flow, partner, answer: { step: step.id, operationId: route.op.operationId, status, accepted }, acknowledgedAfter: seconds, ...(accepted ? { finalizedAfter: seconds } : {}), failed: !accepted, direct: true });
     }
     if (late) return refuse(route, 504, 'timeout', `Injected fault: ${partner}'s answer was delayed beyond the ${step!.timeout} timeout; the change may have been made: retry with the same Idempotency-Key`);
     // Partial write: the effect is stored, the caller sees a failure; a retry with the same key gets the stored answer.

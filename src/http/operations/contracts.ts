@@ -10,7 +10,7 @@ import { LINT_SEVERITIES } from '../../lint/findings.ts';
 import { DEPRECATION_PROBLEM, DeprecationRequest } from '../../notices/notices.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
 import { PageQuery, pagedJson } from '../pages.ts';
-import { Change, ContractDiff, DiffFormatQuery, DiffSummary, diffResponse } from './diff.ts';
+import { Change, ContractDiff, DiffFormatQuery, DiffSummary, diffResponse, OPENAPI_DOCUMENT_JSON } from './diff.ts';
 
 /** /v1/contracts: registered API contracts, their versions, documents, diffs, history, consumers and deprecations. */
 
@@ -27,18 +27,6 @@ export function documentBody(description: string, json: object = { type: 'object
   };
 }
 
-/** An OpenAPI 3.x document as JSON (plain JSON Schema for an uploaded body): what Accord reads first; the rest is checked by the registration rules. */
-const OPENAPI_DOCUMENT_JSON = {
-  type: 'object',
-  required: ['openapi', 'info'],
-  properties: {
-    openapi: { type: 'string', description: 'The OpenAPI version, 3.0.x or 3.1.x' },
-    info: { type: 'object', required: ['title', 'version'], properties: { title: { type: 'string' }, version: { type: 'string' } }, additionalProperties: true },
-    paths: { type: 'object', additionalProperties: { type: 'object', additionalProperties: true } },
-  },
-  additionalProperties: true,
-  description: 'The OpenAPI document as JSON, without external $refs',
-};
 
 /** An OpenAPI 3.x document as JSON: what Accord reads of it first; the rest is checked by Accord (registration rules). */
 export const OpenApiDocument = z

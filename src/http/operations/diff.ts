@@ -67,10 +67,23 @@ export function diffResponse<S extends z.ZodType>(schema: S) {
   };
 }
 
+/** An OpenAPI 3.x document as JSON (plain JSON Schema for an uploaded body): what Accord reads first; the rest is checked by the registration rules. */
+export const OPENAPI_DOCUMENT_JSON = {
+  type: 'object',
+  required: ['openapi', 'info'],
+  properties: {
+    openapi: { type: 'string', description: 'The OpenAPI version, 3.0.x or 3.1.x' },
+    info: { type: 'object', required: ['title', 'version'], properties: { title: { type: 'string' }, version: { type: 'string' } }, additionalProperties: true },
+    paths: { type: 'object', additionalProperties: { type: 'object', additionalProperties: true } },
+  },
+  additionalProperties: true,
+  description: 'The OpenAPI document as JSON, without external $refs',
+};
+
 /** An OpenAPI document as posted: a JSON object, kept exactly as sent. */
 const PostedDocument = z
   .custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), { error: 'must be an OpenAPI document (object)' })
-  .meta({ type: 'object', description: 'An OpenAPI 3.x document without external $refs' });
+  .meta({ ...OPENAPI_DOCUMENT_JSON, description: 'An OpenAPI 3.x document without external $refs' });
 
 export const diffDocuments = defineOperation({
   operationId: 'diffDocuments',

@@ -35,7 +35,12 @@ export const TransactionRequest = z
     input: z
       .custom<Record<string, unknown>>(isObject, { error: INPUT_RULE })
       .refine((input) => !nestedDeeperThan(input, MAX_DEPTH), `is nested deeper than ${MAX_DEPTH} levels`)
-      .meta({ type: 'object', description: 'Reference flow: { memberMatch: <$member-match Parameters>, groupId? }' }),
+      .meta({
+        type: 'object',
+        additionalProperties: true,
+        properties: { memberMatch: { type: 'object', properties: { resourceType: { const: 'Parameters' }, parameter: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } }, additionalProperties: true } } }, additionalProperties: true, description: 'A FHIR `Parameters` resource, as the partner’s `$member-match` takes it' }, groupId: { type: 'string' } },
+        description: 'The first step’s input, as the flow’s steps read it (the reference flow: { memberMatch: <$member-match Parameters>, groupId? })',
+      }),
     major: z.number({ error: MAJOR_RULE }).int(MAJOR_RULE).min(0, MAJOR_RULE).optional().meta({ description: 'The major version to run against (default: the newest the flow allows)' }),
   })
   .meta({ id: 'TransactionRequest' });

@@ -1,4 +1,4 @@
-import { BACKUP_FILES, MANIFEST_FILE } from '../../backup/manifest.ts';
+import { BACKUP_FILES, MANIFEST_FILE } from '../../backup/names.ts';
 import type { Command } from '../command.ts';
 import { lazyCommand } from '../command.ts';
 

@@ -69,8 +69,10 @@ async function diffDocuments(config: Config, base: unknown, revision: unknown, s
     const external = findExternalRefs(doc);
     if (external.length > 0) throw new CliFailure(`${name} has external $refs (never fetched): ${external[0]!.location}`, 3);
   }
+  // openapi-diff starts first, in its worker thread, so it runs on another core while Accord's rules run here.
+  const second = secondOpinion ? runOpenApiDiff(base, revision, { timeoutMs: config.openapiDiffTimeoutMs }) : undefined;
   const accord = diffContracts(base, revision);
-  return secondOpinion ? mergeOpenApiDiff(accord, await runOpenApiDiff(base, revision, { timeoutMs: config.openapiDiffTimeoutMs })) : accord;
+  return second ? mergeOpenApiDiff(accord, await second) : accord;
 }
 
 /** What `accord diff` does (its help: src/cli/commands/diff.ts), loaded only when it runs. */

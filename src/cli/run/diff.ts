@@ -11,7 +11,6 @@ import { CLI_DIFF_FORMATS, renderDiff, type CliDiffFormat } from '../../diff/ren
 import type { DiffResult } from '../../diff/types.ts';
 import { AccordError } from '../../errors.ts';
 import { checkFlow, type FlowEntry } from '../../matrix/checks.ts';
-import { directorySource } from '../../matrix/sources.ts';
 import { callServer } from '../client.ts';
 import { CliFailure, usageFailure } from '../errors.ts';
 import { isDirectory, readInputFile } from '../files.ts';
@@ -59,6 +58,8 @@ async function diffEntries(base: unknown, revision: unknown, contractsDir: strin
   }
   const hasContracts = await isDirectory(contractsDir);
   if (!hasContracts) io.err('accord: no contracts folder found (pass --contracts <dir>): retries added to a step are reported as warnings, not checked against the contract');
+  // Imported here: the contract source module reaches the storage layer, which diffing two OpenAPI files never needs.
+  const { directorySource } = await import('../../matrix/sources.ts');
   const keyed = hasContracts ? await keyedOperations(await directorySource(path.resolve(contractsDir)), revision as FlowEntry) : undefined;
   return diffMatrixEntries(base as FlowEntry, revision as FlowEntry, keyed ? { keyed } : {});
 }

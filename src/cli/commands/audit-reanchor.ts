@@ -1,5 +1,4 @@
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord audit reanchor`: accepts the local audit log as it is after a failed verify was investigated. */
 export const auditReanchor: Command = lazyCommand({

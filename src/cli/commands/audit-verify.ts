@@ -1,5 +1,4 @@
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord audit verify`: checks the local audit log against its key and its anchor (exit 0 intact, 1 broken, 3 error). */
 export const auditVerify: Command = lazyCommand({

@@ -1,6 +1,5 @@
 import { BACKUP_FILES, MANIFEST_FILE } from '../../backup/names.ts';
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord backup <dir>`: a consistent backup of the local data dir, also while a server runs on it. */
 export const backup: Command = lazyCommand({

@@ -1,5 +1,4 @@
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord db copy --to <postgres-url>`: the embedded data dir's database, copied into PostgreSQL and verified. */
 export const dbCopy: Command = lazyCommand({

@@ -1,5 +1,4 @@
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 import { CLI_DIFF_FORMATS } from '../../diff/formats.ts';
 
 const FORMATS = CLI_DIFF_FORMATS.join('|');

@@ -1,5 +1,4 @@
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord import`: a folder of the registry layout through the running server, all or nothing. */
 export const importFolder: Command = lazyCommand({

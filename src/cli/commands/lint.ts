@@ -1,5 +1,4 @@
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord lint`: the network's style rules, offline, on contract files (exit 0 clean, 1 errors, 3 could not run). */
 export const lint: Command = lazyCommand({

@@ -1,5 +1,4 @@
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord matrix validate`: checks control-matrix files offline, for CI. */
 export const matrixValidate: Command = lazyCommand({

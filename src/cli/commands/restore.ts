@@ -1,6 +1,5 @@
 import { MANIFEST_FILE } from '../../backup/names.ts';
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord restore <dir>`: a backup made by `accord backup`, checked, into a new data dir. */
 export const restore: Command = lazyCommand({

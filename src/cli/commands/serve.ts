@@ -1,5 +1,4 @@
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord serve`: starts the server and runs until SIGINT or SIGTERM. */
 export const serve: Command = lazyCommand({

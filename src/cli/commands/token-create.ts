@@ -1,6 +1,5 @@
 import { SCOPE_NAMES } from '../../auth/scopes.ts';
-import type { Command } from '../command.ts';
-import { lazyCommand } from '../command.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord token create`: a token written straight into the local data dir, its secret shown once. */
 export const tokenCreate: Command = lazyCommand({

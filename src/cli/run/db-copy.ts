@@ -4,10 +4,9 @@ import { auditKeyFile, loadAuditKey } from '../../audit/key.ts';
 import type { Config } from '../../config.ts';
 import { copyToPostgres, DbCopyError, type CopyReport } from '../../db/copy.ts';
 import { GitRegistry } from '../../registry/git-registry.ts';
-import type { Io } from '../command.ts';
+import type { CommandRun, Io } from '../command.ts';
 import { CliFailure, usageFailure } from '../errors.ts';
 import { localDatabaseFile, localRegistryDir, withDatabase } from '../local-data.ts';
-import type { CommandRun } from '../command.ts';
 
 /** The --to URL, checked, and a form of it to print (password hidden). */
 function targetUrl(raw: string): { url: string; shown: string } {

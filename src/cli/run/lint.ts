@@ -9,10 +9,9 @@ import { lintDocument, ruleDescriptions } from '../../lint/linter.ts';
 import { usableRuleset } from '../../lint/check.ts';
 import { defaultRuleset, RulesetError, type CompiledRuleset } from '../../lint/ruleset.ts';
 import { toSarif } from '../../lint/sarif.ts';
-import type { Io } from '../command.ts';
+import type { CommandRun, Io } from '../command.ts';
 import { CliFailure, usageFailure } from '../errors.ts';
 import { readInputFile } from '../files.ts';
-import type { CommandRun } from '../command.ts';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 

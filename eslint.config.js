@@ -4,7 +4,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'migrations/**', 'migrations-pg/**', 'src/web/assets/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'migrations/**', 'migrations-pg/**', 'src/web/assets/**'] },
   {
     files: ['src/**/*.ts', 'src/**/*.tsx', 'test/**/*.ts', 'bench/**/*.ts'],
     languageOptions: {

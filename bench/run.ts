@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, printing one line per measurement. Run by hand, never as a
  * timed unit test.
  */
+import { benchCli } from './cli.ts';
 import { benchConsole } from './console.ts';
 import { benchStripeDiff } from './diff.ts';
 import { benchDurability } from './durability.ts';
@@ -18,6 +19,7 @@ const suites: Array<[string, () => Promise<string[]>]> = [
   ['registry: register', benchRegister],
   ['registry: list versions', benchListVersions],
   ['diff: stripe', benchStripeDiff],
+  ['cli: start-up and Stripe diff, compiled', benchCli],
   ['gate', benchGate],
   ['lint: registration', benchLint],
   ['runtime: member-match', benchRuntime],

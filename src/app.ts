@@ -18,6 +18,7 @@ import { importsRouter } from './http/imports.ts';
 import { releasesRouter } from './http/releases.ts';
 import { reviewItemsRouter } from './http/review-items.ts';
 import { diffRouter } from './http/diff.ts';
+import { docsRouter } from './http/docs.ts';
 import { metaRouter } from './http/meta.ts';
 import { exchangeHop } from './http/exchange/hop.ts';
 import { exchangeRouter } from './http/exchange/router.ts';
@@ -101,6 +102,7 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
   app.use(bodyLimit(deps.config.bodyLimit));
 
   app.route('/', metaRouter(deps));
+  app.route('/', docsRouter());
   app.route('/', contractsRouter(deps));
   app.route('/', diffRouter(deps));
   app.route('/', matrixRouter(deps));

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import { AccordError } from './errors.ts';
 import { durationMs } from './matrix/durations.ts';
+import { PACKAGE_ROOT } from './package-root.ts';
 
-/** Root of the installed package (holds contracts/, control-matrix/, migrations/). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export { PACKAGE_ROOT };
 
 export interface Config {
   /** Where accord.db and the Git registry live. */

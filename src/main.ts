@@ -5,7 +5,7 @@ import { CliFailure, reportError, usageFailure } from './cli/errors.ts';
 import { asksForJson, CommandOutput, formatsItself, outputFormat } from './cli/output.ts';
 import { forTerminal } from './cli/terminal.ts';
 import { groupSynopsis, programUsage } from './cli/usage.ts';
-import { loadConfig, type Config } from './config.ts';
+import type { Config, loadConfig } from './config.ts';
 import { accordVersion } from './lib/version.ts';
 
 /** The environment a run reads its configuration from (loadConfig's default: the process's). */
@@ -67,6 +67,8 @@ async function dispatch(argv: string[], io: Io, env: Env | undefined, run: { out
   }
   const format = outputFormat(found.command, args.values);
   // Read only now: help and a mistyped command need no (valid) configuration.
+  // Imported only now too: --help and --version start without the configuration's dependencies.
+  const { loadConfig } = await import('./config.ts');
   let config: Config;
   try {
     config = loadConfig(env);

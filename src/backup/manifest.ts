@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { BackupError } from './errors.ts';
 import { fsyncPath, hashFile, writeNewFile } from './files.ts';
 
-/** The manifest's name in a backup directory; written last, so a backup without it is incomplete. */
-export const MANIFEST_FILE = 'manifest.json';
-/** The files a backup may hold, by role. */
-export const BACKUP_FILES = { database: 'accord.db', registry: 'registry.bundle', auditKey: 'audit.key' } as const;
+import { BACKUP_FILES, MANIFEST_FILE } from './names.ts';
+
+// In their own module so `accord backup --help` names them without loading zod.
+export { BACKUP_FILES, MANIFEST_FILE };
 
 const FORMAT = 'accord-backup/1';
 const hex = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`));

@@ -49,3 +49,16 @@ export interface Command {
   /** Runs the command and returns its exit code. */
   run(args: CommandArgs, context: CommandContext): Promise<number>;
 }
+
+/** A command's run in its own module (src/cli/run/): given the command too, for its usage error. */
+export type CommandRun = (args: CommandArgs, context: CommandContext, command: Command) => Promise<number>;
+
+/**
+ * A command whose run lives in another module, imported only when the command runs: `accord
+ * --help`, `--version` and the other commands never load what it needs (the service, Spectral,
+ * the database drivers), so the CLI starts in well under 300 ms.
+ */
+export function lazyCommand(spec: Omit<Command, 'run'>, load: () => Promise<{ run: CommandRun }>): Command {
+  const command: Command = { ...spec, run: async (args, context) => (await load()).run(args, context, command) };
+  return command;
+}

@@ -5,16 +5,12 @@ import { toGitHubAnnotations } from './githubactions.ts';
 import type { DiffArtifacts } from './lines.ts';
 import { toSarif } from './sarif.ts';
 import type { Change, DiffResult, Level } from './types.ts';
+import type { CliDiffFormat } from './formats.ts';
 
 export { verdictLine };
 
-/** The forms the API renders a diff in (`?format=`), the default first. */
-export const DIFF_FORMATS = ['json', 'markdown', 'text', 'sarif'] as const;
-export type DiffFormat = (typeof DIFF_FORMATS)[number];
-
-/** The forms `accord diff --format` prints: the API's, plus GitHub Actions annotations. */
-export const CLI_DIFF_FORMATS = ['text', 'json', 'markdown', 'sarif', 'githubactions'] as const;
-export type CliDiffFormat = (typeof CLI_DIFF_FORMATS)[number];
+// In their own module so `accord diff --help` lists them without loading the renderers.
+export { CLI_DIFF_FORMATS, DIFF_FORMATS, type CliDiffFormat, type DiffFormat } from './formats.ts';
 
 /** How a finding's level reads to a partner. */
 export const LEVEL_WORDS: Record<Level, string> = { breaking: 'Breaking', warning: 'Needs review', info: 'Compatible' };

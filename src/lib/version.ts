@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../config.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 let version: string | undefined;
 

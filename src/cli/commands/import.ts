@@ -1,22 +1,7 @@
-import path from 'node:path';
-import { findContractFiles } from '../../contracts/files.ts';
-import { findMatrixFiles } from '../../matrix/files.ts';
-import { requestServer, serverFailure } from '../client.ts';
-import type { Command } from '../command.ts';
-import { CliFailure, usageFailure } from '../errors.ts';
-import { readInputFile } from '../files.ts';
-import { importRefusalText, importText, type ImportAnswer } from '../import-report.ts';
-
-/** The files under `dir` with their registry-layout paths, as POST /v1/imports takes them. */
-async function layoutFiles(dir: string): Promise<Array<{ path: string; content: string }>> {
-  const files: Array<{ path: string; content: string }> = [];
-  for (const f of await findContractFiles(dir)) files.push({ path: `contracts/${f.partner}/${f.api}/${f.version}/${path.basename(f.file)}`, content: await readInputFile(f.file) });
-  for (const f of await findMatrixFiles(dir)) files.push({ path: `control-matrix/${path.basename(f.file)}`, content: await readInputFile(f.file) });
-  return files;
-}
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord import`: a folder of the registry layout through the running server, all or nothing. */
-export const importFolder: Command = {
+export const importFolder: Command = lazyCommand({
   name: 'import',
   synopsis: 'accord import <dir> [--dry-run] [--allow-revert] [--format text|json]',
   summary: `register every contract and control-matrix document under <dir>
@@ -41,19 +26,4 @@ ACCORD_BODY_LIMIT.
 Exit status: 0 imported (or nothing to change), 1 refused (every problem printed with its file),
 3 could not run (no such files, server unreachable, server error).`,
   options: { 'dry-run': { type: 'boolean' }, 'allow-revert': { type: 'boolean' } },
-  async run({ values, positionals }, { config, print }) {
-    const dir = positionals[0];
-    if (!dir || positionals.length > 1) throw usageFailure(importFolder);
-    const files = await layoutFiles(path.resolve(dir));
-    if (files.length === 0) throw new CliFailure(`No contracts/<partner>/<api>/<version>/openapi.yaml or control-matrix/*.yaml under ${dir}`, 3);
-    const request = { files, ...(values['dry-run'] ? { dryRun: true } : {}), ...(values['allow-revert'] ? { allowRevert: true } : {}) };
-    const { status, json } = await requestServer(config, 'POST', '/v1/imports', { text: JSON.stringify(request), contentType: 'application/json' });
-    if (status >= 400) {
-      // Every refused file, each with its findings, rather than the one-paragraph summary other commands print.
-      const failure = serverFailure(status, json);
-      throw new CliFailure(importRefusalText(status, json), failure.exitCode, { status, problem: json, kind: failure.kind });
-    }
-    print(json as ImportAnswer, importText);
-    return 0;
-  },
-};
+}, () => import('../run/import.ts'));

@@ -1,14 +1,8 @@
 import { SCOPE_NAMES } from '../../auth/scopes.ts';
-import { TokenRequest } from '../../auth/token-request.ts';
-import { createToken } from '../../auth/tokens.ts';
-import { scopesOfRole } from '../../http/api.ts';
-import { parseInput } from '../../lib/validate.ts';
-import type { Command } from '../command.ts';
-import { CliFailure } from '../errors.ts';
-import { localDatabaseFile, withDatabase } from '../local-data.ts';
+import { lazyCommand, type Command } from '../command.ts';
 
 /** `accord token create`: a token written straight into the local data dir, its secret shown once. */
-export const tokenCreate: Command = {
+export const tokenCreate: Command = lazyCommand({
   name: 'token create',
   synopsis: 'accord token create --role R [--partner P] [--name N] [--expires-in P30D] [--scopes S,S]',
   summary: 'create a token in the local data dir (shown once)',
@@ -23,26 +17,4 @@ Use it on the server host to bootstrap or recover access. --partner is required 
 ${SCOPE_NAMES.join(', ')}.
 --format json (or --json) prints the token record, secret included, as JSON.`,
   options: { role: { type: 'string' }, partner: { type: 'string' }, name: { type: 'string' }, 'expires-in': { type: 'string' }, scopes: { type: 'string' } },
-  async run({ values }, { config, print }) {
-    if (!values.role) throw new CliFailure('--role is required (admin, author, approver, ci or partner)', 3);
-    const role = values.role as string;
-    const scopes = values.scopes === undefined ? undefined : (values.scopes as string).split(',').map((scope) => scope.trim());
-    return withDatabase(config, localDatabaseFile(config), async (db) => {
-      const request = parseInput(
-        TokenRequest,
-        { role, partner: values.partner, name: (values.name as string | undefined) ?? `${role}${values.partner ? ` ${values.partner}` : ''} (cli)`, expiresIn: values['expires-in'], scopes },
-        { detail: 'Invalid token request' },
-      );
-      const created = await createToken({ db, clock: () => new Date(), config }, 'accord-cli', request, { scopesOfRole });
-      print(created, (t) =>
-        [
-          `Created ${t.role} token ${t.id} "${t.name}"${t.partner ? ` for partner ${t.partner}` : ''}.`,
-          `Expires: ${t.expiresAt ?? 'never'}. Scopes: ${t.scopes?.join(', ') ?? `everything the ${t.role} role allows`}.`,
-          'Secret (shown once):',
-          t.token,
-        ].join('\n'),
-      );
-      return 0;
-    });
-  },
-};
+}, () => import('../run/token-create.ts'));

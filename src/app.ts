@@ -29,6 +29,7 @@ import { rulesetsRouter } from './http/rulesets.ts';
 import { setSecurityHeaders } from './http/security-headers.ts';
 import { tokensRouter } from './http/tokens.ts';
 import { webhooksRouter } from './http/webhooks.ts';
+import { partnersRouter } from './http/partners.ts';
 import type { Runtime } from './runtime/index.ts';
 import { transactionsRouter } from './http/transactions.ts';
 import type { AppEnv } from './http/env.ts';
@@ -112,6 +113,7 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
   app.route('/', tokensRouter(deps));
   app.route('/', noticesRouter(deps));
   app.route('/', webhooksRouter(deps));
+  app.route('/', partnersRouter(deps));
   app.route('/', changesRouter(deps));
   app.route('/', evidenceRouter(deps));
   app.route('/', gateRouter(deps));

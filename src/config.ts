@@ -72,6 +72,8 @@ export interface Config {
   webhookDisableFailures: number;
   /** Key of the audit log's HMAC chain (raw bytes); undefined → `<dataDir>/audit.key`. */
   auditKey: Buffer | undefined;
+  /** Key that encrypts the credentials Accord holds for partner endpoints (raw bytes); undefined → none may be stored. */
+  secretsKey: Buffer | undefined;
   /** The audit log's head is anchored in the Git registry at least every this many entries. */
   auditAnchorEvery: number;
   /** Failed authentications per minute from one client address (or for one token prefix) before 429. */
@@ -158,6 +160,7 @@ export const SETTINGS = [
   ['ACCORD_WEBHOOK_DISABLE_AFTER', 'P3D', 'A subscription whose delivery attempts have all failed for this long (ISO 8601 duration)…'],
   ['ACCORD_WEBHOOK_DISABLE_FAILURES', '20', '…and at least this many times in a row is disabled, with a notice to its owner.'],
   ['ACCORD_AUDIT_KEY', '(`<data>/audit.key`)', 'Key of the audit log\'s HMAC chain, hex or base64, at least 32 bytes; unset: a random key is kept in `<data>/audit.key` (mode 0600).'],
+  ['ACCORD_SECRETS_KEY', '(none)', 'Key (hex or base64, at least 32 bytes; e.g. `openssl rand -hex 32`) that encrypts at rest the credentials Accord uses to call partner endpoints (bearer tokens, private keys); every replica needs the same one. Unset: endpoints without credentials only (a credential → 503).'],
   ['ACCORD_AUDIT_ANCHOR_EVERY', '100', 'The audit log\'s head HMAC and entry count are anchored on `refs/accord/audit` in the Git registry at least every this many entries (and every minute with new entries, and at shutdown).'],
   ['ACCORD_AUTH_FAILURE_LIMIT', '20', 'Failed authentications per minute from one client address, or with one token prefix, before further attempts get 429 with `Retry-After`.'],
   ['ACCORD_TOKEN_RATE_LIMIT', '0', 'Requests per minute per authenticated token before 429; `0` turns the limit off.'],
@@ -342,6 +345,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookDisableAfterMs: durationSetting('ACCORD_WEBHOOK_DISABLE_AFTER', env.ACCORD_WEBHOOK_DISABLE_AFTER, 'P3D')!,
     webhookDisableFailures: intSetting('ACCORD_WEBHOOK_DISABLE_FAILURES', env.ACCORD_WEBHOOK_DISABLE_FAILURES, 20, 1, 1_000_000),
     auditKey: keySetting('ACCORD_AUDIT_KEY', env.ACCORD_AUDIT_KEY),
+    secretsKey: keySetting('ACCORD_SECRETS_KEY', env.ACCORD_SECRETS_KEY),
     auditAnchorEvery: intSetting('ACCORD_AUDIT_ANCHOR_EVERY', env.ACCORD_AUDIT_ANCHOR_EVERY, 100, 1, 1_000_000),
     authFailureLimit: intSetting('ACCORD_AUTH_FAILURE_LIMIT', env.ACCORD_AUTH_FAILURE_LIMIT, 20, 1, 1_000_000),
     tokenRateLimit: intSetting('ACCORD_TOKEN_RATE_LIMIT', env.ACCORD_TOKEN_RATE_LIMIT, 0, 0, 10_000_000),

@@ -21,6 +21,7 @@ import { releaseOperations } from './operations/releases.ts';
 import { reviewItemOperations } from './operations/review-items.ts';
 import { tokenOperations } from './operations/tokens.ts';
 import { webhookOperations } from './operations/webhooks.ts';
+import { partnerOperations } from './operations/partners.ts';
 import { transactionOperations } from './operations/transactions.ts';
 import { faultOperations } from './operations/faults.ts';
 import { slaOperations } from './operations/sla.ts';
@@ -48,6 +49,7 @@ const OPERATIONS: readonly RouteConfig[] = [
   ...rulesetOperations,
   ...noticeOperations,
   ...webhookOperations,
+  ...partnerOperations,
   ...changeOperations,
   ...evidenceOperations,
   ...gateOperations,
@@ -83,6 +85,7 @@ const TAGS = [
   { name: 'Notices', description: 'Deprecation and change notices partners read, as JSON or an Atom feed.' },
   { name: 'Observability', description: 'SLA status and interventions, synthetic checks, scorecards, operator views, the operations overview and failure clusters.' },
   { name: 'Operations', description: 'Liveness, readiness, this document and the Prometheus metrics (no token needed).' },
+  { name: 'Partners', description: 'Where Accord reaches each partner’s API per environment, and how it authenticates (partner certification).' },
   { name: 'Policy', description: 'The release policy the gate applies, and the network lint ruleset.' },
   { name: 'Releases', description: 'Releases recorded against a passing gate decision.' },
   { name: 'Review items', description: 'Post-release reviews owed after a break-glass release or write.' },

@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { webhookDeliveries, webhooks, type Db } from '../db/index.ts';
 import { AccordError, type FieldError } from '../errors.ts';
-import { checkDestination, checkUrl, MAX_URL_LENGTH, outboundPolicy } from '../outbound/address-policy.ts';
+import { checkUrl, destinationRefusal, MAX_URL_LENGTH, outboundPolicy } from '../outbound/address-policy.ts';
 import type { ResolveHost } from '../outbound/dns-resolver.ts';
 import { OUTBOUND_FAILURES } from '../outbound/http-client.ts';
 
@@ -69,23 +69,6 @@ function toView(row: typeof webhooks.$inferSelect) {
   return { ...rest, events: JSON.parse(events) as string[] };
 }
 
-/** How long registration waits for DNS before accepting a name it could not resolve (it is checked again at every delivery). */
-const REGISTRATION_RESOLVE_TIMEOUT_MS = 2000;
-
-/**
- * The URL's verdict under the outbound address policy, as the 422 message for `/url`, or
- * undefined if it may be used. A name that cannot be resolved now is accepted. A partner is
- * not told which address a name resolved to: that would let it read Accord's internal DNS.
- */
-async function urlRefusal(deps: Pick<Deps, 'config'>, principal: Principal, url: string, resolve: ResolveHost | undefined): Promise<string | undefined> {
-  const policy = outboundPolicy(deps.config);
-  const literal = checkUrl(url, policy);
-  if (!literal.ok) return literal.reason;
-  const check = await checkDestination(url, policy, { resolve, timeoutMs: Math.min(REGISTRATION_RESOLVE_TIMEOUT_MS, deps.config.webhookTimeoutMs) });
-  if (check.ok || check.failure !== 'not-allowed') return undefined;
-  return principal.role === 'partner' ? 'resolves to an address that is not public' : check.reason;
-}
-
 /** Throws 409 when the owner already holds `webhooksPerOwner` active (neither deleted nor disabled) subscriptions. */
 async function requireRoomFor(tx: Tx, deps: Pick<Deps, 'config'>, partner: string | null): Promise<void> {
   const active = (await tx
@@ -117,7 +100,7 @@ export async function createWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>,
   const partner = principal.role === 'partner' ? principal.partner : null;
   // The cheap checks first: a request refused anyway makes no DNS query.
   await deps.db.transaction(async (tx) => await requireRoomFor(tx, deps, partner));
-  const refusal = await urlRefusal(deps, principal, input.url, options.resolve);
+  const refusal = await destinationRefusal(deps.config, principal.role === 'partner', input.url, { resolve: options.resolve, timeoutMs: deps.config.webhookTimeoutMs });
   if (refusal) throw new AccordError('invalid_document', 'Invalid webhook', { errors: [{ location: '/url', message: refusal }] });
   const row = await deps.db.transaction(async (tx) => {
     await requireRoomFor(tx, deps, partner);
@@ -175,7 +158,7 @@ export async function getWebhook(deps: Pick<Deps, 'db'>, principal: Principal, i
 export async function enableWebhook(deps: Pick<Deps, 'db' | 'clock' | 'config'>, principal: Principal, id: string) {
   const row = await ownWebhook(deps, principal, id);
   if (!row.disabledAt) return toView(row);
-  const refusal = await urlRefusal(deps, principal, row.url, undefined);
+  const refusal = await destinationRefusal(deps.config, principal.role === 'partner', row.url, { timeoutMs: deps.config.webhookTimeoutMs });
   if (refusal) throw new AccordError('invalid_document', 'The webhook URL is not allowed; delete it and register a reachable public URL', { errors: [{ location: '/url', message: refusal }] });
   const enabled = await deps.db.transaction(async (tx) => {
     await requireRoomFor(tx, deps, row.partner);

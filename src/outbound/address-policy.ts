@@ -145,3 +145,21 @@ export async function checkDestination(raw: string, policy: OutboundPolicy, opti
   if (refused) return { ok: false, failure: 'not-allowed', reason: `resolves to a private address (${refused.classified}, ${refused.range})` };
   return { ok: true, url: checked.url, addresses };
 }
+
+/** How long a registration waits for DNS before accepting a name it could not resolve (it is checked again at every call). */
+const REGISTRATION_RESOLVE_TIMEOUT_MS = 2000;
+
+/**
+ * A URL's verdict under the outbound address policy when it is registered (a webhook, a partner
+ * endpoint), as the 422 message, or undefined if it may be used. A name that cannot be resolved
+ * now is accepted. A partner is not told which address a name resolved to: that would let it
+ * read Accord's internal DNS.
+ */
+export async function destinationRefusal(config: Pick<Config, 'outboundAllowPrivate' | 'outboundAllowCidrs'>, forPartner: boolean, url: string, options: { resolve?: ResolveHost; timeoutMs: number }): Promise<string | undefined> {
+  const policy = outboundPolicy(config);
+  const literal = checkUrl(url, policy);
+  if (!literal.ok) return literal.reason;
+  const check = await checkDestination(url, policy, { resolve: options.resolve, timeoutMs: Math.min(REGISTRATION_RESOLVE_TIMEOUT_MS, options.timeoutMs) });
+  if (check.ok || check.failure !== 'not-allowed') return undefined;
+  return forPartner ? 'resolves to an address that is not public' : check.reason;
+}

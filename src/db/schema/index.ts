@@ -7,3 +7,4 @@ export * from './sessions.ts';
 export * from './coordination.ts';
 export * from './operations.ts';
 export * from './incidents.ts';
+export * from './partners.ts';

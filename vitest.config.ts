@@ -35,6 +35,7 @@ const POSTGRES_SUITES = [
   'test/observability.test.ts',
   'test/ops-rollups.test.ts',
   'test/pagination.test.ts',
+  'test/partner-credentials.test.ts',
   'test/partner-endpoints.test.ts',
   'test/partner-impact.test.ts',
   'test/prototype-keys.test.ts',

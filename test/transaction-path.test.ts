@@ -255,6 +255,13 @@ describe('one transaction’s whole path: recorded governance, search, timeline,
     const html = await page.text();
     expect(html).toContain('2026-11');
     expect(html).toContain('€277.00');
+    // A partner's tab bar offers what it may open: not the staff's clusters, approvals and incidents (403 for it).
+    const tabs = html.slice(html.indexOf('aria-label="Operations sections"'), html.indexOf('</nav>', html.indexOf('aria-label="Operations sections"')));
+    expect(tabs).toContain('>Overview<');
+    expect(tabs).toContain('>Transactions<');
+    expect(tabs).not.toContain('Failure clusters');
+    expect(tabs).not.toContain('Compensations awaiting approval');
+    expect(tabs).not.toContain('>Incidents<');
     expect((await (await signIn(s, await s.token('partner', 'bluestem-mutual'))).get('/console/operations/partners/northwind-health')).status).toBe(404);
   });
 

@@ -28,7 +28,7 @@ function ApprovalsPage(props: { ctx: PageContext; rows: ApprovalView[]; done?: D
   const mayReject = mayCall(ctx.principal, rejectOp);
   return (
     <Layout title="Compensations awaiting approval" ctx={ctx}>
-      <OperationsNav path={ctx.path} />
+      <OperationsNav ctx={ctx} />
       <p class="muted">
         A step whose control-matrix entry says <code>compensation.approval: required</code> does not compensate on its own: its transaction waits here until an operator approves (the compensation
         runs) or rejects it (the step's effect stays and the transaction needs attention). When an operator's own retry or compensate led to it, another operator decides.

@@ -38,7 +38,7 @@ function ClustersPage(props: { ctx: PageContext; query: ClusterQuery; result: Aw
   const one = Boolean(query.step || query.failureMode || query.statusClass);
   return (
     <Layout title="Failure clusters" ctx={ctx}>
-      <OperationsNav path={ctx.path} />
+      <OperationsNav ctx={ctx} />
       <form method="get" action="/console/operations/clusters" class="filters" aria-label="Filter failure clusters">
         <div class="field">
           <label for="cl-partner">Partner</label>

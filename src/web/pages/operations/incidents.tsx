@@ -27,7 +27,7 @@ function ListPage(props: { ctx: PageContext; incidents: IncidentView[]; filter: 
   const mayOpen = mayCall(ctx.principal, ops.createIncident);
   return (
     <Layout title="Incidents" ctx={ctx}>
-      <OperationsNav path={ctx.path} />
+      <OperationsNav ctx={ctx} />
       <p class="muted">SLA breaches open incidents on their own; an open incident of the same flow and partner covers every further breach. Open ones first, newest first.</p>
       <form method="get" action="/console/operations/incidents" class="filters" aria-label="Filter incidents">
         <div class="field">
@@ -155,7 +155,7 @@ function DetailPage(props: { ctx: PageContext; detail: IncidentDetail; done?: Do
   const mayClose = open && mayCall(ctx.principal, ops.closeIncident);
   return (
     <Layout title={`${detail.ref}: ${detail.title}`} ctx={ctx}>
-      <OperationsNav path={ctx.path} />
+      <OperationsNav ctx={ctx} />
       {props.done && (
         <p class="notice-ok" role="status">
           {DONE[props.done]}

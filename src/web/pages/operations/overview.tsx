@@ -139,7 +139,7 @@ async function OverviewPage(props: { deps: Deps; runtime: Runtime; ctx: PageCont
   const awaiting = overview.compensationsAwaitingApproval;
   return (
     <Layout title="Operations overview" ctx={ctx}>
-      <OperationsNav path={ctx.path} />
+      <OperationsNav ctx={ctx} />
       <form method="get" action="/console/operations" class="filters" aria-label="Window and filters">
         <div class="field">
           <label for="window">Window</label>

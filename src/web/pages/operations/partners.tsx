@@ -20,7 +20,7 @@ function PartnerPage(props: { ctx: PageContext; card: Awaited<ReturnType<typeof 
   const currency = card.costs[0]?.currency ?? 'USD';
   return (
     <Layout title={`Partner ${card.partner}`} ctx={ctx}>
-      <OperationsNav path={ctx.path} />
+      <OperationsNav ctx={ctx} />
       <p>
         <a href={`/console/operations/transactions?partner=${encodeURIComponent(card.partner)}`}>Its transactions</a>
         {props.clusters ? (

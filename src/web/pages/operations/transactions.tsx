@@ -43,7 +43,7 @@ function SearchPage(props: { ctx: PageContext; filters: Filters; flows: string[]
   const states = filters.state?.split(',') ?? [];
   return (
     <Layout title="Transactions" ctx={ctx}>
-      <OperationsNav path={ctx.path} />
+      <OperationsNav ctx={ctx} />
       <form method="get" action="/console/operations/transactions" class="filters" aria-label="Find transactions">
         <div class="field">
           <label for="tx-q">Transaction id, correlation id, idempotency key or business key</label>
@@ -195,7 +195,7 @@ function TransactionPage(props: { ctx: PageContext; view: TransactionView; error
   const canCompensate = !finished && mayCall(ctx.principal, compensateOp);
   return (
     <Layout title={`Transaction ${view.id}`} ctx={ctx}>
-      <OperationsNav path={ctx.path} />
+      <OperationsNav ctx={ctx} />
       <p>
         <a href="/console/operations/transactions">← Transactions</a>
       </p>

@@ -243,11 +243,13 @@ describe('saga engine and API: compensations awaiting approval', () => {
   });
 
   it('an operator\'s compensate of a transaction in flight leads to awaiting-approval caused by that operator', async () => {
-    // The export request is slow: the operator asks for compensation while it is out.
-    await inject({ step: 'request-export', kind: 'delayed-event', delayMs: 300, remaining: 1 });
+    // The export request is slow: the operator asks for compensation while it is out. Its 5 s (the
+    // step's timeout is 30 s) leave room for a loaded machine to notice it is out: with 300 ms the
+    // transaction sometimes completed first under CI load, and the compensate answered 409.
+    await inject({ step: 'request-export', kind: 'delayed-event', delayMs: 5000, remaining: 1 });
     const res = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: matchExample() } }), type: 'application/json', headers: { 'Idempotency-Key': `approval-key-${++n}` } });
     const { id } = await res.json();
-    for (let i = 0; i < 200 && (await get(id)).steps.find((x: any) => x.id === 'capture-consent').state !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 400 && (await get(id)).steps.find((x: any) => x.id === 'capture-consent').state !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 10));
     expect((await s.call('POST', `/v1/transactions/${id}/compensate`, { token: operatorA })).status).toBe(202);
     await s.runtime.engine.idle();
     await clearFaults();

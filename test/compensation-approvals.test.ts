@@ -7,6 +7,7 @@ import { parseYaml } from '../src/lib/yaml.ts';
 import { checkFlow, type FlowEntry } from '../src/matrix/checks.ts';
 import { STATE_RANK, EQUAL_RANK_MOVES, type TransactionState } from '../src/runtime/saga/states.ts';
 import { approvalFlowYaml, approvalSeedDir, matchExample } from './approval-helpers.ts';
+import { signIn } from './console-helpers.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 const entry = () => parseYaml(fs.readFileSync(path.join(REPO_ROOT, 'control-matrix/payer-data-export.yaml'), 'utf8'), { maxAliases: 0 }) as FlowEntry & Record<string, any>;
@@ -218,9 +219,17 @@ describe('saga engine and API: compensations awaiting approval', () => {
     expect(row.caused_by_token).toMatch(/^tok_/);
     // The operator's token id is kept for the check, never shown.
     expect(JSON.stringify(waiting)).not.toContain(row.caused_by_token);
+    // Where it is says what to do: decide the compensation (retry and compensate answer 409 until then).
+    expect(waiting.where).toBe(`compensation of ${row.step_id} awaits an operator's approval (POST /v1/transactions/${view.id}/compensations/${row.step_id}/approve or /reject); retry and compensate wait for that decision`);
     const listed = (await (await s.call('GET', '/v1/compensations')).json()).compensations.find((c: any) => c.transactionId === view.id);
     expect(listed).toMatchObject({ cause: 'operator', causedBy: row.caused_by });
     expect((await s.call('POST', `/v1/transactions/${view.id}/retry`, { token: operatorB })).status).toBe(409);
+    // The console's page says so too, and offers the decision, not retry and compensate (they would answer 409).
+    const page = await (await (await signIn(s, operatorB)).get(`/console/operations/transactions/${view.id}`)).text();
+    expect(page).toContain('awaits an operator&#39;s approval');
+    expect(page).toContain('href="/console/operations/compensations"');
+    expect(page).not.toContain('Retry the step that stopped');
+    expect(page).not.toContain(`action="/console/operations/transactions/${view.id}/compensate"`);
 
     const self = await decide(view.id, 'approve', operatorA);
     expect(self.status).toBe(403);
@@ -244,13 +253,15 @@ describe('saga engine and API: compensations awaiting approval', () => {
 
   it('an operator\'s compensate of a transaction in flight leads to awaiting-approval caused by that operator', async () => {
     // The export request is slow: the operator asks for compensation while it is out. Its 5 s (the
-    // step's timeout is 30 s) leave room for a loaded machine to notice it is out: with 300 ms the
-    // transaction sometimes completed first under CI load, and the compensate answered 409.
-    await inject({ step: 'request-export', kind: 'delayed-event', delayMs: 5000, remaining: 1 });
+    // step's timeout is 30 s) leave room for a loaded machine to notice it is out, and the fault is
+    // not limited to one call: with `remaining: 1` another call on the step (a compensation of the
+    // previous test's transaction) could use it up first, and this transaction completed → 409.
+    await inject({ step: 'request-export', kind: 'delayed-event', delayMs: 5000 });
     const res = await s.call('POST', '/v1/transactions', { body: JSON.stringify({ flow: 'payer-data-export', partner: 'northwind-health', input: { memberMatch: matchExample() } }), type: 'application/json', headers: { 'Idempotency-Key': `approval-key-${++n}` } });
     const { id } = await res.json();
     for (let i = 0; i < 400 && (await get(id)).steps.find((x: any) => x.id === 'capture-consent').state !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 10));
-    expect((await s.call('POST', `/v1/transactions/${id}/compensate`, { token: operatorA })).status).toBe(202);
+    const compensate = await s.call('POST', `/v1/transactions/${id}/compensate`, { token: operatorA });
+    expect(compensate.status, await compensate.clone().text()).toBe(202);
     await s.runtime.engine.idle();
     await clearFaults();
     const view = await get(id);

@@ -3,7 +3,7 @@ import { keyAfter, keyOrder, pageOf, type KeyPart, type KeyValue } from '../lib/
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
-import { transactionEvents, transactions, transactionSteps } from '../db/index.ts';
+import { compensationApprovals, transactionEvents, transactions, transactionSteps } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import { DURATION_PATTERN } from '../matrix/schema.ts';
@@ -19,7 +19,7 @@ function visible(principal: Principal, row: TransactionRow): boolean {
 }
 
 /** Where a transaction is now, in one sentence an operator can act on. */
-function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: string; position: number; attempts: number; state: string }>, total: number, call?: CallInProgress): string {
+function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: string; position: number; attempts: number; state: string }>, total: number, call?: CallInProgress, awaitingStep?: string): string {
   const failure = row.failure ? (JSON.parse(row.failure) as { step?: string; detail?: string; compensation?: boolean }) : undefined;
   const state = row.state as TransactionState;
   if (state === 'completed') return `completed at ${row.finishedAt}`;
@@ -27,6 +27,8 @@ function whereNow(row: TransactionRow, steps: Array<{ kind: string; stepId: stri
   if (row.operatorAction === 'retry' || row.operatorAction === 'compensate') return `operator ${row.operatorAction} requested; waiting for the engine to pick it up`;
   if (state === 'needs-attention' && row.mode === 'sync') return `waiting for an operator's review: ${failure?.step ?? 'the request'} failed: ${failure?.detail ?? 'unknown'}; it had no effect to undo, so POST /v1/transactions/${row.id}/compensate closes it (the caller re-sends to try again)`;
   if (state === 'awaiting-approval') return `compensation of ${steps.find((s) => s.kind === 'compensation' && s.position === row.cursor)?.stepId ?? `step ${row.cursor + 1}`} awaits an operator's approval (POST /v1/transactions/${row.id}/compensations/{step}/approve or /reject)`;
+  // An operator's compensate of a transaction needing attention that reached an approval step (ADR 0023): the decision comes first.
+  if (state === 'needs-attention' && awaitingStep) return `compensation of ${awaitingStep} awaits an operator's approval (POST /v1/transactions/${row.id}/compensations/${awaitingStep}/approve or /reject); retry and compensate wait for that decision`;
   if (state === 'needs-attention' && !row.operatorAction) return `waiting for an operator (POST /v1/transactions/${row.id}/retry or /compensate): ${failure?.compensation ? 'compensation of ' : ''}${failure?.step ?? 'a step'} failed: ${failure?.detail ?? 'unknown'}`;
   if (call) {
     const attempts = steps.find((st) => st.stepId === call.stepId && st.kind === (call.compensation ? 'compensation' : 'forward'))?.attempts ?? 0;
@@ -105,8 +107,13 @@ export async function loadTransactionView(db: Reader, config: Pick<Deps['config'
   const running = (view: StepView, kind: string, stepId: string): StepView =>
     call && call.stepId === stepId && call.compensation === (kind === 'compensation') && view.state === 'pending' ? { ...view, state: 'running', startedAt: call.since } : view;
   const pending = (stepId: string, compensation: boolean) => !steps.some((s) => s.stepId === stepId && s.kind === (compensation ? 'compensation' : 'forward'));
+  // Only a transaction needing attention can wait in its state for a compensation's approval (ADR 0023).
+  const awaiting =
+    row.state === 'needs-attention'
+      ? await db.select({ stepId: compensationApprovals.stepId }).from(compensationApprovals).where(and(eq(compensationApprovals.transactionId, row.id), eq(compensationApprovals.status, 'awaiting'))).limit(1).get()
+      : undefined;
   return {
-    ...header(row, forward.length, steps, call),
+    ...header(row, forward.length, steps, call, awaiting?.stepId),
     steps: forward.map((s) => running(stepView(s), 'forward', s.stepId)),
     compensations: [
       ...compensations.map((s) => ({ forStep: s.stepId, ...running(stepView(s), 'compensation', s.stepId) })),
@@ -132,7 +139,7 @@ function links(config: Pick<Deps['config'], 'publicUrl'>, row: TransactionRow) {
   return { self, retry: `${self}/retry`, compensate: `${self}/compensate` };
 }
 
-function header(row: TransactionRow, total: number, steps: Parameters<typeof whereNow>[1], call?: CallInProgress) {
+function header(row: TransactionRow, total: number, steps: Parameters<typeof whereNow>[1], call?: CallInProgress, awaitingStep?: string) {
   return {
     id: row.id,
     flow: row.flow,
@@ -142,7 +149,7 @@ function header(row: TransactionRow, total: number, steps: Parameters<typeof whe
     mode: row.mode,
     state: row.state,
     phase: row.phase,
-    where: whereNow(row, steps, total, call),
+    where: whereNow(row, steps, total, call, awaitingStep),
     correlationId: row.correlationId,
     idempotencyKey: row.idempotencyKey,
     traceId: row.traceId,

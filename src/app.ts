@@ -69,8 +69,9 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
     await next();
     const seconds = (performance.now() - started) / 1000;
     // An exchange request is labelled by the contract operation it reached (bounded by the served contracts), not /exchange/*.
-    const route = c.get('exchangeOperation') ?? c.req.routePath;
-    if (deps.metrics.enabled) deps.metrics.httpDuration.observe({ method: c.req.method, route, status: c.res.status }, seconds);
+    const exchange = c.get('exchangeOperation');
+    const route = exchange ? `${exchange.partner}/${exchange.api}/${exchange.major} ${exchange.operation}` : c.req.routePath;
+    if (deps.metrics.enabled) deps.metrics.httpDuration.observe({ method: c.req.method, route, status: c.res.status, exchange }, seconds);
     // The access log: one line per request (never its query, which may hold a feed token).
     if (deps.logger.isLevelEnabled('info')) {
       const principal = c.get('principal');

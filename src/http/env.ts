@@ -10,8 +10,8 @@ export interface AppEnv {
     principal: Principal;
     /** Correlation id and trace context of an exchange request (set before the body limit). */
     hop: ExchangeHop | undefined;
-    /** The contract operation an exchange request reached (`partner/api/major operationId`): its metrics and access-log route. */
-    exchangeOperation: string | undefined;
+    /** The contract operation an exchange request reached: its metrics labels and access-log route. */
+    exchangeOperation: ExchangeOperation | undefined;
     /** Set when authentication refused the request: it is audited in the aggregated refusal rows. */
     refusalAggregated: boolean | undefined;
     /** The console session of a signed-in console user (set on /console pages only). */
@@ -22,4 +22,12 @@ export interface AppEnv {
 /** The authenticated caller (the auth middleware guarantees one on /v1 routes). */
 export function principalOf(c: Context<AppEnv>): Principal {
   return c.get('principal');
+}
+
+/** The contract operation an exchange request reached: the served line (partner, API, major) and its operationId. */
+export interface ExchangeOperation {
+  partner: string;
+  api: string;
+  major: string;
+  operation: string;
 }

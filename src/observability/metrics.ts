@@ -12,14 +12,6 @@ export interface HistogramLike {
 
 const NOOP = { inc() {}, observe() {}, set() {} };
 
-/**
- * The route label of an exchange request (src/http/exchange/router.ts): `{partner}/{api}/{major} {operation}`.
- * Its duration is observed per API and operation across partners and major lines (route
- * `/exchange/*`; a partner's own latency is accord_step_duration_seconds), its count per partner,
- * line, operation and status.
- */
-const EXCHANGE_ROUTE = /^[^/ ]+\/([^/ ]+)\/v\d+ (\S+)$/;
-
 /*
  * Histogram buckets (upper bounds, seconds): few, and on the targets that matter, so that a scrape
  * stays under 60 KB with traffic through every operation of the reference network, failures, flows
@@ -40,8 +32,12 @@ export const SLA_SECONDS = [1, 5, 10, 30, 60, 7200];
  */
 export class Metrics {
   readonly registry = new Registry();
-  /** Observes a served request: its duration by method and route, and counts it by method, route and status. */
-  readonly httpDuration: { observe(labels: { method: string; route: string; status: number }, seconds: number): void };
+  /**
+   * Observes a served request: counts it by method, route and status, and its duration by method
+   * and route — an exchange request's per API and operation across partners and major lines (route
+   * `/exchange/*`; a partner's own latency is accord_step_duration_seconds).
+   */
+  readonly httpDuration: { observe(labels: { method: string; route: string; status: number; exchange?: { api: string; operation: string } }, seconds: number): void };
   readonly requestsInitiated: CounterLike;
   readonly duplicates: CounterLike;
   readonly partnerResponses: CounterLike;
@@ -72,10 +68,9 @@ export class Metrics {
     const duration = histogram('http_server_request_duration_seconds', 'Duration of HTTP requests served by Accord; exchange requests by API and operation', ['method', 'route', 'operation'], HTTP_SECONDS);
     const requests = counter('http_server_requests_total', 'HTTP requests served by Accord; exchange requests by partner, API line and operation', ['method', 'route', 'status']);
     this.httpDuration = {
-      observe({ method, route, status }, seconds) {
+      observe({ method, route, status, exchange }, seconds) {
         requests.inc({ method, route, status });
-        const exchange = EXCHANGE_ROUTE.exec(route);
-        duration.observe(exchange ? { method, route: '/exchange/*', operation: `${exchange[1]} ${exchange[2]}` } : { method, route }, seconds);
+        duration.observe(exchange ? { method, route: '/exchange/*', operation: `${exchange.api} ${exchange.operation}` } : { method, route }, seconds);
       },
     };
     this.requestsInitiated = counter('accord_requests_initiated_total', 'Transactions started (saga starts and direct exchange requests of a flow)', ['partner', 'flow']);

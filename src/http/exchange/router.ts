@@ -28,7 +28,7 @@ export function exchangeRouter(deps: Deps, runtime: Runtime): Hono<AppEnv> {
       principal: principalOf(c),
       hop: c.get('hop') ?? exchangeHop(c), // the app sets it first on /exchange
     });
-    if (result.operation) c.set('exchangeOperation', `${partner}/${api}/${major} ${result.operation}`);
+    if (result.operation) c.set('exchangeOperation', { partner, api, major, operation: result.operation });
     if (result.kind === 'refusal') return renderRefusal(c, result);
     return result.body === null ? c.body(null, result.status as 202, result.headers) : c.body(result.body, result.status as 200, result.headers);
   });

@@ -28,15 +28,6 @@ export function documentBody(description: string, json: object = { type: 'object
 }
 
 
-/** An OpenAPI 3.x document as JSON: what Accord reads of it first; the rest is checked by Accord (registration rules). */
-export const OpenApiDocument = z
-  .looseObject({
-    openapi: z.string().meta({ description: 'The OpenAPI version, 3.0.x or 3.1.x' }),
-    info: z.looseObject({ title: z.string(), version: z.string() }),
-    paths: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-  })
-  .meta({ id: 'OpenApiDocument', description: 'An OpenAPI 3.x document without external $refs' });
-
 const Partner = pathParam('Partner id');
 const Api = pathParam('API id');
 const ApiParams = z.object({ partner: Partner, api: Api });
@@ -209,7 +200,7 @@ export const getContractDocument = defineOperation({
       description: 'Document',
       content: {
         'application/yaml': { schema: z.string() },
-        'application/json': { schema: OpenApiDocument },
+        'application/json': { schema: OPENAPI_DOCUMENT_JSON },
         'text/yaml': { schema: z.string() },
       },
     },

@@ -69,12 +69,12 @@ export function diffResponse<S extends z.ZodType>(schema: S) {
 
 /** An OpenAPI 3.x document as JSON (plain JSON Schema for an uploaded body): what Accord reads first; the rest is checked by the registration rules. */
 export const OPENAPI_DOCUMENT_JSON = {
-  type: 'object',
+  type: 'object' as const,
   required: ['openapi', 'info'],
   properties: {
-    openapi: { type: 'string', description: 'The OpenAPI version, 3.0.x or 3.1.x' },
-    info: { type: 'object', required: ['title', 'version'], properties: { title: { type: 'string' }, version: { type: 'string' } }, additionalProperties: true },
-    paths: { type: 'object', additionalProperties: { type: 'object', additionalProperties: true } },
+    openapi: { type: 'string' as const, description: 'The OpenAPI version, 3.0.x or 3.1.x' },
+    info: { type: 'object' as const, required: ['title', 'version'], properties: { title: { type: 'string' as const }, version: { type: 'string' as const } }, additionalProperties: true },
+    paths: { type: 'object' as const, additionalProperties: { type: 'object' as const, additionalProperties: true } },
   },
   additionalProperties: true,
   description: 'The OpenAPI document as JSON, without external $refs',

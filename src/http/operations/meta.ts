@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { OPENAPI_DOCUMENT_JSON } from './diff.ts';
 import { defineOperation, json } from '../operation.ts';
 
 /** Liveness, readiness, this document and the metrics: no token needed. */
@@ -38,7 +39,7 @@ export const getOpenApiDocument = defineOperation({
   summary: 'This document',
   description: "Accord's own API in OpenAPI 3.1, generated from its operation definitions.",
   roles: 'public',
-  responses: { 200: json(z.looseObject({ openapi: z.string() })) },
+  responses: { 200: { description: 'OK', content: { 'application/json': { schema: OPENAPI_DOCUMENT_JSON } } } },
 });
 
 export const getMetrics = defineOperation({

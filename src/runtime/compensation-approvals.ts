@@ -217,11 +217,6 @@ export async function decideCompensation(
   return result;
 }
 
-/** Whether a compensation of the transaction awaits approval (an operator's retry or compensate must wait for the decision). */
-export async function hasAwaitingApproval(db: Pick<Deps['db'], 'select'>, transactionId: string): Promise<boolean> {
-  return (await db.select({ id: compensationApprovals.id }).from(compensationApprovals).where(and(eq(compensationApprovals.transactionId, transactionId), eq(compensationApprovals.status, 'awaiting'))).limit(1).get()) !== undefined;
-}
-
 /**
  * Compensations awaiting approval per partner and flow: how many, and since when the oldest
  * waits (the accord_compensations_awaiting_approval gauge, the compensationApprovalWait SLA

@@ -3,10 +3,9 @@ import type { Principal } from '../auth/principal.ts';
 import type { Deps } from '../deps.ts';
 import { transactions, changesOf } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
-import { hasAwaitingApproval } from './compensation-approvals.ts';
 import { appendEvent } from './outbox.ts';
 import { TERMINAL_STATES, type TransactionState } from './saga/states.ts';
-import { findTransaction, type TransactionRow } from './transaction-views.ts';
+import { awaitingApprovalStep, findTransaction, type TransactionRow } from './transaction-views.ts';
 
 /**
  * Records an operator's request (retry the step that stopped, or compensate) on a saga
@@ -21,7 +20,7 @@ export async function requestOperatorAction(deps: Pick<Deps, 'db' | 'clock' | 'm
   // Waiting in needs-attention after a compensation failed, compensate runs it again; while the engine compensates, there is nothing to ask.
   if (action === 'compensate' && row.state === 'compensating') throw new AccordError('conflict', `${row.id} is already compensating`);
   // A compensation waiting for a person's decision: approve or reject it first.
-  if (row.state === 'awaiting-approval' || (row.state === 'needs-attention' && (await hasAwaitingApproval(deps.db, row.id)))) {
+  if (row.state === 'awaiting-approval' || (row.state === 'needs-attention' && (await awaitingApprovalStep(deps.db, row.id)) !== undefined)) {
     throw new AccordError('conflict', `${row.id} has a compensation awaiting approval; approve or reject it (POST /v1/transactions/${row.id}/compensations/{step}/approve|reject) first`);
   }
   const close = row.mode !== 'saga';

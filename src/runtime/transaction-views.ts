@@ -107,13 +107,10 @@ export async function loadTransactionView(db: Reader, config: Pick<Deps['config'
   const running = (view: StepView, kind: string, stepId: string): StepView =>
     call && call.stepId === stepId && call.compensation === (kind === 'compensation') && view.state === 'pending' ? { ...view, state: 'running', startedAt: call.since } : view;
   const pending = (stepId: string, compensation: boolean) => !steps.some((s) => s.stepId === stepId && s.kind === (compensation ? 'compensation' : 'forward'));
-  // Only a transaction needing attention can wait in its state for a compensation's approval (ADR 0023).
-  const awaiting =
-    row.state === 'needs-attention'
-      ? await db.select({ stepId: compensationApprovals.stepId }).from(compensationApprovals).where(and(eq(compensationApprovals.transactionId, row.id), eq(compensationApprovals.status, 'awaiting'))).limit(1).get()
-      : undefined;
+  // A compensation awaits approval in that state, or in needs-attention (an operator's compensate, ADR 0023).
+  const awaiting = row.state === 'awaiting-approval' || row.state === 'needs-attention' ? await awaitingApprovalStep(db, row.id) : undefined;
   return {
-    ...header(row, forward.length, steps, call, awaiting?.stepId),
+    ...header(row, forward.length, steps, call, awaiting),
     steps: forward.map((s) => running(stepView(s), 'forward', s.stepId)),
     compensations: [
       ...compensations.map((s) => ({ forStep: s.stepId, ...running(stepView(s), 'compensation', s.stepId) })),
@@ -139,6 +136,12 @@ function links(config: Pick<Deps['config'], 'publicUrl'>, row: TransactionRow) {
   return { self, retry: `${self}/retry`, compensate: `${self}/compensate` };
 }
 
+/** The step whose compensation awaits an operator's approval, if one does (retry and compensate wait for that decision). */
+export async function awaitingApprovalStep(db: Reader, transactionId: string): Promise<string | undefined> {
+  const row = await db.select({ stepId: compensationApprovals.stepId }).from(compensationApprovals).where(and(eq(compensationApprovals.transactionId, transactionId), eq(compensationApprovals.status, 'awaiting'))).limit(1).get();
+  return row?.stepId;
+}
+
 function header(row: TransactionRow, total: number, steps: Parameters<typeof whereNow>[1], call?: CallInProgress, awaitingStep?: string) {
   return {
     id: row.id,
@@ -150,6 +153,7 @@ function header(row: TransactionRow, total: number, steps: Parameters<typeof whe
     state: row.state,
     phase: row.phase,
     where: whereNow(row, steps, total, call, awaitingStep),
+    awaitingApproval: awaitingStep ?? null,
     correlationId: row.correlationId,
     idempotencyKey: row.idempotencyKey,
     traceId: row.traceId,

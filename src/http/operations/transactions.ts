@@ -36,6 +36,7 @@ const Transaction = z
     state: z.enum(TRANSACTION_STATES),
     phase: z.enum(TRANSACTION_PHASES),
     where: z.string().meta({ description: 'Where it is now, in words' }),
+    awaitingApproval: z.string().nullable().meta({ description: 'The step whose compensation awaits an operator’s approval (retry and compensate answer 409 until it is decided), else null' }),
     correlationId: z.string(),
     idempotencyKey: z.string().nullable(),
     traceId: z.string(),

@@ -7,7 +7,6 @@ import { compensateTransaction as compensateOp, getTransaction as getTransaction
 import { clusterKeyOf, clusterPath } from '../../../observability/failure-clusters.ts';
 import { humanDuration, transactionTimeline, type TimelineEntry } from '../../../observability/transaction-path.ts';
 import type { Runtime } from '../../../runtime/index.ts';
-import { hasAwaitingApproval } from '../../../runtime/compensation-approvals.ts';
 import { requestOperatorAction } from '../../../runtime/operator-actions.ts';
 import { TERMINAL_STATES, TRANSACTION_STATES, type TransactionState } from '../../../runtime/saga/states.ts';
 import { findTransaction, getTransaction, listTransactions, TransactionQuery, type TransactionView } from '../../../runtime/transaction-views.ts';
@@ -186,15 +185,15 @@ function Timeline(props: { entries: TimelineEntry[] }) {
   );
 }
 
-function TransactionPage(props: { ctx: PageContext; view: TransactionView; error?: AccordError; done?: string; clusters: boolean; awaitingApproval: boolean }) {
+function TransactionPage(props: { ctx: PageContext; view: TransactionView; error?: AccordError; done?: string; clusters: boolean }) {
   const { ctx, view } = props;
   const finished = TERMINAL_STATES.includes(view.state as TransactionState);
   const failure = view.failure as { step?: string; failureMode?: string; detail?: string } | null;
   const cluster = view.failure ? clusterKeyOf({ partner: view.partner, flow: view.flow, failure: JSON.stringify(view.failure) }) : undefined;
   const base = `/console/operations/transactions/${encodeURIComponent(view.id)}`;
   // A compensation awaiting approval is decided first (retry and compensate answer 409 meanwhile).
-  const canRetry = !finished && !props.awaitingApproval && view.mode !== 'sync' && mayCall(ctx.principal, retryOp);
-  const canCompensate = !finished && !props.awaitingApproval && mayCall(ctx.principal, compensateOp);
+  const canRetry = !finished && view.awaitingApproval === null && view.mode !== 'sync' && mayCall(ctx.principal, retryOp);
+  const canCompensate = !finished && view.awaitingApproval === null && mayCall(ctx.principal, compensateOp);
   return (
     <Layout title={`Transaction ${view.id}`} ctx={ctx}>
       <OperationsNav ctx={ctx} />
@@ -215,7 +214,7 @@ function TransactionPage(props: { ctx: PageContext; view: TransactionView; error
         </div>
       ) : null}
       <p>{view.where}</p>
-      {props.awaitingApproval ? (
+      {view.awaitingApproval !== null ? (
         <p>
           <a href="/console/operations/compensations">Decide it among the compensations awaiting approval</a> (another operator than the one whose action led to it).
         </p>
@@ -339,7 +338,7 @@ export function registerTransactionPages(app: Hono<WebEnv>, deps: Deps, runtime:
     authorize(ctx.principal, getTransactionOp);
     const view = await getTransaction(deps, ctx.principal, c.req.param('ref'), (id) => runtime.engine.inCall(id));
     const done = c.req.query('done');
-    return sendPage(c, <TransactionPage ctx={ctx} view={view} done={done} clusters={mayCall(ctx.principal, listFailureClustersOp)} awaitingApproval={await hasAwaitingApproval(deps.db, view.id)} />);
+    return sendPage(c, <TransactionPage ctx={ctx} view={view} done={done} clusters={mayCall(ctx.principal, listFailureClustersOp)} />);
   });
 
   for (const [operation, action] of [
@@ -358,7 +357,7 @@ export function registerTransactionPages(app: Hono<WebEnv>, deps: Deps, runtime:
         if (!(error instanceof AccordError) || error.status === 404) throw error;
         const row = await findTransaction(deps, ctx.principal, ref);
         const view = await getTransaction(deps, ctx.principal, row.id, (id) => runtime.engine.inCall(id));
-        return sendPage(c, <TransactionPage ctx={ctx} view={view} error={error} clusters={mayCall(ctx.principal, listFailureClustersOp)} awaitingApproval={await hasAwaitingApproval(deps.db, view.id)} />, error.status);
+        return sendPage(c, <TransactionPage ctx={ctx} view={view} error={error} clusters={mayCall(ctx.principal, listFailureClustersOp)} />, error.status);
       }
     });
   }

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { importPKCS8, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
@@ -177,7 +177,7 @@ export async function putEndpoints(deps: Pick<Deps, 'db' | 'clock' | 'config'>, 
 
 /** The credential Accord holds for a partner's environment, opened (for the certification runs that call it). */
 export async function endpointCredential(deps: Pick<Deps, 'db' | 'config'>, partner: string, environment: string): Promise<{ row: Row; secret: string | null } | undefined> {
-  const row = (await deps.db.select().from(partnerEndpoints).where(eq(partnerEndpoints.partner, partner)).all()).find((r) => r.environment === environment);
+  const row = await deps.db.select().from(partnerEndpoints).where(and(eq(partnerEndpoints.partner, partner), eq(partnerEndpoints.environment, environment))).get();
   if (!row) return undefined;
   if (row.secret === null) return { row, secret: null };
   if (!deps.config.secretsKey) throw new AccordError('unavailable', `The credential of ${partner}/${environment} is sealed, and this server has no ACCORD_SECRETS_KEY to open it`);

@@ -8,6 +8,8 @@ import { AccordError, type FieldError } from '../errors.ts';
 import { openSecret, sealSecret } from '../lib/secrets.ts';
 import { checkUrl, destinationRefusal, MAX_URL_LENGTH, outboundPolicy } from '../outbound/address-policy.ts';
 import type { ResolveHost } from '../outbound/dns-resolver.ts';
+import { durationMs } from '../matrix/durations.ts';
+import { DURATION_PATTERN } from '../matrix/schema.ts';
 
 /**
  * A partner's endpoints (issue 20, partner certification): per environment, the base URL of its
@@ -46,9 +48,17 @@ const EndpointAuth = z.discriminatedUnion(
   { error: 'type must be none, bearer or private_key_jwt' },
 );
 
+const EVERY_RULE = 'must be an ISO 8601 duration of at least PT5M (e.g. PT6H, P1D)';
+const MIN_EVERY_MS = 5 * 60_000;
+
 const EndpointInput = z.strictObject({
   baseUrl: Url.meta({ description: 'Where the partner’s API answers in this environment (its paths are appended)' }),
   auth: EndpointAuth,
+  certifyEvery: z
+    .string({ error: EVERY_RULE })
+    .refine((v) => new RegExp(DURATION_PATTERN).test(v) && durationMs(v) >= MIN_EVERY_MS, EVERY_RULE)
+    .nullish()
+    .meta({ description: 'How often Accord certifies the APIs released to this environment (the newest release of each), e.g. P1D; left out or null: only on request (POST /v1/certifications)' }),
 });
 
 export const EndpointsRequest = z
@@ -69,7 +79,7 @@ function toView(row: Row) {
     row.authType === 'private_key_jwt'
       ? { type: 'private_key_jwt' as const, tokenUrl: row.tokenUrl!, clientId: row.clientId!, scope: row.scope, keyId: row.keyId, alg: row.alg!, credentialStored: row.secret !== null }
       : { type: row.authType as 'none' | 'bearer', credentialStored: row.secret !== null };
-  return { baseUrl: row.baseUrl, auth, updatedAt: row.updatedAt, updatedBy: row.updatedBy };
+  return { baseUrl: row.baseUrl, auth, certifyEvery: row.certifyEvery, updatedAt: row.updatedAt, updatedBy: row.updatedBy };
 }
 
 /** What the secret of an environment is sealed to: a value moved to another row does not open. */
@@ -164,6 +174,7 @@ export async function putEndpoints(deps: Pick<Deps, 'db' | 'clock' | 'config'>, 
       keyId: auth.type === 'private_key_jwt' ? (auth.keyId ?? null) : null,
       alg: auth.type === 'private_key_jwt' ? auth.alg : null,
       secret: sealed,
+      certifyEvery: endpoint.certifyEvery ?? null,
       updatedAt: at,
       updatedBy: principal.name,
     };

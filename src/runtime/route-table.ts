@@ -162,29 +162,39 @@ export class RouteTable {
     const flows = current.map((f) => f.entry);
     const lines = new Map<string, Route[]>();
     for (const row of newest.values()) {
-      const schemas = contractSchemasOf(deps.config, row.sha256, row.sizeBytes, await loadContractDocument(deps, row));
-      const doc = schemas.document;
-      const deprecation = await deprecationOf(deps, row.partner, row.api, row.version);
-      const major = semver.major(row.version);
-      const routes: Route[] = [];
-      for (const op of listOperations(doc)) {
-        const media = Object.keys(op.operation.requestBody?.content ?? op.operation.responses?.['200']?.content ?? {});
-        const candidates = flows.filter(
-          (f) => (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps[0]?.operationId === op.operationId,
-        );
-        // A direct request belongs to the flow made of that one operation; longer flows that
-        // start with it are run by the saga engine (POST /v1/transactions).
-        const flowEntry = candidates.find((f) => f.steps.length === 1) ?? candidates[0];
-        // Safe reads (a poll step) are never deduplicated.
-        const safe = op.method === 'get' || op.method === 'head';
-        const containing = flows.find(
-          (f) =>
-            !safe && (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps.some((st) => st.operationId === op.operationId),
-        );
-        routes.push({ partner: row.partner, api: row.api, major, version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flowEntry, idempotencyFlowEntry: flowEntry ?? containing, deprecation, retired: row.state === 'retired' });
-      }
-      lines.set(`${row.partner}/${row.api}/v${major}`, routes);
+      const routes = await versionRoutes(deps, row, flows);
+      lines.set(`${row.partner}/${row.api}/v${semver.major(row.version)}`, routes);
     }
     return { generation, lines, flows: new Map(flows.map((f) => [f.flow, f])), served: new Map() };
   }
+}
+
+/**
+ * The operations of one contract version as routes: compiled schemas, the flow a direct request
+ * belongs to and the flow whose idempotency applies, its deprecation. The runtime serves them;
+ * certification runs call a partner's endpoint with them.
+ */
+export async function versionRoutes(deps: Deps, row: typeof contractVersions.$inferSelect, flows: FlowEntry[]): Promise<Route[]> {
+  const schemas = contractSchemasOf(deps.config, row.sha256, row.sizeBytes, await loadContractDocument(deps, row));
+  const doc = schemas.document;
+  const deprecation = await deprecationOf(deps, row.partner, row.api, row.version);
+  const major = semver.major(row.version);
+  const routes: Route[] = [];
+  for (const op of listOperations(doc)) {
+    const media = Object.keys(op.operation.requestBody?.content ?? op.operation.responses?.['200']?.content ?? {});
+    const candidates = flows.filter(
+      (f) => (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps[0]?.operationId === op.operationId,
+    );
+    // A direct request belongs to the flow made of that one operation; longer flows that
+    // start with it are run by the saga engine (POST /v1/transactions).
+    const flowEntry = candidates.find((f) => f.steps.length === 1) ?? candidates[0];
+    // Safe reads (a poll step) are never deduplicated.
+    const safe = op.method === 'get' || op.method === 'head';
+    const containing = flows.find(
+      (f) =>
+        !safe && (f.contract.partner === '*' || f.contract.partner === row.partner) && f.contract.api === row.api && semver.satisfies(row.version, f.contract.versions) && f.steps.some((st) => st.operationId === op.operationId),
+    );
+    routes.push({ partner: row.partner, api: row.api, major, version: row.version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flowEntry, idempotencyFlowEntry: flowEntry ?? containing, deprecation, retired: row.state === 'retired' });
+  }
+  return routes;
 }

@@ -80,6 +80,8 @@ export const evidence = sqliteTable(
     /** JUnit counts, when the evidence came from a report. */
     report: text('report'),
     reportSha256: text('report_sha256'),
+    /** Who produced it: `accord` (a certification run or synthetic check of Accord's own), `caller` (posted by a CI job or a person). */
+    producedBy: text('produced_by').notNull().default('caller'),
     createdAt: text('created_at').notNull(),
     createdBy: text('created_by').notNull(),
   },

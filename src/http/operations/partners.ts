@@ -20,6 +20,7 @@ const Endpoint = z
         credentialStored: z.boolean(),
       }),
     ]),
+    certifyEvery: z.string().nullable().meta({ description: 'How often Accord certifies the APIs released here (ISO 8601 duration); null: only on request' }),
     ...Stamp,
   })
   .meta({ id: 'PartnerEndpoint', description: 'One environment: its base URL and how Accord authenticates (credentials are never returned: `credentialStored` says whether one is held)' });

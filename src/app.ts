@@ -36,6 +36,7 @@ import type { AppEnv } from './http/env.ts';
 import { faultsRouter } from './http/faults.ts';
 import { slaRouter } from './http/sla.ts';
 import { syntheticRouter } from './http/synthetic.ts';
+import { certificationsRouter } from './http/certifications.ts';
 import { scorecardsRouter } from './http/scorecards.ts';
 import { operatorViewsRouter } from './http/operator-views.ts';
 import { approvalsRouter } from './http/approvals.ts';
@@ -115,6 +116,7 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
   app.route('/', noticesRouter(deps));
   app.route('/', webhooksRouter(deps));
   app.route('/', partnersRouter(deps));
+  app.route('/', certificationsRouter(deps, runtime.certifier));
   app.route('/', changesRouter(deps));
   app.route('/', evidenceRouter(deps));
   app.route('/', gateRouter(deps));
@@ -158,6 +160,8 @@ export function createApp(deps: Deps, runtime: Runtime, guard: AuthGuard = new A
     return problemResponse(c, accordError);
   });
 
+  // Certifying the reference partner goes through this app's own exchange, in-process.
+  runtime.certifier.serveSelf((request) => app.fetch(request));
   return app;
 }
 

@@ -187,6 +187,8 @@ export async function openService(config: Config, options: { clock?: Clock; logg
       // The last minute's aggregated refusals (401s, 429s) reach the audit log before it closes.
       await guard.flush();
       await webhookDispatcher.stop();
+      // Runs in progress end (their remaining cases as errors) before the database closes.
+      await runtime.certifier.stop();
       await runtime.engine.stop();
       // This replica's SLA samples of the last seconds reach sla_rollups before the database closes.
       await runtime.sla.flush();

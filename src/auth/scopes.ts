@@ -21,6 +21,7 @@ export const SCOPES = {
   'notices:read': 'Read notices (JSON and the Atom feed)',
   webhooks: 'Register, list and delete webhooks; read their delivery logs',
   endpoints: 'Read and set a partner’s endpoints and the credentials Accord calls them with',
+  certifications: 'Start certification runs against a partner’s endpoint and read their reports',
   exchange: 'Call partner operations on the exchange runtime (/exchange/*)',
   'transactions:read': 'Find and list transactions',
   'transactions:write': 'Start transactions (control-matrix flows)',

@@ -22,6 +22,7 @@ import { reviewItemOperations } from './operations/review-items.ts';
 import { tokenOperations } from './operations/tokens.ts';
 import { webhookOperations } from './operations/webhooks.ts';
 import { partnerOperations } from './operations/partners.ts';
+import { certificationOperations } from './operations/certifications.ts';
 import { transactionOperations } from './operations/transactions.ts';
 import { faultOperations } from './operations/faults.ts';
 import { slaOperations } from './operations/sla.ts';
@@ -50,6 +51,7 @@ const OPERATIONS: readonly RouteConfig[] = [
   ...noticeOperations,
   ...webhookOperations,
   ...partnerOperations,
+  ...certificationOperations,
   ...changeOperations,
   ...evidenceOperations,
   ...gateOperations,
@@ -72,6 +74,7 @@ const OPERATIONS: readonly RouteConfig[] = [
 /** The document's tags (alphabetical): every operation's tag is one of them. */
 const TAGS = [
   { name: 'Audit', description: 'The tamper-evident audit log.' },
+  { name: 'Certifications', description: 'Accord certifies a partner’s endpoint against a contract version and its control-matrix flows; the results become release evidence.' },
   { name: 'Changes', description: 'Change requests: impact per consumer, board reviews and partner acknowledgements.' },
   { name: 'Contracts', description: 'The registry of partner contracts: versions (OpenAPI documents in Git), their lint, history, consumers and usage, deprecations.' },
   { name: 'Control matrix', description: 'Per business flow: idempotency, retries, compensations, failure modes, observability, SLAs, owner and escalation — proposed, reviewed and approved.' },

@@ -17,7 +17,7 @@ import { enqueueEvent } from './webhooks.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** What a notice is about. */
-export const NOTICE_KINDS = ['deprecation', 'breaking-release', 'sunset-reached', 'synthetic-drift', 'webhook-disabled', 'acknowledgement-requested', 'change-unaffected'] as const;
+export const NOTICE_KINDS = ['deprecation', 'breaking-release', 'sunset-reached', 'synthetic-drift', 'partner-drift', 'webhook-disabled', 'acknowledgement-requested', 'change-unaffected'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 /**

@@ -24,7 +24,7 @@ export const TRANSACTION_EVENT_TYPES = [
 /** SLA monitor and synthetic-check events (src/observability). */
 export const OBSERVABILITY_EVENT_TYPES = ['sla.page-owner', 'sla.open-ticket', 'sla.recovered'] as const;
 /** Notice events: one per notice kind (src/notices/notices.ts NOTICE_KINDS). */
-const NOTICE_EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.webhook-disabled', 'notice.acknowledgement-requested', 'notice.change-unaffected'] as const;
+const NOTICE_EVENT_TYPES = ['notice.deprecation', 'notice.breaking-release', 'notice.sunset-reached', 'notice.synthetic-drift', 'notice.partner-drift', 'notice.webhook-disabled', 'notice.acknowledgement-requested', 'notice.change-unaffected'] as const;
 /** Change-request events sent to the partners they concern (src/changes/open.ts). */
 const PARTNER_CHANGE_EVENT_TYPES = ['change.acknowledgement-requested'] as const;
 /** Every event a webhook may subscribe to. */

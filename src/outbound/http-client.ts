@@ -18,7 +18,7 @@ export type OutboundFailure = keyof typeof OUTBOUND_FAILURES;
 
 /** An HTTP answer (any status: redirects are never followed), or a failure class with the raw error for operators' logs. */
 export type OutboundResult =
-  | { outcome: 'response'; status: number; body: Buffer; address: string }
+  | { outcome: 'response'; status: number; headers: Record<string, string>; body: Buffer; address: string }
   | { outcome: 'failed'; failure: OutboundFailure; error: string };
 
 export interface OutboundRequest {
@@ -64,7 +64,7 @@ function exchange(url: URL, address: string, request: OutboundRequest, timeoutMs
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     let req: http.ClientRequest | undefined;
-    let response: { status: number; chunks: Buffer[]; size: number } | undefined;
+    let response: { status: number; headers: Record<string, string>; chunks: Buffer[]; size: number } | undefined;
     const finish = (result: OutboundResult) => {
       if (settled) return;
       settled = true;
@@ -72,12 +72,12 @@ function exchange(url: URL, address: string, request: OutboundRequest, timeoutMs
       req?.destroy();
       resolve(result);
     };
-    const answered = () => finish({ outcome: 'response', status: response!.status, body: Buffer.concat(response!.chunks), address });
+    const answered = () => finish({ outcome: 'response', status: response!.status, headers: response!.headers, body: Buffer.concat(response!.chunks), address });
     timer = setTimeout(() => (response ? answered() : finish({ outcome: 'failed', failure: 'no-answer', error: `no answer within the attempt's ${request.timeoutMs} ms` })), timeoutMs);
     const client = url.protocol === 'https:' ? https : http;
     try {
       req = client.request(url, { method: request.method, headers: { ...request.headers, 'Content-Length': String(Buffer.byteLength(body)) }, lookup, agent: false }, (res) => {
-        response = { status: res.statusCode ?? 0, chunks: [], size: 0 };
+        response = { status: res.statusCode ?? 0, headers: headersOf(res.headers), chunks: [], size: 0 };
         res.on('data', (chunk: Buffer) => {
           const take = chunk.subarray(0, maxBytes - response!.size);
           response!.chunks.push(take);
@@ -94,4 +94,11 @@ function exchange(url: URL, address: string, request: OutboundRequest, timeoutMs
     req.on('error', (error) => finish({ outcome: 'failed', failure: 'no-answer', error: error.message }));
     req.end(body);
   });
+}
+
+/** An answer's headers, names lower-cased, repeated ones joined as HTTP allows (`, `). */
+function headersOf(raw: http.IncomingHttpHeaders): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  return headers;
 }

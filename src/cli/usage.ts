@@ -24,7 +24,8 @@ Output: --format json (or --json) on any command but serve prints one JSON docum
 the result, or {"error": {"kind", "message", "exitCode", "status", "problem"}} when it fails.
 Exit codes: 0 done; 1 refused (the server said no: bad input, not found, conflict, forbidden);
 3 could not run (usage, configuration, token not accepted, server unreachable, busy or failing).
-gate check: 0 pass, 1 fail, 2 pending, 3 error; diff and matrix validate: 1 findings.`;
+gate check: 0 pass, 1 fail, 2 pending, 3 error; certify: 0 passed, 1 failed, 3 error or
+timeout; diff and matrix validate: 1 findings.`;
 }
 
 /** The usage error's synopsis for a group of commands (`accord gate`): the first line of each one's synopsis. */

@@ -3,6 +3,7 @@ import { ack } from './ack.ts';
 import { auditReanchor } from './audit-reanchor.ts';
 import { auditVerify } from './audit-verify.ts';
 import { backup } from './backup.ts';
+import { certify } from './certify.ts';
 import { changeList, changeOpen, changeShow } from './change.ts';
 import { contractRegister } from './contract-register.ts';
 import { dbCopy } from './db-copy.ts';
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   reviewApprove,
   reviewReject,
   ack,
+  certify,
   gateCheck,
   evidenceAdd,
   evidenceJunit,

@@ -17,6 +17,7 @@ import { disableDisallowedWebhooks, WebhookDispatcher } from './notices/webhook-
 import { Metrics } from './observability/metrics.ts';
 import { OpsRollups } from './observability/ops-rollups.ts';
 import { runSynthetic } from './observability/synthetic.ts';
+import { certifyDue } from './certification/schedule.ts';
 import { GitRegistry } from './registry/git-registry.ts';
 import { loadConfiguredFaults } from './runtime/faults.ts';
 import { IdempotencyStore } from './runtime/idempotency.ts';
@@ -79,6 +80,8 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     await runtime.sla.purge();
     await publishTransactionEvents(deps);
     await deps.audit.anchorIfDue();
+    // Periodic partner certification (partner endpoints' certifyEvery); the runs continue in the background.
+    await certifyDue(deps, runtime.certifier).catch((error) => deps.logger.error({ err: error }, 'scheduled certifications failed'));
     // Last, and on its own: a failing fold is logged and never holds up the duties above.
     await opsRollups.fold().catch((error) => deps.logger.error({ err: error }, 'operations rollups failed'));
   };

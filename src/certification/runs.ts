@@ -2,7 +2,7 @@ import { and, desc, eq, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
-import { certificationRuns } from '../db/index.ts';
+import { certificationRuns, releases } from '../db/index.ts';
 import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
@@ -136,4 +136,23 @@ export function junitReport(row: RunRow): string {
   }
   lines.push('</testsuites>', '');
   return lines.join('\n');
+}
+
+/**
+ * A partner's certification standing for its scorecard: the newest finished run of each API in
+ * each environment (failing after a release of that version there = drift), and how many runs
+ * finished in the window and passed.
+ */
+export async function certificationStanding(deps: Pick<Deps, 'db'>, partner: string, since: string) {
+  const rows = await deps.db.select().from(certificationRuns).where(eq(certificationRuns.partner, partner)).orderBy(desc(certificationRuns.createdAt)).limit(500).all();
+  const finished = rows.filter((r) => r.status === 'passed' || r.status === 'failed');
+  const latest = new Map<string, RunRow>();
+  for (const r of finished) if (!latest.has(`${r.api}\n${r.environment}`)) latest.set(`${r.api}\n${r.environment}`, r);
+  const standing = [];
+  for (const r of latest.values()) {
+    const release = await deps.db.select({ createdAt: releases.createdAt }).from(releases).where(and(eq(releases.partner, partner), eq(releases.api, r.api), eq(releases.version, r.version), eq(releases.environment, r.environment))).limit(1).get();
+    standing.push({ api: r.api, environment: r.environment, version: r.version, status: r.status as 'passed' | 'failed', runId: r.id, finishedAt: r.finishedAt, failedCases: r.failures, drift: r.status === 'failed' && release !== undefined && release.createdAt < r.createdAt });
+  }
+  const inWindow = finished.filter((r) => r.createdAt >= since);
+  return { runs: inWindow.length, passed: inWindow.filter((r) => r.status === 'passed').length, latest: standing.sort((a, b) => `${a.api} ${a.environment}`.localeCompare(`${b.api} ${b.environment}`)) };
 }

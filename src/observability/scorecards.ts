@@ -4,6 +4,7 @@ import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { partnerCosts } from './partner-costs.ts';
+import { certificationStanding } from '../certification/runs.ts';
 
 /** The p-th percentile (nearest rank) of values. */
 export function percentile(values: ArrayLike<number>, p: number): number {
@@ -75,6 +76,7 @@ export async function scorecard(deps: Deps, runtime: Runtime, principal: Princip
     observability: { requests: stats.requests, correlationId: share(stats.withCorrelation!, stats.requests!), traceparent: share(stats.withTraceparent!, stats.requests!), complete: share(stats.withBoth!, stats.requests!) },
     releaseHygiene: { releases: released.length, evidenceComplete: share(evidenceComplete, released.length), breakingReleases: breaking, breakingWithoutNotice },
     synthetic: { checks: syntheticAll, passed: syntheticPass, successRate: share(syntheticPass, syntheticAll) },
+    certification: await certificationStanding(deps, partner, since),
     costs: await partnerCosts(deps, partner, months),
   };
 }

@@ -142,12 +142,14 @@ export async function handleReference(deps: Pick<Deps, 'db'>, call: HandlerCall)
     case 'finalizeExchange':
     case 'finalizeExchangeById': {
       if (params.exchangeId !== undefined && body.exchangeId !== undefined && String(body.exchangeId) !== params.exchangeId) {
-        return { status: 422, body: operationOutcome('business-rule', `The body's exchangeId ${body.exchangeId} is not the path's ${params.exchangeId}`) };
+        // 400, as the contract documents for finalisation (certification found the former 422 undocumented).
+        return { status: 400, body: operationOutcome('invalid', `The body's exchangeId ${body.exchangeId} is not the path's ${params.exchangeId}`, ['exchangeId']) };
       }
       const exchangeId = params.exchangeId ?? String(body.exchangeId);
       if (await store.othersHave(partner, 'finalization', exchangeId)) return { status: 409, body: operationOutcome('conflict', `Exchange ${exchangeId} was finalised by another caller`) };
       const job = await store.get(partner, 'export', String(body.exportJobId));
-      if (!job) return notFound(`export job ${body.exportJobId}`);
+      // The contract documents 200, 400 and 409 for finalisation: an export job the caller does not have is an invalid request, not a 404.
+      if (!job) return { status: 400, body: operationOutcome('invalid', `exportJobId ${body.exportJobId} names no export job of this caller's to finalise`, ['exportJobId']) };
       await store.put(partner, 'finalization', exchangeId, { ...body, exchangeId }, 'finalized', now);
       return { status: 200, body: { exchangeId, state: 'finalized', finalizedAt: now.toISOString() } };
     }

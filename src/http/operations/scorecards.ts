@@ -19,6 +19,24 @@ const Scorecard = z
     observability: z.object({ requests: z.number().int(), correlationId: Share, traceparent: Share, complete: Share }).meta({ description: 'Requests carrying a correlation id and a traceparent' }),
     releaseHygiene: z.object({ releases: z.number().int(), evidenceComplete: Share, breakingReleases: z.number().int(), breakingWithoutNotice: z.number().int() }),
     synthetic: z.object({ checks: z.number().int(), passed: z.number().int(), successRate: Share }),
+    certification: z
+      .object({
+        runs: z.number().int().meta({ description: 'Certification runs finished in the window' }),
+        passed: z.number().int(),
+        latest: z.array(
+          z.object({
+            api: z.string(),
+            environment: z.string(),
+            version: z.string(),
+            status: z.enum(['passed', 'failed']),
+            runId: z.string(),
+            finishedAt: z.string().nullable(),
+            failedCases: z.number().int(),
+            drift: z.boolean().meta({ description: 'It fails after a release of that version to that environment (a partner-drift notice was raised)' }),
+          }),
+        ).meta({ description: 'The newest finished run of each API in each environment' }),
+      })
+      .meta({ description: 'Accord’s certification of the partner’s endpoints (POST /v1/certifications, periodic runs)' }),
     costs: z
       .array(z.object({ month: z.string(), compensations: z.number().int(), manualInterventions: z.number().int(), duplicates: z.number().int(), cost: z.number(), currency: z.string() }))
       .meta({ description: 'Per calendar month (UTC), oldest first: transactions compensated, manual interventions, duplicates handled and their cost under the policy’s `costs`' }),

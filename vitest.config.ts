@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 const POSTGRES_SUITES = [
   'test/abuse.test.ts',
   'test/abuse-replicas.test.ts',
+  'test/accord-evidence.test.ts',
   'test/bounded-input.test.ts',
   'test/caches.test.ts',
   'test/change-control.test.ts',

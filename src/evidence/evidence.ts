@@ -16,6 +16,12 @@ export type EvidenceRow = typeof evidence.$inferSelect;
 /** What a check found. */
 export const EVIDENCE_RESULTS = ['pass', 'fail'] as const;
 
+/** Who produced a record: `accord` (a certification run or a synthetic check, never posted) or `caller` (posted by a CI job or a person). */
+export const EVIDENCE_PRODUCERS = ['accord', 'caller'] as const;
+export type EvidenceProducer = (typeof EVIDENCE_PRODUCERS)[number];
+
+const ONLY_ACCORD = "only Accord's own certification runs and synthetic checks produce accord evidence";
+
 export interface JunitSummary {
   tests: number;
   failures: number;
@@ -45,6 +51,8 @@ const EvidenceFields = z.object({
   commit: ruled((v) => /^[0-9a-f]{7,64}$/i.test(v), 'must be the source commit (7–64 hex characters)', 'The source commit'),
   producedAt: ruled(isIsoDateTime, ISO_DATE_TIME, 'When the evidence was produced (ISO 8601; not in the future)'),
   expiresAt: ruled(isIsoDateTime, ISO_DATE_TIME, 'When it stops counting (ISO 8601, after producedAt)').nullish(),
+  // Said explicitly (not stripped as an unknown key): posted evidence is always the caller's.
+  producedBy: z.literal('caller', { error: ONLY_ACCORD }).optional().meta({ description: 'Posted evidence is always `caller` evidence (left out or `caller`); only Accord\'s own certification runs and synthetic checks produce `accord` evidence' }),
 });
 
 /** `expiresAt` after `producedAt`, checked whenever both are date-times (whatever else is wrong). */
@@ -69,13 +77,18 @@ function refuseFuture(input: EvidenceParams, now: Date, detail: string): void {
 }
 
 /** The stored record plus whether it is bound to the registered content of that version. */
-export type EvidenceView = Omit<EvidenceRow, 'report'> & { report: JunitSummary | null; boundToContent: boolean };
+export type EvidenceView = Omit<EvidenceRow, 'report' | 'producedBy'> & { producedBy: EvidenceProducer; report: JunitSummary | null; boundToContent: boolean };
 
 function toView(row: EvidenceRow, contentSha: string | undefined): EvidenceView {
-  return { ...row, report: row.report ? (JSON.parse(row.report) as JunitSummary) : null, boundToContent: row.sha256 === contentSha };
+  return { ...row, producedBy: row.producedBy === 'accord' ? 'accord' : 'caller', report: row.report ? (JSON.parse(row.report) as JunitSummary) : null, boundToContent: row.sha256 === contentSha };
 }
 
-async function store(deps: Deps, principal: Principal, input: EvidenceParams, result: EvidenceRecord['result'], report?: { summary: JunitSummary; sha256: string }): Promise<EvidenceView> {
+interface Producer {
+  by: EvidenceProducer;
+  createdBy: string;
+}
+
+async function store(deps: Deps, producer: Producer, input: Omit<EvidenceParams, 'producedBy'>, result: EvidenceRecord['result'], report?: { summary: JunitSummary; sha256: string }): Promise<EvidenceView> {
   const version = await findVersion(deps, input.partner, input.api, input.version);
   if (!version) throw new AccordError('not_found', `No contract version ${input.partner}/${input.api}@${input.version}`);
   const row = await deps.db
@@ -96,7 +109,8 @@ async function store(deps: Deps, principal: Principal, input: EvidenceParams, re
       report: report ? JSON.stringify(report.summary) : null,
       reportSha256: report?.sha256 ?? null,
       createdAt: deps.clock().toISOString(),
-      createdBy: principal.name,
+      createdBy: producer.createdBy,
+      producedBy: producer.by,
     })
     .returning()
     .get();
@@ -109,7 +123,21 @@ async function store(deps: Deps, principal: Principal, input: EvidenceParams, re
  */
 export async function addEvidence(deps: Deps, principal: Principal, input: EvidenceRecord): Promise<EvidenceView> {
   refuseFuture(input, deps.clock(), 'Invalid evidence');
-  return await store(deps, principal, input, input.result);
+  return await store(deps, { by: 'caller', createdBy: principal.name }, input, input.result);
+}
+
+/** What Accord records of its own checks: an evidence record, and who ran the check (default `accord`). */
+export type AccordEvidenceInput = Omit<EvidenceRecord, 'producedBy'> & { createdBy?: string };
+
+/**
+ * Records evidence Accord produced itself (a certification run, a synthetic check): stored with
+ * `producedBy: accord`, which no API caller can claim, so the gate's `accord-evidence:<kind>`
+ * rules can require it. 404 when the version is not registered.
+ */
+export async function recordAccordEvidence(deps: Deps, input: AccordEvidenceInput): Promise<EvidenceView> {
+  const { createdBy, ...record } = input;
+  refuseFuture(record, deps.clock(), 'Invalid evidence');
+  return await store(deps, { by: 'accord', createdBy: createdBy ?? 'accord' }, record, record.result);
 }
 
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', processEntities: false, allowBooleanAttributes: true, isArray: (name) => ['testsuite', 'testcase'].includes(name) });
@@ -150,7 +178,7 @@ export async function addJunitEvidence(deps: Deps, principal: Principal, report:
   const summary = summariseJunit(report);
   // A report passes when some test actually ran and none failed or errored (all skipped is not a pass).
   const result = summary.tests - summary.skipped > 0 && summary.failures === 0 && summary.errors === 0 ? 'pass' : 'fail';
-  return await store(deps, principal, input, result, { summary, sha256: createHash('sha256').update(report).digest('hex') });
+  return await store(deps, { by: 'caller', createdBy: principal.name }, input, result, { summary, sha256: createHash('sha256').update(report).digest('hex') });
 }
 
 /** Evidence recorded for one version, newest first. */

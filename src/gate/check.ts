@@ -17,7 +17,8 @@ import { openProposalsCovering } from '../matrix/proposals.ts';
 import { lintFactsOf } from '../lint/network.ts';
 import { currentFlows } from '../matrix/store.ts';
 import { enqueueEvent } from '../notices/webhooks.ts';
-import { evaluateGate, type GateAnswer, type GateFacts } from './evaluate.ts';
+import { currentPolicy } from '../matrix/policy.ts';
+import { evaluateGate, type AccordEvidenceFacts, type GateAnswer, type GateFacts } from './evaluate.ts';
 import { activeFreezes } from './freezes.ts';
 import { newReviewItemId, openReviewItem } from './review-items.ts';
 
@@ -106,7 +107,28 @@ export async function gatherFacts(deps: Deps, partner: string, api: string, vers
     previousRelease: previous?.version ?? null,
     matrixProposals: await openProposalsCovering(deps, (entry) => flowsCovering([{ entry: entry as FlowEntry }], partner, api, version, new Set(changed)).length > 0),
     lint: await lintFactsOf(deps, row, current.map((f) => f.entry)),
+    ...await accordEvidenceFacts(deps, partner, api, version, environment),
   };
+}
+
+/**
+ * The evidence the policy requires Accord itself to have produced before a release to
+ * `environment` (`accordEvidence`), with the newest 20 Accord-produced records of each kind for the
+ * version, produced in any environment; nothing when the policy requires none there.
+ */
+async function accordEvidenceFacts(deps: Deps, partner: string, api: string, version: string, environment: string): Promise<{ accordEvidence?: AccordEvidenceFacts }> {
+  const required = (await currentPolicy(deps)).accordEvidence[environment] ?? [];
+  if (required.length === 0) return {};
+  const records = await Promise.all(required.map(async (kind) =>
+    await deps.db
+      .select({ id: evidence.id, kind: evidence.kind, result: evidence.result, sha256: evidence.sha256, uri: evidence.uri, environment: evidence.environment, producedAt: evidence.producedAt, expiresAt: evidence.expiresAt, createdAt: evidence.createdAt })
+      .from(evidence)
+      .where(and(eq(evidence.partner, partner), eq(evidence.api, api), eq(evidence.version, version), eq(evidence.kind, kind), eq(evidence.producedBy, 'accord')))
+      .orderBy(desc(evidence.createdAt))
+      .limit(20)
+      .all(),
+  ));
+  return { accordEvidence: { environment, required, records: records.flat() } };
 }
 
 /** The sha256 of the facts a decision was derived from (stored with it, to show they were not altered). */

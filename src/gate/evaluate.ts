@@ -53,6 +53,15 @@ export interface GateFacts {
   matrixProposals?: Array<{ flow: string; version: number; baseVersion: number | null; createdBy: string }>;
   /** The style rules' findings for the target (absent in decisions stored before the `lint` rule). */
   lint?: LintFacts;
+  /** Evidence the policy requires Accord itself to have produced for the target environment (absent when it requires none, and in decisions stored before). */
+  accordEvidence?: AccordEvidenceFacts;
+}
+
+/** The policy's `accordEvidence` kinds for the environment, and the newest Accord-produced records of them (any environment, any content). */
+export interface AccordEvidenceFacts {
+  environment: string;
+  required: string[];
+  records: Array<{ id: string; kind: string; result: string; sha256: string; uri: string; environment: string; producedAt: string; expiresAt: string | null; createdAt: string }>;
 }
 
 export interface GateAnswer {
@@ -84,6 +93,26 @@ export function changeIsStale(facts: Pick<GateFacts, 'target' | 'change' | 'diff
   if (!change) return false;
   if (change.contentSha256 === undefined) return change.diffHash !== diff.hash;
   return change.contentSha256 !== target.sha256 || (change.baseVersion ?? null) !== diff.base;
+}
+
+/**
+ * Rules `accord-evidence:<kind>`: the newest record Accord produced of each kind the policy
+ * requires for the environment, bound to the content, passed and has not expired. Evidence a
+ * caller posted never counts (it is not among the records).
+ */
+function accordEvidenceReasons(facts: AccordEvidenceFacts, target: GateFacts['target'], now: number, add: (rule: string, status: ReasonStatus, message: string, howToFix?: string) => void): void {
+  const fix = `Run Accord's certification: POST /v1/certifications {"partner":"${target.partner}","api":"${target.api}","version":"${target.version}","environment":"<an environment the partner registered>"} (or accord certify …)`;
+  for (const kind of facts.required) {
+    const rule = `accord-evidence:${kind}`;
+    const ofKind = facts.records.filter((e) => e.kind === kind).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.producedAt.localeCompare(a.producedAt));
+    const latest = ofKind.find((e) => e.sha256 === target.sha256);
+    const ignored = ofKind.length - ofKind.filter((e) => e.sha256 === target.sha256).length;
+    const needs = `${facts.environment} needs ${kind} evidence that Accord produced (evidence a caller posted does not count)`;
+    if (!latest) add(rule, 'pending', `No ${kind} evidence produced by Accord for this content; ${needs}${ignored ? ` (${ignored} Accord record(s) for other content ignored)` : ''}`, fix);
+    else if (latest.result !== 'pass') add(rule, 'failed', `Accord's latest ${kind} run for this content failed (${latest.uri})`, `Fix what it found, then run it again. ${fix}`);
+    else if (latest.expiresAt && Date.parse(latest.expiresAt) <= now) add(rule, 'pending', `Accord's ${kind} evidence for this content expired at ${latest.expiresAt}; ${needs}`, fix);
+    else add(rule, 'met', `Accord's ${kind} run passed in ${latest.environment} (${latest.uri})`);
+  }
 }
 
 /** Where a finding is, for a reason's message. */
@@ -145,6 +174,9 @@ export function evaluateGate(facts: GateFacts): GateAnswer {
       else add(`evidence:${kind}`, 'met', `${kind} passed (${latest.uri})`);
     }
   }
+
+  // Evidence Accord itself produced, whether or not a change request exists.
+  if (facts.accordEvidence) accordEvidenceReasons(facts.accordEvidence, target, now, add);
 
   // Controls: every changed operation is covered by a control-matrix entry.
   const covered = new Map<string, string>();

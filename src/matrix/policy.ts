@@ -23,6 +23,8 @@ export interface Policy {
   deprecation: { minimumNoticeDays: number };
   diff: DiffPolicy;
   costs: CostPolicy;
+  /** Per environment, the evidence kinds Accord itself must have produced (passing, unexpired, for the content) before a release there. */
+  accordEvidence: Record<string, string[]>;
 }
 
 /** What a partner's unreliability costs (policy.yaml `costs`): a unit cost per manual intervention, compensation and duplicate handled. */
@@ -41,6 +43,7 @@ export const DEFAULT_POLICY: Policy = {
   deprecation: { minimumNoticeDays: 90 },
   diff: {},
   costs: { currency: 'USD', manualIntervention: 150, compensation: 40, duplicate: 0.5 },
+  accordEvidence: {},
 };
 
 /** The governance policy in force: the latest registered version with defaults filled in, else DEFAULT_POLICY. */
@@ -54,6 +57,7 @@ export async function currentPolicy(deps: Pick<Deps, 'db' | 'registry' | 'config
     deprecation: { ...DEFAULT_POLICY.deprecation, ...stored.deprecation },
     diff: { ...DEFAULT_POLICY.diff, ...stored.diff },
     costs: { ...DEFAULT_POLICY.costs, ...stored.costs },
+    accordEvidence: stored.accordEvidence ?? DEFAULT_POLICY.accordEvidence,
   };
 }
 

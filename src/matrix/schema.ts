@@ -248,6 +248,12 @@ export const POLICY_SCHEMA = {
       additionalProperties: false,
       properties: { minimumNoticeDays: { type: 'integer', minimum: 0, maximum: 3650, default: 90, description: 'default 90' } },
     },
+    accordEvidence: {
+      type: 'object',
+      description: 'per environment, the evidence kinds Accord itself must have produced (a certification run or a synthetic check), passing and unexpired, for the content of a version released there; default none',
+      propertyNames: { pattern: '^[a-z][a-z0-9-]{0,39}$' },
+      additionalProperties: evidenceKinds,
+    },
     costs: {
       type: 'object',
       additionalProperties: false,

@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 import { findVersion } from '../contracts/versions.ts';
 import { evidence, releases, transactions } from '../db/index.ts';
 import { AccordError } from '../errors.ts';
-import { addEvidence } from '../evidence/evidence.ts';
+import { recordAccordEvidence } from '../evidence/evidence.ts';
 import { flowInput } from '../runtime/flow-requests.ts';
 import { requestExample } from '../runtime/route-table.ts';
 import { publishNotice } from '../notices/notices.ts';
@@ -43,9 +43,9 @@ export interface SyntheticResult {
 /**
  * Runs synthetic transactions: for each flow (or `flow`) and each partner serving it (or
  * `partner`), a saga with the served contract's own request example — the reference network's
- * synthetic members, never real data. Each result is stored as `synthetic-check` evidence for
- * the served version and counted in accord_synthetic_checks_total; a failure after the partner's
- * latest release of that version raises a drift alert (notice `synthetic-drift` + webhook).
+ * synthetic members, never real data. Each result is stored as `synthetic-check` evidence that
+ * Accord produced (`producedBy: accord`) for the served version and counted in
+ * accord_synthetic_checks_total; a failure after the partner's latest release of that version raises a drift alert (notice `synthetic-drift` + webhook).
  * Flows whose first step the reference runtime cannot build from an example are skipped.
  */
 export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Principal, input: SyntheticRunRequest = {}): Promise<{ results: SyntheticResult[] }> {
@@ -94,7 +94,7 @@ export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Prin
     const version = await findVersion(deps, s.partner, row.api, s.version!);
     if (version) {
       const previous = await deps.db.select().from(evidence).where(and(eq(evidence.partner, s.partner), eq(evidence.api, row.api), eq(evidence.version, s.version!), eq(evidence.kind, 'synthetic-check'))).orderBy(desc(evidence.createdAt)).limit(1).get();
-      result.evidenceId = (await addEvidence(deps, principal, { partner: s.partner, api: row.api, version: s.version!, kind: 'synthetic-check', result: pass ? 'pass' : 'fail', sha256: version.sha256, uri: `urn:accord:transaction:${row.id}`, environment: deps.config.runtimeEnvironment, commit: version.commit, producedAt: deps.clock().toISOString() })).id;
+      result.evidenceId = (await recordAccordEvidence(deps, { createdBy: principal.name, partner: s.partner, api: row.api, version: s.version!, kind: 'synthetic-check', result: pass ? 'pass' : 'fail', sha256: version.sha256, uri: `urn:accord:transaction:${row.id}`, environment: deps.config.runtimeEnvironment, commit: version.commit, producedAt: deps.clock().toISOString() })).id;
       const release = await deps.db.select().from(releases).where(and(eq(releases.partner, s.partner), eq(releases.api, row.api), eq(releases.version, s.version!))).orderBy(desc(releases.createdAt)).limit(1).get();
       // Drift: it failed after a release of this version, and it had not failed since that release.
       if (!pass && release && (!previous || previous.result === 'pass' || previous.createdAt < release.createdAt)) {

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { EVIDENCE_RESULTS, EvidenceRecord, JunitEvidenceParams } from '../../evidence/evidence.ts';
+import { EVIDENCE_PRODUCERS, EVIDENCE_RESULTS, EvidenceRecord, JunitEvidenceParams } from '../../evidence/evidence.ts';
 import { EVIDENCE_KINDS } from '../../matrix/schema.ts';
 import { defineOperation, json, jsonBodyOf, problem } from '../operation.ts';
 import { PageQuery, pagedJson } from '../pages.ts';
@@ -23,6 +23,7 @@ const Evidence = z
     reportSha256: z.string().nullable(),
     createdAt: z.string(),
     createdBy: z.string(),
+    producedBy: z.enum(EVIDENCE_PRODUCERS).meta({ description: 'Who produced it: `accord` — Accord itself, a certification run or a synthetic check; `caller` — posted by a CI job or a person (POST /v1/evidence, /v1/evidence/junit)' }),
     boundToContent: z.boolean().meta({ description: 'Whether it is for the registered content of the version (evidence for other content never counts)' }),
   })
   .meta({ id: 'Evidence' });
@@ -31,8 +32,9 @@ const Evidence = z
  * The JUnit report's query parameters as documented. The handler checks them with
  * JunitEvidenceParams: a finding in them is 422 with JSON pointers, as in POST /v1/evidence's body.
  */
+const OPTIONAL_PARAMS = new Set(['expiresAt', 'producedBy']);
 const junitQuery = z.object(
-  Object.fromEntries(Object.keys(JunitEvidenceParams.shape).map((name) => [name, z.string().optional().openapi({ param: { required: name !== 'expiresAt' }, description: `The record’s ${name}, as in POST /v1/evidence` })])),
+  Object.fromEntries(Object.keys(JunitEvidenceParams.shape).map((name) => [name, z.string().optional().openapi({ param: { required: !OPTIONAL_PARAMS.has(name) }, description: `The record’s ${name}, as in POST /v1/evidence` })])),
 );
 
 export const listEvidence = defineOperation({

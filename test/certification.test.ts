@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPartner, type TestPartner } from './partner/start.ts';
+import { certify, type Run } from './certification-helpers.ts';
 import { startTestService, type TestService } from './harness.ts';
 
 /**
@@ -12,25 +13,6 @@ import { startTestService, type TestService } from './harness.ts';
 
 const CONTRACT = 'contracts/northwind-health/p2p-exchange/2.1.0/openapi.yaml';
 const BEARER = 'partner-sandbox-token-0123456789';
-
-type Run = {
-  id: string;
-  status: string;
-  target: string;
-  environment: string;
-  progress: { total: number; done: number; failed: number };
-  evidence: Array<{ id: string; kind: string; result: string }>;
-  cases: Array<{ id: string; category: string; verdict: string; findings: string[]; exchanges: Array<{ request: { headers: Record<string, string> } }> }>;
-};
-
-export async function certify(s: TestService, body: Record<string, unknown>, token?: string): Promise<Run> {
-  const res = await s.call('POST', '/v1/certifications', { body: JSON.stringify(body), type: 'application/json', token });
-  expect(res.status, await res.clone().text()).toBe(202);
-  const location = res.headers.get('location')!;
-  expect(location).toMatch(/^\/v1\/certifications\/crt_[0-9a-f]{16}$/);
-  await s.runtime.certifier.idle();
-  return (await (await s.call('GET', location, { token })).json()) as Run;
-}
 
 const failedIds = (run: Run) => run.cases.filter((c) => c.verdict !== 'pass').map((c) => c.id);
 const findingsOf = (run: Run, id: string) => run.cases.find((c) => c.id === id)?.findings.join(' | ') ?? '';

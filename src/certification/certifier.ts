@@ -12,7 +12,7 @@ import { outboundPolicy } from '../outbound/address-policy.ts';
 import { OUTBOUND_FAILURES, sendOutbound } from '../outbound/http-client.ts';
 import { partnerAuthorization } from '../partners/credentials.ts';
 import { endpointCredential } from '../partners/endpoints.ts';
-import { versionRoutes, type RouteTable } from '../runtime/route-table.ts';
+import { versionRoutes, type Route, type RouteTable } from '../runtime/route-table.ts';
 import { finishRun } from './finish.ts';
 import type { CertificationRequest, RunRow } from './runs.ts';
 import { Session, type Transport } from './session.ts';
@@ -28,6 +28,8 @@ import { planSuite, type CaseGroup, type CaseResult } from './suite.ts';
 /** The longest a run may take; cases not started by then end as errors. */
 const RUN_DEADLINE_MS = 10 * 60_000;
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** How often a running run tells the other replicas it is alive (a run silent for ABANDONED_AFTER_MS is reported abandoned). */
+const HEARTBEAT_MS = 30_000;
 
 type SelfFetch = (request: Request) => Response | Promise<Response>;
 
@@ -54,20 +56,27 @@ export class Certifier {
     if (!version) throw new AccordError('not_found', `No contract version ${input.partner}/${input.api}@${input.version}`);
     const id = `crt_${randomBytes(8).toString('hex')}`;
     const target = input.target === 'reference' ? await this.referenceTarget(input, id) : await this.endpointTarget(input);
-    const routes = await versionRoutes(deps, version, (await currentFlows(deps)).map((f) => f.entry));
-    const groups = planSuite(routes, input.seed);
-    const planned: CaseResult[] = groups.flatMap((g) => g.cases.map((c) => ({ ...c, verdict: 'pending' as const, findings: [], exchanges: [] })));
-    if (planned.length === 0) {
+    let routes: Route[];
+    let groups: CaseGroup[];
+    let planned: CaseResult[];
+    let row: RunRow;
+    const notes: string[] = [];
+    try {
+      routes = await versionRoutes(deps, version, (await currentFlows(deps)).map((f) => f.entry));
+      groups = planSuite(routes, input.seed);
+      planned = groups.flatMap((g) => g.cases.map((c) => ({ ...c, verdict: 'pending' as const, findings: [], exchanges: [] })));
+      if (planned.length === 0) throw new AccordError('invalid_document', `${input.partner}/${input.api}@${input.version} has no operations to certify`);
+      const now = deps.clock().toISOString();
+      notes.push(`Dedupe windows (${[...new Set(routes.flatMap((r) => (r.idempotencyFlowEntry ? [`${r.idempotencyFlowEntry.flow} ${r.idempotencyFlowEntry.idempotency.dedupeWindow}`] : [])))].join(', ') || 'none'}) are longer than a run: a key's expiry is not waited out.`);
+      row = await deps.db
+        .insert(certificationRuns)
+        .values({ id, partner: input.partner, api: input.api, version: input.version, environment: target.environment, target: input.target, contentSha256: version.sha256, seed: input.seed, status: 'running', total: planned.length, done: 0, failures: 0, report: JSON.stringify({ cases: planned, evidence: [], notes }), error: null, trigger, createdAt: now, createdBy: principal.name, heartbeatAt: now, finishedAt: null })
+        .returning()
+        .get();
+    } catch (error) {
       await target.release();
-      throw new AccordError('invalid_document', `${input.partner}/${input.api}@${input.version} has no operations to certify`);
+      throw error;
     }
-    const now = deps.clock().toISOString();
-    const notes = [`Dedupe windows (${[...new Set(routes.flatMap((r) => (r.idempotencyFlowEntry ? [`${r.idempotencyFlowEntry.flow} ${r.idempotencyFlowEntry.idempotency.dedupeWindow}`] : [])))].join(', ') || 'none'}) are longer than a run: a key's expiry is not waited out.`];
-    const row = await deps.db
-      .insert(certificationRuns)
-      .values({ id, partner: input.partner, api: input.api, version: input.version, environment: target.environment, target: input.target, contentSha256: version.sha256, seed: input.seed, status: 'running', total: planned.length, done: 0, failures: 0, report: JSON.stringify({ cases: planned, evidence: [], notes }), error: null, trigger, createdAt: now, createdBy: principal.name, heartbeatAt: now, finishedAt: null })
-      .returning()
-      .get();
     deps.logger.info({ certification: id, partner: input.partner, api: input.api, version: input.version, environment: target.environment, target: input.target, cases: planned.length, by: principal.name }, 'certification started');
     const session = new Session(target.transport, target.base, routes, id, target.authenticated);
     const run = this.execute(row, groups, planned, notes, session)
@@ -91,13 +100,31 @@ export class Certifier {
 
   private async execute(row: RunRow, groups: CaseGroup[], cases: CaseResult[], notes: string[], session: Session): Promise<void> {
     const deps = this.deps;
+    // Alive while a slow case waits on the partner: other replicas tell a running run from an abandoned one by this.
+    const heartbeat = setInterval(() => {
+      deps.db.update(certificationRuns).set({ heartbeatAt: deps.clock().toISOString() }).where(eq(certificationRuns.id, row.id)).run().catch(() => {});
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    let interrupted: string | undefined;
+    try {
+      interrupted = await this.runGroups(row, groups, cases, notes, session);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    await finishRun(deps, row, cases, notes, interrupted);
+  }
+
+  /** Runs the groups in order, storing each one's results; answers why the run was cut short, if it was. */
+  private async runGroups(row: RunRow, groups: CaseGroup[], cases: CaseResult[], notes: string[], session: Session): Promise<string | undefined> {
+    const deps = this.deps;
     const deadline = Date.now() + RUN_DEADLINE_MS;
     let done = 0;
+    let interrupted: string | undefined;
     for (const group of groups) {
       let results: CaseResult[];
       if (this.stopping || Date.now() > deadline) {
-        const why = this.stopping ? 'the server stopped during the run' : `the run passed its ${RUN_DEADLINE_MS / 60_000}-minute deadline`;
-        results = group.cases.map((c) => ({ ...c, verdict: 'error', findings: [`not run: ${why}`], exchanges: [] }));
+        interrupted ??= this.stopping ? 'the server stopped during the run' : `the run passed its ${RUN_DEADLINE_MS / 60_000}-minute deadline`;
+        results = group.cases.map((c) => ({ ...c, verdict: 'error', findings: [`not run: ${interrupted}`], exchanges: [] }));
       } else {
         try {
           results = await group.run(session);
@@ -113,7 +140,7 @@ export class Certifier {
         .where(eq(certificationRuns.id, row.id))
         .run();
     }
-    await finishRun(deps, row, cases, notes);
+    return interrupted;
   }
 
   /** The partner's registered endpoint for the environment, and the credential it is called with. */

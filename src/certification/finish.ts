@@ -23,11 +23,21 @@ const failing = (c: CaseResult) => c.verdict === 'fail' || c.verdict === 'error'
 /**
  * Ends a run: its verdict, evidence of each kind its cases prove (produced by Accord, bound to the
  * content it certified), and — when it failed after a release of the version to that environment,
- * and had not already failed since — a `partner-drift` notice (and `notice.partner-drift` event).
+ * and had not already failed since — a `partner-drift` notice (endpoint runs only) (and `notice.partner-drift` event).
  */
-export async function finishRun(deps: Deps, row: RunRow, cases: CaseResult[], notes: string[]): Promise<void> {
+export async function finishRun(deps: Deps, row: RunRow, cases: CaseResult[], notes: string[], interrupted?: string): Promise<void> {
   const passed = !cases.some(failing);
   const finishedAt = deps.clock().toISOString();
+  // Stopped or out of time: Accord's side ended it, so it proves nothing about the partner (no evidence, no drift).
+  if (interrupted) {
+    await deps.db
+      .update(certificationRuns)
+      .set({ status: 'error', error: `${interrupted}; ${cases.filter((c) => c.verdict !== 'error').length} of ${cases.length} cases ran; start a new run`, finishedAt, heartbeatAt: finishedAt, failures: cases.filter(failing).length, report: JSON.stringify({ cases, evidence: [], notes }) })
+      .where(eq(certificationRuns.id, row.id))
+      .run();
+    deps.logger.warn({ certification: row.id, partner: row.partner, api: row.api, version: row.version, environment: row.environment, why: interrupted }, 'certification interrupted');
+    return;
+  }
   const evidence: Array<{ id: string; kind: string; result: string }> = [];
   const version = await findVersion(deps, row.partner, row.api, row.version);
   // The version's content may have changed hands (re-registration is refused, but be exact): evidence is bound to what was certified.
@@ -51,7 +61,8 @@ export async function finishRun(deps: Deps, row: RunRow, cases: CaseResult[], no
     }
   }
   let driftNoticeId: string | undefined;
-  const release = await deps.db.select().from(releases).where(and(eq(releases.partner, row.partner), eq(releases.api, row.api), eq(releases.version, row.version), eq(releases.environment, row.environment))).orderBy(desc(releases.createdAt)).limit(1).get();
+  // Drift is about the partner's own endpoint; a run of Accord's reference partner says nothing of it.
+  const release = row.target !== 'endpoint' ? undefined : await deps.db.select().from(releases).where(and(eq(releases.partner, row.partner), eq(releases.api, row.api), eq(releases.version, row.version), eq(releases.environment, row.environment))).orderBy(desc(releases.createdAt)).limit(1).get();
   const previous = release ? await latestFinished(deps, row, row.createdAt) : undefined;
   if (!passed && release && (!previous || previous.status === 'passed' || previous.createdAt < release.createdAt)) {
     const failed = cases.filter(failing);

@@ -73,11 +73,13 @@ export function requiredParameters(route: Route, known: ReadonlyMap<string, stri
   return { query, headers };
 }
 
+const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
 type Leaf = { pointer: string; value: string | number | boolean };
 
 function leaves(value: unknown, pointer = ''): Leaf[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, `${pointer}/${i}`));
-  if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => leaves(v, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+  if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => leaves(v, `${pointer}/${escapePointer(k)}`));
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? [{ pointer, value }] : [];
 }
 
@@ -92,7 +94,7 @@ function setAt(root: unknown, pointer: string, value: unknown): unknown {
 
 function removeAt(root: unknown, pointer: string): unknown {
   const copy = structuredClone(root);
-  const segments = pointer.split('/').slice(1);
+  const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let node = copy as Json;
   for (const s of segments.slice(0, -1)) node = node[s] as Json;
   if (Array.isArray(node)) node.splice(Number(segments.at(-1)), 1);
@@ -127,7 +129,7 @@ export function otherValidBody(route: Route, media: string, example: unknown, ra
   return undefined;
 }
 
-/** Schema-derived valid variants of the example: without its optional members, then `count` seeded one-leaf changes. Distinct, each valid. */
+/** Schema-derived valid variants of the example: without its optional members, then up to `count` seeded one-leaf changes. Distinct, each valid. */
 export function validVariants(route: Route, media: string, example: unknown, random: () => number, count: number): unknown[] {
   const out: unknown[] = [];
   const seen = new Set([JSON.stringify(example)]);
@@ -152,8 +154,8 @@ export function validVariants(route: Route, media: string, example: unknown, ran
 export function invalidBodies(route: Route, media: string, example: unknown): Array<{ body: unknown; why: string }> {
   const out: Array<{ body: unknown; why: string }> = [];
   if (isObject(example)) {
-    const key = Object.keys(example).find((k) => !validBody(route, media, removeAt(example, `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`)));
-    if (key !== undefined) out.push({ body: removeAt(example, `/${key}`), why: `the required member ${key} left out` });
+    const key = Object.keys(example).find((k) => !validBody(route, media, removeAt(example, `/${escapePointer(k)}`)));
+    if (key !== undefined) out.push({ body: removeAt(example, `/${escapePointer(key)}`), why: `the required member ${key} left out` });
   }
   const wrongType = Array.isArray(example) ? { not: 'an array' } : ['not', 'an object'];
   if (!validBody(route, media, wrongType)) out.push({ body: wrongType, why: `a JSON ${Array.isArray(example) ? 'object' : 'array'} where the schema wants ${Array.isArray(example) ? 'an array' : 'an object'}` });

@@ -1,4 +1,4 @@
-import { and, desc, eq, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
@@ -103,12 +103,12 @@ export async function listRuns(deps: Pick<Deps, 'db'>, principal: Principal, fil
   return pageOf(rows, page.limit, RUN_ORDER);
 }
 
-/** The newest finished run of a version in an environment (any target), for drift and the scorecard. */
+/** The newest finished run of the partner's own endpoint for a version in an environment, for drift. */
 export async function latestFinished(deps: Pick<Deps, 'db'>, where: { partner: string; api: string; environment: string; version?: string }, before?: string): Promise<RunRow | undefined> {
   const rows = await deps.db
     .select()
     .from(certificationRuns)
-    .where(and(eq(certificationRuns.partner, where.partner), eq(certificationRuns.api, where.api), eq(certificationRuns.environment, where.environment), ...(where.version ? [eq(certificationRuns.version, where.version)] : [])))
+    .where(and(eq(certificationRuns.partner, where.partner), eq(certificationRuns.api, where.api), eq(certificationRuns.environment, where.environment), eq(certificationRuns.target, 'endpoint'), ...(where.version ? [eq(certificationRuns.version, where.version)] : [])))
     .orderBy(desc(certificationRuns.createdAt))
     .limit(20)
     .all();
@@ -139,19 +139,19 @@ export function junitReport(row: RunRow): string {
 }
 
 /**
- * A partner's certification standing for its scorecard: the newest finished run of each API in
+ * A partner's certification standing for its scorecard: the newest finished run of its endpoint for each API in
  * each environment (failing after a release of that version there = drift), and how many runs
  * finished in the window and passed.
  */
 export async function certificationStanding(deps: Pick<Deps, 'db'>, partner: string, since: string) {
-  const rows = await deps.db.select().from(certificationRuns).where(eq(certificationRuns.partner, partner)).orderBy(desc(certificationRuns.createdAt)).limit(500).all();
+  const rows = await deps.db.select().from(certificationRuns).where(and(eq(certificationRuns.partner, partner), eq(certificationRuns.target, 'endpoint'))).orderBy(desc(certificationRuns.createdAt)).limit(500).all();
   const finished = rows.filter((r) => r.status === 'passed' || r.status === 'failed');
   const latest = new Map<string, RunRow>();
   for (const r of finished) if (!latest.has(`${r.api}\n${r.environment}`)) latest.set(`${r.api}\n${r.environment}`, r);
   const standing = [];
   for (const r of latest.values()) {
-    const release = await deps.db.select({ createdAt: releases.createdAt }).from(releases).where(and(eq(releases.partner, partner), eq(releases.api, r.api), eq(releases.version, r.version), eq(releases.environment, r.environment))).limit(1).get();
-    standing.push({ api: r.api, environment: r.environment, version: r.version, status: r.status as 'passed' | 'failed', runId: r.id, finishedAt: r.finishedAt, failedCases: r.failures, drift: r.status === 'failed' && release !== undefined && release.createdAt < r.createdAt });
+    const release = await deps.db.select({ createdAt: releases.createdAt }).from(releases).where(and(eq(releases.partner, partner), eq(releases.api, r.api), eq(releases.version, r.version), eq(releases.environment, r.environment), lt(releases.createdAt, r.createdAt))).limit(1).get();
+    standing.push({ api: r.api, environment: r.environment, version: r.version, status: r.status as 'passed' | 'failed', runId: r.id, finishedAt: r.finishedAt, failedCases: r.failures, drift: r.status === 'failed' && release !== undefined });
   }
   const inWindow = finished.filter((r) => r.createdAt >= since);
   return { runs: inWindow.length, passed: inWindow.filter((r) => r.status === 'passed').length, latest: standing.sort((a, b) => `${a.api} ${a.environment}`.localeCompare(`${b.api} ${b.environment}`)) };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import { SYSTEM } from '../auth/principal.ts';
 import { certificationRuns, partnerEndpoints, releases } from '../db/index.ts';
@@ -34,6 +35,12 @@ export async function certifyDue(deps: Deps, certifier: Certifier): Promise<stri
         const run = await certifier.start(SCHEDULER, { partner: endpoint.partner, api: release.api, version: release.version, environment: endpoint.environment, target: 'endpoint', seed: 1 }, 'schedule');
         started.push(run.id);
       } catch (error) {
+        // Recorded as a run that ended in error, so the schedule waits its interval before trying again (and the partner sees why).
+        const at = deps.clock().toISOString();
+        await deps.db
+          .insert(certificationRuns)
+          .values({ id: `crt_${randomBytes(8).toString('hex')}`, partner: endpoint.partner, api: release.api, version: release.version, environment: endpoint.environment, target: 'endpoint', contentSha256: release.contentSha256, seed: 1, status: 'error', total: 0, done: 0, failures: 0, report: JSON.stringify({ cases: [], evidence: [], notes: [] }), error: `could not start: ${(error as Error).message}`, trigger: 'schedule', createdAt: at, createdBy: SCHEDULER.name, heartbeatAt: at, finishedAt: at })
+          .run();
         deps.logger.warn({ err: error, partner: endpoint.partner, api: release.api, version: release.version, environment: endpoint.environment }, 'scheduled certification could not start');
       }
     }

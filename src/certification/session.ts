@@ -52,17 +52,39 @@ function redacted(headers: Record<string, string>): Record<string, string> {
 export class Session {
   /** Path-parameter values the partner's answers named (by parameter name). */
   readonly known = new Map<string, string>();
+  /** Every operation path up to each of its parameters (/Consent/{consentId} of /Consent/{consentId}/$revoke): what a Location may name. */
+  private readonly resourcePatterns: Array<{ pattern: RegExp; params: string[] }>;
   private count = 0;
 
   constructor(
     private readonly transport: Transport,
     /** The partner's base URL, for the report. */
     private readonly base: string,
-    private readonly routes: Route[],
+    routes: Route[],
     private readonly runId: string,
     /** Whether the transport adds an Authorization header (the report says so, redacted). */
     private readonly authenticated: boolean,
-  ) {}
+  ) {
+    const prefixes = new Set<string>();
+    for (const route of routes) {
+      const segments = route.template.split('/');
+      segments.forEach((segment, i) => {
+        if (/^\{[^}]+\}$/.test(segment)) prefixes.add(segments.slice(0, i + 1).join('/'));
+      });
+    }
+    this.resourcePatterns = [...prefixes].map((prefix) => {
+      const params: string[] = [];
+      const source = prefix.split('/').map((segment) => {
+        const m = /^\{([^}]+)\}$/.exec(segment);
+        if (m) {
+          params.push(m[1]!);
+          return '([^/]+)';
+        }
+        return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      });
+      return { pattern: new RegExp(`^${source.join('/')}$`), params };
+    });
+  }
 
   /** A fresh Idempotency-Key. */
   key(): string {
@@ -75,9 +97,12 @@ export class Session {
    */
   async send(route: Route, options: { body?: unknown; key?: string; timeoutMs: number }): Promise<Sent> {
     const media = requestBody(route);
-    const body = options.body === undefined ? media?.example : options.body;
-    const path = fillPath(route, this.known) ?? route.template;
-    const { query, headers: required } = requiredParameters(route, this.known);
+    const body = options.body === undefined ? this.withKnownIds(media?.example) : options.body;
+    // A path parameter named like a member of the body takes its value (POST /exchanges/{exchangeId}/$finalize {"exchangeId": …}).
+    const known = new Map(this.known);
+    if (body !== null && typeof body === 'object' && !Array.isArray(body)) for (const name of route.params) if (!known.has(name) && typeof (body as Record<string, unknown>)[name] === 'string') known.set(name, (body as Record<string, string>)[name]!);
+    const path = fillPath(route, known);
+    const { query, headers: required } = requiredParameters(route, known);
     const search = new URLSearchParams(query).toString();
     const correlationId = `${this.runId}-${++this.count}`;
     const traceId = randomBytes(16).toString('hex');
@@ -90,15 +115,32 @@ export class Session {
       ...(body !== undefined && body !== null && media ? { 'Content-Type': media.media } : {}),
     };
     const text = body === undefined || body === null || !media ? undefined : JSON.stringify(body);
-    const call: OutboundCall = { method: route.method, path: `${path}${search ? `?${search}` : ''}`, headers, body: text, timeoutMs: options.timeoutMs };
+    const call: OutboundCall = { method: route.method, path: `${path ?? route.template}${search ? `?${search}` : ''}`, headers, body: text, timeoutMs: options.timeoutMs };
     const started = performance.now();
-    const result = await this.transport(call);
+    // A path parameter with no value its schema accepts: the request is not sent.
+    const result = path === undefined ? { error: `not sent: no value for a path parameter of ${route.template} that its schema accepts` } : await this.transport(call);
     const durationMs = Math.round(performance.now() - started);
     const request = { method: call.method, url: `${this.base}${call.path}`, headers: redacted({ ...headers, ...(this.authenticated ? { Authorization: 'Bearer' } : {}) }), body: text === undefined ? null : reported(text) };
     if ('error' in result) return { answer: undefined, correlationId, traceId, exchange: { request, response: null, error: result.error, durationMs } };
     this.learn(result.answer);
     const response = { status: result.answer.status, headers: redacted(result.answer.headers), body: reported(result.answer.body) };
     return { answer: result.answer, correlationId, traceId, exchange: { request, response, durationMs } };
+  }
+
+  /**
+   * The example with the ids the partner gave earlier: a top-level member named like a known
+   * parameter, or ending with its name (`exportJobId` takes a known `jobId`), gets its value, so
+   * an acknowledgement names the export job this run created rather than the example's.
+   */
+  private withKnownIds(example: unknown): unknown {
+    if (example === null || typeof example !== 'object' || Array.isArray(example) || this.known.size === 0) return example;
+    const out = { ...(example as Record<string, unknown>) };
+    for (const [member, value] of Object.entries(out)) {
+      if (typeof value !== 'string') continue;
+      const name = [...this.known.keys()].find((k) => member === k || member.toLowerCase().endsWith(k.toLowerCase()));
+      if (name) out[member] = this.known.get(name)!;
+    }
+    return out;
   }
 
   /** Remembers the path parameters of a resource an answer points to (Location / Content-Location). */
@@ -112,12 +154,12 @@ export class Session {
       } catch {
         continue;
       }
-      for (const route of this.routes) {
-        // The route's template may sit under the partner's base path: try each suffix of the path.
+      for (const { pattern, params } of this.resourcePatterns) {
+        // The template may sit under the partner's base path: try each suffix of the path.
         for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1)) {
-          const m = route.pattern.exec(path.slice(at));
+          const m = pattern.exec(path.slice(at));
           if (!m) continue;
-          route.params.forEach((name, i) => this.known.set(name, decodeURIComponent(m[i + 1]!)));
+          params.forEach((name, i) => this.known.set(name, decodeURIComponent(m[i + 1]!)));
           break;
         }
       }

@@ -38,7 +38,7 @@ export interface CaseGroup {
   run(session: Session): Promise<CaseResult[]>;
 }
 
-/** Schema-derived valid variants per operation, besides its example. */
+/** Seeded schema-valid variants per operation, besides its example and its minimal form. */
 const VALID_VARIANTS = 2;
 /** Concurrent requests with one key. */
 const CONCURRENT = 3;
@@ -149,7 +149,7 @@ function idempotencyGroups(route: Route, random: () => number): CaseGroup[] {
         const same = sameAnswer(a, b) ? [] : [`the replay answered ${describe(b)}; the first request ${describe(a)}`];
         const handled =
           policy === 'reject'
-            ? b.status === 409 || (b.status >= 400 && b.status < 500 && a.status < 300) ? [] : [`the replay policy is reject, but the duplicate was answered ${describe(b)} (expected 409)`]
+            ? b.status >= 400 && b.status < 500 ? [] : [`the replay policy is reject, but the duplicate was answered ${describe(b)} (expected a refusal: 409)`]
             : policy === 'merge'
               ? b.status < 300 ? [] : [`the replay policy is merge, but the duplicate was answered ${describe(b)}`]
               : same.length === 0 ? [] : [`the replay policy is return-original, but the duplicate did not get the original answer: ${same[0]}`];
@@ -199,7 +199,7 @@ function failureGroups(route: Route, byId: Map<string, Route>, done: Set<string>
   const op = opName(route);
   const base = { operationId: route.op.operationId ?? null, flow: flow.flow };
   const timeoutMs = Math.min(durationMs(step.timeout), 60_000);
-  const retry: PlannedCase = { ...base, id: `failure/${flow.flow}/${step.id}/retry`, category: 'failure', name: `${op}: an attempt abandoned and retried with its Idempotency-Key (${step.retry.maxAttempts} attempts, backoff from ${step.retry.initial}) gets one answer within the ${step.timeout} timeout` };
+  const retry: PlannedCase = { ...base, id: `failure/${flow.flow}/${step.id}/retry`, category: 'failure', name: `${op}: an attempt abandoned and retried at once with its Idempotency-Key (then up to ${step.retry.maxAttempts - 1} more, backoff from ${step.retry.initial}) gets one answer, each within the ${step.timeout} timeout` };
   const groups: CaseGroup[] = [
     {
       cases: [retry],
@@ -208,11 +208,13 @@ function failureGroups(route: Route, byId: Map<string, Route>, done: Set<string>
         // The first attempt is not waited for: a client whose timeout fired retries at once.
         const abandoned = session.send(route, { key, timeoutMs });
         const attempts: Sent[] = [await session.send(route, { key, timeoutMs })];
-        for (let n = 1; n < step.retry.maxAttempts && retryable(attempts.at(-1)!.answer); n++) {
+        const first = await abandoned;
+        // Under a reject policy a 409 once the first attempt has answered is the duplicate's refusal, not "in flight": nothing to retry.
+        const settled = (a: Answer | undefined) => !retryable(a) || (flow.idempotency.replayPolicy === 'reject' && a?.status === 409 && first.answer !== undefined && first.answer.status !== 409);
+        for (let n = 1; n < step.retry.maxAttempts && !settled(attempts.at(-1)!.answer); n++) {
           await new Promise((r) => setTimeout(r, Math.min(durationMs(step.retry.initial) * step.retry.multiplier ** (n - 1), durationMs(step.retry.max), MAX_BACKOFF_MS)));
           attempts.push(await session.send(route, { key, timeoutMs }));
         }
-        const first = await abandoned;
         const findings: string[] = [];
         for (const s of [first, ...attempts]) if (s.exchange.durationMs > timeoutMs) findings.push(`an attempt took ${s.exchange.durationMs} ms; the ${flow.flow} flow's timeout for ${step.id} is ${step.timeout}`);
         const last = attempts.at(-1)!;
@@ -236,7 +238,8 @@ function failureGroups(route: Route, byId: Map<string, Route>, done: Set<string>
         const twice = await session.send(compensation, { key, timeoutMs: timeoutOf(compensation) });
         const findings = [...answered(once, opName(compensation)), ...answered(twice, opName(compensation))];
         if (findings.length === 0 && once.answer!.status >= 300) findings.push(`${opName(compensation)} answered ${describe(once.answer!)}: the compensation is not callable`);
-        else if (findings.length === 0 && twice.answer!.status >= 300) findings.push(`${opName(compensation)} called again${key ? ' with the same Idempotency-Key' : ''} answered ${describe(twice.answer!)}: the compensation is not idempotent`);
+        // Idempotent as HTTP means it (RFC 9110 §9.2.2): the same effect again; a DELETE of what is already gone may answer 404 or 410.
+        else if (findings.length === 0 && twice.answer!.status >= 300 && !sameAnswer(once.answer!, twice.answer!) && !(compensation.method === 'DELETE' && [404, 410].includes(twice.answer!.status))) findings.push(`${opName(compensation)} called again${key ? ' with the same Idempotency-Key' : ''} answered ${describe(twice.answer!)}: the compensation is not idempotent`);
         for (const s of [once, twice]) if (s.answer) findings.push(...conformanceFindings(compensation, s.answer));
         return [result(c, findings, [done.exchange, once.exchange, twice.exchange])];
       },
@@ -250,5 +253,8 @@ export function planSuite(routes: Route[], seed: number): CaseGroup[] {
   const random = seededRandom(seed);
   const byId = new Map(routes.filter((r) => r.op.operationId).map((r) => [r.op.operationId!, r]));
   const done = new Set<string>();
-  return [...routes.flatMap((r) => contractGroups(r, random)), ...routes.flatMap((r) => idempotencyGroups(r, random)), ...routes.flatMap((r) => failureGroups(r, byId, done))];
+  const failures = routes.flatMap((r) => failureGroups(r, byId, done));
+  // Compensations last: a cancelled export would leave later steps nothing to act on.
+  const compensating = (g: CaseGroup) => g.cases.some((c) => c.id.endsWith('/compensation'));
+  return [...routes.flatMap((r) => contractGroups(r, random)), ...routes.flatMap((r) => idempotencyGroups(r, random)), ...failures.filter((g) => !compensating(g)), ...failures.filter(compensating)];
 }

@@ -70,6 +70,15 @@ const startedAt = new Date();
 // The contract's operations as Accord's runtime routes them (cf. versionRoutes in src/runtime/route-table.ts).
 const yaml = fs.readFileSync(argv.contract, 'utf8');
 const doc = parseYaml(yaml, { maxAliases: 100 }) as OpenApiDocument;
+/** Operations whose control-matrix flow (the repository's control-matrix/) rejects replays, for this contract's version. */
+const REJECTS_REPLAYS = new Set(
+  fs
+    .readdirSync(new URL('../../control-matrix/', import.meta.url))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => parseYaml(fs.readFileSync(new URL(`../../control-matrix/${f}`, import.meta.url), 'utf8'), { maxAliases: 100 }) as Json)
+    .filter((flow) => flow.idempotency?.replayPolicy === 'reject' && semver.satisfies(String(doc.info?.version ?? '0.0.0'), String(flow.contract?.versions ?? '*')))
+    .flatMap((flow) => (flow.steps as Json[]).map((step) => String(step.operationId))),
+);
 const schemas = contractSchemasOf({ cacheMaxBytes: 64 * 1024 * 1024 }, createHash('sha256').update(yaml).digest('hex'), Buffer.byteLength(yaml), doc);
 const version = String(doc.info?.version ?? '0.0.0');
 const routes: Route[] = listOperations(doc).map((op) => {
@@ -246,6 +255,8 @@ app.all('*', async (c) => {
     const stored = keys.get(scope);
     if (stored && stored.fingerprint !== fingerprint) return refuse(c, route, { status: 422, code: 'conflict', detail: 'This Idempotency-Key was used with a different request' });
     if (stored && !stored.response) return refuse(c, route, { status: 409, code: 'conflict', detail: 'A request with this Idempotency-Key is still being processed; retry later' });
+    // The control matrix's replay policy: a flow that rejects duplicates answers 409 to a repeat.
+    if (stored?.response && route.op.operationId && REJECTS_REPLAYS.has(route.op.operationId)) return refuse(c, route, { status: 409, code: 'duplicate', detail: 'Duplicate request: this Idempotency-Key was already processed (replay policy: reject)' });
     if (stored?.response) {
       const { status, headers: storedHeaders, body: storedBody } = stored.response;
       const replayHeaders = { ...storedHeaders, 'Idempotent-Replayed': 'true' };

@@ -47,6 +47,14 @@ describe('certifying Accord’s own reference partner', () => {
     expect(xml.testsuites.failures).toBe('0');
   });
 
+  it('passes again on a second run: a new caller, whose $finalize of the example exchange the first run’s caller owns, gets the documented 409 (problem+json)', async () => {
+    const run = await certify(s, { partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0', target: 'reference' });
+    expect(failedIds(run)).toEqual([]);
+    const example = run.cases.find((c) => c.id === 'contract/finalizeExchange/example')!.exchanges[0] as unknown as { response: { status: number; headers: Record<string, string> } };
+    expect(example.response.status).toBe(409);
+    expect(example.response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
   it('refuses what it cannot run: a version the exchange does not serve (409), an unknown version (404), an endpoint target without environment (422), another partner’s certification (403)', async () => {
     const post = async (body: unknown, token?: string) => await s.call('POST', '/v1/certifications', { body: JSON.stringify(body), type: 'application/json', token });
     const older = await post({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.0.0', target: 'reference' });

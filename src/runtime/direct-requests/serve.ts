@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import semver from 'semver';
 import type { Principal } from '../../auth/principal.ts';
 import type { Deps } from '../../deps.ts';
-import type { FieldError } from '../../errors.ts';
+import { AccordError, errorCodeOf, type FieldError } from '../../errors.ts';
 import { emptyDictionary, jsonTextDeeperThan, valueAt, type Json } from '../../lib/json.ts';
 import { absoluteUrl } from '../../lib/public-url.ts';
 import { MAX_DEPTH } from '../../lib/yaml.ts';
@@ -213,7 +213,7 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
     if (fault?.kind === 'error-status' || fault?.kind === 'validation-error') return refuse(route, fault.status ?? 503, fault.kind === 'validation-error' ? 'invalid' : 'transient', `Injected fault: ${partner} answered ${fault.status ?? 503}`);
 
     const call = { partner, operationId: route.op.operationId, params: pathValues, base: absoluteUrl(deps.config, prefix), caller: principal };
-    const contentType = (result: HandlerResult): Record<string, string> => (result.body === null ? {} : { 'Content-Type': route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' });
+    const contentType = (result: HandlerResult): Record<string, string> => (result.body === null ? {} : { 'Content-Type': result.body.resourceType === undefined && result.status >= 400 ? 'application/problem+json' : route.fhir || result.status >= 400 ? 'application/fhir+json' : 'application/json' });
     // HEAD answers what GET would, without GET's effects (a poll counts): the work runs in a transaction that is rolled back.
     if (request.method === 'HEAD') {
       const peek = await peekReference(deps, { ...call, body: {}, now: deps.clock() });
@@ -231,7 +231,7 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
         }
         const started = deps.clock();
         const t0 = performance.now();
-        const result = await handleReference(deps, { ...call, body: (body ?? {}) as Json, now: started });
+        const result = asDocumented(route, await handleReference(deps, { ...call, body: (body ?? {}) as Json, now: started }), request.path);
         const responseBody = result.body === null ? '' : JSON.stringify(result.body);
         const resultHeaders: Record<string, string> = { ...contentType(result), ...result.headers };
         if (idem && key) await store.complete(scope, key, { status: result.status, headers: resultHeaders, body: responseBody });
@@ -287,6 +287,18 @@ export function directRequests(deps: Deps, runtime: Runtime): (request: DirectRe
 /** The in-flight lease: the slowest step's timeout, so a crash frees the key soon after. */
 function leaseMs(flowEntry: FlowEntry): number {
   return Math.max(...flowEntry.steps.map((s) => durationMs(s.timeout)), 1000);
+}
+
+/**
+ * A refusal of the reference handlers in the dialect the contract documents for its status: an
+ * OperationOutcome becomes problem+json where the contract says so (a $finalize 409 documents
+ * problem+json; certification found it answered FHIR).
+ */
+function asDocumented(route: Route, result: HandlerResult, instance: string): HandlerResult {
+  if (result.status < 400 || result.body?.resourceType !== 'OperationOutcome' || documentedMedia(route, result.status, true)) return result;
+  const issue = (result.body.issue as Json[] | undefined)?.[0];
+  const problem = new AccordError(errorCodeOf(result.status), String(issue?.diagnostics ?? 'Refused'), { errors: (issue?.expression as string[] | undefined)?.map((location) => ({ location, message: String(issue?.diagnostics) })) ?? [] }).toProblem({ instance });
+  return { ...result, body: { ...problem, status: result.status } };
 }
 
 /** Whether the contract answers `status` of this operation as FHIR (else problem+json); `fallback` when it documents no body for it. */

@@ -13,6 +13,8 @@ const POSTGRES_SUITES = [
   'test/accord-evidence.test.ts',
   'test/bounded-input.test.ts',
   'test/caches.test.ts',
+  'test/certification.test.ts',
+  'test/certification-lifecycle.test.ts',
   'test/change-control.test.ts',
   'test/change-control.e2e.test.ts',
   'test/change-inbox.test.ts',

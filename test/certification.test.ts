@@ -123,3 +123,40 @@ describe('certifying a partner’s own endpoint (a separate test partner process
     expect(run.evidence.find((e) => e.kind === kind)?.result).toBe('fail');
   });
 });
+
+describe('a run cut short', () => {
+  let s: TestService;
+  let slow: TestPartner;
+  beforeAll(async () => {
+    s = await startTestService({ seed: true, clock: () => new Date(), env: { ACCORD_SECRETS_KEY: randomBytes(32).toString('hex'), ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
+    slow = await startTestPartner({ contract: CONTRACT, bearer: BEARER, latencyMs: 150 });
+  });
+  afterAll(async () => {
+    await slow.stop();
+    await s.cleanup();
+  });
+
+  it('ends in error when the server stops during it: the cases not run say so, and it records no evidence (it proves nothing about the partner)', async () => {
+    expect((await s.call('PUT', '/v1/partners/northwind-health/endpoints', { body: JSON.stringify({ environments: { sandbox: { baseUrl: slow.url, auth: { type: 'bearer', token: BEARER } } } }), type: 'application/json' })).status).toBe(200);
+    const res = await s.call('POST', '/v1/certifications', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0', environment: 'sandbox' }), type: 'application/json' });
+    expect(res.status).toBe(202);
+    const location = res.headers.get('location')!;
+    const read = async () => (await (await s.call('GET', location)).json()) as Run & { error: string | null };
+    while ((await read()).progress.done === 0) await new Promise((r) => setTimeout(r, 50));
+    await s.runtime.certifier.stop();
+    const run = await read();
+    expect(run.status).toBe('error');
+    expect(run.error).toContain('the server stopped during the run');
+    expect(run.evidence).toEqual([]);
+    expect(run.cases.some((c) => c.verdict === 'error' && c.findings[0] === 'not run: the server stopped during the run')).toBe(true);
+    expect(await (await s.call('GET', '/v1/evidence?partner=northwind-health&api=p2p-exchange&version=2.1.0')).json()).toEqual([]);
+  });
+
+  it('reads as abandoned (error) once the replica running it has not written for five minutes', async () => {
+    const stale = new Date(Date.now() - 6 * 60_000).toISOString();
+    await s.deps.db.$sql.run("INSERT INTO certification_runs (id, partner, api, version, environment, target, content_sha256, seed, status, total, done, failures, report, error, trigger, created_at, created_by, heartbeat_at, finished_at) VALUES ('crt_00000000deadbeef', 'northwind-health', 'p2p-exchange', '2.1.0', 'sandbox', 'endpoint', 'x', 1, 'running', 10, 3, 0, ?, NULL, 'request', ?, 'test', ?, NULL)", [JSON.stringify({ cases: [], evidence: [], notes: [] }), stale, stale]);
+    const run = (await (await s.call('GET', '/v1/certifications/crt_00000000deadbeef')).json()) as { status: string; error: string };
+    expect(run.status).toBe('error');
+    expect(run.error).toMatch(/^abandoned: the replica running it stopped writing at /);
+  });
+});

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Route } from '../runtime/route-table.ts';
+import { compileTemplate, type Route } from '../runtime/route-table.ts';
 import { fillPath, requestBody, requiredParameters } from './inputs.ts';
 import type { Answer } from './judge.ts';
 
@@ -72,18 +72,7 @@ export class Session {
         if (/^\{[^}]+\}$/.test(segment)) prefixes.add(segments.slice(0, i + 1).join('/'));
       });
     }
-    this.resourcePatterns = [...prefixes].map((prefix) => {
-      const params: string[] = [];
-      const source = prefix.split('/').map((segment) => {
-        const m = /^\{([^}]+)\}$/.exec(segment);
-        if (m) {
-          params.push(m[1]!);
-          return '([^/]+)';
-        }
-        return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      });
-      return { pattern: new RegExp(`^${source.join('/')}$`), params };
-    });
+    this.resourcePatterns = [...prefixes].map(compileTemplate);
   }
 
   /** A fresh Idempotency-Key. */

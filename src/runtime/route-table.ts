@@ -63,7 +63,7 @@ function escapeRegex(s: string): string {
 }
 
 /** Compiles a path template (/Group/{id}/$davinci-data-export) to a matcher. */
-function compileTemplate(template: string): { pattern: RegExp; params: string[] } {
+export function compileTemplate(template: string): { pattern: RegExp; params: string[] } {
   const params: string[] = [];
   const source = template
     .split(/(\{[^}]+\})/)

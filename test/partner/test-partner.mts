@@ -30,7 +30,7 @@ import { emptyDictionary, jsonTextDeeperThan, type Json } from '../../src/lib/js
 import { MAX_DEPTH, parseYaml } from '../../src/lib/yaml.ts';
 import { bodyErrors, documentedResponse, parameterErrors } from '../../src/runtime/contract-check.ts';
 import { handleReference, peekReference, type Caller, type HandlerResult } from '../../src/runtime/handlers.ts';
-import type { Route } from '../../src/runtime/route-table.ts';
+import { compileTemplate, type Route } from '../../src/runtime/route-table.ts';
 import { exchangeHopOf, hopHeaders } from '../../src/runtime/trace-context.ts';
 
 export const VARIANTS = ['correct', 'ignores-idempotency-key', 'undocumented-status', 'drops-traceparent', 'violates-response-schema'] as const;
@@ -85,20 +85,6 @@ const routes: Route[] = listOperations(doc).map((op) => {
   const media = Object.keys(op.operation.requestBody?.content ?? op.operation.responses?.['200']?.content ?? {});
   return { partner, api: 'test-partner', major: semver.valid(version) ? semver.major(version) : 0, version, method: op.method.toUpperCase(), template: op.path, ...compileTemplate(op.path), op, schemas, fhir: media.some((m) => m.includes('fhir')), flowEntry: undefined, idempotencyFlowEntry: undefined, deprecation: undefined, retired: false };
 });
-
-function compileTemplate(template: string): { pattern: RegExp; params: string[] } {
-  const params: string[] = [];
-  const source = template
-    .split(/(\{[^}]+\})/)
-    .map((part) => {
-      const m = /^\{([^}]+)\}$/.exec(part);
-      if (!m) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      params.push(m[1]!);
-      return '([^/]+)';
-    })
-    .join('');
-  return { pattern: new RegExp(`^${source}$`), params };
-}
 
 // Accord's real schema, migrated; the reference handlers keep their records in it.
 const deps = { db: openDb(':memory:') };

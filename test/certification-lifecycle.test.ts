@@ -121,3 +121,32 @@ describe('certification over time', () => {
     expect(await gate()).toEqual([expect.objectContaining({ rule: 'accord-evidence:contract-test', status: 'met' }), expect.objectContaining({ rule: 'accord-evidence:replay-test', status: 'met' })]);
   });
 });
+
+describe('certifying a deprecated version', () => {
+  let s: TestService;
+  const partners: TestPartner[] = [];
+  beforeAll(async () => {
+    s = await startTestService({ seed: true, clock: () => new Date(), env: { ACCORD_OUTBOUND_ALLOW_PRIVATE: 'true' } });
+  });
+  afterAll(async () => {
+    await Promise.all(partners.map((p) => p.stop()));
+    await s.cleanup();
+  });
+
+  it('expects Deprecation and Sunset on every answer: a partner that leaves them out fails the deprecation cases, one that sends them passes', async () => {
+    const deprecate = await s.call('POST', '/v1/contracts/northwind-health/p2p-exchange/versions/2.1.0/deprecation', { body: JSON.stringify({ sunset: '2027-06-30', reason: 'moving to the 3.x line' }), type: 'application/json' });
+    expect(deprecate.status, await deprecate.clone().text()).toBe(201);
+    const [silent, announcing] = await Promise.all([startTestPartner({ contract: CONTRACT }), startTestPartner({ contract: CONTRACT, deprecatedSunset: '2027-06-30' })]);
+    partners.push(silent, announcing);
+    const put = async (url: string) => expect((await s.call('PUT', '/v1/partners/northwind-health/endpoints', { body: JSON.stringify({ environments: { sandbox: { baseUrl: url, auth: { type: 'none' } } } }), type: 'application/json' })).status).toBe(200);
+    await put(silent.url);
+    const failing = await certify(s, { ...TARGET, environment: 'sandbox' });
+    const deprecationCases = failing.cases.filter((c) => c.category === 'deprecation');
+    expect(deprecationCases.length).toBeGreaterThan(5);
+    expect(deprecationCases.every((c) => c.verdict === 'fail' && c.findings.some((f) => f.includes('no Deprecation header')))).toBe(true);
+    expect(failing.evidence.find((e) => e.kind === 'contract-test')?.result).toBe('fail');
+    await put(announcing.url);
+    const passing = await certify(s, { ...TARGET, environment: 'sandbox' });
+    expect(passing.cases.filter((c) => c.verdict !== 'pass').map((c) => [c.id, c.findings])).toEqual([]);
+  });
+});

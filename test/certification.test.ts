@@ -136,13 +136,17 @@ describe('a run cut short', () => {
     await s.cleanup();
   });
 
-  it('ends in error when the server stops during it: the cases not run say so, and it records no evidence (it proves nothing about the partner)', async () => {
+  it('refuses a second run while one is running (409), and ends in error when the server stops during it: the cases not run say so, and it records no evidence (it proves nothing about the partner)', async () => {
     expect((await s.call('PUT', '/v1/partners/northwind-health/endpoints', { body: JSON.stringify({ environments: { sandbox: { baseUrl: slow.url, auth: { type: 'bearer', token: BEARER } } } }), type: 'application/json' })).status).toBe(200);
     const res = await s.call('POST', '/v1/certifications', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0', environment: 'sandbox' }), type: 'application/json' });
     expect(res.status).toBe(202);
     const location = res.headers.get('location')!;
     const read = async () => (await (await s.call('GET', location)).json()) as Run & { error: string | null };
     while ((await read()).progress.done === 0) await new Promise((r) => setTimeout(r, 50));
+    // One run at a time per partner, API and environment.
+    const second = await s.call('POST', '/v1/certifications', { body: JSON.stringify({ partner: 'northwind-health', api: 'p2p-exchange', version: '2.1.0', environment: 'sandbox' }), type: 'application/json' });
+    expect(second.status).toBe(409);
+    expect((await second.json()).detail).toContain(`GET ${location}`);
     await s.runtime.certifier.stop();
     const run = await read();
     expect(run.status).toBe('error');

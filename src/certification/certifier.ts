@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq, gt } from 'drizzle-orm';
 import semver from 'semver';
 import type { Principal } from '../auth/principal.ts';
 import { createToken, revokeToken } from '../auth/tokens.ts';
 import { findVersion } from '../contracts/versions.ts';
-import { certificationRuns } from '../db/index.ts';
+import { certificationRuns, lockKey } from '../db/index.ts';
 import type { Deps } from '../deps.ts';
 import { AccordError } from '../errors.ts';
 import { currentFlows } from '../matrix/store.ts';
@@ -14,7 +14,7 @@ import { partnerAuthorization } from '../partners/credentials.ts';
 import { endpointCredential } from '../partners/endpoints.ts';
 import { versionRoutes, type Route, type RouteTable } from '../runtime/route-table.ts';
 import { finishRun } from './finish.ts';
-import type { CertificationRequest, RunRow } from './runs.ts';
+import { ABANDONED_AFTER_MS, type CertificationRequest, type RunRow } from './runs.ts';
 import { Session, type Transport } from './session.ts';
 import { planSuite, type CaseGroup, type CaseResult } from './suite.ts';
 
@@ -68,11 +68,18 @@ export class Certifier {
       if (planned.length === 0) throw new AccordError('invalid_document', `${input.partner}/${input.api}@${input.version} has no operations to certify`);
       const now = deps.clock().toISOString();
       notes.push(`Dedupe windows (${[...new Set(routes.flatMap((r) => (r.idempotencyFlowEntry ? [`${r.idempotencyFlowEntry.flow} ${r.idempotencyFlowEntry.idempotency.dedupeWindow}`] : [])))].join(', ') || 'none'}) are longer than a run: a key's expiry is not waited out.`);
-      row = await deps.db
-        .insert(certificationRuns)
-        .values({ id, partner: input.partner, api: input.api, version: input.version, environment: target.environment, target: input.target, contentSha256: version.sha256, seed: input.seed, status: 'running', total: planned.length, done: 0, failures: 0, report: JSON.stringify({ cases: planned, evidence: [], notes }), error: null, trigger, createdAt: now, createdBy: principal.name, heartbeatAt: now, finishedAt: null })
-        .returning()
-        .get();
+      const values = { id, partner: input.partner, api: input.api, version: input.version, environment: target.environment, target: input.target, contentSha256: version.sha256, seed: input.seed, status: 'running', total: planned.length, done: 0, failures: 0, report: JSON.stringify({ cases: planned, evidence: [], notes }), error: null, trigger, createdAt: now, createdBy: principal.name, heartbeatAt: now, finishedAt: null };
+      // One run at a time per partner, API, environment and target (across replicas): a partner is not load-tested by accident.
+      row = await deps.db.transaction(async (tx) => {
+        await tx.$serialize(lockKey(`certification ${input.partner}/${input.api} ${target.environment} ${input.target}`));
+        const busy = await tx
+          .select({ id: certificationRuns.id })
+          .from(certificationRuns)
+          .where(and(eq(certificationRuns.partner, input.partner), eq(certificationRuns.api, input.api), eq(certificationRuns.environment, target.environment), eq(certificationRuns.target, input.target), eq(certificationRuns.status, 'running'), gt(certificationRuns.heartbeatAt, new Date(deps.clock().getTime() - ABANDONED_AFTER_MS).toISOString())))
+          .get();
+        if (busy) throw new AccordError('conflict', `Certification ${busy.id} of ${input.partner}/${input.api} in ${target.environment} is still running: wait for it (GET /v1/certifications/${busy.id})`);
+        return await tx.insert(certificationRuns).values(values).returning().get();
+      });
     } catch (error) {
       await target.release();
       throw error;

@@ -3,6 +3,7 @@ import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import { SYSTEM } from '../auth/principal.ts';
 import { certificationRuns, partnerEndpoints, releases } from '../db/index.ts';
 import type { Deps } from '../deps.ts';
+import { AccordError } from '../errors.ts';
 import { durationMs } from '../matrix/durations.ts';
 import type { Certifier } from './certifier.ts';
 
@@ -35,6 +36,8 @@ export async function certifyDue(deps: Deps, certifier: Certifier): Promise<stri
         const run = await certifier.start(SCHEDULER, { partner: endpoint.partner, api: release.api, version: release.version, environment: endpoint.environment, target: 'endpoint', seed: 1 }, 'schedule');
         started.push(run.id);
       } catch (error) {
+        // A run of it is still going (started by hand, say): the next round looks again.
+        if (error instanceof AccordError && error.code === 'conflict') continue;
         // Recorded as a run that ended in error, so the schedule waits its interval before trying again (and the partner sees why).
         const at = deps.clock().toISOString();
         await deps.db

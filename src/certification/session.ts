@@ -126,7 +126,8 @@ export class Session {
     const out = { ...(example as Record<string, unknown>) };
     for (const [member, value] of Object.entries(out)) {
       if (typeof value !== 'string') continue;
-      const name = [...this.known.keys()].find((k) => member === k || member.toLowerCase().endsWith(k.toLowerCase()));
+      // `…JobId` takes a known `jobId`; a bare `id` names nothing in particular and is matched exactly only.
+      const name = [...this.known.keys()].find((k) => member === k || (k.length > 2 && member.endsWith(`${k[0]!.toUpperCase()}${k.slice(1)}`)));
       if (name) out[member] = this.known.get(name)!;
     }
     return out;

@@ -76,6 +76,12 @@ describe('/metrics with the reference network', () => {
     for (const op of operations.filter((o) => o.path.includes('{'))) {
       await send(op, op.path.replace(/\{[^}]+\}/g, 'unknown-0001'), op.body === undefined ? undefined : JSON.stringify(op.body));
     }
+    // A match for a member the partner does not have: 422.
+    for (const op of operations.filter((o) => o.id === 'memberMatch')) {
+      const body = structuredClone(op.body) as { parameter: Array<{ resource: { birthDate?: string } }> };
+      body.parameter[0]!.resource.birthDate = '1900-01-01';
+      await send(op, op.path, JSON.stringify(body));
+    }
     // The saga flow of every partner (step durations, time to acknowledge and to finalise, outcomes).
     for (const partner of ['northwind-health', 'bluestem-mutual']) {
       const match = operations.find((o) => o.prefix.startsWith(`/exchange/${partner}/`) && o.id === 'memberMatch')!;

@@ -137,7 +137,7 @@ describe('webhook registration refuses destinations that are not public', () => 
   });
 
   it('lists every finding of a request of the wrong shape; a partner may subscribe to notice and change-request events only', async () => {
-    const partnerEvents = 'notice.deprecation, notice.breaking-release, notice.sunset-reached, notice.synthetic-drift, notice.webhook-disabled, notice.acknowledgement-requested, notice.change-unaffected, change.acknowledgement-requested';
+    const partnerEvents = 'notice.deprecation, notice.breaking-release, notice.sunset-reached, notice.synthetic-drift, notice.partner-drift, notice.webhook-disabled, notice.acknowledgement-requested, notice.change-unaffected, change.acknowledgement-requested';
     const all = `${partnerEvents}, release.recorded, gate.break-glass, matrix.break-glass, transaction.state-changed, transaction.step-failed, transaction.compensation-failed, transaction.reversal-event, transaction.recorded, transaction.compensation-awaiting-approval, transaction.compensation-approved, transaction.compensation-rejected, sla.page-owner, sla.open-ticket, sla.recovered, incident.opened, incident.closed`;
     const empty = await json(s, 'POST', '/v1/webhooks', {});
     expect(empty.status).toBe(422);

@@ -18,7 +18,8 @@ export type Run = {
 export async function certify(s: TestService, body: Record<string, unknown>, token?: string): Promise<Run> {
   const res = await s.call('POST', '/v1/certifications', { body: JSON.stringify(body), type: 'application/json', token });
   expect(res.status, await res.clone().text()).toBe(202);
-  const location = res.headers.get('location')!;
+  const location = new URL(res.headers.get('location')!).pathname;
+  expect(res.headers.get('location')).toBe(`${s.config.publicUrl}${location}`);
   expect(location).toMatch(/^\/v1\/certifications\/crt_[0-9a-f]{16}$/);
   await s.runtime.certifier.idle();
   return (await (await s.call('GET', location, { token })).json()) as Run;

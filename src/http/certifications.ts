@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Certifier } from '../certification/certifier.ts';
 import { getRun, junitReport, listRuns, runView } from '../certification/runs.ts';
 import type { Deps } from '../deps.ts';
+import { absoluteUrl } from '../lib/public-url.ts';
 import { operationsRouter, serve } from './operation.ts';
 import * as op from './operations/certifications.ts';
 import { pageFrom, sendPage } from './pages.ts';
@@ -12,7 +13,7 @@ export function certificationsRouter(deps: Deps, certifier: Certifier): OpenAPIH
   const app = operationsRouter();
   serve(app, op.startCertification, async (c, { body }) => {
     const row = await certifier.start(principalOf(c), body);
-    c.header('Location', `/v1/certifications/${row.id}`);
+    c.header('Location', absoluteUrl(deps.config, `/v1/certifications/${row.id}`));
     return c.json(runView(row, deps.clock(), { cases: true }), 202);
   });
   serve(app, op.listCertifications, async (c, { query }) => {

@@ -1,7 +1,7 @@
 import { lazyCommand, type Command } from '../command.ts';
 
-const SYNOPSIS = `accord certify --partner P --api A --version V --environment E [--target endpoint|reference]
-               [--seed N] [--junit FILE] [--timeout SECONDS] [--poll-interval MS] [--format text|json]`;
+const SYNOPSIS = `accord certify --partner P --api A --version V (--environment E | --target reference)
+               [--target endpoint|reference] [--seed N] [--junit FILE] [--timeout SECONDS] [--poll-interval MS] [--format text|json]`;
 
 /** `accord certify`: runs a certification on the server and waits for its verdict (exit 0 passed, 1 failed, 3 error). */
 export const certify: Command = lazyCommand(
@@ -15,8 +15,8 @@ Asks the server at ACCORD_URL (with ACCORD_TOKEN) to certify P/A@V in environmen
 (POST /v1/certifications), then polls the run every --poll-interval ms (default 1000) until it
 finishes, printing its progress on stderr when it changes. --target endpoint (default) runs the
 cases against the partner's registered endpoint for E, reference against Accord's reference
-implementation of the version; --seed N makes the generated cases reproducible. --env is short
-for --environment.
+implementation of the version (in the server's runtime environment: --environment may be left
+out); --seed N makes the generated cases reproducible. --env is short for --environment.
 
 Prints the run's id and URL, its verdict, passed and failed cases per category (contract,
 idempotency, duplicate-handling, failure, trace, deprecation), each failed case with its

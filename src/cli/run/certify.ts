@@ -8,7 +8,7 @@ import { CliFailure, usageFailure } from '../errors.ts';
 
 /** What `accord certify` was asked for, checked. */
 interface CertifyOptions {
-  body: { partner: string; api: string; version: string; environment: string; target: 'endpoint' | 'reference'; seed?: number };
+  body: { partner: string; api: string; version: string; environment?: string; target: 'endpoint' | 'reference'; seed?: number };
   junit: string | undefined;
   timeoutMs: number;
   pollIntervalMs: number;
@@ -17,10 +17,11 @@ interface CertifyOptions {
 /** The options of a run, or a usage failure (exit 3) naming what is missing or wrong. */
 function certifyOptions(values: CommandArgs['values'], positionals: string[], synopsis: { synopsis: string }): CertifyOptions {
   if (values.environment === undefined && typeof values.env === 'string') values.environment = values.env;
-  const missing = missingFlags(values, ['partner', 'api', 'version', 'environment']);
+  const target = values.target ?? 'endpoint';
+  // The reference partner runs in the server's own runtime environment: --environment is optional for it.
+  const missing = missingFlags(values, ['partner', 'api', 'version', ...(target === 'reference' ? [] : ['environment'])]);
   if (missing) throw usageFailure(synopsis, missing);
   if (positionals.length > 0) throw usageFailure(synopsis, `Unexpected argument "${positionals[0]}"`);
-  const target = values.target ?? 'endpoint';
   if (target !== 'endpoint' && target !== 'reference') throw usageFailure(synopsis, '--target must be endpoint or reference');
   const wholeNumber = (name: string, fallback: number | undefined, min: number): number | undefined => {
     const value = values[name];
@@ -31,7 +32,7 @@ function certifyOptions(values: CommandArgs['values'], positionals: string[], sy
   };
   const seed = wholeNumber('seed', undefined, 0);
   return {
-    body: { partner: values.partner as string, api: values.api as string, version: values.version as string, environment: values.environment as string, target, ...(seed !== undefined ? { seed } : {}) },
+    body: { partner: values.partner as string, api: values.api as string, version: values.version as string, ...(values.environment !== undefined ? { environment: values.environment as string } : {}), target, ...(seed !== undefined ? { seed } : {}) },
     junit: typeof values.junit === 'string' && values.junit !== '' ? values.junit : undefined,
     timeoutMs: wholeNumber('timeout', 600, 1)! * 1000,
     pollIntervalMs: wholeNumber('poll-interval', 1000, 0)!,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certifyDue } from '../src/certification/schedule.ts';
 import { certify } from './certification-helpers.ts';
 import { startTestPartner, type TestPartner } from './partner/start.ts';
+import { signIn } from './console-helpers.ts';
 import { REPO_ROOT, startTestService, type TestService } from './harness.ts';
 
 /**
@@ -90,6 +91,18 @@ describe('certification over time', () => {
     const card = (await (await s.call('GET', '/v1/scorecards/northwind-health?window=PT1H')).json()) as { certification: { runs: number; latest: Array<{ environment: string; status: string; drift: boolean; runId: string }> } };
     expect(card.certification.latest.find((l) => l.environment === 'staging')).toMatchObject({ status: 'failed', drift: true, runId: again.id });
     expect(card.certification.latest.find((l) => l.environment === 'preprod')).toMatchObject({ status: 'passed', drift: false });
+
+    // The console's partner scorecard shows it, and the run's page its failing cases (a partner its own only).
+    const northwind = await signIn(s, await s.token('partner', 'northwind-health'));
+    const page = await (await northwind.get('/console/operations/partners/northwind-health')).text();
+    const section = page.slice(page.indexOf('id="certification"'), page.indexOf('id="costs"'));
+    expect(section).toContain(`href="/console/operations/certifications/${again.id}">failed</a><strong> — drift</strong>`);
+    const runPage = await northwind.get(`/console/operations/certifications/${again.id}`);
+    expect(runPage.status).toBe(200);
+    const runHtml = await runPage.text();
+    expect(runHtml).toContain('<code>trace/memberMatch</code>');
+    expect(runHtml).toContain('the answer has no traceparent');
+    expect((await (await signIn(s, await s.token('partner', 'bluestem-mutual'))).get(`/console/operations/certifications/${again.id}`)).status).toBe(404);
   });
 
   it('certifies each API released to an environment on its schedule (certifyEvery), and not before it is due', async () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkAccessibility, launchBrowser, signInAs, watchPage, type PageProblems } from './browser.ts';
+import { certify } from './certification-helpers.ts';
 import { ADMIN_TOKEN, startTestService, type TestService } from './harness.ts';
 
 /** Who visits a page: signed in with one of the suite's tokens, or not signed in. */
@@ -46,6 +47,9 @@ const PAGES: Array<{ path: string; as: Visitor; status?: number }> = [
   { path: '/console/operations', as: 'admin' },
   { path: '/console/operations?window=P7D&flow=member-match', as: 'partner' },
   { path: '/console/operations?window=PT5M', as: 'admin', status: 400 },
+  // {run}: the reference certification of bluestem-mutual's 1.2.0 the suite starts.
+  { path: '/console/operations/certifications/{run}', as: 'partner' },
+  { path: '/console/operations/certifications/{run}', as: 'approver' },
 ];
 
 /** Serves one page on its own origin (http://<host>:<port>/); returns the page's URL. */
@@ -60,6 +64,7 @@ describe('the console in a real browser (Chromium)', () => {
   let s: TestService;
   let baseUrl: string;
   let tokens: Record<Exclude<Visitor, 'anonymous'>, string>;
+  let runId: string;
   const contexts = new Map<Visitor, Promise<BrowserContext>>();
 
   beforeAll(async () => {
@@ -67,6 +72,7 @@ describe('the console in a real browser (Chromium)', () => {
     s = await startTestService({ seed: true });
     baseUrl = await s.listen();
     tokens = { admin: ADMIN_TOKEN, approver: await s.token('approver'), partner: await s.token('partner', 'bluestem-mutual') };
+    runId = (await certify(s, { partner: 'bluestem-mutual', api: 'p2p-exchange', version: '1.2.0', target: 'reference' })).id;
   });
   afterAll(async () => {
     await browser?.close();
@@ -100,12 +106,12 @@ describe('the console in a real browser (Chromium)', () => {
   it.each(PAGES)('$path as $as: accessible (axe: 0 serious/critical), within the CSP, only 127.0.0.1, no sideways scrolling at 375 px', async ({ path, as, status = 200 }) => {
     const { page, problems } = await openPage(await visitor(as));
     try {
-      const response = await page.goto(`${baseUrl}${path}`);
+      const response = await page.goto(`${baseUrl}${path.replace('{run}', runId)}`);
       const found = { status: response?.status(), path: ((u) => u.pathname + u.search)(new URL(page.url())), h1: await page.locator('h1').count(), axe: await checkAccessibility(page), sidewaysScrollAt375px: 0, ...problems };
       await page.setViewportSize({ width: 375, height: 667 });
       found.sidewaysScrollAt375px = await page.evaluate(() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth));
       // Everything at once, so that a failure lists all a page gets wrong.
-      expect(found).toEqual({ status, path, h1: 1, axe: [], sidewaysScrollAt375px: 0, ...noProblems });
+      expect(found).toEqual({ status, path: path.replace('{run}', runId), h1: 1, axe: [], sidewaysScrollAt375px: 0, ...noProblems });
     } finally {
       await page.close();
     }

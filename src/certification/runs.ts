@@ -143,7 +143,7 @@ export function junitReport(row: RunRow): string {
  * each environment (failing after a release of that version there = drift), and how many runs
  * finished in the window and passed.
  */
-export async function certificationStanding(deps: Pick<Deps, 'db'>, partner: string, since: string) {
+export async function certificationStanding(deps: Pick<Deps, 'db'>, partner: string, since: string): Promise<CertificationStanding> {
   const rows = await deps.db.select().from(certificationRuns).where(and(eq(certificationRuns.partner, partner), eq(certificationRuns.target, 'endpoint'))).orderBy(desc(certificationRuns.createdAt)).limit(500).all();
   const finished = rows.filter((r) => r.status === 'passed' || r.status === 'failed');
   const latest = new Map<string, RunRow>();
@@ -155,4 +155,10 @@ export async function certificationStanding(deps: Pick<Deps, 'db'>, partner: str
   }
   const inWindow = finished.filter((r) => r.createdAt >= since);
   return { runs: inWindow.length, passed: inWindow.filter((r) => r.status === 'passed').length, latest: standing.sort((a, b) => `${a.api} ${a.environment}`.localeCompare(`${b.api} ${b.environment}`)) };
+}
+
+export interface CertificationStanding {
+  runs: number;
+  passed: number;
+  latest: Array<{ api: string; environment: string; version: string; status: 'passed' | 'failed'; runId: string; finishedAt: string | null; failedCases: number; drift: boolean }>;
 }

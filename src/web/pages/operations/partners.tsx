@@ -10,6 +10,7 @@ import { Layout, type PageContext } from '../../layout.tsx';
 import { pageContext, sendPage, type WebEnv } from '../../types.ts';
 import { clusterPath } from '../../../observability/failure-clusters.ts';
 import { OperationsNav } from './nav.tsx';
+import { CertificationSection, registerCertificationPages } from './certifications.tsx';
 
 const pct = (v: number | null) => (v === null ? '—' : `${Math.round(v * 1000) / 10}%`);
 const money = (amount: number, currency: string) => new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount);
@@ -45,6 +46,7 @@ function PartnerPage(props: { ctx: PageContext; card: Awaited<ReturnType<typeof 
         <dt>Synthetic success</dt>
         <dd>{pct(card.synthetic.successRate)}</dd>
       </dl>
+      <CertificationSection standing={card.certification} />
       <h2 id="costs">What its unreliability costs</h2>
       <p class="muted">
         Per calendar month (UTC): transactions that had to be compensated, manual interventions (operator retries, compensations and approval decisions) and duplicate requests handled, priced
@@ -87,4 +89,5 @@ export function registerPartnerPages(app: Hono<WebEnv>, deps: Deps, runtime: Run
     const card = await scorecard(deps, runtime, ctx.principal, c.req.param('partner'));
     return sendPage(c, <PartnerPage ctx={ctx} card={card} clusters={mayCall(ctx.principal, listFailureClustersOp)} />);
   });
+  registerCertificationPages(app, deps);
 }

@@ -18,6 +18,7 @@ import { Metrics } from './observability/metrics.ts';
 import { OpsRollups } from './observability/ops-rollups.ts';
 import { runSynthetic } from './observability/synthetic.ts';
 import { certifyDue } from './certification/schedule.ts';
+
 import { GitRegistry } from './registry/git-registry.ts';
 import { loadConfiguredFaults } from './runtime/faults.ts';
 import { IdempotencyStore } from './runtime/idempotency.ts';
@@ -26,6 +27,9 @@ import { publishTransactionEvents } from './runtime/outbox.ts';
 import { awaitingApprovals } from './runtime/compensation-approvals.ts';
 import { purgeSessions } from './web/sessions.ts';
 import { dataDirLayout } from './data-dir.ts';
+
+/** How often the leader looks for scheduled certifications that are due (certifyEvery is at least PT5M). */
+const CERTIFICATION_CHECK_MS = 60_000;
 
 /** A started service: its dependencies and what start-up produced. */
 export interface Service {
@@ -72,6 +76,7 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
   // The operations overview's rollups (ADR 0025): every replica adds its duplicates, the leader folds the outbox.
   const opsRollups = new OpsRollups(deps);
   let leading = false;
+  let certificationsCheckedAt = 0;
   const leaderDuties = async () => {
     await processSunsets(deps);
     await idempotency.purgeExpired();
@@ -80,8 +85,11 @@ async function startJobs(deps: Deps, runtime: Runtime, webhookDispatcher: Webhoo
     await runtime.sla.purge();
     await publishTransactionEvents(deps);
     await deps.audit.anchorIfDue();
-    // Periodic partner certification (partner endpoints' certifyEvery); the runs continue in the background.
-    await certifyDue(deps, runtime.certifier).catch((error) => deps.logger.error({ err: error }, 'scheduled certifications failed'));
+    // Periodic partner certification (partner endpoints' certifyEvery, at least PT5M): looked for once a minute, not every tick; the runs continue in the background.
+    if (deps.clock().getTime() - certificationsCheckedAt >= CERTIFICATION_CHECK_MS) {
+      certificationsCheckedAt = deps.clock().getTime();
+      await certifyDue(deps, runtime.certifier).catch((error) => deps.logger.error({ err: error }, 'scheduled certifications failed'));
+    }
     // Last, and on its own: a failing fold is logged and never holds up the duties above.
     await opsRollups.fold().catch((error) => deps.logger.error({ err: error }, 'operations rollups failed'));
   };

@@ -68,7 +68,7 @@ export class Certifier {
       if (planned.length === 0) throw new AccordError('invalid_document', `${input.partner}/${input.api}@${input.version} has no operations to certify`);
       const now = deps.clock().toISOString();
       notes.push(`Dedupe windows (${[...new Set(routes.flatMap((r) => (r.idempotencyFlowEntry ? [`${r.idempotencyFlowEntry.flow} ${r.idempotencyFlowEntry.idempotency.dedupeWindow}`] : [])))].join(', ') || 'none'}) are longer than a run: a key's expiry is not waited out.`);
-      const values = { id, partner: input.partner, api: input.api, version: input.version, environment: target.environment, target: input.target, contentSha256: version.sha256, seed: input.seed, status: 'running', total: planned.length, done: 0, failures: 0, report: JSON.stringify({ cases: planned, evidence: [], notes }), error: null, trigger, createdAt: now, createdBy: principal.name, heartbeatAt: now, finishedAt: null };
+      const values = { id, partner: input.partner, api: input.api, version: input.version, environment: target.environment, target: input.target, contentSha256: version.sha256, seed: input.seed, status: 'running', total: planned.length, done: 0, failures: 0, report: JSON.stringify({ cases: planned }), summary: JSON.stringify({ evidence: [], notes }), error: null, trigger, createdAt: now, createdBy: principal.name, heartbeatAt: now, finishedAt: null };
       // One run at a time per partner, API, environment and target (across replicas): a partner is not load-tested by accident.
       row = await deps.db.transaction(async (tx) => {
         await tx.$serialize(lockKey(`certification ${input.partner}/${input.api} ${target.environment} ${input.target}`));
@@ -143,7 +143,7 @@ export class Certifier {
       done += results.length;
       await deps.db
         .update(certificationRuns)
-        .set({ done, failures: cases.filter((c) => c.verdict === 'fail' || c.verdict === 'error').length, report: JSON.stringify({ cases, evidence: [], notes }), heartbeatAt: deps.clock().toISOString() })
+        .set({ done, failures: cases.filter((c) => c.verdict === 'fail' || c.verdict === 'error').length, report: JSON.stringify({ cases }), heartbeatAt: deps.clock().toISOString() })
         .where(eq(certificationRuns.id, row.id))
         .run();
     }

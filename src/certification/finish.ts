@@ -4,6 +4,7 @@ import { certificationRuns, releases } from '../db/index.ts';
 import type { Deps } from '../deps.ts';
 import { recordAccordEvidence } from '../evidence/evidence.ts';
 import { absoluteUrl } from '../lib/public-url.ts';
+import { newDriftAfterRelease } from '../notices/drift.ts';
 import { publishNotice } from '../notices/notices.ts';
 import { latestFinished, type RunRow } from './runs.ts';
 import type { CaseCategory, CaseResult } from './suite.ts';
@@ -32,7 +33,7 @@ export async function finishRun(deps: Deps, row: RunRow, cases: CaseResult[], no
   if (interrupted) {
     await deps.db
       .update(certificationRuns)
-      .set({ status: 'error', error: `${interrupted}; ${cases.filter((c) => c.verdict !== 'error').length} of ${cases.length} cases ran; start a new run`, finishedAt, heartbeatAt: finishedAt, failures: cases.filter(failing).length, report: JSON.stringify({ cases, evidence: [], notes }) })
+      .set({ status: 'error', error: `${interrupted}; ${cases.filter((c) => c.verdict !== 'error').length} of ${cases.length} cases ran; start a new run`, finishedAt, heartbeatAt: finishedAt, failures: cases.filter(failing).length, report: JSON.stringify({ cases }), summary: JSON.stringify({ evidence: [], notes }) })
       .where(eq(certificationRuns.id, row.id))
       .run();
     deps.logger.warn({ certification: row.id, partner: row.partner, api: row.api, version: row.version, environment: row.environment, why: interrupted }, 'certification interrupted');
@@ -64,7 +65,7 @@ export async function finishRun(deps: Deps, row: RunRow, cases: CaseResult[], no
   // Drift is about the partner's own endpoint; a run of Accord's reference partner says nothing of it.
   const release = row.target !== 'endpoint' ? undefined : await deps.db.select().from(releases).where(and(eq(releases.partner, row.partner), eq(releases.api, row.api), eq(releases.version, row.version), eq(releases.environment, row.environment))).orderBy(desc(releases.createdAt)).limit(1).get();
   const previous = release ? await latestFinished(deps, row, row.createdAt) : undefined;
-  if (!passed && release && (!previous || previous.status === 'passed' || previous.createdAt < release.createdAt)) {
+  if (!passed && release && newDriftAfterRelease(release, previous && { passed: previous.status === 'passed', createdAt: previous.createdAt })) {
     const failed = cases.filter(failing);
     driftNoticeId = await deps.db.transaction(async (tx) =>
       await publishNotice(tx, deps, {
@@ -80,7 +81,7 @@ export async function finishRun(deps: Deps, row: RunRow, cases: CaseResult[], no
   }
   await deps.db
     .update(certificationRuns)
-    .set({ status: passed ? 'passed' : 'failed', finishedAt, heartbeatAt: finishedAt, failures: cases.filter(failing).length, report: JSON.stringify({ cases, evidence, notes, ...(driftNoticeId ? { driftNoticeId } : {}) }) })
+    .set({ status: passed ? 'passed' : 'failed', finishedAt, heartbeatAt: finishedAt, failures: cases.filter(failing).length, report: JSON.stringify({ cases }), summary: JSON.stringify({ evidence, notes, ...(driftNoticeId ? { driftNoticeId } : {}) }) })
     .where(eq(certificationRuns.id, row.id))
     .run();
   deps.logger.info({ certification: row.id, partner: row.partner, api: row.api, version: row.version, environment: row.environment, status: passed ? 'passed' : 'failed', cases: cases.length, failed: cases.filter(failing).length }, 'certification finished');

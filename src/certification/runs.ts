@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, lt, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
 import { Id, SemVer } from '../contracts/ids.ts';
@@ -33,21 +33,25 @@ export const RUN_STATUSES = ['running', 'passed', 'failed', 'error'] as const;
 /** A run still "running" whose replica has not written for this long is reported as abandoned. */
 export const ABANDONED_AFTER_MS = 5 * 60_000;
 
-/** The evidence a finished run recorded, from its report. */
-interface StoredReport {
-  cases: CaseResult[];
+/** What a list shows of a run: the evidence it recorded, its notes, its drift notice (the `summary` column). */
+export interface RunSummary {
   evidence: Array<{ id: string; kind: string; result: string }>;
   notes: string[];
   driftNoticeId?: string;
 }
 
-export function parseReport(row: RunRow): StoredReport {
-  return JSON.parse(row.report) as StoredReport;
+/** A run without its report: what lists, drift and the scorecard read. */
+export type RunListRow = Omit<RunRow, 'report'>;
+const { report: _report, ...LIST_COLUMNS } = getTableColumns(certificationRuns);
+
+/** Every case of a run, with its requests, answers and verdict. */
+export function casesOf(row: Pick<RunRow, 'report'>): CaseResult[] {
+  return (JSON.parse(row.report) as { cases: CaseResult[] }).cases;
 }
 
-/** A run as the API shows it; `cases` only when asked for (the list leaves them out). */
-export function runView(row: RunRow, now: Date, options: { cases: boolean }) {
-  const report = parseReport(row);
+/** A run as the API shows it; `cases` only when asked for (the list leaves them out and never reads them). */
+export function runView(row: RunListRow & { report?: string }, now: Date, options: { cases: boolean }) {
+  const summary = JSON.parse(row.summary) as RunSummary;
   const abandoned = row.status === 'running' && now.getTime() - Date.parse(row.heartbeatAt) > ABANDONED_AFTER_MS;
   return {
     id: row.id,
@@ -65,16 +69,16 @@ export function runView(row: RunRow, now: Date, options: { cases: boolean }) {
     createdAt: row.createdAt,
     createdBy: row.createdBy,
     finishedAt: row.finishedAt,
-    evidence: report.evidence,
-    driftNoticeId: report.driftNoticeId ?? null,
-    notes: report.notes,
-    ...(options.cases ? { cases: report.cases } : {}),
+    evidence: summary.evidence,
+    driftNoticeId: summary.driftNoticeId ?? null,
+    notes: summary.notes,
+    ...(options.cases && row.report !== undefined ? { cases: casesOf({ report: row.report }) } : {}),
   };
 }
 export type RunView = ReturnType<typeof runView>;
 
 /** A partner reads its own runs only; another's is 404, as if it did not exist. */
-function visible(principal: Principal, row: RunRow | undefined): row is RunRow {
+function visible<R extends RunListRow>(principal: Principal, row: R | undefined): row is R {
   return row !== undefined && (principal.role !== 'partner' || principal.partner === row.partner);
 }
 
@@ -85,13 +89,13 @@ export async function getRun(deps: Pick<Deps, 'db'>, principal: Principal, id: s
   return row;
 }
 
-const RUN_ORDER: KeyPart<RunRow>[] = [
+const RUN_ORDER: KeyPart<RunListRow>[] = [
   { column: certificationRuns.createdAt, desc: true, of: (r) => r.createdAt },
   { column: certificationRuns.id, desc: true, of: (r) => r.id },
 ];
 
 /** GET /v1/certifications: runs newest first, filtered; a partner sees its own. */
-export async function listRuns(deps: Pick<Deps, 'db'>, principal: Principal, filter: { partner?: string; api?: string; version?: string; environment?: string }, page: Page): Promise<Paged<RunRow>> {
+export async function listRuns(deps: Pick<Deps, 'db'>, principal: Principal, filter: { partner?: string; api?: string; version?: string; environment?: string }, page: Page): Promise<Paged<RunListRow>> {
   const where: SQL[] = [];
   const partner = principal.role === 'partner' ? principal.partner! : filter.partner;
   if (principal.role === 'partner' && filter.partner && filter.partner !== principal.partner) return { items: [], more: false };
@@ -99,14 +103,14 @@ export async function listRuns(deps: Pick<Deps, 'db'>, principal: Principal, fil
   if (filter.api) where.push(eq(certificationRuns.api, filter.api));
   if (filter.version) where.push(eq(certificationRuns.version, filter.version));
   if (filter.environment) where.push(eq(certificationRuns.environment, filter.environment));
-  const rows = await deps.db.select().from(certificationRuns).where(and(...where, keyAfter(RUN_ORDER, page.after))).orderBy(...keyOrder(RUN_ORDER)).limit(page.limit + 1).all();
+  const rows = await deps.db.select(LIST_COLUMNS).from(certificationRuns).where(and(...where, keyAfter(RUN_ORDER, page.after))).orderBy(...keyOrder(RUN_ORDER)).limit(page.limit + 1).all();
   return pageOf(rows, page.limit, RUN_ORDER);
 }
 
 /** The newest finished run of the partner's own endpoint for a version in an environment, for drift. */
-export async function latestFinished(deps: Pick<Deps, 'db'>, where: { partner: string; api: string; environment: string; version?: string }, before?: string): Promise<RunRow | undefined> {
+export async function latestFinished(deps: Pick<Deps, 'db'>, where: { partner: string; api: string; environment: string; version?: string }, before?: string): Promise<RunListRow | undefined> {
   const rows = await deps.db
-    .select()
+    .select(LIST_COLUMNS)
     .from(certificationRuns)
     .where(and(eq(certificationRuns.partner, where.partner), eq(certificationRuns.api, where.api), eq(certificationRuns.environment, where.environment), eq(certificationRuns.target, 'endpoint'), ...(where.version ? [eq(certificationRuns.version, where.version)] : [])))
     .orderBy(desc(certificationRuns.createdAt))
@@ -117,7 +121,7 @@ export async function latestFinished(deps: Pick<Deps, 'db'>, where: { partner: s
 
 /** The run as a JUnit report: a testsuite per category, a testcase per case (failure or error with its findings). */
 export function junitReport(row: RunRow): string {
-  const { cases } = parseReport(row);
+  const cases = casesOf(row);
   const suites = CASE_CATEGORIES.map((category) => cases.filter((c) => c.category === category)).filter((list) => list.length > 0);
   const count = (list: CaseResult[], verdict: string) => list.filter((c) => c.verdict === verdict).length;
   const name = `accord certification ${row.partner}/${row.api}@${row.version} ${row.environment} (${row.target})`;
@@ -144,9 +148,9 @@ export function junitReport(row: RunRow): string {
  * finished in the window and passed.
  */
 export async function certificationStanding(deps: Pick<Deps, 'db'>, partner: string, since: string): Promise<CertificationStanding> {
-  const rows = await deps.db.select().from(certificationRuns).where(and(eq(certificationRuns.partner, partner), eq(certificationRuns.target, 'endpoint'))).orderBy(desc(certificationRuns.createdAt)).limit(500).all();
+  const rows = await deps.db.select(LIST_COLUMNS).from(certificationRuns).where(and(eq(certificationRuns.partner, partner), eq(certificationRuns.target, 'endpoint'))).orderBy(desc(certificationRuns.createdAt)).limit(500).all();
   const finished = rows.filter((r) => r.status === 'passed' || r.status === 'failed');
-  const latest = new Map<string, RunRow>();
+  const latest = new Map<string, RunListRow>();
   for (const r of finished) if (!latest.has(`${r.api}\n${r.environment}`)) latest.set(`${r.api}\n${r.environment}`, r);
   const standing = [];
   for (const r of latest.values()) {

@@ -42,7 +42,7 @@ export async function certifyDue(deps: Deps, certifier: Certifier): Promise<stri
         const at = deps.clock().toISOString();
         await deps.db
           .insert(certificationRuns)
-          .values({ id: `crt_${randomBytes(8).toString('hex')}`, partner: endpoint.partner, api: release.api, version: release.version, environment: endpoint.environment, target: 'endpoint', contentSha256: release.contentSha256, seed: 1, status: 'error', total: 0, done: 0, failures: 0, report: JSON.stringify({ cases: [], evidence: [], notes: [] }), error: `could not start: ${(error as Error).message}`, trigger: 'schedule', createdAt: at, createdBy: SCHEDULER.name, heartbeatAt: at, finishedAt: at })
+          .values({ id: `crt_${randomBytes(8).toString('hex')}`, partner: endpoint.partner, api: release.api, version: release.version, environment: endpoint.environment, target: 'endpoint', contentSha256: release.contentSha256, seed: 1, status: 'error', total: 0, done: 0, failures: 0, report: JSON.stringify({ cases: [] }), error: `could not start: ${(error as Error).message}`, trigger: 'schedule', createdAt: at, createdBy: SCHEDULER.name, heartbeatAt: at, finishedAt: at })
           .run();
         deps.logger.warn({ err: error, partner: endpoint.partner, api: release.api, version: release.version, environment: endpoint.environment }, 'scheduled certification could not start');
       }

@@ -9,6 +9,7 @@ import { AccordError } from '../errors.ts';
 import { recordAccordEvidence } from '../evidence/evidence.ts';
 import { flowInput } from '../runtime/flow-requests.ts';
 import { requestExample } from '../runtime/route-table.ts';
+import { newDriftAfterRelease } from '../notices/drift.ts';
 import { publishNotice } from '../notices/notices.ts';
 import type { Runtime } from '../runtime/index.ts';
 
@@ -97,7 +98,7 @@ export async function runSynthetic(deps: Deps, runtime: Runtime, principal: Prin
       result.evidenceId = (await recordAccordEvidence(deps, { createdBy: principal.name, partner: s.partner, api: row.api, version: s.version!, kind: 'synthetic-check', result: pass ? 'pass' : 'fail', sha256: version.sha256, uri: `urn:accord:transaction:${row.id}`, environment: deps.config.runtimeEnvironment, commit: version.commit, producedAt: deps.clock().toISOString() })).id;
       const release = await deps.db.select().from(releases).where(and(eq(releases.partner, s.partner), eq(releases.api, row.api), eq(releases.version, s.version!))).orderBy(desc(releases.createdAt)).limit(1).get();
       // Drift: it failed after a release of this version, and it had not failed since that release.
-      if (!pass && release && (!previous || previous.result === 'pass' || previous.createdAt < release.createdAt)) {
+      if (!pass && release && newDriftAfterRelease(release, previous && { passed: previous.result === 'pass', createdAt: previous.createdAt })) {
         result.driftNoticeId = await deps.db.transaction(async (tx) =>
           await publishNotice(tx, deps, {
             kind: 'synthetic-drift',

@@ -33,7 +33,8 @@ export const partnerEndpoints = pgTable(
 /**
  * Certification runs (issue 20): Accord's suite, generated from a contract version and its
  * control-matrix flows, run against a partner's endpoint (or Accord's own reference partner).
- * `report` holds every case with its requests and answers (secrets redacted), as JSON.
+ * `report` holds every case with its requests and answers (secrets redacted), `summary` the
+ * small part lists and scorecards read, both as JSON.
  */
 export const certificationRuns = pgTable(
   'certification_runs',
@@ -52,7 +53,10 @@ export const certificationRuns = pgTable(
     total: bigint('total', { mode: 'number' }).notNull(),
     done: bigint('done', { mode: 'number' }).notNull(),
     failures: bigint('failures', { mode: 'number' }).notNull(),
+    /** Every case with its requests, answers and verdict (JSON): read for one run, never for lists. */
     report: text('report').notNull(),
+    /** What lists show of it (JSON): the evidence it recorded, its notes, its drift notice. */
+    summary: text('summary').notNull().default('{"evidence":[],"notes":[]}'),
     error: text('error'),
     /** request | schedule */
     trigger: text('trigger').notNull(),

@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import type { Deps } from '../../../deps.ts';
 import { authorize } from '../../../http/api.ts';
 import { getCertification as getCertificationOp } from '../../../http/operations/certifications.ts';
-import { getRun, parseReport, runView } from '../../../certification/runs.ts';
+import { casesOf, getRun, runView } from '../../../certification/runs.ts';
 import type { CertificationStanding } from '../../../certification/runs.ts';
 import { TableWrap } from '../../components/table-wrap.tsx';
 import { Time } from '../../components/time.tsx';
@@ -61,7 +61,7 @@ export function CertificationSection(props: { standing: CertificationStanding })
   );
 }
 
-function RunPage(props: { ctx: PageContext; run: ReturnType<typeof runView>; cases: ReturnType<typeof parseReport>['cases'] }) {
+function RunPage(props: { ctx: PageContext; run: ReturnType<typeof runView>; cases: ReturnType<typeof casesOf> }) {
   const { ctx, run } = props;
   return (
     <Layout title={`Certification ${run.id}`} ctx={ctx}>
@@ -108,6 +108,6 @@ export function registerCertificationPages(app: Hono<WebEnv>, deps: Deps): void 
     const ctx = pageContext(c);
     authorize(ctx.principal, getCertificationOp);
     const row = await getRun(deps, ctx.principal, c.req.param('id'));
-    return sendPage(c, <RunPage ctx={ctx} run={runView(row, deps.clock(), { cases: false })} cases={parseReport(row).cases} />);
+    return sendPage(c, <RunPage ctx={ctx} run={runView(row, deps.clock(), { cases: false })} cases={casesOf(row)} />);
   });
 }

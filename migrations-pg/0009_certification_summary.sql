@@ -1,0 +1,1 @@
+ALTER TABLE "certification_runs" ADD COLUMN "summary" text COLLATE "C" DEFAULT '{"evidence":[],"notes":[]}' NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE `certification_runs` ADD `summary` text DEFAULT '{"evidence":[],"notes":[]}' NOT NULL;

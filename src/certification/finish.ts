@@ -7,7 +7,8 @@ import { absoluteUrl } from '../lib/public-url.ts';
 import { newDriftAfterRelease } from '../notices/drift.ts';
 import { publishNotice } from '../notices/notices.ts';
 import { latestFinished, type RunRow } from './runs.ts';
-import type { CaseCategory, CaseResult } from './suite.ts';
+import type { CaseCategory } from './cases.ts';
+import type { CaseResult } from './suite.ts';
 
 /** The evidence kind each category of cases proves. */
 const EVIDENCE_OF: Record<CaseCategory, 'contract-test' | 'replay-test' | 'duplicate-handling-test' | 'failure-injection' | 'trace-completeness'> = {

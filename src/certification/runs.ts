@@ -8,7 +8,8 @@ import { AccordError } from '../errors.ts';
 import { keyAfter, keyOrder, pageOf, type KeyPart, type Page, type Paged } from '../lib/pages.ts';
 import { escapeXml } from '../lib/xml.ts';
 import { ENVIRONMENT_PATTERN } from '../partners/endpoints.ts';
-import { CASE_CATEGORIES, type CaseResult } from './suite.ts';
+import { CASE_CATEGORIES } from './cases.ts';
+import type { CaseResult } from './suite.ts';
 
 /** What POST /v1/certifications asks: certify this version against the partner's endpoint in an environment, or Accord's own reference partner. */
 export const CertificationRequest = z

@@ -4,6 +4,7 @@ import type { Route } from '../runtime/route-table.ts';
 import { acceptsIdempotencyKey } from '../contracts/operations.ts';
 import { fingerprintPointers, invalidBodies, otherValidBody, requestBody, seededRandom, validVariants } from './inputs.ts';
 import { conformanceFindings, deprecationFindings, describe, sameAnswer, traceFindings, type Answer } from './judge.ts';
+import type { CaseCategory, CaseVerdict } from './cases.ts';
 import type { Exchange, Sent, Session } from './session.ts';
 
 /**
@@ -13,10 +14,6 @@ import type { Exchange, Sent, Session } from './session.ts';
  * operation is a contract, trace and deprecation case at once).
  */
 
-export const CASE_CATEGORIES = ['contract', 'idempotency', 'duplicate-handling', 'failure', 'trace', 'deprecation'] as const;
-export type CaseCategory = (typeof CASE_CATEGORIES)[number];
-export const CASE_VERDICTS = ['pass', 'fail', 'error', 'pending'] as const;
-export type CaseVerdict = (typeof CASE_VERDICTS)[number];
 
 export interface CaseResult {
   id: string;

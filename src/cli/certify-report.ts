@@ -1,3 +1,4 @@
+import { CASE_CATEGORIES, type CaseCategory } from '../certification/cases.ts';
 import { oneLine } from '../lib/text.ts';
 
 /**
@@ -24,13 +25,11 @@ export interface CertificationRun {
   cases: CertificationCase[];
 }
 
-/** The categories of certification cases, in the order the summary lists them. */
-export const CERTIFICATION_CATEGORIES = ['contract', 'idempotency', 'duplicate-handling', 'failure', 'trace', 'deprecation'] as const;
 
 /** One case of a run: what it checked, its verdict and findings, and the exchanges it made. */
 export interface CertificationCase {
   id: string;
-  category: (typeof CERTIFICATION_CATEGORIES)[number];
+  category: CaseCategory;
   operationId: string | null;
   flow: string | null;
   name: string;
@@ -73,10 +72,10 @@ function failedCase(c: Pick<CertificationCase, 'verdict'>): boolean {
   return c.verdict === 'fail' || c.verdict === 'error';
 }
 
-/** Passed, failed and pending cases per category (categories without cases left out), in CERTIFICATION_CATEGORIES' order, then any other. */
+/** Passed, failed and pending cases per category (categories without cases left out), in CASE_CATEGORIES' order, then any other. */
 export function countsByCategory(cases: ReadonlyArray<Pick<CertificationCase, 'category' | 'verdict'>>): Array<{ category: string; passed: number; failed: number; pending: number }> {
   const counts = new Map<string, { category: string; passed: number; failed: number; pending: number }>();
-  for (const category of CERTIFICATION_CATEGORIES) counts.set(category, { category, passed: 0, failed: 0, pending: 0 });
+  for (const category of CASE_CATEGORIES) counts.set(category, { category, passed: 0, failed: 0, pending: 0 });
   for (const c of cases) {
     let row = counts.get(c.category);
     if (!row) counts.set(c.category, (row = { category: c.category, passed: 0, failed: 0, pending: 0 }));

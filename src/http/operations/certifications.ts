@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../../auth/principal.ts';
 import { CertificationRequest, RUN_STATUSES } from '../../certification/runs.ts';
-import { CASE_CATEGORIES, CASE_VERDICTS } from '../../certification/suite.ts';
+import { CASE_CATEGORIES, CASE_VERDICTS } from '../../certification/cases.ts';
 import { defineOperation, json, jsonBodyOf, pathParam, problem } from '../operation.ts';
 import { PageQuery, pagedJson } from '../pages.ts';
 

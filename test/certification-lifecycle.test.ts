@@ -66,6 +66,20 @@ describe('certification over time', () => {
     expect((await s.deps.db.$sql.column('SELECT count(*) FROM certification_runs'))[0]).toBe(before);
   });
 
+  it('fetches a new access token when the partner’s expires during the run (tokens of 1 s, a run of several)', async () => {
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicKey = path.join(tmp, 'accord-short.pub.pem');
+    fs.writeFileSync(publicKey, keys.publicKey.export({ type: 'spki', format: 'pem' }));
+    const short = await startTestPartner({ contract: CONTRACT, publicKey, clientId: 'accord-registry', tokenSeconds: 1, latencyMs: 20 });
+    partners.push(short);
+    const put = await endpoint('short-tokens', { baseUrl: short.url, auth: { type: 'private_key_jwt', tokenUrl: short.tokenUrl, clientId: 'accord-registry', alg: 'RS384', privateKey: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() } });
+    expect(put.status, await put.clone().text()).toBe(200);
+    const started = Date.now();
+    const run = await certify(s, { ...TARGET, environment: 'short-tokens' });
+    expect(Date.now() - started).toBeGreaterThan(1500);
+    expect(run.cases.filter((c) => c.verdict !== 'pass').map((c) => [c.id, c.findings])).toEqual([]);
+  });
+
   it('raises partner-drift (notice, webhook event, scorecard) when a released version stops passing, once', async () => {
     const hook = await s.call('POST', '/v1/webhooks', { body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['notice.partner-drift'], secret: 'webhook-secret-0123456789' }), type: 'application/json' });
     expect(hook.status, await hook.clone().text()).toBe(201);

@@ -157,12 +157,19 @@ export class Certifier {
     const environment = input.environment;
     const endpoint = await endpointCredential(deps, input.partner, environment);
     if (!endpoint) throw new AccordError('not_found', `${input.partner} has no endpoint for ${environment}: PUT /v1/partners/${input.partner}/endpoints`);
-    // Fetched once up front: a token endpoint that refuses makes the request fail (503), not every case.
+    // Asked up front: a token endpoint that refuses makes the request fail (503), not every case.
     const authorization = await partnerAuthorization(deps, input.partner, environment);
     const base = endpoint.row.baseUrl.replace(/\/+$/, '');
     const policy = outboundPolicy(deps.config);
     const transport: Transport = async (call) => {
-      const result = await sendOutbound(policy, { url: `${base}${call.path}`, method: call.method, headers: { ...call.headers, ...authorization }, body: call.body, timeoutMs: call.timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES });
+      // Per call (cached until 30 s before it expires): a run may outlive an access token.
+      let current: Record<string, string>;
+      try {
+        current = await partnerAuthorization(deps, input.partner, environment);
+      } catch (error) {
+        return { error: `no credential for the call: ${(error as Error).message}` };
+      }
+      const result = await sendOutbound(policy, { url: `${base}${call.path}`, method: call.method, headers: { ...call.headers, ...current }, body: call.body, timeoutMs: call.timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES });
       if (result.outcome === 'failed') return { error: OUTBOUND_FAILURES[result.failure] };
       return { answer: { status: result.status, headers: result.headers, body: result.body.toString('utf8') } };
     };

@@ -218,7 +218,8 @@ function failureGroups(route: Route, byId: Map<string, Route>, done: Set<string>
         const last = attempts.at(-1)!;
         if (!first.answer || first.answer.status >= 500) findings.push(...answered(first, op));
         else if (retryable(last.answer) && !(flow.idempotency.replayPolicy === 'reject' && last.answer?.status === 409)) findings.push(`after ${attempts.length} retries the answer was still ${last.answer ? describe(last.answer) : `missing (${last.exchange.error})`}`);
-        else if (flow.idempotency.replayPolicy !== 'reject' && !sameAnswer(first.answer, last.answer!)) findings.push(`the retry got ${describe(last.answer!)}, the abandoned attempt ${describe(first.answer)}: the request took effect twice`);
+        // Whichever attempt arrived second may have been told 409 (in flight): only two answers of effect must agree.
+        else if (flow.idempotency.replayPolicy !== 'reject' && first.answer.status !== 409 && !sameAnswer(first.answer, last.answer!)) findings.push(`the retry got ${describe(last.answer!)}, the abandoned attempt ${describe(first.answer)}: the request took effect twice`);
         return [result(retry, findings, [first.exchange, ...attempts.map((s) => s.exchange)])];
       },
     },

@@ -22,6 +22,8 @@ export interface TestPartnerOptions {
   deprecatedSunset?: string;
   /** Each processed request waits this long before its handler answers (to observe 409 while in flight). */
   latencyMs?: number;
+  /** How long the access tokens of POST /token last (default 300 s). */
+  tokenSeconds?: number;
 }
 
 export interface TestPartner {
@@ -44,6 +46,7 @@ function argsOf(options: TestPartnerOptions): string[] {
   add('client-id', options.clientId);
   add('deprecated-sunset', options.deprecatedSunset);
   add('latency-ms', options.latencyMs);
+  add('token-seconds', options.tokenSeconds);
   return args;
 }
 

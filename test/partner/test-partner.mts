@@ -46,6 +46,7 @@ const { values: argv } = parseArgs({
     'client-id': { type: 'string' },
     'deprecated-sunset': { type: 'string' },
     'latency-ms': { type: 'string', default: '0' },
+    'token-seconds': { type: 'string', default: '300' },
   },
   strict: true,
 });
@@ -161,8 +162,9 @@ app.post('/token', async (c) => {
     return invalid();
   }
   const token = randomBytes(32).toString('base64url');
-  issued.set(token, Date.now() + 300_000);
-  return c.json({ access_token: token, token_type: 'Bearer', expires_in: 300 }, 200, { 'Cache-Control': 'no-store' });
+  const seconds = Number(argv['token-seconds']);
+  issued.set(token, Date.now() + seconds * 1000);
+  return c.json({ access_token: token, token_type: 'Bearer', expires_in: seconds }, 200, { 'Cache-Control': 'no-store' });
 });
 
 app.all('*', async (c) => {
@@ -235,7 +237,9 @@ app.all('*', async (c) => {
   const idempotent = variant !== 'ignores-idempotency-key' && keyParam !== undefined && method !== 'GET';
   const key = idempotent ? c.req.header('idempotency-key') : undefined;
   if (idempotent && !key && keyParam.required) return refuse(c, route, { status: 400, code: 'required', detail: 'This operation needs an Idempotency-Key header', errors: [{ location: 'header.Idempotency-Key', message: 'is required' }] });
-  const scope = `${presented ?? ''}|${route.method} ${route.template}|${key ?? ''}`;
+  // Keys belong to the client: its OAuth2 client id (its access tokens come and go), else its bearer token.
+  const client = presented !== undefined && issued.has(presented) ? `client:${argv['client-id']}` : (presented ?? '');
+  const scope = `${client}|${route.method} ${route.template}|${key ?? ''}`;
   const fingerprint = createHash('sha256').update(`${route.params.length > 0 ? `${JSON.stringify(pathValues)}\n` : ''}${rawBody}`).digest('hex');
   if (key) {
     const stored = keys.get(scope);
